@@ -1,0 +1,92 @@
+# moonlab: a machine-learning runtime in C, driven by Lua 5.4.
+#   make            build/moonlab (the command) and build/moonlab.so (Lua C module)
+#   make test       every C and Lua test; ends with "N passed, M failed"
+#   make demo       the main job
+#   make check-memory   the tests under AddressSanitizer + LeakSanitizer
+#   make bench      the benchmarks (installs python3-torch for the side-by-side runs)
+# Switches:
+DEBUG ?= 0
+ASAN  ?= 0
+
+CC      ?= gcc
+BUILD   ?= build
+# OpenBLAS's OpenMP variant: it shares libgomp's thread pool with our own
+# OpenMP loops, and runs single-threaded when called inside a parallel
+# region, so the two never oversubscribe the cores. Linked by full path so
+# Debian's libblas alternatives cannot swap the variant under us.
+BLAS_DIR = /usr/lib/x86_64-linux-gnu/openblas-openmp
+BLAS_INC = /usr/include/x86_64-linux-gnu/openblas-openmp
+LUA_INC  = /usr/include/lua5.4
+
+CFLAGS  = -std=gnu11 -fPIC -fopenmp -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare \
+          -I$(LUA_INC) -I$(BLAS_INC) -MMD -MP
+ifeq ($(DEBUG),1)
+  CFLAGS += -O0 -g
+else
+  CFLAGS += -O3 -g -fno-math-errno -fno-trapping-math
+endif
+ifeq ($(ASAN),1)
+  CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer
+  LDFLAGS += -fsanitize=address,undefined
+  BUILD   := build-asan
+endif
+LDFLAGS += -fopenmp -Wl,-rpath,$(BLAS_DIR)
+BLAS_LIBS = -L$(BLAS_DIR) -lopenblas
+LIBS      = $(BLAS_LIBS) -lz -lm -ldl -lpthread
+
+RUNTIME_SRC = $(wildcard runtime/tensor/*.c runtime/ops/*.c runtime/autograd/*.c runtime/io/*.c runtime/lua/*.c)
+RUNTIME_OBJ = $(RUNTIME_SRC:%.c=$(BUILD)/%.o)
+MAIN_OBJ    = $(BUILD)/runtime/main.o $(BUILD)/runtime/repl.o
+C_TESTS     = $(patsubst tests/c/%.c,$(BUILD)/tests/%,$(wildcard tests/c/test_*.c))
+
+# Debian packages the build, tests and demo need (make deps installs the missing ones).
+DEPS_PKGS = liblua5.4-dev lua5.4 libopenblas-openmp-dev lua-filesystem libreadline-dev zlib1g-dev \
+            dataset-fashion-mnist
+BENCH_PKGS = python3-torch python3-numpy hyperfine
+
+.PHONY: all deps bench-deps test demo check-memory bench clean
+all: $(BUILD)/moonlab $(BUILD)/moonlab.so
+
+deps:
+	@missing=""; for p in $(DEPS_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then echo "installing:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi
+
+bench-deps: deps
+	@missing=""; for p in $(BENCH_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then echo "installing:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/moonlab: $(RUNTIME_OBJ) $(MAIN_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ -llua5.4 -lreadline $(LIBS)
+
+# The Lua C module: Lua's own symbols come from the host interpreter.
+$(BUILD)/moonlab.so: $(RUNTIME_OBJ)
+	$(CC) $(LDFLAGS) -shared -o $@ $^ $(LIBS)
+
+$(BUILD)/tests/%: tests/c/%.c $(RUNTIME_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(filter-out $(BUILD)/runtime/lua/%,$(RUNTIME_OBJ)) $(LIBS)
+
+test: deps all $(C_TESTS)
+	@OMP_NUM_THREADS=1 ./$(BUILD)/moonlab tests/run.lua $(C_TESTS)
+
+check-memory: deps
+	$(MAKE) ASAN=1 all $(patsubst build/%,build-asan/%,$(C_TESTS))
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 LSAN_OPTIONS=suppressions=tests/lsan.supp \
+	  OMP_NUM_THREADS=1 ./build-asan/moonlab tests/run.lua --memory $(patsubst build/%,build-asan/%,$(C_TESTS))
+
+demo: deps all
+	./$(BUILD)/moonlab examples/linear_regression.lua
+
+bench: bench-deps all
+	@for b in scripts/bench/*.sh; do echo "== $$b"; bash $$b; done
+
+clean:
+	rm -rf build build-asan
+
+-include $(RUNTIME_OBJ:.o=.d) $(MAIN_OBJ:.o=.d)

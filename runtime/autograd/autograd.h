@@ -1,0 +1,79 @@
+/* The tape: define-by-run reverse mode.
+ *
+ * Each differentiable op that sees an input requiring grad (while grad mode
+ * is on) records an ml_node on its output. A node holds edges to the nodes
+ * of its inputs (or, for leaves, to the leaf tensor, whose .grad it fills),
+ * what its backward rule saved, and small integer/double arguments. It never
+ * holds its own output: saved outputs are separate headers over the same
+ * storage, so no refcount cycle forms. */
+#ifndef ML_AUTOGRAD_H
+#define ML_AUTOGRAD_H
+
+#include "../tensor/tensor.h"
+
+#define ML_NODE_MAX_IN 3
+#define ML_NODE_MAX_SAVED 3
+
+typedef struct ml_node ml_node;
+/* Computes gin[k] (new references) for every input k with n->needs[k];
+ * leaves the others NULL. Returns 0, or -1 with ml_error set. */
+typedef int (*ml_backward_fn)(ml_node *n, ml_tensor *gout, ml_tensor **gin);
+
+struct ml_node {
+    const char *name;
+    ml_backward_fn backward;
+    int64_t refcount;
+    int n_in;
+    ml_node *next[ML_NODE_MAX_IN];   /* grad_fn of input k, owned, or NULL */
+    ml_tensor *leaf[ML_NODE_MAX_IN]; /* input k when it is a leaf requiring grad, owned */
+    bool needs[ML_NODE_MAX_IN];
+    /* shape and dtype of each input, for reducing broadcast gradients */
+    int in_ndim[ML_NODE_MAX_IN];
+    int64_t in_shape[ML_NODE_MAX_IN][ML_MAX_DIMS];
+    ml_dtype in_dtype[ML_NODE_MAX_IN];
+    /* output geometry */
+    int out_ndim;
+    int64_t out_shape[ML_MAX_DIMS];
+    ml_tensor *saved[ML_NODE_MAX_SAVED];
+    uint64_t saved_version[ML_NODE_MAX_SAVED];
+    int64_t iarg[2 * ML_MAX_DIMS + 2];
+    double darg[4];
+    bool freed; /* saved tensors released by a backward without retain_graph */
+    /* backward bookkeeping */
+    uint64_t stamp;
+    int64_t pending;
+    ml_tensor *gacc;
+};
+
+/* Grad mode (thread-local): ops record nodes only when it is on. */
+bool ml_grad_enabled(void);
+void ml_set_grad_enabled(bool on);
+
+/* True when any of the inputs requires grad and grad mode is on. */
+bool ml_needs_record(int n, ml_tensor *const *inputs);
+
+/* Creates a node for output `out` of inputs in[0..n) and attaches it as
+ * out->grad_fn (out->requires_grad = true). Returns the node (borrowed,
+ * owned by out) so the caller can save tensors and arguments, or NULL
+ * with ml_error set. */
+ml_node *ml_record(const char *name, ml_backward_fn fn, ml_tensor *out, int n, ml_tensor *const *in);
+/* Saves t (retained) in slot k, remembering its storage version. */
+void ml_save(ml_node *n, int k, ml_tensor *t);
+/* Saves a new header over out's storage (so the node does not own its output). */
+int ml_save_output(ml_node *n, int k, ml_tensor *out);
+/* Returns saved tensor k, or NULL with an error when it was freed or modified in place. */
+ml_tensor *ml_saved(ml_node *n, int k);
+
+void ml_node_release(ml_node *n);
+
+/* Runs backward from `root` with gradient `grad` (NULL: ones, only for a
+ * single-element root). retain: keep saved tensors for another backward. */
+int ml_backward(ml_tensor *root, ml_tensor *grad, bool retain);
+
+/* Accumulates g into t->grad (allocating on first use). */
+int ml_accumulate_grad(ml_tensor *t, ml_tensor *g);
+
+/* Reduces a broadcast gradient g to shape (ndim, shape) by summing. New reference. */
+ml_tensor *ml_sum_to_shape(ml_tensor *g, int ndim, const int64_t *shape);
+
+#endif

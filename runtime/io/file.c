@@ -1,0 +1,197 @@
+/* What the safetensors and npy readers and writers share: opening a file
+ * to read, reading one tensor's data (converting narrow or half-precision
+ * types and the byte order on the way), and the atomic write (a temporary
+ * file beside the target, renamed over it when complete). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "io.h"
+
+static const size_t raw_sizes[ML_RAW_COUNT] = {2, 2, 4, 8, 1, 2, 4, 8, 1, 2, 4, 1};
+static const ml_dtype raw_targets[ML_RAW_COUNT] = {
+    ML_FLOAT32, ML_FLOAT32, ML_FLOAT32, ML_FLOAT64, ML_INT64, ML_INT64,
+    ML_INT64,   ML_INT64,   ML_INT64,   ML_INT64,   ML_INT64, ML_BOOL};
+
+size_t ml_raw_size(ml_raw_type r) { return raw_sizes[r]; }
+ml_dtype ml_raw_target(ml_raw_type r) { return raw_targets[r]; }
+
+FILE *ml_io_open_read(const char *fn, const char *path, int64_t *size) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return ml_error("%s: cannot open '%s': %s", fn, path, strerror(errno));
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0) {
+        int e = errno;
+        fclose(f);
+        return ml_error("%s: cannot open '%s': %s", fn, path, strerror(e));
+    }
+    if (!S_ISREG(st.st_mode)) {
+        fclose(f);
+        return ml_error("%s: cannot open '%s': %s", fn, path, S_ISDIR(st.st_mode) ? "is a directory" : "not a regular file");
+    }
+    *size = (int64_t)st.st_size;
+    return f;
+}
+
+/* ---- element conversion ----------------------------------------------- */
+static float half_to_float(uint16_t h) {
+    uint32_t sign = (uint32_t)(h & 0x8000) << 16, exp = (h >> 10) & 0x1f, man = h & 0x3ff, bits;
+    if (exp == 0x1f) bits = sign | 0x7f800000u | (man << 13); /* inf, nan */
+    else if (exp) bits = sign | ((exp + 112) << 23) | (man << 13);
+    else if (!man) bits = sign;
+    else { /* subnormal: normalize */
+        exp = 113;
+        while (!(man & 0x400)) { man <<= 1; exp--; }
+        bits = sign | (exp << 23) | ((man & 0x3ff) << 13);
+    }
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+
+static float bf16_to_float(uint16_t h) {
+    uint32_t bits = (uint32_t)h << 16;
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+
+static void swap_bytes(void *p, size_t n, size_t es) {
+    if (es == 1) return;
+    unsigned char *c = p;
+    for (size_t i = 0; i < n; i++, c += es)
+        for (size_t a = 0, b = es - 1; a < b; a++, b--) {
+            unsigned char t = c[a];
+            c[a] = c[b];
+            c[b] = t;
+        }
+}
+
+/* n elements of raw at src into dst (of raw's target dtype), converting. */
+static void convert(void *dst, const void *src, size_t n, ml_raw_type raw) {
+    float *fd = dst;
+    int64_t *id = dst;
+    for (size_t i = 0; i < n; i++) {
+        switch (raw) {
+        case ML_RAW_F16: { uint16_t v; memcpy(&v, (const char *)src + 2 * i, 2); fd[i] = half_to_float(v); break; }
+        case ML_RAW_BF16: { uint16_t v; memcpy(&v, (const char *)src + 2 * i, 2); fd[i] = bf16_to_float(v); break; }
+        case ML_RAW_I8: id[i] = ((const int8_t *)src)[i]; break;
+        case ML_RAW_I16: { int16_t v; memcpy(&v, (const char *)src + 2 * i, 2); id[i] = v; break; }
+        case ML_RAW_I32: { int32_t v; memcpy(&v, (const char *)src + 4 * i, 4); id[i] = v; break; }
+        case ML_RAW_U8: id[i] = ((const uint8_t *)src)[i]; break;
+        case ML_RAW_U16: { uint16_t v; memcpy(&v, (const char *)src + 2 * i, 2); id[i] = v; break; }
+        case ML_RAW_U32: { uint32_t v; memcpy(&v, (const char *)src + 4 * i, 4); id[i] = v; break; }
+        default: break;
+        }
+    }
+}
+
+int ml_io_read_data(FILE *f, int64_t pos, ml_tensor *t, ml_raw_type raw, bool swap, const char *fn,
+                    const char *path) {
+    size_t n = (size_t)t->numel, es = raw_sizes[raw];
+    if (n == 0) return 0;
+    if (fseeko(f, (off_t)pos, SEEK_SET) != 0) {
+        ml_error("%s: '%s': cannot seek to byte %lld: %s", fn, path, (long long)pos, strerror(errno));
+        return -1;
+    }
+    unsigned char *dst = ml_data(t);
+    if (es == ml_dtype_size(t->dtype)) { /* stored as is: read straight into the tensor */
+        if (fread(dst, es, n, f) != n) goto short_read;
+        if (swap) swap_bytes(dst, n, es);
+        if (raw == ML_RAW_BOOL)
+            for (size_t i = 0; i < n; i++) dst[i] = dst[i] != 0;
+        return 0;
+    }
+    enum { CHUNK = 8192 };
+    unsigned char *buf = malloc(CHUNK * 8);
+    if (!buf) { ml_error("%s: '%s': out of memory", fn, path); return -1; }
+    size_t ds = ml_dtype_size(t->dtype);
+    for (size_t done = 0; done < n;) {
+        size_t k = n - done < CHUNK ? n - done : CHUNK;
+        if (fread(buf, es, k, f) != k) { free(buf); goto short_read; }
+        if (swap) swap_bytes(buf, k, es);
+        convert(dst + done * ds, buf, k, raw);
+        done += k;
+    }
+    free(buf);
+    return 0;
+short_read:
+    ml_error("%s: '%s': file ended while reading tensor data at byte %lld", fn, path, (long long)pos);
+    return -1;
+}
+
+/* ---- atomic write ------------------------------------------------------ */
+static _Atomic unsigned tmp_counter = 0;
+
+int ml_io_begin_write(ml_io_writer *w, const char *fn, const char *path) {
+    memset(w, 0, sizeof *w);
+    w->fn = fn;
+    w->path = path;
+    size_t n = strlen(path) + 64;
+    w->tmp = malloc(n);
+    if (!w->tmp) { ml_error("%s: out of memory", fn); return -1; }
+    int fd = -1;
+    for (int tries = 0; tries < 100 && fd < 0; tries++) {
+        snprintf(w->tmp, n, "%s.tmp-%ld-%u", path, (long)getpid(), atomic_fetch_add(&tmp_counter, 1));
+        fd = open(w->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        if (fd < 0 && errno != EEXIST) break;
+    }
+    if (fd < 0) {
+        ml_error("%s: cannot create '%s': %s", fn, path, strerror(errno));
+        free(w->tmp);
+        w->tmp = NULL;
+        return -1;
+    }
+    w->f = fdopen(fd, "wb");
+    if (!w->f) {
+        ml_error("%s: cannot create '%s': %s", fn, path, strerror(errno));
+        close(fd);
+        unlink(w->tmp);
+        free(w->tmp);
+        w->tmp = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+int ml_io_write(ml_io_writer *w, const void *p, size_t n) {
+    if (n && fwrite(p, 1, n, w->f) != n) {
+        ml_error("%s: cannot write '%s': %s", w->fn, w->path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+void ml_io_abort(ml_io_writer *w) {
+    if (w->f) fclose(w->f);
+    if (w->tmp) { unlink(w->tmp); free(w->tmp); }
+    w->f = NULL;
+    w->tmp = NULL;
+}
+
+int ml_io_commit(ml_io_writer *w) {
+    int bad = 0, e = 0;
+    /* fsync: a crash of the machine, not only of the process, must not
+     * leave the renamed file empty. EINVAL: a file system without sync. */
+    if (fflush(w->f) != 0 || (fsync(fileno(w->f)) != 0 && errno != EINVAL)) { bad = 1; e = errno; }
+    if (fclose(w->f) != 0 && !bad) { bad = 1; e = errno; }
+    w->f = NULL;
+    if (bad) {
+        ml_error("%s: cannot write '%s': %s", w->fn, w->path, strerror(e));
+        ml_io_abort(w);
+        return -1;
+    }
+    if (rename(w->tmp, w->path) != 0) {
+        ml_error("%s: cannot write '%s': %s", w->fn, w->path, strerror(errno));
+        ml_io_abort(w);
+        return -1;
+    }
+    free(w->tmp);
+    w->tmp = NULL;
+    return 0;
+}

@@ -1,0 +1,68 @@
+/* Helpers shared by the Lua bindings: the only place (with the other files
+ * of runtime/lua/) that includes lua.h. Bindings validate, call the runtime,
+ * and push results; they do no arithmetic.
+ *
+ * Each area registers itself with lb_open_<area>(L), called from moonlab.c
+ * with the module table `ml` at stack index 1 and the tensor method table
+ * at stack index 2. */
+#ifndef ML_LBIND_H
+#define ML_LBIND_H
+
+#include <lauxlib.h>
+#include <lua.h>
+
+#include "../tensor/tensor.h"
+
+#define LB_TENSOR_MT "moonlab.Tensor"
+
+/* Tensor userdata: a box holding one reference to a C tensor. */
+typedef struct { ml_tensor *t; } lb_box;
+
+/* Returns the tensor at idx or raises "fn: argument #k: expected a tensor, got TYPE". Borrowed. */
+ml_tensor *lb_check_tensor(lua_State *L, int idx, const char *fn);
+ml_tensor *lb_test_tensor(lua_State *L, int idx); /* NULL when not a tensor */
+/* Tensor or number (a number becomes a 0-d tensor of dtype `like` when
+ * float, else float32/int64 by value). Returns a NEW reference. */
+ml_tensor *lb_tensor_or_number(lua_State *L, int idx, const char *fn, ml_dtype like);
+/* Pushes t, taking over the reference. t == NULL raises the runtime error. */
+void lb_push_tensor(lua_State *L, ml_tensor *t);
+/* Like lb_push_tensor, but the same C tensor always gets the same Lua
+ * object while that object lives (used for .grad). Does NOT take the reference. */
+void lb_push_tensor_shared(lua_State *L, ml_tensor *t);
+/* Raises the runtime's last error as a Lua error. */
+int lb_raise(lua_State *L);
+
+/* A 1-based (or negative) dimension argument, returned 0-based. */
+int lb_check_dim(lua_State *L, int idx, int ndim, const char *fn);
+/* Shape from a table {2,3} at idx, or from the integers idx..top.
+ * Returns ndim. Raises on negative or non-integer sizes. */
+int lb_check_shape(lua_State *L, int idx, int64_t *shape, const char *fn);
+/* Validates that the table at idx (if any) has only the keys in known (NULL-terminated). */
+void lb_check_options(lua_State *L, int idx, const char *fn, const char *const *known);
+/* dtype option: reads field "dtype" of the options table at idx (may be none/nil). */
+ml_dtype lb_opt_dtype(lua_State *L, int idx, const char *fn, ml_dtype def);
+ml_dtype lb_check_dtype_name(lua_State *L, int idx, const char *fn);
+/* Boolean / number option fields (return def when absent). */
+int lb_opt_bool_field(lua_State *L, int idx, const char *key, int def);
+double lb_opt_number_field(lua_State *L, int idx, const char *key, double def);
+
+/* Registers fns into the table at index `tidx` (absolute). */
+void lb_setfuncs(lua_State *L, int tidx, const luaL_Reg *fns);
+
+/* Tells Lua's collector about tensor memory allocated since the last call. */
+void lb_gc_account(lua_State *L);
+
+/* Area openers (each file of runtime/lua/ has one). */
+void lb_open_tensor(lua_State *L);
+void lb_open_create(lua_State *L);
+void lb_open_math(lua_State *L);
+void lb_open_reduce(lua_State *L);
+void lb_open_linalg(lua_State *L);
+void lb_open_shape(lua_State *L);
+void lb_open_index(lua_State *L);
+void lb_open_autograd(lua_State *L);
+void lb_open_io(lua_State *L);
+void lb_open_print(lua_State *L);
+void lb_open_time(lua_State *L);
+
+#endif

@@ -1,0 +1,297 @@
+/* The `moonlab` command: runs a script, -e code, subcommands, or the REPL.
+ *
+ * Arguments follow lua5.4's own interpreter (same `arg` table, same order of
+ * -e/-l before the script, `-` for stdin), so scripts written for `lua` run
+ * unchanged; moonlab adds the preloaded `ml` global, `key=value` overrides
+ * and subcommands. Start-up loads nothing but Lua's libraries and the C
+ * part of `ml` (its Lua modules load on first use), so it stays fast. */
+#define _POSIX_C_SOURCE 200809L
+#include <cblas.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lauxlib.h>
+#include <lua.h>
+#include <lualib.h>
+
+#include "repl.h"
+
+int luaopen_moonlab(lua_State *L);
+
+/* ---- subcommands ---------------------------------------------------------
+ * `moonlab NAME args...`: run gets the state (with `ml` loaded) and the
+ * arguments after NAME (argv[0] is NAME) and returns the exit status.
+ * A name here wins over a script file of the same name; scripts are
+ * recognised by their ".lua" or a "/", so `moonlab ./test` still runs a file. */
+typedef struct {
+    const char *name;
+    int (*run)(lua_State *L, int argc, char **argv);
+    const char *help;
+} subcommand;
+
+static const subcommand subcommands[] = {
+    {NULL, NULL, NULL}, /* `moonlab test`, `moonlab search` ... go here */
+};
+
+static const char usage_text[] =
+    "usage: moonlab [options] [script [args]]\n"
+    "  script.lua [key=value ...]  run a script; key=value pairs are also put in\n"
+    "                              ml.overrides (numbers and true/false converted)\n"
+    "  -e CODE        run CODE (may be repeated; runs before the script)\n"
+    "  -l NAME        require library NAME into the global NAME\n"
+    "  -i             enter the REPL after the script or -e code\n"
+    "  -W             turn warnings on\n"
+    "  -v, --version  print the version\n"
+    "  -h, --help     print this text\n"
+    "  --             stop handling options\n"
+    "  -              run stdin as a script\n"
+    "With no script and no -e, moonlab opens the REPL (prompt \"ml> \"); fed from a\n"
+    "pipe it runs line by line, prints results, and exits 1 if a command failed.\n"
+    "Inside, `ml` is preloaded. History: $MOONLAB_HISTORY or ~/.moonlab_history.\n";
+
+static void print_usage(FILE *f) {
+    fputs(usage_text, f);
+    if (subcommands[0].name) {
+        fputs("subcommands:\n", f);
+        for (const subcommand *s = subcommands; s->name; s++) fprintf(f, "  moonlab %-10s %s\n", s->name, s->help);
+    }
+}
+
+static const subcommand *find_subcommand(const char *name) {
+    for (const subcommand *s = subcommands; s->name; s++)
+        if (strcmp(s->name, name) == 0) return s;
+    return NULL;
+}
+
+/* ---- errors and protected calls -------------------------------------- */
+
+static void report(lua_State *L, int status) {
+    if (status == LUA_OK) return;
+    const char *msg = lua_tostring(L, -1);
+    if (!msg) msg = "(error object is not a string)";
+    fflush(stdout); /* so the error comes after what the script printed */
+    fprintf(stderr, "moonlab: %s\n", msg);
+    fflush(stderr);
+    lua_pop(L, 1);
+}
+
+static int msghandler(lua_State *L) {
+    const char *msg = lua_tostring(L, 1);
+    if (!msg) {
+        if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING) return 1;
+        msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+    }
+    luaL_traceback(L, L, msg, 1);
+    return 1;
+}
+
+/* Ctrl-C during Lua code: the handler can only set a hook (signal handlers
+ * carry no user data, hence the static), and the hook raises the error at
+ * the next Lua instruction. A second Ctrl-C kills the process, for code
+ * stuck inside a long C kernel. */
+static lua_State *volatile interrupt_L;
+
+static void interrupted_hook(lua_State *L, lua_Debug *ar) {
+    lua_sethook(L, NULL, 0, 0);
+    luaL_error(L, "interrupted!");
+}
+
+static void on_sigint(int sig) {
+    signal(sig, SIG_DFL);
+    if (interrupt_L)
+        lua_sethook(interrupt_L, interrupted_hook, LUA_MASKCALL | LUA_MASKRET | LUA_MASKLINE | LUA_MASKCOUNT, 1);
+}
+
+int ml_docall(lua_State *L, int narg, int nres) {
+    int base = lua_gettop(L) - narg;
+    lua_pushcfunction(L, msghandler);
+    lua_insert(L, base);
+    struct sigaction sa, old;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint;
+    sigemptyset(&sa.sa_mask);
+    interrupt_L = L;
+    sigaction(SIGINT, &sa, &old);
+    int status = lua_pcall(L, narg, nres, base);
+    sigaction(SIGINT, &old, NULL);
+    interrupt_L = NULL;
+    /* A Ctrl-C that came as the call returned must not hit the next one. */
+    if (lua_gethook(L) == interrupted_hook) lua_sethook(L, NULL, 0, 0);
+    lua_remove(L, base);
+    return status;
+}
+
+static int dochunk(lua_State *L, int status) {
+    if (status == LUA_OK) status = ml_docall(L, 0, 0);
+    report(L, status);
+    return status;
+}
+
+/* ---- arguments ----------------------------------------------------------- */
+
+enum { HAS_E = 1, HAS_I = 2, HAS_V = 4, HAS_H = 8, HAS_ERROR = 16 };
+
+/* Scans the options before the script. *first becomes the index of the
+ * script (argc when there is none). On an error *first is the bad option. */
+static int collect_args(int argc, char **argv, int *first) {
+    int flags = 0, i;
+    for (i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        *first = i;
+        if (a[0] != '-') return flags; /* the script */
+        if (strcmp(a, "-") == 0) return flags;
+        if (strcmp(a, "--") == 0) { *first = i + 1; return flags; }
+        if (strcmp(a, "--version") == 0 || strcmp(a, "-v") == 0) flags |= HAS_V;
+        else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) flags |= HAS_H;
+        else if (strcmp(a, "-i") == 0) flags |= HAS_I;
+        else if (strcmp(a, "-W") == 0) continue;
+        else if (a[1] == 'e' || a[1] == 'l') { /* -e CODE or -eCODE */
+            if (a[1] == 'e') flags |= HAS_E;
+            if (a[2] == '\0' && ++i >= argc) return flags | HAS_ERROR;
+        } else return flags | HAS_ERROR;
+    }
+    *first = i;
+    return flags;
+}
+
+/* Runs -e, -l and -W in order. Returns 0 when one failed. */
+static int run_args(lua_State *L, char **argv, int script) {
+    for (int i = 1; i < script; i++) {
+        const char *a = argv[i];
+        if (a[0] != '-' || (a[1] != 'e' && a[1] != 'l' && a[1] != 'W')) continue;
+        if (a[1] == 'W') { lua_warning(L, "@on", 0); continue; }
+        const char *val = a[2] ? a + 2 : argv[++i];
+        if (a[1] == 'e') {
+            if (dochunk(L, luaL_loadbuffer(L, val, strlen(val), "=(command line)")) != LUA_OK) return 0;
+        } else {
+            lua_getglobal(L, "require");
+            lua_pushstring(L, val);
+            int status = ml_docall(L, 1, 1);
+            if (status == LUA_OK) lua_setglobal(L, val);
+            else { report(L, status); return 0; }
+        }
+    }
+    return 1;
+}
+
+/* arg[0] is the script, arg[1..] its arguments, arg[-1..] the interpreter
+ * and its options; with no script, arg[0] is the interpreter (as lua5.4). */
+static void create_arg_table(lua_State *L, int argc, char **argv, int script) {
+    if (script == argc) script = 0;
+    lua_createtable(L, argc - script - 1 > 0 ? argc - script - 1 : 0, script + 1);
+    for (int i = 0; i < argc; i++) {
+        lua_pushstring(L, argv[i]);
+        lua_rawseti(L, -2, i - script);
+    }
+    lua_setglobal(L, "arg");
+}
+
+/* ml.overrides: every script argument of the form key=value, with value
+ * converted (numbers, true/false, else the string). They stay in `arg`. */
+static void set_overrides(lua_State *L, int ml, int argc, char **argv, int script) {
+    lua_newtable(L);
+    for (int i = script + 1; i < argc; i++) {
+        const char *a = argv[i], *eq = strchr(a, '=');
+        size_t klen = eq ? (size_t)(eq - a) : 0;
+        if (!eq || klen == 0 || strspn(a, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") != klen ||
+            (a[0] >= '0' && a[0] <= '9'))
+            continue;
+        lua_pushlstring(L, a, klen);
+        const char *v = eq + 1;
+        if (strcmp(v, "true") == 0) lua_pushboolean(L, 1);
+        else if (strcmp(v, "false") == 0) lua_pushboolean(L, 0);
+        else if (!(*v && lua_stringtonumber(L, v))) lua_pushstring(L, v);
+        lua_rawset(L, -3);
+    }
+    lua_setfield(L, ml, "overrides");
+}
+
+static int run_script(lua_State *L, char **argv, int script) {
+    const char *fname = argv[script];
+    if (strcmp(fname, "-") == 0 && strcmp(argv[script - 1], "--") != 0) fname = NULL; /* stdin */
+    int status = luaL_loadfile(L, fname);
+    if (status != LUA_OK) { report(L, status); return status; }
+    /* `...` of the script: arg[1..n] */
+    lua_getglobal(L, "arg");
+    int n = (int)luaL_len(L, -1);
+    luaL_checkstack(L, n + 3, "too many arguments to script");
+    for (int i = 1; i <= n; i++) lua_rawgeti(L, -i, i);
+    lua_remove(L, -n - 1);
+    status = ml_docall(L, n, 0);
+    report(L, status);
+    return status;
+}
+
+static void print_version(lua_State *L, int ml) {
+    lua_getfield(L, ml, "version");
+    const char *blas = openblas_get_config();
+    printf("moonlab %s (%s, %s)\n", lua_tostring(L, -1), LUA_RELEASE, blas ? blas : "OpenBLAS");
+    lua_pop(L, 1);
+}
+
+/* Everything runs here, in protected mode, so even an out-of-memory error
+ * during set-up is reported rather than aborting. Returns the exit status. */
+static int pmain(lua_State *L) {
+    int argc = (int)lua_tointeger(L, 1);
+    char **argv = lua_touserdata(L, 2);
+    lua_settop(L, 0);
+
+    luaL_openlibs(L);
+    luaL_requiref(L, "moonlab", luaopen_moonlab, 1);
+    lua_pushvalue(L, -1);
+    lua_setglobal(L, "ml");
+    int ml = lua_gettop(L);
+    ml_register_complete(L, ml);
+    lua_gc(L, LUA_GCGEN, 0, 0); /* as lua5.4: generational mode */
+
+    if (argc > 1 && argv[1][0] != '-') {
+        const subcommand *sub = find_subcommand(argv[1]);
+        if (sub) {
+            set_overrides(L, ml, 0, argv, 0); /* empty: a subcommand reads its own */
+            lua_pushinteger(L, sub->run(L, argc - 1, argv + 1));
+            return 1;
+        }
+    }
+
+    int script = argc;
+    int flags = collect_args(argc, argv, &script);
+    if (flags & HAS_ERROR) {
+        const char *bad = argv[script];
+        if ((bad[1] == 'e' || bad[1] == 'l') && bad[2] == '\0')
+            fprintf(stderr, "moonlab: '%s' needs an argument\n", bad);
+        else fprintf(stderr, "moonlab: unrecognized option '%s'\n", bad);
+        print_usage(stderr);
+        lua_pushinteger(L, 1);
+        return 1;
+    }
+    if (flags & HAS_H) { print_usage(stdout); lua_pushinteger(L, 0); return 1; }
+    if (flags & HAS_V) print_version(L, ml);
+
+    create_arg_table(L, argc, argv, script);
+    set_overrides(L, ml, argc, argv, script);
+    int status = 0;
+    if (!run_args(L, argv, script)) status = 1;
+    else if (script < argc && run_script(L, argv, script) != LUA_OK) status = 1;
+    else if ((flags & HAS_I) || (script == argc && !(flags & (HAS_E | HAS_V)))) status = ml_repl(L);
+    lua_pushinteger(L, status);
+    return 1;
+}
+
+int main(int argc, char **argv) {
+    lua_State *L = luaL_newstate();
+    if (!L) {
+        fputs("moonlab: cannot create the Lua state: not enough memory\n", stderr);
+        return 1;
+    }
+    lua_pushcfunction(L, pmain);
+    lua_pushinteger(L, argc);
+    lua_pushlightuserdata(L, argv);
+    int status = lua_pcall(L, 2, 1, 0);
+    int rc = status == LUA_OK ? (int)lua_tointeger(L, -1) : 1;
+    report(L, status);
+    fflush(stdout);
+    lua_close(L);
+    return rc;
+}

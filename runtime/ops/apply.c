@@ -1,0 +1,103 @@
+/* The broadcast iterator: collapses dimensions that are contiguous for
+ * every operand, then walks rows of the innermost dimension, splitting rows
+ * (or, for one long row, the row itself) across threads. */
+#include "apply.h"
+
+#include <omp.h>
+#include <string.h>
+
+#include "ops.h"
+
+void ml_parallel_for(int64_t n, int64_t grain, ml_range_fn fn, void *ctx) {
+    int nt = ml_get_threads();
+    if (nt <= 1 || n < 2 * grain || omp_in_parallel()) {
+        fn(ctx, 0, n);
+        return;
+    }
+    int64_t chunks = n / grain;
+    if (chunks > nt) chunks = nt;
+#pragma omp parallel for num_threads((int)chunks) schedule(static)
+    for (int64_t c = 0; c < chunks; c++) {
+        int64_t s = n * c / chunks, e = n * (c + 1) / chunks;
+        fn(ctx, s, e);
+    }
+}
+
+typedef struct {
+    int nd;
+    int64_t shape[ML_MAX_DIMS], sa[ML_MAX_DIMS], sb[ML_MAX_DIMS];
+    char *o;
+    const char *a, *b;
+    size_t oes, ies;
+    ml_row_fn fn;
+    const void *ctx;
+} apply_job;
+
+/* rows [start, end) of the collapsed iteration space */
+static void apply_rows(void *p, int64_t start, int64_t end) {
+    apply_job *j = p;
+    int nd = j->nd;
+    int64_t inner = j->shape[nd - 1];
+    for (int64_t r = start; r < end; r++) {
+        int64_t rem = r, ao = 0, bo = 0;
+        for (int d = nd - 2; d >= 0; d--) {
+            int64_t i = rem % j->shape[d];
+            rem /= j->shape[d];
+            ao += i * j->sa[d];
+            bo += i * j->sb[d];
+        }
+        j->fn(j->o + r * inner * j->oes, j->a + ao * j->ies, j->sa[nd - 1], j->b + bo * j->ies, j->sb[nd - 1], inner,
+              j->ctx);
+    }
+}
+
+/* one long row split across threads */
+static void apply_flat(void *p, int64_t start, int64_t end) {
+    apply_job *j = p;
+    int64_t sa = j->sa[0], sb = j->sb[0];
+    j->fn(j->o + start * j->oes, j->a + start * sa * j->ies, sa, j->b + start * sb * j->ies, sb, end - start, j->ctx);
+}
+
+void ml_apply_binary(ml_tensor *out, const ml_tensor *a, const ml_tensor *b, ml_row_fn fn, const void *ctx) {
+    if (out->numel == 0) return;
+    apply_job j;
+    int nd = out->ndim;
+    int64_t sa[ML_MAX_DIMS], sb[ML_MAX_DIMS];
+    ml_broadcast_strides(a, nd, out->shape, sa);
+    ml_broadcast_strides(b, nd, out->shape, sb);
+    /* drop size-1 dims, then merge neighbours that are contiguous in both inputs */
+    int k = 0;
+    for (int d = 0; d < nd; d++) {
+        if (out->shape[d] == 1) continue;
+        if (k > 0 && sa[d] * out->shape[d] == j.sa[k - 1] && sb[d] * out->shape[d] == j.sb[k - 1]) {
+            j.shape[k - 1] *= out->shape[d];
+            j.sa[k - 1] = sa[d];
+            j.sb[k - 1] = sb[d];
+            continue;
+        }
+        j.shape[k] = out->shape[d];
+        j.sa[k] = sa[d];
+        j.sb[k] = sb[d];
+        k++;
+    }
+    if (k == 0) {
+        j.shape[0] = 1;
+        j.sa[0] = j.sb[0] = 0;
+        k = 1;
+    }
+    j.nd = k;
+    j.o = ml_data(out);
+    j.a = ml_data(a);
+    j.b = ml_data(b);
+    j.oes = ml_dtype_size(out->dtype);
+    j.ies = ml_dtype_size(a->dtype);
+    j.fn = fn;
+    j.ctx = ctx;
+    if (k == 1) {
+        ml_parallel_for(j.shape[0], ML_PAR_GRAIN, apply_flat, &j);
+    } else {
+        int64_t inner = j.shape[k - 1], rows = out->numel / inner;
+        int64_t grain = ML_PAR_GRAIN / inner;
+        ml_parallel_for(rows, grain > 0 ? grain : 1, apply_rows, &j);
+    }
+}

@@ -1,0 +1,96 @@
+/* Comparisons returning bool masks, isnan/isinf, logical not, and dtype
+ * conversion (differentiable between float dtypes). */
+#include <math.h>
+
+#include "../autograd/autograd.h"
+#include "apply.h"
+#include "ops.h"
+
+static const char *compare_names[] = {"eq", "ne", "lt", "le", "gt", "ge"};
+
+#define DEF_CMP(NAME, T, EXPR)                                                                                \
+    static void NAME(void *o_, const void *a_, int64_t sa, const void *b_, int64_t sb, int64_t n,            \
+                     const void *ctx) {                                                                      \
+        uint8_t *o = o_;                                                                                     \
+        const T *a = a_, *b = b_;                                                                            \
+        if (sa == 1 && sb == 0) {                                                                            \
+            T y = b[0];                                                                                      \
+            for (int64_t i = 0; i < n; i++) { T x = a[i]; o[i] = (EXPR); }                                  \
+        } else {                                                                                             \
+            for (int64_t i = 0; i < n; i++) { T x = a[i * sa], y = b[i * sb]; o[i] = (EXPR); }               \
+        }                                                                                                    \
+    }
+#define DEF_CMPS(T)                                                                                           \
+    DEF_CMP(eq_##T, T, x == y)                                                                               \
+    DEF_CMP(ne_##T, T, x != y)                                                                               \
+    DEF_CMP(lt_##T, T, x < y)                                                                                \
+    DEF_CMP(le_##T, T, x <= y)                                                                               \
+    DEF_CMP(gt_##T, T, x > y)                                                                                \
+    DEF_CMP(ge_##T, T, x >= y)
+DEF_CMPS(float)
+DEF_CMPS(double)
+DEF_CMPS(int64_t)
+DEF_CMPS(uint8_t)
+
+static const ml_row_fn compare_rows[ML_NCOMPARE][4] = {
+    {eq_float, eq_double, eq_int64_t, eq_uint8_t}, {ne_float, ne_double, ne_int64_t, ne_uint8_t},
+    {lt_float, lt_double, lt_int64_t, lt_uint8_t}, {le_float, le_double, le_int64_t, le_uint8_t},
+    {gt_float, gt_double, gt_int64_t, gt_uint8_t}, {ge_float, ge_double, ge_int64_t, ge_uint8_t},
+};
+
+ml_tensor *ml_compare(ml_compare_op op, ml_tensor *a, ml_tensor *b) {
+    int nd;
+    int64_t shape[ML_MAX_DIMS];
+    if (ml_broadcast_shapes(compare_names[op], a->ndim, a->shape, b->ndim, b->shape, &nd, shape) < 0) return NULL;
+    ml_dtype dt = ml_promote(a->dtype, b->dtype);
+    ml_tensor *ca = ml_to_dtype(a, dt), *cb = ca ? ml_to_dtype(b, dt) : NULL;
+    ml_tensor *out = cb ? ml_empty(nd, shape, ML_BOOL) : NULL;
+    if (out) ml_apply_binary(out, ca, cb, compare_rows[op][dt], NULL);
+    ml_release(ca);
+    ml_release(cb);
+    return out;
+}
+
+typedef enum { TEST_NAN, TEST_INF, TEST_NOT } test_kind;
+
+static ml_tensor *test_values(ml_tensor *a, test_kind kind) {
+    ml_tensor *out = ml_empty(a->ndim, a->shape, ML_BOOL);
+    ml_tensor *c = out ? ml_contiguous(a) : NULL;
+    if (!c) { ml_release(out); return NULL; }
+    uint8_t *o = ml_data(out);
+    int64_t n = out->numel;
+    if (a->dtype == ML_FLOAT32) {
+        const float *p = ml_data(c);
+        for (int64_t i = 0; i < n; i++) o[i] = kind == TEST_NAN ? isnan(p[i]) : kind == TEST_INF ? isinf(p[i]) : p[i] == 0;
+    } else if (a->dtype == ML_FLOAT64) {
+        const double *p = ml_data(c);
+        for (int64_t i = 0; i < n; i++) o[i] = kind == TEST_NAN ? isnan(p[i]) : kind == TEST_INF ? isinf(p[i]) : p[i] == 0;
+    } else if (a->dtype == ML_INT64) {
+        const int64_t *p = ml_data(c);
+        for (int64_t i = 0; i < n; i++) o[i] = kind == TEST_NOT ? p[i] == 0 : 0;
+    } else {
+        const uint8_t *p = ml_data(c);
+        for (int64_t i = 0; i < n; i++) o[i] = kind == TEST_NOT ? !p[i] : 0;
+    }
+    ml_release(c);
+    return out;
+}
+
+ml_tensor *ml_isnan(ml_tensor *a) { return test_values(a, TEST_NAN); }
+ml_tensor *ml_isinf(ml_tensor *a) { return test_values(a, TEST_INF); }
+ml_tensor *ml_logical_not(ml_tensor *a) { return test_values(a, TEST_NOT); }
+
+static int to_backward(ml_node *n, ml_tensor *g, ml_tensor **gin) {
+    gin[0] = ml_to_dtype(g, n->in_dtype[0]);
+    return gin[0] ? 0 : -1;
+}
+
+/* Same dtype: the tensor itself, as PyTorch's .to() returns self. */
+ml_tensor *ml_to(ml_tensor *a, ml_dtype dt) {
+    if (a->dtype == dt) return ml_retain(a);
+    ml_tensor *out = ml_to_dtype(a, dt);
+    if (out && ml_needs_record(1, &a) && ml_dtype_is_float(dt)) {
+        if (!ml_record("to", to_backward, out, 1, &a)) { ml_release(out); return NULL; }
+    }
+    return out;
+}

@@ -1,0 +1,263 @@
+/* Matrix products through OpenBLAS: matmul (2-D, batched with broadcast
+ * batch dims, matrix-vector), dot, outer, addmm; the threads knob.
+ * Transposed views go to BLAS as CblasTrans, without a copy. */
+#include <cblas.h>
+#include <omp.h>
+#include <string.h>
+
+#include "../autograd/autograd.h"
+#include "ops.h"
+
+/* ---- threads ----------------------------------------------------------- */
+static int n_threads = 0;      /* what the user asked for (0: not set yet) */
+static int blas_threads = -1;  /* what OpenBLAS runs with right now */
+
+static void blas_use(int n) {
+    if (n != blas_threads) {
+        openblas_set_num_threads(n);
+        blas_threads = n;
+    }
+}
+
+void ml_set_threads(int n) {
+    if (n < 1) n = 1;
+    n_threads = n;
+    omp_set_num_threads(n);
+    blas_use(n);
+}
+
+int ml_get_threads(void) {
+    if (!n_threads) {
+        n_threads = omp_get_max_threads();
+        blas_threads = openblas_get_num_threads();
+    }
+    return n_threads;
+}
+
+/* Small or skinny products run on one thread: OpenBLAS's 2-thread split
+ * makes them slower (measured 1.5x on an inner dimension of 10). */
+static void blas_threads_for(int64_t m, int64_t n, int64_t k) {
+    int nt = ml_get_threads();
+    bool small = m * n * k < 64 * 64 * 64 || m <= 16 || n <= 16 || k <= 16;
+    blas_use(small || omp_in_parallel() ? 1 : nt);
+}
+
+/* ---- BLAS layout of a matrix view --------------------------------------- */
+/* A 2-D view (rows r, cols c, strides sr, sc) is BLAS-ready as row-major
+ * (NoTrans, ld = sr) when sc == 1, or as its transpose (Trans, ld = sc)
+ * when sr == 1. */
+static bool blas_layout(int64_t r, int64_t c, int64_t sr, int64_t sc, bool *trans, int64_t *ld) {
+    if ((sc == 1 || c == 1) && (r == 1 || sr >= (c > 1 ? c : 1))) {
+        *trans = false;
+        *ld = r == 1 ? (c > 1 ? c : 1) : sr;
+        return true;
+    }
+    if ((sr == 1 || r == 1) && (c == 1 || sc >= (r > 1 ? r : 1))) {
+        *trans = true;
+        *ld = c == 1 ? (r > 1 ? r : 1) : sc;
+        return true;
+    }
+    return false;
+}
+
+/* C[m,n] = alpha * A[m,k] B[k,n] + beta * C for float dtypes; int64 by loops. */
+static void gemm(ml_dtype dt, int64_t m, int64_t n, int64_t k, double alpha, const void *A, bool ta, int64_t lda,
+                 const void *B, bool tb, int64_t ldb, double beta, void *C, int64_t ldc) {
+    if (dt == ML_FLOAT32) {
+        if (n == 1 && !tb && ldb == 1 && ldc == 1) { /* matrix-vector */
+            cblas_sgemv(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, ta ? k : m, ta ? m : k, (float)alpha, A, lda, B,
+                        1, (float)beta, C, 1);
+            return;
+        }
+        cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k,
+                    (float)alpha, A, lda, B, ldb, (float)beta, C, ldc);
+    } else if (dt == ML_FLOAT64) {
+        cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, alpha, A,
+                    lda, B, ldb, beta, C, ldc);
+    } else {
+        const int64_t *a = A, *b = B;
+        int64_t *c = C;
+        for (int64_t i = 0; i < m; i++)
+            for (int64_t j = 0; j < n; j++) {
+                int64_t acc = 0;
+                for (int64_t p = 0; p < k; p++) acc += (ta ? a[p * lda + i] : a[i * lda + p]) * (tb ? b[j * ldb + p] : b[p * ldb + j]);
+                c[i * ldc + j] = (int64_t)(alpha * acc) + (beta != 0 ? (int64_t)beta * c[i * ldc + j] : 0);
+            }
+    }
+}
+
+/* ---- batched matmul of >= 2-D operands ---------------------------------- */
+static ml_tensor *matmul_raw(ml_tensor *a, ml_tensor *b, ml_tensor *bias, double beta, double alpha) {
+    int64_t m = a->shape[a->ndim - 2], k = a->shape[a->ndim - 1];
+    int64_t k2 = b->shape[b->ndim - 2], n = b->shape[b->ndim - 1];
+    if (k != k2) {
+        char b1[128], b2[128];
+        return ml_error("matmul: shapes %s and %s do not align (%lld vs %lld)", ml_shape_str(b1, sizeof b1, a->ndim, a->shape),
+                        ml_shape_str(b2, sizeof b2, b->ndim, b->shape), (long long)k, (long long)k2);
+    }
+    if (a->dtype != b->dtype)
+        return ml_error("matmul: dtypes differ (%s and %s); convert one with :to()", ml_dtype_name(a->dtype), ml_dtype_name(b->dtype));
+    if (a->dtype == ML_BOOL) return ml_error("matmul: bool tensors are not supported");
+    int bnd;
+    int64_t bshape[ML_MAX_DIMS];
+    if (ml_broadcast_shapes("matmul", a->ndim - 2, a->shape, b->ndim - 2, b->shape, &bnd, bshape) < 0) return NULL;
+    int64_t oshape[ML_MAX_DIMS];
+    memcpy(oshape, bshape, sizeof(int64_t) * bnd);
+    oshape[bnd] = m;
+    oshape[bnd + 1] = n;
+    if (bnd + 2 > ML_MAX_DIMS) return ml_error("matmul: too many dimensions");
+    ml_tensor *out;
+    if (bias) {
+        out = ml_empty(bnd + 2, oshape, a->dtype);
+        if (out && ml_copy_into(out, bias) < 0) { ml_release(out); return NULL; }
+    } else {
+        out = ml_zeros(bnd + 2, oshape, a->dtype);
+        beta = 0;
+    }
+    if (!out || out->numel == 0) return out;
+    /* operands whose matrices BLAS cannot read directly are copied once */
+    bool ta, tb;
+    int64_t lda, ldb;
+    ml_tensor *ca = blas_layout(m, k, a->strides[a->ndim - 2], a->strides[a->ndim - 1], &ta, &lda) ? ml_retain(a) : ml_clone(a);
+    ml_tensor *cb = blas_layout(k, n, b->strides[b->ndim - 2], b->strides[b->ndim - 1], &tb, &ldb) ? ml_retain(b) : ml_clone(b);
+    if (!ca || !cb) { ml_release(ca); ml_release(cb); ml_release(out); return NULL; }
+    blas_layout(m, k, ca->strides[ca->ndim - 2], ca->strides[ca->ndim - 1], &ta, &lda);
+    blas_layout(k, n, cb->strides[cb->ndim - 2], cb->strides[cb->ndim - 1], &tb, &ldb);
+    /* batch strides, 0 where a batch dim is broadcast */
+    int64_t sa[ML_MAX_DIMS], sb[ML_MAX_DIMS];
+    for (int i = 0; i < bnd; i++) {
+        int ia = i - (bnd - (ca->ndim - 2)), ib = i - (bnd - (cb->ndim - 2));
+        sa[i] = (ia < 0 || ca->shape[ia] == 1) ? 0 : ca->strides[ia];
+        sb[i] = (ib < 0 || cb->shape[ib] == 1) ? 0 : cb->strides[ib];
+    }
+    int64_t batches = ml_numel_of(bnd, bshape);
+    size_t es = ml_dtype_size(a->dtype);
+    if (k == 0) { /* empty inner dimension: result is beta * bias (already there) or zeros */
+        if (bias && beta != 1) ml_mul_scalar_inplace(out, beta);
+        ml_release(ca);
+        ml_release(cb);
+        return out;
+    }
+    blas_threads_for(m, n, k);
+    for (int64_t bi = 0; bi < batches; bi++) {
+        int64_t rem = bi, oa = 0, ob = 0;
+        for (int d = bnd - 1; d >= 0; d--) {
+            int64_t i = rem % bshape[d];
+            rem /= bshape[d];
+            oa += i * sa[d];
+            ob += i * sb[d];
+        }
+        gemm(a->dtype, m, n, k, alpha, (char *)ml_data(ca) + oa * es, ta, lda, (char *)ml_data(cb) + ob * es, tb, ldb,
+             beta, (char *)ml_data(out) + bi * m * n * es, n);
+    }
+    ml_release(ca);
+    ml_release(cb);
+    return out;
+}
+
+/* ---- backward ------------------------------------------------------------ */
+/* d(a@b)/da = g @ b^T ; d(a@b)/db = a^T @ g (then reduced over broadcast batch dims) */
+static int matmul_backward(ml_node *n, ml_tensor *g, ml_tensor **gin) {
+    ml_tensor *a = ml_saved(n, 0), *b = ml_saved(n, 1);
+    if (!a || !b) return -1;
+    double alpha = n->darg[1];
+    if (n->needs[0]) {
+        ml_tensor *bt = ml_transpose(b, b->ndim - 2, b->ndim - 1);
+        ml_tensor *r = bt ? matmul_raw(g, bt, NULL, 0, alpha) : NULL;
+        ml_release(bt);
+        gin[0] = r ? ml_sum_to_shape(r, n->in_ndim[0], n->in_shape[0]) : NULL;
+        ml_release(r);
+        if (!gin[0]) return -1;
+    }
+    if (n->needs[1]) {
+        ml_tensor *at = ml_transpose(a, a->ndim - 2, a->ndim - 1);
+        ml_tensor *r = at ? matmul_raw(at, g, NULL, 0, alpha) : NULL;
+        ml_release(at);
+        gin[1] = r ? ml_sum_to_shape(r, n->in_ndim[1], n->in_shape[1]) : NULL;
+        ml_release(r);
+        if (!gin[1]) return -1;
+    }
+    if (n->n_in > 2 && n->needs[2]) { /* addmm bias */
+        ml_tensor *s = ml_sum_to_shape(g, n->in_ndim[2], n->in_shape[2]);
+        gin[2] = s && n->darg[0] != 1 ? ml_binary_scalar(ML_MUL, s, n->darg[0], false) : ml_retain(s);
+        ml_release(s);
+        if (!gin[2]) return -1;
+    }
+    return 0;
+}
+
+static ml_tensor *matmul_nd(ml_tensor *a, ml_tensor *b, ml_tensor *bias, double beta, double alpha, const char *fn) {
+    ml_tensor *out = matmul_raw(a, b, bias, beta, alpha);
+    if (!out) return NULL;
+    ml_tensor *in[3] = {a, b, bias};
+    int nin = bias ? 3 : 2;
+    if (ml_needs_record(nin, in)) {
+        ml_node *n = ml_record(fn, matmul_backward, out, nin, in);
+        if (!n) { ml_release(out); return NULL; }
+        ml_save(n, 0, a);
+        ml_save(n, 1, b);
+        n->darg[0] = beta;
+        n->darg[1] = alpha;
+    }
+    return out;
+}
+
+/* 1-D operands become matrices by unsqueeze and are squeezed back after;
+ * the view ops carry the gradient. */
+ml_tensor *ml_matmul(ml_tensor *a, ml_tensor *b) {
+    if (a->ndim == 0 || b->ndim == 0) return ml_error("matmul: both arguments need at least 1 dimension (got %d-d and %d-d); use * for scalars", a->ndim, b->ndim);
+    if (a->ndim >= 2 && b->ndim >= 2) return matmul_nd(a, b, NULL, 0, 1, "matmul");
+    ml_tensor *a2 = a->ndim == 1 ? ml_unsqueeze(a, 0) : ml_retain(a);
+    ml_tensor *b2 = a2 ? (b->ndim == 1 ? ml_unsqueeze(b, 1) : ml_retain(b)) : NULL;
+    if (!b2) { ml_release(a2); return NULL; }
+    if (a->ndim == 1 && b->ndim == 1 && a->shape[0] != b->shape[0]) {
+        ml_release(a2); ml_release(b2);
+        return ml_error("matmul: vectors of different lengths (%lld vs %lld)", (long long)a->shape[0], (long long)b->shape[0]);
+    }
+    ml_tensor *r = matmul_nd(a2, b2, NULL, 0, 1, "matmul");
+    ml_release(a2);
+    ml_release(b2);
+    if (!r) return NULL;
+    ml_tensor *out = r;
+    if (b->ndim == 1) {
+        out = ml_squeeze(r, r->ndim - 1);
+        ml_release(r);
+        r = out;
+        if (!r) return NULL;
+    }
+    if (a->ndim == 1) {
+        out = ml_squeeze(r, r->ndim - (b->ndim == 1 ? 1 : 2));
+        ml_release(r);
+    }
+    return out;
+}
+
+ml_tensor *ml_dot(ml_tensor *a, ml_tensor *b) {
+    if (a->ndim != 1 || b->ndim != 1) return ml_error("dot: expected two 1-D tensors, got %d-d and %d-d", a->ndim, b->ndim);
+    if (a->shape[0] != b->shape[0])
+        return ml_error("dot: vectors of different lengths (%lld vs %lld)", (long long)a->shape[0], (long long)b->shape[0]);
+    return ml_matmul(a, b);
+}
+
+ml_tensor *ml_outer(ml_tensor *a, ml_tensor *b) {
+    if (a->ndim != 1 || b->ndim != 1) return ml_error("outer: expected two 1-D tensors, got %d-d and %d-d", a->ndim, b->ndim);
+    ml_tensor *a2 = ml_unsqueeze(a, 1), *b2 = a2 ? ml_unsqueeze(b, 0) : NULL;
+    ml_tensor *out = b2 ? ml_mul(a2, b2) : NULL;
+    ml_release(a2);
+    ml_release(b2);
+    return out;
+}
+
+ml_tensor *ml_addmm(ml_tensor *bias, ml_tensor *a, ml_tensor *b, double beta, double alpha) {
+    if (a->ndim != 2 || b->ndim != 2) return ml_error("addmm: expected 2-D matrices, got %d-d and %d-d", a->ndim, b->ndim);
+    int nd;
+    int64_t s[ML_MAX_DIMS], want[2] = {a->shape[0], b->shape[1]};
+    if (ml_broadcast_shapes("addmm", bias->ndim, bias->shape, 2, want, &nd, s) < 0) return NULL;
+    if (nd != 2 || s[0] != want[0] || s[1] != want[1]) {
+        char b1[128], b2[128];
+        return ml_error("addmm: bias of shape %s does not broadcast to the product's shape %s",
+                        ml_shape_str(b1, sizeof b1, bias->ndim, bias->shape), ml_shape_str(b2, sizeof b2, 2, want));
+    }
+    if (bias->dtype != a->dtype) return ml_error("addmm: bias dtype %s differs from %s", ml_dtype_name(bias->dtype), ml_dtype_name(a->dtype));
+    return matmul_nd(a, b, bias, beta, alpha, "addmm");
+}

@@ -1,0 +1,361 @@
+/* Storage and views: allocation, lifetime, strided copy, dtype conversion. */
+#include "tensor.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../autograd/autograd.h"
+
+_Atomic int64_t ml_bytes_allocated_total = 0;
+_Atomic int64_t ml_bytes_live = 0;
+
+/* ---- errors ---------------------------------------------------------- */
+static _Thread_local char errbuf[512];
+
+void *ml_error(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(errbuf, sizeof errbuf, fmt, ap);
+    va_end(ap);
+    return NULL;
+}
+
+const char *ml_last_error(void) { return errbuf[0] ? errbuf : "unknown error"; }
+
+const char *ml_shape_str(char *buf, size_t n, int ndim, const int64_t *shape) {
+    size_t k = 0;
+    k += snprintf(buf + k, n - k, "[");
+    for (int i = 0; i < ndim && k < n; i++) k += snprintf(buf + k, n - k, i ? ",%lld" : "%lld", (long long)shape[i]);
+    if (k < n) snprintf(buf + k, n - k, "]");
+    return buf;
+}
+
+/* ---- dtypes ---------------------------------------------------------- */
+static const char *dtype_names[] = {"float32", "float64", "int64", "bool"};
+static const size_t dtype_sizes[] = {4, 8, 8, 1};
+
+size_t ml_dtype_size(ml_dtype dt) { return dtype_sizes[dt]; }
+const char *ml_dtype_name(ml_dtype dt) { return dtype_names[dt]; }
+
+int ml_dtype_from_name(const char *name, ml_dtype *out) {
+    for (int i = 0; i < ML_NDTYPES; i++)
+        if (strcmp(name, dtype_names[i]) == 0) { *out = (ml_dtype)i; return 0; }
+    if (!strcmp(name, "float")) { *out = ML_FLOAT32; return 0; }
+    if (!strcmp(name, "double")) { *out = ML_FLOAT64; return 0; }
+    if (!strcmp(name, "long") || !strcmp(name, "int")) { *out = ML_INT64; return 0; }
+    return -1;
+}
+
+/* ---- storage --------------------------------------------------------- */
+#define ML_MAX_BYTES ((size_t)1 << 40) /* 1 TiB: anything larger is a mistake */
+
+static ml_storage *storage_new(size_t nbytes, bool zero) {
+    if (nbytes > ML_MAX_BYTES) return ml_error("cannot allocate %zu bytes (more than 1 TiB)", nbytes);
+    ml_storage *s = malloc(sizeof *s);
+    if (!s) return ml_error("out of memory");
+    size_t alloc = (nbytes + 63) & ~(size_t)63;
+    if (alloc == 0) alloc = 64;
+    s->data = aligned_alloc(64, alloc);
+    if (!s->data) { free(s); return ml_error("out of memory allocating %zu bytes", nbytes); }
+    if (zero) memset(s->data, 0, alloc);
+    s->nbytes = nbytes;
+    s->refcount = 1;
+    s->version = 0;
+    ml_bytes_allocated_total += (int64_t)alloc;
+    ml_bytes_live += (int64_t)alloc;
+    return s;
+}
+
+static void storage_release(ml_storage *s) {
+    if (!s || --s->refcount > 0) return;
+    size_t alloc = (s->nbytes + 63) & ~(size_t)63;
+    ml_bytes_live -= (int64_t)(alloc ? alloc : 64);
+    free(s->data);
+    free(s);
+}
+
+/* ---- lifetime -------------------------------------------------------- */
+ml_tensor *ml_retain(ml_tensor *t) {
+    if (t) t->refcount++;
+    return t;
+}
+
+void ml_release(ml_tensor *t) {
+    if (!t || --t->refcount > 0) return;
+    storage_release(t->storage);
+    ml_release(t->grad);
+    ml_node_release(t->grad_fn);
+    free(t);
+}
+
+/* ---- creation -------------------------------------------------------- */
+int64_t ml_numel_of(int ndim, const int64_t *shape) {
+    int64_t n = 1;
+    for (int i = 0; i < ndim; i++) n *= shape[i];
+    return n;
+}
+
+void ml_contiguous_strides(int ndim, const int64_t *shape, int64_t *strides) {
+    int64_t s = 1;
+    for (int i = ndim - 1; i >= 0; i--) {
+        strides[i] = s;
+        s *= shape[i] > 0 ? shape[i] : 1;
+    }
+}
+
+static ml_tensor *header_new(int ndim, const int64_t *shape, ml_dtype dt) {
+    if (ndim < 0 || ndim > ML_MAX_DIMS) return ml_error("tensors have at most %d dimensions, got %d", ML_MAX_DIMS, ndim);
+    ml_tensor *t = calloc(1, sizeof *t);
+    if (!t) return ml_error("out of memory");
+    t->ndim = ndim;
+    t->dtype = dt;
+    t->refcount = 1;
+    if (ndim) memcpy(t->shape, shape, sizeof(int64_t) * ndim);
+    t->numel = ml_numel_of(ndim, shape);
+    return t;
+}
+
+static ml_tensor *alloc_tensor(int ndim, const int64_t *shape, ml_dtype dt, bool zero) {
+    int64_t n = 1;
+    for (int i = 0; i < ndim; i++) {
+        if (shape[i] < 0) return ml_error("negative dimension %lld", (long long)shape[i]);
+        if (shape[i] && n > INT64_MAX / 16 / shape[i]) return ml_error("tensor too large to allocate");
+        n *= shape[i];
+    }
+    ml_tensor *t = header_new(ndim, shape, dt);
+    if (!t) return NULL;
+    t->storage = storage_new((size_t)n * ml_dtype_size(dt), zero);
+    if (!t->storage) { free(t); return NULL; }
+    ml_contiguous_strides(ndim, shape, t->strides);
+    return t;
+}
+
+ml_tensor *ml_empty(int ndim, const int64_t *shape, ml_dtype dt) { return alloc_tensor(ndim, shape, dt, false); }
+ml_tensor *ml_zeros(int ndim, const int64_t *shape, ml_dtype dt) { return alloc_tensor(ndim, shape, dt, true); }
+ml_tensor *ml_empty_like(const ml_tensor *t) { return ml_empty(t->ndim, t->shape, t->dtype); }
+ml_tensor *ml_zeros_like(const ml_tensor *t) { return ml_zeros(t->ndim, t->shape, t->dtype); }
+
+ml_tensor *ml_full(int ndim, const int64_t *shape, ml_dtype dt, double v) {
+    ml_tensor *t = ml_empty(ndim, shape, dt);
+    if (!t) return NULL;
+    int64_t n = t->numel;
+    switch (dt) {
+    case ML_FLOAT32: { float *p = ml_data(t), x = (float)v; for (int64_t i = 0; i < n; i++) p[i] = x; break; }
+    case ML_FLOAT64: { double *p = ml_data(t); for (int64_t i = 0; i < n; i++) p[i] = v; break; }
+    case ML_INT64: { int64_t *p = ml_data(t), x = (int64_t)v; for (int64_t i = 0; i < n; i++) p[i] = x; break; }
+    case ML_BOOL: memset(ml_data(t), v != 0, n); break;
+    default: break;
+    }
+    return t;
+}
+
+ml_tensor *ml_scalar(double v, ml_dtype dt) { return ml_full(0, NULL, dt, v); }
+
+ml_tensor *ml_view(const ml_tensor *t, int ndim, const int64_t *shape, const int64_t *strides, int64_t offset) {
+    ml_tensor *v = header_new(ndim, shape, t->dtype);
+    if (!v) return NULL;
+    if (ndim) memcpy(v->strides, strides, sizeof(int64_t) * ndim);
+    v->offset = offset;
+    v->storage = t->storage;
+    v->storage->refcount++;
+    return v;
+}
+
+ml_tensor *ml_alias(const ml_tensor *t) { return ml_view(t, t->ndim, t->shape, t->strides, t->offset); }
+
+/* ---- queries --------------------------------------------------------- */
+bool ml_is_contiguous(const ml_tensor *t) {
+    int64_t s = 1;
+    for (int i = t->ndim - 1; i >= 0; i--) {
+        if (t->shape[i] != 1 && t->strides[i] != s) return false;
+        s *= t->shape[i];
+    }
+    return true;
+}
+
+bool ml_same_shape(const ml_tensor *a, const ml_tensor *b) {
+    if (a->ndim != b->ndim) return false;
+    for (int i = 0; i < a->ndim; i++)
+        if (a->shape[i] != b->shape[i]) return false;
+    return true;
+}
+
+int64_t ml_flat_offset(const ml_tensor *t, int64_t i) {
+    int64_t off = 0;
+    for (int d = t->ndim - 1; d >= 0; d--) {
+        int64_t n = t->shape[d];
+        off += (i % n) * t->strides[d];
+        i /= n;
+    }
+    return off;
+}
+
+double ml_get_flat(const ml_tensor *t, int64_t i) {
+    int64_t off = t->offset + ml_flat_offset(t, i);
+    void *d = t->storage->data;
+    switch (t->dtype) {
+    case ML_FLOAT32: return ((float *)d)[off];
+    case ML_FLOAT64: return ((double *)d)[off];
+    case ML_INT64: return (double)((int64_t *)d)[off];
+    case ML_BOOL: return ((uint8_t *)d)[off];
+    default: return 0;
+    }
+}
+
+void ml_set_flat(ml_tensor *t, int64_t i, double v) {
+    int64_t off = t->offset + ml_flat_offset(t, i);
+    void *d = t->storage->data;
+    switch (t->dtype) {
+    case ML_FLOAT32: ((float *)d)[off] = (float)v; break;
+    case ML_FLOAT64: ((double *)d)[off] = v; break;
+    case ML_INT64: ((int64_t *)d)[off] = (int64_t)v; break;
+    case ML_BOOL: ((uint8_t *)d)[off] = v != 0; break;
+    default: break;
+    }
+}
+
+int ml_norm_dim(const char *fn, int dim1, int ndim) {
+    int n = ndim > 0 ? ndim : 1;
+    if (dim1 < 0) dim1 += n + 1;
+    if (dim1 < 1 || dim1 > n) {
+        ml_error("%s: dimension %d out of range for a tensor with %d dimension%s", fn, dim1, ndim, ndim == 1 ? "" : "s");
+        return -1;
+    }
+    return dim1 - 1;
+}
+
+void ml_bump_version(ml_tensor *t) { t->storage->version++; }
+
+/* ---- broadcasting ---------------------------------------------------- */
+int ml_broadcast_shapes(const char *fn, int na, const int64_t *sa, int nb, const int64_t *sb, int *nout, int64_t *out) {
+    int n = na > nb ? na : nb;
+    for (int i = 0; i < n; i++) {
+        int ia = na - n + i, ib = nb - n + i;
+        int64_t a = ia >= 0 ? sa[ia] : 1, b = ib >= 0 ? sb[ib] : 1;
+        if (a != b && a != 1 && b != 1) {
+            char b1[128], b2[128];
+            ml_error("%s: shapes %s and %s cannot be broadcast (dimension %d: %lld vs %lld)", fn,
+                     ml_shape_str(b1, sizeof b1, na, sa), ml_shape_str(b2, sizeof b2, nb, sb), i + 1, (long long)a,
+                     (long long)b);
+            return -1;
+        }
+        out[i] = a == 1 ? b : a;
+    }
+    *nout = n;
+    return 0;
+}
+
+void ml_broadcast_strides(const ml_tensor *t, int ndim, const int64_t *shape, int64_t *strides) {
+    for (int i = 0; i < ndim; i++) {
+        int it = t->ndim - ndim + i;
+        strides[i] = (it < 0 || t->shape[it] == 1) && shape[i] != 1 ? 0 : (it < 0 ? 0 : t->strides[it]);
+    }
+}
+
+/* ---- strided copy with conversion ----------------------------------- */
+#define CONVERT_LOOP(TD, TS)                                                                                 \
+    do {                                                                                                     \
+        TD *restrict dp = (TD *)dbase;                                                                       \
+        const TS *restrict sp = (const TS *)sbase;                                                           \
+        for (int64_t j = 0; j < inner; j++) dp[j * dst_is] = (TD)sp[j * src_is];                             \
+    } while (0)
+
+#define CONVERT_LOOP_BOOL(TS)                                                                                \
+    do {                                                                                                     \
+        uint8_t *restrict dp = (uint8_t *)dbase;                                                             \
+        const TS *restrict sp = (const TS *)sbase;                                                           \
+        for (int64_t j = 0; j < inner; j++) dp[j * dst_is] = sp[j * src_is] != 0;                            \
+    } while (0)
+
+static void convert_row(ml_dtype dd, void *dbase, int64_t dst_is, ml_dtype sd, const void *sbase, int64_t src_is,
+                        int64_t inner) {
+    switch (dd * 4 + sd) {
+    case ML_FLOAT32 * 4 + ML_FLOAT32: CONVERT_LOOP(float, float); break;
+    case ML_FLOAT32 * 4 + ML_FLOAT64: CONVERT_LOOP(float, double); break;
+    case ML_FLOAT32 * 4 + ML_INT64: CONVERT_LOOP(float, int64_t); break;
+    case ML_FLOAT32 * 4 + ML_BOOL: CONVERT_LOOP(float, uint8_t); break;
+    case ML_FLOAT64 * 4 + ML_FLOAT32: CONVERT_LOOP(double, float); break;
+    case ML_FLOAT64 * 4 + ML_FLOAT64: CONVERT_LOOP(double, double); break;
+    case ML_FLOAT64 * 4 + ML_INT64: CONVERT_LOOP(double, int64_t); break;
+    case ML_FLOAT64 * 4 + ML_BOOL: CONVERT_LOOP(double, uint8_t); break;
+    case ML_INT64 * 4 + ML_FLOAT32: CONVERT_LOOP(int64_t, float); break;
+    case ML_INT64 * 4 + ML_FLOAT64: CONVERT_LOOP(int64_t, double); break;
+    case ML_INT64 * 4 + ML_INT64: CONVERT_LOOP(int64_t, int64_t); break;
+    case ML_INT64 * 4 + ML_BOOL: CONVERT_LOOP(int64_t, uint8_t); break;
+    case ML_BOOL * 4 + ML_FLOAT32: CONVERT_LOOP_BOOL(float); break;
+    case ML_BOOL * 4 + ML_FLOAT64: CONVERT_LOOP_BOOL(double); break;
+    case ML_BOOL * 4 + ML_INT64: CONVERT_LOOP_BOOL(int64_t); break;
+    case ML_BOOL * 4 + ML_BOOL: CONVERT_LOOP(uint8_t, uint8_t); break;
+    }
+}
+
+int ml_copy_into(ml_tensor *dst, const ml_tensor *src) {
+    if (dst->numel == 0) return 0;
+    int64_t sstr[ML_MAX_DIMS];
+    if (!ml_same_shape(dst, src)) {
+        int n;
+        int64_t shp[ML_MAX_DIMS];
+        if (ml_broadcast_shapes("copy", dst->ndim, dst->shape, src->ndim, src->shape, &n, shp) < 0) return -1;
+        if (n != dst->ndim || ml_numel_of(n, shp) != dst->numel) {
+            char b1[128], b2[128];
+            ml_error("copy: cannot copy shape %s into shape %s", ml_shape_str(b1, sizeof b1, src->ndim, src->shape),
+                     ml_shape_str(b2, sizeof b2, dst->ndim, dst->shape));
+            return -1;
+        }
+        ml_broadcast_strides(src, dst->ndim, dst->shape, sstr);
+    } else {
+        memcpy(sstr, src->strides, sizeof(int64_t) * src->ndim);
+    }
+    size_t des = ml_dtype_size(dst->dtype), ses = ml_dtype_size(src->dtype);
+    char *dbase = ml_data(dst);
+    const char *sbase = ml_data(src);
+    if (ml_is_contiguous(dst) && ml_is_contiguous(src) && ml_same_shape(dst, src)) {
+        if (dst->dtype == src->dtype) {
+            if (dbase != sbase) memmove(dbase, sbase, dst->numel * des);
+        } else {
+            convert_row(dst->dtype, dbase, 1, src->dtype, sbase, 1, dst->numel);
+        }
+        return 0;
+    }
+    int nd = dst->ndim;
+    if (nd == 0) {
+        convert_row(dst->dtype, dbase, 1, src->dtype, sbase, 1, 1);
+        return 0;
+    }
+    int64_t inner = dst->shape[nd - 1], dst_is = dst->strides[nd - 1], src_is = sstr[nd - 1];
+    int64_t rows = dst->numel / inner, idx[ML_MAX_DIMS] = {0};
+    for (int64_t r = 0; r < rows; r++) {
+        int64_t doff = 0, soff = 0;
+        for (int d = 0; d < nd - 1; d++) { doff += idx[d] * dst->strides[d]; soff += idx[d] * sstr[d]; }
+        convert_row(dst->dtype, dbase + doff * des, dst_is, src->dtype, sbase + soff * ses, src_is, inner);
+        for (int d = nd - 2; d >= 0; d--) {
+            if (++idx[d] < dst->shape[d]) break;
+            idx[d] = 0;
+        }
+    }
+    return 0;
+}
+
+ml_tensor *ml_contiguous(ml_tensor *t) {
+    if (ml_is_contiguous(t)) return ml_retain(t);
+    return ml_clone(t);
+}
+
+ml_tensor *ml_clone(const ml_tensor *t) {
+    ml_tensor *c = ml_empty(t->ndim, t->shape, t->dtype);
+    if (!c) return NULL;
+    ml_copy_into(c, t);
+    return c;
+}
+
+ml_tensor *ml_to_dtype(ml_tensor *t, ml_dtype dt) {
+    if (t->dtype == dt) return ml_retain(t);
+    ml_tensor *c = ml_empty(t->ndim, t->shape, dt);
+    if (!c) return NULL;
+    ml_copy_into(c, t);
+    return c;
+}

@@ -1,0 +1,114 @@
+/* Tensors: refcounted storage and strided views over it.
+ *
+ * Nothing here knows about Lua. Functions that can fail return NULL (or -1)
+ * and leave a message in ml_last_error(); callers in the bindings turn that
+ * into a Lua error. Nothing aborts. */
+#ifndef ML_TENSOR_H
+#define ML_TENSOR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define ML_MAX_DIMS 8
+
+typedef enum { ML_FLOAT32 = 0, ML_FLOAT64, ML_INT64, ML_BOOL, ML_NDTYPES } ml_dtype;
+
+size_t ml_dtype_size(ml_dtype dt);
+const char *ml_dtype_name(ml_dtype dt);
+int ml_dtype_from_name(const char *name, ml_dtype *out); /* 0 ok, -1 unknown */
+static inline bool ml_dtype_is_float(ml_dtype dt) { return dt == ML_FLOAT32 || dt == ML_FLOAT64; }
+/* The dtype two operands are computed in: bool < int64 < float32 < float64. */
+static inline ml_dtype ml_promote(ml_dtype a, ml_dtype b) {
+    static const int rank[] = {2, 3, 1, 0};
+    return rank[a] >= rank[b] ? a : b;
+}
+
+/* A refcounted, 64-byte aligned buffer shared by every view of it.
+ * version counts in-place writes so autograd can detect a saved tensor
+ * that was modified before backward. */
+typedef struct ml_storage {
+    void *data;
+    size_t nbytes;
+    int64_t refcount;
+    uint64_t version;
+} ml_storage;
+
+struct ml_node;
+
+typedef struct ml_tensor {
+    ml_storage *storage;
+    int64_t offset; /* in elements */
+    int64_t numel;
+    int ndim;
+    ml_dtype dtype;
+    int64_t shape[ML_MAX_DIMS];
+    int64_t strides[ML_MAX_DIMS]; /* in elements */
+    int64_t refcount;
+    /* autograd */
+    bool requires_grad;
+    struct ml_tensor *grad;   /* accumulated gradient (leaves), owned */
+    struct ml_node *grad_fn;  /* the node that produced this tensor, owned */
+} ml_tensor;
+
+/* ---- errors ---------------------------------------------------------- */
+/* Formats a message into a thread-local buffer; always returns NULL. */
+void *ml_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+const char *ml_last_error(void);
+/* Appends "[2,3,4]" to buf (size n). */
+const char *ml_shape_str(char *buf, size_t n, int ndim, const int64_t *shape);
+
+/* ---- memory accounting (read by the bindings to drive Lua's collector) - */
+extern _Atomic int64_t ml_bytes_allocated_total; /* monotone counter */
+extern _Atomic int64_t ml_bytes_live;
+
+/* ---- lifetime -------------------------------------------------------- */
+ml_tensor *ml_retain(ml_tensor *t);
+void ml_release(ml_tensor *t); /* NULL-safe */
+
+/* ---- creation -------------------------------------------------------- */
+ml_tensor *ml_empty(int ndim, const int64_t *shape, ml_dtype dt);
+ml_tensor *ml_zeros(int ndim, const int64_t *shape, ml_dtype dt);
+ml_tensor *ml_full(int ndim, const int64_t *shape, ml_dtype dt, double value);
+ml_tensor *ml_empty_like(const ml_tensor *t);
+ml_tensor *ml_zeros_like(const ml_tensor *t);
+ml_tensor *ml_scalar(double v, ml_dtype dt); /* 0-d tensor */
+/* A new header over t's storage: shares data, no copy. */
+ml_tensor *ml_view(const ml_tensor *t, int ndim, const int64_t *shape, const int64_t *strides, int64_t offset);
+ml_tensor *ml_alias(const ml_tensor *t); /* same view, new header (no autograd state) */
+
+/* ---- queries --------------------------------------------------------- */
+static inline void *ml_data(const ml_tensor *t) {
+    return (char *)t->storage->data + t->offset * (int64_t)ml_dtype_size(t->dtype);
+}
+bool ml_is_contiguous(const ml_tensor *t);
+bool ml_same_shape(const ml_tensor *a, const ml_tensor *b);
+int64_t ml_numel_of(int ndim, const int64_t *shape);
+void ml_contiguous_strides(int ndim, const int64_t *shape, int64_t *strides);
+/* Element at flat (row-major) index i, as double; and store. */
+double ml_get_flat(const ml_tensor *t, int64_t i);
+void ml_set_flat(ml_tensor *t, int64_t i, double v);
+/* Offset (in elements, from data start) of flat index i. */
+int64_t ml_flat_offset(const ml_tensor *t, int64_t i);
+/* Normalizes a 1-based (or negative) dim for a tensor of ndim dims into
+ * 0-based; returns -1 (with error) when out of range. */
+int ml_norm_dim(const char *fn, int dim1, int ndim);
+
+/* ---- copies and conversion ------------------------------------------ */
+/* Copies src into dst (same numel order, any strides, converting dtype).
+ * src is broadcast to dst's shape when shapes differ. */
+int ml_copy_into(ml_tensor *dst, const ml_tensor *src);
+/* Returns t itself (retained) when already contiguous, else a copy. */
+ml_tensor *ml_contiguous(ml_tensor *t);
+ml_tensor *ml_clone(const ml_tensor *t);
+ml_tensor *ml_to_dtype(ml_tensor *t, ml_dtype dt); /* retained t if same */
+void ml_bump_version(ml_tensor *t);
+
+/* ---- shape helpers --------------------------------------------------- */
+/* NumPy broadcasting of two shapes; -1 with error naming fn on mismatch. */
+int ml_broadcast_shapes(const char *fn, int na, const int64_t *sa, int nb, const int64_t *sb, int *nout,
+                        int64_t *out);
+/* Strides that read t as if it had shape (ndim, shape) under broadcasting. */
+void ml_broadcast_strides(const ml_tensor *t, int ndim, const int64_t *shape, int64_t *strides);
+
+#endif

@@ -1,0 +1,137 @@
+-- The test runner: runs every tests/lua/test_*.lua (or those named on the
+-- command line, or matching --only PATTERN) and the C test binaries given as
+-- arguments, then prints "N passed, M failed" and exits non-zero on failure.
+--
+-- A Lua test file uses the global T:
+--   T.test("name", function() ... end)
+--   T.eq(got, want, [msg])         exact equality (numbers, strings, booleans)
+--   T.near(got, want, [tol])       |got - want| <= tol (default 1e-6, relative for large values)
+--   T.all_near(tensor_or_table, tensor_or_table, [tol])  elementwise, same shape
+--   T.raises(fn, pattern)          fn must raise an error whose message contains pattern (plain)
+--   T.ok(cond, [msg])
+local passed, failed = 0, 0
+local failures = {}
+local only, memory = nil, false
+local files, cbins = {}, {}
+local i = 1
+while i <= #arg do
+  local a = arg[i]
+  if a == "--only" then only = arg[i + 1]; i = i + 1
+  elseif a == "--memory" then memory = true
+  elseif a:match("%.lua$") then files[#files + 1] = a
+  else cbins[#cbins + 1] = a end
+  i = i + 1
+end
+if #files == 0 then
+  local p = io.popen("ls tests/lua/test_*.lua 2>/dev/null")
+  for f in p:lines() do files[#files + 1] = f end
+  p:close()
+end
+
+local function fmt(v)
+  if type(v) == "string" then return string.format("%q", v) end
+  return tostring(v)
+end
+
+local function tolist(x)
+  if type(x) == "userdata" and x.tolist then return x:tolist() end
+  return x
+end
+
+local function flatten(x, out)
+  out = out or {}
+  if type(x) == "table" then
+    for _, v in ipairs(x) do flatten(v, out) end
+  else out[#out + 1] = x end
+  return out
+end
+
+T = {}
+T.memory = memory
+function T.ok(c, msg) if not c then error(msg or "assertion failed", 2) end end
+function T.eq(got, want, msg)
+  if got ~= want then error(string.format("%sexpected %s, got %s", msg and (msg .. ": ") or "", fmt(want), fmt(got)), 2) end
+end
+function T.near(got, want, tol, msg)
+  tol = tol or 1e-6
+  local scale = math.max(1, math.abs(want))
+  if not (math.abs(got - want) <= tol * scale) and not (got ~= got and want ~= want) then
+    error(string.format("%sexpected %.9g, got %.9g (tol %g)", msg and (msg .. ": ") or "", want, got, tol), 2)
+  end
+end
+function T.all_near(got, want, tol, msg)
+  tol = tol or 1e-6
+  if type(got) == "userdata" and type(want) == "userdata" then
+    local gs, ws = table.concat(got:shape(), ","), table.concat(want:shape(), ",")
+    if gs ~= ws then error(string.format("%sshape [%s] vs expected [%s]", msg and (msg .. ": ") or "", gs, ws), 2) end
+  end
+  local g, w = flatten(tolist(got)), flatten(tolist(want))
+  if #g ~= #w then error(string.format("%s%d elements, expected %d", msg and (msg .. ": ") or "", #g, #w), 2) end
+  for k = 1, #g do
+    local a, b = g[k], w[k]
+    if type(a) == "boolean" then a = a and 1 or 0 end
+    if type(b) == "boolean" then b = b and 1 or 0 end
+    local bad
+    if a ~= a or b ~= b then bad = not (a ~= a and b ~= b)
+    elseif a == b then bad = false
+    else bad = not (math.abs(a - b) <= tol * math.max(1, math.abs(b))) end
+    if bad then
+      error(string.format("%selement %d: expected %.9g, got %.9g (tol %g)", msg and (msg .. ": ") or "", k, b, a, tol), 2)
+    end
+  end
+end
+function T.raises(fn, pattern)
+  local ok, err = pcall(fn)
+  if ok then error("expected an error" .. (pattern and (" containing '" .. pattern .. "'") or ""), 2) end
+  if pattern and not tostring(err):find(pattern, 1, true) then
+    error(string.format("error %q does not contain %q", tostring(err), pattern), 2)
+  end
+  return err
+end
+function T.test(name, fn)
+  if only and not name:find(only, 1, true) then return end
+  local ok, err = xpcall(fn, debug.traceback)
+  if ok then passed = passed + 1
+  else
+    failed = failed + 1
+    failures[#failures + 1] = name
+    io.stderr:write("FAIL ", T.current_file or "?", ": ", name, "\n  ", tostring(err), "\n")
+  end
+end
+
+if ml and ml.seed then ml.seed(0) end
+io.write("seed 0, OMP_NUM_THREADS=", os.getenv("OMP_NUM_THREADS") or "default", "\n")
+
+for _, f in ipairs(files) do
+  T.current_file = f
+  local chunk, err = loadfile(f)
+  if not chunk then
+    failed = failed + 1
+    io.stderr:write("FAIL ", f, ": does not load: ", err, "\n")
+  else
+    local ok, e = xpcall(chunk, debug.traceback)
+    if not ok then
+      failed = failed + 1
+      io.stderr:write("FAIL ", f, ": error outside a test: ", tostring(e), "\n")
+    end
+  end
+  collectgarbage()
+end
+
+-- C tests print their own "N passed, M failed" line; we add their counts.
+for _, bin in ipairs(cbins) do
+  local p = io.popen(bin .. " 2>&1")
+  local out = p:read("a")
+  local ok = p:close()
+  local np, nf = out:match("(%d+) passed, (%d+) failed%s*$")
+  if np then
+    passed, failed = passed + tonumber(np), failed + tonumber(nf)
+    if tonumber(nf) > 0 or not ok then io.stderr:write(out) end
+  else
+    failed = failed + 1
+    io.stderr:write("FAIL ", bin, ": no summary line\n", out)
+  end
+end
+
+print(string.format("%d passed, %d failed", passed, failed))
+os.exit(failed == 0 and 0 or 1)
