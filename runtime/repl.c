@@ -1,1 +1,680 @@
-/* stub */
+/* The REPL: readline editing and history, completion that walks tables and
+ * metatables, results printed automatically, multi-line input, per-command
+ * timing, `?name` help. Without a terminal it reads plain lines and prints
+ * no prompts, so pipes and tests can drive it. */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/select.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <readline/history.h>
+#include <readline/readline.h>
+
+#include <lauxlib.h>
+#include <lua.h>
+
+#include "repl.h"
+
+#define PROMPT "ml> "
+#define PROMPT_MORE ">> "
+#define SLOW_SECONDS 0.5 /* commands slower than this print their time */
+#define HISTORY_MAX 1000
+#define SHOW_ITEMS 24    /* table entries printed before "... (N more)" */
+#define SHOW_WIDTH 48    /* characters of one value shown inside a table */
+#define LINE_WIDTH 78    /* a table longer than this prints one entry per line */
+
+static const char help_text[] =
+    "  ?name         help on a value (ml.help), e.g. ?ml.zeros\n"
+    "  Tab           complete globals, fields (ml.ra<Tab>) and methods (x:su<Tab>)\n"
+    "  _             the last result\n"
+    "  exit, Ctrl-D  quit; Ctrl-C cancels the line or interrupts a running command\n"
+    "Expressions are printed; input continues on \">> \" until the chunk is complete;\n"
+    "commands slower than 0.5 s print their time.\n";
+
+static double now_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* ---- completion --------------------------------------------------------- */
+
+static const char *const keywords[] = {
+    "and", "break", "do", "else", "elseif", "end", "false", "for", "function", "goto", "if",
+    "in", "local", "nil", "not", "or", "repeat", "return", "then", "true", "until", "while", NULL,
+};
+
+static int is_keyword(const char *s, size_t n) {
+    for (const char *const *k = keywords; *k; k++)
+        if (strlen(*k) == n && memcmp(*k, s, n) == 0) return 1;
+    return 0;
+}
+
+/* A name usable after `.` or `:` (so completing it gives valid code). */
+static int is_name(const char *s, size_t n) {
+    if (n == 0 || !(isalpha((unsigned char)s[0]) || s[0] == '_')) return 0;
+    for (size_t i = 1; i < n; i++)
+        if (!(isalnum((unsigned char)s[i]) || s[i] == '_')) return 0;
+    return !is_keyword(s, n);
+}
+
+/* Adds head..key to the set for each name key of table t that starts with
+ * partial. Names starting with "_" stay hidden unless partial does. */
+static void add_keys(lua_State *L, int set, int t, int head, const char *partial, size_t plen, int methods_only) {
+    lua_pushnil(L);
+    while (lua_next(L, t)) {
+        size_t klen;
+        if (lua_type(L, -2) == LUA_TSTRING) {
+            const char *k = lua_tolstring(L, -2, &klen);
+            if (klen >= plen && memcmp(k, partial, plen) == 0 && is_name(k, klen) && (k[0] != '_' || partial[0] == '_') &&
+                (!methods_only || lua_type(L, -1) == LUA_TFUNCTION)) {
+                lua_pushvalue(L, head);
+                lua_pushvalue(L, -3);
+                lua_concat(L, 2);
+                lua_pushboolean(L, 1);
+                lua_rawset(L, set);
+            }
+        }
+        lua_pop(L, 1);
+    }
+}
+
+/* The members of value v: its keys when it is a table, then along its
+ * metatables: getmetatable(v).methods for userdata and other non-tables
+ * (tensors keep their methods there), else __index while it is a table
+ * (the class chain of Lua objects). Metatables are read raw. */
+static void add_members(lua_State *L, int set, int v, int head, const char *partial, size_t plen, int methods_only) {
+    int top = lua_gettop(L);
+    lua_pushvalue(L, v);
+    for (int depth = 0; depth < 16; depth++) { /* bounded: a metatable may be its own __index */
+        int cur = lua_gettop(L);
+        if (lua_type(L, cur) == LUA_TTABLE) add_keys(L, set, cur, head, partial, plen, methods_only);
+        if (!lua_getmetatable(L, cur)) break;
+        int found = 0;
+        if (lua_type(L, cur) != LUA_TTABLE) {
+            lua_pushliteral(L, "methods");
+            found = lua_rawget(L, -2) == LUA_TTABLE;
+            if (!found) lua_pop(L, 1);
+        }
+        if (!found) {
+            lua_pushliteral(L, "__index");
+            if (lua_rawget(L, -2) != LUA_TTABLE) break;
+        }
+        lua_remove(L, -2); /* the metatable; the next table is on top */
+    }
+    lua_settop(L, top);
+}
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }
+
+/* Replaces the set at the top by a sorted array of its keys. */
+static void set_to_sorted(lua_State *L) {
+    int set = lua_gettop(L);
+    size_t n = 0, i = 0;
+    lua_pushnil(L);
+    while (lua_next(L, set)) { n++; lua_pop(L, 1); }
+    /* in a userdata, so an error (out of memory) cannot leak it */
+    const char **v = lua_newuserdatauv(L, (n ? n : 1) * sizeof *v, 0);
+    lua_pushnil(L);
+    while (lua_next(L, set)) { v[i++] = lua_tostring(L, -2); lua_pop(L, 1); }
+    qsort(v, n, sizeof *v, cmp_str);
+    lua_createtable(L, (int)n, 0);
+    for (i = 0; i < n; i++) {
+        lua_pushstring(L, v[i]);
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+    lua_replace(L, set);
+    lua_settop(L, set);
+}
+
+/* ml._complete(text): the sorted completions of an expression path such as
+ * "pri", "ml.ra", "x:su" or "a.b.c". The path is walked with ordinary
+ * indexing (so ml's lazy modules load, as typing them would); after ":"
+ * only functions are offered. Used by the REPL's Tab; kept callable for tests. */
+static int l_complete(lua_State *L) {
+    size_t len;
+    const char *text = luaL_checklstring(L, 1, &len);
+    lua_settop(L, 1);
+    const char *sep = NULL;
+    for (const char *p = text; *p; p++)
+        if (*p == '.' || *p == ':') sep = p;
+    const char *partial = sep ? sep + 1 : text;
+    size_t plen = len - (size_t)(partial - text);
+    lua_newtable(L);                               /* 2: the set of candidates */
+    lua_pushlstring(L, text, (size_t)(partial - text)); /* 3: the path, kept before each name */
+    lua_pushglobaltable(L);                        /* 4: the value being walked */
+    if (!sep) {
+        add_members(L, 2, 4, 3, partial, plen, 0);
+        for (const char *const *k = keywords; *k; k++)
+            if (strncmp(*k, partial, plen) == 0) {
+                lua_pushboolean(L, 1);
+                lua_setfield(L, 2, *k);
+            }
+    } else {
+        for (const char *p = text; p <= sep;) {
+            const char *q = p;
+            while (q < sep && *q != '.' && *q != ':') q++;
+            int indexable = lua_type(L, -1) == LUA_TTABLE;
+            if (!indexable && luaL_getmetafield(L, -1, "__index") != LUA_TNIL) {
+                lua_pop(L, 1);
+                indexable = 1;
+            }
+            if ((q < sep && *q == ':') || !is_name(p, (size_t)(q - p)) || !indexable) {
+                lua_settop(L, 2); /* not a path we can walk: no candidates */
+                set_to_sorted(L);
+                return 1;
+            }
+            lua_pushlstring(L, p, (size_t)(q - p));
+            lua_gettable(L, -2);
+            lua_remove(L, -2);
+            p = q + 1;
+        }
+        add_members(L, 2, 4, 3, partial, plen, *sep == ':');
+    }
+    lua_settop(L, 2);
+    set_to_sorted(L);
+    return 1;
+}
+
+void ml_register_complete(lua_State *L, int idx) {
+    idx = lua_absindex(L, idx);
+    lua_pushcfunction(L, l_complete);
+    lua_setfield(L, idx, "_complete");
+}
+
+/* ---- readline glue ------------------------------------------------------
+ * readline's callbacks take no user data, hence these statics. */
+static lua_State *rl_L;
+static const char matches_key = 0; /* registry slot for the current matches */
+
+static char *match_generator(const char *text, int state) {
+    static lua_Integer next;
+    lua_State *L = rl_L;
+    int top = lua_gettop(L);
+    if (state == 0) {
+        next = 1;
+        lua_pushcfunction(L, l_complete);
+        lua_pushstring(L, text);
+        if (lua_pcall(L, 1, 1, 0) != LUA_OK) { /* a failing __index: no candidates */
+            lua_pop(L, 1);
+            lua_pushnil(L);
+        }
+        lua_rawsetp(L, LUA_REGISTRYINDEX, &matches_key);
+    }
+    char *r = NULL;
+    if (lua_rawgetp(L, LUA_REGISTRYINDEX, &matches_key) == LUA_TTABLE && lua_rawgeti(L, -1, next++) == LUA_TSTRING)
+        r = strdup(lua_tostring(L, -1));
+    lua_settop(L, top);
+    return r;
+}
+
+static char **attempt_completion(const char *text, int start, int end) {
+    /* Inside a string literal: readline's file-name completion. */
+    if (start > 0 && (rl_line_buffer[start - 1] == '"' || rl_line_buffer[start - 1] == '\'')) return NULL;
+    rl_attempted_completion_over = 1;
+    rl_completion_append_character = '\0'; /* "ml.now" then "(" typed, not a space */
+    return rl_completion_matches(text, match_generator);
+}
+
+/* Lists the candidates by their last name ("now", not "ml.now"): the path
+ * is already on the line. */
+static void display_matches(char **matches, int n, int max) {
+    char **names = malloc((size_t)(n + 2) * sizeof *names);
+    if (!names) return;
+    int width = 0;
+    for (int i = 0; i <= n; i++) {
+        char *s = matches[i];
+        for (char *p = matches[i]; *p; p++)
+            if (*p == '.' || *p == ':') s = p + 1;
+        names[i] = s;
+        if (i > 0 && (int)strlen(s) > width) width = (int)strlen(s);
+    }
+    names[n + 1] = NULL;
+    rl_display_match_list(names, n, width);
+    rl_forced_update_display();
+    free(names);
+}
+
+static char *history_path;
+
+static void save_history(void) {
+    if (write_history(history_path) == 0) history_truncate_file(history_path, HISTORY_MAX);
+}
+
+static void setup_readline(lua_State *L) {
+    rl_L = L;
+    rl_readline_name = "moonlab"; /* for $if moonlab in ~/.inputrc */
+    rl_catch_signals = 0;         /* Ctrl-C is handled in read_line_tty */
+    /* Not '.' nor ':', so Tab sees the whole path "a.b:c". */
+    rl_basic_word_break_characters = " \t\n\"'`@$><=;|&{}()[],+-*/%^~#";
+    rl_completer_word_break_characters = rl_basic_word_break_characters;
+    rl_attempted_completion_function = attempt_completion;
+    rl_completion_display_matches_hook = display_matches;
+    using_history();
+    stifle_history(HISTORY_MAX);
+    const char *env = getenv("MOONLAB_HISTORY"), *home = getenv("HOME");
+    if (env && *env) history_path = strdup(env);
+    else if (home && *home && asprintf(&history_path, "%s/.moonlab_history", home) < 0) history_path = NULL;
+    if (history_path) {
+        read_history(history_path); /* missing on first use: fine */
+        atexit(save_history);       /* runs on os.exit too */
+    }
+}
+
+static void remember(const char *chunk) {
+    if (!*chunk) return;
+    HIST_ENTRY *last = history_length > 0 ? history_get(history_base + history_length - 1) : NULL;
+    if (!last || strcmp(last->line, chunk) != 0) add_history(chunk);
+}
+
+/* ---- reading lines ------------------------------------------------------
+ * On a terminal, readline's callback interface inside our own select()
+ * loop: a Ctrl-C then interrupts select (our handler has no SA_RESTART) and
+ * we drop the line, as shells do, instead of leaving the REPL. */
+static volatile sig_atomic_t prompt_interrupted;
+static char *cb_line;
+static int cb_done;
+
+static void on_prompt_sigint(int sig) { prompt_interrupted = 1; }
+
+static void on_line(char *line) {
+    cb_line = line;
+    cb_done = 1;
+    rl_callback_handler_remove(); /* else readline prompts again at once */
+}
+
+static char *read_line_tty(const char *prompt, int *interrupted) {
+    struct sigaction sa, old;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_prompt_sigint;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old);
+    cb_line = NULL;
+    cb_done = 0;
+    prompt_interrupted = 0;
+    fflush(stdout);
+    rl_callback_handler_install(prompt, on_line);
+    int fd = fileno(rl_instream ? rl_instream : stdin);
+    while (!cb_done) {
+        fd_set fds;
+        FD_ZERO(&fds);
+        FD_SET(fd, &fds);
+        int r = select(fd + 1, &fds, NULL, NULL, NULL);
+        if (prompt_interrupted) {
+            rl_free_line_state();
+            rl_callback_sigcleanup();
+            rl_replace_line("", 0);
+            rl_callback_handler_remove();
+            fputs("\n", stdout);
+            *interrupted = 1;
+            break;
+        }
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) { /* the terminal went away: treat as end of input */
+            rl_callback_handler_remove();
+            break;
+        }
+        rl_callback_read_char();
+    }
+    sigaction(SIGINT, &old, NULL);
+    return cb_line;
+}
+
+/* A malloc'd line without its newline; NULL at end of input or Ctrl-C. */
+static char *read_line(int tty, const char *prompt, int *interrupted) {
+    *interrupted = 0;
+    if (tty) return read_line_tty(prompt, interrupted);
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n = getline(&line, &cap, stdin);
+    if (n < 0) {
+        free(line);
+        return NULL;
+    }
+    while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r')) line[--n] = '\0';
+    return line;
+}
+
+/* ---- compiling ------------------------------------------------------- */
+
+/* The chunk ended early: more lines could complete it. */
+static int incomplete(lua_State *L, int status) {
+    size_t n;
+    const char *m = lua_tolstring(L, -1, &n);
+    return status == LUA_ERRSYNTAX && m && n >= 5 && strcmp(m + n - 5, "<eof>") == 0;
+}
+
+/* Pushes buf compiled as `return buf` (an expression, whose values are then
+ * printed) or else as statements; on failure pushes the statement form's
+ * error, and *more says whether another line could complete either form. */
+static int compile(lua_State *L, const char *buf, size_t len, int *more) {
+    lua_pushliteral(L, "return ");
+    lua_pushlstring(L, buf, len);
+    lua_concat(L, 2);
+    size_t rlen;
+    const char *r = lua_tolstring(L, -1, &rlen);
+    int status = luaL_loadbuffer(L, r, rlen, "=stdin");
+    *more = 0;
+    if (status == LUA_OK) {
+        lua_remove(L, -2);
+        return LUA_OK;
+    }
+    int expr_more = incomplete(L, status);
+    lua_pop(L, 2);
+    status = luaL_loadbuffer(L, buf, len, "=stdin");
+    if (status != LUA_OK) *more = expr_more || incomplete(L, status);
+    return status;
+}
+
+/* ---- showing results --------------------------------------------------- */
+
+/* s as a Lua string literal, cut after max characters. */
+static void push_quoted(lua_State *L, const char *s, size_t len, size_t max) {
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    luaL_addchar(&b, '"');
+    for (size_t i = 0; i < len && i < max; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"' || c == '\\') { luaL_addchar(&b, '\\'); luaL_addchar(&b, (char)c); }
+        else if (c == '\n') luaL_addstring(&b, "\\n");
+        else if (c == '\t') luaL_addstring(&b, "\\t");
+        else if (c < 32 || c == 127) {
+            char e[8];
+            snprintf(e, sizeof e, "\\%03d", c);
+            luaL_addstring(&b, e);
+        } else luaL_addchar(&b, (char)c);
+    }
+    luaL_addstring(&b, len > max ? "\"..." : "\"");
+    luaL_pushresult(&b);
+}
+
+static int has_tostring(lua_State *L, int idx) {
+    if (luaL_getmetafield(L, idx, "__tostring") == LUA_TNIL) return 0;
+    lua_pop(L, 1);
+    return 1;
+}
+
+/* One value inside a table, on one line: strings quoted, tables as {...},
+ * anything else by tostring cut at its first line (a tensor's header). */
+static void push_short(lua_State *L, int idx) {
+    idx = lua_absindex(L, idx);
+    size_t n;
+    if (lua_type(L, idx) == LUA_TSTRING) {
+        const char *s = lua_tolstring(L, idx, &n);
+        push_quoted(L, s, n, SHOW_WIDTH);
+        return;
+    }
+    if (lua_type(L, idx) == LUA_TTABLE && !has_tostring(L, idx)) {
+        lua_pushnil(L);
+        int empty = !lua_next(L, idx);
+        if (!empty) lua_pop(L, 2);
+        lua_pushstring(L, empty ? "{}" : "{...}");
+        return;
+    }
+    const char *s = luaL_tolstring(L, idx, &n);
+    size_t cut = strcspn(s, "\n");
+    if (cut < n || n > SHOW_WIDTH) {
+        lua_pushlstring(L, s, cut < SHOW_WIDTH ? cut : SHOW_WIDTH);
+        lua_pushliteral(L, " ...");
+        lua_concat(L, 2);
+        lua_remove(L, -2);
+    }
+}
+
+/* A table key as written in a constructor: name, ["any string"], [1.5]. */
+static void push_key(lua_State *L, int idx) {
+    size_t n;
+    if (lua_type(L, idx) == LUA_TSTRING) {
+        const char *s = lua_tolstring(L, idx, &n);
+        if (is_name(s, n)) { lua_pushvalue(L, idx); return; }
+        push_quoted(L, s, n, SHOW_WIDTH);
+    } else luaL_tolstring(L, idx, NULL);
+    lua_pushliteral(L, "[");
+    lua_insert(L, -2);
+    lua_pushliteral(L, "]");
+    lua_concat(L, 3);
+}
+
+/* Keys sort numbers first (by value), then strings, then the rest (as met). */
+typedef struct {
+    int kind;
+    double num;
+    const char *str;
+    lua_Integer pos;
+} key_order;
+
+static int cmp_key(const void *pa, const void *pb) {
+    const key_order *a = pa, *b = pb;
+    if (a->kind != b->kind) return a->kind - b->kind;
+    if (a->kind == 0 && a->num != b->num) return (a->num > b->num) - (a->num < b->num);
+    if (a->kind == 1) return strcmp(a->str, b->str);
+    return (a->pos > b->pos) - (a->pos < b->pos);
+}
+
+/* A plain table, one level deep: the sequence part in order, then the other
+ * keys sorted, at most SHOW_ITEMS entries; on one line when it fits. */
+static void push_table(lua_State *L, int t) {
+    t = lua_absindex(L, t);
+    lua_Integer n = (lua_Integer)lua_rawlen(L, t), nk = 0;
+    lua_newtable(L); /* the keys outside 1..n */
+    int keys = lua_gettop(L);
+    lua_pushnil(L);
+    while (lua_next(L, t)) {
+        lua_pop(L, 1);
+        if (lua_isinteger(L, -1) && lua_tointeger(L, -1) >= 1 && lua_tointeger(L, -1) <= n) continue;
+        lua_pushvalue(L, -1);
+        lua_rawseti(L, keys, ++nk);
+    }
+    key_order *order = lua_newuserdatauv(L, (size_t)(nk ? nk : 1) * sizeof *order, 0);
+    for (lua_Integer i = 0; i < nk; i++) {
+        int type = lua_rawgeti(L, keys, i + 1);
+        order[i].kind = type == LUA_TNUMBER ? 0 : type == LUA_TSTRING ? 1 : 2;
+        order[i].num = type == LUA_TNUMBER ? lua_tonumber(L, -1) : 0;
+        order[i].str = type == LUA_TSTRING ? lua_tostring(L, -1) : NULL; /* anchored in keys */
+        order[i].pos = i + 1;
+        lua_pop(L, 1);
+    }
+    qsort(order, (size_t)nk, sizeof *order, cmp_key);
+
+    lua_newtable(L); /* the entries, as strings */
+    int parts = lua_gettop(L), np = 0;
+    size_t width = 2;
+    for (lua_Integer i = 1; i <= n && np < SHOW_ITEMS; i++) {
+        lua_rawgeti(L, t, i);
+        push_short(L, -1);
+        width += lua_rawlen(L, -1) + 2;
+        lua_rawseti(L, parts, ++np);
+        lua_pop(L, 1);
+    }
+    for (lua_Integer i = 0; i < nk && np < SHOW_ITEMS; i++) {
+        lua_rawgeti(L, keys, order[i].pos);
+        push_key(L, -1);
+        lua_pushliteral(L, " = ");
+        lua_rawgeti(L, keys, order[i].pos);
+        lua_rawget(L, t);
+        push_short(L, -1);
+        lua_remove(L, -2);
+        lua_concat(L, 3);
+        width += lua_rawlen(L, -1) + 2;
+        lua_rawseti(L, parts, ++np);
+        lua_pop(L, 1);
+    }
+    lua_Integer more = n + nk - np;
+
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    int one_line = width + (more ? 16 : 0) <= LINE_WIDTH;
+    luaL_addstring(&b, one_line ? "{" : "{\n");
+    for (int i = 1; i <= np; i++) {
+        if (!one_line) luaL_addstring(&b, "  ");
+        lua_rawgeti(L, parts, i);
+        luaL_addvalue(&b);
+        if (!one_line) luaL_addstring(&b, ",\n");
+        else if (i < np || more) luaL_addstring(&b, ", ");
+    }
+    if (more) {
+        lua_pushfstring(L, "%s... (%I more)%s", one_line ? "" : "  ", more, one_line ? "" : "\n");
+        luaL_addvalue(&b);
+    }
+    luaL_addchar(&b, '}');
+    luaL_pushresult(&b);
+    lua_replace(L, keys);
+    lua_settop(L, keys);
+}
+
+/* Prints its arguments, tab-separated: tables readably, the rest (strings
+ * raw, tensors through their __tostring) as tostring does. */
+static int l_show(lua_State *L) {
+    int n = lua_gettop(L);
+    for (int i = 1; i <= n; i++) {
+        if (lua_type(L, i) == LUA_TTABLE && !has_tostring(L, i)) push_table(L, i);
+        else luaL_tolstring(L, i, NULL);
+        size_t len;
+        const char *s = lua_tolstring(L, -1, &len);
+        if (i > 1) fputc('\t', stdout);
+        fwrite(s, 1, len, stdout);
+        lua_pop(L, 1);
+    }
+    fputc('\n', stdout);
+    return 0;
+}
+
+/* ?name: ml.help(value) when there is one, else the value's type. */
+static int l_help(lua_State *L) {
+    const char *name = lua_tostring(L, 2);
+    lua_settop(L, 1);
+    lua_call(L, 0, 1); /* the value: index 1 */
+    if (lua_getglobal(L, "ml") == LUA_TTABLE && lua_getfield(L, -1, "help") == LUA_TFUNCTION) {
+        lua_pushvalue(L, 1);
+        lua_call(L, 1, 0);
+        return 0;
+    }
+    printf("%s: %s (no ml.help to say more)\n", name, luaL_typename(L, 1));
+    return 0;
+}
+
+/* ---- the loop ------------------------------------------------------------ */
+
+static void show_error(lua_State *L) {
+    fflush(stdout);
+    const char *msg = lua_tostring(L, -1);
+    fprintf(stderr, "%s\n", msg ? msg : "(error object is not a string)");
+    fflush(stderr);
+    lua_pop(L, 1);
+}
+
+/* Runs the function at the top and prints what it returns. */
+static int run_chunk(lua_State *L) {
+    int base = lua_gettop(L);
+    double t0 = now_seconds();
+    int status = ml_docall(L, 0, LUA_MULTRET);
+    double dt = now_seconds() - t0;
+    if (status == LUA_OK && lua_gettop(L) >= base) {
+        int n = lua_gettop(L) - base + 1;
+        lua_pushvalue(L, base);
+        lua_setglobal(L, "_");
+        lua_pushcfunction(L, l_show);
+        lua_insert(L, base);
+        status = ml_docall(L, n, 0);
+    }
+    if (status != LUA_OK) show_error(L);
+    lua_settop(L, base - 1);
+    if (dt > SLOW_SECONDS) printf("(%.2f s)\n", dt);
+    fflush(stdout);
+    return status;
+}
+
+static void run_help(lua_State *L, const char *expr) {
+    while (isspace((unsigned char)*expr)) expr++;
+    if (!*expr) { fputs(help_text, stdout); return; }
+    lua_pushcfunction(L, l_help);
+    lua_pushfstring(L, "return %s", expr);
+    int status = luaL_loadbuffer(L, lua_tostring(L, -1), lua_rawlen(L, -1), "=stdin");
+    lua_remove(L, -2);
+    if (status == LUA_OK) {
+        lua_pushstring(L, expr);
+        status = ml_docall(L, 2, 0);
+    } else lua_remove(L, -2);
+    if (status != LUA_OK) show_error(L);
+    fflush(stdout);
+}
+
+enum { CHUNK_OK, CHUNK_NONE, CHUNK_ERROR, CHUNK_EOF };
+
+/* Reads lines until they form a chunk: pushes its function (CHUNK_OK) or
+ * its error (CHUNK_ERROR); CHUNK_NONE for blank lines, help and Ctrl-C. */
+static int read_chunk(lua_State *L, int tty) {
+    int interrupted;
+    char *line = read_line(tty, PROMPT, &interrupted);
+    if (!line) return interrupted ? CHUNK_NONE : CHUNK_EOF;
+    char *s = line;
+    while (isspace((unsigned char)*s)) s++;
+    size_t n = strlen(s);
+    while (n > 0 && isspace((unsigned char)s[n - 1])) n--;
+    if (n == 4 && memcmp(s, "exit", 4) == 0) { free(line); return CHUNK_EOF; }
+    if (n == 0) { free(line); return CHUNK_NONE; }
+    if (s[0] == '?') {
+        if (tty) remember(line);
+        run_help(L, s + 1);
+        free(line);
+        return CHUNK_NONE;
+    }
+    char *buf = line;
+    size_t len = strlen(buf);
+    for (;;) {
+        int more;
+        int status = compile(L, buf, len, &more);
+        if (status == LUA_OK || !more) {
+            if (tty) remember(buf);
+            free(buf);
+            return status == LUA_OK ? CHUNK_OK : CHUNK_ERROR;
+        }
+        lua_pop(L, 1);
+        char *next = read_line(tty, PROMPT_MORE, &interrupted);
+        if (!next) { /* Ctrl-C drops the chunk; end of input reports it */
+            if (interrupted) { free(buf); return CHUNK_NONE; }
+            compile(L, buf, len, &more);
+            free(buf);
+            return CHUNK_ERROR;
+        }
+        size_t nlen = strlen(next);
+        char *grown = realloc(buf, len + nlen + 2);
+        if (!grown) { free(next); free(buf); lua_pushliteral(L, "not enough memory"); return CHUNK_ERROR; }
+        buf = grown;
+        buf[len++] = '\n';
+        memcpy(buf + len, next, nlen + 1);
+        len += nlen;
+        free(next);
+    }
+}
+
+int ml_repl(lua_State *L) {
+    int tty = isatty(STDIN_FILENO);
+    int top = lua_gettop(L), failed = 0;
+    if (tty) {
+        setup_readline(L);
+        lua_getglobal(L, "ml");
+        if (lua_istable(L, -1)) lua_getfield(L, -1, "version");
+        const char *v = lua_tostring(L, -1);
+        printf("moonlab %s (%s)  ?  for help, exit or Ctrl-D to quit\n", v ? v : "", LUA_RELEASE);
+        lua_settop(L, top);
+    }
+    for (;;) {
+        int st = read_chunk(L, tty);
+        if (st == CHUNK_EOF) break;
+        if (st == CHUNK_NONE) continue;
+        if (st == CHUNK_ERROR) show_error(L);
+        else if (run_chunk(L) == LUA_OK) continue;
+        failed = 1;
+    }
+    if (tty) fputs("\n", stdout);
+    fflush(stdout);
+    lua_settop(L, top);
+    return tty ? 0 : failed;
+}

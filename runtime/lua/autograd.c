@@ -1,3 +1,90 @@
-/* stub: replaced by the real bindings */
+/* Autograd from Lua: requires_grad, backward, .grad, no_grad. */
+#include "../autograd/autograd.h"
 #include "lbind.h"
-void lb_open_autograd(lua_State *L) { (void)L; }
+
+/* t:requires_grad([flag=true]) sets the flag and returns t (for chaining) */
+static int a_requires_grad(lua_State *L) {
+    ml_tensor *t = lb_check_tensor(L, 1, "requires_grad");
+    bool on = lua_isnoneornil(L, 2) ? true : lua_toboolean(L, 2);
+    if (on && !ml_dtype_is_float(t->dtype))
+        return luaL_error(L, "requires_grad: only float tensors can require grad, got %s", ml_dtype_name(t->dtype));
+    if (!on && t->grad_fn) return luaL_error(L, "requires_grad: cannot turn off grad on a non-leaf tensor (use :detach())");
+    t->requires_grad = on;
+    lua_settop(L, 1);
+    return 1;
+}
+
+/* t:is_requires_grad(): whether t takes part in autograd */
+static int a_is_requires_grad(lua_State *L) {
+    lua_pushboolean(L, lb_check_tensor(L, 1, "is_requires_grad")->requires_grad);
+    return 1;
+}
+
+static int a_is_leaf(lua_State *L) {
+    lua_pushboolean(L, lb_check_tensor(L, 1, "is_leaf")->grad_fn == NULL);
+    return 1;
+}
+
+/* t:backward([grad], [{retain_graph=false}]) */
+static int a_backward(lua_State *L) {
+    ml_tensor *t = lb_check_tensor(L, 1, "backward");
+    ml_tensor *g = NULL;
+    int opts = 2;
+    if (lb_test_tensor(L, 2)) { g = lb_test_tensor(L, 2); opts = 3; }
+    else if (!lua_isnoneornil(L, 2) && !lua_istable(L, 2))
+        return luaL_error(L, "backward: argument #2: expected a gradient tensor or options, got %s", luaL_typename(L, 2));
+    static const char *const known[] = {"retain_graph", NULL};
+    lb_check_options(L, opts, "backward", known);
+    bool retain = lb_opt_bool_field(L, opts, "retain_graph", 0);
+    if (ml_backward(t, g, retain) < 0) return lb_raise(L);
+    lb_gc_account(L);
+    return 0;
+}
+
+/* t:zero_grad(): drops the accumulated gradient */
+static int a_zero_grad(lua_State *L) {
+    ml_tensor *t = lb_check_tensor(L, 1, "zero_grad");
+    ml_release(t->grad);
+    t->grad = NULL;
+    return 0;
+}
+
+/* ml.no_grad(fn, ...): runs fn without recording, returns its results */
+static int run_with_grad(lua_State *L, bool on) {
+    luaL_checktype(L, 1, LUA_TFUNCTION);
+    bool was = ml_grad_enabled();
+    ml_set_grad_enabled(on);
+    int n = lua_gettop(L) - 1;
+    int st = lua_pcall(L, n, LUA_MULTRET, 0);
+    ml_set_grad_enabled(was);
+    if (st != LUA_OK) return lua_error(L);
+    return lua_gettop(L);
+}
+static int a_no_grad(lua_State *L) { return run_with_grad(L, false); }
+static int a_enable_grad(lua_State *L) { return run_with_grad(L, true); }
+
+static int a_is_grad_enabled(lua_State *L) {
+    lua_pushboolean(L, ml_grad_enabled());
+    return 1;
+}
+
+/* ml.set_grad_enabled(flag): for the REPL; scripts prefer ml.no_grad(fn) */
+static int a_set_grad_enabled(lua_State *L) {
+    ml_set_grad_enabled(lua_toboolean(L, 1));
+    return 0;
+}
+
+static const luaL_Reg methods[] = {
+    {"requires_grad", a_requires_grad}, {"is_requires_grad", a_is_requires_grad}, {"is_leaf", a_is_leaf},
+    {"backward", a_backward}, {"zero_grad", a_zero_grad}, {NULL, NULL},
+};
+
+static const luaL_Reg funcs[] = {
+    {"no_grad", a_no_grad}, {"enable_grad", a_enable_grad}, {"is_grad_enabled", a_is_grad_enabled},
+    {"set_grad_enabled", a_set_grad_enabled}, {"backward", a_backward}, {NULL, NULL},
+};
+
+void lb_open_autograd(lua_State *L) {
+    lb_setfuncs(L, 2, methods);
+    lb_setfuncs(L, 1, funcs);
+}

@@ -179,7 +179,7 @@ static const char *path_str(walk_t *w, int depth, char *buf, size_t n) {
 }
 
 static const char *elem_type(lua_State *L, int idx) {
-    if (lb_test_tensor(L, idx)) return "a tensor (ml.tensor takes numbers; join tensors with ml.stack or ml.cat)";
+    if (lb_test_tensor(L, idx)) return "a tensor";
     switch (lua_type(L, idx)) {
     case LUA_TNIL: return "nil";
     case LUA_TTABLE: return "a table";
@@ -220,6 +220,9 @@ static void walk_check(walk_t *w, int depth) {
             if (w->kind < K_BOOL) w->kind = K_BOOL;
         } else if (ty == LUA_TTABLE) {
             luaL_error(L, "ml.tensor: ragged nested table: element %s is a table, expected a number",
+                       path_str(w, depth + 1, buf, sizeof buf));
+        } else if (lb_test_tensor(L, -1)) {
+            luaL_error(L, "ml.tensor: element %s is a tensor; ml.tensor takes numbers (join tensors with ml.stack or ml.cat)",
                        path_str(w, depth + 1, buf, sizeof buf));
         } else {
             luaL_error(L, "ml.tensor: element %s is %s, expected a number or a boolean",

@@ -1,3 +1,191 @@
-/* stub: replaced by the real bindings */
+/* Elementwise math: arithmetic metamethods (+ - * / ^ unary -), binary and
+ * unary functions, comparisons, where, clamp, and in-place updates. Each is
+ * both ml.f(t, ...) and t:f(...). */
+#include <math.h>
+#include <string.h>
+
+#include "../ops/ops.h"
 #include "lbind.h"
-void lb_open_math(lua_State *L) { (void)L; }
+
+/* a op b where either side may be a number (the scalar path avoids a tensor). */
+static int binary(lua_State *L, ml_binary_op op, const char *fn) {
+    ml_tensor *a = lb_test_tensor(L, 1), *b = lb_test_tensor(L, 2);
+    if (a && b) {
+        lb_push_tensor(L, ml_binary(op, a, b));
+    } else if (a && lua_type(L, 2) == LUA_TNUMBER) {
+        lb_push_tensor(L, ml_binary_scalar(op, a, lua_tonumber(L, 2), false));
+    } else if (b && lua_type(L, 1) == LUA_TNUMBER) {
+        lb_push_tensor(L, ml_binary_scalar(op, b, lua_tonumber(L, 1), true));
+    } else {
+        int bad = a ? 2 : 1;
+        return luaL_error(L, "%s: argument #%d: expected a tensor or a number, got %s", fn, bad, luaL_typename(L, bad));
+    }
+    return 1;
+}
+
+static int m_add(lua_State *L) { return binary(L, ML_ADD, "add"); }
+static int m_sub(lua_State *L) { return binary(L, ML_SUB, "sub"); }
+static int m_mul(lua_State *L) { return binary(L, ML_MUL, "mul"); }
+static int m_div(lua_State *L) { return binary(L, ML_DIV, "div"); }
+static int m_pow(lua_State *L) { return binary(L, ML_POW, "pow"); }
+static int m_maximum(lua_State *L) { return binary(L, ML_MAXIMUM, "maximum"); }
+static int m_minimum(lua_State *L) { return binary(L, ML_MINIMUM, "minimum"); }
+
+static int unary(lua_State *L, ml_unary_op op, const char *fn) {
+    lb_push_tensor(L, ml_unary(op, lb_check_tensor(L, 1, fn)));
+    return 1;
+}
+#define UNARY(NAME, OP) \
+    static int m_##NAME(lua_State *L) { return unary(L, OP, #NAME); }
+UNARY(neg, ML_NEG)
+UNARY(abs, ML_ABS)
+UNARY(exp, ML_EXP)
+UNARY(log, ML_LOG)
+UNARY(log1p, ML_LOG1P)
+UNARY(sqrt, ML_SQRT)
+UNARY(rsqrt, ML_RSQRT)
+UNARY(sin, ML_SIN)
+UNARY(cos, ML_COS)
+UNARY(tanh, ML_TANH)
+UNARY(sigmoid, ML_SIGMOID)
+UNARY(relu, ML_RELU)
+UNARY(gelu, ML_GELU)
+UNARY(sign, ML_SIGN)
+
+static int m_unm(lua_State *L) { return unary(L, ML_NEG, "unm"); }
+
+static double opt_bound(lua_State *L, int idx, const char *fn) {
+    if (lua_isnoneornil(L, idx)) return NAN;
+    if (lua_type(L, idx) != LUA_TNUMBER) luaL_error(L, "%s: bounds must be numbers or nil, got %s", fn, luaL_typename(L, idx));
+    return lua_tonumber(L, idx);
+}
+
+/* t:clamp(lo, hi) or t:clamp{min=, max=}; either bound may be nil */
+static int m_clamp(lua_State *L) {
+    ml_tensor *t = lb_check_tensor(L, 1, "clamp");
+    double lo, hi;
+    if (lua_istable(L, 2)) {
+        static const char *const known[] = {"min", "max", NULL};
+        lb_check_options(L, 2, "clamp", known);
+        lo = lb_opt_number_field(L, 2, "min", NAN);
+        hi = lb_opt_number_field(L, 2, "max", NAN);
+    } else {
+        lo = opt_bound(L, 2, "clamp");
+        hi = opt_bound(L, 3, "clamp");
+    }
+    if (lo != lo && hi != hi) return luaL_error(L, "clamp: give at least one of min and max");
+    lb_push_tensor(L, ml_clamp(t, lo, hi));
+    return 1;
+}
+
+static int m_leaky_relu(lua_State *L) {
+    ml_tensor *t = lb_check_tensor(L, 1, "leaky_relu");
+    lb_push_tensor(L, ml_leaky_relu(t, luaL_optnumber(L, 2, 0.01)));
+    return 1;
+}
+
+/* ml.where(cond, a, b): a and b tensors or numbers */
+static int m_where(lua_State *L) {
+    ml_tensor *c = lb_check_tensor(L, 1, "where");
+    ml_tensor *ta = lb_test_tensor(L, 2), *tb = lb_test_tensor(L, 3);
+    ml_dtype like = ta ? ta->dtype : tb ? tb->dtype : ML_FLOAT32;
+    ml_tensor *a = lb_tensor_or_number(L, 2, "where", like);
+    ml_tensor *b = lb_tensor_or_number(L, 3, "where", like);
+    ml_tensor *r = ml_where(c, a, b);
+    ml_release(a);
+    ml_release(b);
+    lb_push_tensor(L, r);
+    return 1;
+}
+
+static int compare(lua_State *L, ml_compare_op op, const char *fn) {
+    ml_tensor *a = lb_check_tensor(L, 1, fn);
+    ml_tensor *b = lb_tensor_or_number(L, 2, fn, a->dtype);
+    ml_tensor *r = ml_compare(op, a, b);
+    ml_release(b);
+    lb_push_tensor(L, r);
+    return 1;
+}
+static int m_eq(lua_State *L) { return compare(L, ML_EQ, "eq"); }
+static int m_ne(lua_State *L) { return compare(L, ML_NE, "ne"); }
+static int m_lt(lua_State *L) { return compare(L, ML_LT, "lt"); }
+static int m_le(lua_State *L) { return compare(L, ML_LE, "le"); }
+static int m_gt(lua_State *L) { return compare(L, ML_GT, "gt"); }
+static int m_ge(lua_State *L) { return compare(L, ML_GE, "ge"); }
+
+static int m_isnan(lua_State *L) { lb_push_tensor(L, ml_isnan(lb_check_tensor(L, 1, "isnan"))); return 1; }
+static int m_isinf(lua_State *L) { lb_push_tensor(L, ml_isinf(lb_check_tensor(L, 1, "isinf"))); return 1; }
+static int m_logical_not(lua_State *L) {
+    lb_push_tensor(L, ml_logical_not(lb_check_tensor(L, 1, "logical_not")));
+    return 1;
+}
+
+/* ml.equal(a, b): same shape and values (a Lua boolean) */
+static int m_equal(lua_State *L) {
+    ml_tensor *a = lb_check_tensor(L, 1, "equal"), *b = lb_check_tensor(L, 2, "equal");
+    if (!ml_same_shape(a, b)) { lua_pushboolean(L, 0); return 1; }
+    ml_tensor *e = ml_compare(ML_EQ, a, b);
+    if (!e) return lb_raise(L);
+    int all = 1;
+    const uint8_t *p = ml_data(e);
+    for (int64_t i = 0; i < e->numel && all; i++) all = p[i];
+    ml_release(e);
+    lua_pushboolean(L, all);
+    return 1;
+}
+
+/* ---- in place: t:add_(x, [alpha]) ... return t ------------------------- */
+static int inplace(lua_State *L, ml_binary_op op, const char *fn) {
+    ml_tensor *a = lb_check_tensor(L, 1, fn);
+    ml_tensor *b = lb_tensor_or_number(L, 2, fn, a->dtype);
+    int r;
+    if (op == ML_ADD && !lua_isnoneornil(L, 3)) r = ml_add_inplace(a, b, luaL_checknumber(L, 3));
+    else r = ml_binary_inplace(op, a, b);
+    ml_release(b);
+    if (r < 0) return lb_raise(L);
+    lua_settop(L, 1);
+    return 1;
+}
+static int m_add_(lua_State *L) { return inplace(L, ML_ADD, "add_"); }
+static int m_sub_(lua_State *L) { return inplace(L, ML_SUB, "sub_"); }
+static int m_mul_(lua_State *L) { return inplace(L, ML_MUL, "mul_"); }
+static int m_div_(lua_State *L) { return inplace(L, ML_DIV, "div_"); }
+
+static int m_fill_(lua_State *L) {
+    ml_tensor *a = lb_check_tensor(L, 1, "fill_");
+    double v = lua_isboolean(L, 2) ? lua_toboolean(L, 2) : luaL_checknumber(L, 2);
+    if (ml_fill_inplace(a, v) < 0) return lb_raise(L);
+    lua_settop(L, 1);
+    return 1;
+}
+
+static int m_zero_(lua_State *L) {
+    if (ml_fill_inplace(lb_check_tensor(L, 1, "zero_"), 0) < 0) return lb_raise(L);
+    lua_settop(L, 1);
+    return 1;
+}
+
+static const luaL_Reg funcs[] = {
+    {"add", m_add}, {"sub", m_sub}, {"mul", m_mul}, {"div", m_div}, {"pow", m_pow},
+    {"maximum", m_maximum}, {"minimum", m_minimum},
+    {"neg", m_neg}, {"abs", m_abs}, {"exp", m_exp}, {"log", m_log}, {"log1p", m_log1p}, {"sqrt", m_sqrt},
+    {"rsqrt", m_rsqrt}, {"sin", m_sin}, {"cos", m_cos}, {"tanh", m_tanh}, {"sigmoid", m_sigmoid},
+    {"relu", m_relu}, {"gelu", m_gelu}, {"sign", m_sign}, {"clamp", m_clamp}, {"leaky_relu", m_leaky_relu},
+    {"where", m_where}, {"eq", m_eq}, {"ne", m_ne}, {"lt", m_lt}, {"le", m_le}, {"gt", m_gt}, {"ge", m_ge},
+    {"isnan", m_isnan}, {"isinf", m_isinf}, {"logical_not", m_logical_not}, {"equal", m_equal},
+    {"add_", m_add_}, {"sub_", m_sub_}, {"mul_", m_mul_}, {"div_", m_div_}, {"fill_", m_fill_}, {"zero_", m_zero_},
+    {NULL, NULL},
+};
+
+static const luaL_Reg metamethods[] = {
+    {"__add", m_add}, {"__sub", m_sub}, {"__mul", m_mul}, {"__div", m_div}, {"__pow", m_pow}, {"__unm", m_unm},
+    {NULL, NULL},
+};
+
+void lb_open_math(lua_State *L) {
+    lb_setfuncs(L, 1, funcs);
+    lb_setfuncs(L, 2, funcs);
+    luaL_getmetatable(L, LB_TENSOR_MT);
+    lb_setfuncs(L, lua_gettop(L), metamethods);
+    lua_pop(L, 1);
+}

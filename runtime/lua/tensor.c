@@ -1,3 +1,221 @@
-/* stub: replaced by the real bindings */
+/* The tensor userdata: lifetime (__gc/__close), field and index access
+ * (t[i], t[i] = v, t.grad), size queries and dtype conversion. */
+#include <string.h>
+
+#include "../autograd/autograd.h"
+#include "../ops/ops.h"
 #include "lbind.h"
-void lb_open_tensor(lua_State *L) { (void)L; }
+
+/* One idempotent release for both __gc and __close. */
+static int t_release(lua_State *L) {
+    lb_box *b = luaL_checkudata(L, 1, LB_TENSOR_MT);
+    if (b->t) {
+        ml_release(b->t);
+        b->t = NULL;
+    }
+    return 0;
+}
+
+/* Index i (1-based, negative from the end) along a dim of size n, 0-based. */
+static int64_t check_index(lua_State *L, int idx, int64_t n, int dim, const char *fn) {
+    int isint;
+    lua_Integer i = lua_tointegerx(L, idx, &isint);
+    if (!isint) luaL_error(L, "%s: index must be an integer, got %s", fn, luaL_typename(L, idx));
+    if (i < 0) i += n + 1;
+    if (i < 1 || i > n)
+        luaL_error(L, "%s: index %d is out of range for dimension %d of size %d", fn, (int)lua_tointeger(L, idx), dim + 1,
+                   (int)n);
+    return i - 1;
+}
+
+static void push_number_of(lua_State *L, ml_tensor *t) {
+    double v = ml_get_flat(t, 0);
+    if (t->dtype == ML_INT64) lua_pushinteger(L, (lua_Integer)v);
+    else if (t->dtype == ML_BOOL) lua_pushboolean(L, v != 0);
+    else lua_pushnumber(L, v);
+}
+
+/* t[i]: a view of row i, or a number for a 1-D tensor (as Torch7). */
+static int t_index(lua_State *L) {
+    ml_tensor *t = lb_check_tensor(L, 1, "index");
+    if (lua_type(L, 2) == LUA_TNUMBER) {
+        if (t->ndim == 0) return luaL_error(L, "index: cannot index a 0-d tensor (use :item())");
+        int64_t i = check_index(L, 2, t->shape[0], 0, "index");
+        if (t->ndim == 1 && !t->requires_grad) {
+            ml_tensor *v = ml_view(t, 0, NULL, NULL, t->offset + i * t->strides[0]);
+            if (!v) return lb_raise(L);
+            push_number_of(L, v);
+            ml_release(v);
+            return 1;
+        }
+        lb_push_tensor(L, ml_select(t, 0, i));
+        return 1;
+    }
+    const char *k = lua_tostring(L, 2);
+    if (!k) return luaL_error(L, "index: expected an integer or a method name, got %s", luaL_typename(L, 2));
+    if (k[0] == 'g' && !strcmp(k, "grad")) {
+        lb_push_tensor_shared(L, t->grad);
+        return 1;
+    }
+    if (k[0] == 'g' && !strcmp(k, "grad_fn")) {
+        if (t->grad_fn) lua_pushstring(L, t->grad_fn->name);
+        else lua_pushnil(L);
+        return 1;
+    }
+    lua_pushvalue(L, 2);
+    lua_rawget(L, lua_upvalueindex(1)); /* methods */
+    return 1;
+}
+
+/* t[i] = v (number or tensor, broadcast into row i); t.grad = nil|tensor. */
+static int t_newindex(lua_State *L) {
+    ml_tensor *t = lb_check_tensor(L, 1, "index assignment");
+    if (lua_type(L, 2) == LUA_TNUMBER) {
+        if (t->ndim == 0) return luaL_error(L, "index assignment: cannot index a 0-d tensor (use :fill_())");
+        int64_t i = check_index(L, 2, t->shape[0], 0, "index assignment");
+        if (t->requires_grad && ml_grad_enabled())
+            return luaL_error(L, "index assignment: tensor requires grad; assign inside ml.no_grad or on a detached copy");
+        ml_tensor *src = lb_tensor_or_number(L, 3, "index assignment", t->dtype);
+        ml_tensor *row = ml_select(t, 0, i);
+        int r = row ? ml_copy_into(row, src) : -1;
+        ml_release(row);
+        ml_release(src);
+        if (r < 0) return lb_raise(L);
+        ml_bump_version(t);
+        return 0;
+    }
+    const char *k = lua_tostring(L, 2);
+    if (k && !strcmp(k, "grad")) {
+        ml_tensor *g = lua_isnil(L, 3) ? NULL : lb_check_tensor(L, 3, "grad assignment");
+        if (g && !ml_same_shape(g, t)) return luaL_error(L, "grad assignment: gradient shape differs from the tensor's");
+        ml_release(t->grad);
+        t->grad = ml_retain(g);
+        return 0;
+    }
+    return luaL_error(L, "tensor: cannot set field '%s' (tensors have no custom fields)", k ? k : luaL_typename(L, 2));
+}
+
+static int t_len(lua_State *L) {
+    ml_tensor *t = lb_check_tensor(L, 1, "#");
+    if (t->ndim == 0) return luaL_error(L, "#: a 0-d tensor has no length (use :numel())");
+    lua_pushinteger(L, t->shape[0]);
+    return 1;
+}
+
+static int t_shape(lua_State *L) {
+    ml_tensor *t = lb_check_tensor(L, 1, "shape");
+    lua_createtable(L, t->ndim, 0);
+    for (int i = 0; i < t->ndim; i++) {
+        lua_pushinteger(L, t->shape[i]);
+        lua_rawseti(L, -2, i + 1);
+    }
+    return 1;
+}
+
+static int t_size(lua_State *L) {
+    ml_tensor *t = lb_check_tensor(L, 1, "size");
+    if (lua_isnoneornil(L, 2)) return t_shape(L);
+    int d = lb_check_dim(L, 2, t->ndim, "size");
+    lua_pushinteger(L, t->ndim ? t->shape[d] : 1);
+    return 1;
+}
+
+static int t_stride(lua_State *L) {
+    ml_tensor *t = lb_check_tensor(L, 1, "stride");
+    lua_createtable(L, t->ndim, 0);
+    for (int i = 0; i < t->ndim; i++) {
+        lua_pushinteger(L, t->strides[i]);
+        lua_rawseti(L, -2, i + 1);
+    }
+    return 1;
+}
+
+static int t_dim(lua_State *L) {
+    lua_pushinteger(L, lb_check_tensor(L, 1, "dim")->ndim);
+    return 1;
+}
+
+static int t_numel(lua_State *L) {
+    lua_pushinteger(L, lb_check_tensor(L, 1, "numel")->numel);
+    return 1;
+}
+
+static int t_dtype(lua_State *L) {
+    lua_pushstring(L, ml_dtype_name(lb_check_tensor(L, 1, "dtype")->dtype));
+    return 1;
+}
+
+static int t_is_contiguous(lua_State *L) {
+    lua_pushboolean(L, ml_is_contiguous(lb_check_tensor(L, 1, "is_contiguous")));
+    return 1;
+}
+
+static int t_is_tensor(lua_State *L) {
+    lua_pushboolean(L, lb_test_tensor(L, 1) != NULL);
+    return 1;
+}
+
+static int convert(lua_State *L, const char *fn, ml_dtype dt) {
+    lb_push_tensor(L, ml_to(lb_check_tensor(L, 1, fn), dt));
+    return 1;
+}
+
+static int t_to(lua_State *L) {
+    lb_check_tensor(L, 1, "to");
+    return convert(L, "to", lb_check_dtype_name(L, 2, "to"));
+}
+static int t_float(lua_State *L) { return convert(L, "float", ML_FLOAT32); }
+static int t_double(lua_State *L) { return convert(L, "double", ML_FLOAT64); }
+static int t_long(lua_State *L) { return convert(L, "long", ML_INT64); }
+static int t_bool(lua_State *L) { return convert(L, "bool", ML_BOOL); }
+
+static int t_contiguous(lua_State *L) {
+    lb_push_tensor(L, ml_contiguous_op(lb_check_tensor(L, 1, "contiguous")));
+    return 1;
+}
+
+static int t_clone(lua_State *L) {
+    lb_push_tensor(L, ml_clone_op(lb_check_tensor(L, 1, "clone")));
+    return 1;
+}
+
+/* t:copy_(src): copies (broadcasting, converting dtype) into t in place. */
+static int t_copy_(lua_State *L) {
+    ml_tensor *t = lb_check_tensor(L, 1, "copy_");
+    ml_tensor *s = lb_check_tensor(L, 2, "copy_");
+    if (t->requires_grad && ml_grad_enabled())
+        return luaL_error(L, "copy_: tensor requires grad; copy inside ml.no_grad");
+    if (ml_copy_into(t, s) < 0) return lb_raise(L);
+    ml_bump_version(t);
+    lua_settop(L, 1);
+    return 1;
+}
+
+static const luaL_Reg methods[] = {
+    {"shape", t_shape},   {"size", t_size},     {"stride", t_stride},       {"dim", t_dim},
+    {"numel", t_numel},   {"dtype", t_dtype},   {"is_contiguous", t_is_contiguous},
+    {"to", t_to},         {"float", t_float},   {"double", t_double},       {"long", t_long},
+    {"bool", t_bool},     {"contiguous", t_contiguous}, {"clone", t_clone}, {"copy_", t_copy_},
+    {NULL, NULL},
+};
+
+void lb_open_tensor(lua_State *L) {
+    lb_setfuncs(L, 2, methods);
+    lua_pushcfunction(L, t_is_tensor);
+    lua_setfield(L, 1, "is_tensor");
+    luaL_getmetatable(L, LB_TENSOR_MT);
+    lua_pushcfunction(L, t_release);
+    lua_setfield(L, -2, "__gc");
+    lua_pushcfunction(L, t_release);
+    lua_setfield(L, -2, "__close");
+    lua_pushvalue(L, 2);
+    lua_pushcclosure(L, t_index, 1);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, t_newindex);
+    lua_setfield(L, -2, "__newindex");
+    lua_pushcfunction(L, t_len);
+    lua_setfield(L, -2, "__len");
+    lua_pushliteral(L, "Tensor");
+    lua_setfield(L, -2, "__name");
+    lua_pop(L, 1);
+}

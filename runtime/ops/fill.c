@@ -34,7 +34,7 @@ ml_tensor *ml_arange(double start, double end, double step, ml_dtype dt) {
         return ml_error("arange: start %g or end %g out of range for int64", start, end);
     double count = ceil((end - start) / step);
     if (!(count < (double)ARANGE_MAX))
-        return ml_error("arange: %g elements is too many (start %g, end %g, step %g)", count, start, end, step);
+        return ml_error("arange: too many elements (start %g, end %g, step %g)", start, end, step);
     int64_t n = (int64_t)count;
     ml_tensor *t = ml_empty(1, &n, dt);
     if (!t) return NULL;
@@ -54,8 +54,8 @@ ml_tensor *ml_arange_int(int64_t start, int64_t end, int64_t step, ml_dtype dt) 
     uint64_t mag = step > 0 ? (uint64_t)step : -(uint64_t)step;
     uint64_t count = dist == 0 ? 0 : (dist - 1) / mag + 1;
     if (count >= (uint64_t)ARANGE_MAX)
-        return ml_error("arange: %llu elements is too many (start %lld, end %lld, step %lld)",
-                        (unsigned long long)count, (long long)start, (long long)end, (long long)step);
+        return ml_error("arange: too many elements (%llu; start %lld, end %lld, step %lld)", (unsigned long long)count,
+                        (long long)start, (long long)end, (long long)step);
     int64_t n = (int64_t)count;
     ml_tensor *t = ml_empty(1, &n, dt);
     if (!t) return NULL;
