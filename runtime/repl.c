@@ -4,7 +4,9 @@
  * no prompts, so pipes and tests can drive it. */
 #define _GNU_SOURCE
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -111,6 +113,53 @@ static void add_members(lua_State *L, int set, int v, int head, const char *part
     lua_settop(L, top);
 }
 
+/* Modules not loaded yet: ml.nn is a file lualib/moonlab/nn.lua that ml's
+ * lazy __index loads on first use, so no table lists it. For v that is
+ * package.loaded[M], this offers the files M/NAME.lua on package.path. */
+static void add_submodules(lua_State *L, int set, int v, int head, const char *partial, size_t plen) {
+    int top = lua_gettop(L);
+    const char *mod = NULL, *path;
+    if (lua_type(L, v) != LUA_TTABLE || lua_getglobal(L, "package") != LUA_TTABLE) goto done;
+    lua_getfield(L, top + 1, "path");
+    if (lua_getfield(L, top + 1, "loaded") != LUA_TTABLE || !(path = lua_tostring(L, top + 2))) goto done;
+    lua_pushnil(L);
+    while (lua_next(L, top + 3)) {
+        int hit = lua_type(L, -2) == LUA_TSTRING && lua_rawequal(L, -1, v);
+        lua_pop(L, 1);
+        if (hit) { mod = lua_tostring(L, -1); break; } /* the key stays on the stack */
+    }
+    if (!mod || strlen(mod) > 200) goto done;
+    while (*path) {
+        size_t n = strcspn(path, ";");
+        const char *q = memchr(path, '?', n);
+        const char *suffix = q ? q + 1 : NULL;
+        size_t slen = q ? (size_t)(path + n - suffix) : 0;
+        char dir[PATH_MAX];
+        if (q && !memchr(suffix, '/', slen) && (size_t)(q - path) + strlen(mod) + 2 < sizeof dir) {
+            snprintf(dir, sizeof dir, "%.*s%s", (int)(q - path), path, mod);
+            for (char *c = dir + (q - path); *c; c++)
+                if (*c == '.') *c = '/';
+            DIR *d = opendir(dir);
+            struct dirent *e;
+            while (d && (e = readdir(d))) {
+                size_t elen = strlen(e->d_name), blen = elen - slen;
+                if (elen <= slen || memcmp(e->d_name + blen, suffix, slen) != 0) continue;
+                if (blen < plen || memcmp(e->d_name, partial, plen) != 0 || !is_name(e->d_name, blen)) continue;
+                if (e->d_name[0] == '_' && partial[0] != '_') continue;
+                lua_pushvalue(L, head);
+                lua_pushlstring(L, e->d_name, blen);
+                lua_concat(L, 2);
+                lua_pushboolean(L, 1);
+                lua_rawset(L, set);
+            }
+            if (d) closedir(d);
+        }
+        path += n + (path[n] == ';');
+    }
+done:
+    lua_settop(L, top);
+}
+
 static int cmp_str(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }
 
 /* Replaces the set at the top by a sorted array of its keys. */
@@ -176,6 +225,7 @@ static int l_complete(lua_State *L) {
             p = q + 1;
         }
         add_members(L, 2, 4, 3, partial, plen, *sep == ':');
+        if (*sep == '.') add_submodules(L, 2, 4, 3, partial, plen);
     }
     lua_settop(L, 2);
     set_to_sorted(L);

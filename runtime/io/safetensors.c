@@ -228,14 +228,30 @@ ml_tensor_file *ml_safetensors_read(const char *path) {
         order[n] = &entries[n];
         n++;
     }
+    /* As the safetensors library requires: the tensors tile the data
+     * section exactly, without overlaps, gaps or bytes left over. This is
+     * what catches a header length off by a few bytes. */
     qsort(order, n, sizeof *order, by_begin);
-    for (int i = 1; i < n; i++) {
-        const entry *a = order[i - 1], *b = order[i];
-        if (a->end > b->begin && a->end > a->begin && b->end > b->begin) {
+    int64_t pos = 0;
+    for (int i = 0; i < n; i++) {
+        const entry *b = order[i];
+        if (b->begin < pos) {
+            const entry *a = order[i - 1];
             ml_error(FN_LOAD ": '%s': tensors '%s' [%lld, %lld] and '%s' [%lld, %lld] overlap", path, a->name,
                      (long long)a->begin, (long long)a->end, b->name, (long long)b->begin, (long long)b->end);
             goto fail;
         }
+        if (b->begin > pos) {
+            ml_error(FN_LOAD ": '%s': tensor '%s' starts at data byte %lld, but the bytes before it end at %lld "
+                     "(the data must be contiguous)", path, b->name, (long long)b->begin, (long long)pos);
+            goto fail;
+        }
+        pos = b->end;
+    }
+    if (pos != datalen) {
+        ml_error(FN_LOAD ": '%s': the file has %lld bytes of data after the header, its tensors take %lld; corrupt "
+                 "header or data", path, (long long)datalen, (long long)pos);
+        goto fail;
     }
     tf->names = calloc(n ? n : 1, sizeof(char *));
     tf->tensors = calloc(n ? n : 1, sizeof(ml_tensor *));

@@ -41,7 +41,7 @@ static int t_index(lua_State *L) {
     if (lua_type(L, 2) == LUA_TNUMBER) {
         if (t->ndim == 0) return luaL_error(L, "index: cannot index a 0-d tensor (use :item())");
         int64_t i = check_index(L, 2, t->shape[0], 0, "index");
-        if (t->ndim == 1 && !t->requires_grad) {
+        if (t->ndim == 1) { /* a number, as Torch7; t:select(1, i) keeps the graph */
             ml_tensor *v = ml_view(t, 0, NULL, NULL, t->offset + i * t->strides[0]);
             if (!v) return lb_raise(L);
             push_number_of(L, v);

@@ -120,7 +120,8 @@ static int cmp_double(const void *a, const void *b) {
 }
 
 static int l_time(lua_State *L) {
-    luaL_checktype(L, 1, LUA_TFUNCTION);
+    if (lua_type(L, 1) != LUA_TFUNCTION)
+        return luaL_error(L, "ml.time: argument #1: expected a function, got %s", luaL_typename(L, 1));
     lua_Integer n = luaL_optinteger(L, 2, 1);
     if (n < 1 || n > 100000000) return luaL_error(L, "ml.time: n must be between 1 and 1e8, got %d", (int)n);
     /* The samples live in a userdata so an error raised by fn frees them. */

@@ -2,21 +2,8 @@
 -- rand/randn/randint/randperm, *_like, and the generator (ml.seed,
 -- ml.initial_seed, ml.random_state, ml.set_random_state).
 
-local function dtype_of(t)
-  local ok, d = pcall(function() return t.dtype end)
-  if ok and type(d) == "function" then d = d(t) end
-  if ok and type(d) == "string" then return d end
-  return tostring(t):match("dtype=(%w+)")
-end
-
-local function shape_of(t)
-  local ok, s = pcall(function() return t:shape() end)
-  if ok and type(s) == "table" then return s end
-  local out = {}
-  for n in tostring(t):match("shape=%[([%d,]*)%]"):gmatch("%d+") do out[#out + 1] = tonumber(n) end
-  return out
-end
-
+local function dtype_of(t) return t:dtype() end
+local function shape_of(t) return t:shape() end
 local function shape_str(t) return "[" .. table.concat(shape_of(t), ",") .. "]" end
 
 local function flat(x, out)
@@ -39,12 +26,7 @@ local function check(t, dtype, shape, values)
   end
 end
 
--- requires_grad as a boolean field when the tensor API exposes one.
-local function grad_flag(t)
-  local ok, v = pcall(function() return t.requires_grad end)
-  if ok and type(v) == "boolean" then return v end
-  return nil
-end
+local function grad_flag(t) return t:is_requires_grad() end
 
 local function mean_std(t)
   local v = flat(t)
@@ -98,13 +80,19 @@ T.test("tensor: a tensor argument gives a copy", function()
   local b = ml.tensor(a)
   T.ok(not rawequal(a, b), "a new tensor")
   check(b, "int64", "[2,2]", {1, 2, 3, 4})
-  check(ml.tensor(a, {dtype = "float64"}), "float64", "[2,2]", {1, 2, 3, 4})
+  a[1] = 9
+  check(b, "int64", "[2,2]", {1, 2, 3, 4}) -- its own storage
+  check(ml.tensor(ml.tensor({{1, 2}, {3, 4}}):transpose(1, 2)), "int64", "[2,2]", {1, 3, 2, 4})
+  check(ml.tensor(a, {dtype = "float64"}), "float64", "[2,2]", {9, 9, 3, 4})
   check(ml.tensor(ml.tensor(1.5)), "float32", "[]", 1.5)
 end)
 
 T.test("tensor: requires_grad", function()
-  local t = ml.tensor({1.5, 2}, {requires_grad = true})
-  if grad_flag(t) ~= nil then T.eq(grad_flag(t), true) end
+  T.eq(grad_flag(ml.tensor({1.5, 2}, {requires_grad = true})), true)
+  T.eq(grad_flag(ml.tensor({1.5, 2})), false)
+  T.eq(grad_flag(ml.tensor({1.5, 2}, {requires_grad = false})), false)
+  local a = ml.tensor({1.5}, {requires_grad = true})
+  T.eq(grad_flag(ml.tensor(a)), false, "the copy is detached")
   T.raises(function() ml.tensor({1, 2}, {requires_grad = true}) end, "ml.tensor: only float tensors can require grad")
   T.raises(function() ml.tensor({1.5}, {requires_grad = "yes"}) end, "ml.tensor: option 'requires_grad' must be a boolean")
 end)
@@ -150,9 +138,10 @@ T.test("empty: shape and dtype, values unspecified", function()
 end)
 
 T.test("zeros/ones/empty: requires_grad", function()
-  local t = ml.zeros(2, {requires_grad = true})
-  if grad_flag(t) ~= nil then T.eq(grad_flag(t), true) end
-  if grad_flag(ml.zeros(2)) ~= nil then T.eq(grad_flag(ml.zeros(2)), false) end
+  T.eq(grad_flag(ml.zeros(2, {requires_grad = true})), true)
+  T.eq(grad_flag(ml.ones({2}, {dtype = "float64", requires_grad = true})), true)
+  T.eq(grad_flag(ml.empty(2, {requires_grad = true})), true)
+  T.eq(grad_flag(ml.zeros(2)), false)
   T.raises(function() ml.zeros(2, {dtype = "int64", requires_grad = true}) end, "ml.zeros: only float tensors can require grad")
   T.raises(function() ml.ones(2, {dtype = "bool", requires_grad = true}) end, "ml.ones: only float tensors can require grad")
 end)
@@ -211,8 +200,7 @@ T.test("arange: float arguments give float32; dtype overrides", function()
   check(ml.arange(3, {dtype = "float64"}), "float64", "[3]", {0, 1, 2})
   check(ml.arange(0, 2, 0.5, {dtype = "float64"}), "float64", "[4]", {0, 0.5, 1, 1.5})
   T.eq(shape_str(ml.arange(0, 1, 0.1, {dtype = "float64"})), "[10]")
-  local t = ml.arange(4, {dtype = "float32", requires_grad = true})
-  if grad_flag(t) ~= nil then T.eq(grad_flag(t), true) end
+  T.eq(grad_flag(ml.arange(4, {dtype = "float32", requires_grad = true})), true)
 end)
 
 T.test("arange: errors", function()
@@ -445,8 +433,8 @@ T.test("*_like: shape and dtype of the argument, dtype option overrides", functi
   check(ml.randint_like(i, 5, 6), "int64", "[1,2]", {5, 5})
   check(ml.rand_like(i, {dtype = "float32"}), "float32", "[1,2]")
   check(ml.zeros_like(ml.tensor(3.5)), "float32", "[]", 0)
-  local g = ml.zeros_like(a, {requires_grad = true})
-  if grad_flag(g) ~= nil then T.eq(grad_flag(g), true) end
+  T.eq(grad_flag(ml.zeros_like(a, {requires_grad = true})), true)
+  T.eq(grad_flag(ml.zeros_like(ml.zeros(2, {requires_grad = true}))), false, "not inherited")
 end)
 
 T.test("*_like: errors", function()
