@@ -103,6 +103,26 @@ static int hex4(parser *p, uint32_t *out) {
     return 0;
 }
 
+/* Length of the valid UTF-8 sequence at s (n bytes available), or 0:
+ * no overlong forms, no surrogates, nothing above U+10FFFF. */
+static size_t utf8_len(const unsigned char *s, size_t n) {
+    if (s[0] < 0x80) return 1;
+    size_t k;
+    uint32_t cp;
+    if ((s[0] & 0xe0) == 0xc0) { k = 2; cp = s[0] & 0x1f; }
+    else if ((s[0] & 0xf0) == 0xe0) { k = 3; cp = s[0] & 0x0f; }
+    else if ((s[0] & 0xf8) == 0xf0) { k = 4; cp = s[0] & 0x07; }
+    else return 0;
+    if (n < k) return 0;
+    for (size_t i = 1; i < k; i++) {
+        if ((s[i] & 0xc0) != 0x80) return 0;
+        cp = cp << 6 | (s[i] & 0x3f);
+    }
+    static const uint32_t min[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < min[k] || cp > 0x10ffff || (cp >= 0xd800 && cp < 0xe000)) return 0;
+    return k;
+}
+
 /* At the opening quote. Returns a malloc'd NUL-terminated string. */
 static char *parse_string(parser *p, size_t *outlen) {
     if (p->pos >= p->len || p->s[p->pos] != '"') { fail(p, "expected a string, got %s", what_is_here(p)); return NULL; }
@@ -115,8 +135,11 @@ static char *parse_string(parser *p, size_t *outlen) {
         if (c < 0x20) { fail(p, "control character 0x%02x in a string", c); goto bad; }
         if (c != '\\') {
             size_t start = p->pos;
-            while (p->pos < p->len && p->s[p->pos] != '"' && p->s[p->pos] != '\\' && (unsigned char)p->s[p->pos] >= 0x20)
-                p->pos++;
+            while (p->pos < p->len && p->s[p->pos] != '"' && p->s[p->pos] != '\\' && (unsigned char)p->s[p->pos] >= 0x20) {
+                size_t k = utf8_len((const unsigned char *)p->s + p->pos, p->len - p->pos);
+                if (!k) { fail(p, "invalid UTF-8 in a string"); goto bad; }
+                p->pos += k;
+            }
             ml_buf_add(&b, p->s + start, p->pos - start);
             continue;
         }

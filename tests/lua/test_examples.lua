@@ -1,0 +1,25 @@
+-- Every example runs (at small sizes), so none of them rots.
+local exe = arg and arg[-1] or "build/moonlab"
+local small = { ["examples/linear_regression.lua"] = "50" }
+
+local p = io.popen("ls examples/*.lua 2>/dev/null")
+for f in p:lines() do
+  T.test("example " .. f, function()
+    local h = io.popen(string.format("%s %s %s 2>&1", exe, f, small[f] or ""))
+    local out = h:read("a")
+    local ok = h:close()
+    T.ok(ok, f .. " failed:\n" .. out)
+  end)
+end
+p:close()
+
+T.test("linear regression learns the true weights", function()
+  local h = io.popen(exe .. " examples/linear_regression.lua 200 2>&1")
+  local out = h:read("a")
+  h:close()
+  local w1, w2, b = out:match("learned w = {([%-%d.]+), ([%-%d.]+)}, b = ([%-%d.]+)")
+  T.ok(w1, "no result line in:\n" .. out)
+  T.near(tonumber(w1), 2, 0.01)
+  T.near(tonumber(w2), -3.4, 0.01)
+  T.near(tonumber(b), 4.2, 0.01)
+end)
