@@ -244,7 +244,9 @@ static int pmain(lua_State *L) {
     lua_setglobal(L, "ml");
     int ml = lua_gettop(L);
     ml_register_complete(L, ml);
-    lua_gc(L, LUA_GCGEN, 0, 0); /* as lua5.4: generational mode */
+    /* The collector stays incremental (lua5.4's own command switches to
+     * generational): tensor bytes reach it as GC steps, and old dead
+     * tensors would wait for a rare major collection in generational mode. */
 
     if (argc > 1 && argv[1][0] != '-') {
         const subcommand *sub = find_subcommand(argv[1]);

@@ -10,8 +10,9 @@ local N, T, budget, opname = tonumber(arg[1]), tonumber(arg[2]), tonumber(arg[3]
 local mode = arg[5] or "close"
 local now = ml.now or os.clock
 ml.threads(T)
-local a = ml.arange(N, {dtype = "float32"}) % 1000 * 0.001
-local b = 1 - ml.arange(N, {dtype = "float32"}) % 777 * 0.001
+ml.seed(1)
+local a = ml.rand(N)
+local b = ml.rand(N) + 0.5
 local once
 if opname == "mul" then
   if mode == "gc" then once = function() local c = a * b end
