@@ -116,8 +116,8 @@ static ml_tensor *matmul_raw(ml_tensor *a, ml_tensor *b, ml_tensor *bias, double
     }
     if (!out || out->numel == 0) return out;
     /* operands whose matrices BLAS cannot read directly are copied once */
-    bool ta, tb;
-    int64_t lda, ldb;
+    bool ta = false, tb = false;
+    int64_t lda = 1, ldb = 1;
     ml_tensor *ca = blas_layout(m, k, a->strides[a->ndim - 2], a->strides[a->ndim - 1], &ta, &lda) ? ml_retain(a) : ml_clone(a);
     ml_tensor *cb = blas_layout(k, n, b->strides[b->ndim - 2], b->strides[b->ndim - 1], &tb, &ldb) ? ml_retain(b) : ml_clone(b);
     if (!ca || !cb) { ml_release(ca); ml_release(cb); ml_release(out); return NULL; }

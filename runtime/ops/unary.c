@@ -207,7 +207,7 @@ ml_tensor *ml_unary(ml_unary_op op, ml_tensor *a) {
             o[i] = v;                                                                                        \
         }                                                                                                    \
     }                                                                                                        \
-    static void leaky_##T(void *p, int64_t s, int64_t e) {                                                   \
+    __attribute__((unused)) static void leaky_##T(void *p, int64_t s, int64_t e) {                                                   \
         unary_job *j = p;                                                                                    \
         T *o = j->o;                                                                                         \
         const T *a = j->a;                                                                                   \

@@ -2,6 +2,7 @@
 #include "tensor.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -53,13 +54,74 @@ int ml_dtype_from_name(const char *name, ml_dtype *out) {
 /* ---- storage --------------------------------------------------------- */
 #define ML_MAX_BYTES ((size_t)1 << 40) /* 1 TiB: anything larger is a mistake */
 
+/* A small cache of freed large blocks, reused for the next request of the
+ * same size: a loop that makes a 64 MB temporary each step then touches
+ * memory that is already mapped instead of page-faulting 16K fresh pages
+ * (the cost that dominates a plain malloc'd elementwise op at that size). */
+#define CACHE_MIN_BYTES ((size_t)256 << 10)
+#define CACHE_SLOTS 16
+#define CACHE_MAX_TOTAL ((size_t)1 << 30)
+static struct { void *p; size_t size; } cache[CACHE_SLOTS];
+static size_t cache_total = 0;
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void *block_alloc(size_t alloc) {
+    if (alloc >= CACHE_MIN_BYTES) {
+        pthread_mutex_lock(&cache_lock);
+        for (int i = 0; i < CACHE_SLOTS; i++) {
+            if (cache[i].p && cache[i].size == alloc) {
+                void *p = cache[i].p;
+                cache[i].p = NULL;
+                cache_total -= alloc;
+                pthread_mutex_unlock(&cache_lock);
+                return p;
+            }
+        }
+        pthread_mutex_unlock(&cache_lock);
+    }
+    return aligned_alloc(64, alloc);
+}
+
+static void block_free(void *p, size_t alloc) {
+    if (alloc >= CACHE_MIN_BYTES) {
+        pthread_mutex_lock(&cache_lock);
+        if (cache_total + alloc <= CACHE_MAX_TOTAL) {
+            int slot = -1;
+            for (int i = 0; i < CACHE_SLOTS; i++)
+                if (!cache[i].p) { slot = i; break; }
+            if (slot < 0) { /* evict the oldest-looking slot (0) */
+                free(cache[0].p);
+                cache_total -= cache[0].size;
+                slot = 0;
+            }
+            cache[slot].p = p;
+            cache[slot].size = alloc;
+            cache_total += alloc;
+            pthread_mutex_unlock(&cache_lock);
+            return;
+        }
+        pthread_mutex_unlock(&cache_lock);
+    }
+    free(p);
+}
+
+void ml_storage_cache_clear(void) {
+    pthread_mutex_lock(&cache_lock);
+    for (int i = 0; i < CACHE_SLOTS; i++) {
+        free(cache[i].p);
+        cache[i].p = NULL;
+    }
+    cache_total = 0;
+    pthread_mutex_unlock(&cache_lock);
+}
+
 static ml_storage *storage_new(size_t nbytes, bool zero) {
     if (nbytes > ML_MAX_BYTES) return ml_error("cannot allocate %zu bytes (more than 1 TiB)", nbytes);
     ml_storage *s = malloc(sizeof *s);
     if (!s) return ml_error("out of memory");
     size_t alloc = (nbytes + 63) & ~(size_t)63;
     if (alloc == 0) alloc = 64;
-    s->data = aligned_alloc(64, alloc);
+    s->data = block_alloc(alloc);
     if (!s->data) { free(s); return ml_error("out of memory allocating %zu bytes", nbytes); }
     if (zero) memset(s->data, 0, alloc);
     s->nbytes = nbytes;
@@ -73,8 +135,9 @@ static ml_storage *storage_new(size_t nbytes, bool zero) {
 static void storage_release(ml_storage *s) {
     if (!s || --s->refcount > 0) return;
     size_t alloc = (s->nbytes + 63) & ~(size_t)63;
-    ml_bytes_live -= (int64_t)(alloc ? alloc : 64);
-    free(s->data);
+    if (alloc == 0) alloc = 64;
+    ml_bytes_live -= (int64_t)alloc;
+    block_free(s->data, alloc);
     free(s);
 }
 

@@ -65,6 +65,8 @@ extern _Atomic int64_t ml_bytes_live;
 /* ---- lifetime -------------------------------------------------------- */
 ml_tensor *ml_retain(ml_tensor *t);
 void ml_release(ml_tensor *t); /* NULL-safe */
+/* Frees the blocks kept for reuse (see tensor.c). */
+void ml_storage_cache_clear(void);
 
 /* ---- creation -------------------------------------------------------- */
 ml_tensor *ml_empty(int ndim, const int64_t *shape, ml_dtype dt);
