@@ -2,10 +2,14 @@
  * N float32 elements, an OpenMP parallel loop with a static schedule.
  *   elementwise_ref N THREADS SECONDS add|mul fresh|reuse
  * fresh: c is malloc'd before and freed after every op (as a new tensor is);
- * reuse: one c for every op. Prints "GBS <median> <best> <calls>", counting
+ * reuse: one c for every op;
+ * thp: as fresh, but c is 2 MiB-aligned and madvise(MADV_HUGEPAGE)d, so the
+ *   kernel faults it in 2 MiB pages (a possible fix for fresh's page faults).
+ * Prints "GBS <median> <best> <calls>", counting
  * 3*4*N bytes per op. */
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE
 #include <omp.h>
+#include <sys/mman.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,14 +38,14 @@ static void mul(float *restrict c, const float *restrict a, const float *restric
 
 int main(int argc, char **argv) {
     if (argc < 6) {
-        fprintf(stderr, "usage: %s N THREADS SECONDS add|mul fresh|reuse\n", argv[0]);
+        fprintf(stderr, "usage: %s N THREADS SECONDS add|mul fresh|reuse|thp\n", argv[0]);
         return 2;
     }
     long n = atol(argv[1]);
     int nt = atoi(argv[2]);
     double budget = atof(argv[3]);
     void (*op)(float *restrict, const float *restrict, const float *restrict, long) = strcmp(argv[4], "mul") ? add : mul;
-    int fresh = strcmp(argv[5], "fresh") == 0;
+    int fresh = strcmp(argv[5], "fresh") == 0, thp = strcmp(argv[5], "thp") == 0;
     omp_set_num_threads(nt);
     size_t bytes = n * sizeof(float);
     float *a = malloc(bytes), *b = malloc(bytes), *c = malloc(bytes);
@@ -59,7 +63,14 @@ int main(int argc, char **argv) {
     double sink = 0, t_end = now() + budget;
     while ((k < 5 || now() < t_end) && k < MAXS) {
         double t0 = now();
-        if (fresh) {
+        if (thp) {
+            size_t big = (bytes + (2u << 20) - 1) & ~(size_t)((2u << 20) - 1);
+            float *o = aligned_alloc(2u << 20, big);
+            madvise(o, big, MADV_HUGEPAGE);
+            op(o, a, b, n);
+            sink += o[n / 2];
+            free(o);
+        } else if (fresh) {
             float *o = malloc(bytes);
             op(o, a, b, n);
             sink += o[n / 2];
