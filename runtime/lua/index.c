@@ -183,6 +183,7 @@ static ml_tensor **tensor_list(lua_State *L, int idx, int *n, const char *fn) {
 static int l_cat(lua_State *L) {
     const char *fn = "cat";
     no_more_args(L, 2, fn);
+    lua_settop(L, 2); /* the list's array goes at 3 */
     int n;
     ml_tensor **ts = tensor_list(L, 1, &n, fn);
     if (ts[0]->ndim == 0) return luaL_error(L, "%s: tensor 1 is 0-d; zero-dimensional tensors cannot be concatenated", fn);
@@ -195,6 +196,7 @@ static int l_cat(lua_State *L) {
 static int l_stack(lua_State *L) {
     const char *fn = "stack";
     no_more_args(L, 2, fn);
+    lua_settop(L, 2); /* the list's array goes at 3 */
     int n;
     ml_tensor **ts = tensor_list(L, 1, &n, fn);
     int dim = opt_dim_arg(L, 2, ts[0]->ndim + 1, 1, fn);

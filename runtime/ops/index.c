@@ -495,6 +495,8 @@ ml_tensor *ml_masked_fill(ml_tensor *a, ml_tensor *mask, double value) {
         return ml_error("%s: mask of shape %s cannot be broadcast to the input's shape %s", fn,
                         ml_shape_str(b1, sizeof b1, mask->ndim, mask->shape), ml_shape_str(b2, sizeof b2, a->ndim, a->shape));
     }
+    if (a->dtype == ML_INT64 && !(value >= -0x1p63 && value < 0x1p63))
+        return ml_error("%s: value %g cannot be stored in an int64 tensor", fn, value);
     ml_tensor *m = broadcast_contig(mask, a->ndim, a->shape);
     ml_tensor *out = m ? ml_clone(a) : NULL;
     if (!out) { ml_release(m); return NULL; }

@@ -18,9 +18,9 @@ if command -v hyperfine >/dev/null; then
   # median, mean and min of each command, from the JSON (one number a line)
   awk '
     /"command":/ { sub(/.*"command": *"/, ""); sub(/",?$/, ""); cmd = $0 }
-    /"mean":/ { gsub(/[^0-9.e-]/, ""); mean = $0 }
-    /"median":/ { gsub(/[^0-9.e-]/, ""); med = $0 }
-    /"min":/ { gsub(/[^0-9.e-]/, ""); mn = $0; printf "%-20s median %6.2f  mean %6.2f  min %6.2f  (hyperfine, %s runs)\n", cmd, med * 1e3, mean * 1e3, mn * 1e3, runs }
+    /"mean":/ { mean = $2 + 0 }
+    /"median":/ { med = $2 + 0 }
+    /"min":/ { mn = $2 + 0; printf "%-20s median %6.2f  mean %6.2f  min %6.2f  (hyperfine, %s runs)\n", cmd, med * 1e3, mean * 1e3, mn * 1e3, runs }
   ' runs="$RUNS" "$json"
 else
   for cmd in "$ML" lua5.4; do
