@@ -54,17 +54,17 @@ def make_input(spec, dtype, gen):
     kind = spec[0]
     if kind == "randn":
         scale = spec[2] if len(spec) > 2 else 1.0
-        return torch.randn(*spec[1], generator=gen, dtype=F64).to(dtype) * scale
+        return torch.randn(tuple(spec[1]), generator=gen, dtype=F64).to(dtype) * scale
     if kind == "uniform":
         _, shape, lo, hi = spec
-        return (torch.rand(*shape, generator=gen, dtype=F64) * (hi - lo) + lo).to(dtype)
+        return (torch.rand(tuple(shape), generator=gen, dtype=F64) * (hi - lo) + lo).to(dtype)
     if kind == "away":
-        x = torch.randn(*spec[1], generator=gen, dtype=F64)
+        x = torch.randn(tuple(spec[1]), generator=gen, dtype=F64)
         return torch.where(x >= 0, x + 0.2, x - 0.2).to(dtype)
     if kind == "signed":
         _, shape, lo, hi = spec
-        x = torch.rand(*shape, generator=gen, dtype=F64) * (hi - lo) + lo
-        s = torch.rand(*shape, generator=gen, dtype=F64) < 0.5
+        x = torch.rand(tuple(shape), generator=gen, dtype=F64) * (hi - lo) + lo
+        s = torch.rand(tuple(shape), generator=gen, dtype=F64) < 0.5
         return torch.where(s, x, -x).to(dtype)
     if kind == "values":
         return torch.tensor(spec[1], dtype=dtype)
@@ -231,7 +231,8 @@ CASES = []
 
 def case(op, inputs, args=(), dtype=F32, name=None, exact_ref=False):
     """exact_ref: the reference is computed in float64 and rounded to dtype."""
-    shapes = " ".join(str(list(s[1])) if s[0] not in ("values", "index", "mask") else s[0] for s in inputs)
+    shapes = " ".join((s[0] + str(list(np.shape(s[1])))) if s[0] in ("values", "index", "mask") else str(list(s[1]))
+                      for s in inputs)
     name = name or f"{op} {shapes} {list(args)}"
     name = f"{name} {DTYPE_NAME[dtype]}"
     assert all(c["name"] != name for c in CASES), name
@@ -465,7 +466,7 @@ def run_case(c):
             assert out.numel() % 4 == 0
             w = torch.randn(4, generator=gen, dtype=F64).to(out.dtype).repeat(out.numel() // 4).reshape(out.shape)
         else:
-            w = torch.randn(*out.shape, generator=gen, dtype=F64).to(out.dtype)
+            w = torch.randn(tuple(out.shape), generator=gen, dtype=F64).to(out.dtype)
         if c["exact_ref"]:
             torch_out = out.detach()
             xs64 = [x.detach().double().requires_grad_(x.requires_grad) for x in xs]

@@ -158,7 +158,7 @@ static int slice_backward(ml_node *n, ml_tensor *g, ml_tensor **gin) {
 
 ml_tensor *ml_narrow(ml_tensor *a, int dim, int64_t start, int64_t len) {
     if (dim < 0 || dim >= a->ndim) return fail_shape("narrow", "dimension out of range", a);
-    if (start < 0 || len < 0 || start + len > a->shape[dim])
+    if (start < 0 || len < 0 || start > a->shape[dim] || len > a->shape[dim] - start)
         return ml_error("narrow: range [%lld, %lld] is out of bounds for dimension %d of size %lld", (long long)start + 1,
                         (long long)(start + len), dim + 1, (long long)a->shape[dim]);
     int64_t s[ML_MAX_DIMS];
