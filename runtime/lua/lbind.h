@@ -64,5 +64,6 @@ void lb_open_autograd(lua_State *L);
 void lb_open_io(lua_State *L);
 void lb_open_print(lua_State *L);
 void lb_open_time(lua_State *L);
+void lb_open_memory(lua_State *L);
 
 #endif

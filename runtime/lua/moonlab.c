@@ -71,6 +71,7 @@ int luaopen_moonlab(lua_State *L) {
     lb_open_io(L);
     lb_open_print(L);
     lb_open_time(L);
+    lb_open_memory(L);
 
     lua_pushvalue(L, 2);
     lua_setfield(L, 1, "Tensor"); /* ml.Tensor: the method table */

@@ -60,7 +60,7 @@ int ml_dtype_from_name(const char *name, ml_dtype *out) {
  * (the cost that dominates a plain malloc'd elementwise op at that size). */
 #define CACHE_MIN_BYTES ((size_t)256 << 10)
 #define CACHE_SLOTS 16
-#define CACHE_MAX_TOTAL ((size_t)1 << 30)
+#define CACHE_MAX_TOTAL ((size_t)256 << 20)
 static struct { void *p; size_t size; } cache[CACHE_SLOTS];
 static size_t cache_total = 0;
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -103,6 +103,13 @@ static void block_free(void *p, size_t alloc) {
         pthread_mutex_unlock(&cache_lock);
     }
     free(p);
+}
+
+size_t ml_storage_cache_bytes(void) {
+    pthread_mutex_lock(&cache_lock);
+    size_t n = cache_total;
+    pthread_mutex_unlock(&cache_lock);
+    return n;
 }
 
 void ml_storage_cache_clear(void) {

@@ -67,6 +67,7 @@ ml_tensor *ml_retain(ml_tensor *t);
 void ml_release(ml_tensor *t); /* NULL-safe */
 /* Frees the blocks kept for reuse (see tensor.c). */
 void ml_storage_cache_clear(void);
+size_t ml_storage_cache_bytes(void);
 
 /* ---- creation -------------------------------------------------------- */
 ml_tensor *ml_empty(int ndim, const int64_t *shape, ml_dtype dt);

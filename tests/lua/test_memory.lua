@@ -31,6 +31,72 @@ local check_rss = have_rss and not T.memory
 
 local function fmt(x) return string.format("%.1f MiB", x) end
 
+T.test("a view keeps its storage alive after the base is dropped", function()
+  local a = ml.zeros(1000, 10)
+  for i = 1, 1000, 100 do a[i] = i end -- row i holds i everywhere
+  local b = a:narrow(1, 301, 200) -- rows 301..500
+  local c = a:select(2, 5)        -- column 5, all rows
+  local d = a:t()
+  a = nil
+  collectgarbage()
+  collectgarbage()
+  T.eq(b[1][3], 301.0, "narrow view after the base is collected")
+  T.eq(c[901], 901.0, "select view after the base is collected")
+  T.eq(d[10][101], 101.0, "transposed view after the base is collected")
+  b[2][1] = 7 -- writes still land in the shared storage
+  T.eq(d[1][302], 7.0, "a write through one view shows in another")
+  b, c = nil, nil
+  collectgarbage()
+  local want = 7
+  for i = 1, 1000, 100 do want = want + 10 * i end
+  T.eq(d:sum():item(), want, "last view alone")
+end)
+
+T.test("local t <close> frees the tensor at the end of the scope", function()
+  collectgarbage()
+  local base = rss_mb()
+  local kept, inside
+  do
+    local t <close> = ml.zeros(4096, 4096) -- 64 MiB, written by zeros
+    inside = rss_mb()
+    kept = t
+  end
+  -- no collectgarbage(): the storage must already be gone
+  local after = rss_mb()
+  -- Only measurable when the 64 MiB came as fresh pages (malloc may reuse
+  -- freed, still resident heap memory, and then RSS cannot tell).
+  if check_rss and inside - base > 48 then
+    T.ok(after - base < 16, "after the scope, resident memory is still " .. fmt(after - base) .. " above the start")
+  end
+  -- the closed tensor is an error to use, never a crash, and closing twice is harmless
+  T.raises(function() return kept:sum() end, "freed")
+  T.raises(function() return ml.sum(kept) end, "sum")
+  T.raises(function() return kept + 1 end, "freed")
+  local mt = getmetatable(kept)
+  mt.__close(kept)
+  mt.__gc(kept)
+  kept = nil
+  collectgarbage()
+end)
+
+T.test("<close> on error exits frees too, and nil is allowed", function()
+  collectgarbage()
+  local base = rss_mb()
+  for _ = 1, (T.memory and 2 or 8) do
+    local ok = pcall(function()
+      local t <close> = ml.zeros(2048, 2048) -- 16 MiB
+      local none <close> = nil
+      error("boom")
+    end)
+    T.eq(ok, false)
+  end
+  if check_rss then
+    local grew = rss_mb() - base
+    T.ok(grew < 24, "8 closed 16 MiB tensors left " .. fmt(grew) .. " resident")
+  end
+  collectgarbage()
+end)
+
 -- The issue's loop: temporaries and a backward per iteration, and no
 -- collectgarbage() in the loop. What is live at any time is a few 64 KiB
 -- tensors; the garbage must not pile up.
@@ -107,71 +173,6 @@ T.test("dropped graphs are freed by the collector", function()
   collectgarbage()
   T.ok(x.grad ~= nil, "x.grad survives the graph")
   x.grad = nil
-end)
-
-T.test("a view keeps its storage alive after the base is dropped", function()
-  local a = ml.zeros(1000, 10)
-  for i = 1, 1000, 100 do a[i] = i end -- row i holds i everywhere
-  local b = a:narrow(1, 301, 200) -- rows 301..500
-  local c = a:select(2, 5)        -- column 5, all rows
-  local d = a:t()
-  a = nil
-  collectgarbage()
-  collectgarbage()
-  T.eq(b[1][3], 301.0, "narrow view after the base is collected")
-  T.eq(c[901], 901.0, "select view after the base is collected")
-  T.eq(d[10][101], 101.0, "transposed view after the base is collected")
-  b[2][1] = 7 -- writes still land in the shared storage
-  T.eq(d[1][302], 7.0, "a write through one view shows in another")
-  b, c = nil, nil
-  collectgarbage()
-  local want = 7
-  for i = 1, 1000, 100 do want = want + 10 * i end
-  T.eq(d:sum():item(), want, "last view alone")
-end)
-
-T.test("local t <close> frees the tensor at the end of the scope", function()
-  collectgarbage()
-  local base = rss_mb()
-  local kept, inside
-  do
-    local t <close> = ml.zeros(4096, 4096) -- 64 MiB, written by zeros
-    t[1][1] = 1
-    inside = rss_mb()
-    kept = t
-  end
-  -- no collectgarbage(): the storage must already be gone
-  local after = rss_mb()
-  if check_rss then
-    T.ok(inside - base > 48, "a 64 MiB zeros() tensor raised resident memory by only " .. fmt(inside - base))
-    T.ok(after - base < 16, "after the scope, resident memory is still " .. fmt(after - base) .. " above the start")
-  end
-  -- the closed tensor is an error to use, never a crash, and closing twice is harmless
-  T.raises(function() return kept:sum() end, "freed")
-  T.raises(function() return ml.sum(kept) end, "sum")
-  T.raises(function() return kept + 1 end, "freed")
-  local mt = getmetatable(kept)
-  mt.__close(kept)
-  mt.__gc(kept)
-  kept = nil
-  collectgarbage()
-end)
-
-T.test("<close> on error exits frees too, and nil is allowed", function()
-  collectgarbage()
-  local base = rss_mb()
-  for _ = 1, (T.memory and 2 or 8) do
-    local ok = pcall(function()
-      local t <close> = ml.zeros(2048, 2048) -- 16 MiB
-      local none <close> = nil
-      error("boom")
-    end)
-    T.eq(ok, false)
-  end
-  if check_rss then
-    local grew = rss_mb() - base
-    T.ok(grew < 24, "8 closed 16 MiB tensors left " .. fmt(grew) .. " resident")
-  end
 end)
 
 T.test("gradients and grad accessors do not leak", function()
