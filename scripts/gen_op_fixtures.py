@@ -393,6 +393,9 @@ case("var", [("tile", (N,), [1000.1, 1000.2, 1000.3, 1000.4])], [False, True, Fa
 case("std", [("tile", (N,), [1000.1, 1000.2, 1000.3, 1000.4])], [False, False, False], name="std 1e6 offset 1000",
      exact_ref=True)
 case("norm", [("tile", (N,), [0.1, -0.2])], [2], name="norm 1e6", exact_ref=True)
+case("dot", [("tile", (N,), [0.1, 0.3]), ("tile", (N,), [1.0, -0.5, 0.25, 2.0])], name="dot 1e6", exact_ref=True)
+case("matmul", [("tile", (1, N // 2), [0.1, 0.3]), ("tile", (N // 2, 2), [1.0, -0.5, 0.25, 2.0])],
+     name="matmul inner 5e5", exact_ref=True)
 case("logsumexp", [("tile", (N // 4, 4), [0.1, -0.2, 5.0, 1000.0])], [1], name="logsumexp columns of 2.5e5",
      exact_ref=True)
 case("softmax", [("tile", (2, N // 2), [1000.0, 1000.5, 999.0, 1001.0])], [2], name="softmax rows of 5e5",

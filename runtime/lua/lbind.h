@@ -65,5 +65,9 @@ void lb_open_io(lua_State *L);
 void lb_open_print(lua_State *L);
 void lb_open_time(lua_State *L);
 void lb_open_memory(lua_State *L);
+void lb_open_nnops(lua_State *L);
+void lb_open_optim(lua_State *L);
+void lb_open_data(lua_State *L);
+void lb_open_train(lua_State *L);
 
 #endif

@@ -72,6 +72,10 @@ int luaopen_moonlab(lua_State *L) {
     lb_open_print(L);
     lb_open_time(L);
     lb_open_memory(L);
+    lb_open_nnops(L);
+    lb_open_optim(L);
+    lb_open_data(L);
+    lb_open_train(L);
 
     lua_pushvalue(L, 2);
     lua_setfield(L, 1, "Tensor"); /* ml.Tensor: the method table */

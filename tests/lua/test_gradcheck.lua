@@ -440,3 +440,43 @@ T.test("gradcheck catches a wrong gradient", function()
   T.raises(function() gradcheck(function(a) return a * a:detach() end, { rn({ 3 }) }) end, "gradcheck: error")
   T.raises(function() gradcheck(function(a) return a end, { ml.randn(3) }) end, "no float64 input")
 end)
+
+-- ---- gradients at special points, as PyTorch defines them -----------------
+local function grad_of(f, values)
+  local x = f64(values):requires_grad()
+  f(x):sum():backward()
+  return x.grad
+end
+
+T.test("gradients at kinks follow PyTorch", function()
+  T.all_near(grad_of(function(x) return x:relu() end, { 0, -1, 2 }), { 0, 0, 1 }, 0)
+  T.all_near(grad_of(function(x) return x:abs() end, { 0, -1, 2 }), { 0, -1, 1 }, 0)
+  T.all_near(grad_of(function(x) return x:leaky_relu(0.1) end, { 0, -1, 2 }), { 0.1, 0.1, 1 }, 0)
+  T.all_near(grad_of(function(x) return x:clamp(-1, 1) end, { -1, 1, 2, -2, 0 }), { 1, 1, 0, 0, 1 }, 0)
+  T.all_near(grad_of(function(x) return x:maximum(f64({ 1, 1 })) end, { 1, 2 }), { 0.5, 1 }, 0)
+  T.all_near(grad_of(function(x) return x:minimum(f64({ 1, 1 })) end, { 1, 2 }), { 0.5, 0 }, 0)
+  T.all_near(grad_of(function(x) return x ^ 2 end, { 0 }), { 0 }, 0)
+  T.all_near(grad_of(function(x) return x:prod() end, { 0, 0, 2 }), { 0, 0, 0 }, 0)
+  T.all_near(grad_of(function(x) return x:prod() end, { 0, 3, 2 }), { 6, 0, 0 }, 0)
+end)
+
+T.test("norm at the zero vector has gradient 0 (PyTorch), not NaN", function()
+  T.all_near(grad_of(function(x) return x:norm() end, { 0, 0, 0 }), { 0, 0, 0 }, 0)
+  T.all_near(grad_of(function(x) return x:norm(3) end, { 0, 0, 0 }), { 0, 0, 0 }, 0)
+  T.all_near(grad_of(function(x) return x:norm(2, 2) end, { { 0, 0 }, { 3, 4 } }), { { 0, 0 }, { 0.6, 0.8 } }, 1e-15)
+end)
+
+T.test("std of a constant has gradient 0 (PyTorch), not NaN", function()
+  T.all_near(grad_of(function(x) return x:std() end, { 5, 5, 5 }), { 0, 0, 0 }, 0)
+  T.all_near(grad_of(function(x) return x:std(2) end, { { 5, 5 }, { 1, 3 } }), { { 0, 0 }, { -0.5 ^ 0.5, 0.5 ^ 0.5 } }, 1e-15)
+end)
+
+T.test("softmax with -inf entries: finite values and gradients", function()
+  local x = f64({ -math.huge, 0, 1 }):requires_grad()
+  local y = x:softmax(1)
+  T.near(y[1], 0, 0)
+  T.near(y[2] + y[3], 1, 1e-15)
+  ;(y * f64({ 1, 2, 3 })):sum():backward()
+  T.eq(x.grad[1], 0)
+  T.ok(x.grad[2] == x.grad[2] and x.grad[3] == x.grad[3], "no NaN")
+end)

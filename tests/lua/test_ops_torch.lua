@@ -212,3 +212,46 @@ for _, c in ipairs(F.cases) do
     end
   end)
 end
+
+-- float32 accumulation over 1e6 elements, against the exact answer computed
+-- here in double: 1e6 * float32(0.1), where naive float32 summing gives ~100958
+T.test("float32 accumulation: 1e6 elements of 0.1 in every reduction", function()
+  local n = 1000000
+  local tenth = ml.tensor({ 0.1 })[1] -- 0.100000001490116...
+  local exact = n * tenth
+  local a = ml.full(n, 0.1)
+  local b = ml.ones(n)
+  local got = {
+    sum = a:sum():item(),
+    ["sum dim"] = a:sum(1):item(),
+    ["sum of a transposed view"] = a:reshape(1000, 1000):t():sum():item(),
+    ["sum along a strided dim"] = a:reshape(n // 2, 2):sum(1)[1] * 2,
+    ["mean * n"] = a:mean():item() * n,
+    ["cumsum last"] = a:cumsum(1)[n],
+    ["cumsum strided last"] = a:reshape(n // 2, 2):cumsum(1)[n // 2]:sum():item(),
+    dot = ml.dot(a, b):item(),
+    ["matmul vector"] = ml.matmul(a, b):item(),
+    ["matmul 1xN Nx1"] = ml.matmul(a:reshape(1, n), b:reshape(n, 1)):item(),
+    ["(a*b):sum()"] = (a * b):sum():item(),
+    ["norm^2"] = ml.full(n, 0.5):norm():item() ^ 2 / 0.25 * tenth,
+    ["exp(logsumexp(0))"] = math.exp(ml.zeros(n):logsumexp(1):item()) * tenth,
+  }
+  local names = {}
+  for k in pairs(got) do names[#names + 1] = k end
+  table.sort(names)
+  local bad = {}
+  for _, k in ipairs(names) do
+    if not (math.abs(got[k] - exact) <= 1e-5 * exact) then
+      bad[#bad + 1] = string.format("%s = %.9g", k, got[k])
+    end
+  end
+  T.eq(table.concat(bad, "; "), "", string.format("exact %.9g", exact))
+  -- float32 variance with a large offset: two-pass or Welford, not E[x^2] - E[x]^2
+  local v = ml.tensor({ 1000.1, 1000.2, 1000.3, 1000.4 }):reshape(1, 4):expand(n // 4, 4):reshape(n)
+  local vals = ml.tensor({ 1000.1, 1000.2, 1000.3, 1000.4 }):double()
+  local m = vals:mean():item()
+  local ss = ((vals - m) ^ 2):sum():item() * (n // 4)
+  T.near(v:var():item(), ss / (n - 1), 1e-5 * ss / (n - 1))
+  T.near(v:var({ unbiased = false }):item(), ss / n, 1e-5 * ss / n)
+  T.near(v:std():item(), math.sqrt(ss / (n - 1)), 1e-5)
+end)
