@@ -52,7 +52,26 @@ void lb_setfuncs(lua_State *L, int tidx, const luaL_Reg *fns);
 /* Tells Lua's collector about tensor memory allocated since the last call. */
 void lb_gc_account(lua_State *L);
 
+/* Docstrings (help.c). A binding documents what it registered with a
+ * static array ended by {NULL, NULL}; an entry with doc == NULL is a section
+ * heading for the entries after it (the groups of ml.help's listings):
+ *   static const lb_doc docs[] = {
+ *       {"Reductions", NULL},
+ *       {"sum", "t:sum([dim], [keepdim]) -> tensor — sum of all elements (0-d) or along 1-based dim"},
+ *       {NULL, NULL},
+ *   };
+ *   lb_add_docs(L, 2, docs);
+ * Each name is looked up (raw) in the table at tidx, and its value gets the
+ * doc; a name that is not there is an error. Docs belong to values, so a
+ * function registered in both ml and the method table needs one doc. */
+typedef struct {
+    const char *name;
+    const char *doc;
+} lb_doc;
+void lb_add_docs(lua_State *L, int tidx, const lb_doc *docs);
+
 /* Area openers (each file of runtime/lua/ has one). */
+void lb_open_help(lua_State *L);
 void lb_open_tensor(lua_State *L);
 void lb_open_create(lua_State *L);
 void lb_open_math(lua_State *L);

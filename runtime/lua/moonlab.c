@@ -60,6 +60,7 @@ int luaopen_moonlab(lua_State *L) {
     lua_setfield(L, -2, "methods"); /* reachable for REPL completion */
     lua_pop(L, 1);
 
+    lb_open_help(L); /* first: ml.help and ml.doc; the others add their docs */
     lb_open_tensor(L);
     lb_open_create(L);
     lb_open_math(L);

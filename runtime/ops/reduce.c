@@ -331,10 +331,43 @@ ml_tensor *ml_var(ml_tensor *a, int dim, bool keepdim, bool unbiased) {
     return out;
 }
 
+/* y = s^(1/p) for s >= 0, with gradient g * y / (p * s) and 0 where s == 0
+ * (where the root's derivative is infinite): std and norm at a constant or
+ * zero input then get PyTorch's zero gradient instead of NaN. */
+static int root_backward(ml_node *n, ml_tensor *g, ml_tensor **gin) {
+    ml_tensor *s = ml_saved(n, 0), *y = ml_saved(n, 1);
+    if (!s || !y) return -1;
+    double p = n->darg[0];
+    ml_tensor *gc = ml_contiguous(g), *out = gc ? ml_empty(s->ndim, s->shape, s->dtype) : NULL;
+    if (!out) { ml_release(gc); return -1; }
+    for (int64_t i = 0; i < out->numel; i++) {
+        double sv = ml_get_flat(s, i);
+        ml_set_flat(out, i, sv == 0 ? 0 : ml_get_flat(gc, i) * ml_get_flat(y, i) / (p * sv));
+    }
+    ml_release(gc);
+    gin[0] = out;
+    return 0;
+}
+
+static ml_tensor *root(ml_tensor *s, double p) {
+    ml_tensor *out;
+    bool was = ml_grad_enabled();
+    ml_set_grad_enabled(false);
+    out = p == 2 ? ml_unary(ML_SQRT, s) : ml_binary_scalar(ML_POW, s, 1.0 / p, false);
+    ml_set_grad_enabled(was);
+    if (out && ml_needs_record(1, &s)) {
+        ml_node *n = ml_record("root", root_backward, out, 1, &s);
+        if (!n || ml_save_output(n, 1, out) < 0) { ml_release(out); return NULL; }
+        ml_save(n, 0, s);
+        n->darg[0] = p;
+    }
+    return out;
+}
+
 ml_tensor *ml_std(ml_tensor *a, int dim, bool keepdim, bool unbiased) {
     ml_tensor *v = ml_var(a, dim, keepdim, unbiased);
     if (!v) return NULL;
-    ml_tensor *out = ml_unary(ML_SQRT, v);
+    ml_tensor *out = root(v, 2);
     ml_release(v);
     return out;
 }
@@ -351,12 +384,12 @@ ml_tensor *ml_norm(ml_tensor *a, double p, int dim, bool keepdim) {
         out = ml_sum(ab, dim, keepdim);
     } else if (p == 2) { /* sqrt(sum x^2): its gradient x/norm avoids |x|' at 0 */
         ml_tensor *sq = ml_mul(a, a), *s = sq ? ml_sum(sq, dim, keepdim) : NULL;
-        out = s ? ml_unary(ML_SQRT, s) : NULL;
+        out = s ? root(s, 2) : NULL;
         ml_release(sq);
         ml_release(s);
     } else {
         ml_tensor *pw = ml_binary_scalar(ML_POW, ab, p, false), *s = pw ? ml_sum(pw, dim, keepdim) : NULL;
-        out = s ? ml_binary_scalar(ML_POW, s, 1.0 / p, false) : NULL;
+        out = s ? root(s, p) : NULL;
         ml_release(pw);
         ml_release(s);
     }

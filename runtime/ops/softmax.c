@@ -32,9 +32,9 @@ typedef struct {
                 if (!j->log) o[i * in] = v;                                                                  \
                 sum += v;                                                                                    \
             }                                                                                                \
-            if (j->log) {                                                                                    \
-                T ls = (T)log(sum) + m;                                                                      \
-                for (int64_t i = 0; i < n; i++) o[i * in] = x[i * in] - ls;                                  \
+            if (j->log) { /* (x - m) - log(sum): rounding log(sum) + m would lose digits */                 \
+                T ls = (T)log(sum);                                                                          \
+                for (int64_t i = 0; i < n; i++) o[i * in] = (x[i * in] - m) - ls;                            \
             } else {                                                                                         \
                 T inv = (T)(1.0 / sum);                                                                      \
                 for (int64_t i = 0; i < n; i++) o[i * in] *= inv;                                            \
