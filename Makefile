@@ -34,7 +34,7 @@ LDFLAGS += -fopenmp -Wl,-rpath,$(BLAS_DIR)
 BLAS_LIBS = -L$(BLAS_DIR) -lopenblas
 LIBS      = $(BLAS_LIBS) -lz -lm -ldl -lpthread
 
-RUNTIME_SRC = $(wildcard runtime/tensor/*.c runtime/ops/*.c runtime/autograd/*.c runtime/io/*.c runtime/lua/*.c)
+RUNTIME_SRC = $(wildcard runtime/tensor/*.c runtime/ops/*.c runtime/autograd/*.c runtime/io/*.c runtime/data/*.c runtime/lua/*.c)
 RUNTIME_OBJ = $(RUNTIME_SRC:%.c=$(BUILD)/%.o)
 MAIN_OBJ    = $(BUILD)/runtime/main.o $(BUILD)/runtime/repl.o
 C_TESTS     = $(patsubst tests/c/%.c,$(BUILD)/tests/%,$(wildcard tests/c/test_*.c))

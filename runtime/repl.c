@@ -32,7 +32,7 @@
 #define LINE_WIDTH 78    /* a table longer than this prints one entry per line */
 
 static const char help_text[] =
-    "  ?name         help on a value (ml.help), e.g. ?ml.zeros\n"
+    "  ?name         help on a value or name (ml.help): ?ml.zeros, ?sum, ?x:sum, ?ml\n"
     "  Tab           complete globals, fields (ml.ra<Tab>) and methods (x:su<Tab>)\n"
     "  _             the last result\n"
     "  exit, Ctrl-D  quit; Ctrl-C cancels the line or interrupts a running command\n"
@@ -595,17 +595,68 @@ static int l_show(lua_State *L) {
     return 0;
 }
 
-/* ?name: ml.help(value) when there is one, else the value's type. */
+/* Calls ml.doc(x) (at index doc) for the value at idx: whether it has a doc. */
+static int documented(lua_State *L, int doc, int idx) {
+    if (!lua_isfunction(L, doc)) return 0;
+    lua_pushvalue(L, doc);
+    lua_pushvalue(L, idx);
+    lua_call(L, 1, 1);
+    int r = !lua_isnil(L, -1);
+    lua_pop(L, 1);
+    return r;
+}
+
+/* ?expr: help on a value, with ml.help when there is one (else the value's
+ * type). `x:name` asks for x.name. A function, table or userdata goes to
+ * ml.help as it is; anything else, and a function without a doc, goes as
+ * its name ("sum", "Tensor.sum", "t:sum" with no t), which ml.help looks up
+ * among the documented names. An expression that fails to run and names
+ * nothing documented shows its error. */
 static int l_help(lua_State *L) {
-    const char *name = lua_tostring(L, 2);
-    lua_settop(L, 1);
-    lua_call(L, 0, 1); /* the value: index 1 */
-    if (lua_getglobal(L, "ml") == LUA_TTABLE && lua_getfield(L, -1, "help") == LUA_TFUNCTION) {
-        lua_pushvalue(L, 1);
-        lua_call(L, 1, 0);
+    const char *expr = luaL_checkstring(L, 1);
+    const char *colon = strrchr(expr, ':');
+    if (colon && colon > expr && is_name(colon + 1, strlen(colon + 1))) {
+        lua_pushliteral(L, "return (");
+        lua_pushlstring(L, expr, (size_t)(colon - expr));
+        lua_pushliteral(L, ").");
+        lua_pushstring(L, colon + 1);
+        lua_concat(L, 4);
+    } else lua_pushfstring(L, "return %s", expr);
+    size_t clen;
+    const char *code = lua_tolstring(L, 2, &clen);
+    int status = luaL_loadbuffer(L, code, clen, "=stdin");
+    if (status == LUA_OK) status = lua_pcall(L, 0, 1, 0);
+    const int v = 3, help = 5, doc = 6; /* the value (or error), ml, ml.help, ml.doc */
+    if (lua_getglobal(L, "ml") == LUA_TTABLE) {
+        lua_getfield(L, 4, "help");
+        lua_getfield(L, 4, "doc");
+    } else lua_settop(L, doc);
+    if (!lua_isfunction(L, help)) {
+        if (status != LUA_OK) {
+            lua_pushvalue(L, v);
+            return lua_error(L);
+        }
+        printf("%s: %s (no ml.help to say more)\n", expr, luaL_typename(L, v));
         return 0;
     }
-    printf("%s: %s (no ml.help to say more)\n", name, luaL_typename(L, 1));
+    int t = lua_type(L, v);
+    int value = status == LUA_OK && (t == LUA_TTABLE || t == LUA_TUSERDATA || (t == LUA_TFUNCTION && documented(L, doc, v)));
+    if (!value) {
+        int named = documented(L, doc, 1);
+        if (status != LUA_OK && status != LUA_ERRSYNTAX && !named) { /* a runtime error: its message */
+            fflush(stdout);
+            fprintf(stderr, "%s\n", lua_isstring(L, v) ? lua_tostring(L, v) : "(error object is not a string)");
+            fflush(stderr);
+            return 0;
+        }
+        if (status == LUA_OK && t != LUA_TNIL && t != LUA_TFUNCTION && !named) { /* a plain value */
+            printf("%s: %s\n", expr, luaL_typename(L, v));
+            return 0;
+        }
+    }
+    lua_pushvalue(L, help);
+    lua_pushvalue(L, value ? v : 1);
+    lua_call(L, 1, 0);
     return 0;
 }
 
@@ -644,14 +695,8 @@ static void run_help(lua_State *L, const char *expr) {
     while (isspace((unsigned char)*expr)) expr++;
     if (!*expr) { fputs(help_text, stdout); return; }
     lua_pushcfunction(L, l_help);
-    lua_pushfstring(L, "return %s", expr);
-    int status = luaL_loadbuffer(L, lua_tostring(L, -1), lua_rawlen(L, -1), "=stdin");
-    lua_remove(L, -2);
-    if (status == LUA_OK) {
-        lua_pushstring(L, expr);
-        status = ml_docall(L, 2, 0);
-    } else lua_remove(L, -2);
-    if (status != LUA_OK) show_error(L);
+    lua_pushstring(L, expr);
+    if (ml_docall(L, 1, 0) != LUA_OK) show_error(L);
     fflush(stdout);
 }
 

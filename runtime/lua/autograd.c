@@ -84,7 +84,29 @@ static const luaL_Reg funcs[] = {
     {"set_grad_enabled", a_set_grad_enabled}, {"backward", a_backward}, {NULL, NULL},
 };
 
+static const lb_doc method_docs[] = {
+    {"Autograd", NULL},
+    {"requires_grad", "t:requires_grad([flag=true]) -> t — makes a float tensor a leaf whose gradient backward keeps in t.grad"},
+    {"is_requires_grad", "t:is_requires_grad() -> boolean — whether t takes part in autograd"},
+    {"is_leaf", "t:is_leaf() -> boolean — whether t was made by the user rather than by a recorded op"},
+    {"backward", "t:backward([grad], [{retain_graph=false}]) — adds d t / d leaf into each leaf's .grad; grad is needed "
+                 "unless t has one element (also ml.backward(t, ...))"},
+    {"zero_grad", "t:zero_grad() — drops t's accumulated gradient (t.grad becomes nil)"},
+    {NULL, NULL},
+};
+
+static const lb_doc func_docs[] = {
+    {"Autograd", NULL},
+    {"no_grad", "ml.no_grad(fn, ...) -> ... — calls fn(...) without recording for autograd; returns its results"},
+    {"enable_grad", "ml.enable_grad(fn, ...) -> ... — calls fn(...) with recording on (inside ml.no_grad); returns its results"},
+    {"is_grad_enabled", "ml.is_grad_enabled() -> boolean — whether ops are being recorded for autograd"},
+    {"set_grad_enabled", "ml.set_grad_enabled(flag) — turns recording on or off (for the REPL; scripts use ml.no_grad)"},
+    {NULL, NULL},
+};
+
 void lb_open_autograd(lua_State *L) {
     lb_setfuncs(L, 2, methods);
     lb_setfuncs(L, 1, funcs);
+    lb_add_docs(L, 2, method_docs);
+    lb_add_docs(L, 1, func_docs);
 }

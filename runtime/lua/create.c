@@ -583,4 +583,37 @@ void lb_open_create(lua_State *L) {
         {NULL, NULL},
     };
     lb_setfuncs(L, 1, fns);
+
+    static const lb_doc docs[] = {
+        {"Creation", NULL},
+        {"tensor", "ml.tensor(data, [{dtype=, requires_grad=}]) -> tensor — from a nested table, a number or boolean (0-d), "
+                   "or a tensor (a detached copy); integers give int64, floats float32, booleans bool"},
+        {"empty", "ml.empty(sizes... | {sizes}, [{dtype=\"float32\", requires_grad=false}]) -> tensor — uninitialized values"},
+        {"zeros", "ml.zeros(sizes... | {sizes}, [{dtype=\"float32\", requires_grad=false}]) -> tensor — filled with 0"},
+        {"ones", "ml.ones(sizes... | {sizes}, [{dtype=\"float32\", requires_grad=false}]) -> tensor — filled with 1"},
+        {"full", "ml.full(sizes... | {sizes}, value, [{dtype=, requires_grad=}]) -> tensor — filled with value; "
+                 "the dtype follows the value (integer: int64, float: float32, boolean: bool)"},
+        {"arange", "ml.arange([start=0], end, [step=1], [{dtype=, requires_grad=}]) -> tensor — start, start+step, ... "
+                   "excluding end; int64 when all are integers, else float32"},
+        {"linspace", "ml.linspace(start, end, n, [{dtype=\"float32\", requires_grad=}]) -> tensor — n evenly spaced values, both ends included"},
+        {"eye", "ml.eye(n, [m=n], [{dtype=\"float32\", requires_grad=}]) -> tensor — the n x m identity matrix"},
+        {"empty_like", "ml.empty_like(t, [{dtype=, requires_grad=}]) -> tensor — uninitialized, with t's shape and dtype"},
+        {"zeros_like", "ml.zeros_like(t, [{dtype=, requires_grad=}]) -> tensor — zeros with t's shape and dtype"},
+        {"ones_like", "ml.ones_like(t, [{dtype=, requires_grad=}]) -> tensor — ones with t's shape and dtype"},
+        {"full_like", "ml.full_like(t, value, [{dtype=, requires_grad=}]) -> tensor — filled with value, with t's shape and dtype"},
+        {"Random", NULL},
+        {"rand", "ml.rand(sizes... | {sizes}, [{dtype=\"float32\", requires_grad=}]) -> tensor — uniform in [0, 1); float dtypes only"},
+        {"randn", "ml.randn(sizes... | {sizes}, [{dtype=\"float32\", requires_grad=}]) -> tensor — standard normal (mean 0, std 1); float dtypes only"},
+        {"randint", "ml.randint(low, high, sizes... | {sizes}, [{dtype=\"int64\"}]) -> tensor — uniform integers in [low, high)"},
+        {"randperm", "ml.randperm(n, [{dtype=\"int64\"}]) -> tensor — a random order of 1..n (1-based, to index with)"},
+        {"rand_like", "ml.rand_like(t, [{dtype=, requires_grad=}]) -> tensor — uniform in [0, 1), with t's shape and (float) dtype"},
+        {"randn_like", "ml.randn_like(t, [{dtype=, requires_grad=}]) -> tensor — standard normal, with t's shape and (float) dtype"},
+        {"randint_like", "ml.randint_like(t, low, high, [{dtype=}]) -> tensor — integers in [low, high), with t's shape and dtype"},
+        {"seed", "ml.seed(n) — seeds the one xoshiro256** generator; the same seed gives the same numbers on every machine"},
+        {"initial_seed", "ml.initial_seed() -> integer — the last seed given to ml.seed (0 before any call)"},
+        {"random_state", "ml.random_state() -> string — the generator's state as 64 hex digits, for ml.set_random_state"},
+        {"set_random_state", "ml.set_random_state(s) — restores a state saved by ml.random_state(), to resume the same stream"},
+        {NULL, NULL},
+    };
+    lb_add_docs(L, 1, docs);
 }

@@ -1,3 +1,142 @@
-/* stub: replaced by the real bindings */
+/* ml._data: the C entry points behind lualib/moonlab/data.lua (ml.data).
+ * They validate, call runtime/io/idx.c and runtime/data/loader.c, and
+ * push; the policy (datasets, shuffling, options) is in data.lua.
+ *
+ *   read_idx(path, [scale])                  -> tensor (float32 * scale when scale is given)
+ *   loader_new({t1, t2, ...}, batch_size, drop_last, prefetch) -> loader userdata
+ *   loader_start(ld, [order])                order: 1-based int64 row numbers; nil = every row
+ *   loader_next(ld)                          -> t1, t2, ... (nothing at the end of the epoch)
+ *   loader_stop(ld), loader_free(ld)         end the epoch; free (also __gc and __close)
+ *   loader_batches(ld), loader_rows(ld)
+ *   randperm(n, seed, stream)                -> a seeded permutation of 1..n (int64) */
+#include <string.h>
+
+#include "../data/loader.h"
+#include "../io/idx.h"
 #include "lbind.h"
-void lb_open_data(lua_State *L) { (void)L; }
+
+#define LB_LOADER_MT "moonlab.Loader"
+
+static const char *check_path(lua_State *L, int idx, const char *fn) {
+    if (lua_type(L, idx) != LUA_TSTRING)
+        luaL_error(L, "%s: argument #%d: expected a path string, got %s", fn, idx, luaL_typename(L, idx));
+    size_t len;
+    const char *p = lua_tolstring(L, idx, &len);
+    if (len == 0 || strlen(p) != len) luaL_error(L, "%s: argument #%d: the path is empty or contains a NUL byte", fn, idx);
+    return p;
+}
+
+static int d_read_idx(lua_State *L) {
+    const char *path = check_path(L, 1, "data.read_idx");
+    if (lua_isnoneornil(L, 2)) {
+        lb_push_tensor(L, ml_read_idx(path));
+    } else {
+        if (!lua_isnumber(L, 2)) luaL_error(L, "data.read_idx: option 'scale' must be a number, got %s", luaL_typename(L, 2));
+        lb_push_tensor(L, ml_read_idx_scaled(path, lua_tonumber(L, 2)));
+    }
+    return 1;
+}
+
+/* ---- the loader userdata ------------------------------------------------ */
+static ml_loader **check_loader(lua_State *L, int idx) {
+    ml_loader **box = luaL_checkudata(L, idx, LB_LOADER_MT);
+    if (!*box) luaL_error(L, "data.loader: the loader was closed");
+    return box;
+}
+
+static int d_loader_free(lua_State *L) {
+    ml_loader **box = luaL_checkudata(L, 1, LB_LOADER_MT);
+    ml_loader_free(*box);
+    *box = NULL;
+    return 0;
+}
+
+static int d_loader_new(lua_State *L) {
+    const char *fn = "data.loader";
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_Integer bs = luaL_checkinteger(L, 2);
+    int drop_last = lua_toboolean(L, 3);
+    lua_Integer prefetch = luaL_optinteger(L, 4, 2);
+    int n = (int)lua_rawlen(L, 1);
+    if (n < 1 || n > ML_LOADER_MAX_SOURCES)
+        luaL_error(L, "%s: expected 1 to %d tensors, got %d", fn, ML_LOADER_MAX_SOURCES, n);
+    if (prefetch < 0 || prefetch > ML_LOADER_MAX_PREFETCH)
+        luaL_error(L, "%s: option 'prefetch' must be 0 to %d, got %I", fn, ML_LOADER_MAX_PREFETCH, prefetch);
+    ml_tensor *ts[ML_LOADER_MAX_SOURCES];
+    for (int k = 0; k < n; k++) {
+        lua_rawgeti(L, 1, k + 1);
+        ts[k] = lb_test_tensor(L, -1);
+        if (!ts[k]) luaL_error(L, "%s: element %d is a %s, expected a tensor", fn, k + 1, luaL_typename(L, -1));
+        lua_pop(L, 1); /* still referenced by the table */
+    }
+    ml_loader **box = lua_newuserdatauv(L, sizeof *box, 0);
+    *box = NULL;
+    luaL_setmetatable(L, LB_LOADER_MT);
+    *box = ml_loader_new(n, ts, bs, drop_last, (int)prefetch);
+    if (!*box) lb_raise(L);
+    lb_gc_account(L); /* contiguous copies of strided sources */
+    return 1;
+}
+
+static int d_loader_start(lua_State *L) {
+    ml_loader **box = check_loader(L, 1);
+    ml_tensor *order = lua_isnoneornil(L, 2) ? NULL : lb_check_tensor(L, 2, "data.loader");
+    if (ml_loader_start(*box, order, 1) < 0) lb_raise(L);
+    return 0;
+}
+
+static int d_loader_next(lua_State *L) {
+    ml_loader **box = check_loader(L, 1);
+    int n = ml_loader_sources(*box);
+    ml_tensor *out[ML_LOADER_MAX_SOURCES];
+    luaL_checkstack(L, n + 2, "data.loader");
+    int rc = ml_loader_next(*box, out);
+    if (rc < 0) lb_raise(L);
+    if (rc == 0) return 0;
+    for (int k = 0; k < n; k++) lb_push_tensor(L, out[k]);
+    return n;
+}
+
+static int d_loader_stop(lua_State *L) {
+    ml_loader **box = luaL_checkudata(L, 1, LB_LOADER_MT);
+    if (*box) ml_loader_stop(*box);
+    return 0;
+}
+
+static int d_loader_batches(lua_State *L) {
+    lua_pushinteger(L, ml_loader_batches(*check_loader(L, 1)));
+    return 1;
+}
+
+static int d_loader_rows(lua_State *L) {
+    lua_pushinteger(L, ml_loader_rows(*check_loader(L, 1)));
+    return 1;
+}
+
+static int d_randperm(lua_State *L) {
+    lua_Integer n = luaL_checkinteger(L, 1);
+    lua_Integer seed = luaL_checkinteger(L, 2);
+    lua_Integer stream = luaL_optinteger(L, 3, 0);
+    if (n < 0) luaL_error(L, "data: a permutation needs n >= 0, got %I", n);
+    lb_push_tensor(L, ml_seeded_randperm(n, (uint64_t)seed, (uint64_t)stream));
+    return 1;
+}
+
+void lb_open_data(lua_State *L) {
+    if (luaL_newmetatable(L, LB_LOADER_MT)) {
+        lua_pushcfunction(L, d_loader_free);
+        lua_setfield(L, -2, "__gc");
+        lua_pushcfunction(L, d_loader_free);
+        lua_setfield(L, -2, "__close");
+    }
+    lua_pop(L, 1);
+    static const luaL_Reg fns[] = {
+        {"read_idx", d_read_idx},         {"loader_new", d_loader_new},   {"loader_start", d_loader_start},
+        {"loader_next", d_loader_next},   {"loader_stop", d_loader_stop}, {"loader_free", d_loader_free},
+        {"loader_batches", d_loader_batches}, {"loader_rows", d_loader_rows}, {"randperm", d_randperm},
+        {NULL, NULL},
+    };
+    lua_newtable(L);
+    luaL_setfuncs(L, fns, 0);
+    lua_setfield(L, 1, "_data");
+}

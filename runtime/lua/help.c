@@ -223,24 +223,29 @@ static void resolve(lua_State *L, int idx) {
     }
 }
 
-/* Pushes a name for the value at idx: "ml.zeros", "Tensor.sum", else tostring. */
+/* Pushes a name for the value at idx: "ml.zeros", "Tensor.sum", a global's
+ * name, else tostring. */
 static void push_label(lua_State *L, int idx) {
     idx = lua_absindex(L, idx);
     if (lua_type(L, idx) == LUA_TSTRING) { lua_pushvalue(L, idx); return; }
-    const char *prefix[2] = {"ml.", "Tensor."};
-    for (int i = 0; i < 2; i++) {
+    const char *prefix[3] = {"ml.", "Tensor.", ""};
+    lua_pushglobaltable(L);
+    int tables[3] = {lua_upvalueindex(1), lua_upvalueindex(2), lua_gettop(L)};
+    for (int i = 0; i < 3; i++) {
         lua_pushnil(L);
-        while (lua_next(L, lua_upvalueindex(i + 1))) {
+        while (lua_next(L, tables[i])) {
             if (lua_type(L, -2) == LUA_TSTRING && lua_rawequal(L, -1, idx)) {
                 lua_pop(L, 1);
                 lua_pushstring(L, prefix[i]);
                 lua_insert(L, -2);
                 lua_concat(L, 2);
+                lua_remove(L, tables[2]);
                 return;
             }
             lua_pop(L, 1);
         }
     }
+    lua_pop(L, 1);
     luaL_tolstring(L, idx, NULL);
 }
 
@@ -429,6 +434,7 @@ static void push_help(lua_State *L, int idx) {
         if (luaL_getmetafield(L, idx, "methods") == LUA_TTABLE) {
             int t = lua_gettop(L);
             const char *nm = luaL_getmetafield(L, idx, "__name") == LUA_TSTRING ? lua_tostring(L, -1) : "object";
+        if (!strncmp(nm, "moonlab.", 8)) nm += 8;
             lua_pushfstring(L, "%s methods:\n", nm);
             lua_rawseti(L, x.t, ++x.n);
             members = add_member_docs(&x, t, "  ");
@@ -443,7 +449,7 @@ static void push_help(lua_State *L, int idx) {
     text_push(&x);
 }
 
-/* ml.help([x]) -> text | nil */
+/* ml.help([x]) -> text | nil: prints the text (or that there is none) and returns it */
 static int l_help(lua_State *L) {
     int none = lua_isnone(L, 1);
     lua_settop(L, 1);
@@ -452,14 +458,17 @@ static int l_help(lua_State *L) {
     /* 2: the value; a name that stands for nothing has no help */
     if (lua_isnil(L, 2) && !none && !lua_isnil(L, 1)) lua_pushnil(L);
     else push_help(L, 2);
-    int txt = lua_gettop(L);
+    int txt = lua_gettop(L); /* the result: the text, or nil */
     if (lua_isnil(L, txt)) {
         push_label(L, 1);
         lua_pushfstring(L, "ml.help: no help for '%s'", lua_tostring(L, -1));
+        lua_remove(L, -2);
     } else { /* without the final newline: print adds one */
         size_t len;
         const char *s = lua_tolstring(L, txt, &len);
         lua_pushlstring(L, s, len && s[len - 1] == '\n' ? len - 1 : len);
+        lua_replace(L, txt);
+        lua_pushvalue(L, txt);
     }
     if (lua_getglobal(L, "print") == LUA_TFUNCTION) {
         lua_pushvalue(L, -2);

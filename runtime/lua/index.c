@@ -370,8 +370,33 @@ static void set_closures(lua_State *L, int tidx, int mlidx, const luaL_Reg *fns)
     }
 }
 
+static const lb_doc docs[] = {
+    {"Indexing and joining", NULL},
+    {"index_select", "t:index_select(dim, index) -> tensor — the slices along dim at the 1-based indices (a 1-D int64 tensor or table)"},
+    {"gather", "t:gather(dim, index) -> tensor — out[i][j] = t[index[i][j]][j] for dim 1; index 1-based, with t's number of dims"},
+    {"scatter_add", "t:scatter_add(dim, index, src) -> tensor — a copy of t with src added at the 1-based index positions along dim"},
+    {"masked_select", "t:masked_select(mask) -> tensor — the elements where the bool mask is true, as a 1-D tensor"},
+    {"masked_fill", "t:masked_fill(mask, value) -> tensor — a copy of t with value where the bool mask is true"},
+    {"split", "t:split(size | {sizes}, [dim=1]) -> table — views along dim of size elements (the last may be shorter), or of the given sizes"},
+    {"chunk", "t:chunk(n, [dim=1]) -> table — n views along dim of ceil(size / n) elements (fewer when the size runs out)"},
+    {"Sorting", NULL},
+    {"sort", "t:sort([dim=-1], [{descending=false}]) -> values, indices — a stable sort along dim; indices 1-based int64"},
+    {"topk", "t:topk(k, [dim=-1], [{largest=true}]) -> values, indices — the k largest (or smallest) along dim, best first; indices 1-based"},
+    {NULL, NULL},
+};
+
+static const lb_doc module_docs[] = {
+    {"Indexing and joining", NULL},
+    {"cat", "ml.cat({a, b, ...}, [dim=1]) -> tensor — joins tensors along dim (same shape elsewhere; dtypes promote)"},
+    {"stack", "ml.stack({a, b, ...}, [dim=1]) -> tensor — joins same-shaped tensors along a new dim (1..ndim+1)"},
+    {NULL, NULL},
+};
+
 void lb_open_index(lua_State *L) {
     set_closures(L, 1, 1, methods);
     set_closures(L, 2, 1, methods);
     set_closures(L, 1, 1, module_only);
+    lb_add_docs(L, 1, docs); /* closures: ml.gather and t.gather are two functions */
+    lb_add_docs(L, 2, docs);
+    lb_add_docs(L, 1, module_docs);
 }

@@ -176,4 +176,15 @@ void lb_open_io(lua_State *L) {
         {NULL, NULL},
     };
     lb_setfuncs(L, 1, fns);
+
+    static const lb_doc docs[] = {
+        {"Files", NULL},
+        {"save", "ml.save(path, t | {name = t, ...}, [{metadata = {key = \"string\"}}]) — writes a safetensors file, "
+                 "or a .npy file (one tensor) when path ends in .npy"},
+        {"load", "ml.load(path) -> tensor | {name = tensor, ...}, metadata — reads a safetensors file, or a .npy file by its extension"},
+        {"save_npy", "ml.save_npy(path, t) — writes t in NumPy's .npy format, whatever the extension"},
+        {"load_npy", "ml.load_npy(path) -> tensor, {} — reads a NumPy .npy file, whatever the extension"},
+        {NULL, NULL},
+    };
+    lb_add_docs(L, 1, docs);
 }

@@ -44,9 +44,29 @@ static const luaL_Reg funcs[] = {
     {"dot", l_dot}, {"outer", l_outer}, {"addmm", l_addmm}, {NULL, NULL},
 };
 
+/* mm, bmm and mv are matmul itself, so they share its doc. */
+static const lb_doc docs[] = {
+    {"Linear algebra", NULL},
+    {"matmul", "a:matmul(b) -> tensor — matrix product (OpenBLAS): 2-D @ 2-D, batched N-D with broadcast batch dims, "
+               "matrix @ vector, vector @ matrix; mm, bmm and mv are the same function"},
+    {"dot", "a:dot(b) -> tensor — the inner product of two 1-D tensors (0-d)"},
+    {"outer", "a:outer(b) -> tensor — the outer product of 1-D a [n] and b [m], shape [n, m]"},
+    {"addmm", "ml.addmm(bias, a, b, [{beta=1, alpha=1}]) -> tensor — beta * bias + alpha * (a @ b) in one BLAS call, bias broadcast"},
+    {NULL, NULL},
+};
+
+static const lb_doc ml_docs[] = {
+    {"Linear algebra", NULL},
+    {"threads", "ml.threads([n]) -> integer — sets the threads of OpenBLAS and moonlab's own loops; returns the count"},
+    {NULL, NULL},
+};
+
 void lb_open_linalg(lua_State *L) {
     lb_setfuncs(L, 1, funcs);
     lb_setfuncs(L, 2, funcs);
     lua_pushcfunction(L, l_threads);
     lua_setfield(L, 1, "threads");
+    lb_add_docs(L, 1, docs);
+    lb_add_docs(L, 2, docs);
+    lb_add_docs(L, 1, ml_docs);
 }

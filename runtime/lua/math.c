@@ -182,10 +182,60 @@ static const luaL_Reg metamethods[] = {
     {NULL, NULL},
 };
 
+/* One doc per function: each is both ml.f(t, ...) and t:f(...). */
+static const lb_doc docs[] = {
+    {"Elementwise math", NULL},
+    {"add", "t:add(x) -> tensor — t + x, broadcasting; x a tensor or number (ml.add(a, b) takes a number on either side)"},
+    {"sub", "t:sub(x) -> tensor — t - x, broadcasting; x a tensor or number"},
+    {"mul", "t:mul(x) -> tensor — t * x elementwise, broadcasting; x a tensor or number"},
+    {"div", "t:div(x) -> tensor — t / x, broadcasting; true division (integers give float32)"},
+    {"pow", "t:pow(x) -> tensor — t ^ x elementwise, broadcasting; x a tensor or number"},
+    {"maximum", "t:maximum(x) -> tensor — the larger of t and x elementwise, broadcasting"},
+    {"minimum", "t:minimum(x) -> tensor — the smaller of t and x elementwise, broadcasting"},
+    {"neg", "t:neg() -> tensor — -t"},
+    {"abs", "t:abs() -> tensor — |t| elementwise"},
+    {"exp", "t:exp() -> tensor — e ^ t elementwise"},
+    {"log", "t:log() -> tensor — natural logarithm elementwise"},
+    {"log1p", "t:log1p() -> tensor — log(1 + t), accurate for small t"},
+    {"sqrt", "t:sqrt() -> tensor — square root elementwise"},
+    {"rsqrt", "t:rsqrt() -> tensor — 1 / sqrt(t) elementwise"},
+    {"sin", "t:sin() -> tensor — sine elementwise (radians)"},
+    {"cos", "t:cos() -> tensor — cosine elementwise (radians)"},
+    {"tanh", "t:tanh() -> tensor — hyperbolic tangent elementwise"},
+    {"sigmoid", "t:sigmoid() -> tensor — 1 / (1 + exp(-t)) elementwise"},
+    {"relu", "t:relu() -> tensor — max(t, 0) elementwise"},
+    {"gelu", "t:gelu() -> tensor — t * Phi(t) elementwise (exact, with erf)"},
+    {"sign", "t:sign() -> tensor — -1, 0 or 1 by the sign of each element"},
+    {"clamp", "t:clamp(min, max) | t:clamp{min=, max=} -> tensor — values limited to [min, max]; either bound may be nil"},
+    {"leaky_relu", "t:leaky_relu([slope=0.01]) -> tensor — t where t > 0, else slope * t"},
+    {"where", "ml.where(cond, a, b) -> tensor — a where the bool tensor cond is true, else b; a and b tensors or numbers, broadcast"},
+    {"Comparison", NULL},
+    {"eq", "t:eq(x) -> tensor — bool mask of t == x, broadcasting; x a tensor or number"},
+    {"ne", "t:ne(x) -> tensor — bool mask of t ~= x, broadcasting; x a tensor or number"},
+    {"lt", "t:lt(x) -> tensor — bool mask of t < x, broadcasting; x a tensor or number"},
+    {"le", "t:le(x) -> tensor — bool mask of t <= x, broadcasting; x a tensor or number"},
+    {"gt", "t:gt(x) -> tensor — bool mask of t > x, broadcasting; x a tensor or number"},
+    {"ge", "t:ge(x) -> tensor — bool mask of t >= x, broadcasting; x a tensor or number"},
+    {"isnan", "t:isnan() -> tensor — bool mask, true where t is NaN"},
+    {"isinf", "t:isinf() -> tensor — bool mask, true where t is +inf or -inf"},
+    {"logical_not", "t:logical_not() -> tensor — bool mask, true where t is false or zero"},
+    {"equal", "ml.equal(a, b) -> boolean — whether a and b have the same shape and equal values"},
+    {"In place", NULL},
+    {"add_", "t:add_(x, [alpha=1]) -> t — t += alpha * x in place, x broadcast into t; not recorded by autograd"},
+    {"sub_", "t:sub_(x) -> t — t -= x in place, x broadcast into t; not recorded by autograd"},
+    {"mul_", "t:mul_(x) -> t — t *= x in place, x broadcast into t; not recorded by autograd"},
+    {"div_", "t:div_(x) -> t — t /= x in place, x broadcast into t; not recorded by autograd"},
+    {"fill_", "t:fill_(value) -> t — sets every element to value (a number or boolean)"},
+    {"zero_", "t:zero_() -> t — sets every element to 0"},
+    {NULL, NULL},
+};
+
 void lb_open_math(lua_State *L) {
     lb_setfuncs(L, 1, funcs);
     lb_setfuncs(L, 2, funcs);
     luaL_getmetatable(L, LB_TENSOR_MT);
     lb_setfuncs(L, lua_gettop(L), metamethods);
     lua_pop(L, 1);
+    lb_add_docs(L, 1, docs);
+    lb_add_docs(L, 2, docs);
 }

@@ -25,4 +25,14 @@ static const luaL_Reg funcs[] = {
     {"memory_stats", m_memory_stats}, {"empty_cache", m_empty_cache}, {NULL, NULL},
 };
 
-void lb_open_memory(lua_State *L) { lb_setfuncs(L, 1, funcs); }
+static const lb_doc docs[] = {
+    {"Memory", NULL},
+    {"memory_stats", "ml.memory_stats() -> {live=, allocated=, cached=} — bytes held by tensors, ever allocated, and freed but kept for reuse"},
+    {"empty_cache", "ml.empty_cache() — returns the freed blocks kept for reuse to the system"},
+    {NULL, NULL},
+};
+
+void lb_open_memory(lua_State *L) {
+    lb_setfuncs(L, 1, funcs);
+    lb_add_docs(L, 1, docs);
+}

@@ -60,7 +60,6 @@ int luaopen_moonlab(lua_State *L) {
     lua_setfield(L, -2, "methods"); /* reachable for REPL completion */
     lua_pop(L, 1);
 
-    lb_open_help(L); /* first: ml.help and ml.doc; the others add their docs */
     lb_open_tensor(L);
     lb_open_create(L);
     lb_open_math(L);
@@ -77,6 +76,7 @@ int luaopen_moonlab(lua_State *L) {
     lb_open_optim(L);
     lb_open_data(L);
     lb_open_train(L);
+    lb_open_help(L); /* ml.help and ml.doc; the openers above documented what they registered */
 
     lua_pushvalue(L, 2);
     lua_setfield(L, 1, "Tensor"); /* ml.Tensor: the method table */

@@ -190,4 +190,21 @@ void lb_open_print(lua_State *L) {
 
     static const luaL_Reg methods[] = {{"tolist", t_tolist}, {"item", t_item}, {NULL, NULL}};
     lb_setfuncs(L, 2, methods);
+
+    static const lb_doc ml_docs[] = {
+        {"Printing and values", NULL},
+        {"set_printoptions", "ml.set_printoptions([{precision=4, edgeitems=3, threshold=1000, linewidth=80, "
+                             "sci_mode=\"auto\", profile=\"default\"|\"short\"|\"full\"}]) -> table — sets how tensors "
+                             "print; returns the previous options"},
+        {NULL, NULL},
+    };
+    static const lb_doc method_docs[] = {
+        {"Printing and values", NULL},
+        {"tolist", "t:tolist() -> table — nested Lua tables of the values (int64 as integers, bool as booleans); "
+                   "a 0-d tensor gives its value"},
+        {"item", "t:item() -> number|boolean — the value of a one-element tensor"},
+        {NULL, NULL},
+    };
+    lb_add_docs(L, 1, ml_docs);
+    lb_add_docs(L, 2, method_docs);
 }

@@ -123,7 +123,30 @@ static const luaL_Reg funcs[] = {
     {NULL, NULL},
 };
 
+static const lb_doc docs[] = {
+    {"Reductions", NULL},
+    {"sum", "t:sum([dim], [keepdim]) -> tensor — sum of all elements (0-d) or along 1-based dim"},
+    {"mean", "t:mean([dim], [keepdim]) -> tensor — mean of all elements (0-d) or along 1-based dim"},
+    {"prod", "t:prod([dim], [keepdim]) -> tensor — product of all elements (0-d) or along 1-based dim"},
+    {"max", "t:max([dim], [keepdim]) -> tensor[, indices] — the largest element (0-d), or values and 1-based indices "
+            "along dim; t:max(other) is t:maximum(other)"},
+    {"min", "t:min([dim], [keepdim]) -> tensor[, indices] — the smallest element (0-d), or values and 1-based indices "
+            "along dim; t:min(other) is t:minimum(other)"},
+    {"argmax", "t:argmax([dim], [keepdim]) -> tensor — 1-based int64 index of the largest element, in the flattened t or along dim"},
+    {"argmin", "t:argmin([dim], [keepdim]) -> tensor — 1-based int64 index of the smallest element, in the flattened t or along dim"},
+    {"var", "t:var([dim], [keepdim | {keepdim=false, unbiased=true}]) -> tensor — variance of all elements or along dim (unbiased by default)"},
+    {"std", "t:std([dim], [keepdim | {keepdim=false, unbiased=true}]) -> tensor — standard deviation of all elements or along dim (unbiased by default)"},
+    {"norm", "t:norm([p=2], [dim], [keepdim]) -> tensor — p-norm of all elements or along dim; p may be math.huge"},
+    {"logsumexp", "t:logsumexp([dim], [keepdim]) -> tensor — log(sum(exp(t))) of all elements or along dim, computed stably"},
+    {"softmax", "t:softmax(dim) -> tensor — exp(t) / sum(exp(t)) along dim (required, e.g. -1)"},
+    {"log_softmax", "t:log_softmax(dim) -> tensor — log(softmax(t)) along dim (required, e.g. -1), computed stably"},
+    {"cumsum", "t:cumsum(dim) -> tensor — running sum along dim"},
+    {NULL, NULL},
+};
+
 void lb_open_reduce(lua_State *L) {
     lb_setfuncs(L, 1, funcs);
     lb_setfuncs(L, 2, funcs);
+    lb_add_docs(L, 1, docs);
+    lb_add_docs(L, 2, docs);
 }

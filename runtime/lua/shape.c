@@ -157,7 +157,28 @@ static const luaL_Reg funcs[] = {
     {NULL, NULL},
 };
 
+static const lb_doc docs[] = {
+    {"Views", NULL},
+    {"reshape", "t:reshape(sizes... | {sizes}) -> tensor — the elements in a new shape (one size may be -1); a view when possible, else a copy"},
+    {"view", "t:view(sizes... | {sizes}) -> tensor — like reshape, but always a view: an error when t's strides allow none"},
+    {"transpose", "t:transpose(dim1, dim2) -> tensor — a view with two 1-based dims swapped"},
+    {"t", "t:t() -> tensor — the transpose of a 2-D tensor, a view (0-D and 1-D tensors come back as they are)"},
+    {"permute", "t:permute(dims... | {dims}) -> tensor — a view with the 1-based dims reordered, e.g. t:permute(3, 1, 2)"},
+    {"narrow", "t:narrow(dim, start, length) -> tensor — a view of length elements along dim from 1-based start"},
+    {"select", "t:select(dim, index) -> tensor — a view of slice index (1-based, negative from the end) along dim, without dim"},
+    {"expand", "t:expand(sizes... | {sizes}) -> tensor — a view repeating size-1 dims to sizes (-1 keeps a size), no copy"},
+    {"expand_as", "t:expand_as(other) -> tensor — t:expand to other's shape"},
+    {"squeeze", "t:squeeze([dim]) -> tensor — a view without size-1 dims (all of them, or only dim)"},
+    {"unsqueeze", "t:unsqueeze(dim) -> tensor — a view with a new size-1 dim at 1-based position dim (1..ndim+1)"},
+    {"flatten", "t:flatten([start_dim=1], [end_dim=-1]) -> tensor — dims start_dim..end_dim merged into one"},
+    {"Autograd", NULL},
+    {"detach", "t:detach() -> tensor — shares t's data, cut from the autograd graph"},
+    {NULL, NULL},
+};
+
 void lb_open_shape(lua_State *L) {
     lb_setfuncs(L, 1, funcs);
     lb_setfuncs(L, 2, funcs);
+    lb_add_docs(L, 1, docs);
+    lb_add_docs(L, 2, docs);
 }

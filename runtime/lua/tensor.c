@@ -199,6 +199,33 @@ static const luaL_Reg methods[] = {
     {NULL, NULL},
 };
 
+static const lb_doc method_docs[] = {
+    {"Shape and type", NULL},
+    {"shape", "t:shape() -> table — the sizes as a Lua table, e.g. {2, 3} ({} for a 0-d tensor)"},
+    {"size", "t:size([dim]) -> table|integer — all sizes as a table, or the size of 1-based dim (negative from the end)"},
+    {"stride", "t:stride() -> table — the strides, in elements, one per dimension"},
+    {"dim", "t:dim() -> integer — the number of dimensions (0 for a 0-d tensor)"},
+    {"numel", "t:numel() -> integer — the number of elements"},
+    {"dtype", "t:dtype() -> string — the dtype's name: \"float32\", \"float64\", \"int64\" or \"bool\""},
+    {"is_contiguous", "t:is_contiguous() -> boolean — whether the elements are dense, in row-major order"},
+    {"Conversion and copies", NULL},
+    {"to", "t:to(dtype) -> tensor — t converted to dtype (\"float32\", \"float64\", \"int64\", \"bool\"); t's data when it has that dtype"},
+    {"float", "t:float() -> tensor — t converted to float32 (t:to(\"float32\"))"},
+    {"double", "t:double() -> tensor — t converted to float64 (t:to(\"float64\"))"},
+    {"long", "t:long() -> tensor — t converted to int64 (t:to(\"int64\"))"},
+    {"bool", "t:bool() -> tensor — t converted to bool, true where nonzero (t:to(\"bool\"))"},
+    {"contiguous", "t:contiguous() -> tensor — t's data when already contiguous, else a contiguous copy (differentiable)"},
+    {"clone", "t:clone() -> tensor — a contiguous copy with its own storage (differentiable)"},
+    {"copy_", "t:copy_(src) -> t — copies src into t in place, broadcasting and converting the dtype; not recorded by autograd"},
+    {NULL, NULL},
+};
+
+static const lb_doc ml_docs[] = {
+    {"Shape and type", NULL},
+    {"is_tensor", "ml.is_tensor(x) -> boolean — whether x is a tensor"},
+    {NULL, NULL},
+};
+
 void lb_open_tensor(lua_State *L) {
     lb_setfuncs(L, 2, methods);
     lua_pushcfunction(L, t_is_tensor);
@@ -218,4 +245,6 @@ void lb_open_tensor(lua_State *L) {
     lua_pushliteral(L, "Tensor");
     lua_setfield(L, -2, "__name");
     lua_pop(L, 1);
+    lb_add_docs(L, 2, method_docs);
+    lb_add_docs(L, 1, ml_docs);
 }

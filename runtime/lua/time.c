@@ -147,6 +147,15 @@ void lb_open_time(lua_State *L) {
     luaL_newmetatable(L, TIMER_MT);
     lua_newtable(L);
     luaL_setfuncs(L, methods, 0);
+    static const lb_doc method_docs[] = {
+        {"Timing", NULL},
+        {"elapsed", "timer:elapsed() -> number — the seconds counted so far"},
+        {"reset", "timer:reset() -> timer — back to zero, running or stopped as it was"},
+        {"stop", "timer:stop() -> number — pauses the count; returns the elapsed seconds"},
+        {"resume", "timer:resume() -> timer — counts again after stop"},
+        {NULL, NULL},
+    };
+    lb_add_docs(L, -1, method_docs);
     lua_pushvalue(L, -1);
     lua_setfield(L, -3, "methods");
     lua_setfield(L, -2, "__index");
@@ -158,4 +167,13 @@ void lb_open_time(lua_State *L) {
         {"now", l_now}, {"Timer", l_timer_new}, {"time", l_time}, {NULL, NULL},
     };
     lb_setfuncs(L, 1, fns);
+
+    static const lb_doc docs[] = {
+        {"Timing", NULL},
+        {"now", "ml.now() -> number — monotonic wall-clock seconds (a float, ~ns resolution)"},
+        {"Timer", "ml.Timer() -> timer — a stopwatch running from creation: timer:elapsed(), :stop(), :resume(), :reset(), tostring(timer)"},
+        {"time", "ml.time(fn, [n=1]) -> median, min — calls fn() n times; the median and minimum seconds per call"},
+        {NULL, NULL},
+    };
+    lb_add_docs(L, 1, docs);
 }

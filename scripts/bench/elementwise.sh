@@ -8,7 +8,8 @@
 # moonlab runs with the result in a `local <close>` (freed at once, "close")
 # and dropped to the collector ("gc").
 # Sides alternate, ROUNDS times (default 3), SECS seconds each (default 1);
-# the table shows the median over rounds of each run's median op.
+# the table shows the median over rounds of each run's median op, and the
+# ratio of the best single ops (less hurt by a noisy neighbour on the cores).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROUNDS=${ROUNDS:-3}
@@ -27,23 +28,28 @@ median() { sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.0f%%", 100 * a / b}'; }
 
 echo "elementwise float32, N = $N, GB/s (median over $ROUNDS rounds of ${SECS}s)"
-printf "%-4s %-3s %8s %8s %8s %9s %9s %10s %10s\n" op thr "C fresh" "C reuse" "C thp" "ml close" "ml gc" \
-  "ml/fresh" "ml/reuse"
+printf "%-4s %-3s %8s %8s %8s %9s %9s %9s %9s %9s\n" op thr "C fresh" "C reuse" "C thp" "ml close" "ml gc" \
+  "ml/fresh" "ml/reuse" "best m/r"
 for T in 1 2; do
   for OP in add mul; do
-    declare -A v=()
+    declare -A v=() best=()
     for ((r = 0; r < ROUNDS; r++)); do
       for m in fresh reuse thp; do
-        read -r _ med _ _ < <("$REF" "$N" "$T" "$SECS" "$OP" "$m"); v[$m]+="$med "
+        read -r _ med bst _ < <("$REF" "$N" "$T" "$SECS" "$OP" "$m"); v[$m]+="$med "; best[$m]+="$bst "
       done
       for m in close gc; do
-        read -r _ med _ _ < <("$ML" scripts/bench/elementwise.lua "$N" "$T" "$SECS" "$OP" "$m"); v[$m]+="$med "
+        read -r _ med bst _ < <("$ML" scripts/bench/elementwise.lua "$N" "$T" "$SECS" "$OP" "$m")
+        v[$m]+="$med "; best[$m]+="$bst "
       done
     done
-    for k in fresh reuse thp close gc; do v[$k]=$(printf '%s\n' ${v[$k]} | median); done
-    printf "%-4s %-3s %8.2f %8.2f %8.2f %9.2f %9.2f %10s %10s\n" "$OP" "$T" "${v[fresh]}" "${v[reuse]}" "${v[thp]}" \
-      "${v[close]}" "${v[gc]}" "$(ratio "${v[close]}" "${v[fresh]}")" "$(ratio "${v[close]}" "${v[reuse]}")"
-    unset v
+    for k in fresh reuse thp close gc; do
+      v[$k]=$(printf '%s\n' ${v[$k]} | median)
+      best[$k]=$(printf '%s\n' ${best[$k]} | sort -g | tail -1)
+    done
+    printf "%-4s %-3s %8.2f %8.2f %8.2f %9.2f %9.2f %9s %9s %9s\n" "$OP" "$T" "${v[fresh]}" "${v[reuse]}" "${v[thp]}" \
+      "${v[close]}" "${v[gc]}" "$(ratio "${v[close]}" "${v[fresh]}")" "$(ratio "${v[close]}" "${v[reuse]}")" \
+      "$(ratio "${best[close]}" "${best[reuse]}")"
+    unset v best
   done
 done
 echo "(target: ml >= 70% of the C loop; ratios use ml close)"

@@ -1,0 +1,513 @@
+/* Fused losses: cross-entropy on logits, NLL on log-probabilities, and
+ * binary cross-entropy on logits, with their backward rules.
+ *
+ * Layout. Class losses see the logits as (N, C, inner) with inner = d1*d2...
+ * (1 for the usual (N, C)): a "lane" is one (sample, position) pair, whose C
+ * class values lie `inner` apart. Targets, per-lane losses and the "none"
+ * output are (N, inner).
+ *
+ * Cross-entropy (row i, classes c, p = softmax(x_i), lse = log sum exp x_i):
+ *   loss_i = sum_c a_c * (lse - x_c),   a_c = (1 - eps) w[y] [c == y] + eps/C w[c]
+ *   d loss_i / d x_j = p_j * A - a_j,    A = sum_c a_c = (1 - eps) w[y] + eps/C sum_c w[c]
+ * The forward pass computes that gradient while it has exp(x - max) in hand
+ * (when the graph is recorded), so backward only scales it: by g_i for
+ * "none", g / sum_i w[y_i] for "mean", g for "sum" (llm.c's fused classifier).
+ *
+ * BCE with logits (elementwise, lw = 1 + (pw - 1) y, sp = softplus(-x)):
+ *   loss = w ((1 - y) x + lw sp)
+ *   d/dx = w ((1 - y) - lw sigmoid(-x))
+ *   d/dy = w (-x + (pw - 1) sp)
+ * sp = max(-x, 0) + log1p(exp(-|x|)) and sigmoid(-x) from the same exp(-|x|):
+ * no overflow for any x. Sums run in double, over fixed blocks added in
+ * order, so results do not depend on the thread count. */
+#include "loss.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+#include "../autograd/autograd.h"
+#include "apply.h"
+#include "ops.h"
+
+/* ---- shared checks ----------------------------------------------------- */
+static int check_class_args(const char *fn, ml_tensor *x, ml_tensor *target, ml_tensor *weight, int64_t *lanes,
+                            int64_t *C, int64_t *inner) {
+    char b1[128], b2[128];
+    if (!ml_dtype_is_float(x->dtype)) {
+        ml_error("%s: input must be a float tensor, got %s", fn, ml_dtype_name(x->dtype));
+        return -1;
+    }
+    if (x->ndim < 2) {
+        ml_error("%s: input must have a class dimension: (N, C) or (N, C, d1, ...), got shape %s", fn,
+                 ml_shape_str(b1, sizeof b1, x->ndim, x->shape));
+        return -1;
+    }
+    if (target->dtype != ML_INT64) {
+        ml_error("%s: target must be int64 class indices, got %s", fn, ml_dtype_name(target->dtype));
+        return -1;
+    }
+    bool ok = target->ndim == x->ndim - 1 && target->shape[0] == x->shape[0];
+    for (int d = 1; ok && d < target->ndim; d++) ok = target->shape[d] == x->shape[d + 1];
+    if (!ok) {
+        ml_error("%s: target of shape %s does not match input of shape %s (expected the input's shape without dimension 2)",
+                 fn, ml_shape_str(b1, sizeof b1, target->ndim, target->shape),
+                 ml_shape_str(b2, sizeof b2, x->ndim, x->shape));
+        return -1;
+    }
+    *C = x->shape[1];
+    *inner = 1;
+    for (int d = 2; d < x->ndim; d++) *inner *= x->shape[d];
+    *lanes = target->numel;
+    if (weight) {
+        if (weight->ndim != 1 || weight->shape[0] != *C) {
+            ml_error("%s: weight must have shape [%lld] (one per class), got %s", fn, (long long)*C,
+                     ml_shape_str(b1, sizeof b1, weight->ndim, weight->shape));
+            return -1;
+        }
+        if (weight->dtype != x->dtype) {
+            ml_error("%s: weight dtype %s differs from the input's %s", fn, ml_dtype_name(weight->dtype),
+                     ml_dtype_name(x->dtype));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int64_t ml_find_bad_target(const ml_tensor *target, int64_t n_classes, int64_t ignore_index) {
+    if (target->dtype != ML_INT64) return -1;
+    const int64_t *base = (const int64_t *)target->storage->data + target->offset;
+    for (int64_t i = 0; i < target->numel; i++) {
+        int64_t v = base[ml_flat_offset(target, i)];
+        if (v != ignore_index && (v < 0 || v >= n_classes)) return i;
+    }
+    return -1;
+}
+
+static int check_targets(const char *fn, const int64_t *y, int64_t n, int64_t C, int64_t ignore) {
+    for (int64_t i = 0; i < n; i++)
+        if (y[i] != ignore && (y[i] < 0 || y[i] >= C)) {
+            ml_error("%s: target %lld (0-based) is out of range for %lld classes", fn, (long long)y[i], (long long)C);
+            return -1;
+        }
+    return 0;
+}
+
+/* ---- scaling a saved gradient (the backward of every loss here) -------- */
+/* out = d * s (s scalar) when gl == NULL, else out[lane, c] = d[lane, c] * gl[lane]. */
+typedef struct {
+    int64_t C, inner;
+    const void *d, *gl;
+    double s;
+    void *o;
+} scale_job;
+
+#define DEF_SCALE(T)                                                                                         \
+    static void scale_flat_##T(void *p, int64_t s, int64_t e) {                                             \
+        scale_job *j = p;                                                                                   \
+        const T *d = j->d;                                                                                  \
+        T *o = j->o, k = (T)j->s;                                                                           \
+        for (int64_t i = s; i < e; i++) o[i] = d[i] * k;                                                    \
+    }                                                                                                       \
+    static void scale_lanes_##T(void *p, int64_t s, int64_t e) {                                            \
+        scale_job *j = p;                                                                                   \
+        int64_t C = j->C, in = j->inner;                                                                    \
+        const T *gl = j->gl;                                                                                \
+        for (int64_t lane = s; lane < e; lane++) {                                                          \
+            int64_t base = (lane / in) * C * in + lane % in;                                                \
+            const T *d = (const T *)j->d + base;                                                            \
+            T *o = (T *)j->o + base, k = gl[lane];                                                          \
+            for (int64_t c = 0; c < C; c++) o[c * in] = d[c * in] * k;                                      \
+        }                                                                                                   \
+    }
+DEF_SCALE(float)
+DEF_SCALE(double)
+
+/* A new tensor: the saved gradient d scaled by the upstream gradient g
+ * (0-d for reduced losses, else one value per lane). */
+static ml_tensor *scale_saved(ml_tensor *d, ml_tensor *g, ml_reduction red, double denom, int64_t C, int64_t inner) {
+    ml_tensor *out = ml_empty(d->ndim, d->shape, d->dtype);
+    if (!out) return NULL;
+    scale_job j = {.C = C, .inner = inner, .d = ml_data(d), .o = ml_data(out)};
+    bool f32 = d->dtype == ML_FLOAT32;
+    if (red != ML_REDUCE_NONE) {
+        j.s = ml_get_flat(g, 0);
+        if (red == ML_REDUCE_MEAN) j.s /= denom;
+        ml_parallel_for(d->numel, ML_PAR_GRAIN, f32 ? scale_flat_float : scale_flat_double, &j);
+        return out;
+    }
+    ml_tensor *gc = ml_to_dtype(g, d->dtype), *gcc = gc ? ml_contiguous(gc) : NULL;
+    ml_release(gc);
+    if (!gcc) { ml_release(out); return NULL; }
+    j.gl = ml_data(gcc);
+    int64_t grain = C ? ML_PAR_GRAIN / C : 1;
+    ml_parallel_for(d->numel / (C ? C : 1), grain > 0 ? grain : 1, f32 ? scale_lanes_float : scale_lanes_double, &j);
+    ml_release(gcc);
+    return out;
+}
+
+/* The reduced (0-d) or per-lane output from per-lane double losses. */
+static ml_tensor *reduce_lanes(const double *loss, const double *wrow, int64_t lanes, ml_reduction red,
+                               const ml_tensor *target, ml_dtype dt, double *denom) {
+    *denom = 1;
+    if (red == ML_REDUCE_NONE) {
+        ml_tensor *out = ml_empty(target->ndim, target->shape, dt);
+        if (!out) return NULL;
+        if (dt == ML_FLOAT32) {
+            float *o = ml_data(out);
+            for (int64_t i = 0; i < lanes; i++) o[i] = (float)loss[i];
+        } else {
+            double *o = ml_data(out);
+            for (int64_t i = 0; i < lanes; i++) o[i] = loss[i];
+        }
+        return out;
+    }
+    double total = 0, wsum = 0;
+    for (int64_t i = 0; i < lanes; i++) total += loss[i];
+    if (red == ML_REDUCE_MEAN) {
+        for (int64_t i = 0; i < lanes; i++) wsum += wrow[i];
+        *denom = wsum;
+        total /= wsum; /* 0/0 = NaN when every target is ignored, as PyTorch */
+    }
+    return ml_scalar(total, dt);
+}
+
+/* ---- cross-entropy ------------------------------------------------------ */
+typedef struct {
+    int64_t C, inner, ignore;
+    const void *x, *w;   /* (N, C, inner) logits; (C) weights or NULL */
+    const int64_t *y;    /* (N, inner) 0-based */
+    double eps, wsum;    /* label smoothing; sum of the class weights (C without) */
+    double *loss, *wrow; /* (lanes) */
+    void *grad;          /* (N, C, inner) d loss_lane / d x, or NULL */
+} ce_job;
+
+#define DEF_CE(T, F)                                                                                         \
+    static void ce_fwd_##T(void *p, int64_t s, int64_t e) {                                                 \
+        ce_job *j = p;                                                                                      \
+        int64_t C = j->C, in = j->inner;                                                                    \
+        const T *w = j->w;                                                                                  \
+        for (int64_t lane = s; lane < e; lane++) {                                                          \
+            int64_t base = (lane / in) * C * in + lane % in;                                                \
+            const T *x = (const T *)j->x + base;                                                            \
+            T *g = j->grad ? (T *)j->grad + base : NULL;                                                    \
+            int64_t y = j->y[lane];                                                                         \
+            if (y == j->ignore) {                                                                           \
+                j->loss[lane] = 0;                                                                          \
+                j->wrow[lane] = 0;                                                                          \
+                if (g)                                                                                      \
+                    for (int64_t c = 0; c < C; c++) g[c * in] = 0;                                          \
+                continue;                                                                                   \
+            }                                                                                               \
+            T m = -INFINITY;                                                                                \
+            for (int64_t c = 0; c < C; c++) m = x[c * in] > m ? x[c * in] : m;                              \
+            if (isinf(m)) m = 0;                                                                            \
+            double sum = 0;                                                                                 \
+            if (g)                                                                                          \
+                for (int64_t c = 0; c < C; c++) {                                                           \
+                    T v = exp##F(x[c * in] - m);                                                            \
+                    g[c * in] = v;                                                                          \
+                    sum += v;                                                                               \
+                }                                                                                           \
+            else                                                                                            \
+                for (int64_t c = 0; c < C; c++) sum += exp##F(x[c * in] - m);                               \
+            double lse = (double)m + log(sum);                                                              \
+            double wy = w ? (double)w[y] : 1.0;                                                             \
+            double loss = (1 - j->eps) * wy * (lse - (double)x[y * in]);                                    \
+            if (j->eps > 0) {                                                                               \
+                double sx = 0;                                                                              \
+                if (w)                                                                                      \
+                    for (int64_t c = 0; c < C; c++) sx += (double)w[c] * x[c * in];                         \
+                else                                                                                        \
+                    for (int64_t c = 0; c < C; c++) sx += x[c * in];                                        \
+                loss += j->eps / (double)C * (lse * j->wsum - sx);                                          \
+            }                                                                                               \
+            j->loss[lane] = loss;                                                                           \
+            j->wrow[lane] = wy;                                                                             \
+            if (g) {                                                                                        \
+                double A = (1 - j->eps) * wy + j->eps / (double)C * j->wsum;                                \
+                T k = (T)(A / sum), ec = (T)(j->eps / (double)C);                                           \
+                if (j->eps > 0 && w)                                                                        \
+                    for (int64_t c = 0; c < C; c++) g[c * in] = g[c * in] * k - ec * w[c];                  \
+                else                                                                                        \
+                    for (int64_t c = 0; c < C; c++) g[c * in] = g[c * in] * k - ec;                         \
+                g[y * in] -= (T)((1 - j->eps) * wy);                                                        \
+            }                                                                                               \
+        }                                                                                                   \
+    }
+DEF_CE(float, f)
+DEF_CE(double, )
+
+static int ce_backward(ml_node *n, ml_tensor *g, ml_tensor **gin) {
+    ml_tensor *d = ml_saved(n, 0);
+    if (!d) return -1;
+    gin[0] = scale_saved(d, g, (ml_reduction)n->iarg[0], n->darg[0], n->iarg[1], n->iarg[2]);
+    return gin[0] ? 0 : -1;
+}
+
+ml_tensor *ml_cross_entropy(ml_tensor *logits, ml_tensor *target, ml_tensor *weight, double label_smoothing,
+                            int64_t ignore_index, ml_reduction red) {
+    const char *fn = "cross_entropy";
+    int64_t lanes, C, inner;
+    if (check_class_args(fn, logits, target, weight, &lanes, &C, &inner) < 0) return NULL;
+    if (!(label_smoothing >= 0 && label_smoothing <= 1))
+        return ml_error("%s: label_smoothing must be in [0, 1], got %g", fn, label_smoothing);
+    ml_tensor *x = ml_contiguous(logits), *y = x ? ml_contiguous(target) : NULL;
+    ml_tensor *w = y && weight ? ml_contiguous(weight) : NULL;
+    ml_tensor *grad = NULL, *out = NULL;
+    double *buf = NULL;
+    bool rec = ml_needs_record(1, &logits);
+    if (!y || (weight && !w)) goto done;
+    if (check_targets(fn, ml_data(y), lanes, C, ignore_index) < 0) goto done;
+    if (rec && !(grad = ml_empty(x->ndim, x->shape, x->dtype))) goto done;
+    if (!(buf = malloc(sizeof(double) * (size_t)(2 * lanes + 1)))) {
+        ml_error("%s: out of memory", fn);
+        goto done;
+    }
+    ce_job j = {.C = C, .inner = inner, .ignore = ignore_index, .x = ml_data(x), .w = w ? ml_data(w) : NULL,
+                .y = ml_data(y), .eps = label_smoothing, .wsum = (double)C, .loss = buf, .wrow = buf + lanes,
+                .grad = grad ? ml_data(grad) : NULL};
+    if (w) {
+        j.wsum = 0;
+        for (int64_t c = 0; c < C; c++) j.wsum += ml_get_flat(w, c);
+    }
+    int64_t grain = C ? ML_PAR_GRAIN / C : 1;
+    ml_parallel_for(lanes, grain > 0 ? grain : 1, x->dtype == ML_FLOAT32 ? ce_fwd_float : ce_fwd_double, &j);
+    double denom;
+    out = reduce_lanes(j.loss, j.wrow, lanes, red, y, x->dtype, &denom);
+    if (out && rec) {
+        ml_node *n = ml_record(fn, ce_backward, out, 1, &logits);
+        if (!n) {
+            ml_release(out);
+            out = NULL;
+            goto done;
+        }
+        ml_save(n, 0, grad);
+        n->iarg[0] = red;
+        n->iarg[1] = C;
+        n->iarg[2] = inner;
+        n->darg[0] = denom;
+    }
+done:
+    free(buf);
+    ml_release(grad);
+    ml_release(w);
+    ml_release(y);
+    ml_release(x);
+    return out;
+}
+
+/* ---- NLL ----------------------------------------------------------------- */
+static int nll_backward(ml_node *n, ml_tensor *g, ml_tensor **gin) {
+    ml_tensor *y = ml_saved(n, 0);
+    if (!y) return -1;
+    ml_tensor *w = NULL;
+    if (n->iarg[4] && !(w = ml_saved(n, 1))) return -1;
+    ml_reduction red = (ml_reduction)n->iarg[0];
+    int64_t C = n->iarg[1], in = n->iarg[2], ignore = n->iarg[3];
+    ml_tensor *out = ml_zeros(n->in_ndim[0], n->in_shape[0], n->in_dtype[0]);
+    ml_tensor *gc = out && red == ML_REDUCE_NONE ? ml_contiguous(g) : NULL;
+    if (!out || (red == ML_REDUCE_NONE && !gc)) {
+        ml_release(out);
+        return -1;
+    }
+    double s = red == ML_REDUCE_NONE ? 0 : ml_get_flat(g, 0) / (red == ML_REDUCE_MEAN ? n->darg[0] : 1);
+    const int64_t *yv = ml_data(y);
+    for (int64_t lane = 0; lane < y->numel; lane++) {
+        if (yv[lane] == ignore) continue;
+        double wy = w ? ml_get_flat(w, yv[lane]) : 1.0;
+        double gl = gc ? ml_get_flat(gc, lane) : s;
+        ml_set_flat(out, (lane / in) * C * in + lane % in + yv[lane] * in, -wy * gl);
+    }
+    ml_release(gc);
+    gin[0] = out;
+    return 0;
+}
+
+ml_tensor *ml_nll_loss(ml_tensor *logp, ml_tensor *target, ml_tensor *weight, int64_t ignore_index, ml_reduction red) {
+    const char *fn = "nll_loss";
+    int64_t lanes, C, inner;
+    if (check_class_args(fn, logp, target, weight, &lanes, &C, &inner) < 0) return NULL;
+    ml_tensor *x = ml_contiguous(logp), *y = x ? ml_contiguous(target) : NULL;
+    ml_tensor *w = y && weight ? ml_contiguous(weight) : NULL;
+    ml_tensor *out = NULL;
+    double *buf = NULL;
+    if (!y || (weight && !w)) goto done;
+    const int64_t *yv = ml_data(y);
+    if (check_targets(fn, yv, lanes, C, ignore_index) < 0) goto done;
+    if (!(buf = malloc(sizeof(double) * (size_t)(2 * lanes + 1)))) {
+        ml_error("%s: out of memory", fn);
+        goto done;
+    }
+    for (int64_t lane = 0; lane < lanes; lane++) {
+        if (yv[lane] == ignore_index) {
+            buf[lane] = buf[lanes + lane] = 0;
+            continue;
+        }
+        double wy = w ? ml_get_flat(w, yv[lane]) : 1.0;
+        buf[lane] = -wy * ml_get_flat(x, (lane / inner) * C * inner + lane % inner + yv[lane] * inner);
+        buf[lanes + lane] = wy;
+    }
+    double denom;
+    out = reduce_lanes(buf, buf + lanes, lanes, red, y, x->dtype, &denom);
+    if (out && ml_needs_record(1, &logp)) {
+        ml_node *n = ml_record(fn, nll_backward, out, 1, &logp);
+        if (!n) {
+            ml_release(out);
+            out = NULL;
+            goto done;
+        }
+        ml_save(n, 0, y);
+        if (w) ml_save(n, 1, w);
+        n->iarg[0] = red;
+        n->iarg[1] = C;
+        n->iarg[2] = inner;
+        n->iarg[3] = ignore_index;
+        n->iarg[4] = w != NULL;
+        n->darg[0] = denom;
+    }
+done:
+    free(buf);
+    ml_release(w);
+    ml_release(y);
+    ml_release(x);
+    return out;
+}
+
+/* ---- BCE with logits --------------------------------------------------- */
+#define BCE_BLOCK 4096
+
+typedef struct {
+    int64_t n;
+    const void *x, *y, *w, *pw; /* w, pw: NULL or expanded to x's shape */
+    void *loss;                 /* per element ("none") or NULL */
+    double *part;               /* one partial sum per block */
+    void *dx, *dy;              /* unscaled gradients, or NULL */
+} bce_job;
+
+#define DEF_BCE(T, F)                                                                                        \
+    static void bce_fwd_##T(void *p, int64_t s, int64_t e) {                                                \
+        bce_job *j = p;                                                                                     \
+        const T *x = j->x, *y = j->y, *w = j->w, *pw = j->pw;                                               \
+        T *loss = j->loss, *dx = j->dx, *dy = j->dy;                                                        \
+        for (int64_t b = s; b < e; b++) {                                                                   \
+            int64_t i0 = b * BCE_BLOCK, i1 = i0 + BCE_BLOCK < j->n ? i0 + BCE_BLOCK : j->n;                 \
+            double acc = 0;                                                                                 \
+            for (int64_t i = i0; i < i1; i++) {                                                             \
+                T xv = x[i], yv = y[i];                                                                     \
+                T ex = exp##F(-fabs##F(xv));                  /* exp(-|x|) in (0, 1] */                     \
+                T sp = (xv < 0 ? -xv : 0) + log1p##F(ex);     /* softplus(-x) */                            \
+                T pm1 = pw ? pw[i] - 1 : 0;                                                                 \
+                T lw = 1 + pm1 * yv;                                                                        \
+                T wv = w ? w[i] : 1;                                                                        \
+                T l = wv * ((1 - yv) * xv + lw * sp);                                                       \
+                acc += l;                                                                                   \
+                if (loss) loss[i] = l;                                                                      \
+                if (dx) {                                                                                   \
+                    T sneg = xv >= 0 ? ex / (1 + ex) : 1 / (1 + ex); /* sigmoid(-x) */                      \
+                    dx[i] = wv * ((1 - yv) - lw * sneg);                                                    \
+                }                                                                                           \
+                if (dy) dy[i] = wv * (pm1 * sp - xv);                                                       \
+            }                                                                                               \
+            j->part[b] = acc;                                                                               \
+        }                                                                                                   \
+    }
+DEF_BCE(float, f)
+DEF_BCE(double, )
+
+static int bce_backward(ml_node *n, ml_tensor *g, ml_tensor **gin) {
+    ml_reduction red = (ml_reduction)n->iarg[0];
+    for (int k = 0; k < 2; k++) {
+        if (!n->needs[k]) continue;
+        ml_tensor *d = ml_saved(n, k);
+        if (!d) return -1;
+        if (!(gin[k] = scale_saved(d, g, red, n->darg[0], 1, 1))) return -1;
+    }
+    return 0;
+}
+
+/* t broadcast to x's shape, as a contiguous tensor of x's dtype (new reference). */
+static ml_tensor *expand_like(const char *fn, const char *what, ml_tensor *t, ml_tensor *x) {
+    int nd;
+    int64_t s[ML_MAX_DIMS];
+    char b1[128], b2[128];
+    if (ml_broadcast_shapes(fn, t->ndim, t->shape, x->ndim, x->shape, &nd, s) < 0 || nd != x->ndim ||
+        ml_numel_of(nd, s) != x->numel)
+        return ml_error("%s: %s of shape %s does not broadcast to the input's shape %s", fn, what,
+                        ml_shape_str(b1, sizeof b1, t->ndim, t->shape), ml_shape_str(b2, sizeof b2, x->ndim, x->shape));
+    ml_tensor *c = ml_to_dtype(t, x->dtype);
+    if (!c) return NULL;
+    int64_t strides[ML_MAX_DIMS];
+    ml_broadcast_strides(c, x->ndim, x->shape, strides);
+    ml_tensor *v = ml_view(c, x->ndim, x->shape, strides, c->offset);
+    ml_release(c);
+    if (!v) return NULL;
+    ml_tensor *r = ml_contiguous(v);
+    ml_release(v);
+    return r;
+}
+
+ml_tensor *ml_bce_with_logits(ml_tensor *input, ml_tensor *target, ml_tensor *weight, ml_tensor *pos_weight,
+                              ml_reduction red) {
+    const char *fn = "binary_cross_entropy_with_logits";
+    char b1[128], b2[128];
+    if (!ml_dtype_is_float(input->dtype))
+        return ml_error("%s: input must be a float tensor, got %s", fn, ml_dtype_name(input->dtype));
+    if (!ml_same_shape(input, target))
+        return ml_error("%s: target of shape %s does not match input of shape %s", fn,
+                        ml_shape_str(b1, sizeof b1, target->ndim, target->shape),
+                        ml_shape_str(b2, sizeof b2, input->ndim, input->shape));
+    if (target->dtype != input->dtype)
+        return ml_error("%s: target dtype %s differs from the input's %s (convert it with :to())", fn,
+                        ml_dtype_name(target->dtype), ml_dtype_name(input->dtype));
+    ml_tensor *in2[2] = {input, target};
+    bool rec = ml_needs_record(2, in2);
+    ml_tensor *x = ml_contiguous(input), *y = x ? ml_contiguous(target) : NULL;
+    ml_tensor *w = NULL, *pw = NULL, *dx = NULL, *dy = NULL, *out = NULL;
+    double *part = NULL;
+    if (!y) goto done;
+    if (weight && !(w = expand_like(fn, "weight", weight, x))) goto done;
+    if (pos_weight && !(pw = expand_like(fn, "pos_weight", pos_weight, x))) goto done;
+    if (rec && input->requires_grad && !(dx = ml_empty(x->ndim, x->shape, x->dtype))) goto done;
+    if (rec && target->requires_grad && !(dy = ml_empty(x->ndim, x->shape, x->dtype))) goto done;
+    if (red == ML_REDUCE_NONE && !(out = ml_empty(x->ndim, x->shape, x->dtype))) goto done;
+    int64_t nb = (x->numel + BCE_BLOCK - 1) / BCE_BLOCK;
+    if (!(part = malloc(sizeof(double) * (size_t)(nb + 1)))) {
+        ml_error("%s: out of memory", fn);
+        goto done;
+    }
+    bce_job j = {.n = x->numel, .x = ml_data(x), .y = ml_data(y), .w = w ? ml_data(w) : NULL,
+                 .pw = pw ? ml_data(pw) : NULL, .loss = out ? ml_data(out) : NULL, .part = part,
+                 .dx = dx ? ml_data(dx) : NULL, .dy = dy ? ml_data(dy) : NULL};
+    ml_parallel_for(nb, ML_PAR_GRAIN / BCE_BLOCK, x->dtype == ML_FLOAT32 ? bce_fwd_float : bce_fwd_double, &j);
+    double denom = 1;
+    if (red != ML_REDUCE_NONE) {
+        double total = 0;
+        for (int64_t b = 0; b < nb; b++) total += part[b];
+        if (red == ML_REDUCE_MEAN) {
+            denom = (double)x->numel;
+            total /= denom;
+        }
+        if (!(out = ml_scalar(total, x->dtype))) goto done;
+    }
+    if (rec) {
+        ml_node *n = ml_record(fn, bce_backward, out, 2, in2);
+        if (!n) {
+            ml_release(out);
+            out = NULL;
+            goto done;
+        }
+        if (dx) ml_save(n, 0, dx);
+        if (dy) ml_save(n, 1, dy);
+        n->iarg[0] = red;
+        n->darg[0] = denom;
+    }
+done:
+    free(part);
+    ml_release(dy);
+    ml_release(dx);
+    ml_release(pw);
+    ml_release(w);
+    ml_release(y);
+    ml_release(x);
+    return out;
+}

@@ -1,0 +1,45 @@
+/* Fused losses (loss.c): cross-entropy on logits, negative log-likelihood on
+ * log-probabilities, and binary cross-entropy on logits. Each returns a new
+ * tensor (the per-element losses for ML_REDUCE_NONE, else a 0-d tensor) or
+ * NULL with ml_error set, and records its backward rule on the tape when the
+ * input requires grad. Class weights and pos_weight are not differentiated.
+ *
+ * Class targets are 0-based int64 here; the Lua binding converts moonlab's
+ * 1-based labels. A target equal to ignore_index contributes nothing (and
+ * nothing to the weight sum that "mean" divides by); any other target
+ * outside [0, C) is an error. Pass ML_NO_IGNORE for none. */
+#ifndef ML_LOSS_H
+#define ML_LOSS_H
+
+#include "../tensor/tensor.h"
+
+typedef enum { ML_REDUCE_NONE = 0, ML_REDUCE_MEAN, ML_REDUCE_SUM } ml_reduction;
+
+#define ML_NO_IGNORE INT64_MIN
+
+/* Cross-entropy of softmax(logits) along dim 1 (0-based) against class
+ * indices, as PyTorch's F.cross_entropy:
+ *   logits (N, C) or (N, C, d1, ...), float; target (N) or (N, d1, ...), int64;
+ *   weight (C) of logits' dtype, or NULL.
+ *   loss_i = (1 - eps) * w[y_i] * (lse_i - x_i[y_i]) + eps / C * sum_c w[c] * (lse_i - x_i[c])
+ * "mean" divides the sum by sum_i w[y_i] over the targets not ignored. */
+ml_tensor *ml_cross_entropy(ml_tensor *logits, ml_tensor *target, ml_tensor *weight, double label_smoothing,
+                            int64_t ignore_index, ml_reduction red);
+
+/* Negative log-likelihood on log-probabilities (PyTorch's F.nll_loss):
+ *   loss_i = -w[y_i] * logp_i[y_i], shapes and "mean" as ml_cross_entropy. */
+ml_tensor *ml_nll_loss(ml_tensor *logp, ml_tensor *target, ml_tensor *weight, int64_t ignore_index, ml_reduction red);
+
+/* Binary cross-entropy on logits, stable for any x (PyTorch's
+ * F.binary_cross_entropy_with_logits):
+ *   loss = w * ((1 - y) * x + (1 + (pw - 1) * y) * softplus(-x)),
+ *   softplus(-x) = max(-x, 0) + log1p(exp(-|x|))
+ * x and y have one shape and dtype; weight and pos_weight (either may be
+ * NULL) broadcast to it. Differentiable in x and y. "mean" divides by numel. */
+ml_tensor *ml_bce_with_logits(ml_tensor *x, ml_tensor *y, ml_tensor *weight, ml_tensor *pos_weight, ml_reduction red);
+
+/* The flat index of the first target outside [0, n_classes) that is not
+ * ignore_index, or -1 when all are valid (for the bindings' messages). */
+int64_t ml_find_bad_target(const ml_tensor *target, int64_t n_classes, int64_t ignore_index);
+
+#endif
