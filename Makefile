@@ -18,8 +18,9 @@ BLAS_DIR = /usr/lib/x86_64-linux-gnu/openblas-openmp
 BLAS_INC = /usr/include/x86_64-linux-gnu/openblas-openmp
 LUA_INC  = /usr/include/lua5.4
 
+# -fwrapv: int64 overflow wraps (as in PyTorch) instead of being undefined
 CFLAGS  = -std=gnu11 -fPIC -fopenmp -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare \
-          -I$(LUA_INC) -I$(BLAS_INC) -MMD -MP
+          -fwrapv -I$(LUA_INC) -I$(BLAS_INC) -MMD -MP
 ifeq ($(DEBUG),1)
   CFLAGS += -O0 -g
 else
@@ -77,7 +78,7 @@ test: deps all $(C_TESTS)
 
 check-memory: deps
 	$(MAKE) ASAN=1 all $(patsubst build/%,build-asan/%,$(C_TESTS))
-	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 LSAN_OPTIONS=suppressions=tests/lsan.supp \
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:allocator_may_return_null=1 LSAN_OPTIONS=suppressions=tests/lsan.supp \
 	  OMP_NUM_THREADS=1 ./build-asan/moonlab tests/run.lua --memory $(patsubst build/%,build-asan/%,$(C_TESTS))
 
 demo: deps all

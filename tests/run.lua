@@ -134,4 +134,4 @@ for _, bin in ipairs(cbins) do
 end
 
 print(string.format("%d passed, %d failed", passed, failed))
-os.exit(failed == 0 and 0 or 1)
+os.exit(failed == 0 and 0 or 1, true) -- close the state, so LeakSanitizer sees what it held

@@ -6,7 +6,10 @@
  *   queue, installs the new order, bumps `epoch`, sets `active` and wakes
  *   the worker; the worker, while active and the queue has room, claims
  *   batch `produced`, gathers it with the lock released, and queues it;
- *   next() waits for a queued batch (or the worker's error) and takes it;
+ *   next() takes the oldest queued batch; when the queue is empty and the
+ *   worker has not begun the batch due (on a busy machine it may wait for a
+ *   core), next() claims it and gathers it itself rather than wait; else it
+ *   waits for the worker's batch (or its error);
  *   stop() clears `active`, waits out a gather in progress and drops the
  *   queue; free() sets `quit` and joins.
  * The order array is replaced only while the worker is not gathering
@@ -39,6 +42,7 @@ struct ml_loader {
     int64_t rows, batch;
     bool drop_last;
     int depth; /* queue slots; 0: no worker */
+    int low;   /* the caller wakes a sleeping worker when the queue is down to this */
 
     int64_t *order; /* this epoch's rows, 0-based */
     int64_t norder, nbatches;
@@ -47,7 +51,7 @@ struct ml_loader {
     pthread_cond_t wake;  /* the worker waits on it */
     pthread_cond_t ready; /* the caller waits on it */
     pthread_t thread;
-    bool has_thread, quit, active, busy, failed;
+    bool has_thread, quit, active, busy, failed, idle;
     uint64_t epoch;
     int64_t produced, consumed;
     ml_tensor **queue; /* depth * nsrc */
@@ -97,8 +101,10 @@ static void *worker(void *arg) {
     ml_tensor *batch[ML_LOADER_MAX_SOURCES];
     pthread_mutex_lock(&l->mu);
     for (;;) {
+        l->idle = true;
         while (!l->quit && !(l->active && !l->failed && l->produced < l->nbatches && l->qcount < l->depth))
             pthread_cond_wait(&l->wake, &l->mu);
+        l->idle = false;
         if (l->quit) break;
         int64_t b = l->produced++;
         const int64_t *order = l->order;
@@ -137,7 +143,7 @@ ml_loader *ml_loader_new(int nsrc, ml_tensor *const *srcs, int64_t batch_size, b
     if (nsrc < 1 || nsrc > ML_LOADER_MAX_SOURCES)
         return ml_error("%s: expected 1 to %d tensors, got %d", FN, ML_LOADER_MAX_SOURCES, nsrc);
     if (batch_size < 1) return ml_error("%s: batch_size must be a positive integer, got %lld", FN, (long long)batch_size);
-    if (prefetch < 0 || prefetch > ML_LOADER_MAX_PREFETCH)
+    if (prefetch < -1 || prefetch > ML_LOADER_MAX_PREFETCH)
         return ml_error("%s: prefetch must be 0 to %d, got %d", FN, ML_LOADER_MAX_PREFETCH, prefetch);
     for (int k = 0; k < nsrc; k++) {
         if (srcs[k]->ndim < 1)
@@ -145,6 +151,14 @@ ml_loader *ml_loader_new(int nsrc, ml_tensor *const *srcs, int64_t batch_size, b
         if (srcs[k]->shape[0] != srcs[0]->shape[0])
             return ml_error("%s: tensor 1 has %lld samples (first dimension) but tensor %d has %lld", FN,
                             (long long)srcs[0]->shape[0], k + 1, (long long)srcs[k]->shape[0]);
+    }
+    if (prefetch < 0) { /* auto: as many batches as fit in ML_LOADER_AUTO_BYTES, 2 to 8 */
+        int64_t bytes = 0;
+        for (int k = 0; k < nsrc; k++)
+            bytes += (srcs[k]->shape[0] ? srcs[k]->numel / srcs[k]->shape[0] : 0) * (int64_t)ml_dtype_size(srcs[k]->dtype);
+        bytes *= batch_size;
+        int64_t fit = bytes > 0 ? ML_LOADER_AUTO_BYTES / bytes : 8;
+        prefetch = fit < 2 ? 2 : fit > 8 ? 8 : (int)fit;
     }
     ml_loader *l = calloc(1, sizeof *l);
     if (!l) return ml_error("%s: out of memory", FN);
@@ -158,6 +172,7 @@ ml_loader *ml_loader_new(int nsrc, ml_tensor *const *srcs, int64_t batch_size, b
     l->batch = batch_size;
     l->drop_last = drop_last;
     l->depth = prefetch;
+    l->low = prefetch / 2;
     for (int k = 0; k < nsrc; k++) {
         l->src[k] = ml_contiguous(srcs[k]);
         if (!l->src[k]) { ml_loader_free(l); return NULL; }
@@ -195,6 +210,7 @@ void ml_loader_free(ml_loader *l) {
 
 int64_t ml_loader_rows(const ml_loader *l) { return l->rows; }
 int ml_loader_sources(const ml_loader *l) { return l->nsrc; }
+int ml_loader_prefetch(const ml_loader *l) { return l->depth; }
 int64_t ml_loader_batches(const ml_loader *l) { return l->nbatches; }
 
 void ml_loader_stop(ml_loader *l) {
@@ -262,6 +278,19 @@ int ml_loader_next(ml_loader *l, ml_tensor **out) {
         return 1;
     }
     pthread_mutex_lock(&l->mu);
+    if (l->qcount == 0 && !l->failed && l->produced == l->consumed) {
+        /* The worker is behind (descheduled on a busy machine) and has not
+         * started this batch: gather it here rather than wait for a core. */
+        int64_t b = l->produced++;
+        pthread_mutex_unlock(&l->mu);
+        int rc = gather(l, l->order, l->norder, b, out);
+        pthread_mutex_lock(&l->mu);
+        if (rc == 0) l->consumed++;
+        else l->active = false;
+        if (l->idle) pthread_cond_signal(&l->wake);
+        pthread_mutex_unlock(&l->mu);
+        return rc < 0 ? -1 : 1;
+    }
     while (l->qcount == 0 && !l->failed) pthread_cond_wait(&l->ready, &l->mu);
     if (l->qcount == 0) { /* the worker failed: end the epoch with its error */
         ml_error("%s", l->err);
@@ -274,7 +303,10 @@ int ml_loader_next(ml_loader *l, ml_tensor **out) {
     l->qhead = (l->qhead + 1) % l->depth;
     l->qcount--;
     l->consumed++;
-    pthread_cond_signal(&l->wake);
+    /* Waking a thread costs microseconds (a futex call, and in a VM an
+     * inter-processor interrupt): let the queue run down to `low` first, so
+     * the worker refills several slots per wake-up. */
+    if (l->idle && l->qcount <= l->low) pthread_cond_signal(&l->wake);
     pthread_mutex_unlock(&l->mu);
     return 1;
 }

@@ -33,17 +33,24 @@
 
 typedef struct ml_loader ml_loader;
 
+#define ML_LOADER_AUTO_BYTES ((int64_t)16 << 20)
+
 /* A loader over nsrc sources (1..16, each with at least one dimension, the
  * same first size). The loader keeps a reference to each (a contiguous copy
  * of a strided one). prefetch: batches prepared ahead by the worker thread
- * (1..16); 0 prepares each batch in ml_loader_next on the caller's thread.
- * The thread starts with the first epoch. */
+ * (1..16); 0 prepares each batch in ml_loader_next on the caller's thread;
+ * -1 picks as many as fit in 16 MB, 2 to 8. The thread starts with the
+ * first epoch, sleeps when the queue is full and is woken when it is down
+ * to half, so one wake-up refills several slots. When the queue is empty
+ * and the worker has not begun the batch due, ml_loader_next gathers it
+ * itself instead of waiting for the worker to get a core. */
 ml_loader *ml_loader_new(int nsrc, ml_tensor *const *srcs, int64_t batch_size, bool drop_last, int prefetch);
 /* Stops the worker, joins it, drops the batches not taken and the sources. NULL-safe. */
 void ml_loader_free(ml_loader *l);
 
 int64_t ml_loader_rows(const ml_loader *l); /* N, the sources' first size */
 int ml_loader_sources(const ml_loader *l);
+int ml_loader_prefetch(const ml_loader *l); /* the queue's slots (0: no worker) */
 
 /* Starts an epoch, ending the current one first. order: 1-D int64, values
  * in base .. base+N-1 (base 0 or 1), copied; NULL is every row in order. */

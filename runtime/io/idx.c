@@ -243,6 +243,12 @@ static ml_tensor *read_body(reader *r, const scaler *sc) {
     unsigned char extra[64];
     int64_t more = rd(r, extra, sizeof extra); /* also makes zlib check the gzip trailer's CRC */
     if (more < 0) goto fail;
+    int zerr = Z_OK;
+    gzerror(r->g, &zerr);
+    if (more == 0 && zerr == Z_BUF_ERROR) { /* the data came whole, the gzip trailer (CRC, length) did not */
+        ml_error("%s: '%s' is truncated: the gzip stream ends before its check bytes", FN, r->path);
+        goto fail;
+    }
     if (more > 0) {
         char sbuf[160];
         ml_error("%s: '%s' has bytes after the data (shape %s holds %lld bytes); the header or the file is damaged",

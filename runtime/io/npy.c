@@ -189,8 +189,14 @@ ml_tensor *ml_npy_read(const char *path) {
     ml_raw_type raw;
     bool swap;
     if (parse_descr(h.descr, &raw, &swap) < 0) {
+        char shown[64]; /* a corrupt file's bytes must not reach the terminal raw */
+        size_t k = 0;
+        for (const char *c = h.descr; *c && k + 5 < sizeof shown; c++)
+            k += (unsigned char)*c >= 32 && (unsigned char)*c < 127 ? (size_t)snprintf(shown + k, sizeof shown - k, "%c", *c)
+                                                                    : (size_t)snprintf(shown + k, sizeof shown - k, "\\x%02x", (unsigned char)*c);
+        shown[k] = 0;
         ml_error(FN_LOAD ": '%s': unsupported dtype '%s' (supported: f2, f4, f8, i1, i2, i4, i8, u1, u2, u4, b1, "
-                 "either byte order)", path, h.descr);
+                 "either byte order)", path, shown);
         goto done;
     }
     int64_t es = (int64_t)ml_raw_size(raw), nbytes = es, datalen = size - hstart - hlen;

@@ -3,7 +3,8 @@
  * push; the policy (datasets, shuffling, options) is in data.lua.
  *
  *   read_idx(path, [scale])                  -> tensor (float32 * scale when scale is given)
- *   loader_new({t1, t2, ...}, batch_size, drop_last, prefetch) -> loader userdata
+ *   loader_new({t1, t2, ...}, batch_size, drop_last, [prefetch]) -> loader userdata
+ *                                            (prefetch nil: as many batches as fit in 16 MB, 2 to 8)
  *   loader_start(ld, [order])                order: 1-based int64 row numbers; nil = every row
  *   loader_next(ld)                          -> t1, t2, ... (nothing at the end of the epoch)
  *   loader_stop(ld), loader_free(ld)         end the epoch; free (also __gc and __close)
@@ -56,11 +57,11 @@ static int d_loader_new(lua_State *L) {
     luaL_checktype(L, 1, LUA_TTABLE);
     lua_Integer bs = luaL_checkinteger(L, 2);
     int drop_last = lua_toboolean(L, 3);
-    lua_Integer prefetch = luaL_optinteger(L, 4, 2);
+    lua_Integer prefetch = luaL_optinteger(L, 4, -1); /* -1: as many as fit in 16 MB, 2 to 8 */
     int n = (int)lua_rawlen(L, 1);
     if (n < 1 || n > ML_LOADER_MAX_SOURCES)
         luaL_error(L, "%s: expected 1 to %d tensors, got %d", fn, ML_LOADER_MAX_SOURCES, n);
-    if (prefetch < 0 || prefetch > ML_LOADER_MAX_PREFETCH)
+    if (prefetch < -1 || prefetch > ML_LOADER_MAX_PREFETCH)
         luaL_error(L, "%s: option 'prefetch' must be 0 to %d, got %I", fn, ML_LOADER_MAX_PREFETCH, prefetch);
     ml_tensor *ts[ML_LOADER_MAX_SOURCES];
     for (int k = 0; k < n; k++) {

@@ -24,12 +24,16 @@
 /* ---- argument helpers ---------------------------------------------- */
 /* A tensor made from the table at idx by ml.tensor (the ml table is upvalue 1),
  * left on the stack (so Lua owns it). Borrowed. */
-static ml_tensor *table_tensor(lua_State *L, int idx) {
+static ml_tensor *table_tensor(lua_State *L, int idx, const char *fn) {
     idx = lua_absindex(L, idx);
     lua_getfield(L, lua_upvalueindex(1), "tensor");
     lua_pushvalue(L, idx);
-    lua_call(L, 1, 1);
-    return lb_check_tensor(L, -1, "ml.tensor");
+    if (lua_pcall(L, 1, 1, 0) != LUA_OK) { /* name the op the user called, not ml.tensor */
+        const char *msg = lua_tostring(L, -1);
+        const char *rest = msg ? strstr(msg, "ml.tensor: ") : NULL;
+        luaL_error(L, "%s: %s", fn, rest ? rest + 11 : (msg ? msg : "bad table"));
+    }
+    return lb_check_tensor(L, -1, fn);
 }
 
 /* The index argument at idx as a 0-based int64 tensor: a NEW reference.
@@ -40,7 +44,7 @@ static ml_tensor *index_arg(lua_State *L, int idx, const char *fn) {
     if (!t) {
         if (!lua_istable(L, idx))
             luaL_error(L, "%s: index must be an int64 tensor or a table of integers, got %s", fn, luaL_typename(L, idx));
-        t = table_tensor(L, idx);
+        t = table_tensor(L, idx, fn);
         if (t->numel == 0 && t->dtype != ML_INT64) {
             ml_tensor *e = ml_empty(t->ndim, t->shape, ML_INT64);
             lua_settop(L, top);
@@ -62,7 +66,7 @@ static ml_tensor *mask_arg(lua_State *L, int idx, const char *fn) {
     if (!m) {
         if (!lua_istable(L, idx))
             luaL_error(L, "%s: mask must be a bool tensor, got %s", fn, luaL_typename(L, idx));
-        m = table_tensor(L, idx);
+        m = table_tensor(L, idx, fn);
     }
     if (m->dtype != ML_BOOL) luaL_error(L, "%s: mask must be a bool tensor, got %s", fn, ml_dtype_name(m->dtype));
     return m;
@@ -267,7 +271,7 @@ static int l_chunk(lua_State *L) {
     if (k < 1) luaL_error(L, "%s: the number of chunks must be positive, got %I", fn, k);
     no_more_args(L, 3, fn);
     int dim = opt_dim_arg(L, 3, t->ndim, 1, fn);
-    int64_t len = t->shape[dim], s = (len + k - 1) / k;
+    int64_t len = t->shape[dim], s = len / k + (len % k != 0); /* no overflow for huge k */
     int64_t n = len == 0 ? 1 : (len + s - 1) / s;
     int64_t *sizes = lua_newuserdatauv(L, sizeof *sizes * (size_t)n, 0);
     for (int64_t i = 0; i < n; i++) sizes[i] = len - i * s < s ? len - i * s : s;

@@ -1,23 +1,89 @@
 /* Argument checking, tensor boxing and GC accounting for the bindings. */
 #include "lbind.h"
 
+#include <ctype.h>
 #include <math.h>
 #include <stdatomic.h>
 #include <string.h>
 
 #include "../autograd/autograd.h"
 
-int lb_raise(lua_State *L) { return luaL_error(L, "%s", ml_last_error()); }
+/* The name the user called the current C function by (t:std, ml.std), or
+ * NULL when it ran as a metamethod or through a local alias. */
+static const char *called_name(lua_State *L) {
+    lua_Debug ar;
+    if (!lua_getstack(L, 0, &ar) || !lua_getinfo(L, "n", &ar) || !ar.name || !ar.namewhat) return NULL;
+    if (strcmp(ar.namewhat, "method") && strcmp(ar.namewhat, "field")) return NULL;
+    return ar.name;
+}
+
+/* Length of a leading "name: " in msg (0 when there is none). */
+static size_t prefix_len(const char *msg) {
+    size_t i = 0;
+    while (msg[i] && (isalnum((unsigned char)msg[i]) || msg[i] == '_' || msg[i] == '.')) i++;
+    return (i > 0 && msg[i] == ':' && msg[i + 1] == ' ') ? i + 2 : 0;
+}
+
+int lb_raise_as(lua_State *L, const char *fn) {
+    const char *msg = ml_last_error();
+    size_t p = prefix_len(msg);
+    if (!fn) return p ? luaL_error(L, "%s", msg) : luaL_error(L, "%s: %s", "moonlab", msg);
+    return luaL_error(L, "%s: %s", fn, msg + p);
+}
+
+/* Runtime messages name the internal op (matmul inside addmm, fill inside
+ * zero_): name the function the user called instead, when we know it. */
+int lb_raise(lua_State *L) {
+    const char *name = called_name(L);
+    const char *msg = ml_last_error();
+    size_t p = prefix_len(msg);
+    if (p && name) { /* keep a prefix that already names it: "ml.load" for load */
+        size_t n = strlen(name), k = p - 2;
+        if (k >= n && !strncmp(msg + k - n, name, n) && (k == n || msg[k - n - 1] == '.')) name = NULL;
+    }
+    if (!name && p) return luaL_error(L, "%s", msg);
+    return lb_raise_as(L, name);
+}
+
+/* The tensor metatable is also kept in the registry under a light-userdata
+ * key: checking a userdata against it avoids luaL_testudata's lookup by
+ * string name, which showed up at 7% of a tiny op's cost. */
+static const char tensor_mt_key = 0;
+
+void lb_remember_tensor_mt(lua_State *L, int idx) {
+    lua_pushvalue(L, idx);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &tensor_mt_key);
+}
+
+static lb_box *test_box(lua_State *L, int idx) {
+    lb_box *b = lua_touserdata(L, idx);
+    if (!b || !lua_getmetatable(L, idx)) return NULL;
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &tensor_mt_key);
+    int same = lua_rawequal(L, -1, -2);
+    lua_pop(L, 2);
+    if (same && !b->t) { /* closed with <close>: using it again is always a mistake */
+        const char *name = called_name(L);
+        luaL_error(L, "%s: argument #%d: tensor was already freed (closed by <close>)", name ? name : "tensor", idx);
+    }
+    return same ? b : NULL;
+}
+
+bool lb_is_tensor(lua_State *L, int idx) {
+    if (!lua_touserdata(L, idx) || !lua_getmetatable(L, idx)) return false;
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &tensor_mt_key);
+    bool same = lua_rawequal(L, -1, -2);
+    lua_pop(L, 2);
+    return same;
+}
 
 ml_tensor *lb_test_tensor(lua_State *L, int idx) {
-    lb_box *b = luaL_testudata(L, idx, LB_TENSOR_MT);
+    lb_box *b = test_box(L, idx);
     return b ? b->t : NULL;
 }
 
 ml_tensor *lb_check_tensor(lua_State *L, int idx, const char *fn) {
-    lb_box *b = luaL_testudata(L, idx, LB_TENSOR_MT);
+    lb_box *b = test_box(L, idx);
     if (!b) luaL_error(L, "%s: argument #%d: expected a tensor, got %s", fn, idx, luaL_typename(L, idx));
-    if (!b->t) luaL_error(L, "%s: argument #%d: tensor was already freed", fn, idx);
     return b->t;
 }
 
@@ -40,12 +106,25 @@ ml_tensor *lb_tensor_or_number(lua_State *L, int idx, const char *fn, ml_dtype l
  * reported as if Lua had allocated it, so the incremental collector runs
  * (and frees dead tensors) at the pace tensors are made. */
 void lb_gc_account(lua_State *L) {
-    static _Thread_local int64_t seen = 0;
+    static _Thread_local int64_t seen = 0, limit = 128 << 20;
     int64_t now = ml_bytes_allocated_total;
     int64_t kb = (now - seen) >> 10;
     if (kb >= 64) {
         seen = now;
         lua_gc(L, LUA_GCSTEP, (int)(kb > (1 << 30) ? (1 << 30) : kb));
+        /* A step adds debt but not heap size, so in generational mode only
+         * minor collections run and old dead tensors pile up: when live
+         * tensor bytes grow by 64 MiB (or a quarter) past the last full
+         * collection, collect fully. A full collection costs in proportion
+         * to Lua's heap, not to tensor bytes, so this stays cheap. */
+        int64_t live = ml_bytes_live;
+        int64_t margin = live / 4 > (64 << 20) ? live / 4 : (64 << 20);
+        if (live + margin < limit) limit = live + margin; /* memory came back: tighten */
+        if (live > limit) {
+            lua_gc(L, LUA_GCCOLLECT);
+            live = ml_bytes_live;
+            limit = live + (live / 4 > (64 << 20) ? live / 4 : (64 << 20));
+        }
     }
 }
 
@@ -53,7 +132,8 @@ void lb_push_tensor(lua_State *L, ml_tensor *t) {
     if (!t) lb_raise(L);
     lb_box *b = lua_newuserdatauv(L, sizeof *b, 0);
     b->t = t;
-    luaL_setmetatable(L, LB_TENSOR_MT);
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &tensor_mt_key);
+    lua_setmetatable(L, -2);
     lb_gc_account(L);
 }
 
@@ -175,7 +255,10 @@ double lb_opt_number_field(lua_State *L, int idx, const char *key, double def) {
     lua_getfield(L, idx, key);
     double r = def;
     if (!lua_isnil(L, -1)) {
-        if (lua_type(L, -1) != LUA_TNUMBER) luaL_error(L, "option '%s' must be a number, got %s", key, luaL_typename(L, -1));
+        if (lua_type(L, -1) != LUA_TNUMBER) {
+            const char *name = called_name(L);
+            luaL_error(L, "%s: option '%s' must be a number, got %s", name ? name : "options", key, luaL_typename(L, -1));
+        }
         r = lua_tonumber(L, -1);
     }
     lua_pop(L, 1);

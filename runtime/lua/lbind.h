@@ -20,7 +20,8 @@ typedef struct { ml_tensor *t; } lb_box;
 
 /* Returns the tensor at idx or raises "fn: argument #k: expected a tensor, got TYPE". Borrowed. */
 ml_tensor *lb_check_tensor(lua_State *L, int idx, const char *fn);
-ml_tensor *lb_test_tensor(lua_State *L, int idx); /* NULL when not a tensor */
+ml_tensor *lb_test_tensor(lua_State *L, int idx); /* NULL when not a tensor; raises on a freed one */
+bool lb_is_tensor(lua_State *L, int idx);         /* a tensor box, freed or not; never raises */
 /* Tensor or number (a number becomes a 0-d tensor of dtype `like` when
  * float, else float32/int64 by value). Returns a NEW reference. */
 ml_tensor *lb_tensor_or_number(lua_State *L, int idx, const char *fn, ml_dtype like);
@@ -29,8 +30,12 @@ void lb_push_tensor(lua_State *L, ml_tensor *t);
 /* Like lb_push_tensor, but the same C tensor always gets the same Lua
  * object while that object lives (used for .grad). Does NOT take the reference. */
 void lb_push_tensor_shared(lua_State *L, ml_tensor *t);
+/* Records the tensor metatable (at idx) for the fast type checks. */
+void lb_remember_tensor_mt(lua_State *L, int idx);
 /* Raises the runtime's last error as a Lua error. */
 int lb_raise(lua_State *L);
+/* Raises the runtime's last error under the function name fn. */
+int lb_raise_as(lua_State *L, const char *fn);
 
 /* A 1-based (or negative) dimension argument, returned 0-based. */
 int lb_check_dim(lua_State *L, int idx, int ndim, const char *fn);

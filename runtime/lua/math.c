@@ -89,6 +89,9 @@ static int m_where(lua_State *L) {
     ml_tensor *c = lb_check_tensor(L, 1, "where");
     ml_tensor *ta = lb_test_tensor(L, 2), *tb = lb_test_tensor(L, 3);
     ml_dtype like = ta ? ta->dtype : tb ? tb->dtype : ML_FLOAT32;
+    for (int i = 2; i <= 3; i++) /* check both before either holds a reference */
+        if (!lb_test_tensor(L, i) && lua_type(L, i) != LUA_TNUMBER && lua_type(L, i) != LUA_TBOOLEAN)
+            return luaL_error(L, "where: argument #%d: expected a tensor or a number, got %s", i, luaL_typename(L, i));
     ml_tensor *a = lb_tensor_or_number(L, 2, "where", like);
     ml_tensor *b = lb_tensor_or_number(L, 3, "where", like);
     ml_tensor *r = ml_where(c, a, b);
@@ -137,10 +140,10 @@ static int m_equal(lua_State *L) {
 /* ---- in place: t:add_(x, [alpha]) ... return t ------------------------- */
 static int inplace(lua_State *L, ml_binary_op op, const char *fn) {
     ml_tensor *a = lb_check_tensor(L, 1, fn);
+    bool has_alpha = op == ML_ADD && !lua_isnoneornil(L, 3);
+    double alpha = has_alpha ? luaL_checknumber(L, 3) : 1; /* checked before b holds a reference */
     ml_tensor *b = lb_tensor_or_number(L, 2, fn, a->dtype);
-    int r;
-    if (op == ML_ADD && !lua_isnoneornil(L, 3)) r = ml_add_inplace(a, b, luaL_checknumber(L, 3));
-    else r = ml_binary_inplace(op, a, b);
+    int r = has_alpha ? ml_add_inplace(a, b, alpha) : ml_binary_inplace(op, a, b);
     ml_release(b);
     if (r < 0) return lb_raise(L);
     lua_settop(L, 1);

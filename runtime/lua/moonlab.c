@@ -56,6 +56,7 @@ int luaopen_moonlab(lua_State *L) {
     lua_newtable(L); /* 1: ml */
     lua_newtable(L); /* 2: tensor methods */
     luaL_newmetatable(L, LB_TENSOR_MT);
+    lb_remember_tensor_mt(L, -1);
     lua_pushvalue(L, 2);
     lua_setfield(L, -2, "methods"); /* reachable for REPL completion */
     lua_pop(L, 1);

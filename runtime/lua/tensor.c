@@ -80,7 +80,7 @@ static int t_newindex(lua_State *L) {
         int r = row ? ml_copy_into(row, src) : -1;
         ml_release(row);
         ml_release(src);
-        if (r < 0) return lb_raise(L);
+        if (r < 0) return lb_raise_as(L, "index assignment");
         ml_bump_version(t);
         return 0;
     }
@@ -151,7 +151,7 @@ static int t_is_contiguous(lua_State *L) {
 }
 
 static int t_is_tensor(lua_State *L) {
-    lua_pushboolean(L, lb_test_tensor(L, 1) != NULL);
+    lua_pushboolean(L, lb_is_tensor(L, 1));
     return 1;
 }
 

@@ -1,5 +1,6 @@
 /* Fused losses: cross-entropy on logits, NLL on log-probabilities, and
- * binary cross-entropy on logits, with their backward rules.
+ * binary cross-entropy on logits and on probabilities, with their backward
+ * rules.
  *
  * Layout. Class losses see the logits as (N, C, inner) with inner = d1*d2...
  * (1 for the usual (N, C)): a "lane" is one (sample, position) pair, whose C
@@ -18,7 +19,11 @@
  *   d/dx = w ((1 - y) - lw sigmoid(-x))
  *   d/dy = w (-x + (pw - 1) sp)
  * sp = max(-x, 0) + log1p(exp(-|x|)) and sigmoid(-x) from the same exp(-|x|):
- * no overflow for any x. Sums run in double, over fixed blocks added in
+ * no overflow for any x. BCE on probabilities (ml_bce) clamps its logs at
+ * -100 as PyTorch does:
+ *   loss = -w (y log x + (1 - y) log(1 - x))
+ *   d/dx = w (x - y) / max(x (1 - x), 1e-12),  d/dy = w (log(1 - x) - log x)
+ * Sums run in double, over fixed blocks added in
  * order, so results do not depend on the thread count. */
 #include "loss.h"
 
@@ -414,6 +419,37 @@ typedef struct {
 DEF_BCE(float, f)
 DEF_BCE(double, )
 
+/* BCE on probabilities: logs clamped at -100 and the gradient's denominator
+ * at 1e-12, as PyTorch, so x = 0 or 1 gives finite values. */
+#define DEF_BCEP(T, F)                                                                                       \
+    static void bcep_fwd_##T(void *p, int64_t s, int64_t e) {                                               \
+        bce_job *j = p;                                                                                     \
+        const T *x = j->x, *y = j->y, *w = j->w;                                                            \
+        T *loss = j->loss, *dx = j->dx, *dy = j->dy;                                                        \
+        for (int64_t b = s; b < e; b++) {                                                                   \
+            int64_t i0 = b * BCE_BLOCK, i1 = i0 + BCE_BLOCK < j->n ? i0 + BCE_BLOCK : j->n;                 \
+            double acc = 0;                                                                                 \
+            for (int64_t i = i0; i < i1; i++) {                                                             \
+                T xv = x[i], yv = y[i];                                                                     \
+                T lx = log##F(xv), l1x = log##F(1 - xv);                                                    \
+                lx = lx > -100 ? lx : -100;                                                                 \
+                l1x = l1x > -100 ? l1x : -100;                                                              \
+                T wv = w ? w[i] : 1;                                                                        \
+                T l = -wv * (yv * lx + (1 - yv) * l1x);                                                     \
+                acc += l;                                                                                   \
+                if (loss) loss[i] = l;                                                                      \
+                if (dx) {                                                                                   \
+                    T den = xv * (1 - xv);                                                                  \
+                    dx[i] = wv * (xv - yv) / (den > (T)1e-12 ? den : (T)1e-12);                             \
+                }                                                                                           \
+                if (dy) dy[i] = wv * (l1x - lx);                                                            \
+            }                                                                                               \
+            j->part[b] = acc;                                                                               \
+        }                                                                                                   \
+    }
+DEF_BCEP(float, f)
+DEF_BCEP(double, )
+
 static int bce_backward(ml_node *n, ml_tensor *g, ml_tensor **gin) {
     ml_reduction red = (ml_reduction)n->iarg[0];
     for (int k = 0; k < 2; k++) {
@@ -446,9 +482,8 @@ static ml_tensor *expand_like(const char *fn, const char *what, ml_tensor *t, ml
     return r;
 }
 
-ml_tensor *ml_bce_with_logits(ml_tensor *input, ml_tensor *target, ml_tensor *weight, ml_tensor *pos_weight,
-                              ml_reduction red) {
-    const char *fn = "binary_cross_entropy_with_logits";
+static ml_tensor *bce_impl(const char *fn, bool logits, ml_tensor *input, ml_tensor *target, ml_tensor *weight,
+                           ml_tensor *pos_weight, ml_reduction red) {
     char b1[128], b2[128];
     if (!ml_dtype_is_float(input->dtype))
         return ml_error("%s: input must be a float tensor, got %s", fn, ml_dtype_name(input->dtype));
@@ -478,7 +513,9 @@ ml_tensor *ml_bce_with_logits(ml_tensor *input, ml_tensor *target, ml_tensor *we
     bce_job j = {.n = x->numel, .x = ml_data(x), .y = ml_data(y), .w = w ? ml_data(w) : NULL,
                  .pw = pw ? ml_data(pw) : NULL, .loss = out ? ml_data(out) : NULL, .part = part,
                  .dx = dx ? ml_data(dx) : NULL, .dy = dy ? ml_data(dy) : NULL};
-    ml_parallel_for(nb, ML_PAR_GRAIN / BCE_BLOCK, x->dtype == ML_FLOAT32 ? bce_fwd_float : bce_fwd_double, &j);
+    bool f32 = x->dtype == ML_FLOAT32;
+    ml_range_fn kern = logits ? (f32 ? bce_fwd_float : bce_fwd_double) : (f32 ? bcep_fwd_float : bcep_fwd_double);
+    ml_parallel_for(nb, ML_PAR_GRAIN / BCE_BLOCK, kern, &j);
     double denom = 1;
     if (red != ML_REDUCE_NONE) {
         double total = 0;
@@ -510,4 +547,12 @@ done:
     ml_release(y);
     ml_release(x);
     return out;
+}
+
+ml_tensor *ml_bce_with_logits(ml_tensor *x, ml_tensor *y, ml_tensor *weight, ml_tensor *pos_weight, ml_reduction red) {
+    return bce_impl("binary_cross_entropy_with_logits", true, x, y, weight, pos_weight, red);
+}
+
+ml_tensor *ml_bce(ml_tensor *x, ml_tensor *y, ml_tensor *weight, ml_reduction red) {
+    return bce_impl("binary_cross_entropy", false, x, y, weight, NULL, red);
 }

@@ -38,6 +38,13 @@ ml_tensor *ml_nll_loss(ml_tensor *logp, ml_tensor *target, ml_tensor *weight, in
  * NULL) broadcast to it. Differentiable in x and y. "mean" divides by numel. */
 ml_tensor *ml_bce_with_logits(ml_tensor *x, ml_tensor *y, ml_tensor *weight, ml_tensor *pos_weight, ml_reduction red);
 
+/* Binary cross-entropy on probabilities x in [0, 1] (PyTorch's
+ * F.binary_cross_entropy), logs clamped at -100 as PyTorch does:
+ *   loss = -w (y max(log x, -100) + (1 - y) max(log(1 - x), -100))
+ *   d/dx = w (x - y) / max(x (1 - x), 1e-12),  d/dy = w (max(log(1 - x), -100) - max(log x, -100))
+ * Shapes as ml_bce_with_logits; the binding checks the range of x. */
+ml_tensor *ml_bce(ml_tensor *x, ml_tensor *y, ml_tensor *weight, ml_reduction red);
+
 /* The flat index of the first target outside [0, n_classes) that is not
  * ignore_index, or -1 when all are valid (for the bindings' messages). */
 int64_t ml_find_bad_target(const ml_tensor *target, int64_t n_classes, int64_t ignore_index);

@@ -365,6 +365,7 @@ static ml_tensor *root(ml_tensor *s, double p) {
 }
 
 ml_tensor *ml_std(ml_tensor *a, int dim, bool keepdim, bool unbiased) {
+    if (!ml_dtype_is_float(a->dtype)) return ml_error("std: expected a float tensor, got %s", ml_dtype_name(a->dtype));
     ml_tensor *v = ml_var(a, dim, keepdim, unbiased);
     if (!v) return NULL;
     ml_tensor *out = root(v, 2);
@@ -421,7 +422,7 @@ static ml_tensor *cumsum_raw(ml_tensor *a, int dim, bool reverse) {
     ml_tensor *c = ml_to_dtype(a, dt), *x = c ? ml_contiguous(c) : NULL;
     ml_release(c);
     ml_tensor *out = x ? ml_empty(a->ndim, a->shape, dt) : NULL;
-    if (!out) { ml_release(x); return NULL; }
+    if (!out || out->numel == 0) { ml_release(x); return out; }
     for (int64_t lane = 0; lane < g.outer * g.inner; lane++) {
         int64_t oi = lane / g.inner, k = lane % g.inner, base = oi * g.n * g.inner + k;
         if (dt == ML_INT64) {

@@ -179,6 +179,13 @@ void ml_contiguous_strides(int ndim, const int64_t *shape, int64_t *strides) {
 
 static ml_tensor *header_new(int ndim, const int64_t *shape, ml_dtype dt) {
     if (ndim < 0 || ndim > ML_MAX_DIMS) return ml_error("tensors have at most %d dimensions, got %d", ML_MAX_DIMS, ndim);
+    /* the element count must fit, whatever the strides (views of expanded or empty tensors too) */
+    int64_t n = 1;
+    for (int i = 0; i < ndim; i++) {
+        if (shape[i] < 0) return ml_error("negative dimension %lld", (long long)shape[i]);
+        if (shape[i] > 0 && n > ((int64_t)1 << 62) / shape[i]) return ml_error("tensor too large: more than 2^62 elements");
+        n *= shape[i] ? shape[i] : 1;
+    }
     ml_tensor *t = calloc(1, sizeof *t);
     if (!t) return ml_error("out of memory");
     t->ndim = ndim;

@@ -91,6 +91,30 @@ static void test_storage_refcounts(void) {
     CHECK(ml_bytes_live == before);
 }
 
+/* Freed large blocks are kept for reuse: live bytes still drop at release,
+ * a reused block is zeroed again by ml_zeros, and clearing empties the cache. */
+static void test_storage_cache(void) {
+    int64_t before = ml_bytes_live;
+    int64_t s[1] = {1 << 18}; /* 1 MiB of float32 */
+    ml_tensor *a = ml_full(1, s, ML_FLOAT32, 7.0);
+    CHECK(a && ml_bytes_live - before >= (1 << 20));
+    void *p = a->storage->data;
+    ml_release(a);
+    CHECK(ml_bytes_live == before);
+    size_t cached = ml_storage_cache_bytes();
+    CHECK(cached >= (1 << 20));
+    ml_tensor *z = ml_zeros(1, s, ML_FLOAT32);
+    CHECK(z && z->storage->data == p); /* the same block came back */
+    CHECK(ml_storage_cache_bytes() == cached - (1 << 20));
+    int zero = 1;
+    for (int64_t i = 0; i < z->numel && zero; i += 4099) zero = ml_get_flat(z, i) == 0.0;
+    CHECK(zero && ml_get_flat(z, z->numel - 1) == 0.0);
+    ml_release(z);
+    ml_storage_cache_clear();
+    CHECK(ml_storage_cache_bytes() == 0);
+    CHECK(ml_bytes_live == before);
+}
+
 static void test_creation_errors(void) {
     int64_t neg[1] = {-1};
     CHECK(ml_zeros(1, neg, ML_FLOAT32) == NULL);
@@ -374,6 +398,7 @@ static void test_backward_errors(void) {
 
 int main(void) {
     test_storage_refcounts();
+    test_storage_cache();
     test_creation_errors();
     test_views();
     test_copy_into();

@@ -47,7 +47,9 @@ local function fmt(x) return string.format("%.1f MiB", x) end
 
 -- Runs body(i) n times, sampling live and resident memory every `every`
 -- iterations; returns the peaks above the start and the samples by i.
-local function measure(n, every, body)
+-- Stops early once live tensors pass stop_mb (a failing run must not eat
+-- the machine's memory).
+local function measure(n, every, body, stop_mb)
   collectgarbage()
   collectgarbage()
   empty_cache()
@@ -60,6 +62,7 @@ local function measure(n, every, body)
       if r and r - r0 > peak_r then peak_r = r - r0 end
       if l and l - l0 > peak_l then peak_l = l - l0 end
       at[i] = {rss = r, live = l}
+      if stop_mb and peak_l > stop_mb then break end
     end
   end
   return peak_r, peak_l, at
@@ -113,8 +116,8 @@ T.test("local t <close> frees the tensor at the end of the scope", function()
   -- the closed tensor is an error to use, never a crash, and closing twice is harmless
   T.raises(function() return kept:sum() end, "freed")
   T.raises(function() return ml.sum(kept) end, "sum")
-  T.raises(function() return kept + 1 end, "freed")
-  T.raises(function() return tostring(kept) end, "freed")
+  T.raises(function() return kept + 1 end) -- the message is checked in test_fuzz.lua
+  T.ok(tostring(kept):find("freed", 1, true), "tostring of a closed tensor: " .. tostring(kept))
   local mt = getmetatable(kept)
   mt.__close(kept)
   mt.__gc(kept)
@@ -172,7 +175,7 @@ local function large_temporaries(mode)
     local x = ml.randn(1024, 1024)
     local ok, peak_r, peak_l = pcall(measure, n, 10, function()
       local s = (x * 2):tanh():sum()
-    end)
+    end, 256)
     collectgarbage(prev)
     if not ok then error(peak_r, 0) end
     collectgarbage()
@@ -189,7 +192,7 @@ end
 T.test("large temporaries without collectgarbage stay bounded (incremental collector)", large_temporaries("incremental"))
 -- lua5.4's own command runs generational, and `require "moonlab"` there must
 -- not pile up old dead tensors until a rare major collection.
-T.test("large temporaries without collectgarbage stay bounded (generational collector)", large_temporaries("generational"))
+T.test("large temporaries without collectgarbage stay bounded (generational collector, as under lua5.4)", large_temporaries("generational"))
 
 -- A graph never holds its own output: dropping the result of a recorded op
 -- frees the intermediates even though the nodes saved them.

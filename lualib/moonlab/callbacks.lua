@@ -1,0 +1,571 @@
+--- ml.callbacks: hooks into model:fit (Keras callbacks).
+--
+--   local cb = ml.callbacks
+--   model:fit(X, y, { callbacks = {
+--     cb.EarlyStopping{ monitor = "val_loss", patience = 3, restore_best = true },
+--     cb.ModelCheckpoint{ path = "best.safetensors", monitor = "val_accuracy", save_best_only = true, save_last = true },
+--     cb.ReduceLROnPlateau{ factor = 0.5, patience = 2 },
+--     cb.CSVLogger{ path = "log.csv" },
+--     { on_epoch_end = function(epoch, logs) if logs.loss < 0.01 then return "stop" end end },
+--   } })
+--
+-- Hooks: on_train_begin(logs), on_epoch_begin(epoch, logs), on_batch_begin(batch, logs),
+-- on_batch_end(batch, logs), on_epoch_end(epoch, logs), after_epoch(epoch, logs) (runs
+-- after every callback's on_epoch_end: ModelCheckpoint writes there, so its file
+-- holds the others' state of that epoch), on_train_end(logs). Epochs count from 1
+-- over the whole training (a resumed fit goes on counting), batches from 1 in each
+-- epoch. A hook that returns "stop" (and optionally a message), or sets
+-- model.stop_training = true, ends training.
+--
+-- A plain table's hooks are called as plain functions, hook(epoch, logs). A class
+-- made with ml.callbacks.Callback:extend("Name") gets self, self.model and
+-- self.ctx (what fit shares: optimizer, history, log_names, params, say); its
+-- state_dict()/load_state_dict(st) (st = {meta = JSON-able, tensors = {name = tensor}})
+-- put its state into the checkpoints ModelCheckpoint writes, so a resumed fit
+-- carries on where it stopped. The batch logs table is reused from batch to
+-- batch: copy what you keep.
+local ml = require "moonlab"
+
+local callbacks = {}
+local fmt = string.format
+local huge = math.huge
+
+local function check_options(fn, opts, known)
+  if opts == nil then return {} end
+  if type(opts) ~= "table" then error(fn .. ": options must be a table, got " .. type(opts), 4) end
+  local set = {}
+  for _, k in ipairs(known) do set[k] = true end
+  for k in pairs(opts) do
+    if not set[k] then
+      local names = { table.unpack(known) }
+      table.sort(names)
+      error(fmt("%s: unknown option '%s' (known: %s)", fn, tostring(k), table.concat(names, ", ")), 4)
+    end
+  end
+  return opts
+end
+
+local function nnfit() return require("moonlab.nn")._fit end
+
+-- ---- the base class -------------------------------------------------------------
+
+local Callback = {}
+Callback.__index = Callback
+Callback.__name = "Callback"
+Callback.__is_callback = true
+
+--- Callback:extend(name) -> a new callback class; instances get self in every hook.
+function Callback:extend(name)
+  if type(name) ~= "string" or name == "" then error("Callback:extend: expected a class name string", 2) end
+  local cls = { __name = name, __is_callback = true, super = self }
+  cls.__index = cls
+  return setmetatable(cls, { __index = self, __call = function(c, ...) return c:new(...) end })
+end
+
+function Callback.new(cls, ...)
+  local self = setmetatable({}, cls)
+  if cls.init then self:init(...) end
+  return self
+end
+
+--- cb:set_context(ctx): called by fit before training; resets the per-fit state.
+function Callback:set_context(ctx)
+  self.ctx, self.model = ctx, ctx.model
+  if self.reset then self:reset() end
+end
+
+--- cb:say(text): one line in fit's log (unless fit or the callback is silent).
+function Callback:say(s)
+  if self.ctx and self.verbose ~= false then self.ctx.say(s) end
+end
+
+setmetatable(Callback, { __call = function(c, ...) return c:new(...) end })
+callbacks.Callback = Callback
+
+-- ---- monitoring ------------------------------------------------------------------
+
+local MAX_WORDS = { "acc", "auc", "precision", "recall", "f1", "r2", "score", "iou" }
+
+local function resolve_mode(who, monitor, mode)
+  if mode == nil or mode == "auto" then
+    local m = monitor:lower()
+    for _, w in ipairs(MAX_WORDS) do if m:find(w, 1, true) then return "max" end end
+    return "min"
+  end
+  if mode ~= "min" and mode ~= "max" then error(who .. ": mode must be \"auto\", \"min\" or \"max\", got " .. tostring(mode), 4) end
+  return mode
+end
+
+local function available(ctx, logs)
+  local names, seen = {}, {}
+  for _, k in ipairs(ctx and ctx.log_names or {}) do
+    if logs[k] ~= nil then names[#names + 1] = k; seen[k] = true end
+  end
+  local extra = {}
+  for k in pairs(logs) do if type(k) == "string" and not seen[k] then extra[#extra + 1] = k end end
+  table.sort(extra)
+  for _, k in ipairs(extra) do names[#names + 1] = k end
+  return table.concat(names, ", ")
+end
+
+-- The monitored value, or the error that lists what the logs hold.
+local function monitored(self, logs)
+  local v = logs[self.monitor]
+  if v == nil then
+    error(fmt("%s: monitor '%s' is not in the logs; available: %s", self.__name, self.monitor, available(self.ctx, logs)), 0)
+  end
+  if type(v) ~= "number" then error(fmt("%s: logs.%s is a %s, expected a number", self.__name, self.monitor, type(v)), 0) end
+  return v
+end
+
+local function improved(v, best, mode, delta)
+  if v ~= v then return false end
+  if best == nil then return true end
+  if mode == "min" then return v < best - delta end
+  return v > best + delta
+end
+
+-- JSON has no NaN or infinities: they travel as strings.
+local function num_out(v)
+  if v == nil then return nil end
+  if v ~= v then return "nan" elseif v == huge then return "inf" elseif v == -huge then return "-inf" end
+  return v
+end
+local function num_in(v)
+  if v == "nan" then return 0 / 0 elseif v == "inf" then return huge elseif v == "-inf" then return -huge end
+  if type(v) == "number" then return v end
+  return nil
+end
+
+local function check_int(who, name, v, min)
+  if math.type(v) ~= "integer" or v < min then error(fmt("%s: %s must be an integer >= %d, got %s", who, name, min, tostring(v)), 4) end
+  return v
+end
+
+local function check_num(who, name, v)
+  if type(v) ~= "number" or v ~= v then error(fmt("%s: %s must be a number, got %s", who, name, tostring(v)), 4) end
+  return v
+end
+
+-- ---- EarlyStopping ------------------------------------------------------------------
+
+local EarlyStopping = Callback:extend("EarlyStopping")
+
+--- EarlyStopping{monitor="val_loss", mode="auto", patience=0, min_delta=0, restore_best=false, baseline, verbose=true}: stops when the monitored value stops improving.
+function EarlyStopping:init(o)
+  o = check_options("EarlyStopping", o, { "monitor", "mode", "patience", "min_delta", "restore_best", "baseline", "verbose" })
+  self.monitor = o.monitor or "val_loss"
+  if type(self.monitor) ~= "string" then error("EarlyStopping: monitor must be a log name such as \"val_loss\"", 3) end
+  self.mode = resolve_mode("EarlyStopping", self.monitor, o.mode)
+  self.patience = check_int("EarlyStopping", "patience", o.patience or 0, 0)
+  self.min_delta = math.abs(check_num("EarlyStopping", "min_delta", o.min_delta or 0))
+  self.restore_best = o.restore_best and true or false
+  self.baseline = o.baseline ~= nil and check_num("EarlyStopping", "baseline", o.baseline) or nil
+  self.verbose = o.verbose ~= false
+  self:reset()
+end
+
+function EarlyStopping:reset()
+  self.best, self.best_epoch, self.wait, self.best_weights, self.stopped_epoch = self.baseline, nil, 0, nil, nil
+end
+
+function EarlyStopping:on_epoch_end(epoch, logs)
+  local v = monitored(self, logs)
+  if improved(v, self.best, self.mode, self.min_delta) then
+    self.best, self.best_epoch, self.wait = v, epoch, 0
+    if self.restore_best then
+      local keep = self.best_weights or {}
+      ml.no_grad(function()
+        for name, t in pairs(self.model:state_dict()) do
+          local b = keep[name]
+          if b and b:dtype() == t:dtype() and table.concat(b:shape(), ",") == table.concat(t:shape(), ",") then b:copy_(t)
+          else keep[name] = t:detach():clone() end
+        end
+      end)
+      self.best_weights = keep
+    end
+    return
+  end
+  self.wait = self.wait + 1
+  if self.wait >= math.max(self.patience, 1) then
+    self.stopped_epoch = epoch
+    local num = nnfit().num
+    local best = self.best_epoch and fmt("best %s at epoch %d", num(self.best), self.best_epoch)
+      or (self.baseline and fmt("baseline %s never beaten", num(self.baseline)) or "no valid value")
+    return "stop", fmt("EarlyStopping: %s did not improve for %d epoch%s (%s); stopped at epoch %d",
+      self.monitor, self.wait, self.wait == 1 and "" or "s", best, epoch)
+  end
+end
+
+function EarlyStopping:on_train_end()
+  if not (self.restore_best and self.best_weights) then return end
+  self.model:load_state_dict(self.best_weights)
+  local last = self.ctx and self.ctx.history.epochs
+  if self.best_epoch ~= last or (self.ctx and self.ctx.stop_reason and self.ctx.stop_reason ~= "callback") then
+    self:say(fmt("EarlyStopping: restored the weights of epoch %d (%s %s)", self.best_epoch, self.monitor, nnfit().num(self.best)))
+  end
+end
+
+function EarlyStopping:state_dict()
+  return {
+    meta = { best = num_out(self.best), best_epoch = self.best_epoch, wait = self.wait },
+    tensors = self.best_weights,
+  }
+end
+
+function EarlyStopping:load_state_dict(st)
+  local m = st.meta or {}
+  self.best, self.best_epoch, self.wait = num_in(m.best), m.best_epoch, m.wait or 0
+  if self.restore_best and st.tensors and next(st.tensors) then self.best_weights = st.tensors end
+end
+callbacks.EarlyStopping = EarlyStopping
+
+-- ---- ModelCheckpoint ----------------------------------------------------------------
+
+local ModelCheckpoint = Callback:extend("ModelCheckpoint")
+
+local function last_path_of(path)
+  local stem, ext = path:match("^(.*)(%.[%w_]+)$")
+  if not stem or stem:find("/$") then return path .. ".last" end
+  return stem .. ".last" .. ext
+end
+
+--- ModelCheckpoint{path, monitor="val_loss", mode="auto", save_best_only=false, save_last=false, verbose=true}: writes checkpoints fit can resume from.
+function ModelCheckpoint:init(o)
+  o = check_options("ModelCheckpoint", o, { "path", "monitor", "mode", "save_best_only", "save_last", "verbose" })
+  if type(o.path) ~= "string" or o.path == "" then error("ModelCheckpoint: path must be a file name (\"{epoch}\" and \"{val_loss:.4f}\" are filled in)", 3) end
+  self.path = o.path
+  self.monitor_given = o.monitor ~= nil
+  self.monitor = o.monitor or "val_loss"
+  self.mode = resolve_mode("ModelCheckpoint", self.monitor, o.mode)
+  self.save_best_only = o.save_best_only and true or false
+  if o.save_last == true then self.last_path = last_path_of(o.path)
+  elseif type(o.save_last) == "string" then self.last_path = o.save_last
+  elseif o.save_last ~= nil and o.save_last ~= false then error("ModelCheckpoint: save_last must be a boolean or a path", 3) end
+  self.verbose = o.verbose ~= false
+  self:reset()
+end
+
+function ModelCheckpoint:reset() self.best, self.best_epoch = nil, nil end
+
+function ModelCheckpoint:format_path(epoch, logs)
+  return (self.path:gsub("{([%w_]+):?([^}]*)}", function(key, spec)
+    local v = key == "epoch" and epoch or logs[key]
+    if v == nil then error(fmt("ModelCheckpoint: path names {%s}, which is not in the logs; available: epoch, %s", key, available(self.ctx, logs)), 0) end
+    if spec == "" then return key == "epoch" and tostring(v) or fmt("%.4f", v) end
+    return fmt("%" .. spec, v)
+  end))
+end
+
+function ModelCheckpoint:format_path_last(epoch, logs)
+  local saved = self.path
+  self.path = self.last_path
+  local ok, p = pcall(self.format_path, self, epoch, logs)
+  self.path = saved
+  if not ok then error(p, 0) end
+  return p
+end
+
+function ModelCheckpoint:write(path, epoch)
+  local nn = require "moonlab.nn"
+  local best = ml.json.encode({ monitor = self.monitor, mode = self.mode, value = num_out(self.best), epoch = self.best_epoch })
+  nn.save_checkpoint(path, {
+    model = self.model, optimizer = self.ctx.optimizer, epoch = epoch, fit = self.ctx.fit_state(),
+    metadata = { ["moonlab.best"] = best },
+  })
+end
+
+function ModelCheckpoint:after_epoch(epoch, logs)
+  local v = logs[self.monitor]
+  if v == nil and (self.save_best_only or self.monitor_given) then monitored(self, logs) end
+  local better = v ~= nil and improved(v, self.best, self.mode, 0)
+  if better then self.best, self.best_epoch = v, epoch end
+  if better or not self.save_best_only then
+    local path = self:format_path(epoch, logs)
+    self:write(path, epoch)
+    if self.save_best_only then
+      self:say(fmt("ModelCheckpoint: %s improved to %s at epoch %d; saved %s", self.monitor, nnfit().num(v), epoch, path))
+    end
+  end
+  if self.last_path then self:write(self:format_path_last(epoch, logs), epoch) end
+end
+
+function ModelCheckpoint:state_dict()
+  return { meta = { best = num_out(self.best), best_epoch = self.best_epoch } }
+end
+
+function ModelCheckpoint:load_state_dict(st)
+  local m = st.meta or {}
+  self.best, self.best_epoch = num_in(m.best), m.best_epoch
+end
+callbacks.ModelCheckpoint = ModelCheckpoint
+
+-- ---- learning rates ---------------------------------------------------------------------
+
+local function groups(self)
+  local opt = self.ctx and self.ctx.optimizer
+  if not (opt and type(opt.param_groups) == "table") then error(self.__name .. ": the optimizer has no param_groups", 0) end
+  return opt.param_groups
+end
+
+local LearningRateScheduler = Callback:extend("LearningRateScheduler")
+
+--- LearningRateScheduler(fn(epoch, lr) -> lr | schedule, [{monitor, interval="epoch"|"batch", verbose=false}]): sets the learning rate each epoch.
+function LearningRateScheduler:init(s, o)
+  o = check_options("LearningRateScheduler", o, { "monitor", "interval", "verbose" })
+  if type(s) == "function" then self.fn = s
+  elseif type(s) == "table" and type(s.step) == "function" then self.schedule = s
+  else error("LearningRateScheduler: expected a function(epoch, lr) -> lr or a schedule from optim.lr", 3) end
+  self.monitor = o.monitor
+  self.interval = o.interval or "epoch"
+  if self.interval ~= "epoch" and self.interval ~= "batch" then error("LearningRateScheduler: interval must be \"epoch\" or \"batch\"", 3) end
+  if self.interval == "batch" and not self.schedule then error("LearningRateScheduler: interval \"batch\" needs a schedule object", 3) end
+  if self.interval == "batch" then self.on_batch_end = function(me) me.schedule:step() end end
+  self.verbose = o.verbose == true
+end
+
+function LearningRateScheduler:on_epoch_begin(epoch)
+  if not self.fn then return end
+  for i, g in ipairs(groups(self)) do
+    local lr = self.fn(epoch, g.lr)
+    if type(lr) ~= "number" or lr ~= lr or lr < 0 then
+      error(fmt("LearningRateScheduler: the function returned %s for epoch %d, expected a learning rate >= 0", tostring(lr), epoch), 0)
+    end
+    if i == 1 and lr ~= g.lr then self:say(fmt("LearningRateScheduler: epoch %d: lr %g", epoch, lr)) end
+    g.lr = lr
+  end
+end
+
+function LearningRateScheduler:on_epoch_end(epoch, logs)
+  if not self.schedule or self.interval ~= "epoch" then return end
+  if self.monitor then self.schedule:step(monitored(self, logs)) else self.schedule:step() end
+end
+
+function LearningRateScheduler:state_dict()
+  if self.schedule and type(self.schedule.state_dict) == "function" then
+    local st = self.schedule:state_dict()
+    if type(st) == "table" and (st.meta ~= nil or st.tensors ~= nil) then return st end
+    return { meta = st }
+  end
+end
+
+function LearningRateScheduler:load_state_dict(st)
+  if self.schedule and type(self.schedule.load_state_dict) == "function" then
+    if st.tensors and next(st.tensors) then self.schedule:load_state_dict(st) else self.schedule:load_state_dict(st.meta) end
+  end
+end
+callbacks.LearningRateScheduler = LearningRateScheduler
+
+local ReduceLROnPlateau = Callback:extend("ReduceLROnPlateau")
+
+--- ReduceLROnPlateau{monitor="val_loss", mode="auto", factor=0.1, patience=10, min_delta=1e-4, cooldown=0, min_lr=0, verbose=true}: lowers the learning rate when the monitored value stalls.
+function ReduceLROnPlateau:init(o)
+  o = check_options("ReduceLROnPlateau", o, { "monitor", "mode", "factor", "patience", "min_delta", "cooldown", "min_lr", "verbose" })
+  self.monitor = o.monitor or "val_loss"
+  self.mode = resolve_mode("ReduceLROnPlateau", self.monitor, o.mode)
+  self.factor = check_num("ReduceLROnPlateau", "factor", o.factor or 0.1)
+  if not (self.factor > 0 and self.factor < 1) then error("ReduceLROnPlateau: factor must be in (0, 1)", 3) end
+  self.patience = check_int("ReduceLROnPlateau", "patience", o.patience or 10, 0)
+  self.min_delta = math.abs(check_num("ReduceLROnPlateau", "min_delta", o.min_delta or 1e-4))
+  self.cooldown = check_int("ReduceLROnPlateau", "cooldown", o.cooldown or 0, 0)
+  self.min_lr = check_num("ReduceLROnPlateau", "min_lr", o.min_lr or 0)
+  self.verbose = o.verbose ~= false
+  self:reset()
+end
+
+function ReduceLROnPlateau:reset() self.best, self.wait, self.cooldown_left = nil, 0, 0 end
+
+function ReduceLROnPlateau:on_epoch_end(epoch, logs)
+  local v = monitored(self, logs)
+  if self.cooldown_left > 0 then self.cooldown_left = self.cooldown_left - 1; self.wait = 0 end
+  if improved(v, self.best, self.mode, self.min_delta) then
+    self.best, self.wait = v, 0
+  elseif self.cooldown_left == 0 then
+    self.wait = self.wait + 1
+    if self.wait >= math.max(self.patience, 1) then
+      local old, new
+      for i, g in ipairs(groups(self)) do
+        local n = math.max(g.lr * self.factor, self.min_lr)
+        if i == 1 then old, new = g.lr, n end
+        g.lr = n
+      end
+      if old and new < old then
+        self:say(fmt("ReduceLROnPlateau: epoch %d: %s stalled at %s; lr %g -> %g", epoch, self.monitor, nnfit().num(self.best), old, new))
+      end
+      self.cooldown_left, self.wait = self.cooldown, 0
+    end
+  end
+end
+
+function ReduceLROnPlateau:state_dict()
+  return { meta = { best = num_out(self.best), wait = self.wait, cooldown_left = self.cooldown_left } }
+end
+
+function ReduceLROnPlateau:load_state_dict(st)
+  local m = st.meta or {}
+  self.best, self.wait, self.cooldown_left = num_in(m.best), m.wait or 0, m.cooldown_left or 0
+end
+callbacks.ReduceLROnPlateau = ReduceLROnPlateau
+
+-- ---- CSVLogger -----------------------------------------------------------------------------
+
+local CSVLogger = Callback:extend("CSVLogger")
+
+--- CSVLogger{path, append=auto, separator=","}: one row per epoch (epoch, then the logs by name); appends when fit resumes.
+function CSVLogger:init(o)
+  o = check_options("CSVLogger", o, { "path", "append", "separator" })
+  if type(o.path) ~= "string" or o.path == "" then error("CSVLogger: path must be a file name", 3) end
+  self.path, self.append, self.sep = o.path, o.append, o.separator or ","
+end
+
+local function cell(v, sep)
+  if type(v) == "number" then
+    if math.type(v) == "integer" then return tostring(v) end
+    if v ~= v then return "nan" elseif v == huge then return "inf" elseif v == -huge then return "-inf" end
+    local s
+    for p = 15, 17 do
+      s = fmt("%." .. p .. "g", v)
+      if tonumber(s) == v then break end
+    end
+    return s
+  end
+  local s = tostring(v)
+  if s:find(sep, 1, true) or s:find('"', 1, true) or s:find("\n", 1, true) then s = '"' .. s:gsub('"', '""') .. '"' end
+  return s
+end
+
+function CSVLogger:on_train_begin()
+  local append = self.append
+  if append == nil then append = self.ctx ~= nil and self.ctx.resumed end
+  self.keys = nil
+  if append then
+    local f = io.open(self.path, "r")
+    if f then
+      local head = f:read("l")
+      f:close()
+      if head and head ~= "" then
+        local keys = {}
+        for k in (head .. self.sep):gmatch("(.-)" .. self.sep:gsub("%p", "%%%0")) do keys[#keys + 1] = k end
+        if keys[1] == "epoch" then table.remove(keys, 1); self.keys = keys end
+      end
+    end
+  end
+  local f, err = io.open(self.path, append and "a" or "w")
+  if not f then error("CSVLogger: cannot open '" .. self.path .. "': " .. tostring(err), 0) end
+  self.file = f
+end
+
+function CSVLogger:on_epoch_end(epoch, logs)
+  local f = self.file
+  if not f then return end
+  if not self.keys then
+    local keys = {}
+    for k in pairs(logs) do if type(k) == "string" then keys[#keys + 1] = k end end
+    table.sort(keys)
+    self.keys = keys
+    f:write("epoch", #keys > 0 and self.sep or "", table.concat(keys, self.sep), "\n")
+  end
+  local row = { tostring(epoch) }
+  for _, k in ipairs(self.keys) do row[#row + 1] = logs[k] == nil and "" or cell(logs[k], self.sep) end
+  f:write(table.concat(row, self.sep), "\n")
+  f:flush()
+end
+
+function CSVLogger:on_train_end()
+  if self.file then self.file:close(); self.file = nil end
+end
+callbacks.CSVLogger = CSVLogger
+
+-- ---- ProgressBar ------------------------------------------------------------------------------
+
+local ProgressBar = Callback:extend("ProgressBar")
+
+--- ProgressBar{mode="auto"|"bar"|"lines"}: fit's display; a live bar on a terminal, one line per epoch otherwise.
+function ProgressBar:init(o)
+  o = check_options("ProgressBar", o, { "mode" })
+  self.mode = o.mode or "auto"
+  if self.mode ~= "auto" and self.mode ~= "bar" and self.mode ~= "lines" then
+    error("ProgressBar: mode must be \"auto\", \"bar\" or \"lines\"", 3)
+  end
+end
+
+local function rate(r)
+  if r >= 1e6 then return fmt("%.1fM", r / 1e6) elseif r >= 1e4 then return fmt("%.0fk", r / 1e3)
+  elseif r >= 1e3 then return fmt("%.1fk", r / 1e3) end
+  return fmt("%.0f", r)
+end
+
+local function bar(done, total)
+  local w = 20
+  if not total or total == 0 then return "" end
+  local k = math.floor(w * done / total)
+  if k >= w then return "[" .. string.rep("=", w) .. "]" end
+  return "[" .. string.rep("=", k) .. ">" .. string.rep(".", w - k - 1) .. "]"
+end
+
+function ProgressBar:set_context(ctx)
+  Callback.set_context(self, ctx)
+  self.bar = self.mode == "bar" or (self.mode == "auto" and ctx.tty)
+  self.on_batch_end = self.bar and ProgressBar.batch or nil
+end
+
+function ProgressBar:on_epoch_begin()
+  self.last = -1
+end
+
+function ProgressBar:head(epoch)
+  local p = self.ctx.params
+  return fmt("epoch %d/%d", epoch, p.epochs)
+end
+
+function ProgressBar:batch(b, logs)
+  local ctx = self.ctx
+  local t = ml.now()
+  local steps = ctx.params.steps
+  if t - self.last < 0.1 and b ~= steps then return end
+  self.last = t
+  local num, elapsed = nnfit().num, t - ctx.t0
+  local parts = { self:head(ctx.epoch) .. " " .. (steps and fmt("%d/%d %s", b, steps, bar(b, steps)) or tostring(b)) }
+  if steps and b < steps then parts[1] = parts[1] .. " ETA " .. nnfit().seconds(elapsed / b * (steps - b)) end
+  for _, k in ipairs(ctx.log_names) do
+    local v = logs[k]
+    if v ~= nil and k ~= "lr" then parts[#parts + 1] = k .. " " .. num(v) end
+  end
+  if elapsed > 0 then parts[#parts + 1] = rate(ctx.seen / elapsed) .. " samples/s" end
+  ctx.write("\r" .. table.concat(parts, " - ") .. "\27[K")
+  ctx.bar_open = true
+end
+
+function ProgressBar:on_epoch_end(epoch, logs)
+  local ctx = self.ctx
+  local num = nnfit().num
+  local head = self:head(epoch)
+  if self.bar then
+    local steps = ctx.params.steps or ctx.batches
+    head = head .. " " .. fmt("%d/%d %s", steps, steps, bar(steps, steps))
+  end
+  local parts = { head, nnfit().seconds(ctx.seconds or 0) }
+  for _, k in ipairs(ctx.log_names) do
+    if logs[k] ~= nil and k ~= "lr" then parts[#parts + 1] = k .. " " .. num(logs[k]) end
+  end
+  ctx.write((self.bar and "\r" or "") .. table.concat(parts, " - ") .. (self.bar and "\27[K\n" or "\n"))
+  ctx.bar_open = false
+end
+
+function ProgressBar:on_train_end()
+  if self.ctx.bar_open then self.ctx.write("\n"); self.ctx.bar_open = false end
+end
+callbacks.ProgressBar = ProgressBar
+
+if ml.doc then
+  ml.doc(callbacks, "ml.callbacks — hooks into model:fit: EarlyStopping, ModelCheckpoint, LearningRateScheduler, ReduceLROnPlateau, CSVLogger, ProgressBar, Callback")
+  ml.doc(Callback, "callbacks.Callback:extend(name) -> class — base of callback classes; hooks get self, self.model and self.ctx")
+  ml.doc(EarlyStopping, "callbacks.EarlyStopping{monitor=\"val_loss\", mode, patience=0, min_delta=0, restore_best=false, baseline} — stops fit when the monitored value stops improving")
+  ml.doc(ModelCheckpoint, "callbacks.ModelCheckpoint{path, monitor=\"val_loss\", mode, save_best_only=false, save_last=false} — writes checkpoints (best and/or last) that fit can resume from")
+  ml.doc(LearningRateScheduler, "callbacks.LearningRateScheduler(fn(epoch, lr) | schedule, [{monitor, interval}]) — sets the learning rate every epoch (or batch)")
+  ml.doc(ReduceLROnPlateau, "callbacks.ReduceLROnPlateau{monitor=\"val_loss\", factor=0.1, patience=10, min_delta=1e-4, cooldown=0, min_lr=0} — lowers the learning rate when the monitored value stalls")
+  ml.doc(CSVLogger, "callbacks.CSVLogger{path, append, separator=\",\"} — writes one row per epoch: epoch and the logs by name")
+  ml.doc(ProgressBar, "callbacks.ProgressBar{mode=\"auto\"|\"bar\"|\"lines\"} — fit's display: a live bar on a terminal, one line per epoch otherwise")
+end
+
+return callbacks

@@ -1,0 +1,272 @@
+-- ml.callbacks in model:fit: monitors, EarlyStopping, ModelCheckpoint and resume,
+-- LearningRateScheduler, ReduceLROnPlateau, CSVLogger, user callbacks.
+local S = dofile("tests/lua/fit_standins.lua")
+local cb = ml.callbacks
+local nn = ml.nn
+
+local X, Y = S.blobs(200, 1)
+local dir = os.tmpname()
+os.remove(dir)
+os.execute("mkdir -p " .. dir)
+
+local function classifier(seed, lr)
+  local m = S.mlp(2, 8, 2, seed or 0)
+  m:compile{ optimizer = S.SGD(m:parameters(), { lr = lr or 0.1, momentum = 0.9 }), loss = S.CrossEntropyLoss(), metrics = { "accuracy" } }
+  return m
+end
+
+-- A plain callback that puts a scripted value into the logs under `name` (runs before the others).
+local function script(name, values)
+  return { on_epoch_end = function(e, logs) logs[name] = values[e] end }
+end
+
+-- Records a copy of the weights at the end of every epoch.
+local function recorder(m, snaps)
+  return { on_epoch_end = function(e) snaps[e] = m:state_dict()["3.weight"]:clone() end }
+end
+
+local function file_exists(p)
+  local f = io.open(p, "rb")
+  if f then f:close() end
+  return f ~= nil
+end
+
+T.test("a monitor the logs lack is an error at the first epoch end listing the names", function()
+  local m = classifier()
+  local err = T.raises(function()
+    m:fit(X, Y, { epochs = 3, validation_split = 0.2, verbose = 0, callbacks = { cb.EarlyStopping{ monitor = "val_acc" } } })
+  end, "EarlyStopping: monitor 'val_acc' is not in the logs; available: loss, accuracy, val_loss, val_accuracy, lr")
+  local epochs = 0
+  T.raises(function()
+    m:fit(X, Y, { epochs = 3, verbose = 0, callbacks = { { on_epoch_end = function() epochs = epochs + 1 end }, cb.ReduceLROnPlateau{} } })
+  end, "ReduceLROnPlateau: monitor 'val_loss' is not in the logs; available: loss, accuracy, lr")
+  T.eq(epochs, 1, "at the first epoch end")
+  T.raises(function()
+    m:fit(X, Y, { epochs = 1, verbose = 0, callbacks = { cb.ModelCheckpoint{ path = dir .. "/x.safetensors", save_best_only = true } } })
+  end, "ModelCheckpoint: monitor 'val_loss' is not in the logs")
+  T.eq(ml._train.sigint_pending(), false)
+  T.ok(err)
+end)
+
+T.test("EarlyStopping: patience, mode, min_delta and its message", function()
+  local m = classifier()
+  local w, text = S.capture()
+  local h = m:fit(X, Y, { epochs = 10, output = w, callbacks = {
+    script("s", { 5, 4, 3, 3.5, 3.2, 2.0, 1.0 }), cb.EarlyStopping{ monitor = "s", patience = 2 } } })
+  T.eq(h.epochs, 5)
+  T.eq(h.stopped_early, true)
+  T.eq(h.stop_reason, "callback")
+  T.ok(text():find("EarlyStopping: s did not improve for 2 epochs (best 3.0000 at epoch 3); stopped at epoch 5", 1, true), text())
+  -- "acc" in the name: mode max; patience 0 stops at the first epoch without improvement
+  h = m:fit(X, Y, { epochs = 10, verbose = 0, callbacks = {
+    script("my_acc", { 0.5, 0.6, 0.6, 0.9 }), cb.EarlyStopping{ monitor = "my_acc" } } })
+  T.eq(h.epochs, 3)
+  -- min_delta: 2.95 is not better than 3 by 0.1
+  h = m:fit(X, Y, { epochs = 10, verbose = 0, callbacks = {
+    script("s", { 3, 2.95, 2.91, 1 }), cb.EarlyStopping{ monitor = "s", patience = 2, min_delta = 0.1, mode = "min" } } })
+  T.eq(h.epochs, 3)
+  T.raises(function() cb.EarlyStopping{ monitor = "loss", patience = -1 } end, "EarlyStopping: patience must be an integer >= 0")
+  T.raises(function() cb.EarlyStopping{ monitr = "loss" } end, "EarlyStopping: unknown option 'monitr' (known: baseline, min_delta, mode,")
+  T.raises(function() cb.EarlyStopping{ mode = "up" } end, "mode must be \"auto\", \"min\" or \"max\"")
+end)
+
+T.test("EarlyStopping restore_best: the best weights come back whoever ended training", function()
+  -- stopped by EarlyStopping itself
+  local m = classifier()
+  local snaps = {}
+  m:fit(X, Y, { epochs = 10, verbose = 0, callbacks = {
+    script("s", { 3, 2, 2.5, 2.4 }), recorder(m, snaps), cb.EarlyStopping{ monitor = "s", patience = 2, restore_best = true } } })
+  T.ok(m:state_dict()["3.weight"]:equal(snaps[2]))
+  T.ok(not snaps[4]:equal(snaps[2]))
+  -- training ran all its epochs
+  m = classifier()
+  snaps = {}
+  local w, text = S.capture()
+  m:fit(X, Y, { epochs = 4, output = w, callbacks = {
+    script("s", { 3, 1, 2, 2 }), recorder(m, snaps), cb.EarlyStopping{ monitor = "s", patience = 5, restore_best = true } } })
+  T.ok(m:state_dict()["3.weight"]:equal(snaps[2]))
+  T.ok(text():find("EarlyStopping: restored the weights of epoch 2 (s 1.0000)", 1, true), text())
+  -- another callback stopped it
+  m = classifier()
+  snaps = {}
+  m:fit(X, Y, { epochs = 9, verbose = 0, callbacks = {
+    script("s", { 3, 1, 2 }), recorder(m, snaps), cb.EarlyStopping{ monitor = "s", patience = 5, restore_best = true },
+    { on_epoch_end = function(e) if e == 3 then return "stop" end end } } })
+  T.ok(m:state_dict()["3.weight"]:equal(snaps[2]))
+end)
+
+T.test("ModelCheckpoint: best and last files, the best value in the metadata", function()
+  local m = classifier()
+  local snaps = {}
+  local best, last = dir .. "/best.safetensors", dir .. "/run.safetensors"
+  local w, text = S.capture()
+  m:fit(X, Y, { epochs = 4, output = w, callbacks = {
+    script("s", { 3, 1, 2, 1.5 }), recorder(m, snaps),
+    cb.ModelCheckpoint{ path = best, monitor = "s", save_best_only = true, save_last = last } } })
+  T.ok(text():find("ModelCheckpoint: s improved to 1.0000 at epoch 2; saved " .. best, 1, true), text())
+  local _, meta = ml.load(best)
+  local info = ml.json.decode(meta["moonlab.best"])
+  T.eq(info.monitor, "s"); T.eq(info.value, 1.0); T.eq(info.epoch, 2); T.eq(info.mode, "min")
+  local mb = nn.load(best)
+  T.ok(mb:state_dict()["3.weight"]:equal(snaps[2]), "best file: the weights of epoch 2")
+  local ck = nn.load_checkpoint(last)
+  T.eq(ck.epoch, 4)
+  T.ok(ck.model:state_dict()["3.weight"]:equal(snaps[4]), "last file: the weights of epoch 4")
+  T.ok(ck.optimizer_state and next(ck.optimizer_state.tensors) ~= nil, "the optimizer state is in it")
+  -- save_last = true names the last file after path; {epoch} and {name:fmt} are filled in
+  m:fit(X, Y, { epochs = 2, verbose = 0, callbacks = { cb.ModelCheckpoint{ path = dir .. "/e{epoch:02d}-{loss:.2f}.safetensors", save_last = true, monitor = "loss" } } })
+  local h = m:fit(X, Y, { epochs = 1, verbose = 0 })
+  T.ok(h)
+  local found = 0
+  local p = io.popen("ls " .. dir)
+  for f in p:lines() do if f:match("^e0[12]%-%d%.%d%d%.safetensors$") then found = found + 1 end end
+  p:close()
+  T.eq(found, 2)
+  T.raises(function() cb.ModelCheckpoint{} end, "ModelCheckpoint: path must be a file name")
+  T.raises(function()
+    m:fit(X, Y, { epochs = 1, verbose = 0, callbacks = { cb.ModelCheckpoint{ path = dir .. "/{nope}.safetensors" } } })
+  end, "ModelCheckpoint: path names {nope}, which is not in the logs")
+end)
+
+local function resumable(seed)
+  ml.seed(seed)
+  local m = S.Sequential{ S.Linear(2, 16), S.ReLU(), S.Dropout(0.2), S.Linear(16, 2) }
+  m:compile{ optimizer = S.SGD(m:parameters(), { lr = 0.05, momentum = 0.9 }), loss = S.CrossEntropyLoss(), metrics = { "accuracy" } }
+  return m
+end
+
+T.test("resume: 2 epochs + resume 2 gives the unbroken 4-epoch run bit for bit", function()
+  local opts = function(epochs, extra)
+    local o = { epochs = epochs, batch_size = 16, validation_split = 0.2, verbose = 0 }
+    for k, v in pairs(extra or {}) do o[k] = v end
+    return o
+  end
+  -- unbroken
+  local a = resumable(3)
+  local ha = a:fit(X, Y, opts(4, { callbacks = { cb.EarlyStopping{ monitor = "val_loss", patience = 10 },
+    cb.ReduceLROnPlateau{ monitor = "loss", patience = 1, factor = 0.5, min_delta = 10, verbose = false } } }))
+  local rng_a = ml.random_state()
+  -- broken at 2, in a "new process": other weights, another generator state
+  local path = dir .. "/resume.safetensors"
+  local b = resumable(3)
+  b:fit(X, Y, opts(2, { callbacks = { cb.ModelCheckpoint{ path = path }, cb.EarlyStopping{ monitor = "val_loss", patience = 10 },
+    cb.ReduceLROnPlateau{ monitor = "loss", patience = 1, factor = 0.5, min_delta = 10, verbose = false } } }))
+  local c = resumable(99)
+  ml.seed(12345)
+  local csv = dir .. "/resume.csv"
+  local hc = c:fit(X, Y, opts(4, { resume = path, callbacks = { cb.EarlyStopping{ monitor = "val_loss", patience = 10 },
+    cb.ReduceLROnPlateau{ monitor = "loss", patience = 1, factor = 0.5, min_delta = 10, verbose = false }, cb.CSVLogger{ path = csv } } }))
+  for k, t in pairs(a:state_dict()) do T.ok(t:equal(c:state_dict()[k]), "weights differ: " .. k) end
+  T.eq(hc.epochs, 4)
+  for i = 1, 4 do
+    T.eq(hc.loss[i], ha.loss[i], "loss " .. i)
+    T.eq(hc.val_accuracy[i], ha.val_accuracy[i])
+    T.eq(hc.lr[i], ha.lr[i], "lr " .. i)
+  end
+  T.eq(table.concat(ha.lr, ","), table.concat({ 0.05, 0.05, 0.025, 0.0125 }, ","), "ReduceLROnPlateau halves it after each epoch from the second")
+  T.eq(ml.random_state(), rng_a, "the generator goes on as in the unbroken run")
+  T.raises(function() resumable(1):fit(X, Y, opts(4, { resume = path, initial_epoch = 1 })) end, "initial_epoch 1 differs from the checkpoint's epoch 2")
+  T.raises(function() resumable(1):fit(X, Y, opts(4, { resume = dir .. "/none.safetensors" })) end, "fit: cannot resume: nn.load_checkpoint:")
+  local other = S.mlp(2, 5, 2)
+  other:compile{ optimizer = S.SGD(other:parameters(), { lr = 0.1 }), loss = S.CrossEntropyLoss() }
+  T.raises(function() other:fit(X, Y, opts(4, { resume = path })) end, "the weights do not fit the model")
+end)
+
+T.test("ModelCheckpoint goes on comparing with the best value after a resume", function()
+  local path, best = dir .. "/cmp.safetensors", dir .. "/cmp_best.safetensors"
+  local m = classifier()
+  m:fit(X, Y, { epochs = 2, verbose = 0, callbacks = { script("s", { 2, 1 }),
+    cb.ModelCheckpoint{ path = best, monitor = "s", save_best_only = true, save_last = path } } })
+  local m2 = classifier()
+  local w, text = S.capture()
+  m2:fit(X, Y, { epochs = 4, resume = path, output = w, callbacks = { script("s", { nil, nil, 1.5, 0.5 }),
+    cb.ModelCheckpoint{ path = best, monitor = "s", save_best_only = true, save_last = path } } })
+  T.ok(not text():find("at epoch 3", 1, true), "1.5 is not better than the 1 of epoch 2: " .. text())
+  T.ok(text():find("s improved to 0.5000 at epoch 4", 1, true), text())
+end)
+
+T.test("CSVLogger writes a header and one row per epoch with exact values", function()
+  local m = classifier()
+  local path = dir .. "/log.csv"
+  local h = m:fit(X, Y, { epochs = 3, validation_split = 0.2, verbose = 0, callbacks = { cb.CSVLogger{ path = path } } })
+  local f = io.open(path)
+  local lines = {}
+  for l in f:lines() do lines[#lines + 1] = l end
+  f:close()
+  T.eq(#lines, 4)
+  T.eq(lines[1], "epoch,accuracy,loss,lr,val_accuracy,val_loss")
+  for i = 1, 3 do
+    local cells = {}
+    for c in (lines[i + 1] .. ","):gmatch("(.-),") do cells[#cells + 1] = c end
+    T.eq(tonumber(cells[1]), i)
+    T.eq(tonumber(cells[3]), h.loss[i], "loss round-trips exactly")
+    T.eq(tonumber(cells[6]), h.val_loss[i])
+  end
+  -- append = true adds rows under the same header
+  m:fit(X, Y, { epochs = 1, validation_split = 0.2, verbose = 0, callbacks = { cb.CSVLogger{ path = path, append = true } } })
+  f = io.open(path)
+  local n = 0
+  for _ in f:lines() do n = n + 1 end
+  f:close()
+  T.eq(n, 5)
+  -- a separator other than ","
+  m:fit(X, Y, { epochs = 1, verbose = 0, callbacks = { cb.CSVLogger{ path = path, separator = ";" } } })
+  f = io.open(path)
+  T.eq(f:read("l"), "epoch;accuracy;loss;lr")
+  f:close()
+end)
+
+T.test("LearningRateScheduler: a function of the epoch, or a schedule object", function()
+  local m = classifier()
+  local h = m:fit(X, Y, { epochs = 4, verbose = 0, callbacks = { cb.LearningRateScheduler(function(e, lr) return 0.1 / e end) } })
+  for e = 1, 4 do T.eq(h.lr[e], 0.1 / e) end
+  if ml.optim and ml.optim.lr and ml.optim.lr.StepLR then
+    m = classifier()
+    local sched = ml.optim.lr.StepLR(m._compiled.optimizer, { step_size = 2, gamma = 0.5 })
+    h = m:fit(X, Y, { epochs = 5, verbose = 0, callbacks = { cb.LearningRateScheduler(sched) } })
+    T.eq(table.concat(h.lr, ","), table.concat({ 0.1, 0.1, 0.05, 0.05, 0.025 }, ","))
+  end
+  T.raises(function() cb.LearningRateScheduler(42) end, "LearningRateScheduler: expected a function(epoch, lr) -> lr or a schedule")
+  T.raises(function()
+    m:fit(X, Y, { epochs = 1, verbose = 0, callbacks = { cb.LearningRateScheduler(function() return "fast" end) } })
+  end, "the function returned fast for epoch 1")
+end)
+
+T.test("ReduceLROnPlateau lowers the learning rate after patience epochs without improvement", function()
+  local m = classifier()
+  local w, text = S.capture()
+  local h = m:fit(X, Y, { epochs = 7, output = w, callbacks = {
+    script("s", { 3, 2, 2, 2, 2, 2, 2 }), cb.ReduceLROnPlateau{ monitor = "s", patience = 2, factor = 0.5, cooldown = 1, min_lr = 0.02 } } })
+  -- lr in the logs is the one used during the epoch; the change shows from the next epoch
+  -- (as Keras: the cooldown epoch counts no wait, the next one does)
+  T.eq(table.concat(h.lr, ","), table.concat({ 0.1, 0.1, 0.1, 0.1, 0.05, 0.05, 0.025 }, ","))
+  T.ok(text():find("ReduceLROnPlateau: epoch 4: s stalled at 2.0000; lr 0.1 -> 0.05", 1, true), text())
+  T.raises(function() cb.ReduceLROnPlateau{ factor = 2 } end, "factor must be in (0, 1)")
+end)
+
+T.test("user callbacks: plain tables get plain calls, Callback classes get self", function()
+  local calls = {}
+  local plain = {
+    on_train_begin = function(logs) calls[#calls + 1] = "train_begin:" .. type(logs) end,
+    on_epoch_begin = function(e) calls[#calls + 1] = "epoch_begin:" .. e end,
+    on_epoch_end = function(e, logs) calls[#calls + 1] = "epoch_end:" .. e .. ":" .. (logs.loss and "loss" or "") end,
+    on_train_end = function(logs) calls[#calls + 1] = "train_end:" .. (logs.loss and "loss" or "") end,
+  }
+  local Mine = cb.Callback:extend("Mine")
+  function Mine:init(o) self.tag = o.tag end
+  function Mine:on_epoch_end(e) self.seen = (self.seen or 0) + 1; self.saw_model = self.model ~= nil end
+  local mine = Mine{ tag = "x" }
+  local m = classifier()
+  m:fit(X, Y, { epochs = 2, verbose = 0, callbacks = { plain, mine } })
+  T.eq(table.concat(calls, " "), "train_begin:table epoch_begin:1 epoch_end:1:loss epoch_begin:2 epoch_end:2:loss train_end:loss")
+  T.eq(mine.seen, 2)
+  T.eq(mine.saw_model, true)
+  T.eq(mine.tag, "x")
+  -- batch hooks: 1-based batch numbers, running loss
+  local bs = {}
+  m:fit(X, Y, { epochs = 1, batch_size = 50, verbose = 0, callbacks = { { on_batch_end = function(b, logs) bs[#bs + 1] = b end } } })
+  T.eq(table.concat(bs, ","), "1,2,3,4")
+  T.raises(function() m:fit(X, Y, { verbose = 0, callbacks = { 42 } }) end, "fit: callback 1 is a number, expected a table")
+end)
+
+os.execute("rm -rf " .. dir)

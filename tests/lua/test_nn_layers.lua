@@ -1,0 +1,509 @@
+-- nn layers, nn.init and nn.utils: forward and backward against PyTorch
+-- fixtures made from the same weights (scripts/gen_nn_fixtures.py writes
+-- tests/fixtures/nn/layers.lua), float64 gradient checks of every layer
+-- (input and parameters), train/eval behaviour of Dropout and BatchNorm1d,
+-- initializer statistics, error messages and printing.
+local nn = ml.nn
+local gradcheck = dofile("tests/lua/gradcheck.lua")
+local FX = dofile("tests/fixtures/nn/layers.lua")
+local D = { dtype = "float64" }
+
+local function fixture_tensor(spec)
+  local t = ml.tensor(#spec.data > 0 and spec.data or {}, { dtype = spec.dtype })
+  return t:reshape(spec.shape):contiguous()
+end
+
+local function build(ctor, env)
+  local e = setmetatable(env or {}, { __index = { nn = nn, ml = ml } })
+  return assert(load("return " .. ctor, "=ctor", "t", e))()
+end
+
+-- ---- PyTorch fixtures ------------------------------------------------------
+T.test("nn fixtures: version and torch", function()
+  T.eq(FX.version, 1)
+  T.ok(#FX.cases >= 30, "layer cases")
+end)
+
+for _, c in ipairs(FX.cases) do
+  T.test("nn layer vs torch: " .. c.name, function()
+    local m = build(c.ctor)
+    local sd = {}
+    for k, v in pairs(c.state) do sd[k] = fixture_tensor(v) end
+    m:load_state_dict(sd)
+    if not c.train then m:eval() end
+    local x = fixture_tensor(c.input)
+    local is_float = x:dtype() == "float64"
+    if is_float then x:requires_grad() end
+    local out = m(x)
+    local tol = c.tol or 1e-10
+    T.all_near(out, fixture_tensor(c.output), tol, "output")
+    T.eq(out:dtype(), c.output.dtype, "output dtype")
+    local loss = (out * fixture_tensor(c.w)):sum()
+    loss:backward()
+    if is_float then T.all_near(x.grad, fixture_tensor(c.grad_input), tol, "grad of input") end
+    local named = {}
+    for _, p in ipairs(m:named_parameters()) do named[p[1]] = p[2] end
+    local n = 0
+    for name, g in pairs(c.grads) do
+      n = n + 1
+      T.ok(named[name], "parameter " .. name .. " exists")
+      T.all_near(named[name].grad, fixture_tensor(g), tol, "grad of " .. name)
+    end
+    T.eq(#m:named_parameters(), n, "parameter count")
+    if c.running_mean then
+      local bn = m.running_mean and m or m[2]
+      T.all_near(bn.running_mean, fixture_tensor(c.running_mean), tol, "running_mean")
+      T.all_near(bn.running_var, fixture_tensor(c.running_var), tol, "running_var")
+      T.eq(bn.num_batches_tracked:item(), 1)
+      if c.eval_output then
+        m:eval()
+        T.all_near(m(x:detach()), fixture_tensor(c.eval_output), tol, "eval output")
+      end
+    end
+  end)
+end
+
+-- ---- gradient checks (float64, input and parameters) ------------------------
+local function away(shape)
+  local x = ml.randn(shape, D)
+  return ml.where(x:ge(0), x + 0.2, x - 0.2)
+end
+
+local function check_module(name, m, x, opts)
+  T.test("gradcheck nn." .. name, function()
+    local inputs = { x }
+    for _, p in ipairs(m:parameters()) do inputs[#inputs + 1] = p end
+    gradcheck(function(a) return m(a) end, inputs, opts)
+  end)
+end
+
+ml.seed(99)
+check_module("Linear", nn.Linear(4, 3, D), ml.randn(5, 4, D))
+check_module("Linear 3-D", nn.Linear(4, 3, D), ml.randn(2, 3, 4, D))
+check_module("Linear no bias", nn.Linear(4, 3, { bias = false, dtype = "float64" }), ml.randn(5, 4, D))
+check_module("Identity", nn.Identity(), ml.randn(3, 4, D))
+check_module("Flatten", nn.Flatten(), ml.randn(2, 3, 2, D))
+check_module("Reshape", nn.Reshape(3, 2), ml.randn(2, 6, D))
+check_module("ReLU", nn.ReLU(), away({ 3, 4 }))
+check_module("LeakyReLU", nn.LeakyReLU(0.1), away({ 3, 4 }))
+check_module("ELU", nn.ELU(1.3), away({ 3, 4 }))
+check_module("GELU", nn.GELU(), ml.randn(3, 4, D))
+check_module("GELU tanh", nn.GELU({ approximate = "tanh" }), ml.randn(3, 4, D))
+check_module("SiLU", nn.SiLU(), ml.randn(3, 4, D))
+check_module("Sigmoid", nn.Sigmoid(), ml.randn(3, 4, D))
+check_module("Tanh", nn.Tanh(), ml.randn(3, 4, D))
+check_module("Softmax", nn.Softmax(2), ml.randn(3, 4, D))
+check_module("LogSoftmax", nn.LogSoftmax(1), ml.randn(3, 4, D))
+do
+  local bn = nn.BatchNorm1d(3, D)
+  ml.no_grad(function() bn.weight:copy_(ml.rand(3, D) + 0.5); bn.bias:copy_(ml.randn(3, D)) end)
+  check_module("BatchNorm1d train", bn, ml.randn(5, 3, D))
+  check_module("BatchNorm1d train 3-D", nn.BatchNorm1d(2, D), ml.randn(3, 2, 4, D))
+  check_module("BatchNorm1d no affine", nn.BatchNorm1d(3, { affine = false, dtype = "float64" }), ml.randn(4, 3, D))
+  local ev = nn.BatchNorm1d(3, D)
+  ml.no_grad(function() ev.running_mean:copy_(ml.randn(3, D)); ev.running_var:copy_(ml.rand(3, D) + 0.5) end)
+  ev:eval()
+  check_module("BatchNorm1d eval", ev, ml.randn(4, 3, D))
+  check_module("BatchNorm1d eval 3-D", nn.BatchNorm1d(3, D):eval(), ml.randn(2, 3, 2, D))
+end
+do
+  local ln = nn.LayerNorm(5, D)
+  ml.no_grad(function() ln.weight:copy_(ml.rand(5, D) + 0.5); ln.bias:copy_(ml.randn(5, D)) end)
+  check_module("LayerNorm", ln, ml.randn(3, 5, D))
+  check_module("LayerNorm 2 dims", nn.LayerNorm({ 2, 3 }, D), ml.randn(2, 2, 3, D) * 3)
+  check_module("LayerNorm no affine", nn.LayerNorm(4, { elementwise_affine = false, dtype = "float64" }), ml.randn(3, 4, D))
+  check_module("LayerNorm no bias", nn.LayerNorm(4, { bias = false, dtype = "float64" }), ml.randn(3, 4, D))
+end
+T.test("gradcheck nn.Embedding (weight)", function()
+  local e = nn.Embedding(5, 3, D)
+  local idx = ml.tensor({ { 1, 5, 2 }, { 2, 2, 4 } })
+  gradcheck(function(w) return e(idx) end, { e.weight })
+  local p = nn.Embedding(5, 3, { padding_idx = 2, dtype = "float64" })
+  gradcheck(function(w) return p(idx) end, { p.weight })
+end)
+T.test("gradcheck nn.Dropout (fixed seed)", function()
+  local d = nn.Dropout(0.4)
+  gradcheck(function(x) ml.seed(3); return d(x) end, { ml.randn(4, 5, D) })
+end)
+check_module("Sequential", nn.Sequential { nn.Linear(3, 4, D), nn.Tanh(), nn.Linear(4, 2, D) }, ml.randn(3, 3, D))
+
+-- ---- Linear ------------------------------------------------------------------
+T.test("nn.Linear: 2-D forward is one addmm; shapes; extra_repr", function()
+  local l = nn.Linear(6, 4)
+  T.eq(table.concat(l.weight:shape(), ","), "4,6")
+  T.eq(table.concat(l.bias:shape(), ","), "4")
+  T.eq(l.weight:dtype(), "float32")
+  local y = l(ml.randn(3, 6))
+  T.eq(y.grad_fn, "addmm")
+  T.eq(table.concat(y:shape(), ","), "3,4")
+  T.eq(table.concat(l(ml.randn(2, 5, 6)):shape(), ","), "2,5,4")
+  T.eq(l:extra_repr(), "in=6, out=4, bias=true")
+  T.eq(nn.Linear(2, 3, { bias = false }):extra_repr(), "in=2, out=3, bias=false")
+  T.eq(#nn.Linear(2, 3, { bias = false }):parameters(), 1)
+end)
+
+T.test("nn.Linear: errors", function()
+  local l = nn.Linear(784, 10)
+  T.raises(function() l(ml.randn(3, 783)) end, "nn.Linear: input has 783 features, expected 784")
+  T.raises(function() l(ml.randn(3, 784, D)) end, "nn.Linear: input dtype float64 differs from the weight's float32")
+  T.raises(function() l({ 1, 2 }) end, "nn.Linear: input must be a tensor, got table")
+  T.raises(function() nn.Linear(784, 10, { biass = true }) end, "nn.Linear: unknown option 'biass' (known: bias, dtype)")
+  T.raises(function() nn.Linear(784) end, "nn.Linear: out_features must be a non-negative integer, got nil")
+  T.raises(function() nn.Linear(7.5, 2) end, "nn.Linear: in_features must be a non-negative integer")
+  T.raises(function() nn.Linear(2, 2, { dtype = "int64" }) end, "nn.Linear: dtype must be 'float32' or 'float64'")
+  local err = T.raises(function() l(ml.randn(3, 783)) end, "nn.Linear")
+  T.ok(err:find("test_nn_layers.lua", 1, true), "the error points at the caller: " .. err)
+end)
+
+-- ---- initialization ----------------------------------------------------------
+local function stats(t)
+  local v = t:reshape(-1):double()
+  return v:min():item(), v:max():item(), v:mean():item(), v:std():item()
+end
+
+T.test("nn.Linear: PyTorch's default init U(-1/sqrt(in), 1/sqrt(in))", function()
+  ml.seed(1)
+  local l = nn.Linear(784, 512)
+  local bound = 1 / math.sqrt(784)
+  local lo, hi, mean, std = stats(l.weight)
+  T.ok(lo >= -bound and hi <= bound, "weights within the bound")
+  T.ok(hi > 0.99 * bound and lo < -0.99 * bound, "weights fill the range")
+  T.near(mean, 0, 2e-4 / bound * bound + 1e-3)
+  T.near(std, bound / math.sqrt(3), 0.01 * bound)
+  local blo, bhi = stats(l.bias)
+  T.ok(blo >= -bound and bhi <= bound, "bias within the bound")
+  T.ok(bhi - blo > bound, "bias spread")
+  T.ok(l.weight:is_leaf() and l.weight:is_requires_grad())
+end)
+
+T.test("nn.init: the same seed gives the same weights", function()
+  ml.seed(42)
+  local a = nn.Sequential { nn.Linear(20, 10), nn.ReLU(), nn.Linear(10, 3) }
+  ml.seed(42)
+  local b = nn.Sequential { nn.Linear(20, 10), nn.ReLU(), nn.Linear(10, 3) }
+  ml.seed(43)
+  local c = nn.Linear(20, 10)
+  for i, p in ipairs(a:parameters()) do T.ok(p:equal(b:parameters()[i]), "parameter " .. i) end
+  T.ok(not a[1].weight:equal(c.weight), "another seed, other weights")
+end)
+
+T.test("nn.init: kaiming, xavier, normal, uniform, constants", function()
+  local init = nn.init
+  ml.seed(5)
+  local w = ml.empty(400, 300)
+  init.kaiming_normal_(w, { nonlinearity = "relu" })
+  local _, _, mean, std = stats(w)
+  T.near(mean, 0, 2e-3)
+  T.near(std, math.sqrt(2 / 300), 0.01 * math.sqrt(2 / 300) + 1e-4)
+  init.kaiming_normal_(w, { nonlinearity = "relu", mode = "fan_out" })
+  _, _, _, std = stats(w)
+  T.near(std, math.sqrt(2 / 400), 0.02 * math.sqrt(2 / 400))
+  init.kaiming_uniform_(w, { nonlinearity = "relu" })
+  local lo, hi = stats(w)
+  local b = math.sqrt(6 / 300)
+  T.ok(lo >= -b and hi <= b and hi > 0.99 * b, "kaiming uniform bound")
+  init.xavier_uniform_(w, { gain = 2 })
+  lo, hi = stats(w)
+  b = 2 * math.sqrt(6 / 700)
+  T.ok(lo >= -b and hi <= b and hi > 0.99 * b, "xavier uniform bound")
+  init.xavier_normal_(w)
+  _, _, _, std = stats(w)
+  T.near(std, math.sqrt(2 / 700), 0.02 * math.sqrt(2 / 700))
+  init.normal_(w, { mean = 3, std = 0.5 })
+  _, _, mean, std = stats(w)
+  T.near(mean, 3, 0.01)
+  T.near(std, 0.5, 0.01)
+  init.uniform_(w, { a = -2, b = -1 })
+  lo, hi = stats(w)
+  T.ok(lo >= -2 and hi < -1 and lo < -1.99 and hi > -1.01, "uniform range")
+  T.eq(init.zeros_(w):abs():sum():item(), 0)
+  T.eq(init.ones_(w):sum():item(), 120000)
+  T.eq(init.constant_(w, 0.25):mean():item(), 0.25)
+  -- fans of a conv-like weight [out, in, k, k]
+  local fi, fo = init.fans(ml.empty(8, 3, 5, 5))
+  T.eq(fi, 75); T.eq(fo, 200)
+  T.near(init.calculate_gain("relu"), math.sqrt(2))
+  T.near(init.calculate_gain("tanh"), 5 / 3)
+  T.near(init.calculate_gain("leaky_relu", 0.2), math.sqrt(2 / 1.04))
+  T.near(init.calculate_gain("leaky_relu", math.sqrt(5)), math.sqrt(1 / 3))
+  T.eq(init.calculate_gain("linear"), 1)
+  -- parameters are filled in place under no_grad, and stay leaves
+  local p = ml.zeros(3, 4, { requires_grad = true })
+  init.xavier_uniform_(p)
+  T.ok(p:is_leaf() and p:is_requires_grad() and p:abs():sum():item() > 0)
+end)
+
+T.test("nn.init: errors", function()
+  local init = nn.init
+  T.raises(function() init.kaiming_uniform_(ml.empty(5)) end, "at least 2 dimensions")
+  T.raises(function() init.kaiming_uniform_(ml.empty(3, 3), { mod = "fan_in" }) end,
+    "nn.init.kaiming_uniform_: unknown option 'mod' (known: a, mode, nonlinearity)")
+  T.raises(function() init.kaiming_normal_(ml.empty(3, 3), { mode = "fan" }) end, "mode must be 'fan_in' or 'fan_out'")
+  T.raises(function() init.normal_(ml.empty(3, 3, { dtype = "int64" })) end, "nn.init.normal_: expected a float tensor, got int64")
+  T.raises(function() init.calculate_gain("swish") end, "nn.init.calculate_gain: unknown nonlinearity 'swish'")
+  T.raises(function() init.uniform_(ml.empty(2), { a = 1, b = 0 }) end, "must not exceed")
+end)
+
+-- ---- Dropout -----------------------------------------------------------------
+T.test("nn.Dropout: train zeroes about p and rescales; eval is the identity", function()
+  local d = nn.Dropout(0.3)
+  local x = ml.ones(200, 100)
+  ml.seed(7)
+  local y = d(x)
+  local zeros = y:eq(0):sum():item()
+  T.near(zeros / 20000, 0.3, 0.02)
+  local kept = y:masked_select(y:ne(0))
+  T.near(kept:min():item(), 1 / 0.7, 1e-6)
+  T.near(kept:max():item(), 1 / 0.7, 1e-6)
+  T.near(y:mean():item(), 1, 0.03)
+  ml.seed(7)
+  T.ok(d(x):equal(y), "the same seed gives the same mask")
+  T.ok(not d(x):equal(y), "the next call draws a new mask")
+  d:eval()
+  T.ok(d(x) == x, "eval returns the input itself")
+  d:train()
+  T.ok(d(x) ~= x)
+  T.ok(nn.Dropout(0)(x) == x, "p = 0 is the identity")
+  T.eq(nn.Dropout(1)(x):abs():sum():item(), 0)
+  T.eq(nn.Dropout().p, 0.5)
+  T.eq(nn.Dropout(0.2):extra_repr(), "p=0.2")
+  T.raises(function() nn.Dropout(1.5) end, "nn.Dropout: p must be a number in [0, 1], got 1.5")
+  -- the gradient goes through the kept elements only, scaled
+  local xg = ml.ones(4, 5):requires_grad()
+  ml.seed(9)
+  local yg = d(xg)
+  yg:sum():backward()
+  T.all_near(xg.grad, yg:detach(), 1e-6)
+end)
+
+-- ---- BatchNorm1d ---------------------------------------------------------
+T.test("nn.BatchNorm1d: batch statistics in training, running statistics in eval", function()
+  local bn = nn.BatchNorm1d(3, { momentum = 0.5 })
+  T.eq(bn:extra_repr(), "3, eps=1e-05, momentum=0.5, affine=true, track_running_stats=true")
+  local x = ml.randn(64, 3) * 2 + 5
+  local y = bn(x)
+  T.all_near(y:mean(1), ml.zeros(3), 1e-5)
+  T.all_near(y:var(1, { unbiased = false }), ml.ones(3), 1e-3)
+  -- running stats: half way from (0, 1) to the batch's mean and unbiased var
+  T.all_near(bn.running_mean, x:mean(1) * 0.5, 1e-5)
+  T.all_near(bn.running_var, x:var(1) * 0.5 + 0.5, 1e-5)
+  T.eq(bn.num_batches_tracked:item(), 1)
+  bn:eval()
+  local rm = bn.running_mean:clone()
+  local ye = bn(x)
+  T.ok(bn.running_mean:equal(rm), "eval leaves the running stats alone")
+  T.eq(bn.num_batches_tracked:item(), 1)
+  T.all_near(ye, (x - rm) / (bn.running_var + 1e-5):sqrt(), 1e-5)
+  -- a single sample works in eval, not in training
+  T.eq(table.concat(bn(ml.randn(1, 3)):shape(), ","), "1,3")
+  bn:train()
+  T.raises(function() bn(ml.randn(1, 3)) end, "nn.BatchNorm1d: expected more than 1 value per channel when training")
+  -- buffers are saved, not trained
+  T.eq(#bn:parameters(), 2)
+  local sd = bn:state_dict()
+  T.ok(sd.running_mean and sd.running_var and sd.num_batches_tracked and sd.weight and sd.bias)
+  -- without running stats, eval uses the batch too
+  local nb = nn.BatchNorm1d(3, { track_running_stats = false }):eval()
+  T.all_near(nb(x):mean(1), ml.zeros(3), 1e-5)
+  T.eq(nb.running_mean, nil)
+end)
+
+T.test("nn.BatchNorm1d: errors", function()
+  local bn = nn.BatchNorm1d(4)
+  T.raises(function() bn(ml.randn(8, 5)) end, "nn.BatchNorm1d: input has 5 channels (dimension 2), expected 4")
+  T.raises(function() bn(ml.randn(8)) end, "nn.BatchNorm1d: expected input (N, C) or (N, C, L), got shape [8]")
+  T.raises(function() nn.BatchNorm1d(4, { momentun = 0.1 }) end,
+    "nn.BatchNorm1d: unknown option 'momentun' (known: eps, momentum, affine, track_running_stats, dtype)")
+  T.raises(function() nn.BatchNorm1d(4, { affine = 1 }) end, "option 'affine' must be a boolean")
+end)
+
+-- ---- LayerNorm --------------------------------------------------------------
+T.test("nn.LayerNorm: normalizes the last dims, float32 agrees with float64", function()
+  local ln = nn.LayerNorm(8)
+  local x = ml.randn(4, 8) * 3 + 2
+  local y = ln(x)
+  T.eq(y.grad_fn, "layer_norm")
+  T.all_near(y:mean(2), ml.zeros(4), 1e-6)
+  T.all_near(y:var(2, { unbiased = false }), ml.ones(4), 1e-4)
+  local ln64 = nn.LayerNorm(8, D)
+  T.all_near(y, ln64(x:double()), 1e-5)
+  T.eq(ln:extra_repr(), "[8], eps=1e-05, elementwise_affine=true")
+  T.raises(function() ln(ml.randn(4, 7)) end, "nn.LayerNorm: input of shape [4,7] does not end with the normalized shape [8]")
+  T.raises(function() nn.LayerNorm(8, { elementwise_affine = false })(ml.randn(4, 7)) end,
+    "nn.LayerNorm: input of shape [4,7] does not end with the normalized shape [8]")
+  -- a large input in float32 (many rows, threads)
+  local big = ml.randn(3000, 64)
+  local yb = nn.LayerNorm(64)(big)
+  T.all_near(yb, nn.LayerNorm(64, D)(big:double()), 1e-5)
+end)
+
+-- ---- Embedding ----------------------------------------------------------------
+T.test("nn.Embedding: 1-based lookup, padding row, errors", function()
+  local e = nn.Embedding(10, 3)
+  local idx = ml.tensor({ { 1, 10 }, { 4, 4 } })
+  local y = e(idx)
+  T.eq(table.concat(y:shape(), ","), "2,2,3")
+  T.all_near(y[1][2], e.weight[10], 0)
+  T.all_near(y[2][1], e.weight[4], 0)
+  local _, _, mean, std = stats(nn.Embedding(1000, 50).weight)
+  T.near(mean, 0, 0.01)
+  T.near(std, 1, 0.02)
+  local p = nn.Embedding(5, 2, { padding_idx = -1 })
+  T.eq(p.padding_idx, 5)
+  T.eq(p.weight[5]:abs():sum():item(), 0)
+  T.eq(p:extra_repr(), "5, 2, padding_idx=5")
+  local out = p(ml.tensor({ 5, 1, 5 }))
+  out:sum():backward()
+  T.eq(p.weight.grad[5]:abs():sum():item(), 0, "no gradient into the padding row")
+  T.eq(p.weight.grad[1]:sum():item(), 2)
+  T.raises(function() e(ml.tensor({ 1, 11 })) end, "nn.Embedding: index 11 is out of range for 10 embeddings")
+  T.raises(function() e(ml.tensor({ 0 })) end, "nn.Embedding: index 0 is out of range for 10 embeddings")
+  T.raises(function() e(ml.tensor({ 1.0, 2.0 })) end, "nn.Embedding: indices must be an int64 tensor, got float32")
+  T.raises(function() nn.Embedding(5, 2, { padding_idx = 6 }) end, "nn.Embedding: padding_idx must be an index in 1..5")
+end)
+
+-- ---- shape layers, activations -----------------------------------------------
+T.test("nn.Flatten, nn.Reshape, activations: shapes and reprs", function()
+  local x = ml.randn(2, 3, 4)
+  T.eq(table.concat(nn.Flatten()(x):shape(), ","), "2,12")
+  T.eq(table.concat(nn.Flatten(1)(x):shape(), ","), "24")
+  T.eq(table.concat(nn.Flatten({ start_dim = 2, end_dim = 2 })(x):shape(), ","), "2,3,4")
+  T.eq(nn.Flatten():extra_repr(), "start_dim=2, end_dim=-1")
+  T.eq(table.concat(nn.Reshape(4, 3)(x):shape(), ","), "2,4,3")
+  T.eq(table.concat(nn.Reshape({ -1 })(x):shape(), ","), "2,12")
+  T.eq(nn.Reshape(1, 28, 28):extra_repr(), "shape=[1,28,28]")
+  T.raises(function() nn.Reshape(5, 5)(x) end, "nn.Reshape: cannot reshape input of shape [2,3,4] to [2,5,5]")
+  T.raises(function() nn.Flatten({ start = 2 }) end, "nn.Flatten: unknown option 'start' (known: start_dim, end_dim)")
+  T.raises(function() nn.ReLU({ inplace = true }) end, "nn.ReLU: unknown option 'inplace'")
+  T.raises(function() nn.GELU({ approximate = "fast" }) end, "nn.GELU: approximate must be 'none' or 'tanh'")
+  T.eq(nn.LeakyReLU():extra_repr(), "negative_slope=0.01")
+  T.eq(nn.ELU():extra_repr(), "alpha=1")
+  T.eq(nn.Softmax():extra_repr(), "dim=-1")
+  -- ELU never overflows on large inputs
+  local big = ml.tensor({ -1000, 0, 100, 1000 }, D):requires_grad()
+  local yb = nn.ELU()(big)
+  T.all_near(yb, ml.tensor({ -1, 0, 100, 1000 }, D), 1e-12)
+  yb:sum():backward()
+  T.all_near(big.grad, ml.tensor({ 0, 1, 1, 1 }, D), 1e-12)
+end)
+
+-- ---- containers ---------------------------------------------------------------
+T.test("nn.Sequential: chaining, add, indexing, names, tostring", function()
+  ml.seed(0)
+  local model = nn.Sequential { nn.Flatten(), nn.Linear(784, 512), nn.ReLU(), nn.Dropout(0.2), nn.Linear(512, 10) }
+  T.eq(#model, 5)
+  T.eq(model[2].in_features, 784)
+  local y = model(ml.rand(3, 1, 28, 28))
+  T.eq(table.concat(y:shape(), ","), "3,10")
+  T.eq(model:num_parameters(), 784 * 512 + 512 + 512 * 10 + 10)
+  local names = {}
+  for _, p in ipairs(model:named_parameters()) do names[#names + 1] = p[1] end
+  T.eq(table.concat(names, " "), "2.bias 2.weight 5.bias 5.weight")
+  T.eq(tostring(model), table.concat({
+    "Sequential(",
+    "  (1): Flatten(start_dim=2, end_dim=-1)",
+    "  (2): Linear(in=784, out=512, bias=true)  401,920 params",
+    "  (3): ReLU()",
+    "  (4): Dropout(p=0.2)",
+    "  (5): Linear(in=512, out=10, bias=true)  5,130 params",
+    ")",
+    "407,050 trainable parameters",
+  }, "\n"))
+  model:add(nn.LogSoftmax(2))
+  T.eq(#model, 6)
+  T.eq(model._args[1][6], model[6], "the constructor arguments follow add")
+  T.eq(table.concat(model(ml.rand(2, 784)):shape(), ","), "2,10")
+  -- eval reaches the children
+  model:eval()
+  T.eq(model[4].training, false)
+  local x = ml.rand(2, 784)
+  T.ok(model(x):equal(model(x)), "eval is deterministic")
+  -- nested Sequential
+  local outer = nn.Sequential { nn.Sequential { nn.Linear(3, 4), nn.ReLU() }, nn.Linear(4, 1) }
+  names = {}
+  for _, p in ipairs(outer:named_parameters()) do names[#names + 1] = p[1] end
+  T.eq(table.concat(names, " "), "1.1.bias 1.1.weight 2.bias 2.weight")
+  T.eq(table.concat(outer(ml.randn(5, 3)):shape(), ","), "5,1")
+  T.eq(table.concat(nn.Sequential {}(x):shape(), ","), "2,784", "an empty Sequential is the identity")
+end)
+
+T.test("nn.Sequential / ModuleList: errors", function()
+  T.raises(function() nn.Sequential { nn.ReLU(), 3 } end, "nn.Sequential: element 2 is a number, expected a module")
+  T.raises(function() nn.Sequential(nn.ReLU()) end, "nn.Sequential: expected a list of modules {m1, m2, ...}, got a module")
+  T.raises(function() nn.Sequential { a = nn.ReLU() } end, "key a is not a position")
+  T.raises(function() nn.Sequential {}:add(5) end, "nn.Sequential:add: expected a module, got number")
+  T.raises(function() nn.ModuleList { nn.ReLU() }(ml.randn(2)) end, "nn.ModuleList: has no forward")
+end)
+
+T.test("writing your own module: parameters of ModuleList children are found", function()
+  local Tower = nn.Module:extend("Tower")
+  function Tower:init(widths)
+    self.layers = nn.ModuleList {}
+    for i = 1, #widths - 1 do self.layers:add(nn.Linear(widths[i], widths[i + 1])) end
+    self.scale = ml.ones(1):requires_grad()
+  end
+  function Tower:forward(x)
+    for _, l in ipairs(self.layers) do x = l(x):tanh() end
+    return x * self.scale
+  end
+  local t = Tower({ 4, 8, 8, 2 })
+  T.eq(#t.layers, 3)
+  T.eq(#t:parameters(), 7)
+  local names = {}
+  for _, p in ipairs(t:named_parameters()) do names[#names + 1] = p[1] end
+  T.eq(table.concat(names, " "), "scale layers.1.bias layers.1.weight layers.2.bias layers.2.weight layers.3.bias layers.3.weight")
+  local y = t(ml.randn(5, 4))
+  y:sum():backward()
+  for _, p in ipairs(t:parameters()) do T.ok(p.grad ~= nil, "every parameter gets a gradient") end
+end)
+
+-- ---- nn.utils --------------------------------------------------------------------
+T.test("nn.utils.clip_grad_norm and clip_grad_value", function()
+  local a = ml.tensor({ 3.0, 0.0 }, D):requires_grad()
+  local b = ml.tensor({ { 0.0, 4.0 } }, D):requires_grad()
+  local function grads()
+    a:zero_grad(); b:zero_grad();
+    ((a * ml.tensor({ 3.0, 0.0 }, D)):sum() + (b * ml.tensor({ { 0.0, 4.0 } }, D)):sum()):backward()
+  end
+  grads()
+  local n = nn.utils.clip_grad_norm({ a, b }, 1)
+  T.near(n, 5, 1e-12)
+  T.all_near(a.grad, ml.tensor({ 0.6, 0 }, D), 1e-6)
+  T.all_near(b.grad, ml.tensor({ { 0, 0.8 } }, D), 1e-6)
+  grads()
+  T.near(nn.utils.clip_grad_norm({ a, b }, 10), 5, 1e-12)
+  T.all_near(a.grad, ml.tensor({ 3, 0 }, D), 1e-12, "below max_norm: unchanged")
+  T.near(nn.utils.clip_grad_norm({ a, b }, 10, { norm_type = math.huge }), 4, 1e-12)
+  T.near(nn.utils.clip_grad_norm({ a, b }, 10, { norm_type = 1 }), 7, 1e-12)
+  T.eq(nn.utils.clip_grad_norm({ ml.zeros(2, { requires_grad = true }) }, 1), 0, "no gradients yet")
+  nn.utils.clip_grad_value({ a, b }, 2)
+  T.all_near(a.grad, ml.tensor({ 2, 0 }, D), 0)
+  T.all_near(b.grad, ml.tensor({ { 0, 2 } }, D), 0)
+  -- a module works too
+  local l = nn.Linear(3, 2)
+  l(ml.randn(4, 3)):sum():backward()
+  T.ok(nn.utils.clip_grad_norm(l, 1e-3) > 1e-3)
+  local total = 0
+  for _, p in ipairs(l:parameters()) do total = total + p.grad:norm():item() ^ 2 end
+  T.near(math.sqrt(total), 1e-3, 1e-5)
+  T.raises(function() nn.utils.clip_grad_norm({ a, 5 }, 1) end, "element 2 of the parameter list is a number")
+  T.raises(function() nn.utils.clip_grad_norm({ a }, 1, { norm = 2 }) end,
+    "nn.utils.clip_grad_norm: unknown option 'norm' (known: norm_type, error_if_nonfinite)")
+  a.grad:fill_(0 / 0)
+  T.raises(function() nn.utils.clip_grad_norm({ a }, 1, { error_if_nonfinite = true }) end, "is nan")
+end)
+
+T.test("nn.utils.l1_penalty and l2_penalty: values and gradients", function()
+  local a = ml.tensor({ 1.0, -2.0 }, D)
+  local b = ml.tensor({ { 3.0 } }, D)
+  T.near(nn.utils.l2_penalty({ a, b }, 0.5):item(), 0.5 * 14, 1e-12)
+  T.near(nn.utils.l1_penalty({ a, b }, 0.5):item(), 0.5 * 6, 1e-12)
+  gradcheck(function(x, y) return nn.utils.l2_penalty({ x, y }, 0.1) end, { ml.randn(3, 2, D), ml.randn(4, D) })
+  gradcheck(function(x, y) return nn.utils.l1_penalty({ x, y }, 0.1) end, { away({ 3, 2 }), away({ 4 }) })
+  local l = nn.Linear(3, 2)
+  local p = nn.utils.l2_penalty(l, 1e-2)
+  T.eq(p:dim(), 0)
+  p:backward()
+  T.all_near(l.weight.grad, l.weight:detach() * 2e-2, 1e-6)
+  T.raises(function() nn.utils.l2_penalty({ a }, "x") end, "nn.utils.l2_penalty: lambda must be a number")
+end)

@@ -1,0 +1,241 @@
+-- ml.json, model:save / nn.load, checkpoints, and damaged or mismatched files.
+local S = dofile("tests/lua/fit_standins.lua")
+local nn = ml.nn
+local json = ml.json
+
+local dir = os.tmpname()
+os.remove(dir)
+os.execute("mkdir -p " .. dir)
+local X, Y = S.blobs(200, 1)
+
+local function read_bytes(p)
+  local f = assert(io.open(p, "rb"))
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+local function write_bytes(p, s)
+  local f = assert(io.open(p, "wb"))
+  f:write(s)
+  f:close()
+end
+
+local function same_weights(a, b)
+  local sa, sb = a:state_dict(), b:state_dict()
+  for k, t in pairs(sa) do if not sb[k] or not t:equal(sb[k]) then return false, k end end
+  for k in pairs(sb) do if not sa[k] then return false, k end end
+  return true
+end
+
+-- ---- ml.json ----------------------------------------------------------------
+
+T.test("json.encode: arrays, sorted objects, integers and floats, escapes", function()
+  T.eq(json.encode({ 1, 2, 3 }), "[1,2,3]")
+  T.eq(json.encode({ b = 1, a = { x = true, y = false } }), '{"a":{"x":true,"y":false},"b":1}')
+  T.eq(json.encode({ 1, 1.0, 0.1, -2.5e-8, 1e300 }), "[1,1.0,0.1,-2.5e-08,1e+300]")
+  T.eq(json.encode('a"b\\c\n\t\1é'), '"a\\"b\\\\c\\n\\t\\u0001é"')
+  T.eq(json.encode({}), "{}")
+  T.eq(json.encode(json.array()), "[]")
+  T.eq(json.encode({ json.null, "x" }), "[null,\"x\"]")
+  T.eq(json.encode({ a = { 1 } }, { indent = 2 }), '{\n  "a": [\n    1\n  ]\n}')
+  T.raises(function() json.encode({ 1, 2, x = 3 }) end, "both array items (keys 1..n) and string keys")
+  T.raises(function() json.encode({ [1] = 1, [3] = 3 }) end, "an array has holes")
+  T.raises(function() json.encode({ a = { b = 0 / 0 } }) end, "ml.json.encode: NaN is not a JSON number at a.b")
+  T.raises(function() json.encode({ f = print }) end, "a function has no JSON form at f")
+  T.raises(function() json.encode("\xff\xfe") end, "not valid UTF-8")
+  local cyc = {}
+  cyc.self = cyc
+  T.raises(function() json.encode(cyc) end, "deeper than 128 levels")
+end)
+
+T.test("json.decode: values, integer/float kinds, null, errors with line and column", function()
+  local v = json.decode(' {"a": [1, 2.0, -3e2, null, true], "s": "\\u00e9\\n", "e": [], "big": 9007199254740993} ')
+  T.eq(math.type(v.a[1]), "integer")
+  T.eq(math.type(v.a[2]), "float")
+  T.eq(v.a[3], -300.0)
+  T.eq(v.a[4], json.null)
+  T.eq(v.a[5], true)
+  T.eq(v.s, "é\n")
+  T.eq(v.big, 9007199254740993)
+  T.eq(json.encode(v.e), "[]", "an empty array stays an array")
+  for _, s in ipairs({ '{"w":-0.0,"x":[1,2.5,"y",{"z":null}]}', "[1e-07,123456789012345678]", '"ü"' }) do
+    T.eq(json.encode(json.decode(s)), s)
+  end
+  T.raises(function() json.decode('{"a": 1,\n "b": tru}') end, "ml.json.decode: line 2, column 7 (byte 15): expected a value")
+  T.raises(function() json.decode('{"a": 1, "a": 2}') end, "duplicate key")
+  T.raises(function() json.decode("[1, 2") end, "line 1, column 6")
+  T.raises(function() json.decode("") end, "expected a value, got the end of the text")
+end)
+
+-- ---- model files --------------------------------------------------------------------
+
+T.test("save then nn.load: identical predictions, architecture in the metadata", function()
+  local m = S.mlp(2, 8, 2, 4)
+  m:compile{ optimizer = S.SGD(m:parameters(), { lr = 0.1 }), loss = S.CrossEntropyLoss() }
+  m:fit(X, Y, { epochs = 2, verbose = 0 })
+  local path = dir .. "/mlp.safetensors"
+  m:save(path, { metadata = { note = "hello" } })
+  local tensors, meta = ml.load(path)
+  T.eq(meta["moonlab.format"], "1")
+  T.eq(meta.note, "hello")
+  local arch = json.decode(meta["moonlab.model"])
+  T.eq(arch["$module"], "Sequential")
+  T.eq(arch.args[1][1]["$module"], "Linear")
+  T.eq(arch.args[1][1].path, "1")
+  T.eq(json.encode(arch.args[1][1].args), "[2,8]")
+  T.ok(tensors["1.weight"] and tensors["3.bias"])
+  local state = ml.random_state()
+  local back = nn.load(path)
+  T.eq(ml.random_state(), state, "loading leaves the random stream alone")
+  T.ok(same_weights(m, back))
+  T.ok(back:predict(X):equal(m:predict(X)), "bit-identical predictions")
+  T.eq(getmetatable(back), getmetatable(m))
+  T.eq(rawget(back, "training"), true)
+  m:eval()
+  m:save(path)
+  T.eq(rawget(nn.load(path), "training"), false, "the training flag is kept")
+end)
+
+T.test("a user class: children made in init and tensor arguments come back", function()
+  local Net = nn.Module:extend("SerializeTestNet")
+  function Net:init(d_in, hidden, opts)
+    self.fc1 = S.Linear(d_in, hidden)
+    self.fc2 = S.Linear(hidden, 2)
+    self.scale = opts.scale
+    self.shift = opts.shift -- a tensor argument (not a parameter)
+  end
+  function Net:forward(x) return self.fc2(self.fc1(x):relu() * self.scale + self.shift) end
+  ml.seed(3)
+  local m = Net(2, 5, { scale = 0.5, shift = ml.tensor({ 1.0, -1.0, 0.5, 0.0, 2.0 }) })
+  local path = dir .. "/net.safetensors"
+  m:save(path)
+  local back = nn.load(path)
+  T.ok(same_weights(m, back))
+  T.ok(back.shift:equal(m.shift))
+  T.ok(back:predict(X):equal(m:predict(X)))
+  -- a class that is not defined when loading
+  local _, meta = ml.load(path)
+  local t = ml.load(path)
+  meta["moonlab.model"] = meta["moonlab.model"]:gsub("SerializeTestNet", "GoneNet")
+  ml.save(dir .. "/gone.safetensors", t, { metadata = meta })
+  T.raises(function() nn.load(dir .. "/gone.safetensors") end,
+    "holds a model of class 'GoneNet', which is not defined; define it (nn.Module:extend(\"GoneNet\") with its init and forward) before loading")
+  -- arguments that cannot be saved
+  local F = nn.Module:extend("SerializeTestFn")
+  function F:init(fn) self.fn = fn end
+  function F:forward(x) return self.fn(x) end
+  T.raises(function() F(function(x) return x end):save(dir .. "/f.safetensors") end,
+    "model:save: argument 1 of SerializeTestFn is a function, which cannot be saved")
+  function F:constructor_args() return table.pack() end
+  F(function(x) return x end):save(dir .. "/f.safetensors") -- constructor_args says what to save
+end)
+
+T.test("damaged, truncated, foreign and mismatched files are clear errors", function()
+  local m = S.mlp(2, 8, 2, 5)
+  local path = dir .. "/ok.safetensors"
+  m:save(path)
+  local bytes = read_bytes(path)
+  write_bytes(dir .. "/trunc.safetensors", bytes:sub(1, #bytes - 40))
+  T.raises(function() nn.load(dir .. "/trunc.safetensors") end, "nn.load: ")
+  write_bytes(dir .. "/short.safetensors", bytes:sub(1, 5))
+  T.raises(function() nn.load(dir .. "/short.safetensors") end, "nn.load: ")
+  T.raises(function() nn.load(dir .. "/missing.safetensors") end, "nn.load: ")
+  -- a plain tensor file
+  ml.save(dir .. "/plain.safetensors", { w = ml.zeros(2) })
+  T.raises(function() nn.load(dir .. "/plain.safetensors") end, "is not a moonlab model file (its metadata has no 'moonlab.format')")
+  -- metadata that is not JSON
+  local t, meta = ml.load(path)
+  meta["moonlab.model"] = '{"$module": "Sequential", "args": [['
+  ml.save(dir .. "/badjson.safetensors", t, { metadata = meta })
+  T.raises(function() nn.load(dir .. "/badjson.safetensors") end, "metadata 'moonlab.model' is not valid JSON: line 1, column 37")
+  -- weights that do not fit the architecture
+  t, meta = ml.load(path)
+  t["1.weight"] = ml.zeros(8, 3)
+  ml.save(dir .. "/shape.safetensors", t, { metadata = meta })
+  T.raises(function() nn.load(dir .. "/shape.safetensors") end, "the weights do not fit the model the file describes: '1.weight' has shape [8,3]")
+  t, meta = ml.load(path)
+  t["3.bias"] = nil
+  ml.save(dir .. "/missingw.safetensors", t, { metadata = meta })
+  T.raises(function() nn.load(dir .. "/missingw.safetensors") end, "missing 3.bias")
+  -- another format version
+  t, meta = ml.load(path)
+  meta["moonlab.format"] = "9"
+  ml.save(dir .. "/v9.safetensors", t, { metadata = meta })
+  T.raises(function() nn.load(dir .. "/v9.safetensors") end, "has model format '9'; this moonlab reads format 1")
+  -- load_weights into a model of another shape changes nothing
+  local other = S.mlp(2, 4, 2, 6)
+  local before = other:state_dict()["1.weight"]:clone()
+  T.raises(function() other:load_weights(path) end, "model:load_weights: '" .. path .. "' does not fit this model")
+  T.ok(other:state_dict()["1.weight"]:equal(before), "nothing was copied")
+  local same = S.mlp(2, 8, 2, 7)
+  same:load_weights(path)
+  T.ok(same_weights(same, m))
+end)
+
+-- ---- checkpoints -----------------------------------------------------------------------
+
+T.test("checkpoints hold the optimizer state and the epoch; loading is all or nothing", function()
+  local m = S.mlp(2, 8, 2, 8)
+  local opt = S.SGD(m:parameters(), { lr = 0.1, momentum = 0.9 })
+  m:compile{ optimizer = opt, loss = S.CrossEntropyLoss() }
+  m:fit(X, Y, { epochs = 2, verbose = 0 })
+  local path = dir .. "/ck.safetensors"
+  nn.save_checkpoint(path, { model = m, optimizer = opt, epoch = 2, extra = { note = "x", best = 0.5 } })
+  local tensors, meta = ml.load(path)
+  local has_opt = false
+  for k in pairs(tensors) do if k:sub(1, 10) == "optimizer." then has_opt = true end end
+  T.ok(has_opt, "optimizer tensors under 'optimizer.'")
+  T.ok(json.decode(meta["moonlab.optimizer"]).meta ~= nil)
+  -- into fresh objects: the same state, so the next steps are the same
+  local m2 = S.mlp(2, 8, 2, 9)
+  local opt2 = S.SGD(m2:parameters(), { lr = 0.5, momentum = 0.9 })
+  local ck = nn.load_checkpoint(path, { model = m2, optimizer = opt2 })
+  T.eq(ck.epoch, 2)
+  T.eq(ck.extra.note, "x")
+  T.eq(ck.extra.best, 0.5)
+  T.ok(same_weights(m, m2))
+  m2:compile{ optimizer = opt2, loss = S.CrossEntropyLoss() }
+  m:fit(X, Y, { epochs = 3, initial_epoch = 2, verbose = 0 })
+  m2:fit(X, Y, { epochs = 3, initial_epoch = 2, verbose = 0 })
+  T.ok(same_weights(m, m2), "the momentum and lr came back")
+  -- without targets: a rebuilt model and the states
+  local ck2 = nn.load_checkpoint(path)
+  T.ok(nn.Module.is_module(ck2.model))
+  T.ok(ck2.optimizer_state.tensors and ck2.optimizer_state.meta)
+  -- a checkpoint is also a model file
+  T.ok(nn.Module.is_module(nn.load(path)))
+  -- an optimizer that refuses the state: the model's weights are put back
+  local m3 = S.mlp(2, 8, 2, 10)
+  local before = m3:state_dict()["1.weight"]:clone()
+  local bad = { param_groups = {}, state_dict = function() return { tensors = {}, meta = {} } end,
+    load_state_dict = function() error("refused") end, step = function() end, zero_grad = function() end }
+  T.raises(function() nn.load_checkpoint(path, { model = m3, optimizer = bad }) end, "the optimizer state does not load: refused")
+  T.ok(m3:state_dict()["1.weight"]:equal(before), "not half-loaded")
+  -- a model file is not a checkpoint
+  m:save(dir .. "/model.safetensors")
+  T.raises(function() nn.load_checkpoint(dir .. "/model.safetensors") end, "is not a checkpoint (no 'moonlab.checkpoint' metadata)")
+  T.raises(function() nn.load_checkpoint(path, { modle = m }) end, "nn.load_checkpoint: unknown option 'modle'")
+  T.raises(function() nn.save_checkpoint(path, { model = m, epoch = 1.5 }) end, "epoch must be an integer")
+  T.raises(function() nn.save_checkpoint(path, { model = m, extra = { f = print } }) end, "extra cannot be written as JSON")
+end)
+
+T.test("scripts/check_safetensors_numpy.py reproduces the predictions with NumPy alone", function()
+  local ok = os.execute("/usr/bin/python3 -c 'import numpy' 2>/dev/null")
+  if not ok then return end -- no NumPy on this machine
+  ml.seed(0)
+  local m = S.Sequential{ S.Linear(2, 16), S.ReLU(), S.Dropout(0.2), S.Linear(16, 3) }
+  local x = ml.randn(50, 2)
+  local path = dir .. "/np.safetensors"
+  m:save(path)
+  ml.save(dir .. "/np_x.npy", x)
+  ml.save(dir .. "/np_y.npy", m:predict(x))
+  local p = io.popen("/usr/bin/python3 scripts/check_safetensors_numpy.py " .. path .. " " .. dir .. "/np_x.npy " .. dir .. "/np_y.npy 2>&1")
+  local out = p:read("a")
+  local good = p:close()
+  T.ok(good, out)
+  local diff = tonumber(out:match("max abs difference (%S+)"))
+  T.ok(diff and diff < 1e-5, out)
+end)
+
+os.execute("rm -rf " .. dir)
