@@ -7,6 +7,11 @@ static int l_matmul(lua_State *L) {
     return 1;
 }
 
+/* Aliases of matmul, as distinct functions so tracebacks name the one called. */
+static int l_mm(lua_State *L) { return l_matmul(L); }
+static int l_bmm(lua_State *L) { return l_matmul(L); }
+static int l_mv(lua_State *L) { return l_matmul(L); }
+
 static int l_dot(lua_State *L) {
     lb_push_tensor(L, ml_dot(lb_check_tensor(L, 1, "dot"), lb_check_tensor(L, 2, "dot")));
     return 1;
@@ -40,15 +45,17 @@ static int l_threads(lua_State *L) {
 }
 
 static const luaL_Reg funcs[] = {
-    {"matmul", l_matmul}, {"mm", l_matmul}, {"bmm", l_matmul}, {"mv", l_matmul},
+    {"matmul", l_matmul}, {"mm", l_mm}, {"bmm", l_bmm}, {"mv", l_mv},
     {"dot", l_dot}, {"outer", l_outer}, {"addmm", l_addmm}, {NULL, NULL},
 };
 
-/* mm, bmm and mv are matmul itself, so they share its doc. */
 static const lb_doc docs[] = {
     {"Linear algebra", NULL},
     {"matmul", "a:matmul(b) -> tensor — matrix product (OpenBLAS): 2-D @ 2-D, batched N-D with broadcast batch dims, "
-               "matrix @ vector, vector @ matrix; mm, bmm and mv are the same function"},
+               "matrix @ vector, vector @ matrix"},
+    {"mm", "a:mm(b) -> tensor — matmul, under PyTorch's name for 2-D products"},
+    {"bmm", "a:bmm(b) -> tensor — matmul, under PyTorch's name for batched products"},
+    {"mv", "a:mv(v) -> tensor — matmul, under PyTorch's name for matrix @ vector"},
     {"dot", "a:dot(b) -> tensor — the inner product of two 1-D tensors (0-d)"},
     {"outer", "a:outer(b) -> tensor — the outer product of 1-D a [n] and b [m], shape [n, m]"},
     {"addmm", "ml.addmm(bias, a, b, [{beta=1, alpha=1}]) -> tensor — beta * bias + alpha * (a @ b) in one BLAS call, bias broadcast"},

@@ -1,6 +1,8 @@
 /* Bindings for the fused nn kernels, under ml._nn (internal: the nn Lua
  * library calls them; users call nn.CrossEntropyLoss, nn.LayerNorm ...).
  *
+ *   ml._nn.linear(x, weight, [bias], [name])           x W^T + b (one addmm for 2-D x)
+ *   ml._nn.mse_loss(x, target, [reduction="mean"], [name])
  *   ml._nn.cross_entropy(logits, target, [weight], [label_smoothing=0], [ignore_index], [reduction="mean"], [name])
  *   ml._nn.nll_loss(logp, target, [weight], [ignore_index], [reduction="mean"], [name])
  *   ml._nn.bce_with_logits(x, target, [weight], [pos_weight], [reduction="mean"], [name])
@@ -164,6 +166,61 @@ static int bce_common(lua_State *L, int logits) {
 static int nn_bce_with_logits(lua_State *L) { return bce_common(L, 1); }
 static int nn_bce(lua_State *L) { return bce_common(L, 0); }
 
+/* input and target of one shape (a [N,1] vs [N] mismatch is almost always a bug, so no broadcasting) */
+static void check_same_shape(lua_State *L, const char *fn, ml_tensor *x, ml_tensor *y) {
+    char b1[128], b2[128];
+    if (ml_same_shape(x, y)) return;
+    if (x->ndim > 0 && y->ndim > 0 && x->shape[0] != y->shape[0])
+        nn_fail(L, "%s: input has %I rows but target has %I", fn, (lua_Integer)x->shape[0], (lua_Integer)y->shape[0]);
+    nn_fail(L, "%s: input has shape %s but target has shape %s (reshape one of them: they must match)", fn,
+            ml_shape_str(b1, sizeof b1, x->ndim, x->shape), ml_shape_str(b2, sizeof b2, y->ndim, y->shape));
+}
+
+static int nn_mse_loss(lua_State *L) {
+    const char *fn = luaL_optstring(L, 4, "mse_loss");
+    ml_tensor *x = lb_check_tensor(L, 1, fn), *y = lb_check_tensor(L, 2, fn);
+    ml_reduction red = check_reduction(L, 3, fn);
+    if (!ml_dtype_is_float(x->dtype)) nn_fail(L, "%s: input must be a float tensor, got %s", fn, ml_dtype_name(x->dtype));
+    check_same_shape(L, fn, x, y);
+    ml_tensor *yc = ml_to_dtype(y, x->dtype);
+    if (!yc) return lb_raise(L);
+    ml_tensor *out = ml_mse_loss(x, yc, red);
+    ml_release(yc);
+    lb_push_tensor(L, out);
+    return 1;
+}
+
+/* y = x W^T + b: one addmm for 2-D x (W^T is a transposed view, which BLAS
+ * reads as it is), matmul then add for other shapes. */
+static int nn_linear(lua_State *L) {
+    const char *fn = luaL_optstring(L, 4, "linear");
+    ml_tensor *x = lb_test_tensor(L, 1);
+    if (!x) nn_fail(L, "%s: input must be a tensor, got %s", fn, luaL_typename(L, 1));
+    ml_tensor *w = lb_check_tensor(L, 2, fn), *b = opt_tensor(L, 3, fn);
+    if (w->ndim != 2) nn_fail(L, "%s: weight must be 2-D [out, in], got %d-D", fn, w->ndim);
+    if (x->ndim == 0 || x->shape[x->ndim - 1] != w->shape[1])
+        nn_fail(L, "%s: input has %I features, expected %I", fn, (lua_Integer)(x->ndim ? x->shape[x->ndim - 1] : 1),
+                (lua_Integer)w->shape[1]);
+    if (x->dtype != w->dtype)
+        nn_fail(L, "%s: input dtype %s differs from the weight's %s (convert the input with :to('%s'))", fn,
+                ml_dtype_name(x->dtype), ml_dtype_name(w->dtype), ml_dtype_name(w->dtype));
+    ml_tensor *wt = ml_transpose(w, 0, 1);
+    if (!wt) return lb_raise(L);
+    ml_tensor *out;
+    if (x->ndim == 2 && b) out = ml_addmm(b, x, wt, 1, 1);
+    else {
+        out = ml_matmul(x, wt);
+        if (out && b) {
+            ml_tensor *o2 = ml_add(out, b);
+            ml_release(out);
+            out = o2;
+        }
+    }
+    ml_release(wt);
+    lb_push_tensor(L, out);
+    return 1;
+}
+
 static int nn_layer_norm(lua_State *L) {
     const char *fn = luaL_optstring(L, 6, "layer_norm");
     ml_tensor *x = lb_check_tensor(L, 1, fn);
@@ -220,6 +277,8 @@ static int nn_bernoulli_(lua_State *L) {
 }
 
 static const luaL_Reg funcs[] = {
+    {"linear", nn_linear},
+    {"mse_loss", nn_mse_loss},
     {"cross_entropy", nn_cross_entropy},
     {"nll_loss", nn_nll_loss},
     {"bce_with_logits", nn_bce_with_logits},

@@ -23,6 +23,7 @@
  * -100 as PyTorch does:
  *   loss = -w (y log x + (1 - y) log(1 - x))
  *   d/dx = w (x - y) / max(x (1 - x), 1e-12),  d/dy = w (log(1 - x) - log x)
+ * MSE: loss = (x - y)^2, d/dx = 2 (x - y) = -d/dy.
  * Sums run in double, over fixed blocks added in
  * order, so results do not depend on the thread count. */
 #include "loss.h"
@@ -98,7 +99,7 @@ static int check_targets(const char *fn, const int64_t *y, int64_t n, int64_t C,
 }
 
 /* ---- scaling a saved gradient (the backward of every loss here) -------- */
-/* out = d * s (s scalar) when gl == NULL, else out[lane, c] = d[lane, c] * gl[lane]. */
+/* out = d * s (s scalar) when gl == NULL, else out[lane, c] = d[lane, c] * gl[lane] * s. */
 typedef struct {
     int64_t C, inner;
     const void *d, *gl;
@@ -120,22 +121,23 @@ typedef struct {
         for (int64_t lane = s; lane < e; lane++) {                                                          \
             int64_t base = (lane / in) * C * in + lane % in;                                                \
             const T *d = (const T *)j->d + base;                                                            \
-            T *o = (T *)j->o + base, k = gl[lane];                                                          \
+            T *o = (T *)j->o + base, k = gl[lane] * (T)j->s;                                                \
             for (int64_t c = 0; c < C; c++) o[c * in] = d[c * in] * k;                                      \
         }                                                                                                   \
     }
 DEF_SCALE(float)
 DEF_SCALE(double)
 
-/* A new tensor: the saved gradient d scaled by the upstream gradient g
- * (0-d for reduced losses, else one value per lane). */
-static ml_tensor *scale_saved(ml_tensor *d, ml_tensor *g, ml_reduction red, double denom, int64_t C, int64_t inner) {
+/* A new tensor: the saved gradient d scaled by sign and the upstream
+ * gradient g (0-d for reduced losses, else one value per lane). */
+static ml_tensor *scale_saved(ml_tensor *d, ml_tensor *g, ml_reduction red, double denom, int64_t C, int64_t inner,
+                              double sign) {
     ml_tensor *out = ml_empty(d->ndim, d->shape, d->dtype);
     if (!out) return NULL;
-    scale_job j = {.C = C, .inner = inner, .d = ml_data(d), .o = ml_data(out)};
+    scale_job j = {.C = C, .inner = inner, .d = ml_data(d), .o = ml_data(out), .s = sign};
     bool f32 = d->dtype == ML_FLOAT32;
     if (red != ML_REDUCE_NONE) {
-        j.s = ml_get_flat(g, 0);
+        j.s = sign * ml_get_flat(g, 0);
         if (red == ML_REDUCE_MEAN) j.s /= denom;
         ml_parallel_for(d->numel, ML_PAR_GRAIN, f32 ? scale_flat_float : scale_flat_double, &j);
         return out;
@@ -245,7 +247,7 @@ DEF_CE(double, )
 static int ce_backward(ml_node *n, ml_tensor *g, ml_tensor **gin) {
     ml_tensor *d = ml_saved(n, 0);
     if (!d) return -1;
-    gin[0] = scale_saved(d, g, (ml_reduction)n->iarg[0], n->darg[0], n->iarg[1], n->iarg[2]);
+    gin[0] = scale_saved(d, g, (ml_reduction)n->iarg[0], n->darg[0], n->iarg[1], n->iarg[2], 1);
     return gin[0] ? 0 : -1;
 }
 
@@ -456,7 +458,7 @@ static int bce_backward(ml_node *n, ml_tensor *g, ml_tensor **gin) {
         if (!n->needs[k]) continue;
         ml_tensor *d = ml_saved(n, k);
         if (!d) return -1;
-        if (!(gin[k] = scale_saved(d, g, red, n->darg[0], 1, 1))) return -1;
+        if (!(gin[k] = scale_saved(d, g, red, n->darg[0], 1, 1, 1))) return -1;
     }
     return 0;
 }
@@ -555,4 +557,98 @@ ml_tensor *ml_bce_with_logits(ml_tensor *x, ml_tensor *y, ml_tensor *weight, ml_
 
 ml_tensor *ml_bce(ml_tensor *x, ml_tensor *y, ml_tensor *weight, ml_reduction red) {
     return bce_impl("binary_cross_entropy", false, x, y, weight, NULL, red);
+}
+
+/* ---- mean squared error ------------------------------------------------- */
+/* loss = (x - y)^2; the saved 2 (x - y) serves both inputs (d/dy = -d/dx). */
+typedef struct {
+    int64_t n;
+    const void *x, *y;
+    void *loss, *d2; /* per element ("none") or NULL; 2 (x - y) or NULL */
+    double *part;
+} mse_job;
+
+#define DEF_MSE(T)                                                                                           \
+    static void mse_fwd_##T(void *p, int64_t s, int64_t e) {                                                \
+        mse_job *j = p;                                                                                     \
+        const T *x = j->x, *y = j->y;                                                                       \
+        T *loss = j->loss, *d2 = j->d2;                                                                     \
+        for (int64_t b = s; b < e; b++) {                                                                   \
+            int64_t i0 = b * BCE_BLOCK, i1 = i0 + BCE_BLOCK < j->n ? i0 + BCE_BLOCK : j->n;                 \
+            double acc = 0;                                                                                 \
+            for (int64_t i = i0; i < i1; i++) {                                                             \
+                T d = x[i] - y[i];                                                                          \
+                acc += (double)d * d;                                                                       \
+                if (loss) loss[i] = d * d;                                                                  \
+                if (d2) d2[i] = d + d;                                                                      \
+            }                                                                                               \
+            j->part[b] = acc;                                                                               \
+        }                                                                                                   \
+    }
+DEF_MSE(float)
+DEF_MSE(double)
+
+static int mse_backward(ml_node *n, ml_tensor *g, ml_tensor **gin) {
+    ml_tensor *d = ml_saved(n, 0);
+    if (!d) return -1;
+    for (int k = 0; k < 2; k++)
+        if (n->needs[k] && !(gin[k] = scale_saved(d, g, (ml_reduction)n->iarg[0], n->darg[0], 1, 1, k ? -1 : 1)))
+            return -1;
+    return 0;
+}
+
+ml_tensor *ml_mse_loss(ml_tensor *input, ml_tensor *target, ml_reduction red) {
+    const char *fn = "mse_loss";
+    char b1[128], b2[128];
+    if (!ml_dtype_is_float(input->dtype))
+        return ml_error("%s: input must be a float tensor, got %s", fn, ml_dtype_name(input->dtype));
+    if (!ml_same_shape(input, target))
+        return ml_error("%s: target of shape %s does not match input of shape %s", fn,
+                        ml_shape_str(b1, sizeof b1, target->ndim, target->shape),
+                        ml_shape_str(b2, sizeof b2, input->ndim, input->shape));
+    if (target->dtype != input->dtype)
+        return ml_error("%s: target dtype %s differs from the input's %s", fn, ml_dtype_name(target->dtype),
+                        ml_dtype_name(input->dtype));
+    ml_tensor *in2[2] = {input, target};
+    bool rec = ml_needs_record(2, in2);
+    ml_tensor *x = ml_contiguous(input), *y = x ? ml_contiguous(target) : NULL, *d2 = NULL, *out = NULL;
+    double *part = NULL;
+    if (!y) goto done;
+    if (rec && !(d2 = ml_empty(x->ndim, x->shape, x->dtype))) goto done;
+    if (red == ML_REDUCE_NONE && !(out = ml_empty(x->ndim, x->shape, x->dtype))) goto done;
+    int64_t nb = (x->numel + BCE_BLOCK - 1) / BCE_BLOCK;
+    if (!(part = malloc(sizeof(double) * (size_t)(nb + 1)))) {
+        ml_error("%s: out of memory", fn);
+        goto done;
+    }
+    mse_job j = {.n = x->numel, .x = ml_data(x), .y = ml_data(y), .loss = out ? ml_data(out) : NULL,
+                 .d2 = d2 ? ml_data(d2) : NULL, .part = part};
+    ml_parallel_for(nb, ML_PAR_GRAIN / BCE_BLOCK, x->dtype == ML_FLOAT32 ? mse_fwd_float : mse_fwd_double, &j);
+    double denom = 1;
+    if (red != ML_REDUCE_NONE) {
+        double total = 0;
+        for (int64_t b = 0; b < nb; b++) total += part[b];
+        if (red == ML_REDUCE_MEAN) {
+            denom = (double)x->numel;
+            total /= denom;
+        }
+        if (!(out = ml_scalar(total, x->dtype))) goto done;
+    }
+    if (rec) {
+        ml_node *n = ml_record(fn, mse_backward, out, 2, in2);
+        if (!n) {
+            ml_release(out);
+            out = NULL;
+            goto done;
+        }
+        ml_save(n, 0, d2);
+        n->iarg[0] = red;
+        n->darg[0] = denom;
+    }
+done:
+    free(part);
+    ml_release(d2);
+    ml_release(y);
+    ml_release(x);
+    return out;
 }

@@ -45,6 +45,10 @@ ml_tensor *ml_bce_with_logits(ml_tensor *x, ml_tensor *y, ml_tensor *weight, ml_
  * Shapes as ml_bce_with_logits; the binding checks the range of x. */
 ml_tensor *ml_bce(ml_tensor *x, ml_tensor *y, ml_tensor *weight, ml_reduction red);
 
+/* Squared error (PyTorch's F.mse_loss): loss = (x - y)^2, x and y of one
+ * shape and float dtype; differentiable in both. "mean" divides by numel. */
+ml_tensor *ml_mse_loss(ml_tensor *x, ml_tensor *y, ml_reduction red);
+
 /* The flat index of the first target outside [0, n_classes) that is not
  * ignore_index, or -1 when all are valid (for the bindings' messages). */
 int64_t ml_find_bad_target(const ml_tensor *target, int64_t n_classes, int64_t ignore_index);

@@ -82,10 +82,9 @@ T.test("help: names in every form find the same doc", function()
   __help_timer = nil
 end)
 
-T.test("help: functions shared by ml and Tensor, and aliases, share one doc", function()
+T.test("help: functions shared by ml and Tensor share one doc; aliases name matmul", function()
   T.eq(ml.doc(ml.gather), ml.doc(ml.Tensor.gather))
-  T.eq(ml.doc(ml.mm), ml.doc(ml.matmul))
-  T.ok(ml.doc(ml.mm):find("mm", 1, true))
+  T.ok(ml.doc(ml.mm):find("matmul", 1, true))
 end)
 
 T.test("help: tensors and ml.Tensor list the methods by section", function()

@@ -116,25 +116,10 @@ function Linear:reset_parameters()
   end
 end
 
+-- one C call: the checks, then addmm(bias, x, weight^T) for 2-D x (matmul + add otherwise)
+local linear = ml._nn.linear
 function Linear:forward(x)
-  if type(x) ~= "userdata" then check_input("nn.Linear", x) end
-  local w = self.weight
-  local d = x:dim()
-  if d == 0 or x:size(-1) ~= self.in_features then
-    fail(fmt("nn.Linear: input has %d features, expected %d", d == 0 and 1 or x:size(-1), self.in_features))
-  end
-  if x:dtype() ~= w:dtype() then
-    fail(fmt("nn.Linear: input dtype %s differs from the weight's %s (convert the input with :to('%s'))",
-      x:dtype(), w:dtype(), w:dtype()))
-  end
-  local b = self.bias
-  if d == 2 then
-    if b then return ml.addmm(b, x, w:t()) end
-    return ml.matmul(x, w:t())
-  end
-  local y = ml.matmul(x, w:t())
-  if b then y = y + b end
-  return y
+  return linear(x, self.weight, self.bias, "nn.Linear")
 end
 
 function Linear:extra_repr()

@@ -114,11 +114,9 @@ function MSELoss:init(opts)
   opts = check_opts("nn.MSELoss", opts, { "reduction" })
   self.reduction = check_reduction("nn.MSELoss", opts.reduction)
 end
+local mse_loss = nnops.mse_loss
 function MSELoss:forward(x, y)
-  check_pair("nn.MSELoss", x, y)
-  check_same_shape("nn.MSELoss", x, y)
-  local d = x - y
-  return reduce(d * d, self.reduction)
+  return mse_loss(x, y, self.reduction, "nn.MSELoss") -- fused in C, checks shapes
 end
 MSELoss.extra_repr = reduction_repr
 
