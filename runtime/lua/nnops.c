@@ -25,14 +25,24 @@
 #include "../ops/random.h"
 #include "lbind.h"
 
-/* Raises a message without a position prefix: these functions are called
- * from the nn library, whose file and line would only mislead; the message
+/* Raises a message prefixed with the position of the first Lua caller
+ * outside the nn library (the user's line, not layers.lua's); the message
  * names the user-facing function (nn.CrossEntropyLoss ...). */
 static int nn_fail(lua_State *L, const char *fmt, ...) {
+    lua_Debug ar;
+    int where = 0;
+    for (int level = 1; lua_getstack(L, level, &ar); level++) {
+        if (!lua_getinfo(L, "Sl", &ar) || ar.currentline <= 0) continue;
+        if (strstr(ar.source, "moonlab/nn/")) continue;
+        lua_pushfstring(L, "%s:%d: ", ar.short_src, ar.currentline);
+        where = 1;
+        break;
+    }
     va_list ap;
     va_start(ap, fmt);
     lua_pushvfstring(L, fmt, ap);
     va_end(ap);
+    if (where) lua_concat(L, 2);
     return lua_error(L);
 }
 

@@ -29,6 +29,10 @@ typedef struct {
     double eps;
 } ln_job;
 
+/* Row sums keep 8 independent double accumulators (vectorizable, no long
+ * dependency chain), added in a fixed order. */
+#define SUM8(a) ((((a)[0] + (a)[1]) + ((a)[2] + (a)[3])) + (((a)[4] + (a)[5]) + ((a)[6] + (a)[7])))
+
 #define DEF_LN(T, F)                                                                                         \
     static void ln_fwd_##T(void *p, int64_t s, int64_t e) {                                                 \
         ln_job *j = p;                                                                                      \
@@ -38,14 +42,22 @@ typedef struct {
         for (int64_t r = s; r < e; r++) {                                                                   \
             const T *x = (const T *)j->x + r * D;                                                           \
             T *y = (T *)j->out + r * D;                                                                     \
-            double sum = 0, sq = 0;                                                                         \
-            for (int64_t i = 0; i < D; i++) sum += x[i];                                                    \
-            double mean = D ? sum / (double)D : 0;                                                          \
-            for (int64_t i = 0; i < D; i++) {                                                               \
+            double a[8] = {0}, q[8] = {0};                                                                  \
+            int64_t i = 0;                                                                                  \
+            for (; i + 8 <= D; i += 8)                                                                      \
+                for (int k = 0; k < 8; k++) a[k] += x[i + k];                                               \
+            for (; i < D; i++) a[0] += x[i];                                                                \
+            double mean = D ? SUM8(a) / (double)D : 0;                                                      \
+            for (i = 0; i + 8 <= D; i += 8)                                                                 \
+                for (int k = 0; k < 8; k++) {                                                               \
+                    double d = (double)x[i + k] - mean;                                                     \
+                    q[k] += d * d;                                                                          \
+                }                                                                                           \
+            for (; i < D; i++) {                                                                            \
                 double d = (double)x[i] - mean;                                                             \
-                sq += d * d;                                                                                \
+                q[0] += d * d;                                                                              \
             }                                                                                               \
-            double rstd = 1.0 / sqrt((D ? sq / (double)D : 0) + j->eps);                                    \
+            double rstd = 1.0 / sqrt((D ? SUM8(q) / (double)D : 0) + j->eps);                               \
             T m = (T)mean, rs = (T)rstd;                                                                    \
             if (w && b)                                                                                     \
                 for (int64_t i = 0; i < D; i++) y[i] = (x[i] - m) * rs * w[i] + b[i];                       \
@@ -67,13 +79,20 @@ typedef struct {
             const T *x = (const T *)j->x + r * D, *g = (const T *)j->g + r * D;                             \
             T *dx = (T *)j->out + r * D;                                                                    \
             T m = st[r], rs = st[j->M + r];                                                                 \
-            double a = 0, c = 0; /* sum(dxhat), sum(dxhat * xhat) */                                        \
-            for (int64_t i = 0; i < D; i++) {                                                               \
+            double a[8] = {0}, c[8] = {0}; /* sum(dxhat), sum(dxhat * xhat), 8 lanes */                     \
+            int64_t i = 0;                                                                                  \
+            for (; i + 8 <= D; i += 8)                                                                      \
+                for (int k = 0; k < 8; k++) {                                                               \
+                    T dxh = w ? g[i + k] * w[i + k] : g[i + k];                                             \
+                    a[k] += dxh;                                                                            \
+                    c[k] += (double)dxh * ((x[i + k] - m) * rs);                                            \
+                }                                                                                           \
+            for (; i < D; i++) {                                                                            \
                 T dxh = w ? g[i] * w[i] : g[i];                                                             \
-                a += dxh;                                                                                   \
-                c += (double)dxh * ((x[i] - m) * rs);                                                       \
+                a[0] += dxh;                                                                                \
+                c[0] += (double)dxh * ((x[i] - m) * rs);                                                    \
             }                                                                                               \
-            T ma = (T)(a / (double)D), mc = (T)(c / (double)D);                                             \
+            T ma = (T)(SUM8(a) / (double)D), mc = (T)(SUM8(c) / (double)D);                                 \
             for (int64_t i = 0; i < D; i++) {                                                               \
                 T dxh = w ? g[i] * w[i] : g[i];                                                             \
                 dx[i] = rs * (dxh - ma - (x[i] - m) * rs * mc);                                             \

@@ -10,7 +10,7 @@
  *
  *   params:  [ p1 (k1) | p2 (k2) | ... | pn (kn) ]   one block, numel = sum k
  *   grads:   [ g1      | g2      | ... | gn      ]   same offsets
- *   state:   [ m, v ... of the same layout ]         owned by the caller
+ *   state:   [ m, v ... of the same layout ]         made on first use, owned by the group
  *
  * What can happen to a parameter after flattening, and what ml_flat_sync
  * (run at the start of every step) does about it:
@@ -66,7 +66,9 @@ void ml_flat_free(ml_flat *f); /* NULL-safe */
 int ml_flat_sync(ml_flat *f);
 
 /* set_to_none: drops every grad (PyTorch's set_to_none=True); otherwise
- * one memset of the grad block, and every grad pointed at its view. */
+ * one memset of the grad block, and every grad that is not NULL pointed
+ * back at its view (NULL ones stay NULL: those parameters keep being
+ * skipped until backward gives them a gradient). */
 void ml_flat_zero_grad(ml_flat *f, bool set_to_none);
 
 /* The options of one parameter group (PyTorch's names and meaning). */

@@ -378,13 +378,11 @@ local function writer(output)
   error("fit: option 'output' must be a file or a function(text)", 3)
 end
 
-local function finite(v) return v == v and v ~= huge and v ~= -huge end
-
 -- fit(X, y, opts) | fit({X, y}, opts) | fit(dataset, opts)
 local function parse_args(X, y, opts)
   if is_tensor(X) then return X, y, opts, nil end
   if type(X) == "table" and is_tensor(X[1]) and is_tensor(X[2]) and X.get == nil then return X[1], X[2], y, nil end
-  if type(X) == "table" and (type(X.get) == "function" or type(X.iter) == "function") then return nil, nil, y, X end
+  if type(X) == "table" and type(X.get) == "function" then return nil, nil, y, X end
   error("fit: expected fit(X, y, opts), fit({X, y}, opts) or fit(dataset, opts); got a " .. type(X), 3)
 end
 
@@ -419,6 +417,30 @@ function Module:fit(X, y, opts)
     error("fit: validation_split_mode needs validation_split", 2)
   end
 
+  -- data
+  local data = ml.data
+  local N, train_idx, Xv, yv, val_desc
+  local ymin, ymax
+  if dataset then
+    if opts.validation_split then error("fit: validation_split needs tensors X, y; give a dataset validation_data = {Xv, yv}", 2) end
+    if opts.class_weight then error("fit: class_weight needs tensors X, y", 2) end
+    N = #dataset
+  else
+    check_xy("fit", X, y, "")
+    N = rows(X)
+  end
+  if opts.validation_split ~= nil then
+    local f = opts.validation_split
+    if type(f) ~= "number" or not (f > 0 and f < 1) then error("fit: validation_split must be a fraction in (0, 1)", 2) end
+  end
+  local vd = opts.validation_data
+  if vd ~= nil then
+    if type(vd) ~= "table" or not is_tensor(vd[1]) or not is_tensor(vd[2]) then
+      error("fit: validation_data must be {Xv, yv} (two tensors)", 2)
+    end
+    check_xy("fit", vd[1], vd[2], "validation_data: ")
+  end
+
   -- resume
   local initial_epoch = opts.initial_epoch or 0
   if math.type(initial_epoch) ~= "integer" or initial_epoch < 0 then error("fit: initial_epoch must be a non-negative integer", 2) end
@@ -437,22 +459,9 @@ function Module:fit(X, y, opts)
   if seed == nil then seed = saved_fit and saved_fit.seed or ml.initial_seed() end
   if math.type(seed) ~= "integer" then error("fit: seed must be an integer", 2) end
 
-  -- data
-  local data = ml.data
-  local N, train_idx, Xv, yv, val_desc
-  local ymin, ymax
-  if dataset then
-    if opts.validation_split then error("fit: validation_split needs tensors X, y; give a dataset validation_data = {Xv, yv}", 2) end
-    if opts.class_weight then error("fit: class_weight needs tensors X, y", 2) end
-    N = #dataset
-  else
-    check_xy("fit", X, y, "")
-    N = rows(X)
-  end
   local ntrain = N
   if opts.validation_split ~= nil then
     local f = opts.validation_split
-    if type(f) ~= "number" or not (f > 0 and f < 1) then error("fit: validation_split must be a fraction in (0, 1)", 2) end
     local idx, nval = split_rows(N, f, mode, seed, y)
     ntrain = N - nval
     if idx then
@@ -464,12 +473,7 @@ function Module:fit(X, y, opts)
     local pct = f * 100
     val_desc = fmt("%s %s%% split%s, %d samples", mode, pct == math.floor(pct) and fmt("%d", pct) or fmt("%g", pct),
       mode == "last" and " (the last rows)" or fmt(" (seed %d)", seed), nval)
-  elseif opts.validation_data ~= nil then
-    local vd = opts.validation_data
-    if type(vd) ~= "table" or not is_tensor(vd[1]) or not is_tensor(vd[2]) then
-      error("fit: validation_data must be {Xv, yv} (two tensors)", 2)
-    end
-    check_xy("fit", vd[1], vd[2], "validation_data: ")
+  elseif vd ~= nil then
     Xv, yv = vd[1], vd[2]
     val_desc = fmt("validation_data, %d samples", rows(Xv))
   end
@@ -648,6 +652,9 @@ function Module:fit(X, y, opts)
         loss = (l:reshape(-1) * swb):sum() / swb:sum()
       else
         loss = crit(out, yb)
+      end
+      if b == 1 and not is_tensor(loss) then
+        error("fit: the loss returned a " .. type(loss) .. ", expected a 0-d tensor (to call backward on)", 2)
       end
       local lv = loss:item()
       if lv ~= lv or lv == huge or lv == -huge then
