@@ -3,18 +3,20 @@
  *
  * State machine, all under `mu`:
  *   the caller's start() waits until the worker is not gathering, drops the
- *   queue, installs the new order, bumps `epoch`, sets `active` and wakes
- *   the worker; the worker, while active and the queue has room, claims
- *   batch `produced`, gathers it with the lock released, and queues it;
+ *   queue, installs the new order, sets `active` and wakes the worker;
+ *   the worker, while active and the queue has room, claims batch
+ *   `produced`, gathers it with the lock released, and queues it; it then
+ *   sleeps (`idle`) when the queue is full, and the caller wakes it when
+ *   the queue is down to `low` (half), so one wake-up refills several slots;
  *   next() takes the oldest queued batch; when the queue is empty and the
  *   worker has not begun the batch due (on a busy machine it may wait for a
  *   core), next() claims it and gathers it itself rather than wait; else it
  *   waits for the worker's batch (or its error);
  *   stop() clears `active`, waits out a gather in progress and drops the
  *   queue; free() sets `quit` and joins.
- * The order array is replaced only while the worker is not gathering
- * (`busy` is false and `active` is false), so a gather reads a stable
- * order without holding the lock. */
+ * The order array is replaced only by start(), on the caller's thread,
+ * while the worker is not gathering (`busy` and `active` are false), so a
+ * gather reads a stable order without holding the lock. */
 #define _GNU_SOURCE
 #include "loader.h"
 
@@ -52,7 +54,6 @@ struct ml_loader {
     pthread_cond_t ready; /* the caller waits on it */
     pthread_t thread;
     bool has_thread, quit, active, busy, failed, idle;
-    uint64_t epoch;
     int64_t produced, consumed;
     ml_tensor **queue; /* depth * nsrc */
     int qhead, qcount;
@@ -258,7 +259,6 @@ int ml_loader_start(ml_loader *l, const ml_tensor *order, int64_t base) {
     l->nbatches = l->drop_last ? n / l->batch : (n + l->batch - 1) / l->batch;
     l->produced = l->consumed = 0;
     l->failed = false;
-    l->epoch++;
     l->active = true;
     if (l->depth && !l->has_thread) l->has_thread = pthread_create(&l->thread, NULL, worker, l) == 0;
     pthread_cond_broadcast(&l->wake);
@@ -287,8 +287,9 @@ int ml_loader_next(ml_loader *l, ml_tensor **out) {
         pthread_mutex_lock(&l->mu);
         if (rc == 0) l->consumed++;
         else l->active = false;
-        if (l->idle) pthread_cond_signal(&l->wake);
+        bool wake = l->idle;
         pthread_mutex_unlock(&l->mu);
+        if (wake) pthread_cond_signal(&l->wake);
         return rc < 0 ? -1 : 1;
     }
     while (l->qcount == 0 && !l->failed) pthread_cond_wait(&l->ready, &l->mu);
@@ -305,9 +306,11 @@ int ml_loader_next(ml_loader *l, ml_tensor **out) {
     l->consumed++;
     /* Waking a thread costs microseconds (a futex call, and in a VM an
      * inter-processor interrupt): let the queue run down to `low` first, so
-     * the worker refills several slots per wake-up. */
-    if (l->idle && l->qcount <= l->low) pthread_cond_signal(&l->wake);
+     * the worker refills several slots per wake-up. The signal goes after
+     * the unlock, so the woken worker does not block on our mutex. */
+    bool wake = l->idle && l->qcount <= l->low;
     pthread_mutex_unlock(&l->mu);
+    if (wake) pthread_cond_signal(&l->wake);
     return 1;
 }
 

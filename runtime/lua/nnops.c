@@ -88,8 +88,9 @@ static ml_tensor *class_target(lua_State *L, const char *fn, ml_tensor *x, ml_te
     int64_t C = x->shape[1];
     /* labels 1..C: check before converting, so the message shows the user's value */
     int64_t ignore1 = ignore0 == ML_NO_IGNORE ? ML_NO_IGNORE : ignore0 + 1;
+    const int64_t *yp = ml_is_contiguous(y) ? ml_data(y) : NULL;
     for (int64_t i = 0; i < y->numel; i++) {
-        int64_t v = int_at(y, i);
+        int64_t v = yp ? yp[i] : int_at(y, i);
         if (v != ignore1 && (v < 1 || v > C))
             nn_fail(L, "%s: target %I is out of range for %I classes (labels are 1..%I)", fn, (lua_Integer)v,
                        (lua_Integer)C, (lua_Integer)C);
@@ -214,6 +215,11 @@ static int nn_linear(lua_State *L) {
     if (x->dtype != w->dtype)
         nn_fail(L, "%s: input dtype %s differs from the weight's %s (convert the input with :to('%s'))", fn,
                 ml_dtype_name(x->dtype), ml_dtype_name(w->dtype), ml_dtype_name(w->dtype));
+    if (b && (b->ndim != 1 || b->shape[0] != w->shape[0] || b->dtype != w->dtype)) {
+        char b1[128];
+        nn_fail(L, "%s: bias must be a %s tensor of shape [%I], got %s of shape %s", fn, ml_dtype_name(w->dtype),
+                (lua_Integer)w->shape[0], ml_dtype_name(b->dtype), ml_shape_str(b1, sizeof b1, b->ndim, b->shape));
+    }
     ml_tensor *wt = ml_transpose(w, 0, 1);
     if (!wt) return lb_raise(L);
     ml_tensor *out;
@@ -238,7 +244,8 @@ static int nn_layer_norm(lua_State *L) {
     ml_tensor *w = opt_tensor(L, 3, fn), *b = opt_tensor(L, 4, fn);
     double eps = luaL_optnumber(L, 5, 1e-5);
     char b1[128], b2[128];
-    if (k < 1 || k > x->ndim)
+    if (k < 1) nn_fail(L, "%s: the number of normalized dimensions must be at least 1, got %I", fn, k);
+    if (k > x->ndim)
         nn_fail(L, "%s: input of shape %s has fewer than the %I normalized dimensions", fn,
                    ml_shape_str(b1, sizeof b1, x->ndim, x->shape), k);
     const int64_t *tail = x->shape + (x->ndim - k);

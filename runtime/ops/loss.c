@@ -79,16 +79,6 @@ static int check_class_args(const char *fn, ml_tensor *x, ml_tensor *target, ml_
     return 0;
 }
 
-int64_t ml_find_bad_target(const ml_tensor *target, int64_t n_classes, int64_t ignore_index) {
-    if (target->dtype != ML_INT64) return -1;
-    const int64_t *base = (const int64_t *)target->storage->data + target->offset;
-    for (int64_t i = 0; i < target->numel; i++) {
-        int64_t v = base[ml_flat_offset(target, i)];
-        if (v != ignore_index && (v < 0 || v >= n_classes)) return i;
-    }
-    return -1;
-}
-
 static int check_targets(const char *fn, const int64_t *y, int64_t n, int64_t C, int64_t ignore) {
     for (int64_t i = 0; i < n; i++)
         if (y[i] != ignore && (y[i] < 0 || y[i] >= C)) {
@@ -217,7 +207,7 @@ typedef struct {
                 }                                                                                           \
             else                                                                                            \
                 for (int64_t c = 0; c < C; c++) sum += exp##F(x[c * in] - m);                               \
-            double lse = (double)m + log(sum);                                                              \
+            double lse = (double)m + (double)log##F((T)sum);                                                \
             double wy = w ? (double)w[y] : 1.0;                                                             \
             double loss = (1 - j->eps) * wy * (lse - (double)x[y * in]);                                    \
             if (j->eps > 0) {                                                                               \

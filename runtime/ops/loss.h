@@ -49,8 +49,4 @@ ml_tensor *ml_bce(ml_tensor *x, ml_tensor *y, ml_tensor *weight, ml_reduction re
  * shape and float dtype; differentiable in both. "mean" divides by numel. */
 ml_tensor *ml_mse_loss(ml_tensor *x, ml_tensor *y, ml_reduction red);
 
-/* The flat index of the first target outside [0, n_classes) that is not
- * ignore_index, or -1 when all are valid (for the bindings' messages). */
-int64_t ml_find_bad_target(const ml_tensor *target, int64_t n_classes, int64_t ignore_index);
-
 #endif

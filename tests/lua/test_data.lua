@@ -148,15 +148,13 @@ T.test("read_idx: truncated and overlong data", function()
     end
   end
   -- gzip truncated inside the data: the message says how much came
-  local e = expected.files["u8_plain.idx"]
   local f32 = idx_bytes("f32", { 100 }, (function() local v = {} for i = 1, 100 do v[i] = i end return v end)())
   local gzpath = tmpfile(f32)
   if os.execute("gzip -9 -n -f '" .. gzpath .. "' 2>/dev/null") then
     local gz = slurp(gzpath .. ".gz")
     local err = T.raises(function() data.read_idx(tmpfile(gz:sub(1, #gz - 12))) end, "truncated")
-    T.ok(err:find("expected 400 bytes of data, got", 1, true) or err:find("corrupt", 1, true), err)
+    T.ok(err:find("expected 400 bytes of data, got", 1, true), err)
   end
-  T.ok(e ~= nil)
 end)
 
 T.test("read_idx: damaged gzip data is an error, never a crash", function()
