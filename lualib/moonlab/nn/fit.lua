@@ -7,16 +7,17 @@
 --   print(model:evaluate(Xtest, ytest))          -- loss 0.3312 - accuracy 0.8821
 --   local probs = model:predict(Xnew):softmax(2)
 --
--- The data order of epoch e is a function of (seed, e) alone, and the
--- validation split a function of the seed: the same seed gives the same run,
--- and a run resumed from a checkpoint at epoch k goes on exactly as the
--- unbroken run would have (the checkpoint carries the weights, the optimizer
--- state, the generator's state, the history and the callbacks' state).
--- Permutations are drawn from streams derived from the seed, so fit leaves
--- the global generator (which dropout draws from) where training leaves it.
+-- Batches come from data.loader, seeded and told each epoch's number, so the
+-- order of epoch e depends on (seed, e) alone (the same order the explicit
+-- loop with that loader sees), and the validation split (data.split_indices)
+-- on the seed alone. Neither draws from the global generator, which stays
+-- for dropout and initialization: the same seed gives the same run, and a
+-- run resumed from a checkpoint at epoch k goes on exactly as the unbroken
+-- run would have (the checkpoint carries the weights, the optimizer state,
+-- the generator's state, the history and the callbacks' state).
 --
--- Per batch the loop does: index (or view) the batch, zero_grad, forward,
--- loss, loss:item() (NaN check), backward, step, and a flag read for Ctrl-C.
+-- Per batch the loop does: one loader step, zero_grad, forward, loss,
+-- loss:item() (the NaN check), backward, step, and a flag read for Ctrl-C.
 -- Metrics and batch hooks cost nothing when there are none.
 local ml = require "moonlab"
 local Module = require("moonlab.nn.module").Module
