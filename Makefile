@@ -82,7 +82,7 @@ check-memory: deps
 	  OMP_NUM_THREADS=1 ./build-asan/moonlab tests/run.lua --memory $(patsubst build/%,build-asan/%,$(C_TESTS))
 
 demo: deps all
-	./$(BUILD)/moonlab examples/linear_regression.lua
+	./$(BUILD)/moonlab examples/fashion_mlp.lua
 
 bench: bench-deps all
 	@for b in scripts/bench/*.sh; do echo "== $$b"; bash $$b; done

@@ -1,6 +1,11 @@
 -- Every example runs (at small sizes), so none of them rots.
 local exe = arg and arg[-1] or "build/moonlab"
-local small = { ["examples/linear_regression.lua"] = "50" }
+local small = {
+  ["examples/linear_regression.lua"] = "50",
+  ["examples/fashion_mlp.lua"] = "epochs=1 limit=3000",
+  ["examples/explicit_loop.lua"] = "epochs=1 limit=2000",
+  ["examples/regression.lua"] = "epochs=5",
+}
 
 local p = io.popen("ls examples/*.lua 2>/dev/null")
 for f in p:lines() do
