@@ -110,8 +110,8 @@ static ml_tensor *matmul_raw(ml_tensor *a, ml_tensor *b, ml_tensor *bias, double
     if (bias) {
         out = ml_empty(bnd + 2, oshape, a->dtype);
         if (out && ml_copy_into(out, bias) < 0) { ml_release(out); return NULL; }
-    } else {
-        out = ml_zeros(bnd + 2, oshape, a->dtype);
+    } else { /* beta = 0: BLAS overwrites, so no need to zero (except for k = 0 below) */
+        out = k == 0 ? ml_zeros(bnd + 2, oshape, a->dtype) : ml_empty(bnd + 2, oshape, a->dtype);
         beta = 0;
     }
     if (!out || out->numel == 0) return out;
@@ -156,22 +156,46 @@ static ml_tensor *matmul_raw(ml_tensor *a, ml_tensor *b, ml_tensor *bias, double
 }
 
 /* ---- backward ------------------------------------------------------------ */
+/* A matrix stored transposed (column-major), as W^T in a Linear layer. */
+static bool stored_transposed(const ml_tensor *t) {
+    int d = t->ndim;
+    return t->shape[d - 2] > 1 && t->shape[d - 1] > 1 && t->strides[d - 2] == 1 && t->strides[d - 1] >= t->shape[d - 2];
+}
+
+static ml_tensor *transposed(ml_tensor *t) { return ml_transpose(t, t->ndim - 2, t->ndim - 1); }
+
+/* x @ y, or, when want_t, (y^T @ x^T) returned as a transposed view: the
+ * gradient of an operand stored transposed then comes out in that same
+ * layout, so accumulating it into W's gradient is a contiguous add, not a
+ * strided walk down the columns. */
+static ml_tensor *product_in_layout(ml_tensor *x, ml_tensor *y, double alpha, bool want_t) {
+    if (!want_t) return matmul_raw(x, y, NULL, 0, alpha);
+    ml_tensor *xt = transposed(x), *yt = xt ? transposed(y) : NULL;
+    ml_tensor *r = yt ? matmul_raw(yt, xt, NULL, 0, alpha) : NULL;
+    ml_release(xt);
+    ml_release(yt);
+    if (!r) return NULL;
+    ml_tensor *v = transposed(r);
+    ml_release(r);
+    return v;
+}
+
 /* d(a@b)/da = g @ b^T ; d(a@b)/db = a^T @ g (then reduced over broadcast batch dims) */
 static int matmul_backward(ml_node *n, ml_tensor *g, ml_tensor **gin) {
     ml_tensor *a = ml_saved(n, 0), *b = ml_saved(n, 1);
     if (!a || !b) return -1;
     double alpha = n->darg[1];
     if (n->needs[0]) {
-        ml_tensor *bt = ml_transpose(b, b->ndim - 2, b->ndim - 1);
-        ml_tensor *r = bt ? matmul_raw(g, bt, NULL, 0, alpha) : NULL;
+        ml_tensor *bt = transposed(b);
+        ml_tensor *r = bt ? product_in_layout(g, bt, alpha, stored_transposed(a) && a->ndim == 2) : NULL;
         ml_release(bt);
         gin[0] = r ? ml_sum_to_shape(r, n->in_ndim[0], n->in_shape[0]) : NULL;
         ml_release(r);
         if (!gin[0]) return -1;
     }
     if (n->needs[1]) {
-        ml_tensor *at = ml_transpose(a, a->ndim - 2, a->ndim - 1);
-        ml_tensor *r = at ? matmul_raw(at, g, NULL, 0, alpha) : NULL;
+        ml_tensor *at = transposed(a);
+        ml_tensor *r = at ? product_in_layout(at, g, alpha, stored_transposed(b) && b->ndim == 2) : NULL;
         ml_release(at);
         gin[1] = r ? ml_sum_to_shape(r, n->in_ndim[1], n->in_shape[1]) : NULL;
         ml_release(r);
