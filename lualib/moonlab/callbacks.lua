@@ -560,12 +560,51 @@ callbacks.ProgressBar = ProgressBar
 if ml.doc then
   ml.doc(callbacks, "ml.callbacks — hooks into model:fit: EarlyStopping, ModelCheckpoint, LearningRateScheduler, ReduceLROnPlateau, CSVLogger, ProgressBar, Callback")
   ml.doc(Callback, "callbacks.Callback:extend(name) -> class — base of callback classes; hooks get self, self.model and self.ctx")
-  ml.doc(EarlyStopping, "callbacks.EarlyStopping{monitor=\"val_loss\", mode, patience=0, min_delta=0, restore_best=false, baseline} — stops fit when the monitored value stops improving")
-  ml.doc(ModelCheckpoint, "callbacks.ModelCheckpoint{path, monitor=\"val_loss\", mode, save_best_only=false, save_last=false} — writes checkpoints (best and/or last) that fit can resume from")
-  ml.doc(LearningRateScheduler, "callbacks.LearningRateScheduler(fn(epoch, lr) | schedule, [{monitor, interval}]) — sets the learning rate every epoch (or batch)")
-  ml.doc(ReduceLROnPlateau, "callbacks.ReduceLROnPlateau{monitor=\"val_loss\", factor=0.1, patience=10, min_delta=1e-4, cooldown=0, min_lr=0} — lowers the learning rate when the monitored value stalls")
-  ml.doc(CSVLogger, "callbacks.CSVLogger{path, append, separator=\",\"} — writes one row per epoch: epoch and the logs by name")
+  ml.doc(Callback.extend, "callbacks.Callback:extend(name) -> class — a new callback class deriving from this one; cls(...) makes an instance and calls its init(...)")
+  ml.doc(Callback.new, "cls:new(...) -> callback — makes an instance (cls(...) calls it) and calls init(...)")
+  ml.doc(Callback.set_context, "cb:set_context(ctx) — called by fit before training: sets self.ctx and self.model, then calls reset() if there is one")
+  ml.doc(Callback.say, "cb:say(text) — one line in fit's log, unless fit or the callback (verbose=false) is silent")
+
+  ml.doc(EarlyStopping, "callbacks.EarlyStopping{monitor=\"val_loss\", mode=\"auto\", patience=0, min_delta=0, restore_best=false, baseline, verbose=true} — stops fit when the monitored value stops improving")
+  ml.doc(EarlyStopping.reset, "es:reset() — forgets the best value, epoch and weights (set_context calls it at each fit)")
+  ml.doc(EarlyStopping.on_epoch_end, "es:on_epoch_end(epoch, logs) -> nil | \"stop\", message — tracks the best monitored value (and weights, with restore_best); stops after patience epochs without improvement")
+  ml.doc(EarlyStopping.on_train_end, "es:on_train_end() — with restore_best, loads the best epoch's weights back into the model")
+  ml.doc(EarlyStopping.state_dict, "es:state_dict() -> {meta, tensors} — the best value and epoch, the wait and the best weights, for checkpoints")
+  ml.doc(EarlyStopping.load_state_dict, "es:load_state_dict(st) — restores what state_dict() returned (a resumed fit)")
+
+  ml.doc(ModelCheckpoint, "callbacks.ModelCheckpoint{path, monitor=\"val_loss\", mode=\"auto\", save_best_only=false, save_last=false, verbose=true} — writes checkpoints (best and/or last) that fit can resume from; path may hold {epoch}, {val_loss:.4f}")
+  ml.doc(ModelCheckpoint.reset, "ckpt:reset() — forgets the best value and epoch")
+  ml.doc(ModelCheckpoint.format_path, "ckpt:format_path(epoch, logs) -> path — fills {epoch} and {log_name[:format]} in the path")
+  ml.doc(ModelCheckpoint.format_path_last, "ckpt:format_path_last(epoch, logs) -> path — the same for the save_last path")
+  ml.doc(ModelCheckpoint.write, "ckpt:write(path, epoch) — writes a checkpoint: model, optimizer, epoch and fit's state (nn.save_checkpoint)")
+  ml.doc(ModelCheckpoint.after_epoch, "ckpt:after_epoch(epoch, logs) — after every on_epoch_end: writes the checkpoint (only on improvement with save_best_only) and the last one")
+  ml.doc(ModelCheckpoint.state_dict, "ckpt:state_dict() -> {meta} — the best value and epoch")
+  ml.doc(ModelCheckpoint.load_state_dict, "ckpt:load_state_dict(st) — restores the best value and epoch")
+
+  ml.doc(LearningRateScheduler, "callbacks.LearningRateScheduler(fn(epoch, lr) -> lr | schedule, [{monitor, interval=\"epoch\"|\"batch\", verbose=false}]) — sets the learning rate every epoch (or batch)")
+  ml.doc(LearningRateScheduler.on_epoch_begin, "lrs:on_epoch_begin(epoch) — with a function, sets each group's lr to fn(epoch, lr)")
+  ml.doc(LearningRateScheduler.on_epoch_end, "lrs:on_epoch_end(epoch, logs) — with a schedule and interval \"epoch\", steps it (on logs[monitor] when monitor is set)")
+  ml.doc(LearningRateScheduler.state_dict, "lrs:state_dict() -> {meta, [tensors]} | nil — the schedule's state, for checkpoints")
+  ml.doc(LearningRateScheduler.load_state_dict, "lrs:load_state_dict(st) — restores the schedule's state")
+
+  ml.doc(ReduceLROnPlateau, "callbacks.ReduceLROnPlateau{monitor=\"val_loss\", mode=\"auto\", factor=0.1, patience=10, min_delta=1e-4, cooldown=0, min_lr=0, verbose=true} — lowers the learning rate when the monitored value stalls")
+  ml.doc(ReduceLROnPlateau.reset, "plateau:reset() — forgets the best value, the wait and the cooldown")
+  ml.doc(ReduceLROnPlateau.on_epoch_end, "plateau:on_epoch_end(epoch, logs) — after patience epochs without an improvement of min_delta, lr = max(lr * factor, min_lr), then cooldown epochs of rest")
+  ml.doc(ReduceLROnPlateau.state_dict, "plateau:state_dict() -> {meta} — the best value, the wait and the cooldown left")
+  ml.doc(ReduceLROnPlateau.load_state_dict, "plateau:load_state_dict(st) — restores what state_dict() returned")
+
+  ml.doc(CSVLogger, "callbacks.CSVLogger{path, append, separator=\",\"} — writes one row per epoch: epoch and the logs by name; appends when fit resumes (append unset)")
+  ml.doc(CSVLogger.on_train_begin, "csv:on_train_begin() — opens the file: appends (keeping its columns) with append or a resumed fit, else starts it anew")
+  ml.doc(CSVLogger.on_epoch_end, "csv:on_epoch_end(epoch, logs) — writes a row: the epoch, then the logs by name (a header first)")
+  ml.doc(CSVLogger.on_train_end, "csv:on_train_end() — closes the file")
+
   ml.doc(ProgressBar, "callbacks.ProgressBar{mode=\"auto\"|\"bar\"|\"lines\"} — fit's display: a live bar on a terminal, one line per epoch otherwise")
+  ml.doc(ProgressBar.set_context, "bar:set_context(ctx) — chooses a live bar (mode \"bar\", or \"auto\" on a terminal) or one line per epoch")
+  ml.doc(ProgressBar.on_epoch_begin, "bar:on_epoch_begin() — resets the redraw timer")
+  ml.doc(ProgressBar.head, "bar:head(epoch) -> string — \"epoch k/N\"")
+  ml.doc(ProgressBar.batch, "bar:batch(b, logs) — redraws the live bar (at most every 0.1 s): progress, ETA, logs, samples/s")
+  ml.doc(ProgressBar.on_epoch_end, "bar:on_epoch_end(epoch, logs) — prints the epoch's line: time and logs")
+  ml.doc(ProgressBar.on_train_end, "bar:on_train_end() — ends a bar line left open")
 end
 
 return callbacks

@@ -555,6 +555,14 @@ doc(Loader.start, "loader:start() -> loader — begins a new epoch (for loops do
 doc(Loader.stop, "loader:stop() — ends the current epoch early; the prepared batches are dropped")
 doc(Loader.set_epoch, "loader:set_epoch(k) — the next epoch is number k (its seeded order), e.g. to resume")
 doc(Loader.close, "loader:close() — stops the background thread now instead of at garbage collection")
+doc(Loader, "data.Loader — what data.loader(dataset, [opts]) returns: for x, y in loader do ... end runs one epoch; #loader is the number of batches; fields n, batch_size, epoch")
+doc(TensorDataset, "data.TensorDataset — what data.TensorDataset(x, [y, ...]) returns: ds:get(i) -> x[i], y[i], ...; #ds rows")
+doc(TensorDataset.get, "ds:get(i) -> x[i], y[i], ... — sample i: row i of each tensor")
+doc(TensorDataset.len, "ds:len() -> n — the number of samples (rows), also #ds")
+doc(Subset, "data.Subset — what data.Subset(dataset, indices) returns: subset:get(i) is dataset:get(indices[i]); #subset samples")
+doc(Subset.get, "subset:get(i) -> sample — the dataset's sample at indices[i]")
+doc(Subset.len, "subset:len() -> n — the number of samples (indices), also #subset")
+doc(data, "ml.data — datasets and batches: data.loader (batched in C, a background thread), TensorDataset, Subset, random_split, split_indices, read_idx, fashion_mnist")
 data.Loader = Loader
 
 return data

@@ -18,7 +18,7 @@ end
 optim.lr = require "moonlab.optim.lr"
 
 if ml.doc then
-  ml.doc(optim, "ml.optim: optimizers SGD, Adam, AdamW, RMSprop, Adagrad (fused C updates over flattened parameters) and optim.lr schedules")
+  ml.doc(optim, "ml.optim — optimizers SGD, Adam, AdamW, RMSprop, Adagrad (fused C updates over flattened parameters) and optim.lr schedules")
 end
 
 return optim

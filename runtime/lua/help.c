@@ -296,19 +296,24 @@ static int cmp_entry(const void *pa, const void *pb) {
     return strcmp(a->name, b->name);
 }
 
-static int is_public_fn(lua_State *L) { /* key at -2, value at -1 */
-    return lua_type(L, -2) == LUA_TSTRING && lua_type(L, -1) == LUA_TFUNCTION && lua_tostring(L, -2)[0] != '_';
+/* key at -2, value at -1: a string key without a leading "_" and a function
+ * (or, with tables, a table) */
+static int is_public_fn(lua_State *L, int tables) {
+    int t = lua_type(L, -1);
+    return lua_type(L, -2) == LUA_TSTRING && (t == LUA_TFUNCTION || (tables && t == LUA_TTABLE)) &&
+           lua_tostring(L, -2)[0] != '_';
 }
 
-/* Collects the public functions (string key, no leading "_") of table t,
- * sorted by section rank (by_section) then name, into a userdata pushed on
- * the stack. The names stay anchored as keys of t. */
-static entry *collect(lua_State *L, int t, int by_section, int *count) {
+/* Collects the public functions (string key, no leading "_"; with tables,
+ * the public tables too) of table t, sorted by section rank (by_section)
+ * then name, into a userdata pushed on the stack. The names stay anchored as
+ * keys of t. */
+static entry *collect(lua_State *L, int t, int by_section, int tables, int *count) {
     t = lua_absindex(L, t);
     int n = 0;
     lua_pushnil(L);
     while (lua_next(L, t)) {
-        n += is_public_fn(L);
+        n += is_public_fn(L, tables);
         lua_pop(L, 1);
     }
     int sections = push_store_field(L, "sections");
@@ -317,7 +322,7 @@ static entry *collect(lua_State *L, int t, int by_section, int *count) {
     int k = 0;
     lua_pushnil(L);
     while (lua_next(L, t)) {
-        if (is_public_fn(L) && k < n) {
+        if (is_public_fn(L, tables) && k < n) {
             e[k].name = lua_tostring(L, -2);
             e[k].rank = LUA_MAXINTEGER; /* "Other" */
             if (by_section && lua_rawget(L, sections) == LUA_TSTRING && lua_rawget(L, titles) == LUA_TNUMBER)
@@ -339,7 +344,7 @@ static void add_grouped(text *x, int t) {
     lua_State *L = x->L;
     int n;
     t = lua_absindex(L, t);
-    entry *e = collect(L, t, 1, &n);
+    entry *e = collect(L, t, 1, 0, &n);
     int anchor = lua_gettop(L);
     int titles = push_store_field(L, "titles");
     size_t col = 0;
@@ -365,26 +370,89 @@ static void add_grouped(text *x, int t) {
     lua_settop(L, anchor - 1);
 }
 
-/* Adds the docs of the documented public functions of table t, sorted by
- * name, one per line after indent; returns how many. */
+/* Whether the value at idx has a doc of its own (not only its class's). */
+static int has_own_doc(lua_State *L, int idx) {
+    idx = lua_absindex(L, idx);
+    int docs = push_store_field(L, "docs");
+    lua_pushvalue(L, idx);
+    int r = lua_rawget(L, docs) == LUA_TSTRING;
+    lua_pop(L, 2);
+    return r;
+}
+
+/* Pushes {name = value} of what the help of table t lists: its public
+ * functions and its public tables that have a doc of their own (a module's
+ * classes and submodules; not "super", a class's parent), then those of its
+ * classes, up the __index chain of its metatables (an instance lists its
+ * class's methods, a class its inherited ones). For each name the first
+ * documented value wins, so an undocumented override shows the base doc.
+ * The chain stops at ml, the tensor methods and the globals. */
+static void push_members(lua_State *L, int t) {
+    t = lua_absindex(L, t);
+    lua_newtable(L);
+    int out = lua_gettop(L);
+    lua_pushglobaltable(L);
+    int G = lua_gettop(L);
+    lua_pushvalue(L, t);
+    for (int depth = 0; depth < 8 && lua_type(L, -1) == LUA_TTABLE; depth++) {
+        int cur = lua_gettop(L);
+        if (depth > 0 && (lua_rawequal(L, cur, lua_upvalueindex(1)) || lua_rawequal(L, cur, lua_upvalueindex(2)) ||
+                          lua_rawequal(L, cur, G)))
+            break;
+        lua_pushnil(L);
+        while (lua_next(L, cur)) {
+            int ok = is_public_fn(L, 1);
+            if (ok && lua_type(L, -1) == LUA_TTABLE)
+                ok = strcmp(lua_tostring(L, -2), "super") != 0 && has_own_doc(L, -1);
+            if (ok) {
+                lua_pushvalue(L, -2);
+                int have = lua_rawget(L, out) != LUA_TNIL;
+                int replace = !have || (doc_of(L, -1) == NULL && doc_of(L, -2) != NULL);
+                lua_pop(L, 1);
+                if (replace) {
+                    lua_pushvalue(L, -2);
+                    lua_pushvalue(L, -2);
+                    lua_rawset(L, out);
+                }
+            }
+            lua_pop(L, 1);
+        }
+        if (!lua_getmetatable(L, cur)) break;
+        lua_pushliteral(L, "__index");
+        lua_rawget(L, -2);
+        lua_replace(L, cur);
+        lua_settop(L, cur);
+    }
+    lua_settop(L, out);
+}
+
+/* Adds the docs of the documented members of table t (push_members), sorted
+ * by name, one per line after indent, an alias (a value met under an earlier
+ * name) once; returns how many. */
 static int add_member_docs(text *x, int t, const char *indent) {
     lua_State *L = x->L;
     int n, added = 0;
-    t = lua_absindex(L, t);
-    entry *e = collect(L, t, 0, &n);
-    int anchor = lua_gettop(L);
+    push_members(L, t);
+    t = lua_gettop(L);
+    entry *e = collect(L, t, 0, 1, &n);
+    lua_newtable(L); /* the values listed */
+    int seen = lua_gettop(L);
     for (int i = 0; i < n; i++) {
         lua_getfield(L, t, e[i].name);
         const char *d = doc_of(L, -1);
-        if (d) {
+        lua_pushvalue(L, -1);
+        if (d && lua_rawget(L, seen) == LUA_TNIL) {
             add(x, indent);
             add(x, d);
             add(x, "\n");
             added++;
+            lua_pushvalue(L, -2);
+            lua_pushboolean(L, 1);
+            lua_rawset(L, seen);
         }
-        lua_pop(L, 1);
+        lua_settop(L, seen);
     }
-    lua_settop(L, anchor - 1);
+    lua_settop(L, t - 1); /* the members, the entries and the values listed */
     return added;
 }
 

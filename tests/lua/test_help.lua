@@ -59,6 +59,116 @@ T.test("help: Timer methods have docstrings", function()
   check_docs(getmetatable(ml.Timer()).methods, "Timer:")
 end)
 
+-- The Lua library: every public function and class (table) of its modules,
+-- and every method of nn.Module and of an optimizer, has a one-line doc of
+-- its own naming it ("signature — what it does").
+local function check_lib_docs(t, prefix, with_tables)
+  local missing, bad, n = {}, {}, 0
+  local names = {}
+  for k, v in pairs(t) do
+    if type(k) == "string" and k:sub(1, 1) ~= "_" and (type(v) == "function" or (with_tables and type(v) == "table")) then
+      names[#names + 1] = k
+    end
+  end
+  table.sort(names)
+  for _, k in ipairs(names) do
+    n = n + 1
+    local d = ml.doc(t[k])
+    if type(d) ~= "string" then missing[#missing + 1] = prefix .. k
+    elseif not d:find(" — ", 1, true) or d:find("\n", 1, true) or not d:find(k, 1, true) then
+      bad[#bad + 1] = prefix .. k .. ": " .. d
+    end
+  end
+  T.ok(n > 0, prefix .. " has public members")
+  T.ok(#missing == 0, "no docstring for: " .. table.concat(missing, ", "))
+  T.ok(#bad == 0, "docstrings must be one line, 'signature — what it does', naming the function or class:\n  " ..
+    table.concat(bad, "\n  "))
+end
+
+T.test("help: every public function and class of the Lua library has a one-line docstring", function()
+  local nn, optim = ml.nn, ml.optim
+  for _, m in ipairs({
+    { nn, "nn." }, { nn.init, "nn.init." }, { nn.utils, "nn.utils." }, { optim, "optim." }, { optim.lr, "optim.lr." },
+    { ml.data, "data." }, { ml.callbacks, "callbacks." },
+  }) do
+    check_lib_docs(m[1], m[2], true)
+  end
+  for _, name in ipairs({ "nn", "optim", "data", "callbacks" }) do T.ok(ml.doc(ml[name]), "ml." .. name .. " has a doc") end
+end)
+
+-- The public functions reachable from obj: its own, then its classes' up the __index chain.
+local function methods_of(obj)
+  local out, t = {}, obj
+  for _ = 1, 8 do
+    if type(t) ~= "table" then break end
+    for k, v in pairs(t) do
+      if type(k) == "string" and type(v) == "function" and out[k] == nil then out[k] = v end
+    end
+    local mt = getmetatable(t)
+    t = mt and mt.__index
+  end
+  return out
+end
+
+T.test("help: nn.Module and optimizer methods have one-line docstrings", function()
+  local nn = ml.nn
+  local methods = methods_of(nn.Module)
+  for _, k in ipairs({ "parameters", "named_parameters", "state_dict", "load_state_dict", "train", "eval", "zero_grad",
+    "forward", "extend", "compile", "fit", "evaluate", "predict", "save", "load_weights" }) do
+    T.ok(methods[k], "nn.Module has " .. k)
+  end
+  check_lib_docs(methods, "Module:")
+  local opt = ml.optim.Adam(nn.Linear(2, 2):parameters())
+  methods = methods_of(opt)
+  for _, k in ipairs({ "step", "zero_grad", "state_dict", "load_state_dict", "add_param_group" }) do
+    T.ok(methods[k], "an optimizer has " .. k)
+  end
+  check_lib_docs(methods, "Adam:")
+  check_lib_docs(methods_of(ml.optim.lr.StepLR(opt, { step_size = 1 })), "StepLR:")
+  check_lib_docs(methods_of(ml.data.loader(ml.zeros(4, 2))), "Loader:")
+end)
+
+T.test("help: classes, instances and library names", function()
+  local nn, optim = ml.nn, ml.optim
+  local linear = help(nn.Linear)
+  T.ok(linear:find(ml.doc(nn.Linear), 1, true) == 1, linear)
+  T.ok(linear:find("\n  " .. ml.doc(nn.Module.parameters), 1, true), "a class lists its inherited methods:\n" .. linear)
+  T.ok(linear:find(ml.doc(nn.Linear.reset_parameters), 1, true), "and its own")
+  T.eq(help("nn.Linear"), linear)
+  T.eq(help("ml.nn.Linear"), linear)
+  -- an instance: its class doc, then its methods; its children are not members
+  local Net = nn.Module:extend("HelpTestNet")
+  ml.doc(Net, "HelpTestNet() — a test model")
+  function Net:init() self.fc = nn.Linear(2, 3) end
+  function Net:forward(x) return self.fc(x) end
+  local text = help(Net())
+  T.ok(text:find("HelpTestNet() — a test model\n", 1, true) == 1, text)
+  T.ok(text:find("\n  " .. ml.doc(nn.Module.parameters), 1, true), text)
+  T.ok(text:find("\n  " .. ml.doc(nn.Module.forward), 1, true), "an undocumented override shows the base doc:\n" .. text)
+  T.ok(not text:find(ml.doc(nn.Linear), 1, true), "a child module is not a method:\n" .. text)
+  local seq = help(nn.Sequential { nn.Linear(2, 2) })
+  T.ok(seq:find(ml.doc(nn.Sequential), 1, true) == 1 and seq:find(ml.doc(nn.Sequential.add), 1, true), seq)
+  -- optimizers: the class and an instance list the same methods
+  local adam = help(optim.Adam)
+  T.ok(adam:find(ml.doc(optim.Adam), 1, true) == 1, adam)
+  T.ok(adam:find("\n  " .. ml.doc(optim.Optimizer.step), 1, true), adam)
+  T.eq(help(optim.Adam(nn.Linear(2, 2):parameters())), adam)
+  T.eq(help("optim.Adam"), adam)
+  -- modules list their classes and functions
+  local nntext = help(nn)
+  T.ok(nntext:find(ml.doc(nn), 1, true) == 1, nntext)
+  T.ok(nntext:find("\n  " .. ml.doc(nn.Linear), 1, true) and nntext:find("\n  " .. ml.doc(nn.load), 1, true), nntext)
+  T.ok(not nntext:find(ml.doc(nn.Module.parameters), 1, true), "a module lists no methods of its classes")
+  T.ok(help(optim):find("\n  " .. ml.doc(optim.SGD), 1, true))
+  -- names under the lazily loaded modules
+  T.eq(help("data.loader"), ml.doc(ml.data.loader))
+  T.eq(help("ml.data.loader"), ml.doc(ml.data.loader))
+  T.eq(help("nn.init.zeros_"), ml.doc(nn.init.zeros_))
+  T.ok(help("optim.lr.StepLR"):find(ml.doc(optim.lr.StepLR), 1, true) == 1)
+  T.ok(help("callbacks.EarlyStopping"):find(ml.doc(ml.callbacks.EarlyStopping), 1, true) == 1)
+  T.eq(help("nn.Module.parameters"), ml.doc(nn.Module.parameters))
+end)
+
 T.test("help: a function prints and returns its doc", function()
   local text, printed = help(ml.zeros)
   T.ok(text:find("^ml%.zeros%("), text)

@@ -17,4 +17,9 @@ for _, part in ipairs(parts) do
   end
 end
 
+local ml = require "moonlab"
+if ml.doc then
+  ml.doc(nn, "ml.nn — modules (nn.Module), layers, losses, nn.init, nn.utils, model:compile/fit/evaluate/predict, model:save and nn.load")
+end
+
 return nn

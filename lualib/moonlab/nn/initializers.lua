@@ -173,6 +173,6 @@ doc(init.uniform_, "nn.init.uniform_(t, [{a=0, b=1}]) -> t — fills with U(a, b
 doc(init.constant_, "nn.init.constant_(t, v) -> t — fills with v, in place")
 doc(init.zeros_, "nn.init.zeros_(t) -> t — fills with 0, in place")
 doc(init.ones_, "nn.init.ones_(t) -> t — fills with 1, in place")
-doc(init, "nn.init: weight initializers (kaiming_*, xavier_*, normal_, uniform_, zeros_, ones_, constant_), in place; the same ml.seed gives the same weights")
+doc(init, "nn.init — weight initializers (kaiming_*, xavier_*, normal_, uniform_, zeros_, ones_, constant_), in place; the same ml.seed gives the same weights")
 
 return { init = init }

@@ -115,6 +115,7 @@ function Linear:reset_parameters()
     init.uniform_(self.bias, { a = -bound, b = bound })
   end
 end
+doc(Linear.reset_parameters, "linear:reset_parameters() — re-draws the weights as PyTorch: kaiming_uniform_(a = sqrt(5)) for the weight, U(-1/sqrt(in), 1/sqrt(in)) for the bias")
 
 -- one C call: the checks, then addmm(bias, x, weight^T) for 2-D x (matmul + add otherwise)
 local linear = ml._nn.linear
@@ -319,6 +320,7 @@ function BatchNorm1d:reset_running_stats()
     self.num_batches_tracked:zero_()
   end
 end
+doc(BatchNorm1d.reset_running_stats, "bn:reset_running_stats() — running mean 0, running variance 1, num_batches_tracked 0")
 
 function BatchNorm1d:forward(x)
   local fn = "nn.BatchNorm1d"
@@ -440,6 +442,7 @@ function Embedding:reset_parameters()
     ml.no_grad(function() w:select(1, p):fill_(0) end)
   end
 end
+doc(Embedding.reset_parameters, "emb:reset_parameters() — re-draws the weight from N(0, 1), the padding_idx row zero")
 
 function Embedding:forward(idx)
   local fn = "nn.Embedding"
@@ -504,6 +507,8 @@ local function container(name, docstring)
     rawset(self, "_args", table.pack(list)) -- so a saved model rebuilds with every module
     return self
   end
+  local var = name == "Sequential" and "seq" or "list"
+  doc(cls.add, fmt("%s:add(m) -> %s — appends module m (alias %s:append(m)) and returns the container", var, var, var))
   cls.__len = function(self) return rawlen(self) end
   return cls
 end
@@ -516,6 +521,7 @@ function Sequential:forward(x)
   for i = 1, rawlen(self) do x = self[i](x) end
   return x
 end
+doc(Sequential.forward, "seq:forward(x) -> y — calls the modules in order, each on the previous one's output")
 
 local ModuleList = container("ModuleList",
   "nn.ModuleList{m1, m2, ...} — holds modules whose parameters are found; list[i], #list, ipairs(list), list:add(m)")
@@ -523,6 +529,13 @@ ModuleList.append = ModuleList.add
 
 function ModuleList:forward()
   fail("nn.ModuleList: has no forward; call its modules from your own module's forward")
+end
+doc(ModuleList.forward, "list:forward() — an error: a ModuleList has no forward; call its modules from your own module's forward")
+
+-- each layer's forward: its class doc says what it computes
+for _, cls in pairs(M) do
+  local f = rawget(cls, "forward")
+  if f and not (ml.doc and ml.doc(f)) then doc(f, "layer:forward(x) -> y — applies the layer, as its class doc says; layer(x) calls it") end
 end
 
 return M

@@ -333,4 +333,9 @@ function KLDivLoss:forward(x, y)
 end
 function KLDivLoss:extra_repr() return fmt("reduction=%s, log_target=%s", self.reduction, tostring(self.log_target)) end
 
+-- each loss's forward: its class doc says what it computes
+for _, cls in pairs(M) do
+  doc(cls.forward, "criterion:forward(input, target) -> tensor — the loss, reduced per reduction; criterion(input, target) calls it")
+end
+
 return M

@@ -264,4 +264,28 @@ function Module:__tostring()
   return repr(self, "") .. "\n" .. thousands(self:num_parameters()) .. " trainable parameters"
 end
 
+if ml.doc then
+  ml.doc(Module, "nn.Module:extend(name) -> class — the base of every layer and model: a class defines init(...) and forward(...); tensor fields that require grad are parameters, module fields are children")
+  ml.doc(Module.extend, "nn.Module:extend(name) -> class — a new module class deriving from this one, registered under name (for nn.load); cls(...) makes an instance")
+  ml.doc(Module.new, "cls:new(...) -> module — makes an instance (cls(...) calls it): records the arguments (to rebuild it from a file), sets training, calls init(...)")
+  ml.doc(Module.class_of, "nn.Module.class_of(name) -> class | nil — the module class registered under name (what nn.load rebuilds from)")
+  ml.doc(Module.register, "nn.Module.register(cls, [name=cls.__name]) — registers a module class under name so nn.load can rebuild it")
+  ml.doc(Module.is_module, "nn.Module.is_module(v) -> boolean — whether v is a module instance")
+  ml.doc(Module.forward, "model:forward(...) -> output — the computation, defined by each class; model(...) calls it")
+  ml.doc(Module.buffer, "model:buffer(name, tensor) -> tensor — sets self[name] as a buffer: state saved in state_dict but not trained (BatchNorm's running stats)")
+  ml.doc(Module.children, "model:children() -> {{name, module}, ...} — the direct submodules, in name order")
+  ml.doc(Module.named_modules, "model:named_modules() -> {{name, module}, ...} — this module (name \"\") and every submodule once, depth first, with dotted names")
+  ml.doc(Module.named_parameters, "model:named_parameters() -> {{name, tensor}, ...} — the trainable tensors with dotted names (\"fc1.weight\"), each once, in a stable order")
+  ml.doc(Module.parameters, "model:parameters() -> {tensor} — the trainable tensors, always the same objects, in a stable order")
+  ml.doc(Module.named_buffers, "model:named_buffers() -> {{name, tensor}, ...} — the buffers of every module, with dotted names")
+  ml.doc(Module.num_parameters, "model:num_parameters() -> integer — the number of trainable elements")
+  ml.doc(Module.state_dict, "model:state_dict() -> {name = tensor} — parameters and buffers by dotted name (the tensors themselves, not copies)")
+  ml.doc(Module.load_state_dict, "model:load_state_dict(sd, [{strict=true}]) -> model — copies the tensors of sd in by name; names (when strict) and shapes are checked before anything changes")
+  ml.doc(Module.train, "model:train([mode=true]) -> model — sets training mode (Dropout, BatchNorm) on this module and every submodule")
+  ml.doc(Module.eval, "model:eval() -> model — model:train(false): evaluation mode for the whole tree")
+  ml.doc(Module.zero_grad, "model:zero_grad() — zeroes the gradient of every parameter, in place")
+  ml.doc(Module.apply, "model:apply(fn) -> model — calls fn(m) on this module and every submodule")
+  ml.doc(Module.extra_repr, "model:extra_repr() -> string — what tostring(model) shows inside the parentheses; classes override it")
+end
+
 return { Module = Module }

@@ -137,6 +137,6 @@ doc(utils.clip_grad_norm, "nn.utils.clip_grad_norm(params, max_norm, [{norm_type
 doc(utils.clip_grad_value, "nn.utils.clip_grad_value(params, v) — clamps every gradient element to [-v, v], in place")
 doc(utils.l2_penalty, "nn.utils.l2_penalty(params, lambda) -> tensor — lambda * sum of squares of the parameters, a differentiable 0-d tensor to add to a loss")
 doc(utils.l1_penalty, "nn.utils.l1_penalty(params, lambda) -> tensor — lambda * sum of absolute values of the parameters, a differentiable 0-d tensor to add to a loss")
-doc(utils, "nn.utils: clip_grad_norm, clip_grad_value, l1_penalty, l2_penalty")
+doc(utils, "nn.utils — gradient clipping and penalties: clip_grad_norm, clip_grad_value, l1_penalty, l2_penalty")
 
 return { utils = utils }

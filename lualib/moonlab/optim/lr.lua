@@ -413,7 +413,7 @@ function LambdaLR:get_lr()
   for i, b in ipairs(self.base_lrs) do out[i] = b * self._lambdas[i](self.last_epoch) end
   return out
 end
-lr.LambdaLR = doc(LambdaLR, "optim.lr.LambdaLR(opt, {lr_lambda = function(step) -> factor}) — lr = initial lr * lr_lambda(step)")
+lr.LambdaLR = doc(LambdaLR, "optim.lr.LambdaLR(opt, {lr_lambda = function(step) -> factor | one per group}) — lr = initial lr * lr_lambda(step)")
 
 --- SequentialLR: runs schedulers one after the other, switching at the milestones
 local SequentialLR = class("SequentialLR", { "schedulers", "milestones" }, { "schedulers", "milestones" })
@@ -625,7 +625,7 @@ function OneCycleLR:get_lr()
   end
   return out
 end
-lr.OneCycleLR = doc(OneCycleLR, "optim.lr.OneCycleLR(opt, {max_lr, total_steps, pct_start=0.3, anneal_strategy='cos', div_factor=25, final_div_factor=1e4, cycle_momentum=true, three_phase=false}) — the 1cycle policy")
+lr.OneCycleLR = doc(OneCycleLR, "optim.lr.OneCycleLR(opt, {max_lr, total_steps | epochs and steps_per_epoch, pct_start=0.3, anneal_strategy='cos', div_factor=25, final_div_factor=1e4, cycle_momentum=true, base_momentum=0.85, max_momentum=0.95, three_phase=false}) — the 1cycle policy: lr from max_lr/div_factor up to max_lr, then far below; momentum the other way")
 
 --- ReduceLROnPlateau: lr * factor when a metric stops improving (sched:step(metric))
 local ReduceLROnPlateau = class("ReduceLROnPlateau", {
@@ -707,11 +707,29 @@ function ReduceLROnPlateau:step(metric)
   self._last_lr = self:_group_lrs()
 end
 function ReduceLROnPlateau:in_cooldown() return self.cooldown_counter > 0 end
-lr.ReduceLROnPlateau = doc(ReduceLROnPlateau, "optim.lr.ReduceLROnPlateau(opt, {mode='min', factor=0.1, patience=10, threshold=1e-4, threshold_mode='rel', cooldown=0, min_lr=0}) — sched:step(metric) cuts lr when the metric stalls")
+lr.ReduceLROnPlateau = doc(ReduceLROnPlateau, "optim.lr.ReduceLROnPlateau(opt, {mode='min', factor=0.1, patience=10, threshold=1e-4, threshold_mode='rel', cooldown=0, min_lr=0, eps=1e-8}) — sched:step(metric) cuts lr when the metric stalls")
 
+doc(Scheduler, "optim.lr.Scheduler — the base of the schedules, as PyTorch's LRScheduler: sched:step(), get_last_lr(), state_dict(), load_state_dict(sd)")
+doc(Scheduler.step, "sched:step() — moves the schedule one step and sets each group's lr")
+for _, cls in ipairs({ StepLR, MultiStepLR, ConstantLR, LinearLR, ExponentialLR, CosineAnnealingLR, LambdaLR,
+  SequentialLR, Warmup, OneCycleLR, ReduceLROnPlateau }) do
+  doc(cls.new, "cls:new(opt, opts) -> sched — makes the schedule (cls(opt, opts) calls it); see the class's doc for opts")
+  if rawget(cls, "get_lr") then
+    doc(cls.get_lr, "sched:get_lr() -> {lr, ...} — the groups' learning rates for the current step, by the chainable form (step uses it)")
+  end
+  if rawget(cls, "closed_form") then
+    doc(cls.closed_form, "sched:closed_form() -> {lr, ...} — the groups' learning rates at last_epoch by the closed formula (SequentialLR uses it)")
+  end
+end
+doc(SequentialLR.step, "sched:step() — steps the schedule in charge; at each milestone the next one takes over from its step 0")
+doc(SequentialLR.state_dict, "sched:state_dict() -> table — its own state and each inner schedule's (plain, JSON-able)")
+doc(SequentialLR.load_state_dict, "sched:load_state_dict(sd) -> sched — restores its own state and each inner schedule's")
+doc(ReduceLROnPlateau.step, "sched:step(metric) — metric: a number or a one-element tensor; after patience steps without improvement, lr = max(lr * factor, min_lr)")
+doc(ReduceLROnPlateau.is_better, "sched:is_better(a, best) -> boolean — whether a beats best by more than the threshold (per mode and threshold_mode)")
+doc(ReduceLROnPlateau.in_cooldown, "sched:in_cooldown() -> boolean — whether the cooldown after a cut is still running")
 doc(Scheduler.get_last_lr, "sched:get_last_lr() -> {lr, ...} — the learning rate of each group, as set by the last step")
 doc(Scheduler.state_dict, "sched:state_dict() -> table — the schedule's state (plain, JSON-able)")
-doc(Scheduler.load_state_dict, "sched:load_state_dict(sd) — restores a state from state_dict()")
-doc(lr, "optim.lr: learning-rate schedules (StepLR, MultiStepLR, ConstantLR, LinearLR, ExponentialLR, CosineAnnealingLR, LambdaLR, SequentialLR, Warmup, OneCycleLR, ReduceLROnPlateau)")
+doc(Scheduler.load_state_dict, "sched:load_state_dict(sd) -> sched — restores a state from state_dict(); the class must match")
+doc(lr, "optim.lr — learning-rate schedules (StepLR, MultiStepLR, ConstantLR, LinearLR, ExponentialLR, CosineAnnealingLR, LambdaLR, SequentialLR, Warmup, OneCycleLR, ReduceLROnPlateau)")
 
 return lr

@@ -147,6 +147,9 @@ function Optimizer.class(spec)
   cls.check = spec.check
   cls.state_used = spec.state_used
   cls.init_state = spec.init_state -- optional: value a fresh state slot starts at
+  if cls.check then doc(cls.check, "cls.check(group, where) — raises unless the options of one parameter group are valid") end
+  if cls.state_used then doc(cls.state_used, "cls.state_used(group) -> {name = true} — the state buffers a group's options use (what state_dict saves)") end
+  if cls.init_state then doc(cls.init_state, "cls.init_state(flat, group) — makes the state PyTorch creates with the optimizer (Adagrad's sum)") end
   return cls
 end
 
@@ -539,13 +542,16 @@ function Optimizer:__tostring()
   return table.concat(lines, "\n")
 end
 
+doc(Optimizer, "optim.Optimizer — the base of every optimizer: param_groups, defaults, step, zero_grad, state_dict; Optimizer.class{...} declares a new one")
+doc(Optimizer.class, "optim.Optimizer.class{name, options = {{key, default}, ...}, check, state_used, [init_state], [kind]} -> class — declares an optimizer class, callable as cls(params, [opts])")
+doc(Optimizer.new, "cls:new(params, [opts]) -> opt — makes an optimizer (cls(params, opts) calls it): params is a module, an array of tensors or of groups {params = {...}, lr = ...}")
 doc(Optimizer.step, "opt:step([closure]) -> loss — one fused in-place update of every parameter that has a gradient")
 doc(Optimizer.zero_grad, "opt:zero_grad([{set_to_none=false}]) — zeroes all gradients with one memset per block; set_to_none drops them (skipped by step until backward writes one)")
 doc(Optimizer.state_dict, "opt:state_dict() -> {tensors = {['state.<i>.<name>'] = view}, meta = JSON-able table} — optimizer state (views, not copies)")
 doc(Optimizer.load_state_dict, "opt:load_state_dict(sd) — restores options, step counts and state; counts, shapes and names are checked before anything changes")
 doc(Optimizer.add_param_group, "opt:add_param_group{params = {...}, lr = ...} — adds a parameter group (options default to opt.defaults)")
 doc(Optimizer.state_of, "opt:state_of(p) -> {step = n, exp_avg = view, ...} — the optimizer state of parameter p")
-doc(Optimizer.parameters, "opt:parameters() -> every parameter the optimizer updates, in order")
+doc(Optimizer.parameters, "opt:parameters() -> {tensor} — every parameter the optimizer updates, in order (the same tensor objects)")
 doc(Optimizer.flat_blocks, "opt:flat_blocks() -> {{params = tensor, grads = tensor, dtype, group}, ...} — the contiguous blocks the parameters and gradients live in")
 
 return Optimizer
