@@ -224,10 +224,31 @@ callbacks.EarlyStopping = EarlyStopping
 
 local ModelCheckpoint = Callback:extend("ModelCheckpoint")
 
+-- The save_last = true path: one file, overwritten every epoch. The path's
+-- template fields go (with the separator before each), then ".last" comes
+-- before the extension: "ck/m-{epoch:02d}-{val_loss:.4f}.safetensors" ->
+-- "ck/m.last.safetensors", "{epoch}.safetensors" -> "last.safetensors".
 local function last_path_of(path)
-  local stem, ext = path:match("^(.*)(%.[%w_]+)$")
-  if not stem or stem:find("/$") then return path .. ".last" end
-  return stem .. ".last" .. ext
+  local dir, file = path:match("^(.*/)([^/]*)$")
+  if not dir then dir, file = "", path end
+  local stem, ext = file:match("^(.*)(%.[%w_]+)$")
+  if not stem then stem, ext = file, "" end
+  stem = stem:gsub("[-_.]?{[^}]*}", ""):gsub("^[-_.]+", "")
+  if stem == "" then return dir .. "last" .. ext end
+  return dir .. stem .. ".last" .. ext
+end
+
+-- The directory of path must exist (a checkpoint that cannot be written
+-- should fail before training, not after the first epoch).
+local function check_dir(who, what, path)
+  local dir = path:match("^(.*)/[^/]*$")
+  if dir == nil then return end
+  if dir == "" then dir = "/" end
+  if dir:find("{", 1, true) then return end -- filled in per epoch
+  local f, err = io.open(dir .. "/.", "r")
+  if f then f:close(); return end
+  err = tostring(err):match(":%s*([^:]+)$") or tostring(err)
+  error(fmt("%s: cannot write %s '%s': directory '%s': %s (create it first)", who, what, path, dir, err), 4)
 end
 
 --- ModelCheckpoint{path, monitor="val_loss", mode="auto", save_best_only=false, save_last=false, verbose=true}: writes checkpoints fit can resume from.
@@ -237,11 +258,21 @@ function ModelCheckpoint:init(o)
   self.path = o.path
   self.monitor_given = o.monitor ~= nil
   self.monitor = o.monitor or "val_loss"
+  if type(self.monitor) ~= "string" then error("ModelCheckpoint: monitor must be a log name such as \"val_loss\"", 3) end
   self.mode = resolve_mode("ModelCheckpoint", self.monitor, o.mode)
   self.save_best_only = o.save_best_only and true or false
   if o.save_last == true then self.last_path = last_path_of(o.path)
-  elseif type(o.save_last) == "string" then self.last_path = o.save_last
+  elseif type(o.save_last) == "string" and o.save_last ~= "" then
+    if o.save_last:find("{[^}]*}") then
+      error("ModelCheckpoint: save_last names one file, overwritten every epoch; it cannot hold {fields}: " .. o.save_last, 3)
+    end
+    self.last_path = o.save_last
   elseif o.save_last ~= nil and o.save_last ~= false then error("ModelCheckpoint: save_last must be a boolean or a path", 3) end
+  if self.last_path == self.path then
+    error("ModelCheckpoint: save_last names the same file as path (" .. self.path .. ")", 3)
+  end
+  check_dir("ModelCheckpoint", "path", self.path)
+  if self.last_path then check_dir("ModelCheckpoint", "save_last", self.last_path) end
   self.verbose = o.verbose ~= false
   self:reset()
 end
@@ -257,13 +288,8 @@ function ModelCheckpoint:format_path(epoch, logs)
   end))
 end
 
-function ModelCheckpoint:format_path_last(epoch, logs)
-  local saved = self.path
-  self.path = self.last_path
-  local ok, p = pcall(self.format_path, self, epoch, logs)
-  self.path = saved
-  if not ok then error(p, 0) end
-  return p
+function ModelCheckpoint:format_path_last()
+  return self.last_path
 end
 
 function ModelCheckpoint:write(path, epoch)
@@ -275,9 +301,12 @@ function ModelCheckpoint:write(path, epoch)
   })
 end
 
+-- The monitor is checked at the first epoch end when it was named, or when
+-- save_best_only needs it; otherwise (every epoch saved) it only feeds the
+-- best value stored in the files, when the logs have it.
 function ModelCheckpoint:after_epoch(epoch, logs)
   local v = logs[self.monitor]
-  if v == nil and (self.save_best_only or self.monitor_given) then monitored(self, logs) end
+  if self.save_best_only or self.monitor_given then v = monitored(self, logs) end
   local better = v ~= nil and improved(v, self.best, self.mode, 0)
   if better then self.best, self.best_epoch = v, epoch end
   if better or not self.save_best_only then
@@ -287,7 +316,7 @@ function ModelCheckpoint:after_epoch(epoch, logs)
       self:say(fmt("ModelCheckpoint: %s improved to %s at epoch %d; saved %s", self.monitor, nnfit().num(v), epoch, path))
     end
   end
-  if self.last_path then self:write(self:format_path_last(epoch, logs), epoch) end
+  if self.last_path then self:write(self.last_path, epoch) end
 end
 
 function ModelCheckpoint:state_dict()
@@ -317,9 +346,21 @@ function LearningRateScheduler:init(s, o)
   elseif type(s) == "table" and type(s.step) == "function" then self.schedule = s
   else error("LearningRateScheduler: expected a function(epoch, lr) -> lr or a schedule from optim.lr", 3) end
   self.monitor = o.monitor
+  if self.monitor ~= nil and type(self.monitor) ~= "string" then
+    error("LearningRateScheduler: monitor must be a log name such as \"val_loss\", got " .. type(self.monitor), 3)
+  end
   self.interval = o.interval or "epoch"
   if self.interval ~= "epoch" and self.interval ~= "batch" then error("LearningRateScheduler: interval must be \"epoch\" or \"batch\"", 3) end
   if self.interval == "batch" and not self.schedule then error("LearningRateScheduler: interval \"batch\" needs a schedule object", 3) end
+  local lr = ml.optim and ml.optim.lr
+  local plateau = self.schedule and lr and lr.ReduceLROnPlateau and getmetatable(self.schedule) == lr.ReduceLROnPlateau
+  if plateau and self.interval == "batch" then
+    error("LearningRateScheduler: a ReduceLROnPlateau schedule steps on a metric once per epoch; it cannot take interval \"batch\"", 3)
+  end
+  if plateau and not self.monitor then
+    error("LearningRateScheduler: a ReduceLROnPlateau schedule steps on a metric: give {monitor = \"val_loss\"} " ..
+      "(or use callbacks.ReduceLROnPlateau{...})", 3)
+  end
   if self.interval == "batch" then self.on_batch_end = function(me) me.schedule:step() end end
   self.verbose = o.verbose == true
 end
@@ -480,13 +521,17 @@ callbacks.CSVLogger = CSVLogger
 
 local ProgressBar = Callback:extend("ProgressBar")
 
---- ProgressBar{mode="auto"|"bar"|"lines"}: fit's display; a live bar on a terminal, one line per epoch otherwise.
+--- ProgressBar{mode="auto"|"bar"|"lines", width}: fit's display; a live bar on a terminal, one line per epoch otherwise.
 function ProgressBar:init(o)
-  o = check_options("ProgressBar", o, { "mode" })
+  o = check_options("ProgressBar", o, { "mode", "width" })
   self.mode = o.mode or "auto"
   if self.mode ~= "auto" and self.mode ~= "bar" and self.mode ~= "lines" then
     error("ProgressBar: mode must be \"auto\", \"bar\" or \"lines\"", 3)
   end
+  if o.width ~= nil and (math.type(o.width) ~= "integer" or o.width < 20) then
+    error("ProgressBar: width must be an integer >= 20 (columns), got " .. tostring(o.width), 3)
+  end
+  self.width = o.width
 end
 
 local function rate(r)
@@ -495,12 +540,79 @@ local function rate(r)
   return fmt("%.0f", r)
 end
 
-local function bar(done, total)
-  local w = 20
+local BAR_WIDTH = 20
+
+local function bar(done, total, w)
+  w = w or BAR_WIDTH
   if not total or total == 0 then return "" end
   local k = math.floor(w * done / total)
   if k >= w then return "[" .. string.rep("=", w) .. "]" end
   return "[" .. string.rep("=", k) .. ">" .. string.rep(".", w - k - 1) .. "]"
+end
+
+-- The columns a line may use: width - 1, so that the cursor never wraps (a
+-- wrapped line is not erased by the next \r redraw). nil: no limit.
+function ProgressBar:columns()
+  local w = self.width
+  if not w and self.ctx.tty then w = ml._train.term_width(1) end
+  return w and math.max(w - 1, 10) or nil
+end
+
+-- The live line, cut to max columns (nil: no limit). Least important first:
+-- samples/s; then the bar shrinks (down to 10) if that is enough; then the
+-- metrics after the loss go (last first), the bar shrinks to 5 and then goes,
+-- then the ETA; what still does not fit is cut.
+local function bar_line(head, count, b, steps, eta, fields, speed, max)
+  local function build(bw, neta, nfields, with_speed)
+    local s = head .. " " .. count
+    if bw > 0 then s = s .. " " .. bar(b, steps, bw) end
+    if neta and eta then s = s .. " ETA " .. eta end
+    for i = 1, nfields do s = s .. " - " .. fields[i] end
+    if with_speed and speed then s = s .. " - " .. speed end
+    return s
+  end
+  local bw = steps and BAR_WIDTH or 0
+  local s = build(bw, true, #fields, true)
+  if not max or #s <= max then return s end
+  s = build(bw, true, #fields, false)
+  local nf = #fields
+  if #s > max and bw > 0 and #s - max <= bw - 10 then -- a shorter bar keeps every metric
+    return build(bw - (#s - max), true, nf, false)
+  end
+  while #s > max and nf > 1 do
+    nf = nf - 1
+    s = build(bw, true, nf, false)
+  end
+  if #s > max and bw > 0 then
+    bw = math.max(bw - (#s - max), 5)
+    s = build(bw, true, nf, false)
+    if #s > max then bw = 0; s = build(0, true, nf, false) end
+  end
+  if #s > max then s = build(bw, false, nf, false) end
+  if #s > max then s = s:sub(1, max) end
+  return s
+end
+
+-- The finished epoch's line: with the full bar when it fits, else without the
+-- bar, else broken at the " - " between fields into indented lines, so that a
+-- line never wraps in the terminal.
+local function end_lines(head, count, full_bar, rest, max)
+  local s = head .. (count and (" " .. count .. " " .. full_bar) or "") .. " - " .. table.concat(rest, " - ")
+  if not max or #s <= max then return s end
+  s = head .. " - " .. table.concat(rest, " - ")
+  if #s <= max then return s end
+  local lines, cur = {}, head
+  for _, f in ipairs(rest) do
+    if #cur + 3 + #f <= max then
+      cur = cur .. " - " .. f
+    else
+      lines[#lines + 1] = cur
+      cur = "  " .. f
+    end
+  end
+  lines[#lines + 1] = cur
+  for i, l in ipairs(lines) do if #l > max then lines[i] = l:sub(1, max) end end
+  return table.concat(lines, "\n")
 end
 
 function ProgressBar:set_context(ctx)
@@ -525,30 +637,32 @@ function ProgressBar:batch(b, logs)
   if t - self.last < 0.1 and b ~= steps then return end
   self.last = t
   local num, elapsed = nnfit().num, t - ctx.t0
-  local parts = { self:head(ctx.epoch) .. " " .. (steps and fmt("%d/%d %s", b, steps, bar(b, steps)) or tostring(b)) }
-  if steps and b < steps then parts[1] = parts[1] .. " ETA " .. nnfit().seconds(elapsed / b * (steps - b)) end
+  local count = steps and fmt("%d/%d", b, steps) or tostring(b)
+  local eta = steps and b < steps and nnfit().seconds(elapsed / b * (steps - b)) or nil
+  local fields = {}
   for _, k in ipairs(ctx.log_names) do
     local v = logs[k]
-    if v ~= nil and k ~= "lr" then parts[#parts + 1] = k .. " " .. num(v) end
+    if v ~= nil and k ~= "lr" then fields[#fields + 1] = k .. " " .. num(v) end
   end
-  if elapsed > 0 then parts[#parts + 1] = rate(ctx.seen / elapsed) .. " samples/s" end
-  ctx.write("\r" .. table.concat(parts, " - ") .. "\27[K")
+  local speed = elapsed > 0 and (rate(ctx.seen / elapsed) .. " samples/s") or nil
+  ctx.write("\r" .. bar_line(self:head(ctx.epoch), count, b, steps, eta, fields, speed, self:columns()) .. "\27[K")
   ctx.bar_open = true
 end
 
 function ProgressBar:on_epoch_end(epoch, logs)
   local ctx = self.ctx
   local num = nnfit().num
-  local head = self:head(epoch)
+  local rest = { nnfit().seconds(ctx.seconds or 0) }
+  for _, k in ipairs(ctx.log_names) do
+    if logs[k] ~= nil and k ~= "lr" then rest[#rest + 1] = k .. " " .. num(logs[k]) end
+  end
   if self.bar then
     local steps = ctx.params.steps or ctx.batches
-    head = head .. " " .. fmt("%d/%d %s", steps, steps, bar(steps, steps))
+    local line = end_lines(self:head(epoch), fmt("%d/%d", steps, steps), bar(steps, steps), rest, self:columns())
+    ctx.write("\r" .. (line:gsub("\n", "\27[K\n")) .. "\27[K\n")
+  else
+    ctx.write(self:head(epoch) .. " - " .. table.concat(rest, " - ") .. "\n")
   end
-  local parts = { head, nnfit().seconds(ctx.seconds or 0) }
-  for _, k in ipairs(ctx.log_names) do
-    if logs[k] ~= nil and k ~= "lr" then parts[#parts + 1] = k .. " " .. num(logs[k]) end
-  end
-  ctx.write((self.bar and "\r" or "") .. table.concat(parts, " - ") .. (self.bar and "\27[K\n" or "\n"))
   ctx.bar_open = false
 end
 
@@ -572,10 +686,10 @@ if ml.doc then
   ml.doc(EarlyStopping.state_dict, "es:state_dict() -> {meta, tensors} — the best value and epoch, the wait and the best weights, for checkpoints")
   ml.doc(EarlyStopping.load_state_dict, "es:load_state_dict(st) — restores what state_dict() returned (a resumed fit)")
 
-  ml.doc(ModelCheckpoint, "callbacks.ModelCheckpoint{path, monitor=\"val_loss\", mode=\"auto\", save_best_only=false, save_last=false, verbose=true} — writes checkpoints (best and/or last) that fit can resume from; path may hold {epoch}, {val_loss:.4f}")
+  ml.doc(ModelCheckpoint, "callbacks.ModelCheckpoint{path, monitor=\"val_loss\", mode=\"auto\", save_best_only=false, save_last=false|true|path, verbose=true} — writes checkpoints (best and/or last) that fit can resume from; path may hold {epoch}, {val_loss:.4f}; the last file is one file, overwritten every epoch")
   ml.doc(ModelCheckpoint.reset, "ckpt:reset() — forgets the best value and epoch")
   ml.doc(ModelCheckpoint.format_path, "ckpt:format_path(epoch, logs) -> path — fills {epoch} and {log_name[:format]} in the path")
-  ml.doc(ModelCheckpoint.format_path_last, "ckpt:format_path_last(epoch, logs) -> path — the same for the save_last path")
+  ml.doc(ModelCheckpoint.format_path_last, "ckpt:format_path_last() -> path — the save_last file: one file, overwritten every epoch (save_last = true: path without its {fields}, plus .last)")
   ml.doc(ModelCheckpoint.write, "ckpt:write(path, epoch) — writes a checkpoint: model, optimizer, epoch and fit's state (nn.save_checkpoint)")
   ml.doc(ModelCheckpoint.after_epoch, "ckpt:after_epoch(epoch, logs) — after every on_epoch_end: writes the checkpoint (only on improvement with save_best_only) and the last one")
   ml.doc(ModelCheckpoint.state_dict, "ckpt:state_dict() -> {meta} — the best value and epoch")
@@ -598,11 +712,12 @@ if ml.doc then
   ml.doc(CSVLogger.on_epoch_end, "csv:on_epoch_end(epoch, logs) — writes a row: the epoch, then the logs by name (a header first)")
   ml.doc(CSVLogger.on_train_end, "csv:on_train_end() — closes the file")
 
-  ml.doc(ProgressBar, "callbacks.ProgressBar{mode=\"auto\"|\"bar\"|\"lines\"} — fit's display: a live bar on a terminal, one line per epoch otherwise")
+  ml.doc(ProgressBar, "callbacks.ProgressBar{mode=\"auto\"|\"bar\"|\"lines\", width} — fit's display: a live bar on a terminal (cut to its width), one line per epoch otherwise")
+  ml.doc(ProgressBar.columns, "bar:columns() -> integer | nil — the columns a line may use: width - 1 (the width option, else the terminal's); nil when not on a terminal")
   ml.doc(ProgressBar.set_context, "bar:set_context(ctx) — chooses a live bar (mode \"bar\", or \"auto\" on a terminal) or one line per epoch")
   ml.doc(ProgressBar.on_epoch_begin, "bar:on_epoch_begin() — resets the redraw timer")
   ml.doc(ProgressBar.head, "bar:head(epoch) -> string — \"epoch k/N\"")
-  ml.doc(ProgressBar.batch, "bar:batch(b, logs) — redraws the live bar (at most every 0.1 s): progress, ETA, logs, samples/s")
+  ml.doc(ProgressBar.batch, "bar:batch(b, logs) — redraws the live bar (at most every 0.1 s): progress, ETA, logs, samples/s, cut to the terminal's width")
   ml.doc(ProgressBar.on_epoch_end, "bar:on_epoch_end(epoch, logs) — prints the epoch's line: time and logs")
   ml.doc(ProgressBar.on_train_end, "bar:on_train_end() — ends a bar line left open")
 end

@@ -301,9 +301,16 @@ data.split_indices = doc(function(n, fraction, opts)
   if labels:numel() ~= n then
     fail(string.format("%s: option 'stratify' has %d labels for %d samples", fn, labels:numel(), n))
   end
+  local ldt = labels:dtype()
+  if ldt == "float32" or ldt == "float64" or ldt == "float16" or ldt == "bfloat16" then
+    fail(string.format("%s: option 'stratify' needs integer class labels, got %s (each distinct float would be a class)", fn, ldt))
+  end
   -- Members of each class in the order of one random permutation (itself a
-  -- uniform shuffle of each class); each class gives round(fraction * count)
-  -- samples, with the rounding spread so the total is exactly nval.
+  -- uniform shuffle of each class); each class gives floor(fraction * count)
+  -- samples, and the leftover ones (so that the total is exactly nval) go to
+  -- the classes with the largest remainders; among equals, in the order in
+  -- which the permutation first meets the classes, so a seeded random order
+  -- rather than the lowest labels.
   local lab, order = labels:tolist(), perm:tolist()
   local members, classes = {}, {}
   for _, i in ipairs(order) do
@@ -312,10 +319,6 @@ data.split_indices = doc(function(n, fraction, opts)
     if not m then m = {}; members[c] = m; classes[#classes + 1] = c end
     m[#m + 1] = i
   end
-  table.sort(classes, function(a, b)
-    if type(a) == type(b) and type(a) ~= "boolean" then return a < b end
-    return tostring(a) < tostring(b)
-  end)
   local take, rest, total = {}, {}, 0
   for k, c in ipairs(classes) do
     local q = #members[c] * fraction
@@ -326,7 +329,7 @@ data.split_indices = doc(function(n, fraction, opts)
   table.sort(rest, function(a, b)
     if a.frac ~= b.frac then return a.frac > b.frac end
     if a.size ~= b.size then return a.size > b.size end
-    return a.k < b.k
+    return a.k < b.k -- k: the order of first appearance in the seeded permutation
   end)
   for i = 1, nval - total do
     local r = rest[(i - 1) % #rest + 1]
@@ -454,14 +457,42 @@ local function sample_parts(ds, i)
   return r, r.n, false
 end
 
-local function collate(fn, list, what)
+-- A position in a message: "file.lua:12: rest" -> "file.lua:12", "rest".
+local function split_location(msg)
+  return msg:match("^([^%s:][^\n:]*:%d+): (.*)$")
+end
+
+-- Batch k's column `what` from the samples list (their dataset indices in idx).
+local function collate(fn, list, what, idx)
   local first = list[1]
-  if is_tensor(first) then return ml.stack(list) end
+  if is_tensor(first) then
+    local ok, out = pcall(ml.stack, list)
+    if ok then return out end
+    local s1 = shape_str(first)
+    for j = 2, #list do
+      local t = list[j]
+      if not is_tensor(t) then
+        fail(string.format("%s: %s is a tensor in dataset:get(%d) but a %s in dataset:get(%d)", fn, what, idx[1],
+          type(t), idx[j]))
+      end
+      if shape_str(t) ~= s1 then
+        fail(string.format("%s: %s has shape %s in dataset:get(%d) but %s in dataset:get(%d); the samples of a batch "
+          .. "must have one shape to be stacked", fn, what, s1, idx[1], shape_str(t), idx[j]))
+      end
+      if t:dtype() ~= first:dtype() then
+        fail(string.format("%s: %s is %s in dataset:get(%d) but %s in dataset:get(%d)", fn, what, first:dtype(), idx[1],
+          t:dtype(), idx[j]))
+      end
+    end
+    local _, rest = split_location(tostring(out))
+    fail(string.format("%s: cannot stack %s of dataset:get(%d..): %s", fn, what, idx[1], rest or tostring(out)))
+  end
   local ty = type(first)
   if ty == "number" or ty == "boolean" then
     for i = 2, #list do
       if type(list[i]) ~= ty then
-        fail(string.format("%s: %s is a %s in one sample and a %s in another", fn, what, ty, type(list[i])))
+        fail(string.format("%s: %s is a %s in dataset:get(%d) and a %s in dataset:get(%d)", fn, what, ty, idx[1],
+          type(list[i]), idx[i]))
       end
     end
     return ml.tensor(list)
@@ -476,9 +507,17 @@ local function next_dataset_batch(self)
   if start >= self.n or (self.drop_last and stop - start < self.batch_size) then return nil end
   self._pos = self._pos + 1
   local cols, keyed, width = {}, false, nil
+  local idx = {}
   for j = start + 1, stop do
     local i = self._order and self._order[j] or j
-    local parts, n, is_keyed = sample_parts(self._ds, i)
+    idx[#idx + 1] = i
+    local ok, parts, n, is_keyed = pcall(sample_parts, self._ds, i)
+    if not ok then
+      -- the dataset's own error, with the index; its position (in the dataset's code) is kept
+      if type(parts) ~= "string" then error(parts, 0) end
+      if split_location(parts) then error(string.format("%s: dataset:get(%d) failed: %s", fn, i, parts), 0) end
+      fail(string.format("%s: dataset:get(%d) failed: %s", fn, i, parts))
+    end
     if width == nil then width, keyed = n, is_keyed end
     if is_keyed ~= keyed or n ~= width then
       fail(string.format("%s: dataset:get(%d) returned a different structure than the first sample", fn, i))
@@ -498,11 +537,11 @@ local function next_dataset_batch(self)
   end
   if keyed then
     local out = {}
-    for k, list in pairs(cols) do out[k] = collate(fn, list, "field '" .. tostring(k) .. "'") end
+    for k, list in pairs(cols) do out[k] = collate(fn, list, "field '" .. tostring(k) .. "'", idx) end
     return out
   end
   local out = {}
-  for k = 1, width do out[k] = collate(fn, cols[k], "value " .. k) end
+  for k = 1, width do out[k] = collate(fn, cols[k], "value " .. k, idx) end
   return table.unpack(out, 1, width)
 end
 

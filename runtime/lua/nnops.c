@@ -78,6 +78,19 @@ static ml_tensor *class_target(lua_State *L, const char *fn, ml_tensor *x, ml_te
     if (y->ndim == 0 || y->shape[0] != x->shape[0])
         nn_fail(L, "%s: input has %I rows but target has %I", fn, (lua_Integer)x->shape[0],
                    (lua_Integer)(y->ndim ? y->shape[0] : 1));
+    /* the target is the input's shape without the class dimension (2): [N] for [N, C] */
+    int same = y->ndim == x->ndim - 1;
+    for (int d = 0; same && d < y->ndim; d++) same = y->shape[d] == x->shape[d == 0 ? 0 : d + 1];
+    if (!same) {
+        int64_t want[ML_MAX_DIMS];
+        int nw = 0;
+        for (int d = 0; d < x->ndim; d++)
+            if (d != 1) want[nw++] = x->shape[d];
+        char b2[128], b3[128];
+        nn_fail(L, "%s: target has shape %s, expected %s of class indices (input %s without its class dimension 2)",
+                fn, ml_shape_str(b1, sizeof b1, y->ndim, y->shape), ml_shape_str(b2, sizeof b2, nw, want),
+                ml_shape_str(b3, sizeof b3, x->ndim, x->shape));
+    }
     if (w) {
         if (w->ndim != 1 || w->shape[0] != x->shape[1])
             nn_fail(L, "%s: weight must have one value per class (shape [%I]), got %s", fn, (lua_Integer)x->shape[1],

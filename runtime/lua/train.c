@@ -1,6 +1,8 @@
 /* Bindings the training loop needs from C, and ml.json.
  *
  *   ml._train.isatty(fd)          is the file descriptor a terminal (progress bar or plain lines)
+ *   ml._train.term_width([fd=1])  the terminal's width in columns: ioctl(TIOCGWINSZ) on fd (stdout),
+ *                                 else $COLUMNS, else 80 (the progress bar cuts its line to fit)
  *   ml._train.sigint_begin()      installs a SIGINT handler that only sets a flag (fit reads it
  *   ml._train.sigint_pending()      once per batch); nested begin/end pairs count, and the
  *   ml._train.sigint_end()          outermost end restores the previous handler
@@ -34,6 +36,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "../io/io.h"
@@ -44,6 +47,26 @@
 static int l_isatty(lua_State *L) {
     lua_Integer fd = luaL_checkinteger(L, 1);
     lua_pushboolean(L, fd >= 0 && fd <= 1 << 20 && isatty((int)fd));
+    return 1;
+}
+
+static int l_term_width(lua_State *L) {
+    lua_Integer fd = luaL_optinteger(L, 1, 1);
+    struct winsize ws;
+    if (fd >= 0 && fd <= 1 << 20 && ioctl((int)fd, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) {
+        lua_pushinteger(L, ws.ws_col);
+        return 1;
+    }
+    const char *cols = getenv("COLUMNS");
+    if (cols && *cols) {
+        char *end;
+        long v = strtol(cols, &end, 10);
+        if (*end == '\0' && v > 0 && v < 100000) {
+            lua_pushinteger(L, v);
+            return 1;
+        }
+    }
+    lua_pushinteger(L, 80);
     return 1;
 }
 
@@ -459,6 +482,7 @@ void lb_open_train(lua_State *L) {
     lua_newtable(L);
     static const luaL_Reg train_fns[] = {
         {"isatty", l_isatty},
+        {"term_width", l_term_width},
         {"sigint_begin", l_sigint_begin},
         {"sigint_pending", l_sigint_pending},
         {"sigint_end", l_sigint_end},

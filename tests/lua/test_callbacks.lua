@@ -269,4 +269,144 @@ T.test("user callbacks: plain tables get plain calls, Callback classes get self"
   T.raises(function() m:fit(X, Y, { verbose = 0, callbacks = { 42 } }) end, "fit: callback 1 is a number, expected a table")
 end)
 
+-- The lines a captured bar log shows: each \r redraw and each \n-ended line, escape codes left out.
+local function screen_lines(log)
+  local out = {}
+  for seg in (log:gsub("\27%[K", "")):gmatch("[^\r\n]+") do out[#out + 1] = seg end
+  return out
+end
+
+T.test("ProgressBar fits its lines to the terminal: samples/s, then metrics go, the bar shrinks", function()
+  local m = classifier()
+  local extra = { "accuracy", extra = function() return 0.5 end }
+  local function run(width, metrics)
+    local mm = S.mlp(2, 8, 2, 0)
+    mm:compile{ optimizer = S.SGD(mm:parameters(), { lr = 0.1 }), loss = S.CrossEntropyLoss(), metrics = metrics }
+    local w, text = S.capture()
+    mm:fit(X, Y, { epochs = 2, batch_size = 16, validation_split = 0.2, output = w,
+      callbacks = { cb.ProgressBar{ mode = "bar", width = width } } })
+    return text()
+  end
+  for _, width in ipairs({ 40, 60, 80 }) do
+    local log = run(width, extra)
+    for _, l in ipairs(screen_lines(log)) do
+      T.ok(l:match("^validation: ") or #l <= width - 1, string.format("width %d: a line of %d columns: %q", width, #l, l))
+    end
+  end
+  -- at 80 columns: samples/s goes first, the loss stays; a wide terminal shows everything
+  local log80 = run(80, extra)
+  T.ok(not log80:find("samples/s", 1, true), log80)
+  T.ok(log80:find("\repoch 1/2 1/10 [", 1, true) and log80:find("- loss ", 1, true), log80)
+  local wide = run(200, extra)
+  T.ok(wide:find("samples/s", 1, true) and wide:find("- extra ", 1, true), wide)
+  T.ok(wide:find("epoch 2/2 10/10 [====================] - ", 1, true), "the full bar when it fits")
+  -- at 40 columns the epoch's line breaks between fields, with an indent, rather than wrapping
+  local log40 = run(40, { "accuracy" })
+  T.ok(log40:find("\n  val_accuracy ", 1, true) or log40:find("\n  val_loss ", 1, true), log40)
+  -- one finished epoch line (plus its continuation lines) per epoch, no leftover bar lines
+  local finished = 0
+  for line in (log80:gsub("\27%[K", "")):gmatch("[^\n]*\n") do
+    local last = line:match("([^\r]*)\n$")
+    if last:match("^epoch %d/2 ") then finished = finished + 1; T.ok(not last:find("ETA", 1, true), last) end
+  end
+  T.eq(finished, 2)
+  T.raises(function() cb.ProgressBar{ width = 5 } end, "ProgressBar: width must be an integer >= 20")
+  T.ok(m)
+end)
+
+T.test("ml._train.term_width: the terminal's columns, else $COLUMNS, else 80", function()
+  local w = ml._train.term_width()
+  T.ok(math.type(w) == "integer" and w > 0, tostring(w))
+  local function width_with(env)
+    local p = io.popen(env .. " ./build/moonlab -e 'print(ml._train.term_width())' < /dev/null 2>&1")
+    local s = p:read("a")
+    p:close()
+    return s
+  end
+  T.eq(width_with("COLUMNS=57"), "57\n", "stdout is a pipe: $COLUMNS")
+  T.eq(width_with("env -u COLUMNS"), "80\n", "neither: 80")
+  T.eq(width_with("COLUMNS=abc"), "80\n", "a $COLUMNS that is not a number is ignored")
+end)
+
+T.test("ModelCheckpoint: a named monitor the logs lack is an error at the first epoch end", function()
+  local m = classifier()
+  local ok, err = pcall(m.fit, m, X, Y, { epochs = 3, verbose = 0,
+    callbacks = { cb.ModelCheckpoint{ path = dir .. "/mon.safetensors", monitor = "val_acc" } } })
+  T.ok(not ok)
+  T.ok(tostring(err):find("ModelCheckpoint: monitor 'val_acc' is not in the logs; available: loss, accuracy, lr", 1, true), err)
+  T.ok(not file_exists(dir .. "/mon.safetensors"), "nothing written")
+  -- without a monitor and without save_best_only, every epoch is saved whether or not val_loss exists
+  m:fit(X, Y, { epochs = 1, verbose = 0, callbacks = { cb.ModelCheckpoint{ path = dir .. "/nomon.safetensors" } } })
+  T.ok(file_exists(dir .. "/nomon.safetensors"))
+end)
+
+T.test("ModelCheckpoint: save_last with a templated path is one file, overwritten every epoch", function()
+  local sub = dir .. "/tmpl"
+  os.execute("mkdir -p " .. sub)
+  local m = classifier()
+  m:fit(X, Y, { epochs = 3, verbose = 0, callbacks = {
+    cb.ModelCheckpoint{ path = sub .. "/m-{epoch:02d}-{loss:.3f}.safetensors", monitor = "loss", save_last = true } } })
+  local files = {}
+  local p = io.popen("ls " .. sub)
+  for f in p:lines() do files[#files + 1] = f end
+  p:close()
+  table.sort(files)
+  T.eq(#files, 4, table.concat(files, " "))
+  T.eq(files[4], "m.last.safetensors")
+  T.eq(nn.load_checkpoint(sub .. "/m.last.safetensors").epoch, 3, "the last file holds the last epoch")
+  local c = cb.ModelCheckpoint{ path = sub .. "/{epoch}.safetensors", save_last = true }
+  T.eq(c:format_path_last(), sub .. "/last.safetensors")
+  T.eq(cb.ModelCheckpoint{ path = "run.safetensors", save_last = true }:format_path_last(), "run.last.safetensors")
+  T.eq(cb.ModelCheckpoint{ path = "ck_{epoch}", save_last = true }:format_path_last(), "ck.last")
+  T.raises(function() cb.ModelCheckpoint{ path = "a.safetensors", save_last = "b{epoch}.safetensors" } end,
+    "ModelCheckpoint: save_last names one file, overwritten every epoch; it cannot hold {fields}")
+  T.raises(function() cb.ModelCheckpoint{ path = "a.safetensors", save_last = "a.safetensors" } end,
+    "save_last names the same file as path")
+end)
+
+T.test("ModelCheckpoint: a directory that does not exist is an error at construction", function()
+  local ok, err = pcall(function()
+    local c = cb.ModelCheckpoint{ path = dir .. "/no/such/dir/best.safetensors" }
+    return c
+  end)
+  T.ok(not ok)
+  T.ok(err:find("ModelCheckpoint: cannot write path '" .. dir .. "/no/such/dir/best.safetensors': directory '" .. dir
+    .. "/no/such/dir': No such file or directory (create it first)", 1, true), err)
+  T.ok(err:find("^tests/lua/test_callbacks%.lua:%d+:"), "the caller's line: " .. err)
+  T.raises(function() cb.ModelCheckpoint{ path = dir .. "/best.safetensors", save_last = dir .. "/nope/last.safetensors" } end,
+    "cannot write save_last '" .. dir .. "/nope/last.safetensors'")
+  local f = io.open(dir .. "/afile", "w"); f:write("x"); f:close()
+  T.raises(function() cb.ModelCheckpoint{ path = dir .. "/afile/best.safetensors" } end, "Not a directory")
+  T.ok(cb.ModelCheckpoint{ path = "best.safetensors" }, "the current directory")
+  T.ok(cb.ModelCheckpoint{ path = dir .. "/{epoch}/best.safetensors" }, "a templated directory is filled in per epoch")
+end)
+
+T.test("LearningRateScheduler: a ReduceLROnPlateau schedule needs monitor, at construction", function()
+  local lr = ml.optim.lr
+  local m = classifier()
+  local opt = m._compiled.optimizer
+  T.raises(function() cb.LearningRateScheduler(lr.ReduceLROnPlateau(opt)) end,
+    "LearningRateScheduler: a ReduceLROnPlateau schedule steps on a metric: give {monitor = \"val_loss\"}")
+  T.raises(function() cb.LearningRateScheduler(lr.ReduceLROnPlateau(opt), { monitor = "loss", interval = "batch" }) end,
+    "cannot take interval \"batch\"")
+  local h = m:fit(X, Y, { epochs = 3, verbose = 0, callbacks = {
+    cb.LearningRateScheduler(lr.ReduceLROnPlateau(opt, { patience = 0, factor = 0.5, threshold = 10 }), { monitor = "loss" }) } })
+  T.eq(table.concat(h.lr, ","), table.concat({ 0.1, 0.05, 0.025 }, ","))
+end)
+
+T.test("LearningRateScheduler interval='batch': the history's lr is the rate of the epoch's first batch", function()
+  local lr = ml.optim.lr
+  local m = classifier()
+  local opt = m._compiled.optimizer
+  -- 200 rows, batch 50: 4 steps an epoch; the rate halves after every step
+  local seen = {}
+  local h = m:fit(X, Y, { epochs = 2, batch_size = 50, verbose = 0, callbacks = {
+    { on_batch_begin = function(b) if b == 1 then seen[#seen + 1] = opt.param_groups[1].lr end end },
+    cb.LearningRateScheduler(lr.ExponentialLR(opt, { gamma = 0.5 }), { interval = "batch" }) } })
+  T.eq(h.lr[1], 0.1)
+  T.eq(h.lr[2], 0.1 / 16)
+  T.eq(h.lr[1], seen[1]); T.eq(h.lr[2], seen[2])
+  T.eq(opt.param_groups[1].lr, 0.1 / 256, "the rate after the last step")
+end)
+
 os.execute("rm -rf " .. dir)

@@ -542,3 +542,58 @@ T.test("random_split: fractions or sizes, indices or Subsets, seeded", function(
 end)
 
 os.execute("rm -rf '" .. tmpdir .. "'")
+
+T.test("split_indices: stratified leftovers go to a seeded random choice of classes, not the lowest labels", function()
+  -- 60 classes of 3 samples, fraction 0.2: each class's share is 0.6, so the 36 validation samples
+  -- are one each from 36 of the 60 classes, all tied
+  local labels = {}
+  for i = 1, 180 do labels[i] = (i - 1) % 60 + 1 end
+  local y = ml.tensor(labels)
+  local sets = {}
+  for seed = 1, 4 do
+    local _, va = data.split_indices(180, 0.2, { seed = seed, stratify = y })
+    T.eq(va:numel(), 36)
+    local classes, maxc = {}, 0
+    for _, i in ipairs(va:tolist()) do
+      local c = labels[i]
+      T.ok(not classes[c], "one sample per class")
+      classes[c] = true
+      maxc = math.max(maxc, c)
+    end
+    T.ok(maxc > 36, "not just the 36 lowest labels (seed " .. seed .. ")")
+    local ks = {}
+    for c in pairs(classes) do ks[#ks + 1] = c end
+    table.sort(ks)
+    sets[seed] = table.concat(ks, ",")
+  end
+  T.ok(sets[1] ~= sets[2] and sets[2] ~= sets[3], "the seed chooses the classes")
+  local _, again = data.split_indices(180, 0.2, { seed = 3, stratify = y })
+  local ks = {}
+  for _, i in ipairs(again:tolist()) do ks[#ks + 1] = labels[i] end
+  table.sort(ks)
+  T.eq(table.concat(ks, ","), sets[3], "the same seed, the same split")
+  -- float labels are not classes
+  T.raises(function() data.split_indices(180, 0.2, { seed = 1, stratify = y:float() }) end,
+    "data.split_indices: option 'stratify' needs integer class labels, got float32")
+end)
+
+T.test("loader: dataset errors name the loader and the sample", function()
+  -- samples of different shapes
+  local ds = { len = function() return 6 end,
+    get = function(_, i) return ml.zeros(i == 4 and 3 or 2), i end }
+  local ok, err = pcall(function() for _ in data.loader(ds, { batch_size = 6 }) do end end)
+  T.ok(not ok)
+  T.ok(err:find("^tests/lua/test_data%.lua:%d+: data%.loader: value 1 has shape %[2%] in dataset:get%(1%) but %[3%] in dataset:get%(4%)"), err)
+  T.ok(not err:find("moonlab/data.lua", 1, true), "no position inside the library: " .. err)
+  -- a tensor in one sample, a number in another
+  local ds2 = { len = function() return 2 end, get = function(_, i) if i == 1 then return ml.zeros(2) end return 5 end }
+  T.raises(function() for _ in data.loader(ds2, { batch_size = 2 }) do end end,
+    "data.loader: value 1 is a tensor in dataset:get(1) but a number in dataset:get(2)")
+  -- an error inside get(i) says which i, and keeps the dataset's own position
+  local ds3 = { len = function() return 9 end, get = function(_, i) if i == 7 then error("bad row") end return ml.zeros(1) end }
+  ok, err = pcall(function() for _ in data.loader(ds3, { batch_size = 4 }) do end end)
+  T.ok(not ok and err:find("^data%.loader: dataset:get%(7%) failed: tests/lua/test_data%.lua:%d+: bad row$"), err)
+  local ds4 = { len = function() return 3 end, get = function(_, i) if i == 2 then error("no position", 0) end return 1 end }
+  ok, err = pcall(function() for _ in data.loader(ds4, { batch_size = 4 }) do end end)
+  T.ok(not ok and err:find("^tests/lua/test_data%.lua:%d+: data%.loader: dataset:get%(2%) failed: no position$"), err)
+end)

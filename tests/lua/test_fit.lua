@@ -306,3 +306,96 @@ T.test("fit(dataset) batches through data.loader: the same run as fit(X, y)", fu
   f:compile{ optimizer = S.SGD(f:parameters()), loss = function() return 1.5 end }
   T.raises(function() f:fit(X, Y, { verbose = 0 }) end, "fit: the loss returned a number, expected a 0-d tensor")
 end)
+
+T.test("stratified validation split: integer labels only", function()
+  local m = classifier()
+  local ok, err = pcall(function()
+    local h = m:fit(X, Y:float(), { validation_split = 0.2, validation_split_mode = "stratified", verbose = 0 })
+    return h
+  end)
+  T.ok(not ok)
+  T.ok(err:find("^tests/lua/test_fit%.lua:%d+: fit: validation_split_mode 'stratified' needs integer class labels, got float32 targets$"), err)
+end)
+
+T.test("class_weight: keys are classes of the model, integer labels, weights that leave something to learn", function()
+  local m = classifier(5, 0)
+  local function fit_cw(cw, y, extra)
+    local o = { epochs = 1, batch_size = 50, class_weight = cw, verbose = 0 }
+    for k, v in pairs(extra or {}) do o[k] = v end
+    return m:fit(X, y or Y, o)
+  end
+  T.raises(function() fit_cw({ [0] = 1, [1] = 2 }) end,
+    "fit: class_weight has key 0, but class labels are 1-based (1..2); shift the keys by 1")
+  T.raises(function() fit_cw({ [1] = 1, [3] = 2 }) end, "fit: class_weight has key 3, an unknown class: the model has 2 outputs (classes 1..2)")
+  T.raises(function() fit_cw({ [-1] = 1 }) end, "fit: class_weight has key -1, an unknown class")
+  T.raises(function() fit_cw({ [1] = 1, [2] = 2 }, Y:float()) end, "fit: class_weight needs integer class labels, got float32 targets")
+  T.raises(function() fit_cw({ [1] = -1 }) end, "fit: class_weight[1] must be a finite number >= 0")
+  T.raises(function() fit_cw({ [1] = 1 / 0 }) end, "fit: class_weight[1] must be a finite number >= 0")
+  T.raises(function() fit_cw({}) end, "fit: class_weight is empty")
+  T.raises(function() fit_cw({ [1] = 0, [2] = 0 }) end, "fit: class_weight gives weight 0 to every row of y: nothing to train on")
+  local ok, err = pcall(function() local h = fit_cw({ [5] = 1 }); return h end)
+  T.ok(not ok and err:find("^tests/lua/test_fit%.lua:%d+: fit: class_weight has key 5"), err)
+  -- a batch whose rows all weigh 0: a message that says so, not the NaN one
+  local y = Y:clone()
+  y:narrow(1, 1, 50):fill_(1)
+  local w, text = S.capture()
+  local h = m:fit(X, y, { epochs = 1, batch_size = 50, shuffle = false, class_weight = { [1] = 0, [2] = 1 }, output = w })
+  T.eq(h.stop_reason, "nan")
+  T.ok(text():find("fit: every row of epoch 1, batch 1 has class_weight 0, so its weighted mean loss is 0/0", 1, true), text())
+  T.ok(not text():find("lower the learning rate", 1, true), text())
+  -- one output per row: binary 0/1 int64 targets, keys 0 and 1
+  local b = S.mlp(2, 4, 1)
+  b:compile{ optimizer = S.SGD(b:parameters(), { lr = 0.1 }), loss = S.BCEWithLogitsLoss() }
+  local yb = (Y - 1):view(-1, 1)
+  local hb = b:fit(X, yb, { epochs = 1, class_weight = { [0] = 1, [1] = 2 }, verbose = 0 })
+  T.eq(hb.epochs, 1)
+  T.raises(function() b:fit(X, yb, { epochs = 1, class_weight = { [2] = 1 }, verbose = 0 }) end,
+    "class_weight has key 2, an unknown class: the model has one output per row (binary targets 0 and 1)")
+end)
+
+T.test("errors point at the caller's line once, and name the loss", function()
+  local m = classifier()
+  local ok, err = pcall(function() local h = m:fit(X, Y:view(-1, 1), { verbose = 0 }); return h end)
+  T.ok(not ok)
+  T.ok(err:find("^tests/lua/test_fit%.lua:%d+: nn%.CrossEntropyLoss: target has shape %[32,1%], expected %[32%] of class indices"), err)
+  ok, err = pcall(function() local p = m:predict(ml.randn(3, 5)); return p end)
+  T.ok(not ok)
+  T.ok(err:find("^tests/lua/test_fit%.lua:%d+: nn%.Linear: input has 5 features, expected 2$"), err)
+  ok, err = pcall(function() local r = m:evaluate(X, Y:view(-1, 1)); return r end)
+  T.ok(not ok and err:find("^tests/lua/test_fit%.lua:%d+: nn%.CrossEntropyLoss: target has shape %[200,1%]"), err)
+  -- a user module's own error keeps its own position, once
+  local Bad = nn.Module:extend("FitTestBad")
+  function Bad:forward(x) error("broken forward") end
+  local bad = Bad()
+  ok, err = pcall(function() local p = bad:predict(X); return p end)
+  T.ok(not ok and err:find("^tests/lua/test_fit%.lua:%d+: broken forward$"), err)
+  T.ok(select(2, err:gsub("test_fit%.lua:", "")) == 1, "one position: " .. err)
+  -- an error with no position gets predict's caller's
+  local Quiet = nn.Module:extend("FitTestQuiet")
+  function Quiet:forward(x) error("no position", 0) end
+  ok, err = pcall(function() local p = Quiet():predict(X); return p end)
+  T.ok(not ok and err:find("^tests/lua/test_fit%.lua:%d+: predict: no position$"), err)
+end)
+
+T.test("resume or initial_epoch at or past epochs: says there is nothing to train", function()
+  local dir = os.tmpname()
+  os.remove(dir)
+  os.execute("mkdir -p " .. dir)
+  local path = dir .. "/ck.safetensors"
+  local m = classifier()
+  m:fit(X, Y, { epochs = 3, verbose = 0, callbacks = { ml.callbacks.ModelCheckpoint{ path = path } } })
+  local w, text = S.capture()
+  local h = classifier():fit(X, Y, { epochs = 3, resume = path, output = w })
+  T.ok(text():find("fit: the checkpoint is at epoch 3 and epochs=3: nothing to train", 1, true), text())
+  T.eq(h.epochs, 3, "the history of the checkpoint")
+  T.ok(h.message:find("nothing to train", 1, true))
+  w, text = S.capture()
+  h = classifier():fit(X, Y, { epochs = 2, initial_epoch = 2, output = w })
+  T.ok(text():find("fit: initial_epoch is 2 and epochs=2: nothing to train", 1, true), text())
+  -- silent fits say it on stderr; a resumed fit with epochs left trains on and says nothing of the kind
+  w, text = S.capture()
+  h = classifier():fit(X, Y, { epochs = 4, resume = path, output = w })
+  T.eq(h.epochs, 4)
+  T.ok(not text():find("nothing to train", 1, true), text())
+  os.execute("rm -rf " .. dir)
+end)

@@ -398,7 +398,7 @@ T.test("nn.Sequential: chaining, add, indexing, names, tostring", function()
   T.eq(model:num_parameters(), 784 * 512 + 512 + 512 * 10 + 10)
   local names = {}
   for _, p in ipairs(model:named_parameters()) do names[#names + 1] = p[1] end
-  T.eq(table.concat(names, " "), "2.bias 2.weight 5.bias 5.weight")
+  T.eq(table.concat(names, " "), "2.weight 2.bias 5.weight 5.bias") -- definition order, as PyTorch
   T.eq(tostring(model), table.concat({
     "Sequential(",
     "  (1): Flatten(start_dim=2, end_dim=-1)",
@@ -422,7 +422,7 @@ T.test("nn.Sequential: chaining, add, indexing, names, tostring", function()
   local outer = nn.Sequential { nn.Sequential { nn.Linear(3, 4), nn.ReLU() }, nn.Linear(4, 1) }
   names = {}
   for _, p in ipairs(outer:named_parameters()) do names[#names + 1] = p[1] end
-  T.eq(table.concat(names, " "), "1.1.bias 1.1.weight 2.bias 2.weight")
+  T.eq(table.concat(names, " "), "1.1.weight 1.1.bias 2.weight 2.bias")
   T.eq(table.concat(outer(ml.randn(5, 3)):shape(), ","), "5,1")
   T.eq(table.concat(nn.Sequential {}(x):shape(), ","), "2,784", "an empty Sequential is the identity")
 end)
@@ -451,7 +451,7 @@ T.test("writing your own module: parameters of ModuleList children are found", f
   T.eq(#t:parameters(), 7)
   local names = {}
   for _, p in ipairs(t:named_parameters()) do names[#names + 1] = p[1] end
-  T.eq(table.concat(names, " "), "scale layers.1.bias layers.1.weight layers.2.bias layers.2.weight layers.3.bias layers.3.weight")
+  T.eq(table.concat(names, " "), "scale layers.1.weight layers.1.bias layers.2.weight layers.2.bias layers.3.weight layers.3.bias")
   local y = t(ml.randn(5, 4))
   y:sum():backward()
   for _, p in ipairs(t:parameters()) do T.ok(p.grad ~= nil, "every parameter gets a gradient") end
@@ -506,4 +506,123 @@ T.test("nn.utils.l1_penalty and l2_penalty: values and gradients", function()
   p:backward()
   T.all_near(l.weight.grad, l.weight:detach() * 2e-2, 1e-6)
   T.raises(function() nn.utils.l2_penalty({ a }, "x") end, "nn.utils.l2_penalty: lambda must be a number")
+end)
+
+T.test("constructors refuse unknown options and surplus arguments, naming the layer", function()
+  local function err_of(f)
+    local ok, e = pcall(f)
+    T.ok(not ok, "expected an error")
+    return e
+  end
+  local cases = {
+    { function() local m = nn.Dropout(0.2, { inplace = true }); return m end, "nn.Dropout: unknown option 'inplace' (known: p)" },
+    { function() local m = nn.LeakyReLU(0.1, { x = 1 }); return m end, "nn.LeakyReLU: unknown option 'x' (known: negative_slope)" },
+    { function() local m = nn.ELU(1, { foo = 1 }); return m end, "nn.ELU: unknown option 'foo' (known: alpha)" },
+    { function() local m = nn.Softmax(2, { foo = 1 }); return m end, "nn.Softmax: unknown option 'foo' (known: dim)" },
+    { function() local m = nn.LogSoftmax(2, { foo = 1 }); return m end, "nn.LogSoftmax: unknown option 'foo' (known: dim)" },
+    { function() local m = nn.Identity(3, 4); return m end, "nn.Identity: takes no arguments, got 2" },
+    { function() local m = nn.ReLU({ inplace = true }); return m end, "nn.ReLU: unknown option 'inplace' (nn.ReLU takes no options)" },
+    { function() local m = nn.Sigmoid(1); return m end, "nn.Sigmoid: takes no arguments, got 1" },
+    { function() local m = nn.Tanh({}, {}); return m end, "nn.Tanh: takes no arguments, got 2" },
+    { function() local m = nn.SiLU({ x = 1 }); return m end, "nn.SiLU: unknown option 'x' (nn.SiLU takes no options)" },
+    { function() local m = nn.Linear(2, 3, {}, 4); return m end, "nn.Linear: takes at most 3 arguments (in, out, [options]), got 4" },
+    { function() local m = nn.GELU({}, 1); return m end, "nn.GELU: takes at most 1 argument (options), got 2" },
+    { function() local m = nn.BatchNorm1d(3, {}, 1); return m end, "nn.BatchNorm1d: takes at most 2 arguments (num_features, [options]), got 3" },
+    { function() local m = nn.LayerNorm(3, {}, 1); return m end, "nn.LayerNorm: takes at most 2 arguments" },
+    { function() local m = nn.Embedding(3, 2, {}, 1); return m end, "nn.Embedding: takes at most 3 arguments" },
+    { function() local m = nn.Flatten(2, -1, 5); return m end, "nn.Flatten: takes at most 2 arguments" },
+    { function() local m = nn.Flatten({ start_dim = 2 }, 3); return m end, "nn.Flatten: takes start_dim, end_dim or an options table, not both" },
+    { function() local m = nn.Sequential(nn.ReLU(), nn.ReLU()); return m end, "nn.Sequential: takes at most 1 argument (a list of modules), got 2" },
+    { function() local m = nn.ModuleList({}, 1); return m end, "nn.ModuleList: takes at most 1 argument" },
+    { function() local m = nn.Dropout(0.3, { p = 0.3 }); return m end, "nn.Dropout: p is given twice" },
+    { function() local m = nn.Dropout({ p = 0.2 }, 1); return m end, "nn.Dropout: takes p or an options table, got 2 arguments" },
+    { function() local m = nn.MSELoss({}, 1); return m end, "nn.MSELoss: takes one options table at most, got 2 arguments" },
+    { function() local m = nn.CrossEntropyLoss({}, 1); return m end, "nn.CrossEntropyLoss: takes one options table at most" },
+  }
+  for _, c in ipairs(cases) do
+    local e = err_of(c[1])
+    T.ok(e:find(c[2], 1, true), "expected " .. c[2] .. ", got " .. e)
+    T.ok(e:find("^tests/lua/test_nn_layers%.lua:%d+: nn%."), "the caller's line: " .. e)
+  end
+  -- what is allowed: trailing nils, an empty options table, the value by name
+  T.eq(nn.Dropout({ p = 0.25 }).p, 0.25)
+  T.eq(nn.LeakyReLU({ negative_slope = 0.2 }).negative_slope, 0.2)
+  T.eq(nn.ELU(2, {}).alpha, 2)
+  T.eq(nn.Softmax({ dim = 1 }).dim, 1)
+  T.ok(nn.ReLU({}) and nn.Identity() and nn.Linear(2, 3, nil))
+  -- a user's class extending a layer chooses its own arguments
+  local Wide = nn.Linear:extend("LayersTestWide")
+  function Wide:init(a, b, c, d) nn.Linear.init(self, a, b); self.tag = d end
+  T.eq(Wide(2, 3, nil, "x").tag, "x")
+  -- a model saved with Dropout{p=} comes back
+  local dir = os.tmpname()
+  local m = nn.Sequential{ nn.Linear(2, 2), nn.Dropout({ p = 0.3 }) }
+  m:save(dir)
+  T.eq(nn.load(dir)[2].p, 0.3)
+  os.remove(dir)
+end)
+
+T.test("a custom module's children and parameters come in definition order", function()
+  local Net = nn.Module:extend("LayersTestOrder")
+  function Net:init()
+    self.encoder = nn.Linear(4, 8)
+    self.act = nn.ReLU()
+    self.decoder = nn.Linear(8, 2)
+    self.scale = ml.ones(2):requires_grad()
+    self.note = "not a child"
+    self.bn = nn.BatchNorm1d(2)
+  end
+  function Net:forward(x) return self.bn(self.decoder(self.act(self.encoder(x))) * self.scale) end
+  local net = Net()
+  local names = {}
+  for _, c in ipairs(net:children()) do names[#names + 1] = c[1] end
+  T.eq(table.concat(names, " "), "encoder act decoder bn")
+  T.eq(tostring(net), table.concat({
+    "LayersTestOrder(",
+    "  (encoder): Linear(in=4, out=8, bias=true)  40 params",
+    "  (act): ReLU()",
+    "  (decoder): Linear(in=8, out=2, bias=true)  18 params",
+    "  (bn): BatchNorm1d(2, eps=1e-05, momentum=0.1, affine=true, track_running_stats=true)  4 params",
+    ")",
+    "64 trainable parameters",
+  }, "\n"))
+  names = {}
+  for _, p in ipairs(net:named_parameters()) do names[#names + 1] = p[1] end
+  T.eq(table.concat(names, " "), "scale encoder.weight encoder.bias decoder.weight decoder.bias bn.weight bn.bias")
+  -- the same order every time, and the same objects
+  local a, b = net:parameters(), net:parameters()
+  for i = 1, #a do T.ok(rawequal(a[i], b[i])) end
+  -- state_dict names are the same names as ever
+  local keys = {}
+  for k in pairs(net:state_dict()) do keys[#keys + 1] = k end
+  table.sort(keys)
+  T.eq(table.concat(keys, " "), "bn.bias bn.num_batches_tracked bn.running_mean bn.running_var bn.weight decoder.bias "
+    .. "decoder.weight encoder.bias encoder.weight scale")
+  -- a field replaced keeps its place; one set to nil leaves; one set again comes back in its first place
+  net.encoder = nn.Linear(4, 8)
+  net.act = nil
+  names = {}
+  for _, c in ipairs(net:children()) do names[#names + 1] = c[1] end
+  T.eq(table.concat(names, " "), "encoder decoder bn")
+  net.act = nn.Tanh()
+  names = {}
+  for _, c in ipairs(net:children()) do names[#names + 1] = c[1] end
+  T.eq(table.concat(names, " "), "encoder act decoder bn")
+  -- fields set with rawset (no __newindex) come after, sorted
+  rawset(net, "zz", nn.ReLU())
+  rawset(net, "aa", nn.ReLU())
+  names = {}
+  for _, c in ipairs(net:children()) do names[#names + 1] = c[1] end
+  T.eq(table.concat(names, " "), "encoder act decoder bn aa zz")
+  -- Sequential: by position, whatever the order of add
+  local seq = nn.Sequential{ nn.Linear(2, 3) }
+  seq:add(nn.ReLU()):add(nn.Linear(3, 1))
+  names = {}
+  for _, p in ipairs(seq:named_parameters()) do names[#names + 1] = p[1] end
+  T.eq(table.concat(names, " "), "1.weight 1.bias 3.weight 3.bias")
+  -- reads of fields and later writes do not go through __newindex: no growth of the order list
+  local order = rawget(net, "_order")
+  local n0 = #order
+  for _ = 1, 10 do net.scale = net.scale; local _ = net.decoder end
+  T.eq(#rawget(net, "_order"), n0)
 end)

@@ -182,7 +182,12 @@ T.test("nn losses: errors", function()
   y[7] = 0
   T.raises(function() ce(x, y) end, "nn.CrossEntropyLoss: target 0 is out of range for 10 classes")
   T.raises(function() ce(x, ml.rand(128)) end, "nn.CrossEntropyLoss: target must be int64 class labels 1..C")
-  T.raises(function() ce(ml.randn(4, 3, 2), ml.randint(1, 4, 4, 3)) end, "does not match input of shape [4,3,2]")
+  T.raises(function() ce(ml.randn(4, 3, 2), ml.randint(1, 4, 4, 3)) end,
+    "nn.CrossEntropyLoss: target has shape [4,3], expected [4,2] of class indices (input [4,3,2] without its class dimension 2)")
+  -- a [N,1] column of labels (y:view(-1, 1)) names the loss and the shape it wants, at the caller's line
+  local ok, err = pcall(function() local l = ce(x, y:view(-1, 1)); return l end)
+  T.ok(not ok and err:find("^tests/lua/test_nn_losses%.lua:%d+: nn%.CrossEntropyLoss: target has shape %[128,1%], expected %[128%] of class indices"), err)
+  T.raises(function() nn.NLLLoss()(x:log_softmax(2), y:view(-1, 1)) end, "nn.NLLLoss: target has shape [128,1], expected [128]")
   T.raises(function() nn.CrossEntropyLoss({ label_smothing = 0.1 }) end,
     "nn.CrossEntropyLoss: unknown option 'label_smothing' (known: weight, label_smoothing, ignore_index, reduction)")
   T.raises(function() nn.CrossEntropyLoss({ reduction = "avg" }) end,

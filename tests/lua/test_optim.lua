@@ -194,12 +194,13 @@ T.test("the optimizer keeps the parameter objects and their values, in one block
   local cat = ml.cat({ values[1]:reshape(-1), values[2]:reshape(-1), values[3]:reshape(-1) })
   T.all_near(blocks[1].params, cat, 0, "the block holds the values in order")
   -- writing a parameter writes the block, and the other way round
-  -- (parameters come sorted by name: b [4], v [4,2], w [3,4])
+  -- (parameters come in definition order: w [3,4], b [4], v [4,2])
   ml.no_grad(function() model.v:fill_(7) end)
-  T.eq(blocks[1].params[5], 7)
-  T.eq(blocks[1].params[12], 7)
+  T.eq(blocks[1].params[17], 7)
+  T.eq(blocks[1].params[24], 7)
+  T.ok(blocks[1].params[16] ~= 7, "b's last element is not v's")
   ml.no_grad(function() blocks[1].params:narrow(1, 13, 1):fill_(-3) end)
-  T.eq(model.w[1][1], -3)
+  T.eq(model.b[1], -3)
 end)
 
 T.test("forward, backward and step run through the flattened views", function()

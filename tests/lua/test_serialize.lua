@@ -143,7 +143,7 @@ T.test("damaged, truncated, foreign and mismatched files are clear errors", func
   T.raises(function() nn.load(dir .. "/missing.safetensors") end, "nn.load: ")
   -- a plain tensor file
   ml.save(dir .. "/plain.safetensors", { w = ml.zeros(2) })
-  T.raises(function() nn.load(dir .. "/plain.safetensors") end, "is not a moonlab model file (its metadata has no 'moonlab.format')")
+  T.raises(function() nn.load(dir .. "/plain.safetensors") end, "is not a moonlab model file (expected a .safetensors file written by model:save; this one has no 'moonlab.format' metadata)")
   -- metadata that is not JSON
   local t, meta = ml.load(path)
   meta["moonlab.model"] = '{"$module": "Sequential", "args": [['
@@ -236,6 +236,44 @@ T.test("scripts/check_safetensors_numpy.py reproduces the predictions with NumPy
   T.ok(good, out)
   local diff = tonumber(out:match("max abs difference (%S+)"))
   T.ok(diff and diff < 1e-5, out)
+end)
+
+T.test("nn.load of a file that is not a model says what it expected; unknown architecture keys are errors", function()
+  ml.save(dir .. "/x.npy", ml.randn(3))
+  local ok, err = pcall(function() local m = nn.load(dir .. "/x.npy"); return m end)
+  T.ok(not ok)
+  T.ok(err:find("nn.load: '" .. dir .. "/x.npy' is not a moonlab model file (expected a .safetensors file written by model:save)", 1, true), err)
+  T.ok(not err:find("moonlab.format", 1, true), "no talk of metadata for a .npy: " .. err)
+  T.raises(function() nn.load_checkpoint(dir .. "/x.npy") end, "is not a moonlab checkpoint (expected a .safetensors file written by nn.save_checkpoint or ModelCheckpoint)")
+  -- an unknown key in a module node, or in a tensor reference, names the key
+  local m = S.mlp(2, 8, 2, 5)
+  local path = dir .. "/keys.safetensors"
+  m:save(path)
+  local t, meta = ml.load(path)
+  local arch = json.decode(meta["moonlab.model"])
+  arch.args[1][2].dropout = 0.5
+  meta["moonlab.model"] = json.encode(arch)
+  ml.save(dir .. "/unknown.safetensors", t, { metadata = meta })
+  T.raises(function() nn.load(dir .. "/unknown.safetensors") end,
+    "the architecture's node of ReLU (at '2') has an unknown key 'dropout' (known: $module, args, path, training)")
+  t, meta = ml.load(path)
+  arch = json.decode(meta["moonlab.model"])
+  arch.extra = true
+  meta["moonlab.model"] = json.encode(arch)
+  ml.save(dir .. "/unknown_root.safetensors", t, { metadata = meta })
+  T.raises(function() nn.load(dir .. "/unknown_root.safetensors") end, "the architecture's node of Sequential (the model) has an unknown key 'extra'")
+end)
+
+T.test("load_state_dict returns the missing and unexpected names", function()
+  local m = S.mlp(2, 8, 2, 5)
+  local sd = m:state_dict()
+  local missing, unexpected = m:load_state_dict(sd)
+  T.eq(#missing, 0); T.eq(#unexpected, 0)
+  local part = { ["1.weight"] = sd["1.weight"], ["1.bias"] = sd["1.bias"], ["9.weight"] = ml.zeros(1) }
+  missing, unexpected = m:load_state_dict(part, { strict = false })
+  T.eq(table.concat(missing, " "), "3.bias 3.weight")
+  T.eq(table.concat(unexpected, " "), "9.weight")
+  T.raises(function() m:load_state_dict(part) end, "load_state_dict: names do not match the model: missing 3.bias, 3.weight; unexpected 9.weight")
 end)
 
 os.execute("rm -rf " .. dir)

@@ -56,6 +56,18 @@ M._fit = { check_options = check_options }
 
 local function shape_str(t) return "[" .. table.concat(t:shape(), ",") .. "]" end
 
+-- Re-raises err from a public function, with one position at most: the
+-- user's own position (their module's forward, or the line the message
+-- already names) stays; a position inside the library goes, and the caller's
+-- line (level, counted from the function that calls reraise) takes its place.
+local function reraise(err, level, prefix)
+  if type(err) ~= "string" then error(err, 0) end
+  local loc, rest = err:match("^([^%s:][^\n:]*:%d+): (.*)$")
+  if loc and not loc:find("moonlab/[%w_/]+%.lua$") then error(err, 0) end
+  error((prefix or "") .. (rest or err), level + 1)
+end
+M._fit.reraise = reraise
+
 -- ---- compile ----------------------------------------------------------------
 
 local LOSS_NAMES = {
@@ -197,7 +209,14 @@ local function batched_eval(model, X, bs, each)
     end
   end)
   model:train(was ~= false)
-  if not ok then error(err, 0) end
+  if not ok then
+    -- a position inside the library goes: the public function puts the caller's line instead
+    if type(err) == "string" then
+      local loc, rest = err:match("^([^%s:][^\n:]*:%d+): (.*)$")
+      if loc and loc:find("moonlab/[%w_/]+%.lua$") then err = rest end
+    end
+    error(err, 0)
+  end
 end
 
 -- Loss and metrics over a whole set: {loss = ..., <metric> = ...}.
@@ -259,7 +278,8 @@ function Module:evaluate(X, y, opts)
   check_xy("evaluate", X, y, "")
   local bs = opts.batch_size or 256
   if math.type(bs) ~= "integer" or bs < 1 then error("evaluate: batch_size must be a positive integer", 2) end
-  local r = measure(self, c, X, y, bs, "")
+  local ok, r = pcall(measure, self, c, X, y, bs, "")
+  if not ok then reraise(r, 2) end
   local names = { "loss" }
   for _, m in ipairs(c.metrics) do names[#names + 1] = m.name end
   r._names = names
@@ -275,7 +295,7 @@ function Module:predict(X, opts)
   if math.type(bs) ~= "integer" or bs < 1 then error("predict: batch_size must be a positive integer", 2) end
   local outs = {}
   local ok, err = pcall(batched_eval, self, X, bs, function(out) outs[#outs + 1] = out end)
-  if not ok then error("predict: " .. tostring(err), 2) end
+  if not ok then reraise(err, 2, "predict: ") end
   if #outs == 1 then return outs[1] end
   return ml.cat(outs, 1)
 end
@@ -292,6 +312,8 @@ local HOOKS = { "on_train_begin", "on_epoch_begin", "on_batch_begin", "on_batch_
 local HOOK_SET = {}
 for _, h in ipairs(HOOKS) do HOOK_SET[h] = true end
 
+local FLOAT_DTYPES = { float32 = true, float64 = true, float16 = true, bfloat16 = true }
+
 -- Validation split: {train_idx, val_idx} (sorted int64), or nil for "last"; and the validation size.
 local function split_rows(n, frac, mode, seed, y)
   local nval = math.floor(n * frac + 0.5)
@@ -304,6 +326,9 @@ local function split_rows(n, frac, mode, seed, y)
     if not (y:dim() == 1 or (y:dim() == 2 and y:shape()[2] == 1)) then
       error("fit: validation_split_mode 'stratified' needs one label per row, y is " .. shape_str(y), 3)
     end
+    if FLOAT_DTYPES[y:dtype()] then
+      error(fmt("fit: validation_split_mode 'stratified' needs integer class labels, got %s targets", y:dtype()), 3)
+    end
     opts.stratify = y:reshape(-1)
   end
   local ok, tr, va = pcall(ml.data.split_indices, n, frac, opts)
@@ -311,7 +336,9 @@ local function split_rows(n, frac, mode, seed, y)
   return { tr, va }, va:numel()
 end
 
--- Per-row weights from class_weight = {[label] = weight}.
+-- Per-row weights from class_weight = {[label] = weight}. The keys are
+-- checked against the classes at the first batch (check_class_keys), when the
+-- model's output says how many there are.
 local function class_weights(cw, y, crit)
   if type(cw) ~= "table" then error("fit: class_weight must be a table {[class] = weight}", 3) end
   if type(crit) ~= "table" or crit.reduction == nil then
@@ -320,19 +347,52 @@ local function class_weights(cw, y, crit)
   if not (y:dim() == 1 or (y:dim() == 2 and y:shape()[2] == 1)) then
     error("fit: class_weight needs one label per row, y is " .. shape_str(y), 3)
   end
+  if FLOAT_DTYPES[y:dtype()] then
+    error(fmt("fit: class_weight needs integer class labels, got %s targets (give 0/1 targets of a binary loss as int64)",
+      y:dtype()), 3)
+  end
+  if next(cw) == nil then error("fit: class_weight is empty; give {[class] = weight, ...}", 3) end
+  for k, w in pairs(cw) do
+    if math.type(k) ~= "integer" then
+      error(fmt("fit: class_weight keys must be integer class labels, got %s %s", type(k), tostring(k)), 3)
+    end
+    if type(w) ~= "number" or w < 0 or w ~= w or w == huge then
+      error(fmt("fit: class_weight[%d] must be a finite number >= 0, got %s", k, tostring(w)), 3)
+    end
+  end
   local labels = y:reshape(-1)
   if labels:dtype() ~= "int64" then labels = labels:long() end
   local lo, hi = labels:min():item(), labels:max():item()
-  for k, w in pairs(cw) do
-    if math.type(k) ~= "integer" then error("fit: class_weight keys must be integer class labels, got " .. tostring(k), 3) end
-    if type(w) ~= "number" or w < 0 or w ~= w then error(fmt("fit: class_weight[%d] must be a number >= 0", k), 3) end
-    if k < lo then lo = k end
-    if k > hi then hi = k end
-  end
   if hi - lo > 1e7 then error("fit: class_weight: labels span too wide a range", 3) end
   local wv = {}
   for l = lo, hi do wv[#wv + 1] = cw[l] or 1.0 end
-  return ml.tensor(wv, { dtype = "float32" }):index_select(1, labels - (lo - 1))
+  local sw = ml.tensor(wv, { dtype = "float32" }):index_select(1, labels - (lo - 1))
+  if sw:max():item() == 0 then error("fit: class_weight gives weight 0 to every row of y: nothing to train on", 3) end
+  return sw, lo, hi
+end
+
+-- At the first batch: the class_weight keys must be classes the model has:
+-- 1..C for [N, C] outputs (class indices), 0/1 for one output per row
+-- (binary targets), else the labels y holds. Returns the error message, or nil.
+local function check_class_keys(cw, out, ymin, ymax)
+  local lo, hi, what
+  if out:dim() == 2 and out:shape()[2] > 1 then
+    lo, hi = 1, out:shape()[2]
+    what = fmt("the model has %d outputs (classes 1..%d)", hi, hi)
+  elseif out:dim() == 1 or (out:dim() == 2 and out:shape()[2] == 1) then
+    lo, hi, what = 0, 1, "the model has one output per row (binary targets 0 and 1)"
+  else
+    lo, hi, what = ymin, ymax, fmt("y holds labels %d..%d", ymin, ymax)
+  end
+  local keys = sorted(cw)
+  for _, k in ipairs(keys) do
+    if k < lo or k > hi then
+      if k == 0 and lo == 1 then
+        return fmt("fit: class_weight has key 0, but class labels are 1-based (1..%d); shift the keys by 1", hi)
+      end
+      return fmt("fit: class_weight has key %d, an unknown class: %s", k, what)
+    end
+  end
 end
 
 -- Callbacks: class objects (from ml.callbacks) get self; plain tables' hooks are plain functions.
@@ -478,8 +538,8 @@ function Module:fit(X, y, opts)
     Xv, yv = vd[1], vd[2]
     val_desc = fmt("validation_data, %d samples", rows(Xv))
   end
-  local sample_w
-  if opts.class_weight ~= nil then sample_w = class_weights(opts.class_weight, y, crit) end
+  local sample_w, cw_lo, cw_hi
+  if opts.class_weight ~= nil then sample_w, cw_lo, cw_hi = class_weights(opts.class_weight, y, crit) end
   local label_check = not dataset and y:dtype() == "int64" and y:dim() == 1 and not (type(crit) == "table" and crit.ignore_index ~= nil)
   if label_check then
     ymin, ymax = y:min():item(), y:max():item()
@@ -592,6 +652,17 @@ function Module:fit(X, y, opts)
     if rawget(model, "stop_training") and not stop_reason then stop_reason = "callback" end
   end
 
+  -- epochs is the number of the last epoch: a resumed fit (or initial_epoch)
+  -- at or past it has nothing to do, which must not pass in silence
+  local nothing_to_do
+  if epochs <= initial_epoch and (opts.resume ~= nil or initial_epoch > 0) then
+    nothing_to_do = opts.resume ~= nil
+      and fmt("fit: the checkpoint is at epoch %d and epochs=%d: nothing to train (epochs is the number of the last epoch: give epochs > %d to go on)",
+        initial_epoch, epochs, initial_epoch)
+      or fmt("fit: initial_epoch is %d and epochs=%d: nothing to train (epochs is the number of the last epoch)", initial_epoch, epochs)
+    message = nothing_to_do
+  end
+
   if val_desc then ctx.say("validation: " .. val_desc) end
   run_hooks(hooks.on_train_begin, {})
   local last_logs = {}
@@ -600,12 +671,15 @@ function Module:fit(X, y, opts)
   local sigint_pending = T.sigint_pending
   local now = ml.now
 
+  local lr_group = type(opt.param_groups) == "table" and opt.param_groups[1] or nil
   local epoch = initial_epoch
   while not stop_reason and epoch < epochs do
     epoch = epoch + 1
     if sigint_pending() then stop_reason = "interrupted"; break end
     run_hooks(hooks.on_epoch_begin, epoch, {})
     if stop_reason then break end
+    -- the history's lr: the rate of the epoch's first batch (a per-batch schedule changes it within the epoch)
+    local lr_epoch = lr_group and lr_group.lr
     model:train()
     ctx.epoch, ctx.t0 = epoch, now()
     local loss_sum, seen = 0, 0
@@ -621,7 +695,10 @@ function Module:fit(X, y, opts)
     for xb, yb, swb in loader:iter() do
       local len = rows(xb)
       b = b + 1
-      if nbb > 0 then run_hooks(batch_begin, b, blogs) end
+      if nbb > 0 then
+        run_hooks(batch_begin, b, blogs)
+        if b == 1 and lr_group then lr_epoch = lr_group.lr end
+      end
 
       opt:zero_grad()
       local out = model(xb)
@@ -640,6 +717,10 @@ function Module:fit(X, y, opts)
           if ymax > C then
             error(fmt("fit: y has label %d, but the model has %d outputs (labels 1..%d)", ymax, C, C), 2)
           end
+        end
+        if sample_w then
+          local msg = check_class_keys(opts.class_weight, out, cw_lo, cw_hi)
+          if msg then error(msg, 2) end
         end
       end
       local loss
@@ -660,8 +741,13 @@ function Module:fit(X, y, opts)
       local lv = loss:item()
       if lv ~= lv or lv == huge or lv == -huge then
         stop_reason = "nan"
-        message = fmt("fit: loss became %s at epoch %d, batch %d; lower the learning rate or check the data",
-          lv ~= lv and "nan" or (lv > 0 and "inf" or "-inf"), epoch, b)
+        if swb and swb:sum():item() == 0 then
+          message = fmt("fit: every row of epoch %d, batch %d has class_weight 0, so its weighted mean loss is 0/0; "
+            .. "give those classes a weight > 0 or leave their rows out of the data", epoch, b)
+        else
+          message = fmt("fit: loss became %s at epoch %d, batch %d; lower the learning rate or check the data",
+            lv ~= lv and "nan" or (lv > 0 and "inf" or "-inf"), epoch, b)
+        end
         complete = false
         break
       end
@@ -700,11 +786,11 @@ function Module:fit(X, y, opts)
     local logs = { loss = loss_sum / seen }
     for i = 1, nm do logs[metrics[i].name] = msum[i] / mcount[i] end
     if Xv then
-      local vr = measure(model, c, Xv, yv, math.max(bs, 256), "val_")
+      local vok, vr = pcall(measure, model, c, Xv, yv, math.max(bs, 256), "val_")
+      if not vok then reraise(vr, 2, "fit: validation: ") end
       for k, v in pairs(vr) do logs[k] = v end
     end
-    local g = opt.param_groups and opt.param_groups[1]
-    if g and type(g.lr) == "number" then logs.lr = g.lr end
+    if type(lr_epoch) == "number" then logs.lr = lr_epoch end
     ctx.seconds = now() - ctx.t0
     for _, k in ipairs(names) do
       local h = history[k]
@@ -726,7 +812,7 @@ function Module:fit(X, y, opts)
   ctx.stop_reason = stop_reason
   if message then
     if verbose ~= 0 then write((ctx.bar_open and "\n" or "") .. message .. "\n"); ctx.bar_open = false
-    elseif stop_reason == "nan" then io.stderr:write(message .. "\n") end
+    elseif stop_reason == "nan" or message == nothing_to_do then io.stderr:write(message .. "\n") end
   end
   run_hooks(hooks.on_train_end, last_logs)
   model:train(was_training)

@@ -37,11 +37,21 @@ local function check_opts(fn, opts, known)
     local ok = false
     for _, n in ipairs(known) do if k == n then ok = true break end end
     if not ok then
+      if #known == 0 then fail(fmt("%s: unknown option '%s' (%s takes no options)", fn, tostring(k), fn)) end
       fail(fmt("%s: unknown option '%s' (known: %s)", fn, tostring(k), table.concat(known, ", ")))
     end
   end
   return opts
 end
+
+-- The number of arguments, trailing nils left out.
+local function count_args(...)
+  local n = select("#", ...)
+  while n > 0 and select(n, ...) == nil do n = n - 1 end
+  return n
+end
+
+local function is_options(v) return type(v) == "table" and not is_module(v) end
 
 local function check_count(fn, what, v)
   if math.type(v) ~= "integer" or v < 0 then
@@ -84,16 +94,51 @@ local function param(shape, dt)
   return ml.empty(shape, { dtype = dt, requires_grad = true })
 end
 
-local function class(name, docstring)
+-- A layer class. With max_args, the constructor refuses surplus arguments
+-- ("nn.Linear: takes at most 3 arguments (in, out, [options]), got 4");
+-- subclasses (a user's class extending a layer) choose their own.
+local function class(name, docstring, max_args, usage)
   local cls = Module:extend(name)
   M[name] = cls
   doc(cls, docstring)
+  if max_args then
+    local fn = "nn." .. name
+    function cls.new(c, ...)
+      if c == cls then
+        local n = count_args(...)
+        if n > max_args then
+          if max_args == 0 then fail(fmt("%s: takes no arguments, got %d", fn, n)) end
+          fail(fmt("%s: takes at most %d argument%s (%s), got %d", fn, max_args, max_args == 1 and "" or "s", usage, n))
+        end
+      end
+      return Module.new(c, ...)
+    end
+  end
   return cls
+end
+
+-- layer(v, [options]) or layer({name = v}): one optional value, by position or by name.
+local function value_or_option(fn, name, ...)
+  local n = count_args(...)
+  local a, b = ...
+  if is_options(a) then
+    if n > 1 then fail(fmt("%s: takes %s or an options table, got %d arguments", fn, name, n)) end
+    return check_opts(fn, a, { name })[name]
+  end
+  if b ~= nil then
+    local o = check_opts(fn, b, { name })
+    if o[name] ~= nil then
+      if a ~= nil then fail(fmt("%s: %s is given twice (argument 1 and option '%s')", fn, name, name)) end
+      return o[name]
+    end
+  end
+  return a
 end
 
 -- ---- Linear -------------------------------------------------------------
 local Linear = class("Linear",
-  "nn.Linear(in, out, [{bias=true, dtype='float32'}]) — y = x W^T + b; weight [out, in], bias [out]; PyTorch's init U(-1/sqrt(in), 1/sqrt(in))")
+  "nn.Linear(in, out, [{bias=true, dtype='float32'}]) — y = x W^T + b; weight [out, in], bias [out]; PyTorch's init U(-1/sqrt(in), 1/sqrt(in))",
+  3, "in, out, [options]")
 
 function Linear:init(in_features, out_features, opts)
   local fn = "nn.Linear"
@@ -129,15 +174,16 @@ end
 
 -- ---- shape layers -------------------------------------------------------
 local Identity = class("Identity", "nn.Identity() — returns its input unchanged")
-function Identity:init() end
 function Identity:forward(x) return x end
 
 local Flatten = class("Flatten",
-  "nn.Flatten([{start_dim=2, end_dim=-1}]) — flattens dims start_dim..end_dim into one (a view when possible); keeps the batch dim")
+  "nn.Flatten([{start_dim=2, end_dim=-1}]) — flattens dims start_dim..end_dim into one (a view when possible); keeps the batch dim",
+  2, "start_dim, end_dim, or options")
 
 function Flatten:init(a, b)
   local fn = "nn.Flatten"
   local s, e = 2, -1
+  if is_options(a) and b ~= nil then fail(fn .. ": takes start_dim, end_dim or an options table, not both") end
   if type(a) == "number" then
     s = a
     if b ~= nil then e = b end
@@ -189,13 +235,16 @@ end
 function Reshape:extra_repr() return "shape=[" .. table.concat(self.shape, ",") .. "]" end
 
 -- ---- activations ------------------------------------------------------
+-- Layers without arguments: nothing, or an empty options table.
 local function no_args(cls, fn)
   function cls:init(...)
-    if select("#", ...) > 0 and (...) ~= nil then
-      check_opts(fn, (...), {})
-    end
+    local n = count_args(...)
+    if n == 0 then return end
+    if n == 1 and is_options((...)) then check_opts(fn, (...), {}); return end
+    fail(fmt("%s: takes no arguments, got %d", fn, n))
   end
 end
+no_args(Identity, "nn.Identity")
 
 local ReLU = class("ReLU", "nn.ReLU() — max(x, 0)")
 no_args(ReLU, "nn.ReLU")
@@ -213,16 +262,18 @@ local SiLU = class("SiLU", "nn.SiLU() — x * sigmoid(x) (swish)")
 no_args(SiLU, "nn.SiLU")
 function SiLU:forward(x) return x * x:sigmoid() end
 
-local LeakyReLU = class("LeakyReLU", "nn.LeakyReLU([negative_slope=0.01]) — x if x > 0 else slope * x")
-function LeakyReLU:init(slope)
+local LeakyReLU = class("LeakyReLU", "nn.LeakyReLU([negative_slope=0.01]) — x if x > 0 else slope * x (or {negative_slope=})")
+function LeakyReLU:init(...)
+  local slope = value_or_option("nn.LeakyReLU", "negative_slope", ...)
   if slope == nil then slope = 0.01 end
   self.negative_slope = check_number("nn.LeakyReLU", "negative_slope", slope)
 end
 function LeakyReLU:forward(x) return x:leaky_relu(self.negative_slope) end
 function LeakyReLU:extra_repr() return fmt("negative_slope=%g", self.negative_slope) end
 
-local ELU = class("ELU", "nn.ELU([alpha=1]) — x if x > 0 else alpha * (exp(x) - 1)")
-function ELU:init(alpha)
+local ELU = class("ELU", "nn.ELU([alpha=1]) — x if x > 0 else alpha * (exp(x) - 1) (or {alpha=})")
+function ELU:init(...)
+  local alpha = value_or_option("nn.ELU", "alpha", ...)
   if alpha == nil then alpha = 1 end
   self.alpha = check_number("nn.ELU", "alpha", alpha)
 end
@@ -232,7 +283,8 @@ function ELU:forward(x)
 end
 function ELU:extra_repr() return fmt("alpha=%g", self.alpha) end
 
-local GELU = class("GELU", "nn.GELU([{approximate='none'}]) — x * Phi(x) (erf form), or the tanh approximation with approximate='tanh'")
+local GELU = class("GELU", "nn.GELU([{approximate='none'}]) — x * Phi(x) (erf form), or the tanh approximation with approximate='tanh'",
+  1, "options")
 function GELU:init(opts)
   opts = check_opts("nn.GELU", opts, { "approximate" })
   local a = opts.approximate or "none"
@@ -253,7 +305,8 @@ function GELU:extra_repr() return self.approximate == "none" and "" or "approxim
 local function softmax_class(name, method)
   local cls = class(name, fmt("nn.%s([dim=-1]) — %s along a 1-based dim (default the last)", name,
     method == "softmax" and "softmax" or "log of softmax, stable"))
-  function cls:init(dim)
+  function cls:init(...)
+    local dim = value_or_option("nn." .. name, "dim", ...)
     if dim == nil then dim = -1 end
     if math.type(dim) ~= "integer" then fail(fmt("nn.%s: dim must be an integer, got %s", name, tostring(dim))) end
     self.dim = dim
@@ -268,9 +321,10 @@ softmax_class("LogSoftmax", "log_softmax")
 
 -- ---- Dropout ------------------------------------------------------------
 local Dropout = class("Dropout",
-  "nn.Dropout([p=0.5]) — in training, zeroes each element with probability p and scales the rest by 1/(1-p); identity in eval")
+  "nn.Dropout([p=0.5]) — in training, zeroes each element with probability p and scales the rest by 1/(1-p); identity in eval (or {p=})")
 
-function Dropout:init(p)
+function Dropout:init(...)
+  local p = value_or_option("nn.Dropout", "p", ...)
   if p == nil then p = 0.5 end
   self.p = check_number("nn.Dropout", "p", p, 0, 1)
 end
@@ -289,7 +343,8 @@ function Dropout:extra_repr() return fmt("p=%g", self.p) end
 
 -- ---- BatchNorm1d ------------------------------------------------------
 local BatchNorm1d = class("BatchNorm1d",
-  "nn.BatchNorm1d(C, [{eps=1e-5, momentum=0.1, affine=true, track_running_stats=true, dtype}]) — normalizes (N, C) or (N, C, L) per channel; batch stats in training, running stats in eval")
+  "nn.BatchNorm1d(C, [{eps=1e-5, momentum=0.1, affine=true, track_running_stats=true, dtype}]) — normalizes (N, C) or (N, C, L) per channel; batch stats in training, running stats in eval",
+  2, "num_features, [options]")
 
 function BatchNorm1d:init(num_features, opts)
   local fn = "nn.BatchNorm1d"
@@ -370,7 +425,8 @@ end
 
 -- ---- LayerNorm ----------------------------------------------------------
 local LayerNorm = class("LayerNorm",
-  "nn.LayerNorm(shape, [{eps=1e-5, elementwise_affine=true, bias=true, dtype}]) — normalizes over the last #shape dims (fused C kernel)")
+  "nn.LayerNorm(shape, [{eps=1e-5, elementwise_affine=true, bias=true, dtype}]) — normalizes over the last #shape dims (fused C kernel)",
+  2, "normalized_shape, [options]")
 
 function LayerNorm:init(normalized_shape, opts)
   local fn = "nn.LayerNorm"
@@ -412,7 +468,8 @@ end
 
 -- ---- Embedding ----------------------------------------------------------
 local Embedding = class("Embedding",
-  "nn.Embedding(num, dim, [{padding_idx, dtype}]) — looks up rows of weight [num, dim] by 1-based int64 indices; weight ~ N(0, 1)")
+  "nn.Embedding(num, dim, [{padding_idx, dtype}]) — looks up rows of weight [num, dim] by 1-based int64 indices; weight ~ N(0, 1)",
+  3, "num_embeddings, embedding_dim, [options]")
 
 function Embedding:init(num_embeddings, embedding_dim, opts)
   local fn = "nn.Embedding"
@@ -491,7 +548,7 @@ local function module_list(fn, mods)
 end
 
 local function container(name, docstring)
-  local cls = class(name, docstring)
+  local cls = class(name, docstring, 1, "a list of modules")
   local fn = "nn." .. name
   function cls:init(mods)
     mods = module_list(fn, mods)

@@ -99,10 +99,21 @@ local function reduce(l, r)
   return l
 end
 
+-- A loss class: its constructor takes one options table at most (a user's
+-- subclass chooses its own arguments).
 local function class(name, docstring)
   local cls = Module:extend(name)
   M[name] = cls
   doc(cls, docstring)
+  local fn = "nn." .. name
+  function cls.new(c, ...)
+    if c == cls then
+      local n = select("#", ...)
+      while n > 0 and select(n, ...) == nil do n = n - 1 end
+      if n > 1 then fail(fmt("%s: takes one options table at most, got %d arguments", fn, n)) end
+    end
+    return Module.new(c, ...)
+  end
   return cls
 end
 

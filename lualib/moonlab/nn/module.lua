@@ -14,8 +14,13 @@
 --   function MLP:forward(x) return self.fc2(self.fc1(x):relu()) end
 --   local model = MLP(10, 1)          -- model(x) calls forward
 --
--- Names are sorted (numeric keys numerically, then strings), so
--- parameters(), state_dict() and optimizer state always come in the same order.
+-- Children and parameters come in definition order: numeric keys
+-- (Sequential's) in numeric order, then named fields in the order they were
+-- first assigned (instances have a __newindex that notes a field's name in
+-- the hidden list _order the first time it is set; reads and later writes do
+-- not go through it), then any other fields (set with rawset) sorted by name.
+-- So parameters(), state_dict() and optimizer state always come in the same
+-- order, the one PyTorch uses (Linear: weight, then bias).
 local ml = require "moonlab"
 
 local Module = {}
@@ -31,6 +36,18 @@ end
 Module.is_module = is_module
 
 local function instance_call(self, ...) return self:forward(...) end
+
+-- The first assignment of a field (the key is not in the table yet): note its
+-- name, so children and parameters come in definition order.
+local function instance_newindex(self, k, v)
+  if type(k) == "string" and v ~= nil and k:byte(1) ~= 95 then -- not "_..."
+    local order = rawget(self, "_order")
+    if not order then order = {}; rawset(self, "_order", order) end
+    order[#order + 1] = k
+  end
+  rawset(self, k, v)
+end
+Module.__newindex = instance_newindex
 
 --- Module:extend(name) -> a new class deriving from this one.
 function Module:extend(name)
@@ -75,18 +92,31 @@ function Module:buffer(name, t)
   return t
 end
 
+-- The public keys of a module: numbers in order, then names in definition
+-- order (_order, each once, those still set), then the rest sorted.
 local function sorted_keys(t)
-  local keys = {}
-  for k in pairs(t) do
-    if type(k) == "number" or (type(k) == "string" and k:sub(1, 1) ~= "_") then keys[#keys + 1] = k end
+  local nums, names, seen = {}, {}, {}
+  local order = rawget(t, "_order")
+  if order then
+    for _, k in ipairs(order) do
+      if not seen[k] and rawget(t, k) ~= nil and k:sub(1, 1) ~= "_" then
+        seen[k] = true
+        names[#names + 1] = k
+      end
+    end
   end
-  table.sort(keys, function(a, b)
-    local ta, tb = type(a), type(b)
-    if ta ~= tb then return ta == "number" end
-    return a < b
-  end)
-  return keys
+  local rest = {}
+  for k in pairs(t) do
+    if type(k) == "number" then nums[#nums + 1] = k
+    elseif type(k) == "string" and not seen[k] and k:sub(1, 1) ~= "_" then rest[#rest + 1] = k end
+  end
+  table.sort(nums)
+  table.sort(rest)
+  for _, k in ipairs(names) do nums[#nums + 1] = k end
+  for _, k in ipairs(rest) do nums[#nums + 1] = k end
+  return nums
 end
+Module._ordered_keys = sorted_keys
 
 --- Module:children() -> array of {name, module}
 function Module:children()
@@ -169,7 +199,10 @@ end
 
 local function shape_str(t) return "[" .. table.concat(t:shape(), ",") .. "]" end
 
---- Module:load_state_dict(sd, [{strict=true}]): copies values in; checks names and shapes first
+--- Module:load_state_dict(sd, [{strict=true}]) -> missing, unexpected: copies values in; checks names and shapes first.
+-- Returns the sorted lists of the model's names that sd lacks and of sd's names
+-- the model lacks (as PyTorch's (missing_keys, unexpected_keys)); with strict
+-- (the default) either is an error, so both come back empty.
 function Module:load_state_dict(sd, opts)
   opts = opts or {}
   for k in pairs(opts) do
@@ -200,7 +233,7 @@ function Module:load_state_dict(sd, opts)
       if sd[name] ~= nil then t:copy_(sd[name]) end
     end
   end)
-  return self
+  return missing, unexpected
 end
 
 --- Module:train([mode=true]) / Module:eval(): sets training mode on the whole tree
@@ -273,14 +306,14 @@ if ml.doc then
   ml.doc(Module.is_module, "nn.Module.is_module(v) -> boolean — whether v is a module instance")
   ml.doc(Module.forward, "model:forward(...) -> output — the computation, defined by each class; model(...) calls it")
   ml.doc(Module.buffer, "model:buffer(name, tensor) -> tensor — sets self[name] as a buffer: state saved in state_dict but not trained (BatchNorm's running stats)")
-  ml.doc(Module.children, "model:children() -> {{name, module}, ...} — the direct submodules, in name order")
+  ml.doc(Module.children, "model:children() -> {{name, module}, ...} — the direct submodules, in definition order (Sequential's by position)")
   ml.doc(Module.named_modules, "model:named_modules() -> {{name, module}, ...} — this module (name \"\") and every submodule once, depth first, with dotted names")
-  ml.doc(Module.named_parameters, "model:named_parameters() -> {{name, tensor}, ...} — the trainable tensors with dotted names (\"fc1.weight\"), each once, in a stable order")
+  ml.doc(Module.named_parameters, "model:named_parameters() -> {{name, tensor}, ...} — the trainable tensors with dotted names (\"fc1.weight\"), each once, in definition order (as PyTorch)")
   ml.doc(Module.parameters, "model:parameters() -> {tensor} — the trainable tensors, always the same objects, in a stable order")
   ml.doc(Module.named_buffers, "model:named_buffers() -> {{name, tensor}, ...} — the buffers of every module, with dotted names")
   ml.doc(Module.num_parameters, "model:num_parameters() -> integer — the number of trainable elements")
   ml.doc(Module.state_dict, "model:state_dict() -> {name = tensor} — parameters and buffers by dotted name (the tensors themselves, not copies)")
-  ml.doc(Module.load_state_dict, "model:load_state_dict(sd, [{strict=true}]) -> model — copies the tensors of sd in by name; names (when strict) and shapes are checked before anything changes")
+  ml.doc(Module.load_state_dict, "model:load_state_dict(sd, [{strict=true}]) -> missing, unexpected — copies the tensors of sd in by name; names (when strict) and shapes are checked before anything changes; returns the sorted lists of names sd lacks and of names the model lacks (empty when strict)")
   ml.doc(Module.train, "model:train([mode=true]) -> model — sets training mode (Dropout, BatchNorm) on this module and every submodule")
   ml.doc(Module.eval, "model:eval() -> model — model:train(false): evaluation mode for the whole tree")
   ml.doc(Module.zero_grad, "model:zero_grad() — zeroes the gradient of every parameter, in place")

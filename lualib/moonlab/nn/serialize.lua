@@ -285,6 +285,9 @@ local function model_state(tensors)
   return sd
 end
 
+-- The keys a module node and a tensor reference may have.
+local MODULE_KEYS = { ["$module"] = true, args = true, path = true, training = true }
+
 local function build(v, tensors, path, fn, depth)
   if depth > 64 then error(fmt("%s: '%s': the architecture nests too deep", fn, path), 0) end
   if v == ml.json.null then return nil end
@@ -292,6 +295,14 @@ local function build(v, tensors, path, fn, depth)
   local name = v["$module"]
   if name ~= nil then
     if type(name) ~= "string" then error(fmt("%s: '%s': a module node has no class name; the file is damaged", fn, path), 0) end
+    local unknown = {}
+    for k in pairs(v) do if not MODULE_KEYS[k] then unknown[#unknown + 1] = tostring(k) end end
+    if #unknown > 0 then
+      table.sort(unknown)
+      error(fmt("%s: '%s': the architecture's node of %s%s has an unknown key '%s' (known: $module, args, path, training); "
+        .. "the file is damaged or from a newer moonlab", fn, path, name,
+        type(v.path) == "string" and (v.path == "" and " (the model)" or fmt(" (at '%s')", v.path)) or "", unknown[1]), 0)
+    end
     local cls = Module.class_of(name)
     if not cls then
       error(fmt("%s: '%s' holds a model of class '%s', which is not defined; define it " ..
@@ -308,6 +319,12 @@ local function build(v, tensors, path, fn, depth)
   end
   local tname = v["$tensor"]
   if tname ~= nil then
+    for k in pairs(v) do
+      if k ~= "$tensor" then
+        error(fmt("%s: '%s': the architecture's reference to tensor '%s' has an unknown key '%s'; the file is damaged",
+          fn, path, tostring(tname), tostring(k)), 0)
+      end
+    end
     local t = tensors[tname]
     if not t then error(fmt("%s: '%s': the architecture names tensor '%s', which the file lacks", fn, path, tostring(tname)), 0) end
     return t
@@ -320,7 +337,9 @@ end
 local function rebuild(path, tensors, meta, fn)
   local format = meta["moonlab.format"]
   if format == nil then
-    error(fmt("%s: '%s' is not a moonlab model file (its metadata has no 'moonlab.format'); ml.load reads plain tensor files", fn, path), 0)
+    local st = path:lower():match("%.safetensors$") ~= nil
+    error(fmt("%s: '%s' is not a moonlab model file (expected a .safetensors file written by model:save%s)%s", fn, path,
+      st and "; this one has no 'moonlab.format' metadata" or "", st and "; ml.load reads plain tensor files" or ""), 0)
   end
   if format ~= FORMAT then
     error(fmt("%s: '%s' has model format '%s'; this moonlab reads format %s", fn, path, format, FORMAT), 0)
@@ -382,6 +401,9 @@ function M.load_checkpoint(path, targets)
   local ok, r = pcall(function()
     local tensors, meta = read(path, fn)
     if meta["moonlab.checkpoint"] == nil then
+      if meta["moonlab.format"] == nil then
+        error(fmt("%s: '%s' is not a moonlab checkpoint (expected a .safetensors file written by nn.save_checkpoint or ModelCheckpoint)", fn, path), 0)
+      end
       error(fmt("%s: '%s' is not a checkpoint (no 'moonlab.checkpoint' metadata); a model file loads with nn.load", fn, path), 0)
     end
     local info = decode(meta, "moonlab.checkpoint", path, fn)
