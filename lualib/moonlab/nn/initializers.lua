@@ -17,30 +17,10 @@ local ml = require "moonlab"
 
 local init = {}
 local doc = ml.doc or function(v) return v end
+local checks = require "moonlab.checks"
+local fail, check_opts = checks.fail, checks.options
 
--- errors point at the first caller outside the nn library
-local function fail(msg)
-  local level = 2
-  while true do
-    local info = debug.getinfo(level, "S")
-    if not info then return error(msg, 0) end
-    if info.what ~= "C" and not info.source:find("moonlab/nn/", 1, true) then return error(msg, level) end
-    level = level + 1
-  end
-end
 
-local function check_opts(fn, opts, known)
-  if opts == nil then return {} end
-  if type(opts) ~= "table" then fail(fn .. ": options must be a table, got " .. type(opts)) end
-  for k in pairs(opts) do
-    local ok = false
-    for _, n in ipairs(known) do if k == n then ok = true break end end
-    if not ok then
-      fail(string.format("%s: unknown option '%s' (known: %s)", fn, tostring(k), table.concat(known, ", ")))
-    end
-  end
-  return opts
-end
 
 local function check_tensor(fn, t)
   if not ml.is_tensor(t) then fail(fn .. ": expected a tensor, got " .. type(t)) end

@@ -12,36 +12,14 @@ local Module = require("moonlab.nn.module").Module
 
 local is_module = Module.is_module
 local doc = ml.doc or function(v) return v end
+local checks = require "moonlab.checks"
+local fail, check_opts = checks.fail, checks.options
 local fmt = string.format
 local nnops = ml._nn
 
 local M = {}
 
--- errors point at the first caller outside the nn library
-local function fail(msg)
-  local level = 2
-  while true do
-    local info = debug.getinfo(level, "S")
-    if not info then return error(msg, 0) end
-    if info.what ~= "C" and not info.source:find("moonlab/nn/", 1, true) then return error(msg, level) end
-    level = level + 1
-  end
-end
 
-local function check_opts(fn, opts, known)
-  if opts == nil then return {} end
-  if type(opts) ~= "table" or is_module(opts) or ml.is_tensor(opts) then
-    fail(fn .. ": options must be a table, got " .. (ml.is_tensor(opts) and "a tensor" or type(opts)))
-  end
-  for k in pairs(opts) do
-    local ok = false
-    for _, n in ipairs(known) do if k == n then ok = true break end end
-    if not ok then
-      fail(fmt("%s: unknown option '%s' (known: %s)", fn, tostring(k), table.concat(known, ", ")))
-    end
-  end
-  return opts
-end
 
 local function check_reduction(fn, r, extra)
   r = r or "mean"

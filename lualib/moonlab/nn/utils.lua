@@ -13,20 +13,12 @@ local ml = require "moonlab"
 local Module = require("moonlab.nn.module").Module
 
 local doc = ml.doc or function(v) return v end
+local checks = require "moonlab.checks"
+local fail, check_opts = checks.fail, checks.options
 local fmt = string.format
 
 local utils = {}
 
--- errors point at the first caller outside the nn library
-local function fail(msg)
-  local level = 2
-  while true do
-    local info = debug.getinfo(level, "S")
-    if not info then return error(msg, 0) end
-    if info.what ~= "C" and not info.source:find("moonlab/nn/", 1, true) then return error(msg, level) end
-    level = level + 1
-  end
-end
 
 local function param_list(fn, params)
   if ml.is_tensor(params) then return { params } end
@@ -40,16 +32,6 @@ local function param_list(fn, params)
   return params
 end
 
-local function check_opts(fn, opts, known)
-  if opts == nil then return {} end
-  if type(opts) ~= "table" then fail(fn .. ": options must be a table, got " .. type(opts)) end
-  for k in pairs(opts) do
-    local ok = false
-    for _, n in ipairs(known) do if k == n then ok = true break end end
-    if not ok then fail(fmt("%s: unknown option '%s' (known: %s)", fn, tostring(k), table.concat(known, ", "))) end
-  end
-  return opts
-end
 
 --- clip_grad_norm(params, max_norm, {norm_type=2, error_if_nonfinite=false}) -> total_norm
 -- Scales every gradient by max_norm / (total_norm + 1e-6) when that is below 1,
