@@ -160,6 +160,7 @@ ml_loader *ml_loader_new(int nsrc, ml_tensor *const *srcs, int64_t batch_size, b
         bytes *= batch_size;
         int64_t fit = bytes > 0 ? ML_LOADER_AUTO_BYTES / bytes : 8;
         prefetch = fit < 2 ? 2 : fit > 8 ? 8 : (int)fit;
+        if (bytes < (64 << 10)) prefetch = 0; /* waking the worker costs more than gathering a small batch here */
     }
     ml_loader *l = calloc(1, sizeof *l);
     if (!l) return ml_error("%s: out of memory", FN);

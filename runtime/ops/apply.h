@@ -17,7 +17,8 @@ void ml_apply_binary(ml_tensor *out, const ml_tensor *a, const ml_tensor *b, ml_
 typedef void (*ml_range_fn)(void *ctx, int64_t start, int64_t end);
 void ml_parallel_for(int64_t n, int64_t grain, ml_range_fn fn, void *ctx);
 
-/* Elements below which a loop runs on one thread (thread start-up costs more). */
-#define ML_PAR_GRAIN 32768
+/* Elements below which a loop runs on one thread: waking a sleeping
+ * (OMP_WAIT_POLICY=PASSIVE) worker costs more than a 64K-element ReLU. */
+#define ML_PAR_GRAIN 262144
 
 #endif

@@ -121,8 +121,8 @@ typedef struct {
 #define DEF_UNARY_GRAD(T, F)                                                                                  \
     static void unary_grad_##T(void *p, int64_t s, int64_t e) {                                              \
         grad_job *j = p;                                                                                     \
-        T *o = j->o;                                                                                         \
-        const T *g = j->g, *x = j->x, *y = j->y;                                                             \
+        T *restrict o = j->o;                                                                                \
+        const T *restrict g = j->g, *restrict x = j->x, *restrict y = j->y;                                  \
         switch (j->op) {                                                                                     \
         case ML_NEG: for (int64_t i = s; i < e; i++) o[i] = -g[i]; break;                                    \
         case ML_ABS: for (int64_t i = s; i < e; i++) o[i] = g[i] * ((x[i] > 0) - (x[i] < 0)); break;         \
@@ -135,7 +135,9 @@ typedef struct {
         case ML_COS: for (int64_t i = s; i < e; i++) o[i] = -g[i] * sin##F(x[i]); break;                     \
         case ML_TANH: for (int64_t i = s; i < e; i++) o[i] = g[i] * (1 - y[i] * y[i]); break;                \
         case ML_SIGMOID: for (int64_t i = s; i < e; i++) o[i] = g[i] * y[i] * (1 - y[i]); break;             \
-        case ML_RELU: for (int64_t i = s; i < e; i++) o[i] = x[i] > 0 ? g[i] : 0; break;                     \
+        case ML_RELU: /* g read on both paths, so the select vectorizes */                                   \
+            for (int64_t i = s; i < e; i++) { T gv = g[i]; o[i] = x[i] > 0 ? gv : 0; }                       \
+            break;                                                                                           \
         case ML_GELU: /* d/dx x*Phi(x) = Phi(x) + x*phi(x) */                                                \
             for (int64_t i = s; i < e; i++) {                                                                \
                 T v = x[i];                                                                                  \
@@ -150,7 +152,7 @@ typedef struct {
                 o[i] = ((j->lo != j->lo || x[i] >= j->lo) && (j->hi != j->hi || x[i] <= j->hi)) ? g[i] : 0;  \
             break;                                                                                           \
         default: /* leaky relu: lo holds the slope */                                                        \
-            for (int64_t i = s; i < e; i++) o[i] = x[i] > 0 ? g[i] : g[i] * (T)j->lo;                        \
+            for (int64_t i = s; i < e; i++) { T gv = g[i]; o[i] = x[i] > 0 ? gv : gv * (T)j->lo; }          \
             break;                                                                                           \
         }                                                                                                    \
     }

@@ -79,6 +79,10 @@ static void *block_alloc(size_t alloc) {
         }
         pthread_mutex_unlock(&cache_lock);
     }
+    /* small blocks: glibc's per-thread cache is several times faster than
+     * aligned_alloc's slow path, and malloc's 16-byte alignment is all the
+     * kernels need (they use unaligned vector loads) */
+    if (alloc < CACHE_MIN_BYTES) return malloc(alloc);
     return aligned_alloc(64, alloc);
 }
 

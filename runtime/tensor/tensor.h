@@ -24,7 +24,8 @@ static inline ml_dtype ml_promote(ml_dtype a, ml_dtype b) {
     return rank[a] >= rank[b] ? a : b;
 }
 
-/* A refcounted, 64-byte aligned buffer shared by every view of it.
+/* A refcounted buffer shared by every view of it (64-byte aligned from
+ * 256 KiB up; below that, malloc's 16 bytes).
  * version counts in-place writes so autograd can detect a saved tensor
  * that was modified before backward. */
 typedef struct ml_storage {

@@ -13,14 +13,23 @@
 # Targets: moonlab's epoch at most PyTorch's (aim for half) at 1 and 2
 # threads, the same test accuracy within half a point, peak memory at most
 # half of PyTorch's.
+# moonlab's command sets OMP_WAIT_POLICY=PASSIVE itself unless the
+# environment sets it (or GOMP_SPINCOUNT). Both sides use the same OpenBLAS
+# (OpenMP variant), whose kernel follows OPENBLAS_CORETYPE when set (this
+# machine's environment sets Haswell, the AVX2 kernels): the header says which.
+# ML_ENV and TORCH_ENV add environment variables to one side's runs (to try
+# e.g. OPENBLAS_CORETYPE=SkylakeX, or GOMP_SPINCOUNT=10000 for moonlab).
 # Sides alternate, ROUNDS times (default 3; round r uses seed r-1 on both
-# sides); the table shows medians over the rounds.
+# sides); the table shows medians over the rounds. Each run is also logged
+# to stderr with the load average, to spot a run a neighbour disturbed.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROUNDS=${ROUNDS:-3}
 EPOCHS=${EPOCHS:-5}
 ML=build/moonlab
 PY=/usr/bin/python3
+ML_ENV=${ML_ENV:-}       # extra environment for the moonlab runs, e.g. OPENBLAS_CORETYPE=SkylakeX
+TORCH_ENV=${TORCH_ENV:-} # extra environment for the PyTorch runs
 
 [ -x "$ML" ] || make -j2
 if ! "$PY" -c 'import torch, numpy' 2>/dev/null; then
@@ -37,17 +46,17 @@ keys=()
 declare -A cmd=() env=()
 add() { keys+=("$1"); env[$1]=$2; cmd[$1]=$3; }
 for T in 1 2; do
-  add "moonlab fit $T -" "OMP_NUM_THREADS=$T" "$ML scripts/bench/mlp.lua $T EPOCHS fit SEED"
-  add "moonlab loop $T -" "OMP_NUM_THREADS=$T" "$ML scripts/bench/mlp.lua $T EPOCHS loop SEED"
+  add "moonlab fit $T -" "OMP_NUM_THREADS=$T $ML_ENV" "$ML scripts/bench/mlp.lua $T EPOCHS fit SEED"
+  add "moonlab loop $T -" "OMP_NUM_THREADS=$T $ML_ENV" "$ML scripts/bench/mlp.lua $T EPOCHS loop SEED"
   if ((have_torch)); then
     if ((T == 1)); then
-      add "torch perm 1 -" "OMP_NUM_THREADS=1" "$PY scripts/bench/mlp.py 1 EPOCHS perm SEED"
-      add "torch dataloader 1 -" "OMP_NUM_THREADS=1" "$PY scripts/bench/mlp.py 1 EPOCHS dataloader SEED"
+      add "torch perm 1 -" "OMP_NUM_THREADS=1 $TORCH_ENV" "$PY scripts/bench/mlp.py 1 EPOCHS perm SEED"
+      add "torch dataloader 1 -" "OMP_NUM_THREADS=1 $TORCH_ENV" "$PY scripts/bench/mlp.py 1 EPOCHS dataloader SEED"
     else
-      add "torch perm 2 passive" "OMP_NUM_THREADS=2 OMP_WAIT_POLICY=PASSIVE" "$PY scripts/bench/mlp.py 2 EPOCHS perm SEED"
-      add "torch dataloader 2 passive" "OMP_NUM_THREADS=2 OMP_WAIT_POLICY=PASSIVE" \
+      add "torch perm 2 passive" "OMP_NUM_THREADS=2 OMP_WAIT_POLICY=PASSIVE $TORCH_ENV" "$PY scripts/bench/mlp.py 2 EPOCHS perm SEED"
+      add "torch dataloader 2 passive" "OMP_NUM_THREADS=2 OMP_WAIT_POLICY=PASSIVE $TORCH_ENV" \
         "$PY scripts/bench/mlp.py 2 EPOCHS dataloader SEED"
-      add "torch perm 2 active" "OMP_NUM_THREADS=2" "$PY scripts/bench/mlp.py 2 EPOCHS perm SEED"
+      add "torch perm 2 active" "OMP_NUM_THREADS=2 $TORCH_ENV" "$PY scripts/bench/mlp.py 2 EPOCHS perm SEED"
     fi
   fi
 done
@@ -58,6 +67,8 @@ for ((r = 0; r < ROUNDS; r++)); do
     c=${cmd[$k]//EPOCHS/$EPOCHS}; c=${c//SEED/$r}
     out=$(env ${env[$k]} $c | grep '^RESULT') || { echo "failed: ${env[$k]} $c" >&2; exit 1; }
     read -r _ sec acc rss <<< "$out"
+    printf '  round %d: %-28s %8.3f s %6.2f %% %7.1f MiB  (load %s)\n' "$((r + 1))" "$k" "$sec" "$acc" "$rss" \
+      "$(cut -d' ' -f1 /proc/loadavg)" >&2
     t[$k]+="$sec "; a[$k]+="$acc "; m[$k]+="$rss "
   done
 done
@@ -67,6 +78,8 @@ for k in "${keys[@]}"; do
 done
 
 echo "MLP 784-512-256-10 on Fashion-MNIST, Adam 1e-3, batch 128, $EPOCHS epochs; median over $ROUNDS rounds"
+echo "OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-(unset: OpenBLAS detects the CPU)}"
+[ -z "$ML_ENV$TORCH_ENV" ] || echo "extra environment: moonlab '${ML_ENV}', PyTorch '${TORCH_ENV}'"
 printf "%-8s %-11s %3s %-8s %10s %11s %13s\n" side loop thr "wait" "epoch s" "test acc %" "peak RSS MiB"
 for k in "${keys[@]}"; do
   read -r side loop thr wait <<< "$k"

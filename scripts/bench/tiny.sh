@@ -10,7 +10,8 @@
 # rows, so that speed never comes from doing less. Target: moonlab at least
 # 10 times faster than PyTorch's faster loop.
 # Sides alternate, ROUNDS times (default 3, round r uses seed r-1); the
-# table shows medians over the rounds.
+# table shows medians over the rounds; each run is logged to stderr with the
+# load average.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROUNDS=${ROUNDS:-3}
@@ -42,6 +43,7 @@ for ((r = 0; r < ROUNDS; r++)); do
   for k in "${keys[@]}"; do
     out=$(OMP_NUM_THREADS=1 ${cmd[$k]} "$r" | grep '^RESULT') || { echo "failed: ${cmd[$k]}" >&2; exit 1; }
     read -r _ sec m _ <<< "$out"
+    printf "  round %d: %-17s %8.3f s  MSE %s  (load %s)\n" "$((r + 1))" "$k" "$sec" "$m" "$(cut -d' ' -f1 /proc/loadavg)" >&2
     t[$k]+="$(awk -v s="$sec" -v f="${scale[$k]}" 'BEGIN {print s * f}') "; mse[$k]+="$m "
   done
 done
