@@ -56,9 +56,9 @@ static void test_storage_refcounts(void) {
     CHECK(ml_bytes_live - before >= 4 * 6 * 4);
     CHECK(((uintptr_t)a->storage->data & 15) == 0); /* small blocks: malloc's 16-byte alignment */
     int64_t big[1] = {1 << 17};                      /* 512 KiB: 64-byte aligned */
-    ml_tensor *b = ml_empty(1, big, ML_FLOAT32);
-    CHECK(b && ((uintptr_t)b->storage->data & 63) == 0);
-    ml_release(b);
+    ml_tensor *large = ml_empty(1, big, ML_FLOAT32);
+    CHECK(large && ((uintptr_t)large->storage->data & 63) == 0);
+    ml_release(large);
 
     ml_tensor *v = ml_narrow(a, 1, 2, 3); /* columns 3..5 */
     CHECK(v && v->storage == a->storage && a->storage->refcount == 2);
