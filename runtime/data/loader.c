@@ -153,13 +153,13 @@ ml_loader *ml_loader_new(int nsrc, ml_tensor *const *srcs, int64_t batch_size, b
             return ml_error("%s: tensor 1 has %lld samples (first dimension) but tensor %d has %lld", FN,
                             (long long)srcs[0]->shape[0], k + 1, (long long)srcs[k]->shape[0]);
     }
-    if (prefetch < 0) { /* auto: as many batches as fit in ML_LOADER_AUTO_BYTES, 2 to 8 */
+    if (prefetch < 0) { /* auto: as many batches as fit in ML_LOADER_AUTO_BYTES, 1 to 8 */
         int64_t bytes = 0;
         for (int k = 0; k < nsrc; k++)
             bytes += (srcs[k]->shape[0] ? srcs[k]->numel / srcs[k]->shape[0] : 0) * (int64_t)ml_dtype_size(srcs[k]->dtype);
         bytes *= batch_size;
         int64_t fit = bytes > 0 ? ML_LOADER_AUTO_BYTES / bytes : 8;
-        prefetch = fit < 2 ? 2 : fit > 8 ? 8 : (int)fit;
+        prefetch = fit < 1 ? 1 : fit > 8 ? 8 : (int)fit; /* one batch ahead is enough when a step outlasts a gather */
         if (bytes < (64 << 10)) prefetch = 0; /* waking the worker costs more than gathering a small batch here */
     }
     ml_loader *l = calloc(1, sizeof *l);

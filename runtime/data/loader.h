@@ -33,7 +33,7 @@
 
 typedef struct ml_loader ml_loader;
 
-#define ML_LOADER_AUTO_BYTES ((int64_t)1 << 20)
+#define ML_LOADER_AUTO_BYTES ((int64_t)512 << 10)
 
 /* A loader over nsrc sources (1..16, each with at least one dimension, the
  * same first size). The loader keeps a reference to each (a contiguous copy

@@ -65,25 +65,35 @@ static struct { void *p; size_t size; } cache[CACHE_SLOTS];
 static size_t cache_total = 0;
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static void *block_alloc(size_t alloc) {
-    if (alloc >= CACHE_MIN_BYTES) {
+/* *alloc is the size asked for; it becomes the size of the block given,
+ * which may be a cached one up to 2x larger (an epoch's last, shorter batch
+ * then reuses the full batches' blocks instead of adding its own). */
+static void *block_alloc(size_t *alloc) {
+    size_t want = *alloc;
+    if (want >= CACHE_MIN_BYTES) {
         pthread_mutex_lock(&cache_lock);
+        int best = -1;
         for (int i = 0; i < CACHE_SLOTS; i++) {
-            if (cache[i].p && cache[i].size == alloc) {
-                void *p = cache[i].p;
-                cache[i].p = NULL;
-                cache_total -= alloc;
-                pthread_mutex_unlock(&cache_lock);
-                return p;
-            }
+            if (!cache[i].p || cache[i].size < want || cache[i].size > 2 * want) continue;
+            if (best < 0 || cache[i].size < cache[best].size) best = i;
+            if (cache[i].size == want) break;
+        }
+        if (best >= 0) {
+            void *p = cache[best].p;
+            *alloc = cache[best].size;
+            cache[best].p = NULL;
+            cache_total -= *alloc;
+            pthread_mutex_unlock(&cache_lock);
+            return p;
         }
         pthread_mutex_unlock(&cache_lock);
     }
+    size_t alloc_ = want;
     /* small blocks: glibc's per-thread cache is several times faster than
      * aligned_alloc's slow path, and malloc's 16-byte alignment is all the
      * kernels need (they use unaligned vector loads) */
-    if (alloc < CACHE_MIN_BYTES) return malloc(alloc);
-    return aligned_alloc(64, alloc);
+    if (alloc_ < CACHE_MIN_BYTES) return malloc(alloc_);
+    return aligned_alloc(64, alloc_);
 }
 
 static void block_free(void *p, size_t alloc) {
@@ -132,10 +142,11 @@ static ml_storage *storage_new(size_t nbytes, bool zero) {
     if (!s) return ml_error("out of memory");
     size_t alloc = (nbytes + 63) & ~(size_t)63;
     if (alloc == 0) alloc = 64;
-    s->data = block_alloc(alloc);
+    s->data = block_alloc(&alloc);
     if (!s->data) { free(s); return ml_error("out of memory allocating %zu bytes", nbytes); }
-    if (zero) memset(s->data, 0, alloc);
+    if (zero) memset(s->data, 0, (nbytes + 63) & ~(size_t)63);
     s->nbytes = nbytes;
+    s->capacity = alloc;
     s->refcount = 1;
     s->version = 0;
     ml_bytes_allocated_total += (int64_t)alloc;
@@ -145,10 +156,8 @@ static ml_storage *storage_new(size_t nbytes, bool zero) {
 
 static void storage_release(ml_storage *s) {
     if (!s || --s->refcount > 0) return;
-    size_t alloc = (s->nbytes + 63) & ~(size_t)63;
-    if (alloc == 0) alloc = 64;
-    ml_bytes_live -= (int64_t)alloc;
-    block_free(s->data, alloc);
+    ml_bytes_live -= (int64_t)s->capacity;
+    block_free(s->data, s->capacity);
     free(s);
 }
 

@@ -31,6 +31,7 @@ static inline ml_dtype ml_promote(ml_dtype a, ml_dtype b) {
 typedef struct ml_storage {
     void *data;
     size_t nbytes;
+    size_t capacity; /* bytes of the block (>= nbytes: a reused cached block may be larger) */
     int64_t refcount;
     uint64_t version;
 } ml_storage;
