@@ -20,8 +20,9 @@ local function is_module(v)
   return mt and mt.__is_module == true
 end
 
---- checks.options(fn, opts, known) -> opts or {}: refuses non-tables and unknown keys, naming fn
-function checks.options(fn, opts, known)
+--- checks.options(fn, opts, known, [sorted]) -> opts or {}: refuses non-tables and unknown keys,
+-- naming fn; the known names are listed as given, or sorted when asked
+function checks.options(fn, opts, known, sorted)
   if opts == nil then return {} end
   if type(opts) ~= "table" or is_module(opts) or ml.is_tensor(opts) then
     checks.fail(fn .. ": options must be a table, got " .. (ml.is_tensor(opts) and "a tensor" or type(opts)))
@@ -31,7 +32,9 @@ function checks.options(fn, opts, known)
     for _, n in ipairs(known) do if k == n then ok = true break end end
     if not ok then
       if #known == 0 then checks.fail(string.format("%s: unknown option '%s' (%s takes no options)", fn, tostring(k), fn)) end
-      checks.fail(string.format("%s: unknown option '%s' (known: %s)", fn, tostring(k), table.concat(known, ", ")))
+      local names = { table.unpack(known) }
+      if sorted then table.sort(names) end
+      checks.fail(string.format("%s: unknown option '%s' (known: %s)", fn, tostring(k), table.concat(names, ", ")))
     end
   end
   return opts

@@ -54,6 +54,10 @@ int ml_npy_write(const char *path, ml_tensor *t);
 ml_tensor *ml_npy_read(const char *path);
 
 /* ---- JSON ------------------------------------------------------------- */
+/* Length of the valid UTF-8 sequence at s (n bytes available), or 0:
+ * no overlong forms, no surrogates, nothing above U+10FFFF. */
+size_t ml_utf8_len(const unsigned char *s, size_t n);
+
 typedef enum { ML_JSON_NULL, ML_JSON_BOOL, ML_JSON_NUMBER, ML_JSON_STRING, ML_JSON_ARRAY, ML_JSON_OBJECT } ml_json_type;
 
 typedef struct ml_json {

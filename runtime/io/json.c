@@ -105,7 +105,7 @@ static int hex4(parser *p, uint32_t *out) {
 
 /* Length of the valid UTF-8 sequence at s (n bytes available), or 0:
  * no overlong forms, no surrogates, nothing above U+10FFFF. */
-static size_t utf8_len(const unsigned char *s, size_t n) {
+size_t ml_utf8_len(const unsigned char *s, size_t n) {
     if (s[0] < 0x80) return 1;
     size_t k;
     uint32_t cp;
@@ -136,7 +136,7 @@ static char *parse_string(parser *p, size_t *outlen) {
         if (c != '\\') {
             size_t start = p->pos;
             while (p->pos < p->len && p->s[p->pos] != '"' && p->s[p->pos] != '\\' && (unsigned char)p->s[p->pos] >= 0x20) {
-                size_t k = utf8_len((const unsigned char *)p->s + p->pos, p->len - p->pos);
+                size_t k = ml_utf8_len((const unsigned char *)p->s + p->pos, p->len - p->pos);
                 if (!k) { fail(p, "invalid UTF-8 in a string"); goto bad; }
                 p->pos += k;
             }

@@ -37,21 +37,7 @@ local function sorted(t)
 end
 
 -- Errors for unknown options: "fit: unknown option 'epoch' (known: batch_size, ...)".
-local function check_options(fn, opts, known)
-  if opts == nil then return {} end
-  if type(opts) ~= "table" then error(fn .. ": options must be a table, got " .. type(opts), 3) end
-  local set = {}
-  for _, k in ipairs(known) do set[k] = true end
-  for k in pairs(opts) do
-    if not set[k] then
-      local names = {}
-      for _, n in ipairs(known) do names[#names + 1] = n end
-      table.sort(names)
-      error(fmt("%s: unknown option '%s' (known: %s)", fn, tostring(k), table.concat(names, ", ")), 3)
-    end
-  end
-  return opts
-end
+local function check_options(fn, opts, known) return require("moonlab.checks").options(fn, opts, known, true) end
 M._fit = { check_options = check_options }
 
 local function shape_str(t) return "[" .. table.concat(t:shape(), ",") .. "]" end

@@ -36,20 +36,7 @@ local huge = math.huge
 local FORMAT = "1"
 local RESERVED = { "optimizer.", "callbacks.", "scheduler.", "_args." }
 
-local function check_options(fn, opts, known)
-  if opts == nil then return {} end
-  if type(opts) ~= "table" then error(fn .. ": options must be a table, got " .. type(opts), 3) end
-  local set = {}
-  for _, k in ipairs(known) do set[k] = true end
-  for k in pairs(opts) do
-    if not set[k] then
-      local names = { table.unpack(known) }
-      table.sort(names)
-      error(fmt("%s: unknown option '%s' (known: %s)", fn, tostring(k), table.concat(names, ", ")), 3)
-    end
-  end
-  return opts
-end
+local function check_options(fn, opts, known) return require("moonlab.checks").options(fn, opts, known, true) end
 
 local function strip(err, prefix)
   err = tostring(err)
