@@ -39,7 +39,7 @@ typedef struct ml_loader ml_loader;
  * same first size). The loader keeps a reference to each (a contiguous copy
  * of a strided one). prefetch: batches prepared ahead by the worker thread
  * (1..16); 0 prepares each batch in ml_loader_next on the caller's thread;
- * -1 picks as many as fit in 16 MB, 2 to 8. The thread starts with the
+ * -1 picks as many as fit in 512 KB, 1 to 8 (0 under 64 KB). The thread starts with the
  * first epoch, sleeps when the queue is full and is woken when it is down
  * to half, so one wake-up refills several slots. When the queue is empty
  * and the worker has not begun the batch due, ml_loader_next gathers it
