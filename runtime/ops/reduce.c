@@ -187,7 +187,22 @@ static int sum_backward(ml_node *n, ml_tensor *g, ml_tensor **gin) {
 }
 
 /* the gradient flows to the chosen element of each lane */
+/* max()/min() over all elements: the gradient is shared evenly by every
+ * element equal to the result, as PyTorch does. */
+static int extreme_all_backward(ml_node *n, ml_tensor *g, ml_tensor **gin) {
+    ml_tensor *a = ml_saved(n, 1), *v = ml_saved(n, 2);
+    if (!a || !v) return -1;
+    ml_tensor *mask = ml_compare(ML_EQ, a, v);
+    ml_tensor *fm = mask ? ml_to_dtype(mask, g->dtype) : NULL;
+    ml_tensor *cnt = fm ? ml_sum_dim(fm, -1, false) : NULL;
+    ml_tensor *share = cnt ? ml_div(g, cnt) : NULL;
+    gin[0] = share ? ml_mul(fm, share) : NULL;
+    ml_release(mask); ml_release(fm); ml_release(cnt); ml_release(share);
+    return gin[0] ? 0 : -1;
+}
+
 static int maxmin_backward(ml_node *n, ml_tensor *g, ml_tensor **gin) {
+    if (n->iarg[0] < 0) return extreme_all_backward(n, g, gin);
     ml_tensor *idx = ml_saved(n, 0);
     if (!idx) return -1;
     int dim = (int)n->iarg[0];
@@ -296,6 +311,10 @@ static ml_tensor *maxmin(const char *fn, reduce_kind kind, ml_tensor *a, int dim
         ml_node *n = record_reduce(fn, maxmin_backward, out, a, dim, keepdim);
         if (!n) { ml_release(out); ml_release(it); return NULL; }
         ml_save(n, 0, it);
+        if (dim < 0) { /* over everything: ties share the gradient (PyTorch) */
+            ml_save(n, 1, a);
+            ml_save(n, 2, out);
+        }
     }
     if (idx) *idx = it;
     else ml_release(it);
