@@ -139,6 +139,31 @@ DEF_REDUCE(float, double)
 DEF_REDUCE(double, double)
 DEF_REDUCE(int64_t, int64_t)
 
+/* Sums along a middle or first dimension a row at a time: acc[k] += x[i][k]
+ * walks memory in order and vectorizes, where one lane at a time would
+ * stride by inner (a bias gradient: [128,512] summed over the batch). Same
+ * order of additions per output as the lane loop, so the same results. */
+#define DEF_ROWSUM(T)                                                                                         \
+    static void rowsum_##T(void *p, int64_t s, int64_t e) {                                                  \
+        reduce_job *j = p;                                                                                   \
+        int64_t n = j->g.n, inner = j->g.inner;                                                              \
+        double *acc = malloc(sizeof(double) * (size_t)inner);                                                \
+        if (!acc) { reduce_##T(p, s * inner, e * inner); return; }                                           \
+        for (int64_t oi = s; oi < e; oi++) {                                                                 \
+            const T *x = (const T *)j->x + oi * n * inner;                                                   \
+            for (int64_t k = 0; k < inner; k++) acc[k] = 0;                                                  \
+            for (int64_t i = 0; i < n; i++) {                                                                \
+                const T *row = x + i * inner;                                                                \
+                for (int64_t k = 0; k < inner; k++) acc[k] += row[k];                                        \
+            }                                                                                                \
+            T *o = (T *)j->o + oi * inner;                                                                   \
+            for (int64_t k = 0; k < inner; k++) o[k] = (T)acc[k];                                            \
+        }                                                                                                    \
+        free(acc);                                                                                           \
+    }
+DEF_ROWSUM(float)
+DEF_ROWSUM(double)
+
 /* Raw reduction, no autograd. idx receives indices for max/min when asked. */
 static ml_tensor *reduce_raw(const char *fn, reduce_kind kind, ml_tensor *a, int dim, bool keepdim, ml_tensor **idx) {
     geom g;
@@ -153,8 +178,13 @@ static ml_tensor *reduce_raw(const char *fn, reduce_kind kind, ml_tensor *a, int
     if (!out || (idx && !it)) { ml_release(x); ml_release(out); return NULL; }
     reduce_job j = {kind, g, dt, ml_data(x), ml_data(out), it ? ml_data(it) : NULL};
     int64_t lanes = g.outer * g.inner;
-    int64_t grain = g.n ? ML_PAR_GRAIN / g.n : lanes;
-    ml_parallel_for(lanes, grain > 0 ? grain : 1, dt == ML_FLOAT32 ? reduce_float : dt == ML_FLOAT64 ? reduce_double : reduce_int64_t, &j);
+    if (kind == R_SUM && g.inner > 1 && ml_dtype_is_float(dt)) {
+        int64_t per = g.n * g.inner, grain = per ? ML_PAR_GRAIN / per : g.outer;
+        ml_parallel_for(g.outer, grain > 0 ? grain : 1, dt == ML_FLOAT32 ? rowsum_float : rowsum_double, &j);
+    } else {
+        int64_t grain = g.n ? ML_PAR_GRAIN / g.n : lanes;
+        ml_parallel_for(lanes, grain > 0 ? grain : 1, dt == ML_FLOAT32 ? reduce_float : dt == ML_FLOAT64 ? reduce_double : reduce_int64_t, &j);
+    }
     ml_release(x);
     if (idx) *idx = it;
     return out;
