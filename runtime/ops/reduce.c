@@ -343,7 +343,8 @@ static ml_tensor *maxmin(const char *fn, reduce_kind kind, ml_tensor *a, int dim
         ml_save(n, 0, it);
         if (dim < 0) { /* over everything: ties share the gradient (PyTorch) */
             ml_save(n, 1, a);
-            ml_save(n, 2, out);
+            /* an alias of the output: the node must not own its own output (a refcount cycle) */
+            if (ml_save_output(n, 2, out) < 0) { ml_release(out); ml_release(it); return NULL; }
         }
     }
     if (idx) *idx = it;

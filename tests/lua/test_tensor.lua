@@ -161,3 +161,38 @@ T.test("max and min over everything share the gradient among ties (PyTorch)", fu
   w:min():backward()
   T.all_near(w.grad, {0, 0.5, 0.5})
 end)
+
+-- A node that held its own output would be a refcount cycle: the graph and
+-- every tensor it saved would outlive the Lua objects. Live tensor bytes
+-- must come back after each op's graph is dropped.
+T.test("graphs of every op are freed when their tensors are dropped", function()
+  local ops = {
+    function(x) return x:max() end, function(x) return x:min() end, function(x) return x:max(2) end,
+    function(x) return x:sum() end, function(x) return x:mean(1) end, function(x) return x:prod() end,
+    function(x) return x:var() end, function(x) return x:std() end, function(x) return x:norm() end,
+    function(x) return x:norm(math.huge) end, function(x) return x:norm(3) end,
+    function(x) return x:logsumexp(2) end, function(x) return x:softmax(2) end,
+    function(x) return x:log_softmax(2) end, function(x) return x:cumsum(1) end,
+    function(x) return x:exp() end, function(x) return x:tanh() end, function(x) return x:sigmoid() end,
+    function(x) return x:sqrt() end, function(x) return x:relu() end, function(x) return x:clamp(0, 1) end,
+    function(x) return x * x end, function(x) return x / (x + 2) end, function(x) return x ^ 2 end,
+    function(x) return x:matmul(x:t()) end, function(x) return x:t():contiguous() end,
+    function(x) return x:reshape(-1) end, function(x) return x:narrow(1, 1, 2) end,
+    function(x) return x:sort(2) end, function(x) return x:topk(2) end,
+    function(x) return ml.cat({x, x}, 1) end, function(x) return x:index_select(1, {1, 2}) end,
+    function(x) return x:double() end,
+  }
+  collectgarbage(); collectgarbage()
+  local base = ml.memory_stats().live
+  for i, op in ipairs(ops) do
+    for _, backward in ipairs({false, true}) do -- backward frees saved tensors; a graph never run must free too
+      do
+        local x = (ml.rand(3, 4) + 1):requires_grad()
+        local y = op(x)
+        if backward then y:sum():backward() end
+      end
+      collectgarbage(); collectgarbage()
+      T.eq(ml.memory_stats().live, base, "op " .. i .. (backward and " (after backward)" or " (no backward)") .. " left tensor bytes alive")
+    end
+  end
+end)
