@@ -1,0 +1,119 @@
+--- moonlab.core.class: the one class system of the Lua library.
+--
+--   local Object = require("moonlab.core.class").Object
+--   local Scaler = Object:extend("prep.StandardScaler", "prep.StandardScaler([opts]) — ...")
+--   function Scaler:init(opts) ... end        -- the constructor
+--   local s = Scaler{with_mean = false}      -- cls(...) calls cls:new(...), which calls init
+--
+-- A class is a table that is the metatable of its instances: methods are its
+-- fields, metamethods (names starting with "__") are copied from the parent
+-- at extend time (Lua does not look them up through __index), `super` is the
+-- parent. Every class is registered under its name, so a saved object can be
+-- rebuilt by name (core/persist). Names are the public ones ("Linear" for
+-- nn.Linear model files, "optim.Adam", "EarlyStopping"); a later class of
+-- the same name replaces the earlier one (a REPL session redefining a class).
+local ml = require "moonlab"
+
+local M = {}
+local registry = {}
+
+local Object = {}
+Object.__name = "Object"
+Object.__index = Object
+
+-- The metatable of a class table: calling the class makes an instance,
+-- printing it gives its name.
+local function class_meta(parent)
+  return {
+    __index = parent,
+    __call = function(cls, ...) return cls:new(...) end,
+    __tostring = function(cls) return rawget(cls, "__name") or "class" end,
+  }
+end
+setmetatable(Object, class_meta(nil))
+
+--- Object:extend(name, [doc]) -> a new class deriving from this one, registered under name
+function Object:extend(name, doc)
+  if type(name) ~= "string" or name == "" then
+    error((rawget(self, "__name") or "Object") .. ":extend: expected a class name string, got " .. type(name), 2)
+  end
+  local cls = {}
+  for k, v in pairs(self) do
+    if type(k) == "string" and k:sub(1, 2) == "__" and k ~= "__index" then cls[k] = v end
+  end
+  cls.__index = cls
+  cls.__name = name
+  cls.super = self
+  registry[name] = cls
+  setmetatable(cls, class_meta(self))
+  if doc then ml.doc(cls, doc) end
+  return cls
+end
+
+--- cls:new(...) -> instance: makes the table, then calls init(...) when the class has one
+function Object.new(cls, ...)
+  local self = setmetatable({}, cls)
+  if cls.init then self:init(...) end
+  return self
+end
+
+--- obj:extra_repr() -> string shown inside the parentheses when the object is printed
+function Object:extra_repr() return "" end
+
+function Object:__tostring()
+  return self.__name .. "(" .. self:extra_repr() .. ")"
+end
+
+--- obj:is_a(cls) -> boolean: whether obj is an instance of cls or of a class derived from it
+function Object:is_a(cls)
+  local c = getmetatable(self)
+  while c do
+    if c == cls then return true end
+    c = rawget(c, "super")
+  end
+  return false
+end
+
+M.Object = Object
+
+--- class.get(name) -> the class registered under name, or nil
+function M.get(name) return registry[name] end
+
+--- class.register(cls, [name]): registers cls under name (default: its own name)
+function M.register(cls, name) registry[name or cls.__name] = cls end
+
+--- class.name_of(v) -> the class name of an instance of this class system, or nil
+function M.name_of(v)
+  local mt = type(v) == "table" and getmetatable(v)
+  return mt and rawget(mt, "__index") == mt and rawget(mt, "__name") or nil
+end
+
+--- class.is_instance(v, cls) -> boolean
+function M.is_instance(v, cls)
+  local mt = type(v) == "table" and getmetatable(v)
+  while mt do
+    if mt == cls then return true end
+    mt = rawget(mt, "super")
+  end
+  return false
+end
+
+--- class.is_class(v) -> boolean: whether v is a class table of this system
+function M.is_class(v)
+  return type(v) == "table" and rawget(v, "__index") == v and rawget(v, "__name") ~= nil and getmetatable(v) ~= nil
+end
+
+do
+  ml.doc(Object, "core.class.Object — the root of moonlab's one class system: Object:extend(name, [doc]) -> class; cls(...) makes an instance and calls init(...)")
+  ml.doc(Object.extend, "Base:extend(name, [doc]) -> class — a new class deriving from Base (methods by lookup, metamethods copied), registered under name so saved objects can be rebuilt")
+  ml.doc(Object.new, "cls:new(...) -> instance — makes the instance and calls its init(...); cls(...) calls it")
+  ml.doc(Object.extra_repr, "obj:extra_repr() -> string — what tostring(obj) shows inside the parentheses; classes override it")
+  ml.doc(Object.is_a, "obj:is_a(cls) -> boolean — whether obj is an instance of cls or of a class derived from it")
+  ml.doc(M.get, "class.get(name) -> class | nil — the class registered under name")
+  ml.doc(M.register, "class.register(cls, [name=cls.__name]) — registers cls under name (what loading rebuilds from)")
+  ml.doc(M.name_of, "class.name_of(v) -> string | nil — the class name of an instance")
+  ml.doc(M.is_instance, "class.is_instance(v, cls) -> boolean — whether v is an instance of cls or of a class derived from it")
+  ml.doc(M.is_class, "class.is_class(v) -> boolean — whether v is a class made with extend")
+end
+
+return M
