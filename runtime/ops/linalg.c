@@ -1,5 +1,5 @@
 /* Matrix products through OpenBLAS: matmul (2-D, batched with broadcast
- * batch dims, matrix-vector), dot, outer, addmm; the threads knob.
+ * batch dims, matrix-vector), dot, outer, addmm (the threads knob is core/parallel.c).
  * Transposed views go to BLAS as CblasTrans, without a copy. */
 #include <cblas.h>
 #include <omp.h>
@@ -8,38 +8,12 @@
 #include "../autograd/autograd.h"
 #include "ops.h"
 
-/* ---- threads ----------------------------------------------------------- */
-static int n_threads = 0;      /* what the user asked for (0: not set yet) */
-static int blas_threads = -1;  /* what OpenBLAS runs with right now */
-
-static void blas_use(int n) {
-    if (n != blas_threads) {
-        openblas_set_num_threads(n);
-        blas_threads = n;
-    }
-}
-
-void ml_set_threads(int n) {
-    if (n < 1) n = 1;
-    n_threads = n;
-    omp_set_num_threads(n);
-    blas_use(n);
-}
-
-int ml_get_threads(void) {
-    if (!n_threads) {
-        n_threads = omp_get_max_threads();
-        blas_threads = openblas_get_num_threads();
-    }
-    return n_threads;
-}
-
 /* Small or skinny products run on one thread: OpenBLAS's 2-thread split
  * makes them slower (measured 1.5x on an inner dimension of 10). */
 static void blas_threads_for(int64_t m, int64_t n, int64_t k) {
     int nt = ml_get_threads();
     bool small = m * n * k < 64 * 64 * 64 || m <= 16 || n <= 16 || k <= 16;
-    blas_use(small || omp_in_parallel() ? 1 : nt);
+    ml_blas_threads(small || omp_in_parallel() ? 1 : nt);
 }
 
 /* ---- BLAS layout of a matrix view --------------------------------------- */

@@ -6,6 +6,7 @@
 #ifndef ML_OPS_H
 #define ML_OPS_H
 
+#include "../core/parallel.h" /* ml_set_threads, ml_get_threads */
 #include "../tensor/tensor.h"
 
 /* ---- elementwise (elementwise.c, unary.c, compare.c) ------------------ */
@@ -67,9 +68,6 @@ ml_tensor *ml_dot(ml_tensor *a, ml_tensor *b);
 ml_tensor *ml_outer(ml_tensor *a, ml_tensor *b);
 /* beta * bias + alpha * (a @ b), bias broadcast to [n, m] */
 ml_tensor *ml_addmm(ml_tensor *bias, ml_tensor *a, ml_tensor *b, double beta, double alpha);
-/* Threads used by OpenBLAS and our own loops. */
-void ml_set_threads(int n);
-int ml_get_threads(void);
 
 /* ---- views (shape.c): never copy ------------------------------------- */
 /* shape may contain one -1. Copies only when the strides make a view impossible. */

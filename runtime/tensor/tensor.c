@@ -14,19 +14,6 @@
 _Atomic int64_t ml_bytes_allocated_total = 0;
 _Atomic int64_t ml_bytes_live = 0;
 
-/* ---- errors ---------------------------------------------------------- */
-static _Thread_local char errbuf[512];
-
-void *ml_error(const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(errbuf, sizeof errbuf, fmt, ap);
-    va_end(ap);
-    return NULL;
-}
-
-const char *ml_last_error(void) { return errbuf[0] ? errbuf : "unknown error"; }
-
 const char *ml_shape_str(char *buf, size_t n, int ndim, const int64_t *shape) {
     size_t k = 0;
     k += snprintf(buf + k, n - k, "[");

@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../core/error.h"
+
 #define ML_MAX_DIMS 8
 
 typedef enum { ML_FLOAT32 = 0, ML_FLOAT64, ML_INT64, ML_BOOL, ML_NDTYPES } ml_dtype;
@@ -53,10 +55,7 @@ typedef struct ml_tensor {
     struct ml_node *grad_fn;  /* the node that produced this tensor, owned */
 } ml_tensor;
 
-/* ---- errors ---------------------------------------------------------- */
-/* Formats a message into a thread-local buffer; always returns NULL. */
-void *ml_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-const char *ml_last_error(void);
+/* ---- errors (ml_error, ml_last_error: core/error.h) ------------------ */
 /* Appends "[2,3,4]" to buf (size n). */
 const char *ml_shape_str(char *buf, size_t n, int ndim, const int64_t *shape);
 
