@@ -1,6 +1,7 @@
 /* Binary elementwise ops with NumPy broadcasting: + - * / pow maximum
  * minimum, their scalar forms, in-place forms, and their backward rules. */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "../autograd/autograd.h"
@@ -309,7 +310,15 @@ int ml_binary_inplace(ml_binary_op op, ml_tensor *a, ml_tensor *b) {
         ml_error("%s: in-place true division of an integer tensor (convert it to float first)", binary_names[op]);
         return -1;
     }
+    char fn[32];
+    snprintf(fn, sizeof fn, "%s_", binary_names[op]);
+    if (ml_check_writable(fn, a) < 0) return -1;
     ml_tensor *cb = ml_to_dtype(b, dt);
+    if (cb && ml_may_overlap(a, cb) && !ml_same_layout(a, cb)) { /* x:add_(x:t()): read b before writing a */
+        ml_tensor *t = ml_clone(cb);
+        ml_release(cb);
+        cb = t;
+    }
     if (!cb) return -1;
     if (ml_is_contiguous(a) && a->dtype == dt) {
         ml_apply_binary(a, a, cb, binary_rows[op][dt], NULL);
@@ -346,7 +355,7 @@ int ml_mul_scalar_inplace(ml_tensor *a, double s) {
 }
 
 int ml_fill_inplace(ml_tensor *a, double v) {
-    if (check_inplace("fill", a) < 0) return -1;
+    if (check_inplace("fill", a) < 0 || ml_check_writable("fill_", a) < 0) return -1;
     ml_tensor *st = ml_scalar(v, a->dtype);
     if (!st) return -1;
     int r = ml_copy_into(a, st);

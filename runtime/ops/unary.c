@@ -27,7 +27,7 @@ static const char *unary_names[] = {"neg",  "abs",  "exp",     "log",  "log1p", 
      : (OP) == ML_COS     ? cos##F(x)                                                                        \
      : (OP) == ML_TANH    ? TANH##F(x)                                                                       \
      : (OP) == ML_SIGMOID ? 1 / (1 + exp##F(-(x)))                                                           \
-     : (OP) == ML_RELU    ? ((x) > 0 ? (x) : 0)                                                              \
+     : (OP) == ML_RELU    ? (!((x) <= 0) ? (x) : 0)                                                          \
      : (OP) == ML_GELU    ? 0.5##F * (x) * (1 + erf##F((x) * 0.70710678118654752440##F))                               \
      : (OP) == ML_SIGN    ? (((x) > 0) - ((x) < 0))                                                          \
                           : 0)

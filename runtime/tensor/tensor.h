@@ -100,8 +100,23 @@ int ml_norm_dim(const char *fn, int dim1, int ndim);
 
 /* ---- copies and conversion ------------------------------------------ */
 /* Copies src into dst (same numel order, any strides, converting dtype).
- * src is broadcast to dst's shape when shapes differ. */
+ * src is broadcast to dst's shape when shapes differ. A src that overlaps
+ * dst is read as it was before the copy (through a temporary); a dst with
+ * internal overlap is refused (see ml_check_writable). */
 int ml_copy_into(ml_tensor *dst, const ml_tensor *src);
+
+/* ---- memory overlap (in-place writes) ---------------------------------- */
+/* True when two elements of t are one memory location (an expanded view). */
+bool ml_has_internal_overlap(const ml_tensor *t);
+/* True when a and b may touch a common byte of one storage. */
+bool ml_may_overlap(const ml_tensor *a, const ml_tensor *b);
+/* True when b, broadcast to a's shape, reads every element at the very
+ * location a writes it (x:add_(x)): elementwise in-place is then safe. */
+bool ml_same_layout(const ml_tensor *a, const ml_tensor *b);
+/* 0, or -1 with "fn: unsupported operation: more than one element of the
+ * written-to tensor refers to a single memory location. ..." when t has
+ * internal overlap, as PyTorch refuses it. */
+int ml_check_writable(const char *fn, const ml_tensor *t);
 /* Returns t itself (retained) when already contiguous, else a copy. */
 ml_tensor *ml_contiguous(ml_tensor *t);
 ml_tensor *ml_clone(const ml_tensor *t);
