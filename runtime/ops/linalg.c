@@ -158,7 +158,7 @@ static ml_tensor *product_in_layout(ml_tensor *x, ml_tensor *y, double alpha, bo
 static int matmul_backward(ml_node *n, ml_tensor *g, ml_tensor **gin) {
     ml_tensor *a = ml_saved(n, 0), *b = ml_saved(n, 1);
     if (!a || !b) return -1;
-    double alpha = n->darg[1];
+    double alpha = n->ctx.addmm.alpha;
     if (n->needs[0]) {
         ml_tensor *bt = transposed(b);
         ml_tensor *r = bt ? product_in_layout(g, bt, alpha, stored_transposed(a) && a->ndim == 2) : NULL;
@@ -177,7 +177,7 @@ static int matmul_backward(ml_node *n, ml_tensor *g, ml_tensor **gin) {
     }
     if (n->n_in > 2 && n->needs[2]) { /* addmm bias */
         ml_tensor *s = ml_sum_to_shape(g, n->in_ndim[2], n->in_shape[2]);
-        gin[2] = s && n->darg[0] != 1 ? ml_binary_scalar(ML_MUL, s, n->darg[0], false) : ml_retain(s);
+        gin[2] = s && n->ctx.addmm.beta != 1 ? ml_binary_scalar(ML_MUL, s, n->ctx.addmm.beta, false) : ml_retain(s);
         ml_release(s);
         if (!gin[2]) return -1;
     }
@@ -194,8 +194,8 @@ static ml_tensor *matmul_nd(ml_tensor *a, ml_tensor *b, ml_tensor *bias, double 
         if (!n) { ml_release(out); return NULL; }
         ml_save(n, 0, a);
         ml_save(n, 1, b);
-        n->darg[0] = beta;
-        n->darg[1] = alpha;
+        n->ctx.addmm.beta = beta;
+        n->ctx.addmm.alpha = alpha;
     }
     return out;
 }
