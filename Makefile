@@ -35,7 +35,8 @@ LDFLAGS += -fopenmp -Wl,-rpath,$(BLAS_DIR)
 BLAS_LIBS = -L$(BLAS_DIR) -lopenblas
 LIBS      = $(BLAS_LIBS) -lz -lm -ldl -lpthread
 
-RUNTIME_SRC = $(wildcard runtime/tensor/*.c runtime/ops/*.c runtime/autograd/*.c runtime/io/*.c runtime/data/*.c runtime/lua/*.c)
+# Every .c under runtime/ but the command's own two: a new folder needs no edit here.
+RUNTIME_SRC = $(sort $(shell find runtime -name '*.c' ! -path runtime/main.c ! -path runtime/repl.c))
 RUNTIME_OBJ = $(RUNTIME_SRC:%.c=$(BUILD)/%.o)
 MAIN_OBJ    = $(BUILD)/runtime/main.o $(BUILD)/runtime/repl.o
 C_TESTS     = $(patsubst tests/c/%.c,$(BUILD)/tests/%,$(wildcard tests/c/test_*.c))

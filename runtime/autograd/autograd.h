@@ -3,7 +3,8 @@
  * Each differentiable op that sees an input requiring grad (while grad mode
  * is on) records an ml_node on its output. A node holds edges to the nodes
  * of its inputs (or, for leaves, to the leaf tensor, whose .grad it fills),
- * what its backward rule saved, and small integer/double arguments. It never
+ * what its backward rule saved, and the op's own arguments in a typed
+ * context (ml_node_ctx: one struct per kind of op). It never
  * holds its own output: saved outputs are separate headers over the same
  * storage, so no refcount cycle forms. */
 #ifndef ML_AUTOGRAD_H
@@ -15,6 +16,23 @@
 #define ML_NODE_MAX_SAVED 3
 
 typedef struct ml_node ml_node;
+
+/* What a backward rule needs besides tensors: one member per kind of op,
+ * written by the forward that records the node and read by its rule. */
+typedef union {
+    struct { int op; double lo, hi; } unary;            /* unary.c: the op; clamp's bounds, or leaky_relu's slope in lo */
+    struct { int op; bool reversed; double s; } binary; /* elementwise.c: the op; scalar forms: s, and whether s came first */
+    struct { int dim; bool keepdim; double scale; } reduce; /* reduce.c: dim < 0 is all; g * scale (1 sum, 1/n mean) */
+    struct { double p; } root;                          /* reduce.c: y = s^(1/p) */
+    struct { int dim; } along;                          /* cumsum, sort, index_select, gather, scatter_add */
+    struct { int dim; bool log; } softmax;              /* softmax.c: softmax or log_softmax along dim */
+    struct { int dim; int64_t start, len; } slice;      /* narrow; select has len < 0 and start the index */
+    struct { int perm[ML_MAX_DIMS]; } permute;          /* output dim i is input dim perm[i] */
+    struct { int dim; int64_t start[ML_NODE_MAX_IN], len[ML_NODE_MAX_IN]; } cat; /* input k's span of the output */
+    struct { double beta, alpha; } addmm;               /* beta * bias + alpha * (a @ b) */
+    struct { int64_t D; bool has_weight; } layer_norm;  /* normalized size; whether an affine weight was given */
+    struct { int reduction; int64_t C, inner, ignore_index; bool weighted; double denom; } loss; /* loss.c */
+} ml_node_ctx;
 /* Computes gin[k] (new references) for every input k with n->needs[k];
  * leaves the others NULL. Returns 0, or -1 with ml_error set. */
 typedef int (*ml_backward_fn)(ml_node *n, ml_tensor *gout, ml_tensor **gin);
@@ -36,8 +54,7 @@ struct ml_node {
     int64_t out_shape[ML_MAX_DIMS];
     ml_tensor *saved[ML_NODE_MAX_SAVED];
     uint64_t saved_version[ML_NODE_MAX_SAVED];
-    int64_t iarg[2 * ML_MAX_DIMS + 2];
-    double darg[4];
+    ml_node_ctx ctx;
     bool freed; /* saved tensors released by a backward without retain_graph */
     /* backward bookkeeping */
     uint64_t stamp;
@@ -54,7 +71,7 @@ bool ml_needs_record(int n, ml_tensor *const *inputs);
 
 /* Creates a node for output `out` of inputs in[0..n) and attaches it as
  * out->grad_fn (out->requires_grad = true). Returns the node (borrowed,
- * owned by out) so the caller can save tensors and arguments, or NULL
+ * owned by out) so the caller can save tensors and fill n->ctx, or NULL
  * with ml_error set. */
 ml_node *ml_record(const char *name, ml_backward_fn fn, ml_tensor *out, int n, ml_tensor *const *in);
 /* Saves t (retained) in slot k, remembering its storage version. */

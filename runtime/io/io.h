@@ -19,6 +19,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "../core/buf.h"  /* ml_buf */
+#include "../core/utf8.h" /* ml_utf8_len */
 #include "../tensor/tensor.h"
 
 /* ---- safetensors ------------------------------------------------------ */
@@ -54,10 +56,6 @@ int ml_npy_write(const char *path, ml_tensor *t);
 ml_tensor *ml_npy_read(const char *path);
 
 /* ---- JSON ------------------------------------------------------------- */
-/* Length of the valid UTF-8 sequence at s (n bytes available), or 0:
- * no overlong forms, no surrogates, nothing above U+10FFFF. */
-size_t ml_utf8_len(const unsigned char *s, size_t n);
-
 typedef enum { ML_JSON_NULL, ML_JSON_BOOL, ML_JSON_NUMBER, ML_JSON_STRING, ML_JSON_ARRAY, ML_JSON_OBJECT } ml_json_type;
 
 typedef struct ml_json {
@@ -81,18 +79,6 @@ void ml_json_free(ml_json *v); /* NULL-safe */
 /* Member of an object, or NULL. */
 const ml_json *ml_json_get(const ml_json *obj, const char *key);
 
-/* A growable byte buffer for writers. On allocation failure `failed` is
- * set and later appends do nothing. */
-typedef struct {
-    char *data;
-    size_t len, cap;
-    bool failed;
-} ml_buf;
-
-void ml_buf_add(ml_buf *b, const void *p, size_t n);
-void ml_buf_puts(ml_buf *b, const char *s);
-void ml_buf_printf(ml_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void ml_buf_free(ml_buf *b);
 /* Appends s (len bytes) as a quoted, escaped JSON string. */
 void ml_json_put_string(ml_buf *b, const char *s, size_t len);
 /* Appends a number: integers exactly, others with 17 significant digits;

@@ -103,26 +103,6 @@ static int hex4(parser *p, uint32_t *out) {
     return 0;
 }
 
-/* Length of the valid UTF-8 sequence at s (n bytes available), or 0:
- * no overlong forms, no surrogates, nothing above U+10FFFF. */
-size_t ml_utf8_len(const unsigned char *s, size_t n) {
-    if (s[0] < 0x80) return 1;
-    size_t k;
-    uint32_t cp;
-    if ((s[0] & 0xe0) == 0xc0) { k = 2; cp = s[0] & 0x1f; }
-    else if ((s[0] & 0xf0) == 0xe0) { k = 3; cp = s[0] & 0x0f; }
-    else if ((s[0] & 0xf8) == 0xf0) { k = 4; cp = s[0] & 0x07; }
-    else return 0;
-    if (n < k) return 0;
-    for (size_t i = 1; i < k; i++) {
-        if ((s[i] & 0xc0) != 0x80) return 0;
-        cp = cp << 6 | (s[i] & 0x3f);
-    }
-    static const uint32_t min[] = {0, 0, 0x80, 0x800, 0x10000};
-    if (cp < min[k] || cp > 0x10ffff || (cp >= 0xd800 && cp < 0xe000)) return 0;
-    return k;
-}
-
 /* At the opening quote. Returns a malloc'd NUL-terminated string. */
 static char *parse_string(parser *p, size_t *outlen) {
     if (p->pos >= p->len || p->s[p->pos] != '"') { fail(p, "expected a string, got %s", what_is_here(p)); return NULL; }
@@ -336,45 +316,6 @@ const ml_json *ml_json_get(const ml_json *obj, const char *key) {
 }
 
 /* ---- writing ---------------------------------------------------------- */
-void ml_buf_add(ml_buf *b, const void *p, size_t n) {
-    if (b->failed) return;
-    if (b->len + n + 1 > b->cap) {
-        size_t nc = b->cap ? b->cap : 256;
-        while (nc < b->len + n + 1) nc *= 2;
-        char *d = realloc(b->data, nc);
-        if (!d) { b->failed = true; return; }
-        b->data = d;
-        b->cap = nc;
-    }
-    if (n) memcpy(b->data + b->len, p, n);
-    b->len += n;
-    b->data[b->len] = 0;
-}
-
-void ml_buf_puts(ml_buf *b, const char *s) { ml_buf_add(b, s, strlen(s)); }
-
-void ml_buf_printf(ml_buf *b, const char *fmt, ...) {
-    char small[256];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(small, sizeof small, fmt, ap);
-    va_end(ap);
-    if (n < 0) { b->failed = true; return; }
-    if ((size_t)n < sizeof small) { ml_buf_add(b, small, n); return; }
-    char *big = malloc((size_t)n + 1);
-    if (!big) { b->failed = true; return; }
-    va_start(ap, fmt);
-    vsnprintf(big, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    ml_buf_add(b, big, n);
-    free(big);
-}
-
-void ml_buf_free(ml_buf *b) {
-    free(b->data);
-    memset(b, 0, sizeof *b);
-}
-
 void ml_json_put_string(ml_buf *b, const char *s, size_t len) {
     static const char hex[] = "0123456789abcdef";
     ml_buf_add(b, "\"", 1);

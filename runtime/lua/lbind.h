@@ -92,6 +92,7 @@ void lb_open_memory(lua_State *L);
 void lb_open_nnops(lua_State *L);
 void lb_open_optim(lua_State *L);
 void lb_open_data(lua_State *L);
-void lb_open_train(lua_State *L);
+void lb_open_sys(lua_State *L);  /* ml._train: terminal, Ctrl-C */
+void lb_open_json(lua_State *L); /* ml.json */
 
 #endif

@@ -23,34 +23,19 @@ static int binary(lua_State *L, ml_binary_op op, const char *fn) {
     return 1;
 }
 
-static int m_add(lua_State *L) { return binary(L, ML_ADD, "add"); }
-static int m_sub(lua_State *L) { return binary(L, ML_SUB, "sub"); }
-static int m_mul(lua_State *L) { return binary(L, ML_MUL, "mul"); }
-static int m_div(lua_State *L) { return binary(L, ML_DIV, "div"); }
-static int m_pow(lua_State *L) { return binary(L, ML_POW, "pow"); }
-static int m_maximum(lua_State *L) { return binary(L, ML_MAXIMUM, "maximum"); }
-static int m_minimum(lua_State *L) { return binary(L, ML_MINIMUM, "minimum"); }
+/* m_add, m_sub ... one per row of ML_BINARY_OPS (ops/optable.h) */
+#define BINARY_FN(E, name, ...) \
+    static int m_##name(lua_State *L) { return binary(L, E, #name); }
+ML_BINARY_OPS(BINARY_FN)
 
 static int unary(lua_State *L, ml_unary_op op, const char *fn) {
     lb_push_tensor(L, ml_unary(op, lb_check_tensor(L, 1, fn)));
     return 1;
 }
-#define UNARY(NAME, OP) \
-    static int m_##NAME(lua_State *L) { return unary(L, OP, #NAME); }
-UNARY(neg, ML_NEG)
-UNARY(abs, ML_ABS)
-UNARY(exp, ML_EXP)
-UNARY(log, ML_LOG)
-UNARY(log1p, ML_LOG1P)
-UNARY(sqrt, ML_SQRT)
-UNARY(rsqrt, ML_RSQRT)
-UNARY(sin, ML_SIN)
-UNARY(cos, ML_COS)
-UNARY(tanh, ML_TANH)
-UNARY(sigmoid, ML_SIGMOID)
-UNARY(relu, ML_RELU)
-UNARY(gelu, ML_GELU)
-UNARY(sign, ML_SIGN)
+/* m_neg, m_abs ... one per row of ML_UNARY_OPS */
+#define UNARY_FN(E, name, ...) \
+    static int m_##name(lua_State *L) { return unary(L, E, #name); }
+ML_UNARY_OPS(UNARY_FN)
 
 static int m_unm(lua_State *L) { return unary(L, ML_NEG, "unm"); }
 
@@ -109,12 +94,10 @@ static int compare(lua_State *L, ml_compare_op op, const char *fn) {
     lb_push_tensor(L, r);
     return 1;
 }
-static int m_eq(lua_State *L) { return compare(L, ML_EQ, "eq"); }
-static int m_ne(lua_State *L) { return compare(L, ML_NE, "ne"); }
-static int m_lt(lua_State *L) { return compare(L, ML_LT, "lt"); }
-static int m_le(lua_State *L) { return compare(L, ML_LE, "le"); }
-static int m_gt(lua_State *L) { return compare(L, ML_GT, "gt"); }
-static int m_ge(lua_State *L) { return compare(L, ML_GE, "ge"); }
+/* m_eq, m_ne ... one per row of ML_COMPARE_OPS */
+#define COMPARE_FN(E, name, ...) \
+    static int m_##name(lua_State *L) { return compare(L, E, #name); }
+ML_COMPARE_OPS(COMPARE_FN)
 
 static int m_isnan(lua_State *L) { lb_push_tensor(L, ml_isnan(lb_check_tensor(L, 1, "isnan"))); return 1; }
 static int m_isinf(lua_State *L) { lb_push_tensor(L, ml_isinf(lb_check_tensor(L, 1, "isinf"))); return 1; }
@@ -168,13 +151,11 @@ static int m_zero_(lua_State *L) {
     return 1;
 }
 
+#define FN_REG(E, name, ...) {#name, m_##name},
 static const luaL_Reg funcs[] = {
-    {"add", m_add}, {"sub", m_sub}, {"mul", m_mul}, {"div", m_div}, {"pow", m_pow},
-    {"maximum", m_maximum}, {"minimum", m_minimum},
-    {"neg", m_neg}, {"abs", m_abs}, {"exp", m_exp}, {"log", m_log}, {"log1p", m_log1p}, {"sqrt", m_sqrt},
-    {"rsqrt", m_rsqrt}, {"sin", m_sin}, {"cos", m_cos}, {"tanh", m_tanh}, {"sigmoid", m_sigmoid},
-    {"relu", m_relu}, {"gelu", m_gelu}, {"sign", m_sign}, {"clamp", m_clamp}, {"leaky_relu", m_leaky_relu},
-    {"where", m_where}, {"eq", m_eq}, {"ne", m_ne}, {"lt", m_lt}, {"le", m_le}, {"gt", m_gt}, {"ge", m_ge},
+    ML_BINARY_OPS(FN_REG) ML_UNARY_OPS(FN_REG)
+    {"clamp", m_clamp}, {"leaky_relu", m_leaky_relu}, {"where", m_where},
+    ML_COMPARE_OPS(FN_REG)
     {"isnan", m_isnan}, {"isinf", m_isinf}, {"logical_not", m_logical_not}, {"equal", m_equal},
     {"add_", m_add_}, {"sub_", m_sub_}, {"mul_", m_mul_}, {"div_", m_div_}, {"fill_", m_fill_}, {"zero_", m_zero_},
     {NULL, NULL},
@@ -185,40 +166,19 @@ static const luaL_Reg metamethods[] = {
     {NULL, NULL},
 };
 
-/* One doc per function: each is both ml.f(t, ...) and t:f(...). */
+/* One doc per function: each is both ml.f(t, ...) and t:f(...). The op
+ * families' docs are the last column of their rows in ops/optable.h. */
+#define BINARY_DOC(E, name, fwd, saves, doc) {#name, doc},
+#define UNARY_DOC(E, name, keeps_int, fwd, saves, bwd, doc) {#name, doc},
+#define COMPARE_DOC(E, name, op, doc) {#name, doc},
 static const lb_doc docs[] = {
     {"Elementwise math", NULL},
-    {"add", "t:add(x) -> tensor — t + x, broadcasting; x a tensor or number (ml.add(a, b) takes a number on either side)"},
-    {"sub", "t:sub(x) -> tensor — t - x, broadcasting; x a tensor or number"},
-    {"mul", "t:mul(x) -> tensor — t * x elementwise, broadcasting; x a tensor or number"},
-    {"div", "t:div(x) -> tensor — t / x, broadcasting; true division (integers give float32)"},
-    {"pow", "t:pow(x) -> tensor — t ^ x elementwise, broadcasting; x a tensor or number"},
-    {"maximum", "t:maximum(x) -> tensor — the larger of t and x elementwise, broadcasting"},
-    {"minimum", "t:minimum(x) -> tensor — the smaller of t and x elementwise, broadcasting"},
-    {"neg", "t:neg() -> tensor — -t"},
-    {"abs", "t:abs() -> tensor — |t| elementwise"},
-    {"exp", "t:exp() -> tensor — e ^ t elementwise"},
-    {"log", "t:log() -> tensor — natural logarithm elementwise"},
-    {"log1p", "t:log1p() -> tensor — log(1 + t), accurate for small t"},
-    {"sqrt", "t:sqrt() -> tensor — square root elementwise"},
-    {"rsqrt", "t:rsqrt() -> tensor — 1 / sqrt(t) elementwise"},
-    {"sin", "t:sin() -> tensor — sine elementwise (radians)"},
-    {"cos", "t:cos() -> tensor — cosine elementwise (radians)"},
-    {"tanh", "t:tanh() -> tensor — hyperbolic tangent elementwise"},
-    {"sigmoid", "t:sigmoid() -> tensor — 1 / (1 + exp(-t)) elementwise"},
-    {"relu", "t:relu() -> tensor — max(t, 0) elementwise"},
-    {"gelu", "t:gelu() -> tensor — t * Phi(t) elementwise (exact, with erf)"},
-    {"sign", "t:sign() -> tensor — -1, 0 or 1 by the sign of each element"},
+    ML_BINARY_OPS(BINARY_DOC) ML_UNARY_OPS(UNARY_DOC)
     {"clamp", "t:clamp(min, max) | t:clamp{min=, max=} -> tensor — values limited to [min, max]; either bound may be nil"},
     {"leaky_relu", "t:leaky_relu([slope=0.01]) -> tensor — t where t > 0, else slope * t"},
     {"where", "ml.where(cond, a, b) -> tensor — a where the bool tensor cond is true, else b; a and b tensors or numbers, broadcast"},
     {"Comparison", NULL},
-    {"eq", "t:eq(x) -> tensor — bool mask of t == x, broadcasting; x a tensor or number"},
-    {"ne", "t:ne(x) -> tensor — bool mask of t ~= x, broadcasting; x a tensor or number"},
-    {"lt", "t:lt(x) -> tensor — bool mask of t < x, broadcasting; x a tensor or number"},
-    {"le", "t:le(x) -> tensor — bool mask of t <= x, broadcasting; x a tensor or number"},
-    {"gt", "t:gt(x) -> tensor — bool mask of t > x, broadcasting; x a tensor or number"},
-    {"ge", "t:ge(x) -> tensor — bool mask of t >= x, broadcasting; x a tensor or number"},
+    ML_COMPARE_OPS(COMPARE_DOC)
     {"isnan", "t:isnan() -> tensor — bool mask, true where t is NaN"},
     {"isinf", "t:isinf() -> tensor — bool mask, true where t is +inf or -inf"},
     {"logical_not", "t:logical_not() -> tensor — bool mask, true where t is false or zero"},

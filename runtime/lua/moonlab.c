@@ -76,7 +76,8 @@ int luaopen_moonlab(lua_State *L) {
     lb_open_nnops(L);
     lb_open_optim(L);
     lb_open_data(L);
-    lb_open_train(L);
+    lb_open_sys(L);
+    lb_open_json(L);
     lb_open_help(L); /* ml.help and ml.doc; the openers above documented what they registered */
 
     lua_pushvalue(L, 2);

@@ -17,13 +17,13 @@ static int t_tostring(lua_State *L) {
     const ml_printopts *o = lua_touserdata(L, lua_upvalueindex(1));
     lb_box *b = luaL_checkudata(L, 1, LB_TENSOR_MT);
     if (!b->t) { lua_pushliteral(L, "tensor(<freed>)"); return 1; }
-    ml_strbuf sb = {0};
+    ml_buf sb = {0};
     if (ml_format_tensor(&sb, b->t, o) < 0) {
-        ml_sb_free(&sb);
+        ml_buf_free(&sb);
         return luaL_error(L, "tostring: out of memory formatting a tensor");
     }
-    lua_pushlstring(L, sb.buf, sb.len);
-    ml_sb_free(&sb);
+    lua_pushlstring(L, sb.data, sb.len);
+    ml_buf_free(&sb);
     return 1;
 }
 

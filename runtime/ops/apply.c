@@ -3,25 +3,9 @@
  * (or, for one long row, the row itself) across threads. */
 #include "apply.h"
 
-#include <omp.h>
 #include <string.h>
 
 #include "ops.h"
-
-void ml_parallel_for(int64_t n, int64_t grain, ml_range_fn fn, void *ctx) {
-    int nt = ml_get_threads();
-    if (nt <= 1 || n < 2 * grain || omp_in_parallel()) {
-        fn(ctx, 0, n);
-        return;
-    }
-    int64_t chunks = n / grain;
-    if (chunks > nt) chunks = nt;
-#pragma omp parallel for num_threads((int)chunks) schedule(static)
-    for (int64_t c = 0; c < chunks; c++) {
-        int64_t s = n * c / chunks, e = n * (c + 1) / chunks;
-        fn(ctx, s, e);
-    }
-}
 
 typedef struct {
     int nd;

@@ -1,4 +1,4 @@
-/* Comparisons returning bool masks, isnan/isinf, logical not, and dtype
+/* Comparisons returning bool masks (the ML_COMPARE_OPS table of optable.h), isnan/isinf, logical not, and dtype
  * conversion (differentiable between float dtypes). */
 #include <math.h>
 
@@ -6,42 +6,40 @@
 #include "apply.h"
 #include "ops.h"
 
-static const char *compare_names[] = {"eq", "ne", "lt", "le", "gt", "ge"};
+#define OP_NAME(E, name, ...) [E] = #name,
+const char *const ml_compare_names[ML_NCOMPARE] = {ML_COMPARE_OPS(OP_NAME)};
+#define OP_COUNT(...) +1
+_Static_assert(0 ML_COMPARE_OPS(OP_COUNT) == ML_NCOMPARE, "one row per comparison");
 
-#define DEF_CMP(NAME, T, EXPR)                                                                                \
+#define DEF_CMP(NAME, T, OP)                                                                                  \
     static void NAME(void *o_, const void *a_, int64_t sa, const void *b_, int64_t sb, int64_t n,            \
                      const void *ctx) {                                                                      \
         uint8_t *o = o_;                                                                                     \
         const T *a = a_, *b = b_;                                                                            \
         if (sa == 1 && sb == 0) {                                                                            \
             T y = b[0];                                                                                      \
-            for (int64_t i = 0; i < n; i++) { T x = a[i]; o[i] = (EXPR); }                                  \
+            for (int64_t i = 0; i < n; i++) { T x = a[i]; o[i] = x OP y; }                                  \
         } else {                                                                                             \
-            for (int64_t i = 0; i < n; i++) { T x = a[i * sa], y = b[i * sb]; o[i] = (EXPR); }               \
+            for (int64_t i = 0; i < n; i++) { T x = a[i * sa], y = b[i * sb]; o[i] = x OP y; }               \
         }                                                                                                    \
     }
-#define DEF_CMPS(T)                                                                                           \
-    DEF_CMP(eq_##T, T, x == y)                                                                               \
-    DEF_CMP(ne_##T, T, x != y)                                                                               \
-    DEF_CMP(lt_##T, T, x < y)                                                                                \
-    DEF_CMP(le_##T, T, x <= y)                                                                               \
-    DEF_CMP(gt_##T, T, x > y)                                                                                \
-    DEF_CMP(ge_##T, T, x >= y)
-DEF_CMPS(float)
-DEF_CMPS(double)
-DEF_CMPS(int64_t)
-DEF_CMPS(uint8_t)
+#define CMP_float(E, name, op, ...) DEF_CMP(name##_float, float, op)
+#define CMP_double(E, name, op, ...) DEF_CMP(name##_double, double, op)
+#define CMP_int64(E, name, op, ...) DEF_CMP(name##_int64, int64_t, op)
+#define CMP_bool(E, name, op, ...) DEF_CMP(name##_bool, uint8_t, op)
+ML_COMPARE_OPS(CMP_float)
+ML_COMPARE_OPS(CMP_double)
+ML_COMPARE_OPS(CMP_int64)
+ML_COMPARE_OPS(CMP_bool)
 
-static const ml_row_fn compare_rows[ML_NCOMPARE][4] = {
-    {eq_float, eq_double, eq_int64_t, eq_uint8_t}, {ne_float, ne_double, ne_int64_t, ne_uint8_t},
-    {lt_float, lt_double, lt_int64_t, lt_uint8_t}, {le_float, le_double, le_int64_t, le_uint8_t},
-    {gt_float, gt_double, gt_int64_t, gt_uint8_t}, {ge_float, ge_double, ge_int64_t, ge_uint8_t},
-};
+/* [op][dtype]: float32, float64, int64, bool */
+#define ROWS(E, name, ...) [E] = {name##_float, name##_double, name##_int64, name##_bool},
+static const ml_row_fn compare_rows[ML_NCOMPARE][4] = {ML_COMPARE_OPS(ROWS)};
 
 ml_tensor *ml_compare(ml_compare_op op, ml_tensor *a, ml_tensor *b) {
     int nd;
     int64_t shape[ML_MAX_DIMS];
-    if (ml_broadcast_shapes(compare_names[op], a->ndim, a->shape, b->ndim, b->shape, &nd, shape) < 0) return NULL;
+    if (ml_broadcast_shapes(ml_compare_names[op], a->ndim, a->shape, b->ndim, b->shape, &nd, shape) < 0) return NULL;
     ml_dtype dt = ml_promote(a->dtype, b->dtype);
     ml_tensor *ca = ml_to_dtype(a, dt), *cb = ca ? ml_to_dtype(b, dt) : NULL;
     ml_tensor *out = cb ? ml_empty(nd, shape, ML_BOOL) : NULL;

@@ -1,13 +1,21 @@
 /* Binary elementwise ops with NumPy broadcasting: + - * / pow maximum
- * minimum, their scalar forms, in-place forms, and their backward rules. */
+ * minimum (the ML_BINARY_OPS table of optable.h), their scalar forms,
+ * in-place forms, and their backward rules. */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "../autograd/autograd.h"
 #include "apply.h"
 #include "ops.h"
 
-static const char *binary_names[] = {"add", "sub", "mul", "div", "pow", "maximum", "minimum"};
+#define OP_NAME(E, name, ...) [E] = #name,
+const char *const ml_binary_names[ML_NBINARY] = {ML_BINARY_OPS(OP_NAME)};
+#define binary_names ml_binary_names
+#define OP_SAVES(E, name, fwd, saves, ...) [E] = saves,
+static const bool saves_inputs[ML_NBINARY] = {ML_BINARY_OPS(OP_SAVES)};
+#define OP_COUNT(...) +1
+_Static_assert(0 ML_BINARY_OPS(OP_COUNT) == ML_NBINARY, "one row per binary op");
 
 static inline int64_t ipow(int64_t x, int64_t y) {
     if (y < 0) return x == 1 ? 1 : (x == -1 ? (y & 1 ? -1 : 1) : 0);
@@ -19,10 +27,8 @@ static inline int64_t ipow(int64_t x, int64_t y) {
     }
     return r;
 }
-#define POW_float powf
-#define POW_double pow
-#define POW_int64_t ipow
-/* NaN-propagating max/min, as PyTorch's maximum/minimum */
+/* the type-generic helpers of the table's expressions */
+#define POW_(x, y) _Generic((x), float: powf, double: pow, default: ipow)(x, y)
 #define MAXV(x, y) (((x) > (y) || (x) != (x)) ? (x) : (y))
 #define MINV(x, y) (((x) < (y) || (x) != (x)) ? (x) : (y))
 
@@ -45,26 +51,16 @@ static inline int64_t ipow(int64_t x, int64_t y) {
             for (int64_t i = 0; i < n; i++) { T x = a[i * sa], y = b[i * sb]; o[i] = (EXPR); }               \
         }                                                                                                    \
     }
-
-#define DEF_OPS(T)                                                                                            \
-    DEF_ROW(add_##T, T, x + y)                                                                               \
-    DEF_ROW(sub_##T, T, x - y)                                                                               \
-    DEF_ROW(mul_##T, T, x * y)                                                                               \
-    DEF_ROW(div_##T, T, x / y)                                                                               \
-    DEF_ROW(pow_##T, T, POW_##T(x, y))                                                                       \
-    DEF_ROW(max_##T, T, MAXV(x, y))                                                                          \
-    DEF_ROW(min_##T, T, MINV(x, y))
-DEF_OPS(float)
-DEF_OPS(double)
-DEF_OPS(int64_t)
-#undef DEF_OPS
+#define ROW_float(E, name, fwd, ...) DEF_ROW(name##_float, float, fwd)
+#define ROW_double(E, name, fwd, ...) DEF_ROW(name##_double, double, fwd)
+#define ROW_int64(E, name, fwd, ...) DEF_ROW(name##_int64, int64_t, fwd)
+ML_BINARY_OPS(ROW_float)
+ML_BINARY_OPS(ROW_double)
+ML_BINARY_OPS(ROW_int64)
 
 /* [op][dtype]: float32, float64, int64 (int division is promoted to float before) */
-static const ml_row_fn binary_rows[ML_NBINARY][3] = {
-    {add_float, add_double, add_int64_t}, {sub_float, sub_double, sub_int64_t}, {mul_float, mul_double, mul_int64_t},
-    {div_float, div_double, div_int64_t}, {pow_float, pow_double, pow_int64_t}, {max_float, max_double, max_int64_t},
-    {min_float, min_double, min_int64_t},
-};
+#define ROWS(E, name, ...) [E] = {name##_float, name##_double, name##_int64},
+static const ml_row_fn binary_rows[ML_NBINARY][3] = {ML_BINARY_OPS(ROWS)};
 
 /* The dtype an op computes in: bool arithmetic runs as int64, and true
  * division of integers gives float32, as in PyTorch. */
@@ -120,7 +116,7 @@ static ml_tensor *win_mask(ml_tensor *a, ml_tensor *b, ml_compare_op strict) {
 }
 
 static int binary_backward(ml_node *n, ml_tensor *g, ml_tensor **gin) {
-    ml_binary_op op = (ml_binary_op)n->iarg[0];
+    ml_binary_op op = (ml_binary_op)n->ctx.binary.op;
     ml_tensor *a = n->saved[0], *b = n->saved[1];
     if ((op == ML_MUL || op == ML_DIV || op == ML_POW || op == ML_MAXIMUM || op == ML_MINIMUM) &&
         (!ml_saved(n, 0) || !ml_saved(n, 1)))
@@ -196,8 +192,8 @@ ml_tensor *ml_binary(ml_binary_op op, ml_tensor *a, ml_tensor *b) {
         if (!ml_dtype_is_float(out->dtype)) { ml_release(out); return ml_error("%s: gradients need float tensors", binary_names[op]); }
         ml_node *n = ml_record(binary_names[op], binary_backward, out, 2, in);
         if (!n) { ml_release(out); return NULL; }
-        n->iarg[0] = op;
-        if (op != ML_ADD && op != ML_SUB) {
+        n->ctx.binary.op = op;
+        if (saves_inputs[op]) {
             ml_save(n, 0, a);
             ml_save(n, 1, b);
         }
@@ -212,9 +208,9 @@ ml_tensor *ml_div(ml_tensor *a, ml_tensor *b) { return ml_binary(ML_DIV, a, b); 
 
 /* ---- scalar forms ---------------------------------------------------- */
 static int scalar_backward(ml_node *n, ml_tensor *g, ml_tensor **gin) {
-    ml_binary_op op = (ml_binary_op)n->iarg[0];
-    bool rev = n->iarg[1];
-    double s = n->darg[0];
+    ml_binary_op op = (ml_binary_op)n->ctx.binary.op;
+    bool rev = n->ctx.binary.reversed;
+    double s = n->ctx.binary.s;
     switch (op) {
     case ML_ADD: gin[0] = ml_retain(g); break;
     case ML_SUB: gin[0] = rev ? ml_unary(ML_NEG, g) : ml_retain(g); break;
@@ -276,9 +272,9 @@ ml_tensor *ml_binary_scalar(ml_binary_op op, ml_tensor *a, double s, bool revers
         if (!ml_dtype_is_float(out->dtype)) { ml_release(out); return ml_error("%s: gradients need float tensors", binary_names[op]); }
         ml_node *n = ml_record(binary_names[op], scalar_backward, out, 1, &a);
         if (!n) { ml_release(out); return NULL; }
-        n->iarg[0] = op;
-        n->iarg[1] = reversed;
-        n->darg[0] = s;
+        n->ctx.binary.op = op;
+        n->ctx.binary.reversed = reversed;
+        n->ctx.binary.s = s;
         if (op == ML_DIV || op == ML_POW || op == ML_MAXIMUM || op == ML_MINIMUM) ml_save(n, 0, a);
     }
     return out;
@@ -309,7 +305,15 @@ int ml_binary_inplace(ml_binary_op op, ml_tensor *a, ml_tensor *b) {
         ml_error("%s: in-place true division of an integer tensor (convert it to float first)", binary_names[op]);
         return -1;
     }
+    char fn[32];
+    snprintf(fn, sizeof fn, "%s_", binary_names[op]);
+    if (ml_check_writable(fn, a) < 0) return -1;
     ml_tensor *cb = ml_to_dtype(b, dt);
+    if (cb && ml_may_overlap(a, cb) && !ml_same_layout(a, cb)) { /* x:add_(x:t()): read b before writing a */
+        ml_tensor *t = ml_clone(cb);
+        ml_release(cb);
+        cb = t;
+    }
     if (!cb) return -1;
     if (ml_is_contiguous(a) && a->dtype == dt) {
         ml_apply_binary(a, a, cb, binary_rows[op][dt], NULL);
@@ -346,7 +350,7 @@ int ml_mul_scalar_inplace(ml_tensor *a, double s) {
 }
 
 int ml_fill_inplace(ml_tensor *a, double v) {
-    if (check_inplace("fill", a) < 0) return -1;
+    if (check_inplace("fill", a) < 0 || ml_check_writable("fill_", a) < 0) return -1;
     ml_tensor *st = ml_scalar(v, a->dtype);
     if (!st) return -1;
     int r = ml_copy_into(a, st);

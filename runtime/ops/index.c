@@ -109,7 +109,7 @@ DEF_INDEX_ADD(double)
 static int index_select_backward(ml_node *n, ml_tensor *g, ml_tensor **gin) {
     ml_tensor *ix = ml_saved(n, 0);
     if (!ix) return -1;
-    int dim = (int)n->iarg[0];
+    int dim = n->ctx.along.dim;
     ml_tensor *gc = ml_contiguous(g);
     ml_tensor *gx = gc ? ml_zeros(n->in_ndim[0], n->in_shape[0], g->dtype) : NULL;
     if (!gx) { ml_release(gc); return -1; }
@@ -144,7 +144,7 @@ ml_tensor *ml_index_select(ml_tensor *a, int dim, ml_tensor *index) {
     if (ml_needs_record(1, &a)) {
         ml_node *n = ml_record(fn, index_select_backward, out, 1, &a);
         if (!n) { ml_release(out); ml_release(ix); return NULL; }
-        n->iarg[0] = dim;
+        n->ctx.along.dim = dim;
         ml_save(n, 0, ix);
     }
     ml_release(ix);
@@ -277,7 +277,7 @@ static int gather_backward(ml_node *n, ml_tensor *g, ml_tensor **gin) {
     if (!ix) return -1;
     ml_tensor *z = ml_zeros(n->in_ndim[0], n->in_shape[0], g->dtype);
     if (!z) return -1;
-    ml_tensor *gx = scatter_add_raw(z, (int)n->iarg[0], ix, g);
+    ml_tensor *gx = scatter_add_raw(z, n->ctx.along.dim, ix, g);
     ml_release(z);
     gin[0] = as_input_dtype(n, 0, gx);
     return gin[0] ? 0 : -1;
@@ -307,7 +307,7 @@ ml_tensor *ml_gather(ml_tensor *a, int dim, ml_tensor *index) {
         ml_node *n = ml_record(fn, gather_backward, out, 1, &a);
         if (!n) { ml_release(out); out = NULL; }
         else {
-            n->iarg[0] = dim;
+            n->ctx.along.dim = dim;
             ml_save(n, 0, ix);
         }
     }
@@ -321,7 +321,7 @@ static int scatter_add_backward(ml_node *n, ml_tensor *g, ml_tensor **gin) {
     if (!n->needs[1]) return 0;
     ml_tensor *ix = ml_saved(n, 0);
     if (!ix) return -1;
-    ml_tensor *gs = gather_raw(g, (int)n->iarg[0], ix);
+    ml_tensor *gs = gather_raw(g, n->ctx.along.dim, ix);
     if (!gs) return -1;
     const int64_t *ss = n->in_shape[1];
     if (memcmp(ss, ix->shape, sizeof(int64_t) * ix->ndim) != 0) { /* src larger than the index */
@@ -357,7 +357,7 @@ ml_tensor *ml_scatter_add(ml_tensor *a, int dim, ml_tensor *index, ml_tensor *sr
         ml_node *n = ml_record(fn, scatter_add_backward, out, 2, in);
         if (!n) { ml_release(out); out = NULL; }
         else {
-            n->iarg[0] = dim;
+            n->ctx.along.dim = dim;
             ml_save(n, 0, ix);
         }
     }

@@ -15,13 +15,12 @@
 #include "ops.h"
 
 /* ---- backward -------------------------------------------------------- */
-/* iarg[0] = dim, iarg[1 + k] = start of input k along dim (relative to this
- * node's output), iarg[1 + ML_NODE_MAX_IN + k] = its length. */
+/* ctx.cat: dim, and input k's start (relative to this node's output) and length along it. */
 static int cat_backward(ml_node *n, ml_tensor *g, ml_tensor **gin) {
-    int dim = (int)n->iarg[0];
+    int dim = n->ctx.cat.dim;
     for (int k = 0; k < n->n_in; k++) {
         if (!n->needs[k]) continue;
-        ml_tensor *s = ml_narrow(g, dim, n->iarg[1 + k], n->iarg[1 + ML_NODE_MAX_IN + k]);
+        ml_tensor *s = ml_narrow(g, dim, n->ctx.cat.start[k], n->ctx.cat.len[k]);
         if (s && s->dtype != n->in_dtype[k] && ml_dtype_is_float(n->in_dtype[k])) {
             ml_tensor *c = ml_to_dtype(s, n->in_dtype[k]);
             ml_release(s);
@@ -46,10 +45,10 @@ static ml_node *record_group(ml_tensor *out, member *m, int cnt, int dim, int64_
     for (int k = 0; k < cnt; k++) in[k] = m[k].t;
     ml_node *n = ml_record("cat", cat_backward, out, cnt, in);
     if (!n) return NULL;
-    n->iarg[0] = dim;
+    n->ctx.cat.dim = dim;
     for (int k = 0; k < cnt; k++) {
-        n->iarg[1 + k] = m[k].start - base;
-        n->iarg[1 + ML_NODE_MAX_IN + k] = m[k].len;
+        n->ctx.cat.start[k] = m[k].start - base;
+        n->ctx.cat.len[k] = m[k].len;
     }
     return n;
 }

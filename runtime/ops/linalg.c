@@ -1,5 +1,5 @@
 /* Matrix products through OpenBLAS: matmul (2-D, batched with broadcast
- * batch dims, matrix-vector), dot, outer, addmm; the threads knob.
+ * batch dims, matrix-vector), dot, outer, addmm (the threads knob is core/parallel.c).
  * Transposed views go to BLAS as CblasTrans, without a copy. */
 #include <cblas.h>
 #include <omp.h>
@@ -8,38 +8,12 @@
 #include "../autograd/autograd.h"
 #include "ops.h"
 
-/* ---- threads ----------------------------------------------------------- */
-static int n_threads = 0;      /* what the user asked for (0: not set yet) */
-static int blas_threads = -1;  /* what OpenBLAS runs with right now */
-
-static void blas_use(int n) {
-    if (n != blas_threads) {
-        openblas_set_num_threads(n);
-        blas_threads = n;
-    }
-}
-
-void ml_set_threads(int n) {
-    if (n < 1) n = 1;
-    n_threads = n;
-    omp_set_num_threads(n);
-    blas_use(n);
-}
-
-int ml_get_threads(void) {
-    if (!n_threads) {
-        n_threads = omp_get_max_threads();
-        blas_threads = openblas_get_num_threads();
-    }
-    return n_threads;
-}
-
 /* Small or skinny products run on one thread: OpenBLAS's 2-thread split
  * makes them slower (measured 1.5x on an inner dimension of 10). */
 static void blas_threads_for(int64_t m, int64_t n, int64_t k) {
     int nt = ml_get_threads();
     bool small = m * n * k < 64 * 64 * 64 || m <= 16 || n <= 16 || k <= 16;
-    blas_use(small || omp_in_parallel() ? 1 : nt);
+    ml_blas_threads(small || omp_in_parallel() ? 1 : nt);
 }
 
 /* ---- BLAS layout of a matrix view --------------------------------------- */
@@ -184,7 +158,7 @@ static ml_tensor *product_in_layout(ml_tensor *x, ml_tensor *y, double alpha, bo
 static int matmul_backward(ml_node *n, ml_tensor *g, ml_tensor **gin) {
     ml_tensor *a = ml_saved(n, 0), *b = ml_saved(n, 1);
     if (!a || !b) return -1;
-    double alpha = n->darg[1];
+    double alpha = n->ctx.addmm.alpha;
     if (n->needs[0]) {
         ml_tensor *bt = transposed(b);
         ml_tensor *r = bt ? product_in_layout(g, bt, alpha, stored_transposed(a) && a->ndim == 2) : NULL;
@@ -203,7 +177,7 @@ static int matmul_backward(ml_node *n, ml_tensor *g, ml_tensor **gin) {
     }
     if (n->n_in > 2 && n->needs[2]) { /* addmm bias */
         ml_tensor *s = ml_sum_to_shape(g, n->in_ndim[2], n->in_shape[2]);
-        gin[2] = s && n->darg[0] != 1 ? ml_binary_scalar(ML_MUL, s, n->darg[0], false) : ml_retain(s);
+        gin[2] = s && n->ctx.addmm.beta != 1 ? ml_binary_scalar(ML_MUL, s, n->ctx.addmm.beta, false) : ml_retain(s);
         ml_release(s);
         if (!gin[2]) return -1;
     }
@@ -220,8 +194,8 @@ static ml_tensor *matmul_nd(ml_tensor *a, ml_tensor *b, ml_tensor *bias, double 
         if (!n) { ml_release(out); return NULL; }
         ml_save(n, 0, a);
         ml_save(n, 1, b);
-        n->darg[0] = beta;
-        n->darg[1] = alpha;
+        n->ctx.addmm.beta = beta;
+        n->ctx.addmm.alpha = alpha;
     }
     return out;
 }

@@ -237,7 +237,7 @@ DEF_CE(double, )
 static int ce_backward(ml_node *n, ml_tensor *g, ml_tensor **gin) {
     ml_tensor *d = ml_saved(n, 0);
     if (!d) return -1;
-    gin[0] = scale_saved(d, g, (ml_reduction)n->iarg[0], n->darg[0], n->iarg[1], n->iarg[2], 1);
+    gin[0] = scale_saved(d, g, (ml_reduction)n->ctx.loss.reduction, n->ctx.loss.denom, n->ctx.loss.C, n->ctx.loss.inner, 1);
     return gin[0] ? 0 : -1;
 }
 
@@ -279,10 +279,10 @@ ml_tensor *ml_cross_entropy(ml_tensor *logits, ml_tensor *target, ml_tensor *wei
             goto done;
         }
         ml_save(n, 0, grad);
-        n->iarg[0] = red;
-        n->iarg[1] = C;
-        n->iarg[2] = inner;
-        n->darg[0] = denom;
+        n->ctx.loss.reduction = red;
+        n->ctx.loss.C = C;
+        n->ctx.loss.inner = inner;
+        n->ctx.loss.denom = denom;
     }
 done:
     free(buf);
@@ -298,16 +298,16 @@ static int nll_backward(ml_node *n, ml_tensor *g, ml_tensor **gin) {
     ml_tensor *y = ml_saved(n, 0);
     if (!y) return -1;
     ml_tensor *w = NULL;
-    if (n->iarg[4] && !(w = ml_saved(n, 1))) return -1;
-    ml_reduction red = (ml_reduction)n->iarg[0];
-    int64_t C = n->iarg[1], in = n->iarg[2], ignore = n->iarg[3];
+    if (n->ctx.loss.weighted && !(w = ml_saved(n, 1))) return -1;
+    ml_reduction red = (ml_reduction)n->ctx.loss.reduction;
+    int64_t C = n->ctx.loss.C, in = n->ctx.loss.inner, ignore = n->ctx.loss.ignore_index;
     ml_tensor *out = ml_zeros(n->in_ndim[0], n->in_shape[0], n->in_dtype[0]);
     ml_tensor *gc = out && red == ML_REDUCE_NONE ? ml_contiguous(g) : NULL;
     if (!out || (red == ML_REDUCE_NONE && !gc)) {
         ml_release(out);
         return -1;
     }
-    double s = red == ML_REDUCE_NONE ? 0 : ml_get_flat(g, 0) / (red == ML_REDUCE_MEAN ? n->darg[0] : 1);
+    double s = red == ML_REDUCE_NONE ? 0 : ml_get_flat(g, 0) / (red == ML_REDUCE_MEAN ? n->ctx.loss.denom : 1);
     const int64_t *yv = ml_data(y);
     for (int64_t lane = 0; lane < y->numel; lane++) {
         if (yv[lane] == ignore) continue;
@@ -355,12 +355,12 @@ ml_tensor *ml_nll_loss(ml_tensor *logp, ml_tensor *target, ml_tensor *weight, in
         }
         ml_save(n, 0, y);
         if (w) ml_save(n, 1, w);
-        n->iarg[0] = red;
-        n->iarg[1] = C;
-        n->iarg[2] = inner;
-        n->iarg[3] = ignore_index;
-        n->iarg[4] = w != NULL;
-        n->darg[0] = denom;
+        n->ctx.loss.reduction = red;
+        n->ctx.loss.C = C;
+        n->ctx.loss.inner = inner;
+        n->ctx.loss.ignore_index = ignore_index;
+        n->ctx.loss.weighted = w != NULL;
+        n->ctx.loss.denom = denom;
     }
 done:
     free(buf);
@@ -443,12 +443,12 @@ DEF_BCEP(float, f)
 DEF_BCEP(double, )
 
 static int bce_backward(ml_node *n, ml_tensor *g, ml_tensor **gin) {
-    ml_reduction red = (ml_reduction)n->iarg[0];
+    ml_reduction red = (ml_reduction)n->ctx.loss.reduction;
     for (int k = 0; k < 2; k++) {
         if (!n->needs[k]) continue;
         ml_tensor *d = ml_saved(n, k);
         if (!d) return -1;
-        if (!(gin[k] = scale_saved(d, g, red, n->darg[0], 1, 1, 1))) return -1;
+        if (!(gin[k] = scale_saved(d, g, red, n->ctx.loss.denom, 1, 1, 1))) return -1;
     }
     return 0;
 }
@@ -527,8 +527,8 @@ static ml_tensor *bce_impl(const char *fn, bool logits, ml_tensor *input, ml_ten
         }
         if (dx) ml_save(n, 0, dx);
         if (dy) ml_save(n, 1, dy);
-        n->iarg[0] = red;
-        n->darg[0] = denom;
+        n->ctx.loss.reduction = red;
+        n->ctx.loss.denom = denom;
     }
 done:
     free(part);
@@ -595,7 +595,7 @@ static int mse_backward(ml_node *n, ml_tensor *g, ml_tensor **gin) {
     ml_tensor *d = ml_saved(n, 0);
     if (!d) return -1;
     for (int k = 0; k < 2; k++)
-        if (n->needs[k] && !(gin[k] = scale_saved(d, g, (ml_reduction)n->iarg[0], n->darg[0], 1, 1, k ? -1 : 1)))
+        if (n->needs[k] && !(gin[k] = scale_saved(d, g, (ml_reduction)n->ctx.loss.reduction, n->ctx.loss.denom, 1, 1, k ? -1 : 1)))
             return -1;
     return 0;
 }
@@ -645,8 +645,8 @@ ml_tensor *ml_mse_loss(ml_tensor *input, ml_tensor *target, ml_reduction red) {
             goto done;
         }
         ml_save(n, 0, d2);
-        n->iarg[0] = red;
-        n->darg[0] = denom;
+        n->ctx.loss.reduction = red;
+        n->ctx.loss.denom = denom;
     }
 done:
     free(part);

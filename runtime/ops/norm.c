@@ -122,10 +122,10 @@ DEF_LN(double, )
 static int ln_backward(ml_node *n, ml_tensor *g, ml_tensor **gin) {
     ml_tensor *x = ml_saved(n, 0), *w = NULL, *st = ml_saved(n, 2);
     if (!x || !st) return -1;
-    if (n->iarg[1] && !(w = ml_saved(n, 1))) return -1;
+    if (n->ctx.layer_norm.has_weight && !(w = ml_saved(n, 1))) return -1;
     ml_tensor *gc = ml_contiguous(g);
     if (!gc) return -1;
-    ln_job j = {.M = n->iarg[0] ? x->numel / n->iarg[0] : 0, .D = n->iarg[0], .x = ml_data(x),
+    ln_job j = {.M = n->ctx.layer_norm.D ? x->numel / n->ctx.layer_norm.D : 0, .D = n->ctx.layer_norm.D, .x = ml_data(x),
                 .w = w ? ml_data(w) : NULL, .g = ml_data(gc), .stats = ml_data(st)};
     bool f32 = x->dtype == ML_FLOAT32;
     int rc = -1;
@@ -191,8 +191,8 @@ ml_tensor *ml_layer_norm(ml_tensor *x, int k, ml_tensor *weight, ml_tensor *bias
         ml_save(n, 0, xc);
         if (wc) ml_save(n, 1, wc);
         ml_save(n, 2, st);
-        n->iarg[0] = D;
-        n->iarg[1] = wc != NULL;
+        n->ctx.layer_norm.D = D;
+        n->ctx.layer_norm.has_weight = wc != NULL;
     }
     int64_t one = 1;
     if (mean) *mean = ml_view(st, 1, &M, &one, st->offset);

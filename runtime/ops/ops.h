@@ -6,15 +6,20 @@
 #ifndef ML_OPS_H
 #define ML_OPS_H
 
+#include "../core/parallel.h" /* ml_set_threads, ml_get_threads */
 #include "../tensor/tensor.h"
+#include "optable.h"
 
 /* ---- elementwise (elementwise.c, unary.c, compare.c) ------------------ */
-typedef enum { ML_ADD, ML_SUB, ML_MUL, ML_DIV, ML_POW, ML_MAXIMUM, ML_MINIMUM, ML_NBINARY } ml_binary_op;
-typedef enum {
-    ML_NEG, ML_ABS, ML_EXP, ML_LOG, ML_LOG1P, ML_SQRT, ML_RSQRT, ML_SIN, ML_COS, ML_TANH, ML_SIGMOID, ML_RELU,
-    ML_GELU, ML_SIGN, ML_NUNARY
-} ml_unary_op;
-typedef enum { ML_EQ, ML_NE, ML_LT, ML_LE, ML_GT, ML_GE, ML_NCOMPARE } ml_compare_op;
+/* The ops of each family, from the tables in optable.h. */
+#define ML_OP_ENUM(E, ...) E,
+typedef enum { ML_BINARY_OPS(ML_OP_ENUM) ML_NBINARY } ml_binary_op;
+typedef enum { ML_UNARY_OPS(ML_OP_ENUM) ML_NUNARY } ml_unary_op;
+typedef enum { ML_COMPARE_OPS(ML_OP_ENUM) ML_NCOMPARE } ml_compare_op;
+/* Lua names ("add", "relu", "eq"), indexed by the enums */
+extern const char *const ml_binary_names[ML_NBINARY];
+extern const char *const ml_unary_names[ML_NUNARY];
+extern const char *const ml_compare_names[ML_NCOMPARE];
 
 ml_tensor *ml_binary(ml_binary_op op, ml_tensor *a, ml_tensor *b);
 ml_tensor *ml_add(ml_tensor *a, ml_tensor *b);
@@ -67,9 +72,6 @@ ml_tensor *ml_dot(ml_tensor *a, ml_tensor *b);
 ml_tensor *ml_outer(ml_tensor *a, ml_tensor *b);
 /* beta * bias + alpha * (a @ b), bias broadcast to [n, m] */
 ml_tensor *ml_addmm(ml_tensor *bias, ml_tensor *a, ml_tensor *b, double beta, double alpha);
-/* Threads used by OpenBLAS and our own loops. */
-void ml_set_threads(int n);
-int ml_get_threads(void);
 
 /* ---- views (shape.c): never copy ------------------------------------- */
 /* shape may contain one -1. Copies only when the strides make a view impossible. */

@@ -259,7 +259,8 @@ typedef struct {
     double a, b;
 } fill_spec;
 
-static int fill_in_place(ml_tensor *t, fill_spec sp) {
+static int fill_in_place(const char *fn, ml_tensor *t, fill_spec sp) {
+    if (ml_check_writable(fn, t) < 0) return -1;
     ml_tensor *buf = ml_is_contiguous(t) ? ml_retain(t) : ml_empty(t->ndim, t->shape, t->dtype);
     if (!buf) return -1;
     void *p = ml_data(buf);
@@ -274,12 +275,12 @@ static int fill_in_place(ml_tensor *t, fill_spec sp) {
 
 int ml_fill_uniform(ml_tensor *t, double lo, double hi) {
     if (check_float("uniform_", t->dtype) < 0) return -1;
-    return fill_in_place(t, (fill_spec){0, lo, hi});
+    return fill_in_place("uniform_", t, (fill_spec){0, lo, hi});
 }
 
 int ml_fill_normal(ml_tensor *t, double mean, double std) {
     if (check_float("normal_", t->dtype) < 0) return -1;
-    return fill_in_place(t, (fill_spec){1, mean, std});
+    return fill_in_place("normal_", t, (fill_spec){1, mean, std});
 }
 
 int ml_fill_bernoulli(ml_tensor *t, double p) {
@@ -287,5 +288,5 @@ int ml_fill_bernoulli(ml_tensor *t, double p) {
         ml_error("bernoulli_: probability must be in [0, 1], got %g", p);
         return -1;
     }
-    return fill_in_place(t, (fill_spec){2, p, 0});
+    return fill_in_place("bernoulli_", t, (fill_spec){2, p, 0});
 }

@@ -195,8 +195,8 @@ ml_tensor *ml_sum_dim(ml_tensor *a, int dim, bool keepdim) { return reduce_raw("
 /* ---- backward rules -------------------------------------------------- */
 /* g (reduced shape) viewed with the reduced dim restored to size 1, then expanded to the input. */
 static ml_tensor *expand_back(ml_node *n, ml_tensor *g) {
-    int dim = (int)n->iarg[0];
-    bool keepdim = n->iarg[1];
+    int dim = n->ctx.reduce.dim;
+    bool keepdim = n->ctx.reduce.keepdim;
     ml_tensor *u = (dim >= 0 && !keepdim && n->in_ndim[0] > 0) ? ml_unsqueeze(g, dim) : ml_retain(g);
     if (!u) return NULL;
     ml_tensor *e = ml_expand(u, n->in_ndim[0], n->in_shape[0]);
@@ -207,8 +207,8 @@ static ml_tensor *expand_back(ml_node *n, ml_tensor *g) {
 static int sum_backward(ml_node *n, ml_tensor *g, ml_tensor **gin) {
     ml_tensor *e = expand_back(n, g);
     if (!e) return -1;
-    if (n->darg[0] != 1.0) { /* mean */
-        gin[0] = ml_binary_scalar(ML_MUL, e, n->darg[0], false);
+    if (n->ctx.reduce.scale != 1.0) { /* mean */
+        gin[0] = ml_binary_scalar(ML_MUL, e, n->ctx.reduce.scale, false);
         ml_release(e);
     } else {
         gin[0] = e;
@@ -232,10 +232,10 @@ static int extreme_all_backward(ml_node *n, ml_tensor *g, ml_tensor **gin) {
 }
 
 static int maxmin_backward(ml_node *n, ml_tensor *g, ml_tensor **gin) {
-    if (n->iarg[0] < 0) return extreme_all_backward(n, g, gin);
+    if (n->ctx.reduce.dim < 0) return extreme_all_backward(n, g, gin);
     ml_tensor *idx = ml_saved(n, 0);
     if (!idx) return -1;
-    int dim = (int)n->iarg[0];
+    int dim = n->ctx.reduce.dim;
     ml_tensor *gx = ml_zeros(n->in_ndim[0], n->in_shape[0], g->dtype);
     ml_tensor *gc = gx ? ml_contiguous(g) : NULL;
     if (!gc) { ml_release(gx); return -1; }
@@ -258,7 +258,7 @@ static int maxmin_backward(ml_node *n, ml_tensor *g, ml_tensor **gin) {
 static int prod_backward(ml_node *n, ml_tensor *g, ml_tensor **gin) {
     ml_tensor *x = ml_saved(n, 0);
     if (!x) return -1;
-    int dim = (int)n->iarg[0];
+    int dim = n->ctx.reduce.dim;
     geom gm;
     make_geom("prod", x, dim, true, &gm);
     ml_tensor *e = expand_back(n, g), *ec = e ? ml_contiguous(e) : NULL;
@@ -287,9 +287,9 @@ static int prod_backward(ml_node *n, ml_tensor *g, ml_tensor **gin) {
 static ml_node *record_reduce(const char *fn, ml_backward_fn bw, ml_tensor *out, ml_tensor *a, int dim, bool keepdim) {
     ml_node *n = ml_record(fn, bw, out, 1, &a);
     if (!n) return NULL;
-    n->iarg[0] = dim;
-    n->iarg[1] = keepdim;
-    n->darg[0] = 1.0;
+    n->ctx.reduce.dim = dim;
+    n->ctx.reduce.keepdim = keepdim;
+    n->ctx.reduce.scale = 1.0;
     return n;
 }
 
@@ -315,7 +315,7 @@ ml_tensor *ml_mean(ml_tensor *a, int dim, bool keepdim) {
     if (out && ml_needs_record(1, &a)) {
         ml_node *nd = record_reduce("mean", sum_backward, out, a, dim, keepdim);
         if (!nd) { ml_release(out); return NULL; }
-        nd->darg[0] = scale;
+        nd->ctx.reduce.scale = scale;
     }
     return out;
 }
@@ -387,7 +387,7 @@ ml_tensor *ml_var(ml_tensor *a, int dim, bool keepdim, bool unbiased) {
 static int root_backward(ml_node *n, ml_tensor *g, ml_tensor **gin) {
     ml_tensor *s = ml_saved(n, 0), *y = ml_saved(n, 1);
     if (!s || !y) return -1;
-    double p = n->darg[0];
+    double p = n->ctx.root.p;
     ml_tensor *gc = ml_contiguous(g), *out = gc ? ml_empty(s->ndim, s->shape, s->dtype) : NULL;
     if (!out) { ml_release(gc); return -1; }
     for (int64_t i = 0; i < out->numel; i++) {
@@ -409,7 +409,7 @@ static ml_tensor *root(ml_tensor *s, double p) {
         ml_node *n = ml_record("root", root_backward, out, 1, &s);
         if (!n || ml_save_output(n, 1, out) < 0) { ml_release(out); return NULL; }
         ml_save(n, 0, s);
-        n->darg[0] = p;
+        n->ctx.root.p = p;
     }
     return out;
 }
@@ -497,7 +497,7 @@ static ml_tensor *cumsum_raw(ml_tensor *a, int dim, bool reverse) {
 }
 
 static int cumsum_backward(ml_node *n, ml_tensor *g, ml_tensor **gin) {
-    gin[0] = cumsum_raw(g, (int)n->iarg[0], true);
+    gin[0] = cumsum_raw(g, n->ctx.along.dim, true);
     return gin[0] ? 0 : -1;
 }
 
@@ -506,7 +506,7 @@ ml_tensor *ml_cumsum(ml_tensor *a, int dim) {
     if (out && ml_needs_record(1, &a)) {
         ml_node *n = ml_record("cumsum", cumsum_backward, out, 1, &a);
         if (!n) { ml_release(out); return NULL; }
-        n->iarg[0] = dim;
+        n->ctx.along.dim = dim;
     }
     return out;
 }

@@ -109,7 +109,7 @@ ml_tensor *ml_view_shape(ml_tensor *a, int ndim, const int64_t *shape) { return 
 /* ---- transpose and permute ------------------------------------------- */
 static int permute_backward(ml_node *n, ml_tensor *g, ml_tensor **gin) {
     int inv[ML_MAX_DIMS];
-    for (int i = 0; i < n->out_ndim; i++) inv[n->iarg[i]] = i;
+    for (int i = 0; i < n->out_ndim; i++) inv[n->ctx.permute.perm[i]] = i;
     gin[0] = ml_permute(g, inv);
     return gin[0] ? 0 : -1;
 }
@@ -128,7 +128,7 @@ ml_tensor *ml_permute(ml_tensor *a, const int *perm) {
     if (out && ml_needs_record(1, &a)) {
         ml_node *n = ml_record("permute", permute_backward, out, 1, &a);
         if (!n) { ml_release(out); return NULL; }
-        for (int i = 0; i < a->ndim; i++) n->iarg[i] = perm[i];
+        for (int i = 0; i < a->ndim; i++) n->ctx.permute.perm[i] = perm[i];
     }
     return out;
 }
@@ -147,8 +147,9 @@ ml_tensor *ml_transpose(ml_tensor *a, int d0, int d1) {
 static int slice_backward(ml_node *n, ml_tensor *g, ml_tensor **gin) {
     ml_tensor *z = ml_zeros(n->in_ndim[0], n->in_shape[0], g->dtype);
     if (!z) return -1;
-    int dim = (int)n->iarg[0];
-    ml_tensor *v = n->iarg[2] < 0 ? ml_select(z, dim, n->iarg[1]) : ml_narrow(z, dim, n->iarg[1], n->iarg[2]);
+    int dim = n->ctx.slice.dim;
+    int64_t start = n->ctx.slice.start, len = n->ctx.slice.len;
+    ml_tensor *v = len < 0 ? ml_select(z, dim, start) : ml_narrow(z, dim, start, len);
     int r = v ? ml_copy_into(v, g) : -1;
     ml_release(v);
     if (r < 0) { ml_release(z); return -1; }
@@ -168,9 +169,9 @@ ml_tensor *ml_narrow(ml_tensor *a, int dim, int64_t start, int64_t len) {
     if (out && ml_needs_record(1, &a)) {
         ml_node *n = ml_record("narrow", slice_backward, out, 1, &a);
         if (!n) { ml_release(out); return NULL; }
-        n->iarg[0] = dim;
-        n->iarg[1] = start;
-        n->iarg[2] = len;
+        n->ctx.slice.dim = dim;
+        n->ctx.slice.start = start;
+        n->ctx.slice.len = len;
     }
     return out;
 }
@@ -192,9 +193,9 @@ ml_tensor *ml_select(ml_tensor *a, int dim, int64_t index) {
     if (out && ml_needs_record(1, &a)) {
         ml_node *n = ml_record("select", slice_backward, out, 1, &a);
         if (!n) { ml_release(out); return NULL; }
-        n->iarg[0] = dim;
-        n->iarg[1] = index;
-        n->iarg[2] = -1;
+        n->ctx.slice.dim = dim;
+        n->ctx.slice.start = index;
+        n->ctx.slice.len = -1;
     }
     return out;
 }

@@ -75,8 +75,8 @@ static int softmax_backward(ml_node *n, ml_tensor *g, ml_tensor **gin) {
     if (!out) { ml_release(gc); return -1; }
     sm_job j;
     int64_t lanes;
-    lanes_of(y, (int)n->iarg[0], &j.n, &j.inner, &lanes);
-    j.log = n->iarg[1];
+    lanes_of(y, n->ctx.softmax.dim, &j.n, &j.inner, &lanes);
+    j.log = n->ctx.softmax.log;
     j.x = ml_data(y);
     j.g = ml_data(gc);
     j.o = ml_data(out);
@@ -106,8 +106,8 @@ static ml_tensor *softmax_impl(const char *fn, ml_tensor *a, int dim, bool log) 
     if (ml_needs_record(1, &a)) {
         ml_node *n = ml_record(fn, softmax_backward, out, 1, &a);
         if (!n || ml_save_output(n, 0, out) < 0) { ml_release(out); return NULL; }
-        n->iarg[0] = dim;
-        n->iarg[1] = log;
+        n->ctx.softmax.dim = dim;
+        n->ctx.softmax.log = log;
     }
     return out;
 }

@@ -110,7 +110,7 @@ DEF_SORT(uint8_t)
 static int sort_backward(ml_node *n, ml_tensor *g, ml_tensor **gin) {
     ml_tensor *idx = ml_saved(n, 0);
     if (!idx) return -1;
-    int dim = (int)n->iarg[0];
+    int dim = n->ctx.along.dim;
     ml_tensor *z = ml_zeros(n->in_ndim[0], n->in_shape[0], g->dtype);
     if (!z) return -1;
     if (z->ndim == 0) { /* a 0-d input: the gradient is g itself */
@@ -162,7 +162,7 @@ static ml_tensor *sort_impl(const char *fn, ml_tensor *a, int dim, int64_t k, bo
     if (ml_needs_record(1, &a)) {
         ml_node *nd_ = ml_record(fn, sort_backward, vals, 1, &a);
         if (!nd_) { ml_release(vals); ml_release(idx); return NULL; }
-        nd_->iarg[0] = dim;
+        nd_->ctx.along.dim = dim;
         ml_save(nd_, 0, idx);
     }
     if (indices) *indices = idx;

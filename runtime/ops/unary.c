@@ -1,6 +1,6 @@
-/* Unary elementwise ops (exp, log, tanh, relu, gelu ...), clamp,
- * leaky_relu and where; forward kernels and fused backward kernels that
- * compute g * f'(x) in one pass. */
+/* Unary elementwise ops (the ML_UNARY_OPS table of optable.h: exp, log,
+ * tanh, relu, gelu ...), clamp, leaky_relu and where; forward kernels and
+ * fused backward kernels that compute g * f'(x) in one pass. */
 #include <math.h>
 #include <string.h>
 
@@ -8,29 +8,17 @@
 #include "apply.h"
 #include "ops.h"
 
-static const char *unary_names[] = {"neg",  "abs",  "exp",     "log",  "log1p", "sqrt", "rsqrt",
-                                    "sin",  "cos",  "tanh",    "sigmoid", "relu", "gelu", "sign"};
-
 #define M_SQRT1_2_ 0.70710678118654752440
 #define M_2_SQRTPI_ 1.12837916709551257390
 
-/* f(x) for each op, in type T (F: the float suffix, f or empty) */
-#define UNARY_EXPR(OP, x, F)                                                                                  \
-    ((OP) == ML_NEG       ? -(x)                                                                             \
-     : (OP) == ML_ABS     ? fabs##F(x)                                                                       \
-     : (OP) == ML_EXP     ? exp##F(x)                                                                        \
-     : (OP) == ML_LOG     ? log##F(x)                                                                        \
-     : (OP) == ML_LOG1P   ? log1p##F(x)                                                                      \
-     : (OP) == ML_SQRT    ? sqrt##F(x)                                                                       \
-     : (OP) == ML_RSQRT   ? 1 / sqrt##F(x)                                                                   \
-     : (OP) == ML_SIN     ? sin##F(x)                                                                        \
-     : (OP) == ML_COS     ? cos##F(x)                                                                        \
-     : (OP) == ML_TANH    ? TANH##F(x)                                                                       \
-     : (OP) == ML_SIGMOID ? 1 / (1 + exp##F(-(x)))                                                           \
-     : (OP) == ML_RELU    ? ((x) > 0 ? (x) : 0)                                                              \
-     : (OP) == ML_GELU    ? 0.5##F * (x) * (1 + erf##F((x) * 0.70710678118654752440##F))                               \
-     : (OP) == ML_SIGN    ? (((x) > 0) - ((x) < 0))                                                          \
-                          : 0)
+#define OP_NAME(E, name, ...) [E] = #name,
+const char *const ml_unary_names[ML_NUNARY] = {ML_UNARY_OPS(OP_NAME)};
+#define OP_KEEPS_INT(E, name, keeps_int, ...) [E] = keeps_int,
+static const bool keeps_int[ML_NUNARY] = {ML_UNARY_OPS(OP_KEEPS_INT)};
+#define OP_SAVES(E, name, keeps_int, fwd, saves, ...) [E] = saves,
+static const int saves[ML_NUNARY] = {ML_UNARY_OPS(OP_SAVES)};
+#define OP_COUNT(...) +1
+_Static_assert(0 ML_UNARY_OPS(OP_COUNT) == ML_NUNARY, "one row per unary op");
 
 /* float32 tanh without libm's slow tanhf: Cephes' odd polynomial below
  * 0.625 (where 1 - 2/(e^2x + 1) would cancel), that formula above; both are
@@ -42,8 +30,24 @@ static inline float tanh_f32(float x) {
     float big = copysignf(1.0f - 2.0f / (expf(2.0f * ax) + 1.0f), x);
     return ax < 0.625f ? small : big;
 }
-#define TANHf tanh_f32
-#define TANH tanh
+
+/* d/dx gelu(x) = Phi(x) + x * phi(x) */
+#define DEF_DGELU(T, F)                                                                                       \
+    static inline T dgelu##F(T v) {                                                                          \
+        T cdf = (T)0.5 * (1 + erf##F(v * (T)M_SQRT1_2_));                                                    \
+        T pdf = exp##F((T)-0.5 * v * v) * (T)(M_2_SQRTPI_ * M_SQRT1_2_ * 0.5);                               \
+        return cdf + v * pdf;                                                                                \
+    }
+DEF_DGELU(float, f)
+DEF_DGELU(double, )
+
+/* The type-generic helpers the table's expressions use: chosen at compile
+ * time by the element type, so each loop calls the float or double routine
+ * directly. */
+#define F_(fn, v) _Generic((v), float: fn##f, default: fn)(v)
+#define TANH_(v) _Generic((v), float: tanh_f32, default: tanh)(v)
+static inline int64_t abs_i64(int64_t v) { return v < 0 ? -v : v; }
+#define ABS_(v) _Generic((v), float: fabsf, double: fabs, default: abs_i64)(v)
 
 typedef struct {
     ml_unary_op op;
@@ -52,46 +56,28 @@ typedef struct {
     double lo, hi;
 } unary_job;
 
-/* The op is a template parameter of each loop (a switch outside the loop),
- * so every loop is a tight, vectorizable one. */
-#define DEF_UNARY(T, F)                                                                                       \
+/* One loop per op (a switch outside the loops), so every loop is a tight,
+ * vectorizable one; int64 gets the loops of the ops that keep integers. */
+#define UNARY_CASE(E, name, keeps_int, fwd, ...)                                                             \
+    case E:                                                                                                  \
+        if (!IS_INT || keeps_int)                                                                            \
+            for (int64_t i = s; i < e; i++) { real v = a[i]; o[i] = (fwd); }                                 \
+        break;
+#define DEF_UNARY(T, INT_T)                                                                                   \
     static void unary_##T(void *p, int64_t s, int64_t e) {                                                   \
+        typedef T real;                                                                                      \
+        enum { IS_INT = INT_T };                                                                             \
         unary_job *j = p;                                                                                    \
-        T *o = j->o;                                                                                         \
-        const T *a = j->a;                                                                                   \
+        real *o = j->o;                                                                                      \
+        const real *a = j->a;                                                                                \
         switch (j->op) {                                                                                     \
-        case ML_NEG: for (int64_t i = s; i < e; i++) o[i] = UNARY_EXPR(ML_NEG, a[i], F); break;              \
-        case ML_ABS: for (int64_t i = s; i < e; i++) o[i] = UNARY_EXPR(ML_ABS, a[i], F); break;              \
-        case ML_EXP: for (int64_t i = s; i < e; i++) o[i] = UNARY_EXPR(ML_EXP, a[i], F); break;              \
-        case ML_LOG: for (int64_t i = s; i < e; i++) o[i] = UNARY_EXPR(ML_LOG, a[i], F); break;              \
-        case ML_LOG1P: for (int64_t i = s; i < e; i++) o[i] = UNARY_EXPR(ML_LOG1P, a[i], F); break;          \
-        case ML_SQRT: for (int64_t i = s; i < e; i++) o[i] = UNARY_EXPR(ML_SQRT, a[i], F); break;            \
-        case ML_RSQRT: for (int64_t i = s; i < e; i++) o[i] = UNARY_EXPR(ML_RSQRT, a[i], F); break;          \
-        case ML_SIN: for (int64_t i = s; i < e; i++) o[i] = UNARY_EXPR(ML_SIN, a[i], F); break;              \
-        case ML_COS: for (int64_t i = s; i < e; i++) o[i] = UNARY_EXPR(ML_COS, a[i], F); break;              \
-        case ML_TANH: for (int64_t i = s; i < e; i++) o[i] = UNARY_EXPR(ML_TANH, a[i], F); break;            \
-        case ML_SIGMOID: for (int64_t i = s; i < e; i++) o[i] = UNARY_EXPR(ML_SIGMOID, a[i], F); break;      \
-        case ML_RELU: for (int64_t i = s; i < e; i++) o[i] = UNARY_EXPR(ML_RELU, a[i], F); break;            \
-        case ML_GELU: for (int64_t i = s; i < e; i++) o[i] = UNARY_EXPR(ML_GELU, a[i], F); break;            \
-        case ML_SIGN: for (int64_t i = s; i < e; i++) o[i] = UNARY_EXPR(ML_SIGN, a[i], F); break;            \
+            ML_UNARY_OPS(UNARY_CASE)                                                                         \
         default: break;                                                                                      \
         }                                                                                                    \
     }
-DEF_UNARY(float, f)
-DEF_UNARY(double, )
-
-static void unary_int64(void *p, int64_t s, int64_t e) {
-    unary_job *j = p;
-    int64_t *o = j->o;
-    const int64_t *a = j->a;
-    for (int64_t i = s; i < e; i++) {
-        int64_t x = a[i];
-        o[i] = j->op == ML_NEG ? -x : j->op == ML_ABS ? (x < 0 ? -x : x) : j->op == ML_RELU ? (x > 0 ? x : 0)
-                                                                                         : (x > 0) - (x < 0);
-    }
-}
-
-static bool keeps_int(ml_unary_op op) { return op == ML_NEG || op == ML_ABS || op == ML_RELU || op == ML_SIGN; }
+DEF_UNARY(float, 0)
+DEF_UNARY(double, 0)
+DEF_UNARY(int64_t, 1)
 
 /* Runs a range kernel over a contiguous copy of a in dtype dt. */
 static ml_tensor *run_unary(ml_tensor *a, ml_dtype dt, ml_range_fn fn, unary_job *j) {
@@ -111,56 +97,39 @@ static ml_tensor *run_unary(ml_tensor *a, ml_dtype dt, ml_range_fn fn, unary_job
 }
 
 /* ---- backward: gin = g * f'(x), fused ------------------------------- */
+/* The rules past the table's rows: clamp and leaky_relu share the kernel. */
+enum { GRAD_CLAMP = ML_NUNARY, GRAD_LEAKY };
+
 typedef struct {
-    ml_unary_op op;
+    int op; /* an ml_unary_op, GRAD_CLAMP or GRAD_LEAKY */
     void *o;
-    const void *g, *x, *y;
+    const void *g, *x, *y; /* x and y point at g when the op saved neither */
     double lo, hi;
 } grad_job;
 
-#define DEF_UNARY_GRAD(T, F)                                                                                  \
+#define GRAD_CASE(E, name, keeps_int, fwd, saves, bwd, ...)                                                  \
+    case E:                                                                                                  \
+        for (int64_t i = s; i < e; i++) { real g = gp[i], x = xp[i], y = yp[i]; (void)g, (void)x, (void)y; o[i] = (bwd); } \
+        break;
+#define DEF_UNARY_GRAD(T)                                                                                     \
     static void unary_grad_##T(void *p, int64_t s, int64_t e) {                                              \
+        typedef T real;                                                                                      \
         grad_job *j = p;                                                                                     \
-        T *restrict o = j->o;                                                                                \
-        const T *restrict g = j->g, *restrict x = j->x, *restrict y = j->y;                                  \
+        real *restrict o = j->o;                                                                             \
+        const real *restrict gp = j->g, *restrict xp = j->x, *restrict yp = j->y;                            \
         switch (j->op) {                                                                                     \
-        case ML_NEG: for (int64_t i = s; i < e; i++) o[i] = -g[i]; break;                                    \
-        case ML_ABS: for (int64_t i = s; i < e; i++) o[i] = g[i] * ((x[i] > 0) - (x[i] < 0)); break;         \
-        case ML_EXP: for (int64_t i = s; i < e; i++) o[i] = g[i] * y[i]; break;                              \
-        case ML_LOG: for (int64_t i = s; i < e; i++) o[i] = g[i] / x[i]; break;                              \
-        case ML_LOG1P: for (int64_t i = s; i < e; i++) o[i] = g[i] / (1 + x[i]); break;                      \
-        case ML_SQRT: for (int64_t i = s; i < e; i++) o[i] = g[i] * (T)0.5 / y[i]; break;                    \
-        case ML_RSQRT: for (int64_t i = s; i < e; i++) o[i] = g[i] * (T)-0.5 * y[i] * y[i] * y[i]; break;    \
-        case ML_SIN: for (int64_t i = s; i < e; i++) o[i] = g[i] * cos##F(x[i]); break;                      \
-        case ML_COS: for (int64_t i = s; i < e; i++) o[i] = -g[i] * sin##F(x[i]); break;                     \
-        case ML_TANH: for (int64_t i = s; i < e; i++) o[i] = g[i] * (1 - y[i] * y[i]); break;                \
-        case ML_SIGMOID: for (int64_t i = s; i < e; i++) o[i] = g[i] * y[i] * (1 - y[i]); break;             \
-        case ML_RELU: /* g read on both paths, so the select vectorizes */                                   \
-            for (int64_t i = s; i < e; i++) { T gv = g[i]; o[i] = x[i] > 0 ? gv : 0; }                       \
-            break;                                                                                           \
-        case ML_GELU: /* d/dx x*Phi(x) = Phi(x) + x*phi(x) */                                                \
-            for (int64_t i = s; i < e; i++) {                                                                \
-                T v = x[i];                                                                                  \
-                T cdf = (T)0.5 * (1 + erf##F(v * (T)M_SQRT1_2_));                                            \
-                T pdf = exp##F((T)-0.5 * v * v) * (T)(M_2_SQRTPI_ * M_SQRT1_2_ * 0.5);                       \
-                o[i] = g[i] * (cdf + v * pdf);                                                               \
-            }                                                                                                \
-            break;                                                                                           \
-        case ML_SIGN: for (int64_t i = s; i < e; i++) o[i] = 0; break;                                       \
-        case ML_NUNARY: /* clamp: pass where lo <= x <= hi (NaN bounds are open) */                          \
+            ML_UNARY_OPS(GRAD_CASE)                                                                          \
+        case GRAD_CLAMP: /* pass where lo <= x <= hi (NaN bounds are open) */                               \
             for (int64_t i = s; i < e; i++)                                                                  \
-                o[i] = ((j->lo != j->lo || x[i] >= j->lo) && (j->hi != j->hi || x[i] <= j->hi)) ? g[i] : 0;  \
+                o[i] = ((j->lo != j->lo || xp[i] >= j->lo) && (j->hi != j->hi || xp[i] <= j->hi)) ? gp[i] : 0; \
             break;                                                                                           \
-        default: /* leaky relu: lo holds the slope */                                                        \
-            for (int64_t i = s; i < e; i++) { T gv = g[i]; o[i] = x[i] > 0 ? gv : gv * (T)j->lo; }          \
+        default: /* GRAD_LEAKY: lo holds the slope */                                                        \
+            for (int64_t i = s; i < e; i++) { real gv = gp[i]; o[i] = xp[i] > 0 ? gv : gv * (real)j->lo; }  \
             break;                                                                                           \
         }                                                                                                    \
     }
-DEF_UNARY_GRAD(float, f)
-DEF_UNARY_GRAD(double, )
-
-#define ML_CLAMP_GRAD ML_NUNARY
-#define ML_LEAKY_GRAD (ML_NUNARY + 1)
+DEF_UNARY_GRAD(float)
+DEF_UNARY_GRAD(double)
 
 static int unary_backward(ml_node *n, ml_tensor *g, ml_tensor **gin) {
     ml_tensor *x = n->saved[0], *y = n->saved[1];
@@ -169,26 +138,27 @@ static int unary_backward(ml_node *n, ml_tensor *g, ml_tensor **gin) {
     ml_tensor *gc = ml_contiguous(g);
     ml_tensor *out = gc ? ml_empty(gc->ndim, gc->shape, dt) : NULL;
     if (!out) { ml_release(gc); return -1; }
-    grad_job j = {(ml_unary_op)n->iarg[0], ml_data(out), ml_data(gc), x ? ml_data(x) : NULL, y ? ml_data(y) : NULL,
-                  n->darg[0], n->darg[1]};
+    const void *gd = ml_data(gc);
+    grad_job j = {n->ctx.unary.op, ml_data(out), gd, x ? ml_data(x) : gd, y ? ml_data(y) : gd,
+                  n->ctx.unary.lo, n->ctx.unary.hi};
     ml_parallel_for(out->numel, ML_PAR_GRAIN / 4, dt == ML_FLOAT32 ? unary_grad_float : unary_grad_double, &j);
     ml_release(gc);
     gin[0] = out;
     return 0;
 }
 
-/* Records the fused backward; saves the (contiguous) input and/or output as the rule needs. */
+/* Records the fused backward; saves the (contiguous) input or the output as the rule needs. */
 static ml_tensor *record_unary(const char *name, int gop, ml_tensor *a, ml_tensor *out, double lo, double hi) {
     if (!ml_needs_record(1, &a)) return out;
     ml_node *n = ml_record(name, unary_backward, out, 1, &a);
     if (!n) { ml_release(out); return NULL; }
-    n->iarg[0] = gop;
-    n->darg[0] = lo;
-    n->darg[1] = hi;
-    bool uses_y = gop == ML_EXP || gop == ML_SQRT || gop == ML_RSQRT || gop == ML_TANH || gop == ML_SIGMOID;
-    if (uses_y) {
+    n->ctx.unary.op = gop;
+    n->ctx.unary.lo = lo;
+    n->ctx.unary.hi = hi;
+    int what = gop < ML_NUNARY ? saves[gop] : ML_SAVES_X;
+    if (what == ML_SAVES_Y) {
         if (ml_save_output(n, 1, out) < 0) { ml_release(out); return NULL; }
-    } else if (gop != ML_NEG && gop != ML_SIGN) {
+    } else if (what == ML_SAVES_X) {
         ml_tensor *xc = ml_contiguous(a);
         if (!xc) { ml_release(out); return NULL; }
         ml_save(n, 0, xc);
@@ -199,12 +169,12 @@ static ml_tensor *record_unary(const char *name, int gop, ml_tensor *a, ml_tenso
 
 ml_tensor *ml_unary(ml_unary_op op, ml_tensor *a) {
     ml_dtype dt = a->dtype;
-    if (!ml_dtype_is_float(dt)) dt = keeps_int(op) ? ML_INT64 : ML_FLOAT32;
+    if (!ml_dtype_is_float(dt)) dt = keeps_int[op] ? ML_INT64 : ML_FLOAT32;
     unary_job j = {op, NULL, NULL, 0, 0};
-    ml_range_fn fn = dt == ML_FLOAT32 ? unary_float : dt == ML_FLOAT64 ? unary_double : unary_int64;
+    ml_range_fn fn = dt == ML_FLOAT32 ? unary_float : dt == ML_FLOAT64 ? unary_double : unary_int64_t;
     ml_tensor *out = run_unary(a, dt, fn, &j);
     if (!out) return NULL;
-    return record_unary(unary_names[op], op, a, out, 0, 0);
+    return record_unary(ml_unary_names[op], op, a, out, 0, 0);
 }
 
 /* ---- clamp and leaky_relu -------------------------------------------- */
@@ -241,7 +211,7 @@ ml_tensor *ml_clamp(ml_tensor *a, double lo, double hi) {
     ml_range_fn fn = dt == ML_FLOAT32 ? clamp_float : dt == ML_FLOAT64 ? clamp_double : clamp_int64_t;
     ml_tensor *out = run_unary(a, dt, fn, &j);
     if (!out) return NULL;
-    return record_unary("clamp", ML_CLAMP_GRAD, a, out, lo, hi);
+    return record_unary("clamp", GRAD_CLAMP, a, out, lo, hi);
 }
 
 ml_tensor *ml_leaky_relu(ml_tensor *a, double slope) {
@@ -249,7 +219,7 @@ ml_tensor *ml_leaky_relu(ml_tensor *a, double slope) {
     unary_job j = {0, NULL, NULL, slope, 0};
     ml_tensor *out = run_unary(a, dt, dt == ML_FLOAT32 ? leaky_float : leaky_double, &j);
     if (!out) return NULL;
-    return record_unary("leaky_relu", ML_LEAKY_GRAD, a, out, slope, 0);
+    return record_unary("leaky_relu", GRAD_LEAKY, a, out, slope, 0);
 }
 
 /* ---- where ----------------------------------------------------------- */

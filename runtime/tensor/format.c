@@ -11,56 +11,6 @@
 
 const ml_printopts ml_printopts_default = {4, 3, 1000, 80, -1};
 
-/* ---- growable buffer ------------------------------------------------- */
-static int sb_reserve(ml_strbuf *sb, size_t extra) {
-    if (sb->oom) return -1;
-    size_t need = sb->len + extra + 1;
-    if (need <= sb->cap) return 0;
-    size_t cap = sb->cap ? sb->cap : 256;
-    while (cap < need) cap *= 2;
-    char *p = realloc(sb->buf, cap);
-    if (!p) { sb->oom = 1; return -1; }
-    sb->buf = p;
-    sb->cap = cap;
-    return 0;
-}
-
-void ml_sb_add(ml_strbuf *sb, const char *s, size_t n) {
-    if (sb_reserve(sb, n) < 0) return;
-    memcpy(sb->buf + sb->len, s, n);
-    sb->len += n;
-    sb->buf[sb->len] = 0;
-}
-
-void ml_sb_adds(ml_strbuf *sb, const char *s) { ml_sb_add(sb, s, strlen(s)); }
-
-void ml_sb_addf(ml_strbuf *sb, const char *fmt, ...) {
-    char tmp[256];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-    va_end(ap);
-    if (n < 0) return;
-    if ((size_t)n < sizeof tmp) { ml_sb_add(sb, tmp, (size_t)n); return; }
-    if (sb_reserve(sb, (size_t)n) < 0) return;
-    va_start(ap, fmt);
-    vsnprintf(sb->buf + sb->len, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    sb->len += (size_t)n;
-}
-
-void ml_sb_spaces(ml_strbuf *sb, int n) {
-    if (n <= 0 || sb_reserve(sb, (size_t)n) < 0) return;
-    memset(sb->buf + sb->len, ' ', (size_t)n);
-    sb->len += (size_t)n;
-    sb->buf[sb->len] = 0;
-}
-
-void ml_sb_free(ml_strbuf *sb) {
-    free(sb->buf);
-    memset(sb, 0, sizeof *sb);
-}
-
 /* ---- the printed elements -------------------------------------------- */
 typedef enum { FMT_INT, FMT_BOOL, FMT_FIXED, FMT_INTFLOAT, FMT_SCI } fmt_kind;
 
@@ -162,16 +112,16 @@ static void analyze(fctx *c) {
     if (t->numel > 0) visit(c, 0, t->offset, measure_one);
 }
 
-static void emit_value(fctx *c, ml_strbuf *sb, int64_t off) {
+static void emit_value(fctx *c, ml_buf *sb, int64_t off) {
     char tmp[VBUF];
     int n = fmt_value(c, off, tmp);
-    ml_sb_spaces(sb, c->width - n);
-    ml_sb_add(sb, tmp, (size_t)n);
+    ml_buf_spaces(sb, c->width - n);
+    ml_buf_add(sb, tmp, (size_t)n);
 }
 
 /* One row (the last dimension), wrapped at linewidth: as many items per line
  * as fit in linewidth - indent, " ..." counting as an item. */
-static void emit_vector(fctx *c, ml_strbuf *sb, int64_t off, int indent) {
+static void emit_vector(fctx *c, ml_buf *sb, int64_t off, int indent) {
     const ml_tensor *t = c->t;
     int d = t->ndim - 1;
     int64_t n = t->shape[d], st = t->strides[d];
@@ -179,50 +129,50 @@ static void emit_vector(fctx *c, ml_strbuf *sb, int64_t off, int indent) {
     if (per_line < 1) per_line = 1;
     int summ = c->summarize && n > 2 * c->edge;
     int64_t items = summ ? 2 * c->edge + 1 : n;
-    ml_sb_adds(sb, "[");
+    ml_buf_puts(sb, "[");
     for (int64_t k = 0; k < items; k++) {
         if (k > 0) {
             if (k % per_line == 0) {
-                ml_sb_adds(sb, ",\n");
-                ml_sb_spaces(sb, indent + 1);
+                ml_buf_puts(sb, ",\n");
+                ml_buf_spaces(sb, indent + 1);
             } else {
-                ml_sb_adds(sb, ", ");
+                ml_buf_puts(sb, ", ");
             }
         }
         if (!summ) emit_value(c, sb, off + k * st);
         else if (k < c->edge) emit_value(c, sb, off + k * st);
-        else if (k == c->edge) ml_sb_adds(sb, c->edge ? " ..." : "...");
+        else if (k == c->edge) ml_buf_puts(sb, c->edge ? " ..." : "...");
         else emit_value(c, sb, off + (n - (items - k)) * st);
     }
-    ml_sb_adds(sb, "]");
+    ml_buf_puts(sb, "]");
 }
 
 /* Dims d.. at offset off; slices are separated by "," and one blank line per
  * dimension below the next. */
-static void emit(fctx *c, ml_strbuf *sb, int d, int64_t off, int indent) {
+static void emit(fctx *c, ml_buf *sb, int d, int64_t off, int indent) {
     const ml_tensor *t = c->t;
     if (d == t->ndim - 1) { emit_vector(c, sb, off, indent); return; }
     int64_t n = t->shape[d], st = t->strides[d];
     int summ = c->summarize && n > 2 * c->edge;
     int64_t items = summ ? 2 * c->edge + 1 : n;
     int below = t->ndim - d - 1;
-    ml_sb_adds(sb, "[");
+    ml_buf_puts(sb, "[");
     for (int64_t k = 0; k < items; k++) {
         if (k > 0) {
-            ml_sb_adds(sb, ",");
-            for (int i = 0; i < below; i++) ml_sb_adds(sb, "\n");
-            ml_sb_spaces(sb, indent + 1);
+            ml_buf_puts(sb, ",");
+            for (int i = 0; i < below; i++) ml_buf_puts(sb, "\n");
+            ml_buf_spaces(sb, indent + 1);
         }
         if (!summ) emit(c, sb, d + 1, off + k * st, indent + 1);
         else if (k < c->edge) emit(c, sb, d + 1, off + k * st, indent + 1);
-        else if (k == c->edge) ml_sb_adds(sb, "...");
+        else if (k == c->edge) ml_buf_puts(sb, "...");
         else emit(c, sb, d + 1, off + (n - (items - k)) * st, indent + 1);
-        if (sb->oom) return;
+        if (sb->failed) return;
     }
-    ml_sb_adds(sb, "]");
+    ml_buf_puts(sb, "]");
 }
 
-void ml_format_body(ml_strbuf *sb, const ml_tensor *t, const ml_printopts *o, int indent) {
+void ml_format_body(ml_buf *sb, const ml_tensor *t, const ml_printopts *o, int indent) {
     fctx c;
     memset(&c, 0, sizeof c);
     c.t = t;
@@ -230,29 +180,29 @@ void ml_format_body(ml_strbuf *sb, const ml_tensor *t, const ml_printopts *o, in
     c.base = t->storage ? (const char *)t->storage->data : NULL;
     c.edge = o->edgeitems < 0 ? 0 : o->edgeitems;
     c.summarize = t->numel > o->threshold;
-    if (t->numel == 0) { ml_sb_adds(sb, "[]"); return; }
+    if (t->numel == 0) { ml_buf_puts(sb, "[]"); return; }
     analyze(&c);
     if (t->ndim == 0) { emit_value(&c, sb, t->offset); return; }
     emit(&c, sb, 0, t->offset, indent);
 }
 
 /* ", suffix", or ",\n<indent>suffix" when it would pass linewidth. */
-static void add_suffix(ml_strbuf *sb, const char *suffix, int indent, int linewidth) {
-    const char *nl = sb->buf ? strrchr(sb->buf, '\n') : NULL;
-    size_t last = nl ? sb->len - (size_t)(nl + 1 - sb->buf) : sb->len;
+static void add_suffix(ml_buf *sb, const char *suffix, int indent, int linewidth) {
+    const char *nl = sb->data ? strrchr(sb->data, '\n') : NULL;
+    size_t last = nl ? sb->len - (size_t)(nl + 1 - sb->data) : sb->len;
     if ((int)(last + 2 + strlen(suffix) + 1) > linewidth) {
-        ml_sb_adds(sb, ",\n");
-        ml_sb_spaces(sb, indent);
+        ml_buf_puts(sb, ",\n");
+        ml_buf_spaces(sb, indent);
     } else {
-        ml_sb_adds(sb, ", ");
+        ml_buf_puts(sb, ", ");
     }
-    ml_sb_adds(sb, suffix);
+    ml_buf_puts(sb, suffix);
 }
 
-int ml_format_tensor(ml_strbuf *sb, const ml_tensor *t, const ml_printopts *o) {
+int ml_format_tensor(ml_buf *sb, const ml_tensor *t, const ml_printopts *o) {
     static const char prefix[] = "tensor(";
     const int indent = (int)sizeof prefix - 1;
-    ml_sb_adds(sb, prefix);
+    ml_buf_puts(sb, prefix);
     ml_format_body(sb, t, o, indent);
     char suffix[160], shp[128];
     snprintf(suffix, sizeof suffix, "dtype=%s", ml_dtype_name(t->dtype));
@@ -265,6 +215,6 @@ int ml_format_tensor(ml_strbuf *sb, const ml_tensor *t, const ml_printopts *o) {
     } else if (t->requires_grad) {
         add_suffix(sb, "requires_grad=true", indent, o->linewidth);
     }
-    ml_sb_adds(sb, ")");
-    return sb->oom ? -1 : 0;
+    ml_buf_puts(sb, ")");
+    return sb->failed ? -1 : 0;
 }

@@ -1,5 +1,5 @@
 /* Tensor printing: the number-format analysis and the nested-bracket layout
- * behind tostring(t), written into a growable char buffer.
+ * behind tostring(t), written into an ml_buf (core/buf.h).
  *
  * Follows PyTorch's _tensor_str (itself Torch7's exponent analysis): the
  * format is chosen from the nonzero finite values that will be printed:
@@ -18,21 +18,8 @@
 
 #include <stddef.h>
 
+#include "../core/buf.h"
 #include "tensor.h"
-
-/* A growable, NUL-terminated char buffer. Zero-initialize it; free buf when done.
- * After an allocation failure oom is set and further appends are dropped. */
-typedef struct {
-    char *buf;
-    size_t len, cap;
-    int oom;
-} ml_strbuf;
-
-void ml_sb_add(ml_strbuf *sb, const char *s, size_t n);
-void ml_sb_adds(ml_strbuf *sb, const char *s);
-void ml_sb_addf(ml_strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void ml_sb_spaces(ml_strbuf *sb, int n);
-void ml_sb_free(ml_strbuf *sb);
 
 typedef struct {
     int precision;     /* decimals of fixed and scientific formats (default 4) */
@@ -46,14 +33,14 @@ extern const ml_printopts ml_printopts_default;
 
 /* Appends the body of t: "3.5000" for 0-d, "[]" when empty, else nested
  * brackets. `indent` is the column the body starts at (7 after "tensor("). */
-void ml_format_body(ml_strbuf *sb, const ml_tensor *t, const ml_printopts *o, int indent);
+void ml_format_body(ml_buf *sb, const ml_tensor *t, const ml_printopts *o, int indent);
 
 /* Appends the whole representation:
  *   tensor([[ 0.1234, -1.5000],
  *           [ 3.0000,  4.0000]], dtype=float32, shape=[2,2])
  * with ", grad_fn=<Name>" when t has a grad_fn, else ", requires_grad=true"
  * when t requires grad. Suffixes wrap onto their own line past linewidth.
- * Returns 0, or -1 when out of memory (sb->oom). */
-int ml_format_tensor(ml_strbuf *sb, const ml_tensor *t, const ml_printopts *o);
+ * Returns 0, or -1 when out of memory (sb->failed). */
+int ml_format_tensor(ml_buf *sb, const ml_tensor *t, const ml_printopts *o);
 
 #endif

@@ -14,19 +14,6 @@
 _Atomic int64_t ml_bytes_allocated_total = 0;
 _Atomic int64_t ml_bytes_live = 0;
 
-/* ---- errors ---------------------------------------------------------- */
-static _Thread_local char errbuf[512];
-
-void *ml_error(const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(errbuf, sizeof errbuf, fmt, ap);
-    va_end(ap);
-    return NULL;
-}
-
-const char *ml_last_error(void) { return errbuf[0] ? errbuf : "unknown error"; }
-
 const char *ml_shape_str(char *buf, size_t n, int ndim, const int64_t *shape) {
     size_t k = 0;
     k += snprintf(buf + k, n - k, "[");
@@ -383,8 +370,77 @@ static void convert_row(ml_dtype dd, void *dbase, int64_t dst_is, ml_dtype sd, c
     }
 }
 
+/* ---- memory overlap ---------------------------------------------------- */
+bool ml_has_internal_overlap(const ml_tensor *t) {
+    if (t->numel <= 1) return false;
+    /* dims of size > 1 by |stride|; each stride must step past everything
+     * the smaller ones reach (a sufficient test, exact for our views) */
+    int n = 0;
+    int64_t sz[ML_MAX_DIMS], st[ML_MAX_DIMS];
+    for (int d = 0; d < t->ndim; d++) {
+        if (t->shape[d] <= 1) continue;
+        int64_t s = t->strides[d] < 0 ? -t->strides[d] : t->strides[d];
+        if (s == 0) return true;
+        int k = n++;
+        while (k > 0 && st[k - 1] > s) { st[k] = st[k - 1]; sz[k] = sz[k - 1]; k--; }
+        st[k] = s;
+        sz[k] = t->shape[d];
+    }
+    int64_t reach = 0;
+    for (int k = 0; k < n; k++) {
+        if (st[k] <= reach) return true;
+        reach += (sz[k] - 1) * st[k];
+    }
+    return false;
+}
+
+/* [lo, hi) in bytes of storage that t's elements occupy */
+static void byte_range(const ml_tensor *t, int64_t *lo, int64_t *hi) {
+    int64_t l = t->offset, h = t->offset, es = (int64_t)ml_dtype_size(t->dtype);
+    for (int d = 0; d < t->ndim; d++) {
+        int64_t s = (t->shape[d] - 1) * t->strides[d];
+        if (s < 0) l += s;
+        else h += s;
+    }
+    *lo = l * es;
+    *hi = (h + 1) * es;
+}
+
+bool ml_may_overlap(const ml_tensor *a, const ml_tensor *b) {
+    if (a->storage != b->storage || a->numel == 0 || b->numel == 0) return false;
+    int64_t alo, ahi, blo, bhi;
+    byte_range(a, &alo, &ahi);
+    byte_range(b, &blo, &bhi);
+    return alo < bhi && blo < ahi;
+}
+
+bool ml_same_layout(const ml_tensor *a, const ml_tensor *b) {
+    if (a->storage != b->storage || a->offset != b->offset || a->dtype != b->dtype || b->ndim > a->ndim) return false;
+    int64_t bs[ML_MAX_DIMS];
+    ml_broadcast_strides(b, a->ndim, a->shape, bs);
+    for (int d = 0; d < a->ndim; d++)
+        if (a->shape[d] > 1 && bs[d] != a->strides[d]) return false;
+    return true;
+}
+
+int ml_check_writable(const char *fn, const ml_tensor *t) {
+    if (!ml_has_internal_overlap(t)) return 0;
+    ml_error("%s: unsupported operation: more than one element of the written-to tensor refers to a single memory "
+             "location. Please clone() the tensor before performing the operation.",
+             fn);
+    return -1;
+}
+
 int ml_copy_into(ml_tensor *dst, const ml_tensor *src) {
     if (dst->numel == 0) return 0;
+    if (ml_check_writable("copy_", dst) < 0) return -1;
+    if (ml_may_overlap(dst, src) && !ml_same_layout(dst, src)) {
+        ml_tensor *tmp = ml_clone(src);
+        if (!tmp) return -1;
+        int r = ml_copy_into(dst, tmp);
+        ml_release(tmp);
+        return r;
+    }
     int64_t sstr[ML_MAX_DIMS];
     if (!ml_same_shape(dst, src)) {
         int n;

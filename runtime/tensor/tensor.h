@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../core/error.h"
+
 #define ML_MAX_DIMS 8
 
 typedef enum { ML_FLOAT32 = 0, ML_FLOAT64, ML_INT64, ML_BOOL, ML_NDTYPES } ml_dtype;
@@ -53,10 +55,7 @@ typedef struct ml_tensor {
     struct ml_node *grad_fn;  /* the node that produced this tensor, owned */
 } ml_tensor;
 
-/* ---- errors ---------------------------------------------------------- */
-/* Formats a message into a thread-local buffer; always returns NULL. */
-void *ml_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-const char *ml_last_error(void);
+/* ---- errors (ml_error, ml_last_error: core/error.h) ------------------ */
 /* Appends "[2,3,4]" to buf (size n). */
 const char *ml_shape_str(char *buf, size_t n, int ndim, const int64_t *shape);
 
@@ -101,8 +100,23 @@ int ml_norm_dim(const char *fn, int dim1, int ndim);
 
 /* ---- copies and conversion ------------------------------------------ */
 /* Copies src into dst (same numel order, any strides, converting dtype).
- * src is broadcast to dst's shape when shapes differ. */
+ * src is broadcast to dst's shape when shapes differ. A src that overlaps
+ * dst is read as it was before the copy (through a temporary); a dst with
+ * internal overlap is refused (see ml_check_writable). */
 int ml_copy_into(ml_tensor *dst, const ml_tensor *src);
+
+/* ---- memory overlap (in-place writes) ---------------------------------- */
+/* True when two elements of t are one memory location (an expanded view). */
+bool ml_has_internal_overlap(const ml_tensor *t);
+/* True when a and b may touch a common byte of one storage. */
+bool ml_may_overlap(const ml_tensor *a, const ml_tensor *b);
+/* True when b, broadcast to a's shape, reads every element at the very
+ * location a writes it (x:add_(x)): elementwise in-place is then safe. */
+bool ml_same_layout(const ml_tensor *a, const ml_tensor *b);
+/* 0, or -1 with "fn: unsupported operation: more than one element of the
+ * written-to tensor refers to a single memory location. ..." when t has
+ * internal overlap, as PyTorch refuses it. */
+int ml_check_writable(const char *fn, const ml_tensor *t);
 /* Returns t itself (retained) when already contiguous, else a copy. */
 ml_tensor *ml_contiguous(ml_tensor *t);
 ml_tensor *ml_clone(const ml_tensor *t);

@@ -1,0 +1,45 @@
+/* The threads knob and the parallel-for (see parallel.h). */
+#include "parallel.h"
+
+#include <cblas.h>
+#include <omp.h>
+
+static int n_threads = 0;     /* what the user asked for (0: not set yet) */
+static int blas_threads = -1; /* what OpenBLAS runs with right now */
+
+void ml_blas_threads(int n) {
+    if (n != blas_threads) {
+        openblas_set_num_threads(n);
+        blas_threads = n;
+    }
+}
+
+void ml_set_threads(int n) {
+    if (n < 1) n = 1;
+    n_threads = n;
+    omp_set_num_threads(n);
+    ml_blas_threads(n);
+}
+
+int ml_get_threads(void) {
+    if (!n_threads) {
+        n_threads = omp_get_max_threads();
+        blas_threads = openblas_get_num_threads();
+    }
+    return n_threads;
+}
+
+void ml_parallel_for(int64_t n, int64_t grain, ml_range_fn fn, void *ctx) {
+    int nt = ml_get_threads();
+    if (nt <= 1 || n < 2 * grain || omp_in_parallel()) {
+        fn(ctx, 0, n);
+        return;
+    }
+    int64_t chunks = n / grain;
+    if (chunks > nt) chunks = nt;
+#pragma omp parallel for num_threads((int)chunks) schedule(static)
+    for (int64_t c = 0; c < chunks; c++) {
+        int64_t s = n * c / chunks, e = n * (c + 1) / chunks;
+        fn(ctx, s, e);
+    }
+}
