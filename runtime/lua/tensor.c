@@ -87,7 +87,20 @@ static int t_newindex(lua_State *L) {
     const char *k = lua_tostring(L, 2);
     if (k && !strcmp(k, "grad")) {
         ml_tensor *g = lua_isnil(L, 3) ? NULL : lb_check_tensor(L, 3, "grad assignment");
-        if (g && !ml_same_shape(g, t)) return luaL_error(L, "grad assignment: gradient shape differs from the tensor's");
+        if (g && !ml_same_shape(g, t)) {
+            char gs[160], ts[160];
+            return luaL_error(L, "grad assignment: assigned grad has data of a different size: got shape %s, the tensor has %s",
+                              ml_shape_str(gs, sizeof gs, g->ndim, g->shape), ml_shape_str(ts, sizeof ts, t->ndim, t->shape));
+        }
+        if (g && g->dtype != t->dtype) /* backward would drop it: accumulation needs the tensor's dtype */
+            return luaL_error(L, "grad assignment: assigned grad has dtype %s, expected the tensor's dtype %s",
+                              ml_dtype_name(g->dtype), ml_dtype_name(t->dtype));
+        /* a tensor reachable from its own .grad chain would own itself: a
+         * refcount cycle that is never freed (t.grad = t, or a.grad = b, b.grad = a) */
+        for (const ml_tensor *c = g; c; c = c->grad)
+            if (c == t)
+                return luaL_error(L, "grad assignment: a tensor cannot be its own gradient%s (assign a copy: t.grad = x:clone())",
+                                  c == g ? "" : " through the .grad of its gradient");
         ml_release(t->grad);
         t->grad = ml_retain(g);
         return 0;

@@ -22,3 +22,33 @@ T.test("json: an object of 200,000 keys decodes in linear time, and duplicates a
   T.raises(function() ml.json.decode('{"a":1,"b":2,"a":3}') end, 'duplicate key "a"')
   T.eq(ml.json.decode('{"a":{"a":1},"b":{"a":2}}').b.a, 2) -- the same key in two objects is fine
 end)
+
+-- ---- .grad assignment ----------------------------------------------------------
+T.test("grad assignment: a gradient of another dtype or shape is refused, not dropped at backward", function()
+  local w = ml.ones(3):requires_grad()
+  T.raises(function() w.grad = ml.tensor({ 1, 2, 3 }, { dtype = "int64" }) end,
+    "grad assignment: assigned grad has dtype int64, expected the tensor's dtype float32")
+  T.raises(function() w.grad = ml.ones(3):double() end, "assigned grad has dtype float64")
+  T.raises(function() w.grad = ml.ones(4) end, "assigned grad has data of a different size: got shape [4], the tensor has [3]")
+  T.eq(w.grad, nil)
+  w.grad = ml.full({ 3 }, 2.0)
+  ;(w * 3):sum():backward()
+  T.all_near(w.grad, { 5, 5, 5 })
+  w.grad = nil
+  T.eq(w.grad, nil)
+end)
+
+local function live() collectgarbage(); collectgarbage(); return ml.memory_stats().live end
+
+T.test("grad assignment: t.grad = t (or a cycle through two tensors) is refused, and nothing is kept alive", function()
+  local before = live()
+  for _ = 1, 4 do
+    local t = ml.zeros(1 << 18)
+    T.raises(function() t.grad = t end, "grad assignment: a tensor cannot be its own gradient")
+    local a, b = ml.zeros(1 << 18), ml.zeros(1 << 18)
+    a.grad = b
+    T.raises(function() b.grad = a end, "cannot be its own gradient through the .grad of its gradient")
+    b.grad = ml.zeros(1 << 18) -- a chain is fine
+  end
+  T.ok(live() - before < 1 << 20, string.format("%d bytes still live", live() - before))
+end)
