@@ -21,18 +21,40 @@ static const ml_dtype raw_targets[ML_RAW_COUNT] = {
 size_t ml_raw_size(ml_raw_type r) { return raw_sizes[r]; }
 ml_dtype ml_raw_target(ml_raw_type r) { return raw_targets[r]; }
 
+static const char *not_regular(mode_t m) {
+    if (S_ISDIR(m)) return "is a directory";
+    if (S_ISFIFO(m)) return "not a regular file (a FIFO)";
+    if (S_ISCHR(m) || S_ISBLK(m)) return "not a regular file (a device)";
+    if (S_ISSOCK(m)) return "not a regular file (a socket)";
+    return "not a regular file";
+}
+
+/* Every reader opens through here. A FIFO or a device would block open()
+ * or read() forever: the path is checked before the open, and opened
+ * non-blocking so a FIFO swapped in between cannot block either; the
+ * opened file is checked again. */
 FILE *ml_io_open_read(const char *fn, const char *path, int64_t *size) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return ml_error("%s: cannot open '%s': %s", fn, path, strerror(errno));
     struct stat st;
-    if (fstat(fileno(f), &st) != 0) {
+    if (stat(path, &st) != 0) return ml_error("%s: cannot open '%s': %s", fn, path, strerror(errno));
+    if (!S_ISREG(st.st_mode)) return ml_error("%s: cannot open '%s': %s", fn, path, not_regular(st.st_mode));
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) return ml_error("%s: cannot open '%s': %s", fn, path, strerror(errno));
+    if (fstat(fd, &st) != 0) {
         int e = errno;
-        fclose(f);
+        close(fd);
         return ml_error("%s: cannot open '%s': %s", fn, path, strerror(e));
     }
     if (!S_ISREG(st.st_mode)) {
-        fclose(f);
-        return ml_error("%s: cannot open '%s': %s", fn, path, S_ISDIR(st.st_mode) ? "is a directory" : "not a regular file");
+        close(fd);
+        return ml_error("%s: cannot open '%s': %s", fn, path, not_regular(st.st_mode));
+    }
+    int fl = fcntl(fd, F_GETFL);
+    if (fl != -1) fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+    FILE *f = fdopen(fd, "rb");
+    if (!f) {
+        int e = errno;
+        close(fd);
+        return ml_error("%s: cannot open '%s': %s", fn, path, strerror(e));
     }
     *size = (int64_t)st.st_size;
     return f;

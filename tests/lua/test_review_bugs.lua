@@ -52,3 +52,31 @@ T.test("grad assignment: t.grad = t (or a cycle through two tensors) is refused,
   end
   T.ok(live() - before < 1 << 20, string.format("%d bytes still live", live() - before))
 end)
+
+-- ---- readers refuse what is not a regular file ---------------------------------
+local BIN = (arg and arg[-1] and arg[-1]:match("moonlab$")) and arg[-1] or "./build/moonlab"
+
+T.test("readers: a FIFO (or a directory) is refused at once, not opened and waited on", function()
+  local fifo = tmpdir .. "/pipe"
+  local ok = os.execute("mkfifo '" .. fifo .. "' 2>/dev/null")
+  if not ok then return end -- no mkfifo here
+  -- in a child under `timeout`, so a regression fails instead of hanging the suite
+  local calls = {
+    { "ml.load", "ml.load(P)" }, { "ml.load_npy", "ml.load_npy(P)" },
+    { "data.read_idx", "ml.data.read_idx(P)" }, { "nn.load", "ml.nn.load(P)" },
+  }
+  for _, c in ipairs(calls) do
+    local script = string.format("local P = %q; local ok, e = pcall(function() return %s end); io.write(tostring(e))", fifo, c[2])
+    local out = os.tmpname()
+    local _, _, code = os.execute(string.format("timeout 5 %s -e %q >%s 2>&1 </dev/null", BIN, script, out))
+    local f = assert(io.open(out, "rb"))
+    local msg = f:read("a")
+    f:close()
+    os.remove(out)
+    T.ok(code ~= 124, c[1] .. " blocked on a FIFO")
+    T.ok(msg:find("not a regular file (a FIFO)", 1, true), c[1] .. ": " .. msg)
+    T.ok(msg:find(fifo, 1, true), c[1] .. " names the path: " .. msg)
+  end
+  os.remove(fifo)
+  T.raises(function() ml.load(tmpdir) end, "is a directory")
+end)
