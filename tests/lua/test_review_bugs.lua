@@ -80,3 +80,58 @@ T.test("readers: a FIFO (or a directory) is refused at once, not opened and wait
   os.remove(fifo)
   T.raises(function() ml.load(tmpdir) end, "is a directory")
 end)
+
+-- ---- temporary files of atomic writes ------------------------------------------
+local function ls(dir)
+  local p = io.popen("ls -A '" .. dir .. "'")
+  local names = {}
+  for l in p:lines() do names[l] = true end
+  p:close()
+  return names
+end
+
+local function dead_pid() -- a process that has just exited
+  local p = io.popen("sh -c 'echo $$'")
+  local pid = tonumber(p:read("l"))
+  p:close()
+  return pid
+end
+
+T.test("atomic write: a killed writer's temporary file is removed by the next write to the same path", function()
+  local dir = tmpdir .. "/stale"
+  os.execute("mkdir -p '" .. dir .. "'")
+  local pid = dead_pid()
+  local function touch(name) local f = assert(io.open(dir .. "/" .. name, "wb")); f:write("partial"); f:close() end
+  local stale1 = ".w.safetensors.moonlab-tmp." .. pid .. ".0"
+  local stale2 = ".w.safetensors.moonlab-tmp." .. pid .. ".17"
+  local alive = ".w.safetensors.moonlab-tmp.1.0"       -- pid 1 runs: another writer's file in progress
+  local other = ".v.safetensors.moonlab-tmp." .. pid .. ".0" -- another path's: left for its next write
+  local odd = ".w.safetensors.moonlab-tmp." .. pid .. ".x" -- not a name we make
+  for _, n in ipairs({ stale1, stale2, alive, other, odd }) do touch(n) end
+  ml.save(dir .. "/w.safetensors", { x = ml.ones(2) })
+  local names = ls(dir)
+  T.ok(not names[stale1] and not names[stale2], "stale temporary files removed")
+  T.ok(names[alive] and names[other] and names[odd], "only the dead writer's files of this path are removed")
+  T.ok(names["w.safetensors"])
+  T.all_near(ml.load(dir .. "/w.safetensors").x, { 1, 1 })
+  -- a write leaves no temporary file; npy writes clean up the same way
+  touch(".w.npy.moonlab-tmp." .. pid .. ".3")
+  ml.save(dir .. "/w.npy", ml.ones(3))
+  local n = 0
+  for name in pairs(ls(dir)) do if name:find("moonlab-tmp", 1, true) then n = n + 1 end end
+  T.eq(n, 3) -- alive, other, odd
+end)
+
+T.test("atomic write: a 250-byte file name saves and loads (the temporary name is shortened to fit)", function()
+  for _, ext in ipairs({ ".safetensors", ".npy" }) do
+    local name = string.rep("n", 250 - #ext) .. ext
+    local p = tmpdir .. "/" .. name
+    ml.save(p, ext == ".npy" and ml.arange(1, 4):float() or { a = ml.arange(1, 4):float() })
+    local back = ml.load(p)
+    T.all_near(ext == ".npy" and back or back.a, { 1, 2, 3 })
+    -- a second name of 250 bytes sharing the first 240: a distinct temporary prefix
+    local name2 = string.rep("n", 240 - #ext) .. string.rep("m", 10) .. ext
+    ml.save(tmpdir .. "/" .. name2, ext == ".npy" and ml.ones(1) or { a = ml.ones(1) })
+    for f in pairs(ls(tmpdir)) do T.ok(not f:find("moonlab-tmp", 1, true), "left behind: " .. f) end
+  end
+end)
