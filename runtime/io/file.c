@@ -63,6 +63,39 @@ FILE *ml_io_open_read(const char *fn, const char *path, int64_t *size) {
     return f;
 }
 
+/* ---- quoting file bytes in messages ------------------------------------ */
+/* Length of the valid, printable UTF-8 sequence at s (2 to 4 bytes), else 0.
+ * C1 controls (U+0080..U+009F) count as not printable. */
+static size_t utf8_printable(const unsigned char *s, size_t len) {
+    unsigned char c = s[0];
+    size_t n = c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+    if (!n || n > len) return 0;
+    for (size_t i = 1; i < n; i++)
+        if ((s[i] & 0xC0) != 0x80) return 0;
+    if (c == 0xC2 && s[1] < 0xA0) return 0;                          /* C1 controls */
+    if ((c == 0xE0 && s[1] < 0xA0) || (c == 0xF0 && s[1] < 0x90)) return 0; /* overlong */
+    if ((c == 0xED && s[1] >= 0xA0) || (c == 0xF4 && s[1] >= 0x90)) return 0; /* surrogates, past U+10FFFF */
+    return n;
+}
+
+const char *ml_excerpt(char *buf, size_t size, const char *text, size_t len) {
+    const unsigned char *s = (const unsigned char *)text;
+    size_t k = 0, i = 0;
+    int shown = 0;
+    if (!size) return buf;
+    while (i < len && shown < ML_EXCERPT_CHARS && k + 8 < size) {
+        size_t u;
+        if (s[i] >= 0x20 && s[i] < 0x7f && s[i] != '\\') buf[k++] = (char)s[i++];
+        else if (s[i] == '\\') { buf[k++] = '\\'; buf[k++] = '\\'; i++; }
+        else if ((u = utf8_printable(s + i, len - i))) { memcpy(buf + k, s + i, u); k += u; i += u; }
+        else k += (size_t)snprintf(buf + k, size - k, "\\x%02x", s[i++]);
+        shown++;
+    }
+    if (i < len && k + 4 <= size) { memcpy(buf + k, "...", 3); k += 3; }
+    buf[k < size ? k : size - 1] = 0;
+    return buf;
+}
+
 /* ---- element conversion ----------------------------------------------- */
 static float half_to_float(uint16_t h) {
     uint32_t sign = (uint32_t)(h & 0x8000) << 16, exp = (h >> 10) & 0x1f, man = h & 0x3ff, bits;

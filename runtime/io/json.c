@@ -178,7 +178,12 @@ static char *parse_string(parser *p, size_t *outlen) {
             put_utf8(&b, cp);
             break;
         }
-        default: p->pos--; fail(p, "bad escape '\\%c'", e); goto bad;
+        default: {
+            char eb[ML_EXCERPT_SIZE];
+            p->pos--;
+            fail(p, "bad escape '\\%s'", ml_excerpt(eb, sizeof eb, &p->s[p->pos], 1));
+            goto bad;
+        }
         }
     }
     ml_buf_add(&b, "", 1); /* NUL, also makes "" a real allocation */
@@ -308,7 +313,8 @@ static int parse_items(parser *p, ml_json *v, int depth, bool object, key_set *k
             if (dup != 0) {
                 if (dup > 0) {
                     p->pos = kpos;
-                    fail(p, "duplicate key \"%.64s\"", k);
+                    char kb[ML_EXCERPT_SIZE];
+                    fail(p, "duplicate key \"%s\"", ml_excerpt(kb, sizeof kb, k, strlen(k)));
                 } else {
                     fail(p, "out of memory");
                 }

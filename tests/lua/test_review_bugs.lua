@@ -135,3 +135,56 @@ T.test("atomic write: a 250-byte file name saves and loads (the temporary name i
     for f in pairs(ls(tmpdir)) do T.ok(not f:find("moonlab-tmp", 1, true), "left behind: " .. f) end
   end
 end)
+
+-- ---- messages quote file bytes escaped and cut short ---------------------------
+local function write(p, bytes) local f = assert(io.open(p, "wb")); f:write(bytes); f:close() end
+local function st_file(header) return string.pack("<I8", #header) .. header end
+
+local function err_of(fn) local ok, e = pcall(fn); T.ok(not ok, "expected an error"); return tostring(e) end
+
+local function clean(msg, what)
+  T.ok(not msg:find("[%z\1-\31\127]"), what .. ": a raw control byte reached the message: " .. msg)
+  T.ok(#msg < 400, what .. ": the message is " .. #msg .. " bytes long")
+end
+
+T.test("file errors: control bytes in a safetensors header are escaped and long names cut", function()
+  local p = tmpdir .. "/ctl.safetensors"
+  local name = "\\u001b[31mred\\u0007" .. string.rep("x", 300)
+  write(p, st_file('{"' .. name .. '":{"dtype":"\\u001b]0;F32","shape":[1],"data_offsets":[0,4]}}') .. "\0\0\0\0")
+  local msg = err_of(function() ml.load(p) end)
+  clean(msg, "unsupported dtype")
+  T.ok(msg:find("\\x1b[31mred\\x07xxx", 1, true), msg)
+  T.ok(msg:find("xxx...'", 1, true), "the name is cut: " .. msg)
+  T.ok(msg:find("unsupported dtype '\\x1b]0;F32'", 1, true), msg)
+  -- a bad shape names the tensor the same way; UTF-8 names stay readable
+  write(p, st_file('{"poids\\u00e9\\u0085":{"dtype":"F32","shape":["a"],"data_offsets":[0,4]}}') .. "\0\0\0\0")
+  msg = err_of(function() ml.load(p) end)
+  clean(msg, "shape")
+  T.ok(msg:find("tensor 'poids\195\169\\xc2\\x85'", 1, true), msg)
+  -- metadata and overlapping tensors
+  write(p, st_file('{"__metadata__":{"\\u001bk":1}}'))
+  msg = err_of(function() ml.load(p) end)
+  clean(msg, "metadata")
+  T.ok(msg:find("value for '\\x1bk'", 1, true), msg)
+  write(p, st_file('{"\\u0001a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},' ..
+    '"\\u0001b":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}') .. "\0\0\0\0")
+  msg = err_of(function() ml.load(p) end)
+  clean(msg, "overlap")
+  T.ok(msg:find("'\\x01a'", 1, true) and msg:find("'\\x01b'", 1, true), msg)
+end)
+
+T.test("file errors: JSON and npy messages escape what they quote", function()
+  local msg = err_of(function() ml.json.decode('{"\\u001b[2J' .. string.rep("k", 100) .. '":1,"\\u001b[2J' .. string.rep("k", 100) .. '":2}') end)
+  clean(msg, "json duplicate")
+  T.ok(msg:find('duplicate key "\\x1b[2Jkkk', 1, true) and msg:find('kkk..."', 1, true), msg)
+  msg = err_of(function() ml.json.decode('["\\\1"]') end)
+  clean(msg, "json escape")
+  T.ok(msg:find("bad escape '\\\\x01'", 1, true), msg)
+  local p = tmpdir .. "/ctl.npy"
+  local hdr = "{'descr': '<\27[31m\7', 'fortran_order': False, 'shape': (1,), }"
+  hdr = hdr .. string.rep(" ", 63 - (10 + #hdr) % 64) .. "\n"
+  write(p, "\147NUMPY\1\0" .. string.pack("<I2", #hdr) .. hdr .. "\0\0\0\0")
+  msg = err_of(function() ml.load(p) end)
+  clean(msg, "npy dtype")
+  T.ok(msg:find("unsupported dtype '<\\x1b[31m\\x07'", 1, true), msg)
+end)
