@@ -4,6 +4,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "../ops/divmod.h"
 #include "../ops/ops.h"
 #include "lbind.h"
 
@@ -30,6 +31,24 @@ static int m_div(lua_State *L) { return binary(L, ML_DIV, "div"); }
 static int m_pow(lua_State *L) { return binary(L, ML_POW, "pow"); }
 static int m_maximum(lua_State *L) { return binary(L, ML_MAXIMUM, "maximum"); }
 static int m_minimum(lua_State *L) { return binary(L, ML_MINIMUM, "minimum"); }
+
+/* a // b and a % b, either side a number */
+static int divmod(lua_State *L, ml_divmod_op op, const char *fn) {
+    ml_tensor *a = lb_test_tensor(L, 1), *b = lb_test_tensor(L, 2);
+    if (a && b) {
+        lb_push_tensor(L, ml_divmod(op, a, b));
+    } else if (a && lua_type(L, 2) == LUA_TNUMBER) {
+        lb_push_tensor(L, ml_divmod_scalar(op, a, lua_tonumber(L, 2), false));
+    } else if (b && lua_type(L, 1) == LUA_TNUMBER) {
+        lb_push_tensor(L, ml_divmod_scalar(op, b, lua_tonumber(L, 1), true));
+    } else {
+        int bad = a ? 2 : 1;
+        return luaL_error(L, "%s: argument #%d: expected a tensor or a number, got %s", fn, bad, luaL_typename(L, bad));
+    }
+    return 1;
+}
+static int m_floor_divide(lua_State *L) { return divmod(L, ML_FLOOR_DIVIDE, "floor_divide"); }
+static int m_remainder(lua_State *L) { return divmod(L, ML_REMAINDER, "remainder"); }
 
 static int unary(lua_State *L, ml_unary_op op, const char *fn) {
     lb_push_tensor(L, ml_unary(op, lb_check_tensor(L, 1, fn)));
@@ -170,7 +189,7 @@ static int m_zero_(lua_State *L) {
 
 static const luaL_Reg funcs[] = {
     {"add", m_add}, {"sub", m_sub}, {"mul", m_mul}, {"div", m_div}, {"pow", m_pow},
-    {"maximum", m_maximum}, {"minimum", m_minimum},
+    {"maximum", m_maximum}, {"minimum", m_minimum}, {"floor_divide", m_floor_divide}, {"remainder", m_remainder},
     {"neg", m_neg}, {"abs", m_abs}, {"exp", m_exp}, {"log", m_log}, {"log1p", m_log1p}, {"sqrt", m_sqrt},
     {"rsqrt", m_rsqrt}, {"sin", m_sin}, {"cos", m_cos}, {"tanh", m_tanh}, {"sigmoid", m_sigmoid},
     {"relu", m_relu}, {"gelu", m_gelu}, {"sign", m_sign}, {"clamp", m_clamp}, {"leaky_relu", m_leaky_relu},
@@ -182,6 +201,7 @@ static const luaL_Reg funcs[] = {
 
 static const luaL_Reg metamethods[] = {
     {"__add", m_add}, {"__sub", m_sub}, {"__mul", m_mul}, {"__div", m_div}, {"__pow", m_pow}, {"__unm", m_unm},
+    {"__idiv", m_floor_divide}, {"__mod", m_remainder},
     {NULL, NULL},
 };
 
@@ -195,6 +215,10 @@ static const lb_doc docs[] = {
     {"pow", "t:pow(x) -> tensor — t ^ x elementwise, broadcasting; x a tensor or number"},
     {"maximum", "t:maximum(x) -> tensor — the larger of t and x elementwise, broadcasting"},
     {"minimum", "t:minimum(x) -> tensor — the smaller of t and x elementwise, broadcasting"},
+    {"floor_divide", "t:floor_divide(x) | t // x -> tensor — floor(t / x) elementwise, broadcasting, as Python's // and "
+                     "torch.floor_divide; integers stay integers (division by zero is an error); gradient zero"},
+    {"remainder", "t:remainder(x) | t % x -> tensor — t - x * floor(t / x), the sign of x, as Python's % and "
+                  "torch.remainder; x a tensor or number on either side"},
     {"neg", "t:neg() -> tensor — -t"},
     {"abs", "t:abs() -> tensor — |t| elementwise"},
     {"exp", "t:exp() -> tensor — e ^ t elementwise"},

@@ -188,3 +188,72 @@ T.test("file errors: JSON and npy messages escape what they quote", function()
   clean(msg, "npy dtype")
   T.ok(msg:find("unsupported dtype '<\\x1b[31m\\x07'", 1, true), msg)
 end)
+
+-- ---- // and % -------------------------------------------------------------------
+local function same(got, want, what, zero_sign)
+  local g = got:tolist()
+  T.eq(#g, #want, what)
+  for i = 1, #want do
+    T.eq(g[i], want[i], string.format("%s: element %d", what, i))
+    if zero_sign and want[i] == 0 then T.eq(1 / g[i], 1 / want[i], what .. ": the sign of zero, element " .. i) end
+  end
+end
+
+T.test("// and %: floor division and remainder with the sign of the divisor, as Python and PyTorch", function()
+  local af = ml.tensor({ -7.5, -3, -0.5, 0, 0.5, 3, 7.5 }, { dtype = "float64" })
+  -- expected values from Python's float // and % (torch.floor_divide and torch.remainder agree; the
+  -- sign of a zero remainder is a's in PyTorch (fmod), b's in Python, so it is not compared)
+  local fd = { [2] = { -4.0, -2.0, -1.0, 0.0, 0.0, 1.0, 3.0 }, [-2] = { 3.0, 1.0, 0.0, -0.0, -1.0, -2.0, -4.0 },
+    [0.75] = { -10.0, -4.0, -1.0, 0.0, 0.0, 4.0, 10.0 }, [-0.75] = { 10.0, 4.0, 0.0, -0.0, -1.0, -4.0, -10.0 } }
+  local rm = { [2] = { 0.5, 1, 1.5, 0, 0.5, 1, 1.5 }, [-2] = { -1.5, -1, -0.5, 0, -1.5, -1, -0.5 },
+    [0.75] = { 0, 0, 0.25, 0, 0.5, 0, 0 }, [-0.75] = { -0.0, -0.0, -0.5, -0.0, -0.25, -0.0, -0.0 } }
+  for _, b in ipairs({ 2, -2, 0.75, -0.75 }) do
+    same(af // b, fd[b], "float64 // " .. b, true)
+    same(af % b, rm[b], "float64 % " .. b)
+    same(af // ml.full({ 7 }, b, { dtype = "float64" }), fd[b], "tensor // tensor " .. b, true)
+    same(af:float() % b, rm[b], "float32 % " .. b) -- all exact in float32
+  end
+  local ai = ml.tensor({ -7, -3, -1, 0, 1, 3, 7 }, { dtype = "int64" })
+  local ifd = { [2] = { -4, -2, -1, 0, 0, 1, 3 }, [-2] = { 3, 1, 0, 0, -1, -2, -4 },
+    [3] = { -3, -1, -1, 0, 0, 1, 2 }, [-3] = { 2, 1, 0, 0, -1, -1, -3 } }
+  local irm = { [2] = { 1, 1, 1, 0, 1, 1, 1 }, [-2] = { -1, -1, -1, 0, -1, -1, -1 },
+    [3] = { 2, 0, 2, 0, 1, 0, 1 }, [-3] = { -1, 0, -1, 0, -2, 0, -2 } }
+  for _, b in ipairs({ 2, -2, 3, -3 }) do
+    local q, r = ai // b, ai % b
+    T.eq(q:dtype(), "int64")
+    T.eq(r:dtype(), "int64")
+    for i, v in ipairs(q:tolist()) do T.eq(v, ifd[b][i], "int64 // " .. b) end
+    for i, v in ipairs(r:tolist()) do T.eq(v, irm[b][i], "int64 % " .. b) end
+    -- a == b * (a // b) + a % b
+    T.ok(ml.equal(q * b + r, ai))
+  end
+  -- number on the left, broadcasting, methods and functions, bool operands
+  T.eq((7 // ml.tensor({ 2, -2, 3 })):tolist()[2], -4)
+  T.eq((7 % ml.tensor({ 2, -2, 3 })):tolist()[2], -1)
+  T.eq((ml.tensor({ { 5 }, { -5 } }) // ml.tensor({ 2, 3 })):tolist()[2][1], -3)
+  T.eq(ml.tensor({ 9 }):floor_divide(4):tolist()[1], 2)
+  T.eq(ml.remainder(ml.tensor({ -9 }), 4):tolist()[1], 3)
+  T.eq((ml.tensor({ true, false }, { dtype = "bool" }) // 1):dtype(), "int64")
+  -- int64 extremes: INT64_MIN // -1 wraps instead of trapping
+  T.eq((ml.tensor({ math.mininteger }, { dtype = "int64" }) // -1):tolist()[1], math.mininteger)
+  T.eq((ml.tensor({ math.mininteger }, { dtype = "int64" }) % -1):tolist()[1], 0)
+  -- division by zero: an error for integers, inf / NaN for floats (as PyTorch)
+  T.raises(function() return ai // 0 end, "floor_divide: integer division by zero")
+  T.raises(function() return ai % ml.zeros(7):long() end, "remainder: integer division by zero")
+  local z = ml.tensor({ 1, -1, 0 }):float() // 0
+  T.eq(z:tolist()[1], math.huge)
+  T.eq(z:tolist()[2], -math.huge)
+  T.ok(z:tolist()[3] ~= z:tolist()[3])
+  T.raises(function() return ai // "x" end, "floor_divide: argument #2: expected a tensor or a number, got string")
+end)
+
+T.test("// and %: gradients (zero for //, 1 and -floor(a/b) for %), and none for integers", function()
+  local a = ml.tensor({ 5.5, -2.5 }):requires_grad()
+  local b = ml.tensor({ 2.0, 2.0 }):requires_grad()
+  ;((a % b) + (a // b)):sum():backward()
+  T.all_near(a.grad, { 1, 1 })
+  T.all_near(b.grad, { -2, 2 })
+  local c = ml.tensor({ 1.5, 2.5 }):requires_grad()
+  ;(7 % c):sum():backward()
+  T.all_near(c.grad, { -4, -2 })
+end)
