@@ -21,11 +21,7 @@ static int64_t check_index(lua_State *L, int idx, int64_t n, int dim, const char
     int isint;
     lua_Integer i = lua_tointegerx(L, idx, &isint);
     if (!isint) luaL_error(L, "%s: index must be an integer, got %s", fn, luaL_typename(L, idx));
-    if (i < 0) i += n + 1;
-    if (i < 1 || i > n)
-        luaL_error(L, "%s: index %d is out of range for dimension %d of size %d", fn, (int)lua_tointeger(L, idx), dim + 1,
-                   (int)n);
-    return i - 1;
+    return lb_index(L, i, n, dim, fn);
 }
 
 static void push_number_of(lua_State *L, ml_tensor *t) {
@@ -135,6 +131,11 @@ static int t_size(lua_State *L) {
 
 static int t_stride(lua_State *L) {
     ml_tensor *t = lb_check_tensor(L, 1, "stride");
+    if (!lua_isnoneornil(L, 2)) {
+        int d = lb_check_dim(L, 2, t->ndim, "stride");
+        lua_pushinteger(L, t->ndim ? t->strides[d] : 1);
+        return 1;
+    }
     lua_createtable(L, t->ndim, 0);
     for (int i = 0; i < t->ndim; i++) {
         lua_pushinteger(L, t->strides[i]);
@@ -216,7 +217,7 @@ static const lb_doc method_docs[] = {
     {"Shape and type", NULL},
     {"shape", "t:shape() -> table — the sizes as a Lua table, e.g. {2, 3} ({} for a 0-d tensor)"},
     {"size", "t:size([dim]) -> table|integer — all sizes as a table, or the size of 1-based dim (negative from the end)"},
-    {"stride", "t:stride() -> table — the strides, in elements, one per dimension"},
+    {"stride", "t:stride([dim]) -> table|integer — the strides in elements, one per dimension, or the stride of 1-based dim"},
     {"dim", "t:dim() -> integer — the number of dimensions (0 for a 0-d tensor)"},
     {"numel", "t:numel() -> integer — the number of elements"},
     {"dtype", "t:dtype() -> string — the dtype's name: \"float32\", \"float64\", \"int64\" or \"bool\""},
