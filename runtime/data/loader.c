@@ -39,7 +39,7 @@ typedef struct {
 
 struct ml_loader {
     int nsrc;
-    ml_tensor *src[ML_LOADER_MAX_SOURCES]; /* our references: caller's thread only */
+    ml_tensor *src[ML_LOADER_MAX_SOURCES]; /* our own headers (never the caller's): caller's thread only */
     source s[ML_LOADER_MAX_SOURCES];       /* what the worker reads */
     int64_t rows, batch;
     bool drop_last;
@@ -176,7 +176,14 @@ ml_loader *ml_loader_new(int nsrc, ml_tensor *const *srcs, int64_t batch_size, b
     l->depth = prefetch;
     l->low = prefetch / 2;
     for (int k = 0; k < nsrc; k++) {
-        l->src[k] = ml_contiguous(srcs[k]);
+        /* Our own header over the storage, never the caller's tensor: the
+         * worker reads raw rows, and an optimizer's flattening rebinds a
+         * parameter's header to another storage (freeing the old one when
+         * it held the last reference). A header of our own keeps the
+         * storage we read alive whatever happens to the caller's tensor. */
+        ml_tensor *c = ml_contiguous(srcs[k]);
+        l->src[k] = c == srcs[k] ? ml_alias(c) : c;
+        if (c == srcs[k]) ml_release(c);
         if (!l->src[k]) { ml_loader_free(l); return NULL; }
         ml_tensor *t = l->src[k];
         source *s = &l->s[k];

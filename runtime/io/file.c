@@ -1,10 +1,13 @@
 /* What the safetensors and npy readers and writers share: opening a file
  * to read, reading one tensor's data (converting narrow or half-precision
  * types and the byte order on the way), and the atomic write (a temporary
- * file beside the target, renamed over it when complete). */
+ * file beside the target, renamed over it when complete; stale ones of
+ * killed writers removed by the next write to the same path). */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,21 +24,76 @@ static const ml_dtype raw_targets[ML_RAW_COUNT] = {
 size_t ml_raw_size(ml_raw_type r) { return raw_sizes[r]; }
 ml_dtype ml_raw_target(ml_raw_type r) { return raw_targets[r]; }
 
+static const char *not_regular(mode_t m) {
+    if (S_ISDIR(m)) return "is a directory";
+    if (S_ISFIFO(m)) return "not a regular file (a FIFO)";
+    if (S_ISCHR(m) || S_ISBLK(m)) return "not a regular file (a device)";
+    if (S_ISSOCK(m)) return "not a regular file (a socket)";
+    return "not a regular file";
+}
+
+/* Every reader opens through here. A FIFO or a device would block open()
+ * or read() forever: the path is checked before the open, and opened
+ * non-blocking so a FIFO swapped in between cannot block either; the
+ * opened file is checked again. */
 FILE *ml_io_open_read(const char *fn, const char *path, int64_t *size) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return ml_error("%s: cannot open '%s': %s", fn, path, strerror(errno));
     struct stat st;
-    if (fstat(fileno(f), &st) != 0) {
+    if (stat(path, &st) != 0) return ml_error("%s: cannot open '%s': %s", fn, path, strerror(errno));
+    if (!S_ISREG(st.st_mode)) return ml_error("%s: cannot open '%s': %s", fn, path, not_regular(st.st_mode));
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) return ml_error("%s: cannot open '%s': %s", fn, path, strerror(errno));
+    if (fstat(fd, &st) != 0) {
         int e = errno;
-        fclose(f);
+        close(fd);
         return ml_error("%s: cannot open '%s': %s", fn, path, strerror(e));
     }
     if (!S_ISREG(st.st_mode)) {
-        fclose(f);
-        return ml_error("%s: cannot open '%s': %s", fn, path, S_ISDIR(st.st_mode) ? "is a directory" : "not a regular file");
+        close(fd);
+        return ml_error("%s: cannot open '%s': %s", fn, path, not_regular(st.st_mode));
+    }
+    int fl = fcntl(fd, F_GETFL);
+    if (fl != -1) fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+    FILE *f = fdopen(fd, "rb");
+    if (!f) {
+        int e = errno;
+        close(fd);
+        return ml_error("%s: cannot open '%s': %s", fn, path, strerror(e));
     }
     *size = (int64_t)st.st_size;
     return f;
+}
+
+/* ---- quoting file bytes in messages ------------------------------------ */
+/* Length of the valid, printable UTF-8 sequence at s (2 to 4 bytes), else 0.
+ * C1 controls (U+0080..U+009F) count as not printable. */
+static size_t utf8_printable(const unsigned char *s, size_t len) {
+    unsigned char c = s[0];
+    size_t n = c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+    if (!n || n > len) return 0;
+    for (size_t i = 1; i < n; i++)
+        if ((s[i] & 0xC0) != 0x80) return 0;
+    if (c == 0xC2 && s[1] < 0xA0) return 0;                          /* C1 controls */
+    if ((c == 0xE0 && s[1] < 0xA0) || (c == 0xF0 && s[1] < 0x90)) return 0; /* overlong */
+    if ((c == 0xED && s[1] >= 0xA0) || (c == 0xF4 && s[1] >= 0x90)) return 0; /* surrogates, past U+10FFFF */
+    return n;
+}
+
+const char *ml_excerpt(char *buf, size_t size, const char *text, size_t len) {
+    const unsigned char *s = (const unsigned char *)text;
+    size_t k = 0, i = 0;
+    int shown = 0;
+    if (!size) return buf;
+    while (i < len && shown < ML_EXCERPT_CHARS && k + 8 < size) {
+        size_t u;
+        if (s[i] >= 0x20 && s[i] < 0x7f && s[i] != '\\') buf[k++] = (char)s[i++];
+        else if (s[i] == '\\') { buf[k++] = '\\'; buf[k++] = '\\'; i++; }
+        else if ((u = utf8_printable(s + i, len - i))) { memcpy(buf + k, s + i, u); k += u; i += u; }
+        else k += (size_t)snprintf(buf + k, size - k, "\\x%02x", s[i++]);
+        shown++;
+    }
+    if (i < len && k + 4 <= size) { memcpy(buf + k, "...", 3); k += 3; }
+    buf[k < size ? k : size - 1] = 0;
+    return buf;
 }
 
 /* ---- element conversion ----------------------------------------------- */
@@ -126,21 +184,94 @@ short_read:
 }
 
 /* ---- atomic write ------------------------------------------------------ */
+/* The temporary file of a write to DIR/NAME is DIR/.STEM.moonlab-tmp.PID.N:
+ * hidden, recognisable, and naming the writing process, so the next write
+ * to the same path removes what a killed writer left (its PID no longer
+ * runs). STEM is NAME, or when NAME is too long for the suffix to fit in
+ * NAME_MAX, NAME's first bytes and a hash of the whole name. */
 static _Atomic unsigned tmp_counter = 0;
+
+#define TMP_TAG ".moonlab-tmp."
+#define TMP_NAME_MAX 255                              /* NAME_MAX on Linux, macOS and the BSDs */
+#define TMP_EXTRA (1 + (sizeof TMP_TAG - 1) + 20 + 1 + 10) /* ".", tag, pid, ".", counter */
+
+static uint64_t name_hash(const char *s) {
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (const unsigned char *c = (const unsigned char *)s; *c; c++) h = (h ^ *c) * 0x100000001b3ULL;
+    return h;
+}
+
+/* dir (without the final '/'; "." when path has none) and the prefix
+ * ".STEM.moonlab-tmp." into buffers the caller frees; -1 out of memory. */
+static int tmp_parts(const char *path, char **dir, char **prefix) {
+    const char *slash = strrchr(path, '/');
+    const char *base = slash ? slash + 1 : path;
+    size_t dlen = slash ? (size_t)(slash - path) : 0;
+    *dir = malloc(dlen + 2);
+    *prefix = malloc(TMP_NAME_MAX + 1);
+    if (!*dir || !*prefix) { free(*dir); free(*prefix); return -1; }
+    if (!slash) strcpy(*dir, ".");
+    else if (dlen == 0) strcpy(*dir, "/");
+    else { memcpy(*dir, path, dlen); (*dir)[dlen] = 0; }
+    size_t blen = strlen(base);
+    if (blen + TMP_EXTRA <= TMP_NAME_MAX) {
+        snprintf(*prefix, TMP_NAME_MAX + 1, ".%s" TMP_TAG, base);
+    } else { /* too long: a cut of the name (at a UTF-8 boundary) and its hash */
+        size_t cut = TMP_NAME_MAX - TMP_EXTRA - 17;
+        while (cut > 0 && ((unsigned char)base[cut] & 0xC0) == 0x80) cut--;
+        snprintf(*prefix, TMP_NAME_MAX + 1, ".%.*s~%016llx" TMP_TAG, (int)cut, base,
+                 (unsigned long long)name_hash(base));
+    }
+    return 0;
+}
+
+/* Removes dir's temporary files of prefix whose writer is no longer alive. */
+static void remove_stale(const char *dir, const char *prefix) {
+    DIR *d = opendir(dir);
+    if (!d) return;
+    size_t plen = strlen(prefix);
+    pid_t self = getpid();
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (strncmp(e->d_name, prefix, plen)) continue;
+        const char *q = e->d_name + plen;
+        char *end;
+        errno = 0;
+        long pid = strtol(q, &end, 10);
+        if (errno || end == q || *end != '.' || pid <= 0 || pid == (long)self) continue;
+        const char *c = end + 1;
+        if (!*c) continue;
+        while (*c >= '0' && *c <= '9') c++;
+        if (*c) continue; /* not PID.N: not ours */
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue; /* alive (or not ours to judge) */
+        size_t n = strlen(dir) + 1 + strlen(e->d_name) + 1;
+        char *full = malloc(n);
+        if (!full) break;
+        snprintf(full, n, "%s/%s", dir, e->d_name);
+        unlink(full);
+        free(full);
+    }
+    closedir(d);
+}
 
 int ml_io_begin_write(ml_io_writer *w, const char *fn, const char *path) {
     memset(w, 0, sizeof *w);
     w->fn = fn;
     w->path = path;
-    size_t n = strlen(path) + 64;
+    char *dir, *prefix;
+    if (tmp_parts(path, &dir, &prefix) < 0) { ml_error("%s: out of memory", fn); return -1; }
+    remove_stale(dir, prefix);
+    size_t n = strlen(dir) + 1 + TMP_NAME_MAX + 1;
     w->tmp = malloc(n);
-    if (!w->tmp) { ml_error("%s: out of memory", fn); return -1; }
+    if (!w->tmp) { free(dir); free(prefix); ml_error("%s: out of memory", fn); return -1; }
     int fd = -1;
     for (int tries = 0; tries < 100 && fd < 0; tries++) {
-        snprintf(w->tmp, n, "%s.tmp-%ld-%u", path, (long)getpid(), atomic_fetch_add(&tmp_counter, 1));
+        snprintf(w->tmp, n, "%s/%s%ld.%u", dir, prefix, (long)getpid(), atomic_fetch_add(&tmp_counter, 1));
         fd = open(w->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
         if (fd < 0 && errno != EEXIST) break;
     }
+    free(dir);
+    free(prefix);
     if (fd < 0) {
         ml_error("%s: cannot create '%s': %s", fn, path, strerror(errno));
         free(w->tmp);

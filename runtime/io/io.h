@@ -105,6 +105,14 @@ FILE *ml_io_open_read(const char *fn, const char *path, int64_t *size);
 int ml_io_read_data(FILE *f, int64_t pos, ml_tensor *t, ml_raw_type raw, bool swap, const char *fn,
                     const char *path);
 
+/* For messages that quote bytes from a file: text[0..len) with control
+ * bytes and invalid UTF-8 escaped as \xNN (and a backslash doubled), cut to
+ * ML_EXCERPT_CHARS characters and "..."; into buf (ML_EXCERPT_SIZE bytes
+ * always suffice), which it returns. */
+#define ML_EXCERPT_CHARS 40
+#define ML_EXCERPT_SIZE (ML_EXCERPT_CHARS * 4 + 8)
+const char *ml_excerpt(char *buf, size_t size, const char *text, size_t len);
+
 /* Atomic write: begin opens a temporary file beside path; commit flushes,
  * syncs and renames it over path; abort removes it. Both end the writer. */
 typedef struct {

@@ -158,7 +158,12 @@ static char *parse_string(parser *p, size_t *outlen) {
             put_utf8(&b, cp);
             break;
         }
-        default: p->pos--; fail(p, "bad escape '\\%c'", e); goto bad;
+        default: {
+            char eb[ML_EXCERPT_SIZE];
+            p->pos--;
+            fail(p, "bad escape '\\%s'", ml_excerpt(eb, sizeof eb, &p->s[p->pos], 1));
+            goto bad;
+        }
         }
     }
     ml_buf_add(&b, "", 1); /* NUL, also makes "" a real allocation */
@@ -209,7 +214,53 @@ static int parse_number(parser *p, ml_json *v) {
 
 static int parse_value(parser *p, ml_json *v, int depth);
 
+/* The keys seen so far in one object: open addressing over indices into
+ * v->keys (slot value index + 1, 0 empty), at most half full, so checking
+ * for a duplicate costs O(1) and an object of n keys decodes in O(n). */
+typedef struct {
+    uint32_t *slot;
+    size_t cap; /* a power of two, or 0 */
+} key_set;
+
+static uint64_t key_hash(const char *k) { /* FNV-1a over the C string (keys compare with strcmp) */
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (const unsigned char *c = (const unsigned char *)k; *c; c++) h = (h ^ *c) * 0x100000001b3ULL;
+    return h;
+}
+
+/* Inserts keys[i]; 1 when an equal key is already there, 0 when added, -1 out of memory. */
+static int key_set_add(key_set *ks, char *const *keys, int i) {
+    if ((size_t)(i + 1) * 2 > ks->cap) {
+        size_t nc = ks->cap ? ks->cap * 2 : 16;
+        uint32_t *ns = calloc(nc, sizeof *ns);
+        if (!ns) return -1;
+        for (size_t j = 0; j < ks->cap; j++) {
+            if (!ks->slot[j]) continue;
+            size_t h = key_hash(keys[ks->slot[j] - 1]) & (nc - 1);
+            while (ns[h]) h = (h + 1) & (nc - 1);
+            ns[h] = ks->slot[j];
+        }
+        free(ks->slot);
+        ks->slot = ns;
+        ks->cap = nc;
+    }
+    size_t h = key_hash(keys[i]) & (ks->cap - 1);
+    for (; ks->slot[h]; h = (h + 1) & (ks->cap - 1))
+        if (!strcmp(keys[ks->slot[h] - 1], keys[i])) return 1;
+    ks->slot[h] = (uint32_t)i + 1;
+    return 0;
+}
+
+static int parse_items(parser *p, ml_json *v, int depth, bool object, key_set *ks);
+
 static int parse_container(parser *p, ml_json *v, int depth, bool object) {
+    key_set ks = {NULL, 0};
+    int r = parse_items(p, v, depth, object, &ks);
+    free(ks.slot);
+    return r;
+}
+
+static int parse_items(parser *p, ml_json *v, int depth, bool object, key_set *ks) {
     if (depth >= JSON_MAX_DEPTH) { fail(p, "nesting deeper than %d", JSON_MAX_DEPTH); return -1; }
     char close = object ? '}' : ']';
     v->type = object ? ML_JSON_OBJECT : ML_JSON_ARRAY;
@@ -237,14 +288,19 @@ static int parse_container(parser *p, ml_json *v, int depth, bool object) {
             size_t kpos = p->pos, klen;
             char *k = parse_string(p, &klen);
             if (!k) return -1;
-            for (int i = 0; i < v->n; i++)
-                if (!strcmp(v->keys[i], k)) {
-                    p->pos = kpos;
-                    fail(p, "duplicate key \"%.64s\"", k);
-                    free(k);
-                    return -1;
-                }
             v->keys[v->n] = k;
+            int dup = key_set_add(ks, v->keys, v->n);
+            if (dup != 0) {
+                if (dup > 0) {
+                    p->pos = kpos;
+                    char kb[ML_EXCERPT_SIZE];
+                    fail(p, "duplicate key \"%s\"", ml_excerpt(kb, sizeof kb, k, strlen(k)));
+                } else {
+                    fail(p, "out of memory");
+                }
+                free(k);
+                return -1;
+            }
             v->n++; /* counted now so a failure below frees the key */
             skip_ws(p);
             if (p->pos >= p->len || p->s[p->pos] != ':') { fail(p, "expected ':', got %s", what_is_here(p)); return -1; }

@@ -189,12 +189,8 @@ ml_tensor *ml_npy_read(const char *path) {
     ml_raw_type raw;
     bool swap;
     if (parse_descr(h.descr, &raw, &swap) < 0) {
-        char shown[64]; /* a corrupt file's bytes must not reach the terminal raw */
-        size_t k = 0;
-        for (const char *c = h.descr; *c && k + 5 < sizeof shown; c++)
-            k += (unsigned char)*c >= 32 && (unsigned char)*c < 127 ? (size_t)snprintf(shown + k, sizeof shown - k, "%c", *c)
-                                                                    : (size_t)snprintf(shown + k, sizeof shown - k, "\\x%02x", (unsigned char)*c);
-        shown[k] = 0;
+        char shown[ML_EXCERPT_SIZE]; /* a corrupt file's bytes must not reach the terminal raw */
+        ml_excerpt(shown, sizeof shown, h.descr, strlen(h.descr));
         ml_error(FN_LOAD ": '%s': unsupported dtype '%s' (supported: f2, f4, f8, i1, i2, i4, i8, u1, u2, u4, b1, "
                  "either byte order)", path, shown);
         goto done;

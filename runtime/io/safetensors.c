@@ -69,30 +69,33 @@ static int64_t json_nonneg_int(const ml_json *v) {
 static int check_entry(const char *path, const char *name, const ml_json *v, int64_t datalen, entry *e) {
     memset(e, 0, sizeof *e);
     e->name = name;
+    char nm[ML_EXCERPT_SIZE]; /* the name as messages show it: it comes from the file */
+    ml_excerpt(nm, sizeof nm, name, strlen(name));
     if (v->type != ML_JSON_OBJECT) {
-        ml_error(FN_LOAD ": '%s': tensor '%s': header entry is not an object", path, name);
+        ml_error(FN_LOAD ": '%s': tensor '%s': header entry is not an object", path, nm);
         return -1;
     }
     const ml_json *dt = ml_json_get(v, "dtype"), *shape = ml_json_get(v, "shape"), *off = ml_json_get(v, "data_offsets");
     if (!dt || dt->type != ML_JSON_STRING) {
-        ml_error(FN_LOAD ": '%s': tensor '%s': missing or non-string \"dtype\"", path, name);
+        ml_error(FN_LOAD ": '%s': tensor '%s': missing or non-string \"dtype\"", path, nm);
         return -1;
     }
     size_t k, nd = sizeof st_dtypes / sizeof st_dtypes[0];
     for (k = 0; k < nd; k++)
         if (!strcmp(dt->string, st_dtypes[k].name)) break;
     if (k == nd) {
-        ml_error(FN_LOAD ": '%s': tensor '%s': unsupported dtype '%.32s' (supported: F32, F64, I64, BOOL, F16, BF16, "
-                 "I32, I16, I8, U8, U16, U32)", path, name, dt->string);
+        char db[ML_EXCERPT_SIZE];
+        ml_error(FN_LOAD ": '%s': tensor '%s': unsupported dtype '%s' (supported: F32, F64, I64, BOOL, F16, BF16, "
+                 "I32, I16, I8, U8, U16, U32)", path, nm, ml_excerpt(db, sizeof db, dt->string, dt->len));
         return -1;
     }
     e->raw = st_dtypes[k].raw;
     if (!shape || shape->type != ML_JSON_ARRAY) {
-        ml_error(FN_LOAD ": '%s': tensor '%s': missing or non-array \"shape\"", path, name);
+        ml_error(FN_LOAD ": '%s': tensor '%s': missing or non-array \"shape\"", path, nm);
         return -1;
     }
     if (shape->n > ML_MAX_DIMS) {
-        ml_error(FN_LOAD ": '%s': tensor '%s': %d dimensions, at most %d are supported", path, name, shape->n, ML_MAX_DIMS);
+        ml_error(FN_LOAD ": '%s': tensor '%s': %d dimensions, at most %d are supported", path, nm, shape->n, ML_MAX_DIMS);
         return -1;
     }
     e->ndim = shape->n;
@@ -100,7 +103,7 @@ static int check_entry(const char *path, const char *name, const ml_json *v, int
     for (int i = 0; i < shape->n; i++) {
         int64_t s = json_nonneg_int(&shape->items[i]);
         if (s < 0) {
-            ml_error(FN_LOAD ": '%s': tensor '%s': shape entry %d is not a non-negative integer", path, name, i + 1);
+            ml_error(FN_LOAD ": '%s': tensor '%s': shape entry %d is not a non-negative integer", path, nm, i + 1);
             return -1;
         }
         e->shape[i] = s;
@@ -112,27 +115,27 @@ static int check_entry(const char *path, const char *name, const ml_json *v, int
     if (!off || off->type != ML_JSON_ARRAY || off->n != 2 || json_nonneg_int(&off->items[0]) < 0 ||
         json_nonneg_int(&off->items[1]) < 0) {
         ml_error(FN_LOAD ": '%s': tensor '%s': \"data_offsets\" must be [begin, end], two non-negative integers", path,
-                 name);
+                 nm);
         return -1;
     }
     e->begin = off->items[0].integer;
     e->end = off->items[1].integer;
     char sb[160];
     if (e->end < e->begin) {
-        ml_error(FN_LOAD ": '%s': tensor '%s': data_offsets [%lld, %lld] end before they begin", path, name,
+        ml_error(FN_LOAD ": '%s': tensor '%s': data_offsets [%lld, %lld] end before they begin", path, nm,
                  (long long)e->begin, (long long)e->end);
         return -1;
     }
     if (e->end - e->begin != nbytes) {
         ml_error(FN_LOAD ": '%s': tensor '%s': data_offsets [%lld, %lld] hold %lld bytes, but shape %s of %s needs %s%lld",
-                 path, name, (long long)e->begin, (long long)e->end, (long long)(e->end - e->begin),
+                 path, nm, (long long)e->begin, (long long)e->end, (long long)(e->end - e->begin),
                  ml_shape_str(sb, sizeof sb, e->ndim, e->shape), st_dtypes[k].name,
                  nbytes == INT64_MAX ? "more than " : "", (long long)nbytes);
         return -1;
     }
     if (e->end > datalen) {
         ml_error(FN_LOAD ": '%s': tensor '%s': data_offsets [%lld, %lld] run past the end of the data (%lld bytes); "
-                 "is the file truncated?", path, name, (long long)e->begin, (long long)e->end, (long long)datalen);
+                 "is the file truncated?", path, nm, (long long)e->begin, (long long)e->end, (long long)datalen);
         return -1;
     }
     return 0;
@@ -154,7 +157,9 @@ static int read_metadata(const char *path, const ml_json *m, ml_tensor_file *tf)
     if (!tf->mkeys || !tf->mvals) { ml_error(FN_LOAD ": '%s': out of memory", path); return -1; }
     for (int i = 0; i < m->n; i++) {
         if (m->items[i].type != ML_JSON_STRING) {
-            ml_error(FN_LOAD ": '%s': \"__metadata__\" value for '%s' is not a string", path, m->keys[i]);
+            char kb[ML_EXCERPT_SIZE];
+            ml_error(FN_LOAD ": '%s': \"__metadata__\" value for '%s' is not a string", path,
+                     ml_excerpt(kb, sizeof kb, m->keys[i], strlen(m->keys[i])));
             return -1;
         }
         tf->mkeys[i] = strdup(m->keys[i]);
@@ -237,13 +242,17 @@ ml_tensor_file *ml_safetensors_read(const char *path) {
         const entry *b = order[i];
         if (b->begin < pos) {
             const entry *a = order[i - 1];
-            ml_error(FN_LOAD ": '%s': tensors '%s' [%lld, %lld] and '%s' [%lld, %lld] overlap", path, a->name,
-                     (long long)a->begin, (long long)a->end, b->name, (long long)b->begin, (long long)b->end);
+            char an[ML_EXCERPT_SIZE], bn[ML_EXCERPT_SIZE];
+            ml_error(FN_LOAD ": '%s': tensors '%s' [%lld, %lld] and '%s' [%lld, %lld] overlap", path,
+                     ml_excerpt(an, sizeof an, a->name, strlen(a->name)), (long long)a->begin, (long long)a->end,
+                     ml_excerpt(bn, sizeof bn, b->name, strlen(b->name)), (long long)b->begin, (long long)b->end);
             goto fail;
         }
         if (b->begin > pos) {
+            char bn[ML_EXCERPT_SIZE];
             ml_error(FN_LOAD ": '%s': tensor '%s' starts at data byte %lld, but the bytes before it end at %lld "
-                     "(the data must be contiguous)", path, b->name, (long long)b->begin, (long long)pos);
+                     "(the data must be contiguous)", path, ml_excerpt(bn, sizeof bn, b->name, strlen(b->name)),
+                     (long long)b->begin, (long long)pos);
             goto fail;
         }
         pos = b->end;
@@ -263,9 +272,9 @@ ml_tensor_file *ml_safetensors_read(const char *path) {
         tf->n = i + 1;
         if (!tf->names[i]) { ml_error(FN_LOAD ": '%s': out of memory", path); goto fail; }
         if (!tf->tensors[i]) {
-            char msg[400];
+            char msg[400], en[ML_EXCERPT_SIZE];
             snprintf(msg, sizeof msg, "%s", ml_last_error());
-            ml_error(FN_LOAD ": '%s': tensor '%s': %s", path, e->name, msg);
+            ml_error(FN_LOAD ": '%s': tensor '%s': %s", path, ml_excerpt(en, sizeof en, e->name, strlen(e->name)), msg);
             goto fail;
         }
         if (ml_io_read_data(f, 8 + (int64_t)hlen + e->begin, tf->tensors[i], e->raw, host_big_endian, FN_LOAD, path) < 0)

@@ -164,10 +164,23 @@ void lb_push_tensor_shared(lua_State *L, ml_tensor *t) {
 
 int lb_check_dim(lua_State *L, int idx, int ndim, const char *fn) {
     lua_Integer d = luaL_checkinteger(L, idx);
-    if (d < -64 || d > 64) luaL_error(L, "%s: dimension %I out of range for a tensor with %d dimensions", fn, d, ndim);
-    int r = ml_norm_dim(fn, (int)d, ndim);
-    if (r < 0) lb_raise(L);
-    return r;
+    int n = ndim > 0 ? ndim : 1;
+    if (d == 0) /* the 0-based habit: say what the numbering is */
+        luaL_error(L, "%s: dimension 0 is out of range (dimensions are 1-based: 1..%d, or -1..-%d from the end)", fn, n, n);
+    if (d < -n || d > n)
+        luaL_error(L, "%s: dimension %I out of range for a tensor with %d dimension%s", fn, d, ndim, ndim == 1 ? "" : "s");
+    return (int)(d < 0 ? d + n : d - 1);
+}
+
+int64_t lb_index(lua_State *L, lua_Integer i, int64_t n, int dim, const char *fn) {
+    lua_Integer j = i < 0 ? i + (lua_Integer)n + 1 : i;
+    if (j < 1 || j > (lua_Integer)n) {
+        if (i == 0 && n > 0)
+            luaL_error(L, "%s: index 0 is out of range for dimension %d of size %I (indices are 1-based: 1..%I, or -1..-%I "
+                       "from the end)", fn, dim + 1, (lua_Integer)n, (lua_Integer)n, (lua_Integer)n);
+        luaL_error(L, "%s: index %I is out of range for dimension %d of size %I", fn, i, dim + 1, (lua_Integer)n);
+    }
+    return (int64_t)(j - 1);
 }
 
 static int64_t check_size(lua_State *L, int idx, const char *fn, int k) {

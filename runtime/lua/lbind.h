@@ -39,6 +39,10 @@ int lb_raise_as(lua_State *L, const char *fn);
 
 /* A 1-based (or negative) dimension argument, returned 0-based. */
 int lb_check_dim(lua_State *L, int idx, int ndim, const char *fn);
+/* A 1-based (or negative, from the end) index i along dimension dim
+ * (0-based, for the message) of size n, returned 0-based; raises with the
+ * full value (and the numbering when i is 0). */
+int64_t lb_index(lua_State *L, lua_Integer i, int64_t n, int dim, const char *fn);
 /* Shape from a table {2,3} at idx, or from the integers idx..top.
  * Returns ndim. Raises on negative or non-integer sizes. */
 int lb_check_shape(lua_State *L, int idx, int64_t *shape, const char *fn);

@@ -4,6 +4,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "../ops/divmod.h"
 #include "../ops/ops.h"
 #include "lbind.h"
 
@@ -27,6 +28,24 @@ static int binary(lua_State *L, ml_binary_op op, const char *fn) {
 #define BINARY_FN(E, name, ...) \
     static int m_##name(lua_State *L) { return binary(L, E, #name); }
 ML_BINARY_OPS(BINARY_FN)
+
+/* a // b and a % b, either side a number */
+static int divmod(lua_State *L, ml_divmod_op op, const char *fn) {
+    ml_tensor *a = lb_test_tensor(L, 1), *b = lb_test_tensor(L, 2);
+    if (a && b) {
+        lb_push_tensor(L, ml_divmod(op, a, b));
+    } else if (a && lua_type(L, 2) == LUA_TNUMBER) {
+        lb_push_tensor(L, ml_divmod_scalar(op, a, lua_tonumber(L, 2), false));
+    } else if (b && lua_type(L, 1) == LUA_TNUMBER) {
+        lb_push_tensor(L, ml_divmod_scalar(op, b, lua_tonumber(L, 1), true));
+    } else {
+        int bad = a ? 2 : 1;
+        return luaL_error(L, "%s: argument #%d: expected a tensor or a number, got %s", fn, bad, luaL_typename(L, bad));
+    }
+    return 1;
+}
+static int m_floor_divide(lua_State *L) { return divmod(L, ML_FLOOR_DIVIDE, "floor_divide"); }
+static int m_remainder(lua_State *L) { return divmod(L, ML_REMAINDER, "remainder"); }
 
 static int unary(lua_State *L, ml_unary_op op, const char *fn) {
     lb_push_tensor(L, ml_unary(op, lb_check_tensor(L, 1, fn)));
@@ -153,7 +172,8 @@ static int m_zero_(lua_State *L) {
 
 #define FN_REG(E, name, ...) {#name, m_##name},
 static const luaL_Reg funcs[] = {
-    ML_BINARY_OPS(FN_REG) ML_UNARY_OPS(FN_REG)
+    ML_BINARY_OPS(FN_REG) {"floor_divide", m_floor_divide}, {"remainder", m_remainder},
+    ML_UNARY_OPS(FN_REG)
     {"clamp", m_clamp}, {"leaky_relu", m_leaky_relu}, {"where", m_where},
     ML_COMPARE_OPS(FN_REG)
     {"isnan", m_isnan}, {"isinf", m_isinf}, {"logical_not", m_logical_not}, {"equal", m_equal},
@@ -163,6 +183,7 @@ static const luaL_Reg funcs[] = {
 
 static const luaL_Reg metamethods[] = {
     {"__add", m_add}, {"__sub", m_sub}, {"__mul", m_mul}, {"__div", m_div}, {"__pow", m_pow}, {"__unm", m_unm},
+    {"__idiv", m_floor_divide}, {"__mod", m_remainder},
     {NULL, NULL},
 };
 
@@ -174,6 +195,10 @@ static const luaL_Reg metamethods[] = {
 static const lb_doc docs[] = {
     {"Elementwise math", NULL},
     ML_BINARY_OPS(BINARY_DOC) ML_UNARY_OPS(UNARY_DOC)
+    {"floor_divide", "t:floor_divide(x) | t // x -> tensor — floor(t / x) elementwise, broadcasting, as Python's // and "
+                     "torch.floor_divide; integers stay integers (division by zero is an error); gradient zero"},
+    {"remainder", "t:remainder(x) | t % x -> tensor — t - x * floor(t / x), the sign of x, as Python's % and "
+                  "torch.remainder; x a tensor or number on either side"},
     {"clamp", "t:clamp(min, max) | t:clamp{min=, max=} -> tensor — values limited to [min, max]; either bound may be nil"},
     {"leaky_relu", "t:leaky_relu([slope=0.01]) -> tensor — t where t > 0, else slope * t"},
     {"where", "ml.where(cond, a, b) -> tensor — a where the bool tensor cond is true, else b; a and b tensors or numbers, broadcast"},

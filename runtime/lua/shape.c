@@ -69,7 +69,11 @@ static int s_permute(lua_State *L) {
     int perm[ML_MAX_DIMS];
     for (int i = 0; i < n; i++) {
         int64_t d = s[i] < 0 ? s[i] + n + 1 : s[i];
-        if (d < 1 || d > n) return luaL_error(L, "permute: dimension %d out of range", (int)s[i]);
+        if (s[i] == 0)
+            return luaL_error(L, "permute: dimension 0 is out of range (dimensions are 1-based: 1..%d, or -1..-%d from the end)",
+                              n, n);
+        if (d < 1 || d > n)
+            return luaL_error(L, "permute: dimension %I out of range for a tensor with %d dimensions", (lua_Integer)s[i], n);
         perm[i] = (int)d - 1;
     }
     lb_push_tensor(L, ml_permute(t, perm));
@@ -81,6 +85,10 @@ static int s_narrow(lua_State *L) {
     ml_tensor *t = lb_check_tensor(L, 1, "narrow");
     int d = lb_check_dim(L, 2, t->ndim, "narrow");
     lua_Integer start = luaL_checkinteger(L, 3), len = luaL_checkinteger(L, 4);
+    if (start == 0)
+        return luaL_error(L, "narrow: start 0 is out of range for dimension %d of size %I (indices are 1-based: 1..%I, "
+                          "or -1..-%I from the end)", d + 1, (lua_Integer)t->shape[d], (lua_Integer)t->shape[d],
+                          (lua_Integer)t->shape[d]);
     if (start < 0) start += t->shape[d] + 1;
     lb_push_tensor(L, ml_narrow(t, d, start - 1, len));
     return 1;
@@ -90,9 +98,9 @@ static int s_narrow(lua_State *L) {
 static int s_select(lua_State *L) {
     ml_tensor *t = lb_check_tensor(L, 1, "select");
     int d = lb_check_dim(L, 2, t->ndim, "select");
-    lua_Integer i = luaL_checkinteger(L, 3);
-    if (i < 0) i += t->shape[d] + 1;
-    lb_push_tensor(L, ml_select(t, d, i - 1));
+    if (t->ndim == 0) return luaL_error(L, "select: cannot index a 0-d tensor");
+    int64_t i = lb_index(L, luaL_checkinteger(L, 3), t->shape[d], d, "select");
+    lb_push_tensor(L, ml_select(t, d, i));
     return 1;
 }
 

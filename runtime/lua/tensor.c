@@ -21,11 +21,7 @@ static int64_t check_index(lua_State *L, int idx, int64_t n, int dim, const char
     int isint;
     lua_Integer i = lua_tointegerx(L, idx, &isint);
     if (!isint) luaL_error(L, "%s: index must be an integer, got %s", fn, luaL_typename(L, idx));
-    if (i < 0) i += n + 1;
-    if (i < 1 || i > n)
-        luaL_error(L, "%s: index %d is out of range for dimension %d of size %d", fn, (int)lua_tointeger(L, idx), dim + 1,
-                   (int)n);
-    return i - 1;
+    return lb_index(L, i, n, dim, fn);
 }
 
 static void push_number_of(lua_State *L, ml_tensor *t) {
@@ -87,7 +83,20 @@ static int t_newindex(lua_State *L) {
     const char *k = lua_tostring(L, 2);
     if (k && !strcmp(k, "grad")) {
         ml_tensor *g = lua_isnil(L, 3) ? NULL : lb_check_tensor(L, 3, "grad assignment");
-        if (g && !ml_same_shape(g, t)) return luaL_error(L, "grad assignment: gradient shape differs from the tensor's");
+        if (g && !ml_same_shape(g, t)) {
+            char gs[160], ts[160];
+            return luaL_error(L, "grad assignment: assigned grad has data of a different size: got shape %s, the tensor has %s",
+                              ml_shape_str(gs, sizeof gs, g->ndim, g->shape), ml_shape_str(ts, sizeof ts, t->ndim, t->shape));
+        }
+        if (g && g->dtype != t->dtype) /* backward would drop it: accumulation needs the tensor's dtype */
+            return luaL_error(L, "grad assignment: assigned grad has dtype %s, expected the tensor's dtype %s",
+                              ml_dtype_name(g->dtype), ml_dtype_name(t->dtype));
+        /* a tensor reachable from its own .grad chain would own itself: a
+         * refcount cycle that is never freed (t.grad = t, or a.grad = b, b.grad = a) */
+        for (const ml_tensor *c = g; c; c = c->grad)
+            if (c == t)
+                return luaL_error(L, "grad assignment: a tensor cannot be its own gradient%s (assign a copy: t.grad = x:clone())",
+                                  c == g ? "" : " through the .grad of its gradient");
         ml_release(t->grad);
         t->grad = ml_retain(g);
         return 0;
@@ -122,6 +131,11 @@ static int t_size(lua_State *L) {
 
 static int t_stride(lua_State *L) {
     ml_tensor *t = lb_check_tensor(L, 1, "stride");
+    if (!lua_isnoneornil(L, 2)) {
+        int d = lb_check_dim(L, 2, t->ndim, "stride");
+        lua_pushinteger(L, t->ndim ? t->strides[d] : 1);
+        return 1;
+    }
     lua_createtable(L, t->ndim, 0);
     for (int i = 0; i < t->ndim; i++) {
         lua_pushinteger(L, t->strides[i]);
@@ -203,7 +217,7 @@ static const lb_doc method_docs[] = {
     {"Shape and type", NULL},
     {"shape", "t:shape() -> table — the sizes as a Lua table, e.g. {2, 3} ({} for a 0-d tensor)"},
     {"size", "t:size([dim]) -> table|integer — all sizes as a table, or the size of 1-based dim (negative from the end)"},
-    {"stride", "t:stride() -> table — the strides, in elements, one per dimension"},
+    {"stride", "t:stride([dim]) -> table|integer — the strides in elements, one per dimension, or the stride of 1-based dim"},
     {"dim", "t:dim() -> integer — the number of dimensions (0 for a 0-d tensor)"},
     {"numel", "t:numel() -> integer — the number of elements"},
     {"dtype", "t:dtype() -> string — the dtype's name: \"float32\", \"float64\", \"int64\" or \"bool\""},

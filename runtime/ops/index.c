@@ -26,8 +26,8 @@ static int check_range(const char *fn, const ml_tensor *ix, int dim, int64_t siz
     const int64_t *p = ml_data(ix);
     for (int64_t i = 0; i < ix->numel; i++) {
         if ((uint64_t)p[i] >= (uint64_t)size) {
-            ml_error("%s: index %lld is out of range for dimension %d of size %lld", fn, (long long)p[i] + 1, dim + 1,
-                     (long long)size);
+            ml_error("%s: index %lld is out of range for dimension %d of size %lld%s", fn, (long long)p[i] + 1, dim + 1,
+                     (long long)size, p[i] == -1 ? " (indices are 1-based)" : "");
             return -1;
         }
     }

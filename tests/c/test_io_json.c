@@ -130,7 +130,51 @@ static void test_writer(void) {
     ml_buf_free(&b);
 }
 
+/* Many keys: every duplicate found (the key set grows through rehashes),
+ * the same key in sibling objects allowed. */
+static void test_many_keys(void) {
+    ml_buf b = {0};
+    ml_buf_puts(&b, "{");
+    for (int i = 0; i < 5000; i++) ml_buf_printf(&b, "%s\"k%d\":{\"k%d\":%d}", i ? "," : "", i, i, i);
+    size_t open_len = b.len;
+    ml_buf_puts(&b, "}");
+    char err[200];
+    ml_json *v = ml_json_parse(b.data, b.len, err, sizeof err);
+    CHECK(v && v->n == 5000 && ml_json_get(v, "k4999") && ml_json_get(v, "k4999")->items[0].integer == 4999);
+    ml_json_free(v);
+    for (int d = 0; d < 5000; d += 997) {
+        b.len = open_len;
+        ml_buf_printf(&b, ",\"k%d\":0}", d);
+        v = ml_json_parse(b.data, b.len, err, sizeof err);
+        char want[64];
+        snprintf(want, sizeof want, "duplicate key \"k%d\"", d);
+        CHECK(!v && strstr(err, want));
+        ml_json_free(v);
+    }
+    ml_buf_free(&b);
+}
+
+/* ml_excerpt: what messages quote from a file. */
+static void test_excerpt(void) {
+    char buf[ML_EXCERPT_SIZE];
+    CHECK(!strcmp(ml_excerpt(buf, sizeof buf, "plain", 5), "plain"));
+    CHECK(!strcmp(ml_excerpt(buf, sizeof buf, "a\x1b[31m\x07\\b", 9), "a\\x1b[31m\\x07\\\\b"));
+    CHECK(!strcmp(ml_excerpt(buf, sizeof buf, "\xc3\xa9\xff\xc2\x85", 5), "\xc3\xa9\\xff\\xc2\\x85"));
+    CHECK(!strcmp(ml_excerpt(buf, sizeof buf, "\0z", 2), "\\x00z"));
+    char longs[100];
+    memset(longs, 'x', sizeof longs);
+    ml_excerpt(buf, sizeof buf, longs, sizeof longs);
+    CHECK(strlen(buf) == ML_EXCERPT_CHARS + 3 && !strcmp(buf + ML_EXCERPT_CHARS, "..."));
+    memset(longs, 1, sizeof longs); /* the widest case fits the buffer */
+    ml_excerpt(buf, sizeof buf, longs, sizeof longs);
+    CHECK(strlen(buf) == 4 * ML_EXCERPT_CHARS + 3);
+    ml_excerpt(buf, 8, longs, sizeof longs); /* a small buffer: cut, still terminated */
+    CHECK(strlen(buf) < 8);
+}
+
 int main(void) {
+    test_many_keys();
+    test_excerpt();
     test_values();
     test_integers();
     test_strings();

@@ -346,6 +346,22 @@ T.test("loader: the loader keeps its sources alive", function()
   T.ok(is_permutation((epoch(dl:iter())), 50))
 end)
 
+T.test("loader: a source later flattened by an optimizer stays readable (its storage is held, not its header)", function()
+  for _, n in ipairs({ 5, 3000 }) do -- small: freed at once (ASan); large: its block recycled
+    local X, Y = numbered(n)
+    local dl = data.loader({ X, Y }, { batch_size = 7 })
+    local opt = ml.optim.SGD({ X }, { lr = 0.1 }) -- rebinds X's storage into the flat block
+    collectgarbage(); collectgarbage()
+    local junk = {}
+    for i = 1, 8 do junk[i] = ml.full({ n, 3 }, -1) end -- reuses a freed block of X's size
+    local seen = epoch(dl:iter())
+    T.eq(#seen, n)
+    X:fill_(0) -- writes into the flat block: the loader reads its own storage
+    T.ok(is_permutation((epoch(dl:iter())), n))
+    T.ok(opt ~= nil and #junk == 8)
+  end
+end)
+
 T.test("loader: seeded shuffles repeat; epochs differ; the global generator is untouched", function()
   local X, Y = numbered(40)
   local function orders(opts, epochs)

@@ -76,6 +76,23 @@ check("maximum scalar", function(a) return a:maximum(0.1) end, { away({ 3, 4 }) 
 check("minimum scalar", function(a) return a:minimum(0.1) end, { away({ 3, 4 }) })
 check("max(other)", function(a, b) return a:max(b) end, { operands("maximum", { 3, 4 }, { 4 }) })
 check("min(other)", function(a, b) return a:min(b) end, { operands("minimum", { 3, 4 }, { 4 }) })
+-- floor division (gradient zero) and remainder (d/da = 1, d/db = -floor(a / b)):
+-- a = q * b with q's fraction in [0.2, 0.8], so no step lies within eps
+local function divmod_operands(sa, sb)
+  local b = away(sb)
+  local q = ml.randint(-3, 3, sa):double() + unif(sa, 0.2, 0.8)
+  return q * b, b
+end
+for _, sh in ipairs({ { { 3, 4 }, { 3, 4 } }, { { 3, 1 }, { 1, 4 } }, { { 2, 3, 4 }, { 3, 1 } } }) do
+  local a, b = divmod_operands(sh[1], sh[2])
+  local tag = string.format("[%s] x [%s]", table.concat(sh[1], ","), table.concat(sh[2], ","))
+  check("remainder " .. tag, function(x, y) return x % y end, { a, b })
+  check("floor_divide " .. tag, function(x, y) return x // y + x * y end, { a, b })
+end
+check("remainder scalar", function(a) return a % 0.7 end, { unif({ 3, 4 }, 0.1, 0.6) + ml.randint(-3, 3, { 3, 4 }):double() * 0.7 })
+check("scalar remainder", function(b) return 2.5 % b end, { ml.tensor({ { 0.7, -0.9 }, { 1.1, -2.0 } }, D) })
+check("remainder method", function(a, b) return a:remainder(b) * ml.floor_divide(a, b) end, { divmod_operands({ 4 }, { 4 }) })
+
 check("ml.add function", function(a, b) return ml.add(a, b) * ml.mul(a, b) - ml.sub(b, a) / ml.div(a, 3) end,
   { away({ 3, 4 }), rn({ 3, 4 }) })
 check("same tensor twice", function(a) return a * a + a / (a * a + 1) end, { rn({ 3, 4 }) })

@@ -87,7 +87,7 @@ T.test("gather: errors", function()
   T.raises(function() x23:gather(2, { { 1 }, { 1 }, { 1 } }) end, "gather: index has shape [3,1], expected at most [2,3]")
   T.raises(function() x23:gather(2, { { 4 }, { 1 } }) end, "gather: index 4 is out of range for dimension 2 of size 3")
   T.raises(function() x23:gather(1, { { 0 } }) end, "gather: index 0 is out of range for dimension 1 of size 2")
-  T.raises(function() x23:gather(0, { { 1 } }) end, "gather: dimension 0 out of range")
+  T.raises(function() x23:gather(0, { { 1 } }) end, "gather: dimension 0 is out of range (dimensions are 1-based")
 end)
 
 T.test("scatter_add: duplicates add up, src larger than index, dtypes", function()
