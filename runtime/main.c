@@ -65,12 +65,17 @@ static int is_subcommand(const char *a) {
  * script (arg[0] = NAME). Returns the exit status. */
 static int run_subcommand(lua_State *L, int argc, char **argv) {
     create_arg_table(L, argc, argv, 1);
-    lua_getglobal(L, "require");
-    lua_pushliteral(L, "moonlab.cli");
-    int status = ml_docall(L, 1, 1);
+    /* ml.cli: without the Lua library, an error that says where it looked */
+    int status = luaL_loadstring(L, "return ml.cli");
+    if (status == LUA_OK) status = lua_pcall(L, 0, 1, 0);
+    if (status == LUA_OK && !lua_istable(L, -1)) {
+        lua_pop(L, 1);
+        lua_pushliteral(L, "ml.cli: no lualib/moonlab/cli/init.lua in the Lua library");
+        status = LUA_ERRRUN;
+    }
     if (status != LUA_OK) {
-        report(L, status);
         fprintf(stderr, "moonlab: '%s' is neither a file nor a subcommand (the subcommands could not be loaded)\n", argv[1]);
+        report(L, status);
         return 1;
     }
     lua_getfield(L, -1, "main");
