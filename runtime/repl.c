@@ -734,12 +734,24 @@ static void push_short(lua_State *L, int idx) {
     }
     const char *s = luaL_tolstring(L, idx, &n);
     size_t cut = strcspn(s, "\n");
-    if (cut < n || n > SHOW_WIDTH) {
-        lua_pushlstring(L, s, cut < SHOW_WIDTH ? cut : SHOW_WIDTH);
-        lua_pushliteral(L, " ...");
-        lua_concat(L, 2);
+    if (cut == n && n <= SHOW_WIDTH) return;
+    /* A tensor too long for one line: its footer, which has the shape. */
+    const char *footer = luaL_testudata(L, idx, "moonlab.Tensor") ? strstr(s, "dtype=") : NULL;
+    if (footer) {
+        lua_pushfstring(L, "tensor(..., %s", footer);
         lua_remove(L, -2);
+        return;
     }
+    /* Else cut at the last space or comma before the limit, not mid-token. */
+    if (cut > SHOW_WIDTH) cut = SHOW_WIDTH;
+    size_t k = cut;
+    while (k > SHOW_WIDTH / 2 && !strchr(" ,;", s[k - 1])) k--;
+    if (k > SHOW_WIDTH / 2) cut = k;
+    while (cut > 0 && s[cut - 1] == ' ') cut--;
+    lua_pushlstring(L, s, cut);
+    lua_pushliteral(L, " ...");
+    lua_concat(L, 2);
+    lua_remove(L, -2);
 }
 
 /* A table key as written in a constructor: name, ["any string"], [1.5]. */
