@@ -281,7 +281,7 @@ end)
 local BIN = (arg and arg[-1] and arg[-1]:match("moonlab$")) and arg[-1] or "./build/moonlab"
 
 local function repl(input)
-  local inp, out, err = os.tmpname(), os.tmpname(), os.tmpname()
+  local inp, out, err = T.tmpname(), os.tmpname(), os.tmpname()
   local f = assert(io.open(inp, "w"))
   f:write(input)
   f:close()
