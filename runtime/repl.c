@@ -266,10 +266,40 @@ static char *match_generator(const char *text, int state) {
     return r;
 }
 
+/* Whether position pos of the line is inside a string literal ('...' or
+ * "..."): then Tab completes a file path. *open gets the quote's position. */
+static int in_string(const char *line, int pos, int *open) {
+    char q = 0;
+    for (int i = 0; i < pos && line[i]; i++) {
+        char c = line[i];
+        if (q) {
+            if (c == '\\' && i + 1 < pos) i++;
+            else if (c == q) q = 0;
+        } else if (c == '"' || c == '\'') {
+            q = c;
+            *open = i;
+        } else if (c == '-' && line[i + 1] == '-') break; /* a comment */
+    }
+    return q != 0;
+}
+
+/* Inside a string the word is everything after the quote ("data/tr"), not
+ * the part after the last "/". */
+static char *word_break_hook(void) {
+    int open;
+    static char quotes[] = "\"'";
+    return in_string(rl_line_buffer, rl_point, &open) ? quotes : NULL;
+}
+
 static char **attempt_completion(const char *text, int start, int end) {
-    /* Inside a string literal: readline's file-name completion. */
-    if (start > 0 && (rl_line_buffer[start - 1] == '"' || rl_line_buffer[start - 1] == '\'')) return NULL;
+    int open;
     rl_attempted_completion_over = 1;
+    if (in_string(rl_line_buffer, start, &open)) { /* a file path */
+        rl_completion_append_character = '\0';
+        rl_filename_completion_desired = 1;
+        rl_filename_quoting_desired = 0;
+        return rl_completion_matches(text, rl_filename_completion_function);
+    }
     rl_completion_append_character = '\0'; /* "ml.now" then "(" typed, not a space */
     return rl_completion_matches(text, match_generator);
 }
@@ -277,6 +307,11 @@ static char **attempt_completion(const char *text, int start, int end) {
 /* Lists the candidates by their last name ("now", not "ml.now"): the path
  * is already on the line. */
 static void display_matches(char **matches, int n, int max) {
+    if (rl_filename_completion_desired) { /* file names: readline shows their last part */
+        rl_display_match_list(matches, n, max);
+        rl_forced_update_display();
+        return;
+    }
     char **names = malloc((size_t)(n + 2) * sizeof *names);
     if (!names) return;
     int width = 0;
@@ -308,8 +343,14 @@ static void setup_readline(lua_State *L) {
     rl_completer_word_break_characters = rl_basic_word_break_characters;
     rl_attempted_completion_function = attempt_completion;
     rl_completion_display_matches_hook = display_matches;
+    rl_completion_word_break_hook = word_break_hook;
     using_history();
     stifle_history(HISTORY_MAX);
+    /* A multi-line chunk is one entry, in memory and in the file: entries are
+     * written after a timestamp line, and lines up to the next one are joined. */
+    history_comment_char = '#';
+    history_write_timestamps = 1;
+    history_multiline_entries = 1;
     const char *env = getenv("MOONLAB_HISTORY"), *home = getenv("HOME");
     if (env && *env) history_path = strdup(env);
     else if (home && *home && asprintf(&history_path, "%s/.moonlab_history", home) < 0) history_path = NULL;
