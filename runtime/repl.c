@@ -32,7 +32,8 @@
 #define LINE_WIDTH 78    /* a table longer than this prints one entry per line */
 
 static const char help_text[] =
-    "  ?name         help on a value or name (ml.help): ?ml.zeros, ?sum, ?x:sum, ?ml\n"
+    "  ?name         help on a value or name (ml.help): ?ml.zeros, ?sum, ?x:sum, ?fit,\n"
+    "                ?Linear, ?nn.Linear, ?model:fit; ?ml lists the modules\n"
     "  Tab           complete globals, fields (ml.ra<Tab>) and methods (x:su<Tab>)\n"
     "  _             the last result\n"
     "  exit, quit    leave (also exit(), quit() and Ctrl-D); Ctrl-C cancels the line\n"
@@ -961,9 +962,9 @@ static int l_help(lua_State *L) {
     int value = status == LUA_OK && (t == LUA_TTABLE || t == LUA_TUSERDATA || (t == LUA_TFUNCTION && documented(L, doc, v)));
     if (!value) {
         int named = documented(L, doc, 1);
-        if (status != LUA_OK && status != LUA_ERRSYNTAX && !named) { /* a runtime error: its message */
+        if (status != LUA_OK && status != LUA_ERRSYNTAX && !named) { /* nothing there: no raw Lua error */
             fflush(stdout);
-            fprintf(stderr, "%s\n", lua_isstring(L, v) ? lua_tostring(L, v) : "(error object is not a string)");
+            fprintf(stderr, "ml.help: no help for '%s' (not a value here, nor a documented name)\n", expr);
             fflush(stderr);
             return 0;
         }
