@@ -345,6 +345,7 @@ static void setup_readline(lua_State *L) {
     rl_attempted_completion_function = attempt_completion;
     rl_completion_display_matches_hook = display_matches;
     rl_completion_word_break_hook = word_break_hook;
+    rl_basic_quote_characters = NULL; /* else a completed file name gets a closing quote the user types anyway */
     using_history();
     stifle_history(HISTORY_MAX);
     /* A multi-line chunk is one entry, in memory and in the file: entries are
