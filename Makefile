@@ -4,6 +4,8 @@
 #   make demo       the main job
 #   make check-memory   the tests under AddressSanitizer + LeakSanitizer
 #   make bench      the benchmarks (installs python3-torch for the side-by-side runs)
+#   make install    PREFIX/bin/moonlab, PREFIX/lib/moonlab/moonlab.so, PREFIX/share/moonlab/lualib
+#                   (PREFIX=/usr/local; DESTDIR for staging); make uninstall removes them
 # Switches:
 DEBUG ?= 0
 ASAN  ?= 0
@@ -46,7 +48,7 @@ DEPS_PKGS = liblua5.4-dev lua5.4 libopenblas-openmp-dev lua-filesystem libreadli
             dataset-fashion-mnist
 BENCH_PKGS = python3-torch python3-numpy hyperfine
 
-.PHONY: all deps bench-deps test demo check-memory bench clean
+.PHONY: all deps bench-deps test demo check-memory bench clean install uninstall
 all: $(BUILD)/moonlab $(BUILD)/moonlab.so
 
 deps:
@@ -90,5 +92,25 @@ bench: bench-deps all
 
 clean:
 	rm -rf build build-asan
+
+# The command finds share/moonlab/lualib from its own real location
+# (/proc/self/exe), the module from its own (dladdr): the tree can move as one.
+# lib/lua/5.4/moonlab.so links the module where lua5.4's require looks.
+PREFIX  ?= /usr/local
+DESTDIR ?=
+INSTALL_BIN = $(DESTDIR)$(PREFIX)/bin
+INSTALL_LIB = $(DESTDIR)$(PREFIX)/lib/moonlab
+INSTALL_LUA = $(DESTDIR)$(PREFIX)/share/moonlab/lualib
+install: all
+	install -d $(INSTALL_BIN) $(INSTALL_LIB) $(DESTDIR)$(PREFIX)/lib/lua/5.4 $(dir $(INSTALL_LUA))
+	install -m 755 $(BUILD)/moonlab $(INSTALL_BIN)/moonlab
+	install -m 755 $(BUILD)/moonlab.so $(INSTALL_LIB)/moonlab.so
+	ln -sf ../../moonlab/moonlab.so $(DESTDIR)$(PREFIX)/lib/lua/5.4/moonlab.so
+	rm -rf $(INSTALL_LUA)
+	cp -R lualib $(INSTALL_LUA)
+	chmod -R a+rX $(INSTALL_LUA)
+
+uninstall:
+	rm -rf $(INSTALL_BIN)/moonlab $(INSTALL_LIB) $(DESTDIR)$(PREFIX)/lib/lua/5.4/moonlab.so $(dir $(INSTALL_LUA))
 
 -include $(RUNTIME_OBJ:.o=.d) $(MAIN_OBJ:.o=.d)

@@ -7,11 +7,13 @@
  * part of `ml` (its Lua modules load on first use), so it stays fast. */
 #define _POSIX_C_SOURCE 200809L
 #include <cblas.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <lauxlib.h>
 #include <lua.h>
@@ -19,30 +21,25 @@
 
 #include "repl.h"
 
+#define ML_EXE_KEY "moonlab.exe" /* registry: read by runtime/lua/moonlab.c */
+
 int luaopen_moonlab(lua_State *L);
 
 /* ---- subcommands ---------------------------------------------------------
- * `moonlab NAME args...`: run gets the state (with `ml` loaded) and the
- * arguments after NAME (argv[0] is NAME) and returns the exit status.
- * A name here wins over a script file of the same name; scripts are
- * recognised by their ".lua" or a "/", so `moonlab ./test` still runs a file. */
-typedef struct {
-    const char *name;
-    int (*run)(lua_State *L, int argc, char **argv);
-    const char *help;
-} subcommand;
-
-static const subcommand subcommands[] = {
-    {NULL, NULL, NULL}, /* `moonlab test`, `moonlab search` ... go here */
-};
+ * `moonlab NAME args...` runs lualib/moonlab/cli/NAME.lua through the Lua
+ * dispatcher moonlab.cli (cli/init.lua). NAME is a subcommand when it is a
+ * bare word: no ".lua", no "/", and no file of that name exists (a file wins,
+ * as lua5.4 would run it), so `moonlab foo.lua` is always a script. */
 
 static const char usage_text[] =
     "usage: moonlab [options] [script [args]]\n"
+    "       moonlab NAME [args]    run the subcommand NAME (moonlab help lists them)\n"
     "  script.lua [key=value ...]  run a script; key=value pairs are also put in\n"
     "                              ml.overrides (numbers and true/false converted)\n"
     "  -e CODE        run CODE (may be repeated; runs before the script)\n"
     "  -l NAME        require library NAME into the global NAME\n"
-    "  -i             enter the REPL after the script or -e code\n"
+    "  -i             enter the REPL after the script or -e code (the script's\n"
+    "                 top-level locals stay visible there)\n"
     "  -W             turn warnings on\n"
     "  -v, --version  print the version\n"
     "  -h, --help     print this text\n"
@@ -52,18 +49,47 @@ static const char usage_text[] =
     "pipe it runs line by line, prints results, and exits 1 if a command failed.\n"
     "Inside, `ml` is preloaded. History: $MOONLAB_HISTORY or ~/.moonlab_history.\n";
 
-static void print_usage(FILE *f) {
-    fputs(usage_text, f);
-    if (subcommands[0].name) {
-        fputs("subcommands:\n", f);
-        for (const subcommand *s = subcommands; s->name; s++) fprintf(f, "  moonlab %-10s %s\n", s->name, s->help);
-    }
+static void print_usage(FILE *f) { fputs(usage_text, f); }
+
+static void create_arg_table(lua_State *L, int argc, char **argv, int script);
+static void report(lua_State *L, int status);
+
+static int is_subcommand(const char *a) {
+    size_t n = strlen(a);
+    struct stat st;
+    if (n == 0 || a[0] == '-' || strchr(a, '/') || (n >= 4 && strcmp(a + n - 4, ".lua") == 0)) return 0;
+    return stat(a, &st) != 0;
 }
 
-static const subcommand *find_subcommand(const char *name) {
-    for (const subcommand *s = subcommands; s->name; s++)
-        if (strcmp(s->name, name) == 0) return s;
-    return NULL;
+/* Runs require("moonlab.cli").main(NAME, {args...}) with arg set as for a
+ * script (arg[0] = NAME). Returns the exit status. */
+static int run_subcommand(lua_State *L, int argc, char **argv) {
+    create_arg_table(L, argc, argv, 1);
+    /* ml.cli: without the Lua library, an error that says where it looked */
+    int status = luaL_loadstring(L, "return ml.cli");
+    if (status == LUA_OK) status = lua_pcall(L, 0, 1, 0);
+    if (status == LUA_OK && !lua_istable(L, -1)) {
+        lua_pop(L, 1);
+        lua_pushliteral(L, "ml.cli: no lualib/moonlab/cli/init.lua in the Lua library");
+        status = LUA_ERRRUN;
+    }
+    if (status != LUA_OK) {
+        fprintf(stderr, "moonlab: '%s' is neither a file nor a subcommand (the subcommands could not be loaded)\n", argv[1]);
+        report(L, status);
+        return 1;
+    }
+    lua_getfield(L, -1, "main");
+    lua_pushstring(L, argv[1]);
+    lua_createtable(L, argc - 2, 0);
+    for (int i = 2; i < argc; i++) {
+        lua_pushstring(L, argv[i]);
+        lua_rawseti(L, -2, i - 1);
+    }
+    status = ml_docall(L, 2, 1);
+    if (status != LUA_OK) { report(L, status); return 1; }
+    int rc = (int)lua_tointeger(L, -1);
+    lua_pop(L, 2);
+    return rc;
 }
 
 /* ---- errors and protected calls -------------------------------------- */
@@ -209,11 +235,56 @@ static void set_overrides(lua_State *L, int ml, int argc, char **argv, int scrip
     lua_setfield(L, ml, "overrides");
 }
 
-static int run_script(lua_State *L, char **argv, int script) {
+/* The script's folder goes first on package.path, so `require "mymodels"`
+ * beside a recipe works from any working directory (as Python's sys.path[0]). */
+static void add_script_dir(lua_State *L, const char *fname) {
+    const char *slash = strrchr(fname, '/');
+    if (slash == fname) slash++; /* "/x.lua": the root */
+    lua_getglobal(L, "package");
+    if (!lua_istable(L, -1)) { lua_pop(L, 1); return; }
+    lua_getfield(L, -1, "path");
+    if (slash) lua_pushlstring(L, fname, (size_t)(slash - fname));
+    else lua_pushliteral(L, ".");
+    const char *dir = lua_tostring(L, -1);
+    lua_pushfstring(L, "%s/?.lua;%s/?/init.lua;%s", dir, dir, lua_tostring(L, -2));
+    lua_remove(L, -2);
+    lua_setfield(L, -3, "path");
+    lua_pop(L, 2);
+}
+
+/* -i: at the return of the script's main chunk (the function in the
+ * registry at &main_chunk_key), its active locals are copied into a table
+ * left at &script_locals_key, which the REPL then shows as its own locals. */
+static const char main_chunk_key = 0, script_locals_key = 0;
+
+static void capture_locals_hook(lua_State *L, lua_Debug *ar) {
+    if (ar->event != LUA_HOOKRET) return;
+    if (!lua_getinfo(L, "f", ar)) return;
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &main_chunk_key);
+    int mine = lua_rawequal(L, -1, -2);
+    lua_pop(L, 2);
+    if (!mine) return;
+    lua_sethook(L, NULL, 0, 0);
+    lua_newtable(L);
+    const char *name;
+    for (int i = 1; (name = lua_getlocal(L, ar, i)) != NULL; i++) {
+        if (name[0] == '(') { lua_pop(L, 1); continue; } /* temporaries, varargs */
+        lua_setfield(L, -2, name);                       /* a later local of the same name wins */
+    }
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &script_locals_key);
+}
+
+static int run_script(lua_State *L, char **argv, int script, int keep_locals) {
     const char *fname = argv[script];
     if (strcmp(fname, "-") == 0 && strcmp(argv[script - 1], "--") != 0) fname = NULL; /* stdin */
+    if (fname) add_script_dir(L, fname);
     int status = luaL_loadfile(L, fname);
     if (status != LUA_OK) { report(L, status); return status; }
+    if (keep_locals) {
+        lua_pushvalue(L, -1);
+        lua_rawsetp(L, LUA_REGISTRYINDEX, &main_chunk_key);
+        lua_sethook(L, capture_locals_hook, LUA_MASKRET, 0);
+    }
     /* `...` of the script: arg[1..n] */
     lua_getglobal(L, "arg");
     int n = (int)luaL_len(L, -1);
@@ -221,6 +292,13 @@ static int run_script(lua_State *L, char **argv, int script) {
     for (int i = 1; i <= n; i++) lua_rawgeti(L, -i, i);
     lua_remove(L, -n - 1);
     status = ml_docall(L, n, 0);
+    if (keep_locals) {
+        if (lua_gethook(L) == capture_locals_hook) lua_sethook(L, NULL, 0, 0);
+        lua_pushnil(L);
+        lua_rawsetp(L, LUA_REGISTRYINDEX, &main_chunk_key);
+        if (lua_rawgetp(L, LUA_REGISTRYINDEX, &script_locals_key) == LUA_TTABLE) ml_repl_add_locals(L, -1);
+        lua_pop(L, 1);
+    }
     report(L, status);
     return status;
 }
@@ -240,6 +318,15 @@ static int pmain(lua_State *L) {
     lua_settop(L, 0);
 
     luaL_openlibs(L);
+    /* The real path of this binary, so luaopen_moonlab finds the Lua library
+     * beside it however it was started (PATH, a symlink, a copy). */
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        exe[n] = '\0';
+        lua_pushstring(L, exe);
+        lua_setfield(L, LUA_REGISTRYINDEX, ML_EXE_KEY);
+    }
     luaL_requiref(L, "moonlab", luaopen_moonlab, 1);
     lua_pushvalue(L, -1);
     lua_setglobal(L, "ml");
@@ -249,13 +336,10 @@ static int pmain(lua_State *L) {
      * generational): tensor bytes reach it as GC steps, and old dead
      * tensors would wait for a rare major collection in generational mode. */
 
-    if (argc > 1 && argv[1][0] != '-') {
-        const subcommand *sub = find_subcommand(argv[1]);
-        if (sub) {
-            set_overrides(L, ml, 0, argv, 0); /* empty: a subcommand reads its own */
-            lua_pushinteger(L, sub->run(L, argc - 1, argv + 1));
-            return 1;
-        }
+    if (argc > 1 && is_subcommand(argv[1])) {
+        set_overrides(L, ml, 0, argv, 0); /* empty: a subcommand reads its own */
+        lua_pushinteger(L, run_subcommand(L, argc, argv));
+        return 1;
     }
 
     int script = argc;
@@ -276,7 +360,7 @@ static int pmain(lua_State *L) {
     set_overrides(L, ml, argc, argv, script);
     int status = 0;
     if (!run_args(L, argv, script)) status = 1;
-    else if (script < argc && run_script(L, argv, script) != LUA_OK) status = 1;
+    else if (script < argc && run_script(L, argv, script, flags & HAS_I) != LUA_OK) status = 1;
     else if ((flags & HAS_I) || (script == argc && !(flags & (HAS_E | HAS_V)))) status = ml_repl(L);
     lua_pushinteger(L, status);
     return 1;

@@ -32,11 +32,14 @@
 #define LINE_WIDTH 78    /* a table longer than this prints one entry per line */
 
 static const char help_text[] =
-    "  ?name         help on a value or name (ml.help): ?ml.zeros, ?sum, ?x:sum, ?ml\n"
+    "  ?name         help on a value or name (ml.help): ?ml.zeros, ?sum, ?x:sum, ?fit,\n"
+    "                ?Linear, ?nn.Linear, ?model:fit; ?ml lists the modules\n"
     "  Tab           complete globals, fields (ml.ra<Tab>) and methods (x:su<Tab>)\n"
     "  _             the last result\n"
-    "  exit, Ctrl-D  quit; Ctrl-C cancels the line or interrupts a running command\n"
+    "  exit, quit    leave (also exit(), quit() and Ctrl-D); Ctrl-C cancels the line\n"
+    "                or interrupts a running command\n"
     "Expressions are printed; input continues on \">> \" until the chunk is complete;\n"
+    "top-level locals stay defined for the next input (and, after -i, the script's);\n"
     "commands slower than 0.5 s print their time.\n";
 
 static double now_seconds(void) {
@@ -264,10 +267,40 @@ static char *match_generator(const char *text, int state) {
     return r;
 }
 
+/* Whether position pos of the line is inside a string literal ('...' or
+ * "..."): then Tab completes a file path. *open gets the quote's position. */
+static int in_string(const char *line, int pos, int *open) {
+    char q = 0;
+    for (int i = 0; i < pos && line[i]; i++) {
+        char c = line[i];
+        if (q) {
+            if (c == '\\' && i + 1 < pos) i++;
+            else if (c == q) q = 0;
+        } else if (c == '"' || c == '\'') {
+            q = c;
+            *open = i;
+        } else if (c == '-' && line[i + 1] == '-') break; /* a comment */
+    }
+    return q != 0;
+}
+
+/* Inside a string the word is everything after the quote ("data/tr"), not
+ * the part after the last "/". */
+static char *word_break_hook(void) {
+    int open;
+    static char quotes[] = "\"'";
+    return in_string(rl_line_buffer, rl_point, &open) ? quotes : NULL;
+}
+
 static char **attempt_completion(const char *text, int start, int end) {
-    /* Inside a string literal: readline's file-name completion. */
-    if (start > 0 && (rl_line_buffer[start - 1] == '"' || rl_line_buffer[start - 1] == '\'')) return NULL;
+    int open;
     rl_attempted_completion_over = 1;
+    if (in_string(rl_line_buffer, start, &open)) { /* a file path */
+        rl_completion_append_character = '\0';
+        rl_filename_completion_desired = 1;
+        rl_filename_quoting_desired = 0;
+        return rl_completion_matches(text, rl_filename_completion_function);
+    }
     rl_completion_append_character = '\0'; /* "ml.now" then "(" typed, not a space */
     return rl_completion_matches(text, match_generator);
 }
@@ -275,6 +308,11 @@ static char **attempt_completion(const char *text, int start, int end) {
 /* Lists the candidates by their last name ("now", not "ml.now"): the path
  * is already on the line. */
 static void display_matches(char **matches, int n, int max) {
+    if (rl_filename_completion_desired) { /* file names: readline shows their last part */
+        rl_display_match_list(matches, n, max);
+        rl_forced_update_display();
+        return;
+    }
     char **names = malloc((size_t)(n + 2) * sizeof *names);
     if (!names) return;
     int width = 0;
@@ -306,8 +344,15 @@ static void setup_readline(lua_State *L) {
     rl_completer_word_break_characters = rl_basic_word_break_characters;
     rl_attempted_completion_function = attempt_completion;
     rl_completion_display_matches_hook = display_matches;
+    rl_completion_word_break_hook = word_break_hook;
+    rl_basic_quote_characters = NULL; /* else a completed file name gets a closing quote the user types anyway */
     using_history();
     stifle_history(HISTORY_MAX);
+    /* A multi-line chunk is one entry, in memory and in the file: entries are
+     * written after a timestamp line, and lines up to the next one are joined. */
+    history_comment_char = '#';
+    history_write_timestamps = 1;
+    history_multiline_entries = 1;
     const char *env = getenv("MOONLAB_HISTORY"), *home = getenv("HOME");
     if (env && *env) history_path = strdup(env);
     else if (home && *home && asprintf(&history_path, "%s/.moonlab_history", home) < 0) history_path = NULL;
@@ -422,6 +467,269 @@ static int compile(lua_State *L, const char *buf, size_t len, int *more) {
     return status;
 }
 
+/* ---- the session's locals -----------------------------------------------
+ * Every chunk runs with _ENV = a proxy P: reads go to the table Locals, then
+ * to the globals; writes go to Locals for the names declared local in an
+ * earlier input, else to the globals. A top-level `local x = ...` is
+ * rewritten to `x = ...` with x declared, so it stays visible to the next
+ * input (IPython keeps every name) without becoming a global; functions
+ * typed in the REPL see it too, modules and scripts do not. */
+static const char env_key = 0, locals_key = 0, declared_key = 0;
+static int exit_requested;
+
+/* exit() and quit(): leave the REPL. */
+static int l_exit(lua_State *L) {
+    exit_requested = 1;
+    return luaL_error(L, "exit");
+}
+
+static int env_newindex(lua_State *L) {
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &declared_key);
+    lua_pushvalue(L, 2);
+    if (lua_rawget(L, -2) != LUA_TNIL) {
+        lua_rawgetp(L, LUA_REGISTRYINDEX, &locals_key);
+        lua_pushvalue(L, 2);
+        lua_pushvalue(L, 3);
+        lua_rawset(L, -3);
+    } else {
+        lua_pushglobaltable(L);
+        lua_pushvalue(L, 2);
+        lua_pushvalue(L, 3);
+        lua_settable(L, -3);
+    }
+    return 0;
+}
+
+/* Pushes P, made on first use. */
+static void push_env(lua_State *L) {
+    if (lua_rawgetp(L, LUA_REGISTRYINDEX, &env_key) == LUA_TTABLE) return;
+    lua_pop(L, 1);
+    lua_newtable(L); /* Locals */
+    static const char *const leave[] = {"exit", "quit", NULL};
+    for (const char *const *n = leave; *n; n++) {
+        if (lua_getglobal(L, *n) == LUA_TNIL) {
+            lua_pushcfunction(L, l_exit);
+            lua_setfield(L, -3, *n);
+        }
+        lua_pop(L, 1);
+    }
+    lua_createtable(L, 0, 1);
+    lua_pushglobaltable(L);
+    lua_setfield(L, -2, "__index");
+    lua_setmetatable(L, -2);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &locals_key);
+    lua_newtable(L);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &declared_key);
+    lua_newtable(L); /* P */
+    lua_createtable(L, 0, 2);
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &locals_key);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, env_newindex);
+    lua_setfield(L, -2, "__newindex");
+    lua_setmetatable(L, -2);
+    lua_pushvalue(L, -1);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &env_key);
+}
+
+static void declare(lua_State *L, const char *name, size_t n) {
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &declared_key);
+    lua_pushlstring(L, name, n);
+    lua_pushboolean(L, 1);
+    lua_rawset(L, -3);
+    lua_pop(L, 1);
+}
+
+void ml_repl_add_locals(lua_State *L, int idx) {
+    idx = lua_absindex(L, idx);
+    push_env(L);
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &locals_key);
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        if (lua_type(L, -2) == LUA_TSTRING) {
+            size_t n;
+            const char *k = lua_tolstring(L, -2, &n);
+            declare(L, k, n);
+            lua_pushvalue(L, -2);
+            lua_insert(L, -2);
+            lua_rawset(L, -4);
+        } else lua_pop(L, 1);
+    }
+    lua_pop(L, 2);
+}
+
+/* Sets the _ENV of the chunk at idx to P. */
+static void set_env(lua_State *L, int idx) {
+    idx = lua_absindex(L, idx);
+    const char *up = lua_getupvalue(L, idx, 1);
+    if (!up) return;
+    lua_pop(L, 1);
+    if (strcmp(up, "_ENV") != 0) return;
+    push_env(L);
+    lua_setupvalue(L, idx, 1);
+}
+
+/* A small Lua lexer, enough to find the top-level `local`s of a chunk. */
+typedef struct {
+    const char *s;
+    size_t n, i;
+    size_t start, end; /* the last token */
+} lexer;
+
+enum { TK_EOF, TK_NAME, TK_OTHER };
+
+/* Length of a long bracket opening "[==[" at s[i] (its level + 2), or 0. */
+static size_t long_open(const lexer *x, size_t i) {
+    if (i >= x->n || x->s[i] != '[') return 0;
+    size_t j = i + 1;
+    while (j < x->n && x->s[j] == '=') j++;
+    return j < x->n && x->s[j] == '[' ? j - i + 1 : 0;
+}
+
+static void skip_long(lexer *x, size_t open) {
+    size_t level = open - 2;
+    x->i += open;
+    while (x->i < x->n) {
+        if (x->s[x->i] == ']') {
+            size_t j = x->i + 1, k = 0;
+            while (j < x->n && x->s[j] == '=') { j++; k++; }
+            if (k == level && j < x->n && x->s[j] == ']') { x->i = j + 1; return; }
+        }
+        x->i++;
+    }
+}
+
+static int next_token(lexer *x) {
+    for (;;) {
+        while (x->i < x->n && isspace((unsigned char)x->s[x->i])) x->i++;
+        if (x->i + 1 < x->n && x->s[x->i] == '-' && x->s[x->i + 1] == '-') {
+            x->i += 2;
+            size_t open = long_open(x, x->i);
+            if (open) skip_long(x, open);
+            else while (x->i < x->n && x->s[x->i] != '\n') x->i++;
+            continue;
+        }
+        break;
+    }
+    x->start = x->i;
+    if (x->i >= x->n) return TK_EOF;
+    unsigned char c = (unsigned char)x->s[x->i];
+    if (isalpha(c) || c == '_') {
+        while (x->i < x->n && (isalnum((unsigned char)x->s[x->i]) || x->s[x->i] == '_')) x->i++;
+        x->end = x->i;
+        return TK_NAME;
+    }
+    if (isdigit(c)) { /* numbers: digits, letters, dots, exponent signs */
+        while (x->i < x->n && (isalnum((unsigned char)x->s[x->i]) || x->s[x->i] == '.' ||
+                               ((x->s[x->i] == '+' || x->s[x->i] == '-') && strchr("eEpP", x->s[x->i - 1]))))
+            x->i++;
+    } else if (c == '"' || c == '\'') {
+        x->i++;
+        while (x->i < x->n && x->s[x->i] != (char)c && x->s[x->i] != '\n') x->i += x->s[x->i] == '\\' ? 2 : 1;
+        if (x->i < x->n) x->i++;
+    } else if (long_open(x, x->i)) skip_long(x, long_open(x, x->i));
+    else x->i++;
+    if (x->i > x->n) x->i = x->n;
+    x->end = x->i;
+    return TK_OTHER;
+}
+
+static int tok_is(const lexer *x, const char *w) {
+    size_t n = strlen(w);
+    return x->end - x->start == n && memcmp(x->s + x->start, w, n) == 0;
+}
+
+/* For the chunk buf, pushes its text with each top-level `local` rewritten
+ * as an assignment, and a table of the names it declares; returns 0 (and
+ * pushes nothing) when it has none. "local a, b <const>" becomes
+ * "      a, b          = nil"; "local function f" becomes "function f". */
+static int localize(lua_State *L, const char *buf, size_t len) {
+    lexer x = {buf, len, 0, 0, 0};
+    int depth = 0, found = 0, tk;
+    luaL_Buffer b;
+    size_t copied = 0;
+    lua_newtable(L); /* names */
+    int names = lua_gettop(L);
+    luaL_buffinit(L, &b);
+#define COPY_TO(pos) do { luaL_addlstring(&b, buf + copied, (pos) - copied); copied = (pos); } while (0)
+    while ((tk = next_token(&x)) != TK_EOF) {
+        if (tk != TK_NAME) continue;
+        if (tok_is(&x, "function") || tok_is(&x, "do") || tok_is(&x, "if") || tok_is(&x, "repeat")) depth++;
+        else if ((tok_is(&x, "end") || tok_is(&x, "until")) && depth > 0) depth--;
+        else if (depth == 0 && tok_is(&x, "local")) {
+            found = 1;
+            COPY_TO(x.start);
+            for (size_t k = x.start; k < x.end; k++) luaL_addchar(&b, ' ');
+            copied = x.end;
+            tk = next_token(&x);
+            if (tk == TK_NAME && tok_is(&x, "function")) {
+                depth++;
+                if (next_token(&x) == TK_NAME) {
+                    lua_pushlstring(L, buf + x.start, x.end - x.start);
+                    lua_rawseti(L, names, (lua_Integer)lua_rawlen(L, names) + 1);
+                }
+                continue;
+            }
+            for (;;) {
+                if (tk != TK_NAME) break;
+                lua_pushlstring(L, buf + x.start, x.end - x.start);
+                lua_rawseti(L, names, (lua_Integer)lua_rawlen(L, names) + 1);
+                size_t after = x.end;
+                tk = next_token(&x);
+                if (tk == TK_OTHER && buf[x.start] == '<') { /* an attribute: blanked */
+                    COPY_TO(x.start);
+                    while ((tk = next_token(&x)) != TK_EOF && !(tk == TK_OTHER && buf[x.start] == '>')) {}
+                    for (size_t k = copied; k < x.end; k++) luaL_addchar(&b, ' ');
+                    copied = x.end;
+                    after = x.end;
+                    tk = next_token(&x);
+                }
+                if (tk == TK_OTHER && buf[x.start] == ',') { tk = next_token(&x); continue; }
+                if (!(tk == TK_OTHER && buf[x.start] == '=' && !(x.start + 1 < len && buf[x.start + 1] == '='))) {
+                    COPY_TO(after); /* `local a, b` alone: assign nil */
+                    luaL_addstring(&b, " = nil");
+                    /* the token read belongs to the next statement */
+                    x.i = x.start;
+                }
+                break;
+            }
+        }
+    }
+    if (!found) {
+        luaL_pushresult(&b);
+        lua_settop(L, names - 1);
+        return 0;
+    }
+    COPY_TO(len);
+#undef COPY_TO
+    luaL_pushresult(&b);
+    lua_insert(L, names);
+    return 1;
+}
+
+/* Compiles buf for the session: the top-level locals rewritten (when that
+ * compiles) and _ENV set to P; the function replaces the one at the top. */
+static void prepare_chunk(lua_State *L, const char *buf, size_t len) {
+    int fn = lua_gettop(L);
+    if (localize(L, buf, len)) {
+        size_t n;
+        const char *code = lua_tolstring(L, fn + 1, &n);
+        if (luaL_loadbuffer(L, code, n, "=stdin") == LUA_OK) {
+            lua_replace(L, fn);
+            push_env(L);
+            lua_pop(L, 1);
+            lua_pushnil(L);
+            while (lua_next(L, fn + 2)) {
+                size_t k;
+                const char *name = lua_tolstring(L, -1, &k);
+                declare(L, name, k);
+                lua_pop(L, 1);
+            }
+        }
+        lua_settop(L, fn);
+    }
+    set_env(L, fn);
+}
+
 /* ---- showing results --------------------------------------------------- */
 
 /* s as a Lua string literal, cut after max characters. */
@@ -469,12 +777,24 @@ static void push_short(lua_State *L, int idx) {
     }
     const char *s = luaL_tolstring(L, idx, &n);
     size_t cut = strcspn(s, "\n");
-    if (cut < n || n > SHOW_WIDTH) {
-        lua_pushlstring(L, s, cut < SHOW_WIDTH ? cut : SHOW_WIDTH);
-        lua_pushliteral(L, " ...");
-        lua_concat(L, 2);
+    if (cut == n && n <= SHOW_WIDTH) return;
+    /* A tensor too long for one line: its footer, which has the shape. */
+    const char *footer = luaL_testudata(L, idx, "moonlab.Tensor") ? strstr(s, "dtype=") : NULL;
+    if (footer) {
+        lua_pushfstring(L, "tensor(..., %s", footer);
         lua_remove(L, -2);
+        return;
     }
+    /* Else cut at the last space or comma before the limit, not mid-token. */
+    if (cut > SHOW_WIDTH) cut = SHOW_WIDTH;
+    size_t k = cut;
+    while (k > SHOW_WIDTH / 2 && !strchr(" ,;", s[k - 1])) k--;
+    if (k > SHOW_WIDTH / 2) cut = k;
+    while (cut > 0 && s[cut - 1] == ' ') cut--;
+    lua_pushlstring(L, s, cut);
+    lua_pushliteral(L, " ...");
+    lua_concat(L, 2);
+    lua_remove(L, -2);
 }
 
 /* A table key as written in a constructor: name, ["any string"], [1.5]. */
@@ -643,9 +963,9 @@ static int l_help(lua_State *L) {
     int value = status == LUA_OK && (t == LUA_TTABLE || t == LUA_TUSERDATA || (t == LUA_TFUNCTION && documented(L, doc, v)));
     if (!value) {
         int named = documented(L, doc, 1);
-        if (status != LUA_OK && status != LUA_ERRSYNTAX && !named) { /* a runtime error: its message */
+        if (status != LUA_OK && status != LUA_ERRSYNTAX && !named) { /* nothing there: no raw Lua error */
             fflush(stdout);
-            fprintf(stderr, "%s\n", lua_isstring(L, v) ? lua_tostring(L, v) : "(error object is not a string)");
+            fprintf(stderr, "ml.help: no help for '%s' (not a value here, nor a documented name)\n", expr);
             fflush(stderr);
             return 0;
         }
@@ -684,7 +1004,8 @@ static int run_chunk(lua_State *L) {
         lua_insert(L, base);
         status = ml_docall(L, n, 0);
     }
-    if (status != LUA_OK) show_error(L);
+    if (status != LUA_OK && exit_requested) status = LUA_OK; /* exit() or quit() */
+    else if (status != LUA_OK) show_error(L);
     lua_settop(L, base - 1);
     if (dt > SLOW_SECONDS) printf("(%.2f s)\n", dt);
     fflush(stdout);
@@ -712,7 +1033,11 @@ static int read_chunk(lua_State *L, int tty) {
     while (isspace((unsigned char)*s)) s++;
     size_t n = strlen(s);
     while (n > 0 && isspace((unsigned char)s[n - 1])) n--;
-    if (n == 4 && memcmp(s, "exit", 4) == 0) { free(line); return CHUNK_EOF; }
+    s[n] = '\0';
+    if (!strcmp(s, "exit") || !strcmp(s, "quit") || !strcmp(s, "exit()") || !strcmp(s, "quit()")) {
+        free(line);
+        return CHUNK_EOF;
+    }
     if (n == 0) { free(line); return CHUNK_NONE; }
     if (s[0] == '?') {
         if (tty) remember(line);
@@ -727,6 +1052,7 @@ static int read_chunk(lua_State *L, int tty) {
         int status = compile(L, buf, len, &more);
         if (status == LUA_OK || !more) {
             if (tty) remember(buf);
+            if (status == LUA_OK) prepare_chunk(L, buf, len);
             free(buf);
             return status == LUA_OK ? CHUNK_OK : CHUNK_ERROR;
         }
@@ -765,7 +1091,10 @@ int ml_repl(lua_State *L) {
         if (st == CHUNK_EOF) break;
         if (st == CHUNK_NONE) continue;
         if (st == CHUNK_ERROR) show_error(L);
-        else if (run_chunk(L) == LUA_OK) continue;
+        else if (run_chunk(L) == LUA_OK) {
+            if (exit_requested) break;
+            continue;
+        }
         failed = 1;
     }
     if (tty) fputs("\n", stdout);

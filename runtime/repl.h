@@ -16,4 +16,8 @@ int ml_repl(lua_State *L);
 /* Registers ml._complete(text) into the table at idx (the `ml` table). */
 void ml_register_complete(lua_State *L, int idx);
 
+/* Makes the names and values of the table at idx (a script's top-level
+ * locals, for -i) locals of the REPL session. */
+void ml_repl_add_locals(lua_State *L, int idx);
+
 #endif

@@ -9,6 +9,8 @@
 --   T.all_near(tensor_or_table, tensor_or_table, [tol])  elementwise, same shape
 --   T.raises(fn, pattern)          fn must raise an error whose message contains pattern (plain)
 --   T.ok(cond, [msg])
+--   T.tmpname([suffix])            a fresh path (nothing there yet) under a temporary folder;
+--                                  what is made there is removed at the end of the test file
 local passed, failed = 0, 0
 local failures = {}
 local only, memory = nil, false
@@ -22,10 +24,12 @@ while i <= #arg do
   else cbins[#cbins + 1] = a end
   i = i + 1
 end
+local lfs = require "lfs"
 if #files == 0 then
-  local p = io.popen("ls tests/lua/test_*.lua 2>/dev/null")
-  for f in p:lines() do files[#files + 1] = f end
-  p:close()
+  for f in lfs.dir("tests/lua") do
+    if f:match("^test_.*%.lua$") then files[#files + 1] = "tests/lua/" .. f end
+  end
+  table.sort(files)
 end
 
 local function fmt(v)
@@ -88,6 +92,40 @@ function T.raises(fn, pattern)
   end
   return err
 end
+-- Temporary paths: one folder per run, emptied after each test file and
+-- removed at the end (no math.random here: it would shift the tests' draws).
+local tmp_root, tmp_count = nil, 0
+local function remove_tree(path)
+  local mode = lfs.symlinkattributes(path, "mode")
+  if mode == "directory" then
+    for e in lfs.dir(path) do
+      if e ~= "." and e ~= ".." then remove_tree(path .. "/" .. e) end
+    end
+    lfs.rmdir(path)
+  elseif mode then
+    os.remove(path)
+  end
+end
+function T.tmpname(suffix)
+  if not tmp_root then
+    local base = os.getenv("TMPDIR") or "/tmp"
+    for k = 1, 100 do
+      local cand = string.format("%s/moonlab-test-%d-%d-%s", base, os.time(), k, tostring({}):match("(%x+)$"))
+      if lfs.mkdir(cand) then tmp_root = cand; break end
+    end
+    assert(tmp_root, "T.tmpname: cannot create a temporary folder in " .. base)
+  end
+  tmp_count = tmp_count + 1
+  return string.format("%s/t%d%s", tmp_root, tmp_count, suffix or "")
+end
+local function clean_tmp(all)
+  if not tmp_root then return end
+  if all then remove_tree(tmp_root); tmp_root = nil; return end
+  for e in lfs.dir(tmp_root) do
+    if e ~= "." and e ~= ".." then remove_tree(tmp_root .. "/" .. e) end
+  end
+end
+
 function T.test(name, fn)
   if only and not name:find(only, 1, true) then return end
   local ok, err = xpcall(fn, debug.traceback)
@@ -116,7 +154,9 @@ for _, f in ipairs(files) do
     end
   end
   collectgarbage()
+  clean_tmp()
 end
+clean_tmp(true)
 
 -- C tests print their own "N passed, M failed" line; we add their counts.
 for _, bin in ipairs(cbins) do

@@ -160,6 +160,151 @@ static int candidate(lua_State *L, int *found, int *documented) {
     return 0;
 }
 
+/* ---- the name index ------------------------------------------------------
+ * For the names people type without their module: "fit", "Linear",
+ * "CrossEntropyLoss", "model:fit", "Linear.forward". It walks ml, the Lua
+ * modules of the library (every moonlab/NAME.lua or NAME/init.lua beside
+ * package.moonlab_lualib that loads into a documented table; cli/ aside),
+ * their documented tables (classes, nn.init ...) and the classes' method
+ * chains. It walks tables, not file names, so a module reorganised into
+ * folders is still found. Written in Lua (walking tables is its strength),
+ * compiled once; index.find(ml, doc, name), index.modules(ml, doc),
+ * index.label(ml, doc, value). */
+static const char index_lua[] =
+    "local M = {}\n"
+    "local function safe(doc) -- doc of values only: a string would be looked up as a name\n"
+    "  return function(v) local t = type(v); if t == 'table' or t == 'function' then return doc(v) end end\n"
+    "end\n"
+    "local function names(t)\n"
+    "  local out = {}\n"
+    "  for k in pairs(t) do if type(k) == 'string' and k:sub(1, 1) ~= '_' then out[#out + 1] = k end end\n"
+    "  table.sort(out)\n"
+    "  return out\n"
+    "end\n"
+    "function M.modules(ml, doc)\n"
+    "  doc = safe(doc)\n"
+    "  local out, seen = {}, {}\n"
+    "  local ok, lfs = pcall(require, 'lfs')\n"
+    "  local root = package.moonlab_lualib\n"
+    "  if ok and root then\n"
+    "    local dir = root .. '/moonlab'\n"
+    "    if lfs.attributes(dir, 'mode') == 'directory' then\n"
+    "      for f in lfs.dir(dir) do\n"
+    "        local n = f:match('^([%a_][%w_]*)%.lua$')\n"
+    "        if not n and f:match('^[%a_][%w_]*$') and lfs.attributes(dir .. '/' .. f .. '/init.lua', 'mode') then n = f end\n"
+    "        if n and n ~= 'cli' and not seen[n] then\n"
+    "          seen[n] = true\n"
+    "          local okm, m = pcall(function() return ml[n] end)\n"
+    "          if okm and type(m) == 'table' and doc(m) then out[#out + 1] = {name = n, value = m} end\n"
+    "        end\n"
+    "      end\n"
+    "    end\n"
+    "  end\n"
+    "  for _, k in ipairs(names(ml)) do\n"
+    "    local v = rawget(ml, k)\n"
+    "    if not seen[k] and type(v) == 'table' and v ~= ml.Tensor and doc(v) then out[#out + 1] = {name = k, value = v} end\n"
+    "  end\n"
+    "  table.sort(out, function(a, b) return a.name < b.name end)\n"
+    "  return out\n"
+    "end\n"
+    "-- {qualified name, value} of every documented table under the modules, two levels deep\n"
+    "local function tables(ml, doc)\n"
+    "  local out = {}\n"
+    "  for _, m in ipairs(M.modules(ml, doc)) do\n"
+    "    out[#out + 1] = {name = m.name, value = m.value}\n"
+    "    for _, k in ipairs(names(m.value)) do\n"
+    "      local v = rawget(m.value, k)\n"
+    "      if type(v) == 'table' and k ~= 'super' and doc(v) then\n"
+    "        out[#out + 1] = {name = m.name .. '.' .. k, value = v, short = k}\n"
+    "        for _, k2 in ipairs(names(v)) do\n"
+    "          local v2 = rawget(v, k2)\n"
+    "          if type(v2) == 'table' and k2 ~= 'super' and doc(v2) then\n"
+    "            out[#out + 1] = {name = m.name .. '.' .. k .. '.' .. k2, value = v2, short = k2}\n"
+    "          end\n"
+    "        end\n"
+    "      end\n"
+    "    end\n"
+    "  end\n"
+    "  return out\n"
+    "end\n"
+    "-- field k of t along its class chain (raw), or nil\n"
+    "local function member(t, k)\n"
+    "  for _ = 1, 8 do\n"
+    "    if type(t) ~= 'table' then return nil end\n"
+    "    local v = rawget(t, k)\n"
+    "    if v ~= nil then return v end\n"
+    "    local mt = getmetatable(t)\n"
+    "    t = mt and rawget(mt, '__index')\n"
+    "  end\n"
+    "end\n"
+    "-- a bare name: a table named so, then a field of a module or table, then a method\n"
+    "local function bare(ml, doc, n)\n"
+    "  local all = tables(ml, doc)\n"
+    "  for _, e in ipairs(all) do if (e.short or e.name) == n then return e.value end end\n"
+    "  for _, e in ipairs(all) do\n"
+    "    local v = rawget(e.value, n)\n"
+    "    if v ~= nil and doc(v) then return v end\n"
+    "  end\n"
+    "  for _, e in ipairs(all) do\n"
+    "    local v = member(e.value, n)\n"
+    "    if v ~= nil and doc(v) then return v end\n"
+    "  end\n"
+    "end\n"
+    "function M.find(ml, doc, name)\n"
+    "  doc = safe(doc)\n"
+    "  local head, rest = name:match('^([%a_][%w_]*)(.*)$')\n"
+    "  if not head then return nil end\n"
+    "  local v = bare(ml, doc, head)\n"
+    "  for sep, k in rest:gmatch('([.:])([%a_][%w_]*)') do\n"
+    "    if v == nil then\n"
+    "      if sep == ':' then v = bare(ml, doc, k) end -- x:fit with no x: the method fit\n"
+    "    else v = member(v, k) end\n"
+    "  end\n"
+    "  if v ~= nil and doc(v) then return v end\n"
+    "end\n"
+    "function M.label(ml, doc, value)\n"
+    "  doc = safe(doc)\n"
+    "  for _, e in ipairs(tables(ml, doc)) do if e.value == value then return e.name end end\n"
+    "end\n"
+    "return M\n";
+
+static char index_key;
+
+/* Pushes index[fn] (compiled on first use), or nil when it fails to load. */
+static void push_index_fn(lua_State *L, const char *fn) {
+    if (lua_rawgetp(L, LUA_REGISTRYINDEX, &index_key) != LUA_TTABLE) {
+        lua_pop(L, 1);
+        if (luaL_loadbuffer(L, index_lua, sizeof index_lua - 1, "=(help index)") != LUA_OK || lua_pcall(L, 0, 1, 0) != LUA_OK) {
+            lua_pop(L, 1);
+            lua_pushnil(L);
+            return;
+        }
+        lua_pushvalue(L, -1);
+        lua_rawsetp(L, LUA_REGISTRYINDEX, &index_key);
+    }
+    lua_getfield(L, -1, fn);
+    lua_remove(L, -2);
+}
+
+static int l_doc(lua_State *L);
+
+/* Calls index[fn](ml, ml.doc, arg at idx or nothing) in protected mode;
+ * pushes its result, or nil on failure. Needs upvalues ml and methods. */
+static void call_index(lua_State *L, const char *fn, int idx) {
+    if (idx) idx = lua_absindex(L, idx);
+    push_index_fn(L, fn);
+    if (lua_isnil(L, -1)) return;
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_pushvalue(L, lua_upvalueindex(2));
+    lua_pushcclosure(L, l_doc, 2);
+    if (idx) lua_pushvalue(L, idx);
+    if (lua_pcall(L, idx ? 3 : 2, 1, 0) != LUA_OK) {
+        lua_pop(L, 1);
+        lua_pushnil(L);
+    }
+}
+
 /* resolve(name) -> value | nil, with upvalues ml and methods; called in
  * protected mode (walking may load modules, which may fail).
  *   "x:name"    x (a global path, or under ml) then its field name, else the
@@ -205,6 +350,10 @@ static int l_resolve(lua_State *L) {
             lua_getfield(L, methods, m);
             candidate(L, &found, &documented);
         }
+    }
+    if (!documented) { /* the library's names, by the name people type */
+        call_index(L, "find", 1);
+        candidate(L, &found, &documented);
     }
     if (!found) return 0;
     lua_pushvalue(L, found);
@@ -386,8 +535,10 @@ static int has_own_doc(lua_State *L, int idx) {
  * classes, up the __index chain of its metatables (an instance lists its
  * class's methods, a class its inherited ones). For each name the first
  * documented value wins, so an undocumented override shows the base doc.
- * The chain stops at ml, the tensor methods and the globals. */
-static void push_members(lua_State *L, int t) {
+ * With own_only (a class), only the names t itself defines (their docs
+ * still come from up the chain). The chain stops at ml, the tensor methods
+ * and the globals. */
+static void push_members(lua_State *L, int t, int own_only) {
     t = lua_absindex(L, t);
     lua_newtable(L);
     int out = lua_gettop(L);
@@ -407,7 +558,7 @@ static void push_members(lua_State *L, int t) {
             if (ok) {
                 lua_pushvalue(L, -2);
                 int have = lua_rawget(L, out) != LUA_TNIL;
-                int replace = !have || (doc_of(L, -1) == NULL && doc_of(L, -2) != NULL);
+                int replace = (!have && !(own_only && depth > 0)) || (have && doc_of(L, -1) == NULL && doc_of(L, -2) != NULL);
                 lua_pop(L, 1);
                 if (replace) {
                     lua_pushvalue(L, -2);
@@ -429,10 +580,10 @@ static void push_members(lua_State *L, int t) {
 /* Adds the docs of the documented members of table t (push_members), sorted
  * by name, one per line after indent, an alias (a value met under an earlier
  * name) once; returns how many. */
-static int add_member_docs(text *x, int t, const char *indent) {
+static int add_member_docs(text *x, int t, const char *indent, int own_only) {
     lua_State *L = x->L;
     int n, added = 0;
-    push_members(L, t);
+    push_members(L, t, own_only);
     t = lua_gettop(L);
     entry *e = collect(L, t, 0, 1, &n);
     lua_newtable(L); /* the values listed */
@@ -472,6 +623,22 @@ static void push_overview(lua_State *L) {
             "ml functions:\n");
     add_grouped(&x, lua_upvalueindex(1));
     add(&x, "\nTensor methods: ml.help(ml.Tensor)\n");
+    /* the modules of the Lua library, loaded to read their docs */
+    call_index(L, "modules", 0);
+    if (lua_istable(L, -1) && lua_rawlen(L, -1) > 0) {
+        int mods = lua_gettop(L);
+        add(&x, "\nModules (ml.NAME; ?NAME for one):\n");
+        for (lua_Integer i = 1; i <= (lua_Integer)lua_rawlen(L, mods); i++) {
+            lua_rawgeti(L, mods, i);
+            lua_getfield(L, -1, "value");
+            const char *d = doc_of(L, -1);
+            lua_getfield(L, -2, "name");
+            lua_pushfstring(L, "  %s\n", d ? d : lua_tostring(L, -1));
+            lua_rawseti(L, x.t, ++x.n);
+            lua_settop(L, mods);
+        }
+    }
+    lua_settop(L, x.t);
     text_push(&x);
 }
 
@@ -497,7 +664,25 @@ static void push_help(lua_State *L, int idx) {
     /* then the documented members: a module's or class's functions, an object's methods */
     int members = 0;
     if (lua_type(L, idx) == LUA_TTABLE) {
-        members = add_member_docs(&x, idx, d ? "  " : "");
+        /* A class (a documented table with a parent class) lists what it
+         * defines and names its parent, not every inherited method. */
+        int parent = 0;
+        if (has_own_doc(L, idx) && lua_getmetatable(L, idx)) {
+            lua_pushliteral(L, "__index");
+            if (lua_rawget(L, -2) == LUA_TTABLE && doc_of(L, -1) && !lua_rawequal(L, -1, lua_upvalueindex(1)) &&
+                !lua_rawequal(L, -1, lua_upvalueindex(2)))
+                parent = lua_gettop(L);
+            else lua_pop(L, 2);
+        }
+        members = add_member_docs(&x, idx, d ? "  " : "", parent != 0);
+        if (parent) {
+            call_index(L, "label", parent);
+            if (!lua_isstring(L, -1)) { lua_pop(L, 1); push_label(L, parent); }
+            lua_pushfstring(L, "  (and the methods of %s: ?%s)\n", lua_tostring(L, -1), lua_tostring(L, -1));
+            lua_rawseti(L, x.t, ++x.n);
+            lua_settop(L, x.t);
+            members++;
+        }
     } else if (lua_type(L, idx) == LUA_TUSERDATA) {
         if (luaL_getmetafield(L, idx, "methods") == LUA_TTABLE) {
             int t = lua_gettop(L);
@@ -505,7 +690,7 @@ static void push_help(lua_State *L, int idx) {
         if (!strncmp(nm, "moonlab.", 8)) nm += 8;
             lua_pushfstring(L, "%s methods:\n", nm);
             lua_rawseti(L, x.t, ++x.n);
-            members = add_member_docs(&x, t, "  ");
+            members = add_member_docs(&x, t, "  ", 0);
         }
         lua_settop(L, x.t);
     }

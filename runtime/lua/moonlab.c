@@ -1,40 +1,127 @@
 /* luaopen_moonlab: builds the `ml` table, the tensor metatable and method
- * table, and points package.path at the Lua library (lualib/) next to the
- * binary, so `require "moonlab.nn"` works from the command and from the
- * C module alike. */
+ * table, and points package.path at the Lua library (lualib/) found from
+ * the binary's real location, so `require "moonlab.nn"` works from the
+ * command (built or installed) and from the C module alike. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "lbind.h"
 
 #define ML_VERSION "0.1.0"
 
-/* <root>/lualib, where <root> is the parent of the folder holding this code. */
+/* ---- finding the Lua library ---------------------------------------------
+ * The library is found relative to the real location of the code running:
+ * the `moonlab` command (main.c leaves the real path of /proc/self/exe in
+ * the registry, so a command found on PATH or copied elsewhere still knows
+ * where it is) or this module loaded by lua5.4 (dladdr). From the folder D
+ * holding that file, the candidates are, in order:
+ *   $MOONLAB_LUALIB                  set by hand
+ *   D/../lualib                      the build tree (build/moonlab)
+ *   D/../share/moonlab/lualib        installed: PREFIX/bin/moonlab
+ *   D/../../share/moonlab/lualib     installed: PREFIX/lib/moonlab/moonlab.so
+ * The first that holds a moonlab/ folder goes on package.path. */
+
+#define ML_EXE_KEY "moonlab.exe"          /* registry: the real path of the command, set by main.c */
+#define LUALIB_LOOKED "moonlab.lualib_looked" /* registry: where we looked, when nothing was found */
+
+static int is_lualib(const char *dir) {
+    char p[PATH_MAX];
+    struct stat st;
+    if (snprintf(p, sizeof p, "%s/moonlab", dir) >= (int)sizeof p) return 0;
+    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* The real path of the file holding this code, into out; 0 if unknown. */
+static int code_path(lua_State *L, char *out) {
+    int ok = 0;
+    if (lua_getfield(L, LUA_REGISTRYINDEX, ML_EXE_KEY) == LUA_TSTRING) { /* the command */
+        snprintf(out, PATH_MAX, "%s", lua_tostring(L, -1));
+        ok = 1;
+    } else { /* the C module, loaded by path */
+        Dl_info info;
+        ok = dladdr((void *)code_path, &info) && info.dli_fname && strchr(info.dli_fname, '/') &&
+             realpath(info.dli_fname, out);
+    }
+    lua_pop(L, 1);
+    return ok;
+}
+
+/* Puts the library on package.path, or leaves in the registry where it looked. */
 static void add_lualib_path(lua_State *L) {
-    Dl_info info;
-    char real[PATH_MAX];
-    if (!dladdr((void *)add_lualib_path, &info) || !info.dli_fname) return;
-    if (!realpath(info.dli_fname, real)) return;
-    char *dir = dirname(real); /* build/ */
-    char root[PATH_MAX];
-    snprintf(root, sizeof root, "%s", dir);
-    char *r = dirname(root);
+    static const char *const rel[] = {"../lualib", "../share/moonlab/lualib", "../../share/moonlab/lualib", NULL};
+    char file[PATH_MAX], found[PATH_MAX] = "";
+    luaL_Buffer looked;
+    luaL_buffinit(L, &looked);
+    const char *env = getenv("MOONLAB_LUALIB");
+    if (env && *env) {
+        if (is_lualib(env)) snprintf(found, sizeof found, "%s", env);
+        else { luaL_addstring(&looked, env); luaL_addstring(&looked, " ($MOONLAB_LUALIB), "); }
+    }
+    if (!*found && code_path(L, file)) {
+        char *dir = dirname(file);
+        for (int i = 0; rel[i] && !*found; i++) {
+            char cand[PATH_MAX], real[PATH_MAX];
+            snprintf(cand, sizeof cand, "%s/%s", dir, rel[i]);
+            if (is_lualib(cand) && realpath(cand, real)) snprintf(found, sizeof found, "%s", real);
+            else { luaL_addstring(&looked, cand); luaL_addstring(&looked, ", "); }
+        }
+    } else if (!*found) luaL_addstring(&looked, "(the location of the moonlab binary is unknown), ");
+    luaL_pushresult(&looked);
+    if (*found) {
+        lua_pop(L, 1);
+        lua_getglobal(L, "package");
+        if (!lua_istable(L, -1)) { lua_pop(L, 1); return; }
+        lua_getfield(L, -1, "path");
+        lua_pushfstring(L, "%s/?.lua;%s/?/init.lua;%s", found, found, lua_tostring(L, -1));
+        lua_setfield(L, -3, "path");
+        lua_pop(L, 1);
+        lua_pushstring(L, found);
+        lua_setfield(L, -2, "moonlab_lualib"); /* package.moonlab_lualib: where it was found */
+        lua_pop(L, 1);
+    } else {
+        size_t n;
+        const char *s = lua_tolstring(L, -1, &n);
+        lua_pushlstring(L, s, n >= 2 ? n - 2 : n); /* without the last ", " */
+        lua_setfield(L, LUA_REGISTRYINDEX, LUALIB_LOOKED);
+        lua_pop(L, 1);
+    }
+}
+
+/* Debian's lua5.4 C modules (lfs) on package.cpath, when its default lacks them. */
+static void add_debian_cpath(lua_State *L) {
+    static const char dir[] = "/usr/lib/x86_64-linux-gnu/lua/5.4/?.so";
     lua_getglobal(L, "package");
     if (!lua_istable(L, -1)) { lua_pop(L, 1); return; }
-    lua_getfield(L, -1, "path");
-    lua_pushfstring(L, "%s/lualib/?.lua;%s/lualib/?/init.lua;%s", r, r, lua_tostring(L, -1));
-    lua_setfield(L, -3, "path");
+    lua_getfield(L, -1, "cpath");
+    const char *c = lua_tostring(L, -1);
+    if (c && !strstr(c, dir)) {
+        lua_pushfstring(L, "%s;%s", c, dir);
+        lua_setfield(L, -3, "cpath");
+    }
     lua_pop(L, 2);
 }
+
+/* The parts of ml written in Lua: without the library they raise instead of being nil. */
+static const char *const lua_modules[] = {"nn", "optim", "data", "callbacks", "json", "train", "prep", "metrics",
+                                          "models", "search", "track", "plot", "serve", "core", "checks", "cli", NULL};
 
 /* ml.nn, ml.optim ...: loaded on first use from lualib/moonlab/<name>.lua. */
 static int ml_lazy_index(lua_State *L) {
     const char *k = lua_tostring(L, 2);
     if (!k) return 0;
+    if (lua_getfield(L, LUA_REGISTRYINDEX, LUALIB_LOOKED) == LUA_TSTRING) {
+        for (const char *const *m = lua_modules; *m; m++)
+            if (strcmp(*m, k) == 0)
+                return luaL_error(L, "ml.%s: moonlab's Lua library (lualib) was not found; looked in %s "
+                                     "(HINT: reinstall with `make install`, or set MOONLAB_LUALIB to the lualib folder)",
+                                  k, lua_tostring(L, -1));
+    }
+    lua_pop(L, 1);
     lua_getglobal(L, "require");
     lua_pushfstring(L, "moonlab.%s", k);
     lua_getglobal(L, "package");
@@ -91,6 +178,7 @@ int luaopen_moonlab(lua_State *L) {
     lua_setmetatable(L, 1);
 
     add_lualib_path(L);
+    add_debian_cpath(L);
     lua_settop(L, 1);
     return 1;
 }

@@ -111,6 +111,38 @@ static int t_len(lua_State *L) {
     return 1;
 }
 
+/* Shapes are plain sequences (#, ipairs, indexing, table.concat work) with a
+ * metatable that prints them as "[3, 4]" and compares them by value. */
+static int shape_tostring(lua_State *L) {
+    luaL_Buffer b;
+    lua_Integer n = (lua_Integer)lua_rawlen(L, 1);
+    luaL_buffinit(L, &b);
+    luaL_addchar(&b, '[');
+    for (lua_Integer i = 1; i <= n; i++) {
+        lua_rawgeti(L, 1, i);
+        luaL_tolstring(L, -1, NULL);
+        lua_remove(L, -2);
+        luaL_addvalue(&b);
+        if (i < n) luaL_addstring(&b, ", ");
+    }
+    luaL_addchar(&b, ']');
+    luaL_pushresult(&b);
+    return 1;
+}
+
+static int shape_eq(lua_State *L) {
+    lua_Integer n = (lua_Integer)lua_rawlen(L, 1);
+    int eq = lua_istable(L, 2) && (lua_Integer)lua_rawlen(L, 2) == n;
+    for (lua_Integer i = 1; eq && i <= n; i++) {
+        lua_rawgeti(L, 1, i);
+        lua_rawgeti(L, 2, i);
+        eq = lua_rawequal(L, -1, -2);
+        lua_pop(L, 2);
+    }
+    lua_pushboolean(L, eq);
+    return 1;
+}
+
 static int t_shape(lua_State *L) {
     ml_tensor *t = lb_check_tensor(L, 1, "shape");
     lua_createtable(L, t->ndim, 0);
@@ -118,6 +150,13 @@ static int t_shape(lua_State *L) {
         lua_pushinteger(L, t->shape[i]);
         lua_rawseti(L, -2, i + 1);
     }
+    if (luaL_newmetatable(L, "moonlab.Shape")) {
+        lua_pushcfunction(L, shape_tostring);
+        lua_setfield(L, -2, "__tostring");
+        lua_pushcfunction(L, shape_eq);
+        lua_setfield(L, -2, "__eq");
+    }
+    lua_setmetatable(L, -2);
     return 1;
 }
 
@@ -215,7 +254,7 @@ static const luaL_Reg methods[] = {
 
 static const lb_doc method_docs[] = {
     {"Shape and type", NULL},
-    {"shape", "t:shape() -> table — the sizes as a Lua table, e.g. {2, 3} ({} for a 0-d tensor)"},
+    {"shape", "t:shape() -> table — the sizes as a Lua sequence, e.g. {2, 3} ({} for a 0-d tensor); prints as [2, 3], == compares sizes"},
     {"size", "t:size([dim]) -> table|integer — all sizes as a table, or the size of 1-based dim (negative from the end)"},
     {"stride", "t:stride([dim]) -> table|integer — the strides in elements, one per dimension, or the stride of 1-based dim"},
     {"dim", "t:dim() -> integer — the number of dimensions (0 for a 0-d tensor)"},

@@ -5,7 +5,7 @@ local cb = ml.callbacks
 local nn = ml.nn
 
 local X, Y = S.blobs(200, 1)
-local dir = os.tmpname()
+local dir = T.tmpname()
 os.remove(dir)
 os.execute("mkdir -p " .. dir)
 

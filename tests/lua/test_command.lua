@@ -22,7 +22,7 @@ end
 
 local temps = {}
 local function tmp(text)
-  local path = os.tmpname()
+  local path = T.tmpname()
   temps[#temps + 1] = path
   if text then write_file(path, text) end
   return path

@@ -3,7 +3,7 @@ local data = ml.data
 local FIX = "tests/fixtures/data/"
 local expected = dofile(FIX .. "expected.lua")
 
-local tmpdir = os.tmpname()
+local tmpdir = T.tmpname()
 os.remove(tmpdir)
 os.execute("mkdir -p '" .. tmpdir .. "'")
 local ntmp = 0

@@ -2,7 +2,7 @@
 -- in tests/fixtures/determinism/fit_run.safetensors (scripts/gen_determinism_fixture.lua),
 -- so refactors of the library cannot change the numbers unnoticed.
 T.test("determinism: seeded fit run equals the recorded fixture bit for bit", function()
-  local path = os.tmpname()
+  local path = T.tmpname()
   local ok, err = pcall(function()
     local chunk = assert(loadfile("scripts/gen_determinism_fixture.lua"))
     local saved = arg

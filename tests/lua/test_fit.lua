@@ -378,7 +378,7 @@ T.test("errors point at the caller's line once, and name the loss", function()
 end)
 
 T.test("resume or initial_epoch at or past epochs: says there is nothing to train", function()
-  local dir = os.tmpname()
+  local dir = T.tmpname()
   os.remove(dir)
   os.execute("mkdir -p " .. dir)
   local path = dir .. "/ck.safetensors"

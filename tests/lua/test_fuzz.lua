@@ -266,7 +266,7 @@ local cases = {
   {{"load_npy"}, "load_npy of a Lua file", function() return ml.load_npy("tests/run.lua") end, {"load"}},
   {{"save"}, "save into a missing directory", function() return ml.save("/nonexistent/dir/x.safetensors", ml.zeros(2)) end,
     {"save"}},
-  {{"save"}, "save of a string", function() return ml.save(os.tmpname(), "x") end, {"save"}},
+  {{"save"}, "save of a string", function() return ml.save(T.tmpname(), "x") end, {"save"}},
   {{"save"}, "save with a path that is a tensor", function() return ml.save(ml.zeros(2), "x") end, {"save"}},
   {{"set_printoptions"}, "set_printoptions{precision=-1}", function() return ml.set_printoptions({precision = -1}) end,
     {"set_printoptions"}},
@@ -612,7 +612,7 @@ T.test("load of truncated and corrupted files is a clean error", function()
   }
   if not (ml.load or ml.load_npy or read_idx) then return end
   math.randomseed(SEED + 1)
-  local dir = os.tmpname()
+  local dir = T.tmpname()
   os.remove(dir)
   assert(os.execute("mkdir -p '" .. dir .. "'"))
   -- seeds: the fixtures, and files saved here
@@ -686,7 +686,7 @@ T.test("a file's raw bytes do not reach the error message", function()
   if not ml.load_npy then return end
   local s = read_file("tests/fixtures/io/f32.npy")
   if not s then return end
-  local path = os.tmpname() .. ".npy"
+  local path = T.tmpname(".npy")
   write_file(path, (s:gsub("<f4", "<\1\2", 1)))
   local ok, err = pcall(check_error, function() return ml.load_npy(path) end, {"load"})
   os.remove(path)

@@ -7,7 +7,7 @@ local expected = dofile(FIX .. "expected.lua")
 
 -- ---- helpers ---------------------------------------------------------------
 
-local DIR = os.tmpname()
+local DIR = T.tmpname()
 os.remove(DIR)
 assert(os.execute("mkdir -p '" .. DIR .. "'"))
 local function tmp(name) return DIR .. "/" .. name end

@@ -555,7 +555,7 @@ T.test("constructors refuse unknown options and surplus arguments, naming the la
   function Wide:init(a, b, c, d) nn.Linear.init(self, a, b); self.tag = d end
   T.eq(Wide(2, 3, nil, "x").tag, "x")
   -- a model saved with Dropout{p=} comes back
-  local dir = os.tmpname()
+  local dir = T.tmpname()
   local m = nn.Sequential{ nn.Linear(2, 2), nn.Dropout({ p = 0.3 }) }
   m:save(dir)
   T.eq(nn.load(dir)[2].p, 0.3)

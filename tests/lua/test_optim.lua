@@ -393,7 +393,7 @@ T.test("load_state_dict(state_dict()) into a fresh optimizer continues identical
     a.param_groups[2].lr = 0.005 -- a schedule's change: carried in the state
     local sd = a:state_dict()
     -- through a real file and JSON, the way checkpoints carry it
-    local path = os.tmpname() .. ".safetensors"
+    local path = T.tmpname(".safetensors")
     local tensors = sd.tensors
     if next(tensors) then
       ml.save(path, tensors)

@@ -3,7 +3,7 @@ local S = dofile("tests/lua/fit_standins.lua")
 local nn = ml.nn
 local json = ml.json
 
-local dir = os.tmpname()
+local dir = T.tmpname()
 os.remove(dir)
 os.execute("mkdir -p " .. dir)
 local X, Y = S.blobs(200, 1)
