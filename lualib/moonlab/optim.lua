@@ -7,7 +7,8 @@
 -- optim/optimizer.lua holds the base (groups, flattening, state_dict),
 -- optim/sgd.lua, adam.lua (Adam, AdamW), rmsprop.lua and adagrad.lua the
 -- optimizers, optim/lr.lua the schedules; runtime/ops/optim.c the fused
--- updates.
+-- updates. An optimizer written in Lua alone is optim.Optimizer:extend(name,
+-- {options = ...}) with an update(p, grad, state, group) method.
 local ml = require "moonlab"
 
 local optim = {}
@@ -17,8 +18,6 @@ for _, part in ipairs { "sgd", "adam", "rmsprop", "adagrad" } do
 end
 optim.lr = require "moonlab.optim.lr"
 
-if ml.doc then
-  ml.doc(optim, "ml.optim — optimizers SGD, Adam, AdamW, RMSprop, Adagrad (fused C updates over flattened parameters) and optim.lr schedules")
-end
+ml.doc(optim, "ml.optim — optimizers SGD, Adam, AdamW, RMSprop, Adagrad (fused C updates over flattened parameters), optimizers written in Lua (optim.Optimizer:extend), and optim.lr schedules")
 
 return optim

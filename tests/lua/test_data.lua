@@ -613,3 +613,45 @@ T.test("loader: dataset errors name the loader and the sample", function()
   ok, err = pcall(function() for _ in data.loader(ds4, { batch_size = 4 }) do end end)
   T.ok(not ok and err:find("^tests/lua/test_data%.lua:%d+: data%.loader: dataset:get%(2%) failed: no position$"), err)
 end)
+
+T.test("data.loader: a dataset whose get(i) returns nothing is an error naming the index", function()
+  local ds = setmetatable({ get = function(_, i) if i < 3 then return ml.tensor({ i }) end end },
+    { __len = function() return 4 end })
+  local ok, err = pcall(function()
+    for _ in data.loader(ds, { batch_size = 2 }) do end
+  end)
+  T.ok(not ok, "an error, not zero batches")
+  T.ok(err:find("data.loader: dataset:get(3) returned nothing", 1, true), err)
+  T.ok(err:find("^tests/lua/test_data%.lua:%d+: "), "at the user's line: " .. err)
+  local empty = setmetatable({ get = function() end }, { __len = function() return 2 end })
+  T.raises(function() for _ in data.loader(empty) do end end, "dataset:get(1) returned nothing")
+end)
+
+T.test("data.loader: a loop over a loader nested in a loop over the same loader is a clear error", function()
+  for _, src in ipairs({ ml.arange(10, { dtype = "float32" }),
+    data.Subset(setmetatable({ get = function(_, i) return ml.tensor({ i }) end }, { __len = function() return 10 end }), { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 }) }) do
+    local dl = data.loader(src, { batch_size = 2 })
+    local steps = 0
+    local ok, err = pcall(function()
+      for _ in dl:iter() do
+        steps = steps + 1
+        T.ok(steps < 50, "the outer loop never ends")
+        if steps == 2 then for _ in dl:iter() do end end
+      end
+    end)
+    T.ok(not ok, "an error")
+    T.ok(err:find("data.loader: this loader is already being iterated (nested loops over one loader are not supported; make a second loader)", 1, true), err)
+    T.eq(steps, 2)
+    -- the loader works again afterwards, and a loop left by break restarts cleanly
+    local n = 0
+    for _ in dl:iter() do n = n + 1; if n == 2 then break end end
+    n = 0
+    for _ in dl do n = n + 1 end
+    T.eq(n, 5)
+    -- two loaders over the same data nest fine
+    local dl2 = data.loader(src, { batch_size = 5 })
+    local inner = 0
+    for _ in dl:iter() do for _ in dl2:iter() do inner = inner + 1 end end
+    T.eq(inner, 10)
+  end
+end)

@@ -1,25 +1,32 @@
---- moonlab.nn: modules, layers, losses, initializers and the training loop.
--- Each part lives in its own file under lualib/moonlab/nn/ and adds its
--- names to this table: module.lua (the Module base class), layers.lua,
--- initializers.lua (nn.init), losses.lua, utils.lua (nn.utils), fit.lua
--- (compile/fit/evaluate/predict) and serialize.lua (save/nn.load).
+--- moonlab.nn: modules, layers, losses, initializers and the training loop,
+-- as torch/nn's init.lua: this index lists its parts, each adds its names to
+-- this table, and a missing part is an error.
+--   module.lua        nn.Module, the base class
+--   layers/           nn.Linear, activations, Dropout, norms, Embedding, shapes, containers
+--   losses/           nn.MSELoss ... nn.CrossEntropyLoss ... nn.KLDivLoss
+--   initializers.lua  nn.init
+--   utils.lua         nn.utils (clipping, penalties)
+--   fit.lua           model:compile/fit/evaluate/predict
+--   serialize.lua     model:save, nn.load, checkpoints (through core/persist)
+local ml = require "moonlab"
+
 local nn = {}
 
-local parts = { "module", "initializers", "layers", "losses", "utils", "fit", "serialize" }
-for _, part in ipairs(parts) do
-  local name = "moonlab.nn." .. part
-  if package.searchpath(name, package.path) then
-    local add = require(name)
-    for k, v in pairs(add) do
-      if nn[k] ~= nil and nn[k] ~= v then error("moonlab.nn: " .. part .. " redefines nn." .. k) end
-      nn[k] = v
-    end
+local function add(part, names)
+  for k, v in pairs(names) do
+    if nn[k] ~= nil and nn[k] ~= v then error("moonlab.nn: " .. part .. " redefines nn." .. k) end
+    nn[k] = v
   end
 end
 
-local ml = require "moonlab"
-if ml.doc then
-  ml.doc(nn, "ml.nn — modules (nn.Module), layers, losses, nn.init, nn.utils, model:compile/fit/evaluate/predict, model:save and nn.load")
-end
+add("module", require "moonlab.nn.module")
+add("layers", require "moonlab.nn.layers")
+add("losses", require "moonlab.nn.losses")
+add("initializers", require "moonlab.nn.initializers")
+add("utils", require "moonlab.nn.utils")
+add("fit", require "moonlab.nn.fit")
+add("serialize", require "moonlab.nn.serialize")
+
+ml.doc(nn, "ml.nn — modules (nn.Module), layers, losses, nn.init, nn.utils, model:compile/fit/evaluate/predict, model:save and nn.load")
 
 return nn

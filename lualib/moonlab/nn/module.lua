@@ -22,20 +22,125 @@
 -- So parameters(), state_dict() and optimizer state always come in the same
 -- order, the one PyTorch uses (Linear: weight, then bias).
 local ml = require "moonlab"
+local class = require "moonlab.core.class"
+local checks = require "moonlab.core.checks"
+local format = require "moonlab.core.format"
 
-local Module = {}
-Module.__name = "Module"
-Module.__index = Module
+local fmt = string.format
+
+-- Module is a class of the one class system (core/class.lua): Module:extend
+-- is Object:extend (registry, metamethods copied down, `super`) plus what a
+-- module needs: __call runs forward, __newindex notes field order, new()
+-- records the constructor arguments.
+local Module = class.Object:extend("Module")
 Module.__is_module = true
-
-local registry = {} -- class name -> class, so nn.load can rebuild a saved model
 
 local function is_module(v)
   return type(v) == "table" and getmetatable(v) ~= nil and getmetatable(v).__is_module == true
 end
 Module.is_module = is_module
 
-local function instance_call(self, ...) return self:forward(...) end
+-- ---- calling a module: forward, and errors that name the failing layer ----
+--
+-- Every call notes the module on a stack (two table writes); only the
+-- outermost call runs forward under xpcall. When a layer fails, the message
+-- handler runs where the error happened, with that stack still filled: it
+-- names the path of the failing module relative to the outermost one
+-- ("Net.head (nn.Linear): ...", "Sequential[3] (nn.Linear): ...") and
+-- points at the innermost line of user code still on the stack, so once
+-- only, at the top.
+local stack, depth = {}, 0
+
+-- "nn.Linear" for the library's layers, the class name for a user's class
+local function display_name(m)
+  local cls = getmetatable(m)
+  return rawget(cls, "_nn_name") or cls.__name
+end
+
+-- The path of stack[1..d]: the top's class name, then ".name" or "[i]" per level.
+local function module_path(d)
+  local top = stack[1]
+  local parts = { getmetatable(top).__name }
+  local parent = top
+  for k = 2, d do
+    local child = stack[k]
+    local key
+    for name, v in pairs(parent) do
+      if rawequal(v, child) then key = name break end
+    end
+    if key ~= nil then
+      parts[#parts + 1] = math.type(key) == "integer" and ("[" .. key .. "]") or ("." .. tostring(key))
+      parent = child
+    end
+  end
+  return table.concat(parts)
+end
+
+local top_call -- the function that runs the outermost forward (the handler stops there)
+
+-- The innermost frame of user code between the error and the outermost call: "src:line", or nil.
+local function user_position()
+  local level = 3
+  while true do
+    local info = debug.getinfo(level, "Slf")
+    if not info or info.func == top_call then return nil end
+    if info.what ~= "C" and not checks.in_library(info.source) and info.currentline > 0 then
+      return info.short_src .. ":" .. info.currentline
+    end
+    level = level + 1
+  end
+end
+
+local failed_at -- depth at the error, noted by the handler
+
+local function handler(err)
+  failed_at = depth
+  if type(err) ~= "string" then return err end
+  local d = depth
+  local failing = stack[d]
+  -- an error raised by user code itself (their forward's error()) keeps its own position
+  local info = debug.getinfo(2, "S")
+  local raised_by_user = info and info.what ~= "C" and not checks.in_library(info.source)
+  local pos, rest = err:match("^([^%s:][^\n:]*:%d+): (.*)$")
+  local body = rest or err
+  if d > 1 then
+    local name = display_name(failing)
+    local prefix = module_path(d) .. " (" .. name .. "): "
+    if body:sub(1, #name + 2) == name .. ": " then body = body:sub(#name + 3) end
+    body = prefix .. body
+  end
+  if raised_by_user and pos then return pos .. ": " .. body end
+  local where = user_position()
+  if where then return where .. ": " .. body end
+  return { moonlab_relocate = body } -- no user frame inside the call: at the caller's line
+end
+
+local function finish(saved, ok, ...)
+  depth = saved
+  if ok then return ... end
+  local err = ...
+  if type(err) == "table" and err.moonlab_relocate then checks.fail(err.moonlab_relocate) end
+  error(err, 0)
+end
+
+local function leave(d, ...)
+  depth = d
+  return ...
+end
+
+local function instance_call(self, ...)
+  local d = depth + 1
+  if d > 1 then
+    depth = d
+    stack[d] = self
+    return leave(d - 1, self:forward(...)) -- forward is not a tail call: the depth comes back down
+
+  end
+  stack[1] = self
+  depth = 1
+  return finish(0, xpcall(top_call, handler, self, ...))
+end
+function top_call(self, ...) return self:forward(...) end
 
 -- The first assignment of a field (the key is not in the table yet): note its
 -- name, so children and parameters come in definition order.
@@ -48,21 +153,12 @@ local function instance_newindex(self, k, v)
   rawset(self, k, v)
 end
 Module.__newindex = instance_newindex
+Module.__call = instance_call
 
---- Module:extend(name) -> a new class deriving from this one.
-function Module:extend(name)
-  if type(name) ~= "string" or name == "" then error("nn.Module:extend: expected a class name string", 2) end
-  local cls = {}
-  for k, v in pairs(self) do
-    if type(k) == "string" and k:sub(1, 2) == "__" then cls[k] = v end -- metamethods are not inherited by __index
-  end
-  cls.__index = cls
-  cls.__name = name
-  cls.__call = instance_call
-  cls.__tostring = Module.__tostring
-  cls.super = self
-  registry[name] = cls
-  return setmetatable(cls, { __index = self, __call = function(c, ...) return c:new(...) end })
+--- Module:extend(name, [doc]) -> a new class deriving from this one.
+function Module:extend(name, doc)
+  if type(name) ~= "string" or name == "" then checks.fail("nn.Module:extend: expected a class name string, got " .. type(name)) end
+  return class.Object.extend(self, name, doc)
 end
 
 --- cls:new(...) builds an instance: records the arguments (to rebuild it from a file) and calls init.
@@ -74,14 +170,18 @@ function Module.new(cls, ...)
   return self
 end
 
-function Module.class_of(name) return registry[name] end
-function Module.register(cls, name) registry[name or cls.__name] = cls end
+--- Module.class_of(name) -> the module class registered under name, or nil
+function Module.class_of(name)
+  local cls = class.get(name)
+  if cls and rawget(cls, "__is_module") then return cls end
+  return nil
+end
+--- Module.register(cls, [name]): registers a module class (class.register)
+function Module.register(cls, name) class.register(cls, name) end
 
 function Module:forward()
-  error(self.__name .. ": forward is not defined (a module class defines forward(self, input))", 2)
+  checks.fail(self.__name .. ": forward is not defined (a module class defines forward(self, input))")
 end
-
-Module.__call = instance_call
 
 --- Module:buffer(name, tensor): registers state that is saved but not trained.
 function Module:buffer(name, t)
@@ -197,17 +297,12 @@ function Module:state_dict()
   return sd
 end
 
-local function shape_str(t) return "[" .. table.concat(t:shape(), ",") .. "]" end
-
 --- Module:load_state_dict(sd, [{strict=true}]) -> missing, unexpected: copies values in; checks names and shapes first.
 -- Returns the sorted lists of the model's names that sd lacks and of sd's names
 -- the model lacks (as PyTorch's (missing_keys, unexpected_keys)); with strict
 -- (the default) either is an error, so both come back empty.
 function Module:load_state_dict(sd, opts)
-  opts = opts or {}
-  for k in pairs(opts) do
-    if k ~= "strict" then error("load_state_dict: unknown option '" .. tostring(k) .. "' (known: strict)", 2) end
-  end
+  opts = checks.options("load_state_dict", opts, { "strict" })
   local strict = opts.strict ~= false
   local own = self:state_dict()
   local missing, unexpected = {}, {}
@@ -215,9 +310,9 @@ function Module:load_state_dict(sd, opts)
     local v = sd[name]
     if v == nil then missing[#missing + 1] = name
     elseif not ml.is_tensor(v) then
-      error("load_state_dict: '" .. name .. "' is a " .. type(v) .. ", expected a tensor", 2)
-    elseif shape_str(v) ~= shape_str(t) then
-      error(string.format("load_state_dict: '%s' has shape %s in the file, the model expects %s", name, shape_str(v), shape_str(t)), 2)
+      checks.fail("load_state_dict: '" .. name .. "' is a " .. type(v) .. ", expected a tensor")
+    elseif format.shape(v) ~= format.shape(t) then
+      checks.fail(fmt("load_state_dict: '%s' has shape %s in the file, the model expects %s", name, format.shape(v), format.shape(t)))
     end
   end
   for name in pairs(sd) do if own[name] == nil then unexpected[#unexpected + 1] = name end end
@@ -226,7 +321,7 @@ function Module:load_state_dict(sd, opts)
     local parts = {}
     if #missing > 0 then parts[#parts + 1] = "missing " .. table.concat(missing, ", ") end
     if #unexpected > 0 then parts[#parts + 1] = "unexpected " .. table.concat(unexpected, ", ") end
-    error("load_state_dict: names do not match the model: " .. table.concat(parts, "; "), 2)
+    checks.fail("load_state_dict: names do not match the model: " .. table.concat(parts, "; "))
   end
   ml.no_grad(function()
     for name, t in pairs(own) do
@@ -263,11 +358,6 @@ end
 --- Module:extra_repr() -> string shown inside the parentheses of tostring
 function Module:extra_repr() return "" end
 
-local function thousands(n)
-  local s = tostring(n)
-  return (s:reverse():gsub("(%d%d%d)", "%1,"):reverse():gsub("^,", ""))
-end
-
 local function own_params(m)
   local n = 0
   local buffers = rawget(m, "_buffers") or {}
@@ -280,12 +370,15 @@ end
 
 local function repr(m, indent)
   local children = m:children()
-  local head = m.__name .. "(" .. m:extra_repr()
+  local extra = m:extra_repr()
+  local name = getmetatable(m).__name
   if #children == 0 then
     local n = own_params(m)
-    return head .. ")" .. (n > 0 and ("  " .. thousands(n) .. " params") or "")
+    return name .. "(" .. extra .. ")" .. (n > 0 and ("  " .. format.thousands(n) .. " params") or "")
   end
-  local lines = { head }
+  -- as PyTorch: the extra text on its own line, then the children
+  local lines = { name .. "(" }
+  if extra ~= "" then lines[#lines + 1] = indent .. "  " .. extra end
   for _, c in ipairs(children) do
     lines[#lines + 1] = indent .. "  (" .. c[1] .. "): " .. repr(c[2], indent .. "  ")
   end
@@ -293,11 +386,17 @@ local function repr(m, indent)
   return table.concat(lines, "\n")
 end
 
+-- The footer counts trainable parameters; a loss, or a module that holds no
+-- tensors at all (an activation), prints without it.
 function Module:__tostring()
-  return repr(self, "") .. "\n" .. thousands(self:num_parameters()) .. " trainable parameters"
+  local text = repr(self, "")
+  if getmetatable(self)._is_loss or next(self:state_dict()) == nil then
+    return text
+  end
+  return text .. "\n" .. format.thousands(self:num_parameters()) .. " trainable parameters"
 end
 
-if ml.doc then
+do
   ml.doc(Module, "nn.Module:extend(name) -> class — the base of every layer and model: a class defines init(...) and forward(...); tensor fields that require grad are parameters, module fields are children")
   ml.doc(Module.extend, "nn.Module:extend(name) -> class — a new module class deriving from this one, registered under name (for nn.load); cls(...) makes an instance")
   ml.doc(Module.new, "cls:new(...) -> module — makes an instance (cls(...) calls it): records the arguments (to rebuild it from a file), sets training, calls init(...)")

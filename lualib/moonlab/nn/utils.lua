@@ -12,8 +12,8 @@
 local ml = require "moonlab"
 local Module = require("moonlab.nn.module").Module
 
-local doc = ml.doc or function(v) return v end
-local checks = require "moonlab.checks"
+local doc = ml.doc
+local checks = require "moonlab.core.checks"
 local fail, check_opts = checks.fail, checks.options
 local fmt = string.format
 

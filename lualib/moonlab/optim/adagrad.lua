@@ -6,6 +6,7 @@
 local ml = require "moonlab"
 local Optimizer = require "moonlab.optim.optimizer"
 local H = Optimizer._helpers
+local fail = require("moonlab.core.checks").fail
 
 local Adagrad = Optimizer.class {
   name = "Adagrad",
@@ -27,8 +28,6 @@ local Adagrad = Optimizer.class {
   init_state = function(flat, group) flat:state("sum", true, group) end,
 }
 
-if ml.doc then
-  ml.doc(Adagrad, "optim.Adagrad(params, {lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0, eps=1e-10, maximize=false}) — Adagrad as torch.optim.Adagrad, fused in C")
-end
+ml.doc(Adagrad, "optim.Adagrad(params, {lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0, eps=1e-10, maximize=false}) — Adagrad as torch.optim.Adagrad, fused in C")
 
 return { Adagrad = Adagrad }

@@ -9,13 +9,14 @@
 local ml = require "moonlab"
 local Optimizer = require "moonlab.optim.optimizer"
 local H = Optimizer._helpers
+local fail = require("moonlab.core.checks").fail
 
 local function check(g, where, level)
   level = (level or 2) + 1
   H.number(g.lr, "lr", where, 0, nil, false, false, level)
   if type(g.betas) ~= "table" or #g.betas ~= 2 then
-    error(where .. ": betas must be a table {beta1, beta2}, got " .. (type(g.betas) == "table" and
-      (#g.betas .. " values") or type(g.betas)), level)
+    fail(where .. ": betas must be a table {beta1, beta2}, got " .. (type(g.betas) == "table" and
+      (#g.betas .. " values") or type(g.betas)))
   end
   H.number(g.betas[1], "betas[1]", where, 0, 1, false, true, level)
   H.number(g.betas[2], "betas[2]", where, 0, 1, false, true, level)
@@ -47,9 +48,7 @@ local AdamW = Optimizer.class {
   state_used = state_used,
 }
 
-if ml.doc then
-  ml.doc(Adam, "optim.Adam(params, {lr=1e-3, betas={0.9, 0.999}, eps=1e-8, weight_decay=0, amsgrad=false, maximize=false}) — Adam as torch.optim.Adam, fused in C")
-  ml.doc(AdamW, "optim.AdamW(params, {lr=1e-3, betas={0.9, 0.999}, eps=1e-8, weight_decay=1e-2, amsgrad=false, maximize=false}) — Adam with decoupled weight decay, as torch.optim.AdamW")
-end
+ml.doc(Adam, "optim.Adam(params, {lr=1e-3, betas={0.9, 0.999}, eps=1e-8, weight_decay=0, amsgrad=false, maximize=false}) — Adam as torch.optim.Adam, fused in C")
+ml.doc(AdamW, "optim.AdamW(params, {lr=1e-3, betas={0.9, 0.999}, eps=1e-8, weight_decay=1e-2, amsgrad=false, maximize=false}) — Adam with decoupled weight decay, as torch.optim.AdamW")
 
 return { Adam = Adam, AdamW = AdamW }

@@ -25,44 +25,23 @@ local H = Optimizer._helpers
 
 local lr = {}
 
-local function doc(v, text)
-  if ml.doc then ml.doc(v, text) end
-  return v
-end
+local doc = ml.doc
+local class = require "moonlab.core.class"
+local checks = require "moonlab.core.checks"
+local format = require "moonlab.core.format"
+
+-- Errors are raised at the user's line (core/checks finds it).
+local function raise(msg) return checks.fail(msg) end
 
 local function check_optimizer(opt, where, level)
   if type(opt) ~= "table" or type(opt.param_groups) ~= "table" then
-    error(where .. ": argument #1 must be an optimizer (optim.SGD, optim.Adam ...), got " ..
-      (ml.is_tensor(opt) and "a tensor" or type(opt)), level + 1)
+    raise(where .. ": argument #1 must be an optimizer (optim.SGD, optim.Adam ...), got " ..
+      (ml.is_tensor(opt) and "a tensor" or type(opt)))
   end
 end
 
--- JSON-able copies: infinities and NaN as strings, functions and objects dropped.
-local function encode(v)
-  local t = type(v)
-  if t == "number" then
-    if v ~= v then return "nan" elseif v == math.huge then return "inf" elseif v == -math.huge then return "-inf" end
-    return v
-  elseif t == "table" then
-    if getmetatable(v) ~= nil then return nil end
-    local out = {}
-    for k, x in pairs(v) do out[k] = encode(x) end
-    return out
-  elseif t == "string" or t == "boolean" then
-    return v
-  end
-  return nil
-end
-
-local function decode(v)
-  if v == "inf" then return math.huge elseif v == "-inf" then return -math.huge elseif v == "nan" then return 0 / 0 end
-  if type(v) == "table" then
-    local out = {}
-    for k, x in pairs(v) do out[k] = decode(x) end
-    return out
-  end
-  return v
-end
+-- JSON-able copies (infinities and NaN as strings, functions and objects dropped), and back.
+local encode, decode = format.to_json, format.from_json
 
 -- bisect.bisect_right: how many of the sorted values a are <= x
 local function bisect_right(a, x)
@@ -74,22 +53,15 @@ end
 ---------------------------------------------------------------------------
 -- the base: PyTorch's _LRScheduler
 ---------------------------------------------------------------------------
-local Scheduler = {}
-Scheduler.__index = Scheduler
+local Scheduler = class.Object:extend("optim.lr.Scheduler")
 lr.Scheduler = Scheduler
 
 -- fields that state_dict leaves out (besides functions and objects)
 local PRIVATE = { optimizer = true, _lambdas = true, _schedulers = true }
 
-local function class(name, options, required)
-  local cls = setmetatable({}, { __index = Scheduler, __call = function(c, opt, opts)
-      local s = c.new(c, opt, opts) -- not a tail call: errors point at the caller's line
-      return s
-    end,
-    __tostring = function() return "optim.lr." .. name end })
-  cls.__index = cls
-  cls.__name = "optim.lr." .. name
-  cls.__tostring = function(self) return Scheduler.__tostring(self) end
+-- A schedule class: Scheduler:extend("optim.lr." .. name), with its option list.
+local function schedule(name, options, required)
+  local cls = Scheduler:extend("optim.lr." .. name)
   cls.class_name = name
   cls.option_list = options
   cls.required = required or {}
@@ -100,7 +72,7 @@ end
 local function options(cls, opts, level)
   opts = H.check_options(opts, cls.option_list, cls.__name, level + 1)
   for _, k in ipairs(cls.required) do
-    if opts[k] == nil then error(cls.__name .. ": option '" .. k .. "' is required", level + 1) end
+    if opts[k] == nil then raise(cls.__name .. ": option '" .. k .. "' is required") end
   end
   return opts
 end
@@ -175,13 +147,13 @@ end
 function Scheduler:load_state_dict(sd)
   local cls = getmetatable(self)
   local where = cls.__name .. ":load_state_dict"
-  if type(sd) ~= "table" then error(where .. ": expected a table from state_dict(), got " .. type(sd), 2) end
+  if type(sd) ~= "table" then raise(where .. ": expected a table from state_dict(), got " .. type(sd)) end
   if sd.class ~= cls.class_name then
-    error(string.format("%s: the state is from optim.lr.%s, not %s", where, tostring(sd.class), cls.__name), 2)
+    raise(string.format("%s: the state is from optim.lr.%s, not %s", where, tostring(sd.class), cls.__name))
   end
   if sd.base_lrs ~= nil and (type(sd.base_lrs) ~= "table" or #sd.base_lrs ~= #self.optimizer.param_groups) then
-    error(string.format("%s: the state has %s learning rates, the optimizer has %d parameter groups", where,
-      type(sd.base_lrs) == "table" and #sd.base_lrs or "no", #self.optimizer.param_groups), 2)
+    raise(string.format("%s: the state has %s learning rates, the optimizer has %d parameter groups", where,
+      type(sd.base_lrs) == "table" and #sd.base_lrs or "no", #self.optimizer.param_groups))
   end
   for k, v in pairs(sd) do
     if k ~= "class" and not PRIVATE[k] and type(self[k]) ~= "function" then self[k] = decode(v) end
@@ -206,7 +178,7 @@ end
 ---------------------------------------------------------------------------
 
 --- StepLR: lr * gamma every step_size steps
-local StepLR = class("StepLR", { "step_size", "gamma" }, { "step_size" })
+local StepLR = schedule("StepLR", { "step_size", "gamma" }, { "step_size" })
 function StepLR.new(cls, opt, opts)
   check_optimizer(opt, cls.__name, 3)
   opts = options(cls, opts, 3)
@@ -230,13 +202,13 @@ end
 lr.StepLR = doc(StepLR, "optim.lr.StepLR(opt, {step_size, gamma=0.1}) — multiplies lr by gamma every step_size steps")
 
 --- MultiStepLR: lr * gamma at each milestone
-local MultiStepLR = class("MultiStepLR", { "milestones", "gamma" }, { "milestones" })
+local MultiStepLR = schedule("MultiStepLR", { "milestones", "gamma" }, { "milestones" })
 function MultiStepLR.new(cls, opt, opts)
   check_optimizer(opt, cls.__name, 3)
   opts = options(cls, opts, 3)
   local self = setmetatable({}, cls)
   if type(opts.milestones) ~= "table" then
-    error(cls.__name .. ": milestones must be an array of step numbers, got " .. type(opts.milestones), 3)
+    raise(cls.__name .. ": milestones must be an array of step numbers, got " .. type(opts.milestones))
   end
   self.milestones = {}
   for i, m in ipairs(opts.milestones) do self.milestones[i] = H.integer(m, "milestones[" .. i .. "]", cls.__name, 0, 3) end
@@ -262,7 +234,7 @@ end
 lr.MultiStepLR = doc(MultiStepLR, "optim.lr.MultiStepLR(opt, {milestones, gamma=0.1}) — multiplies lr by gamma at each milestone step")
 
 --- ConstantLR: lr * factor until total_iters, then lr
-local ConstantLR = class("ConstantLR", { "factor", "total_iters" })
+local ConstantLR = schedule("ConstantLR", { "factor", "total_iters" })
 function ConstantLR.new(cls, opt, opts)
   check_optimizer(opt, cls.__name, 3)
   opts = options(cls, opts, 3)
@@ -291,7 +263,7 @@ end
 lr.ConstantLR = doc(ConstantLR, "optim.lr.ConstantLR(opt, {factor=1/3, total_iters=5}) — lr * factor for total_iters steps, then lr")
 
 --- LinearLR: the factor goes linearly from start_factor to end_factor over total_iters steps
-local LinearLR = class("LinearLR", { "start_factor", "end_factor", "total_iters" })
+local LinearLR = schedule("LinearLR", { "start_factor", "end_factor", "total_iters" })
 function LinearLR.new(cls, opt, opts)
   check_optimizer(opt, cls.__name, 3)
   opts = options(cls, opts, 3)
@@ -327,7 +299,7 @@ end
 lr.LinearLR = doc(LinearLR, "optim.lr.LinearLR(opt, {start_factor=1/3, end_factor=1, total_iters=5}) — lr * a factor that moves linearly from start_factor to end_factor")
 
 --- ExponentialLR: lr * gamma every step
-local ExponentialLR = class("ExponentialLR", { "gamma" }, { "gamma" })
+local ExponentialLR = schedule("ExponentialLR", { "gamma" }, { "gamma" })
 function ExponentialLR.new(cls, opt, opts)
   check_optimizer(opt, cls.__name, 3)
   opts = options(cls, opts, 3)
@@ -350,7 +322,7 @@ end
 lr.ExponentialLR = doc(ExponentialLR, "optim.lr.ExponentialLR(opt, {gamma}) — multiplies lr by gamma every step")
 
 --- CosineAnnealingLR: half a cosine from lr down to eta_min over T_max steps (then back up, as PyTorch)
-local CosineAnnealingLR = class("CosineAnnealingLR", { "T_max", "eta_min" }, { "T_max" })
+local CosineAnnealingLR = schedule("CosineAnnealingLR", { "T_max", "eta_min" }, { "T_max" })
 function CosineAnnealingLR.new(cls, opt, opts)
   check_optimizer(opt, cls.__name, 3)
   opts = options(cls, opts, 3)
@@ -386,7 +358,7 @@ end
 lr.CosineAnnealingLR = doc(CosineAnnealingLR, "optim.lr.CosineAnnealingLR(opt, {T_max, eta_min=0}) — cosine from lr to eta_min over T_max steps")
 
 --- LambdaLR: base lr * lr_lambda(step) (a function, or one per group)
-local LambdaLR = class("LambdaLR", { "lr_lambda" }, { "lr_lambda" })
+local LambdaLR = schedule("LambdaLR", { "lr_lambda" }, { "lr_lambda" })
 function LambdaLR.new(cls, opt, opts)
   check_optimizer(opt, cls.__name, 3)
   opts = options(cls, opts, 3)
@@ -397,12 +369,12 @@ function LambdaLR.new(cls, opt, opts)
     for i = 1, #opt.param_groups do fs[i] = f end
   elseif type(f) == "table" and #f == #opt.param_groups then
     for i, x in ipairs(f) do
-      if type(x) ~= "function" then error(cls.__name .. ": lr_lambda[" .. i .. "] must be a function", 3) end
+      if type(x) ~= "function" then raise(cls.__name .. ": lr_lambda[" .. i .. "] must be a function") end
       fs[i] = x
     end
   else
-    error(string.format("%s: lr_lambda must be a function or %d functions (one per group), got %s", cls.__name,
-      #opt.param_groups, type(f) == "table" and (#f .. " values") or type(f)), 3)
+    raise(string.format("%s: lr_lambda must be a function or %d functions (one per group), got %s", cls.__name,
+      #opt.param_groups, type(f) == "table" and (#f .. " values") or type(f)))
   end
   self._lambdas = fs
   self:_base_init(opt)
@@ -416,26 +388,26 @@ end
 lr.LambdaLR = doc(LambdaLR, "optim.lr.LambdaLR(opt, {lr_lambda = function(step) -> factor | one per group}) — lr = initial lr * lr_lambda(step)")
 
 --- SequentialLR: runs schedulers one after the other, switching at the milestones
-local SequentialLR = class("SequentialLR", { "schedulers", "milestones" }, { "schedulers", "milestones" })
+local SequentialLR = schedule("SequentialLR", { "schedulers", "milestones" }, { "schedulers", "milestones" })
 function SequentialLR.new(cls, opt, opts, level)
   level = level or 3
   check_optimizer(opt, cls.__name, level)
   opts = options(cls, opts, level)
   local scheds, ms = opts.schedulers, opts.milestones
   if type(scheds) ~= "table" or #scheds == 0 then
-    error(cls.__name .. ": schedulers must be a non-empty array of schedules", level)
+    raise(cls.__name .. ": schedulers must be a non-empty array of schedules")
   end
   for i, s in ipairs(scheds) do
     if type(s) ~= "table" or getmetatable(s) == nil or s.optimizer ~= opt then
-      error(string.format("%s: schedulers[%d] is not a schedule of this optimizer", cls.__name, i), level)
+      raise(string.format("%s: schedulers[%d] is not a schedule of this optimizer", cls.__name, i))
     end
     if getmetatable(s) == lr.ReduceLROnPlateau then
-      error(cls.__name .. ": ReduceLROnPlateau cannot run inside a SequentialLR (it steps on a metric)", level)
+      raise(cls.__name .. ": ReduceLROnPlateau cannot run inside a SequentialLR (it steps on a metric)")
     end
   end
   if type(ms) ~= "table" or #ms ~= #scheds - 1 then
-    error(string.format("%s: %d schedules need %d milestones, got %s", cls.__name, #scheds, #scheds - 1,
-      type(ms) == "table" and #ms or type(ms)), level)
+    raise(string.format("%s: %d schedules need %d milestones, got %s", cls.__name, #scheds, #scheds - 1,
+      type(ms) == "table" and #ms or type(ms)))
   end
   local self = setmetatable({}, cls)
   self._schedulers = scheds
@@ -443,7 +415,7 @@ function SequentialLR.new(cls, opt, opts, level)
   for i, m in ipairs(ms) do
     self._milestones[i] = H.integer(m, "milestones[" .. i .. "]", cls.__name, 1, level)
     if i > 1 and self._milestones[i] <= self._milestones[i - 1] then
-      error(cls.__name .. ": milestones must increase", level)
+      raise(cls.__name .. ": milestones must increase")
     end
   end
   self.optimizer = opt
@@ -471,8 +443,8 @@ end
 function SequentialLR:load_state_dict(sd)
   local where = getmetatable(self).__name .. ":load_state_dict"
   if type(sd) ~= "table" or type(sd._schedulers) ~= "table" or #sd._schedulers ~= #self._schedulers then
-    error(string.format("%s: the state has %s schedules, this one has %d", where,
-      type(sd) == "table" and type(sd._schedulers) == "table" and #sd._schedulers or "no", #self._schedulers), 2)
+    raise(string.format("%s: the state has %s schedules, this one has %d", where,
+      type(sd) == "table" and type(sd._schedulers) == "table" and #sd._schedulers or "no", #self._schedulers))
   end
   for i, s in ipairs(self._schedulers) do s:load_state_dict(sd._schedulers[i]) end
   local rest = {}
@@ -483,7 +455,7 @@ end
 lr.SequentialLR = doc(SequentialLR, "optim.lr.SequentialLR(opt, {schedulers = {s1, s2, ...}, milestones = {m1, ...}}) — runs s1 until step m1, then s2 from its step 0 ...")
 
 --- Warmup: linear warm-up over warmup_steps, then `after` (or a constant lr)
-local Warmup = class("Warmup", { "warmup_steps", "start_factor", "after" }, { "warmup_steps" })
+local Warmup = schedule("Warmup", { "warmup_steps", "start_factor", "after" }, { "warmup_steps" })
 Warmup.step = SequentialLR.step
 function Warmup.new(cls, opt, opts)
   check_optimizer(opt, cls.__name, 3)
@@ -492,7 +464,7 @@ function Warmup.new(cls, opt, opts)
   local sf = H.number(opts.start_factor or 1 / n, "start_factor", cls.__name, 0, 1, true, false, 3)
   local after = opts.after
   if after ~= nil and (type(after) ~= "table" or getmetatable(after) == nil or after.optimizer ~= opt) then
-    error(cls.__name .. ": 'after' must be a schedule of the same optimizer, made before the Warmup", 3)
+    raise(cls.__name .. ": 'after' must be a schedule of the same optimizer, made before the Warmup")
   end
   local linear = LinearLR(opt, { start_factor = sf, end_factor = 1.0, total_iters = n })
   local self = SequentialLR(opt, { schedulers = { linear, after }, milestones = after and { n } or {} })
@@ -504,14 +476,14 @@ Warmup.load_state_dict = SequentialLR.load_state_dict
 lr.Warmup = doc(Warmup, "optim.lr.Warmup(opt, {warmup_steps, start_factor=1/warmup_steps, after=sched}) — linear warm-up to lr, then the schedule `after`")
 
 --- OneCycleLR: the 1cycle policy (lr up to max_lr, then down far below the start; momentum the other way)
-local OneCycleLR = class("OneCycleLR", {
+local OneCycleLR = schedule("OneCycleLR", {
   "max_lr", "total_steps", "epochs", "steps_per_epoch", "pct_start", "anneal_strategy", "cycle_momentum",
   "base_momentum", "max_momentum", "div_factor", "final_div_factor", "three_phase",
 }, { "max_lr" })
 
 local function per_group(v, n, name, where)
   if type(v) == "table" then
-    if #v ~= n then error(string.format("%s: expected %d values for %s, got %d", where, n, name, #v), 4) end
+    if #v ~= n then raise(string.format("%s: expected %d values for %s, got %d", where, n, name, #v)) end
     local out = {}
     for i, x in ipairs(v) do out[i] = H.number(x, name .. "[" .. i .. "]", where, nil, nil, false, false, 4) end
     return out
@@ -533,12 +505,12 @@ function OneCycleLR.new(cls, opt, opts)
     self.total_steps = H.integer(opts.epochs, "epochs", where, 1, 3) *
       H.integer(opts.steps_per_epoch, "steps_per_epoch", where, 1, 3)
   else
-    error(where .. ": give total_steps, or epochs and steps_per_epoch", 3)
+    raise(where .. ": give total_steps, or epochs and steps_per_epoch")
   end
   local pct = H.number(opts.pct_start or 0.3, "pct_start", where, 0, 1, false, false, 3)
   local strategy = opts.anneal_strategy or "cos"
   if strategy ~= "cos" and strategy ~= "linear" then
-    error(where .. ": anneal_strategy must be 'cos' or 'linear', got " .. tostring(strategy), 3)
+    raise(where .. ": anneal_strategy must be 'cos' or 'linear', got " .. tostring(strategy))
   end
   self.anneal_strategy = strategy
   self.pct_start = pct
@@ -572,7 +544,7 @@ function OneCycleLR.new(cls, opt, opts)
   if self.cycle_momentum then
     local d = opt.defaults or {}
     if d.momentum == nil and d.betas == nil then
-      error(where .. ": the optimizer has no momentum to cycle (pass cycle_momentum = false)", 3)
+      raise(where .. ": the optimizer has no momentum to cycle (pass cycle_momentum = false)")
     end
     self.use_beta1 = d.betas ~= nil
     local maxm = per_group(opts.max_momentum or 0.95, n, "max_momentum", where)
@@ -597,8 +569,8 @@ end
 function OneCycleLR:get_lr()
   local step_num = self.last_epoch
   if step_num > self.total_steps then
-    error(string.format("optim.lr.OneCycleLR: tried to step %d times; total_steps is %d", step_num,
-      self.total_steps), 3)
+    raise(string.format("optim.lr.OneCycleLR: tried to step %d times; total_steps is %d", step_num,
+      self.total_steps))
   end
   local out = {}
   for i, g in ipairs(self.optimizer.param_groups) do
@@ -628,7 +600,7 @@ end
 lr.OneCycleLR = doc(OneCycleLR, "optim.lr.OneCycleLR(opt, {max_lr, total_steps | epochs and steps_per_epoch, pct_start=0.3, anneal_strategy='cos', div_factor=25, final_div_factor=1e4, cycle_momentum=true, base_momentum=0.85, max_momentum=0.95, three_phase=false}) — the 1cycle policy: lr from max_lr/div_factor up to max_lr, then far below; momentum the other way")
 
 --- ReduceLROnPlateau: lr * factor when a metric stops improving (sched:step(metric))
-local ReduceLROnPlateau = class("ReduceLROnPlateau", {
+local ReduceLROnPlateau = schedule("ReduceLROnPlateau", {
   "mode", "factor", "patience", "threshold", "threshold_mode", "cooldown", "min_lr", "eps",
 })
 function ReduceLROnPlateau.new(cls, opt, opts)
@@ -639,11 +611,11 @@ function ReduceLROnPlateau.new(cls, opt, opts)
   self.optimizer = opt
   self.mode = opts.mode or "min"
   if self.mode ~= "min" and self.mode ~= "max" then
-    error(where .. ": mode must be 'min' or 'max', got " .. tostring(self.mode), 3)
+    raise(where .. ": mode must be 'min' or 'max', got " .. tostring(self.mode))
   end
   self.threshold_mode = opts.threshold_mode or "rel"
   if self.threshold_mode ~= "rel" and self.threshold_mode ~= "abs" then
-    error(where .. ": threshold_mode must be 'rel' or 'abs', got " .. tostring(self.threshold_mode), 3)
+    raise(where .. ": threshold_mode must be 'rel' or 'abs', got " .. tostring(self.threshold_mode))
   end
   self.factor = H.number(opts.factor or 0.1, "factor", where, 0, 1, false, true, 3)
   self.patience = H.integer(opts.patience or 10, "patience", where, 0, 3)
@@ -653,7 +625,7 @@ function ReduceLROnPlateau.new(cls, opt, opts)
   local n = #opt.param_groups
   local ml_ = opts.min_lr or 0
   if type(ml_) == "table" then
-    if #ml_ ~= n then error(string.format("%s: expected %d min_lrs, got %d", where, n, #ml_), 3) end
+    if #ml_ ~= n then raise(string.format("%s: expected %d min_lrs, got %d", where, n, #ml_)) end
     self.min_lrs = {}
     for i, v in ipairs(ml_) do self.min_lrs[i] = H.number(v, "min_lr[" .. i .. "]", where, 0, nil, false, false, 3) end
   else
@@ -679,10 +651,10 @@ end
 function ReduceLROnPlateau:step(metric)
   local where = getmetatable(self).__name .. ":step"
   if ml.is_tensor(metric) then
-    if metric:numel() ~= 1 then error(where .. ": the metric must be one number, got a tensor of " .. metric:numel() .. " elements", 2) end
+    if metric:numel() ~= 1 then raise(where .. ": the metric must be one number, got a tensor of " .. metric:numel() .. " elements") end
     metric = metric:item()
   end
-  if type(metric) ~= "number" then error(where .. ": expected the monitored metric (a number), got " .. type(metric), 2) end
+  if type(metric) ~= "number" then raise(where .. ": expected the monitored metric (a number), got " .. type(metric)) end
   local current = metric
   self.last_epoch = self.last_epoch + 1
   if self:is_better(current, self.best) then

@@ -1,10 +1,23 @@
 --- optim.Optimizer: the base of every optimizer (parameter groups, options,
 -- flattening, step, zero_grad, state_dict).
 --
--- A concrete optimizer is declared with Optimizer.class{...} (see sgd.lua):
--- its name, its option list with defaults, a check of one group's values,
--- and which state buffers its options use. The update itself is one fused
--- C call per group and dtype (runtime/ops/optim.c).
+-- Optimizers are classes of core/class.lua. A built-in one is declared with
+-- Optimizer:extend("optim.Name", {options = ..., check = ..., state_used = ...})
+-- (Optimizer.class{name = ...} is the same, kept for old callers): its
+-- option list with defaults, a check of one group's values, and which state
+-- buffers its options use. Its update is one fused C call per group and
+-- dtype (runtime/ops/optim.c).
+--
+-- An optimizer written in Lua defines an update method instead:
+--   local Lion = optim.Optimizer:extend("Lion", {
+--     options = {{"lr", 1e-4}, {"betas", {0.9, 0.99}}, {"weight_decay", 0}},
+--     state = {"exp_avg"},                       -- made with zeros_like(p) at a parameter's first step
+--   })
+--   function Lion:update(p, grad, state, group) ... in place on p and state ... end
+-- step() calls update once per parameter that has a gradient, inside
+-- ml.no_grad, after state.step has been incremented; state holds the
+-- parameter's tensors (and plain values) and state_dict()/load_state_dict()
+-- save and restore them like the built-in ones' state.
 --
 -- Flattening: when an optimizer is made, each group's parameters (one block
 -- per dtype) are copied into one contiguous block and every parameter tensor
@@ -13,17 +26,18 @@
 -- same objects, with the same values); backward adds into the gradient views
 -- in place; step() is one loop over the block and zero_grad() one memset.
 local ml = require "moonlab"
+local class = require "moonlab.core.class"
+local checks = require "moonlab.core.checks"
+local format = require "moonlab.core.format"
 
-local Optimizer = {}
-Optimizer.__index = Optimizer
-Optimizer.__name = "optim.Optimizer"
+local Optimizer = class.Object:extend("optim.Optimizer")
 
 local C = ml._optim
+local doc = ml.doc
 
-local function doc(v, text)
-  if ml.doc then ml.doc(v, text) end
-  return v
-end
+-- Errors are raised at the user's line (core/checks finds it); the level
+-- arguments the helpers still take are not needed for that any more.
+local function raise(msg) return checks.fail(msg) end
 
 ---------------------------------------------------------------------------
 -- helpers shared with lr.lua
@@ -32,20 +46,8 @@ local H = {}
 Optimizer._helpers = H
 
 --- H.check_options(opts, known_list, where): errors on a key not in known_list.
-function H.check_options(opts, known, where, level)
-  if opts == nil then return {} end
-  if type(opts) ~= "table" or ml.is_tensor(opts) then
-    error(where .. ": options must be a table, got " .. (ml.is_tensor(opts) and "a tensor" or type(opts)), (level or 2) + 1)
-  end
-  local set = {}
-  for _, k in ipairs(known) do set[k] = true end
-  for k in pairs(opts) do
-    if not set[k] then
-      error(string.format("%s: unknown option '%s' (known: %s)", where, tostring(k), table.concat(known, ", ")),
-        (level or 2) + 1)
-    end
-  end
-  return opts
+function H.check_options(opts, known, where)
+  return checks.options(where, opts, known)
 end
 
 local function fmt(v)
@@ -63,7 +65,7 @@ H.fmt = fmt
 --- H.number(v, name, where, [lo], [hi], [lo_open], [hi_open]) -> v, checked
 function H.number(v, name, where, lo, hi, lo_open, hi_open, level)
   if type(v) ~= "number" or v ~= v then
-    error(string.format("%s: %s must be a number, got %s", where, name, v ~= v and "nan" or type(v)), (level or 2) + 1)
+    raise(string.format("%s: %s must be a number, got %s", where, name, v ~= v and "nan" or type(v)))
   end
   local bad = (lo and (v < lo or (lo_open and v == lo))) or (hi and (v > hi or (hi_open and v == hi)))
   if bad then
@@ -75,14 +77,14 @@ function H.number(v, name, where, lo, hi, lo_open, hi_open, level)
     else
       range = (hi_open and "< " or "<= ") .. fmt(hi)
     end
-    error(string.format("%s: %s must be %s, got %s", where, name, range, fmt(v)), (level or 2) + 1)
+    raise(string.format("%s: %s must be %s, got %s", where, name, range, fmt(v)))
   end
   return v
 end
 
 function H.boolean(v, name, where, level)
   if type(v) ~= "boolean" then
-    error(string.format("%s: %s must be true or false, got %s", where, name, type(v)), (level or 2) + 1)
+    raise(string.format("%s: %s must be true or false, got %s", where, name, type(v)))
   end
   return v
 end
@@ -90,8 +92,7 @@ end
 function H.integer(v, name, where, lo, level)
   local i = math.type(v) == "float" and math.tointeger(v) or v
   if math.type(i) ~= "integer" or (lo and i < lo) then
-    error(string.format("%s: %s must be an integer%s, got %s", where, name, lo and (" >= " .. lo) or "", fmt(v)),
-      (level or 2) + 1)
+    raise(string.format("%s: %s must be an integer%s, got %s", where, name, lo and (" >= " .. lo) or "", fmt(v)))
   end
   return i
 end
@@ -116,42 +117,86 @@ local function is_plain(v, depth)
   return true
 end
 
-local function shape_str(s) return "[" .. table.concat(s, ",") .. "]" end
+local shape_str = format.shape
 
 ---------------------------------------------------------------------------
 -- declaring optimizers
 ---------------------------------------------------------------------------
 
---- Optimizer.class{name, kind, options = {{key, default}, ...}, check = fn(group, where),
----   state_used = fn(group) -> {name = true}} -> the class table, callable as cls(params, opts)
-function Optimizer.class(spec)
-  local cls = setmetatable({}, {
-    __index = Optimizer,
-    __call = function(c, params, opts)
-      local o = c.new(c, params, opts, 3) -- not a tail call: errors point at the caller's line
-      return o
-    end,
-    __tostring = function() return "optim." .. spec.name end,
-  })
-  cls.__index = cls
-  cls.__name = "optim." .. spec.name
-  cls.__tostring = Optimizer.__tostring
-  cls.class_name = spec.name
-  cls.kind = spec.kind or spec.name
-  cls.option_list = {}
-  cls.option_defaults = {}
-  for i, o in ipairs(spec.options) do
-    cls.option_list[i] = o[1]
-    cls.option_defaults[o[1]] = o[2]
+-- The check of a Lua optimizer's options when it gives none: each value has
+-- the type of its default (a number that is not NaN, a list of as many numbers).
+local function default_check(cls)
+  return function(g, where)
+    for _, k in ipairs(cls.option_list) do
+      local d, v = cls.option_defaults[k], g[k]
+      if type(d) == "number" then
+        if type(v) ~= "number" or v ~= v then raise(string.format("%s: %s must be a number, got %s", where, k, checks.show(v))) end
+      elseif type(d) == "boolean" then
+        H.boolean(v, k, where)
+      elseif type(d) == "table" then
+        if type(v) ~= "table" or #v ~= #d then
+          raise(string.format("%s: %s must be a table of %d values, got %s", where, k, #d,
+            type(v) == "table" and (#v .. " values") or checks.show(v)))
+        end
+        for i = 1, #d do
+          if type(d[i]) == "number" then H.number(v[i], k .. "[" .. i .. "]", where) end
+        end
+      elseif d ~= nil and type(v) ~= type(d) then
+        raise(string.format("%s: %s must be a %s, got %s", where, k, type(d), checks.show(v)))
+      end
+    end
   end
-  cls.check = spec.check
-  cls.state_used = spec.state_used
-  cls.init_state = spec.init_state -- optional: value a fresh state slot starts at
-  if cls.check then doc(cls.check, "cls.check(group, where) — raises unless the options of one parameter group are valid") end
-  if cls.state_used then doc(cls.state_used, "cls.state_used(group) -> {name = true} — the state buffers a group's options use (what state_dict saves)") end
-  if cls.init_state then doc(cls.init_state, "cls.init_state(flat, group) — makes the state PyTorch creates with the optimizer (Adagrad's sum)") end
+end
+
+--- Optimizer:extend(name, [spec | doc]) -> a new optimizer class, callable as cls(params, [opts]).
+-- spec: {options = {{key, default}, ...}, [doc], [check = fn(group, where)], [state_used = fn(group)],
+-- [init_state], [kind] (the fused C kernel), [state = {names}] (Lua optimizers: buffers made with zeros_like)}.
+-- Without options, the parent's are kept (a subclass of Adam is an Adam with another name).
+function Optimizer:extend(name, spec)
+  if type(name) ~= "string" or name == "" then raise("optim.Optimizer:extend: expected a class name string, got " .. type(name)) end
+  if type(spec) == "string" then spec = { doc = spec } end
+  if spec ~= nil and type(spec) ~= "table" then
+    raise("optim.Optimizer:extend: expected a spec table {options = ..., ...} or a doc string, got " .. type(spec))
+  end
+  spec = spec or {}
+  checks.options("optim.Optimizer:extend", spec, { "name", "doc", "options", "check", "state_used", "init_state", "kind", "state" })
+  local cls = class.Object.extend(self, name, spec.doc)
+  cls.class_name = name:gsub("^optim%.", "")
+  if spec.options then
+    if type(spec.options) ~= "table" then raise("optim.Optimizer:extend: options must be a list of {name, default}") end
+    cls.option_list, cls.option_defaults = {}, {}
+    for i, o in ipairs(spec.options) do
+      if type(o) ~= "table" or type(o[1]) ~= "string" then
+        raise(string.format("optim.Optimizer:extend: option %d must be {name, default}, got %s", i, checks.show(o)))
+      end
+      cls.option_list[i] = o[1]
+      cls.option_defaults[o[1]] = o[2]
+    end
+    cls.check = spec.check or default_check(cls)
+  elseif spec.check then
+    cls.check = spec.check
+  end
+  if not cls.option_list then raise("optim.Optimizer:extend: " .. name .. " needs options = {{name, default}, ...}") end
+  if spec.kind or spec.options then cls.kind = spec.kind end
+  if spec.state_used then cls.state_used = spec.state_used end
+  if spec.init_state then cls.init_state = spec.init_state end
+  if spec.state then cls.state_names = spec.state end
+  if spec.check then doc(cls.check, "cls.check(group, where) — raises unless the options of one parameter group are valid") end
+  if spec.state_used then doc(cls.state_used, "cls.state_used(group) -> {name = true} — the state buffers a group's options use (what state_dict saves)") end
+  if spec.init_state then doc(cls.init_state, "cls.init_state(flat, group) — makes the state PyTorch creates with the optimizer (Adagrad's sum)") end
   return cls
 end
+
+--- Optimizer.class{name, kind, options, check, state_used, [init_state]} -> Optimizer:extend("optim." .. name, spec)
+function Optimizer.class(spec)
+  local s = {}
+  for k, v in pairs(spec) do if k ~= "name" then s[k] = v end end
+  s.kind = spec.kind or spec.name
+  return Optimizer:extend("optim." .. spec.name, s)
+end
+
+-- Whether this optimizer's update is the class's Lua update method (no C kernel).
+local function lua_update(cls) return cls.update ~= nil end
 
 -- The options of a group: given values over defaults, copied, checked.
 local function fill_group(cls, src, defaults, where, level)
@@ -172,12 +217,12 @@ local function normalize_params(params, where, level)
     params = params:parameters() -- a module
   end
   if ml.is_tensor(params) then
-    error(where .. ": expected an array of tensors or of parameter groups, got a single tensor (wrap it: {t})", level + 1)
+    raise(where .. ": expected an array of tensors or of parameter groups, got a single tensor (wrap it: {t})")
   end
   if type(params) ~= "table" then
-    error(where .. ": expected an array of tensors or of parameter groups, got " .. type(params), level + 1)
+    raise(where .. ": expected an array of tensors or of parameter groups, got " .. type(params))
   end
-  if #params == 0 then error(where .. ": got an empty parameter list", level + 1) end
+  if #params == 0 then raise(where .. ": got an empty parameter list") end
   if ml.is_tensor(params[1]) then return { { params = params } }, false end
   return params, true
 end
@@ -216,11 +261,11 @@ function Optimizer:_add_group(src, gi, level)
   local where = cls.__name
   local gwhere = gi and (where .. ": param group " .. gi) or where
   if type(src) ~= "table" or ml.is_tensor(src) then
-    error(where .. ": parameter group " .. tostring(gi) .. " must be a table {params = {...}, ...}, got " ..
-      (ml.is_tensor(src) and "a tensor" or type(src)), level + 1)
+    raise(where .. ": parameter group " .. tostring(gi) .. " must be a table {params = {...}, ...}, got " ..
+      (ml.is_tensor(src) and "a tensor" or type(src)))
   end
   if src.params == nil and type(src[1]) == "string" and ml.is_tensor(src[2]) then
-    error(where .. ": got {name, tensor} pairs (model:named_parameters()); pass model:parameters()", level + 1)
+    raise(where .. ": got {name, tensor} pairs (model:named_parameters()); pass model:parameters()")
   end
   local gknown = { "params" }
   for i, k in ipairs(cls.option_list) do gknown[i + 1] = k end
@@ -228,28 +273,27 @@ function Optimizer:_add_group(src, gi, level)
   local list = src.params
   if ml.is_tensor(list) then list = { list } end
   if type(list) ~= "table" then
-    error(gwhere .. ": 'params' must be an array of tensors, got " .. type(list), level + 1)
+    raise(gwhere .. ": 'params' must be an array of tensors, got " .. type(list))
   end
-  if #list == 0 then error(gwhere .. ": has no parameters", level + 1) end
+  if #list == 0 then raise(gwhere .. ": has no parameters") end
   local group = fill_group(cls, src, self.defaults, gwhere, level + 1)
   group.params = {}
   local by_dtype, order = {}, {}
   for i, p in ipairs(list) do
     local n = #self._params + 1
     if not ml.is_tensor(p) then
-      error(string.format("%s: parameter %d is a %s, expected a tensor", where, n, type(p)), level + 1)
+      raise(string.format("%s: parameter %d is a %s, expected a tensor", where, n, type(p)))
     end
     local dt = p:dtype()
     if dt ~= "float32" and dt ~= "float64" then
-      error(string.format("%s: parameter %d has dtype %s; only float32 and float64 tensors can be optimized", where, n, dt),
-        level + 1)
+      raise(string.format("%s: parameter %d has dtype %s; only float32 and float64 tensors can be optimized", where, n, dt))
     end
     if not p:is_leaf() then
-      error(string.format("%s: parameter %d is not a leaf tensor (it was computed by %s); optimize the tensors you " ..
-        "created, or detach() this one", where, n, tostring(p.grad_fn)), level + 1)
+      raise(string.format("%s: parameter %d is not a leaf tensor (it was computed by %s); optimize the tensors you " ..
+        "created, or detach() this one", where, n, tostring(p.grad_fn)))
     end
     if self._seen[p] then
-      error(string.format("%s: parameter %d appears more than once (in one group or in two groups)", where, n), level + 1)
+      raise(string.format("%s: parameter %d appears more than once (in one group or in two groups)", where, n))
     end
     self._seen[p] = true
     self._params[n] = p
@@ -265,10 +309,11 @@ function Optimizer:_add_group(src, gi, level)
   for _, e in ipairs(order) do
     local ps = {}
     for j, n in ipairs(e.members) do ps[j] = self._params[n] end
-    e.flat = C.flatten(cls.kind, ps)
+    -- a Lua optimizer keeps its state in Lua; its blocks use SGD's layout (parameters and gradients only)
+    e.flat = C.flatten(lua_update(cls) and "SGD" or cls.kind, ps)
     flats[#flats + 1] = e
   end
-  if cls.init_state then -- state that PyTorch creates with the optimizer (Adagrad's sum)
+  if cls.init_state and not lua_update(cls) then -- state that PyTorch creates with the optimizer (Adagrad's sum)
     for _, e in ipairs(flats) do cls.init_state(e.flat, group) end
   end
   self.param_groups[#self.param_groups + 1] = group
@@ -284,16 +329,46 @@ function Optimizer:step(closure)
   local loss
   if closure ~= nil then
     if type(closure) ~= "function" then
-      error(getmetatable(self).__name .. ":step: closure must be a function, got " .. type(closure), 2)
+      raise(getmetatable(self).__name .. ":step: closure must be a function, got " .. type(closure))
     end
     loss = ml.enable_grad(closure)
   end
   local groups, flats = self.param_groups, self._flats
+  if lua_update(getmetatable(self)) then
+    ml.no_grad(function() self:_lua_step() end)
+    return loss
+  end
   for gi = 1, #groups do
     local fl = flats[gi]
     for k = 1, #fl do fl[k].flat:step(groups[gi], gi) end
   end
   return loss
+end
+
+-- A Lua optimizer's step: update(p, grad, state, group) for each parameter with a gradient.
+function Optimizer:_lua_step()
+  local cls = getmetatable(self)
+  local states = rawget(self, "_lua_state")
+  if not states then states = {}; rawset(self, "_lua_state", states) end
+  for gi, group in ipairs(self.param_groups) do
+    for _, e in ipairs(self._flats[gi]) do
+      for _, n in ipairs(e.members) do
+        local p = self._params[n]
+        local g = p.grad
+        if g then
+          local st = states[n]
+          if not st then st = { step = 0 }; states[n] = st end
+          if st.step == 0 and cls.state_names then
+            for _, name in ipairs(cls.state_names) do
+              if st[name] == nil then st[name] = ml.zeros_like(p) end
+            end
+          end
+          st.step = st.step + 1
+          self:update(p, g, st, group)
+        end
+      end
+    end
+  end
 end
 
 --- opt:zero_grad([{set_to_none=false}]): zeroes every gradient in place (one memset per block); set_to_none drops them
@@ -339,7 +414,10 @@ end
 --- opt:state_of(p) -> {step = n, exp_avg = view, ...} for parameter p (views into the optimizer's state), or nil
 function Optimizer:state_of(p)
   for n, q in ipairs(self._params) do
-    if rawequal(q, p) then
+    if rawequal(q, p) and lua_update(getmetatable(self)) then
+      local states = rawget(self, "_lua_state")
+      return states and states[n] or { step = 0 }
+    elseif rawequal(q, p) then
       local e, j = self:_locate(n)
       local st = { step = e.flat:steps()[j] }
       for _, name in ipairs(e.flat:state_names()) do
@@ -364,6 +442,7 @@ end
 --- opt:state_dict() -> {tensors = {["state.<i>.<name>"] = view}, meta = plain table}: views, not copies
 function Optimizer:state_dict()
   local cls = getmetatable(self)
+  if lua_update(cls) then return self:_lua_state_dict() end
   local tensors = {}
   local steps, shapes, dtypes = {}, {}, {}
   for n, p in ipairs(self._params) do
@@ -409,19 +488,19 @@ function Optimizer:load_state_dict(sd)
   local cls = getmetatable(self)
   local where = cls.__name .. ":load_state_dict"
   if type(sd) ~= "table" or type(sd.meta) ~= "table" then
-    error(where .. ": expected {tensors = {...}, meta = {...}} from state_dict(), got " .. type(sd), 2)
+    raise(where .. ": expected {tensors = {...}, meta = {...}} from state_dict(), got " .. type(sd))
   end
   local meta, tensors = sd.meta, sd.tensors or {}
-  if type(tensors) ~= "table" then error(where .. ": 'tensors' must be a table, got " .. type(tensors), 2) end
+  if type(tensors) ~= "table" then raise(where .. ": 'tensors' must be a table, got " .. type(tensors)) end
   if meta.format ~= nil and meta.format ~= "moonlab.optim" then
-    error(where .. ": not an optimizer state (format '" .. tostring(meta.format) .. "')", 2)
+    raise(where .. ": not an optimizer state (format '" .. tostring(meta.format) .. "')")
   end
   if meta.class ~= cls.class_name then
-    error(string.format("%s: the state is from optim.%s, this optimizer is %s", where, tostring(meta.class), cls.__name), 2)
+    raise(string.format("%s: the state is from optim.%s, this optimizer is %s", where, tostring(meta.class), cls.__name))
   end
   if type(meta.groups) ~= "table" or #meta.groups ~= #self.param_groups then
-    error(string.format("%s: the state has %s parameter groups, this optimizer has %d", where,
-      type(meta.groups) == "table" and #meta.groups or "no", #self.param_groups), 2)
+    raise(string.format("%s: the state has %s parameter groups, this optimizer has %d", where,
+      type(meta.groups) == "table" and #meta.groups or "no", #self.param_groups))
   end
   local nparams = #self._params
   -- groups: sizes and options
@@ -429,12 +508,12 @@ function Optimizer:load_state_dict(sd)
   for gi, g in ipairs(meta.groups) do
     local mine = self.param_groups[gi]
     if type(g) ~= "table" or type(g.params) ~= "table" or #g.params ~= #mine.params then
-      error(string.format("%s: param group %d has %s parameters in the state, %d here", where, gi,
-        type(g) == "table" and type(g.params) == "table" and #g.params or "no", #mine.params), 2)
+      raise(string.format("%s: param group %d has %s parameters in the state, %d here", where, gi,
+        type(g) == "table" and type(g.params) == "table" and #g.params or "no", #mine.params))
     end
     local src = {}
     for _, k in ipairs(cls.option_list) do
-      if g[k] == nil then error(string.format("%s: param group %d lacks option '%s'", where, gi, k), 2) end
+      if g[k] == nil then raise(string.format("%s: param group %d lacks option '%s'", where, gi, k)) end
       src[k] = g[k]
     end
     local ng = fill_group(cls, src, self.defaults, where .. ": param group " .. gi, 2)
@@ -445,39 +524,40 @@ function Optimizer:load_state_dict(sd)
   end
   -- parameters: shapes and step counts
   if type(meta.steps) ~= "table" or #meta.steps ~= nparams then
-    error(string.format("%s: the state has %s step counts, this optimizer has %d parameters", where,
-      type(meta.steps) == "table" and #meta.steps or "no", nparams), 2)
+    raise(string.format("%s: the state has %s step counts, this optimizer has %d parameters", where,
+      type(meta.steps) == "table" and #meta.steps or "no", nparams))
   end
   local steps = {}
   for n, p in ipairs(self._params) do
     steps[n] = H.integer(meta.steps[n], "step count " .. n, where, 0, 2)
     local s = meta.shapes and meta.shapes[n]
     if s ~= nil and shape_str(s) ~= shape_str(p:shape()) then
-      error(string.format("%s: parameter %d has shape %s in the state, %s here", where, n, shape_str(s),
-        shape_str(p:shape())), 2)
+      raise(string.format("%s: parameter %d has shape %s in the state, %s here", where, n, shape_str(s),
+        shape_str(p:shape())))
     end
   end
+  if lua_update(cls) then return self:_lua_load_state_dict(new_groups, steps, meta, tensors, where) end
   -- tensors: names, shapes, and none missing
   local by_param = {}
   for name, t in pairs(tensors) do
     local n, sname = tostring(name):match("^state%.(%d+)%.([%w_]+)$")
     n = tonumber(n)
     if not n or n < 1 or n > nparams then
-      error(string.format("%s: unexpected tensor '%s' (expected state.<1..%d>.<name>)", where, tostring(name), nparams), 2)
+      raise(string.format("%s: unexpected tensor '%s' (expected state.<1..%d>.<name>)", where, tostring(name), nparams))
     end
     if not ml.is_tensor(t) then
-      error(string.format("%s: '%s' is a %s, expected a tensor", where, name, type(t)), 2)
+      raise(string.format("%s: '%s' is a %s, expected a tensor", where, name, type(t)))
     end
     local e = self:_locate(n)
     local ok = false
     for _, s in ipairs(e.flat:state_names()) do if s == sname then ok = true end end
     if not ok then
-      error(string.format("%s: unexpected tensor '%s' (%s keeps %s)", where, name, cls.__name,
-        table.concat(e.flat:state_names(), ", ")), 2)
+      raise(string.format("%s: unexpected tensor '%s' (%s keeps %s)", where, name, cls.__name,
+        table.concat(e.flat:state_names(), ", ")))
     end
     if shape_str(t:shape()) ~= shape_str(self._params[n]:shape()) then
-      error(string.format("%s: '%s' has shape %s, parameter %d has %s", where, name, shape_str(t:shape()), n,
-        shape_str(self._params[n]:shape())), 2)
+      raise(string.format("%s: '%s' has shape %s, parameter %d has %s", where, name, shape_str(t:shape()), n,
+        shape_str(self._params[n]:shape())))
     end
     by_param[n] = by_param[n] or {}
     by_param[n][sname] = t
@@ -489,8 +569,8 @@ function Optimizer:load_state_dict(sd)
         if has_state(cls, steps[n]) then
           for _, sname in ipairs(e.flat:state_names()) do
             if used[sname] and not (by_param[n] and by_param[n][sname]) then
-              error(string.format("%s: missing tensor 'state.%d.%s' (parameter %d has taken %d steps)", where, n, sname,
-                n, steps[n]), 2)
+              raise(string.format("%s: missing tensor 'state.%d.%s' (parameter %d has taken %d steps)", where, n, sname,
+                n, steps[n]))
             end
           end
         end
@@ -526,24 +606,102 @@ function Optimizer:load_state_dict(sd)
   return self
 end
 
+-- The state of a Lua optimizer: the same layout as the built-in ones
+-- (tensors "state.<i>.<name>", meta with groups, steps, shapes, dtypes), and
+-- the plain values of each parameter's state in meta.values.
+local function plain_groups(self)
+  local groups, first = {}, 1
+  for gi, group in ipairs(self.param_groups) do
+    local g = {}
+    for k, v in pairs(group) do
+      if k ~= "params" and is_plain(v) then g[k] = plain_copy(v) end
+    end
+    g.params = {}
+    for i = 1, #group.params do g.params[i] = first + i - 1 end
+    first = first + #group.params
+    groups[gi] = g
+  end
+  return groups
+end
+
+function Optimizer:_lua_state_dict()
+  local cls = getmetatable(self)
+  local states = rawget(self, "_lua_state") or {}
+  local tensors, steps, shapes, dtypes, values = {}, {}, {}, {}, {}
+  for n, p in ipairs(self._params) do
+    shapes[n], dtypes[n] = p:shape(), p:dtype()
+    local st = states[n] or { step = 0 }
+    steps[n] = st.step
+    local v = {}
+    for name, x in pairs(st) do
+      if ml.is_tensor(x) then tensors["state." .. n .. "." .. name] = x
+      elseif name ~= "step" and is_plain(x) then v[name] = plain_copy(x) end
+    end
+    values[n] = v
+  end
+  return {
+    tensors = tensors,
+    meta = {
+      format = "moonlab.optim", version = 1, class = cls.class_name, lua = true,
+      groups = plain_groups(self), steps = steps, shapes = shapes, dtypes = dtypes, values = values,
+    },
+  }
+end
+
+function Optimizer:_lua_load_state_dict(new_groups, steps, meta, tensors, where)
+  local nparams = #self._params
+  local states = {}
+  for n = 1, nparams do
+    states[n] = { step = steps[n] }
+    local v = type(meta.values) == "table" and meta.values[n]
+    if type(v) == "table" then
+      for k, x in pairs(v) do if k ~= "step" then states[n][k] = plain_copy(x) end end
+    end
+  end
+  for name, t in pairs(tensors) do
+    local n, sname = tostring(name):match("^state%.(%d+)%.([%w_]+)$")
+    n = tonumber(n)
+    if not n or n < 1 or n > nparams then
+      raise(string.format("%s: unexpected tensor '%s' (expected state.<1..%d>.<name>)", where, tostring(name), nparams))
+    end
+    if not ml.is_tensor(t) then raise(string.format("%s: '%s' is a %s, expected a tensor", where, name, type(t))) end
+    states[n][sname] = t:detach():clone()
+  end
+  for gi, group in ipairs(self.param_groups) do
+    local ng = new_groups[gi]
+    for k in pairs(group) do if k ~= "params" and ng[k] == nil then group[k] = nil end end
+    for k, v in pairs(ng) do group[k] = v end
+  end
+  rawset(self, "_lua_state", states)
+  return self
+end
+
 ---------------------------------------------------------------------------
 -- printing
 ---------------------------------------------------------------------------
+-- As PyTorch's repr, one line per group: optim.Adam(lr=0.001, betas={0.9, 0.999}, ...)
 function Optimizer:__tostring()
   local cls = getmetatable(self)
-  local lines = { string.format("%s (%d parameter%s)", cls.__name, #self._params, #self._params == 1 and "" or "s") }
-  for gi, g in ipairs(self.param_groups) do
+  local function settings(g)
     local parts = {}
     for _, k in ipairs(cls.option_list) do parts[#parts + 1] = k .. "=" .. fmt(g[k]) end
+    return table.concat(parts, ", ")
+  end
+  if #self.param_groups == 1 then return cls.__name .. "(" .. settings(self.param_groups[1]) .. ")" end
+  local lines = { cls.__name .. "(" }
+  for gi, g in ipairs(self.param_groups) do
     local n = 0
     for _, p in ipairs(g.params) do n = n + p:numel() end
-    lines[#lines + 1] = string.format("  group %d: %d tensors, %d elements; %s", gi, #g.params, n, table.concat(parts, ", "))
+    lines[#lines + 1] = string.format("  group %d (%d tensor%s, %s elements): %s", gi, #g.params,
+      #g.params == 1 and "" or "s", format.thousands(n), settings(g))
   end
+  lines[#lines + 1] = ")"
   return table.concat(lines, "\n")
 end
 
-doc(Optimizer, "optim.Optimizer — the base of every optimizer: param_groups, defaults, step, zero_grad, state_dict; Optimizer.class{...} declares a new one")
-doc(Optimizer.class, "optim.Optimizer.class{name, options = {{key, default}, ...}, check, state_used, [init_state], [kind]} -> class — declares an optimizer class, callable as cls(params, [opts])")
+doc(Optimizer, "optim.Optimizer — the base of every optimizer: param_groups, defaults, step, zero_grad, state_dict; Optimizer:extend(name, {options = ...}) declares a new one, in Lua with an update method")
+doc(Optimizer.class, "optim.Optimizer.class{name, options = {{key, default}, ...}, check, state_used, [init_state], [kind]} -> class — declares a built-in (fused C) optimizer class: Optimizer:extend('optim.' .. name, spec)")
+doc(Optimizer.extend, "optim.Optimizer:extend(name, {options = {{key, default}, ...}, [state = {names}], [check], [doc]}) -> class — a new optimizer class; define cls:update(p, grad, state, group) to write its update in Lua")
 doc(Optimizer.new, "cls:new(params, [opts]) -> opt — makes an optimizer (cls(params, opts) calls it): params is a module, an array of tensors or of groups {params = {...}, lr = ...}")
 doc(Optimizer.step, "opt:step([closure]) -> loss — one fused in-place update of every parameter that has a gradient")
 doc(Optimizer.zero_grad, "opt:zero_grad([{set_to_none=false}]) — zeroes all gradients with one memset per block; set_to_none drops them (skipped by step until backward writes one)")

@@ -6,6 +6,7 @@
 local ml = require "moonlab"
 local Optimizer = require "moonlab.optim.optimizer"
 local H = Optimizer._helpers
+local fail = require("moonlab.core.checks").fail
 
 local RMSprop = Optimizer.class {
   name = "RMSprop",
@@ -28,8 +29,6 @@ local RMSprop = Optimizer.class {
   end,
 }
 
-if ml.doc then
-  ml.doc(RMSprop, "optim.RMSprop(params, {lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=false, maximize=false}) — RMSprop as torch.optim.RMSprop, fused in C")
-end
+ml.doc(RMSprop, "optim.RMSprop(params, {lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=false, maximize=false}) — RMSprop as torch.optim.RMSprop, fused in C")
 
 return { RMSprop = RMSprop }

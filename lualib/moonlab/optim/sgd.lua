@@ -7,6 +7,7 @@
 local ml = require "moonlab"
 local Optimizer = require "moonlab.optim.optimizer"
 local H = Optimizer._helpers
+local fail = require("moonlab.core.checks").fail
 
 local SGD = Optimizer.class {
   name = "SGD",
@@ -23,15 +24,13 @@ local SGD = Optimizer.class {
     H.boolean(g.nesterov, "nesterov", where, level)
     H.boolean(g.maximize, "maximize", where, level)
     if g.nesterov and (g.momentum <= 0 or g.dampening ~= 0) then
-      error(where .. ": nesterov momentum needs momentum > 0 and dampening = 0, got momentum " .. H.fmt(g.momentum) ..
-        ", dampening " .. H.fmt(g.dampening), level)
+      fail(where .. ": nesterov momentum needs momentum > 0 and dampening = 0, got momentum " .. H.fmt(g.momentum) ..
+        ", dampening " .. H.fmt(g.dampening))
     end
   end,
   state_used = function(g) return { momentum_buffer = g.momentum ~= 0 } end,
 }
 
-if ml.doc then
-  ml.doc(SGD, "optim.SGD(params, {lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=false, maximize=false}) — SGD as torch.optim.SGD, fused in C")
-end
+ml.doc(SGD, "optim.SGD(params, {lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=false, maximize=false}) — SGD as torch.optim.SGD, fused in C")
 
 return { SGD = SGD }

@@ -1,0 +1,130 @@
+--- data/datasets.lua: files and datasets: read_idx, fashion_mnist, TensorDataset, Subset.
+local ml = require "moonlab"
+local class = require "moonlab.core.class"
+local B = require "moonlab.data.base"
+local C = ml._data
+local fail, check_options, check_int, shape_str = B.fail, B.check_options, B.check_int, B.shape_str
+local check_sources, dataset_len, permutation, check_seed = B.check_sources, B.dataset_len, B.permutation, B.check_seed
+local is_tensor = ml.is_tensor
+local doc = ml.doc
+
+local data = {}
+
+local function read_idx(path, opts)
+  opts = check_options("data.read_idx", opts, { "scale" })
+  if opts.scale ~= nil and type(opts.scale) ~= "number" then
+    fail("data.read_idx: option 'scale' must be a number, got " .. type(opts.scale))
+  end
+  return B.call(C.read_idx, path, opts.scale)
+end
+data.read_idx = doc(read_idx, "data.read_idx(path, [{scale=}]) -> tensor — reads an IDX file (the MNIST format), "
+  .. "gzipped or not: u8/i8/i16/i32 give int64, f32 float32, f64 float64; with scale, float32 values * scale")
+
+local FASHION_DIR = "/usr/share/datasets/fashion-mnist"
+local FASHION_CLASSES = { "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+  "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot" }
+
+local function file_exists(p)
+  local f = io.open(p, "rb")
+  if f then f:close() return true end
+  return false
+end
+
+data.fashion_mnist = doc(function(opts)
+  opts = check_options("data.fashion_mnist", opts, { "dir" })
+  local dir = opts.dir or FASHION_DIR
+  if type(dir) ~= "string" then fail("data.fashion_mnist: option 'dir' must be a string, got " .. type(dir)) end
+  local function find(name)
+    for _, p in ipairs({ dir .. "/" .. name .. ".gz", dir .. "/" .. name }) do
+      if file_exists(p) then return p end
+    end
+    fail(string.format("data.fashion_mnist: files not found in %s (no %s.gz); install the Debian package "
+      .. "dataset-fashion-mnist (make deps does)", dir, name))
+  end
+  local sets = {}
+  for _, split in ipairs({ "train", "t10k" }) do
+    local xp, yp = find(split .. "-images-idx3-ubyte"), find(split .. "-labels-idx1-ubyte")
+    local x = B.call(C.read_idx, xp, 1 / 255)
+    local y = B.call(C.read_idx, yp)
+    if x:dim() ~= 3 or y:dim() ~= 1 or x:shape()[1] ~= y:shape()[1] then
+      fail(string.format("data.fashion_mnist: '%s' %s and '%s' %s do not match", xp, shape_str(x), yp, shape_str(y)))
+    end
+    y:add_(1) -- the files hold 0..9; moonlab's class indices are 1-based
+    sets[#sets + 1] = { x = x, y = y, classes = FASHION_CLASSES }
+  end
+  return sets[1], sets[2]
+end, "data.fashion_mnist([{dir=}]) -> train, test — Fashion-MNIST from Debian's dataset-fashion-mnist: "
+  .. "{x = float32 [N,28,28] in [0,1], y = int64 [N] in 1..10, classes = {names}}")
+
+-- ---------------------------------------------------------------------------
+-- Datasets
+
+local Dataset = class.Object
+
+local TensorDataset = Dataset:extend("data.TensorDataset", "data.TensorDataset(x, [y, ...]) -> dataset — samples are rows: "
+  .. "get(i) returns x[i], y[i], ...; #ds is the number of rows; data.loader batches it in C")
+
+function TensorDataset:init(...)
+  local list = table.pack(...)
+  if list.n == 0 then fail("data.TensorDataset: expected at least one tensor") end
+  local tensors = {}
+  for k = 1, list.n do tensors[k] = list[k] end
+  self.n = check_sources("data.TensorDataset", tensors)
+  self.tensors = tensors
+end
+function TensorDataset:__len() return self.n end
+--- ds:len() -> the number of samples
+function TensorDataset:len() return self.n end
+--- ds:get(i) -> x[i], y[i], ...
+function TensorDataset:get(i)
+  local out = {}
+  for k, t in ipairs(self.tensors) do out[k] = t:select(1, i) end
+  return table.unpack(out, 1, #self.tensors)
+end
+function TensorDataset:extra_repr()
+  local parts = {}
+  for k, t in ipairs(self.tensors) do parts[k] = shape_str(t) end
+  return table.concat(parts, ", ")
+end
+doc(TensorDataset.get, "ds:get(i) -> x[i], y[i], ... — sample i: row i of each tensor")
+doc(TensorDataset.len, "ds:len() -> n — the number of samples (rows), also #ds")
+doc(TensorDataset.init, "data.TensorDataset.init(self, x, [y, ...]) — the constructor: checks the tensors share their first size")
+
+local Subset = Dataset:extend("data.Subset", "data.Subset(dataset, indices) -> dataset — the samples of dataset at the given "
+  .. "1-based indices: subset:get(i) is dataset:get(indices[i]); #subset samples")
+
+function Subset:init(dataset, indices)
+  if type(dataset) ~= "table" or type(dataset.get) ~= "function" then
+    fail("data.Subset: argument #1: expected a dataset (with get(i)), got " .. type(dataset))
+  end
+  if type(indices) == "table" then indices = ml.tensor(indices, { dtype = "int64" }) end
+  if not is_tensor(indices) or indices:dtype() ~= "int64" or indices:dim() ~= 1 then
+    fail("data.Subset: argument #2: expected 1-D int64 indices (1-based) or a table of integers")
+  end
+  local n = dataset_len("data.Subset", dataset)
+  if indices:numel() > 0 then
+    local lo, hi = indices:min():item(), indices:max():item()
+    if lo < 1 or hi > n then
+      fail(string.format("data.Subset: index %d is out of range 1..%d", lo < 1 and lo or hi, n))
+    end
+  end
+  self.dataset, self.indices, self.n = dataset, indices, indices:numel()
+end
+function Subset:__len() return self.n end
+--- subset:len() -> the number of samples
+function Subset:len() return self.n end
+--- subset:get(i) -> dataset:get(indices[i])
+function Subset:get(i)
+  if math.type(i) ~= "integer" or i < 1 or i > self.n then
+    fail(string.format("data.Subset:get: index %s is out of range 1..%d", tostring(i), self.n))
+  end
+  return self.dataset:get(self.indices[i])
+end
+function Subset:extra_repr() return string.format("%d of %s", self.n, tostring(self.dataset)) end
+doc(Subset.get, "subset:get(i) -> sample — the dataset's sample at indices[i]")
+doc(Subset.len, "subset:len() -> n — the number of samples (indices), also #subset")
+doc(Subset.init, "data.Subset.init(self, dataset, indices) — the constructor: checks the indices against the dataset's length")
+
+data.TensorDataset, data.Subset = TensorDataset, Subset
+
+return data

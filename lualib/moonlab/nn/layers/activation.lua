@@ -1,0 +1,92 @@
+--- nn activations: ReLU, Sigmoid, Tanh, SiLU, LeakyReLU, ELU, GELU, Softmax, LogSoftmax.
+local ml = require "moonlab"
+local B = require "moonlab.nn.layers.base"
+local class, fail, check_opts, fmt = B.class, B.fail, B.check_opts, B.fmt
+local doc = ml.doc
+local no_args, value_or_option, check_number = B.no_args, B.value_or_option, B.check_number
+
+local M = {}
+
+local ReLU = class("ReLU", "nn.ReLU() — max(x, 0)")
+no_args(ReLU, "nn.ReLU")
+function ReLU:forward(x) return x:relu() end
+
+local Sigmoid = class("Sigmoid", "nn.Sigmoid() — 1 / (1 + exp(-x))")
+no_args(Sigmoid, "nn.Sigmoid")
+function Sigmoid:forward(x) return x:sigmoid() end
+
+local Tanh = class("Tanh", "nn.Tanh() — tanh(x)")
+no_args(Tanh, "nn.Tanh")
+function Tanh:forward(x) return x:tanh() end
+
+local SiLU = class("SiLU", "nn.SiLU() — x * sigmoid(x) (swish)")
+no_args(SiLU, "nn.SiLU")
+function SiLU:forward(x) return x * x:sigmoid() end
+
+local LeakyReLU = class("LeakyReLU", "nn.LeakyReLU([negative_slope=0.01]) — x if x > 0 else slope * x (or {negative_slope=})")
+function LeakyReLU:init(...)
+  local slope = value_or_option("nn.LeakyReLU", "negative_slope", ...)
+  if slope == nil then slope = 0.01 end
+  self.negative_slope = check_number("nn.LeakyReLU", "negative_slope", slope)
+end
+function LeakyReLU:forward(x) return x:leaky_relu(self.negative_slope) end
+function LeakyReLU:extra_repr() return fmt("negative_slope=%g", self.negative_slope) end
+
+local ELU = class("ELU", "nn.ELU([alpha=1]) — x if x > 0 else alpha * (exp(x) - 1) (or {alpha=})")
+function ELU:init(...)
+  local alpha = value_or_option("nn.ELU", "alpha", ...)
+  if alpha == nil then alpha = 1 end
+  self.alpha = check_number("nn.ELU", "alpha", alpha)
+end
+function ELU:forward(x)
+  -- max(0, x) + alpha * (exp(min(0, x)) - 1): exp never sees a large positive value
+  return x:relu() + (x:clamp({ max = 0 }):exp() - 1) * self.alpha
+end
+function ELU:extra_repr() return fmt("alpha=%g", self.alpha) end
+
+local GELU = class("GELU", "nn.GELU([{approximate='none'}]) — x * Phi(x) (erf form), or the tanh approximation with approximate='tanh'",
+  1, "options")
+function GELU:init(opts)
+  opts = check_opts("nn.GELU", opts, { "approximate" })
+  local a = opts.approximate or "none"
+  if a ~= "none" and a ~= "tanh" then
+    fail("nn.GELU: approximate must be 'none' or 'tanh', got '" .. tostring(a) .. "'")
+  end
+  self.approximate = a
+end
+local SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
+function GELU:forward(x)
+  if self.approximate == "none" then return x:gelu() end
+  -- 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
+  local inner = (x + x * x * x * 0.044715) * SQRT_2_OVER_PI
+  return x * 0.5 * (inner:tanh() + 1)
+end
+function GELU:extra_repr() return self.approximate == "none" and "" or "approximate=" .. self.approximate end
+
+local function softmax_class(name, method)
+  local cls = class(name, fmt("nn.%s([dim=-1]) — %s along a 1-based dim (default the last)", name,
+    method == "softmax" and "softmax" or "log of softmax, stable"))
+  function cls:init(...)
+    local dim = value_or_option("nn." .. name, "dim", ...)
+    if dim == nil then dim = -1 end
+    if math.type(dim) ~= "integer" then fail(fmt("nn.%s: dim must be an integer, got %s", name, tostring(dim))) end
+    self.dim = dim
+  end
+  cls.forward = method == "softmax" and function(self, x) return x:softmax(self.dim) end
+    or function(self, x) return x:log_softmax(self.dim) end
+  function cls:extra_repr() return fmt("dim=%d", self.dim) end
+  return cls
+end
+local Softmax = softmax_class("Softmax", "softmax")
+local LogSoftmax = softmax_class("LogSoftmax", "log_softmax")
+
+M.ReLU = ReLU
+M.Sigmoid = Sigmoid
+M.Tanh = Tanh
+M.SiLU = SiLU
+M.LeakyReLU = LeakyReLU
+M.ELU = ELU
+M.GELU = GELU
+M.Softmax = Softmax
+M.LogSoftmax = LogSoftmax
+return B.doc_forwards(M)

@@ -1,0 +1,72 @@
+--- nn.Sequential, nn.ModuleList: modules that hold modules.
+local ml = require "moonlab"
+local B = require "moonlab.nn.layers.base"
+local class, fail, check_opts, fmt = B.class, B.fail, B.check_opts, B.fmt
+local doc = ml.doc
+local is_module = require("moonlab.nn.module").Module.is_module
+local doc = ml.doc
+
+local M = {}
+
+local function module_list(fn, mods)
+  if mods == nil then return {} end
+  if type(mods) ~= "table" or is_module(mods) then
+    fail(fmt("%s: expected a list of modules {m1, m2, ...}, got %s", fn, is_module(mods) and "a module" or type(mods)))
+  end
+  local n = #mods
+  for k in pairs(mods) do
+    if math.type(k) ~= "integer" or k < 1 or k > n then
+      fail(fmt("%s: expected a list of modules {m1, m2, ...}; key %s is not a position 1..%d", fn, tostring(k), n))
+    end
+  end
+  for i = 1, n do
+    if not is_module(mods[i]) then fail(fmt("%s: element %d is a %s, expected a module", fn, i, type(mods[i]))) end
+  end
+  return mods
+end
+
+local function container(name, docstring)
+  local cls = class(name, docstring, 1, "a list of modules")
+  local fn = "nn." .. name
+  function cls:init(mods)
+    mods = module_list(fn, mods)
+    for i = 1, #mods do rawset(self, i, mods[i]) end
+  end
+  --- add(m): appends a module; returns the container
+  function cls:add(m)
+    if not is_module(m) then fail(fmt("%s:add: expected a module, got %s", fn, type(m))) end
+    local n = rawlen(self) + 1
+    rawset(self, n, m)
+    local list = {}
+    for i = 1, n do list[i] = rawget(self, i) end
+    rawset(self, "_args", table.pack(list)) -- so a saved model rebuilds with every module
+    return self
+  end
+  local var = name == "Sequential" and "seq" or "list"
+  doc(cls.add, fmt("%s:add(m) -> %s — appends module m (alias %s:append(m)) and returns the container", var, var, var))
+  cls.__len = function(self) return rawlen(self) end
+  return cls
+end
+
+local Sequential = container("Sequential",
+  "nn.Sequential{m1, m2, ...} — chains modules: forward(x) = mn(...m2(m1(x))); seq:add(m) appends; seq[i] is the i-th")
+Sequential.append = Sequential.add
+
+function Sequential:forward(x)
+  for i = 1, rawlen(self) do x = self[i](x) end
+  return x
+end
+doc(Sequential.forward, "seq:forward(x) -> y — calls the modules in order, each on the previous one's output")
+
+local ModuleList = container("ModuleList",
+  "nn.ModuleList{m1, m2, ...} — holds modules whose parameters are found; list[i], #list, ipairs(list), list:add(m)")
+ModuleList.append = ModuleList.add
+
+function ModuleList:forward()
+  fail("nn.ModuleList: has no forward; call its modules from your own module's forward")
+end
+doc(ModuleList.forward, "list:forward() — an error: a ModuleList has no forward; call its modules from your own module's forward")
+
+M.Sequential = Sequential
+M.ModuleList = ModuleList
+return B.doc_forwards(M)
