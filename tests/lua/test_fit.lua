@@ -171,7 +171,7 @@ T.test("Ctrl-C keeps the best weights when EarlyStopping restores them", functio
   local snaps = {}
   local stop_at = 3
   local h = m:fit(X, Y, { epochs = 6, batch_size = 32, verbose = 0, callbacks = {
-    { on_epoch_end = function(e, logs)
+    { adds_logs = { "score" }, on_epoch_end = function(e, logs)
         logs.score = ({ 0.5, 0.9, 0.7 })[e]
         snaps[e] = m:state_dict()["3.weight"]:clone()
       end,

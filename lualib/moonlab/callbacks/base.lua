@@ -87,7 +87,9 @@ end
 function base.check_monitor(cb, name, names)
   for _, k in ipairs(names) do if k == name then return end end
   local hint = checks.suggest(name, names)
-  local val = name:sub(1, 4) == "val_" and " (val_ logs need validation_data or validation_split)" or ""
+  local has_val = false
+  for _, k in ipairs(names) do if k:sub(1, 4) == "val_" then has_val = true end end
+  local val = (name:sub(1, 4) == "val_" and not has_val) and " (val_ logs need validation_data or validation_split)" or ""
   checks.fail(fmt("%s: monitor '%s' is not in the logs; available: %s%s%s", cb.__name, name, table.concat(names, ", "),
     hint and fmt("; did you mean '%s'?", hint) or "", val))
 end

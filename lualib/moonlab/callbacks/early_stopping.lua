@@ -65,7 +65,7 @@ function EarlyStopping:on_train_end()
   self.model:load_state_dict(self.best_weights)
   local last = self.ctx and self.ctx.history.epochs
   local reason = self.ctx and self.ctx.stop_reason
-  if self.best_epoch ~= last or (reason and reason ~= "early_stopping" and reason ~= "completed") then
+  if self.best_epoch ~= last or reason == "nan" or reason == "interrupted" then
     self:say(fmt("EarlyStopping: restored the weights of epoch %d (%s %s)", self.best_epoch, self.monitor, format.number(self.best)))
   end
 end
