@@ -15,9 +15,10 @@ local function classifier(seed, lr)
   return m
 end
 
--- A plain callback that puts a scripted value into the logs under `name` (runs before the others).
+-- A plain callback that puts a scripted value into the logs under `name` (runs before the others);
+-- adds_logs tells fit, which checks every monitor before the first batch.
 local function script(name, values)
-  return { on_epoch_end = function(e, logs) logs[name] = values[e] end }
+  return { adds_logs = { name }, on_epoch_end = function(e, logs) logs[name] = values[e] end }
 end
 
 -- Records a copy of the weights at the end of every epoch.
@@ -31,21 +32,36 @@ local function file_exists(p)
   return f ~= nil
 end
 
-T.test("a monitor the logs lack is an error at the first epoch end listing the names", function()
+T.test("a monitor the logs lack is an error before the first batch, at the fit line, listing the names", function()
   local m = classifier()
-  local err = T.raises(function()
-    m:fit(X, Y, { epochs = 3, validation_split = 0.2, verbose = 0, callbacks = { cb.EarlyStopping{ monitor = "val_acc" } } })
-  end, "EarlyStopping: monitor 'val_acc' is not in the logs; available: loss, accuracy, val_loss, val_accuracy, lr")
+  local before = m:state_dict()["1.weight"]:clone()
+  local batches = 0
+  local ok, err = pcall(function()
+    local h = m:fit(X, Y, { epochs = 3, validation_split = 0.2, verbose = 0, callbacks = {
+      { on_batch_begin = function() batches = batches + 1 end }, cb.EarlyStopping{ monitor = "val_acc" } } })
+    return h
+  end)
+  T.ok(not ok)
+  T.ok(err:find("^tests/lua/test_callbacks%.lua:%d+: EarlyStopping: monitor 'val_acc' is not in the logs; available: "
+    .. "loss, accuracy, val_loss, val_accuracy, lr; did you mean 'val_accuracy'%?$"), err)
+  T.eq(batches, 0, "before the first batch")
+  T.ok(m:state_dict()["1.weight"]:equal(before), "nothing trained")
   local epochs = 0
   T.raises(function()
     m:fit(X, Y, { epochs = 3, verbose = 0, callbacks = { { on_epoch_end = function() epochs = epochs + 1 end }, cb.ReduceLROnPlateau{} } })
-  end, "ReduceLROnPlateau: monitor 'val_loss' is not in the logs; available: loss, accuracy, lr")
-  T.eq(epochs, 1, "at the first epoch end")
+  end, "ReduceLROnPlateau: monitor 'val_loss' is not in the logs; available: loss, accuracy, lr (val_ logs need validation_data or validation_split)")
+  T.eq(epochs, 0, "before the first epoch")
   T.raises(function()
     m:fit(X, Y, { epochs = 1, verbose = 0, callbacks = { cb.ModelCheckpoint{ path = dir .. "/x.safetensors", save_best_only = true } } })
   end, "ModelCheckpoint: monitor 'val_loss' is not in the logs")
+  T.raises(function()
+    m:fit(X, Y, { epochs = 1, verbose = 0, callbacks = { cb.ModelCheckpoint(dir .. "/m-{val_los:.3f}.safetensors") } })
+  end, "ModelCheckpoint: path names {val_los}, which is not in the logs; available: epoch, loss, accuracy, lr")
+  -- a callback that adds a log says so; then it may be monitored
+  local h = m:fit(X, Y, { epochs = 2, verbose = 0, callbacks = {
+    { adds_logs = { "s" }, on_epoch_end = function(e, logs) logs.s = 1 / e end }, cb.EarlyStopping{ monitor = "s" } } })
+  T.eq(h.epochs, 2)
   T.eq(ml._train.sigint_pending(), false)
-  T.ok(err)
 end)
 
 T.test("EarlyStopping: patience, mode, min_delta and its message", function()
@@ -55,7 +71,7 @@ T.test("EarlyStopping: patience, mode, min_delta and its message", function()
     script("s", { 5, 4, 3, 3.5, 3.2, 2.0, 1.0 }), cb.EarlyStopping{ monitor = "s", patience = 2 } } })
   T.eq(h.epochs, 5)
   T.eq(h.stopped_early, true)
-  T.eq(h.stop_reason, "callback")
+  T.eq(h.stop_reason, "early_stopping")
   T.ok(text():find("EarlyStopping: s did not improve for 2 epochs (best 3.0000 at epoch 3); stopped at epoch 5", 1, true), text())
   -- "acc" in the name: mode max; patience 0 stops at the first epoch without improvement
   h = m:fit(X, Y, { epochs = 10, verbose = 0, callbacks = {

@@ -18,6 +18,7 @@ local function same_weights(a, b)
 end
 
 local X, Y = S.blobs(200, 1)
+local format_shape = require("moonlab.core.format").shape
 
 T.test("fit returns the history of every epoch", function()
   local m = classifier()
@@ -171,7 +172,7 @@ T.test("Ctrl-C keeps the best weights when EarlyStopping restores them", functio
   local snaps = {}
   local stop_at = 3
   local h = m:fit(X, Y, { epochs = 6, batch_size = 32, verbose = 0, callbacks = {
-    { on_epoch_end = function(e, logs)
+    { adds_logs = { "score" }, on_epoch_end = function(e, logs)
         logs.score = ({ 0.5, 0.9, 0.7 })[e]
         snaps[e] = m:state_dict()["3.weight"]:clone()
       end,
@@ -398,4 +399,138 @@ T.test("resume or initial_epoch at or past epochs: says there is nothing to trai
   T.eq(h.epochs, 4)
   T.ok(not text():find("nothing to train", 1, true), text())
   os.execute("rm -rf " .. dir)
+end)
+
+T.test("fit and evaluate take {x=, y=} (data.fashion_mnist's form), {X, y} and datasets; validation_data too", function()
+  local a = classifier(3)
+  local ha = a:fit(X, Y, { epochs = 2, batch_size = 16, validation_data = { X, Y }, verbose = 0 })
+  local b = classifier(3)
+  local hb = b:fit({ x = X, y = Y }, { epochs = 2, batch_size = 16, validation_data = { x = X, y = Y }, verbose = 0 })
+  T.ok(same_weights(a, b), "the same run")
+  T.eq(hb.loss[2], ha.loss[2])
+  T.eq(hb.val_loss[2], ha.val_loss[2])
+  local c = classifier(3)
+  local hc = c:fit({ x = X, y = Y }, { epochs = 2, batch_size = 16, validation_data = ml.data.TensorDataset(X, Y), verbose = 0 })
+  T.near(hc.val_loss[2], ha.val_loss[2], 1e-6)
+  T.eq(hc.validation, "validation_data, 200 samples")
+  -- a dataset of my own: get(i) and a length
+  local mine = setmetatable({}, { __len = function() return 200 end })
+  function mine:get(i) return X[i], Y[i] end
+  local d = classifier(3)
+  local hd = d:fit(X, Y, { epochs = 2, batch_size = 16, validation_data = mine, verbose = 0 })
+  T.near(hd.val_loss[2], ha.val_loss[2], 1e-6)
+  T.near(d:evaluate({ x = X, y = Y }).loss, a:evaluate(X, Y).loss, 1e-6)
+  T.near(d:evaluate(mine).accuracy, a:evaluate(X, Y).accuracy, 1e-9)
+  T.eq(format_shape(d:predict({ x = X, y = Y })), "[200,2]")
+  T.raises(function() d:fit(X, Y, { validation_data = { a = 1 } }) end, "fit: validation_data must be {X, y}, {x = X, y = y} or a dataset")
+  T.raises(function() d:fit({ z = 1 }) end, "fit: expected X, y (two tensors), {X, y}, {x = X, y = y} or a dataset")
+end)
+
+T.test("errors from the model's forward keep the user's position, or get the fit line; messages stay whole", function()
+  local Net = nn.Module:extend("FitTestTailNet")
+  function Net:init() self.body = nn.Linear(2, 4); self.head = nn.Linear(3, 2) end
+  function Net:forward(x)
+    local h = self.body(x)
+    return self.head(h) -- a tail call: this frame is gone when head fails
+  end
+  local m = Net()
+  m:compile{ optimizer = S.SGD(m:parameters(), { lr = 0.1 }), loss = S.CrossEntropyLoss() }
+  local line = debug.getinfo(1, "l").currentline + 1
+  local ok, err = pcall(function() local h = m:fit(X, Y, { verbose = 0 }); return h end)
+  T.ok(not ok)
+  T.ok(err:find("^tests/lua/test_fit%.lua:" .. line .. ": .*nn%.Linear.*: input has 4 features, expected 3$"), err)
+  T.ok(not err:find("fit: fit:", 1, true) and select(2, err:gsub("test_fit%.lua:", "")) == 1, "one position: " .. err)
+  -- a message with a module path and no position: kept whole, at the fit line
+  local Pathy = nn.Module:extend("FitTestPathy")
+  function Pathy:init() self.l = nn.Linear(2, 2) end
+  function Pathy:forward(x) error("Net.head (nn.Linear): input has 8 features, expected 4", 0) end
+  local p = Pathy()
+  p:compile{ optimizer = S.SGD(p:parameters(), { lr = 0.1 }), loss = S.CrossEntropyLoss() }
+  line = debug.getinfo(1, "l").currentline + 1
+  ok, err = pcall(function() local h = p:fit(X, Y, { verbose = 0 }); return h end)
+  T.ok(err:find("^tests/lua/test_fit%.lua:" .. line .. ": .*Net%.head %(nn%.Linear%): input has 8 features, expected 4$"), err)
+  -- the user's own error position stays, in fit and in evaluate
+  local Bad = nn.Module:extend("FitTestBad2")
+  function Bad:init() self.l = nn.Linear(2, 2) end
+  function Bad:forward(x) error("broken forward") end
+  local bad = Bad()
+  bad:compile{ optimizer = S.SGD(bad:parameters(), { lr = 0.1 }), loss = S.CrossEntropyLoss() }
+  local fline = debug.getinfo(Bad.forward, "S").linedefined
+  ok, err = pcall(function() local h = bad:fit(X, Y, { verbose = 0 }); return h end)
+  T.ok(err:find("^tests/lua/test_fit%.lua:" .. fline .. ": broken forward$"), err)
+  ok, err = pcall(function() local r = bad:evaluate(X, Y); return r end)
+  T.ok(err:find("^tests/lua/test_fit%.lua:" .. fline .. ": broken forward$"), err)
+  T.eq(ml._train.sigint_pending(), false)
+  T.eq(rawget(bad, "training"), true, "the training flag is back after the error")
+end)
+
+T.test("stop_reason: completed, nan; on_interrupt = 'raise' makes a NaN stop or Ctrl-C an error after the best weights are back", function()
+  local m = classifier()
+  T.eq(m:fit(X, Y, { epochs = 1, verbose = 0 }).stop_reason, "completed")
+  local function nan_model(at)
+    local n = S.mlp(2, 4, 2)
+    local calls, ce = 0, S.CrossEntropyLoss()
+    n:compile{ optimizer = S.SGD(n:parameters(), { lr = 0.1 }), loss = function(o, t)
+      calls = calls + 1
+      local l = ce(o, t)
+      if calls == at then return l / 0 * 0 end
+      return l
+    end }
+    return n
+  end
+  local w, text = S.capture()
+  local h = nan_model(10):fit(X, Y, { epochs = 3, batch_size = 32, output = w })
+  T.eq(h.stop_reason, "nan")
+  T.ok(text():find('fit stopped (history.stop_reason = "nan"): the model is not fully trained', 1, true), text())
+  -- raise: at the fit line, after EarlyStopping put back the best epoch's weights
+  local n = nan_model(7 * 2 + 3)
+  local snaps = {}
+  local line = debug.getinfo(1, "l").currentline + 2
+  local ok, err = pcall(function()
+    local hh = n:fit(X, Y, { epochs = 5, batch_size = 32, verbose = 0, on_interrupt = "raise", callbacks = {
+      { adds_logs = { "score" }, on_epoch_end = function(e, logs) logs.score = e; snaps[e] = n:state_dict()["3.weight"]:clone() end },
+      ml.callbacks.EarlyStopping{ monitor = "score", mode = "min", patience = 5, restore_best = true, verbose = false } } })
+    return hh
+  end)
+  T.ok(not ok)
+  T.ok(err:find("^tests/lua/test_fit%.lua:" .. line .. ": fit: loss became nan at epoch 3, batch 3"), err)
+  T.ok(err:find('(on_interrupt = "raise")', 1, true), err)
+  T.ok(n:state_dict()["3.weight"]:equal(snaps[1]), "the best epoch's weights are back")
+  -- Ctrl-C with raise
+  ok, err = pcall(function()
+    local hh = classifier():fit(X, Y, { epochs = 3, verbose = 0, on_interrupt = "raise", callbacks = {
+      { on_batch_end = function(b) if b == 2 then ml._train.sigint_set() end end } } })
+    return hh
+  end)
+  T.ok(not ok and err:find("^tests/lua/test_fit%.lua:%d+: fit: interrupted at epoch 1, batch 2/7"), err)
+  T.eq(ml._train.sigint_pending(), false)
+  T.raises(function() m:fit(X, Y, { on_interrupt = "rise" }) end,
+    "fit: on_interrupt must be one of 'return', 'raise', got 'rise'; did you mean 'raise'?")
+end)
+
+T.test("compile: unknown loss, optimizer and metric names list the known ones and suggest one", function()
+  local m = S.mlp(2, 4, 2)
+  T.raises(function() m:compile{ optimizer = "adamm", loss = "cross_entropy" } end,
+    "compile: unknown optimizer 'adamm' (known: adagrad, adam, adamw, rmsprop, sgd); did you mean 'adam'?")
+  T.raises(function() m:compile{ optimizer = "sgd", loss = "cross_entropi" } end,
+    "compile: unknown loss 'cross_entropi' (known: bce, bce_with_logits, cross_entropy, crossentropy, huber, l1, mae, mse, nll); did you mean 'cross_entropy'?")
+  T.raises(function() m:compile{ optimizer = "sgd", loss = "mse", metrics = { "acuracy" } } end,
+    "compile: unknown metric 'acuracy' (known: accuracy, mae, mse); did you mean 'accuracy'?")
+  m:compile{ optimizer = "adam", loss = "cross_entropy", metrics = { "acc" } }
+  local c = rawget(m, "_compiled")
+  T.eq(c.loss_name, "CrossEntropyLoss")
+  T.eq(c.metrics[1].name, "accuracy")
+  T.eq(c.threshold, 0.5)
+end)
+
+T.test("ml.metrics: accuracy, mae, mse as functions of (pred, target)", function()
+  local metrics = ml.metrics
+  T.eq(metrics.accuracy(ml.tensor({ { 0.9, 0.1 }, { 0.2, 0.8 }, { 0.6, 0.4 } }), ml.tensor({ 1, 2, 2 }, { dtype = "int64" })), 2 / 3)
+  T.eq(metrics.accuracy(ml.tensor({ 0.7, 0.2, 0.4 }), ml.tensor({ 1, 0, 1 })), 2 / 3)
+  T.eq(metrics.accuracy(ml.tensor({ 0.7, -0.2 }), ml.tensor({ 1, 0 }), { threshold = 0 }), 1)
+  T.near(metrics.mae(ml.tensor({ 1, 2, 3 }), ml.tensor({ { 1 }, { 4 }, { 2 } })), 1)
+  T.near(metrics.mse(ml.tensor({ 1, 2, 3 }), ml.tensor({ 1, 4, 2 })), 5 / 3)
+  T.raises(function() metrics.mse(ml.tensor({ 1, 2 }), ml.tensor({ 1 })) end, "metrics.mse: pred [2] and target [1] have different sizes")
+  T.raises(function() metrics.accuracy(ml.tensor({ { 1, 0 } }), ml.tensor({ 1.0 })) end, "metrics.accuracy: with [1,2] outputs it needs int64 class labels")
+  T.eq(table.concat(metrics.names(), ","), "accuracy,mae,mse")
 end)

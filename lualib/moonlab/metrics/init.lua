@@ -1,0 +1,49 @@
+--- ml.metrics: metrics of predictions against targets (sklearn.metrics).
+--
+--   ml.metrics.accuracy(logits, labels)   -- share of rows whose argmax is the label
+--   ml.metrics.mae(pred, target), ml.metrics.mse(pred, target)
+--
+-- Each metric is a function of (pred, target) that returns a number. The ones
+-- fit can compute batch by batch (`metrics = {"accuracy"}` in compile) also
+-- have a sums form, metrics.sums(name) -> fn(pred, target, threshold) ->
+-- sum, count, so an epoch's value is the sum over its batches over the count
+-- (the same value as the metric over the whole epoch at once).
+-- The metrics live one family per file: classification.lua, regression.lua.
+local ml = require "moonlab"
+
+local metrics = {}
+local sums = {}    -- name -> fn(pred, target, threshold) -> sum, count
+local aliases = { acc = "accuracy" }
+
+local FAMILIES = { "classification", "regression" }
+for _, fam in ipairs(FAMILIES) do
+  local part = require("moonlab.metrics." .. fam)
+  for name, fn in pairs(part.metrics) do metrics[name] = fn end
+  for name, fn in pairs(part.sums or {}) do sums[name] = fn end
+end
+
+--- metrics.sums(name) -> fn(pred, target, threshold) -> sum, count | nil: the batch form fit uses
+function metrics.sums(name)
+  return sums[aliases[name] or name]
+end
+
+--- metrics.names() -> {name}: the metrics fit knows by name (compile's metrics = {...}), sorted
+function metrics.names()
+  local out = {}
+  for k in pairs(sums) do out[#out + 1] = k end
+  table.sort(out)
+  return out
+end
+
+--- metrics.canonical(name) -> the metric's name ("acc" -> "accuracy"), or nil when unknown
+function metrics.canonical(name)
+  local k = aliases[name] or name
+  return sums[k] and k or nil
+end
+
+ml.doc(metrics, "ml.metrics — metrics of predictions against targets: accuracy, mae, mse; metrics.names() lists those compile takes by name")
+ml.doc(metrics.sums, "metrics.sums(name) -> fn(pred, target, threshold) -> sum, count | nil — a metric's batch form, summed over an epoch by fit")
+ml.doc(metrics.names, "metrics.names() -> {name} — the metrics compile's metrics = {...} takes by name, sorted")
+ml.doc(metrics.canonical, "metrics.canonical(name) -> name | nil — the metric's own name ('acc' -> 'accuracy'), nil when unknown")
+
+return metrics

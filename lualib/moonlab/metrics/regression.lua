@@ -1,0 +1,38 @@
+--- Regression metrics: mae, mse.
+local ml = require "moonlab"
+local checks = require "moonlab.core.checks"
+local format = require "moonlab.core.format"
+
+local M = { metrics = {}, sums = {} }
+
+local function check(fn, pred, target)
+  checks.tensor(fn, "pred", pred)
+  checks.tensor(fn, "target", target)
+  if pred:numel() ~= target:numel() then
+    checks.fail(string.format("%s: pred %s and target %s have different sizes", fn, format.shape(pred), format.shape(target)))
+  end
+end
+
+function M.sums.mae(pred, target) return (pred - target):abs():sum():item(), pred:numel() end
+function M.sums.mse(pred, target) return (pred - target):pow(2):sum():item(), pred:numel() end
+
+--- metrics.mae(pred, target) -> the mean absolute error
+function M.metrics.mae(pred, target)
+  check("metrics.mae", pred, target)
+  local s, n = M.sums.mae(pred:reshape(-1), target:reshape(-1))
+  return s / n
+end
+
+--- metrics.mse(pred, target) -> the mean squared error
+function M.metrics.mse(pred, target)
+  check("metrics.mse", pred, target)
+  local s, n = M.sums.mse(pred:reshape(-1), target:reshape(-1))
+  return s / n
+end
+
+ml.doc(M.metrics.mae, "metrics.mae(pred, target) -> number — the mean absolute error over every element")
+ml.doc(M.metrics.mse, "metrics.mse(pred, target) -> number — the mean squared error over every element")
+ml.doc(M.sums.mae, "metrics.sums('mae')(pred, target) -> sum, count — mae's batch form for fit")
+ml.doc(M.sums.mse, "metrics.sums('mse')(pred, target) -> sum, count — mse's batch form for fit")
+
+return M
