@@ -97,7 +97,7 @@ static ml_tensor *forward(ml_divmod_op op, ml_tensor *a, ml_tensor *b) {
 static ml_tensor *zeros_for(ml_node *n, int k) { return ml_zeros(n->in_ndim[k], n->in_shape[k], n->in_dtype[k]); }
 
 static int divmod_backward(ml_node *n, ml_tensor *g, ml_tensor **gin) {
-    if (n->iarg[0] == ML_FLOOR_DIVIDE) {
+    if (n->ctx.binary.op == ML_FLOOR_DIVIDE) {
         for (int k = 0; k < n->n_in; k++)
             if (n->needs[k] && !(gin[k] = zeros_for(n, k))) return -1;
         return 0;
@@ -126,7 +126,7 @@ ml_tensor *ml_divmod(ml_divmod_op op, ml_tensor *a, ml_tensor *b) {
         if (!ml_dtype_is_float(out->dtype)) { ml_release(out); return ml_error("%s: gradients need float tensors", names[op]); }
         ml_node *n = ml_record(names[op], divmod_backward, out, 2, in);
         if (!n) { ml_release(out); return NULL; }
-        n->iarg[0] = op;
+        n->ctx.binary.op = op;
         if (op == ML_REMAINDER) {
             ml_save(n, 0, a);
             ml_save(n, 1, b);
