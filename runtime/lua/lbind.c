@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "../autograd/autograd.h"
+#include "../core/suggest.h"
 
 /* The name the user called the current C function by (t:std, ml.std), or
  * NULL when it ran as a metamethod or through a local alias. */
@@ -233,7 +234,9 @@ void lb_check_options(lua_State *L, int idx, const char *fn, const char *const *
                 luaL_addstring(&b, known[i]);
             }
             luaL_pushresult(&b);
-            luaL_error(L, "%s: unknown option '%s' (known: %s)", fn, k, lua_tostring(L, -1));
+            const char *hint = ml_suggest(k, known);
+            luaL_error(L, "%s: unknown option '%s' (known: %s)%s%s%s", fn, k, lua_tostring(L, -1),
+                       hint ? "; did you mean '" : "", hint ? hint : "", hint ? "'?" : "");
         }
     }
 }

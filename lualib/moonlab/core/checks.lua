@@ -49,9 +49,9 @@ end
 
 -- "path:line: " at the start of a message, when the path is inside the library.
 local function strip_library_position(msg)
-  local loc, rest = msg:match("^([^%s:][^\n:]*:%d+): (.*)$")
-  if not loc then return nil end
-  if loc:sub(1, #LIB_SHORT) == LIB_SHORT or loc:find("moonlab/[%w_/]+%.lua$") then return rest end
+  local path, rest = msg:match("^([^%s:][^\n:]*):%d+: (.*)$")
+  if not path then return nil end
+  if path:sub(1, #LIB_SHORT) == LIB_SHORT or path:find("moonlab/[%w_/]+%.lua$") then return rest end
   return false -- a position in the user's code
 end
 
