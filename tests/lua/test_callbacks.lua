@@ -1,6 +1,6 @@
 -- ml.callbacks in model:fit: monitors, EarlyStopping, ModelCheckpoint and resume,
 -- LearningRateScheduler, ReduceLROnPlateau, CSVLogger, user callbacks.
-local S = dofile("tests/lua/fit_standins.lua")
+local S = dofile("tests/lua/fit_helpers.lua")
 local cb = ml.callbacks
 local nn = ml.nn
 

@@ -1,5 +1,5 @@
 -- model:compile / fit / evaluate / predict on tiny data sets (2-class blobs, a linear regression).
-local S = dofile("tests/lua/fit_standins.lua")
+local S = dofile("tests/lua/fit_helpers.lua")
 local nn = ml.nn
 
 local function classifier(seed, lr, extra)
