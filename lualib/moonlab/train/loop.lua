@@ -351,7 +351,7 @@ local function finish(F)
   local msg = F.message
   if msg then
     if s.verbose ~= 0 then s.write((F.ctx.bar_open and "\n" or "") .. msg .. "\n"); F.ctx.bar_open = false
-    elseif reason == "nan" or msg == F.idle then io.stderr:write(msg .. "\n") end
+    elseif (reason == "nan" and s.on_interrupt ~= "raise") or msg == F.idle then io.stderr:write(msg .. "\n") end
   end
   run_hooks(F, F.hooks.on_train_end, F.last_logs)
 end
