@@ -534,3 +534,30 @@ T.test("ml.metrics: accuracy, mae, mse as functions of (pred, target)", function
   T.raises(function() metrics.accuracy(ml.tensor({ { 1, 0 } }), ml.tensor({ 1.0 })) end, "metrics.accuracy: with [1,2] outputs it needs int64 class labels")
   T.eq(table.concat(metrics.names(), ","), "accuracy,mae,mse")
 end)
+
+T.test("ml.metrics, the train parts and the callbacks' methods have one-line docstrings naming them", function()
+  local function check(t, prefix)
+    local bad = {}
+    for k, v in pairs(t) do
+      if type(k) == "string" and k:sub(1, 1) ~= "_" and type(v) == "function" then
+        local d = ml.doc(v)
+        if type(d) ~= "string" or not d:find(" — ", 1, true) or d:find("\n", 1, true) or not d:find(k, 1, true) then
+          bad[#bad + 1] = prefix .. k .. ": " .. tostring(d)
+        end
+      end
+    end
+    T.eq(table.concat(bad, "; "), "", prefix)
+  end
+  check(ml.metrics, "metrics.")
+  for _, part in ipairs({ "compile", "inputs", "class_weight", "evaluate", "hooks", "resume", "loop" }) do
+    check(require("moonlab.train." .. part), "train." .. part .. ".")
+  end
+  check(require("moonlab.train"), "train.")
+  check(require("moonlab.callbacks.base"), "callbacks.base.")
+  for name, cls in pairs(ml.callbacks) do
+    T.ok(ml.doc(cls), name)
+    local own = {}
+    for k, v in pairs(cls) do if type(v) == "function" and k:sub(1, 2) ~= "__" then own[k] = v end end
+    check(own, name .. ":")
+  end
+end)
