@@ -387,7 +387,7 @@ function M.fit(model, a, b, c)
   T.sigint_end()
   rawset(model, "stop_training", nil)
   model:train(was_training)
-  if not ok then checks.reraise(err) end
+  if not ok then evaluate.pass_on(err, "fit: ") end
   if F.s.on_interrupt == "raise" and STOPPED[F.history.stop_reason] then
     checks.fail(F.history.message .. " (on_interrupt = \"raise\")")
   end
