@@ -1,6 +1,6 @@
 -- ml.callbacks in model:fit: monitors, EarlyStopping, ModelCheckpoint and resume,
 -- LearningRateScheduler, ReduceLROnPlateau, CSVLogger, user callbacks.
-local S = dofile("tests/lua/fit_standins.lua")
+local S = dofile("tests/lua/fit_helpers.lua")
 local cb = ml.callbacks
 local nn = ml.nn
 
@@ -423,6 +423,55 @@ T.test("LearningRateScheduler interval='batch': the history's lr is the rate of 
   T.eq(h.lr[2], 0.1 / 16)
   T.eq(h.lr[1], seen[1]); T.eq(h.lr[2], seen[2])
   T.eq(opt.param_groups[1].lr, 0.1 / 256, "the rate after the last step")
+end)
+
+
+T.test("ModelCheckpoint and CSVLogger take the path positionally, as their docs read", function()
+  local m = classifier()
+  local p1, p2, p3 = dir .. "/pos1.safetensors", dir .. "/pos2.safetensors", dir .. "/pos3.safetensors"
+  local csv1, csv2 = dir .. "/pos1.csv", dir .. "/pos2.csv"
+  local h = m:fit(X, Y, { epochs = 2, verbose = 0, validation_split = 0.2, callbacks = {
+    cb.ModelCheckpoint{ p1 }, cb.ModelCheckpoint(p2, { monitor = "val_accuracy", save_best_only = true }),
+    cb.ModelCheckpoint{ p3, monitor = "loss" }, cb.CSVLogger{ csv1 }, cb.CSVLogger(csv2, { separator = ";" }) } })
+  T.eq(h.epochs, 2)
+  for _, p in ipairs({ p1, p2, p3 }) do T.eq(nn.load_checkpoint(p).epoch ~= nil, true, p) end
+  T.eq(cb.ModelCheckpoint(p2, { monitor = "val_accuracy" }).mode, "max")
+  local f = io.open(csv2); local head = f:read("l"); f:close()
+  T.eq(head, "epoch;accuracy;loss;lr;val_accuracy;val_loss")
+  f = io.open(csv1); head = f:read("l"); f:close()
+  T.eq(head, "epoch,accuracy,loss,lr,val_accuracy,val_loss")
+  T.raises(function() cb.ModelCheckpoint(p1, { path = p2 }) end, "ModelCheckpoint: the path is given twice")
+  T.raises(function() cb.ModelCheckpoint{ p1, path = p2 } end, "ModelCheckpoint: the path is given twice")
+  T.raises(function() cb.CSVLogger{} end, "CSVLogger: path must be a file name, got nil")
+  T.raises(function() cb.CSVLogger(csv1, { sep = ";" }) end, "CSVLogger: unknown option 'sep' (known: append, path, separator)")
+  T.raises(function() cb.CSVLogger(dir .. "/no/such/log.csv") end, "CSVLogger: cannot write path '" .. dir .. "/no/such/log.csv'")
+end)
+
+T.test("callbacks print their settings", function()
+  T.eq(tostring(cb.EarlyStopping{ patience = 3 }),
+    "EarlyStopping(monitor='val_loss', mode='min', patience=3, min_delta=0, restore_best=false)")
+  T.eq(tostring(cb.ModelCheckpoint("best.safetensors", { monitor = "val_accuracy", save_best_only = true })),
+    "ModelCheckpoint(path='best.safetensors', monitor='val_accuracy', mode='max', save_best_only=true)")
+  T.eq(tostring(cb.ReduceLROnPlateau{ factor = 0.5 }),
+    "ReduceLROnPlateau(monitor='val_loss', mode='min', factor=0.5, patience=10, min_delta=0.0001, cooldown=0, min_lr=0)")
+  T.eq(tostring(cb.CSVLogger{ "log.csv" }), "CSVLogger(path='log.csv', sep=',')")
+  local Mine = cb.Callback:extend("MyCallback")
+  T.eq(tostring(Mine()), "MyCallback()")
+  T.ok(Mine():is_a(cb.Callback))
+  T.ok(cb.EarlyStopping{}:is_a(cb.Callback))
+  T.eq(require("moonlab.core.class").get("EarlyStopping"), cb.EarlyStopping)
+end)
+
+T.test("ModelCheckpoint creates a templated directory when it writes", function()
+  local m = classifier()
+  m:fit(X, Y, { epochs = 2, verbose = 0, callbacks = { cb.ModelCheckpoint(dir .. "/runs/e{epoch}/ck.safetensors") } })
+  T.eq(nn.load_checkpoint(dir .. "/runs/e2/ck.safetensors").epoch, 2)
+  local f = io.open(dir .. "/plain", "w"); f:write("x"); f:close()
+  local ok, err = pcall(function()
+    local h = m:fit(X, Y, { epochs = 1, verbose = 0, callbacks = { cb.ModelCheckpoint(dir .. "/plain/e{epoch}/ck.safetensors") } })
+    return h
+  end)
+  T.ok(not ok and err:find("^tests/lua/test_callbacks%.lua:%d+: ModelCheckpoint: cannot create directory"), err)
 end)
 
 os.execute("rm -rf " .. dir)

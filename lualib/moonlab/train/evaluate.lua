@@ -10,9 +10,12 @@ local is_tensor = ml.is_tensor
 local rows = inputs.rows
 local M = {}
 
---- evaluate.pass_on(err, prefix): re-raises a caught error at the user's line; prefix goes before a message that had no position at all
+--- evaluate.pass_on(err, prefix): re-raises a caught error at the user's line; prefix goes before a
+-- message that had no position and names no function or module ("Net.head (nn.Linear): ..." stays whole)
 function M.pass_on(err, prefix)
-  if type(err) == "string" and not err:match("^[^%s:][^\n:]*:%d+: ") then checks.reraise(err, prefix) end
+  if type(err) == "string" and not err:match("^[^%s:][^\n:]*:%d+: ") and not err:match("^[%a_][%w_.]*[^:\n]-: ") then
+    checks.reraise(err, prefix)
+  end
   checks.reraise(err)
 end
 
@@ -101,7 +104,7 @@ function M.evaluate(model, a, b, c)
     set = { X = X, y = y }
   end
   local ok, r = pcall(M.measure, model, cm, set, batch_size("evaluate", opts), "")
-  if not ok then checks.reraise(r) end
+  if not ok then M.pass_on(r, "evaluate: ") end
   local names = { "loss" }
   for _, m in ipairs(cm.metrics) do names[#names + 1] = m.name end
   r._names = names
@@ -128,7 +131,7 @@ function M.predict(model, X, opts)
   return ml.cat(outs, 1)
 end
 
-ml.doc(M.pass_on, "evaluate.pass_on(err, prefix) — re-raises a caught error at the user's line (a position in user code kept), prefix before a bare message")
+ml.doc(M.pass_on, "evaluate.pass_on(err, prefix) — re-raises a caught error at the user's line (a position in user code kept), prefix before a bare message that names nothing")
 ml.doc(M.batched, "evaluate.batched(model, set, batch_size, each) — each(out, y, len) per batch of {X, y} or {dataset}, in eval mode and without a graph")
 ml.doc(M.measure, "evaluate.measure(model, compiled, set, batch_size, prefix) -> {loss=, <metric>=} — the loss and metrics over a whole set")
 ml.doc(M.evaluate, "evaluate.evaluate(model, X, y | data, [{batch_size=256}]) -> summary — what model:evaluate does")

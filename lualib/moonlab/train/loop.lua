@@ -351,7 +351,7 @@ local function finish(F)
   local msg = F.message
   if msg then
     if s.verbose ~= 0 then s.write((F.ctx.bar_open and "\n" or "") .. msg .. "\n"); F.ctx.bar_open = false
-    elseif reason == "nan" or msg == F.idle then io.stderr:write(msg .. "\n") end
+    elseif (reason == "nan" and s.on_interrupt ~= "raise") or msg == F.idle then io.stderr:write(msg .. "\n") end
   end
   run_hooks(F, F.hooks.on_train_end, F.last_logs)
 end
@@ -387,7 +387,7 @@ function M.fit(model, a, b, c)
   T.sigint_end()
   rawset(model, "stop_training", nil)
   model:train(was_training)
-  if not ok then checks.reraise(err) end
+  if not ok then evaluate.pass_on(err, "fit: ") end
   if F.s.on_interrupt == "raise" and STOPPED[F.history.stop_reason] then
     checks.fail(F.history.message .. " (on_interrupt = \"raise\")")
   end

@@ -112,6 +112,12 @@ function M.read(path, model, opt, initial_epoch)
     fail(path, fmt("it holds %s state, but the optimizer is a %s", ck.optimizer_class, have))
   end
   check_fit(path, ck.fit, ck.epoch)
+  -- what nn.load_checkpoint read leniently: the list of callback states as written
+  local raw = ck.metadata and ck.metadata["moonlab.fit"]
+  local okj, doc = pcall(ml.json.decode, raw or "null")
+  if raw and okj and type(doc) == "table" and doc.callbacks ~= nil and type(doc.callbacks) ~= "table" then
+    fail(path, "fit state 'callbacks' is " .. show(doc.callbacks) .. ", expected a list")
+  end
   ck.path = path
   return ck
 end
