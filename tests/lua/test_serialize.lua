@@ -255,7 +255,7 @@ T.test("nn.load of a file that is not a model says what it expected; unknown arc
   meta["moonlab.model"] = json.encode(arch)
   ml.save(dir .. "/unknown.safetensors", t, { metadata = meta })
   T.raises(function() nn.load(dir .. "/unknown.safetensors") end,
-    "the architecture's node of ReLU (at '2') has an unknown key 'dropout' (known: $module, args, path, training)")
+    "the architecture's node of ReLU (at '2') has an unknown key 'dropout' (known: $module, args, children, path, training)")
   t, meta = ml.load(path)
   arch = json.decode(meta["moonlab.model"])
   arch.extra = true
