@@ -112,7 +112,16 @@ local function handler(err)
   if raised_by_user and pos then return pos .. ": " .. body end
   local where = user_position()
   if where then return where .. ": " .. body end
-  return { moonlab_relocate = body } -- no user frame inside the call: at the caller's line
+  -- no user frame left (a user's forward ended in a tail call, return self.head(h)):
+  -- the innermost forward of user code on the path, where it is defined
+  for k = d, 1, -1 do
+    local f = stack[k] and getmetatable(stack[k]).forward
+    local info = type(f) == "function" and debug.getinfo(f, "S")
+    if info and info.what == "Lua" and not checks.in_library(info.source) then
+      return info.short_src .. ":" .. info.linedefined .. ": " .. body
+    end
+  end
+  return { moonlab_relocate = body } -- only library modules: at the caller's line
 end
 
 local function finish(saved, ok, ...)
@@ -140,7 +149,9 @@ local function instance_call(self, ...)
   depth = 1
   return finish(0, xpcall(top_call, handler, self, ...))
 end
-function top_call(self, ...) return self:forward(...) end
+local function pass(...) return ... end
+-- not a tail call: its frame marks, for the handler, where the call began
+function top_call(self, ...) return pass(self:forward(...)) end
 
 -- The first assignment of a field (the key is not in the table yet): note its
 -- name, so children and parameters come in definition order.
