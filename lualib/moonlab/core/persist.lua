@@ -362,6 +362,7 @@ function persist.rebuild(path, tensors, meta, opts, fn)
   if persist.check_format(meta, path, fn) == nil then
     error(fmt("%s: '%s' is not a moonlab file (no 'moonlab.format' metadata); ml.load reads plain tensor files", fn, path), 0)
   end
+  if meta["moonlab.model"] ~= nil and not readers["moonlab.model"] then require "moonlab.nn" end -- it registers the reader
   for key, read in pairs(readers) do
     if meta[key] ~= nil then return read(path, tensors, meta, opts or {}, fn) end
   end

@@ -49,7 +49,8 @@ Module.is_module = is_module
 -- ("Net.head (nn.Linear): ...", "Sequential[3] (nn.Linear): ...") and
 -- points at the innermost line of user code still on the stack, so once
 -- only, at the top.
-local stack, depth = {}, 0
+-- (weak: a model that was called once is not kept alive by it)
+local stack, depth = setmetatable({}, { __mode = "v" }), 0
 
 -- "nn.Linear" for the library's layers, the class name for a user's class
 local function display_name(m)
@@ -91,10 +92,7 @@ local function user_position()
   end
 end
 
-local failed_at -- depth at the error, noted by the handler
-
 local function handler(err)
-  failed_at = depth
   if type(err) ~= "string" then return err end
   local d = depth
   local failing = stack[d]
@@ -408,8 +406,8 @@ function Module:__tostring()
 end
 
 do
-  ml.doc(Module, "nn.Module:extend(name) -> class — the base of every layer and model: a class defines init(...) and forward(...); tensor fields that require grad are parameters, module fields are children")
-  ml.doc(Module.extend, "nn.Module:extend(name) -> class — a new module class deriving from this one, registered under name (for nn.load); cls(...) makes an instance")
+  ml.doc(Module, "nn.Module:extend(name, [doc]) -> class — the base of every layer and model: a class defines init(...) and forward(...); tensor fields that require grad are parameters, module fields are children")
+  ml.doc(Module.extend, "nn.Module:extend(name, [doc]) -> class — a new module class deriving from this one, registered under name (for nn.load); cls(...) makes an instance")
   ml.doc(Module.new, "cls:new(...) -> module — makes an instance (cls(...) calls it): records the arguments (to rebuild it from a file), sets training, calls init(...)")
   ml.doc(Module.class_of, "nn.Module.class_of(name) -> class | nil — the module class registered under name (what nn.load rebuilds from)")
   ml.doc(Module.register, "nn.Module.register(cls, [name=cls.__name]) — registers a module class under name so nn.load can rebuild it")
