@@ -420,6 +420,19 @@ T.test("core/persist saves and loads any object of the class system by its regis
   T.eq(back.n_, 2)
   T.eq(back.big, math.huge)
   T.ok(back.mean_:equal(ml.tensor({ 2.0, 4.0 })))
+  -- objects nest: a pipeline of two scalers, each with its own state
+  local Pipe = Object:extend("test.PersistPipe", "test.PersistPipe(steps) — a test pipeline")
+  function Pipe:init(steps) self.steps = steps; rawset(self, "_args", table.pack(steps)) end
+  local a = Scaler({ with_mean = false }):fit(ml.tensor({ { 1.0 }, { 5.0 } }))
+  local b = Scaler():fit(ml.tensor({ { 2.0, 2.0 }, { 4.0, 8.0 }, { 0.0, 2.0 } }))
+  persist.save(path, Pipe({ a, b }))
+  local pb = persist.load(path)
+  T.eq(getmetatable(pb), Pipe)
+  T.eq(getmetatable(pb.steps[2]), Scaler)
+  T.ok(pb.steps[1].mean_:equal(ml.tensor({ 3.0 })))
+  T.ok(pb.steps[2].mean_:equal(ml.tensor({ 2.0, 4.0 })))
+  T.eq(pb.steps[2].n_, 3)
+  T.eq(pb.steps[1].opts.with_mean, false)
   -- a model goes through the same functions
   local m = nn.Sequential { nn.Linear(2, 3) }
   persist.save(path, m)

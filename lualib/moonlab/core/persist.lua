@@ -266,8 +266,12 @@ local function object_node(obj, ctx, depth)
   local node = { ["$class"] = name, args = persist.encode_args(obj, ctx, name, depth) }
   if type(obj.persist_state) == "function" then
     local st = obj:persist_state() or {}
-    ctx.no = (ctx.no or 0) + 1
-    local prefix = ctx.no == 1 and "" or ("_objects." .. ctx.no .. ".")
+    -- the saved object's own tensors keep their names; nested objects' go under "_objects.N."
+    local prefix = ""
+    if depth > 0 then
+      ctx.no = (ctx.no or 0) + 1
+      prefix = "_objects." .. ctx.no .. "."
+    end
     for k, t in pairs(st.tensors or {}) do
       if not ml.is_tensor(t) then error(fmt("%s: the state '%s' of %s is not a tensor", ctx.fn, tostring(k), name), 0) end
       ctx.tensors[prefix .. k] = t
