@@ -391,6 +391,12 @@ T.test("compile settings are saved: evaluate works after nn.load; {eval = true} 
   T.eq(c.optimizer.param_groups[1].betas[1], 0.8)
   T.eq(c.loss.label_smoothing, 0.1)
   T.ok(c.loss.weight:equal(ml.tensor({ 1.0, 2.0, 1.0, 0.5 })))
+  -- a checkpoint of a compiled model brings the optimizer's state along
+  nn.save_checkpoint(path, { model = m, optimizer = rawget(m, "_compiled").optimizer, epoch = 1 })
+  local ck = nn.load(path)
+  local st = rawget(ck, "_compiled").optimizer:state_of(ck[1].weight)
+  T.ok(st.step > 0, "steps taken: " .. tostring(st.step))
+  T.ok(st.exp_avg:equal(rawget(m, "_compiled").optimizer:state_of(m[1].weight).exp_avg))
   -- and it trains on
   back:train()
   back:fit(X, Y, { epochs = 1, verbose = 0 })
