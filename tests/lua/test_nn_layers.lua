@@ -665,6 +665,16 @@ T.test("layer errors name the module path and point at the user's line", functio
   function W:forward(x) local y = self.u(x); return y end
   ok, err = pcall(function() local y = W()(ml.randn(3, 2)); return y end)
   T.ok(err:find("^tests/lua/test_nn_layers%.lua:%d+: LayersTestPathW%.u %(LayersTestPathU%): my own error$"), err)
+  -- an error without a position stays without one (fit and predict add their caller's)
+  local Q = nn.Module:extend("LayersTestPathQ")
+  function Q:forward(x) error("no position", 0) end
+  local QW = nn.Module:extend("LayersTestPathQW")
+  function QW:init() self.q = Q() end
+  function QW:forward(x) local y = self.q(x); return y end
+  ok, err = pcall(function() local y = QW()(1); return y end)
+  T.eq(err, "LayersTestPathQW.q (LayersTestPathQ): no position")
+  ok, err = pcall(function() local y = Q()(1); return y end)
+  T.eq(err, "no position")
   -- a layer called alone: its own name, no path
   ok, err = pcall(function() local y = nn.Linear(3, 2)(ml.randn(3, 2)); return y end)
   T.ok(err:find("^tests/lua/test_nn_layers%.lua:%d+: nn%.Linear: input has 2 features, expected 3$"), err)

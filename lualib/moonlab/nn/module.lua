@@ -96,8 +96,10 @@ local function handler(err)
   if type(err) ~= "string" then return err end
   local d = depth
   local failing = stack[d]
-  -- an error raised by user code itself (their forward's error()) keeps its own position
+  -- an error raised by user code itself (their forward's error(), or a C function it
+  -- called) keeps its own position, or its lack of one (error(msg, 0))
   local info = debug.getinfo(2, "S")
+  if info and info.what == "C" then info = debug.getinfo(3, "S") end
   local raised_by_user = info and info.what ~= "C" and not checks.in_library(info.source)
   local pos, rest = err:match("^([^%s:][^\n:]*:%d+): (.*)$")
   local body = rest or err
@@ -107,7 +109,7 @@ local function handler(err)
     if body:sub(1, #name + 2) == name .. ": " then body = body:sub(#name + 3) end
     body = prefix .. body
   end
-  if raised_by_user and pos then return pos .. ": " .. body end
+  if raised_by_user then return pos and (pos .. ": " .. body) or body end
   local where = user_position()
   if where then return where .. ": " .. body end
   -- no user frame left (a user's forward ended in a tail call, return self.head(h)):
