@@ -462,3 +462,17 @@ T.test("model files written before children were recorded still load", function(
 end)
 
 T.test("cleanup of the second folder", function() os.execute("rm -rf " .. dir) end)
+
+T.test("model files and checkpoints written by the moonlab of the first issue load and predict the same", function()
+  local io_ = ml.load("tests/fixtures/nn/model_v1_io.safetensors")
+  for _, name in ipairs({ "model_v1", "checkpoint_v1" }) do
+    local m = nn.load("tests/fixtures/nn/" .. name .. ".safetensors")
+    T.eq(rawget(m, "training"), false, name)
+    T.ok(m(io_.x):equal(io_.y), name .. ": the same predictions")
+  end
+  local m = nn.load("tests/fixtures/nn/model_v1.safetensors")
+  local opt = ml.optim.Adam(m:parameters(), { lr = 0.01 })
+  local ck = nn.load_checkpoint("tests/fixtures/nn/checkpoint_v1.safetensors", { model = m, optimizer = opt })
+  T.eq(ck.epoch, 3)
+  T.eq(opt:state_of(m[1].weight).step, 1)
+end)
