@@ -626,3 +626,100 @@ T.test("a custom module's children and parameters come in definition order", fun
   for _ = 1, 10 do net.scale = net.scale; local _ = net.decoder end
   T.eq(#rawget(net, "_order"), n0)
 end)
+
+-- ---- errors name the module path; printing ---------------------------------
+
+T.test("layer errors name the module path and point at the user's line", function()
+  local Net = nn.Module:extend("LayersTestPathNet")
+  function Net:init() self.body = nn.Linear(2, 8); self.head = nn.Linear(4, 2) end
+  function Net:forward(x)
+    local h = self.body(x)
+    return self.head(h) -- a tail call: this frame is gone when head fails
+  end
+  local FORWARD_LINE = debug.getinfo(Net.forward, "S").linedefined
+  local net = Net()
+  local ok, err = pcall(function() return net(ml.randn(3, 2)) end)
+  T.ok(not ok)
+  T.eq(err, "tests/lua/test_nn_layers.lua:" .. FORWARD_LINE .. ": LayersTestPathNet.head (nn.Linear): input has 8 features, expected 4")
+  -- without a tail call: the line in forward
+  local Net2 = nn.Module:extend("LayersTestPathNet2")
+  function Net2:init() self.head = nn.Linear(4, 2) end
+  function Net2:forward(x)
+    local y = self.head(x); local LINE = debug.getinfo(1, "l").currentline
+    rawset(self, "_line", LINE)
+    return y
+  end
+  local n2 = Net2()
+  ok, err = pcall(function() return n2(ml.randn(3, 5)) end)
+  T.ok(err:find("^tests/lua/test_nn_layers%.lua:%d+: LayersTestPathNet2%.head %(nn%.Linear%): input has 5 features, expected 4$"), err)
+  -- Sequential positions, nested containers; the prefix once
+  local seq = nn.Sequential { nn.Linear(2, 4), nn.ReLU(), nn.Sequential { nn.Linear(8, 3) } }
+  ok, err = pcall(function() local y = seq(ml.randn(3, 2)); return y end)
+  T.ok(err:find("^tests/lua/test_nn_layers%.lua:%d+: Sequential%[3%]%[1%] %(nn%.Linear%): input has 4 features, expected 8$"), err)
+  T.eq(select(2, err:gsub("nn%.Linear", "")), 1, "named once: " .. err)
+  -- a user module's own error keeps its position and gets the path
+  local U = nn.Module:extend("LayersTestPathU")
+  function U:forward(x) error("my own error") end
+  local W = nn.Module:extend("LayersTestPathW")
+  function W:init() self.u = U() end
+  function W:forward(x) local y = self.u(x); return y end
+  ok, err = pcall(function() local y = W()(ml.randn(3, 2)); return y end)
+  T.ok(err:find("^tests/lua/test_nn_layers%.lua:%d+: LayersTestPathW%.u %(LayersTestPathU%): my own error$"), err)
+  -- an error without a position stays without one (fit and predict add their caller's)
+  local Q = nn.Module:extend("LayersTestPathQ")
+  function Q:forward(x) error("no position", 0) end
+  local QW = nn.Module:extend("LayersTestPathQW")
+  function QW:init() self.q = Q() end
+  function QW:forward(x) local y = self.q(x); return y end
+  ok, err = pcall(function() local y = QW()(1); return y end)
+  T.eq(err, "LayersTestPathQW.q (LayersTestPathQ): no position")
+  ok, err = pcall(function() local y = Q()(1); return y end)
+  T.eq(err, "no position")
+  -- a layer called alone: its own name, no path
+  ok, err = pcall(function() local y = nn.Linear(3, 2)(ml.randn(3, 2)); return y end)
+  T.ok(err:find("^tests/lua/test_nn_layers%.lua:%d+: nn%.Linear: input has 2 features, expected 3$"), err)
+  -- after an error, calls work and report the right path again
+  T.eq(table.concat(net.head(ml.randn(1, 4)):shape(), ","), "1,2")
+  ok, err = pcall(function() local y = seq(ml.randn(3, 2)); return y end)
+  T.ok(err:find("Sequential[3][1] (nn.Linear)", 1, true), err)
+  -- non-string errors pass through untouched
+  local E = nn.Module:extend("LayersTestPathE")
+  function E:forward() error({ code = 7 }) end
+  ok, err = pcall(function() local y = E()(1); return y end)
+  T.eq(err.code, 7)
+end)
+
+T.test("printing: extra text on its own line, losses without a parameter footer", function()
+  local Net = nn.Module:extend("LayersTestPrint")
+  function Net:init() self.fc = nn.Linear(2, 3); self.act = nn.ReLU() end
+  function Net:forward(x) return self.act(self.fc(x)) end
+  function Net:extra_repr() return "hidden=3" end
+  T.eq(tostring(Net()), table.concat({
+    "LayersTestPrint(",
+    "  hidden=3",
+    "  (fc): Linear(in=2, out=3, bias=true)  9 params",
+    "  (act): ReLU()",
+    ")",
+    "9 trainable parameters",
+  }, "\n"))
+  T.eq(tostring(nn.CrossEntropyLoss()), "CrossEntropyLoss(reduction=mean)")
+  T.eq(tostring(nn.CrossEntropyLoss({ weight = ml.ones(3) })), "CrossEntropyLoss(reduction=mean, weight=[3])")
+  T.eq(tostring(nn.MSELoss()), "MSELoss(reduction=mean)")
+  T.eq(tostring(nn.ReLU()), "ReLU()", "no tensors, no footer")
+  T.eq(tostring(nn.Linear(2, 2)), "Linear(in=2, out=2, bias=true)  6 params\n6 trainable parameters")
+end)
+
+T.test("layers live in nn/layers/ and losses in nn/losses/, one file per family", function()
+  local files = {
+    Linear = "linear", ReLU = "activation", GELU = "activation", Dropout = "dropout", BatchNorm1d = "norm",
+    LayerNorm = "norm", Embedding = "embedding", Flatten = "shape", Identity = "shape", Reshape = "shape",
+    Sequential = "container", ModuleList = "container",
+  }
+  for name, file in pairs(files) do
+    T.eq(require("moonlab.nn.layers." .. file)[name], nn[name], name)
+  end
+  T.eq(require("moonlab.nn.losses.classification").CrossEntropyLoss, nn.CrossEntropyLoss)
+  T.eq(require("moonlab.nn.losses.regression").HuberLoss, nn.HuberLoss)
+  T.eq(require("moonlab.core.class").get("Linear"), nn.Linear, "registered in the one class registry")
+  T.ok(nn.Linear(1, 1):is_a(nn.Module))
+end)

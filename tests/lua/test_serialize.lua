@@ -255,7 +255,7 @@ T.test("nn.load of a file that is not a model says what it expected; unknown arc
   meta["moonlab.model"] = json.encode(arch)
   ml.save(dir .. "/unknown.safetensors", t, { metadata = meta })
   T.raises(function() nn.load(dir .. "/unknown.safetensors") end,
-    "the architecture's node of ReLU (at '2') has an unknown key 'dropout' (known: $module, args, path, training)")
+    "the architecture's node of ReLU (at '2') has an unknown key 'dropout' (known: $module, args, children, path, training)")
   t, meta = ml.load(path)
   arch = json.decode(meta["moonlab.model"])
   arch.extra = true
@@ -277,3 +277,202 @@ T.test("load_state_dict returns the missing and unexpected names", function()
 end)
 
 os.execute("rm -rf " .. dir)
+
+-- ---- the structure as it is, hostile sizes, compile settings, core/persist ----
+local dir = os.tmpname() -- the first tests' folder is gone by now
+os.remove(dir)
+os.execute("mkdir -p " .. dir)
+
+T.test("nn.load rebuilds children replaced or added after construction (transfer learning)", function()
+  ml.seed(5)
+  local seq = nn.Sequential { nn.Linear(2, 4), nn.ReLU(), nn.Linear(4, 3) }
+  seq[3] = nn.Linear(4, 5) -- replaced
+  local path = dir .. "/replaced.safetensors"
+  seq:save(path)
+  local back = nn.load(path)
+  T.eq(back[3].out_features, 5)
+  T.ok(same_weights(seq, back))
+  T.ok(back(X):equal(seq(X)))
+  -- a user model with a head replaced and a child added
+  local Net = nn.Module:extend("SerializeTestTransfer")
+  function Net:init(d) self.body = nn.Sequential { nn.Linear(2, d), nn.Tanh() }; self.head = nn.Linear(d, 3) end
+  function Net:forward(x)
+    local h = self.body(x)
+    if self.extra then h = self.extra(h) end
+    return self.head(h)
+  end
+  local net = Net(4)
+  net.head = nn.Linear(4, 2)
+  net.extra = nn.Sequential { nn.Linear(4, 4), nn.Dropout(0.25) }
+  net.body[2] = nn.SiLU()
+  net:eval()
+  net:save(path)
+  local b2 = nn.load(path)
+  T.eq(b2.head.out_features, 2)
+  T.eq(getmetatable(b2.body[2]).__name, "SiLU")
+  T.eq(b2.extra[2].p, 0.25)
+  local names = {}
+  for _, c in ipairs(b2:children()) do names[#names + 1] = c[1] end
+  T.eq(table.concat(names, " "), "body head extra", "children in the saved order")
+  T.ok(same_weights(net, b2))
+  T.ok(b2(X):equal(net(X)))
+  -- saving the loaded model again gives the same structure
+  b2:save(path)
+  T.ok(same_weights(net, nn.load(path)))
+  -- a child removed after construction stays removed
+  local n3 = Net(3)
+  n3.body = nil
+  local P = nn.Module:extend("SerializeTestDropped")
+  function P:init() self.a = nn.Linear(2, 2); self.b = nn.Linear(2, 2) end
+  function P:forward(x) return self.a(x) end
+  local p = P()
+  rawset(p, "b", nil)
+  p:save(path)
+  T.eq(nn.load(path).b, nil)
+end)
+
+T.test("nn.load refuses sizes the file cannot justify before allocating anything", function()
+  -- a small crafted file: BatchNorm1d(2^27) with 2-element tensors
+  local bn = nn.BatchNorm1d(2)
+  local path = dir .. "/huge.safetensors"
+  bn:save(path)
+  local t, meta = ml.load(path)
+  meta["moonlab.model"] = meta["moonlab.model"]:gsub("%[2%]", "[134217728]")
+  T.ok(meta["moonlab.model"]:find("134217728", 1, true), meta["moonlab.model"])
+  ml.save(path, t, { metadata = meta })
+  collectgarbage()
+  local before = ml.memory_stats()
+  local clock = os.clock()
+  local ok, err = pcall(nn.load, path)
+  T.ok(not ok, "refused")
+  T.ok(err:find("nn.load: '" .. path .. "': argument 1 of BatchNorm1d is 134217728, more than the limit for a file with small tensors (1024)", 1, true), err)
+  T.ok(err:find("trusted = true", 1, true), err)
+  local after = ml.memory_stats()
+  T.ok(after.allocated - before.allocated < 1e6, "nothing large was allocated: " .. (after.allocated - before.allocated))
+  T.ok(os.clock() - clock < 1, "quickly")
+  -- the same in a nested position, and in a file without tensors
+  local seq = nn.Sequential { nn.ReLU() }
+  seq:save(path)
+  t, meta = ml.load(path)
+  meta["moonlab.model"] = meta["moonlab.model"]:gsub('"ReLU"', '"Embedding"'):gsub('"args":%[%]', '"args":[100000000,64]', 1)
+  ml.save(path, t, { metadata = meta })
+  T.raises(function() nn.load(path) end, "argument 1 of Embedding is 100000000, more than the limit for a file without tensors (16777216)")
+  -- legitimate large layers load (their tensors justify their sizes), and trusted skips the check
+  local wide = nn.Linear(1, 2000)
+  wide:save(path)
+  T.eq(nn.load(path).out_features, 2000)
+  local R = nn.Module:extend("SerializeTestSeeded")
+  function R:init(seed) self.seed = seed; self.fc = nn.Linear(2, 2) end
+  function R:forward(x) return self.fc(x) end
+  R(123456):save(path)
+  T.raises(function() nn.load(path) end, "argument 1 of SerializeTestSeeded is 123456")
+  T.eq(nn.load(path, { trusted = true }).seed, 123456)
+  T.raises(function() nn.load(path, { trusty = true }) end, "unknown option 'trusty'")
+end)
+
+T.test("compile settings are saved: evaluate works after nn.load; {eval = true} loads in eval mode", function()
+  ml.seed(2)
+  local m = nn.Sequential { nn.Linear(2, 8), nn.ReLU(), nn.Dropout(0.3), nn.Linear(8, 4) }
+  m:compile { optimizer = ml.optim.Adam(m:parameters(), { lr = 0.02, betas = { 0.8, 0.99 } }),
+    loss = nn.CrossEntropyLoss({ label_smoothing = 0.1, weight = ml.tensor({ 1.0, 2.0, 1.0, 0.5 }) }),
+    metrics = { "accuracy" } }
+  m:fit(X, Y, { epochs = 1, verbose = 0 })
+  local path = dir .. "/compiled.safetensors"
+  m:save(path)
+  local back = nn.load(path, { eval = true })
+  T.eq(rawget(back, "training"), false)
+  T.eq(rawget(back[3], "training"), false, "the whole tree")
+  local want, got = m:evaluate(X, Y), back:evaluate(X, Y)
+  T.eq(got.loss, want.loss)
+  T.eq(got.accuracy, want.accuracy)
+  local c = rawget(back, "_compiled")
+  T.eq(getmetatable(c.optimizer).__name, "optim.Adam")
+  T.eq(c.optimizer.param_groups[1].lr, 0.02)
+  T.eq(c.optimizer.param_groups[1].betas[1], 0.8)
+  T.eq(c.loss.label_smoothing, 0.1)
+  T.ok(c.loss.weight:equal(ml.tensor({ 1.0, 2.0, 1.0, 0.5 })))
+  -- a checkpoint of a compiled model brings the optimizer's state along
+  nn.save_checkpoint(path, { model = m, optimizer = rawget(m, "_compiled").optimizer, epoch = 1 })
+  local ck = nn.load(path)
+  local st = rawget(ck, "_compiled").optimizer:state_of(ck[1].weight)
+  T.ok(st.step > 0, "steps taken: " .. tostring(st.step))
+  T.ok(st.exp_avg:equal(rawget(m, "_compiled").optimizer:state_of(m[1].weight).exp_avg))
+  -- and it trains on
+  back:train()
+  back:fit(X, Y, { epochs = 1, verbose = 0 })
+  -- a model compiled with a loss function saves without compile settings
+  local f = nn.Linear(2, 4)
+  f:compile { optimizer = ml.optim.SGD(f:parameters()), loss = function(o, y) return nn.CrossEntropyLoss()(o, y) end }
+  f:save(path)
+  local _, meta = ml.load(path)
+  T.eq(meta["moonlab.compile"], nil)
+  T.eq(rawget(nn.load(path), "_compiled"), nil)
+end)
+
+T.test("core/persist saves and loads any object of the class system by its registered name", function()
+  local persist = require "moonlab.core.persist"
+  local Object = require("moonlab.core.class").Object
+  local Scaler = Object:extend("test.PersistScaler", "test.PersistScaler([{with_mean}]) — a test scaler")
+  function Scaler:init(opts) self.opts = opts or {}; rawset(self, "_args", table.pack(opts)) end
+  function Scaler:fit(x) self.mean_ = x:mean(1); self.n_ = x:size(1); return self end
+  function Scaler:persist_state() return { tensors = { mean_ = self.mean_ }, settings = { n = self.n_, big = math.huge } } end
+  function Scaler:load_persist_state(st) self.mean_ = st.tensors.mean_; self.n_ = st.settings.n; self.big = st.settings.big end
+  local s = Scaler({ with_mean = true }):fit(ml.tensor({ { 1.0, 2.0 }, { 3.0, 6.0 } }))
+  local path = dir .. "/scaler.safetensors"
+  persist.save(path, s, { metadata = { note = "x" } })
+  local back = persist.load(path)
+  T.eq(getmetatable(back), Scaler)
+  T.eq(back.opts.with_mean, true)
+  T.eq(back.n_, 2)
+  T.eq(back.big, math.huge)
+  T.ok(back.mean_:equal(ml.tensor({ 2.0, 4.0 })))
+  -- objects nest: a pipeline of two scalers, each with its own state
+  local Pipe = Object:extend("test.PersistPipe", "test.PersistPipe(steps) — a test pipeline")
+  function Pipe:init(steps) self.steps = steps; rawset(self, "_args", table.pack(steps)) end
+  local a = Scaler({ with_mean = false }):fit(ml.tensor({ { 1.0 }, { 5.0 } }))
+  local b = Scaler():fit(ml.tensor({ { 2.0, 2.0 }, { 4.0, 8.0 }, { 0.0, 2.0 } }))
+  persist.save(path, Pipe({ a, b }))
+  local pb = persist.load(path)
+  T.eq(getmetatable(pb), Pipe)
+  T.eq(getmetatable(pb.steps[2]), Scaler)
+  T.ok(pb.steps[1].mean_:equal(ml.tensor({ 3.0 })))
+  T.ok(pb.steps[2].mean_:equal(ml.tensor({ 2.0, 4.0 })))
+  T.eq(pb.steps[2].n_, 3)
+  T.eq(pb.steps[1].opts.with_mean, false)
+  -- a model goes through the same functions
+  local m = nn.Sequential { nn.Linear(2, 3) }
+  persist.save(path, m)
+  local mb = persist.load(path)
+  T.ok(same_weights(m, mb))
+  T.raises(function() persist.load(dir .. "/nope.safetensors") end, "persist.load: ")
+end)
+
+T.test("model files written before children were recorded still load", function()
+  -- the format of the first issue: no "children" in the nodes
+  local m = nn.Sequential { nn.Linear(2, 3), nn.ReLU() }
+  local path = dir .. "/old.safetensors"
+  local sd = m:state_dict()
+  ml.save(path, sd, { metadata = {
+    ["moonlab.format"] = "1",
+    ["moonlab.model"] = '{"$module":"Sequential","args":[[{"$module":"Linear","args":[2,3],"path":"1"},' ..
+      '{"$module":"ReLU","args":[],"path":"2"}]],"path":"","training":true}' } })
+  local back = nn.load(path)
+  T.ok(same_weights(m, back))
+  T.ok(back(X):equal(m(X)))
+end)
+
+T.test("cleanup of the second folder", function() os.execute("rm -rf " .. dir) end)
+
+T.test("model files and checkpoints written by the moonlab of the first issue load and predict the same", function()
+  local io_ = ml.load("tests/fixtures/nn/model_v1_io.safetensors")
+  for _, name in ipairs({ "model_v1", "checkpoint_v1" }) do
+    local m = nn.load("tests/fixtures/nn/" .. name .. ".safetensors")
+    T.eq(rawget(m, "training"), false, name)
+    T.ok(m(io_.x):equal(io_.y), name .. ": the same predictions")
+  end
+  local m = nn.load("tests/fixtures/nn/model_v1.safetensors")
+  local opt = ml.optim.Adam(m:parameters(), { lr = 0.01 })
+  local ck = nn.load_checkpoint("tests/fixtures/nn/checkpoint_v1.safetensors", { model = m, optimizer = opt })
+  T.eq(ck.epoch, 3)
+  T.eq(opt:state_of(m[1].weight).step, 1)
+end)

@@ -3,8 +3,8 @@ local ml = require "moonlab"
 local class = require "moonlab.core.class"
 local B = require "moonlab.data.base"
 local C = ml._data
-local fail, check_options, check_int, shape_str = B.fail, B.check_options, B.check_int, B.shape_str
-local check_sources, dataset_len, permutation, check_seed = B.check_sources, B.dataset_len, B.permutation, B.check_seed
+local fail, check_options, shape_str = B.fail, B.check_options, B.shape_str
+local check_sources, dataset_len = B.check_sources, B.dataset_len
 local is_tensor = ml.is_tensor
 local doc = ml.doc
 

@@ -248,6 +248,7 @@ end
 
 --- loader:stop() ends the current epoch early (a for loop's break does it through __close).
 function Loader:stop()
+  self._last = nil -- the last batch is not kept alive
   if self._active then
     self._active = false
     if self._c then B.call(C.loader_stop, self._c) end

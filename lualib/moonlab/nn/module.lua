@@ -49,7 +49,8 @@ Module.is_module = is_module
 -- ("Net.head (nn.Linear): ...", "Sequential[3] (nn.Linear): ...") and
 -- points at the innermost line of user code still on the stack, so once
 -- only, at the top.
-local stack, depth = {}, 0
+-- (weak: a model that was called once is not kept alive by it)
+local stack, depth = setmetatable({}, { __mode = "v" }), 0
 
 -- "nn.Linear" for the library's layers, the class name for a user's class
 local function display_name(m)
@@ -91,15 +92,14 @@ local function user_position()
   end
 end
 
-local failed_at -- depth at the error, noted by the handler
-
 local function handler(err)
-  failed_at = depth
   if type(err) ~= "string" then return err end
   local d = depth
   local failing = stack[d]
-  -- an error raised by user code itself (their forward's error()) keeps its own position
+  -- an error raised by user code itself (their forward's error(), or a C function it
+  -- called) keeps its own position, or its lack of one (error(msg, 0))
   local info = debug.getinfo(2, "S")
+  if info and info.what == "C" then info = debug.getinfo(3, "S") end
   local raised_by_user = info and info.what ~= "C" and not checks.in_library(info.source)
   local pos, rest = err:match("^([^%s:][^\n:]*:%d+): (.*)$")
   local body = rest or err
@@ -109,10 +109,19 @@ local function handler(err)
     if body:sub(1, #name + 2) == name .. ": " then body = body:sub(#name + 3) end
     body = prefix .. body
   end
-  if raised_by_user and pos then return pos .. ": " .. body end
+  if raised_by_user then return pos and (pos .. ": " .. body) or body end
   local where = user_position()
   if where then return where .. ": " .. body end
-  return { moonlab_relocate = body } -- no user frame inside the call: at the caller's line
+  -- no user frame left (a user's forward ended in a tail call, return self.head(h)):
+  -- the innermost forward of user code on the path, where it is defined
+  for k = d, 1, -1 do
+    local f = stack[k] and getmetatable(stack[k]).forward
+    local info = type(f) == "function" and debug.getinfo(f, "S")
+    if info and info.what == "Lua" and not checks.in_library(info.source) then
+      return info.short_src .. ":" .. info.linedefined .. ": " .. body
+    end
+  end
+  return { moonlab_relocate = body } -- only library modules: at the caller's line
 end
 
 local function finish(saved, ok, ...)
@@ -140,7 +149,9 @@ local function instance_call(self, ...)
   depth = 1
   return finish(0, xpcall(top_call, handler, self, ...))
 end
-function top_call(self, ...) return self:forward(...) end
+local function pass(...) return ... end
+-- not a tail call: its frame marks, for the handler, where the call began
+function top_call(self, ...) return pass(self:forward(...)) end
 
 -- The first assignment of a field (the key is not in the table yet): note its
 -- name, so children and parameters come in definition order.
@@ -397,8 +408,8 @@ function Module:__tostring()
 end
 
 do
-  ml.doc(Module, "nn.Module:extend(name) -> class — the base of every layer and model: a class defines init(...) and forward(...); tensor fields that require grad are parameters, module fields are children")
-  ml.doc(Module.extend, "nn.Module:extend(name) -> class — a new module class deriving from this one, registered under name (for nn.load); cls(...) makes an instance")
+  ml.doc(Module, "nn.Module:extend(name, [doc]) -> class — the base of every layer and model: a class defines init(...) and forward(...); tensor fields that require grad are parameters, module fields are children")
+  ml.doc(Module.extend, "nn.Module:extend(name, [doc]) -> class — a new module class deriving from this one, registered under name (for nn.load); cls(...) makes an instance")
   ml.doc(Module.new, "cls:new(...) -> module — makes an instance (cls(...) calls it): records the arguments (to rebuild it from a file), sets training, calls init(...)")
   ml.doc(Module.class_of, "nn.Module.class_of(name) -> class | nil — the module class registered under name (what nn.load rebuilds from)")
   ml.doc(Module.register, "nn.Module.register(cls, [name=cls.__name]) — registers a module class under name so nn.load can rebuild it")

@@ -5,18 +5,25 @@
 --   nn.save_checkpoint("ck.safetensors", { model = m, optimizer = opt, epoch = 3 })
 --   local ck = nn.load_checkpoint("ck.safetensors", { model = m, optimizer = opt })  -- ck.epoch == 3
 --
--- A model file holds the state_dict tensors under their own names and two
--- metadata strings: "moonlab.format" ("1") and "moonlab.model", the JSON tree
+-- Files go through core/persist (its file, JSON and argument codecs, and its
+-- size check). A model file holds the state_dict tensors under their own
+-- names and metadata strings: "moonlab.format" ("1"), "moonlab.model", the
+-- JSON tree
 --   {"$module": "Sequential", "args": [[{"$module": "Linear", "args": [4, 8], "path": "1"}, ...]],
---    "path": "", "training": true}
--- One node per module: its class name, its constructor arguments (numbers,
--- strings, booleans, tables, nested modules, and tensors, which are stored
--- as tensors named "_args.N" and referenced as {"$tensor": "_args.N"}) and
--- its place in the model (the prefix of its weights). nn.load calls the
--- constructors again with those arguments, then loads the weights: children
--- made inside init come back by themselves. A class may define
--- constructor_args() to say what to save instead of the arguments it was
--- built with. User classes must be defined (nn.Module:extend) before nn.load.
+--    "path": "", "training": true, "children": [{"key": 1, "node": {...}}, ...]}
+-- and, for a compiled model, "moonlab.compile" (the loss node, the metric
+-- names, the optimizer's class and options). One node per module: its class
+-- name, its constructor arguments (numbers, strings, booleans, tables,
+-- nested modules, and tensors, which are stored as tensors named "_args.N"
+-- and referenced as {"$tensor": "_args.N"}), its place in the model (the
+-- prefix of its weights) and its children as they are when saved. nn.load
+-- checks every integer argument against the tensors in the file, calls the
+-- constructors again with those arguments, then puts back each child that
+-- was replaced or added after construction (seq[3] = nn.Linear(4, 5),
+-- net.head = ...) from its own node, then loads the weights. A class may
+-- define constructor_args() to say what to save instead of the arguments it
+-- was built with. User classes must be defined (nn.Module:extend) before
+-- nn.load. Files without "children" (older ones) load as before.
 --
 -- A checkpoint is a model file plus: the optimizer's state tensors under
 -- "optimizer.", its meta as JSON ("moonlab.optimizer"), the epoch, scheduler
@@ -28,120 +35,67 @@
 -- checked first; nn.load builds a fresh model, and load_checkpoint puts back
 -- what it had already loaded when a later part fails.
 local ml = require "moonlab"
+local class = require "moonlab.core.class"
+local checks = require "moonlab.core.checks"
+local persist = require "moonlab.core.persist"
 local Module = require("moonlab.nn.module").Module
 
 local M = {}
 local fmt = string.format
-local huge = math.huge
-local FORMAT = "1"
-local RESERVED = { "optimizer.", "callbacks.", "scheduler.", "_args." }
+local strip, reserved, unsafe, decode = persist.strip, persist.reserved, persist.from_json, persist.decode
+local FORMAT = persist.FORMAT
+local is_module = Module.is_module
 
-local function check_options(fn, opts, known) return require("moonlab.checks").options(fn, opts, known, true) end
-
-local function strip(err, prefix)
-  err = tostring(err)
-  err = err:gsub("^[^%s:]+:%d+: ", "") -- a position added by error()
-  if prefix then err = err:gsub("^" .. prefix:gsub("%p", "%%%0"), "") end
-  return err
-end
-
-local function reserved(name)
-  for _, p in ipairs(RESERVED) do
-    if name:sub(1, #p) == p then return p end
-  end
-end
-
--- ---- JSON-safe numbers (NaN and infinities travel as strings) ------------------------
-
-local function safe(v, depth)
-  depth = depth or 0
-  if depth > 64 then error("nesting too deep", 0) end
-  if type(v) == "number" then
-    if v ~= v then return "nan" elseif v == huge then return "inf" elseif v == -huge then return "-inf" end
-    return v
-  end
-  if type(v) ~= "table" or ml.is_tensor(v) then return v end
-  local out = {}
-  for k, x in pairs(v) do out[k] = safe(x, depth + 1) end
-  if next(out) == nil and getmetatable(v) then setmetatable(out, getmetatable(v)) end
-  return out
-end
-
-local function unsafe(v)
-  if v == "nan" then return 0 / 0 elseif v == "inf" then return huge elseif v == "-inf" then return -huge end
-  if v == ml.json.null then return nil end
-  if type(v) ~= "table" then return v end
-  local out = {}
-  for k, x in pairs(v) do out[k] = unsafe(x) end
-  return out
-end
+local function check_options(fn, opts, known) return checks.options(fn, opts, known, true) end
 
 -- ---- writing ------------------------------------------------------------------------------
 
--- The architecture tree of model (see the top of the file); tensor arguments go into tensors.
-local function describe(model, tensors, fn)
-  local paths = {}
-  for _, m in ipairs(model:named_modules()) do paths[m[2]] = m[1] end
-  local nt = 0
-  local node
-  local function value(v, where, depth)
-    if depth > 64 then error(fmt("%s: constructor arguments nest too deep at %s", fn, where), 0) end
-    local tv = type(v)
-    if v == nil then return ml.json.null end
-    if tv == "boolean" or tv == "string" then return v end
-    if tv == "number" then
-      if v ~= v or v == huge or v == -huge then
-        error(fmt("%s: %s is %s, which JSON cannot hold", fn, where, tostring(v)), 0)
-      end
-      return v
-    end
-    if ml.is_tensor(v) then
-      nt = nt + 1
-      local name = "_args." .. nt
-      tensors[name] = v
-      return { ["$tensor"] = name }
-    end
-    if Module.is_module(v) then return node(v, depth + 1) end
-    if tv == "table" and getmetatable(v) == nil then
-      local n, maxk, nstr = 0, 0, 0
-      for k in pairs(v) do
-        n = n + 1
-        if math.type(k) == "integer" and k > 0 then maxk = math.max(maxk, k)
-        elseif type(k) == "string" then nstr = nstr + 1
-        else error(fmt("%s: %s has a key %s; only strings and 1..n can be saved", fn, where, tostring(k)), 0) end
-      end
-      if nstr == 0 and maxk == n then
-        local out = ml.json.array()
-        for i = 1, n do out[i] = value(v[i], fmt("%s[%d]", where, i), depth + 1) end
-        return out
-      elseif nstr == n then
-        local out = {}
-        for k, x in pairs(v) do out[k] = value(x, where .. "." .. k, depth + 1) end
-        return out
-      end
-      error(fmt("%s: %s mixes list items and named fields (or has holes); it cannot be saved", fn, where), 0)
-    end
-    error(fmt("%s: %s is a %s, which cannot be saved (constructor arguments must be numbers, strings, " ..
-      "booleans, tables, tensors or modules; a class can define constructor_args())", fn, where,
-      tv == "table" and "table with a metatable" or tv), 0)
+local function module_node(m, ctx, depth)
+  if depth > 64 then error(fmt("%s: the model nests deeper than 64 levels (a module that contains itself?)", ctx.fn), 0) end
+  local cls = getmetatable(m)
+  local name = cls.__name
+  if Module.class_of(name) ~= cls then
+    error(fmt("%s: class '%s' is not the class registered under that name (two classes named '%s'?), " ..
+      "so nn.load could not rebuild it", ctx.fn, name, name), 0)
   end
-  function node(m, depth)
-    local cls = getmetatable(m)
-    local name = cls.__name
-    if Module.class_of(name) ~= cls then
-      error(fmt("%s: class '%s' is not the class registered under that name (two classes named '%s'?), " ..
-        "so nn.load could not rebuild it", fn, name, name), 0)
+  local node = { ["$module"] = name, args = persist.encode_args(m, ctx, name, depth), path = ctx.paths and ctx.paths[m] }
+  -- the children as they are now (they may differ from what the constructor makes)
+  local children = ml.json.array()
+  ctx.visiting = ctx.visiting or {}
+  ctx.visiting[m] = true
+  for _, k in ipairs(Module._ordered_keys(m)) do
+    local v = rawget(m, k)
+    if is_module(v) and not ctx.visiting[v] then
+      children[#children + 1] = { key = k, node = module_node(v, ctx, depth + 1) }
     end
-    local args
-    if type(m.constructor_args) == "function" then args = m:constructor_args() else args = rawget(m, "_args") end
-    args = args or { n = 0 }
-    local out = ml.json.array()
-    for i = 1, args.n or #args do out[i] = value(args[i], fmt("argument %d of %s", i, name), depth) end
-    return { ["$module"] = name, args = out, path = paths[m] }
   end
-  local root = node(model, 0)
-  root.training = rawget(model, "training") ~= false
-  return root
+  ctx.visiting[m] = nil
+  if #children > 0 then node.children = children end
+  return node
+end
+
+--- model:persist_node(ctx, depth) -> the JSON node of this module for core/persist (class, arguments, children)
+function Module:persist_node(ctx, depth) return module_node(self, ctx, depth or 0) end
+
+-- What compile set that can be rebuilt: the loss (a module), the built-in
+-- metrics by name, the optimizer's class and options. A loss that is a plain
+-- function cannot be saved, and then nothing of compile is.
+local function compile_record(model, ctx)
+  local c = rawget(model, "_compiled")
+  if type(c) ~= "table" or not is_module(c.loss) then return nil end
+  local rec = { loss = module_node(c.loss, ctx, 0), metrics = ml.json.array() }
+  for _, m in ipairs(c.metrics or {}) do
+    if not m.custom then rec.metrics[#rec.metrics + 1] = m.name end
+  end
+  local opt = c.optimizer
+  local oname = class.name_of(opt)
+  if oname and type(opt.param_groups) == "table" and opt.option_list then
+    local g = opt.param_groups[1] or opt.defaults
+    local options = {}
+    for _, k in ipairs(opt.option_list) do options[k] = g[k] end
+    rec.optimizer = { class = oname, options = options }
+  end
+  return rec
 end
 
 -- tensors and metadata of a model file
@@ -153,25 +107,22 @@ local function model_parts(model, fn)
     if p then error(fmt("%s: the model's tensor '%s' starts with '%s', which model files reserve; rename that field", fn, name, p), 0) end
     tensors[name] = t
   end
-  local arch = describe(model, tensors, fn)
+  local ctx = { fn = fn, tensors = tensors, paths = {} }
+  for _, m in ipairs(model:named_modules()) do ctx.paths[m[2]] = m[1] end
+  local arch = module_node(model, ctx, 0)
+  arch.training = rawget(model, "training") ~= false
   local ok, text = pcall(ml.json.encode, arch)
   if not ok then error(fn .. ": " .. strip(text), 0) end
-  return tensors, { ["moonlab.format"] = FORMAT, ["moonlab.model"] = text }
+  local meta = { ["moonlab.format"] = FORMAT, ["moonlab.model"] = text }
+  local rec = compile_record(model, ctx)
+  if rec then meta["moonlab.compile"] = persist.encode(rec, fn, "the compile settings") end
+  return tensors, meta
 end
 
-local function add_metadata(meta, extra, fn)
-  if extra == nil then return end
-  if type(extra) ~= "table" then error(fn .. ": metadata must be a table of strings", 0) end
-  for k, v in pairs(extra) do
-    if type(k) ~= "string" or type(v) ~= "string" then error(fn .. ": metadata keys and values must be strings", 0) end
-    meta[k] = v
-  end
-end
+--- model:persist_parts(fn) -> tensors, metadata: what a model file holds (core/persist's protocol)
+function Module:persist_parts(fn) return model_parts(self, fn or "model:save") end
 
-local function write(path, tensors, meta, fn)
-  local ok, err = pcall(ml.save, path, tensors, { metadata = meta })
-  if not ok then error(fn .. ": " .. strip(err, "ml.save: "), 0) end
-end
+local add_metadata, write = persist.add_metadata, persist.write
 
 --- model:save(path, [{metadata = {key = string}}]): writes the weights and the architecture (safetensors); nn.load reads it back.
 function Module:save(path, opts)
@@ -197,11 +148,7 @@ local function split_state(st, fn, what)
   return st.tensors or {}, st.meta
 end
 
-local function encode(v, fn, what)
-  local ok, text = pcall(ml.json.encode, safe(v))
-  if not ok then error(fmt("%s: %s cannot be written as JSON: %s", fn, what, strip(text, "ml.json.encode: ")), 0) end
-  return text
-end
+local encode = persist.encode
 
 --- nn.save_checkpoint(path, {model, [optimizer], [epoch], [scheduler], [extra]}): a model file plus the optimizer state, the epoch and more, to resume training.
 function M.save_checkpoint(path, parts)
@@ -246,23 +193,7 @@ end
 
 -- ---- reading ---------------------------------------------------------------------------------
 
-local function read(path, fn)
-  if type(path) ~= "string" then error(fmt("%s: expected a file path, got %s", fn, type(path)), 0) end
-  local ok, t, meta = pcall(ml.load, path)
-  if not ok then error(fn .. ": " .. strip(t, "ml.load: "), 0) end
-  if ml.is_tensor(t) then t = { tensor = t } end
-  return t, meta or {}
-end
-
-local function decode(meta, key, path, fn)
-  local s = meta[key]
-  if s == nil then return nil end
-  local ok, v = pcall(ml.json.decode, s)
-  if not ok then
-    error(fmt("%s: '%s': metadata '%s' is not valid JSON: %s; the file is damaged", fn, path, key, strip(v, "ml.json.decode: ")), 0)
-  end
-  return v
-end
+local read = persist.read
 
 local function model_state(tensors)
   local sd = {}
@@ -272,88 +203,179 @@ local function model_state(tensors)
   return sd
 end
 
--- The keys a module node and a tensor reference may have.
-local MODULE_KEYS = { ["$module"] = true, args = true, path = true, training = true }
+-- The keys a module node may have.
+local MODULE_KEYS = { ["$module"] = true, args = true, children = true, path = true, training = true }
 
-local function build(v, tensors, path, fn, depth)
-  if depth > 64 then error(fmt("%s: '%s': the architecture nests too deep", fn, path), 0) end
-  if v == ml.json.null then return nil end
-  if type(v) ~= "table" then return v end
-  local name = v["$module"]
-  if name ~= nil then
-    if type(name) ~= "string" then error(fmt("%s: '%s': a module node has no class name; the file is damaged", fn, path), 0) end
-    local unknown = {}
-    for k in pairs(v) do if not MODULE_KEYS[k] then unknown[#unknown + 1] = tostring(k) end end
-    if #unknown > 0 then
-      table.sort(unknown)
-      error(fmt("%s: '%s': the architecture's node of %s%s has an unknown key '%s' (known: $module, args, path, training); "
-        .. "the file is damaged or from a newer moonlab", fn, path, name,
-        type(v.path) == "string" and (v.path == "" and " (the model)" or fmt(" (at '%s')", v.path)) or "", unknown[1]), 0)
-    end
-    local cls = Module.class_of(name)
-    if not cls then
-      error(fmt("%s: '%s' holds a model of class '%s', which is not defined; define it " ..
-        "(nn.Module:extend(\"%s\") with its init and forward) before loading", fn, path, name, name), 0)
-    end
-    local args = v.args or {}
-    if type(args) ~= "table" then error(fmt("%s: '%s': the arguments of %s are not a list; the file is damaged", fn, path, name), 0) end
-    local n = #args
-    local vals = {}
-    for i = 1, n do vals[i] = build(args[i], tensors, path, fn, depth + 1) end
-    local ok, m = pcall(cls, table.unpack(vals, 1, n))
-    if not ok then error(fmt("%s: '%s': rebuilding %s failed: %s", fn, path, name, strip(m)), 0) end
-    return m
+local build_module
+
+-- A canonical text of a node's class and arguments (positions, children and
+-- tensor names left out): whether a child made by its parent's constructor
+-- is the one the file describes.
+local function canon(v)
+  if type(v) ~= "table" then return type(v) == "string" and fmt("%q", v) or tostring(v) end
+  if v["$tensor"] ~= nil then return "T" end
+  local keys = {}
+  for k in pairs(v) do
+    if k ~= "path" and k ~= "children" then keys[#keys + 1] = k end
   end
-  local tname = v["$tensor"]
-  if tname ~= nil then
-    for k in pairs(v) do
-      if k ~= "$tensor" then
-        error(fmt("%s: '%s': the architecture's reference to tensor '%s' has an unknown key '%s'; the file is damaged",
-          fn, path, tostring(tname), tostring(k)), 0)
-      end
-    end
-    local t = tensors[tname]
-    if not t then error(fmt("%s: '%s': the architecture names tensor '%s', which the file lacks", fn, path, tostring(tname)), 0) end
-    return t
-  end
-  local out = {}
-  for k, x in pairs(v) do out[k] = build(x, tensors, path, fn, depth + 1) end
-  return out
+  table.sort(keys, function(x, y) return tostring(x) < tostring(y) end)
+  local parts = {}
+  for i, k in ipairs(keys) do parts[i] = tostring(k) .. "=" .. canon(v[k]) end
+  return "{" .. table.concat(parts, ",") .. "}"
 end
 
-local function rebuild(path, tensors, meta, fn)
+local function same_module(m, node, ctx)
+  local cls = getmetatable(m)
+  if cls.__name ~= node["$module"] then return false end
+  local ok, args = pcall(persist.encode_args, m, { fn = ctx.fn, tensors = {} }, cls.__name, 0)
+  return ok and canon(args) == canon(node.args or {})
+end
+
+local function damaged(ctx, what)
+  error(fmt("%s: '%s': %s; the file is damaged", ctx.fn, ctx.path, what), 0)
+end
+
+-- Makes m's children those of the file: a child the constructor made that
+-- matches its node is kept (and its own children looked at), a replaced or
+-- added one is built from its node, one the file does not have is removed.
+local function reconcile(m, children, ctx, depth)
+  if type(children) ~= "table" then damaged(ctx, "the children of a module are not a list") end
+  local want, order = {}, {}
+  for i, c in ipairs(children) do
+    if type(c) ~= "table" or (type(c.key) ~= "string" and math.type(c.key) ~= "integer") or type(c.node) ~= "table" then
+      damaged(ctx, fmt("child %d of %s is not {key, node}", i, getmetatable(m).__name))
+    end
+    want[c.key] = c.node
+    order[#order + 1] = c.key
+  end
+  for _, k in ipairs(Module._ordered_keys(m)) do
+    if is_module(rawget(m, k)) and want[k] == nil then rawset(m, k, nil) end
+  end
+  for _, k in ipairs(order) do
+    local node, cur = want[k], rawget(m, k)
+    if is_module(cur) and same_module(cur, node, ctx) then
+      if node.children ~= nil then reconcile(cur, node.children, ctx, depth + 1) end
+    else
+      local child = build_module(node, ctx, depth + 1)
+      if cur == nil and type(k) == "string" then m[k] = child else rawset(m, k, child) end
+    end
+  end
+end
+
+function build_module(v, ctx, depth)
+  local fn, path = ctx.fn, ctx.path
+  if depth > 64 then error(fmt("%s: '%s': the architecture nests too deep", fn, path), 0) end
+  local name = v["$module"]
+  if type(name) ~= "string" then error(fmt("%s: '%s': a module node has no class name; the file is damaged", fn, path), 0) end
+  local unknown = {}
+  for k in pairs(v) do if not MODULE_KEYS[k] then unknown[#unknown + 1] = tostring(k) end end
+  if #unknown > 0 then
+    table.sort(unknown)
+    error(fmt("%s: '%s': the architecture's node of %s%s has an unknown key '%s' (known: $module, args, children, path, training); "
+      .. "the file is damaged or from a newer moonlab", fn, path, name,
+      type(v.path) == "string" and (v.path == "" and " (the model)" or fmt(" (at '%s')", v.path)) or "", unknown[1]), 0)
+  end
+  local cls = Module.class_of(name)
+  if not cls then
+    error(fmt("%s: '%s' holds a model of class '%s', which is not defined; define it " ..
+      "(nn.Module:extend(\"%s\") with its init and forward) before loading", fn, path, name, name), 0)
+  end
+  local args = persist.decode_args(v, ctx, name, depth)
+  local ok, m = pcall(cls, table.unpack(args, 1, args.n))
+  if not ok then error(fmt("%s: '%s': rebuilding %s failed: %s", fn, path, name, strip(m)), 0) end
+  if v.children ~= nil then reconcile(m, v.children, ctx, depth) end
+  return m
+end
+persist.register_node("$module", function(v, ctx, depth) return build_module(v, ctx, depth) end)
+
+-- compile again with what the file holds (see compile_record)
+local function restore_compile(model, rec, tensors, meta, ctx)
+  if type(rec) ~= "table" or type(model.compile) ~= "function" then return end
+  local fn, path = ctx.fn, ctx.path
+  if type(rec.loss) ~= "table" then damaged(ctx, "the compile settings have no loss") end
+  local loss = build_module(rec.loss, ctx, 0)
+  local opt
+  local o = rec.optimizer
+  if type(o) == "table" then
+    local cls = type(o.class) == "string" and class.get(o.class)
+    if not cls or type(cls.option_list) ~= "table" then
+      error(fmt("%s: '%s' was compiled with optimizer '%s', which is not defined; define it before loading",
+        fn, path, tostring(o.class)), 0)
+    end
+    local ok, r = pcall(cls, model:parameters(), unsafe(o.options))
+    if not ok then error(fmt("%s: '%s': rebuilding the optimizer %s failed: %s", fn, path, o.class, strip(r)), 0) end
+    opt = r
+    -- a checkpoint carries the optimizer's state too
+    local om = decode(meta, "moonlab.optimizer", path, fn)
+    if type(om) == "table" and om.class == o.class then
+      local ts = {}
+      for name, t in pairs(tensors) do
+        if name:sub(1, 10) == "optimizer." then ts[name:sub(11)] = t end
+      end
+      local ok2, e = pcall(opt.load_state_dict, opt, { tensors = ts, meta = unsafe(om.meta) })
+      if not ok2 then error(fmt("%s: '%s': the optimizer state does not load: %s", fn, path, strip(e)), 0) end
+    end
+  else
+    opt = ml.optim.SGD(model:parameters())
+  end
+  local metrics = {}
+  for i, name in ipairs(type(rec.metrics) == "table" and rec.metrics or {}) do metrics[i] = name end
+  local ok, e = pcall(model.compile, model, { optimizer = opt, loss = loss, metrics = metrics })
+  if not ok then error(fmt("%s: '%s': compiling the loaded model failed: %s", fn, path, strip(e)), 0) end
+end
+
+local function read_model(path, tensors, meta, opts, fn)
+  local arch = decode(meta, "moonlab.model", path, fn)
+  if type(arch) ~= "table" or type(arch["$module"]) ~= "string" then
+    error(fmt("%s: '%s' has no model architecture ('moonlab.model' metadata); the file is damaged", fn, path), 0)
+  end
+  local rec = decode(meta, "moonlab.compile", path, fn)
+  -- nothing is built before every size in the file has been checked
+  persist.check_sizes({ arch, rec }, tensors, fn, path, opts)
+  local ctx = { fn = fn, path = path, tensors = tensors }
+  -- constructors draw initial weights: keep the caller's random stream as it was
+  local state = ml.random_state()
+  local ok, model = pcall(build_module, arch, ctx, 0)
+  if ok then ok, model = pcall(function()
+      local m = model
+      local ok2, err = pcall(m.load_state_dict, m, model_state(tensors))
+      if not ok2 then
+        error(fmt("%s: '%s': the weights do not fit the model the file describes: %s", fn, path, strip(err, "load_state_dict: ")), 0)
+      end
+      restore_compile(m, rec, tensors, meta, ctx)
+      return m
+    end)
+  end
+  ml.set_random_state(state)
+  if not ok then error(model, 0) end
+  model:train(arch.training ~= false)
+  if opts.eval then model:eval() end
+  return model
+end
+persist.register_reader("moonlab.model", read_model)
+
+local function rebuild(path, tensors, meta, fn, opts)
   local format = meta["moonlab.format"]
   if format == nil then
     local st = path:lower():match("%.safetensors$") ~= nil
     error(fmt("%s: '%s' is not a moonlab model file (expected a .safetensors file written by model:save%s)%s", fn, path,
       st and "; this one has no 'moonlab.format' metadata" or "", st and "; ml.load reads plain tensor files" or ""), 0)
   end
-  if format ~= FORMAT then
-    error(fmt("%s: '%s' has model format '%s'; this moonlab reads format %s", fn, path, format, FORMAT), 0)
-  end
-  local arch = decode(meta, "moonlab.model", path, fn)
-  if type(arch) ~= "table" or type(arch["$module"]) ~= "string" then
+  persist.check_format(meta, path, fn)
+  if meta["moonlab.model"] == nil then
     error(fmt("%s: '%s' has no model architecture ('moonlab.model' metadata); the file is damaged", fn, path), 0)
   end
-  -- constructors draw initial weights: keep the caller's random stream as it was
-  local state = ml.random_state()
-  local ok, model = pcall(build, arch, tensors, path, fn, 0)
-  ml.set_random_state(state)
-  if not ok then error(model, 0) end
-  if not Module.is_module(model) then error(fmt("%s: '%s': the architecture did not give a module", fn, path), 0) end
-  local ok2, err = pcall(model.load_state_dict, model, model_state(tensors))
-  if not ok2 then
-    error(fmt("%s: '%s': the weights do not fit the model the file describes: %s", fn, path, strip(err, "load_state_dict: ")), 0)
-  end
-  model:train(arch.training ~= false)
-  return model
+  return read_model(path, tensors, meta, opts or {}, fn)
 end
 
---- nn.load(path) -> model: rebuilds a model written by model:save (or a checkpoint) with its weights.
-function M.load(path)
+--- nn.load(path, [{eval=false, trusted=false}]) -> model: rebuilds a model written by model:save (or a checkpoint) with its weights.
+function M.load(path, opts)
+  opts = check_options("nn.load", opts, { "eval", "trusted" })
+  checks.boolean("nn.load", "option 'eval'", opts.eval)
+  checks.boolean("nn.load", "option 'trusted'", opts.trusted)
   local ok, r = pcall(function()
     local tensors, meta = read(path, "nn.load")
-    return rebuild(path, tensors, meta, "nn.load")
+    return rebuild(path, tensors, meta, "nn.load", opts)
   end)
   if not ok then error(r, 2) end
   return r
@@ -469,10 +491,12 @@ function M.load_checkpoint(path, targets)
   return r
 end
 
-if ml.doc then
+do
   ml.doc(Module.save, "model:save(path, [{metadata}]) — writes the weights and the architecture (JSON) as safetensors; nn.load rebuilds the model from it")
   ml.doc(Module.load_weights, "model:load_weights(path) -> model — copies the weights of a model file or checkpoint in, after checking every name and shape")
-  ml.doc(M.load, "nn.load(path) -> model — rebuilds a model saved by model:save (or a checkpoint): architecture and weights")
+  ml.doc(M.load, "nn.load(path, [{eval=false, trusted=false}]) -> model — rebuilds a model saved by model:save (or a checkpoint): architecture, weights and compile settings; eval puts it in eval mode; sizes in the file are checked before anything is built unless trusted")
+  ml.doc(Module.persist_node, "model:persist_node(ctx, depth) -> node — the JSON node of this module for core/persist: class, constructor arguments, children")
+  ml.doc(Module.persist_parts, "model:persist_parts([fn]) -> tensors, metadata — what a model file holds (core/persist's protocol; persist.save(path, model) writes it)")
   ml.doc(M.save_checkpoint, "nn.save_checkpoint(path, {model, optimizer, epoch, scheduler, extra}) — a model file plus optimizer state and epoch, to resume training")
   ml.doc(M.load_checkpoint, "nn.load_checkpoint(path, [{model, optimizer, scheduler}]) -> {epoch, extra, model, ...} — reads a checkpoint and loads it into the given objects, all or nothing")
 end

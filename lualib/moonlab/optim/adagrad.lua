@@ -14,14 +14,13 @@ local Adagrad = Optimizer.class {
     { "lr", 1e-2 }, { "lr_decay", 0 }, { "weight_decay", 0 }, { "initial_accumulator_value", 0 }, { "eps", 1e-10 },
     { "maximize", false },
   },
-  check = function(g, where, level)
-    level = (level or 2) + 1
-    H.number(g.lr, "lr", where, 0, nil, false, false, level)
-    H.number(g.lr_decay, "lr_decay", where, 0, nil, false, false, level)
-    H.number(g.weight_decay, "weight_decay", where, 0, nil, false, false, level)
-    H.number(g.initial_accumulator_value, "initial_accumulator_value", where, 0, nil, false, false, level)
-    H.number(g.eps, "eps", where, 0, nil, false, false, level)
-    H.boolean(g.maximize, "maximize", where, level)
+  check = function(g, where)
+    H.number(g.lr, "lr", where, 0, nil, false, false)
+    H.number(g.lr_decay, "lr_decay", where, 0, nil, false, false)
+    H.number(g.weight_decay, "weight_decay", where, 0, nil, false, false)
+    H.number(g.initial_accumulator_value, "initial_accumulator_value", where, 0, nil, false, false)
+    H.number(g.eps, "eps", where, 0, nil, false, false)
+    H.boolean(g.maximize, "maximize", where)
   end,
   state_used = function() return { sum = true } end,
   -- PyTorch fills the sum when the optimizer is made

@@ -11,19 +11,18 @@ local Optimizer = require "moonlab.optim.optimizer"
 local H = Optimizer._helpers
 local fail = require("moonlab.core.checks").fail
 
-local function check(g, where, level)
-  level = (level or 2) + 1
-  H.number(g.lr, "lr", where, 0, nil, false, false, level)
+local function check(g, where)
+  H.number(g.lr, "lr", where, 0, nil, false, false)
   if type(g.betas) ~= "table" or #g.betas ~= 2 then
     fail(where .. ": betas must be a table {beta1, beta2}, got " .. (type(g.betas) == "table" and
       (#g.betas .. " values") or type(g.betas)))
   end
-  H.number(g.betas[1], "betas[1]", where, 0, 1, false, true, level)
-  H.number(g.betas[2], "betas[2]", where, 0, 1, false, true, level)
-  H.number(g.eps, "eps", where, 0, nil, false, false, level)
-  H.number(g.weight_decay, "weight_decay", where, 0, nil, false, false, level)
-  H.boolean(g.amsgrad, "amsgrad", where, level)
-  H.boolean(g.maximize, "maximize", where, level)
+  H.number(g.betas[1], "betas[1]", where, 0, 1, false, true)
+  H.number(g.betas[2], "betas[2]", where, 0, 1, false, true)
+  H.number(g.eps, "eps", where, 0, nil, false, false)
+  H.number(g.weight_decay, "weight_decay", where, 0, nil, false, false)
+  H.boolean(g.amsgrad, "amsgrad", where)
+  H.boolean(g.maximize, "maximize", where)
 end
 
 local function state_used(g) return { exp_avg = true, exp_avg_sq = true, max_exp_avg_sq = g.amsgrad } end

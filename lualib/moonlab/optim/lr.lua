@@ -33,7 +33,7 @@ local format = require "moonlab.core.format"
 -- Errors are raised at the user's line (core/checks finds it).
 local function raise(msg) return checks.fail(msg) end
 
-local function check_optimizer(opt, where, level)
+local function check_optimizer(opt, where)
   if type(opt) ~= "table" or type(opt.param_groups) ~= "table" then
     raise(where .. ": argument #1 must be an optimizer (optim.SGD, optim.Adam ...), got " ..
       (ml.is_tensor(opt) and "a tensor" or type(opt)))
@@ -69,8 +69,8 @@ local function schedule(name, options, required)
 end
 
 -- Reads and checks the options table; returns it (never nil).
-local function options(cls, opts, level)
-  opts = H.check_options(opts, cls.option_list, cls.__name, level + 1)
+local function options(cls, opts)
+  opts = H.check_options(opts, cls.option_list, cls.__name)
   for _, k in ipairs(cls.required) do
     if opts[k] == nil then raise(cls.__name .. ": option '" .. k .. "' is required") end
   end
@@ -389,10 +389,9 @@ lr.LambdaLR = doc(LambdaLR, "optim.lr.LambdaLR(opt, {lr_lambda = function(step) 
 
 --- SequentialLR: runs schedulers one after the other, switching at the milestones
 local SequentialLR = schedule("SequentialLR", { "schedulers", "milestones" }, { "schedulers", "milestones" })
-function SequentialLR.new(cls, opt, opts, level)
-  level = level or 3
-  check_optimizer(opt, cls.__name, level)
-  opts = options(cls, opts, level)
+function SequentialLR.new(cls, opt, opts)
+  check_optimizer(opt, cls.__name)
+  opts = options(cls, opts)
   local scheds, ms = opts.schedulers, opts.milestones
   if type(scheds) ~= "table" or #scheds == 0 then
     raise(cls.__name .. ": schedulers must be a non-empty array of schedules")
@@ -413,7 +412,7 @@ function SequentialLR.new(cls, opt, opts, level)
   self._schedulers = scheds
   self._milestones = {}
   for i, m in ipairs(ms) do
-    self._milestones[i] = H.integer(m, "milestones[" .. i .. "]", cls.__name, 1, level)
+    self._milestones[i] = H.integer(m, "milestones[" .. i .. "]", cls.__name, 1)
     if i > 1 and self._milestones[i] <= self._milestones[i - 1] then
       raise(cls.__name .. ": milestones must increase")
     end

@@ -35,8 +35,7 @@ local Optimizer = class.Object:extend("optim.Optimizer")
 local C = ml._optim
 local doc = ml.doc
 
--- Errors are raised at the user's line (core/checks finds it); the level
--- arguments the helpers still take are not needed for that any more.
+-- Errors are raised at the user's line (core/checks finds it).
 local function raise(msg) return checks.fail(msg) end
 
 ---------------------------------------------------------------------------
@@ -63,7 +62,7 @@ end
 H.fmt = fmt
 
 --- H.number(v, name, where, [lo], [hi], [lo_open], [hi_open]) -> v, checked
-function H.number(v, name, where, lo, hi, lo_open, hi_open, level)
+function H.number(v, name, where, lo, hi, lo_open, hi_open)
   if type(v) ~= "number" or v ~= v then
     raise(string.format("%s: %s must be a number, got %s", where, name, v ~= v and "nan" or type(v)))
   end
@@ -82,14 +81,14 @@ function H.number(v, name, where, lo, hi, lo_open, hi_open, level)
   return v
 end
 
-function H.boolean(v, name, where, level)
+function H.boolean(v, name, where)
   if type(v) ~= "boolean" then
     raise(string.format("%s: %s must be true or false, got %s", where, name, type(v)))
   end
   return v
 end
 
-function H.integer(v, name, where, lo, level)
+function H.integer(v, name, where, lo)
   local i = math.type(v) == "float" and math.tointeger(v) or v
   if math.type(i) ~= "integer" or (lo and i < lo) then
     raise(string.format("%s: %s must be an integer%s, got %s", where, name, lo and (" >= " .. lo) or "", fmt(v)))
@@ -199,19 +198,19 @@ end
 local function lua_update(cls) return cls.update ~= nil end
 
 -- The options of a group: given values over defaults, copied, checked.
-local function fill_group(cls, src, defaults, where, level)
+local function fill_group(cls, src, defaults, where)
   local g = {}
   for _, k in ipairs(cls.option_list) do
     local v = src[k]
     if v == nil then v = defaults[k] end
     g[k] = plain_copy(v)
   end
-  cls.check(g, where, level + 1)
+  cls.check(g, where)
   return g
 end
 
 -- params: an array of tensors, an array of groups, or a module.
-local function normalize_params(params, where, level)
+local function normalize_params(params, where)
   if type(params) == "table" and not ml.is_tensor(params) and type(params.parameters) == "function"
       and getmetatable(params) ~= nil then
     params = params:parameters() -- a module
@@ -228,35 +227,33 @@ local function normalize_params(params, where, level)
 end
 
 --- cls:new(params, opts): see the optimizer classes.
-function Optimizer.new(cls, params, opts, level)
-  level = level or 2
+function Optimizer.new(cls, params, opts)
   local where = cls.__name
   local known = {}
   for i, k in ipairs(cls.option_list) do known[i] = k end
-  opts = H.check_options(opts, known, where, level)
-  local defaults = fill_group(cls, opts, cls.option_defaults, where, level)
+  opts = H.check_options(opts, known, where)
+  local defaults = fill_group(cls, opts, cls.option_defaults, where)
   local self = setmetatable({ defaults = defaults, param_groups = {}, _flats = {}, _params = {}, _seen = {} }, cls)
-  local groups, grouped = normalize_params(params, where, level)
+  local groups, grouped = normalize_params(params, where)
   for gi, src in ipairs(groups) do
-    self:_add_group(src, grouped and gi or nil, level)
+    self:_add_group(src, grouped and gi or nil)
   end
   self._seen = nil
   return self
 end
 
 --- opt:add_param_group(group): adds a group {params = {...}, lr = ...} (options default to opt.defaults).
-function Optimizer:add_param_group(src, level)
-  level = level or 2
+function Optimizer:add_param_group(src)
   if self._seen == nil then
     self._seen = {}
     for _, p in ipairs(self._params) do self._seen[p] = true end
   end
-  self:_add_group(src, #self.param_groups + 1, level)
+  self:_add_group(src, #self.param_groups + 1)
   self._seen = nil
   return self
 end
 
-function Optimizer:_add_group(src, gi, level)
+function Optimizer:_add_group(src, gi)
   local cls = getmetatable(self)
   local where = cls.__name
   local gwhere = gi and (where .. ": param group " .. gi) or where
@@ -269,14 +266,14 @@ function Optimizer:_add_group(src, gi, level)
   end
   local gknown = { "params" }
   for i, k in ipairs(cls.option_list) do gknown[i + 1] = k end
-  H.check_options(src, gknown, gwhere, level + 1)
+  H.check_options(src, gknown, gwhere)
   local list = src.params
   if ml.is_tensor(list) then list = { list } end
   if type(list) ~= "table" then
     raise(gwhere .. ": 'params' must be an array of tensors, got " .. type(list))
   end
   if #list == 0 then raise(gwhere .. ": has no parameters") end
-  local group = fill_group(cls, src, self.defaults, gwhere, level + 1)
+  local group = fill_group(cls, src, self.defaults, gwhere)
   group.params = {}
   local by_dtype, order = {}, {}
   for i, p in ipairs(list) do
@@ -375,7 +372,7 @@ end
 function Optimizer:zero_grad(opts)
   local set_to_none = false
   if opts ~= nil then
-    H.check_options(opts, { "set_to_none" }, getmetatable(self).__name .. ":zero_grad", 2)
+    H.check_options(opts, { "set_to_none" }, getmetatable(self).__name .. ":zero_grad")
     set_to_none = opts.set_to_none == true
   end
   for gi = 1, #self.param_groups do
@@ -516,7 +513,7 @@ function Optimizer:load_state_dict(sd)
       if g[k] == nil then raise(string.format("%s: param group %d lacks option '%s'", where, gi, k)) end
       src[k] = g[k]
     end
-    local ng = fill_group(cls, src, self.defaults, where .. ": param group " .. gi, 2)
+    local ng = fill_group(cls, src, self.defaults, where .. ": param group " .. gi)
     for k, v in pairs(g) do -- extra plain keys (initial_lr ... set by schedules)
       if k ~= "params" and ng[k] == nil then ng[k] = plain_copy(v) end
     end
@@ -529,7 +526,7 @@ function Optimizer:load_state_dict(sd)
   end
   local steps = {}
   for n, p in ipairs(self._params) do
-    steps[n] = H.integer(meta.steps[n], "step count " .. n, where, 0, 2)
+    steps[n] = H.integer(meta.steps[n], "step count " .. n, where, 0)
     local s = meta.shapes and meta.shapes[n]
     if s ~= nil and shape_str(s) ~= shape_str(p:shape()) then
       raise(string.format("%s: parameter %d has shape %s in the state, %s here", where, n, shape_str(s),

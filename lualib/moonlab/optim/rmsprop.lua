@@ -14,15 +14,14 @@ local RMSprop = Optimizer.class {
     { "lr", 1e-2 }, { "alpha", 0.99 }, { "eps", 1e-8 }, { "weight_decay", 0 }, { "momentum", 0 }, { "centered", false },
     { "maximize", false },
   },
-  check = function(g, where, level)
-    level = (level or 2) + 1
-    H.number(g.lr, "lr", where, 0, nil, false, false, level)
-    H.number(g.alpha, "alpha", where, 0, nil, false, false, level)
-    H.number(g.eps, "eps", where, 0, nil, false, false, level)
-    H.number(g.weight_decay, "weight_decay", where, 0, nil, false, false, level)
-    H.number(g.momentum, "momentum", where, 0, nil, false, false, level)
-    H.boolean(g.centered, "centered", where, level)
-    H.boolean(g.maximize, "maximize", where, level)
+  check = function(g, where)
+    H.number(g.lr, "lr", where, 0, nil, false, false)
+    H.number(g.alpha, "alpha", where, 0, nil, false, false)
+    H.number(g.eps, "eps", where, 0, nil, false, false)
+    H.number(g.weight_decay, "weight_decay", where, 0, nil, false, false)
+    H.number(g.momentum, "momentum", where, 0, nil, false, false)
+    H.boolean(g.centered, "centered", where)
+    H.boolean(g.maximize, "maximize", where)
   end,
   state_used = function(g)
     return { square_avg = true, momentum_buffer = g.momentum > 0, grad_avg = g.centered }

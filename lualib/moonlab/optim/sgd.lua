@@ -15,14 +15,13 @@ local SGD = Optimizer.class {
     { "lr", 1e-3 }, { "momentum", 0 }, { "dampening", 0 }, { "weight_decay", 0 }, { "nesterov", false },
     { "maximize", false },
   },
-  check = function(g, where, level)
-    level = (level or 2) + 1
-    H.number(g.lr, "lr", where, 0, nil, false, false, level)
-    H.number(g.momentum, "momentum", where, 0, nil, false, false, level)
-    H.number(g.dampening, "dampening", where, nil, nil, false, false, level)
-    H.number(g.weight_decay, "weight_decay", where, 0, nil, false, false, level)
-    H.boolean(g.nesterov, "nesterov", where, level)
-    H.boolean(g.maximize, "maximize", where, level)
+  check = function(g, where)
+    H.number(g.lr, "lr", where, 0, nil, false, false)
+    H.number(g.momentum, "momentum", where, 0, nil, false, false)
+    H.number(g.dampening, "dampening", where, nil, nil, false, false)
+    H.number(g.weight_decay, "weight_decay", where, 0, nil, false, false)
+    H.boolean(g.nesterov, "nesterov", where)
+    H.boolean(g.maximize, "maximize", where)
     if g.nesterov and (g.momentum <= 0 or g.dampening ~= 0) then
       fail(where .. ": nesterov momentum needs momentum > 0 and dampening = 0, got momentum " .. H.fmt(g.momentum) ..
         ", dampening " .. H.fmt(g.dampening))

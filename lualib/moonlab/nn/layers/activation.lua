@@ -2,7 +2,6 @@
 local ml = require "moonlab"
 local B = require "moonlab.nn.layers.base"
 local class, fail, check_opts, fmt = B.class, B.fail, B.check_opts, B.fmt
-local doc = ml.doc
 local no_args, value_or_option, check_number = B.no_args, B.value_or_option, B.check_number
 
 local M = {}

@@ -1,10 +1,9 @@
 --- nn.Sequential, nn.ModuleList: modules that hold modules.
 local ml = require "moonlab"
 local B = require "moonlab.nn.layers.base"
-local class, fail, check_opts, fmt = B.class, B.fail, B.check_opts, B.fmt
+local class, fail, fmt = B.class, B.fail, B.fmt
 local doc = ml.doc
 local is_module = require("moonlab.nn.module").Module.is_module
-local doc = ml.doc
 
 local M = {}
 

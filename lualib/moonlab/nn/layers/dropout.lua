@@ -1,8 +1,7 @@
 --- nn.Dropout: zeroes elements at random in training.
 local ml = require "moonlab"
 local B = require "moonlab.nn.layers.base"
-local class, fail, check_opts, fmt = B.class, B.fail, B.check_opts, B.fmt
-local doc = ml.doc
+local class, fmt = B.class, B.fmt
 local value_or_option, check_number = B.value_or_option, B.check_number
 
 local M = {}

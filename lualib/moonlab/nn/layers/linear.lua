@@ -1,7 +1,7 @@
 --- nn.Linear: the affine layer y = x W^T + b (one addmm in C).
 local ml = require "moonlab"
 local B = require "moonlab.nn.layers.base"
-local class, fail, check_opts, fmt = B.class, B.fail, B.check_opts, B.fmt
+local class, check_opts, fmt = B.class, B.check_opts, B.fmt
 local doc = ml.doc
 local init = require("moonlab.nn.initializers").init
 local check_count, check_dtype, check_bool, param = B.check_count, B.check_dtype, B.check_bool, B.param

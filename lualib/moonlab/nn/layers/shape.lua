@@ -2,7 +2,6 @@
 local ml = require "moonlab"
 local B = require "moonlab.nn.layers.base"
 local class, fail, check_opts, fmt = B.class, B.fail, B.check_opts, B.fmt
-local doc = ml.doc
 local is_options, check_input, shape_str, no_args = B.is_options, B.check_input, B.shape_str, B.no_args
 
 local M = {}

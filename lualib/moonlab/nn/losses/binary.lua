@@ -1,9 +1,9 @@
 --- nn binary losses: BCELoss, BCEWithLogitsLoss (fused in C).
 local ml = require "moonlab"
 local B = require "moonlab.nn.losses.base"
-local class, fail, check_opts, fmt = B.class, B.fail, B.check_opts, B.fmt
+local class, check_opts = B.class, B.check_opts
 local nnops = ml._nn
-local check_reduction, check_weight, like, check_pair, check_same_shape, reduce, reduction_repr = B.check_reduction, B.check_weight, B.like, B.check_pair, B.check_same_shape, B.reduce, B.reduction_repr
+local check_reduction, check_weight, like, check_pair, reduction_repr = B.check_reduction, B.check_weight, B.like, B.check_pair, B.reduction_repr
 
 local M = {}
 

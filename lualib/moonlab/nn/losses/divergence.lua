@@ -2,8 +2,7 @@
 local ml = require "moonlab"
 local B = require "moonlab.nn.losses.base"
 local class, fail, check_opts, fmt = B.class, B.fail, B.check_opts, B.fmt
-local nnops = ml._nn
-local check_reduction, check_weight, like, check_pair, check_same_shape, reduce, reduction_repr = B.check_reduction, B.check_weight, B.like, B.check_pair, B.check_same_shape, B.reduce, B.reduction_repr
+local check_reduction, check_pair, check_same_shape, reduce = B.check_reduction, B.check_pair, B.check_same_shape, B.reduce
 
 local M = {}
 

@@ -1,0 +1,421 @@
+--- moonlab.core.persist: one way to save and load anything that holds state.
+--
+--   persist.save("scaler.safetensors", scaler, {metadata = {note = "v2"}})
+--   local s = persist.load("scaler.safetensors")      -- rebuilt by its registered class name
+--
+-- A file is safetensors: the state tensors under their own names, and in
+-- __metadata__ "moonlab.format" ("1") plus JSON strings describing the
+-- object, so the file is self-describing and PyTorch's safetensors reads it.
+--
+-- The protocol an object follows (all parts optional):
+--   constructor arguments  rawget(obj, "_args") (nn.Module records them), or obj:constructor_args()
+--   obj:persist_state() -> {tensors = {name = tensor}, settings = JSON-able table}
+--   obj:load_persist_state({tensors = ..., settings = ...})   after the constructor ran
+-- A plain object is written as one node under "moonlab.object":
+--   {"$class": "prep.StandardScaler", "args": [...], "settings": {...}, "state": "prefix"}
+-- Constructor arguments are numbers, strings, booleans, tables, tensors
+-- (stored as tensors "_args.N", referenced as {"$tensor": "_args.N"}) and
+-- nested objects (nodes of their own). A kind of object may write its own
+-- metadata key instead (models: "moonlab.model", nn/serialize.lua) by
+-- registering a reader with persist.register_reader and giving its objects a
+-- persist_parts(ctx) method.
+--
+-- Loading never trusts a file: before any constructor runs, every integer
+-- argument in the file is checked against the sizes of the tensors it holds
+-- (persist.check_sizes), so a 500-byte file cannot make a constructor
+-- allocate gigabytes; the caller's random stream is kept as it was.
+local ml = require "moonlab"
+local class = require "moonlab.core.class"
+local checks = require "moonlab.core.checks"
+local format = require "moonlab.core.format"
+
+local persist = {}
+local fmt = string.format
+local huge = math.huge
+
+persist.FORMAT = "1"
+-- tensor name prefixes that object state may not use (checkpoints and arguments use them)
+persist.RESERVED = { "optimizer.", "callbacks.", "scheduler.", "_args." }
+-- the largest integer argument a file without tensors may give a constructor
+persist.MAX_ARGUMENT = 1 << 24
+-- integer arguments up to this are always accepted (a Reshape(1, 28, 28) in a model of small layers)
+persist.MIN_LIMIT = 1024
+
+--- persist.strip(err, [prefix]) -> err without a leading "file:line: " and without prefix
+function persist.strip(err, prefix)
+  err = tostring(err)
+  err = err:gsub("^[^%s:]+:%d+: ", "")
+  if prefix then err = err:gsub("^" .. prefix:gsub("%p", "%%%0"), "") end
+  return err
+end
+local strip = persist.strip
+
+--- persist.reserved(name) -> the reserved prefix name starts with, or nil
+function persist.reserved(name)
+  for _, p in ipairs(persist.RESERVED) do
+    if name:sub(1, #p) == p then return p end
+  end
+end
+
+-- ---- JSON ----------------------------------------------------------------------------
+
+-- As format.to_json, but an empty table keeps its metatable (json.array marks [] for the encoder).
+local function safe(v, depth)
+  depth = depth or 0
+  if depth > 64 then error("nesting too deep", 0) end
+  if type(v) == "number" then return format.json_number(v) end
+  if type(v) ~= "table" or ml.is_tensor(v) then return v end
+  local out = {}
+  for k, x in pairs(v) do out[k] = safe(x, depth + 1) end
+  if next(out) == nil and getmetatable(v) then setmetatable(out, getmetatable(v)) end
+  return out
+end
+
+--- persist.encode(v, fn, what) -> JSON text; NaN and infinities as "nan"/"inf"/"-inf"
+function persist.encode(v, fn, what)
+  local ok, text = pcall(ml.json.encode, safe(v))
+  if not ok then error(fmt("%s: %s cannot be written as JSON: %s", fn, what, strip(text, "ml.json.encode: ")), 0) end
+  return text
+end
+
+--- persist.from_json(v) -> v with "nan"/"inf"/"-inf" back to numbers and json.null to nil
+persist.from_json = format.from_json
+
+--- persist.decode(meta, key, path, fn) -> the JSON value of metadata key, or nil when absent
+function persist.decode(meta, key, path, fn)
+  local s = meta[key]
+  if s == nil then return nil end
+  local ok, v = pcall(ml.json.decode, s)
+  if not ok then
+    error(fmt("%s: '%s': metadata '%s' is not valid JSON: %s; the file is damaged", fn, path, key, strip(v, "ml.json.decode: ")), 0)
+  end
+  return v
+end
+
+-- ---- files ---------------------------------------------------------------------------
+
+--- persist.add_metadata(meta, extra, fn): copies the user's {key = string} metadata in
+function persist.add_metadata(meta, extra, fn)
+  if extra == nil then return end
+  if type(extra) ~= "table" then error(fn .. ": metadata must be a table of strings", 0) end
+  for k, v in pairs(extra) do
+    if type(k) ~= "string" or type(v) ~= "string" then error(fn .. ": metadata keys and values must be strings", 0) end
+    meta[k] = v
+  end
+end
+
+--- persist.write(path, tensors, meta, fn): writes a safetensors file (errors name fn)
+function persist.write(path, tensors, meta, fn)
+  local ok, err = pcall(ml.save, path, tensors, { metadata = meta })
+  if not ok then error(fn .. ": " .. strip(err, "ml.save: "), 0) end
+end
+
+--- persist.read(path, fn) -> tensors, metadata of a safetensors file (errors name fn)
+function persist.read(path, fn)
+  if type(path) ~= "string" then error(fmt("%s: expected a file path, got %s", fn, type(path)), 0) end
+  local ok, t, meta = pcall(ml.load, path)
+  if not ok then error(fn .. ": " .. strip(t, "ml.load: "), 0) end
+  if ml.is_tensor(t) then t = { tensor = t } end
+  return t, meta or {}
+end
+
+-- ---- constructor arguments -------------------------------------------------------------
+
+-- ctx: {fn, tensors (the file's), nt (the count of "_args.N")}; nested objects become nodes (persist.node_of)
+
+--- persist.encode_value(v, ctx, where, depth) -> the JSON form of one constructor argument
+function persist.encode_value(v, ctx, where, depth)
+  local fn = ctx.fn
+  if depth > 64 then error(fmt("%s: constructor arguments nest too deep at %s", fn, where), 0) end
+  local tv = type(v)
+  if v == nil then return ml.json.null end
+  if tv == "boolean" or tv == "string" then return v end
+  if tv == "number" then
+    if v ~= v or v == huge or v == -huge then
+      error(fmt("%s: %s is %s, which JSON cannot hold", fn, where, tostring(v)), 0)
+    end
+    return v
+  end
+  if ml.is_tensor(v) then
+    ctx.nt = (ctx.nt or 0) + 1
+    local name = "_args." .. ctx.nt
+    ctx.tensors[name] = v
+    return { ["$tensor"] = name }
+  end
+  if tv == "table" and getmetatable(v) ~= nil and class.name_of(v) then return persist.node_of(v, ctx, depth + 1) end
+  if tv == "table" and getmetatable(v) == nil then
+    local n, maxk, nstr = 0, 0, 0
+    for k in pairs(v) do
+      n = n + 1
+      if math.type(k) == "integer" and k > 0 then maxk = math.max(maxk, k)
+      elseif type(k) == "string" then nstr = nstr + 1
+      else error(fmt("%s: %s has a key %s; only strings and 1..n can be saved", fn, where, tostring(k)), 0) end
+    end
+    if nstr == 0 and maxk == n then
+      local out = ml.json.array()
+      for i = 1, n do out[i] = persist.encode_value(v[i], ctx, fmt("%s[%d]", where, i), depth + 1) end
+      return out
+    elseif nstr == n then
+      local out = {}
+      for k, x in pairs(v) do out[k] = persist.encode_value(x, ctx, where .. "." .. k, depth + 1) end
+      return out
+    end
+    error(fmt("%s: %s mixes list items and named fields (or has holes); it cannot be saved", fn, where), 0)
+  end
+  error(fmt("%s: %s is a %s, which cannot be saved (constructor arguments must be numbers, strings, " ..
+    "booleans, tables, tensors or objects; a class can define constructor_args())", fn, where,
+    tv == "table" and "table with a metatable" or tv), 0)
+end
+
+--- persist.constructor_args(obj) -> the arguments to rebuild obj with (a packed table)
+function persist.constructor_args(obj)
+  local args
+  if type(obj.constructor_args) == "function" then args = obj:constructor_args() else args = rawget(obj, "_args") end
+  return args or { n = 0 }
+end
+
+--- persist.encode_args(obj, ctx, name, depth) -> JSON array of obj's constructor arguments
+function persist.encode_args(obj, ctx, name, depth)
+  local args = persist.constructor_args(obj)
+  local out = ml.json.array()
+  for i = 1, args.n or #args do out[i] = persist.encode_value(args[i], ctx, fmt("argument %d of %s", i, name), depth) end
+  return out
+end
+
+-- The kinds of nodes a file may hold: "$class" (here) and those registered ("$module").
+local builders = {}
+
+--- persist.register_node(key, build): build(node, ctx, depth) -> object, for nodes {key: class name, ...}
+function persist.register_node(key, build) builders[key] = build end
+
+--- persist.decode_value(v, ctx, depth) -> the Lua value of a JSON constructor argument (objects rebuilt)
+function persist.decode_value(v, ctx, depth)
+  if depth > 64 then error(fmt("%s: '%s': the description nests too deep", ctx.fn, ctx.path), 0) end
+  if v == ml.json.null then return nil end
+  if type(v) ~= "table" then return v end
+  for key, build in pairs(builders) do
+    if v[key] ~= nil then return build(v, ctx, depth) end
+  end
+  local tname = v["$tensor"]
+  if tname ~= nil then
+    for k in pairs(v) do
+      if k ~= "$tensor" then
+        error(fmt("%s: '%s': the description's reference to tensor '%s' has an unknown key '%s'; the file is damaged",
+          ctx.fn, ctx.path, tostring(tname), tostring(k)), 0)
+      end
+    end
+    local t = ctx.tensors[tname]
+    if not t then error(fmt("%s: '%s': the description names tensor '%s', which the file lacks", ctx.fn, ctx.path, tostring(tname)), 0) end
+    return t
+  end
+  local out = {}
+  for k, x in pairs(v) do out[k] = persist.decode_value(x, ctx, depth + 1) end
+  return out
+end
+
+--- persist.decode_args(node, ctx, name, depth) -> the packed constructor arguments of a node
+function persist.decode_args(node, ctx, name, depth)
+  local args = node.args or {}
+  if type(args) ~= "table" then error(fmt("%s: '%s': the arguments of %s are not a list; the file is damaged", ctx.fn, ctx.path, name), 0) end
+  local vals = { n = #args }
+  for i = 1, #args do vals[i] = persist.decode_value(args[i], ctx, depth + 1) end
+  return vals
+end
+
+--- persist.check_sizes(tree, tensors, fn, path, [opts]): refuses integer arguments larger than the file can justify
+-- Every integer in the description must be at most the largest dimension of any tensor in the file
+-- (persist.MAX_ARGUMENT when it holds none), checked before any constructor runs; opts.trusted skips it.
+function persist.check_sizes(tree, tensors, fn, path, opts)
+  if opts and opts.trusted then return end
+  local limit = 0
+  for _, t in pairs(tensors) do
+    for _, s in ipairs(t:shape()) do if s > limit then limit = s end end
+  end
+  local what = "the largest dimension of the tensors in the file"
+  if next(tensors) == nil then limit, what = persist.MAX_ARGUMENT, "the limit for a file without tensors"
+  elseif limit < persist.MIN_LIMIT then limit, what = persist.MIN_LIMIT, "the limit for a file with small tensors" end
+  local function walk(v, where, depth)
+    if depth > 64 then return end
+    if math.type(v) == "integer" and v > limit then
+      error(fmt("%s: '%s': %s is %d, more than %s (%d); the file is damaged or was not written by moonlab, " ..
+        "so nothing was built (pass {trusted = true} to load a file you trust)", fn, path, where, v, what, limit), 0)
+    end
+    if type(v) ~= "table" then return end
+    local name = v["$module"] or v["$class"]
+    if type(name) == "string" then
+      for i, a in ipairs(type(v.args) == "table" and v.args or {}) do walk(a, fmt("argument %d of %s", i, name), depth + 1) end
+      for _, c in ipairs(type(v.children) == "table" and v.children or {}) do
+        if type(c) == "table" then walk(c.node, where, depth + 1) end
+      end
+      return
+    end
+    for k, x in pairs(v) do walk(x, where, depth + 1) end
+  end
+  walk(tree, "an argument", 0)
+end
+
+-- ---- plain objects ------------------------------------------------------------------------
+
+local OBJECT_KEYS = { ["$class"] = true, args = true, settings = true, state = true }
+
+local function object_node(obj, ctx, depth)
+  local name = class.name_of(obj)
+  if not name or class.get(name) ~= getmetatable(obj) then
+    error(fmt("%s: %s is not the class registered under its name, so it could not be rebuilt", ctx.fn, tostring(name)), 0)
+  end
+  local node = { ["$class"] = name, args = persist.encode_args(obj, ctx, name, depth) }
+  if type(obj.persist_state) == "function" then
+    local st = obj:persist_state() or {}
+    -- the saved object's own tensors keep their names; nested objects' go under "_objects.N."
+    local prefix = ""
+    if depth > 0 then
+      ctx.no = (ctx.no or 0) + 1
+      prefix = "_objects." .. ctx.no .. "."
+    end
+    for k, t in pairs(st.tensors or {}) do
+      if not ml.is_tensor(t) then error(fmt("%s: the state '%s' of %s is not a tensor", ctx.fn, tostring(k), name), 0) end
+      ctx.tensors[prefix .. k] = t
+    end
+    node.state = prefix
+    if st.settings ~= nil then node.settings = st.settings end
+  end
+  return node
+end
+
+--- persist.node_of(obj, ctx, depth) -> the JSON node of an object: obj:persist_node(ctx, depth) when it has one (modules)
+function persist.node_of(obj, ctx, depth)
+  if type(obj.persist_node) == "function" then return obj:persist_node(ctx, depth) end
+  return object_node(obj, ctx, depth)
+end
+
+local function build_object(node, ctx, depth)
+  local name = node["$class"]
+  if type(name) ~= "string" then error(fmt("%s: '%s': an object node has no class name; the file is damaged", ctx.fn, ctx.path), 0) end
+  for k in pairs(node) do
+    if not OBJECT_KEYS[k] then
+      error(fmt("%s: '%s': the node of %s has an unknown key '%s' (known: $class, args, settings, state); the file is damaged " ..
+        "or from a newer moonlab", ctx.fn, ctx.path, name, tostring(k)), 0)
+    end
+  end
+  local cls = class.get(name)
+  if not cls then
+    error(fmt("%s: '%s' holds an object of class '%s', which is not defined; load the code that defines it first",
+      ctx.fn, ctx.path, name), 0)
+  end
+  local args = persist.decode_args(node, ctx, name, depth)
+  local ok, obj = pcall(cls, table.unpack(args, 1, args.n))
+  if not ok then error(fmt("%s: '%s': rebuilding %s failed: %s", ctx.fn, ctx.path, name, strip(obj)), 0) end
+  if node.state ~= nil then
+    if type(obj.load_persist_state) ~= "function" then
+      error(fmt("%s: '%s': %s has saved state but no load_persist_state method", ctx.fn, ctx.path, name), 0)
+    end
+    local prefix, ts = tostring(node.state), {}
+    for k, t in pairs(ctx.tensors) do
+      if k:sub(1, #prefix) == prefix and not persist.reserved(k:sub(#prefix + 1)) and (prefix ~= "" or not k:find("^_objects%.")) then
+        ts[k:sub(#prefix + 1)] = t
+      end
+    end
+    local ok2, err = pcall(obj.load_persist_state, obj, { tensors = ts, settings = persist.from_json(node.settings) })
+    if not ok2 then error(fmt("%s: '%s': the state of %s does not load: %s", ctx.fn, ctx.path, name, strip(err)), 0) end
+  end
+  return obj
+end
+persist.register_node("$class", build_object)
+
+-- ---- save and load ------------------------------------------------------------------------
+
+local readers = {} -- metadata key -> fn(path, tensors, meta, opts, fn) -> object
+
+--- persist.register_reader(key, read): files whose metadata has key are read by read(path, tensors, meta, opts, fn)
+function persist.register_reader(key, read) readers[key] = read end
+
+--- persist.parts(obj, fn) -> tensors, metadata: what persist.save writes for obj
+function persist.parts(obj, fn)
+  if type(obj) == "table" and type(obj.persist_parts) == "function" then return obj:persist_parts(fn) end
+  if not class.name_of(obj) then error(fmt("%s: expected an object of moonlab's class system, got %s", fn, type(obj)), 0) end
+  local ctx = { fn = fn, tensors = {} }
+  local node = persist.node_of(obj, ctx, 0)
+  return ctx.tensors, { ["moonlab.format"] = persist.FORMAT, ["moonlab.object"] = persist.encode(node, fn, "the object") }
+end
+
+--- persist.save(path, obj, [{metadata = {key = string}}]): writes obj's class, constructor arguments and state
+function persist.save(path, obj, opts)
+  local fn = "persist.save"
+  if type(path) ~= "string" then checks.fail(fn .. ": expected a file path, got " .. type(path)) end
+  opts = checks.options(fn, opts, { "metadata" })
+  local ok, err = pcall(function()
+    local tensors, meta = persist.parts(obj, fn)
+    persist.add_metadata(meta, opts.metadata, fn)
+    persist.write(path, tensors, meta, fn)
+  end)
+  if not ok then checks.reraise(err) end
+end
+
+--- persist.check_format(meta, path, fn): refuses files of another format version
+function persist.check_format(meta, path, fn)
+  local f = meta["moonlab.format"]
+  if f ~= nil and f ~= persist.FORMAT then
+    error(fmt("%s: '%s' has model format '%s'; this moonlab reads format %s", fn, path, f, persist.FORMAT), 0)
+  end
+  return f
+end
+
+--- persist.rebuild(path, tensors, meta, [opts], [fn]) -> the object a file describes
+function persist.rebuild(path, tensors, meta, opts, fn)
+  fn = fn or "persist.load"
+  if persist.check_format(meta, path, fn) == nil then
+    error(fmt("%s: '%s' is not a moonlab file (no 'moonlab.format' metadata); ml.load reads plain tensor files", fn, path), 0)
+  end
+  if meta["moonlab.model"] ~= nil and not readers["moonlab.model"] then require "moonlab.nn" end -- it registers the reader
+  for key, read in pairs(readers) do
+    if meta[key] ~= nil then return read(path, tensors, meta, opts or {}, fn) end
+  end
+  local node = persist.decode(meta, "moonlab.object", path, fn)
+  if type(node) ~= "table" then error(fmt("%s: '%s' describes no object; the file is damaged", fn, path), 0) end
+  persist.check_sizes(node, tensors, fn, path, opts)
+  local state = ml.random_state()
+  local ok, obj = pcall(build_object, node, { fn = fn, path = path, tensors = tensors }, 0)
+  ml.set_random_state(state)
+  if not ok then error(obj, 0) end
+  return obj
+end
+
+--- persist.load(path, [{trusted = false}]) -> the object saved by persist.save (or a model file)
+function persist.load(path, opts)
+  opts = checks.options("persist.load", opts, { "trusted" })
+  local ok, r = pcall(function()
+    local tensors, meta = persist.read(path, "persist.load")
+    return persist.rebuild(path, tensors, meta, opts, "persist.load")
+  end)
+  if not ok then checks.reraise(r) end
+  return r
+end
+
+do
+  local doc = ml.doc
+  doc(persist, "core.persist — one way to save and load stateful objects: persist.save(path, obj), persist.load(path); safetensors with the class name, constructor arguments and settings as JSON metadata")
+  doc(persist.strip, "persist.strip(err, [prefix]) -> string — a message without its leading position and prefix")
+  doc(persist.reserved, "persist.reserved(name) -> prefix | nil — the reserved tensor-name prefix name starts with")
+  doc(persist.encode, "persist.encode(v, fn, what) -> JSON text — NaN and infinities as strings")
+  doc(persist.from_json, "persist.from_json(v) -> v — 'nan'/'inf'/'-inf' back to numbers, json.null to nil")
+  doc(persist.decode, "persist.decode(meta, key, path, fn) -> value | nil — the JSON of one metadata key; bad JSON is a 'damaged file' error")
+  doc(persist.add_metadata, "persist.add_metadata(meta, extra, fn) — adds the user's string metadata")
+  doc(persist.write, "persist.write(path, tensors, meta, fn) — writes a safetensors file; errors name fn")
+  doc(persist.read, "persist.read(path, fn) -> tensors, meta — reads a safetensors file; errors name fn")
+  doc(persist.encode_value, "persist.encode_value(v, ctx, where, depth) -> JSON value — one constructor argument; tensors become '_args.N' tensors")
+  doc(persist.constructor_args, "persist.constructor_args(obj) -> packed table — obj:constructor_args() or the arguments it was made with")
+  doc(persist.encode_args, "persist.encode_args(obj, ctx, name, depth) -> JSON array — obj's constructor arguments")
+  doc(persist.node_of, "persist.node_of(obj, ctx, depth) -> node — an object's JSON node (obj:persist_node when it has one)")
+  doc(persist.register_node, "persist.register_node(key, build) — nodes {key = class name, ...} in a file are rebuilt by build(node, ctx, depth)")
+  doc(persist.decode_value, "persist.decode_value(v, ctx, depth) -> value — a JSON constructor argument back to Lua, objects rebuilt")
+  doc(persist.decode_args, "persist.decode_args(node, ctx, name, depth) -> packed table — the constructor arguments of a node")
+  doc(persist.check_sizes, "persist.check_sizes(tree, tensors, fn, path, [opts]) — refuses integer arguments above the largest tensor dimension in the file, before anything is built")
+  doc(persist.register_reader, "persist.register_reader(key, read) — files with metadata key are rebuilt by read(path, tensors, meta, opts, fn)")
+  doc(persist.parts, "persist.parts(obj, fn) -> tensors, meta — what persist.save writes for obj")
+  doc(persist.save, "persist.save(path, obj, [{metadata}]) — writes obj's class name, constructor arguments, settings and state tensors as safetensors")
+  doc(persist.check_format, "persist.check_format(meta, path, fn) -> format | nil — refuses another format version")
+  doc(persist.rebuild, "persist.rebuild(path, tensors, meta, [opts], [fn]) -> object — the object a file's tensors and metadata describe")
+  doc(persist.load, "persist.load(path, [{trusted=false}]) -> object — rebuilds what persist.save (or model:save) wrote, by registered class name")
+end
+
+return persist
