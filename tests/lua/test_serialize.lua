@@ -1,5 +1,5 @@
 -- ml.json, model:save / nn.load, checkpoints, and damaged or mismatched files.
-local S = dofile("tests/lua/fit_standins.lua")
+local S = dofile("tests/lua/fit_helpers.lua")
 local nn = ml.nn
 local json = ml.json
 
