@@ -189,6 +189,15 @@ static void set_to_sorted(lua_State *L) {
  * "pri", "ml.ra", "x:su" or "a.b.c". The path is walked with ordinary
  * indexing (so ml's lazy modules load, as typing them would); after ":"
  * only functions are offered. Used by the REPL's Tab; kept callable for tests. */
+static const char env_key;
+/* Pushes the REPL's environment (its locals, then the globals) once the
+ * REPL runs, else the globals. */
+static void push_scope(lua_State *L) {
+    if (lua_rawgetp(L, LUA_REGISTRYINDEX, &env_key) == LUA_TTABLE) return;
+    lua_pop(L, 1);
+    lua_pushglobaltable(L);
+}
+
 static int l_complete(lua_State *L) {
     size_t len;
     const char *text = luaL_checklstring(L, 1, &len);
@@ -200,7 +209,7 @@ static int l_complete(lua_State *L) {
     size_t plen = len - (size_t)(partial - text);
     lua_newtable(L);                               /* 2: the set of candidates */
     lua_pushlstring(L, text, (size_t)(partial - text)); /* 3: the path, kept before each name */
-    lua_pushglobaltable(L);                        /* 4: the value being walked */
+    push_scope(L);                                 /* 4: the value being walked */
     if (!sep) {
         add_members(L, 2, 4, 3, partial, plen, 0);
         for (const char *const *k = keywords; *k; k++)
@@ -474,7 +483,8 @@ static int compile(lua_State *L, const char *buf, size_t len, int *more) {
  * rewritten to `x = ...` with x declared, so it stays visible to the next
  * input (IPython keeps every name) without becoming a global; functions
  * typed in the REPL see it too, modules and scripts do not. */
-static const char env_key = 0, locals_key = 0, declared_key = 0;
+static const char env_key = 0;
+static const char locals_key = 0, declared_key = 0;
 static int exit_requested;
 
 /* exit() and quit(): leave the REPL. */
@@ -932,6 +942,8 @@ static int documented(lua_State *L, int doc, int idx) {
  * its name ("sum", "Tensor.sum", "t:sum" with no t), which ml.help looks up
  * among the documented names. An expression that fails to run and names
  * nothing documented shows its error. */
+static void set_env(lua_State *L, int idx);
+
 static int l_help(lua_State *L) {
     const char *expr = luaL_checkstring(L, 1);
     const char *colon = strrchr(expr, ':');
@@ -945,7 +957,10 @@ static int l_help(lua_State *L) {
     size_t clen;
     const char *code = lua_tolstring(L, 2, &clen);
     int status = luaL_loadbuffer(L, code, clen, "=stdin");
-    if (status == LUA_OK) status = lua_pcall(L, 0, 1, 0);
+    if (status == LUA_OK) {
+        set_env(L, -1); /* the session's locals are values here */
+        status = lua_pcall(L, 0, 1, 0);
+    }
     const int v = 3, help = 5, doc = 6; /* the value (or error), ml, ml.help, ml.doc */
     if (lua_getglobal(L, "ml") == LUA_TTABLE) {
         lua_getfield(L, 4, "help");

@@ -57,6 +57,12 @@ T.test("REPL locals: 'local' inside strings and comments is left alone", functio
   T.eq(out, "local x = 1\nnil\tnil\nlocal w\nnil\t1\n")
 end)
 
+T.test("REPL locals: Tab completion and ?name see them", function()
+  local out, err = repl("local tm = ml.Timer()\nreturn table.concat(ml._complete('tm:el'), ' ')\n?tm:elapsed\n")
+  T.eq(err, "")
+  T.eq(out, "tm:elapsed\n" .. ml.doc(getmetatable(ml.Timer()).methods.elapsed) .. "\n")
+end)
+
 T.test("-i keeps the script's top-level locals for inspection", function()
   local s = T.tmpname(".lua")
   write_file(s, "local model = {name = 'm'}\nlocal n = 42\nlocal function helper() return n end\n" ..
