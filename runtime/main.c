@@ -238,6 +238,8 @@ static void set_overrides(lua_State *L, int ml, int argc, char **argv, int scrip
 /* The script's folder goes first on package.path, so `require "mymodels"`
  * beside a recipe works from any working directory (as Python's sys.path[0]). */
 static void add_script_dir(lua_State *L, const char *fname) {
+    char real[PATH_MAX];
+    if (realpath(fname, real)) fname = real; /* absolute: a later chdir does not break require */
     const char *slash = strrchr(fname, '/');
     if (slash == fname) slash++; /* "/x.lua": the root */
     lua_getglobal(L, "package");
