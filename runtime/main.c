@@ -5,7 +5,7 @@
  * unchanged; moonlab adds the preloaded `ml` global, `key=value` overrides
  * and subcommands. Start-up loads nothing but Lua's libraries and the C
  * part of `ml` (its Lua modules load on first use), so it stays fast. */
-#define _POSIX_C_SOURCE 200809L
+#define _XOPEN_SOURCE 700 /* POSIX 2008 with realpath */
 #include <cblas.h>
 #include <limits.h>
 #include <signal.h>
