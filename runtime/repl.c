@@ -34,7 +34,8 @@
 static const char help_text[] =
     "  ?name         help on a value or name (ml.help): ?ml.zeros, ?sum, ?x:sum, ?fit,\n"
     "                ?Linear, ?nn.Linear, ?model:fit; ?ml lists the modules\n"
-    "  Tab           complete globals, fields (ml.ra<Tab>) and methods (x:su<Tab>)\n"
+    "  Tab           complete globals, fields (ml.ra<Tab>), methods (x:su<Tab>) and,\n"
+    "                inside a string, file paths (\"data/tr<Tab>)\n"
     "  _             the last result\n"
     "  exit, quit    leave (also exit(), quit() and Ctrl-D); Ctrl-C cancels the line\n"
     "                or interrupts a running command\n"
