@@ -115,7 +115,7 @@ static void add_debian_cpath(lua_State *L) {
 }
 
 /* The parts of ml written in Lua: without the library they raise instead of being nil. */
-static const char *const lua_modules[] = {"nn", "optim", "data", "callbacks", "json", "train", "prep", "metrics",
+static const char *const lua_modules[] = {"nn", "optim", "data", "callbacks", "train", "prep", "metrics",
                                           "models", "search", "track", "plot", "serve", "core", "checks", "cli", NULL};
 
 /* ml.nn, ml.optim ...: loaded on first use from lualib/moonlab/<name>.lua. */

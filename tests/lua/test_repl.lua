@@ -140,6 +140,7 @@ T.test("?ml lists the modules; ?unknown never prints a raw Lua error", function(
   for _, m in ipairs({"nn", "optim", "data", "callbacks"}) do
     T.ok(out:find("\n  " .. ml.doc(ml[m]), 1, true), m .. " missing in:\n" .. out)
   end
+  if ml.json then T.ok(out:find("\n  ml.json", 1, true), "ml.json listed:\n" .. out) end
   for _, q in ipairs({"?nosuch.field", "?nosuch:method", "?nosuch", "?a.b.c.d"}) do
     local o, err = repl(q .. "\n")
     T.ok(not (o .. err):find("attempt to", 1, true) and not (o .. err):find("traceback", 1, true), q .. ": " .. o .. err)
