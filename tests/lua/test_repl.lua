@@ -73,6 +73,18 @@ T.test("-i keeps the script's top-level locals for inspection", function()
   T.eq(code, 0)
 end)
 
+T.test("-i after a failing script: the REPL opens with the locals live at the error", function()
+  local s = T.tmpname(".lua")
+  write_file(s, "local a = 1\nfor i = 1, 3 do\n  local b = i * 10\n  if i == 2 then error('boom') end\nend\n")
+  local out, err, code = run("-i " .. quote(s), "a, i, b\n")
+  T.eq(out, "1\t2\t20\n")
+  T.ok(err:find(":4: boom", 1, true), err)
+  T.eq(code, 1, "the script failed")
+  out, err, code = run(quote(s), "a\n")
+  T.eq(out, "", "no REPL without -i")
+  T.eq(code, 1)
+end)
+
 T.test("REPL: exit(), quit(), quit leave; exit() works inside code", function()
   for _, cmd in ipairs({"exit()", "quit()", "quit", "exit"}) do
     local out, err, code = repl("1\n" .. cmd .. "\n2\n")
