@@ -478,14 +478,16 @@ static int compile(lua_State *L, const char *buf, size_t len, int *more) {
 }
 
 /* ---- the session's locals -----------------------------------------------
- * Every chunk runs with _ENV = a proxy P: reads go to the table Locals, then
- * to the globals; writes go to Locals for the names declared local in an
- * earlier input, else to the globals. A top-level `local x = ...` is
- * rewritten to `x = ...` with x declared, so it stays visible to the next
- * input (IPython keeps every name) without becoming a global; functions
- * typed in the REPL see it too, modules and scripts do not. */
+ * Every chunk runs with _ENV = a table P that holds the session's locals
+ * as plain fields, with the globals behind it (__index): reading or
+ * updating a local is one raw table access, as fast as a global. Writing a
+ * name P does not hold goes to P when the name was declared local in an
+ * earlier input (its value had been nil), else to the globals. A top-level
+ * `local x = ...` is rewritten to `x = ...` with x declared, so it stays
+ * visible to the next input (IPython keeps every name) without becoming a
+ * global; functions typed in the REPL see it too, modules and scripts do not. */
 static const char env_key = 0;
-static const char locals_key = 0, declared_key = 0;
+static const char declared_key = 0;
 static int exit_requested;
 
 /* exit() and quit(): leave the REPL. */
@@ -494,14 +496,14 @@ static int l_exit(lua_State *L) {
     return luaL_error(L, "exit");
 }
 
+/* P.__newindex(P, k, v): k is not in P. */
 static int env_newindex(lua_State *L) {
     lua_rawgetp(L, LUA_REGISTRYINDEX, &declared_key);
     lua_pushvalue(L, 2);
     if (lua_rawget(L, -2) != LUA_TNIL) {
-        lua_rawgetp(L, LUA_REGISTRYINDEX, &locals_key);
         lua_pushvalue(L, 2);
         lua_pushvalue(L, 3);
-        lua_rawset(L, -3);
+        lua_rawset(L, 1);
     } else {
         lua_pushglobaltable(L);
         lua_pushvalue(L, 2);
@@ -515,7 +517,7 @@ static int env_newindex(lua_State *L) {
 static void push_env(lua_State *L) {
     if (lua_rawgetp(L, LUA_REGISTRYINDEX, &env_key) == LUA_TTABLE) return;
     lua_pop(L, 1);
-    lua_newtable(L); /* Locals */
+    lua_newtable(L); /* P */
     static const char *const leave[] = {"exit", "quit", NULL};
     for (const char *const *n = leave; *n; n++) {
         if (lua_getglobal(L, *n) == LUA_TNIL) {
@@ -524,20 +526,14 @@ static void push_env(lua_State *L) {
         }
         lua_pop(L, 1);
     }
-    lua_createtable(L, 0, 1);
-    lua_pushglobaltable(L);
-    lua_setfield(L, -2, "__index");
-    lua_setmetatable(L, -2);
-    lua_rawsetp(L, LUA_REGISTRYINDEX, &locals_key);
-    lua_newtable(L);
-    lua_rawsetp(L, LUA_REGISTRYINDEX, &declared_key);
-    lua_newtable(L); /* P */
     lua_createtable(L, 0, 2);
-    lua_rawgetp(L, LUA_REGISTRYINDEX, &locals_key);
+    lua_pushglobaltable(L);
     lua_setfield(L, -2, "__index");
     lua_pushcfunction(L, env_newindex);
     lua_setfield(L, -2, "__newindex");
     lua_setmetatable(L, -2);
+    lua_newtable(L);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &declared_key);
     lua_pushvalue(L, -1);
     lua_rawsetp(L, LUA_REGISTRYINDEX, &env_key);
 }
@@ -553,7 +549,6 @@ static void declare(lua_State *L, const char *name, size_t n) {
 void ml_repl_add_locals(lua_State *L, int idx) {
     idx = lua_absindex(L, idx);
     push_env(L);
-    lua_rawgetp(L, LUA_REGISTRYINDEX, &locals_key);
     lua_pushnil(L);
     while (lua_next(L, idx)) {
         if (lua_type(L, -2) == LUA_TSTRING) {
@@ -565,7 +560,7 @@ void ml_repl_add_locals(lua_State *L, int idx) {
             lua_rawset(L, -4);
         } else lua_pop(L, 1);
     }
-    lua_pop(L, 2);
+    lua_pop(L, 1);
 }
 
 /* Sets the _ENV of the chunk at idx to P. */
