@@ -5,7 +5,7 @@
  * unchanged; moonlab adds the preloaded `ml` global, `key=value` overrides
  * and subcommands. Start-up loads nothing but Lua's libraries and the C
  * part of `ml` (its Lua modules load on first use), so it stays fast. */
-#define _POSIX_C_SOURCE 200809L
+#define _XOPEN_SOURCE 700 /* POSIX 2008 with realpath */
 #include <cblas.h>
 #include <limits.h>
 #include <signal.h>
@@ -38,8 +38,8 @@ static const char usage_text[] =
     "                              ml.overrides (numbers and true/false converted)\n"
     "  -e CODE        run CODE (may be repeated; runs before the script)\n"
     "  -l NAME        require library NAME into the global NAME\n"
-    "  -i             enter the REPL after the script or -e code (the script's\n"
-    "                 top-level locals stay visible there)\n"
+    "  -i             enter the REPL after the script or -e code, even when the\n"
+    "                 script failed; its top-level locals stay visible there\n"
     "  -W             turn warnings on\n"
     "  -v, --version  print the version\n"
     "  -h, --help     print this text\n"
@@ -53,6 +53,7 @@ static void print_usage(FILE *f) { fputs(usage_text, f); }
 
 static void create_arg_table(lua_State *L, int argc, char **argv, int script);
 static void report(lua_State *L, int status);
+static void capture_locals_at_error(lua_State *L);
 
 static int is_subcommand(const char *a) {
     size_t n = strlen(a);
@@ -110,6 +111,7 @@ static int msghandler(lua_State *L) {
         if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING) return 1;
         msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
     }
+    capture_locals_at_error(L);
     luaL_traceback(L, L, msg, 1);
     return 1;
 }
@@ -238,6 +240,8 @@ static void set_overrides(lua_State *L, int ml, int argc, char **argv, int scrip
 /* The script's folder goes first on package.path, so `require "mymodels"`
  * beside a recipe works from any working directory (as Python's sys.path[0]). */
 static void add_script_dir(lua_State *L, const char *fname) {
+    char real[PATH_MAX];
+    if (realpath(fname, real)) fname = real; /* absolute: a later chdir does not break require */
     const char *slash = strrchr(fname, '/');
     if (slash == fname) slash++; /* "/x.lua": the root */
     lua_getglobal(L, "package");
@@ -253,18 +257,13 @@ static void add_script_dir(lua_State *L, const char *fname) {
 }
 
 /* -i: at the return of the script's main chunk (the function in the
- * registry at &main_chunk_key), its active locals are copied into a table
- * left at &script_locals_key, which the REPL then shows as its own locals. */
+ * registry at &main_chunk_key), or where it raised an error, its active
+ * locals are copied into a table left at &script_locals_key, which the REPL
+ * then shows as its own locals (after an error: the ones live at that line,
+ * a loop's variables too, for inspection as `python -i` allows). */
 static const char main_chunk_key = 0, script_locals_key = 0;
 
-static void capture_locals_hook(lua_State *L, lua_Debug *ar) {
-    if (ar->event != LUA_HOOKRET) return;
-    if (!lua_getinfo(L, "f", ar)) return;
-    lua_rawgetp(L, LUA_REGISTRYINDEX, &main_chunk_key);
-    int mine = lua_rawequal(L, -1, -2);
-    lua_pop(L, 2);
-    if (!mine) return;
-    lua_sethook(L, NULL, 0, 0);
+static void capture_locals(lua_State *L, lua_Debug *ar) {
     lua_newtable(L);
     const char *name;
     for (int i = 1; (name = lua_getlocal(L, ar, i)) != NULL; i++) {
@@ -272,6 +271,30 @@ static void capture_locals_hook(lua_State *L, lua_Debug *ar) {
         lua_setfield(L, -2, name);                       /* a later local of the same name wins */
     }
     lua_rawsetp(L, LUA_REGISTRYINDEX, &script_locals_key);
+}
+
+/* Whether the function running at ar is the script's main chunk. */
+static int is_main_chunk(lua_State *L, lua_Debug *ar) {
+    if (!lua_getinfo(L, "f", ar)) return 0;
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &main_chunk_key);
+    int mine = !lua_isnil(L, -1) && lua_rawequal(L, -1, -2);
+    lua_pop(L, 2);
+    return mine;
+}
+
+static void capture_locals_hook(lua_State *L, lua_Debug *ar) {
+    if (ar->event != LUA_HOOKRET || !is_main_chunk(L, ar)) return;
+    lua_sethook(L, NULL, 0, 0);
+    capture_locals(L, ar);
+}
+
+/* From the message handler: the locals of the main chunk's frame, if it is on the stack. */
+static void capture_locals_at_error(lua_State *L) {
+    if (lua_rawgetp(L, LUA_REGISTRYINDEX, &main_chunk_key) == LUA_TNIL) { lua_pop(L, 1); return; }
+    lua_pop(L, 1);
+    lua_Debug ar;
+    for (int level = 0; lua_getstack(L, level, &ar); level++)
+        if (is_main_chunk(L, &ar)) { capture_locals(L, &ar); return; }
 }
 
 static int run_script(lua_State *L, char **argv, int script, int keep_locals) {
@@ -360,7 +383,10 @@ static int pmain(lua_State *L) {
     set_overrides(L, ml, argc, argv, script);
     int status = 0;
     if (!run_args(L, argv, script)) status = 1;
-    else if (script < argc && run_script(L, argv, script, flags & HAS_I) != LUA_OK) status = 1;
+    else if (script < argc && run_script(L, argv, script, flags & HAS_I) != LUA_OK) {
+        status = 1;
+        if (flags & HAS_I) ml_repl(L); /* as python -i: inspect what failed; the status stays 1 */
+    }
     else if ((flags & HAS_I) || (script == argc && !(flags & (HAS_E | HAS_V)))) status = ml_repl(L);
     lua_pushinteger(L, status);
     return 1;

@@ -34,7 +34,8 @@
 static const char help_text[] =
     "  ?name         help on a value or name (ml.help): ?ml.zeros, ?sum, ?x:sum, ?fit,\n"
     "                ?Linear, ?nn.Linear, ?model:fit; ?ml lists the modules\n"
-    "  Tab           complete globals, fields (ml.ra<Tab>) and methods (x:su<Tab>)\n"
+    "  Tab           complete globals, fields (ml.ra<Tab>), methods (x:su<Tab>) and,\n"
+    "                inside a string, file paths (\"data/tr<Tab>)\n"
     "  _             the last result\n"
     "  exit, quit    leave (also exit(), quit() and Ctrl-D); Ctrl-C cancels the line\n"
     "                or interrupts a running command\n"
@@ -189,6 +190,15 @@ static void set_to_sorted(lua_State *L) {
  * "pri", "ml.ra", "x:su" or "a.b.c". The path is walked with ordinary
  * indexing (so ml's lazy modules load, as typing them would); after ":"
  * only functions are offered. Used by the REPL's Tab; kept callable for tests. */
+static const char env_key;
+/* Pushes the REPL's environment (its locals, then the globals) once the
+ * REPL runs, else the globals. */
+static void push_scope(lua_State *L) {
+    if (lua_rawgetp(L, LUA_REGISTRYINDEX, &env_key) == LUA_TTABLE) return;
+    lua_pop(L, 1);
+    lua_pushglobaltable(L);
+}
+
 static int l_complete(lua_State *L) {
     size_t len;
     const char *text = luaL_checklstring(L, 1, &len);
@@ -200,7 +210,7 @@ static int l_complete(lua_State *L) {
     size_t plen = len - (size_t)(partial - text);
     lua_newtable(L);                               /* 2: the set of candidates */
     lua_pushlstring(L, text, (size_t)(partial - text)); /* 3: the path, kept before each name */
-    lua_pushglobaltable(L);                        /* 4: the value being walked */
+    push_scope(L);                                 /* 4: the value being walked */
     if (!sep) {
         add_members(L, 2, 4, 3, partial, plen, 0);
         for (const char *const *k = keywords; *k; k++)
@@ -468,13 +478,16 @@ static int compile(lua_State *L, const char *buf, size_t len, int *more) {
 }
 
 /* ---- the session's locals -----------------------------------------------
- * Every chunk runs with _ENV = a proxy P: reads go to the table Locals, then
- * to the globals; writes go to Locals for the names declared local in an
- * earlier input, else to the globals. A top-level `local x = ...` is
- * rewritten to `x = ...` with x declared, so it stays visible to the next
- * input (IPython keeps every name) without becoming a global; functions
- * typed in the REPL see it too, modules and scripts do not. */
-static const char env_key = 0, locals_key = 0, declared_key = 0;
+ * Every chunk runs with _ENV = a table P that holds the session's locals
+ * as plain fields, with the globals behind it (__index): reading or
+ * updating a local is one raw table access, as fast as a global. Writing a
+ * name P does not hold goes to P when the name was declared local in an
+ * earlier input (its value had been nil), else to the globals. A top-level
+ * `local x = ...` is rewritten to `x = ...` with x declared, so it stays
+ * visible to the next input (IPython keeps every name) without becoming a
+ * global; functions typed in the REPL see it too, modules and scripts do not. */
+static const char env_key = 0;
+static const char declared_key = 0;
 static int exit_requested;
 
 /* exit() and quit(): leave the REPL. */
@@ -483,14 +496,14 @@ static int l_exit(lua_State *L) {
     return luaL_error(L, "exit");
 }
 
+/* P.__newindex(P, k, v): k is not in P. */
 static int env_newindex(lua_State *L) {
     lua_rawgetp(L, LUA_REGISTRYINDEX, &declared_key);
     lua_pushvalue(L, 2);
     if (lua_rawget(L, -2) != LUA_TNIL) {
-        lua_rawgetp(L, LUA_REGISTRYINDEX, &locals_key);
         lua_pushvalue(L, 2);
         lua_pushvalue(L, 3);
-        lua_rawset(L, -3);
+        lua_rawset(L, 1);
     } else {
         lua_pushglobaltable(L);
         lua_pushvalue(L, 2);
@@ -504,7 +517,7 @@ static int env_newindex(lua_State *L) {
 static void push_env(lua_State *L) {
     if (lua_rawgetp(L, LUA_REGISTRYINDEX, &env_key) == LUA_TTABLE) return;
     lua_pop(L, 1);
-    lua_newtable(L); /* Locals */
+    lua_newtable(L); /* P */
     static const char *const leave[] = {"exit", "quit", NULL};
     for (const char *const *n = leave; *n; n++) {
         if (lua_getglobal(L, *n) == LUA_TNIL) {
@@ -513,20 +526,14 @@ static void push_env(lua_State *L) {
         }
         lua_pop(L, 1);
     }
-    lua_createtable(L, 0, 1);
-    lua_pushglobaltable(L);
-    lua_setfield(L, -2, "__index");
-    lua_setmetatable(L, -2);
-    lua_rawsetp(L, LUA_REGISTRYINDEX, &locals_key);
-    lua_newtable(L);
-    lua_rawsetp(L, LUA_REGISTRYINDEX, &declared_key);
-    lua_newtable(L); /* P */
     lua_createtable(L, 0, 2);
-    lua_rawgetp(L, LUA_REGISTRYINDEX, &locals_key);
+    lua_pushglobaltable(L);
     lua_setfield(L, -2, "__index");
     lua_pushcfunction(L, env_newindex);
     lua_setfield(L, -2, "__newindex");
     lua_setmetatable(L, -2);
+    lua_newtable(L);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &declared_key);
     lua_pushvalue(L, -1);
     lua_rawsetp(L, LUA_REGISTRYINDEX, &env_key);
 }
@@ -542,7 +549,6 @@ static void declare(lua_State *L, const char *name, size_t n) {
 void ml_repl_add_locals(lua_State *L, int idx) {
     idx = lua_absindex(L, idx);
     push_env(L);
-    lua_rawgetp(L, LUA_REGISTRYINDEX, &locals_key);
     lua_pushnil(L);
     while (lua_next(L, idx)) {
         if (lua_type(L, -2) == LUA_TSTRING) {
@@ -554,7 +560,7 @@ void ml_repl_add_locals(lua_State *L, int idx) {
             lua_rawset(L, -4);
         } else lua_pop(L, 1);
     }
-    lua_pop(L, 2);
+    lua_pop(L, 1);
 }
 
 /* Sets the _ENV of the chunk at idx to P. */
@@ -932,6 +938,8 @@ static int documented(lua_State *L, int doc, int idx) {
  * its name ("sum", "Tensor.sum", "t:sum" with no t), which ml.help looks up
  * among the documented names. An expression that fails to run and names
  * nothing documented shows its error. */
+static void set_env(lua_State *L, int idx);
+
 static int l_help(lua_State *L) {
     const char *expr = luaL_checkstring(L, 1);
     const char *colon = strrchr(expr, ':');
@@ -945,7 +953,10 @@ static int l_help(lua_State *L) {
     size_t clen;
     const char *code = lua_tolstring(L, 2, &clen);
     int status = luaL_loadbuffer(L, code, clen, "=stdin");
-    if (status == LUA_OK) status = lua_pcall(L, 0, 1, 0);
+    if (status == LUA_OK) {
+        set_env(L, -1); /* the session's locals are values here */
+        status = lua_pcall(L, 0, 1, 0);
+    }
     const int v = 3, help = 5, doc = 6; /* the value (or error), ml, ml.help, ml.doc */
     if (lua_getglobal(L, "ml") == LUA_TTABLE) {
         lua_getfield(L, 4, "help");

@@ -200,11 +200,19 @@ static const char index_lua[] =
     "      end\n"
     "    end\n"
     "  end\n"
+    "  -- tables of ml itself (ml.json ...): documented, or holding documented functions\n"
     "  for _, k in ipairs(names(ml)) do\n"
     "    local v = rawget(ml, k)\n"
-    "    if not seen[k] and type(v) == 'table' and v ~= ml.Tensor and doc(v) then out[#out + 1] = {name = k, value = v} end\n"
+    "    if not seen[k] and type(v) == 'table' and v ~= ml.Tensor then\n"
+    "      local fns = {}\n"
+    "      for _, f in ipairs(names(v)) do if type(v[f]) == 'function' and doc(v[f]) then fns[#fns + 1] = f end end\n"
+    "      if doc(v) or #fns > 0 then out[#out + 1] = {name = k, value = v, fns = fns} end\n"
+    "    end\n"
     "  end\n"
     "  table.sort(out, function(a, b) return a.name < b.name end)\n"
+    "  for _, e in ipairs(out) do\n"
+    "    e.summary = doc(e.value) or ('ml.' .. e.name .. ' — ' .. table.concat(e.fns or {}, ', '))\n"
+    "  end\n"
     "  return out\n"
     "end\n"
     "-- {qualified name, value} of every documented table under the modules, two levels deep\n"
@@ -630,10 +638,8 @@ static void push_overview(lua_State *L) {
         add(&x, "\nModules (ml.NAME; ?NAME for one):\n");
         for (lua_Integer i = 1; i <= (lua_Integer)lua_rawlen(L, mods); i++) {
             lua_rawgeti(L, mods, i);
-            lua_getfield(L, -1, "value");
-            const char *d = doc_of(L, -1);
-            lua_getfield(L, -2, "name");
-            lua_pushfstring(L, "  %s\n", d ? d : lua_tostring(L, -1));
+            lua_getfield(L, -1, "summary");
+            lua_pushfstring(L, "  %s\n", lua_tostring(L, -1));
             lua_rawseti(L, x.t, ++x.n);
             lua_settop(L, mods);
         }

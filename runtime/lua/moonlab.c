@@ -24,6 +24,7 @@
  *   D/../lualib                      the build tree (build/moonlab)
  *   D/../share/moonlab/lualib        installed: PREFIX/bin/moonlab
  *   D/../../share/moonlab/lualib     installed: PREFIX/lib/moonlab/moonlab.so
+ * (written without the "..": /opt/ml/bin/moonlab looks in /opt/ml/lualib ...)
  * The first that holds a moonlab/ folder goes on package.path. */
 
 #define ML_EXE_KEY "moonlab.exe"          /* registry: the real path of the command, set by main.c */
@@ -53,7 +54,9 @@ static int code_path(lua_State *L, char *out) {
 
 /* Puts the library on package.path, or leaves in the registry where it looked. */
 static void add_lualib_path(lua_State *L) {
-    static const char *const rel[] = {"../lualib", "../share/moonlab/lualib", "../../share/moonlab/lualib", NULL};
+    /* relative to the parent (0) or grandparent (1) of the folder holding the code */
+    static const struct { int up; const char *path; } rel[] = {
+        {0, "lualib"}, {0, "share/moonlab/lualib"}, {1, "share/moonlab/lualib"}, {0, NULL}};
     char file[PATH_MAX], found[PATH_MAX] = "";
     luaL_Buffer looked;
     luaL_buffinit(L, &looked);
@@ -63,10 +66,15 @@ static void add_lualib_path(lua_State *L) {
         else { luaL_addstring(&looked, env); luaL_addstring(&looked, " ($MOONLAB_LUALIB), "); }
     }
     if (!*found && code_path(L, file)) {
-        char *dir = dirname(file);
-        for (int i = 0; rel[i] && !*found; i++) {
+        char parent[PATH_MAX], grand[PATH_MAX], tmp[PATH_MAX];
+        snprintf(parent, sizeof parent, "%s", dirname(dirname(file))); /* build/moonlab -> the tree */
+        snprintf(tmp, sizeof tmp, "%s", parent);
+        snprintf(grand, sizeof grand, "%s", dirname(tmp));
+        for (int i = 0; rel[i].path && !*found; i++) {
             char cand[PATH_MAX], real[PATH_MAX];
-            snprintf(cand, sizeof cand, "%s/%s", dir, rel[i]);
+            const char *base = rel[i].up ? grand : parent;
+            if (snprintf(cand, sizeof cand, "%s%s%s", base, strcmp(base, "/") ? "/" : "", rel[i].path) >= (int)sizeof cand)
+                continue;
             if (is_lualib(cand) && realpath(cand, real)) snprintf(found, sizeof found, "%s", real);
             else { luaL_addstring(&looked, cand); luaL_addstring(&looked, ", "); }
         }
@@ -107,7 +115,7 @@ static void add_debian_cpath(lua_State *L) {
 }
 
 /* The parts of ml written in Lua: without the library they raise instead of being nil. */
-static const char *const lua_modules[] = {"nn", "optim", "data", "callbacks", "json", "train", "prep", "metrics",
+static const char *const lua_modules[] = {"nn", "optim", "data", "callbacks", "train", "prep", "metrics",
                                           "models", "search", "track", "plot", "serve", "core", "checks", "cli", NULL};
 
 /* ml.nn, ml.optim ...: loaded on first use from lualib/moonlab/<name>.lua. */

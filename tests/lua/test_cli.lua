@@ -120,7 +120,7 @@ T.test("a copy without the library: ml.nn raises where it looked; C functions st
   local out, err, code = sh("MOONLAB_LUALIB= ./bin/moonlab -e 'print(ml.zeros(2):numel())' -e 'print(ml.nn)'", dir)
   T.eq(out, "2\n")
   T.eq(code, 1)
-  T.ok(err:find("ml.nn: moonlab's Lua library (lualib) was not found; looked in " .. dir .. "/bin/../lualib", 1, true), err)
+  T.ok(err:find("ml.nn: moonlab's Lua library (lualib) was not found; looked in " .. dir .. "/lualib, " .. dir .. "/share/moonlab/lualib", 1, true), err)
   T.ok(err:find("share/moonlab/lualib", 1, true), err)
   _, err, code = sh("./bin/moonlab help", dir)
   T.eq(code, 1)

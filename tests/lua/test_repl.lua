@@ -57,6 +57,12 @@ T.test("REPL locals: 'local' inside strings and comments is left alone", functio
   T.eq(out, "local x = 1\nnil\tnil\nlocal w\nnil\t1\n")
 end)
 
+T.test("REPL locals: Tab completion and ?name see them", function()
+  local out, err = repl("local tm = ml.Timer()\nreturn table.concat(ml._complete('tm:el'), ' ')\n?tm:elapsed\n")
+  T.eq(err, "")
+  T.eq(out, "tm:elapsed\n" .. ml.doc(getmetatable(ml.Timer()).methods.elapsed) .. "\n")
+end)
+
 T.test("-i keeps the script's top-level locals for inspection", function()
   local s = T.tmpname(".lua")
   write_file(s, "local model = {name = 'm'}\nlocal n = 42\nlocal function helper() return n end\n" ..
@@ -65,6 +71,18 @@ T.test("-i keeps the script's top-level locals for inspection", function()
   T.eq(err, "")
   T.eq(out, "ran\n43\nm\n42\nnil\n")
   T.eq(code, 0)
+end)
+
+T.test("-i after a failing script: the REPL opens with the locals live at the error", function()
+  local s = T.tmpname(".lua")
+  write_file(s, "local a = 1\nfor i = 1, 3 do\n  local b = i * 10\n  if i == 2 then error('boom') end\nend\n")
+  local out, err, code = run("-i " .. quote(s), "a, i, b\n")
+  T.eq(out, "1\t2\t20\n")
+  T.ok(err:find(":4: boom", 1, true), err)
+  T.eq(code, 1, "the script failed")
+  out, err, code = run(quote(s), "a\n")
+  T.eq(out, "", "no REPL without -i")
+  T.eq(code, 1)
 end)
 
 T.test("REPL: exit(), quit(), quit leave; exit() works inside code", function()
@@ -134,6 +152,7 @@ T.test("?ml lists the modules; ?unknown never prints a raw Lua error", function(
   for _, m in ipairs({"nn", "optim", "data", "callbacks"}) do
     T.ok(out:find("\n  " .. ml.doc(ml[m]), 1, true), m .. " missing in:\n" .. out)
   end
+  if ml.json then T.ok(out:find("\n  ml.json", 1, true), "ml.json listed:\n" .. out) end
   for _, q in ipairs({"?nosuch.field", "?nosuch:method", "?nosuch", "?a.b.c.d"}) do
     local o, err = repl(q .. "\n")
     T.ok(not (o .. err):find("attempt to", 1, true) and not (o .. err):find("traceback", 1, true), q .. ": " .. o .. err)
