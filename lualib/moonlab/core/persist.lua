@@ -41,6 +41,15 @@ persist.MAX_ARGUMENT = 1 << 24
 -- integer arguments up to this are always accepted (a Reshape(1, 28, 28) in a model of small layers)
 persist.MIN_LIMIT = 1024
 
+--- persist.clone_state(v) -> a deep copy of a state_dict-like value (tensors cloned), for undoing a failed load
+function persist.clone_state(v)
+  if ml.is_tensor(v) then return v:detach():clone() end
+  if type(v) ~= "table" then return v end
+  local out = {}
+  for k, x in pairs(v) do out[k] = persist.clone_state(x) end
+  return setmetatable(out, getmetatable(v))
+end
+
 --- persist.strip(err, [prefix]) -> err without a leading "file:line: " and without prefix
 function persist.strip(err, prefix)
   err = tostring(err)
@@ -394,6 +403,7 @@ end
 do
   local doc = ml.doc
   doc(persist, "core.persist — one way to save and load stateful objects: persist.save(path, obj), persist.load(path); safetensors with the class name, constructor arguments and settings as JSON metadata")
+  doc(persist.clone_state, "persist.clone_state(v) -> copy — a deep copy of a state_dict-like value, tensors cloned (to undo a failed load)")
   doc(persist.strip, "persist.strip(err, [prefix]) -> string — a message without its leading position and prefix")
   doc(persist.reserved, "persist.reserved(name) -> prefix | nil — the reserved tensor-name prefix name starts with")
   doc(persist.encode, "persist.encode(v, fn, what) -> JSON text — NaN and infinities as strings")

@@ -393,13 +393,7 @@ function Module:load_weights(path)
   return self
 end
 
-local function clone_state(v)
-  if ml.is_tensor(v) then return v:detach():clone() end
-  if type(v) ~= "table" then return v end
-  local out = {}
-  for k, x in pairs(v) do out[k] = clone_state(x) end
-  return setmetatable(out, getmetatable(v))
-end
+local clone_state = require("moonlab.core.persist").clone_state
 
 --- nn.load_checkpoint(path, [{model, optimizer, scheduler}]) -> {epoch, extra, model, model_state, optimizer_state, ...}: reads a checkpoint and loads it into the given objects.
 function M.load_checkpoint(path, targets)

@@ -135,13 +135,7 @@ function M.match(ck, cbs)
   return matches
 end
 
-local function clone_state(v)
-  if ml.is_tensor(v) then return v:detach():clone() end
-  if type(v) ~= "table" then return v end
-  local out = {}
-  for k, x in pairs(v) do out[k] = clone_state(x) end
-  return setmetatable(out, getmetatable(v))
-end
+local clone_state = require("moonlab.core.persist").clone_state
 
 --- resume.apply(ck, model, optimizer, matches): loads the checked checkpoint; a failure puts back what was loaded
 function M.apply(ck, model, opt, matches)
