@@ -12,7 +12,7 @@ local y = (x * 3):sin() + x * x / 2 + ml.randn(n, 1) * 0.05
 local model = nn.Sequential{ nn.Linear(1, 64), nn.Tanh(), nn.Linear(64, 64), nn.Tanh(), nn.Linear(64, 1) }
 local opt = optim.Adam(model:parameters(), {lr = 1e-2})
 model:compile{ optimizer = opt, loss = nn.MSELoss() }
-local log = os.tmpname()
+local log = os.tmpname() -- removed at the end
 local history = model:fit(x, y, { epochs = epochs, batch_size = 64, validation_split = 0.2, verbose = 0,
   callbacks = { ml.callbacks.ReduceLROnPlateau{ monitor = "val_loss", factor = 0.5, patience = 5 },
                 ml.callbacks.CSVLogger{ path = log } } })

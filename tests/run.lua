@@ -11,6 +11,15 @@
 --   T.ok(cond, [msg])
 --   T.tmpname([suffix])            a fresh path (nothing there yet) under a temporary folder;
 --                                  what is made there is removed at the end of the test file
+--   T.tmpdir()                     a fresh, empty folder there
+-- Shared helpers (one copy for every test file):
+--   T.BIN                          the moonlab binary under test (build-asan/ under make check-memory)
+--   T.quote(s)                     s quoted for the shell
+--   T.read_file(path) -> string | nil,  T.write_file(path, bytes)
+--   T.listdir(dir) -> sorted names (without . and ..)
+--   T.flatten(nested_table) -> flat array
+--   T.fixture_tensor(spec)         a tensor from a fixture entry {data, shape, dtype}
+--   T.build(ctor, [env])           evaluates a constructor expression ("nn.Linear(3, 2)") from a fixture
 local passed, failed = 0, 0
 local failures = {}
 local only, memory = nil, false
@@ -124,6 +133,44 @@ local function clean_tmp(all)
   for e in lfs.dir(tmp_root) do
     if e ~= "." and e ~= ".." then remove_tree(tmp_root .. "/" .. e) end
   end
+end
+
+function T.tmpdir()
+  local d = T.tmpname()
+  assert(lfs.mkdir(d), "T.tmpdir: cannot create " .. d)
+  return d
+end
+
+T.BIN = (arg and arg[-1] and arg[-1]:match("moonlab$")) and arg[-1] or "./build/moonlab"
+function T.quote(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
+function T.read_file(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local s = f:read("a")
+  f:close()
+  return s
+end
+function T.write_file(path, bytes)
+  local f = assert(io.open(path, "wb"))
+  f:write(bytes)
+  f:close()
+end
+function T.listdir(d)
+  local names = {}
+  for e in lfs.dir(d) do
+    if e ~= "." and e ~= ".." then names[#names + 1] = e end
+  end
+  table.sort(names)
+  return names
+end
+T.flatten = flatten
+function T.fixture_tensor(spec)
+  local t = ml.tensor(#spec.data > 0 and spec.data or {}, { dtype = spec.dtype })
+  return t:reshape(spec.shape):contiguous()
+end
+function T.build(ctor, env)
+  local e = setmetatable(env or {}, { __index = { nn = ml.nn, ml = ml } })
+  return assert(load("return " .. ctor, "=ctor", "t", e))()
 end
 
 function T.test(name, fn)

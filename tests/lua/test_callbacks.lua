@@ -5,9 +5,7 @@ local cb = ml.callbacks
 local nn = ml.nn
 
 local X, Y = S.blobs(200, 1)
-local dir = T.tmpname()
-os.remove(dir)
-os.execute("mkdir -p " .. dir)
+local dir = T.tmpdir()
 
 local function classifier(seed, lr)
   local m = S.mlp(2, 8, 2, seed or 0)
@@ -134,9 +132,7 @@ T.test("ModelCheckpoint: best and last files, the best value in the metadata", f
   local h = m:fit(X, Y, { epochs = 1, verbose = 0 })
   T.ok(h)
   local found = 0
-  local p = io.popen("ls " .. dir)
-  for f in p:lines() do if f:match("^e0[12]%-%d%.%d%d%.safetensors$") then found = found + 1 end end
-  p:close()
+  for _, f in ipairs(T.listdir(dir)) do if f:match("^e0[12]%-%d%.%d%d%.safetensors$") then found = found + 1 end end
   T.eq(found, 2)
   T.raises(function() cb.ModelCheckpoint{} end, "ModelCheckpoint: path must be a file name")
   T.raises(function()
@@ -358,15 +354,11 @@ end)
 
 T.test("ModelCheckpoint: save_last with a templated path is one file, overwritten every epoch", function()
   local sub = dir .. "/tmpl"
-  os.execute("mkdir -p " .. sub)
+  require("lfs").mkdir(sub)
   local m = classifier()
   m:fit(X, Y, { epochs = 3, verbose = 0, callbacks = {
     cb.ModelCheckpoint{ path = sub .. "/m-{epoch:02d}-{loss:.3f}.safetensors", monitor = "loss", save_last = true } } })
-  local files = {}
-  local p = io.popen("ls " .. sub)
-  for f in p:lines() do files[#files + 1] = f end
-  p:close()
-  table.sort(files)
+  local files = T.listdir(sub)
   T.eq(#files, 4, table.concat(files, " "))
   T.eq(files[4], "m.last.safetensors")
   T.eq(nn.load_checkpoint(sub .. "/m.last.safetensors").epoch, 3, "the last file holds the last epoch")

@@ -2,25 +2,15 @@
 -- `moonlab help`, finding the Lua library from the binary's real location
 -- (PATH, copies, make install), lfs, and the script's folder on package.path.
 local lfs = require "lfs"
-local BIN = (arg and arg[-1] and arg[-1]:match("moonlab$")) and arg[-1] or "./build/moonlab"
+local BIN = T.BIN
 local ABS = BIN:sub(1, 1) == "/" and BIN or (lfs.currentdir() .. "/" .. BIN)
 local ROOT = lfs.currentdir()
 
-local function quote(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
+local quote = T.quote
 
-local function write_file(path, text)
-  local f = assert(io.open(path, "w"))
-  f:write(text)
-  f:close()
-end
+local write_file = T.write_file
 
-local function read_file(path)
-  local f = io.open(path, "r")
-  if not f then return nil end
-  local s = f:read("a")
-  f:close()
-  return s
-end
+local read_file = T.read_file
 
 -- Runs the shell command line cmd (in dir, when given) with empty stdin;
 -- returns stdout, stderr, exit code.

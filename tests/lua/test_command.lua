@@ -3,22 +3,13 @@
 
 -- The binary under test: the one running these tests (build-asan/ under
 -- make check-memory), else ./build/moonlab.
-local BIN = (arg and arg[-1] and arg[-1]:match("moonlab$")) and arg[-1] or "./build/moonlab"
+local BIN = T.BIN
 
-local function quote(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
+local quote = T.quote
 
-local function write_file(path, text)
-  local f = assert(io.open(path, "w"))
-  f:write(text)
-  f:close()
-end
+local write_file = T.write_file
 
-local function read_file(path)
-  local f = assert(io.open(path, "r"))
-  local s = f:read("a")
-  f:close()
-  return s
-end
+local read_file = T.read_file
 
 local temps = {}
 local function tmp(text)

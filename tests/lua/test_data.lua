@@ -3,9 +3,7 @@ local data = ml.data
 local FIX = "tests/fixtures/data/"
 local expected = dofile(FIX .. "expected.lua")
 
-local tmpdir = T.tmpname()
-os.remove(tmpdir)
-os.execute("mkdir -p '" .. tmpdir .. "'")
+local tmpdir = T.tmpdir()
 local ntmp = 0
 local function tmpfile(bytes)
   ntmp = ntmp + 1

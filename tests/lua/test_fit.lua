@@ -379,9 +379,7 @@ T.test("errors point at the caller's line once, and name the loss", function()
 end)
 
 T.test("resume or initial_epoch at or past epochs: says there is nothing to train", function()
-  local dir = T.tmpname()
-  os.remove(dir)
-  os.execute("mkdir -p " .. dir)
+  local dir = T.tmpdir()
   local path = dir .. "/ck.safetensors"
   local m = classifier()
   m:fit(X, Y, { epochs = 3, verbose = 0, callbacks = { ml.callbacks.ModelCheckpoint{ path = path } } })

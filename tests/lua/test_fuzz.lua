@@ -552,13 +552,7 @@ T.test(N_CALLS .. " random bad calls are clean errors, never crashes", function(
 end)
 
 -- ---- 3. corrupted files -------------------------------------------------------
-local function read_file(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("a")
-  f:close()
-  return s
-end
+local read_file = T.read_file
 
 local function write_file(path, s)
   local f = assert(io.open(path, "wb"))
@@ -612,27 +606,25 @@ T.test("load of truncated and corrupted files is a clean error", function()
   }
   if not (ml.load or ml.load_npy or read_idx) then return end
   math.randomseed(SEED + 1)
-  local dir = T.tmpname()
-  os.remove(dir)
-  assert(os.execute("mkdir -p '" .. dir .. "'"))
+  local dir = T.tmpdir()
   -- seeds: the fixtures, and files saved here
   local seeds = {}
-  local p = io.popen("ls tests/fixtures/io/*.npy tests/fixtures/io/*.safetensors 2>/dev/null")
-  for f in p:lines() do
-    local s = read_file(f)
+  for _, name in ipairs(T.listdir("tests/fixtures/io")) do
+    local f = "tests/fixtures/io/" .. name
+    local s = (name:match("%.npy$") or name:match("%.safetensors$")) and read_file(f)
     if s then seeds[#seeds + 1] = {ext = f:match("%.(%w+)$"), data = s} end
   end
-  p:close()
-  p = io.popen("ls tests/fixtures/data/*.idx.gz 2>/dev/null")
-  for f in p:lines() do
+  for _, name in ipairs(T.listdir("tests/fixtures/data")) do
+    local f = "tests/fixtures/data/" .. name
+    if not name:match("%.idx%.gz$") then goto next_idx end
     local s = read_file(f)
     if s then seeds[#seeds + 1] = {ext = "gz", data = s} end
     local g = io.popen("gzip -dc '" .. f .. "' 2>/dev/null") -- the same file, plain
     local plain = g and g:read("a")
     if g then g:close() end
     if plain and #plain > 0 then seeds[#seeds + 1] = {ext = "idx", data = plain} end
+    ::next_idx::
   end
-  p:close()
   if ml.save then
     local f = dir .. "/saved.safetensors"
     local ok = pcall(ml.save, f, {w = ml.randn(3, 4), b = ml.zeros(4, {dtype = "float64"}), i = ml.tensor({1, 2})},

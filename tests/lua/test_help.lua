@@ -281,10 +281,10 @@ T.test("doc: documented values stay collectable", function()
 end)
 
 -- The REPL's ?name goes through ml.help.
-local BIN = (arg and arg[-1] and arg[-1]:match("moonlab$")) and arg[-1] or "./build/moonlab"
+local BIN = T.BIN
 
 local function repl(input)
-  local inp, out, err = T.tmpname(), os.tmpname(), os.tmpname()
+  local inp, out, err = T.tmpname(), T.tmpname(), T.tmpname()
   local f = assert(io.open(inp, "w"))
   f:write(input)
   f:close()

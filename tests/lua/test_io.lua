@@ -7,32 +7,14 @@ local expected = dofile(FIX .. "expected.lua")
 
 -- ---- helpers ---------------------------------------------------------------
 
-local DIR = T.tmpname()
-os.remove(DIR)
-assert(os.execute("mkdir -p '" .. DIR .. "'"))
+local DIR = T.tmpdir()
 local function tmp(name) return DIR .. "/" .. name end
 
-local function read_bytes(p)
-  local f = assert(io.open(p, "rb"))
-  local s = f:read("a")
-  f:close()
-  return s
-end
+local read_bytes = T.read_file
 
-local function write_bytes(p, s)
-  local f = assert(io.open(p, "wb"))
-  f:write(s)
-  f:close()
-end
+local write_bytes = T.write_file
 
-local function listdir(d)
-  local names = {}
-  local p = io.popen("ls -A '" .. d .. "'")
-  for n in p:lines() do names[#names + 1] = n end
-  p:close()
-  table.sort(names)
-  return names
-end
+local listdir = T.listdir
 
 local function dtype_of(t)
   local d = t.dtype
@@ -40,13 +22,7 @@ local function dtype_of(t)
   return d
 end
 
-local function flatten(x, out)
-  out = out or {}
-  if type(x) == "table" then
-    for _, v in ipairs(x) do flatten(v, out) end
-  else out[#out + 1] = x end
-  return out
-end
+local flatten = T.flatten
 
 local function norm(v)
   if type(v) == "boolean" then return v and 1 or 0 end
@@ -231,7 +207,7 @@ end)
 
 T.test("io: saving over a file replaces it and leaves no temporary files", function()
   local d = tmp("atomic")
-  os.execute("mkdir -p '" .. d .. "'")
+  require("lfs").mkdir(d)
   ml.save(d .. "/a.safetensors", {x = ml.tensor({1.5, 2, 3})})
   ml.save(d .. "/a.safetensors", {y = ml.tensor({4.5})})
   ml.save(d .. "/a.npy", ml.tensor({1.5}))

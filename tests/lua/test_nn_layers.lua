@@ -8,15 +8,9 @@ local gradcheck = dofile("tests/lua/gradcheck.lua")
 local FX = dofile("tests/fixtures/nn/layers.lua")
 local D = { dtype = "float64" }
 
-local function fixture_tensor(spec)
-  local t = ml.tensor(#spec.data > 0 and spec.data or {}, { dtype = spec.dtype })
-  return t:reshape(spec.shape):contiguous()
-end
+local fixture_tensor = T.fixture_tensor
 
-local function build(ctor, env)
-  local e = setmetatable(env or {}, { __index = { nn = nn, ml = ml } })
-  return assert(load("return " .. ctor, "=ctor", "t", e))()
-end
+local build = T.build
 
 -- ---- PyTorch fixtures ------------------------------------------------------
 T.test("nn fixtures: version and torch", function()

@@ -8,15 +8,9 @@ local FX = dofile("tests/fixtures/nn/losses.lua")
 local D = { dtype = "float64" }
 local TOL = { float32 = 1e-5, float64 = 1e-10 }
 
-local function fixture_tensor(spec)
-  local t = ml.tensor(#spec.data > 0 and spec.data or {}, { dtype = spec.dtype })
-  return t:reshape(spec.shape):contiguous()
-end
+local fixture_tensor = T.fixture_tensor
 
-local function build(ctor, env)
-  local e = setmetatable(env or {}, { __index = { nn = nn, ml = ml } })
-  return assert(load("return " .. ctor, "=ctor", "t", e))()
-end
+local build = T.build
 
 -- ---- PyTorch fixtures ------------------------------------------------------
 T.test("nn loss fixtures: version", function()

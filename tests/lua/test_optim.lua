@@ -661,7 +661,7 @@ T.test("a Lua optimizer trains a small model; its state saves and loads", functi
   T.all_near(model2.weight, model.weight, 0)
   T.all_near(opt2:state_of(model2.weight).exp_avg, opt:state_of(model.weight).exp_avg, 0)
   -- through a checkpoint file
-  local path = os.tmpname()
+  local path = T.tmpname()
   nn.save_checkpoint(path, { model = model, optimizer = opt, epoch = 1 })
   local opt3 = Lion(nn.Linear(3, 1):parameters())
   local model3 = nn.Linear(3, 1)

@@ -1,23 +1,13 @@
 -- The REPL: top-level locals kept between inputs and after -i, exit()/quit(),
 -- values inside printed tables, ?name lookups, and (through a pty) history
 -- and file-name completion.
-local BIN = (arg and arg[-1] and arg[-1]:match("moonlab$")) and arg[-1] or "./build/moonlab"
+local BIN = T.BIN
 
-local function quote(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
+local quote = T.quote
 
-local function write_file(path, text)
-  local f = assert(io.open(path, "w"))
-  f:write(text)
-  f:close()
-end
+local write_file = T.write_file
 
-local function read_file(path)
-  local f = io.open(path, "r")
-  if not f then return nil end
-  local s = f:read("a")
-  f:close()
-  return s
-end
+local read_file = T.read_file
 
 -- Runs BIN with args, stdin from input; returns stdout, stderr, exit code.
 local function run(args, input, env)

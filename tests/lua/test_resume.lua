@@ -8,7 +8,7 @@ local cb = ml.callbacks
 local json = ml.json
 
 local X, Y = S.blobs(120, 3)
-local dir = os.tmpname()
+local dir = T.tmpname()
 os.remove(dir)
 assert(require("lfs").mkdir(dir))
 

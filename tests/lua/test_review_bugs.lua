@@ -1,9 +1,7 @@
 -- Regression tests for the bugs an adversarial review of the runtime found:
 -- each test failed before its fix.
 
-local tmpdir = os.tmpname()
-os.remove(tmpdir)
-os.execute("mkdir -p '" .. tmpdir .. "'")
+local tmpdir = T.tmpdir()
 
 -- ---- JSON: duplicate keys are found in linear time ----------------------------
 T.test("json: an object of 200,000 keys decodes in linear time, and duplicates are still refused", function()
@@ -54,7 +52,7 @@ T.test("grad assignment: t.grad = t (or a cycle through two tensors) is refused,
 end)
 
 -- ---- readers refuse what is not a regular file ---------------------------------
-local BIN = (arg and arg[-1] and arg[-1]:match("moonlab$")) and arg[-1] or "./build/moonlab"
+local BIN = T.BIN
 
 T.test("readers: a FIFO (or a directory) is refused at once, not opened and waited on", function()
   local fifo = tmpdir .. "/pipe"
@@ -67,7 +65,7 @@ T.test("readers: a FIFO (or a directory) is refused at once, not opened and wait
   }
   for _, c in ipairs(calls) do
     local script = string.format("local P = %q; local ok, e = pcall(function() return %s end); io.write(tostring(e))", fifo, c[2])
-    local out = os.tmpname()
+    local out = T.tmpname()
     local _, _, code = os.execute(string.format("timeout 5 %s -e %q >%s 2>&1 </dev/null", BIN, script, out))
     local f = assert(io.open(out, "rb"))
     local msg = f:read("a")
@@ -83,10 +81,8 @@ end)
 
 -- ---- temporary files of atomic writes ------------------------------------------
 local function ls(dir)
-  local p = io.popen("ls -A '" .. dir .. "'")
   local names = {}
-  for l in p:lines() do names[l] = true end
-  p:close()
+  for _, l in ipairs(T.listdir(dir)) do names[l] = true end
   return names
 end
 
@@ -99,7 +95,7 @@ end
 
 T.test("atomic write: a killed writer's temporary file is removed by the next write to the same path", function()
   local dir = tmpdir .. "/stale"
-  os.execute("mkdir -p '" .. dir .. "'")
+  require("lfs").mkdir(dir)
   local pid = dead_pid()
   local function touch(name) local f = assert(io.open(dir .. "/" .. name, "wb")); f:write("partial"); f:close() end
   local stale1 = ".w.safetensors.moonlab-tmp." .. pid .. ".0"

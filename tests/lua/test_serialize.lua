@@ -3,23 +3,12 @@ local S = dofile("tests/lua/fit_helpers.lua")
 local nn = ml.nn
 local json = ml.json
 
-local dir = T.tmpname()
-os.remove(dir)
-os.execute("mkdir -p " .. dir)
+local dir = T.tmpdir()
 local X, Y = S.blobs(200, 1)
 
-local function read_bytes(p)
-  local f = assert(io.open(p, "rb"))
-  local s = f:read("a")
-  f:close()
-  return s
-end
+local read_bytes = T.read_file
 
-local function write_bytes(p, s)
-  local f = assert(io.open(p, "wb"))
-  f:write(s)
-  f:close()
-end
+local write_bytes = T.write_file
 
 local function same_weights(a, b)
   local sa, sb = a:state_dict(), b:state_dict()
@@ -279,9 +268,7 @@ end)
 os.execute("rm -rf " .. dir)
 
 -- ---- the structure as it is, hostile sizes, compile settings, core/persist ----
-local dir = os.tmpname() -- the first tests' folder is gone by now
-os.remove(dir)
-os.execute("mkdir -p " .. dir)
+local dir = T.tmpdir() -- the first tests' folder is gone by now
 
 T.test("nn.load rebuilds children replaced or added after construction (transfer learning)", function()
   ml.seed(5)
