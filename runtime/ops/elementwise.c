@@ -10,8 +10,7 @@
 #include "ops.h"
 
 #define OP_NAME(E, name, ...) [E] = #name,
-const char *const ml_binary_names[ML_NBINARY] = {ML_BINARY_OPS(OP_NAME)};
-#define binary_names ml_binary_names
+static const char *const binary_names[ML_NBINARY] = {ML_BINARY_OPS(OP_NAME)};
 #define OP_SAVES(E, name, fwd, saves, ...) [E] = saves,
 static const bool saves_inputs[ML_NBINARY] = {ML_BINARY_OPS(OP_SAVES)};
 #define OP_COUNT(...) +1

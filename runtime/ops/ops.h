@@ -16,10 +16,6 @@
 typedef enum { ML_BINARY_OPS(ML_OP_ENUM) ML_NBINARY } ml_binary_op;
 typedef enum { ML_UNARY_OPS(ML_OP_ENUM) ML_NUNARY } ml_unary_op;
 typedef enum { ML_COMPARE_OPS(ML_OP_ENUM) ML_NCOMPARE } ml_compare_op;
-/* Lua names ("add", "relu", "eq"), indexed by the enums */
-extern const char *const ml_binary_names[ML_NBINARY];
-extern const char *const ml_unary_names[ML_NUNARY];
-extern const char *const ml_compare_names[ML_NCOMPARE];
 
 ml_tensor *ml_binary(ml_binary_op op, ml_tensor *a, ml_tensor *b);
 ml_tensor *ml_add(ml_tensor *a, ml_tensor *b);
