@@ -121,3 +121,15 @@ T.test("writes into an expanded view are refused, naming the function", function
   cl:add_(1)
   T.all_near(cl, {1, 1, 1, 1, 1})
 end)
+
+T.test("a NaN in the data reaches fit's loss through ReLU, so fit's NaN guard fires", function()
+  local S = dofile("tests/lua/fit_standins.lua")
+  local X, Y = S.blobs(64, 1)
+  X[10][1] = nan
+  local m = S.mlp(2, 4, 2)
+  m:compile{ optimizer = S.SGD(m:parameters(), { lr = 0.1 }), loss = S.CrossEntropyLoss() }
+  local w, text = S.capture()
+  local h = m:fit(X, Y, { epochs = 2, batch_size = 16, shuffle = false, output = w })
+  T.eq(h.stop_reason, "nan")
+  T.ok(text():find("fit: loss became nan at epoch 1, batch 1", 1, true), text())
+end)
