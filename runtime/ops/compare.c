@@ -35,6 +35,7 @@ ML_COMPARE_OPS(CMP_bool)
 /* [op][dtype]: float32, float64, int64, bool */
 #define ROWS(E, name, ...) [E] = {name##_float, name##_double, name##_int64, name##_bool},
 static const ml_row_fn compare_rows[ML_NCOMPARE][4] = {ML_COMPARE_OPS(ROWS)};
+_Static_assert(ML_FLOAT32 == 0 && ML_FLOAT64 == 1 && ML_INT64 == 2 && ML_BOOL == 3, "compare_rows is indexed by dtype");
 
 ml_tensor *ml_compare(ml_compare_op op, ml_tensor *a, ml_tensor *b) {
     int nd;

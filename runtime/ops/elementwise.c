@@ -60,6 +60,7 @@ ML_BINARY_OPS(ROW_int64)
 /* [op][dtype]: float32, float64, int64 (int division is promoted to float before) */
 #define ROWS(E, name, ...) [E] = {name##_float, name##_double, name##_int64},
 static const ml_row_fn binary_rows[ML_NBINARY][3] = {ML_BINARY_OPS(ROWS)};
+_Static_assert(ML_FLOAT32 == 0 && ML_FLOAT64 == 1 && ML_INT64 == 2, "binary_rows is indexed by dtype");
 
 /* The dtype an op computes in: bool arithmetic runs as int64, and true
  * division of integers gives float32, as in PyTorch. */
