@@ -109,6 +109,11 @@ T.test("writes into an expanded view are refused, naming the function", function
   T.raises(function() ml.nn.init.uniform_(e()) end, "unsupported operation")
   local m = ml.zeros(3):unsqueeze(2):expand(3, 4)
   T.raises(function() m:add_(1) end, "add_: unsupported operation")
+  T.raises(function() m[1] = 7 end, "index assignment: unsupported operation")
+  -- a row of a tensor expanded along rows is itself a plain view: writable, as in PyTorch
+  local r = ml.zeros(1, 3):expand(4, 3)
+  r[2] = 7
+  T.all_near(r[4], {7, 7, 7})
   -- nothing was written
   local base = ml.zeros(1)
   pcall(function() base:expand(5):add_(1) end)
