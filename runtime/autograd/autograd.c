@@ -134,7 +134,8 @@ ml_tensor *ml_sum_to_shape(ml_tensor *g, int ndim, const int64_t *shape) {
     return cur;
 }
 
-int ml_accumulate_grad(ml_tensor *t, ml_tensor *g) {
+/* Accumulates g into t->grad (allocating on first use). */
+static int accumulate_grad(ml_tensor *t, ml_tensor *g) {
     if (!t->grad) {
         ml_tensor *c = ml_to_dtype(g, t->dtype);
         if (!c) return -1;
@@ -208,7 +209,7 @@ int ml_backward(ml_tensor *root, ml_tensor *grad, bool retain) {
     }
     if (!g0) return -1;
     if (!root->grad_fn) { /* a leaf */
-        int r = ml_accumulate_grad(root, g0);
+        int r = accumulate_grad(root, g0);
         ml_release(g0);
         return r;
     }
@@ -269,7 +270,7 @@ int ml_backward(ml_tensor *root, ml_tensor *grad, bool retain) {
                 e = accumulate_into(&n->next[i]->gacc, gin[i]);
                 if (e == 0 && --n->next[i]->pending == 0) e = vec_push(&ready, n->next[i]);
             } else if (n->leaf[i]) {
-                e = ml_accumulate_grad(n->leaf[i], gin[i]);
+                e = accumulate_grad(n->leaf[i], gin[i]);
             }
             ml_release(gin[i]);
             if (e < 0) {

@@ -87,8 +87,6 @@ void ml_node_release(ml_node *n);
  * single-element root). retain: keep saved tensors for another backward. */
 int ml_backward(ml_tensor *root, ml_tensor *grad, bool retain);
 
-/* Accumulates g into t->grad (allocating on first use). */
-int ml_accumulate_grad(ml_tensor *t, ml_tensor *g);
 
 /* Reduces a broadcast gradient g to shape (ndim, shape) by summing. New reference. */
 ml_tensor *ml_sum_to_shape(ml_tensor *g, int ndim, const int64_t *shape);

@@ -250,14 +250,6 @@ ml_dtype lb_check_dtype_name(lua_State *L, int idx, const char *fn) {
     return dt;
 }
 
-ml_dtype lb_opt_dtype(lua_State *L, int idx, const char *fn, ml_dtype def) {
-    if (!lua_istable(L, idx)) return def;
-    lua_getfield(L, idx, "dtype");
-    ml_dtype dt = lua_isnil(L, -1) ? def : lb_check_dtype_name(L, -1, fn);
-    lua_pop(L, 1);
-    return dt;
-}
-
 int lb_opt_bool_field(lua_State *L, int idx, const char *key, int def) {
     if (!lua_istable(L, idx)) return def;
     lua_getfield(L, idx, key);

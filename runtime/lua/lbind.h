@@ -48,8 +48,6 @@ int64_t lb_index(lua_State *L, lua_Integer i, int64_t n, int dim, const char *fn
 int lb_check_shape(lua_State *L, int idx, int64_t *shape, const char *fn);
 /* Validates that the table at idx (if any) has only the keys in known (NULL-terminated). */
 void lb_check_options(lua_State *L, int idx, const char *fn, const char *const *known);
-/* dtype option: reads field "dtype" of the options table at idx (may be none/nil). */
-ml_dtype lb_opt_dtype(lua_State *L, int idx, const char *fn, ml_dtype def);
 ml_dtype lb_check_dtype_name(lua_State *L, int idx, const char *fn);
 /* Boolean / number option fields (return def when absent). */
 int lb_opt_bool_field(lua_State *L, int idx, const char *key, int def);

@@ -123,15 +123,10 @@ static const luaL_Reg funcs[] = {
     {NULL, NULL},
 };
 
+#define REDUCE_DOC(E, name, kernel, backward, doc) {#name, doc},
 static const lb_doc docs[] = {
     {"Reductions", NULL},
-    {"sum", "t:sum([dim], [keepdim]) -> tensor — sum of all elements (0-d) or along 1-based dim"},
-    {"mean", "t:mean([dim], [keepdim]) -> tensor — mean of all elements (0-d) or along 1-based dim"},
-    {"prod", "t:prod([dim], [keepdim]) -> tensor — product of all elements (0-d) or along 1-based dim"},
-    {"max", "t:max([dim], [keepdim]) -> tensor[, indices] — the largest element (0-d), or values and 1-based indices "
-            "along dim; t:max(other) is t:maximum(other)"},
-    {"min", "t:min([dim], [keepdim]) -> tensor[, indices] — the smallest element (0-d), or values and 1-based indices "
-            "along dim; t:min(other) is t:minimum(other)"},
+    ML_REDUCE_OPS(REDUCE_DOC) /* sum mean prod max min: docs from ops/optable.h */
     {"argmax", "t:argmax([dim], [keepdim]) -> tensor — 1-based int64 index of the largest element, in the flattened t or along dim"},
     {"argmin", "t:argmin([dim], [keepdim]) -> tensor — 1-based int64 index of the smallest element, in the flattened t or along dim"},
     {"var", "t:var([dim], [keepdim | {keepdim=false, unbiased=true}]) -> tensor — variance of all elements or along dim (unbiased by default)"},

@@ -7,7 +7,7 @@
 #include "ops.h"
 
 #define OP_NAME(E, name, ...) [E] = #name,
-const char *const ml_compare_names[ML_NCOMPARE] = {ML_COMPARE_OPS(OP_NAME)};
+static const char *const compare_names[ML_NCOMPARE] = {ML_COMPARE_OPS(OP_NAME)};
 #define OP_COUNT(...) +1
 _Static_assert(0 ML_COMPARE_OPS(OP_COUNT) == ML_NCOMPARE, "one row per comparison");
 
@@ -35,11 +35,12 @@ ML_COMPARE_OPS(CMP_bool)
 /* [op][dtype]: float32, float64, int64, bool */
 #define ROWS(E, name, ...) [E] = {name##_float, name##_double, name##_int64, name##_bool},
 static const ml_row_fn compare_rows[ML_NCOMPARE][4] = {ML_COMPARE_OPS(ROWS)};
+_Static_assert(ML_FLOAT32 == 0 && ML_FLOAT64 == 1 && ML_INT64 == 2 && ML_BOOL == 3, "compare_rows is indexed by dtype");
 
 ml_tensor *ml_compare(ml_compare_op op, ml_tensor *a, ml_tensor *b) {
     int nd;
     int64_t shape[ML_MAX_DIMS];
-    if (ml_broadcast_shapes(ml_compare_names[op], a->ndim, a->shape, b->ndim, b->shape, &nd, shape) < 0) return NULL;
+    if (ml_broadcast_shapes(compare_names[op], a->ndim, a->shape, b->ndim, b->shape, &nd, shape) < 0) return NULL;
     ml_dtype dt = ml_promote(a->dtype, b->dtype);
     ml_tensor *ca = ml_to_dtype(a, dt), *cb = ca ? ml_to_dtype(b, dt) : NULL;
     ml_tensor *out = cb ? ml_empty(nd, shape, ML_BOOL) : NULL;

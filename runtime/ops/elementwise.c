@@ -10,8 +10,7 @@
 #include "ops.h"
 
 #define OP_NAME(E, name, ...) [E] = #name,
-const char *const ml_binary_names[ML_NBINARY] = {ML_BINARY_OPS(OP_NAME)};
-#define binary_names ml_binary_names
+static const char *const binary_names[ML_NBINARY] = {ML_BINARY_OPS(OP_NAME)};
 #define OP_SAVES(E, name, fwd, saves, ...) [E] = saves,
 static const bool saves_inputs[ML_NBINARY] = {ML_BINARY_OPS(OP_SAVES)};
 #define OP_COUNT(...) +1
@@ -61,6 +60,7 @@ ML_BINARY_OPS(ROW_int64)
 /* [op][dtype]: float32, float64, int64 (int division is promoted to float before) */
 #define ROWS(E, name, ...) [E] = {name##_float, name##_double, name##_int64},
 static const ml_row_fn binary_rows[ML_NBINARY][3] = {ML_BINARY_OPS(ROWS)};
+_Static_assert(ML_FLOAT32 == 0 && ML_FLOAT64 == 1 && ML_INT64 == 2, "binary_rows is indexed by dtype");
 
 /* The dtype an op computes in: bool arithmetic runs as int64, and true
  * division of integers gives float32, as in PyTorch. */

@@ -16,10 +16,7 @@
 typedef enum { ML_BINARY_OPS(ML_OP_ENUM) ML_NBINARY } ml_binary_op;
 typedef enum { ML_UNARY_OPS(ML_OP_ENUM) ML_NUNARY } ml_unary_op;
 typedef enum { ML_COMPARE_OPS(ML_OP_ENUM) ML_NCOMPARE } ml_compare_op;
-/* Lua names ("add", "relu", "eq"), indexed by the enums */
-extern const char *const ml_binary_names[ML_NBINARY];
-extern const char *const ml_unary_names[ML_NUNARY];
-extern const char *const ml_compare_names[ML_NCOMPARE];
+typedef enum { ML_REDUCE_OPS(ML_OP_ENUM) ML_NREDUCE } ml_reduce_op;
 
 ml_tensor *ml_binary(ml_binary_op op, ml_tensor *a, ml_tensor *b);
 ml_tensor *ml_add(ml_tensor *a, ml_tensor *b);
@@ -48,7 +45,10 @@ ml_tensor *ml_logical_not(ml_tensor *a);
 ml_tensor *ml_to(ml_tensor *a, ml_dtype dt);
 
 /* ---- reductions (reduce.c, softmax.c) --------------------------------- */
-/* dim < 0: over all elements (keepdim ignored, result 0-d). */
+/* dim < 0: over all elements (keepdim ignored, result 0-d). ml_reduce runs
+ * any row of ML_REDUCE_OPS; idx (max/min only, may be NULL) receives the
+ * 0-based int64 indices. ml_sum ... ml_min are its rows by name. */
+ml_tensor *ml_reduce(ml_reduce_op op, ml_tensor *a, int dim, bool keepdim, ml_tensor **idx);
 ml_tensor *ml_sum(ml_tensor *a, int dim, bool keepdim);
 ml_tensor *ml_sum_dim(ml_tensor *a, int dim, bool keepdim); /* no autograd: for backward rules */
 ml_tensor *ml_mean(ml_tensor *a, int dim, bool keepdim);

@@ -5,7 +5,7 @@
  *   ML_UNARY_OPS(X)   X(ENUM, name, keeps_int, forward(v), saves, backward(g, x, y), doc)
  *   ML_BINARY_OPS(X)  X(ENUM, name, forward(x, y), saves_inputs, doc)
  *   ML_COMPARE_OPS(X) X(ENUM, name, c_operator, doc)
- *   ML_REDUCE_OPS(X)  X(ENUM, name, doc)
+ *   ML_REDUCE_OPS(X)  X(ENUM, name, kernel, backward, doc)
  *
  * name is a bare token (#name is the Lua name and the autograd node's);
  * doc is the one-line docstring ml.help prints for ml.name and t:name.
@@ -14,7 +14,9 @@
  * type-generic helpers of the kernel files: F_(exp, v) is expf or exp by
  * v's type, TANH_, ABS_, POW_, MAXV, MINV. In a unary backward, g is the
  * incoming gradient, x the saved input and y the saved output (saves:
- * ML_SAVES_NONE, ML_SAVES_X or ML_SAVES_Y tells which the op keeps).
+ * ML_SAVES_NONE, ML_SAVES_X or ML_SAVES_Y tells which the op keeps). A
+ * reduction's kernel is one of reduce.c's loops (R_SUM, R_PROD, R_MAX,
+ * R_MIN) and its backward the rule there.
  * ops.h turns the tables into the enums; a _Static_assert beside each
  * kernel table checks that nothing was left out. */
 #ifndef ML_OPTABLE_H
@@ -81,6 +83,21 @@
     X(ML_LE, le, <=, "t:le(x) -> tensor — bool mask of t <= x, broadcasting; x a tensor or number")           \
     X(ML_GT, gt, >, "t:gt(x) -> tensor — bool mask of t > x, broadcasting; x a tensor or number")             \
     X(ML_GE, ge, >=, "t:ge(x) -> tensor — bool mask of t >= x, broadcasting; x a tensor or number")
+
+/* t:name([dim], [keepdim]); mean is the sum kernel scaled by 1/n */
+#define ML_REDUCE_OPS(X)                                                                                       \
+    X(ML_RSUM, sum, R_SUM, sum_backward,                                                                       \
+      "t:sum([dim], [keepdim]) -> tensor — sum of all elements (0-d) or along 1-based dim")                    \
+    X(ML_RMEAN, mean, R_SUM, sum_backward,                                                                     \
+      "t:mean([dim], [keepdim]) -> tensor — mean of all elements (0-d) or along 1-based dim")                  \
+    X(ML_RPROD, prod, R_PROD, prod_backward,                                                                   \
+      "t:prod([dim], [keepdim]) -> tensor — product of all elements (0-d) or along 1-based dim")               \
+    X(ML_RMAX, max, R_MAX, maxmin_backward,                                                                    \
+      "t:max([dim], [keepdim]) -> tensor[, indices] — the largest element (0-d), or values and 1-based indices " \
+      "along dim; t:max(other) is t:maximum(other)")                                                           \
+    X(ML_RMIN, min, R_MIN, maxmin_backward,                                                                    \
+      "t:min([dim], [keepdim]) -> tensor[, indices] — the smallest element (0-d), or values and 1-based indices " \
+      "along dim; t:min(other) is t:minimum(other)")
 /* clang-format on */
 
 #endif

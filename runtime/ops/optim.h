@@ -5,7 +5,7 @@
  * parameter tensor to a view into it (the same ml_tensor objects, so the
  * Lua objects and the autograd graph see them unchanged). Gradients get
  * views into a second block of the same layout: once a parameter's grad is
- * such a view, ml_accumulate_grad adds into it in place, zero_grad is one
+ * such a view, backward accumulates into it in place, zero_grad is one
  * memset and a step is one loop over the flat arrays.
  *
  *   params:  [ p1 (k1) | p2 (k2) | ... | pn (kn) ]   one block, numel = sum k

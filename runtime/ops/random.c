@@ -46,13 +46,9 @@ void ml_seed(uint64_t seed) {
 }
 
 uint64_t ml_initial_seed(void) { return initial_seed; }
-uint64_t ml_random_u64(void) { return next(); }
 
 static inline double u53(void) { return (double)(next() >> 11) * 0x1.0p-53; }
 static inline float u24(void) { return (float)(next() >> 40) * 0x1.0p-24f; }
-
-double ml_random_uniform(void) { return u53(); }
-float ml_random_uniform_f32(void) { return u24(); }
 
 /* Uniform in [0, r), r >= 1, unbiased (Lemire 2019: multiply, keep the high
  * word, reject the few low words that would favour some values). */
@@ -69,7 +65,8 @@ static uint64_t bounded(uint64_t r) {
     return (uint64_t)(m >> 64);
 }
 
-int64_t ml_random_int(int64_t lo, int64_t hi) {
+/* Uniform integer in [lo, hi); hi must be > lo (returns lo otherwise). */
+static int64_t random_int(int64_t lo, int64_t hi) {
     if (hi <= lo) return lo;
     return (int64_t)((uint64_t)lo + bounded((uint64_t)hi - (uint64_t)lo));
 }
@@ -91,8 +88,10 @@ int ml_random_set_state(const uint64_t state[4]) {
  * f - f^2/2 + s (f^2/2 + R), R = sum_k 2 s^(2k) / (2k + 1), k = 1..10
  * (|s| < 0.172, so the first term left out is below 2^-60 of the result).
  * ln 2 is split in a high part with 21 trailing zero bits (e * hi is exact)
- * and a low part. */
-double ml_random_log(double x) {
+ * and a low part. < 1 ulp from the true value for positive normal doubles,
+ * computed with + - * / only, so every machine agrees; NaN for x <= 0,
+ * subnormals, inf and NaN. */
+static double random_log(double x) {
     static const double ln2_hi = 0x1.62e42fee00000p-1, ln2_lo = 0x1.a39ef35793c76p-33;
     uint64_t bits;
     memcpy(&bits, &x, sizeof bits);
@@ -129,15 +128,9 @@ static inline void normal_pair(double *z0, double *z1) {
         v = (double)(next() >> 11) * 0x1.0p-52 - 1.0;
         s = u * u + v * v;
     } while (s >= 1.0 || s == 0.0);
-    double k = sqrt(-2.0 * ml_random_log(s) / s);
+    double k = sqrt(-2.0 * random_log(s) / s);
     *z0 = u * k;
     *z1 = v * k;
-}
-
-double ml_random_normal(void) {
-    double a, b;
-    normal_pair(&a, &b);
-    return a;
 }
 
 /* ---- contiguous generators ------------------------------------------- */
@@ -186,7 +179,7 @@ static void gen_bernoulli(ml_dtype dt, void *p, int64_t n, double prob) {
 
 static void gen_int(ml_dtype dt, void *p, int64_t n, int64_t lo, int64_t hi) {
     for (int64_t i = 0; i < n; i++) {
-        int64_t v = ml_random_int(lo, hi);
+        int64_t v = random_int(lo, hi);
         switch (dt) {
         case ML_FLOAT32: ((float *)p)[i] = (float)v; break;
         case ML_FLOAT64: ((double *)p)[i] = (double)v; break;

@@ -16,7 +16,7 @@
  *                     in [-1, 1); both values of a pair are used, and the
  *                     spare of an odd count is dropped (no hidden cache, so
  *                     the four state words are the whole state). The log it
- *                     needs is our own (ml_random_log), not libm's, and only
+ *                     needs is our own (random_log in random.c), not libm's, and only
  *                     IEEE-exact operations (+ - * / sqrt) follow, so the
  *                     numbers are bit-identical on every IEEE-754 machine.
  *   permutation       Fisher-Yates, i from n down to 2, j uniform in [1, i].
@@ -34,22 +34,10 @@
 /* ---- the stream ------------------------------------------------------ */
 void ml_seed(uint64_t seed);
 uint64_t ml_initial_seed(void); /* the last seed given to ml_seed (0 at start) */
-uint64_t ml_random_u64(void);
-double ml_random_uniform(void);   /* [0, 1), 53 bits */
-float ml_random_uniform_f32(void); /* [0, 1), 24 bits */
-/* Uniform integer in [lo, hi); hi must be > lo (returns lo otherwise). */
-int64_t ml_random_int(int64_t lo, int64_t hi);
-/* One standard normal value (draws a pair, drops the second). */
-double ml_random_normal(void);
 /* The four state words, to save a stream and resume it later. A state of
  * four zeros is invalid: ml_random_set_state returns -1 (with error) on it. */
 void ml_random_get_state(uint64_t state[4]);
 int ml_random_set_state(const uint64_t state[4]);
-
-/* The natural log used by the normal draws: < 1 ulp from the true value for
- * positive normal doubles, computed with + - * / only, so every machine
- * agrees. Returns NaN for x <= 0, subnormals, inf and NaN. */
-double ml_random_log(double x);
 
 /* ---- tensors (new references; NULL with ml_error on failure) ------- */
 /* Uniform [0, 1); dtype float32 or float64. */

@@ -1,5 +1,6 @@
 /* Reductions over all elements or along one dimension: sum, mean, prod,
- * max/min (values and indices), argmax/argmin, cumsum; var, std, norm and
+ * max/min (values and indices: the ML_REDUCE_OPS table of optable.h),
+ * argmax/argmin, cumsum; var, std, norm and
  * logsumexp are compositions of these (their gradients come for free).
  * float32 sums accumulate in double. */
 #include <math.h>
@@ -284,76 +285,73 @@ static int prod_backward(ml_node *n, ml_tensor *g, ml_tensor **gin) {
     return 0;
 }
 
-static ml_node *record_reduce(const char *fn, ml_backward_fn bw, ml_tensor *out, ml_tensor *a, int dim, bool keepdim) {
-    ml_node *n = ml_record(fn, bw, out, 1, &a);
-    if (!n) return NULL;
-    n->ctx.reduce.dim = dim;
-    n->ctx.reduce.keepdim = keepdim;
-    n->ctx.reduce.scale = 1.0;
-    return n;
-}
+/* ---- the table's rows ------------------------------------------------ */
+#define OP_NAME(E, name, ...) [E] = #name,
+static const char *const reduce_names[ML_NREDUCE] = {ML_REDUCE_OPS(OP_NAME)};
+#define OP_KERNEL(E, name, kernel, ...) [E] = kernel,
+static const reduce_kind kernel_of[ML_NREDUCE] = {ML_REDUCE_OPS(OP_KERNEL)};
+#define OP_BACKWARD(E, name, kernel, backward, ...) [E] = backward,
+static const ml_backward_fn backward_of[ML_NREDUCE] = {ML_REDUCE_OPS(OP_BACKWARD)};
+#define OP_COUNT(...) +1
+_Static_assert(0 ML_REDUCE_OPS(OP_COUNT) == ML_NREDUCE, "one row per reduction");
 
-ml_tensor *ml_sum(ml_tensor *a, int dim, bool keepdim) {
-    ml_tensor *out = reduce_raw("sum", R_SUM, a, dim, keepdim, NULL);
-    if (out && ml_needs_record(1, &a) && !record_reduce("sum", sum_backward, out, a, dim, keepdim)) {
-        ml_release(out);
-        return NULL;
-    }
-    return out;
-}
-
-ml_tensor *ml_mean(ml_tensor *a, int dim, bool keepdim) {
-    ml_tensor *fa = ml_dtype_is_float(a->dtype) ? ml_retain(a) : ml_to_dtype(a, ML_FLOAT32);
-    if (!fa) return NULL;
-    ml_tensor *s = reduce_raw("mean", R_SUM, fa, dim, keepdim, NULL);
-    ml_release(fa);
-    if (!s) return NULL;
-    int64_t n = dim < 0 ? a->numel : (a->ndim ? a->shape[dim] : 1);
-    double scale = n ? 1.0 / (double)n : NAN;
-    ml_tensor *out = ml_binary_scalar(ML_MUL, s, scale, false); /* s has no graph */
-    ml_release(s);
-    if (out && ml_needs_record(1, &a)) {
-        ml_node *nd = record_reduce("mean", sum_backward, out, a, dim, keepdim);
-        if (!nd) { ml_release(out); return NULL; }
-        nd->ctx.reduce.scale = scale;
-    }
-    return out;
-}
-
-ml_tensor *ml_prod(ml_tensor *a, int dim, bool keepdim) {
-    ml_tensor *out = reduce_raw("prod", R_PROD, a, dim, keepdim, NULL);
-    if (out && ml_needs_record(1, &a)) {
-        ml_node *n = record_reduce("prod", prod_backward, out, a, dim, keepdim);
-        if (!n) { ml_release(out); return NULL; }
+/* Saves what the row's backward reads: prod the (contiguous) input, max/min
+ * the indices and, over everything, the input and an alias of the output
+ * (ties share the gradient, as PyTorch; an alias, because a node must not
+ * own its own output: a refcount cycle). */
+static int save_for_backward(ml_node *n, reduce_kind kind, ml_tensor *a, ml_tensor *out, ml_tensor *it, int dim) {
+    if (kind == R_PROD) {
         ml_tensor *xc = ml_contiguous(a);
-        if (!xc) { ml_release(out); return NULL; }
+        if (!xc) return -1;
         ml_save(n, 0, xc);
         ml_release(xc);
+    } else if (kind == R_MAX || kind == R_MIN) {
+        ml_save(n, 0, it);
+        if (dim < 0) {
+            ml_save(n, 1, a);
+            if (ml_save_output(n, 2, out) < 0) return -1;
+        }
     }
-    return out;
+    return 0;
 }
 
-static ml_tensor *maxmin(const char *fn, reduce_kind kind, ml_tensor *a, int dim, bool keepdim, ml_tensor **idx) {
-    ml_tensor *it = NULL;
-    ml_tensor *out = reduce_raw(fn, kind, a, dim, keepdim, &it);
+ml_tensor *ml_reduce(ml_reduce_op op, ml_tensor *a, int dim, bool keepdim, ml_tensor **idx) {
+    const char *fn = reduce_names[op];
+    reduce_kind kind = kernel_of[op];
+    bool extreme = kind == R_MAX || kind == R_MIN;
+    ml_tensor *it = NULL, *out;
+    double scale = 1.0;
+    if (op == ML_RMEAN) { /* the sum in float (integers give float32), times 1/n */
+        ml_tensor *fa = ml_dtype_is_float(a->dtype) ? ml_retain(a) : ml_to_dtype(a, ML_FLOAT32);
+        if (!fa) return NULL;
+        ml_tensor *s = reduce_raw(fn, kind, fa, dim, keepdim, NULL);
+        ml_release(fa);
+        if (!s) return NULL;
+        int64_t n = dim < 0 ? a->numel : (a->ndim ? a->shape[dim] : 1);
+        scale = n ? 1.0 / (double)n : NAN;
+        out = ml_binary_scalar(ML_MUL, s, scale, false); /* s has no graph */
+        ml_release(s);
+    } else {
+        out = reduce_raw(fn, kind, a, dim, keepdim, extreme ? &it : NULL);
+    }
     if (!out) return NULL;
     if (ml_needs_record(1, &a)) {
-        ml_node *n = record_reduce(fn, maxmin_backward, out, a, dim, keepdim);
-        if (!n) { ml_release(out); ml_release(it); return NULL; }
-        ml_save(n, 0, it);
-        if (dim < 0) { /* over everything: ties share the gradient (PyTorch) */
-            ml_save(n, 1, a);
-            /* an alias of the output: the node must not own its own output (a refcount cycle) */
-            if (ml_save_output(n, 2, out) < 0) { ml_release(out); ml_release(it); return NULL; }
-        }
+        ml_node *n = ml_record(fn, backward_of[op], out, 1, &a);
+        if (!n || save_for_backward(n, kind, a, out, it, dim) < 0) { ml_release(out); ml_release(it); return NULL; }
+        n->ctx.reduce.dim = dim;
+        n->ctx.reduce.keepdim = keepdim;
+        n->ctx.reduce.scale = scale;
     }
     if (idx) *idx = it;
     else ml_release(it);
     return out;
 }
 
-ml_tensor *ml_max(ml_tensor *a, int dim, bool keepdim, ml_tensor **idx) { return maxmin("max", R_MAX, a, dim, keepdim, idx); }
-ml_tensor *ml_min(ml_tensor *a, int dim, bool keepdim, ml_tensor **idx) { return maxmin("min", R_MIN, a, dim, keepdim, idx); }
+ml_tensor *ml_sum(ml_tensor *a, int dim, bool keepdim) { return ml_reduce(ML_RSUM, a, dim, keepdim, NULL); }
+ml_tensor *ml_mean(ml_tensor *a, int dim, bool keepdim) { return ml_reduce(ML_RMEAN, a, dim, keepdim, NULL); }
+ml_tensor *ml_prod(ml_tensor *a, int dim, bool keepdim) { return ml_reduce(ML_RPROD, a, dim, keepdim, NULL); }
+ml_tensor *ml_max(ml_tensor *a, int dim, bool keepdim, ml_tensor **idx) { return ml_reduce(ML_RMAX, a, dim, keepdim, idx); }
+ml_tensor *ml_min(ml_tensor *a, int dim, bool keepdim, ml_tensor **idx) { return ml_reduce(ML_RMIN, a, dim, keepdim, idx); }
 
 static ml_tensor *argext(const char *fn, reduce_kind kind, ml_tensor *a, int dim, bool keepdim) {
     ml_tensor *it = NULL;

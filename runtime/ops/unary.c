@@ -12,7 +12,7 @@
 #define M_2_SQRTPI_ 1.12837916709551257390
 
 #define OP_NAME(E, name, ...) [E] = #name,
-const char *const ml_unary_names[ML_NUNARY] = {ML_UNARY_OPS(OP_NAME)};
+static const char *const unary_names[ML_NUNARY] = {ML_UNARY_OPS(OP_NAME)};
 #define OP_KEEPS_INT(E, name, keeps_int, ...) [E] = keeps_int,
 static const bool keeps_int[ML_NUNARY] = {ML_UNARY_OPS(OP_KEEPS_INT)};
 #define OP_SAVES(E, name, keeps_int, fwd, saves, ...) [E] = saves,
@@ -174,7 +174,7 @@ ml_tensor *ml_unary(ml_unary_op op, ml_tensor *a) {
     ml_range_fn fn = dt == ML_FLOAT32 ? unary_float : dt == ML_FLOAT64 ? unary_double : unary_int64_t;
     ml_tensor *out = run_unary(a, dt, fn, &j);
     if (!out) return NULL;
-    return record_unary(ml_unary_names[op], op, a, out, 0, 0);
+    return record_unary(unary_names[op], op, a, out, 0, 0);
 }
 
 /* ---- clamp and leaky_relu -------------------------------------------- */

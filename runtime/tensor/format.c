@@ -172,7 +172,9 @@ static void emit(fctx *c, ml_buf *sb, int d, int64_t off, int indent) {
     ml_buf_puts(sb, "]");
 }
 
-void ml_format_body(ml_buf *sb, const ml_tensor *t, const ml_printopts *o, int indent) {
+/* Appends the body of t: "3.5000" for 0-d, "[]" when empty, else nested
+ * brackets. `indent` is the column the body starts at (7 after "tensor("). */
+static void format_body(ml_buf *sb, const ml_tensor *t, const ml_printopts *o, int indent) {
     fctx c;
     memset(&c, 0, sizeof c);
     c.t = t;
@@ -203,7 +205,7 @@ int ml_format_tensor(ml_buf *sb, const ml_tensor *t, const ml_printopts *o) {
     static const char prefix[] = "tensor(";
     const int indent = (int)sizeof prefix - 1;
     ml_buf_puts(sb, prefix);
-    ml_format_body(sb, t, o, indent);
+    format_body(sb, t, o, indent);
     char suffix[160], shp[128];
     snprintf(suffix, sizeof suffix, "dtype=%s", ml_dtype_name(t->dtype));
     add_suffix(sb, suffix, indent, o->linewidth);

@@ -31,10 +31,6 @@ typedef struct {
 
 extern const ml_printopts ml_printopts_default;
 
-/* Appends the body of t: "3.5000" for 0-d, "[]" when empty, else nested
- * brackets. `indent` is the column the body starts at (7 after "tensor("). */
-void ml_format_body(ml_buf *sb, const ml_tensor *t, const ml_printopts *o, int indent);
-
 /* Appends the whole representation:
  *   tensor([[ 0.1234, -1.5000],
  *           [ 3.0000,  4.0000]], dtype=float32, shape=[2,2])

@@ -213,8 +213,6 @@ static ml_tensor *alloc_tensor(int ndim, const int64_t *shape, ml_dtype dt, bool
 
 ml_tensor *ml_empty(int ndim, const int64_t *shape, ml_dtype dt) { return alloc_tensor(ndim, shape, dt, false); }
 ml_tensor *ml_zeros(int ndim, const int64_t *shape, ml_dtype dt) { return alloc_tensor(ndim, shape, dt, true); }
-ml_tensor *ml_empty_like(const ml_tensor *t) { return ml_empty(t->ndim, t->shape, t->dtype); }
-ml_tensor *ml_zeros_like(const ml_tensor *t) { return ml_zeros(t->ndim, t->shape, t->dtype); }
 
 ml_tensor *ml_full(int ndim, const int64_t *shape, ml_dtype dt, double v) {
     ml_tensor *t = ml_empty(ndim, shape, dt);

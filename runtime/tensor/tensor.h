@@ -74,8 +74,6 @@ size_t ml_storage_cache_bytes(void);
 ml_tensor *ml_empty(int ndim, const int64_t *shape, ml_dtype dt);
 ml_tensor *ml_zeros(int ndim, const int64_t *shape, ml_dtype dt);
 ml_tensor *ml_full(int ndim, const int64_t *shape, ml_dtype dt, double value);
-ml_tensor *ml_empty_like(const ml_tensor *t);
-ml_tensor *ml_zeros_like(const ml_tensor *t);
 ml_tensor *ml_scalar(double v, ml_dtype dt); /* 0-d tensor */
 /* A new header over t's storage: shares data, no copy. */
 ml_tensor *ml_view(const ml_tensor *t, int ndim, const int64_t *shape, const int64_t *strides, int64_t offset);

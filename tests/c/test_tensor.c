@@ -400,7 +400,35 @@ static void test_backward_errors(void) {
     ml_release(x);
 }
 
+/* internal overlap (expanded views), overlap of two views of one storage,
+ * and the layouts an elementwise in-place op may read while it writes */
+static void test_overlap(void) {
+    int64_t s12[1] = {12}, s34[2] = {3, 4}, s5[1] = {5}, s1[1] = {1};
+    ml_tensor *a = ml_zeros(1, s12, ML_FLOAT32);
+    ml_tensor *m = ml_reshape(a, 2, s34);
+    ml_tensor *t = ml_transpose(m, 0, 1);
+    CHECK(!ml_has_internal_overlap(a) && !ml_has_internal_overlap(m) && !ml_has_internal_overlap(t));
+    ml_tensor *one = ml_zeros(1, s1, ML_FLOAT32);
+    ml_tensor *e = ml_expand(one, 1, s5);
+    CHECK(ml_has_internal_overlap(e));
+    CHECK(ml_check_writable("add_", e) < 0);
+    CHECK_ERR("add_: unsupported operation: more than one element of the written-to tensor refers to a single memory location");
+    CHECK(ml_check_writable("add_", t) == 0);
+    /* rows of 4 three apart: each row's last element is the next row's first */
+    int64_t st31[2] = {3, 1};
+    ml_tensor *bad = ml_view(a, 2, s34, st31, 0);
+    CHECK(bad && ml_has_internal_overlap(bad));
+    ml_tensor *n0 = ml_narrow(a, 0, 0, 6), *n1 = ml_narrow(a, 0, 6, 6), *n2 = ml_narrow(a, 0, 5, 6);
+    CHECK(!ml_may_overlap(n0, n1) && ml_may_overlap(n0, n2) && !ml_may_overlap(a, one));
+    CHECK(ml_same_layout(m, m) && !ml_same_layout(m, t) && !ml_same_layout(n1, n2));
+    ml_tensor *row = ml_select(m, 0, 0);
+    CHECK(!ml_same_layout(m, row) && ml_may_overlap(m, row));
+    ml_release(row); ml_release(n0); ml_release(n1); ml_release(n2); ml_release(bad);
+    ml_release(e); ml_release(one); ml_release(t); ml_release(m); ml_release(a);
+}
+
 int main(void) {
+    test_overlap();
     test_storage_refcounts();
     test_storage_cache();
     test_creation_errors();

@@ -109,6 +109,11 @@ T.test("writes into an expanded view are refused, naming the function", function
   T.raises(function() ml.nn.init.uniform_(e()) end, "unsupported operation")
   local m = ml.zeros(3):unsqueeze(2):expand(3, 4)
   T.raises(function() m:add_(1) end, "add_: unsupported operation")
+  T.raises(function() m[1] = 7 end, "index assignment: unsupported operation")
+  -- a row of a tensor expanded along rows is itself a plain view: writable, as in PyTorch
+  local r = ml.zeros(1, 3):expand(4, 3)
+  r[2] = 7
+  T.all_near(r[4], {7, 7, 7})
   -- nothing was written
   local base = ml.zeros(1)
   pcall(function() base:expand(5):add_(1) end)
@@ -120,4 +125,16 @@ T.test("writes into an expanded view are refused, naming the function", function
   local cl = ml.zeros(1):expand(5):clone()
   cl:add_(1)
   T.all_near(cl, {1, 1, 1, 1, 1})
+end)
+
+T.test("a NaN in the data reaches fit's loss through ReLU, so fit's NaN guard fires", function()
+  local S = dofile("tests/lua/fit_standins.lua")
+  local X, Y = S.blobs(64, 1)
+  X[10][1] = nan
+  local m = S.mlp(2, 4, 2)
+  m:compile{ optimizer = S.SGD(m:parameters(), { lr = 0.1 }), loss = S.CrossEntropyLoss() }
+  local w, text = S.capture()
+  local h = m:fit(X, Y, { epochs = 2, batch_size = 16, shuffle = false, output = w })
+  T.eq(h.stop_reason, "nan")
+  T.ok(text():find("fit: loss became nan at epoch 1, batch 1", 1, true), text())
 end)
