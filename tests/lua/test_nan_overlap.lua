@@ -128,7 +128,7 @@ T.test("writes into an expanded view are refused, naming the function", function
 end)
 
 T.test("a NaN in the data reaches fit's loss through ReLU, so fit's NaN guard fires", function()
-  local S = dofile("tests/lua/fit_standins.lua")
+  local S = dofile("tests/lua/fit_helpers.lua")
   local X, Y = S.blobs(64, 1)
   X[10][1] = nan
   local m = S.mlp(2, 4, 2)
