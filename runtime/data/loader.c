@@ -219,7 +219,6 @@ void ml_loader_free(ml_loader *l) {
 
 int64_t ml_loader_rows(const ml_loader *l) { return l->rows; }
 int ml_loader_sources(const ml_loader *l) { return l->nsrc; }
-int ml_loader_prefetch(const ml_loader *l) { return l->depth; }
 int64_t ml_loader_batches(const ml_loader *l) { return l->nbatches; }
 
 void ml_loader_stop(ml_loader *l) {

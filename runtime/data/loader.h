@@ -50,7 +50,6 @@ void ml_loader_free(ml_loader *l);
 
 int64_t ml_loader_rows(const ml_loader *l); /* N, the sources' first size */
 int ml_loader_sources(const ml_loader *l);
-int ml_loader_prefetch(const ml_loader *l); /* the queue's slots (0: no worker) */
 
 /* Starts an epoch, ending the current one first. order: 1-D int64, values
  * in base .. base+N-1 (base 0 or 1), copied; NULL is every row in order. */
