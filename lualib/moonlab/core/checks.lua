@@ -65,10 +65,12 @@ function checks.reraise(err, prefix)
 end
 
 --- checks.call(fn, ...) -> fn(...)'s results; an error it raises is re-raised at the user's line
+local function pass_or_reraise(ok, ...)
+  if ok then return ... end
+  checks.reraise((...))
+end
 function checks.call(fn, ...)
-  local r = table.pack(pcall(fn, ...))
-  if not r[1] then checks.reraise(r[2]) end
-  return table.unpack(r, 2, r.n)
+  return pass_or_reraise(pcall(fn, ...))
 end
 
 -- ---- "did you mean" ----------------------------------------------------------

@@ -42,15 +42,16 @@ Module.is_module = is_module
 
 -- ---- calling a module: forward, and errors that name the failing layer ----
 --
--- Every call notes the module on a stack (two table writes); only the
--- outermost call runs forward under xpcall. When a layer fails, the message
--- handler runs where the error happened, with that stack still filled: it
--- names the path of the failing module relative to the outermost one
--- ("Net.head (nn.Linear): ...", "Sequential[3] (nn.Linear): ...") and
--- points at the innermost line of user code still on the stack, so once
--- only, at the top.
--- (weak: a model that was called once is not kept alive by it)
-local stack, depth = setmetatable({}, { __mode = "v" }), 0
+-- Only the outermost call of a module runs its forward under xpcall; a call
+-- made while one is running (a child called from a forward) is a plain tail
+-- call, so nesting costs nothing. When a layer fails, the message handler
+-- runs where the error happened, with the stack still there: the innermost
+-- frame whose `self` is a module running its class's forward is the failing
+-- module, its path is looked up in the outermost module's tree
+-- ("Net.head (nn.Linear): ...", "Sequential[3] (nn.Linear): ..."), and the
+-- message points at the innermost line of user code still on the stack, so
+-- once only, at the top.
+local active = nil -- the outermost module being called, while its forward runs
 
 -- "nn.Linear" for the library's layers, the class name for a user's class
 local function display_name(m)
@@ -58,26 +59,33 @@ local function display_name(m)
   return rawget(cls, "_nn_name") or cls.__name
 end
 
--- The path of stack[1..d]: the top's class name, then ".name" or "[i]" per level.
-local function module_path(d)
-  local top = stack[1]
-  local parts = { getmetatable(top).__name }
-  local parent = top
-  for k = 2, d do
-    local child = stack[k]
-    local key
-    for name, v in pairs(parent) do
-      if rawequal(v, child) then key = name break end
-    end
-    if key ~= nil then
-      parts[#parts + 1] = math.type(key) == "integer" and ("[" .. key .. "]") or ("." .. tostring(key))
-      parent = child
+-- The path of module m inside top: the top's class name, then ".name" or "[i]" per level.
+local function module_path(top, m)
+  for _, nm in ipairs(top:named_modules()) do
+    if rawequal(nm[2], m) then
+      local parts = { getmetatable(top).__name }
+      for key in nm[1]:gmatch("[^.]+") do
+        parts[#parts + 1] = key:match("^%d+$") and ("[" .. key .. "]") or ("." .. key)
+      end
+      return table.concat(parts)
     end
   end
-  return table.concat(parts)
+  return display_name(m) -- not part of the tree (another model called from a forward)
 end
 
 local top_call -- the function that runs the outermost forward (the handler stops there)
+
+-- The innermost module whose forward is running at or above stack level `from`.
+local function failing_module(from)
+  local level = from
+  while true do
+    local info = debug.getinfo(level, "f")
+    if not info or info.func == top_call then return nil end
+    local _, self = debug.getlocal(level, 1)
+    if is_module(self) and getmetatable(self).forward == info.func then return self end
+    level = level + 1
+  end
+end
 
 -- The innermost frame of user code between the error and the outermost call: "src:line", or nil.
 local function user_position()
@@ -92,10 +100,35 @@ local function user_position()
   end
 end
 
+-- The innermost forward of user code on the failing module's path, as "src:line" of its definition.
+local function user_forward(top, failing)
+  local chain = {}
+  for _, nm in ipairs(top:named_modules()) do
+    if rawequal(nm[2], failing) then
+      local m = top
+      chain[1] = top
+      for key in nm[1]:gmatch("[^.]+") do
+        m = m[math.tointeger(tonumber(key)) or key]
+        chain[#chain + 1] = m
+      end
+      break
+    end
+  end
+  if #chain == 0 then chain = { top } end
+  for k = #chain, 1, -1 do
+    local f = getmetatable(chain[k]).forward
+    local info = type(f) == "function" and debug.getinfo(f, "S")
+    if info and info.what == "Lua" and not checks.in_library(info.source) then
+      return info.short_src .. ":" .. info.linedefined
+    end
+  end
+  return nil
+end
+
 local function handler(err)
   if type(err) ~= "string" then return err end
-  local d = depth
-  local failing = stack[d]
+  local top = active
+  local failing = failing_module(3) or top
   -- an error raised by user code itself (their forward's error(), or a C function it
   -- called) keeps its own position, or its lack of one (error(msg, 0))
   local info = debug.getinfo(2, "S")
@@ -103,9 +136,9 @@ local function handler(err)
   local raised_by_user = info and info.what ~= "C" and not checks.in_library(info.source)
   local pos, rest = err:match("^([^%s:][^\n:]*:%d+): (.*)$")
   local body = rest or err
-  if d > 1 then
+  if top and not rawequal(failing, top) then
     local name = display_name(failing)
-    local prefix = module_path(d) .. " (" .. name .. "): "
+    local prefix = module_path(top, failing) .. " (" .. name .. "): "
     if body:sub(1, #name + 2) == name .. ": " then body = body:sub(#name + 3) end
     body = prefix .. body
   end
@@ -114,40 +147,25 @@ local function handler(err)
   if where then return where .. ": " .. body end
   -- no user frame left (a user's forward ended in a tail call, return self.head(h)):
   -- the innermost forward of user code on the path, where it is defined
-  for k = d, 1, -1 do
-    local f = stack[k] and getmetatable(stack[k]).forward
-    local info = type(f) == "function" and debug.getinfo(f, "S")
-    if info and info.what == "Lua" and not checks.in_library(info.source) then
-      return info.short_src .. ":" .. info.linedefined .. ": " .. body
-    end
-  end
+  where = top and user_forward(top, failing)
+  if where then return where .. ": " .. body end
   return { moonlab_relocate = body } -- only library modules: at the caller's line
 end
 
-local function finish(saved, ok, ...)
-  depth = saved
+local function finish(ok, ...)
+  active = nil
   if ok then return ... end
   local err = ...
   if type(err) == "table" and err.moonlab_relocate then checks.fail(err.moonlab_relocate) end
   error(err, 0)
 end
 
-local function leave(d, ...)
-  depth = d
-  return ...
-end
-
 local function instance_call(self, ...)
-  local d = depth + 1
-  if d > 1 then
-    depth = d
-    stack[d] = self
-    return leave(d - 1, self:forward(...)) -- forward is not a tail call: the depth comes back down
-
-  end
-  stack[1] = self
-  depth = 1
-  return finish(0, xpcall(top_call, handler, self, ...))
+  -- nested, or a library layer without children (rawget: a user's subclass may add some):
+  -- its own message is already the whole story, raised at the user's line
+  if active or rawget(getmetatable(self), "_leaf") then return self:forward(...) end
+  active = self
+  return finish(xpcall(top_call, handler, self, ...))
 end
 local function pass(...) return ... end
 -- not a tail call: its frame marks, for the handler, where the call began

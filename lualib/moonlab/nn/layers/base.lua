@@ -65,6 +65,8 @@ function B.class(name, docstring, max_args, usage)
   local cls = Module:extend(name, docstring)
   local fn = "nn." .. name
   cls._nn_name = fn
+  -- a layer without children: its own errors need no module path (see Module's __call)
+  if name ~= "Sequential" and name ~= "ModuleList" then cls._leaf = true end
   if max_args then
     function cls.new(c, ...)
       if c == cls then

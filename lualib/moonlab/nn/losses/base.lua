@@ -70,6 +70,7 @@ local function class(name, docstring)
   local fn = "nn." .. name
   cls._nn_name = fn
   cls._is_loss = true
+  cls._leaf = true -- no children: its errors need no module path (see Module's __call)
   function cls.new(c, ...)
     if c == cls then
       local n = select("#", ...)
