@@ -305,9 +305,11 @@ int ml_binary_inplace(ml_binary_op op, ml_tensor *a, ml_tensor *b) {
         ml_error("%s: in-place true division of an integer tensor (convert it to float first)", binary_names[op]);
         return -1;
     }
-    char fn[32];
-    snprintf(fn, sizeof fn, "%s_", binary_names[op]);
-    if (ml_check_writable(fn, a) < 0) return -1;
+    if (ml_has_internal_overlap(a)) { /* the name ("add_") is only built for the message */
+        char fn[32];
+        snprintf(fn, sizeof fn, "%s_", binary_names[op]);
+        return ml_check_writable(fn, a);
+    }
     ml_tensor *cb = ml_to_dtype(b, dt);
     if (cb && ml_may_overlap(a, cb) && !ml_same_layout(a, cb)) { /* x:add_(x:t()): read b before writing a */
         ml_tensor *t = ml_clone(cb);
