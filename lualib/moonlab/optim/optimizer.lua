@@ -525,9 +525,21 @@ function Optimizer:load_state_dict(sd)
       type(meta.steps) == "table" and #meta.steps or "no", nparams))
   end
   local steps = {}
+  for _, k in ipairs({ "shapes", "dtypes" }) do
+    if meta[k] ~= nil and type(meta[k]) ~= "table" then
+      raise(string.format("%s: the state's %s is a %s, expected a list", where, k, type(meta[k])))
+    end
+  end
   for n, p in ipairs(self._params) do
     steps[n] = H.integer(meta.steps[n], "step count " .. n, where, 0)
     local s = meta.shapes and meta.shapes[n]
+    if s ~= nil and type(s) ~= "table" then
+      raise(string.format("%s: the shape of parameter %d is a %s in the state, expected a list of sizes", where, n, type(s)))
+    end
+    local dt = meta.dtypes and meta.dtypes[n]
+    if dt ~= nil and dt ~= p:dtype() then
+      raise(string.format("%s: parameter %d is %s in the state, %s here", where, n, checks.show(dt), p:dtype()))
+    end
     if s ~= nil and shape_str(s) ~= shape_str(p:shape()) then
       raise(string.format("%s: parameter %d has shape %s in the state, %s here", where, n, shape_str(s),
         shape_str(p:shape())))
