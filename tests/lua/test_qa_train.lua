@@ -39,3 +39,45 @@ T.test("QA 9: CSVLogger{fifo, append = true} in fit is refused at once", functio
   T.ok(rc ~= 124, "CSVLogger blocked on a FIFO")
   T.ok(msg:find("CSVLogger: cannot open '" .. fifo .. "': not a regular file (a FIFO)", 1, true), msg)
 end)
+
+-- ---- 10: Lua optimizer API mistakes ------------------------------------------------
+local optim = ml.optim
+
+local function stepped(O)
+  local lin = nn.Linear(2, 2)
+  local o = O(lin:parameters())
+  local l = lin(ml.randn(3, 2)):sum()
+  o:zero_grad(); l:backward(); o:step()
+  return o
+end
+
+T.test("QA 10: an optimizer class without update, or with update not a function, is a clear error", function()
+  local NoUpd = optim.Optimizer:extend("QANoUpd", { options = { { "lr", 0.1 } } })
+  local e = T.raises(function() stepped(NoUpd) end, "QANoUpd: define QANoUpd:update(p, grad, state, group)")
+  T.ok(e:find("^tests/lua/test_qa_train%.lua:%d+:"), e)
+  local U2 = optim.Optimizer:extend("QAU2", { options = { { "lr", 0.1 } } })
+  U2.update = 5
+  T.raises(function() stepped(U2) end, "QAU2: QAU2.update must be a method function(self, p, grad, state, group), got 5")
+  T.raises(function() optim.Optimizer(nn.Linear(2, 2):parameters()) end, "optim.Optimizer: is the base class, not an optimizer")
+  T.raises(function() optim.Optimizer() end, "optim.Optimizer: is the base class")
+end)
+
+T.test("QA 10: spec.state must be a list of names; update's state values are checked, naming the key", function()
+  T.raises(function() optim.Optimizer:extend("QAX4", { options = { { "lr", 1 } }, state = 5 }) end,
+    "optim.Optimizer:extend: QAX4: state must be a list of buffer names")
+  T.raises(function() optim.Optimizer:extend("QAX5", { options = { { "lr", 1 } }, state = { "buf", 3 } }) end, "state must be a list")
+  local U3 = optim.Optimizer:extend("QAU3", { options = { { "lr", 0.1 } }, state = { "buf" } })
+  function U3:update(p, g, s, grp) s.buf = 5 end
+  T.raises(function() stepped(U3) end, "QAU3:update set state.buf of parameter 1 to 5")
+  local U6 = optim.Optimizer:extend("QAU6", { options = { { "lr", 0.1 } } })
+  function U6:update(p, g, s, grp) s.step = "x" end
+  T.raises(function() stepped(U6) end, "QAU6:update changed state.step of parameter 1 to 'x'")
+  local U7 = optim.Optimizer:extend("QAU7", { options = { { "lr", 0.1 } } })
+  function U7:update(p, g, s, grp) s.note = "hello" end
+  T.raises(function() stepped(U7) end, "QAU7:update set state.note of parameter 1 to 'hello'")
+  -- numbers and tensors are fine, and saved
+  local U8 = optim.Optimizer:extend("QAU8", { options = { { "lr", 0.1 } }, state = { "m" } })
+  function U8:update(p, g, s, grp) s.count = (s.count or 0) + 1; s.m:add_(g); p:sub_(g * grp.lr) end
+  local o = stepped(U8)
+  T.eq(o:state_dict().meta.values[1].count, 1)
+end)
