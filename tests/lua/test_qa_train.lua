@@ -81,3 +81,18 @@ T.test("QA 10: spec.state must be a list of names; update's state values are che
   local o = stepped(U8)
   T.eq(o:state_dict().meta.values[1].count, 1)
 end)
+
+-- ---- 18: a schedule state of the wrong kind ----------------------------------------
+T.test("QA 18: StepLR:load_state_dict with a bad or classless state names the field, not 'optim.lr.nil'", function()
+  local o = optim.SGD(nn.Linear(2, 2):parameters(), { lr = 0.1 })
+  local s = optim.lr.StepLR(o, { step_size = 1 })
+  local e = T.raises(function() s:load_state_dict({ last_epoch = "x" }) end, "optim.lr.StepLR:load_state_dict: the state names no schedule class")
+  T.ok(not e:find("optim.lr.nil", 1, true), e)
+  T.raises(function() s:load_state_dict({ class = "StepLR", last_epoch = "x" }) end, "optim.lr.StepLR:load_state_dict: 'last_epoch' is 'x', expected an integer")
+  T.raises(function() s:load_state_dict({ class = "StepLR", gamma = "x" }) end, "'gamma' is 'x', expected a number")
+  T.eq(s.last_epoch, 0, "nothing loaded")
+  local sd = s:state_dict()
+  s:step()
+  s:load_state_dict(sd)
+  T.eq(s.last_epoch, 0)
+end)
