@@ -96,3 +96,53 @@ T.test("QA 18: StepLR:load_state_dict with a bad or classless state names the fi
   s:load_state_dict(sd)
   T.eq(s.last_epoch, 0)
 end)
+
+-- ---- 13: fit's arguments --------------------------------------------------------------
+local function compiled()
+  local m = nn.Linear(2, 2)
+  m:compile{ optimizer = "sgd", loss = "mse" }
+  return m
+end
+local X2, Y2 = ml.zeros(8, 2), ml.zeros(8, 2)
+
+T.test("QA 13: options inside fit's data table are an error listing them", function()
+  local m = compiled()
+  local e = T.raises(function() m:fit{ x = X2, y = Y2, epochs = 5, verbose = 0 } end,
+    "fit: the data table has unexpected keys 'epochs', 'verbose'")
+  T.ok(e:find("options go in the second argument", 1, true), e)
+  T.ok(e:find("^tests/lua/test_qa_train%.lua:%d+:"), e)
+  T.raises(function() m:fit({ X2, Y2, epochs = 2 }, { verbose = 0 }) end, "unexpected keys 'epochs'")
+  -- what data.fashion_mnist returns still works
+  local h = m:fit({ x = X2, y = Y2, classes = { "a", "b" } }, { epochs = 2, verbose = 0 })
+  T.eq(h.epochs, 2)
+end)
+
+T.test("QA 13: callbacks = one callback (not in a list) is a list of one", function()
+  local m = compiled()
+  local h = m:fit(X2, Y2, { epochs = 20, verbose = 0, callbacks = cb.EarlyStopping{ monitor = "loss", patience = 1, min_delta = 1, verbose = false } })
+  T.ok(h.epochs < 20, "EarlyStopping given alone ran: " .. h.epochs .. " epochs")
+  T.eq(h.stop_reason, "early_stopping")
+  local seen = 0
+  m:fit(X2, Y2, { epochs = 3, verbose = 0, callbacks = { on_epoch_end = function() seen = seen + 1 end } })
+  T.eq(seen, 3, "a plain table of hooks alone")
+end)
+
+T.test("QA 13: a Callback class with a misspelt hook is refused at fit start, with did-you-mean", function()
+  local Typo = cb.Callback:extend("QATypoCallback")
+  local ran = false
+  function Typo:on_epoc_end() ran = true end
+  local m = compiled()
+  local e = T.raises(function() m:fit(X2, Y2, { epochs = 1, verbose = 0, callbacks = { Typo() } }) end,
+    "fit: callback 1 (QATypoCallback) has an unknown hook 'on_epoc_end'")
+  T.ok(e:find("did you mean 'on_epoch_end'?", 1, true), e)
+  T.ok(e:find("^tests/lua/test_qa_train%.lua:%d+:"), e)
+  -- on the instance, and in a subclass of a subclass
+  local obj = cb.Callback:extend("QAInstTypo")()
+  obj.on_train_ende = function() end
+  T.raises(function() m:fit(X2, Y2, { epochs = 1, verbose = 0, callbacks = { obj } }) end, "did you mean 'on_train_end'?")
+  local Sub = Typo:extend("QATypoSub")
+  T.raises(function() m:fit(X2, Y2, { epochs = 1, verbose = 0, callbacks = { Sub() } }) end, "unknown hook 'on_epoc_end'")
+  -- the built-in callbacks pass
+  m:fit(X2, Y2, { epochs = 1, verbose = 0, callbacks = { cb.EarlyStopping{ monitor = "loss", verbose = false },
+    cb.CSVLogger(dir .. "/ok.csv"), cb.ReduceLROnPlateau{ monitor = "loss", verbose = false } } })
+end)
