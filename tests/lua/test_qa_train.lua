@@ -146,3 +146,21 @@ T.test("QA 13: a Callback class with a misspelt hook is refused at fit start, wi
   m:fit(X2, Y2, { epochs = 1, verbose = 0, callbacks = { cb.EarlyStopping{ monitor = "loss", verbose = false },
     cb.CSVLogger(dir .. "/ok.csv"), cb.ReduceLROnPlateau{ monitor = "loss", verbose = false } } })
 end)
+
+-- ---- 14: save_last with fields in a directory ------------------------------------------
+T.test("QA 14: ModelCheckpoint save_last with fields in the directory: the last file goes next to that epoch's file", function()
+  local runs = dir .. "/runs"
+  assert(lfs.mkdir(runs))
+  local m = compiled()
+  m:fit(X2, Y2, { epochs = 2, verbose = 0, callbacks = { cb.ModelCheckpoint{ runs .. "/e{epoch:02d}/sub/ck-{loss:.3f}.safetensors",
+    monitor = "loss", save_last = true, verbose = false } } })
+  T.ok(lfs.attributes(runs .. "/e{epoch:02d}", "mode") == nil, "no literal template directory")
+  for _, e in ipairs({ "e01", "e02" }) do
+    T.eq(lfs.attributes(runs .. "/" .. e .. "/sub/ck.last.safetensors", "mode"), "file", e .. "'s last file")
+    local n = 0
+    for f in lfs.dir(runs .. "/" .. e .. "/sub") do if f:match("^ck%-%d+%.%d+%.safetensors$") then n = n + 1 end end
+    T.eq(n, 1, e .. "'s checkpoint")
+  end
+  local c = cb.ModelCheckpoint{ "r/e{epoch:02d}/ck-{loss:.3f}.safetensors", save_last = true }
+  T.eq(c:format_path_last(3, { loss = 0.5 }), "r/e03/ck.last.safetensors")
+end)
