@@ -164,3 +164,16 @@ T.test("QA 14: ModelCheckpoint save_last with fields in the directory: the last 
   local c = cb.ModelCheckpoint{ "r/e{epoch:02d}/ck-{loss:.3f}.safetensors", save_last = true }
   T.eq(c:format_path_last(3, { loss = 0.5 }), "r/e03/ck.last.safetensors")
 end)
+
+-- ---- 12 and 18: data sets and metrics ------------------------------------------------
+local function at_my_line(e) T.ok(e:find("^tests/lua/test_qa_train%.lua:%d+:"), e) end
+
+T.test("QA 12: TensorDataset:get(0) and get(nil) name the method and the range, at the caller's line", function()
+  local ds = ml.data.TensorDataset(ml.zeros(10))
+  at_my_line(T.raises(function() local _ = ds:get(0) end, "data.TensorDataset:get: index 0 is out of range 1..10"))
+  at_my_line(T.raises(function() local _ = ds:get(nil) end, "data.TensorDataset:get: the index must be an integer in 1..10, got nil"))
+  T.raises(function() local _ = ds:get(11) end, "index 11 is out of range 1..10")
+  T.raises(function() local _ = ds:get(1.5) end, "must be an integer")
+  T.eq(ds:get(10):dim(), 0)
+end)
+

@@ -1,6 +1,7 @@
 --- data/datasets.lua: files and datasets: read_idx, fashion_mnist, TensorDataset, Subset.
 local ml = require "moonlab"
 local class = require "moonlab.core.class"
+local checks = require "moonlab.core.checks"
 local B = require "moonlab.data.base"
 local C = ml._data
 local fail, check_options, shape_str = B.fail, B.check_options, B.shape_str
@@ -88,6 +89,12 @@ function TensorDataset:__len() return self.n end
 function TensorDataset:len() return self.n end
 --- ds:get(i) -> x[i], y[i], ...
 function TensorDataset:get(i)
+  if math.type(i) ~= "integer" then
+    fail(string.format("data.TensorDataset:get: the index must be an integer in 1..%d, got %s", self.n, checks.show(i)))
+  end
+  if i < 1 or i > self.n then
+    fail(string.format("data.TensorDataset:get: index %d is out of range 1..%d (samples are 1-based)", i, self.n))
+  end
   local out = {}
   for k, t in ipairs(self.tensors) do out[k] = t:select(1, i) end
   return table.unpack(out, 1, #self.tensors)
