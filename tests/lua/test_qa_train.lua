@@ -177,3 +177,18 @@ T.test("QA 12: TensorDataset:get(0) and get(nil) name the method and the range, 
   T.eq(ds:get(10):dim(), 0)
 end)
 
+T.test("QA 12: metrics.accuracy with outputs and labels of different row counts is its own error", function()
+  local e = T.raises(function() local _ = ml.metrics.accuracy(ml.zeros(2, 2), ml.zeros(3):long()) end,
+    "metrics.accuracy: output [2,2] has 2 rows, so it needs 2 labels ([2] or [2,1]); got target [3]")
+  at_my_line(e)
+  T.ok(not e:find("eq:", 1, true), e)
+  T.eq(ml.metrics.accuracy(ml.tensor({ { 0, 1 }, { 1, 0 } }), ml.tensor({ { 2 }, { 2 } }):long()), 0.5)
+end)
+
+T.test("QA 18: metrics on empty input are a clear error, not nan", function()
+  at_my_line(T.raises(function() local _ = ml.metrics.accuracy(ml.zeros(0, 2), ml.zeros(0):long()) end,
+    "metrics.accuracy: empty input (output [0,2], target [0])"))
+  T.raises(function() local _ = ml.metrics.accuracy(ml.zeros(0), ml.zeros(0)) end, "metrics.accuracy: empty input")
+  T.raises(function() local _ = ml.metrics.mse(ml.zeros(0), ml.zeros(0)) end, "metrics.mse: empty input")
+  T.raises(function() local _ = ml.metrics.mae(ml.zeros(0), ml.zeros(0)) end, "metrics.mae: empty input")
+end)
