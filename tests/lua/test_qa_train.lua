@@ -185,6 +185,15 @@ T.test("QA 12: metrics.accuracy with outputs and labels of different row counts 
   T.eq(ml.metrics.accuracy(ml.tensor({ { 0, 1 }, { 1, 0 } }), ml.tensor({ { 2 }, { 2 } }):long()), 0.5)
 end)
 
+T.test("QA 12: fit on a dataset whose get returns strings says what the batch is", function()
+  local ds = { len = function() return 4 end, get = function() return "x", 1 end }
+  local m = nn.Sequential{ nn.Linear(2, 2) }
+  m:compile{ optimizer = "sgd", loss = "cross_entropy" }
+  local e = T.raises(function() m:fit(ds, { verbose = 0 }) end, "fit: the batch's input is a list of strings, expected a tensor (from dataset:get(i)")
+  at_my_line(e)
+  T.ok(not e:find("attempt to", 1, true), e)
+end)
+
 T.test("QA 18: metrics on empty input are a clear error, not nan", function()
   at_my_line(T.raises(function() local _ = ml.metrics.accuracy(ml.zeros(0, 2), ml.zeros(0):long()) end,
     "metrics.accuracy: empty input (output [0,2], target [0])"))
