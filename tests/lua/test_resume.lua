@@ -156,4 +156,46 @@ T.test("resume: missing or misshapen tensors fail cleanly", function()
   T.ok(not ok and err:find("not valid JSON", 1, true), err)
 end)
 
+-- META[key] with the node at path (a list of keys) set to v (nil deletes it).
+local function set_at(key, path, v)
+  local doc = json.decode(META[key])
+  local node = doc
+  for i = 1, #path - 1 do node = node[path[i]] end
+  node[path[#path]] = v
+  local meta = copy(META)
+  meta[key] = json.encode(doc)
+  return meta
+end
+
+T.test("resume: damaged callback lists, optimizer shapes and dtypes, a lost log fail cleanly (QA 7)", function()
+  local cases = {
+    { "moonlab.fit", { "callbacks" }, 5 }, { "moonlab.fit", { "callbacks" }, false },
+    { "moonlab.fit", { "callbacks", 1 }, 5 }, { "moonlab.fit", { "callbacks", 2 }, false },
+    { "moonlab.fit", { "callbacks", 1, "class" }, "x" }, { "moonlab.fit", { "callbacks", 1, "meta" }, 3 },
+    { "moonlab.fit", { "history", "loss" }, nil }, { "moonlab.fit", { "history", "accuracy" }, { 0.5 } },
+    { "moonlab.optimizer", { "meta", "shapes" }, 5 }, { "moonlab.optimizer", { "meta", "shapes", 1 }, -1 },
+    { "moonlab.optimizer", { "meta", "shapes", 2 }, false }, { "moonlab.optimizer", { "meta", "shapes", 1, 1 }, "x" },
+    { "moonlab.optimizer", { "meta", "dtypes" }, "x" }, { "moonlab.optimizer", { "meta", "dtypes", 1 }, "x" },
+    { "moonlab.optimizer", { "meta", "dtypes", 1 }, 7 },
+  }
+  for _, c in ipairs(cases) do
+    local label = c[1] .. ":" .. table.concat(c[2], ".") .. "=" .. tostring(c[3])
+    local ok, err = try(TENSORS, set_at(c[1], c[2], c[3]), label)
+    T.ok(not ok, label .. " resumed anyway")
+    T.ok(ok or not err:find("attempt to", 1, true), label .. ": " .. tostring(err))
+  end
+end)
+
+T.test("resume: the fuzzer's values (-1, false) anywhere in fit's or the optimizer's state never give a raw error", function()
+  for _, key in ipairs({ "moonlab.fit", "moonlab.optimizer" }) do
+    for _, p in ipairs(paths(json.decode(META[key]), {})) do
+      for _, v in ipairs({ -1, false }) do
+        local label = key .. ":" .. table.concat(p, ".") .. "=" .. tostring(v)
+        local ok, err = try(TENSORS, set_at(key, p, v), label)
+        T.ok(ok or not err:find("attempt to", 1, true), label .. ": " .. tostring(err))
+      end
+    end
+  end
+end)
+
 os.execute("rm -rf " .. dir)

@@ -3,6 +3,7 @@ local ml = require "moonlab"
 local checks = require "moonlab.core.checks"
 local format = require "moonlab.core.format"
 local base = require "moonlab.callbacks.base"
+local lfs = require "lfs"
 
 local CSVLogger = base.Callback:extend("CSVLogger")
 CSVLogger.repr_fields = { "path", "append", "sep" }
@@ -27,6 +28,7 @@ end
 
 -- The columns of an existing file's header (after "epoch"), or nil.
 local function header_keys(path, sep)
+  if lfs.attributes(path, "mode") ~= "file" then return nil end -- not there, or not a file to read (a FIFO blocks)
   local f = io.open(path, "r")
   if not f then return nil end
   local head = f:read("l")
@@ -42,6 +44,12 @@ end
 function CSVLogger:on_train_begin()
   local append = self.append
   if append == nil then append = self.ctx ~= nil and self.ctx.resumed end
+  local mode = lfs.attributes(self.path, "mode")
+  if mode == "named pipe" or mode == "directory" or mode == "socket" then
+    -- opening a FIFO waits for a reader; a directory or a socket cannot be written as a file
+    error(string.format("CSVLogger: cannot open '%s': not a regular file (%s)", self.path,
+      mode == "named pipe" and "a FIFO" or "a " .. mode), 0)
+  end
   self.keys = append and header_keys(self.path, self.sep) or nil
   local f, err = io.open(self.path, append and "a" or "w")
   if not f then error("CSVLogger: cannot open '" .. self.path .. "': " .. tostring(err), 0) end

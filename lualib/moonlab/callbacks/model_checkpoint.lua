@@ -10,10 +10,13 @@ ModelCheckpoint.repr_fields = { "path", "monitor", "mode", "save_best_only", "la
 
 local OPTIONS = { "path", "monitor", "mode", "save_best_only", "save_last", "verbose" }
 
--- The save_last = true path: one file, overwritten every epoch. The path's
--- template fields go (with the separator before each), then ".last" comes
--- before the extension: "ck/m-{epoch:02d}-{val_loss:.4f}.safetensors" ->
+-- The save_last = true path: one file, overwritten every epoch. The file
+-- name's template fields go (with the separator before each), then ".last"
+-- comes before the extension: "ck/m-{epoch:02d}-{val_loss:.4f}.safetensors" ->
 -- "ck/m.last.safetensors", "{epoch}.safetensors" -> "last.safetensors".
+-- Fields in the directory part stay and are filled in each epoch, as Keras
+-- formats the whole path: "runs/e{epoch:02d}/ck-{loss:.3f}.safetensors" ->
+-- "runs/e03/ck.last.safetensors" at epoch 3, next to that epoch's file.
 local function last_path_of(path)
   local dir, file = path:match("^(.*/)([^/]*)$")
   if not dir then dir, file = "", path end
@@ -77,8 +80,8 @@ function ModelCheckpoint:check_logs(names)
   end
 end
 
-function ModelCheckpoint:format_path(epoch, logs)
-  return (self.path:gsub("{([%w_]+):?([^}]*)}", function(key, spec)
+local function fill(self, template, epoch, logs)
+  return (template:gsub("{([%w_]+):?([^}]*)}", function(key, spec)
     local v = key == "epoch" and epoch or logs[key]
     if v == nil then error(fmt("ModelCheckpoint: path names {%s}, which is not in the logs; available: epoch, %s", key, base.available(self.ctx, logs)), 0) end
     if spec == "" then return key == "epoch" and tostring(v) or fmt("%.4f", v) end
@@ -86,8 +89,13 @@ function ModelCheckpoint:format_path(epoch, logs)
   end))
 end
 
-function ModelCheckpoint:format_path_last()
-  return self.last_path
+function ModelCheckpoint:format_path(epoch, logs)
+  return fill(self, self.path, epoch, logs)
+end
+
+function ModelCheckpoint:format_path_last(epoch, logs)
+  if not self.last_path or not self.last_path:find("{", 1, true) then return self.last_path end
+  return fill(self, self.last_path, epoch, logs or {})
 end
 
 function ModelCheckpoint:write(path, epoch)
@@ -115,7 +123,7 @@ function ModelCheckpoint:after_epoch(epoch, logs)
       self:say(fmt("ModelCheckpoint: %s improved to %s at epoch %d; saved %s", self.monitor, format.number(v), epoch, path))
     end
   end
-  if self.last_path then self:write(self.last_path, epoch) end
+  if self.last_path then self:write(self:format_path_last(epoch, logs), epoch) end
 end
 
 function ModelCheckpoint:state_dict()
@@ -139,7 +147,7 @@ ml.doc(ModelCheckpoint.init, "ModelCheckpoint:init(path | {path, ...}, [opts]) �
 ml.doc(ModelCheckpoint.reset, "ckpt:reset() — forgets the best value and epoch")
 ml.doc(ModelCheckpoint.check_logs, "ckpt:check_logs(names) — before training: the monitor (when named or save_best_only) and the path's {fields} must be logs fit writes")
 ml.doc(ModelCheckpoint.format_path, "ckpt:format_path(epoch, logs) -> path — fills {epoch} and {log_name[:format]} in the path")
-ml.doc(ModelCheckpoint.format_path_last, "ckpt:format_path_last() -> path — the save_last file: one file, overwritten every epoch (save_last = true: path without its {fields}, plus .last)")
+ml.doc(ModelCheckpoint.format_path_last, "ckpt:format_path_last([epoch, logs]) -> path — the save_last file: one file, overwritten every epoch (save_last = true: the file name without its {fields}, plus .last; fields in the directory filled in)")
 ml.doc(ModelCheckpoint.write, "ckpt:write(path, epoch) — writes a checkpoint: model, optimizer, epoch and fit's state (nn.save_checkpoint), creating a templated directory")
 ml.doc(ModelCheckpoint.after_epoch, "ckpt:after_epoch(epoch, logs) — after every on_epoch_end: writes the checkpoint (only on improvement with save_best_only) and the last one")
 ml.doc(ModelCheckpoint.state_dict, "ckpt:state_dict() -> {meta} — the best value and epoch")

@@ -1,6 +1,7 @@
 --- data/datasets.lua: files and datasets: read_idx, fashion_mnist, TensorDataset, Subset.
 local ml = require "moonlab"
 local class = require "moonlab.core.class"
+local checks = require "moonlab.core.checks"
 local B = require "moonlab.data.base"
 local C = ml._data
 local fail, check_options, shape_str = B.fail, B.check_options, B.shape_str
@@ -24,10 +25,15 @@ local FASHION_DIR = "/usr/share/datasets/fashion-mnist"
 local FASHION_CLASSES = { "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
   "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot" }
 
+local lfs = require "lfs"
+local MODE_NAMES = { ["named pipe"] = "a FIFO", socket = "a socket", directory = "a directory",
+  ["char device"] = "a character device", ["block device"] = "a block device", link = "a link" }
+
+-- Whether p is a regular file, looked up without opening it (opening a FIFO blocks); the mode of
+-- something else found there as the second value.
 local function file_exists(p)
-  local f = io.open(p, "rb")
-  if f then f:close() return true end
-  return false
+  local mode = lfs.attributes(p, "mode")
+  return mode == "file", mode
 end
 
 data.fashion_mnist = doc(function(opts)
@@ -35,8 +41,14 @@ data.fashion_mnist = doc(function(opts)
   local dir = opts.dir or FASHION_DIR
   if type(dir) ~= "string" then fail("data.fashion_mnist: option 'dir' must be a string, got " .. type(dir)) end
   local function find(name)
+    local other
     for _, p in ipairs({ dir .. "/" .. name .. ".gz", dir .. "/" .. name }) do
-      if file_exists(p) then return p end
+      local is_file, mode = file_exists(p)
+      if is_file then return p end
+      if mode and not other then other = { p, mode } end
+    end
+    if other then
+      fail(string.format("data.fashion_mnist: '%s' is not a regular file (%s)", other[1], MODE_NAMES[other[2]] or other[2]))
     end
     fail(string.format("data.fashion_mnist: files not found in %s (no %s.gz); install the Debian package "
       .. "dataset-fashion-mnist (make deps does)", dir, name))
@@ -77,6 +89,12 @@ function TensorDataset:__len() return self.n end
 function TensorDataset:len() return self.n end
 --- ds:get(i) -> x[i], y[i], ...
 function TensorDataset:get(i)
+  if math.type(i) ~= "integer" then
+    fail(string.format("data.TensorDataset:get: the index must be an integer in 1..%d, got %s", self.n, checks.show(i)))
+  end
+  if i < 1 or i > self.n then
+    fail(string.format("data.TensorDataset:get: index %d is out of range 1..%d (samples are 1-based)", i, self.n))
+  end
   local out = {}
   for k, t in ipairs(self.tensors) do out[k] = t:select(1, i) end
   return table.unpack(out, 1, #self.tensors)

@@ -19,6 +19,10 @@ local function accuracy_sums(pred, target, threshold, fn)
       checks.fail(fmt("%s: with %s outputs it needs int64 class labels (1..C), got %s targets",
         fn, format.shape(pred), target:dtype()))
     end
+    if target:numel() ~= n or target:dim() > 2 or (target:dim() == 2 and target:shape()[2] ~= 1) then
+      checks.fail(fmt("%s: output %s has %d rows, so it needs %d labels ([%d] or [%d,1]); got target %s",
+        fn, format.shape(pred), n, n, n, n, format.shape(target)))
+    end
     return pred:argmax(2):eq(target:view(-1)):sum():item(), n
   end
   if pred:numel() ~= target:numel() then
@@ -37,6 +41,10 @@ function M.metrics.accuracy(pred, target, opts)
   opts = checks.options("metrics.accuracy", opts, { "threshold" })
   local thr = opts.threshold ~= nil and checks.number("metrics.accuracy", "threshold", opts.threshold) or 0.5
   local s, n = accuracy_sums(pred, target, thr)
+  if n == 0 then
+    checks.fail(fmt("metrics.accuracy: empty input (output %s, target %s): the accuracy of no rows is undefined",
+      format.shape(pred), format.shape(target)))
+  end
   return s / n
 end
 

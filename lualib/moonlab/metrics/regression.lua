@@ -11,6 +11,10 @@ local function check(fn, pred, target)
   if pred:numel() ~= target:numel() then
     checks.fail(string.format("%s: pred %s and target %s have different sizes", fn, format.shape(pred), format.shape(target)))
   end
+  if pred:numel() == 0 then
+    checks.fail(string.format("%s: empty input (pred %s, target %s): the mean of no values is undefined", fn,
+      format.shape(pred), format.shape(target)))
+  end
 end
 
 function M.sums.mae(pred, target) return (pred - target):abs():sum():item(), pred:numel() end

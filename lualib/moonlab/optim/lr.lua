@@ -148,6 +148,10 @@ function Scheduler:load_state_dict(sd)
   local cls = getmetatable(self)
   local where = cls.__name .. ":load_state_dict"
   if type(sd) ~= "table" then raise(where .. ": expected a table from state_dict(), got " .. type(sd)) end
+  if sd.class == nil then
+    raise(string.format("%s: the state names no schedule class (expected {class = '%s', ...} from %s:state_dict())", where,
+      cls.class_name, cls.__name))
+  end
   if sd.class ~= cls.class_name then
     raise(string.format("%s: the state is from optim.lr.%s, not %s", where, tostring(sd.class), cls.__name))
   end
@@ -155,9 +159,22 @@ function Scheduler:load_state_dict(sd)
     raise(string.format("%s: the state has %s learning rates, the optimizer has %d parameter groups", where,
       type(sd.base_lrs) == "table" and #sd.base_lrs or "no", #self.optimizer.param_groups))
   end
+  -- each value has the kind of the one it replaces (the counters are integers), checked before any is set
+  local new = {}
   for k, v in pairs(sd) do
-    if k ~= "class" and not PRIVATE[k] and type(self[k]) ~= "function" then self[k] = decode(v) end
+    if k ~= "class" and not PRIVATE[k] and type(self[k]) ~= "function" then
+      local d = decode(v)
+      local old = self[k]
+      if (k == "last_epoch" or k == "_step_count") and math.type(d) ~= "integer" then
+        raise(string.format("%s: '%s' is %s, expected an integer", where, tostring(k), checks.show(d)))
+      end
+      if old ~= nil and d ~= nil and type(d) ~= type(old) then
+        raise(string.format("%s: '%s' is %s, expected a %s", where, tostring(k), checks.show(d), type(old)))
+      end
+      new[k] = d
+    end
   end
+  for k, d in pairs(new) do self[k] = d end
   return self
 end
 

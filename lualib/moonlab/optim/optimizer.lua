@@ -179,7 +179,19 @@ function Optimizer:extend(name, spec)
   if spec.kind or spec.options then cls.kind = spec.kind end
   if spec.state_used then cls.state_used = spec.state_used end
   if spec.init_state then cls.init_state = spec.init_state end
-  if spec.state then cls.state_names = spec.state end
+  if spec.state ~= nil then
+    local st, ok = spec.state, type(spec.state) == "table"
+    if ok then
+      local n = 0
+      for _ in pairs(st) do n = n + 1 end
+      ok = n == #st
+      for _, v in ipairs(st) do if type(v) ~= "string" or v == "" or v == "step" then ok = false end end
+    end
+    if not ok then
+      raise("optim.Optimizer:extend: " .. name .. ": state must be a list of buffer names ({\"exp_avg\", ...}, not 'step'), got " .. checks.show(st))
+    end
+    cls.state_names = st
+  end
   if spec.check then doc(cls.check, "cls.check(group, where) — raises unless the options of one parameter group are valid") end
   if spec.state_used then doc(cls.state_used, "cls.state_used(group) -> {name = true} — the state buffers a group's options use (what state_dict saves)") end
   if spec.init_state then doc(cls.init_state, "cls.init_state(flat, group) — makes the state PyTorch creates with the optimizer (Adagrad's sum)") end
@@ -226,8 +238,50 @@ local function normalize_params(params, where)
   return params, true
 end
 
+-- A class that can step: a fused C kernel (kind) or a Lua update method.
+local function check_class(cls)
+  local where = cls.__name
+  if rawequal(cls, Optimizer) or not cls.option_list then
+    raise(where .. ": is the base class, not an optimizer: use optim.SGD, optim.Adam, ... or declare one with "
+      .. "optim.Optimizer:extend(name, {options = {{key, default}, ...}}) and its update method")
+  end
+  local u = cls.update
+  if u ~= nil and type(u) ~= "function" then
+    raise(string.format("%s: %s.update must be a method function(self, p, grad, state, group), got %s", where, where, checks.show(u)))
+  end
+  if u == nil and cls.kind == nil then
+    raise(string.format("%s: define %s:update(p, grad, state, group) (an optimizer class written in Lua steps with its update method)", where, where))
+  end
+end
+
+-- After update(p, grad, state, group): state.step is still the count, the declared buffers are still
+-- tensors, every other value is a tensor, a number or a boolean (what state_dict can save).
+local function check_lua_state(cls, st, step, n)
+  local where = cls.__name
+  if st.step ~= step then
+    raise(string.format("%s:update changed state.step of parameter %d to %s; step is the optimizer's count", where, n, checks.show(st.step)))
+  end
+  for _, name in ipairs(cls.state_names or {}) do
+    if not ml.is_tensor(st[name]) then
+      raise(string.format("%s:update set state.%s of parameter %d to %s; the buffers declared in state = {...} stay tensors (update them in place)",
+        where, name, n, checks.show(st[name])))
+    end
+  end
+  for k, v in pairs(st) do
+    local t = type(v)
+    if type(k) ~= "string" then
+      raise(string.format("%s:update put a key %s in the state of parameter %d; state keys are names", where, checks.show(k), n))
+    end
+    if not (t == "number" or t == "boolean" or ml.is_tensor(v)) then
+      raise(string.format("%s:update set state.%s of parameter %d to %s; a Lua optimizer's state holds tensors, numbers and booleans",
+        where, k, n, checks.show(v)))
+    end
+  end
+end
+
 --- cls:new(params, opts): see the optimizer classes.
 function Optimizer.new(cls, params, opts)
+  check_class(cls)
   local where = cls.__name
   local known = {}
   for i, k in ipairs(cls.option_list) do known[i] = k end
@@ -360,8 +414,11 @@ function Optimizer:_lua_step()
               if st[name] == nil then st[name] = ml.zeros_like(p) end
             end
           end
-          st.step = st.step + 1
+          local step = st.step + 1
+          st.step = step
+          if type(cls.update) ~= "function" then check_class(cls) end
           self:update(p, g, st, group)
+          check_lua_state(cls, st, step, n)
         end
       end
     end
@@ -525,9 +582,21 @@ function Optimizer:load_state_dict(sd)
       type(meta.steps) == "table" and #meta.steps or "no", nparams))
   end
   local steps = {}
+  for _, k in ipairs({ "shapes", "dtypes" }) do
+    if meta[k] ~= nil and type(meta[k]) ~= "table" then
+      raise(string.format("%s: the state's %s is a %s, expected a list", where, k, type(meta[k])))
+    end
+  end
   for n, p in ipairs(self._params) do
     steps[n] = H.integer(meta.steps[n], "step count " .. n, where, 0)
     local s = meta.shapes and meta.shapes[n]
+    if s ~= nil and type(s) ~= "table" then
+      raise(string.format("%s: the shape of parameter %d is a %s in the state, expected a list of sizes", where, n, type(s)))
+    end
+    local dt = meta.dtypes and meta.dtypes[n]
+    if dt ~= nil and dt ~= p:dtype() then
+      raise(string.format("%s: parameter %d is %s in the state, %s here", where, n, checks.show(dt), p:dtype()))
+    end
     if s ~= nil and shape_str(s) ~= shape_str(p:shape()) then
       raise(string.format("%s: parameter %d has shape %s in the state, %s here", where, n, shape_str(s),
         shape_str(p:shape())))

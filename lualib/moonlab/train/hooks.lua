@@ -15,23 +15,45 @@ for _, h in ipairs(M.HOOKS) do HOOK_SET[h] = true end
 function M.is_object(cb) return getmetatable(cb) ~= nil and cb.__is_callback == true end
 local is_object = M.is_object
 
+local function unknown_hook(i, k, who)
+  local hint = checks.suggest(k, M.HOOKS)
+  checks.fail(fmt("fit: callback %d%s has an unknown hook '%s' (known: %s)%s", i, who or "", k, table.concat(M.HOOKS, ", "),
+    hint and fmt("; did you mean '%s'?", hint) or ""))
+end
+
 local function check_plain(i, cb)
   for k in pairs(cb) do
-    if type(k) == "string" and k:sub(1, 3) == "on_" and not HOOK_SET[k] then
-      local hint = checks.suggest(k, M.HOOKS)
-      checks.fail(fmt("fit: callback %d has an unknown hook '%s' (known: %s)%s", i, k, table.concat(M.HOOKS, ", "),
-        hint and fmt("; did you mean '%s'?", hint) or ""))
+    if type(k) == "string" and k:sub(1, 3) == "on_" and not HOOK_SET[k] then unknown_hook(i, k) end
+  end
+end
+
+-- A callback object: its fields and those of its class and the classes above it (up to Callback)
+-- hold no on_* name that is not a hook.
+local function check_object(i, cb)
+  local t, seen = cb, {}
+  while type(t) == "table" and not seen[t] do
+    seen[t] = true
+    for k in pairs(t) do
+      if type(k) == "string" and k:sub(1, 3) == "on_" and not HOOK_SET[k] then
+        unknown_hook(i, k, " (" .. tostring(cb.__name or "a callback") .. ")")
+      end
     end
+    local mt = getmetatable(t)
+    if mt == nil then break end
+    t = type(mt.__index) == "table" and mt.__index or mt
+    if t == mt and seen[t] then break end
   end
 end
 
 --- hooks.prepare(list, verbose) -> the callbacks fit runs: the given ones, checked, with a ProgressBar first unless silent or given
 function M.prepare(list, verbose)
   if list ~= nil and type(list) ~= "table" then checks.fail("fit: callbacks must be a table (a list of callbacks)") end
+  -- one callback given alone (a callback object, or a plain table of hooks) is a list of one
+  if list ~= nil and list[1] == nil and next(list) ~= nil then list = { list } end
   local cbs, has_bar = {}, false
   for i, cb in ipairs(list or {}) do
     if type(cb) ~= "table" then checks.fail(fmt("fit: callback %d is a %s, expected a table", i, type(cb))) end
-    if not is_object(cb) then check_plain(i, cb) end
+    if is_object(cb) then check_object(i, cb) else check_plain(i, cb) end
     if cb.__name == "ProgressBar" then has_bar = true end
     if cb.adds_logs ~= nil and type(cb.adds_logs) ~= "table" then
       checks.fail(fmt("fit: callback %d: adds_logs must be a list of log names", i))

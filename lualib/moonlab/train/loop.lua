@@ -164,7 +164,23 @@ local function nan_message(F, lv, swb, epoch, b)
 end
 
 -- One batch: forward, loss, NaN check, backward, step. Returns the loss value, or nil when it was not finite.
+-- A batch fit can train on: tensors X and y (a dataset's get(i) may return anything the loader can batch).
+local function describe(v)
+  if type(v) == "table" and not is_tensor(v) then
+    local first = v[1]
+    return "a list of " .. (is_tensor(first) and "tensors" or type(first) .. "s")
+  end
+  return "a " .. type(v)
+end
+
+local function check_batch(F, xb, yb)
+  local from = F.data.dataset and " (from dataset:get(i); it must return the sample's x and y as tensors or numbers)" or ""
+  if not is_tensor(xb) then checks.fail("fit: the batch's input is " .. describe(xb) .. ", expected a tensor" .. from) end
+  if not is_tensor(yb) then checks.fail("fit: the batch's target is " .. describe(yb) .. ", expected a tensor" .. from) end
+end
+
 local function train_batch(F, E, xb, yb, swb)
+  if not F.checked then check_batch(F, xb, yb) end
   local len = rows(xb)
   local opt, crit = F.opt, F.crit
   opt:zero_grad()

@@ -64,6 +64,15 @@ local function check_history(path, h, epoch)
   if math.type(e) ~= "integer" or e < 0 or (epoch and e > epoch) then
     fail(path, fmt("history 'epochs' is %s, expected an integer in 0..%s", show(e), epoch and tostring(epoch) or "n"))
   end
+  -- every epoch logs the loss, and each log has one value per epoch (or none: a log that was never written)
+  if e > 0 and (type(h.loss) ~= "table" or #h.loss ~= e) then
+    fail(path, fmt("history 'loss' has %s values for %d epochs", type(h.loss) == "table" and tostring(#h.loss) or "no", e))
+  end
+  for k, v in pairs(h) do
+    if type(k) == "string" and not HISTORY_SCALARS[k] and type(v) == "table" and #v ~= 0 and #v ~= e then
+      fail(path, fmt("history '%s' has %d values for %d epochs", k, #v, e))
+    end
+  end
   for k, v in pairs(h) do
     if type(k) ~= "string" then fail(path, "history has a key " .. show(k) .. ", expected log names") end
     local kind = HISTORY_SCALARS[k]
@@ -75,6 +84,63 @@ local function check_history(path, h, epoch)
       fail(path, fmt("history '%s' is %s, expected a list of numbers", k, show(v)))
     else
       check_list(path, k, v, e)
+    end
+  end
+end
+
+-- The callbacks' states and the optimizer's parameter shapes as written in the file's metadata
+-- (nn.load_checkpoint reads them as it finds them): each must have the right kind.
+local function check_written(path, meta)
+  if type(meta) ~= "table" then return end
+  local function doc(key)
+    local raw = meta[key]
+    if type(raw) ~= "string" then return nil end
+    local ok, d = pcall(ml.json.decode, raw)
+    return ok and d or nil
+  end
+  local f = doc("moonlab.fit")
+  if type(f) == "table" and f.callbacks ~= nil then
+    local cbs = f.callbacks
+    if type(cbs) ~= "table" then fail(path, "fit state 'callbacks' is " .. show(cbs) .. ", expected a list") end
+    local n = 0
+    for _ in pairs(cbs) do n = n + 1 end
+    if n ~= #cbs then fail(path, "fit state 'callbacks' is not a list") end
+    for i, c in ipairs(cbs) do
+      if type(c) ~= "table" then fail(path, fmt("fit state: callback state %d is %s, expected {class, meta}", i, show(c))) end
+      if type(c.class) ~= "string" then fail(path, fmt("fit state: callback state %d has class %s, expected a class name", i, show(c.class))) end
+      if c.class ~= "table" and require("moonlab.core.class").get(c.class) == nil then
+        fail(path, fmt("fit state: callback state %d is of class '%s', which is not defined", i, c.class))
+      end
+      if c.meta ~= nil and type(c.meta) ~= "table" then
+        fail(path, fmt("fit state: callback state %d ('%s') has meta %s, expected a table", i, c.class, show(c.meta)))
+      end
+    end
+  end
+  local o = doc("moonlab.optimizer")
+  if o ~= nil then
+    if type(o) ~= "table" then fail(path, "the optimizer state is " .. show(o) .. ", expected a table") end
+    if o.class ~= nil and type(o.class) ~= "string" then fail(path, "the optimizer class is " .. show(o.class) .. ", expected a name") end
+    if type(o.meta) ~= "table" then fail(path, "the optimizer state's meta is " .. show(o.meta) .. ", expected a table") end
+    local m = o.meta
+    if m.shapes ~= nil then
+      if type(m.shapes) ~= "table" then fail(path, "the optimizer's shapes are " .. show(m.shapes) .. ", expected a list of shapes") end
+      for k, s in pairs(m.shapes) do
+        local good = math.type(k) == "integer" and type(s) == "table"
+        if good then
+          for j, d in pairs(s) do
+            if math.type(j) ~= "integer" or math.type(d) ~= "integer" or d < 0 then good = false end
+          end
+        end
+        if not good then fail(path, fmt("the optimizer's shape %s is %s, expected a list of sizes", show(k), show(s))) end
+      end
+    end
+    if m.dtypes ~= nil then
+      if type(m.dtypes) ~= "table" then fail(path, "the optimizer's dtypes are " .. show(m.dtypes) .. ", expected a list of dtype names") end
+      for k, d in pairs(m.dtypes) do
+        if math.type(k) ~= "integer" or type(d) ~= "string" then
+          fail(path, fmt("the optimizer's dtype %s is %s, expected a dtype name", show(k), show(d)))
+        end
+      end
     end
   end
 end
@@ -98,7 +164,13 @@ function M.read(path, model, opt, initial_epoch)
   if type(path) ~= "string" then checks.fail("fit: resume must be the path of a checkpoint, got " .. show(path)) end
   local nn = require "moonlab.nn"
   local ok, ck = pcall(nn.load_checkpoint, path)
-  if not ok then checks.fail("fit: cannot resume: " .. strip(ck)) end
+  if not ok then
+    -- say which field is damaged, when it is one nn.load_checkpoint read as it found it
+    local okm, _, meta = pcall(ml.load, path)
+    if okm then check_written(path, meta) end
+    checks.fail("fit: cannot resume: " .. strip(ck))
+  end
+  check_written(path, ck.metadata)
   if ck.epoch ~= nil and (math.type(ck.epoch) ~= "integer" or ck.epoch < 0) then
     fail(path, "the epoch is " .. show(ck.epoch) .. ", expected an integer >= 0")
   end
