@@ -143,11 +143,11 @@ static int shape_eq(lua_State *L) {
     return 1;
 }
 
-static int t_shape(lua_State *L) {
-    ml_tensor *t = lb_check_tensor(L, 1, "shape");
-    lua_createtable(L, t->ndim, 0);
-    for (int i = 0; i < t->ndim; i++) {
-        lua_pushinteger(L, t->shape[i]);
+/* Pushes dims[0..n) as a sequence with the Shape metatable (shapes and strides). */
+static void push_dims(lua_State *L, int n, const int64_t *dims) {
+    lua_createtable(L, n, 0);
+    for (int i = 0; i < n; i++) {
+        lua_pushinteger(L, dims[i]);
         lua_rawseti(L, -2, i + 1);
     }
     if (luaL_newmetatable(L, "moonlab.Shape")) {
@@ -157,6 +157,11 @@ static int t_shape(lua_State *L) {
         lua_setfield(L, -2, "__eq");
     }
     lua_setmetatable(L, -2);
+}
+
+static int t_shape(lua_State *L) {
+    ml_tensor *t = lb_check_tensor(L, 1, "shape");
+    push_dims(L, t->ndim, t->shape);
     return 1;
 }
 
@@ -175,11 +180,7 @@ static int t_stride(lua_State *L) {
         lua_pushinteger(L, t->ndim ? t->strides[d] : 1);
         return 1;
     }
-    lua_createtable(L, t->ndim, 0);
-    for (int i = 0; i < t->ndim; i++) {
-        lua_pushinteger(L, t->strides[i]);
-        lua_rawseti(L, -2, i + 1);
-    }
+    push_dims(L, t->ndim, t->strides); /* prints as [3, 1], as shapes do */
     return 1;
 }
 
@@ -256,7 +257,7 @@ static const lb_doc method_docs[] = {
     {"Shape and type", NULL},
     {"shape", "t:shape() -> table — the sizes as a Lua sequence, e.g. {2, 3} ({} for a 0-d tensor); prints as [2, 3], == compares sizes"},
     {"size", "t:size([dim]) -> table|integer — all sizes as a table, or the size of 1-based dim (negative from the end)"},
-    {"stride", "t:stride([dim]) -> table|integer — the strides in elements, one per dimension, or the stride of 1-based dim"},
+    {"stride", "t:stride([dim]) -> table|integer — the strides in elements, one per dimension (prints as [3, 1], as shapes), or the stride of 1-based dim"},
     {"dim", "t:dim() -> integer — the number of dimensions (0 for a 0-d tensor)"},
     {"numel", "t:numel() -> integer — the number of elements"},
     {"dtype", "t:dtype() -> string — the dtype's name: \"float32\", \"float64\", \"int64\" or \"bool\""},
