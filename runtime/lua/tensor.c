@@ -91,14 +91,18 @@ static int t_newindex(lua_State *L) {
         if (g && g->dtype != t->dtype) /* backward would drop it: accumulation needs the tensor's dtype */
             return luaL_error(L, "grad assignment: assigned grad has dtype %s, expected the tensor's dtype %s",
                               ml_dtype_name(g->dtype), ml_dtype_name(t->dtype));
-        /* a tensor reachable from its own .grad chain would own itself: a
-         * refcount cycle that is never freed (t.grad = t, or a.grad = b, b.grad = a) */
-        for (const ml_tensor *c = g; c; c = c->grad)
-            if (c == t)
-                return luaL_error(L, "grad assignment: a tensor cannot be its own gradient%s (assign a copy: t.grad = x:clone())",
-                                  c == g ? "" : " through the .grad of its gradient");
+        if (g == t)
+            return luaL_error(L, "grad assignment: a tensor cannot be its own gradient (assign a copy: t.grad = t:clone())");
+        /* Store a detached header over g's data (no grad_fn, no .grad, not
+         * requiring grad), never g itself: a gradient whose graph reaches t
+         * (t.grad = t*1, t:view(n), t:narrow(...)) would otherwise own t
+         * through its grad_fn, a refcount cycle that is never freed; and
+         * since every stored .grad is such a fresh header, no chain of .grad
+         * fields can lead back to t either. The data is shared, as in PyTorch. */
+        ml_tensor *d = g ? ml_alias(g) : NULL;
+        if (g && !d) return lb_raise_as(L, "grad assignment");
         ml_release(t->grad);
-        t->grad = ml_retain(g);
+        t->grad = d;
         return 0;
     }
     return luaL_error(L, "tensor: cannot set field '%s' (tensors have no custom fields)", k ? k : luaL_typename(L, 2));
