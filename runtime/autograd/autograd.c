@@ -52,7 +52,7 @@ ml_node *ml_record(const char *name, ml_backward_fn fn, ml_tensor *out, int n, m
 void ml_save(ml_node *n, int k, ml_tensor *t) {
     ml_release(n->saved[k]);
     n->saved[k] = ml_retain(t);
-    n->saved_version[k] = t ? t->storage->version : 0;
+    n->saved_version[k] = t ? ml_storage_root(t->storage)->version : 0;
 }
 
 int ml_save_output(ml_node *n, int k, ml_tensor *out) {
@@ -69,7 +69,7 @@ ml_tensor *ml_saved(ml_node *n, int k) {
                         "call backward{retain_graph=true} the first time to run it twice",
                         n->name);
     ml_tensor *t = n->saved[k];
-    if (t && t->storage->version != n->saved_version[k])
+    if (t && ml_storage_root(t->storage)->version != n->saved_version[k])
         return ml_error("backward: a tensor saved by %s was modified in place after it was used; "
                         "use an out-of-place op (or clone()) instead",
                         n->name);

@@ -30,7 +30,6 @@
 #define FN "data.loader"
 
 typedef struct {
-    const char *base; /* the source's first row */
     int64_t row_bytes;
     int ndim;
     ml_dtype dtype;
@@ -91,7 +90,12 @@ static int gather(const ml_loader *l, const int64_t *order, int64_t norder, int6
             ml_error("%s: cannot make a batch: %s", FN, why);
             return -1;
         }
-        copy_rows(ml_data(out[k]), s->base, s->row_bytes, order + start, n);
+        /* the source's data pointer is read here, under the rebind lock: an
+         * optimizer may have rebound its storage into a parameter block
+         * (ml_storage_rebind), freeing the block it had */
+        ml_storage_read_lock();
+        copy_rows(ml_data(out[k]), ml_data(l->src[k]), s->row_bytes, order + start, n);
+        ml_storage_read_unlock();
     }
     return 0;
 }
@@ -177,17 +181,18 @@ ml_loader *ml_loader_new(int nsrc, ml_tensor *const *srcs, int64_t batch_size, b
     l->low = prefetch / 2;
     for (int k = 0; k < nsrc; k++) {
         /* Our own header over the storage, never the caller's tensor: the
-         * worker reads raw rows, and an optimizer's flattening rebinds a
+         * worker reads raw rows, and an optimizer's flattening may rebind a
          * parameter's header to another storage (freeing the old one when
          * it held the last reference). A header of our own keeps the
-         * storage we read alive whatever happens to the caller's tensor. */
+         * storage we read alive whatever happens to the caller's tensor;
+         * when the flattening rebinds the storage itself (a parameter that
+         * owns its storage), we read the parameter block from then on. */
         ml_tensor *c = ml_contiguous(srcs[k]);
         l->src[k] = c == srcs[k] ? ml_alias(c) : c;
         if (c == srcs[k]) ml_release(c);
         if (!l->src[k]) { ml_loader_free(l); return NULL; }
         ml_tensor *t = l->src[k];
         source *s = &l->s[k];
-        s->base = ml_data(t);
         s->ndim = t->ndim;
         s->dtype = t->dtype;
         memcpy(s->shape, t->shape, sizeof s->shape);

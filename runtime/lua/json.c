@@ -235,7 +235,9 @@ static void encode_value(encoder *e, int idx) {
 
 static int l_json_encode(lua_State *L) {
     static const char *const known[] = {"indent", NULL};
-    luaL_checkany(L, 1);
+    if (lua_isnone(L, 1)) return luaL_error(L, "ml.json.encode: argument #1: expected a value to encode, got no value");
+    if (lua_gettop(L) > 2)
+        return luaL_error(L, "ml.json.encode: takes a value and an options table, got %d arguments", lua_gettop(L));
     lb_check_options(L, 2, "ml.json.encode", known);
     int indent = 0;
     if (lua_istable(L, 2)) {
@@ -300,7 +302,9 @@ static void push_json(lua_State *L, const ml_json *v) {
 
 static int l_json_decode(lua_State *L) {
     size_t len;
-    const char *s = luaL_checklstring(L, 1, &len);
+    if (lua_type(L, 1) != LUA_TSTRING) /* a number is not JSON text either (Python's json.loads refuses it too) */
+        return luaL_error(L, "ml.json.decode: argument #1: expected a JSON string, got %s", luaL_typename(L, 1));
+    const char *s = lua_tolstring(L, 1, &len);
     if (lua_gettop(L) > 1) return luaL_error(L, "ml.json.decode: takes one string, got %d arguments", lua_gettop(L));
     ml_json **box = lua_newuserdatauv(L, sizeof *box, 0);
     *box = NULL;
@@ -329,14 +333,17 @@ static int l_json_decode(lua_State *L) {
 
 /* ml.json.array([t]) / ml.json.object([t]): sets the mark, returns t (a new table when none). */
 static int mark_table(lua_State *L, int which) {
+    const char *fn = which == 1 ? "ml.json.array" : "ml.json.object";
+    if (lua_gettop(L) > 1) return luaL_error(L, "%s: takes at most one table, got %d arguments", fn, lua_gettop(L));
     if (lua_isnoneornil(L, 1)) {
         lua_settop(L, 0);
         lua_newtable(L);
     }
-    luaL_checktype(L, 1, LUA_TTABLE);
+    if (!lua_istable(L, 1))
+        return luaL_error(L, "%s: argument #1: expected a table (or nothing), got %s", fn, luaL_typename(L, 1));
     lua_settop(L, 1);
     if (lua_getmetatable(L, 1) && !lua_rawequal(L, -1, ARRAY_MT) && !lua_rawequal(L, -1, OBJECT_MT))
-        return luaL_error(L, "ml.json.%s: the table already has a metatable", which == 1 ? "array" : "object");
+        return luaL_error(L, "%s: the table already has a metatable", fn);
     lua_settop(L, 1);
     lua_pushvalue(L, which == 1 ? ARRAY_MT : OBJECT_MT);
     lua_setmetatable(L, 1);

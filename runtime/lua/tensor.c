@@ -91,14 +91,18 @@ static int t_newindex(lua_State *L) {
         if (g && g->dtype != t->dtype) /* backward would drop it: accumulation needs the tensor's dtype */
             return luaL_error(L, "grad assignment: assigned grad has dtype %s, expected the tensor's dtype %s",
                               ml_dtype_name(g->dtype), ml_dtype_name(t->dtype));
-        /* a tensor reachable from its own .grad chain would own itself: a
-         * refcount cycle that is never freed (t.grad = t, or a.grad = b, b.grad = a) */
-        for (const ml_tensor *c = g; c; c = c->grad)
-            if (c == t)
-                return luaL_error(L, "grad assignment: a tensor cannot be its own gradient%s (assign a copy: t.grad = x:clone())",
-                                  c == g ? "" : " through the .grad of its gradient");
+        if (g == t)
+            return luaL_error(L, "grad assignment: a tensor cannot be its own gradient (assign a copy: t.grad = t:clone())");
+        /* Store a detached header over g's data (no grad_fn, no .grad, not
+         * requiring grad), never g itself: a gradient whose graph reaches t
+         * (t.grad = t*1, t:view(n), t:narrow(...)) would otherwise own t
+         * through its grad_fn, a refcount cycle that is never freed; and
+         * since every stored .grad is such a fresh header, no chain of .grad
+         * fields can lead back to t either. The data is shared, as in PyTorch. */
+        ml_tensor *d = g ? ml_alias(g) : NULL;
+        if (g && !d) return lb_raise_as(L, "grad assignment");
         ml_release(t->grad);
-        t->grad = ml_retain(g);
+        t->grad = d;
         return 0;
     }
     return luaL_error(L, "tensor: cannot set field '%s' (tensors have no custom fields)", k ? k : luaL_typename(L, 2));
@@ -143,11 +147,11 @@ static int shape_eq(lua_State *L) {
     return 1;
 }
 
-static int t_shape(lua_State *L) {
-    ml_tensor *t = lb_check_tensor(L, 1, "shape");
-    lua_createtable(L, t->ndim, 0);
-    for (int i = 0; i < t->ndim; i++) {
-        lua_pushinteger(L, t->shape[i]);
+/* Pushes dims[0..n) as a sequence with the Shape metatable (shapes and strides). */
+static void push_dims(lua_State *L, int n, const int64_t *dims) {
+    lua_createtable(L, n, 0);
+    for (int i = 0; i < n; i++) {
+        lua_pushinteger(L, dims[i]);
         lua_rawseti(L, -2, i + 1);
     }
     if (luaL_newmetatable(L, "moonlab.Shape")) {
@@ -157,6 +161,11 @@ static int t_shape(lua_State *L) {
         lua_setfield(L, -2, "__eq");
     }
     lua_setmetatable(L, -2);
+}
+
+static int t_shape(lua_State *L) {
+    ml_tensor *t = lb_check_tensor(L, 1, "shape");
+    push_dims(L, t->ndim, t->shape);
     return 1;
 }
 
@@ -175,11 +184,7 @@ static int t_stride(lua_State *L) {
         lua_pushinteger(L, t->ndim ? t->strides[d] : 1);
         return 1;
     }
-    lua_createtable(L, t->ndim, 0);
-    for (int i = 0; i < t->ndim; i++) {
-        lua_pushinteger(L, t->strides[i]);
-        lua_rawseti(L, -2, i + 1);
-    }
+    push_dims(L, t->ndim, t->strides); /* prints as [3, 1], as shapes do */
     return 1;
 }
 
@@ -256,7 +261,7 @@ static const lb_doc method_docs[] = {
     {"Shape and type", NULL},
     {"shape", "t:shape() -> table — the sizes as a Lua sequence, e.g. {2, 3} ({} for a 0-d tensor); prints as [2, 3], == compares sizes"},
     {"size", "t:size([dim]) -> table|integer — all sizes as a table, or the size of 1-based dim (negative from the end)"},
-    {"stride", "t:stride([dim]) -> table|integer — the strides in elements, one per dimension, or the stride of 1-based dim"},
+    {"stride", "t:stride([dim]) -> table|integer — the strides in elements, one per dimension (prints as [3, 1], as shapes), or the stride of 1-based dim"},
     {"dim", "t:dim() -> integer — the number of dimensions (0 for a 0-d tensor)"},
     {"numel", "t:numel() -> integer — the number of elements"},
     {"dtype", "t:dtype() -> string — the dtype's name: \"float32\", \"float64\", \"int64\" or \"bool\""},

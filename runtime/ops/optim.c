@@ -34,6 +34,32 @@ static void rebind(ml_tensor *p, ml_tensor *hold, ml_storage *s, int64_t off) {
     ml_release(hold);
 }
 
+/* Whether p's elements are exactly its storage's bytes, in order: then the
+ * storage itself is rebound into the block (ml_storage_rebind), so every
+ * other holder of it (views made earlier, a data loader) sees the block. */
+static bool owns_storage(const ml_tensor *p) {
+    return p->offset == 0 && ml_is_contiguous(p) && (size_t)p->numel * ml_dtype_size(p->dtype) == p->storage->nbytes &&
+           p->storage->dependents == 0;
+}
+
+/* Moves p into block at element offset off, once its values are there:
+ * the storage itself when p owns it, else p's header (see rebind). */
+static void move_into(ml_tensor *p, ml_tensor *hold, ml_tensor *block, int64_t off) {
+    ml_storage *root = ml_storage_root(block->storage);
+    if (owns_storage(p) && p->storage != root && p->storage->base != root &&
+        ml_storage_rebind(p->storage, block->storage, (size_t)off * ml_dtype_size(p->dtype)) == 0) {
+        ml_release(hold);
+        return;
+    }
+    rebind(p, hold, block->storage, off);
+}
+
+/* Whether p is (still) the contiguous slice of block at element offset off. */
+static bool is_at(const ml_tensor *p, const ml_tensor *block, int64_t off) {
+    return (char *)ml_data(p) == (char *)ml_data(block) + off * (int64_t)ml_dtype_size(block->dtype) &&
+           ml_is_contiguous(p);
+}
+
 static int ptr_cmp(const void *a, const void *b) {
     uintptr_t x = (uintptr_t) * (ml_tensor *const *)a, y = (uintptr_t) * (ml_tensor *const *)b;
     return x < y ? -1 : x > y;
@@ -127,14 +153,16 @@ ml_flat *ml_flat_new(ml_optim_kind kind, int n, ml_tensor *const *params) {
         ml_release(slot);
         if (r < 0) goto fail;
         if (params[i]->grad && ml_copy_into(f->gviews[i], params[i]->grad) < 0) goto fail;
-        if (params[i]->storage->version != params[0]->storage->version) same_version = false;
+        if (ml_storage_root(params[i]->storage)->version != ml_storage_root(params[0]->storage)->version)
+            same_version = false;
     }
     /* A graph that saved a parameter compares its storage version at
      * backward: carry the common version over when there is one. */
-    if (n && same_version) f->param->storage->version = params[0]->storage->version;
+    if (n && same_version) f->param->storage->version = ml_storage_root(params[0]->storage)->version;
     for (int i = 0; i < n; i++) {
         ml_tensor *p = params[i];
-        rebind(p, holds[i], f->param->storage, f->offsets[i]);
+        /* a storage two parameters share moves with the first; the second gets its own header (move_into) */
+        move_into(p, holds[i], f->param, f->offsets[i]);
         holds[i] = NULL;
         if (p->grad) {
             ml_release(p->grad);
@@ -159,7 +187,7 @@ int ml_flat_sync(ml_flat *f) {
     for (int i = 0; i < f->n; i++) {
         ml_tensor *p = f->params[i], *gv = f->gviews[i];
         int64_t off = f->offsets[i];
-        if (p->storage != f->param->storage || p->offset != off || !ml_is_contiguous(p)) {
+        if (!is_at(p, f->param, off)) {
             /* rebound elsewhere since (another optimizer took it): take it back */
             ml_tensor *slot = view_at(f->param, p, off);
             ml_tensor *hold = slot ? ml_alias(p) : NULL;
@@ -167,7 +195,7 @@ int ml_flat_sync(ml_flat *f) {
             int r = ml_copy_into(slot, p);
             ml_release(slot);
             if (r < 0) { ml_release(hold); return -1; }
-            rebind(p, hold, f->param->storage, off);
+            move_into(p, hold, f->param, off);
         }
         ml_tensor *g = p->grad;
         if (g == gv) {

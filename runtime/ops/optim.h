@@ -1,9 +1,15 @@
 /* Optimizer updates, fused and in place, over flattened parameters.
  *
  * Flattening (llm.c's malloc_and_point_parameters): ml_flat_new copies n
- * parameters of one float dtype into one contiguous block and rebinds each
- * parameter tensor to a view into it (the same ml_tensor objects, so the
- * Lua objects and the autograd graph see them unchanged). Gradients get
+ * parameters of one float dtype into one contiguous block and points each
+ * into it (the same ml_tensor objects, so the Lua objects and the autograd
+ * graph see them unchanged). A parameter that is exactly its storage's
+ * bytes (offset 0, contiguous: the usual case) has the storage itself
+ * rebound into the block (ml_storage_rebind), so every other holder of
+ * that storage (views made earlier, a data loader) reads the block too;
+ * any other parameter (a view into a larger tensor, strided, or sharing
+ * its storage with an earlier parameter) gets its header rebound to a view
+ * of the block, and earlier views of it keep the old memory. Gradients get
  * views into a second block of the same layout: once a parameter's grad is
  * such a view, backward accumulates into it in place, zero_grad is one
  * memset and a step is one loop over the flat arrays.
@@ -20,7 +26,7 @@
  *  - its grad is another tensor (assigned by the user, or allocated by
  *    backward after the grad was dropped): copied into the block, and the
  *    parameter's grad is pointed back at our view;
- *  - it was rebound into another block (a second optimizer flattened it):
+ *  - it was moved into another block (a second optimizer flattened it):
  *    its current values are copied back into this block and it is rebound
  *    here (so two optimizers over one parameter stay correct, just slower).
  * The flat group holds a reference to every parameter and grad view, so a

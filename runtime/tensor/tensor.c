@@ -136,16 +136,65 @@ static ml_storage *storage_new(size_t nbytes, bool zero) {
     s->capacity = alloc;
     s->refcount = 1;
     s->version = 0;
+    s->base = NULL;
+    s->dependents = 0;
     ml_bytes_allocated_total += (int64_t)alloc;
     ml_bytes_live += (int64_t)alloc;
     return s;
 }
 
+/* Frees the block s owns (none once rebound). */
+static void storage_free_block(void *data, size_t capacity) {
+    if (!capacity) return;
+    ml_bytes_live -= (int64_t)capacity;
+    block_free(data, capacity);
+}
+
 static void storage_release(ml_storage *s) {
     if (!s || --s->refcount > 0) return;
-    ml_bytes_live -= (int64_t)s->capacity;
-    block_free(s->data, s->capacity);
+    if (s->base) { /* the data is base's */
+        s->base->dependents--;
+        storage_release(s->base);
+    } else {
+        storage_free_block(s->data, s->capacity);
+    }
     free(s);
+}
+
+/* ---- rebinding a storage into another's block (see tensor.h) ------------ */
+static pthread_rwlock_t rebind_lock = PTHREAD_RWLOCK_INITIALIZER;
+
+void ml_storage_read_lock(void) { pthread_rwlock_rdlock(&rebind_lock); }
+void ml_storage_read_unlock(void) { pthread_rwlock_unlock(&rebind_lock); }
+
+int ml_storage_rebind(ml_storage *s, ml_storage *base, size_t off) {
+    ml_storage *root = ml_storage_root(base);
+    off += (size_t)((char *)base->data - (char *)root->data);
+    if (s == root || s->dependents > 0) {
+        ml_error("storage rebind: other storages point into this one");
+        return -1;
+    }
+    if (off > root->nbytes || s->nbytes > root->nbytes - off) {
+        ml_error("storage rebind: %zu bytes at %zu do not fit in a block of %zu", s->nbytes, off, root->nbytes);
+        return -1;
+    }
+    void *old = s->data;
+    size_t old_capacity = s->capacity;
+    ml_storage *old_base = s->base;
+    root->refcount++;
+    root->dependents++;
+    pthread_rwlock_wrlock(&rebind_lock);
+    s->data = (char *)root->data + off;
+    s->base = root;
+    s->capacity = 0;
+    pthread_rwlock_unlock(&rebind_lock);
+    if (old_base) { /* no reader holds the old pointer now */
+        old_base->dependents--;
+        storage_release(old_base);
+    } else {
+        storage_free_block(old, old_capacity);
+    }
+    return 0;
 }
 
 /* ---- lifetime -------------------------------------------------------- */
@@ -303,7 +352,7 @@ int ml_norm_dim(const char *fn, int dim1, int ndim) {
     return dim1 - 1;
 }
 
-void ml_bump_version(ml_tensor *t) { t->storage->version++; }
+void ml_bump_version(ml_tensor *t) { ml_storage_root(t->storage)->version++; }
 
 /* ---- broadcasting ---------------------------------------------------- */
 int ml_broadcast_shapes(const char *fn, int na, const int64_t *sa, int nb, const int64_t *sb, int *nout, int64_t *out) {
@@ -405,15 +454,20 @@ static void byte_range(const ml_tensor *t, int64_t *lo, int64_t *hi) {
 }
 
 bool ml_may_overlap(const ml_tensor *a, const ml_tensor *b) {
-    if (a->storage != b->storage || a->numel == 0 || b->numel == 0) return false;
+    ml_storage *ra = ml_storage_root(a->storage);
+    if (ra != ml_storage_root(b->storage) || a->numel == 0 || b->numel == 0) return false;
     int64_t alo, ahi, blo, bhi;
     byte_range(a, &alo, &ahi);
     byte_range(b, &blo, &bhi);
-    return alo < bhi && blo < ahi;
+    /* from the root's start: storages rebound into one block start at different bytes of it */
+    int64_t da = (char *)a->storage->data - (char *)ra->data, db = (char *)b->storage->data - (char *)ra->data;
+    return alo + da < bhi + db && blo + db < ahi + da;
 }
 
 bool ml_same_layout(const ml_tensor *a, const ml_tensor *b) {
-    if (a->storage != b->storage || a->offset != b->offset || a->dtype != b->dtype || b->ndim > a->ndim) return false;
+    if (ml_storage_root(a->storage) != ml_storage_root(b->storage) || ml_data(a) != ml_data(b) ||
+        a->dtype != b->dtype || b->ndim > a->ndim)
+        return false;
     int64_t bs[ML_MAX_DIMS];
     ml_broadcast_strides(b, a->ndim, a->shape, bs);
     for (int d = 0; d < a->ndim; d++)

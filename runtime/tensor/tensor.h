@@ -29,14 +29,24 @@ static inline ml_dtype ml_promote(ml_dtype a, ml_dtype b) {
 /* A refcounted buffer shared by every view of it (64-byte aligned from
  * 256 KiB up; below that, malloc's 16 bytes).
  * version counts in-place writes so autograd can detect a saved tensor
- * that was modified before backward. */
+ * that was modified before backward.
+ * A storage can be rebound into another one's block (ml_storage_rebind:
+ * the optimizer's flattening): its data then points into base's block, it
+ * holds a reference to base, owns no block of its own (capacity 0) and
+ * shares base's version; every tensor over it, views made earlier
+ * included, sees the new memory. */
 typedef struct ml_storage {
     void *data;
     size_t nbytes;
-    size_t capacity; /* bytes of the block (>= nbytes: a reused cached block may be larger) */
+    size_t capacity; /* bytes of the block (>= nbytes: a reused cached block may be larger); 0 when rebound */
     int64_t refcount;
     uint64_t version;
+    struct ml_storage *base; /* NULL, or the storage whose block data lies in (retained; never itself rebound) */
+    int64_t dependents;      /* storages rebound into this one's block */
 } ml_storage;
+
+/* The storage that owns s's memory: s, or its base. */
+static inline ml_storage *ml_storage_root(ml_storage *s) { return s->base ? s->base : s; }
 
 struct ml_node;
 
@@ -66,6 +76,16 @@ extern _Atomic int64_t ml_bytes_live;
 /* ---- lifetime -------------------------------------------------------- */
 ml_tensor *ml_retain(ml_tensor *t);
 void ml_release(ml_tensor *t); /* NULL-safe */
+/* Points s at bytes [off, off + s->nbytes) of base's block (base's root's,
+ * when base is itself rebound): s takes a reference to that root and frees
+ * its own block (or drops its previous base). The caller has copied the
+ * values. Refused (-1) when other storages are rebound into s, or the range
+ * does not fit. The swap is done under a write lock that readers on other
+ * threads (the data loader's worker) take with ml_storage_read_lock around
+ * their reads of ->data, so none reads a freed block. */
+int ml_storage_rebind(ml_storage *s, ml_storage *base, size_t off);
+void ml_storage_read_lock(void);
+void ml_storage_read_unlock(void);
 /* Frees the blocks kept for reuse (see tensor.c). */
 void ml_storage_cache_clear(void);
 size_t ml_storage_cache_bytes(void);
@@ -106,7 +126,8 @@ int ml_copy_into(ml_tensor *dst, const ml_tensor *src);
 /* ---- memory overlap (in-place writes) ---------------------------------- */
 /* True when two elements of t are one memory location (an expanded view). */
 bool ml_has_internal_overlap(const ml_tensor *t);
-/* True when a and b may touch a common byte of one storage. */
+/* True when a and b may touch a common byte of one storage (or of one
+ * root storage: see ml_storage_rebind). */
 bool ml_may_overlap(const ml_tensor *a, const ml_tensor *b);
 /* True when b, broadcast to a's shape, reads every element at the very
  * location a writes it (x:add_(x)): elementwise in-place is then safe. */

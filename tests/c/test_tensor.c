@@ -95,6 +95,56 @@ static void test_storage_refcounts(void) {
     CHECK(ml_bytes_live == before);
 }
 
+/* ml_storage_rebind: a storage pointed into another's block frees its own,
+ * every view of it (made before) reads the block, it shares the block's
+ * version, overlap checks see through it, and releasing it releases the base. */
+static void test_storage_rebind(void) {
+    int64_t before = ml_bytes_live;
+    int64_t s4[1] = {4}, s10[1] = {10};
+    ml_tensor *p = ml_full(1, s4, ML_FLOAT32, 3.0);
+    ml_tensor *v = ml_narrow(p, 0, 1, 2); /* a view made before: p[2..3] */
+    ml_tensor *block = ml_zeros(1, s10, ML_FLOAT32);
+    CHECK(p && v && block);
+    int64_t live_with_both = ml_bytes_live;
+    ml_tensor *slot = ml_narrow(block, 0, 5, 4);
+    CHECK(slot && ml_copy_into(slot, p) == 0);
+    ml_storage *st = p->storage;
+    CHECK(ml_storage_rebind(st, block->storage, 5 * sizeof(float)) == 0);
+    CHECK(st->base == block->storage && st->capacity == 0 && block->storage->dependents == 1);
+    CHECK(block->storage->refcount == 3); /* block, slot, st */
+    CHECK(ml_bytes_live < live_with_both);  /* p's own block was freed */
+    CHECK(ml_data(p) == ml_data(slot) && ml_get_flat(v, 0) == 3.0);
+    ml_set_flat(block, 6, 9.0); /* block[6] is p[1], v[0] */
+    CHECK(ml_get_flat(p, 1) == 9.0 && ml_get_flat(v, 0) == 9.0);
+    /* one version: a write through the block is seen by p */
+    uint64_t ver = ml_storage_root(p->storage)->version;
+    ml_bump_version(block);
+    CHECK(ml_storage_root(p->storage)->version == ver + 1);
+    /* overlap across the two storage objects */
+    CHECK(ml_may_overlap(v, slot) && ml_may_overlap(p, block));
+    ml_tensor *head = ml_narrow(block, 0, 0, 5);
+    CHECK(head && !ml_may_overlap(p, head) && ml_same_layout(slot, p));
+    ml_release(head);
+    /* refusals: a base cannot be rebound, nor a range that does not fit */
+    ml_tensor *other = ml_zeros(1, s4, ML_FLOAT32);
+    CHECK(ml_storage_rebind(block->storage, other->storage, 0) == -1);
+    CHECK(ml_storage_rebind(other->storage, block->storage, 8 * sizeof(float)) == -1);
+    CHECK(other->storage->base == NULL);
+    /* rebinding into a view's storage that is itself rebound goes to the root */
+    CHECK(ml_storage_rebind(other->storage, p->storage, 0) == 0);
+    CHECK(other->storage->base == block->storage && ml_data(other) == ml_data(p));
+    CHECK(block->storage->dependents == 2);
+    ml_release(other);
+    CHECK(block->storage->dependents == 1);
+    /* the block outlives its owner's header while p and v hold it */
+    ml_release(slot);
+    ml_release(block);
+    CHECK(ml_get_flat(p, 1) == 9.0 && ml_get_flat(v, 1) == 3.0);
+    ml_release(p);
+    ml_release(v);
+    CHECK(ml_bytes_live == before);
+}
+
 /* Freed large blocks are kept for reuse: live bytes still drop at release,
  * a reused block is zeroed again by ml_zeros, and clearing empties the cache. */
 static void test_storage_cache(void) {
@@ -431,6 +481,7 @@ int main(void) {
     test_overlap();
     test_storage_refcounts();
     test_storage_cache();
+    test_storage_rebind();
     test_creation_errors();
     test_views();
     test_copy_into();

@@ -57,6 +57,25 @@ T.test("json.decode: values, integer/float kinds, null, errors with line and col
   T.raises(function() json.decode("") end, "expected a value, got the end of the text")
 end)
 
+T.test("json: argument errors name the public function", function()
+  T.raises(function() json.decode(nil) end, "ml.json.decode: argument #1: expected a JSON string, got nil")
+  T.raises(function() json.decode() end, "ml.json.decode: argument #1: expected a JSON string, got no value")
+  T.raises(function() json.decode(5) end, "ml.json.decode: argument #1: expected a JSON string, got number")
+  T.raises(function() json.decode("1", "2") end, "ml.json.decode: takes one string, got 2 arguments")
+  T.raises(function() json.encode() end, "ml.json.encode: argument #1: expected a value to encode, got no value")
+  T.raises(function() json.encode({}, 5) end, "ml.json.encode: options must be a table, got number")
+  T.raises(function() json.encode({}, {}, 1) end, "ml.json.encode: takes a value and an options table, got 3 arguments")
+  T.raises(function() json.array(5) end, "ml.json.array: argument #1: expected a table (or nothing), got number")
+  T.raises(function() json.object("x") end, "ml.json.object: argument #1: expected a table (or nothing), got string")
+  T.raises(function() json.array({}, {}) end, "ml.json.array: takes at most one table, got 2 arguments")
+  T.raises(function() json.object(setmetatable({}, {})) end, "ml.json.object: the table already has a metatable")
+  T.eq(json.encode(json.array()), "[]")
+  T.eq(json.encode(json.object(nil)), "{}")
+  -- the error is reported at the caller's line
+  local ok, err = pcall(function() json.decode(nil) end)
+  T.ok(not ok and err:find("test_serialize.lua:%d+: ml.json.decode:"), err)
+end)
+
 -- ---- model files --------------------------------------------------------------------
 
 T.test("save then nn.load: identical predictions, architecture in the metadata", function()
