@@ -53,11 +53,19 @@ end
 --- persist.strip(err, [prefix]) -> err without a leading "file:line: " and without prefix
 function persist.strip(err, prefix)
   err = tostring(err)
-  err = err:gsub("^[^%s:]+:%d+: ", "")
+  -- "file.lua:12: ", "(command line):1: ", '[string "..."]:3: '
+  err = err:gsub("^[^%s:]+:%d+: ", ""):gsub("^%([^)\n]*%):%d+: ", ""):gsub('^%[string ".-"%]:%d+: ', "")
   if prefix then err = err:gsub("^" .. prefix:gsub("%p", "%%%0"), "") end
   return err
 end
 local strip = persist.strip
+local excerpt = format.excerpt
+
+--- persist.quote(v) -> file contents (a class name, a key) safe to put in a message (format.excerpt)
+persist.quote = excerpt
+-- a constructor's message about an argument from the file: escaped, cut at 200 characters
+local function quote_error(e) return excerpt(strip(e), 200) end
+persist.quote_error = quote_error
 
 --- persist.reserved(name) -> the reserved prefix name starts with, or nil
 function persist.reserved(name)
@@ -210,11 +218,11 @@ function persist.decode_value(v, ctx, depth)
     for k in pairs(v) do
       if k ~= "$tensor" then
         error(fmt("%s: '%s': the description's reference to tensor '%s' has an unknown key '%s'; the file is damaged",
-          ctx.fn, ctx.path, tostring(tname), tostring(k)), 0)
+          ctx.fn, ctx.path, excerpt(tname), excerpt(k)), 0)
       end
     end
     local t = ctx.tensors[tname]
-    if not t then error(fmt("%s: '%s': the description names tensor '%s', which the file lacks", ctx.fn, ctx.path, tostring(tname)), 0) end
+    if not t then error(fmt("%s: '%s': the description names tensor '%s', which the file lacks", ctx.fn, ctx.path, excerpt(tname)), 0) end
     return t
   end
   local out = {}
@@ -225,7 +233,7 @@ end
 --- persist.decode_args(node, ctx, name, depth) -> the packed constructor arguments of a node
 function persist.decode_args(node, ctx, name, depth)
   local args = node.args or {}
-  if type(args) ~= "table" then error(fmt("%s: '%s': the arguments of %s are not a list; the file is damaged", ctx.fn, ctx.path, name), 0) end
+  if type(args) ~= "table" then error(fmt("%s: '%s': the arguments of %s are not a list; the file is damaged", ctx.fn, ctx.path, excerpt(name)), 0) end
   local vals = { n = #args }
   for i = 1, #args do vals[i] = persist.decode_value(args[i], ctx, depth + 1) end
   return vals
@@ -247,7 +255,7 @@ function persist.check_sizes(tree, tensors, fn, path, opts)
     if depth > 64 then return end
     if math.type(v) == "integer" and v > limit then
       error(fmt("%s: '%s': %s is %d, more than %s (%d); the file is damaged or was not written by moonlab, " ..
-        "so nothing was built (pass {trusted = true} to load a file you trust)", fn, path, where, v, what, limit), 0)
+        "so nothing was built (pass {trusted = true} to load a file you trust)", fn, path, excerpt(where, 80), v, what, limit), 0)
     end
     if type(v) ~= "table" then return end
     local name = v["$module"] or v["$class"]
@@ -300,23 +308,24 @@ end
 local function build_object(node, ctx, depth)
   local name = node["$class"]
   if type(name) ~= "string" then error(fmt("%s: '%s': an object node has no class name; the file is damaged", ctx.fn, ctx.path), 0) end
+  local shown = excerpt(name)
   for k in pairs(node) do
     if not OBJECT_KEYS[k] then
       error(fmt("%s: '%s': the node of %s has an unknown key '%s' (known: $class, args, settings, state); the file is damaged " ..
-        "or from a newer moonlab", ctx.fn, ctx.path, name, tostring(k)), 0)
+        "or from a newer moonlab", ctx.fn, ctx.path, shown, excerpt(k)), 0)
     end
   end
   local cls = class.get(name)
   if not cls then
     error(fmt("%s: '%s' holds an object of class '%s', which is not defined; load the code that defines it first",
-      ctx.fn, ctx.path, name), 0)
+      ctx.fn, ctx.path, shown), 0)
   end
   local args = persist.decode_args(node, ctx, name, depth)
   local ok, obj = pcall(cls, table.unpack(args, 1, args.n))
-  if not ok then error(fmt("%s: '%s': rebuilding %s failed: %s", ctx.fn, ctx.path, name, strip(obj)), 0) end
+  if not ok then error(fmt("%s: '%s': rebuilding %s failed: %s", ctx.fn, ctx.path, shown, quote_error(obj)), 0) end
   if node.state ~= nil then
     if type(obj.load_persist_state) ~= "function" then
-      error(fmt("%s: '%s': %s has saved state but no load_persist_state method", ctx.fn, ctx.path, name), 0)
+      error(fmt("%s: '%s': %s has saved state but no load_persist_state method", ctx.fn, ctx.path, shown), 0)
     end
     local prefix, ts = tostring(node.state), {}
     for k, t in pairs(ctx.tensors) do
@@ -325,7 +334,7 @@ local function build_object(node, ctx, depth)
       end
     end
     local ok2, err = pcall(obj.load_persist_state, obj, { tensors = ts, settings = persist.from_json(node.settings) })
-    if not ok2 then error(fmt("%s: '%s': the state of %s does not load: %s", ctx.fn, ctx.path, name, strip(err)), 0) end
+    if not ok2 then error(fmt("%s: '%s': the state of %s does not load: %s", ctx.fn, ctx.path, shown, quote_error(err)), 0) end
   end
   return obj
 end
@@ -364,7 +373,7 @@ end
 function persist.check_format(meta, path, fn)
   local f = meta["moonlab.format"]
   if f ~= nil and f ~= persist.FORMAT then
-    error(fmt("%s: '%s' has model format '%s'; this moonlab reads format %s", fn, path, f, persist.FORMAT), 0)
+    error(fmt("%s: '%s' has model format '%s'; this moonlab reads format %s", fn, path, excerpt(f), persist.FORMAT), 0)
   end
   return f
 end
@@ -404,6 +413,8 @@ do
   local doc = ml.doc
   doc(persist, "core.persist — one way to save and load stateful objects: persist.save(path, obj), persist.load(path); safetensors with the class name, constructor arguments and settings as JSON metadata")
   doc(persist.clone_state, "persist.clone_state(v) -> copy — a deep copy of a state_dict-like value, tensors cloned (to undo a failed load)")
+  doc(persist.quote, "persist.quote(v) -> string — file contents (class names, keys) escaped and cut for a message (format.excerpt)")
+  doc(persist.quote_error, "persist.quote_error(err) -> string — a constructor's error about file contents, position stripped, escaped, cut at 200 characters")
   doc(persist.strip, "persist.strip(err, [prefix]) -> string — a message without its leading position and prefix")
   doc(persist.reserved, "persist.reserved(name) -> prefix | nil — the reserved tensor-name prefix name starts with")
   doc(persist.encode, "persist.encode(v, fn, what) -> JSON text — NaN and infinities as strings")

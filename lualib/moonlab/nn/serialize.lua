@@ -38,11 +38,13 @@ local ml = require "moonlab"
 local class = require "moonlab.core.class"
 local checks = require "moonlab.core.checks"
 local persist = require "moonlab.core.persist"
+local format = require "moonlab.core.format"
 local Module = require("moonlab.nn.module").Module
 
 local M = {}
 local fmt = string.format
 local strip, reserved, unsafe, decode = persist.strip, persist.reserved, persist.from_json, persist.decode
+local excerpt, quote_error = format.excerpt, persist.quote_error
 local FORMAT = persist.FORMAT
 local is_module = Module.is_module
 
@@ -243,7 +245,7 @@ local function reconcile(m, children, ctx, depth)
   local want, order = {}, {}
   for i, c in ipairs(children) do
     if type(c) ~= "table" or (type(c.key) ~= "string" and math.type(c.key) ~= "integer") or type(c.node) ~= "table" then
-      damaged(ctx, fmt("child %d of %s is not {key, node}", i, getmetatable(m).__name))
+      damaged(ctx, fmt("child %d of %s is not {key, node}", i, excerpt(getmetatable(m).__name)))
     end
     want[c.key] = c.node
     order[#order + 1] = c.key
@@ -272,21 +274,30 @@ function build_module(v, ctx, depth)
   if #unknown > 0 then
     table.sort(unknown)
     error(fmt("%s: '%s': the architecture's node of %s%s has an unknown key '%s' (known: $module, args, children, path, training); "
-      .. "the file is damaged or from a newer moonlab", fn, path, name,
-      type(v.path) == "string" and (v.path == "" and " (the model)" or fmt(" (at '%s')", v.path)) or "", unknown[1]), 0)
+      .. "the file is damaged or from a newer moonlab", fn, path, excerpt(name),
+      type(v.path) == "string" and (v.path == "" and " (the model)" or fmt(" (at '%s')", excerpt(v.path))) or "", excerpt(unknown[1])), 0)
   end
   local cls = Module.class_of(name)
   if not cls then
     error(fmt("%s: '%s' holds a model of class '%s', which is not defined; define it " ..
-      "(nn.Module:extend(\"%s\") with its init and forward) before loading", fn, path, name, name), 0)
+      "(nn.Module:extend(\"%s\") with its init and forward) before loading", fn, path, excerpt(name), excerpt(name)), 0)
   end
   local args = persist.decode_args(v, ctx, name, depth)
   local ok, m = pcall(cls, table.unpack(args, 1, args.n))
-  if not ok then error(fmt("%s: '%s': rebuilding %s failed: %s", fn, path, name, strip(m)), 0) end
+  if not ok then error(fmt("%s: '%s': rebuilding %s failed: %s", fn, path, excerpt(name), quote_error(m)), 0) end
   if v.children ~= nil then reconcile(m, v.children, ctx, depth) end
   return m
 end
 persist.register_node("$module", function(v, ctx, depth) return build_module(v, ctx, depth) end)
+
+-- The optimizer of a model compiled with an optimizer class this process does
+-- not define: it has step and zero_grad (so compile takes it) that ask for compile.
+local function missing_optimizer(path, cname)
+  local msg = fmt("fit: the model loaded from '%s' was compiled with optimizer '%s', which is not defined here; " ..
+    "call model:compile{optimizer = ..., loss = ...} before fit", path, format.excerpt(tostring(cname)))
+  local function ask() checks.fail(msg) end
+  return { step = ask, zero_grad = ask, missing_optimizer = true }
+end
 
 -- compile again with what the file holds (see compile_record)
 local function restore_compile(model, rec, tensors, meta, ctx)
@@ -297,13 +308,19 @@ local function restore_compile(model, rec, tensors, meta, ctx)
   local opt
   local o = rec.optimizer
   if type(o) == "table" then
+    -- the built-in optimizers are defined by moonlab.optim: load it before looking the name up
+    if type(o.class) == "string" and not class.get(o.class) then pcall(require, "moonlab.optim") end
     local cls = type(o.class) == "string" and class.get(o.class)
     if not cls or type(cls.option_list) ~= "table" then
-      error(fmt("%s: '%s' was compiled with optimizer '%s', which is not defined; define it before loading",
-        fn, path, tostring(o.class)), 0)
+      -- an optimizer class not defined here (a user's Lua optimizer): the model still loads,
+      -- with its loss and metrics; fit asks for compile, evaluate and predict work
+      opt = missing_optimizer(path, o.class)
     end
+  end
+  if type(o) == "table" and not opt then
+    local cls = class.get(o.class)
     local ok, r = pcall(cls, model:parameters(), unsafe(o.options))
-    if not ok then error(fmt("%s: '%s': rebuilding the optimizer %s failed: %s", fn, path, o.class, strip(r)), 0) end
+    if not ok then error(fmt("%s: '%s': rebuilding the optimizer %s failed: %s", fn, path, excerpt(o.class), quote_error(r)), 0) end
     opt = r
     -- a checkpoint carries the optimizer's state too
     local om = decode(meta, "moonlab.optimizer", path, fn)
@@ -313,15 +330,15 @@ local function restore_compile(model, rec, tensors, meta, ctx)
         if name:sub(1, 10) == "optimizer." then ts[name:sub(11)] = t end
       end
       local ok2, e = pcall(opt.load_state_dict, opt, { tensors = ts, meta = unsafe(om.meta) })
-      if not ok2 then error(fmt("%s: '%s': the optimizer state does not load: %s", fn, path, strip(e)), 0) end
+      if not ok2 then error(fmt("%s: '%s': the optimizer state does not load: %s", fn, path, quote_error(e)), 0) end
     end
-  else
+  elseif not opt then
     opt = ml.optim.SGD(model:parameters())
   end
   local metrics = {}
   for i, name in ipairs(type(rec.metrics) == "table" and rec.metrics or {}) do metrics[i] = name end
   local ok, e = pcall(model.compile, model, { optimizer = opt, loss = loss, metrics = metrics })
-  if not ok then error(fmt("%s: '%s': compiling the loaded model failed: %s", fn, path, strip(e)), 0) end
+  if not ok then error(fmt("%s: '%s': compiling the loaded model failed: %s", fn, path, quote_error(e)), 0) end
 end
 
 local function read_model(path, tensors, meta, opts, fn)
@@ -340,7 +357,7 @@ local function read_model(path, tensors, meta, opts, fn)
       local m = model
       local ok2, err = pcall(m.load_state_dict, m, model_state(tensors))
       if not ok2 then
-        error(fmt("%s: '%s': the weights do not fit the model the file describes: %s", fn, path, strip(err, "load_state_dict: ")), 0)
+        error(fmt("%s: '%s': the weights do not fit the model the file describes: %s", fn, path, excerpt(strip(err, "load_state_dict: "), 400)), 0)
       end
       restore_compile(m, rec, tensors, meta, ctx)
       return m

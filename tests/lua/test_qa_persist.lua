@@ -1,0 +1,64 @@
+-- QA findings on model files and core/persist: each test failed before its fix.
+local nn = ml.nn
+local format = require "moonlab.core.format"
+local persist = require "moonlab.core.persist"
+local BIN = T.BIN
+
+-- runs code in a fresh moonlab process; returns its output (stdout and stderr)
+local function fresh(code)
+  local p = io.popen(BIN .. " -e " .. T.quote(code) .. " 2>&1")
+  local out = p:read("a")
+  p:close()
+  return out
+end
+
+-- ---- 1: a compiled model loads in a fresh process ----
+
+T.test("nn.load: a compiled model loads in a process that never used ml.optim", function()
+  for _, o in ipairs({ "adam", "sgd", "adamw" }) do
+    local path = T.tmpname(".safetensors")
+    local m = nn.Linear(3, 2)
+    m:compile{ optimizer = o, loss = "mse", metrics = { "mae" } }
+    m:save(path)
+    local out = fresh("local m = ml.nn.load('" .. path .. "'); local c = rawget(m, '_compiled'); " ..
+      "print(getmetatable(c.optimizer).__name, c.loss.__name, c.metrics[1].name)")
+    T.ok(out:find("optim%.%a+%s+MSELoss%s+mae") ~= nil, o .. ": " .. out)
+  end
+end)
+
+T.test("nn.load: a model compiled with an undefined Lua optimizer loads; evaluate works, fit asks for compile", function()
+  local path = T.tmpname(".safetensors")
+  local Lion = ml.optim.Optimizer:extend("QALion", { options = { { "lr", 0.1 } } })
+  function Lion:update(p, g, st, o) p:sub_(g * o.lr) end
+  local m = nn.Linear(3, 2)
+  m:compile{ optimizer = Lion(m:parameters()), loss = "mse" }
+  m:save(path)
+  local out = fresh("local m = ml.nn.load('" .. path .. "'); " ..
+    "local r = m:evaluate(ml.ones(4, 3), ml.zeros(4, 2)); print('loss', type(r.loss)); " ..
+    "print(pcall(m.fit, m, ml.ones(4, 3), ml.zeros(4, 2), {epochs = 1, verbose = 0}))")
+  T.ok(out:find("loss\tnumber", 1, true), out)
+  T.ok(out:find("optimizer 'QALion', which is not defined here; call model:compile", 1, true), out)
+end)
+
+-- ---- 3: file contents quoted escaped and cut ----
+
+T.test("format.excerpt: control bytes and invalid UTF-8 as \\xNN, cut to 40 characters", function()
+  T.eq(format.excerpt("plain"), "plain")
+  T.eq(format.excerpt("a\27[2J\\\xffé"), "a\\x1b[2J\\\\\\xffé")
+  T.eq(format.excerpt(("Y"):rep(50)), ("Y"):rep(40) .. "...")
+  T.eq(format.excerpt("\xc2\x85x"), "\\xc2\\x85x") -- a C1 control
+end)
+
+T.test("nn.load: a class name or argument with escape bytes comes back escaped and cut", function()
+  local path = T.tmpname(".safetensors")
+  local evil = "\27[31m" .. ("X"):rep(500)
+  ml.save(path, {}, { metadata = { ["moonlab.format"] = "1",
+    ["moonlab.model"] = ml.json.encode({ ["$module"] = evil, args = ml.json.array() }) } })
+  local err = T.raises(function() nn.load(path) end, "\\x1b[31mXXX")
+  T.ok(not err:find("\27", 1, true) and #err < 400, err)
+  ml.save(path, {}, { metadata = { ["moonlab.format"] = "1",
+    ["moonlab.model"] = ml.json.encode({ ["$module"] = "Linear", args = { "\27[2J" .. ("Y"):rep(500), 2 } }) } })
+  err = T.raises(function() nn.load(path) end, "rebuilding Linear failed: nn.Linear:")
+  T.ok(not err:find("\27", 1, true) and #err < 400, err)
+  T.ok(not err:find("(command line)", 1, true), err) -- 18: no position mid-message
+end)
