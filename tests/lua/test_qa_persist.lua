@@ -62,3 +62,34 @@ T.test("nn.load: a class name or argument with escape bytes comes back escaped a
   T.ok(not err:find("\27", 1, true) and #err < 400, err)
   T.ok(not err:find("(command line)", 1, true), err) -- 18: no position mid-message
 end)
+
+-- ---- 5: core.class objects keep their constructor arguments ----
+
+T.test("persist: a core.class object is rebuilt with its constructor arguments", function()
+  local class = require "moonlab.core.class"
+  local Scaler = class.Object:extend("QAScaler5")
+  function Scaler:init(k, opts) self.k = k; self.opts = opts end
+  function Scaler:persist_state() return { tensors = { mean = self.mean }, settings = { fitted = true } } end
+  function Scaler:load_persist_state(s) self.mean = s.tensors.mean; self.fitted = s.settings.fitted end
+  local s = Scaler(3, { center = true })
+  s.mean = ml.tensor{ 1.0, 2.0 }
+  local path = T.tmpname(".safetensors")
+  persist.save(path, s)
+  local r = persist.load(path)
+  T.eq(r.k, 3)
+  T.eq(r.opts.center, true)
+  T.ok(r.fitted and r.mean:equal(s.mean))
+  for k in pairs(s) do T.ok(k ~= "_args", "the arguments are not a field") end
+end)
+
+T.test("persist.save: a malformed persist_state is an error naming the class", function()
+  local class = require "moonlab.core.class"
+  local Bad = class.Object:extend("QABadState")
+  local path = T.tmpname(".safetensors")
+  function Bad:persist_state() return 5 end
+  T.raises(function() persist.save(path, Bad()) end, "persist.save: QABadState:persist_state() returned a number, expected {tensors")
+  function Bad:persist_state() return { tensor = {} } end
+  T.raises(function() persist.save(path, Bad()) end, "QABadState:persist_state() returned a table with the key 'tensor'")
+  function Bad:persist_state() return { tensors = 3 } end
+  T.raises(function() persist.save(path, Bad()) end, "QABadState:persist_state() returned tensors that are a number")
+end)

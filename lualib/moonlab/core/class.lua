@@ -50,11 +50,22 @@ function Object:extend(name, doc)
   return cls
 end
 
---- cls:new(...) -> instance: makes the table, then calls init(...) when the class has one
+-- The constructor arguments of each instance (weak keys: they live as long as it),
+-- kept beside the object so code that walks its fields does not see them.
+local args_of = setmetatable({}, { __mode = "k" })
+
+--- cls:new(...) -> instance: makes the table, records the arguments (core/persist saves them), then calls init(...)
 function Object.new(cls, ...)
   local self = setmetatable({}, cls)
+  args_of[self] = table.pack(...)
   if cls.init then self:init(...) end
   return self
+end
+
+--- class.args_of(obj) -> the packed arguments obj was constructed with (Object.new recorded them), or nil
+function M.args_of(obj)
+  if type(obj) ~= "table" then return nil end
+  return rawget(obj, "_args") or args_of[obj]
 end
 
 --- obj:extra_repr() -> string shown inside the parentheses when the object is printed
@@ -106,9 +117,10 @@ end
 do
   ml.doc(Object, "core.class.Object — the root of moonlab's one class system: Object:extend(name, [doc]) -> class; cls(...) makes an instance and calls init(...)")
   ml.doc(Object.extend, "Base:extend(name, [doc]) -> class — a new class deriving from Base (methods by lookup, metamethods copied), registered under name so saved objects can be rebuilt")
-  ml.doc(Object.new, "cls:new(...) -> instance — makes the instance and calls its init(...); cls(...) calls it")
+  ml.doc(Object.new, "cls:new(...) -> instance — makes the instance, records its arguments (to rebuild it from a file) and calls its init(...); cls(...) calls it")
   ml.doc(Object.extra_repr, "obj:extra_repr() -> string — what tostring(obj) shows inside the parentheses; classes override it")
   ml.doc(Object.is_a, "obj:is_a(cls) -> boolean — whether obj is an instance of cls or of a class derived from it")
+  ml.doc(M.args_of, "class.args_of(obj) -> packed table | nil — the arguments obj was constructed with (what persist saves to rebuild it)")
   ml.doc(M.get, "class.get(name) -> class | nil — the class registered under name")
   ml.doc(M.register, "class.register(cls, [name=cls.__name]) — registers cls under name (what loading rebuilds from)")
   ml.doc(M.name_of, "class.name_of(v) -> string | nil — the class name of an instance")

@@ -187,7 +187,7 @@ end
 --- persist.constructor_args(obj) -> the arguments to rebuild obj with (a packed table)
 function persist.constructor_args(obj)
   local args
-  if type(obj.constructor_args) == "function" then args = obj:constructor_args() else args = rawget(obj, "_args") end
+  if type(obj.constructor_args) == "function" then args = obj:constructor_args() else args = class.args_of(obj) end
   return args or { n = 0 }
 end
 
@@ -282,7 +282,20 @@ local function object_node(obj, ctx, depth)
   end
   local node = { ["$class"] = name, args = persist.encode_args(obj, ctx, name, depth) }
   if type(obj.persist_state) == "function" then
-    local st = obj:persist_state() or {}
+    local st = obj:persist_state()
+    if st == nil then st = {} end
+    if type(st) ~= "table" then
+      error(fmt("%s: %s:persist_state() returned a %s, expected {tensors = {name = tensor}, settings = table}", ctx.fn, name, type(st)), 0)
+    end
+    for k in pairs(st) do
+      if k ~= "tensors" and k ~= "settings" then
+        error(fmt("%s: %s:persist_state() returned a table with the key '%s'; expected {tensors = {name = tensor}, settings = table}",
+          ctx.fn, name, tostring(k)), 0)
+      end
+    end
+    if st.tensors ~= nil and type(st.tensors) ~= "table" then
+      error(fmt("%s: %s:persist_state() returned tensors that are a %s, expected a table {name = tensor}", ctx.fn, name, type(st.tensors)), 0)
+    end
     -- the saved object's own tensors keep their names; nested objects' go under "_objects.N."
     local prefix = ""
     if depth > 0 then
