@@ -93,3 +93,16 @@ T.test("persist.save: a malformed persist_state is an error naming the class", f
   function Bad:persist_state() return { tensors = 3 } end
   T.raises(function() persist.save(path, Bad()) end, "QABadState:persist_state() returned tensors that are a number")
 end)
+
+-- ---- 6: user classes cannot take a built-in class's name ----
+
+T.test("extend: the name of a built-in class is an error at the user's line; a user class may redefine its own", function()
+  local err = T.raises(function() nn.Module:extend("Linear") end,
+    "nn.Module:extend: 'Linear' is the name of a built-in class (nn.Linear); choose another name")
+  T.ok(err:find("test_qa_persist.lua:%d+:") ~= nil, err)
+  T.raises(function() ml.callbacks.Callback:extend("EarlyStopping") end, "'EarlyStopping' is the name of a built-in class")
+  T.ok(require("moonlab.core.class").get("Linear") == nn.Linear)
+  local A = nn.Module:extend("QARedefined")
+  local B = nn.Module:extend("QARedefined")
+  T.ok(nn.Module.class_of("QARedefined") == B and A ~= B)
+end)

@@ -34,6 +34,7 @@ local fmt = string.format
 -- records the constructor arguments.
 local Module = class.Object:extend("Module")
 Module.__is_module = true
+Module._extend_name = "nn.Module" -- for extend's messages
 
 local function is_module(v)
   return type(v) == "table" and getmetatable(v) ~= nil and getmetatable(v).__is_module == true
