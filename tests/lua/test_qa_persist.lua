@@ -106,3 +106,26 @@ T.test("extend: the name of a built-in class is an error at the user's line; a u
   local B = nn.Module:extend("QARedefined")
   T.ok(nn.Module.class_of("QARedefined") == B and A ~= B)
 end)
+
+-- ---- 12: nn's public functions name themselves at the user's line ----
+
+T.test("nn: activations, Dropout, load_state_dict, apply, buffer and nn.init name themselves on a bad argument", function()
+  local here = "test_qa_persist.lua:%d+: "
+  local function at_user(fn, pattern)
+    local err = T.raises(fn, pattern)
+    T.ok(err:find(here) ~= nil, err)
+  end
+  for _, name in ipairs({ "ReLU", "Tanh", "Sigmoid", "GELU", "Softmax", "LogSoftmax", "LeakyReLU", "SiLU", "ELU", "Dropout" }) do
+    local layer = nn[name]()
+    at_user(function() layer(nil) end, "nn." .. name .. ": input must be a tensor, got nil")
+    at_user(function() layer("s") end, "nn." .. name .. ": input must be a tensor, got string")
+  end
+  local m = nn.Linear(2, 2)
+  at_user(function() m:load_state_dict(5) end, "load_state_dict: expected a table {name = tensor}")
+  at_user(function() m:apply(nil) end, "model:apply: expected a function(module), got nil")
+  at_user(function() m:buffer(nil, ml.ones(2)) end, "model:buffer: expected a buffer name string, got nil")
+  at_user(function() m:buffer("b", 5) end, "model:buffer: buffer 'b' must be a tensor, got number")
+  at_user(function() nn.init.calculate_gain() end, "nn.init.calculate_gain: expected the name of a nonlinearity")
+  at_user(function() nn.init.fans() end, "nn.init.fans: expected a tensor, got nil")
+  T.near(nn.init.calculate_gain("relu"), math.sqrt(2), 1e-12)
+end)

@@ -215,6 +215,10 @@ end
 
 --- Module:buffer(name, tensor): registers state that is saved but not trained.
 function Module:buffer(name, t)
+  if type(name) ~= "string" or name == "" then
+    checks.fail("model:buffer: expected a buffer name string, got " .. (name == "" and "an empty string" or type(name)))
+  end
+  if t ~= nil and not ml.is_tensor(t) then checks.fail(fmt("model:buffer: buffer '%s' must be a tensor, got %s", name, type(t))) end
   local b = rawget(self, "_buffers")
   if not b then b = {}; rawset(self, "_buffers", b) end
   b[name] = true
@@ -332,6 +336,9 @@ end
 -- the model lacks (as PyTorch's (missing_keys, unexpected_keys)); with strict
 -- (the default) either is an error, so both come back empty.
 function Module:load_state_dict(sd, opts)
+  if type(sd) ~= "table" then
+    checks.fail("load_state_dict: expected a table {name = tensor} (model:state_dict()), got " .. type(sd))
+  end
   opts = checks.options("load_state_dict", opts, { "strict" })
   local strict = opts.strict ~= false
   local own = self:state_dict()
@@ -381,6 +388,9 @@ end
 
 --- Module:apply(fn): calls fn(module) on every module of the tree
 function Module:apply(fn)
+  if type(fn) ~= "function" and not (type(fn) == "table" and getmetatable(fn) and getmetatable(fn).__call) then
+    checks.fail("model:apply: expected a function(module), got " .. type(fn))
+  end
   for _, m in ipairs(self:named_modules()) do fn(m[2]) end
   return self
 end
