@@ -129,3 +129,23 @@ T.test("nn: activations, Dropout, load_state_dict, apply, buffer and nn.init nam
   at_user(function() nn.init.fans() end, "nn.init.fans: expected a tensor, got nil")
   T.near(nn.init.calculate_gain("relu"), math.sqrt(2), 1e-12)
 end)
+
+-- ---- 11: Sequential's elements are checked ----
+
+T.test("nn.Sequential: a non-module element, a hole or index 0 is a clear error at assignment, forward and save", function()
+  local s = nn.Sequential{ nn.Linear(2, 3) }
+  s[1] = 5 -- replacing an element is a plain write: forward and save find it
+  T.raises(function() s(ml.ones(1, 2)) end, "Sequential[1]: element 1 is a number, not a module")
+  T.raises(function() s:save(T.tmpname(".safetensors")) end, "model:save: Sequential[1]: element 1 is a number, not a module")
+  local t = nn.Sequential{ nn.Linear(2, 3) }
+  T.raises(function() t[3] = nn.ReLU() end, "Sequential: cannot set [3]: positions are 1..1 (the next is 2)")
+  T.raises(function() t[0] = nn.ReLU() end, "Sequential: cannot set [0]")
+  T.raises(function() t[2] = 7 end, "Sequential[2]: element 2 is a number, not a module")
+  rawset(t, 0, nn.ReLU())
+  T.raises(function() t(ml.ones(1, 2)) end, "Sequential[0]: element at index 0 is outside the positions 1..1")
+  T.raises(function() t:save(T.tmpname(".safetensors")) end, "Sequential[0]: element at index 0 is outside")
+  local u = nn.Sequential{ nn.Linear(2, 3) }
+  u[2] = nn.ReLU()
+  T.eq(u(ml.ones(1, 2)):shape()[2], 3)
+  T.eq(#u, 2)
+end)

@@ -60,6 +60,8 @@ local function module_node(m, ctx, depth)
     error(fmt("%s: class '%s' is not the class registered under that name (two classes named '%s'?), " ..
       "so nn.load could not rebuild it", ctx.fn, name, name), 0)
   end
+  local bad = rawget(cls, "_container") and m._bad_elements and m._bad_elements(m)
+  if bad then error(fmt("%s: %s", ctx.fn, bad), 0) end
   local node = { ["$module"] = name, args = persist.encode_args(m, ctx, name, depth), path = ctx.paths and ctx.paths[m] }
   -- the children as they are now (they may differ from what the constructor makes)
   local children = ml.json.array()
