@@ -149,3 +149,17 @@ T.test("nn.Sequential: a non-module element, a hole or index 0 is a clear error 
   T.eq(u(ml.ones(1, 2)):shape()[2], 3)
   T.eq(#u, 2)
 end)
+
+-- ---- 17: module graphs with a cycle ----
+
+T.test("a module graph with a cycle prints with the repeat marked and is an error to save", function()
+  local Net = nn.Module:extend("QACycleNet")
+  function Net:init() self.l = nn.Linear(2, 2) end
+  local a, b = Net(), Net()
+  a.b = b
+  b.a = a
+  local text = tostring(a)
+  T.ok(text:find("(a): <cycle: QACycleNet>", 1, true) ~= nil, text)
+  T.raises(function() a:save(T.tmpname(".safetensors")) end,
+    "model:save: the model has a cycle: QACycleNet.a is a QACycleNet that contains it")
+end)

@@ -398,6 +398,8 @@ end
 --- Module:extra_repr() -> string shown inside the parentheses of tostring
 function Module:extra_repr() return "" end
 
+local repr_body
+
 local function own_params(m)
   local n = 0
   local buffers = rawget(m, "_buffers") or {}
@@ -408,7 +410,16 @@ local function own_params(m)
   return n
 end
 
-local function repr(m, indent)
+local function repr(m, indent, open)
+  open = open or {}
+  if open[m] then return "<cycle: " .. getmetatable(m).__name .. ">" end -- a module that contains itself
+  open[m] = true
+  local text = repr_body(m, indent, open)
+  open[m] = nil
+  return text
+end
+
+function repr_body(m, indent, open)
   local children = m:children()
   local extra = m:extra_repr()
   local name = getmetatable(m).__name
@@ -420,7 +431,7 @@ local function repr(m, indent)
   local lines = { name .. "(" }
   if extra ~= "" then lines[#lines + 1] = indent .. "  " .. extra end
   for _, c in ipairs(children) do
-    lines[#lines + 1] = indent .. "  (" .. c[1] .. "): " .. repr(c[2], indent .. "  ")
+    lines[#lines + 1] = indent .. "  (" .. c[1] .. "): " .. repr(c[2], indent .. "  ", open)
   end
   lines[#lines + 1] = indent .. ")"
   return table.concat(lines, "\n")

@@ -69,7 +69,11 @@ local function module_node(m, ctx, depth)
   ctx.visiting[m] = true
   for _, k in ipairs(Module._ordered_keys(m)) do
     local v = rawget(m, k)
-    if is_module(v) and not ctx.visiting[v] then
+    if is_module(v) and ctx.visiting[v] then
+      error(fmt("%s: the model has a cycle: %s.%s is a %s that contains it (a module inside itself), " ..
+        "which a model file cannot describe", ctx.fn, name, tostring(k), getmetatable(v).__name), 0)
+    end
+    if is_module(v) then
       children[#children + 1] = { key = k, node = module_node(v, ctx, depth + 1) }
     end
   end
