@@ -163,3 +163,11 @@ T.test("a module graph with a cycle prints with the repeat marked and is an erro
   T.raises(function() a:save(T.tmpname(".safetensors")) end,
     "model:save: the model has a cycle: QACycleNet.a is a QACycleNet that contains it")
 end)
+
+-- ---- 18: model:save() with no path, called through pcall ----
+
+T.test("model:save with no path, called as pcall(m.save, m), is an error at the user's line", function()
+  local m = nn.Linear(2, 2)
+  local ok, err = pcall(m.save, m)
+  T.ok(not ok and err:find("^[^\n]*test_qa_persist%.lua:%d+: model:save: expected a file path, got nil") ~= nil, err)
+end)

@@ -134,14 +134,14 @@ local add_metadata, write = persist.add_metadata, persist.write
 
 --- model:save(path, [{metadata = {key = string}}]): writes the weights and the architecture (safetensors); nn.load reads it back.
 function Module:save(path, opts)
-  if type(path) ~= "string" then error("model:save: expected a file path, got " .. type(path), 2) end
+  if type(path) ~= "string" then checks.fail("model:save: expected a file path, got " .. type(path)) end
   opts = check_options("model:save", opts, { "metadata" })
   local ok, err = pcall(function()
     local tensors, meta = model_parts(self, "model:save")
     add_metadata(meta, opts.metadata, "model:save")
     write(path, tensors, meta, "model:save")
   end)
-  if not ok then error(err, 2) end
+  if not ok then checks.reraise(err) end
 end
 
 local function class_name(o)
@@ -161,10 +161,10 @@ local encode = persist.encode
 --- nn.save_checkpoint(path, {model, [optimizer], [epoch], [scheduler], [extra]}): a model file plus the optimizer state, the epoch and more, to resume training.
 function M.save_checkpoint(path, parts)
   local fn = "nn.save_checkpoint"
-  if type(path) ~= "string" then error(fn .. ": expected a file path, got " .. type(path), 2) end
-  if type(parts) ~= "table" then error(fn .. ": expected {model = ..., optimizer = ..., epoch = ...}", 2) end
+  if type(path) ~= "string" then checks.fail(fn .. ": expected a file path, got " .. type(path)) end
+  if type(parts) ~= "table" then checks.fail(fn .. ": expected {model = ..., optimizer = ..., epoch = ...}") end
   check_options(fn, parts, { "model", "optimizer", "epoch", "scheduler", "extra", "fit", "metadata" })
-  if parts.epoch ~= nil and math.type(parts.epoch) ~= "integer" then error(fn .. ": epoch must be an integer", 2) end
+  if parts.epoch ~= nil and math.type(parts.epoch) ~= "integer" then checks.fail(fn .. ": epoch must be an integer") end
   local ok, err = pcall(function()
     local tensors, meta = model_parts(parts.model, fn)
     local info = { epoch = parts.epoch, extra = parts.extra }
@@ -196,7 +196,7 @@ function M.save_checkpoint(path, parts)
     add_metadata(meta, parts.metadata, fn)
     write(path, tensors, meta, fn)
   end)
-  if not ok then error(err, 2) end
+  if not ok then checks.reraise(err) end
 end
 
 -- ---- reading ---------------------------------------------------------------------------------
@@ -400,7 +400,7 @@ function M.load(path, opts)
     local tensors, meta = read(path, "nn.load")
     return rebuild(path, tensors, meta, "nn.load", opts)
   end)
-  if not ok then error(r, 2) end
+  if not ok then checks.reraise(r) end
   return r
 end
 
@@ -412,7 +412,7 @@ function Module:load_weights(path)
     local ok2, e = pcall(self.load_state_dict, self, model_state(tensors))
     if not ok2 then error(fmt("%s: '%s' does not fit this model: %s", fn, path, strip(e, "load_state_dict: ")), 0) end
   end)
-  if not ok then error(err, 2) end
+  if not ok then checks.reraise(err) end
   return self
 end
 
@@ -421,7 +421,7 @@ local clone_state = require("moonlab.core.persist").clone_state
 --- nn.load_checkpoint(path, [{model, optimizer, scheduler}]) -> {epoch, extra, model, model_state, optimizer_state, ...}: reads a checkpoint and loads it into the given objects.
 function M.load_checkpoint(path, targets)
   local fn = "nn.load_checkpoint"
-  if targets ~= nil and type(targets) ~= "table" then error(fn .. ": options must be a table {model, optimizer, scheduler}", 2) end
+  if targets ~= nil and type(targets) ~= "table" then checks.fail(fn .. ": options must be a table {model, optimizer, scheduler}") end
   check_options(fn, targets, { "model", "optimizer", "scheduler" })
   targets = targets or {}
   local ok, r = pcall(function()
@@ -504,7 +504,7 @@ function M.load_checkpoint(path, targets)
     end
     return ck
   end)
-  if not ok then error(r, 2) end
+  if not ok then checks.reraise(r) end
   return r
 end
 
