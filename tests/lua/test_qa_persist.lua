@@ -171,3 +171,33 @@ T.test("model:save with no path, called as pcall(m.save, m), is an error at the 
   local ok, err = pcall(m.save, m)
   T.ok(not ok and err:find("^[^\n]*test_qa_persist%.lua:%d+: model:save: expected a file path, got nil") ~= nil, err)
 end)
+
+-- ---- 4: shared modules and tensors added after construction survive save and load ----
+
+T.test("nn.load: a shared module is rebuilt as one object; buffers and parameters added after construction load", function()
+  local path = T.tmpname(".safetensors")
+  local sh = nn.Linear(2, 2)
+  local S = nn.Sequential{ sh, nn.ReLU(), sh }
+  S:save(path)
+  local r = nn.load(path)
+  T.ok(rawequal(r[1], r[3]), "the shared child is one object")
+  T.eq(#r:parameters(), 2)
+  local x = ml.randn(3, 2)
+  T.ok(r(x):equal(S(x)))
+  local b = nn.Linear(2, 2)
+  b:buffer("extra_buf", ml.tensor{ 1.0, 2.0, 3.0 })
+  b.newp = ml.tensor({ 4.0, 5.0 }, { requires_grad = true })
+  b:save(path)
+  local rb = nn.load(path)
+  T.ok(rb.extra_buf:equal(b.extra_buf) and rb.named_buffers and rb:named_buffers()[1][1] == "extra_buf")
+  T.ok(rb.newp:equal(b.newp) and rb.newp:is_requires_grad())
+  T.eq(#rb:parameters(), 3)
+  -- a shared module two levels down, referenced from another branch
+  local Net = nn.Module:extend("QASharedNet")
+  function Net:init() self.a = nn.Sequential{ nn.Linear(2, 2) }; self.b = nn.Linear(2, 2) end
+  local n = Net()
+  n.b = n.a[1]
+  n:save(path)
+  local rn = nn.load(path)
+  T.ok(rawequal(rn.b, rn.a[1]))
+end)

@@ -62,11 +62,27 @@ local function module_node(m, ctx, depth)
   end
   local bad = rawget(cls, "_container") and m._bad_elements and m._bad_elements(m)
   if bad then error(fmt("%s: %s", ctx.fn, bad), 0) end
+  ctx.in_args = (ctx.in_args or 0) + 1
   local node = { ["$module"] = name, args = persist.encode_args(m, ctx, name, depth), path = ctx.paths and ctx.paths[m] }
-  -- the children as they are now (they may differ from what the constructor makes)
+  ctx.in_args = ctx.in_args - 1
+  -- its own parameters and buffers by name: those added after construction are made again on load
+  local params, buffers = ml.json.array(), ml.json.array()
+  local bset = rawget(m, "_buffers") or {}
+  for _, k in ipairs(Module._ordered_keys(m)) do
+    local v = rawget(m, k)
+    if type(k) == "string" and ml.is_tensor(v) then
+      if bset[k] then buffers[#buffers + 1] = k elseif v:is_requires_grad() then params[#params + 1] = k end
+    end
+  end
+  if #params > 0 then node.parameters = params end
+  if #buffers > 0 then node.buffers = buffers end
+  -- the children as they are now (they may differ from what the constructor makes); a child
+  -- that is the same object as an earlier one is a reference to that one's path
   local children = ml.json.array()
   ctx.visiting = ctx.visiting or {}
+  ctx.saved = ctx.saved or {}
   ctx.visiting[m] = true
+  if ctx.in_args == 0 then ctx.saved[m] = true end
   for _, k in ipairs(Module._ordered_keys(m)) do
     local v = rawget(m, k)
     if is_module(v) and ctx.visiting[v] then
@@ -74,7 +90,11 @@ local function module_node(m, ctx, depth)
         "which a model file cannot describe", ctx.fn, name, tostring(k), getmetatable(v).__name), 0)
     end
     if is_module(v) then
-      children[#children + 1] = { key = k, node = module_node(v, ctx, depth + 1) }
+      if ctx.in_args == 0 and ctx.saved[v] and ctx.paths and ctx.paths[v] then
+        children[#children + 1] = { key = k, ref = ctx.paths[v] }
+      else
+        children[#children + 1] = { key = k, node = module_node(v, ctx, depth + 1) }
+      end
     end
   end
   ctx.visiting[m] = nil
@@ -122,6 +142,7 @@ local function model_parts(model, fn)
   local ok, text = pcall(ml.json.encode, arch)
   if not ok then error(fn .. ": " .. strip(text), 0) end
   local meta = { ["moonlab.format"] = FORMAT, ["moonlab.model"] = text }
+  ctx.saved = {} -- the loss shares nothing with the model
   local rec = compile_record(model, ctx)
   if rec then meta["moonlab.compile"] = persist.encode(rec, fn, "the compile settings") end
   return tensors, meta
@@ -212,9 +233,10 @@ local function model_state(tensors)
 end
 
 -- The keys a module node may have.
-local MODULE_KEYS = { ["$module"] = true, args = true, children = true, path = true, training = true }
+local MODULE_KEYS = { ["$module"] = true, args = true, children = true, path = true, training = true,
+  parameters = true, buffers = true }
 
-local build_module
+local build_module, add_tensors
 
 -- A canonical text of a node's class and arguments (positions, children and
 -- tensor names left out): whether a child made by its parent's constructor
@@ -224,7 +246,7 @@ local function canon(v)
   if v["$tensor"] ~= nil then return "T" end
   local keys = {}
   for k in pairs(v) do
-    if k ~= "path" and k ~= "children" then keys[#keys + 1] = k end
+    if k ~= "path" and k ~= "children" and k ~= "parameters" and k ~= "buffers" then keys[#keys + 1] = k end
   end
   table.sort(keys, function(x, y) return tostring(x) < tostring(y) end)
   local parts = {}
@@ -243,6 +265,31 @@ local function damaged(ctx, what)
   error(fmt("%s: '%s': %s; the file is damaged", ctx.fn, ctx.path, what), 0)
 end
 
+-- The parameters and buffers a node lists that its module lacks (added after
+-- construction: l:buffer("extra", t), l.p = ml.zeros(3, {requires_grad = true})):
+-- made with the shape and dtype of the file's tensor, which load_state_dict then fills.
+function add_tensors(m, node, ctx)
+  if node.parameters == nil and node.buffers == nil then return end
+  local path = node.path
+  if type(path) ~= "string" then return end
+  for _, kind in ipairs({ "parameters", "buffers" }) do
+    local names = node[kind]
+    if names ~= nil then
+      if type(names) ~= "table" then damaged(ctx, fmt("the %s of a module are not a list", kind)) end
+      for _, name in ipairs(names) do
+        if type(name) ~= "string" or name == "" or name:sub(1, 1) == "_" then
+          damaged(ctx, fmt("a module lists the %s name '%s'", kind == "buffers" and "buffer" or "parameter", excerpt(name)))
+        end
+        local t = ctx.tensors[path == "" and name or (path .. "." .. name)]
+        if ml.is_tensor(t) and rawget(m, name) == nil then
+          local fresh = ml.zeros(t:shape(), { dtype = t:dtype(), requires_grad = kind == "parameters" })
+          if kind == "buffers" then m:buffer(name, fresh) else m[name] = fresh end
+        end
+      end
+    end
+  end
+end
+
 -- Makes m's children those of the file: a child the constructor made that
 -- matches its node is kept (and its own children looked at), a replaced or
 -- added one is built from its node, one the file does not have is removed.
@@ -250,10 +297,11 @@ local function reconcile(m, children, ctx, depth)
   if type(children) ~= "table" then damaged(ctx, "the children of a module are not a list") end
   local want, order = {}, {}
   for i, c in ipairs(children) do
-    if type(c) ~= "table" or (type(c.key) ~= "string" and math.type(c.key) ~= "integer") or type(c.node) ~= "table" then
-      damaged(ctx, fmt("child %d of %s is not {key, node}", i, excerpt(getmetatable(m).__name)))
+    if type(c) ~= "table" or (type(c.key) ~= "string" and math.type(c.key) ~= "integer")
+      or (type(c.node) ~= "table" and type(c.ref) ~= "string") then
+      damaged(ctx, fmt("child %d of %s is not {key, node} or {key, ref}", i, excerpt(getmetatable(m).__name)))
     end
-    want[c.key] = c.node
+    want[c.key] = c.node or { ref = c.ref }
     order[#order + 1] = c.key
   end
   for _, k in ipairs(Module._ordered_keys(m)) do
@@ -261,7 +309,12 @@ local function reconcile(m, children, ctx, depth)
   end
   for _, k in ipairs(order) do
     local node, cur = want[k], rawget(m, k)
-    if is_module(cur) and same_module(cur, node, ctx) then
+    if node.ref ~= nil then
+      -- the same object as an earlier module: put in once the whole model is built
+      rawset(m, k, nil)
+      ctx.refs[#ctx.refs + 1] = { m, k, node.ref, cur == nil }
+    elseif is_module(cur) and same_module(cur, node, ctx) then
+      add_tensors(cur, node, ctx)
       if node.children ~= nil then reconcile(cur, node.children, ctx, depth + 1) end
     else
       local child = build_module(node, ctx, depth + 1)
@@ -291,10 +344,31 @@ function build_module(v, ctx, depth)
   local args = persist.decode_args(v, ctx, name, depth)
   local ok, m = pcall(cls, table.unpack(args, 1, args.n))
   if not ok then error(fmt("%s: '%s': rebuilding %s failed: %s", fn, path, excerpt(name), quote_error(m)), 0) end
+  add_tensors(m, v, ctx)
   if v.children ~= nil then reconcile(m, v.children, ctx, depth) end
   return m
 end
-persist.register_node("$module", function(v, ctx, depth) return build_module(v, ctx, depth) end)
+
+-- The shared modules (children saved as references), once the model is built.
+local function resolve_refs(model, ctx)
+  if #ctx.refs == 0 then return end
+  local at = {}
+  for _, nm in ipairs(model:named_modules()) do at[nm[1]] = nm[2] end
+  for _, r in ipairs(ctx.refs) do
+    local m, k, ref, new = r[1], r[2], r[3], r[4]
+    local target = at[ref]
+    if not target then damaged(ctx, fmt("a child refers to the module at '%s', which the model does not have", excerpt(ref))) end
+    if new and type(k) == "string" then m[k] = target else rawset(m, k, target) end
+  end
+end
+persist.register_node("$module", function(v, ctx, depth)
+  if ctx.refs then return build_module(v, ctx, depth) end
+  ctx.refs = {} -- a module inside a core/persist object: its shared children are its own
+  local m = build_module(v, ctx, depth)
+  resolve_refs(m, ctx)
+  ctx.refs = nil
+  return m
+end)
 
 -- The optimizer of a model compiled with an optimizer class this process does
 -- not define: it has step and zero_grad (so compile takes it) that ask for compile.
@@ -355,10 +429,14 @@ local function read_model(path, tensors, meta, opts, fn)
   local rec = decode(meta, "moonlab.compile", path, fn)
   -- nothing is built before every size in the file has been checked
   persist.check_sizes({ arch, rec }, tensors, fn, path, opts)
-  local ctx = { fn = fn, path = path, tensors = tensors }
+  local ctx = { fn = fn, path = path, tensors = tensors, refs = {} }
   -- constructors draw initial weights: keep the caller's random stream as it was
   local state = ml.random_state()
-  local ok, model = pcall(build_module, arch, ctx, 0)
+  local ok, model = pcall(function()
+    local m = build_module(arch, ctx, 0)
+    resolve_refs(m, ctx)
+    return m
+  end)
   if ok then ok, model = pcall(function()
       local m = model
       local ok2, err = pcall(m.load_state_dict, m, model_state(tensors))
