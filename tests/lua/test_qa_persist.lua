@@ -201,3 +201,43 @@ T.test("nn.load: a shared module is rebuilt as one object; buffers and parameter
   local rn = nn.load(path)
   T.ok(rawequal(rn.b, rn.a[1]))
 end)
+
+-- ---- 2: a tiny file cannot make nn.load allocate gigabytes ----
+
+T.test("ml.alloc_budget caps the tensor storage a thread allocates, then is lifted", function()
+  local prev = ml.alloc_budget(1000)
+  T.eq(prev, nil)
+  local a = ml.zeros(100) -- 400 bytes
+  T.raises(function() ml.zeros(1000) end, "past the allocation budget")
+  local left, exceeded = ml.alloc_budget(nil)
+  T.eq(left, 600)
+  T.eq(exceeded, true)
+  T.eq(ml.zeros(1000):numel(), 1000)
+  T.eq(a:numel(), 100)
+end)
+
+T.test("nn.load: an architecture that needs far more memory than the file's weights is refused before allocating", function()
+  local path = T.tmpname(".safetensors")
+  local function crafted(node)
+    ml.save(path, {}, { metadata = { ["moonlab.format"] = "1", ["moonlab.model"] = ml.json.encode(node) } })
+  end
+  local msg = "the architecture needs more memory than the weights in the file (0.0 MiB); refusing to build it " ..
+    "(use {trusted = true} for your own files)"
+  local before = ml.memory_stats().allocated
+  local t0 = os.clock()
+  crafted({ ["$module"] = "Linear", args = { 20000, 20000 } })
+  T.raises(function() nn.load(path) end, "nn.load: '" .. path .. "': " .. msg)
+  crafted({ ["$module"] = "LayerNorm", args = { { 100000, 100000 } } })
+  T.raises(function() nn.load(path) end, msg)
+  crafted({ ["$module"] = "Sequential", args = { { { ["$module"] = "Linear", args = { 4000, 4000 } },
+    { ["$module"] = "Linear", args = { 4000, 4000 } }, { ["$module"] = "Linear", args = { 4000, 4000 } } } } })
+  T.raises(function() nn.load(path) end, msg)
+  T.ok(os.clock() - t0 < 2, "refused fast")
+  T.ok(ml.memory_stats().allocated - before < 128 * 1024 * 1024, "without allocating the tensors")
+  T.eq(select(1, ml.alloc_budget(nil)), nil) -- no budget left behind
+  -- a real model, compiled, loads under its budget
+  local m = nn.Sequential{ nn.Linear(64, 32), nn.BatchNorm1d(32), nn.ReLU(), nn.Linear(32, 2) }
+  m:compile{ optimizer = "adam", loss = "cross_entropy" }
+  m:save(path)
+  T.eq(#nn.load(path):parameters(), 6)
+end)

@@ -432,7 +432,8 @@ local function read_model(path, tensors, meta, opts, fn)
   local ctx = { fn = fn, path = path, tensors = tensors, refs = {} }
   -- constructors draw initial weights: keep the caller's random stream as it was
   local state = ml.random_state()
-  local ok, model = pcall(function()
+  -- what the constructors allocate is capped by what the file's tensors need (unless trusted)
+  local ok, model = pcall(persist.with_budget, tensors, opts, fn, path, function()
     local m = build_module(arch, ctx, 0)
     resolve_refs(m, ctx)
     return m
