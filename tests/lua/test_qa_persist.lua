@@ -241,3 +241,11 @@ T.test("nn.load: an architecture that needs far more memory than the file's weig
   m:save(path)
   T.eq(#nn.load(path):parameters(), 6)
 end)
+
+T.test("nn: named_modules and nn.init.fans ignore arguments meant for the library; persist_node checks its context", function()
+  local s = nn.Sequential{ nn.Linear(2, 3), nn.ReLU() }
+  T.eq(#s:named_modules({}), 3)
+  T.eq(#nn.Linear(2, 3):named_modules(nn.Linear(2, 2), { foo = 1 }), 1)
+  T.raises(function() nn.init.fans({}, {}) end, "nn.init.fans: expected a tensor, got table")
+  T.raises(function() s:persist_node() end, "model:persist_node: expected core/persist's context")
+end)

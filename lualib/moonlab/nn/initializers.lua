@@ -52,6 +52,7 @@ end
 
 --- fans(t) -> fan_in, fan_out of a weight tensor (2 or more dimensions)
 function init.fans(t, fn)
+  if type(fn) ~= "string" then fn = nil end -- the caller's name, for the library's initializers
   if not ml.is_tensor(t) then fail((fn or "nn.init.fans") .. ": expected a tensor, got " .. type(t)) end
   local d = t:dim()
   if d < 2 then

@@ -263,15 +263,18 @@ function Module:children()
 end
 
 --- Module:modules() -> array of {qualified_name, module}, this one first (name "")
-function Module:named_modules(prefix, out, seen)
-  out, seen, prefix = out or {}, seen or {}, prefix or ""
-  if seen[self] then return out end
-  seen[self] = true
-  out[#out + 1] = { prefix, self }
-  for _, c in ipairs(self:children()) do
-    c[2]:named_modules(prefix == "" and c[1] or (prefix .. "." .. c[1]), out, seen)
+local function collect_modules(m, prefix, out, seen)
+  if seen[m] then return out end
+  seen[m] = true
+  out[#out + 1] = { prefix, m }
+  for _, c in ipairs(m:children()) do
+    collect_modules(c[2], prefix == "" and c[1] or (prefix .. "." .. c[1]), out, seen)
   end
   return out
+end
+
+function Module:named_modules()
+  return collect_modules(self, "", {}, {})
 end
 
 --- Module:named_parameters() -> array of {name, tensor}, each tensor once

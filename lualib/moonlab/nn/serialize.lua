@@ -103,7 +103,13 @@ local function module_node(m, ctx, depth)
 end
 
 --- model:persist_node(ctx, depth) -> the JSON node of this module for core/persist (class, arguments, children)
-function Module:persist_node(ctx, depth) return module_node(self, ctx, depth or 0) end
+function Module:persist_node(ctx, depth)
+  if type(ctx) ~= "table" or type(ctx.tensors) ~= "table" then
+    checks.fail("model:persist_node: expected core/persist's context {fn = name, tensors = {}}, got " .. type(ctx))
+  end
+  ctx.fn = ctx.fn or "model:persist_node"
+  return module_node(self, ctx, math.type(depth) == "integer" and depth or 0)
+end
 
 -- What compile set that can be rebuilt: the loss (a module), the built-in
 -- metrics by name, the optimizer's class and options. A loss that is a plain
