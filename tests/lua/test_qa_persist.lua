@@ -249,3 +249,11 @@ T.test("nn: named_modules and nn.init.fans ignore arguments meant for the librar
   T.raises(function() nn.init.fans({}, {}) end, "nn.init.fans: expected a tensor, got table")
   T.raises(function() s:persist_node() end, "model:persist_node: expected core/persist's context")
 end)
+
+T.test("nn.load: the allocation budget allows for shared modules the constructors build more than once", function()
+  local path = T.tmpname(".safetensors")
+  local sh = nn.Linear(3000, 3000) -- 36 MB, built 5 times by Sequential's constructor
+  nn.Sequential{ sh, sh, sh, sh, sh }:save(path)
+  local r = nn.load(path)
+  T.ok(rawequal(r[1], r[5]) and r[1].weight:equal(sh.weight))
+end)

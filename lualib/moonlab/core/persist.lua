@@ -285,12 +285,14 @@ function persist.tensor_bytes(tensors)
   return n
 end
 
---- persist.with_budget(tensors, opts, fn, path, f, ...) -> f(...): runs f with the tensor storage it may allocate capped
--- at BUDGET_FACTOR x the file's tensor bytes + BUDGET_EXTRA (opts.trusted: no cap); past it, a clear error
-function persist.with_budget(tensors, opts, fn, path, f, ...)
+--- persist.with_budget(tensors, copies, opts, fn, path, f, ...) -> f(...): runs f with the tensor storage it may allocate
+-- capped at (BUDGET_FACTOR + copies) x the file's tensor bytes + BUDGET_EXTRA (copies: modules the constructors build
+-- twice, shared ones; at most 16), opts.trusted: no cap; past it, a clear error
+function persist.with_budget(tensors, copies, opts, fn, path, f, ...)
   if (opts and opts.trusted) or not ml.alloc_budget then return f(...) end
   local have = persist.tensor_bytes(tensors)
-  local prev = ml.alloc_budget(persist.BUDGET_FACTOR * have + persist.BUDGET_EXTRA)
+  copies = math.min(math.tointeger(copies) or 0, 16)
+  local prev = ml.alloc_budget((persist.BUDGET_FACTOR + copies) * have + persist.BUDGET_EXTRA)
   local r = table.pack(pcall(f, ...))
   local _, exceeded = ml.alloc_budget(prev)
   if exceeded then
@@ -435,7 +437,7 @@ function persist.rebuild(path, tensors, meta, opts, fn)
   if type(node) ~= "table" then error(fmt("%s: '%s' describes no object; the file is damaged", fn, path), 0) end
   persist.check_sizes(node, tensors, fn, path, opts)
   local state = ml.random_state()
-  local ok, obj = pcall(persist.with_budget, tensors, opts, fn, path, build_object, node, { fn = fn, path = path, tensors = tensors }, 0)
+  local ok, obj = pcall(persist.with_budget, tensors, 0, opts, fn, path, build_object, node, { fn = fn, path = path, tensors = tensors }, 0)
   ml.set_random_state(state)
   if not ok then error(obj, 0) end
   return obj
@@ -475,7 +477,7 @@ do
   doc(persist.decode_args, "persist.decode_args(node, ctx, name, depth) -> packed table — the constructor arguments of a node")
   doc(persist.check_sizes, "persist.check_sizes(tree, tensors, fn, path, [opts]) — refuses integer arguments above the largest tensor dimension in the file, before anything is built")
   doc(persist.tensor_bytes, "persist.tensor_bytes(tensors) -> integer — the bytes a table of tensors holds")
-  doc(persist.with_budget, "persist.with_budget(tensors, opts, fn, path, f, ...) -> f(...) — runs f (the constructors of a file's objects) with new tensor storage capped at 2x the file's tensor bytes + 64 MiB; past it, a clear error (opts.trusted: no cap)")
+  doc(persist.with_budget, "persist.with_budget(tensors, copies, opts, fn, path, f, ...) -> f(...) — runs f (the constructors of a file's objects) with new tensor storage capped at (2 + copies) x the file's tensor bytes + 64 MiB; past it, a clear error (opts.trusted: no cap)")
   doc(persist.register_reader, "persist.register_reader(key, read) — files with metadata key are rebuilt by read(path, tensors, meta, opts, fn)")
   doc(persist.parts, "persist.parts(obj, fn) -> tensors, meta — what persist.save writes for obj")
   doc(persist.save, "persist.save(path, obj, [{metadata}]) — writes obj's class name, constructor arguments, settings and state tensors as safetensors")

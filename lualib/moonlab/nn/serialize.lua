@@ -242,7 +242,7 @@ end
 local MODULE_KEYS = { ["$module"] = true, args = true, children = true, path = true, training = true,
   parameters = true, buffers = true }
 
-local build_module, add_tensors
+local build_module, add_tensors, count_refs
 
 -- A canonical text of a node's class and arguments (positions, children and
 -- tensor names left out): whether a child made by its parent's constructor
@@ -427,6 +427,18 @@ local function restore_compile(model, rec, tensors, meta, ctx)
   if not ok then error(fmt("%s: '%s': compiling the loaded model failed: %s", fn, path, quote_error(e)), 0) end
 end
 
+-- The children saved as references (shared modules, which constructors may build once more each).
+function count_refs(v, depth)
+  if type(v) ~= "table" or depth > 64 then return 0 end
+  local n = 0
+  for _, c in ipairs(type(v.children) == "table" and v.children or {}) do
+    if type(c) == "table" then
+      if c.ref ~= nil then n = n + 1 else n = n + count_refs(c.node, depth + 1) end
+    end
+  end
+  return n
+end
+
 local function read_model(path, tensors, meta, opts, fn)
   local arch = decode(meta, "moonlab.model", path, fn)
   if type(arch) ~= "table" or type(arch["$module"]) ~= "string" then
@@ -439,7 +451,7 @@ local function read_model(path, tensors, meta, opts, fn)
   -- constructors draw initial weights: keep the caller's random stream as it was
   local state = ml.random_state()
   -- what the constructors allocate is capped by what the file's tensors need (unless trusted)
-  local ok, model = pcall(persist.with_budget, tensors, opts, fn, path, function()
+  local ok, model = pcall(persist.with_budget, tensors, count_refs(arch, 0), opts, fn, path, function()
     local m = build_module(arch, ctx, 0)
     resolve_refs(m, ctx)
     return m
