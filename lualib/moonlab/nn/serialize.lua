@@ -507,7 +507,7 @@ function Module:load_weights(path)
   local ok, err = pcall(function()
     local tensors = read(path, fn)
     local ok2, e = pcall(self.load_state_dict, self, model_state(tensors))
-    if not ok2 then error(fmt("%s: '%s' does not fit this model: %s", fn, path, strip(e, "load_state_dict: ")), 0) end
+    if not ok2 then error(fmt("%s: '%s' does not fit this model: %s", fn, path, excerpt(strip(e, "load_state_dict: "), 400)), 0) end
   end)
   if not ok then checks.reraise(err) end
   return self
@@ -541,7 +541,7 @@ function M.load_checkpoint(path, targets)
       elseif p == "scheduler." then sched_t[name:sub(#p + 1)] = t
       elseif p == "callbacks." then
         local i, rest = name:match("^callbacks%.(%d+)%.(.+)$")
-        if not i then error(fmt("%s: '%s': unexpected tensor '%s'", fn, path, name), 0) end
+        if not i then error(fmt("%s: '%s': unexpected tensor '%s'", fn, path, excerpt(name)), 0) end
         i = tonumber(i)
         cb_t[i] = cb_t[i] or {}
         cb_t[i][rest] = t
@@ -571,7 +571,7 @@ function M.load_checkpoint(path, targets)
       local ok2, e = pcall(obj.load_state_dict, obj, state)
       if ok2 then undo[#undo + 1] = function() obj:load_state_dict(snapshot) end; return end
       for i = #undo, 1, -1 do pcall(undo[i]) end
-      error(fmt("%s: '%s': %s", fn, path, what .. ": " .. strip(e, "load_state_dict: ")), 0)
+      error(fmt("%s: '%s': %s", fn, path, what .. ": " .. excerpt(strip(e, "load_state_dict: "), 400)), 0)
     end
     if targets.model then
       local m = targets.model
@@ -594,7 +594,7 @@ function M.load_checkpoint(path, targets)
         local have = class_name(obj)
         if cls and have and cls ~= have then
           for i = #undo, 1, -1 do pcall(undo[i]) end
-          error(fmt("%s: '%s' holds %s state, but the %s is a %s", fn, path, cls, what, have), 0)
+          error(fmt("%s: '%s' holds %s state, but the %s is a %s", fn, path, excerpt(cls), what, have), 0)
         end
         load_into("the " .. what .. " state does not load", obj, state, clone_state(obj:state_dict()))
       end
