@@ -8,7 +8,8 @@
 -- object, so the file is self-describing and PyTorch's safetensors reads it.
 --
 -- The protocol an object follows (all parts optional):
---   constructor arguments  rawget(obj, "_args") (nn.Module records them), or obj:constructor_args()
+--   constructor arguments  those it was made with (Object.new and Module.new record them: class.args_of),
+--                          or obj:constructor_args()
 --   obj:persist_state() -> {tensors = {name = tensor}, settings = JSON-able table}
 --   obj:load_persist_state({tensors = ..., settings = ...})   after the constructor ran
 -- A plain object is written as one node under "moonlab.object":
@@ -22,8 +23,11 @@
 --
 -- Loading never trusts a file: before any constructor runs, every integer
 -- argument in the file is checked against the sizes of the tensors it holds
--- (persist.check_sizes), so a 500-byte file cannot make a constructor
--- allocate gigabytes; the caller's random stream is kept as it was.
+-- (persist.check_sizes), and while the constructors run, the tensor storage
+-- they may allocate is capped by what the file's tensors hold
+-- (persist.with_budget), so a 500-byte file cannot make a constructor
+-- allocate gigabytes; the caller's random stream is kept as it was. File
+-- contents quoted in messages go through format.excerpt (escaped, cut).
 local ml = require "moonlab"
 local class = require "moonlab.core.class"
 local checks = require "moonlab.core.checks"

@@ -16,11 +16,17 @@
 -- name, its constructor arguments (numbers, strings, booleans, tables,
 -- nested modules, and tensors, which are stored as tensors named "_args.N"
 -- and referenced as {"$tensor": "_args.N"}), its place in the model (the
--- prefix of its weights) and its children as they are when saved. nn.load
+-- prefix of its weights), its own "parameters" and "buffers" by name, and
+-- its children as they are when saved ({"key": k, "node": ...}, or
+-- {"key": k, "ref": "path"} for a module already saved at that path: shared
+-- modules come back as one object). nn.load
 -- checks every integer argument against the tensors in the file, calls the
 -- constructors again with those arguments, then puts back each child that
 -- was replaced or added after construction (seq[3] = nn.Linear(4, 5),
--- net.head = ...) from its own node, then loads the weights. A class may
+-- net.head = ...) from its own node, makes the parameters and buffers a
+-- node lists that its module lacks (added after construction), puts the
+-- shared modules in, then loads the weights. The constructors' tensor
+-- storage is capped by what the file holds (persist.with_budget). A class may
 -- define constructor_args() to say what to save instead of the arguments it
 -- was built with. User classes must be defined (nn.Module:extend) before
 -- nn.load. Files without "children" (older ones) load as before.
