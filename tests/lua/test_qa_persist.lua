@@ -271,3 +271,29 @@ T.test("nn.load: tensor names from the file are escaped in messages too", functi
   err = T.raises(function() nn.Linear(2, 2):load_weights(path) end, "unexpected \\x1b[2Jodd")
   T.ok(not err:find("\27", 1, true), err)
 end)
+
+T.test("nn.load: a model whose optimizer class is missing keeps it when saved again; a reference to an ancestor is refused", function()
+  local path = T.tmpname(".safetensors")
+  local m = nn.Linear(3, 2)
+  m:compile{ optimizer = "adam", loss = "mse" }
+  m:save(path)
+  local _, meta = ml.load(path)
+  local rec = ml.json.decode(meta["moonlab.compile"])
+  rec.optimizer.class = "QANotDefinedOpt"
+  meta["moonlab.compile"] = ml.json.encode(rec)
+  ml.save(path, m:state_dict(), { metadata = meta })
+  local r = nn.load(path)
+  local path2 = T.tmpname(".safetensors")
+  r:save(path2)
+  local _, meta2 = ml.load(path2)
+  T.eq(ml.json.decode(meta2["moonlab.compile"]).optimizer.class, "QANotDefinedOpt")
+  -- a crafted reference to the module that contains it
+  local s = nn.Sequential{ nn.Sequential{ nn.Linear(2, 2) } }
+  s:save(path)
+  _, meta = ml.load(path)
+  local arch = ml.json.decode(meta["moonlab.model"])
+  arch.children[1].node.children[1] = { key = 1, ref = "1" }
+  meta["moonlab.model"] = ml.json.encode(arch)
+  ml.save(path, s:state_dict(), { metadata = meta })
+  T.raises(function() nn.load(path) end, "a child refers to the module at '1', which contains it (a cycle); the file is damaged")
+end)

@@ -128,6 +128,10 @@ local function compile_record(model, ctx)
     if not m.custom then rec.metrics[#rec.metrics + 1] = m.name end
   end
   local opt = c.optimizer
+  if type(opt) == "table" and type(opt.missing_record) == "table" then
+    rec.optimizer = opt.missing_record -- loaded without its class: saved again as it was
+    return rec
+  end
   local oname = class.name_of(opt)
   if oname and type(opt.param_groups) == "table" and opt.option_list then
     local g = opt.param_groups[1] or opt.defaults
@@ -293,7 +297,7 @@ function add_tensors(m, node, ctx)
           damaged(ctx, fmt("a module lists the %s name '%s'", kind == "buffers" and "buffer" or "parameter", excerpt(name)))
         end
         local t = ctx.tensors[path == "" and name or (path .. "." .. name)]
-        if ml.is_tensor(t) and rawget(m, name) == nil then
+        if ml.is_tensor(t) and m[name] == nil then -- (never over a field or a method)
           local fresh = ml.zeros(t:shape(), { dtype = t:dtype(), requires_grad = kind == "parameters" })
           if kind == "buffers" then m:buffer(name, fresh) else m[name] = fresh end
         end
@@ -364,12 +368,16 @@ end
 -- The shared modules (children saved as references), once the model is built.
 local function resolve_refs(model, ctx)
   if #ctx.refs == 0 then return end
-  local at = {}
-  for _, nm in ipairs(model:named_modules()) do at[nm[1]] = nm[2] end
+  local at, path_of = {}, {}
+  for _, nm in ipairs(model:named_modules()) do at[nm[1]] = nm[2]; path_of[nm[2]] = nm[1] end
   for _, r in ipairs(ctx.refs) do
     local m, k, ref, new = r[1], r[2], r[3], r[4]
     local target = at[ref]
     if not target then damaged(ctx, fmt("a child refers to the module at '%s', which the model does not have", excerpt(ref))) end
+    local mp = path_of[m]
+    if mp and (ref == "" or ref == mp or mp:sub(1, #ref + 1) == ref .. ".") then
+      damaged(ctx, fmt("a child refers to the module at '%s', which contains it (a cycle)", excerpt(ref)))
+    end
     if new and type(k) == "string" then m[k] = target else rawset(m, k, target) end
   end
 end
@@ -384,11 +392,12 @@ end)
 
 -- The optimizer of a model compiled with an optimizer class this process does
 -- not define: it has step and zero_grad (so compile takes it) that ask for compile.
-local function missing_optimizer(path, cname)
+local function missing_optimizer(path, rec)
   local msg = fmt("fit: the model loaded from '%s' was compiled with optimizer '%s', which is not defined here; " ..
-    "call model:compile{optimizer = ..., loss = ...} before fit", path, format.excerpt(tostring(cname)))
+    "call model:compile{optimizer = ..., loss = ...} before fit", path, format.excerpt(tostring(rec.class)))
   local function ask() checks.fail(msg) end
-  return { step = ask, zero_grad = ask, missing_optimizer = true }
+  local keep = type(rec.class) == "string" and type(rec.options) == "table" and { class = rec.class, options = rec.options } or nil
+  return { step = ask, zero_grad = ask, missing_record = keep }
 end
 
 -- compile again with what the file holds (see compile_record)
@@ -406,7 +415,7 @@ local function restore_compile(model, rec, tensors, meta, ctx)
     if not cls or type(cls.option_list) ~= "table" then
       -- an optimizer class not defined here (a user's Lua optimizer): the model still loads,
       -- with its loss and metrics; fit asks for compile, evaluate and predict work
-      opt = missing_optimizer(path, o.class)
+      opt = missing_optimizer(path, o)
     end
   end
   if type(o) == "table" and not opt then
