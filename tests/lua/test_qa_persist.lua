@@ -283,6 +283,10 @@ T.test("nn.load: a model whose optimizer class is missing keeps it when saved ag
   meta["moonlab.compile"] = ml.json.encode(rec)
   ml.save(path, m:state_dict(), { metadata = meta })
   local r = nn.load(path)
+  T.raises(function()
+    r:fit(ml.ones(4, 3), ml.zeros(4, 2), { epochs = 1, verbose = 0,
+      callbacks = { ml.callbacks.LearningRateScheduler(function() return 0.1 end) } })
+  end, "optimizer 'QANotDefinedOpt', which is not defined here; call model:compile")
   local path2 = T.tmpname(".safetensors")
   r:save(path2)
   local _, meta2 = ml.load(path2)

@@ -397,7 +397,8 @@ local function missing_optimizer(path, rec)
     "call model:compile{optimizer = ..., loss = ...} before fit", path, format.excerpt(tostring(rec.class)))
   local function ask() checks.fail(msg) end
   local keep = type(rec.class) == "string" and type(rec.options) == "table" and { class = rec.class, options = rec.options } or nil
-  return { step = ask, zero_grad = ask, missing_record = keep }
+  -- anything else fit (or a callback) asks of it gives the same message
+  return setmetatable({ step = ask, zero_grad = ask, missing_record = keep }, { __index = function() ask() end })
 end
 
 -- compile again with what the file holds (see compile_record)
