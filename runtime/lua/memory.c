@@ -21,14 +21,27 @@ static int m_empty_cache(lua_State *L) {
     return 0;
 }
 
+/* ml.alloc_budget(limit | nil) -> left, exceeded: sets this thread's allocation budget (nil: none); returns what the previous one had left (nil: none) and whether it refused an allocation */
+static int m_alloc_budget(lua_State *L) {
+    int64_t limit = lua_isnoneornil(L, 1) ? -1 : (int64_t)luaL_checkinteger(L, 1);
+    if (limit < -1) limit = 0;
+    bool exceeded = false;
+    int64_t left = ml_alloc_budget_set(limit, &exceeded);
+    if (left < 0) lua_pushnil(L);
+    else lua_pushinteger(L, left);
+    lua_pushboolean(L, exceeded);
+    return 2;
+}
+
 static const luaL_Reg funcs[] = {
-    {"memory_stats", m_memory_stats}, {"empty_cache", m_empty_cache}, {NULL, NULL},
+    {"memory_stats", m_memory_stats}, {"empty_cache", m_empty_cache}, {"alloc_budget", m_alloc_budget}, {NULL, NULL},
 };
 
 static const lb_doc docs[] = {
     {"Memory", NULL},
     {"memory_stats", "ml.memory_stats() -> {live=, allocated=, cached=} — bytes held by tensors, ever allocated, and freed but kept for reuse"},
     {"empty_cache", "ml.empty_cache() — returns the freed blocks kept for reuse to the system"},
+    {"alloc_budget", "ml.alloc_budget(limit | nil) -> left, exceeded — caps the bytes of tensor storage this thread may allocate from now on (nil: no cap; nn.load uses it on files it did not write); returns what the previous cap had left (nil: none) and whether it refused an allocation"},
     {NULL, NULL},
 };
 

@@ -123,8 +123,31 @@ void ml_storage_cache_clear(void) {
     pthread_mutex_unlock(&cache_lock);
 }
 
+/* ---- allocation budget ------------------------------------------------
+ * While a file the user did not write is being rebuilt (nn.load), the
+ * constructors may allocate at most budget_left bytes of storage in all, on
+ * this thread; past it, storage_new fails before allocating. */
+static _Thread_local int64_t budget_left = -1; /* < 0: no budget */
+static _Thread_local bool budget_exceeded = false;
+
+int64_t ml_alloc_budget_set(int64_t limit, bool *exceeded) {
+    int64_t old = budget_left;
+    if (exceeded) *exceeded = budget_exceeded;
+    budget_left = limit < 0 ? -1 : limit;
+    budget_exceeded = false;
+    return old;
+}
+
 static ml_storage *storage_new(size_t nbytes, bool zero) {
     if (nbytes > ML_MAX_BYTES) return ml_error("cannot allocate %zu bytes (more than 1 TiB)", nbytes);
+    if (budget_left >= 0) {
+        if ((int64_t)nbytes > budget_left) {
+            budget_exceeded = true;
+            return ml_error("cannot allocate %zu bytes: past the allocation budget (%lld bytes left)", nbytes,
+                            (long long)budget_left);
+        }
+        budget_left -= (int64_t)nbytes;
+    }
     ml_storage *s = malloc(sizeof *s);
     if (!s) return ml_error("out of memory");
     size_t alloc = (nbytes + 63) & ~(size_t)63;

@@ -477,7 +477,27 @@ static void test_overlap(void) {
     ml_release(e); ml_release(one); ml_release(t); ml_release(m); ml_release(a);
 }
 
+/* the allocation budget: storage past it is refused before allocating, then the budget is lifted */
+static void test_alloc_budget(void) {
+    bool exceeded = true;
+    CHECK(ml_alloc_budget_set(1000, &exceeded) == -1 && !exceeded);
+    int64_t small[1] = {100}, big[1] = {1000};
+    ml_tensor *a = ml_zeros(1, small, ML_FLOAT32); /* 400 bytes */
+    CHECK(a != NULL);
+    int64_t before = ml_bytes_allocated_total;
+    ml_tensor *b = ml_empty(1, big, ML_FLOAT32); /* 4000 bytes: refused */
+    CHECK(b == NULL);
+    CHECK_ERR("past the allocation budget");
+    CHECK(ml_bytes_allocated_total == before);
+    CHECK(ml_alloc_budget_set(-1, &exceeded) == 600 && exceeded);
+    b = ml_empty(1, big, ML_FLOAT32);
+    CHECK(b != NULL);
+    ml_release(a);
+    ml_release(b);
+}
+
 int main(void) {
+    test_alloc_budget();
     test_overlap();
     test_storage_refcounts();
     test_storage_cache();

@@ -11,11 +11,44 @@
 -- parent. Every class is registered under its name, so a saved object can be
 -- rebuilt by name (core/persist). Names are the public ones ("Linear" for
 -- nn.Linear model files, "optim.Adam", "EarlyStopping"); a later class of
--- the same name replaces the earlier one (a REPL session redefining a class).
+-- the same name replaces the earlier one (a REPL session redefining a class),
+-- but user code cannot take the name of a class the library defines (that
+-- would silently change what nn.load builds): that is an error.
 local ml = require "moonlab"
 
 local M = {}
 local registry = {}
+local builtin = {} -- class -> true for the classes the library defines (while one of its files loads)
+
+-- Whether extend was called while a file of moonlab's Lua library was being
+-- loaded (its main chunk is on the stack before any user code): a built-in class.
+local LIB = debug.getinfo(1, "S").source:match("^@(.*)moonlab/core/class%.lua$")
+local function in_library(source)
+  return (LIB and source:sub(1, #LIB + 9) == "@" .. LIB .. "moonlab/") or source:find("lualib/moonlab/", 1, true) ~= nil
+end
+local function defined_by_library()
+  local level = 3
+  while true do
+    local info = debug.getinfo(level, "S")
+    if not info then return false end
+    if info.what ~= "C" then
+      if not in_library(info.source) then return false end
+      if info.what == "main" then return true end
+    end
+    level = level + 1
+  end
+end
+
+-- The first caller outside the library, as a level for error().
+local function user_level()
+  local level = 3
+  while true do
+    local info = debug.getinfo(level, "S")
+    if not info then return 0 end
+    if info.what ~= "C" and not in_library(info.source) then return level - 1 end
+    level = level + 1
+  end
+end
 
 local Object = {}
 Object.__name = "Object"
@@ -37,6 +70,13 @@ function Object:extend(name, doc)
   if type(name) ~= "string" or name == "" then
     error((rawget(self, "__name") or "Object") .. ":extend: expected a class name string, got " .. type(name), 2)
   end
+  local lib = defined_by_library()
+  local old = registry[name]
+  if old and builtin[old] and not lib then
+    local fn = (rawget(self, "_extend_name") or rawget(self, "__name") or "Object") .. ":extend"
+    error(string.format("%s: '%s' is the name of a built-in class (%s); choose another name", fn, name,
+      rawget(old, "_nn_name") or name), user_level())
+  end
   local cls = {}
   for k, v in pairs(self) do
     if type(k) == "string" and k:sub(1, 2) == "__" and k ~= "__index" then cls[k] = v end
@@ -45,16 +85,28 @@ function Object:extend(name, doc)
   cls.__name = name
   cls.super = self
   registry[name] = cls
+  if lib then builtin[cls] = true end
   setmetatable(cls, class_meta(self))
   if doc then ml.doc(cls, doc) end
   return cls
 end
 
---- cls:new(...) -> instance: makes the table, then calls init(...) when the class has one
+-- The constructor arguments of each instance (weak keys: they live as long as it),
+-- kept beside the object so code that walks its fields does not see them.
+local args_of = setmetatable({}, { __mode = "k" })
+
+--- cls:new(...) -> instance: makes the table, records the arguments (core/persist saves them), then calls init(...)
 function Object.new(cls, ...)
   local self = setmetatable({}, cls)
+  args_of[self] = table.pack(...)
   if cls.init then self:init(...) end
   return self
+end
+
+--- class.args_of(obj) -> the packed arguments obj was constructed with (Object.new recorded them), or nil
+function M.args_of(obj)
+  if type(obj) ~= "table" then return nil end
+  return rawget(obj, "_args") or args_of[obj]
 end
 
 --- obj:extra_repr() -> string shown inside the parentheses when the object is printed
@@ -75,6 +127,9 @@ function Object:is_a(cls)
 end
 
 M.Object = Object
+
+--- class.is_builtin(cls) -> boolean: whether cls was defined by moonlab's library (its name cannot be taken by a user class)
+function M.is_builtin(cls) return builtin[cls] == true end
 
 --- class.get(name) -> the class registered under name, or nil
 function M.get(name) return registry[name] end
@@ -106,9 +161,11 @@ end
 do
   ml.doc(Object, "core.class.Object — the root of moonlab's one class system: Object:extend(name, [doc]) -> class; cls(...) makes an instance and calls init(...)")
   ml.doc(Object.extend, "Base:extend(name, [doc]) -> class — a new class deriving from Base (methods by lookup, metamethods copied), registered under name so saved objects can be rebuilt")
-  ml.doc(Object.new, "cls:new(...) -> instance — makes the instance and calls its init(...); cls(...) calls it")
+  ml.doc(Object.new, "cls:new(...) -> instance — makes the instance, records its arguments (to rebuild it from a file) and calls its init(...); cls(...) calls it")
   ml.doc(Object.extra_repr, "obj:extra_repr() -> string — what tostring(obj) shows inside the parentheses; classes override it")
   ml.doc(Object.is_a, "obj:is_a(cls) -> boolean — whether obj is an instance of cls or of a class derived from it")
+  ml.doc(M.args_of, "class.args_of(obj) -> packed table | nil — the arguments obj was constructed with (what persist saves to rebuild it)")
+  ml.doc(M.is_builtin, "class.is_builtin(cls) -> boolean — whether cls is one of the library's classes, whose names user classes cannot take")
   ml.doc(M.get, "class.get(name) -> class | nil — the class registered under name")
   ml.doc(M.register, "class.register(cls, [name=cls.__name]) — registers cls under name (what loading rebuilds from)")
   ml.doc(M.name_of, "class.name_of(v) -> string | nil — the class name of an instance")

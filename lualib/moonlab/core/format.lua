@@ -50,6 +50,46 @@ function format.duration(s)
   return fmt("%dh%02dm", s // 3600, math.floor(s % 3600) // 60)
 end
 
+-- ---- quoting text that came from a file ----
+
+format.EXCERPT_CHARS = 40
+
+-- the length of the printable UTF-8 sequence at byte i of s, or nil (the rule of runtime/io/file.c)
+local function utf8_printable(s, i)
+  local c = s:byte(i)
+  local n = (c >= 0xC2 and c <= 0xDF) and 2 or (c >= 0xE0 and c <= 0xEF) and 3 or (c >= 0xF0 and c <= 0xF4) and 4 or nil
+  if not n or i + n - 1 > #s then return nil end
+  for j = i + 1, i + n - 1 do
+    local b = s:byte(j)
+    if b < 0x80 or b > 0xBF then return nil end
+  end
+  local c1 = s:byte(i + 1)
+  if c == 0xC2 and c1 < 0xA0 then return nil end
+  if (c == 0xE0 and c1 < 0xA0) or (c == 0xF0 and c1 < 0x90) then return nil end
+  if (c == 0xED and c1 >= 0xA0) or (c == 0xF4 and c1 >= 0x90) then return nil end
+  return n
+end
+
+--- format.excerpt(v, [max=40]) -> text safe to quote in a message: control bytes and invalid UTF-8 as \xNN, backslashes doubled, cut to max characters with "..."
+function format.excerpt(v, max)
+  local s = tostring(v)
+  local out, i, shown, len = {}, 1, 0, #s
+  max = max or format.EXCERPT_CHARS
+  while i <= len and shown < max do
+    local c = s:byte(i)
+    if c >= 0x20 and c < 0x7f and c ~= 92 then out[#out + 1] = string.char(c); i = i + 1
+    elseif c == 92 then out[#out + 1] = "\\\\"; i = i + 1
+    else
+      local n = utf8_printable(s, i)
+      if n then out[#out + 1] = s:sub(i, i + n - 1); i = i + n
+      else out[#out + 1] = fmt("\\x%02x", c); i = i + 1 end
+    end
+    shown = shown + 1
+  end
+  if i <= len then out[#out + 1] = "..." end
+  return table.concat(out)
+end
+
 -- ---- JSON-safe numbers: NaN and the infinities travel as the strings "nan", "inf", "-inf" ----
 
 --- format.json_number(v) -> v, or "nan"/"inf"/"-inf" for the numbers JSON cannot hold
@@ -102,6 +142,7 @@ do
   doc(format.number_from_json, "format.number_from_json(v) -> number | nil — reads what json_number wrote")
   doc(format.to_json, "format.to_json(v) -> a JSON-able deep copy with safe numbers; functions, tensors and objects are dropped")
   doc(format.from_json, "format.from_json(v) -> the inverse of to_json")
+  doc(format.excerpt, "format.excerpt(v, [max=40]) -> string — text from a file made safe to quote: control bytes and invalid UTF-8 as \\xNN, cut to 40 characters with '...' (as the C side's messages)")
 end
 
 return format

@@ -8,7 +8,8 @@
 -- object, so the file is self-describing and PyTorch's safetensors reads it.
 --
 -- The protocol an object follows (all parts optional):
---   constructor arguments  rawget(obj, "_args") (nn.Module records them), or obj:constructor_args()
+--   constructor arguments  those it was made with (Object.new and Module.new record them: class.args_of),
+--                          or obj:constructor_args()
 --   obj:persist_state() -> {tensors = {name = tensor}, settings = JSON-able table}
 --   obj:load_persist_state({tensors = ..., settings = ...})   after the constructor ran
 -- A plain object is written as one node under "moonlab.object":
@@ -22,8 +23,11 @@
 --
 -- Loading never trusts a file: before any constructor runs, every integer
 -- argument in the file is checked against the sizes of the tensors it holds
--- (persist.check_sizes), so a 500-byte file cannot make a constructor
--- allocate gigabytes; the caller's random stream is kept as it was.
+-- (persist.check_sizes), and while the constructors run, the tensor storage
+-- they may allocate is capped by what the file's tensors hold
+-- (persist.with_budget), so a 500-byte file cannot make a constructor
+-- allocate gigabytes; the caller's random stream is kept as it was. File
+-- contents quoted in messages go through format.excerpt (escaped, cut).
 local ml = require "moonlab"
 local class = require "moonlab.core.class"
 local checks = require "moonlab.core.checks"
@@ -53,11 +57,19 @@ end
 --- persist.strip(err, [prefix]) -> err without a leading "file:line: " and without prefix
 function persist.strip(err, prefix)
   err = tostring(err)
-  err = err:gsub("^[^%s:]+:%d+: ", "")
+  -- "file.lua:12: ", "(command line):1: ", '[string "..."]:3: '
+  err = err:gsub("^[^%s:]+:%d+: ", ""):gsub("^%([^)\n]*%):%d+: ", ""):gsub('^%[string ".-"%]:%d+: ', "")
   if prefix then err = err:gsub("^" .. prefix:gsub("%p", "%%%0"), "") end
   return err
 end
 local strip = persist.strip
+local excerpt = format.excerpt
+
+--- persist.quote(v) -> file contents (a class name, a key) safe to put in a message (format.excerpt)
+persist.quote = excerpt
+-- a constructor's message about an argument from the file: escaped, cut at 200 characters
+local function quote_error(e) return excerpt(strip(e), 200) end
+persist.quote_error = quote_error
 
 --- persist.reserved(name) -> the reserved prefix name starts with, or nil
 function persist.reserved(name)
@@ -179,7 +191,7 @@ end
 --- persist.constructor_args(obj) -> the arguments to rebuild obj with (a packed table)
 function persist.constructor_args(obj)
   local args
-  if type(obj.constructor_args) == "function" then args = obj:constructor_args() else args = rawget(obj, "_args") end
+  if type(obj.constructor_args) == "function" then args = obj:constructor_args() else args = class.args_of(obj) end
   return args or { n = 0 }
 end
 
@@ -210,11 +222,11 @@ function persist.decode_value(v, ctx, depth)
     for k in pairs(v) do
       if k ~= "$tensor" then
         error(fmt("%s: '%s': the description's reference to tensor '%s' has an unknown key '%s'; the file is damaged",
-          ctx.fn, ctx.path, tostring(tname), tostring(k)), 0)
+          ctx.fn, ctx.path, excerpt(tname), excerpt(k)), 0)
       end
     end
     local t = ctx.tensors[tname]
-    if not t then error(fmt("%s: '%s': the description names tensor '%s', which the file lacks", ctx.fn, ctx.path, tostring(tname)), 0) end
+    if not t then error(fmt("%s: '%s': the description names tensor '%s', which the file lacks", ctx.fn, ctx.path, excerpt(tname)), 0) end
     return t
   end
   local out = {}
@@ -225,7 +237,7 @@ end
 --- persist.decode_args(node, ctx, name, depth) -> the packed constructor arguments of a node
 function persist.decode_args(node, ctx, name, depth)
   local args = node.args or {}
-  if type(args) ~= "table" then error(fmt("%s: '%s': the arguments of %s are not a list; the file is damaged", ctx.fn, ctx.path, name), 0) end
+  if type(args) ~= "table" then error(fmt("%s: '%s': the arguments of %s are not a list; the file is damaged", ctx.fn, ctx.path, excerpt(name)), 0) end
   local vals = { n = #args }
   for i = 1, #args do vals[i] = persist.decode_value(args[i], ctx, depth + 1) end
   return vals
@@ -247,7 +259,7 @@ function persist.check_sizes(tree, tensors, fn, path, opts)
     if depth > 64 then return end
     if math.type(v) == "integer" and v > limit then
       error(fmt("%s: '%s': %s is %d, more than %s (%d); the file is damaged or was not written by moonlab, " ..
-        "so nothing was built (pass {trusted = true} to load a file you trust)", fn, path, where, v, what, limit), 0)
+        "so nothing was built (pass {trusted = true} to load a file you trust)", fn, path, excerpt(where, 80), v, what, limit), 0)
     end
     if type(v) ~= "table" then return end
     local name = v["$module"] or v["$class"]
@@ -263,6 +275,38 @@ function persist.check_sizes(tree, tensors, fn, path, opts)
   walk(tree, "an argument", 0)
 end
 
+-- ---- the allocation budget while a file is rebuilt ---------------------------------------
+
+-- the constructors of a file's objects may allocate this much more than its tensors hold
+persist.BUDGET_FACTOR = 2
+persist.BUDGET_EXTRA = 64 * 1024 * 1024
+local DTYPE_BYTES = { float32 = 4, float64 = 8, int64 = 8, bool = 1 }
+
+--- persist.tensor_bytes(tensors) -> the bytes the tensors hold
+function persist.tensor_bytes(tensors)
+  local n = 0
+  for _, t in pairs(tensors) do n = n + t:numel() * (DTYPE_BYTES[t:dtype()] or 8) end
+  return n
+end
+
+--- persist.with_budget(tensors, copies, opts, fn, path, f, ...) -> f(...): runs f with the tensor storage it may allocate
+-- capped at (BUDGET_FACTOR + copies) x the file's tensor bytes + BUDGET_EXTRA (copies: modules the constructors build
+-- twice, shared ones; at most 16), opts.trusted: no cap; past it, a clear error
+function persist.with_budget(tensors, copies, opts, fn, path, f, ...)
+  if (opts and opts.trusted) or not ml.alloc_budget then return f(...) end
+  local have = persist.tensor_bytes(tensors)
+  copies = math.min(math.tointeger(copies) or 0, 16)
+  local prev = ml.alloc_budget((persist.BUDGET_FACTOR + copies) * have + persist.BUDGET_EXTRA)
+  local r = table.pack(pcall(f, ...))
+  local _, exceeded = ml.alloc_budget(prev)
+  if exceeded then
+    error(fmt("%s: '%s': the architecture needs more memory than the weights in the file (%.1f MiB); refusing to build it " ..
+      "(use {trusted = true} for your own files)", fn, path, have / (1024 * 1024)), 0)
+  end
+  if not r[1] then error(r[2], 0) end
+  return table.unpack(r, 2, r.n)
+end
+
 -- ---- plain objects ------------------------------------------------------------------------
 
 local OBJECT_KEYS = { ["$class"] = true, args = true, settings = true, state = true }
@@ -274,7 +318,20 @@ local function object_node(obj, ctx, depth)
   end
   local node = { ["$class"] = name, args = persist.encode_args(obj, ctx, name, depth) }
   if type(obj.persist_state) == "function" then
-    local st = obj:persist_state() or {}
+    local st = obj:persist_state()
+    if st == nil then st = {} end
+    if type(st) ~= "table" then
+      error(fmt("%s: %s:persist_state() returned a %s, expected {tensors = {name = tensor}, settings = table}", ctx.fn, name, type(st)), 0)
+    end
+    for k in pairs(st) do
+      if k ~= "tensors" and k ~= "settings" then
+        error(fmt("%s: %s:persist_state() returned a table with the key '%s'; expected {tensors = {name = tensor}, settings = table}",
+          ctx.fn, name, tostring(k)), 0)
+      end
+    end
+    if st.tensors ~= nil and type(st.tensors) ~= "table" then
+      error(fmt("%s: %s:persist_state() returned tensors that are a %s, expected a table {name = tensor}", ctx.fn, name, type(st.tensors)), 0)
+    end
     -- the saved object's own tensors keep their names; nested objects' go under "_objects.N."
     local prefix = ""
     if depth > 0 then
@@ -300,23 +357,24 @@ end
 local function build_object(node, ctx, depth)
   local name = node["$class"]
   if type(name) ~= "string" then error(fmt("%s: '%s': an object node has no class name; the file is damaged", ctx.fn, ctx.path), 0) end
+  local shown = excerpt(name)
   for k in pairs(node) do
     if not OBJECT_KEYS[k] then
       error(fmt("%s: '%s': the node of %s has an unknown key '%s' (known: $class, args, settings, state); the file is damaged " ..
-        "or from a newer moonlab", ctx.fn, ctx.path, name, tostring(k)), 0)
+        "or from a newer moonlab", ctx.fn, ctx.path, shown, excerpt(k)), 0)
     end
   end
   local cls = class.get(name)
   if not cls then
     error(fmt("%s: '%s' holds an object of class '%s', which is not defined; load the code that defines it first",
-      ctx.fn, ctx.path, name), 0)
+      ctx.fn, ctx.path, shown), 0)
   end
   local args = persist.decode_args(node, ctx, name, depth)
   local ok, obj = pcall(cls, table.unpack(args, 1, args.n))
-  if not ok then error(fmt("%s: '%s': rebuilding %s failed: %s", ctx.fn, ctx.path, name, strip(obj)), 0) end
+  if not ok then error(fmt("%s: '%s': rebuilding %s failed: %s", ctx.fn, ctx.path, shown, quote_error(obj)), 0) end
   if node.state ~= nil then
     if type(obj.load_persist_state) ~= "function" then
-      error(fmt("%s: '%s': %s has saved state but no load_persist_state method", ctx.fn, ctx.path, name), 0)
+      error(fmt("%s: '%s': %s has saved state but no load_persist_state method", ctx.fn, ctx.path, shown), 0)
     end
     local prefix, ts = tostring(node.state), {}
     for k, t in pairs(ctx.tensors) do
@@ -325,7 +383,7 @@ local function build_object(node, ctx, depth)
       end
     end
     local ok2, err = pcall(obj.load_persist_state, obj, { tensors = ts, settings = persist.from_json(node.settings) })
-    if not ok2 then error(fmt("%s: '%s': the state of %s does not load: %s", ctx.fn, ctx.path, name, strip(err)), 0) end
+    if not ok2 then error(fmt("%s: '%s': the state of %s does not load: %s", ctx.fn, ctx.path, shown, quote_error(err)), 0) end
   end
   return obj
 end
@@ -364,7 +422,7 @@ end
 function persist.check_format(meta, path, fn)
   local f = meta["moonlab.format"]
   if f ~= nil and f ~= persist.FORMAT then
-    error(fmt("%s: '%s' has model format '%s'; this moonlab reads format %s", fn, path, f, persist.FORMAT), 0)
+    error(fmt("%s: '%s' has model format '%s'; this moonlab reads format %s", fn, path, excerpt(f), persist.FORMAT), 0)
   end
   return f
 end
@@ -383,7 +441,7 @@ function persist.rebuild(path, tensors, meta, opts, fn)
   if type(node) ~= "table" then error(fmt("%s: '%s' describes no object; the file is damaged", fn, path), 0) end
   persist.check_sizes(node, tensors, fn, path, opts)
   local state = ml.random_state()
-  local ok, obj = pcall(build_object, node, { fn = fn, path = path, tensors = tensors }, 0)
+  local ok, obj = pcall(persist.with_budget, tensors, 0, opts, fn, path, build_object, node, { fn = fn, path = path, tensors = tensors }, 0)
   ml.set_random_state(state)
   if not ok then error(obj, 0) end
   return obj
@@ -404,6 +462,8 @@ do
   local doc = ml.doc
   doc(persist, "core.persist — one way to save and load stateful objects: persist.save(path, obj), persist.load(path); safetensors with the class name, constructor arguments and settings as JSON metadata")
   doc(persist.clone_state, "persist.clone_state(v) -> copy — a deep copy of a state_dict-like value, tensors cloned (to undo a failed load)")
+  doc(persist.quote, "persist.quote(v) -> string — file contents (class names, keys) escaped and cut for a message (format.excerpt)")
+  doc(persist.quote_error, "persist.quote_error(err) -> string — a constructor's error about file contents, position stripped, escaped, cut at 200 characters")
   doc(persist.strip, "persist.strip(err, [prefix]) -> string — a message without its leading position and prefix")
   doc(persist.reserved, "persist.reserved(name) -> prefix | nil — the reserved tensor-name prefix name starts with")
   doc(persist.encode, "persist.encode(v, fn, what) -> JSON text — NaN and infinities as strings")
@@ -420,6 +480,8 @@ do
   doc(persist.decode_value, "persist.decode_value(v, ctx, depth) -> value — a JSON constructor argument back to Lua, objects rebuilt")
   doc(persist.decode_args, "persist.decode_args(node, ctx, name, depth) -> packed table — the constructor arguments of a node")
   doc(persist.check_sizes, "persist.check_sizes(tree, tensors, fn, path, [opts]) — refuses integer arguments above the largest tensor dimension in the file, before anything is built")
+  doc(persist.tensor_bytes, "persist.tensor_bytes(tensors) -> integer — the bytes a table of tensors holds")
+  doc(persist.with_budget, "persist.with_budget(tensors, copies, opts, fn, path, f, ...) -> f(...) — runs f (the constructors of a file's objects) with new tensor storage capped at (2 + copies) x the file's tensor bytes + 64 MiB; past it, a clear error (opts.trusted: no cap)")
   doc(persist.register_reader, "persist.register_reader(key, read) — files with metadata key are rebuilt by read(path, tensors, meta, opts, fn)")
   doc(persist.parts, "persist.parts(obj, fn) -> tensors, meta — what persist.save writes for obj")
   doc(persist.save, "persist.save(path, obj, [{metadata}]) — writes obj's class name, constructor arguments, settings and state tensors as safetensors")

@@ -33,6 +33,9 @@ local function in_place(f) return ml.no_grad(f) end
 --- calculate_gain(nonlinearity, [param]) -> the recommended gain for that nonlinearity
 function init.calculate_gain(nonlinearity, param)
   local n = nonlinearity
+  if type(n) ~= "string" then
+    fail("nn.init.calculate_gain: expected the name of a nonlinearity ('relu', 'tanh', 'leaky_relu', ...), got " .. type(n))
+  end
   if n == "linear" or n == "identity" or n == "sigmoid" or n:match("^conv") then return 1 end
   if n == "tanh" then return 5 / 3 end
   if n == "relu" then return math.sqrt(2) end
@@ -49,6 +52,8 @@ end
 
 --- fans(t) -> fan_in, fan_out of a weight tensor (2 or more dimensions)
 function init.fans(t, fn)
+  if type(fn) ~= "string" then fn = nil end -- the caller's name, for the library's initializers
+  if not ml.is_tensor(t) then fail((fn or "nn.init.fans") .. ": expected a tensor, got " .. type(t)) end
   local d = t:dim()
   if d < 2 then
     fail((fn or "nn.init.fans") .. ": fan in and fan out need a tensor with at least 2 dimensions, got " .. d)

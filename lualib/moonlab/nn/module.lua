@@ -34,6 +34,7 @@ local fmt = string.format
 -- records the constructor arguments.
 local Module = class.Object:extend("Module")
 Module.__is_module = true
+Module._extend_name = "nn.Module" -- for extend's messages
 
 local function is_module(v)
   return type(v) == "table" and getmetatable(v) ~= nil and getmetatable(v).__is_module == true
@@ -214,6 +215,10 @@ end
 
 --- Module:buffer(name, tensor): registers state that is saved but not trained.
 function Module:buffer(name, t)
+  if type(name) ~= "string" or name == "" then
+    checks.fail("model:buffer: expected a buffer name string, got " .. (name == "" and "an empty string" or type(name)))
+  end
+  if t ~= nil and not ml.is_tensor(t) then checks.fail(fmt("model:buffer: buffer '%s' must be a tensor, got %s", name, type(t))) end
   local b = rawget(self, "_buffers")
   if not b then b = {}; rawset(self, "_buffers", b) end
   b[name] = true
@@ -258,15 +263,18 @@ function Module:children()
 end
 
 --- Module:modules() -> array of {qualified_name, module}, this one first (name "")
-function Module:named_modules(prefix, out, seen)
-  out, seen, prefix = out or {}, seen or {}, prefix or ""
-  if seen[self] then return out end
-  seen[self] = true
-  out[#out + 1] = { prefix, self }
-  for _, c in ipairs(self:children()) do
-    c[2]:named_modules(prefix == "" and c[1] or (prefix .. "." .. c[1]), out, seen)
+local function collect_modules(m, prefix, out, seen)
+  if seen[m] then return out end
+  seen[m] = true
+  out[#out + 1] = { prefix, m }
+  for _, c in ipairs(m:children()) do
+    collect_modules(c[2], prefix == "" and c[1] or (prefix .. "." .. c[1]), out, seen)
   end
   return out
+end
+
+function Module:named_modules()
+  return collect_modules(self, "", {}, {})
 end
 
 --- Module:named_parameters() -> array of {name, tensor}, each tensor once
@@ -331,6 +339,9 @@ end
 -- the model lacks (as PyTorch's (missing_keys, unexpected_keys)); with strict
 -- (the default) either is an error, so both come back empty.
 function Module:load_state_dict(sd, opts)
+  if type(sd) ~= "table" then
+    checks.fail("load_state_dict: expected a table {name = tensor} (model:state_dict()), got " .. type(sd))
+  end
   opts = checks.options("load_state_dict", opts, { "strict" })
   local strict = opts.strict ~= false
   local own = self:state_dict()
@@ -380,12 +391,17 @@ end
 
 --- Module:apply(fn): calls fn(module) on every module of the tree
 function Module:apply(fn)
+  if type(fn) ~= "function" and not (type(fn) == "table" and getmetatable(fn) and getmetatable(fn).__call) then
+    checks.fail("model:apply: expected a function(module), got " .. type(fn))
+  end
   for _, m in ipairs(self:named_modules()) do fn(m[2]) end
   return self
 end
 
 --- Module:extra_repr() -> string shown inside the parentheses of tostring
 function Module:extra_repr() return "" end
+
+local repr_body
 
 local function own_params(m)
   local n = 0
@@ -397,7 +413,16 @@ local function own_params(m)
   return n
 end
 
-local function repr(m, indent)
+local function repr(m, indent, open)
+  open = open or {}
+  if open[m] then return "<cycle: " .. getmetatable(m).__name .. ">" end -- a module that contains itself
+  open[m] = true
+  local text = repr_body(m, indent, open)
+  open[m] = nil
+  return text
+end
+
+function repr_body(m, indent, open)
   local children = m:children()
   local extra = m:extra_repr()
   local name = getmetatable(m).__name
@@ -409,7 +434,7 @@ local function repr(m, indent)
   local lines = { name .. "(" }
   if extra ~= "" then lines[#lines + 1] = indent .. "  " .. extra end
   for _, c in ipairs(children) do
-    lines[#lines + 1] = indent .. "  (" .. c[1] .. "): " .. repr(c[2], indent .. "  ")
+    lines[#lines + 1] = indent .. "  (" .. c[1] .. "): " .. repr(c[2], indent .. "  ", open)
   end
   lines[#lines + 1] = indent .. ")"
   return table.concat(lines, "\n")

@@ -16,11 +16,17 @@
 -- name, its constructor arguments (numbers, strings, booleans, tables,
 -- nested modules, and tensors, which are stored as tensors named "_args.N"
 -- and referenced as {"$tensor": "_args.N"}), its place in the model (the
--- prefix of its weights) and its children as they are when saved. nn.load
+-- prefix of its weights), its own "parameters" and "buffers" by name, and
+-- its children as they are when saved ({"key": k, "node": ...}, or
+-- {"key": k, "ref": "path"} for a module already saved at that path: shared
+-- modules come back as one object). nn.load
 -- checks every integer argument against the tensors in the file, calls the
 -- constructors again with those arguments, then puts back each child that
 -- was replaced or added after construction (seq[3] = nn.Linear(4, 5),
--- net.head = ...) from its own node, then loads the weights. A class may
+-- net.head = ...) from its own node, makes the parameters and buffers a
+-- node lists that its module lacks (added after construction), puts the
+-- shared modules in, then loads the weights. The constructors' tensor
+-- storage is capped by what the file holds (persist.with_budget). A class may
 -- define constructor_args() to say what to save instead of the arguments it
 -- was built with. User classes must be defined (nn.Module:extend) before
 -- nn.load. Files without "children" (older ones) load as before.
@@ -38,11 +44,13 @@ local ml = require "moonlab"
 local class = require "moonlab.core.class"
 local checks = require "moonlab.core.checks"
 local persist = require "moonlab.core.persist"
+local format = require "moonlab.core.format"
 local Module = require("moonlab.nn.module").Module
 
 local M = {}
 local fmt = string.format
 local strip, reserved, unsafe, decode = persist.strip, persist.reserved, persist.from_json, persist.decode
+local excerpt, quote_error = format.excerpt, persist.quote_error
 local FORMAT = persist.FORMAT
 local is_module = Module.is_module
 
@@ -58,15 +66,41 @@ local function module_node(m, ctx, depth)
     error(fmt("%s: class '%s' is not the class registered under that name (two classes named '%s'?), " ..
       "so nn.load could not rebuild it", ctx.fn, name, name), 0)
   end
+  local bad = rawget(cls, "_container") and m._bad_elements and m._bad_elements(m)
+  if bad then error(fmt("%s: %s", ctx.fn, bad), 0) end
+  ctx.in_args = (ctx.in_args or 0) + 1
   local node = { ["$module"] = name, args = persist.encode_args(m, ctx, name, depth), path = ctx.paths and ctx.paths[m] }
-  -- the children as they are now (they may differ from what the constructor makes)
-  local children = ml.json.array()
-  ctx.visiting = ctx.visiting or {}
-  ctx.visiting[m] = true
+  ctx.in_args = ctx.in_args - 1
+  -- its own parameters and buffers by name: those added after construction are made again on load
+  local params, buffers = ml.json.array(), ml.json.array()
+  local bset = rawget(m, "_buffers") or {}
   for _, k in ipairs(Module._ordered_keys(m)) do
     local v = rawget(m, k)
-    if is_module(v) and not ctx.visiting[v] then
-      children[#children + 1] = { key = k, node = module_node(v, ctx, depth + 1) }
+    if type(k) == "string" and ml.is_tensor(v) then
+      if bset[k] then buffers[#buffers + 1] = k elseif v:is_requires_grad() then params[#params + 1] = k end
+    end
+  end
+  if #params > 0 then node.parameters = params end
+  if #buffers > 0 then node.buffers = buffers end
+  -- the children as they are now (they may differ from what the constructor makes); a child
+  -- that is the same object as an earlier one is a reference to that one's path
+  local children = ml.json.array()
+  ctx.visiting = ctx.visiting or {}
+  ctx.saved = ctx.saved or {}
+  ctx.visiting[m] = true
+  if ctx.in_args == 0 then ctx.saved[m] = true end
+  for _, k in ipairs(Module._ordered_keys(m)) do
+    local v = rawget(m, k)
+    if is_module(v) and ctx.visiting[v] then
+      error(fmt("%s: the model has a cycle: %s.%s is a %s that contains it (a module inside itself), " ..
+        "which a model file cannot describe", ctx.fn, name, tostring(k), getmetatable(v).__name), 0)
+    end
+    if is_module(v) then
+      if ctx.in_args == 0 and ctx.saved[v] and ctx.paths and ctx.paths[v] then
+        children[#children + 1] = { key = k, ref = ctx.paths[v] }
+      else
+        children[#children + 1] = { key = k, node = module_node(v, ctx, depth + 1) }
+      end
     end
   end
   ctx.visiting[m] = nil
@@ -75,7 +109,13 @@ local function module_node(m, ctx, depth)
 end
 
 --- model:persist_node(ctx, depth) -> the JSON node of this module for core/persist (class, arguments, children)
-function Module:persist_node(ctx, depth) return module_node(self, ctx, depth or 0) end
+function Module:persist_node(ctx, depth)
+  if type(ctx) ~= "table" or type(ctx.tensors) ~= "table" then
+    checks.fail("model:persist_node: expected core/persist's context {fn = name, tensors = {}}, got " .. type(ctx))
+  end
+  ctx.fn = ctx.fn or "model:persist_node"
+  return module_node(self, ctx, math.type(depth) == "integer" and depth or 0)
+end
 
 -- What compile set that can be rebuilt: the loss (a module), the built-in
 -- metrics by name, the optimizer's class and options. A loss that is a plain
@@ -88,6 +128,10 @@ local function compile_record(model, ctx)
     if not m.custom then rec.metrics[#rec.metrics + 1] = m.name end
   end
   local opt = c.optimizer
+  if type(opt) == "table" and type(opt.missing_record) == "table" then
+    rec.optimizer = opt.missing_record -- loaded without its class: saved again as it was
+    return rec
+  end
   local oname = class.name_of(opt)
   if oname and type(opt.param_groups) == "table" and opt.option_list then
     local g = opt.param_groups[1] or opt.defaults
@@ -114,6 +158,7 @@ local function model_parts(model, fn)
   local ok, text = pcall(ml.json.encode, arch)
   if not ok then error(fn .. ": " .. strip(text), 0) end
   local meta = { ["moonlab.format"] = FORMAT, ["moonlab.model"] = text }
+  ctx.saved = {} -- the loss shares nothing with the model
   local rec = compile_record(model, ctx)
   if rec then meta["moonlab.compile"] = persist.encode(rec, fn, "the compile settings") end
   return tensors, meta
@@ -126,14 +171,14 @@ local add_metadata, write = persist.add_metadata, persist.write
 
 --- model:save(path, [{metadata = {key = string}}]): writes the weights and the architecture (safetensors); nn.load reads it back.
 function Module:save(path, opts)
-  if type(path) ~= "string" then error("model:save: expected a file path, got " .. type(path), 2) end
+  if type(path) ~= "string" then checks.fail("model:save: expected a file path, got " .. type(path)) end
   opts = check_options("model:save", opts, { "metadata" })
   local ok, err = pcall(function()
     local tensors, meta = model_parts(self, "model:save")
     add_metadata(meta, opts.metadata, "model:save")
     write(path, tensors, meta, "model:save")
   end)
-  if not ok then error(err, 2) end
+  if not ok then checks.reraise(err) end
 end
 
 local function class_name(o)
@@ -153,10 +198,10 @@ local encode = persist.encode
 --- nn.save_checkpoint(path, {model, [optimizer], [epoch], [scheduler], [extra]}): a model file plus the optimizer state, the epoch and more, to resume training.
 function M.save_checkpoint(path, parts)
   local fn = "nn.save_checkpoint"
-  if type(path) ~= "string" then error(fn .. ": expected a file path, got " .. type(path), 2) end
-  if type(parts) ~= "table" then error(fn .. ": expected {model = ..., optimizer = ..., epoch = ...}", 2) end
+  if type(path) ~= "string" then checks.fail(fn .. ": expected a file path, got " .. type(path)) end
+  if type(parts) ~= "table" then checks.fail(fn .. ": expected {model = ..., optimizer = ..., epoch = ...}") end
   check_options(fn, parts, { "model", "optimizer", "epoch", "scheduler", "extra", "fit", "metadata" })
-  if parts.epoch ~= nil and math.type(parts.epoch) ~= "integer" then error(fn .. ": epoch must be an integer", 2) end
+  if parts.epoch ~= nil and math.type(parts.epoch) ~= "integer" then checks.fail(fn .. ": epoch must be an integer") end
   local ok, err = pcall(function()
     local tensors, meta = model_parts(parts.model, fn)
     local info = { epoch = parts.epoch, extra = parts.extra }
@@ -188,7 +233,7 @@ function M.save_checkpoint(path, parts)
     add_metadata(meta, parts.metadata, fn)
     write(path, tensors, meta, fn)
   end)
-  if not ok then error(err, 2) end
+  if not ok then checks.reraise(err) end
 end
 
 -- ---- reading ---------------------------------------------------------------------------------
@@ -204,9 +249,10 @@ local function model_state(tensors)
 end
 
 -- The keys a module node may have.
-local MODULE_KEYS = { ["$module"] = true, args = true, children = true, path = true, training = true }
+local MODULE_KEYS = { ["$module"] = true, args = true, children = true, path = true, training = true,
+  parameters = true, buffers = true }
 
-local build_module
+local build_module, add_tensors, count_refs
 
 -- A canonical text of a node's class and arguments (positions, children and
 -- tensor names left out): whether a child made by its parent's constructor
@@ -216,7 +262,7 @@ local function canon(v)
   if v["$tensor"] ~= nil then return "T" end
   local keys = {}
   for k in pairs(v) do
-    if k ~= "path" and k ~= "children" then keys[#keys + 1] = k end
+    if k ~= "path" and k ~= "children" and k ~= "parameters" and k ~= "buffers" then keys[#keys + 1] = k end
   end
   table.sort(keys, function(x, y) return tostring(x) < tostring(y) end)
   local parts = {}
@@ -235,6 +281,31 @@ local function damaged(ctx, what)
   error(fmt("%s: '%s': %s; the file is damaged", ctx.fn, ctx.path, what), 0)
 end
 
+-- The parameters and buffers a node lists that its module lacks (added after
+-- construction: l:buffer("extra", t), l.p = ml.zeros(3, {requires_grad = true})):
+-- made with the shape and dtype of the file's tensor, which load_state_dict then fills.
+function add_tensors(m, node, ctx)
+  if node.parameters == nil and node.buffers == nil then return end
+  local path = node.path
+  if type(path) ~= "string" then return end
+  for _, kind in ipairs({ "parameters", "buffers" }) do
+    local names = node[kind]
+    if names ~= nil then
+      if type(names) ~= "table" then damaged(ctx, fmt("the %s of a module are not a list", kind)) end
+      for _, name in ipairs(names) do
+        if type(name) ~= "string" or name == "" or name:sub(1, 1) == "_" then
+          damaged(ctx, fmt("a module lists the %s name '%s'", kind == "buffers" and "buffer" or "parameter", excerpt(name)))
+        end
+        local t = ctx.tensors[path == "" and name or (path .. "." .. name)]
+        if ml.is_tensor(t) and m[name] == nil then -- (never over a field or a method)
+          local fresh = ml.zeros(t:shape(), { dtype = t:dtype(), requires_grad = kind == "parameters" })
+          if kind == "buffers" then m:buffer(name, fresh) else m[name] = fresh end
+        end
+      end
+    end
+  end
+end
+
 -- Makes m's children those of the file: a child the constructor made that
 -- matches its node is kept (and its own children looked at), a replaced or
 -- added one is built from its node, one the file does not have is removed.
@@ -242,10 +313,11 @@ local function reconcile(m, children, ctx, depth)
   if type(children) ~= "table" then damaged(ctx, "the children of a module are not a list") end
   local want, order = {}, {}
   for i, c in ipairs(children) do
-    if type(c) ~= "table" or (type(c.key) ~= "string" and math.type(c.key) ~= "integer") or type(c.node) ~= "table" then
-      damaged(ctx, fmt("child %d of %s is not {key, node}", i, getmetatable(m).__name))
+    if type(c) ~= "table" or (type(c.key) ~= "string" and math.type(c.key) ~= "integer")
+      or (type(c.node) ~= "table" and type(c.ref) ~= "string") then
+      damaged(ctx, fmt("child %d of %s is not {key, node} or {key, ref}", i, excerpt(getmetatable(m).__name)))
     end
-    want[c.key] = c.node
+    want[c.key] = c.node or { ref = c.ref }
     order[#order + 1] = c.key
   end
   for _, k in ipairs(Module._ordered_keys(m)) do
@@ -253,7 +325,12 @@ local function reconcile(m, children, ctx, depth)
   end
   for _, k in ipairs(order) do
     local node, cur = want[k], rawget(m, k)
-    if is_module(cur) and same_module(cur, node, ctx) then
+    if node.ref ~= nil then
+      -- the same object as an earlier module: put in once the whole model is built
+      rawset(m, k, nil)
+      ctx.refs[#ctx.refs + 1] = { m, k, node.ref, cur == nil }
+    elseif is_module(cur) and same_module(cur, node, ctx) then
+      add_tensors(cur, node, ctx)
       if node.children ~= nil then reconcile(cur, node.children, ctx, depth + 1) end
     else
       local child = build_module(node, ctx, depth + 1)
@@ -272,21 +349,57 @@ function build_module(v, ctx, depth)
   if #unknown > 0 then
     table.sort(unknown)
     error(fmt("%s: '%s': the architecture's node of %s%s has an unknown key '%s' (known: $module, args, children, path, training); "
-      .. "the file is damaged or from a newer moonlab", fn, path, name,
-      type(v.path) == "string" and (v.path == "" and " (the model)" or fmt(" (at '%s')", v.path)) or "", unknown[1]), 0)
+      .. "the file is damaged or from a newer moonlab", fn, path, excerpt(name),
+      type(v.path) == "string" and (v.path == "" and " (the model)" or fmt(" (at '%s')", excerpt(v.path))) or "", excerpt(unknown[1])), 0)
   end
   local cls = Module.class_of(name)
   if not cls then
     error(fmt("%s: '%s' holds a model of class '%s', which is not defined; define it " ..
-      "(nn.Module:extend(\"%s\") with its init and forward) before loading", fn, path, name, name), 0)
+      "(nn.Module:extend(\"%s\") with its init and forward) before loading", fn, path, excerpt(name), excerpt(name)), 0)
   end
   local args = persist.decode_args(v, ctx, name, depth)
   local ok, m = pcall(cls, table.unpack(args, 1, args.n))
-  if not ok then error(fmt("%s: '%s': rebuilding %s failed: %s", fn, path, name, strip(m)), 0) end
+  if not ok then error(fmt("%s: '%s': rebuilding %s failed: %s", fn, path, excerpt(name), quote_error(m)), 0) end
+  add_tensors(m, v, ctx)
   if v.children ~= nil then reconcile(m, v.children, ctx, depth) end
   return m
 end
-persist.register_node("$module", function(v, ctx, depth) return build_module(v, ctx, depth) end)
+
+-- The shared modules (children saved as references), once the model is built.
+local function resolve_refs(model, ctx)
+  if #ctx.refs == 0 then return end
+  local at, path_of = {}, {}
+  for _, nm in ipairs(model:named_modules()) do at[nm[1]] = nm[2]; path_of[nm[2]] = nm[1] end
+  for _, r in ipairs(ctx.refs) do
+    local m, k, ref, new = r[1], r[2], r[3], r[4]
+    local target = at[ref]
+    if not target then damaged(ctx, fmt("a child refers to the module at '%s', which the model does not have", excerpt(ref))) end
+    local mp = path_of[m]
+    if mp and (ref == "" or ref == mp or mp:sub(1, #ref + 1) == ref .. ".") then
+      damaged(ctx, fmt("a child refers to the module at '%s', which contains it (a cycle)", excerpt(ref)))
+    end
+    if new and type(k) == "string" then m[k] = target else rawset(m, k, target) end
+  end
+end
+persist.register_node("$module", function(v, ctx, depth)
+  if ctx.refs then return build_module(v, ctx, depth) end
+  ctx.refs = {} -- a module inside a core/persist object: its shared children are its own
+  local m = build_module(v, ctx, depth)
+  resolve_refs(m, ctx)
+  ctx.refs = nil
+  return m
+end)
+
+-- The optimizer of a model compiled with an optimizer class this process does
+-- not define: it has step and zero_grad (so compile takes it) that ask for compile.
+local function missing_optimizer(path, rec)
+  local msg = fmt("fit: the model loaded from '%s' was compiled with optimizer '%s', which is not defined here; " ..
+    "call model:compile{optimizer = ..., loss = ...} before fit", path, format.excerpt(tostring(rec.class)))
+  local function ask() checks.fail(msg) end
+  local keep = type(rec.class) == "string" and type(rec.options) == "table" and { class = rec.class, options = rec.options } or nil
+  -- anything else fit (or a callback) asks of it gives the same message
+  return setmetatable({ step = ask, zero_grad = ask, missing_record = keep }, { __index = function() ask() end })
+end
 
 -- compile again with what the file holds (see compile_record)
 local function restore_compile(model, rec, tensors, meta, ctx)
@@ -297,13 +410,19 @@ local function restore_compile(model, rec, tensors, meta, ctx)
   local opt
   local o = rec.optimizer
   if type(o) == "table" then
+    -- the built-in optimizers are defined by moonlab.optim: load it before looking the name up
+    if type(o.class) == "string" and not class.get(o.class) then pcall(require, "moonlab.optim") end
     local cls = type(o.class) == "string" and class.get(o.class)
     if not cls or type(cls.option_list) ~= "table" then
-      error(fmt("%s: '%s' was compiled with optimizer '%s', which is not defined; define it before loading",
-        fn, path, tostring(o.class)), 0)
+      -- an optimizer class not defined here (a user's Lua optimizer): the model still loads,
+      -- with its loss and metrics; fit asks for compile, evaluate and predict work
+      opt = missing_optimizer(path, o)
     end
+  end
+  if type(o) == "table" and not opt then
+    local cls = class.get(o.class)
     local ok, r = pcall(cls, model:parameters(), unsafe(o.options))
-    if not ok then error(fmt("%s: '%s': rebuilding the optimizer %s failed: %s", fn, path, o.class, strip(r)), 0) end
+    if not ok then error(fmt("%s: '%s': rebuilding the optimizer %s failed: %s", fn, path, excerpt(o.class), quote_error(r)), 0) end
     opt = r
     -- a checkpoint carries the optimizer's state too
     local om = decode(meta, "moonlab.optimizer", path, fn)
@@ -313,15 +432,27 @@ local function restore_compile(model, rec, tensors, meta, ctx)
         if name:sub(1, 10) == "optimizer." then ts[name:sub(11)] = t end
       end
       local ok2, e = pcall(opt.load_state_dict, opt, { tensors = ts, meta = unsafe(om.meta) })
-      if not ok2 then error(fmt("%s: '%s': the optimizer state does not load: %s", fn, path, strip(e)), 0) end
+      if not ok2 then error(fmt("%s: '%s': the optimizer state does not load: %s", fn, path, quote_error(e)), 0) end
     end
-  else
+  elseif not opt then
     opt = ml.optim.SGD(model:parameters())
   end
   local metrics = {}
   for i, name in ipairs(type(rec.metrics) == "table" and rec.metrics or {}) do metrics[i] = name end
   local ok, e = pcall(model.compile, model, { optimizer = opt, loss = loss, metrics = metrics })
-  if not ok then error(fmt("%s: '%s': compiling the loaded model failed: %s", fn, path, strip(e)), 0) end
+  if not ok then error(fmt("%s: '%s': compiling the loaded model failed: %s", fn, path, quote_error(e)), 0) end
+end
+
+-- The children saved as references (shared modules, which constructors may build once more each).
+function count_refs(v, depth)
+  if type(v) ~= "table" or depth > 64 then return 0 end
+  local n = 0
+  for _, c in ipairs(type(v.children) == "table" and v.children or {}) do
+    if type(c) == "table" then
+      if c.ref ~= nil then n = n + 1 else n = n + count_refs(c.node, depth + 1) end
+    end
+  end
+  return n
 end
 
 local function read_model(path, tensors, meta, opts, fn)
@@ -332,15 +463,20 @@ local function read_model(path, tensors, meta, opts, fn)
   local rec = decode(meta, "moonlab.compile", path, fn)
   -- nothing is built before every size in the file has been checked
   persist.check_sizes({ arch, rec }, tensors, fn, path, opts)
-  local ctx = { fn = fn, path = path, tensors = tensors }
+  local ctx = { fn = fn, path = path, tensors = tensors, refs = {} }
   -- constructors draw initial weights: keep the caller's random stream as it was
   local state = ml.random_state()
-  local ok, model = pcall(build_module, arch, ctx, 0)
+  -- what the constructors allocate is capped by what the file's tensors need (unless trusted)
+  local ok, model = pcall(persist.with_budget, tensors, count_refs(arch, 0), opts, fn, path, function()
+    local m = build_module(arch, ctx, 0)
+    resolve_refs(m, ctx)
+    return m
+  end)
   if ok then ok, model = pcall(function()
       local m = model
       local ok2, err = pcall(m.load_state_dict, m, model_state(tensors))
       if not ok2 then
-        error(fmt("%s: '%s': the weights do not fit the model the file describes: %s", fn, path, strip(err, "load_state_dict: ")), 0)
+        error(fmt("%s: '%s': the weights do not fit the model the file describes: %s", fn, path, excerpt(strip(err, "load_state_dict: "), 400)), 0)
       end
       restore_compile(m, rec, tensors, meta, ctx)
       return m
@@ -377,7 +513,7 @@ function M.load(path, opts)
     local tensors, meta = read(path, "nn.load")
     return rebuild(path, tensors, meta, "nn.load", opts)
   end)
-  if not ok then error(r, 2) end
+  if not ok then checks.reraise(r) end
   return r
 end
 
@@ -387,9 +523,9 @@ function Module:load_weights(path)
   local ok, err = pcall(function()
     local tensors = read(path, fn)
     local ok2, e = pcall(self.load_state_dict, self, model_state(tensors))
-    if not ok2 then error(fmt("%s: '%s' does not fit this model: %s", fn, path, strip(e, "load_state_dict: ")), 0) end
+    if not ok2 then error(fmt("%s: '%s' does not fit this model: %s", fn, path, excerpt(strip(e, "load_state_dict: "), 400)), 0) end
   end)
-  if not ok then error(err, 2) end
+  if not ok then checks.reraise(err) end
   return self
 end
 
@@ -398,7 +534,7 @@ local clone_state = require("moonlab.core.persist").clone_state
 --- nn.load_checkpoint(path, [{model, optimizer, scheduler}]) -> {epoch, extra, model, model_state, optimizer_state, ...}: reads a checkpoint and loads it into the given objects.
 function M.load_checkpoint(path, targets)
   local fn = "nn.load_checkpoint"
-  if targets ~= nil and type(targets) ~= "table" then error(fn .. ": options must be a table {model, optimizer, scheduler}", 2) end
+  if targets ~= nil and type(targets) ~= "table" then checks.fail(fn .. ": options must be a table {model, optimizer, scheduler}") end
   check_options(fn, targets, { "model", "optimizer", "scheduler" })
   targets = targets or {}
   local ok, r = pcall(function()
@@ -421,7 +557,7 @@ function M.load_checkpoint(path, targets)
       elseif p == "scheduler." then sched_t[name:sub(#p + 1)] = t
       elseif p == "callbacks." then
         local i, rest = name:match("^callbacks%.(%d+)%.(.+)$")
-        if not i then error(fmt("%s: '%s': unexpected tensor '%s'", fn, path, name), 0) end
+        if not i then error(fmt("%s: '%s': unexpected tensor '%s'", fn, path, excerpt(name)), 0) end
         i = tonumber(i)
         cb_t[i] = cb_t[i] or {}
         cb_t[i][rest] = t
@@ -451,7 +587,7 @@ function M.load_checkpoint(path, targets)
       local ok2, e = pcall(obj.load_state_dict, obj, state)
       if ok2 then undo[#undo + 1] = function() obj:load_state_dict(snapshot) end; return end
       for i = #undo, 1, -1 do pcall(undo[i]) end
-      error(fmt("%s: '%s': %s", fn, path, what .. ": " .. strip(e, "load_state_dict: ")), 0)
+      error(fmt("%s: '%s': %s", fn, path, what .. ": " .. excerpt(strip(e, "load_state_dict: "), 400)), 0)
     end
     if targets.model then
       local m = targets.model
@@ -474,14 +610,14 @@ function M.load_checkpoint(path, targets)
         local have = class_name(obj)
         if cls and have and cls ~= have then
           for i = #undo, 1, -1 do pcall(undo[i]) end
-          error(fmt("%s: '%s' holds %s state, but the %s is a %s", fn, path, cls, what, have), 0)
+          error(fmt("%s: '%s' holds %s state, but the %s is a %s", fn, path, excerpt(cls), what, have), 0)
         end
         load_into("the " .. what .. " state does not load", obj, state, clone_state(obj:state_dict()))
       end
     end
     return ck
   end)
-  if not ok then error(r, 2) end
+  if not ok then checks.reraise(r) end
   return r
 end
 

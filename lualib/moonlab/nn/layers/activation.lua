@@ -5,22 +5,36 @@ local class, fail, check_opts, fmt = B.class, B.fail, B.check_opts, B.fmt
 local no_args, value_or_option, check_number = B.no_args, B.value_or_option, B.check_number
 
 local M = {}
+local check_input = B.check_input
+-- forward checks its input with type() first: a tensor costs no extra call
 
 local ReLU = class("ReLU", "nn.ReLU() — max(x, 0)")
 no_args(ReLU, "nn.ReLU")
-function ReLU:forward(x) return x:relu() end
+function ReLU:forward(x)
+  if type(x) ~= "userdata" then check_input("nn.ReLU", x) end
+  return x:relu()
+end
 
 local Sigmoid = class("Sigmoid", "nn.Sigmoid() — 1 / (1 + exp(-x))")
 no_args(Sigmoid, "nn.Sigmoid")
-function Sigmoid:forward(x) return x:sigmoid() end
+function Sigmoid:forward(x)
+  if type(x) ~= "userdata" then check_input("nn.Sigmoid", x) end
+  return x:sigmoid()
+end
 
 local Tanh = class("Tanh", "nn.Tanh() — tanh(x)")
 no_args(Tanh, "nn.Tanh")
-function Tanh:forward(x) return x:tanh() end
+function Tanh:forward(x)
+  if type(x) ~= "userdata" then check_input("nn.Tanh", x) end
+  return x:tanh()
+end
 
 local SiLU = class("SiLU", "nn.SiLU() — x * sigmoid(x) (swish)")
 no_args(SiLU, "nn.SiLU")
-function SiLU:forward(x) return x * x:sigmoid() end
+function SiLU:forward(x)
+  if type(x) ~= "userdata" then check_input("nn.SiLU", x) end
+  return x * x:sigmoid()
+end
 
 local LeakyReLU = class("LeakyReLU", "nn.LeakyReLU([negative_slope=0.01]) — x if x > 0 else slope * x (or {negative_slope=})")
 function LeakyReLU:init(...)
@@ -28,7 +42,10 @@ function LeakyReLU:init(...)
   if slope == nil then slope = 0.01 end
   self.negative_slope = check_number("nn.LeakyReLU", "negative_slope", slope)
 end
-function LeakyReLU:forward(x) return x:leaky_relu(self.negative_slope) end
+function LeakyReLU:forward(x)
+  if type(x) ~= "userdata" then check_input("nn.LeakyReLU", x) end
+  return x:leaky_relu(self.negative_slope)
+end
 function LeakyReLU:extra_repr() return fmt("negative_slope=%g", self.negative_slope) end
 
 local ELU = class("ELU", "nn.ELU([alpha=1]) — x if x > 0 else alpha * (exp(x) - 1) (or {alpha=})")
@@ -38,6 +55,7 @@ function ELU:init(...)
   self.alpha = check_number("nn.ELU", "alpha", alpha)
 end
 function ELU:forward(x)
+  if type(x) ~= "userdata" then check_input("nn.ELU", x) end
   -- max(0, x) + alpha * (exp(min(0, x)) - 1): exp never sees a large positive value
   return x:relu() + (x:clamp({ max = 0 }):exp() - 1) * self.alpha
 end
@@ -55,6 +73,7 @@ function GELU:init(opts)
 end
 local SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
 function GELU:forward(x)
+  if type(x) ~= "userdata" then check_input("nn.GELU", x) end
   if self.approximate == "none" then return x:gelu() end
   -- 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
   local inner = (x + x * x * x * 0.044715) * SQRT_2_OVER_PI
@@ -71,8 +90,15 @@ local function softmax_class(name, method)
     if math.type(dim) ~= "integer" then fail(fmt("nn.%s: dim must be an integer, got %s", name, tostring(dim))) end
     self.dim = dim
   end
-  cls.forward = method == "softmax" and function(self, x) return x:softmax(self.dim) end
-    or function(self, x) return x:log_softmax(self.dim) end
+  local fn = "nn." .. name
+  cls.forward = method == "softmax" and function(self, x)
+      if type(x) ~= "userdata" then check_input(fn, x) end
+      return x:softmax(self.dim)
+    end
+    or function(self, x)
+      if type(x) ~= "userdata" then check_input(fn, x) end
+      return x:log_softmax(self.dim)
+    end
   function cls:extra_repr() return fmt("dim=%d", self.dim) end
   return cls
 end

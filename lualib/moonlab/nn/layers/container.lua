@@ -41,6 +41,21 @@ local function container(name, docstring)
     rawset(self, "_args", table.pack(list)) -- so a saved model rebuilds with every module
     return self
   end
+  -- a new numeric key must be the next position and hold a module (an existing one
+  -- replaced by a non-module is found by forward and save: check_elements)
+  local newindex = cls.__newindex
+  cls.__newindex = function(self, k, v)
+    if type(k) == "number" and v ~= nil then
+      local n = rawlen(self)
+      if math.type(k) ~= "integer" or k < 1 or k > n + 1 then
+        fail(fmt("%s: cannot set [%s]: positions are 1..%d (the next is %d); a hole or index 0 would be skipped by forward",
+          name, tostring(k), n, n + 1))
+      end
+      if not is_module(v) then fail(fmt("%s[%d]: element %d is a %s, not a module", name, k, k, type(v))) end
+    end
+    return newindex(self, k, v)
+  end
+  cls._container = true
   local var = name == "Sequential" and "seq" or "list"
   doc(cls.add, fmt("%s:add(m) -> %s — appends module m (alias %s:append(m)) and returns the container", var, var, var))
   cls.__len = function(self) return rawlen(self) end
@@ -51,8 +66,34 @@ local Sequential = container("Sequential",
   "nn.Sequential{m1, m2, ...} — chains modules: forward(x) = mn(...m2(m1(x))); seq:add(m) appends; seq[i] is the i-th")
 Sequential.append = Sequential.add
 
+-- What is wrong with a container's elements (a non-module, a hole, index 0), or nil.
+local function check_elements(c)
+  local name = getmetatable(c).__name
+  local n = rawlen(c)
+  for i = 1, n do
+    local v = rawget(c, i)
+    if v == nil then return fmt("%s[%d]: there is no element %d (a hole before element %d)", name, i, i, n) end
+    if not is_module(v) then return fmt("%s[%d]: element %d is a %s, not a module", name, i, i, type(v)) end
+  end
+  for k, v in pairs(c) do
+    if type(k) == "number" and (math.type(k) ~= "integer" or k < 1 or k > n) then
+      return fmt("%s[%s]: element at index %s is outside the positions 1..%d (forward skips it)", name, tostring(k), tostring(k), n)
+    end
+  end
+  return nil
+end
+
+Sequential._bad_elements = check_elements -- model:save asks (nn/serialize.lua); ModuleList's below
+local function bad_element(self) fail(check_elements(self) or "nn.Sequential: bad element") end
+
 function Sequential:forward(x)
-  for i = 1, rawlen(self) do x = self[i](x) end
+  local n = rawlen(self)
+  for i = 1, n do
+    local m = self[i]
+    if type(m) ~= "table" or not m.__is_module then bad_element(self) end
+    x = m(x)
+  end
+  if rawget(self, n + 1) ~= nil or rawget(self, 0) ~= nil then bad_element(self) end
   return x
 end
 doc(Sequential.forward, "seq:forward(x) -> y — calls the modules in order, each on the previous one's output")
@@ -60,6 +101,7 @@ doc(Sequential.forward, "seq:forward(x) -> y — calls the modules in order, eac
 local ModuleList = container("ModuleList",
   "nn.ModuleList{m1, m2, ...} — holds modules whose parameters are found; list[i], #list, ipairs(list), list:add(m)")
 ModuleList.append = ModuleList.add
+ModuleList._bad_elements = check_elements
 
 function ModuleList:forward()
   fail("nn.ModuleList: has no forward; call its modules from your own module's forward")

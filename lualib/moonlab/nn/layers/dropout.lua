@@ -16,6 +16,7 @@ function Dropout:init(...)
 end
 
 function Dropout:forward(x)
+  if type(x) ~= "userdata" or not ml.is_tensor(x) then B.check_input("nn.Dropout", x) end
   local p = self.p
   if not self.training or p == 0 then return x end
   if p == 1 then return x * 0 end
