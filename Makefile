@@ -113,4 +113,4 @@ install: all
 uninstall:
 	rm -rf $(INSTALL_BIN)/moonlab $(INSTALL_LIB) $(DESTDIR)$(PREFIX)/lib/lua/5.4/moonlab.so $(dir $(INSTALL_LUA))
 
--include $(RUNTIME_OBJ:.o=.d) $(MAIN_OBJ:.o=.d)
+-include $(RUNTIME_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(C_TESTS:=.d)

@@ -10,16 +10,7 @@
 #include "../../runtime/core/parallel.h"
 #include "../../runtime/core/utf8.h"
 
-static int passed, failed;
-
-#define CHECK(cond)                                                                \
-    do {                                                                           \
-        if (cond) passed++;                                                        \
-        else {                                                                     \
-            failed++;                                                              \
-            fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);        \
-        }                                                                          \
-    } while (0)
+#include "check.h"
 
 static void test_error(void) {
     CHECK(ml_error("f: %d of %s", 3, "x") == NULL);

@@ -7,13 +7,7 @@
 
 #include "../../runtime/io/io.h"
 
-static int passed, failed;
-
-#define CHECK(cond)                                                                \
-    do {                                                                           \
-        if (cond) passed++;                                                        \
-        else { failed++; fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond); } \
-    } while (0)
+#include "check.h"
 
 static ml_json *parse(const char *s, char *err) { return ml_json_parse(s, strlen(s), err, 200); }
 

@@ -10,16 +10,7 @@
 #include "../../runtime/ops/ops.h"
 #include "../../runtime/tensor/tensor.h"
 
-static int passed, failed;
-
-#define CHECK(cond)                                                                \
-    do {                                                                           \
-        if (cond) passed++;                                                        \
-        else {                                                                     \
-            failed++;                                                              \
-            fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);        \
-        }                                                                          \
-    } while (0)
+#include "check.h"
 
 /* the last error contains s */
 #define CHECK_ERR(s)                                                               \

@@ -488,6 +488,23 @@ end
 -- state_dict
 ---------------------------------------------------------------------------
 
+-- The options of each group as plain values, with its parameters as indices
+-- into the flat list (the "groups" of a state_dict, built-in or Lua).
+local function plain_groups(self)
+  local groups, first = {}, 1
+  for gi, group in ipairs(self.param_groups) do
+    local g = {}
+    for k, v in pairs(group) do
+      if k ~= "params" and is_plain(v) then g[k] = plain_copy(v) end
+    end
+    g.params = {}
+    for i = 1, #group.params do g.params[i] = first + i - 1 end
+    first = first + #group.params
+    groups[gi] = g
+  end
+  return groups
+end
+
 -- Whether parameter state is kept for a parameter with this step count.
 local function has_state(cls, step)
   return step > 0 or cls.init_state ~= nil
@@ -503,17 +520,8 @@ function Optimizer:state_dict()
     shapes[n] = p:shape()
     dtypes[n] = p:dtype()
   end
-  local groups = {}
-  local first = 1
+  local groups = plain_groups(self)
   for gi, group in ipairs(self.param_groups) do
-    local g = {}
-    for k, v in pairs(group) do
-      if k ~= "params" and is_plain(v) then g[k] = plain_copy(v) end
-    end
-    g.params = {}
-    for i = 1, #group.params do g.params[i] = first + i - 1 end
-    first = first + #group.params
-    groups[gi] = g
     local used = cls.state_used(group)
     for _, e in ipairs(self._flats[gi]) do
       local st = e.flat:steps()
@@ -675,21 +683,6 @@ end
 -- The state of a Lua optimizer: the same layout as the built-in ones
 -- (tensors "state.<i>.<name>", meta with groups, steps, shapes, dtypes), and
 -- the plain values of each parameter's state in meta.values.
-local function plain_groups(self)
-  local groups, first = {}, 1
-  for gi, group in ipairs(self.param_groups) do
-    local g = {}
-    for k, v in pairs(group) do
-      if k ~= "params" and is_plain(v) then g[k] = plain_copy(v) end
-    end
-    g.params = {}
-    for i = 1, #group.params do g.params[i] = first + i - 1 end
-    first = first + #group.params
-    groups[gi] = g
-  end
-  return groups
-end
-
 function Optimizer:_lua_state_dict()
   local cls = getmetatable(self)
   local states = rawget(self, "_lua_state") or {}
