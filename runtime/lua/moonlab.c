@@ -25,7 +25,8 @@
  *   D/../share/moonlab/lualib        installed: PREFIX/bin/moonlab
  *   D/../../share/moonlab/lualib     installed: PREFIX/lib/moonlab/moonlab.so
  * (written without the "..": /opt/ml/bin/moonlab looks in /opt/ml/lualib ...)
- * The first that holds a moonlab/ folder goes on package.path. */
+ * The first that holds a moonlab/ folder goes on package.path; when
+ * $MOONLAB_LUALIB is set, it is the only candidate. */
 
 #define ML_EXE_KEY "moonlab.exe"          /* registry: the real path of the command, set by main.c */
 #define LUALIB_LOOKED "moonlab.lualib_looked" /* registry: where we looked, when nothing was found */
@@ -61,11 +62,11 @@ static void add_lualib_path(lua_State *L) {
     luaL_Buffer looked;
     luaL_buffinit(L, &looked);
     const char *env = getenv("MOONLAB_LUALIB");
-    if (env && *env) {
+    int by_hand = env && *env; /* a folder set by hand is the only one tried: a typo must not fall back silently */
+    if (by_hand) {
         if (is_lualib(env)) snprintf(found, sizeof found, "%s", env);
-        else { luaL_addstring(&looked, env); luaL_addstring(&looked, " ($MOONLAB_LUALIB), "); }
-    }
-    if (!*found && code_path(L, file)) {
+        else { luaL_addstring(&looked, env); luaL_addstring(&looked, " ($MOONLAB_LUALIB, which has no moonlab/ folder), "); }
+    } else if (code_path(L, file)) {
         char parent[PATH_MAX], grand[PATH_MAX], tmp[PATH_MAX];
         snprintf(parent, sizeof parent, "%s", dirname(dirname(file))); /* build/moonlab -> the tree */
         snprintf(tmp, sizeof tmp, "%s", parent);
@@ -78,7 +79,7 @@ static void add_lualib_path(lua_State *L) {
             if (is_lualib(cand) && realpath(cand, real)) snprintf(found, sizeof found, "%s", real);
             else { luaL_addstring(&looked, cand); luaL_addstring(&looked, ", "); }
         }
-    } else if (!*found) luaL_addstring(&looked, "(the location of the moonlab binary is unknown), ");
+    } else luaL_addstring(&looked, "(the location of the moonlab binary is unknown), ");
     luaL_pushresult(&looked);
     if (*found) {
         lua_pop(L, 1);

@@ -121,6 +121,12 @@ T.test("a copy without the library: ml.nn raises where it looked; C functions st
   T.eq(out, "table\n")
 end)
 
+T.test("MOONLAB_LUALIB set to a folder without the library is an error, never a silent fall-back", function()
+  local out, err, code = sh("MOONLAB_LUALIB=/nonexistent/lualib " .. quote(ABS) .. " -e 'print(ml.nn)'", ROOT)
+  T.eq(code, 1)
+  T.ok(err:find("looked in /nonexistent/lualib ($MOONLAB_LUALIB, which has no moonlab/ folder)", 1, true), err)
+end)
+
 local has_make = os.execute("command -v make >/dev/null 2>&1") and not BIN:find("asan", 1, true)
 if has_make then
   T.test("make install DESTDIR=... PREFIX=...: the installed command works from anywhere", function()

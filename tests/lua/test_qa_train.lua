@@ -105,16 +105,23 @@ local function compiled()
 end
 local X2, Y2 = ml.zeros(8, 2), ml.zeros(8, 2)
 
-T.test("QA 13: options inside fit's data table are an error listing them", function()
+T.test("QA 13: options inside a data table are an error listing them (fit, evaluate, data.loader); other keys are fine", function()
   local m = compiled()
-  local e = T.raises(function() m:fit{ x = X2, y = Y2, epochs = 5, verbose = 0 } end,
-    "fit: the data table has unexpected keys 'epochs', 'verbose'")
-  T.ok(e:find("options go in the second argument", 1, true), e)
+  local e = T.raises(function() m:fit{ x = X2, y = Y2, epochs = 5, verbose = 0 } end, "fit: the data table holds options ")
+  T.ok(e:find("'epochs'", 1, true) and e:find("'verbose'", 1, true), e)
+  T.ok(e:find("options go in their own argument", 1, true), e)
   T.ok(e:find("^tests/lua/test_qa_train%.lua:%d+:"), e)
-  T.raises(function() m:fit({ X2, Y2, epochs = 2 }, { verbose = 0 }) end, "unexpected keys 'epochs'")
-  -- what data.fashion_mnist returns still works
+  T.raises(function() m:fit({ X2, Y2, epochs = 2 }, { verbose = 0 }) end, "fit: the data table holds option 'epochs'")
+  T.raises(function() m:evaluate{ x = X2, y = Y2, batch_size = 2 } end,
+    "evaluate: the data table holds option 'batch_size'; options go in their own argument: evaluate({x = X, y = y}, {batch_size = ...})")
+  T.raises(function() ml.data.loader{ x = X2, y = Y2, batch_size = 2 } end, "data.loader: the data table holds option 'batch_size'")
+  -- what data.fashion_mnist returns, and a table with a name, still work everywhere
   local h = m:fit({ x = X2, y = Y2, classes = { "a", "b" } }, { epochs = 2, verbose = 0 })
   T.eq(h.epochs, 2)
+  h = m:fit({ x = X2, y = Y2, name = "train" }, { epochs = 1, verbose = 0, validation_data = { x = X2, y = Y2, name = "val" } })
+  T.eq(h.epochs, 1)
+  T.ok(m:evaluate{ x = X2, y = Y2, name = "test" }.loss ~= nil)
+  T.eq(#ml.data.loader({ x = X2, y = Y2, name = "d" }, { batch_size = 2 }), 4)
 end)
 
 T.test("QA 13: callbacks = one callback (not in a list) is a list of one", function()
@@ -218,4 +225,20 @@ T.test("QA 18: examples/regression.lua keeps its epoch log under log=PATH, and s
   local tmp = out:match("epoch log written to (%S+) and removed")
   T.ok(tmp, "says the temporary log was removed: " .. out)
   T.eq(lfs.attributes(tmp, "mode"), nil, "the temporary log is gone")
+end)
+
+T.test("QA2: fit resumes in a fresh process that never touched ml.callbacks (class names load their packages)", function()
+  local ck = T.tmpname(".safetensors")
+  local function run(code)
+    local h = io.popen(T.BIN .. " -e " .. T.quote(code) .. " 2>&1")
+    local out = h:read("a")
+    local ok = h:close()
+    return ok, out
+  end
+  local ok, out = run(string.format([[ml.seed(1); local m = ml.nn.Linear(2, 2); m:compile{optimizer = "sgd", loss = "mse"}
+    m:fit(ml.ones(8, 2), ml.zeros(8, 2), {epochs = 1, verbose = 0, callbacks = {ml.callbacks.ModelCheckpoint{%q}}})]], ck))
+  T.ok(ok, out)
+  ok, out = run(string.format([[ml.seed(1); local m = ml.nn.Linear(2, 2); m:compile{optimizer = "sgd", loss = "mse"}
+    local h = m:fit(ml.ones(8, 2), ml.zeros(8, 2), {epochs = 2, verbose = 0, resume = %q}); print("epochs", #h.loss)]], ck))
+  T.ok(ok and out:find("epochs", 1, true), out)
 end)

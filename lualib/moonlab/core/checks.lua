@@ -152,6 +152,18 @@ function checks.options(fn, opts, known, sorted)
   return opts
 end
 
+--- checks.no_options_in(fn, data, options): a table of data (a dataset table {x=, y=}) that holds one of
+-- fn's option names is an error saying options go in their own argument; other keys (a name, classes) are fine
+function checks.no_options_in(fn, data, options)
+  local found = {}
+  for _, k in ipairs(options) do
+    if rawget(data, k) ~= nil then found[#found + 1] = "'" .. k .. "'" end
+  end
+  if #found == 0 then return end
+  checks.fail(fmt("%s: the data table holds option%s %s; options go in their own argument: %s({x = X, y = y}, {%s = ...})",
+    fn, #found > 1 and "s" or "", table.concat(found, ", "), fn, found[1]:sub(2, -2)))
+end
+
 -- ---- validators: each returns the (normalized) value or raises at the user's line ----
 
 local function show(v)
@@ -239,6 +251,7 @@ do
   doc(checks.fail, "checks.fail(msg) — raises msg at the first caller outside moonlab's Lua library (the user's line)")
   doc(checks.reraise, "checks.reraise(err, [prefix]) — passes on a caught error: a library position becomes the user's line, a user position is kept")
   doc(checks.call, "checks.call(fn, ...) -> results — calls fn; its error is re-raised at the user's line")
+  doc(checks.no_options_in, "checks.no_options_in(fn, data, options) — refuses a data table that holds one of fn's option names (options go in their own argument)")
   doc(checks.suggest, "checks.suggest(name, known) -> string | nil — the known name closest to a likely misspelling")
   doc(checks.unknown, "checks.unknown(fn, what, name, known) — raises 'fn: unknown WHAT 'name' (known: ...); did you mean ...?'")
   doc(checks.options, "checks.options(fn, opts, known, [sorted]) -> opts — refuses non-tables and unknown keys with the known names and a suggestion")

@@ -132,7 +132,19 @@ M.Object = Object
 function M.is_builtin(cls) return builtin[cls] == true end
 
 --- class.get(name) -> the class registered under name, or nil
-function M.get(name) return registry[name] end
+-- The packages that define built-in classes: a name not registered yet may
+-- belong to one that is not loaded in this process (a fresh process loading
+-- a checkpoint that names ModelCheckpoint or optim.Adam), so get loads them.
+local BUILTIN_PACKAGES = { "moonlab.nn", "moonlab.optim", "moonlab.callbacks", "moonlab.data" }
+local builtins_loaded = false
+
+function M.get(name)
+  local cls = registry[name]
+  if cls ~= nil or builtins_loaded then return cls end
+  builtins_loaded = true
+  for _, p in ipairs(BUILTIN_PACKAGES) do require(p) end
+  return registry[name]
+end
 
 --- class.register(cls, [name]): registers cls under name (default: its own name)
 function M.register(cls, name) registry[name or cls.__name] = cls end
@@ -166,7 +178,7 @@ do
   ml.doc(Object.is_a, "obj:is_a(cls) -> boolean — whether obj is an instance of cls or of a class derived from it")
   ml.doc(M.args_of, "class.args_of(obj) -> packed table | nil — the arguments obj was constructed with (what persist saves to rebuild it)")
   ml.doc(M.is_builtin, "class.is_builtin(cls) -> boolean — whether cls is one of the library's classes, whose names user classes cannot take")
-  ml.doc(M.get, "class.get(name) -> class | nil — the class registered under name")
+  ml.doc(M.get, "class.get(name) -> class | nil — the class registered under name (loading the built-in packages first when the name is not known yet)")
   ml.doc(M.register, "class.register(cls, [name=cls.__name]) — registers cls under name (what loading rebuilds from)")
   ml.doc(M.name_of, "class.name_of(v) -> string | nil — the class name of an instance")
   ml.doc(M.is_instance, "class.is_instance(v, cls) -> boolean — whether v is an instance of cls or of a class derived from it")

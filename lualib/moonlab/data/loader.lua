@@ -6,6 +6,7 @@ local C = ml._data
 local fail, check_options, check_int, shape_str = B.fail, B.check_options, B.check_int, B.shape_str
 local check_sources, dataset_len, permutation, check_seed = B.check_sources, B.dataset_len, B.permutation, B.check_seed
 local is_tensor = ml.is_tensor
+local checks = require "moonlab.core.checks"
 local doc = ml.doc
 
 local data = {}
@@ -51,9 +52,13 @@ local function resolve(fn, ds)
   fail(fn .. ": argument #1: a table that is neither a list of tensors, {x=, y=}, nor a dataset with get(i)")
 end
 
+local LOADER_OPTIONS = { "batch_size", "shuffle", "drop_last", "seed", "prefetch" }
 data.loader = doc(function(dataset, opts)
   local fn = "data.loader"
-  opts = check_options(fn, opts, { "batch_size", "shuffle", "drop_last", "seed", "prefetch" })
+  if type(dataset) == "table" and not is_tensor(dataset) and getmetatable(dataset) == nil then
+    checks.no_options_in(fn, dataset, LOADER_OPTIONS)
+  end
+  opts = check_options(fn, opts, LOADER_OPTIONS)
   local bs = check_int(fn, "option 'batch_size'", opts.batch_size or 32, 1)
   for _, k in ipairs({ "shuffle", "drop_last" }) do
     if opts[k] ~= nil and type(opts[k]) ~= "boolean" then

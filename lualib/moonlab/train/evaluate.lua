@@ -4,6 +4,7 @@ local ml = require "moonlab"
 local checks = require "moonlab.core.checks"
 local format = require "moonlab.core.format"
 local inputs = require "moonlab.train.inputs"
+local EVALUATE_OPTIONS = { "batch_size" }
 local compile = require "moonlab.train.compile"
 
 local is_tensor = ml.is_tensor
@@ -95,8 +96,8 @@ end
 
 --- evaluate.evaluate(model, a, b, c) -> summary: model:evaluate(X, y, [opts]) | model:evaluate(data, [opts])
 function M.evaluate(model, a, b, c)
-  local X, y, opts, ds = inputs.parse("evaluate", a, b, c)
-  opts = checks.options("evaluate", opts, { "batch_size" }, true)
+  local X, y, opts, ds = inputs.parse("evaluate", a, b, c, EVALUATE_OPTIONS)
+  opts = checks.options("evaluate", opts, EVALUATE_OPTIONS, true)
   local cm = compile.compiled(model, "evaluate")
   local set = { dataset = ds }
   if not ds then

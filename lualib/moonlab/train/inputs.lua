@@ -41,25 +41,12 @@ end
 
 local FORMS = "X, y (two tensors), {X, y}, {x = X, y = y} or a dataset with get(i) and a length"
 
-local DATA_KEYS = { [1] = true, [2] = true, x = true, X = true, y = true, classes = true }
-
---- inputs.check_data_keys(fn, t): a data table {X, y} | {x = X, y = y} holds nothing else (options in it would be ignored)
-function M.check_data_keys(fn, t)
-  local extra = {}
-  for k in pairs(t) do
-    if not DATA_KEYS[k] then extra[#extra + 1] = type(k) == "string" and ("'" .. k .. "'") or checks.show(k) end
-  end
-  if #extra == 0 then return end
-  table.sort(extra)
-  checks.fail(fmt("%s: the data table has unexpected keys %s (it holds X, y: {X, y} or {x = X, y = y}); options go in the "
-    .. "second argument: %s({x = X, y = y}, {epochs = 5, ...})", fn, table.concat(extra, ", "), fn))
-end
-
---- inputs.parse(fn, a, b, c) -> X, y, opts, dataset: fit(X, y, opts) | fit({X, y} | {x=, y=} | dataset, opts)
-function M.parse(fn, a, b, c)
+--- inputs.parse(fn, a, b, c, options) -> X, y, opts, dataset: fit(X, y, opts) | fit({X, y} | {x=, y=} | dataset, opts);
+-- a data table holding one of the option names is an error (options go in the second argument)
+function M.parse(fn, a, b, c, options)
   if is_tensor(a) then return a, b, c, nil end
   local X, y, ds = M.as_data(a)
-  if X then M.check_data_keys(fn, a) end
+  if X then checks.no_options_in(fn, a, options) end
   if X or ds then return X, y, b, ds end
   checks.fail(fmt("%s: expected %s; got %s", fn, FORMS, type(a) == "table" and "a table of neither form" or type(a)))
 end
@@ -178,8 +165,7 @@ end
 ml.doc(M.rows, "inputs.rows(t) -> integer — the size of t's first dimension (1 for a scalar)")
 ml.doc(M.dataset_len, "inputs.dataset_len(fn, ds) -> integer — a dataset's length (#ds or ds:len()), else an error naming fn")
 ml.doc(M.as_data, "inputs.as_data(v) -> X, y | nil, nil, dataset | nil — {X, y}, {x=, y=} or a dataset with get(i)")
-ml.doc(M.check_data_keys, "inputs.check_data_keys(fn, t) — a data table {X, y} or {x = X, y = y} (classes allowed) holds no other keys: options go in the second argument")
-ml.doc(M.parse, "inputs.parse(fn, a, b, c) -> X, y, opts, dataset — fit's arguments: X, y, opts or one data table/dataset, opts")
+ml.doc(M.parse, "inputs.parse(fn, a, b, c, options) -> X, y, opts, dataset — fit's arguments: X, y, opts or one data table/dataset, opts (a data table holding an option name is an error)")
 ml.doc(M.check_xy, "inputs.check_xy(fn, X, y, what) — X and y are tensors with the same, non-zero number of rows")
 ml.doc(M.split, "inputs.split(X, y, frac, mode, seed) -> val, train_idx, ntrain — fit's validation_split (random, stratified or the last rows)")
 ml.doc(M.validation_data, "inputs.validation_data(vd) -> val — fit's validation_data: {X, y}, {x=, y=} or a dataset")

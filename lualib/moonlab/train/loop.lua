@@ -390,7 +390,7 @@ end
 
 --- loop.fit(model, ...) -> history: what model:fit(X, y, [opts]) | model:fit(data, [opts]) does
 function M.fit(model, a, b, c)
-  local X, y, opts, ds = inputs.parse("fit", a, b, c)
+  local X, y, opts, ds = inputs.parse("fit", a, b, c, M.OPTIONS)
   opts = checks.options("fit", opts, M.OPTIONS, true)
   local cm = compile.compiled(model, "fit")
   local F = { model = model, c = cm, opt = cm.optimizer, crit = cm.loss, metrics = cm.metrics, opts = opts,
