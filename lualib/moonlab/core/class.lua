@@ -15,6 +15,7 @@
 -- but user code cannot take the name of a class the library defines (that
 -- would silently change what nn.load builds): that is an error.
 local ml = require "moonlab"
+local checks = require "moonlab.core.checks"
 
 local M = {}
 local registry = {}
@@ -22,30 +23,15 @@ local builtin = {} -- class -> true for the classes the library defines (while o
 
 -- Whether extend was called while a file of moonlab's Lua library was being
 -- loaded (its main chunk is on the stack before any user code): a built-in class.
-local LIB = debug.getinfo(1, "S").source:match("^@(.*)moonlab/core/class%.lua$")
-local function in_library(source)
-  return (LIB and source:sub(1, #LIB + 9) == "@" .. LIB .. "moonlab/") or source:find("lualib/moonlab/", 1, true) ~= nil
-end
 local function defined_by_library()
   local level = 3
   while true do
     local info = debug.getinfo(level, "S")
     if not info then return false end
     if info.what ~= "C" then
-      if not in_library(info.source) then return false end
+      if not checks.in_library(info.source) then return false end
       if info.what == "main" then return true end
     end
-    level = level + 1
-  end
-end
-
--- The first caller outside the library, as a level for error().
-local function user_level()
-  local level = 3
-  while true do
-    local info = debug.getinfo(level, "S")
-    if not info then return 0 end
-    if info.what ~= "C" and not in_library(info.source) then return level - 1 end
     level = level + 1
   end
 end
@@ -74,8 +60,8 @@ function Object:extend(name, doc)
   local old = registry[name]
   if old and builtin[old] and not lib then
     local fn = (rawget(self, "_extend_name") or rawget(self, "__name") or "Object") .. ":extend"
-    error(string.format("%s: '%s' is the name of a built-in class (%s); choose another name", fn, name,
-      rawget(old, "_nn_name") or name), user_level())
+    checks.fail(string.format("%s: '%s' is the name of a built-in class (%s); choose another name", fn, name,
+      rawget(old, "_nn_name") or name))
   end
   local cls = {}
   for k, v in pairs(self) do
