@@ -81,7 +81,7 @@ function cli.main(name, args)
 end
 
 local ml = package.loaded.moonlab
-if ml and ml.doc then
+if ml then -- the command may run a subcommand before the moonlab module is loaded
   ml.doc(cli, "moonlab.cli — the subcommands of the moonlab command: cli.list(), cli.find(name), cli.load(name), cli.main(name, args)")
   ml.doc(cli.find, "cli.find(name) -> path|nil — the file lualib/moonlab/cli/NAME.lua of a subcommand")
   ml.doc(cli.load, "cli.load(name) -> spec|nil, err — loads a subcommand: {name, path, summary, usage, run}")
