@@ -277,9 +277,10 @@ end
 
 -- ---- the allocation budget while a file is rebuilt ---------------------------------------
 
--- the constructors of a file's objects may allocate this much more than its tensors hold
+-- while a file's objects are built, live tensor storage may grow by this much more than its tensors hold
+-- (room for buffers a model makes but does not save: a 4096 x 4096 mask is 64 MiB)
 persist.BUDGET_FACTOR = 2
-persist.BUDGET_EXTRA = 64 * 1024 * 1024
+persist.BUDGET_EXTRA = 256 * 1024 * 1024
 local DTYPE_BYTES = { float32 = 4, float64 = 8, int64 = 8, bool = 1 }
 
 --- persist.tensor_bytes(tensors) -> the bytes the tensors hold
@@ -289,16 +290,20 @@ function persist.tensor_bytes(tensors)
   return n
 end
 
---- persist.with_budget(tensors, copies, opts, fn, path, f, ...) -> f(...): runs f with the tensor storage it may allocate
--- capped at (BUDGET_FACTOR + copies) x the file's tensor bytes + BUDGET_EXTRA (copies: modules the constructors build
--- twice, shared ones; at most 16), opts.trusted: no cap; past it, a clear error
+--- persist.with_budget(tensors, copies, opts, fn, path, f, ...) -> f(...): runs f with the growth of live tensor storage capped
+-- at (BUDGET_FACTOR + copies) x the file's tensor bytes + BUDGET_EXTRA (copies: modules the constructors build
+-- twice, shared ones; at most 16); temporaries freed meanwhile do not count (ml.alloc_budget). opts.trusted: no cap;
+-- past it, a clear error. Inside another budget (an object whose constructor loads a file), what f kept counts
+-- against the outer one too.
 function persist.with_budget(tensors, copies, opts, fn, path, f, ...)
   if (opts and opts.trusted) or not ml.alloc_budget then return f(...) end
   local have = persist.tensor_bytes(tensors)
   copies = math.min(math.tointeger(copies) or 0, 16)
-  local prev = ml.alloc_budget((persist.BUDGET_FACTOR + copies) * have + persist.BUDGET_EXTRA)
+  local cap = (persist.BUDGET_FACTOR + copies) * have + persist.BUDGET_EXTRA
+  local prev = ml.alloc_budget(cap)
   local r = table.pack(pcall(f, ...))
-  local _, exceeded = ml.alloc_budget(prev)
+  local left, exceeded = ml.alloc_budget(nil)
+  if prev then ml.alloc_budget(math.max(0, prev - (cap - left))) end
   if exceeded then
     error(fmt("%s: '%s': the architecture needs more memory than the weights in the file (%.1f MiB); refusing to build it " ..
       "(use {trusted = true} for your own files)", fn, path, have / (1024 * 1024)), 0)
@@ -481,7 +486,7 @@ do
   doc(persist.decode_args, "persist.decode_args(node, ctx, name, depth) -> packed table — the constructor arguments of a node")
   doc(persist.check_sizes, "persist.check_sizes(tree, tensors, fn, path, [opts]) — refuses integer arguments above the largest tensor dimension in the file, before anything is built")
   doc(persist.tensor_bytes, "persist.tensor_bytes(tensors) -> integer — the bytes a table of tensors holds")
-  doc(persist.with_budget, "persist.with_budget(tensors, copies, opts, fn, path, f, ...) -> f(...) — runs f (the constructors of a file's objects) with new tensor storage capped at (2 + copies) x the file's tensor bytes + 64 MiB; past it, a clear error (opts.trusted: no cap)")
+  doc(persist.with_budget, "persist.with_budget(tensors, copies, opts, fn, path, f, ...) -> f(...) — runs f (the constructors of a file's objects) with the growth of live tensor storage capped at (2 + copies) x the file's tensor bytes + 256 MiB (temporaries freed meanwhile do not count); past it, a clear error (opts.trusted: no cap)")
   doc(persist.register_reader, "persist.register_reader(key, read) — files with metadata key are rebuilt by read(path, tensors, meta, opts, fn)")
   doc(persist.parts, "persist.parts(obj, fn) -> tensors, meta — what persist.save writes for obj")
   doc(persist.save, "persist.save(path, obj, [{metadata}]) — writes obj's class name, constructor arguments, settings and state tensors as safetensors")
