@@ -284,6 +284,40 @@ T.test("nn.load: an architecture that needs far more memory than the file's weig
   T.eq(#nn.load(path):parameters(), 6)
 end)
 
+-- ---- QA2 1: constructor arguments are not judged as sizes; the budget alone refuses crafted files ----
+
+T.test("nn.load: class counts, seeds and lengths larger than any tensor dimension load (transfer learning)", function()
+  local path = T.tmpname(".safetensors")
+  local Net = nn.Module:extend("QA2Pretrained")
+  function Net:init(d, n) self.body = nn.Sequential{ nn.Linear(d, d), nn.ReLU() }; self.head = nn.Linear(d, n) end
+  function Net:forward(x) return self.head(self.body(x)) end
+  local net = Net(256, 5000)
+  net.head = nn.Linear(256, 10)
+  net:save(path)
+  local r = nn.load(path)
+  local x = ml.randn(2, 256)
+  T.ok(r(x):equal(net(x)))
+  local N = nn.Module:extend("QA2Seeded")
+  function N:init(i, o, opts) self.seed = opts.seed; self.l = nn.Linear(i, o) end
+  function N:forward(x) return self.l(x) end
+  N(784, 10, { seed = 20260101 }):save(path)
+  T.eq(nn.load(path).seed, 20260101)
+  local PE = nn.Module:extend("QA2Positional")
+  function PE:init(len, d) self.pe = ml.zeros(len, d); self.l = nn.Linear(d, 2) end -- pe not saved
+  function PE:forward(x) return self.l(x) end
+  PE(5000, 512):save(path)
+  T.eq(nn.load(path).pe:shape()[1], 5000)
+  local Big = nn.Module:extend("QA2Big")
+  function Big:init(d, n) self.body = nn.Linear(d, d); self.head = nn.Linear(d, n) end -- head: 164 MB when built
+  function Big:forward(x) return self.head(self.body(x)) end
+  local big = Big(2048, 20000)
+  big.head = nn.Linear(2048, 3)
+  big:save(path)
+  big = nil
+  collectgarbage()
+  T.eq(nn.load(path).head.out_features, 3)
+end)
+
 T.test("nn: named_modules and nn.init.fans ignore arguments meant for the library; persist_node checks its context", function()
   local s = nn.Sequential{ nn.Linear(2, 3), nn.ReLU() }
   T.eq(#s:named_modules({}), 3)

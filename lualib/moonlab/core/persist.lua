@@ -21,13 +21,14 @@
 -- registering a reader with persist.register_reader and giving its objects a
 -- persist_parts(ctx) method.
 --
--- Loading never trusts a file: before any constructor runs, every integer
--- argument in the file is checked against the sizes of the tensors it holds
--- (persist.check_sizes), and while the constructors run, the tensor storage
--- they may allocate is capped by what the file's tensors hold
+-- Loading never trusts a file: while the constructors run, how much live
+-- tensor storage may grow is capped by what the file's tensors hold
 -- (persist.with_budget), so a 500-byte file cannot make a constructor
--- allocate gigabytes; the caller's random stream is kept as it was. File
--- contents quoted in messages go through format.excerpt (escaped, cut).
+-- allocate gigabytes, whatever its arguments; arguments themselves are not
+-- judged (a class count, a seed or a sequence length may be any number; a
+-- negative size is refused by the constructor). The caller's random stream
+-- is kept as it was. File contents quoted in messages go through
+-- format.excerpt (escaped, cut).
 local ml = require "moonlab"
 local class = require "moonlab.core.class"
 local checks = require "moonlab.core.checks"
@@ -40,10 +41,6 @@ local huge = math.huge
 persist.FORMAT = "1"
 -- tensor name prefixes that object state may not use (checkpoints and arguments use them)
 persist.RESERVED = { "optimizer.", "callbacks.", "scheduler.", "_args." }
--- the largest integer argument a file without tensors may give a constructor
-persist.MAX_ARGUMENT = 1 << 24
--- integer arguments up to this are always accepted (a Reshape(1, 28, 28) in a model of small layers)
-persist.MIN_LIMIT = 1024
 
 --- persist.clone_state(v) -> a deep copy of a state_dict-like value (tensors cloned), for undoing a failed load
 function persist.clone_state(v)
@@ -243,38 +240,6 @@ function persist.decode_args(node, ctx, name, depth)
   return vals
 end
 
---- persist.check_sizes(tree, tensors, fn, path, [opts]): refuses integer arguments larger than the file can justify
--- Every integer in the description must be at most the largest dimension of any tensor in the file
--- (persist.MAX_ARGUMENT when it holds none), checked before any constructor runs; opts.trusted skips it.
-function persist.check_sizes(tree, tensors, fn, path, opts)
-  if opts and opts.trusted then return end
-  local limit = 0
-  for _, t in pairs(tensors) do
-    for _, s in ipairs(t:shape()) do if s > limit then limit = s end end
-  end
-  local what = "the largest dimension of the tensors in the file"
-  if next(tensors) == nil then limit, what = persist.MAX_ARGUMENT, "the limit for a file without tensors"
-  elseif limit < persist.MIN_LIMIT then limit, what = persist.MIN_LIMIT, "the limit for a file with small tensors" end
-  local function walk(v, where, depth)
-    if depth > 64 then return end
-    if math.type(v) == "integer" and v > limit then
-      error(fmt("%s: '%s': %s is %d, more than %s (%d); the file is damaged or was not written by moonlab, " ..
-        "so nothing was built (pass {trusted = true} to load a file you trust)", fn, path, excerpt(where, 80), v, what, limit), 0)
-    end
-    if type(v) ~= "table" then return end
-    local name = v["$module"] or v["$class"]
-    if type(name) == "string" then
-      for i, a in ipairs(type(v.args) == "table" and v.args or {}) do walk(a, fmt("argument %d of %s", i, name), depth + 1) end
-      for _, c in ipairs(type(v.children) == "table" and v.children or {}) do
-        if type(c) == "table" then walk(c.node, where, depth + 1) end
-      end
-      return
-    end
-    for k, x in pairs(v) do walk(x, where, depth + 1) end
-  end
-  walk(tree, "an argument", 0)
-end
-
 -- ---- the allocation budget while a file is rebuilt ---------------------------------------
 
 -- while a file's objects are built, live tensor storage may grow by this much more than its tensors hold
@@ -444,7 +409,6 @@ function persist.rebuild(path, tensors, meta, opts, fn)
   end
   local node = persist.decode(meta, "moonlab.object", path, fn)
   if type(node) ~= "table" then error(fmt("%s: '%s' describes no object; the file is damaged", fn, path), 0) end
-  persist.check_sizes(node, tensors, fn, path, opts)
   local state = ml.random_state()
   local ok, obj = pcall(persist.with_budget, tensors, 0, opts, fn, path, build_object, node, { fn = fn, path = path, tensors = tensors }, 0)
   ml.set_random_state(state)
@@ -484,7 +448,6 @@ do
   doc(persist.register_node, "persist.register_node(key, build) — nodes {key = class name, ...} in a file are rebuilt by build(node, ctx, depth)")
   doc(persist.decode_value, "persist.decode_value(v, ctx, depth) -> value — a JSON constructor argument back to Lua, objects rebuilt")
   doc(persist.decode_args, "persist.decode_args(node, ctx, name, depth) -> packed table — the constructor arguments of a node")
-  doc(persist.check_sizes, "persist.check_sizes(tree, tensors, fn, path, [opts]) — refuses integer arguments above the largest tensor dimension in the file, before anything is built")
   doc(persist.tensor_bytes, "persist.tensor_bytes(tensors) -> integer — the bytes a table of tensors holds")
   doc(persist.with_budget, "persist.with_budget(tensors, copies, opts, fn, path, f, ...) -> f(...) — runs f (the constructors of a file's objects) with the growth of live tensor storage capped at (2 + copies) x the file's tensor bytes + 256 MiB (temporaries freed meanwhile do not count); past it, a clear error (opts.trusted: no cap)")
   doc(persist.register_reader, "persist.register_reader(key, read) — files with metadata key are rebuilt by read(path, tensors, meta, opts, fn)")

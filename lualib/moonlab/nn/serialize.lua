@@ -6,7 +6,7 @@
 --   local ck = nn.load_checkpoint("ck.safetensors", { model = m, optimizer = opt })  -- ck.epoch == 3
 --
 -- Files go through core/persist (its file, JSON and argument codecs, and its
--- size check). A model file holds the state_dict tensors under their own
+-- allocation budget). A model file holds the state_dict tensors under their own
 -- names and metadata strings: "moonlab.format" ("1"), "moonlab.model", the
 -- JSON tree
 --   {"$module": "Sequential", "args": [[{"$module": "Linear", "args": [4, 8], "path": "1"}, ...]],
@@ -20,8 +20,7 @@
 -- its children as they are when saved ({"key": k, "node": ...}, or
 -- {"key": k, "ref": "path"} for a module already saved at that path: shared
 -- modules come back as one object). nn.load
--- checks every integer argument against the tensors in the file, calls the
--- constructors again with those arguments, then puts back each child that
+-- calls the constructors again with those arguments, then puts back each child that
 -- was replaced or added after construction (seq[3] = nn.Linear(4, 5),
 -- net.head = ...) from its own node, makes the parameters and buffers a
 -- node lists that its module lacks (added after construction), puts the
@@ -461,8 +460,6 @@ local function read_model(path, tensors, meta, opts, fn)
     error(fmt("%s: '%s' has no model architecture ('moonlab.model' metadata); the file is damaged", fn, path), 0)
   end
   local rec = decode(meta, "moonlab.compile", path, fn)
-  -- nothing is built before every size in the file has been checked
-  persist.check_sizes({ arch, rec }, tensors, fn, path, opts)
   local ctx = { fn = fn, path = path, tensors = tensors, refs = {} }
   -- constructors draw initial weights: keep the caller's random stream as it was
   local state = ml.random_state()
@@ -624,7 +621,7 @@ end
 do
   ml.doc(Module.save, "model:save(path, [{metadata}]) — writes the weights and the architecture (JSON) as safetensors; nn.load rebuilds the model from it")
   ml.doc(Module.load_weights, "model:load_weights(path) -> model — copies the weights of a model file or checkpoint in, after checking every name and shape")
-  ml.doc(M.load, "nn.load(path, [{eval=false, trusted=false}]) -> model — rebuilds a model saved by model:save (or a checkpoint): architecture, weights and compile settings; eval puts it in eval mode; sizes in the file are checked before anything is built unless trusted")
+  ml.doc(M.load, "nn.load(path, [{eval=false, trusted=false}]) -> model — rebuilds a model saved by model:save (or a checkpoint): architecture, weights and compile settings; eval puts it in eval mode; unless trusted, what the constructors keep is capped by the file's tensor bytes (persist.with_budget)")
   ml.doc(Module.persist_node, "model:persist_node(ctx, depth) -> node — the JSON node of this module for core/persist: class, constructor arguments, children")
   ml.doc(Module.persist_parts, "model:persist_parts([fn]) -> tensors, metadata — what a model file holds (core/persist's protocol; persist.save(path, model) writes it)")
   ml.doc(M.save_checkpoint, "nn.save_checkpoint(path, {model, optimizer, epoch, scheduler, extra}) — a model file plus optimizer state and epoch, to resume training")
