@@ -318,6 +318,39 @@ T.test("nn.load: class counts, seeds and lengths larger than any tensor dimensio
   T.eq(nn.load(path).head.out_features, 3)
 end)
 
+-- ---- QA2 5: tensors the constructor makes but the saved module no longer had ----
+
+T.test("nn.load: a parameter or buffer removed before saving is removed again; one the node lists but the file lacks is refused", function()
+  local path = T.tmpname(".safetensors")
+  local l = nn.Linear(4, 2)
+  l.bias = nil
+  local x = ml.randn(3, 4)
+  local y = l(x)
+  l:save(path)
+  local r = nn.load(path)
+  T.eq(r.bias, nil)
+  T.ok(r(x):equal(y))
+  T.eq(#r:parameters(), 1)
+  -- inside a model, a child the constructor made and kept
+  local Net = nn.Module:extend("QA2NoBias")
+  function Net:init() self.a = nn.Linear(4, 4); self.b = nn.BatchNorm1d(4) end
+  function Net:forward(v) return self.b(self.a(v)) end
+  local n = Net()
+  n.a.bias = nil
+  n.b.running_var = nil
+  n:save(path)
+  local rn = nn.load(path)
+  T.eq(rn.a.bias, nil)
+  T.eq(rn.b.running_var, nil)
+  T.ok(rn.b.running_mean ~= nil and rn.a.weight:equal(n.a.weight))
+  -- a file whose node still lists the bias but lacks its tensor is damaged, as before
+  nn.Linear(4, 2):save(path)
+  local t, meta = ml.load(path)
+  t.bias = nil
+  ml.save(path, t, { metadata = meta })
+  T.raises(function() nn.load(path) end, "missing bias")
+end)
+
 T.test("nn: named_modules and nn.init.fans ignore arguments meant for the library; persist_node checks its context", function()
   local s = nn.Sequential{ nn.Linear(2, 3), nn.ReLU() }
   T.eq(#s:named_modules({}), 3)

@@ -23,7 +23,8 @@
 -- calls the constructors again with those arguments, then puts back each child that
 -- was replaced or added after construction (seq[3] = nn.Linear(4, 5),
 -- net.head = ...) from its own node, makes the parameters and buffers a
--- node lists that its module lacks (added after construction), puts the
+-- node lists that its module lacks (added after construction), removes those
+-- the constructor made that the node does not list (l.bias = nil), puts the
 -- shared modules in, then loads the weights. The constructors' tensor
 -- storage is capped by what the file holds (persist.with_budget). A class may
 -- define constructor_args() to say what to save instead of the arguments it
@@ -305,6 +306,29 @@ function add_tensors(m, node, ctx)
   end
 end
 
+-- The parameters and buffers m's constructor made that the saved module no
+-- longer had (l.bias = nil, bn.running_var = nil before saving): neither listed
+-- in its node nor held by the file, they are removed again, so forward runs as
+-- it did before saving. A tensor the file holds is never removed.
+local function drop_tensors(m, node, ctx)
+  local path = node.path
+  if type(path) ~= "string" then return end
+  local listed = {}
+  for _, kind in ipairs({ "parameters", "buffers" }) do
+    if type(node[kind]) == "table" then
+      for _, name in ipairs(node[kind]) do listed[name] = true end
+    end
+  end
+  local bset = rawget(m, "_buffers") or {}
+  for _, k in ipairs(Module._ordered_keys(m)) do
+    local v = rawget(m, k)
+    if type(k) == "string" and ml.is_tensor(v) and (bset[k] or v:is_requires_grad()) and not listed[k]
+      and ctx.tensors[path == "" and k or (path .. "." .. k)] == nil then
+      rawset(m, k, nil)
+    end
+  end
+end
+
 -- Makes m's children those of the file: a child the constructor made that
 -- matches its node is kept (and its own children looked at), a replaced or
 -- added one is built from its node, one the file does not have is removed.
@@ -329,6 +353,7 @@ local function reconcile(m, children, ctx, depth)
       rawset(m, k, nil)
       ctx.refs[#ctx.refs + 1] = { m, k, node.ref, cur == nil }
     elseif is_module(cur) and same_module(cur, node, ctx) then
+      drop_tensors(cur, node, ctx)
       add_tensors(cur, node, ctx)
       if node.children ~= nil then reconcile(cur, node.children, ctx, depth + 1) end
     else
@@ -359,6 +384,7 @@ function build_module(v, ctx, depth)
   local args = persist.decode_args(v, ctx, name, depth)
   local ok, m = pcall(cls, table.unpack(args, 1, args.n))
   if not ok then error(fmt("%s: '%s': rebuilding %s failed: %s", fn, path, excerpt(name), quote_error(m)), 0) end
+  drop_tensors(m, v, ctx)
   add_tensors(m, v, ctx)
   if v.children ~= nil then reconcile(m, v.children, ctx, depth) end
   return m
