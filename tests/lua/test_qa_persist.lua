@@ -94,6 +94,21 @@ T.test("persist.save: a malformed persist_state is an error naming the class", f
   T.raises(function() persist.save(path, Bad()) end, "QABadState:persist_state() returned tensors that are a number")
 end)
 
+T.test("persist.save: persist_state() settings that are not a table are an error naming the class (QA2 8)", function()
+  local class = require "moonlab.core.class"
+  local Bad = class.Object:extend("QA2BadSettings")
+  local path = T.tmpname(".safetensors")
+  function Bad:persist_state() return { settings = "x" } end
+  T.raises(function() persist.save(path, Bad()) end,
+    "persist.save: QA2BadSettings:persist_state() returned settings that are a string, expected a JSON-able table")
+  function Bad:persist_state() return { settings = 3 } end
+  T.raises(function() persist.save(path, Bad()) end, "QA2BadSettings:persist_state() returned settings that are a number")
+  function Bad:persist_state() return { settings = { k = 1 } } end
+  function Bad:load_persist_state(st) self.k = st.settings.k end
+  persist.save(path, Bad())
+  T.eq(persist.load(path).k, 1)
+end)
+
 -- ---- 6: user classes cannot take a built-in class's name ----
 
 T.test("extend: the name of a built-in class is an error at the user's line; a user class may redefine its own", function()

@@ -302,6 +302,10 @@ local function object_node(obj, ctx, depth)
     if st.tensors ~= nil and type(st.tensors) ~= "table" then
       error(fmt("%s: %s:persist_state() returned tensors that are a %s, expected a table {name = tensor}", ctx.fn, name, type(st.tensors)), 0)
     end
+    if st.settings ~= nil and (type(st.settings) ~= "table" or ml.is_tensor(st.settings)) then
+      error(fmt("%s: %s:persist_state() returned settings that are a %s, expected a JSON-able table", ctx.fn, name,
+        ml.is_tensor(st.settings) and "tensor" or type(st.settings)), 0)
+    end
     -- the saved object's own tensors keep their names; nested objects' go under "_objects.N."
     local prefix = ""
     if depth > 0 then
