@@ -21,7 +21,7 @@ static int m_empty_cache(lua_State *L) {
     return 0;
 }
 
-/* ml.alloc_budget(limit | nil) -> left, exceeded: sets this thread's allocation budget (nil: none); returns what the previous one had left (nil: none) and whether it refused an allocation */
+/* ml.alloc_budget(limit | nil) -> left, exceeded: caps how much this thread's live tensor storage may grow from now on (nil: no cap); returns what the previous cap had left (nil: none) and whether it refused an allocation */
 static int m_alloc_budget(lua_State *L) {
     int64_t limit = lua_isnoneornil(L, 1) ? -1 : (int64_t)luaL_checkinteger(L, 1);
     if (limit < -1) limit = 0;
@@ -41,7 +41,7 @@ static const lb_doc docs[] = {
     {"Memory", NULL},
     {"memory_stats", "ml.memory_stats() -> {live=, allocated=, cached=} — bytes held by tensors, ever allocated, and freed but kept for reuse"},
     {"empty_cache", "ml.empty_cache() — returns the freed blocks kept for reuse to the system"},
-    {"alloc_budget", "ml.alloc_budget(limit | nil) -> left, exceeded — caps the bytes of tensor storage this thread may allocate from now on (nil: no cap; nn.load uses it on files it did not write); returns what the previous cap had left (nil: none) and whether it refused an allocation"},
+    {"alloc_budget", "ml.alloc_budget(limit | nil) -> left, exceeded — caps how many bytes this thread's live tensor storage may grow by from now on (allocated minus freed, blocks kept for reuse counted as freed; nil: no cap); an allocation past it fails before allocating; returns what the previous cap had left (nil: none) and whether it refused an allocation. nn.load and persist.load set it while they rebuild any file, unless {trusted = true}"},
     {NULL, NULL},
 };
 

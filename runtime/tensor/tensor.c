@@ -124,36 +124,49 @@ void ml_storage_cache_clear(void) {
 }
 
 /* ---- allocation budget ------------------------------------------------
- * While a file the user did not write is being rebuilt (nn.load), the
- * constructors may allocate at most budget_left bytes of storage in all, on
- * this thread; past it, storage_new fails before allocating. */
-static _Thread_local int64_t budget_left = -1; /* < 0: no budget */
+ * While nn.load / persist.load rebuild a file, the live storage this thread
+ * holds may grow by at most budget_cap bytes: budget_used is the block bytes
+ * this thread allocated (a block reused from the cache included) minus those
+ * it freed (a block given to the cache included) since the budget was set.
+ * An allocation that would take budget_used past budget_cap fails before
+ * allocating; temporaries freed along the way do not count. */
+static _Thread_local int64_t budget_cap = -1; /* < 0: no budget */
+static _Thread_local int64_t budget_used = 0;
 static _Thread_local bool budget_exceeded = false;
 
 int64_t ml_alloc_budget_set(int64_t limit, bool *exceeded) {
-    int64_t old = budget_left;
+    int64_t old = budget_cap < 0 ? -1 : budget_cap - budget_used; /* >= 0: never past the cap */
     if (exceeded) *exceeded = budget_exceeded;
-    budget_left = limit < 0 ? -1 : limit;
+    budget_cap = limit < 0 ? -1 : limit;
+    budget_used = 0;
     budget_exceeded = false;
     return old;
 }
 
 static ml_storage *storage_new(size_t nbytes, bool zero) {
     if (nbytes > ML_MAX_BYTES) return ml_error("cannot allocate %zu bytes (more than 1 TiB)", nbytes);
-    if (budget_left >= 0) {
-        if ((int64_t)nbytes > budget_left) {
-            budget_exceeded = true;
-            return ml_error("cannot allocate %zu bytes: past the allocation budget (%lld bytes left)", nbytes,
-                            (long long)budget_left);
-        }
-        budget_left -= (int64_t)nbytes;
+    size_t want = (nbytes + 63) & ~(size_t)63;
+    if (want == 0) want = 64;
+    if (budget_cap >= 0 && budget_used + (int64_t)want > budget_cap) {
+        budget_exceeded = true;
+        return ml_error("cannot allocate %zu bytes: past the allocation budget (%lld bytes left)", nbytes,
+                        (long long)(budget_cap - budget_used > 0 ? budget_cap - budget_used : 0));
     }
     ml_storage *s = malloc(sizeof *s);
     if (!s) return ml_error("out of memory");
-    size_t alloc = (nbytes + 63) & ~(size_t)63;
-    if (alloc == 0) alloc = 64;
+    size_t alloc = want;
     s->data = block_alloc(&alloc);
     if (!s->data) { free(s); return ml_error("out of memory allocating %zu bytes", nbytes); }
+    if (budget_cap >= 0) {
+        if (budget_used + (int64_t)alloc > budget_cap) { /* a larger cached block: give it back */
+            block_free(s->data, alloc);
+            free(s);
+            budget_exceeded = true;
+            return ml_error("cannot allocate %zu bytes: past the allocation budget (%lld bytes left)", nbytes,
+                            (long long)(budget_cap - budget_used > 0 ? budget_cap - budget_used : 0));
+        }
+        budget_used += (int64_t)alloc;
+    }
     if (zero) memset(s->data, 0, (nbytes + 63) & ~(size_t)63);
     s->nbytes = nbytes;
     s->capacity = alloc;
@@ -170,6 +183,7 @@ static ml_storage *storage_new(size_t nbytes, bool zero) {
 static void storage_free_block(void *data, size_t capacity) {
     if (!capacity) return;
     ml_bytes_live -= (int64_t)capacity;
+    if (budget_cap >= 0) budget_used -= (int64_t)capacity; /* freed while the budget is set (maybe into the cache) */
     block_free(data, capacity);
 }
 

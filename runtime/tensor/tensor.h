@@ -73,10 +73,11 @@ const char *ml_shape_str(char *buf, size_t n, int ndim, const int64_t *shape);
 extern _Atomic int64_t ml_bytes_allocated_total; /* monotone counter */
 extern _Atomic int64_t ml_bytes_live;
 
-/* Sets this thread's allocation budget to limit bytes of new storage in all
- * (limit < 0: none) and clears its exceeded flag; returns the bytes the
- * previous budget had left (-1: none) and, in *exceeded (may be NULL),
- * whether an allocation was refused under it. */
+/* Sets this thread's allocation budget: from now on the tensor storage this
+ * thread holds may grow by at most limit bytes (blocks allocated minus blocks
+ * freed on this thread, the block cache's included; limit < 0: no budget), and
+ * clears its exceeded flag. Returns what the previous budget had left (-1:
+ * none) and, in *exceeded (may be NULL), whether it refused an allocation. */
 int64_t ml_alloc_budget_set(int64_t limit, bool *exceeded);
 
 /* ---- lifetime -------------------------------------------------------- */

@@ -468,23 +468,47 @@ static void test_overlap(void) {
     ml_release(e); ml_release(one); ml_release(t); ml_release(m); ml_release(a);
 }
 
-/* the allocation budget: storage past it is refused before allocating, then the budget is lifted */
+/* the allocation budget caps live growth: storage past it is refused before
+ * allocating, storage freed meanwhile (into the block cache too) makes room
+ * again, then the budget is lifted */
 static void test_alloc_budget(void) {
     bool exceeded = true;
-    CHECK(ml_alloc_budget_set(1000, &exceeded) == -1 && !exceeded);
+    CHECK(ml_alloc_budget_set(1024, &exceeded) == -1 && !exceeded);
     int64_t small[1] = {100}, big[1] = {1000};
-    ml_tensor *a = ml_zeros(1, small, ML_FLOAT32); /* 400 bytes */
+    ml_tensor *a = ml_zeros(1, small, ML_FLOAT32); /* 400 bytes, a 448-byte block */
     CHECK(a != NULL);
     int64_t before = ml_bytes_allocated_total;
     ml_tensor *b = ml_empty(1, big, ML_FLOAT32); /* 4000 bytes: refused */
     CHECK(b == NULL);
     CHECK_ERR("past the allocation budget");
     CHECK(ml_bytes_allocated_total == before);
-    CHECK(ml_alloc_budget_set(-1, &exceeded) == 600 && exceeded);
+    CHECK(ml_alloc_budget_set(-1, &exceeded) == 1024 - 448 && exceeded);
     b = ml_empty(1, big, ML_FLOAT32);
     CHECK(b != NULL);
     ml_release(a);
     ml_release(b);
+
+    /* temporaries freed along the way do not count: 20 x 1 MiB under a 3 MiB cap,
+     * each freed (to the block cache) before the next */
+    int64_t mib[1] = {1 << 18}; /* 1 MiB of float32 */
+    ml_storage_cache_clear(); /* a cached block may be up to twice the size asked for, and counts whole */
+    CHECK(ml_alloc_budget_set(3 << 20, &exceeded) == -1);
+    for (int i = 0; i < 20; i++) {
+        ml_tensor *t = ml_empty(1, mib, ML_FLOAT32);
+        CHECK(t != NULL);
+        ml_release(t);
+    }
+    /* what is kept counts: the fourth MiB held at once is refused */
+    ml_tensor *keep[4] = {NULL, NULL, NULL, NULL};
+    for (int i = 0; i < 3; i++) CHECK((keep[i] = ml_empty(1, mib, ML_FLOAT32)) != NULL);
+    keep[3] = ml_empty(1, mib, ML_FLOAT32);
+    CHECK(keep[3] == NULL);
+    CHECK_ERR("past the allocation budget");
+    ml_release(keep[0]); /* freed: room for one more */
+    keep[0] = ml_empty(1, mib, ML_FLOAT32);
+    CHECK(keep[0] != NULL);
+    CHECK(ml_alloc_budget_set(-1, &exceeded) == 0 && exceeded);
+    for (int i = 0; i < 3; i++) ml_release(keep[i]);
 }
 
 int main(void) {

@@ -94,6 +94,21 @@ T.test("persist.save: a malformed persist_state is an error naming the class", f
   T.raises(function() persist.save(path, Bad()) end, "QABadState:persist_state() returned tensors that are a number")
 end)
 
+T.test("persist.save: persist_state() settings that are not a table are an error naming the class (QA2 8)", function()
+  local class = require "moonlab.core.class"
+  local Bad = class.Object:extend("QA2BadSettings")
+  local path = T.tmpname(".safetensors")
+  function Bad:persist_state() return { settings = "x" } end
+  T.raises(function() persist.save(path, Bad()) end,
+    "persist.save: QA2BadSettings:persist_state() returned settings that are a string, expected a JSON-able table")
+  function Bad:persist_state() return { settings = 3 } end
+  T.raises(function() persist.save(path, Bad()) end, "QA2BadSettings:persist_state() returned settings that are a number")
+  function Bad:persist_state() return { settings = { k = 1 } } end
+  function Bad:load_persist_state(st) self.k = st.settings.k end
+  persist.save(path, Bad())
+  T.eq(persist.load(path).k, 1)
+end)
+
 -- ---- 6: user classes cannot take a built-in class's name ----
 
 T.test("extend: the name of a built-in class is an error at the user's line; a user class may redefine its own", function()
@@ -204,16 +219,59 @@ end)
 
 -- ---- 2: a tiny file cannot make nn.load allocate gigabytes ----
 
-T.test("ml.alloc_budget caps the tensor storage a thread allocates, then is lifted", function()
-  local prev = ml.alloc_budget(1000)
+T.test("ml.alloc_budget caps how much a thread's live tensor storage grows, then is lifted", function()
+  local prev = ml.alloc_budget(1024)
   T.eq(prev, nil)
-  local a = ml.zeros(100) -- 400 bytes
+  local a = ml.zeros(100) -- 400 bytes, a 448-byte block
   T.raises(function() ml.zeros(1000) end, "past the allocation budget")
   local left, exceeded = ml.alloc_budget(nil)
-  T.eq(left, 600)
+  T.eq(left, 1024 - 448)
   T.eq(exceeded, true)
   T.eq(ml.zeros(1000):numel(), 1000)
   T.eq(a:numel(), 100)
+end)
+
+-- ---- QA2 3: the budget counts what the constructors keep, not every temporary ----
+
+T.test("ml.alloc_budget: storage freed while it is set makes room again (the block cache's too)", function()
+  collectgarbage()
+  ml.empty_cache() -- a cached block may be up to twice the size asked for, and counts whole
+  ml.alloc_budget(3 * 1024 * 1024)
+  local ok, err = pcall(function()
+    for _ = 1, 20 do
+      local t = ml.empty(256 * 1024) -- 1 MiB, freed (to the block cache) before the next
+      t = nil
+      collectgarbage()
+    end
+    local keep = { ml.empty(256 * 1024), ml.empty(256 * 1024), ml.empty(256 * 1024) }
+    T.raises(function() ml.empty(256 * 1024) end, "past the allocation budget") -- a fourth MiB kept at once
+    return keep
+  end)
+  ml.alloc_budget(nil)
+  T.ok(ok, err)
+end)
+
+T.test("nn.load: a constructor computing with temporaries loads; a 64 MiB unsaved mask loads", function()
+  local path = T.tmpname(".safetensors")
+  local C = nn.Module:extend("QA2Temp")
+  function C:init(d)
+    self.l = nn.Linear(d, d)
+    local p = ml.zeros(256, 1024) -- 1 MiB, 400 MiB of temporaries in all
+    for _ = 1, 200 do p = (p + 1) * 0.5 end
+    self.scale = p:mean():item()
+  end
+  function C:forward(x) return self.l(x) * self.scale end
+  local c = C(16)
+  c:save(path)
+  local r = nn.load(path)
+  local x = ml.randn(2, 16)
+  T.ok(r(x):equal(c(x)))
+  local Mask = nn.Module:extend("QA2Mask")
+  function Mask:init(d) self.l = nn.Linear(d, d); self.mask = ml.ones(4096, 4096) end -- not saved
+  function Mask:forward(x) return self.l(x) end
+  Mask(8):save(path)
+  T.eq(nn.load(path).mask:numel(), 4096 * 4096)
+  T.eq(select(1, ml.alloc_budget(nil)), nil) -- no budget left behind
 end)
 
 T.test("nn.load: an architecture that needs far more memory than the file's weights is refused before allocating", function()
@@ -229,8 +287,8 @@ T.test("nn.load: an architecture that needs far more memory than the file's weig
   T.raises(function() nn.load(path) end, "nn.load: '" .. path .. "': " .. msg)
   crafted({ ["$module"] = "LayerNorm", args = { { 100000, 100000 } } })
   T.raises(function() nn.load(path) end, msg)
-  crafted({ ["$module"] = "Sequential", args = { { { ["$module"] = "Linear", args = { 4000, 4000 } },
-    { ["$module"] = "Linear", args = { 4000, 4000 } }, { ["$module"] = "Linear", args = { 4000, 4000 } } } } })
+  crafted({ ["$module"] = "Sequential", args = { { { ["$module"] = "Linear", args = { 12000, 12000 } },
+    { ["$module"] = "Linear", args = { 12000, 12000 } }, { ["$module"] = "Linear", args = { 12000, 12000 } } } } })
   T.raises(function() nn.load(path) end, msg)
   T.ok(os.clock() - t0 < 2, "refused fast")
   T.ok(ml.memory_stats().allocated - before < 128 * 1024 * 1024, "without allocating the tensors")
@@ -240,6 +298,73 @@ T.test("nn.load: an architecture that needs far more memory than the file's weig
   m:compile{ optimizer = "adam", loss = "cross_entropy" }
   m:save(path)
   T.eq(#nn.load(path):parameters(), 6)
+end)
+
+-- ---- QA2 1: constructor arguments are not judged as sizes; the budget alone refuses crafted files ----
+
+T.test("nn.load: class counts, seeds and lengths larger than any tensor dimension load (transfer learning)", function()
+  local path = T.tmpname(".safetensors")
+  local Net = nn.Module:extend("QA2Pretrained")
+  function Net:init(d, n) self.body = nn.Sequential{ nn.Linear(d, d), nn.ReLU() }; self.head = nn.Linear(d, n) end
+  function Net:forward(x) return self.head(self.body(x)) end
+  local net = Net(256, 5000)
+  net.head = nn.Linear(256, 10)
+  net:save(path)
+  local r = nn.load(path)
+  local x = ml.randn(2, 256)
+  T.ok(r(x):equal(net(x)))
+  local N = nn.Module:extend("QA2Seeded")
+  function N:init(i, o, opts) self.seed = opts.seed; self.l = nn.Linear(i, o) end
+  function N:forward(x) return self.l(x) end
+  N(784, 10, { seed = 20260101 }):save(path)
+  T.eq(nn.load(path).seed, 20260101)
+  local PE = nn.Module:extend("QA2Positional")
+  function PE:init(len, d) self.pe = ml.zeros(len, d); self.l = nn.Linear(d, 2) end -- pe not saved
+  function PE:forward(x) return self.l(x) end
+  PE(5000, 512):save(path)
+  T.eq(nn.load(path).pe:shape()[1], 5000)
+  local Big = nn.Module:extend("QA2Big")
+  function Big:init(d, n) self.body = nn.Linear(d, d); self.head = nn.Linear(d, n) end -- head: 164 MB when built
+  function Big:forward(x) return self.head(self.body(x)) end
+  local big = Big(2048, 20000)
+  big.head = nn.Linear(2048, 3)
+  big:save(path)
+  big = nil
+  collectgarbage()
+  T.eq(nn.load(path).head.out_features, 3)
+end)
+
+-- ---- QA2 5: tensors the constructor makes but the saved module no longer had ----
+
+T.test("nn.load: a parameter or buffer removed before saving is removed again; one the node lists but the file lacks is refused", function()
+  local path = T.tmpname(".safetensors")
+  local l = nn.Linear(4, 2)
+  l.bias = nil
+  local x = ml.randn(3, 4)
+  local y = l(x)
+  l:save(path)
+  local r = nn.load(path)
+  T.eq(r.bias, nil)
+  T.ok(r(x):equal(y))
+  T.eq(#r:parameters(), 1)
+  -- inside a model, a child the constructor made and kept
+  local Net = nn.Module:extend("QA2NoBias")
+  function Net:init() self.a = nn.Linear(4, 4); self.b = nn.BatchNorm1d(4) end
+  function Net:forward(v) return self.b(self.a(v)) end
+  local n = Net()
+  n.a.bias = nil
+  n.b.running_var = nil
+  n:save(path)
+  local rn = nn.load(path)
+  T.eq(rn.a.bias, nil)
+  T.eq(rn.b.running_var, nil)
+  T.ok(rn.b.running_mean ~= nil and rn.a.weight:equal(n.a.weight))
+  -- a file whose node still lists the bias but lacks its tensor is damaged, as before
+  nn.Linear(4, 2):save(path)
+  local t, meta = ml.load(path)
+  t.bias = nil
+  ml.save(path, t, { metadata = meta })
+  T.raises(function() nn.load(path) end, "missing bias")
 end)
 
 T.test("nn: named_modules and nn.init.fans ignore arguments meant for the library; persist_node checks its context", function()

@@ -21,13 +21,14 @@
 -- registering a reader with persist.register_reader and giving its objects a
 -- persist_parts(ctx) method.
 --
--- Loading never trusts a file: before any constructor runs, every integer
--- argument in the file is checked against the sizes of the tensors it holds
--- (persist.check_sizes), and while the constructors run, the tensor storage
--- they may allocate is capped by what the file's tensors hold
+-- Loading never trusts a file: while the constructors run, how much live
+-- tensor storage may grow is capped by what the file's tensors hold
 -- (persist.with_budget), so a 500-byte file cannot make a constructor
--- allocate gigabytes; the caller's random stream is kept as it was. File
--- contents quoted in messages go through format.excerpt (escaped, cut).
+-- allocate gigabytes, whatever its arguments; arguments themselves are not
+-- judged (a class count, a seed or a sequence length may be any number; a
+-- negative size is refused by the constructor). The caller's random stream
+-- is kept as it was. File contents quoted in messages go through
+-- format.excerpt (escaped, cut).
 local ml = require "moonlab"
 local class = require "moonlab.core.class"
 local checks = require "moonlab.core.checks"
@@ -40,10 +41,6 @@ local huge = math.huge
 persist.FORMAT = "1"
 -- tensor name prefixes that object state may not use (checkpoints and arguments use them)
 persist.RESERVED = { "optimizer.", "callbacks.", "scheduler.", "_args." }
--- the largest integer argument a file without tensors may give a constructor
-persist.MAX_ARGUMENT = 1 << 24
--- integer arguments up to this are always accepted (a Reshape(1, 28, 28) in a model of small layers)
-persist.MIN_LIMIT = 1024
 
 --- persist.clone_state(v) -> a deep copy of a state_dict-like value (tensors cloned), for undoing a failed load
 function persist.clone_state(v)
@@ -243,43 +240,12 @@ function persist.decode_args(node, ctx, name, depth)
   return vals
 end
 
---- persist.check_sizes(tree, tensors, fn, path, [opts]): refuses integer arguments larger than the file can justify
--- Every integer in the description must be at most the largest dimension of any tensor in the file
--- (persist.MAX_ARGUMENT when it holds none), checked before any constructor runs; opts.trusted skips it.
-function persist.check_sizes(tree, tensors, fn, path, opts)
-  if opts and opts.trusted then return end
-  local limit = 0
-  for _, t in pairs(tensors) do
-    for _, s in ipairs(t:shape()) do if s > limit then limit = s end end
-  end
-  local what = "the largest dimension of the tensors in the file"
-  if next(tensors) == nil then limit, what = persist.MAX_ARGUMENT, "the limit for a file without tensors"
-  elseif limit < persist.MIN_LIMIT then limit, what = persist.MIN_LIMIT, "the limit for a file with small tensors" end
-  local function walk(v, where, depth)
-    if depth > 64 then return end
-    if math.type(v) == "integer" and v > limit then
-      error(fmt("%s: '%s': %s is %d, more than %s (%d); the file is damaged or was not written by moonlab, " ..
-        "so nothing was built (pass {trusted = true} to load a file you trust)", fn, path, excerpt(where, 80), v, what, limit), 0)
-    end
-    if type(v) ~= "table" then return end
-    local name = v["$module"] or v["$class"]
-    if type(name) == "string" then
-      for i, a in ipairs(type(v.args) == "table" and v.args or {}) do walk(a, fmt("argument %d of %s", i, name), depth + 1) end
-      for _, c in ipairs(type(v.children) == "table" and v.children or {}) do
-        if type(c) == "table" then walk(c.node, where, depth + 1) end
-      end
-      return
-    end
-    for k, x in pairs(v) do walk(x, where, depth + 1) end
-  end
-  walk(tree, "an argument", 0)
-end
-
 -- ---- the allocation budget while a file is rebuilt ---------------------------------------
 
--- the constructors of a file's objects may allocate this much more than its tensors hold
+-- while a file's objects are built, live tensor storage may grow by this much more than its tensors hold
+-- (room for buffers a model makes but does not save: a 4096 x 4096 mask is 64 MiB)
 persist.BUDGET_FACTOR = 2
-persist.BUDGET_EXTRA = 64 * 1024 * 1024
+persist.BUDGET_EXTRA = 256 * 1024 * 1024
 local DTYPE_BYTES = { float32 = 4, float64 = 8, int64 = 8, bool = 1 }
 
 --- persist.tensor_bytes(tensors) -> the bytes the tensors hold
@@ -289,16 +255,20 @@ function persist.tensor_bytes(tensors)
   return n
 end
 
---- persist.with_budget(tensors, copies, opts, fn, path, f, ...) -> f(...): runs f with the tensor storage it may allocate
--- capped at (BUDGET_FACTOR + copies) x the file's tensor bytes + BUDGET_EXTRA (copies: modules the constructors build
--- twice, shared ones; at most 16), opts.trusted: no cap; past it, a clear error
+--- persist.with_budget(tensors, copies, opts, fn, path, f, ...) -> f(...): runs f with the growth of live tensor storage capped
+-- at (BUDGET_FACTOR + copies) x the file's tensor bytes + BUDGET_EXTRA (copies: modules the constructors build
+-- twice, shared ones; at most 16); temporaries freed meanwhile do not count (ml.alloc_budget). opts.trusted: no cap;
+-- past it, a clear error. Inside another budget (an object whose constructor loads a file), what f kept counts
+-- against the outer one too.
 function persist.with_budget(tensors, copies, opts, fn, path, f, ...)
   if (opts and opts.trusted) or not ml.alloc_budget then return f(...) end
   local have = persist.tensor_bytes(tensors)
   copies = math.min(math.tointeger(copies) or 0, 16)
-  local prev = ml.alloc_budget((persist.BUDGET_FACTOR + copies) * have + persist.BUDGET_EXTRA)
+  local cap = (persist.BUDGET_FACTOR + copies) * have + persist.BUDGET_EXTRA
+  local prev = ml.alloc_budget(cap)
   local r = table.pack(pcall(f, ...))
-  local _, exceeded = ml.alloc_budget(prev)
+  local left, exceeded = ml.alloc_budget(nil)
+  if prev then ml.alloc_budget(math.max(0, prev - (cap - left))) end
   if exceeded then
     error(fmt("%s: '%s': the architecture needs more memory than the weights in the file (%.1f MiB); refusing to build it " ..
       "(use {trusted = true} for your own files)", fn, path, have / (1024 * 1024)), 0)
@@ -331,6 +301,10 @@ local function object_node(obj, ctx, depth)
     end
     if st.tensors ~= nil and type(st.tensors) ~= "table" then
       error(fmt("%s: %s:persist_state() returned tensors that are a %s, expected a table {name = tensor}", ctx.fn, name, type(st.tensors)), 0)
+    end
+    if st.settings ~= nil and (type(st.settings) ~= "table" or ml.is_tensor(st.settings)) then
+      error(fmt("%s: %s:persist_state() returned settings that are a %s, expected a JSON-able table", ctx.fn, name,
+        ml.is_tensor(st.settings) and "tensor" or type(st.settings)), 0)
     end
     -- the saved object's own tensors keep their names; nested objects' go under "_objects.N."
     local prefix = ""
@@ -439,7 +413,6 @@ function persist.rebuild(path, tensors, meta, opts, fn)
   end
   local node = persist.decode(meta, "moonlab.object", path, fn)
   if type(node) ~= "table" then error(fmt("%s: '%s' describes no object; the file is damaged", fn, path), 0) end
-  persist.check_sizes(node, tensors, fn, path, opts)
   local state = ml.random_state()
   local ok, obj = pcall(persist.with_budget, tensors, 0, opts, fn, path, build_object, node, { fn = fn, path = path, tensors = tensors }, 0)
   ml.set_random_state(state)
@@ -479,9 +452,8 @@ do
   doc(persist.register_node, "persist.register_node(key, build) — nodes {key = class name, ...} in a file are rebuilt by build(node, ctx, depth)")
   doc(persist.decode_value, "persist.decode_value(v, ctx, depth) -> value — a JSON constructor argument back to Lua, objects rebuilt")
   doc(persist.decode_args, "persist.decode_args(node, ctx, name, depth) -> packed table — the constructor arguments of a node")
-  doc(persist.check_sizes, "persist.check_sizes(tree, tensors, fn, path, [opts]) — refuses integer arguments above the largest tensor dimension in the file, before anything is built")
   doc(persist.tensor_bytes, "persist.tensor_bytes(tensors) -> integer — the bytes a table of tensors holds")
-  doc(persist.with_budget, "persist.with_budget(tensors, copies, opts, fn, path, f, ...) -> f(...) — runs f (the constructors of a file's objects) with new tensor storage capped at (2 + copies) x the file's tensor bytes + 64 MiB; past it, a clear error (opts.trusted: no cap)")
+  doc(persist.with_budget, "persist.with_budget(tensors, copies, opts, fn, path, f, ...) -> f(...) — runs f (the constructors of a file's objects) with the growth of live tensor storage capped at (2 + copies) x the file's tensor bytes + 256 MiB (temporaries freed meanwhile do not count); past it, a clear error (opts.trusted: no cap)")
   doc(persist.register_reader, "persist.register_reader(key, read) — files with metadata key are rebuilt by read(path, tensors, meta, opts, fn)")
   doc(persist.parts, "persist.parts(obj, fn) -> tensors, meta — what persist.save writes for obj")
   doc(persist.save, "persist.save(path, obj, [{metadata}]) — writes obj's class name, constructor arguments, settings and state tensors as safetensors")

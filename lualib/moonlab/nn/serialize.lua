@@ -6,7 +6,7 @@
 --   local ck = nn.load_checkpoint("ck.safetensors", { model = m, optimizer = opt })  -- ck.epoch == 3
 --
 -- Files go through core/persist (its file, JSON and argument codecs, and its
--- size check). A model file holds the state_dict tensors under their own
+-- allocation budget). A model file holds the state_dict tensors under their own
 -- names and metadata strings: "moonlab.format" ("1"), "moonlab.model", the
 -- JSON tree
 --   {"$module": "Sequential", "args": [[{"$module": "Linear", "args": [4, 8], "path": "1"}, ...]],
@@ -20,11 +20,11 @@
 -- its children as they are when saved ({"key": k, "node": ...}, or
 -- {"key": k, "ref": "path"} for a module already saved at that path: shared
 -- modules come back as one object). nn.load
--- checks every integer argument against the tensors in the file, calls the
--- constructors again with those arguments, then puts back each child that
+-- calls the constructors again with those arguments, then puts back each child that
 -- was replaced or added after construction (seq[3] = nn.Linear(4, 5),
 -- net.head = ...) from its own node, makes the parameters and buffers a
--- node lists that its module lacks (added after construction), puts the
+-- node lists that its module lacks (added after construction), removes those
+-- the constructor made that the node does not list (l.bias = nil), puts the
 -- shared modules in, then loads the weights. The constructors' tensor
 -- storage is capped by what the file holds (persist.with_budget). A class may
 -- define constructor_args() to say what to save instead of the arguments it
@@ -306,6 +306,29 @@ function add_tensors(m, node, ctx)
   end
 end
 
+-- The parameters and buffers m's constructor made that the saved module no
+-- longer had (l.bias = nil, bn.running_var = nil before saving): neither listed
+-- in its node nor held by the file, they are removed again, so forward runs as
+-- it did before saving. A tensor the file holds is never removed.
+local function drop_tensors(m, node, ctx)
+  local path = node.path
+  if type(path) ~= "string" then return end
+  local listed = {}
+  for _, kind in ipairs({ "parameters", "buffers" }) do
+    if type(node[kind]) == "table" then
+      for _, name in ipairs(node[kind]) do listed[name] = true end
+    end
+  end
+  local bset = rawget(m, "_buffers") or {}
+  for _, k in ipairs(Module._ordered_keys(m)) do
+    local v = rawget(m, k)
+    if type(k) == "string" and ml.is_tensor(v) and (bset[k] or v:is_requires_grad()) and not listed[k]
+      and ctx.tensors[path == "" and k or (path .. "." .. k)] == nil then
+      rawset(m, k, nil)
+    end
+  end
+end
+
 -- Makes m's children those of the file: a child the constructor made that
 -- matches its node is kept (and its own children looked at), a replaced or
 -- added one is built from its node, one the file does not have is removed.
@@ -330,6 +353,7 @@ local function reconcile(m, children, ctx, depth)
       rawset(m, k, nil)
       ctx.refs[#ctx.refs + 1] = { m, k, node.ref, cur == nil }
     elseif is_module(cur) and same_module(cur, node, ctx) then
+      drop_tensors(cur, node, ctx)
       add_tensors(cur, node, ctx)
       if node.children ~= nil then reconcile(cur, node.children, ctx, depth + 1) end
     else
@@ -360,6 +384,7 @@ function build_module(v, ctx, depth)
   local args = persist.decode_args(v, ctx, name, depth)
   local ok, m = pcall(cls, table.unpack(args, 1, args.n))
   if not ok then error(fmt("%s: '%s': rebuilding %s failed: %s", fn, path, excerpt(name), quote_error(m)), 0) end
+  drop_tensors(m, v, ctx)
   add_tensors(m, v, ctx)
   if v.children ~= nil then reconcile(m, v.children, ctx, depth) end
   return m
@@ -461,8 +486,6 @@ local function read_model(path, tensors, meta, opts, fn)
     error(fmt("%s: '%s' has no model architecture ('moonlab.model' metadata); the file is damaged", fn, path), 0)
   end
   local rec = decode(meta, "moonlab.compile", path, fn)
-  -- nothing is built before every size in the file has been checked
-  persist.check_sizes({ arch, rec }, tensors, fn, path, opts)
   local ctx = { fn = fn, path = path, tensors = tensors, refs = {} }
   -- constructors draw initial weights: keep the caller's random stream as it was
   local state = ml.random_state()
@@ -624,7 +647,7 @@ end
 do
   ml.doc(Module.save, "model:save(path, [{metadata}]) — writes the weights and the architecture (JSON) as safetensors; nn.load rebuilds the model from it")
   ml.doc(Module.load_weights, "model:load_weights(path) -> model — copies the weights of a model file or checkpoint in, after checking every name and shape")
-  ml.doc(M.load, "nn.load(path, [{eval=false, trusted=false}]) -> model — rebuilds a model saved by model:save (or a checkpoint): architecture, weights and compile settings; eval puts it in eval mode; sizes in the file are checked before anything is built unless trusted")
+  ml.doc(M.load, "nn.load(path, [{eval=false, trusted=false}]) -> model — rebuilds a model saved by model:save (or a checkpoint): architecture, weights and compile settings; eval puts it in eval mode; unless trusted, what the constructors keep is capped by the file's tensor bytes (persist.with_budget)")
   ml.doc(Module.persist_node, "model:persist_node(ctx, depth) -> node — the JSON node of this module for core/persist: class, constructor arguments, children")
   ml.doc(Module.persist_parts, "model:persist_parts([fn]) -> tensors, metadata — what a model file holds (core/persist's protocol; persist.save(path, model) writes it)")
   ml.doc(M.save_checkpoint, "nn.save_checkpoint(path, {model, optimizer, epoch, scheduler, extra}) — a model file plus optimizer state and epoch, to resume training")
