@@ -426,3 +426,24 @@ T.test("nn.load: a model whose optimizer class is missing keeps it when saved ag
   ml.save(path, s:state_dict(), { metadata = meta })
   T.raises(function() nn.load(path) end, "a child refers to the module at '1', which contains it (a cycle); the file is damaged")
 end)
+
+T.test("frozen parameters stay in state_dict and model files, and load frozen (transfer learning)", function()
+  local nn = ml.nn
+  local m = nn.Sequential{ nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2) }
+  m[1].weight:requires_grad(false)
+  m[1].bias:requires_grad(false)
+  T.eq(#m:parameters(), 2, "frozen ones leave the optimizer's list")
+  T.ok(m:state_dict()["1.weight"] ~= nil and m:state_dict()["1.bias"] ~= nil, "but stay in state_dict")
+  local p = T.tmpname(".safetensors")
+  m:save(p)
+  local r = nn.load(p)
+  T.eq(#r:parameters(), 2)
+  T.eq(r[1].weight:is_requires_grad(), false)
+  T.eq((r[1].weight - m[1].weight):abs():max():item(), 0)
+  local x = ml.randn(3, 4)
+  T.eq((r(x) - m(x)):abs():max():item(), 0)
+  -- load_state_dict into a fresh model expects the frozen tensors too
+  local fresh = nn.Sequential{ nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2) }
+  fresh:load_state_dict(m:state_dict())
+  T.eq((fresh(x) - m(x)):abs():max():item(), 0)
+end)

@@ -174,13 +174,31 @@ function top_call(self, ...) return pass(self:forward(...)) end
 
 -- The first assignment of a field (the key is not in the table yet): note its
 -- name, so children and parameters come in definition order.
+-- A tensor field first set to a tensor that requires grad is a parameter
+-- for good: frozen later (p:requires_grad(false)) it leaves parameters()
+-- (the optimizer's list) but stays in state_dict and model files, as in PyTorch.
 local function instance_newindex(self, k, v)
   if type(k) == "string" and v ~= nil and k:byte(1) ~= 95 then -- not "_..."
     local order = rawget(self, "_order")
     if not order then order = {}; rawset(self, "_order", order) end
     order[#order + 1] = k
+    if ml.is_tensor(v) and v:is_requires_grad() then
+      local names = rawget(self, "_param_names")
+      if not names then names = {}; rawset(self, "_param_names", names) end
+      names[k] = true
+    end
   end
   rawset(self, k, v)
+end
+
+--- Module.is_parameter(m, k, v) -> boolean: whether field k (value v) of m is a parameter, trainable or frozen
+function Module.is_parameter(m, k, v)
+  if not ml.is_tensor(v) then return false end
+  local buffers = rawget(m, "_buffers")
+  if buffers and buffers[k] then return false end
+  if v:is_requires_grad() then return true end
+  local names = rawget(m, "_param_names")
+  return names ~= nil and names[k] == true
 end
 Module.__newindex = instance_newindex
 Module.__call = instance_call
@@ -328,8 +346,17 @@ end
 
 --- Module:state_dict() -> {name = tensor} for parameters and buffers (shared, not copied)
 function Module:state_dict()
-  local sd = {}
-  for _, p in ipairs(self:named_parameters()) do sd[p[1]] = p[2] end
+  local sd, seen = {}, {}
+  for _, m in ipairs(self:named_modules()) do -- parameters, frozen ones included
+    local prefix, mod = m[1], m[2]
+    for _, k in ipairs(sorted_keys(mod)) do
+      local v = mod[k]
+      if not seen[v] and Module.is_parameter(mod, k, v) then
+        seen[v] = true
+        sd[prefix == "" and tostring(k) or (prefix .. "." .. k)] = v
+      end
+    end
+  end
   for _, b in ipairs(self:named_buffers()) do sd[b[1]] = b[2] end
   return sd
 end
@@ -462,6 +489,7 @@ do
   ml.doc(Module.children, "model:children() -> {{name, module}, ...} — the direct submodules, in definition order (Sequential's by position)")
   ml.doc(Module.named_modules, "model:named_modules() -> {{name, module}, ...} — this module (name \"\") and every submodule once, depth first, with dotted names")
   ml.doc(Module.named_parameters, "model:named_parameters() -> {{name, tensor}, ...} — the trainable tensors with dotted names (\"fc1.weight\"), each once, in definition order (as PyTorch)")
+  ml.doc(Module.is_parameter, "nn.Module.is_parameter(m, k, v) -> boolean — whether field k of m is a parameter: a tensor that requires grad, or one first set so and frozen since")
   ml.doc(Module.parameters, "model:parameters() -> {tensor} — the trainable tensors, always the same objects, in a stable order")
   ml.doc(Module.named_buffers, "model:named_buffers() -> {{name, tensor}, ...} — the buffers of every module, with dotted names")
   ml.doc(Module.num_parameters, "model:num_parameters() -> integer — the number of trainable elements")

@@ -72,15 +72,20 @@ local function module_node(m, ctx, depth)
   local node = { ["$module"] = name, args = persist.encode_args(m, ctx, name, depth), path = ctx.paths and ctx.paths[m] }
   ctx.in_args = ctx.in_args - 1
   -- its own parameters and buffers by name: those added after construction are made again on load
-  local params, buffers = ml.json.array(), ml.json.array()
+  local params, buffers, frozen = ml.json.array(), ml.json.array(), ml.json.array()
   local bset = rawget(m, "_buffers") or {}
   for _, k in ipairs(Module._ordered_keys(m)) do
     local v = rawget(m, k)
     if type(k) == "string" and ml.is_tensor(v) then
-      if bset[k] then buffers[#buffers + 1] = k elseif v:is_requires_grad() then params[#params + 1] = k end
+      if bset[k] then buffers[#buffers + 1] = k
+      elseif Module.is_parameter(m, k, v) then
+        params[#params + 1] = k
+        if not v:is_requires_grad() then frozen[#frozen + 1] = k end
+      end
     end
   end
   if #params > 0 then node.parameters = params end
+  if #frozen > 0 then node.frozen = frozen end
   if #buffers > 0 then node.buffers = buffers end
   -- the children as they are now (they may differ from what the constructor makes); a child
   -- that is the same object as an earlier one is a reference to that one's path
@@ -250,7 +255,7 @@ end
 
 -- The keys a module node may have.
 local MODULE_KEYS = { ["$module"] = true, args = true, children = true, path = true, training = true,
-  parameters = true, buffers = true }
+  parameters = true, buffers = true, frozen = true }
 
 local build_module, add_tensors, count_refs
 
@@ -306,6 +311,20 @@ function add_tensors(m, node, ctx)
   end
 end
 
+-- The parameters the saved module had frozen (p:requires_grad(false): the body
+-- of a transfer-learning model) are frozen again, so they stay out of
+-- parameters() and the optimizer, as they were.
+local function freeze_tensors(m, node, ctx)
+  local names = node.frozen
+  if names == nil then return end
+  if type(names) ~= "table" then damaged(ctx, "the frozen parameters of a module are not a list") end
+  for _, name in ipairs(names) do
+    local v = type(name) == "string" and rawget(m, name)
+    if not ml.is_tensor(v) then damaged(ctx, fmt("a module lists the frozen parameter '%s', which it does not have", excerpt(name))) end
+    v:requires_grad(false)
+  end
+end
+
 -- The parameters and buffers m's constructor made that the saved module no
 -- longer had (l.bias = nil, bn.running_var = nil before saving): neither listed
 -- in its node nor held by the file, they are removed again, so forward runs as
@@ -355,6 +374,7 @@ local function reconcile(m, children, ctx, depth)
     elseif is_module(cur) and same_module(cur, node, ctx) then
       drop_tensors(cur, node, ctx)
       add_tensors(cur, node, ctx)
+      freeze_tensors(cur, node, ctx)
       if node.children ~= nil then reconcile(cur, node.children, ctx, depth + 1) end
     else
       local child = build_module(node, ctx, depth + 1)
@@ -386,6 +406,7 @@ function build_module(v, ctx, depth)
   if not ok then error(fmt("%s: '%s': rebuilding %s failed: %s", fn, path, excerpt(name), quote_error(m)), 0) end
   drop_tensors(m, v, ctx)
   add_tensors(m, v, ctx)
+  freeze_tensors(m, v, ctx)
   if v.children ~= nil then reconcile(m, v.children, ctx, depth) end
   return m
 end
