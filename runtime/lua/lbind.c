@@ -244,9 +244,12 @@ void lb_check_options(lua_State *L, int idx, const char *fn, const char *const *
 ml_dtype lb_check_dtype_name(lua_State *L, int idx, const char *fn) {
     const char *s = lua_tostring(L, idx);
     ml_dtype dt;
-    if (!s || ml_dtype_from_name(s, &dt) < 0)
-        luaL_error(L, "%s: unknown dtype '%s' (expected float32, float64, int64 or bool)", fn,
-                   s ? s : luaL_typename(L, idx));
+    if (!s || ml_dtype_from_name(s, &dt) < 0) {
+        static const char *const names[] = {"float32", "float64", "int64", "bool", NULL};
+        const char *hint = s ? ml_suggest(s, names) : NULL;
+        luaL_error(L, "%s: unknown dtype '%s' (expected float32, float64, int64 or bool)%s%s%s", fn,
+                   s ? s : luaL_typename(L, idx), hint ? "; did you mean '" : "", hint ? hint : "", hint ? "'?" : "");
+    }
     return dt;
 }
 

@@ -103,3 +103,14 @@ T.test("core.format: shapes, thousands, numbers, durations, JSON-safe numbers", 
   local dec = format.from_json(ml.json.decode(ml.json.encode(enc)))
   T.ok(dec.a ~= dec.a); T.eq(dec.b, math.huge); T.eq(dec.c[1], -math.huge); T.eq(dec.c[2], 1)
 end)
+
+T.test("did you mean: dtype names, nonlinearities, subcommands", function()
+  T.raises(function() ml.zeros(2, { dtype = "float23" }) end,
+    "ml.zeros: unknown dtype 'float23' (expected float32, float64, int64 or bool); did you mean 'float32'?")
+  T.raises(function() ml.nn.init.calculate_gain("rellu") end, "nn.init.calculate_gain: unknown nonlinearity 'rellu'")
+  T.raises(function() ml.nn.init.calculate_gain("rellu") end, "did you mean 'relu'?")
+  local h = io.popen(T.BIN .. " hepl 2>&1")
+  local out = h:read("a")
+  h:close()
+  T.ok(out:find("did you mean 'help'?", 1, true), out)
+end)

@@ -70,8 +70,11 @@ function cli.main(name, args)
   if not spec then
     local names = {}
     for _, s in ipairs(cli.list()) do names[#names + 1] = s.name end
-    io.stderr:write(string.format("moonlab: '%s' is neither a file nor a subcommand; subcommands: %s\n" ..
-      "(moonlab help lists them; a script needs its .lua or a path)\n", name, table.concat(names, ", ")))
+    local ok, checks = pcall(require, "moonlab.core.checks")
+    local hint = ok and checks.suggest(name, names)
+    io.stderr:write(string.format("moonlab: '%s' is neither a file nor a subcommand%s; subcommands: %s\n" ..
+      "(moonlab help lists them; a script needs its .lua or a path)\n", name,
+      hint and ("; did you mean '" .. hint .. "'?") or "", table.concat(names, ", ")))
     return 1
   end
   local status = spec.run(args or {})

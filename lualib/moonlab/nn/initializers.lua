@@ -46,8 +46,8 @@ function init.calculate_gain(nonlinearity, param)
     return math.sqrt(2 / (1 + slope * slope))
   end
   if n == "selu" then return 3 / 4 end
-  fail("nn.init.calculate_gain: unknown nonlinearity '" .. tostring(n) ..
-    "' (known: linear, identity, conv1d, conv2d, conv3d, sigmoid, tanh, relu, leaky_relu, selu)")
+  checks.unknown("nn.init.calculate_gain", "nonlinearity", n,
+    { "linear", "identity", "conv1d", "conv2d", "conv3d", "sigmoid", "tanh", "relu", "leaky_relu", "selu" })
 end
 
 --- fans(t) -> fan_in, fan_out of a weight tensor (2 or more dimensions)
