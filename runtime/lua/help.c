@@ -270,6 +270,22 @@ static const char index_lua[] =
     "  end\n"
     "  if v ~= nil and doc(v) then return v end\n"
     "end\n"
+    "-- the documented name closest to a misspelt one (its last part: ?nn.Lineer -> nn.Linear), or nil\n"
+    "function M.suggest(ml, doc, name)\n"
+    "  doc = safe(doc)\n"
+    "  local ok, checks = pcall(require, 'moonlab.core.checks')\n"
+    "  local head, last = name:match('^(.-)([%a_][%w_]*)$')\n"
+    "  if not ok or not last then return nil end\n"
+    "  local cands, seen = {}, {}\n"
+    "  local function add(k) if not seen[k] then seen[k] = true; cands[#cands + 1] = k end end\n"
+    "  for _, k in ipairs(names(ml)) do if doc(rawget(ml, k)) then add(k) end end\n"
+    "  for _, e in ipairs(tables(ml, doc)) do\n"
+    "    add(e.short or e.name)\n"
+    "    for _, k in ipairs(names(e.value)) do if doc(rawget(e.value, k)) then add(k) end end\n"
+    "  end\n"
+    "  local s = checks.suggest(last, cands)\n"
+    "  if s and s ~= last then return head .. s end\n"
+    "end\n"
     "function M.label(ml, doc, value)\n"
     "  doc = safe(doc)\n"
     "  for _, e in ipairs(tables(ml, doc)) do if e.value == value then return e.name end end\n"
@@ -720,7 +736,12 @@ static int l_help(lua_State *L) {
     int txt = lua_gettop(L); /* the result: the text, or nil */
     if (lua_isnil(L, txt)) {
         push_label(L, 1);
-        lua_pushfstring(L, "ml.help: no help for '%s'", lua_tostring(L, -1));
+        if (lua_type(L, 1) == LUA_TSTRING) call_index(L, "suggest", 1); /* a close documented name, or nil */
+        else lua_pushnil(L);
+        const char *hint = lua_tostring(L, -1);
+        if (hint) lua_pushfstring(L, "ml.help: no help for '%s'; did you mean '%s'?", lua_tostring(L, -2), hint);
+        else lua_pushfstring(L, "ml.help: no help for '%s'", lua_tostring(L, -2));
+        lua_remove(L, -2);
         lua_remove(L, -2);
     } else { /* without the final newline: print adds one */
         size_t len;

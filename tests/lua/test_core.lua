@@ -114,3 +114,19 @@ T.test("did you mean: dtype names, nonlinearities, subcommands", function()
   h:close()
   T.ok(out:find("did you mean 'help'?", 1, true), out)
 end)
+
+T.test("did you mean: ml.help and ?name suggest the closest documented name", function()
+  local printed = print
+  local out = {}
+  print = function(s) out[#out + 1] = s end
+  local ok, err = pcall(function()
+    ml.help("Lineer")
+    ml.help("nn.CrossEntropyLos")
+    ml.help("zzzqqqxx")
+  end)
+  print = printed
+  T.ok(ok, err)
+  T.eq(out[1], "ml.help: no help for 'Lineer'; did you mean 'Linear'?")
+  T.eq(out[2], "ml.help: no help for 'nn.CrossEntropyLos'; did you mean 'nn.CrossEntropyLoss'?")
+  T.eq(out[3], "ml.help: no help for 'zzzqqqxx'")
+end)
