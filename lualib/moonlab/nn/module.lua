@@ -74,14 +74,14 @@ local function module_path(top, m)
   return display_name(m) -- not part of the tree (another model called from a forward)
 end
 
-local top_call -- the function that runs the outermost forward (the handler stops there)
+local instance_call -- the outermost call's frame is where the handler stops (nested calls are tail calls: no frame)
 
 -- The innermost module whose forward is running at or above stack level `from`.
 local function failing_module(from)
   local level = from
   while true do
     local info = debug.getinfo(level, "f")
-    if not info or info.func == top_call then return nil end
+    if not info or info.func == instance_call then return nil end
     local _, self = debug.getlocal(level, 1)
     if is_module(self) and getmetatable(self).forward == info.func then return self end
     level = level + 1
@@ -93,7 +93,7 @@ local function user_position()
   local level = 3
   while true do
     local info = debug.getinfo(level, "Slf")
-    if not info or info.func == top_call then return nil end
+    if not info or info.func == instance_call then return nil end
     if info.what ~= "C" and not checks.in_library(info.source) and info.currentline > 0 then
       return info.short_src .. ":" .. info.currentline
     end
@@ -161,16 +161,13 @@ local function finish(ok, ...)
   error(err, 0)
 end
 
-local function instance_call(self, ...)
+function instance_call(self, ...)
   -- nested, or a library layer without children (rawget: a user's subclass may add some):
   -- its own message is already the whole story, raised at the user's line
   if active or rawget(getmetatable(self), "_leaf") then return self:forward(...) end
   active = self
-  return finish(xpcall(top_call, handler, self, ...))
+  return finish(xpcall(self.forward, handler, self, ...)) -- xpcall runs inside this frame (finish is the tail call)
 end
-local function pass(...) return ... end
--- not a tail call: its frame marks, for the handler, where the call began
-function top_call(self, ...) return pass(self:forward(...)) end
 
 -- The first assignment of a field (the key is not in the table yet): note its
 -- name, so children and parameters come in definition order.
