@@ -155,6 +155,15 @@ function T.write_file(path, bytes)
   f:write(bytes)
   f:close()
 end
+-- Runs the shell command line cmd with stdin from the string input (nil: /dev/null);
+-- returns its stdout, stderr and exit code.
+function T.capture(cmd, input)
+  local out, err = T.tmpname(), T.tmpname()
+  local inp = "/dev/null"
+  if input then inp = T.tmpname(); T.write_file(inp, input) end
+  local _, _, code = os.execute(string.format("%s <%s >%s 2>%s", cmd, inp, out, err))
+  return T.read_file(out), T.read_file(err), code
+end
 function T.listdir(d)
   local names = {}
   for e in lfs.dir(d) do

@@ -10,14 +10,10 @@ local quote = T.quote
 
 local write_file = T.write_file
 
-local read_file = T.read_file
-
 -- Runs the shell command line cmd (in dir, when given) with empty stdin;
 -- returns stdout, stderr, exit code.
 local function sh(cmd, dir)
-  local out, err = T.tmpname(), T.tmpname()
-  local _, _, code = os.execute(string.format("cd %s && %s </dev/null >%s 2>%s", quote(dir or ROOT), cmd, out, err))
-  return read_file(out), read_file(err), code
+  return T.capture(string.format("cd %s && %s", quote(dir or ROOT), cmd))
 end
 
 local function mkdir(path)

@@ -9,8 +9,6 @@ local quote = T.quote
 
 local write_file = T.write_file
 
-local read_file = T.read_file
-
 local temps = {}
 local function tmp(text)
   local path = T.tmpname()
@@ -23,9 +21,7 @@ end
 -- (never the terminal, so a bare REPL cannot wait on it). Returns stdout,
 -- stderr and the exit code.
 local function run(args, input)
-  local out, err, inp = tmp(), tmp(), tmp(input or "")
-  local _, _, code = os.execute(string.format("%s %s <%s >%s 2>%s", BIN, args, inp, out, err))
-  return read_file(out), read_file(err), code
+  return T.capture(BIN .. " " .. args, input or "")
 end
 
 local function script(text) return tmp(text) end

@@ -11,10 +11,7 @@ local read_file = T.read_file
 
 -- Runs BIN with args, stdin from input; returns stdout, stderr, exit code.
 local function run(args, input, env)
-  local out, err, inp = T.tmpname(), T.tmpname(), T.tmpname()
-  write_file(inp, input or "")
-  local _, _, code = os.execute(string.format("%s %s %s <%s >%s 2>%s", env or "", BIN, args, inp, out, err))
-  return read_file(out), read_file(err), code
+  return T.capture(string.format("%s %s %s", env or "", BIN, args), input or "")
 end
 
 local function repl(input) return run("", input) end
