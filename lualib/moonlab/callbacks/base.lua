@@ -70,6 +70,13 @@ function base.mode(who, monitor, mode)
   return mode
 end
 
+--- base.monitor(who, o) -> monitor, mode: the options monitor (a log name, default "val_loss") and mode (base.mode)
+function base.monitor(who, o)
+  local monitor = o.monitor or "val_loss"
+  if type(monitor) ~= "string" then checks.fail(who .. ": monitor must be a log name such as \"val_loss\"") end
+  return monitor, base.mode(who, monitor, o.mode)
+end
+
 --- base.available(ctx, logs) -> "loss, accuracy, ...": the names the logs hold, fit's order first
 function base.available(ctx, logs)
   local names, seen = {}, {}
@@ -229,6 +236,7 @@ ml.doc(Callback.say, "cb:say(text) — one line in fit's log, unless fit or the 
 ml.doc(Callback.extra_repr, "cb:extra_repr() -> string — the settings tostring(cb) shows: EarlyStopping(monitor='val_loss', patience=3, ...)")
 ml.doc(Callback.check_logs, "cb:check_logs(names) — before the first batch: raises when the callback monitors a log fit will not write (listing them)")
 ml.doc(base.mode, "base.mode(who, monitor, mode) -> 'min' | 'max' — 'auto' is max for names with acc, auc, f1, score ...")
+ml.doc(base.monitor, "base.monitor(who, opts) -> monitor, mode — opts.monitor (a log name, default \"val_loss\") and opts.mode ('auto' by the name)")
 ml.doc(base.available, "base.available(ctx, logs) -> string — the names the logs hold, fit's order first")
 ml.doc(base.check_monitor, "base.check_monitor(cb, name, names) — raises at the user's line when name is not among the log names, with 'did you mean'")
 ml.doc(base.monitored, "base.monitored(cb, logs) -> number — logs[cb.monitor], or an error listing the logs")

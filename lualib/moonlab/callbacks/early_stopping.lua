@@ -15,9 +15,7 @@ local OPTIONS = { "monitor", "mode", "patience", "min_delta", "restore_best", "b
 function EarlyStopping:init(o)
   local who = "EarlyStopping"
   o = checks.options(who, o, OPTIONS, true)
-  self.monitor = o.monitor or "val_loss"
-  if type(self.monitor) ~= "string" then checks.fail(who .. ": monitor must be a log name such as \"val_loss\"") end
-  self.mode = base.mode(who, self.monitor, o.mode)
+  self.monitor, self.mode = base.monitor(who, o)
   self.patience = base.integer(who, "patience", o.patience or 0, 0)
   self.min_delta = math.abs(base.number(who, "min_delta", o.min_delta or 0))
   self.restore_best = o.restore_best and true or false

@@ -45,9 +45,7 @@ function ModelCheckpoint:init(a, b)
   local o = base.path_options(who, a, b, OPTIONS)
   self.path = o.path
   self.monitor_given = o.monitor ~= nil
-  self.monitor = o.monitor or "val_loss"
-  if type(self.monitor) ~= "string" then checks.fail(who .. ": monitor must be a log name such as \"val_loss\"") end
-  self.mode = base.mode(who, self.monitor, o.mode)
+  self.monitor, self.mode = base.monitor(who, o)
   self.save_best_only = o.save_best_only and true or false
   -- without save_best_only or a named monitor, the monitored value only feeds the best value in the files
   self.monitor_required = self.save_best_only or self.monitor_given

@@ -14,9 +14,7 @@ local OPTIONS = { "monitor", "mode", "factor", "patience", "min_delta", "cooldow
 function ReduceLROnPlateau:init(o)
   local who = "ReduceLROnPlateau"
   o = checks.options(who, o, OPTIONS, true)
-  self.monitor = o.monitor or "val_loss"
-  if type(self.monitor) ~= "string" then checks.fail(who .. ": monitor must be a log name such as \"val_loss\"") end
-  self.mode = base.mode(who, self.monitor, o.mode)
+  self.monitor, self.mode = base.monitor(who, o)
   self.factor = base.number(who, "factor", o.factor or 0.1)
   if not (self.factor > 0 and self.factor < 1) then checks.fail(who .. ": factor must be in (0, 1)") end
   self.patience = base.integer(who, "patience", o.patience or 10, 0)
