@@ -7,6 +7,7 @@
 local ml = require "moonlab"
 local checks = require "moonlab.core.checks"
 local format = require "moonlab.core.format"
+local strip = require("moonlab.core.persist").strip
 
 local fmt = string.format
 local is_tensor = ml.is_tensor
@@ -82,7 +83,7 @@ local function split_rows(n, frac, mode, seed, y)
     opts.stratify = y:reshape(-1)
   end
   local ok, tr, va = pcall(ml.data.split_indices, n, frac, opts)
-  if not ok then checks.fail("fit: " .. tostring(tr):gsub("^[^%s:]+:%d+: ", "")) end
+  if not ok then checks.fail("fit: " .. strip(tr)) end
   return { tr, va }, va:numel()
 end
 
@@ -158,7 +159,7 @@ function M.train_loader(t, bs, shuffle, seed)
     else source = cols end
   end
   local ok, loader = pcall(data.loader, source, { batch_size = bs, shuffle = shuffle, seed = seed })
-  if not ok then checks.fail("fit: " .. tostring(loader):gsub("^[^%s:]+:%d+: ", "")) end
+  if not ok then checks.fail("fit: " .. strip(loader)) end
   return loader
 end
 
