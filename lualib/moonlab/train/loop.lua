@@ -163,7 +163,6 @@ local function nan_message(F, lv, swb, epoch, b)
     lv ~= lv and "nan" or (lv > 0 and "inf" or "-inf"), epoch, b)
 end
 
--- One batch: forward, loss, NaN check, backward, step. Returns the loss value, or nil when it was not finite.
 -- A batch fit can train on: tensors X and y (a dataset's get(i) may return anything the loader can batch).
 local function describe(v)
   if type(v) == "table" and not is_tensor(v) then
@@ -179,6 +178,7 @@ local function check_batch(F, xb, yb)
   if not is_tensor(yb) then checks.fail("fit: the batch's target is " .. describe(yb) .. ", expected a tensor" .. from) end
 end
 
+-- One batch: forward, loss, NaN check, backward, step. Returns the loss value, or nil when it was not finite.
 local function train_batch(F, E, xb, yb, swb)
   if not F.checked then check_batch(F, xb, yb) end
   local len = rows(xb)
