@@ -424,6 +424,17 @@ T.test("fit and evaluate take {x=, y=} (data.fashion_mnist's form), {X, y} and d
   T.raises(function() d:fit({ z = 1 }) end, "fit: expected X, y (two tensors), {X, y}, {x = X, y = y} or a dataset")
 end)
 
+T.test("a dataset as validation_data: its loader is built once per fit, not once per epoch", function()
+  local lens = 0
+  local val = setmetatable({}, { __len = function() lens = lens + 1; return 200 end })
+  function val:get(i) return X[i], Y[i] end
+  local m = classifier(3)
+  local h = m:fit(X, Y, { epochs = 3, batch_size = 50, validation_data = val, verbose = 0 })
+  T.eq(#h.val_loss, 3)
+  T.ok(lens <= 2, "the validation set's length was asked " .. lens .. " times in 3 epochs")
+  T.near(h.val_loss[3], m:evaluate(X, Y).loss, 1e-6)
+end)
+
 T.test("errors from the model's forward keep the user's position, or get the fit line; messages stay whole", function()
   local Net = nn.Module:extend("FitTestTailNet")
   function Net:init() self.body = nn.Linear(2, 4); self.head = nn.Linear(3, 2) end

@@ -21,9 +21,14 @@ function M.pass_on(err, prefix)
 end
 
 -- Calls each(out, yb, len) for every batch of the set {X, [y]} | {dataset}.
+-- A dataset's loader is kept in the set, so fit's validation builds it once, not every epoch.
 local function each_batch(model, set, bs, each)
   if set.dataset then
-    local loader = ml.data.loader(set.dataset, { batch_size = bs })
+    local loader = set.loader
+    if not (loader and loader.batch_size == bs) then
+      loader = ml.data.loader(set.dataset, { batch_size = bs })
+      set.loader = loader
+    end
     for xb, yb in loader:iter() do
       local out = model(xb)
       if not is_tensor(out) then error("the model's forward returned a " .. type(out) .. ", expected a tensor", 0) end
