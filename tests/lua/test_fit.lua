@@ -424,6 +424,12 @@ T.test("fit and evaluate take {x=, y=} (data.fashion_mnist's form), {X, y} and d
   T.raises(function() d:fit({ z = 1 }) end, "fit: expected X, y (two tensors), {X, y}, {x = X, y = y} or a dataset")
 end)
 
+T.test("validation_split_mode: a misspelt mode gets a suggestion, as other fit options do", function()
+  local m = classifier(1)
+  T.raises(function() m:fit(X, Y, { validation_split = 0.2, validation_split_mode = "stratifed", verbose = 0 }) end,
+    "did you mean 'stratified'")
+end)
+
 T.test("a dataset as validation_data: its loader is built once per fit, not once per epoch", function()
   local lens = 0
   local val = setmetatable({}, { __len = function() lens = lens + 1; return 200 end })

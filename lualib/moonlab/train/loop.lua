@@ -71,10 +71,7 @@ local function settings(opts)
   if opts.validation_split ~= nil and opts.validation_data ~= nil then
     checks.fail("fit: give validation_split or validation_data, not both")
   end
-  s.mode = opts.validation_split_mode or "random"
-  if s.mode ~= "random" and s.mode ~= "stratified" and s.mode ~= "last" then
-    checks.fail("fit: validation_split_mode must be \"random\", \"stratified\" or \"last\", got " .. tostring(s.mode))
-  end
+  s.mode = checks.one_of("fit", "validation_split_mode", opts.validation_split_mode, { "random", "stratified", "last" }, "random")
   if opts.validation_split_mode ~= nil and opts.validation_split == nil then
     checks.fail("fit: validation_split_mode needs validation_split")
   end
