@@ -2,10 +2,10 @@
 -- flattening, step, zero_grad, state_dict).
 --
 -- Optimizers are classes of core/class.lua. A built-in one is declared with
--- Optimizer:extend("optim.Name", {options = ..., check = ..., state_used = ...})
--- (Optimizer.class{name = ...} is the same, kept for old callers): its
--- option list with defaults, a check of one group's values, and which state
--- buffers its options use. Its update is one fused C call per group and
+-- Optimizer:extend("optim.Name", {kind = "Name", options = ..., check = ...,
+-- state_used = ...}) (see sgd.lua): its fused C kernel, its option list with
+-- defaults, a check of one group's values, and which state buffers its
+-- options use. Its update is one fused C call per group and
 -- dtype (runtime/ops/optim.c).
 --
 -- An optimizer written in Lua defines an update method instead:
@@ -196,14 +196,6 @@ function Optimizer:extend(name, spec)
   if spec.state_used then doc(cls.state_used, "cls.state_used(group) -> {name = true} — the state buffers a group's options use (what state_dict saves)") end
   if spec.init_state then doc(cls.init_state, "cls.init_state(flat, group) — makes the state PyTorch creates with the optimizer (Adagrad's sum)") end
   return cls
-end
-
---- Optimizer.class{name, kind, options, check, state_used, [init_state]} -> Optimizer:extend("optim." .. name, spec)
-function Optimizer.class(spec)
-  local s = {}
-  for k, v in pairs(spec) do if k ~= "name" then s[k] = v end end
-  s.kind = spec.kind or spec.name
-  return Optimizer:extend("optim." .. spec.name, s)
 end
 
 -- Whether this optimizer's update is the class's Lua update method (no C kernel).
@@ -759,7 +751,6 @@ function Optimizer:__tostring()
 end
 
 doc(Optimizer, "optim.Optimizer — the base of every optimizer: param_groups, defaults, step, zero_grad, state_dict; Optimizer:extend(name, {options = ...}) declares a new one, in Lua with an update method")
-doc(Optimizer.class, "optim.Optimizer.class{name, options = {{key, default}, ...}, check, state_used, [init_state], [kind]} -> class — declares a built-in (fused C) optimizer class: Optimizer:extend('optim.' .. name, spec)")
 doc(Optimizer.extend, "optim.Optimizer:extend(name, {options = {{key, default}, ...}, [state = {names}], [check], [doc]}) -> class — a new optimizer class; define cls:update(p, grad, state, group) to write its update in Lua")
 doc(Optimizer.new, "cls:new(params, [opts]) -> opt — makes an optimizer (cls(params, opts) calls it): params is a module, an array of tensors or of groups {params = {...}, lr = ...}")
 doc(Optimizer.step, "opt:step([closure]) -> loss — one fused in-place update of every parameter that has a gradient")
