@@ -44,11 +44,6 @@ local function raise(msg) return checks.fail(msg) end
 local H = {}
 Optimizer._helpers = H
 
---- H.check_options(opts, known_list, where): errors on a key not in known_list.
-function H.check_options(opts, known, where)
-  return checks.options(where, opts, known)
-end
-
 local function fmt(v)
   if type(v) == "table" then
     local parts = {}
@@ -277,7 +272,7 @@ function Optimizer.new(cls, params, opts)
   local where = cls.__name
   local known = {}
   for i, k in ipairs(cls.option_list) do known[i] = k end
-  opts = H.check_options(opts, known, where)
+  opts = checks.options(where, opts, known)
   local defaults = fill_group(cls, opts, cls.option_defaults, where)
   local self = setmetatable({ defaults = defaults, param_groups = {}, _flats = {}, _params = {}, _seen = {} }, cls)
   local groups, grouped = normalize_params(params, where)
@@ -312,7 +307,7 @@ function Optimizer:_add_group(src, gi)
   end
   local gknown = { "params" }
   for i, k in ipairs(cls.option_list) do gknown[i + 1] = k end
-  H.check_options(src, gknown, gwhere)
+  checks.options(gwhere, src, gknown)
   local list = src.params
   if ml.is_tensor(list) then list = { list } end
   if type(list) ~= "table" then
@@ -421,7 +416,7 @@ end
 function Optimizer:zero_grad(opts)
   local set_to_none = false
   if opts ~= nil then
-    H.check_options(opts, { "set_to_none" }, getmetatable(self).__name .. ":zero_grad")
+    checks.options(getmetatable(self).__name .. ":zero_grad", opts, { "set_to_none" })
     set_to_none = opts.set_to_none == true
   end
   for gi = 1, #self.param_groups do
