@@ -532,6 +532,26 @@ function Optimizer:state_dict()
   }
 end
 
+-- A tensor of a state's "tensors": its parameter index and state name ("state.<n>.<name>"), checked.
+local function state_tensor(name, t, nparams, where)
+  local n, sname = tostring(name):match("^state%.(%d+)%.([%w_]+)$")
+  n = tonumber(n)
+  if not n or n < 1 or n > nparams then
+    raise(string.format("%s: unexpected tensor '%s' (expected state.<1..%d>.<name>)", where, tostring(name), nparams))
+  end
+  if not ml.is_tensor(t) then raise(string.format("%s: '%s' is a %s, expected a tensor", where, name, type(t))) end
+  return n, sname
+end
+
+-- Replaces each group's options (all but params) by the loaded ones.
+local function set_group_options(self, new_groups)
+  for gi, group in ipairs(self.param_groups) do
+    local ng = new_groups[gi]
+    for k in pairs(group) do if k ~= "params" and ng[k] == nil then group[k] = nil end end
+    for k, v in pairs(ng) do group[k] = v end
+  end
+end
+
 --- opt:load_state_dict(sd): restores options, step counts and state from opt:state_dict(); checks everything first
 function Optimizer:load_state_dict(sd)
   local cls = getmetatable(self)
@@ -601,14 +621,7 @@ function Optimizer:load_state_dict(sd)
   -- tensors: names, shapes, and none missing
   local by_param = {}
   for name, t in pairs(tensors) do
-    local n, sname = tostring(name):match("^state%.(%d+)%.([%w_]+)$")
-    n = tonumber(n)
-    if not n or n < 1 or n > nparams then
-      raise(string.format("%s: unexpected tensor '%s' (expected state.<1..%d>.<name>)", where, tostring(name), nparams))
-    end
-    if not ml.is_tensor(t) then
-      raise(string.format("%s: '%s' is a %s, expected a tensor", where, name, type(t)))
-    end
+    local n, sname = state_tensor(name, t, nparams, where)
     local e = self:_locate(n)
     local ok = false
     for _, s in ipairs(e.flat:state_names()) do if s == sname then ok = true end end
@@ -639,10 +652,8 @@ function Optimizer:load_state_dict(sd)
     end
   end
   -- apply
+  set_group_options(self, new_groups)
   for gi, group in ipairs(self.param_groups) do
-    local ng = new_groups[gi]
-    for k in pairs(group) do if k ~= "params" and ng[k] == nil then group[k] = nil end end
-    for k, v in pairs(ng) do group[k] = v end
     for _, e in ipairs(self._flats[gi]) do
       local st = {}
       for j, n in ipairs(e.members) do st[j] = steps[n] end
@@ -705,19 +716,10 @@ function Optimizer:_lua_load_state_dict(new_groups, steps, meta, tensors, where)
     end
   end
   for name, t in pairs(tensors) do
-    local n, sname = tostring(name):match("^state%.(%d+)%.([%w_]+)$")
-    n = tonumber(n)
-    if not n or n < 1 or n > nparams then
-      raise(string.format("%s: unexpected tensor '%s' (expected state.<1..%d>.<name>)", where, tostring(name), nparams))
-    end
-    if not ml.is_tensor(t) then raise(string.format("%s: '%s' is a %s, expected a tensor", where, name, type(t))) end
+    local n, sname = state_tensor(name, t, nparams, where)
     states[n][sname] = t:detach():clone()
   end
-  for gi, group in ipairs(self.param_groups) do
-    local ng = new_groups[gi]
-    for k in pairs(group) do if k ~= "params" and ng[k] == nil then group[k] = nil end end
-    for k, v in pairs(ng) do group[k] = v end
-  end
+  set_group_options(self, new_groups)
   rawset(self, "_lua_state", states)
   return self
 end
