@@ -8,8 +8,8 @@ local Optimizer = require "moonlab.optim.optimizer"
 local H = Optimizer._helpers
 local fail = require("moonlab.core.checks").fail
 
-local Adagrad = Optimizer.class {
-  name = "Adagrad",
+local Adagrad = Optimizer:extend("optim.Adagrad", {
+  kind = "Adagrad",
   options = {
     { "lr", 1e-2 }, { "lr_decay", 0 }, { "weight_decay", 0 }, { "initial_accumulator_value", 0 }, { "eps", 1e-10 },
     { "maximize", false },
@@ -25,7 +25,7 @@ local Adagrad = Optimizer.class {
   state_used = function() return { sum = true } end,
   -- PyTorch fills the sum when the optimizer is made
   init_state = function(flat, group) flat:state("sum", true, group) end,
-}
+})
 
 ml.doc(Adagrad, "optim.Adagrad(params, {lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0, eps=1e-10, maximize=false}) — Adagrad as torch.optim.Adagrad, fused in C")
 

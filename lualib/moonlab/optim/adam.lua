@@ -27,25 +27,25 @@ end
 
 local function state_used(g) return { exp_avg = true, exp_avg_sq = true, max_exp_avg_sq = g.amsgrad } end
 
-local Adam = Optimizer.class {
-  name = "Adam",
+local Adam = Optimizer:extend("optim.Adam", {
+  kind = "Adam",
   options = {
     { "lr", 1e-3 }, { "betas", { 0.9, 0.999 } }, { "eps", 1e-8 }, { "weight_decay", 0 }, { "amsgrad", false },
     { "maximize", false },
   },
   check = check,
   state_used = state_used,
-}
+})
 
-local AdamW = Optimizer.class {
-  name = "AdamW",
+local AdamW = Optimizer:extend("optim.AdamW", {
+  kind = "AdamW",
   options = {
     { "lr", 1e-3 }, { "betas", { 0.9, 0.999 } }, { "eps", 1e-8 }, { "weight_decay", 1e-2 }, { "amsgrad", false },
     { "maximize", false },
   },
   check = check,
   state_used = state_used,
-}
+})
 
 ml.doc(Adam, "optim.Adam(params, {lr=1e-3, betas={0.9, 0.999}, eps=1e-8, weight_decay=0, amsgrad=false, maximize=false}) — Adam as torch.optim.Adam, fused in C")
 ml.doc(AdamW, "optim.AdamW(params, {lr=1e-3, betas={0.9, 0.999}, eps=1e-8, weight_decay=1e-2, amsgrad=false, maximize=false}) — Adam with decoupled weight decay, as torch.optim.AdamW")

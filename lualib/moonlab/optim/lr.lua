@@ -70,7 +70,7 @@ end
 
 -- Reads and checks the options table; returns it (never nil).
 local function options(cls, opts)
-  opts = H.check_options(opts, cls.option_list, cls.__name)
+  opts = checks.options(cls.__name, opts, cls.option_list)
   for _, k in ipairs(cls.required) do
     if opts[k] == nil then raise(cls.__name .. ": option '" .. k .. "' is required") end
   end
@@ -200,8 +200,8 @@ function StepLR.new(cls, opt, opts)
   check_optimizer(opt, cls.__name, 3)
   opts = options(cls, opts, 3)
   local self = setmetatable({}, cls)
-  self.step_size = H.integer(opts.step_size, "step_size", cls.__name, 1, 3)
-  self.gamma = H.number(opts.gamma or 0.1, "gamma", cls.__name, nil, nil, false, false, 3)
+  self.step_size = H.integer(opts.step_size, "step_size", cls.__name, 1)
+  self.gamma = H.number(opts.gamma or 0.1, "gamma", cls.__name, nil, nil, false, false)
   self:_base_init(opt)
   return self
 end
@@ -228,9 +228,9 @@ function MultiStepLR.new(cls, opt, opts)
     raise(cls.__name .. ": milestones must be an array of step numbers, got " .. type(opts.milestones))
   end
   self.milestones = {}
-  for i, m in ipairs(opts.milestones) do self.milestones[i] = H.integer(m, "milestones[" .. i .. "]", cls.__name, 0, 3) end
+  for i, m in ipairs(opts.milestones) do self.milestones[i] = H.integer(m, "milestones[" .. i .. "]", cls.__name, 0) end
   table.sort(self.milestones)
-  self.gamma = H.number(opts.gamma or 0.1, "gamma", cls.__name, nil, nil, false, false, 3)
+  self.gamma = H.number(opts.gamma or 0.1, "gamma", cls.__name, nil, nil, false, false)
   self:_base_init(opt)
   return self
 end
@@ -256,8 +256,8 @@ function ConstantLR.new(cls, opt, opts)
   check_optimizer(opt, cls.__name, 3)
   opts = options(cls, opts, 3)
   local self = setmetatable({}, cls)
-  self.factor = H.number(opts.factor or 1.0 / 3, "factor", cls.__name, 0, 1, false, false, 3)
-  self.total_iters = H.integer(opts.total_iters or 5, "total_iters", cls.__name, 0, 3)
+  self.factor = H.number(opts.factor or 1.0 / 3, "factor", cls.__name, 0, 1, false, false)
+  self.total_iters = H.integer(opts.total_iters or 5, "total_iters", cls.__name, 0)
   self:_base_init(opt)
   return self
 end
@@ -285,9 +285,9 @@ function LinearLR.new(cls, opt, opts)
   check_optimizer(opt, cls.__name, 3)
   opts = options(cls, opts, 3)
   local self = setmetatable({}, cls)
-  self.start_factor = H.number(opts.start_factor or 1.0 / 3, "start_factor", cls.__name, 0, 1, true, false, 3)
-  self.end_factor = H.number(opts.end_factor or 1.0, "end_factor", cls.__name, 0, 1, false, false, 3)
-  self.total_iters = H.integer(opts.total_iters or 5, "total_iters", cls.__name, 1, 3)
+  self.start_factor = H.number(opts.start_factor or 1.0 / 3, "start_factor", cls.__name, 0, 1, true, false)
+  self.end_factor = H.number(opts.end_factor or 1.0, "end_factor", cls.__name, 0, 1, false, false)
+  self.total_iters = H.integer(opts.total_iters or 5, "total_iters", cls.__name, 1)
   self:_base_init(opt)
   return self
 end
@@ -321,7 +321,7 @@ function ExponentialLR.new(cls, opt, opts)
   check_optimizer(opt, cls.__name, 3)
   opts = options(cls, opts, 3)
   local self = setmetatable({}, cls)
-  self.gamma = H.number(opts.gamma, "gamma", cls.__name, nil, nil, false, false, 3)
+  self.gamma = H.number(opts.gamma, "gamma", cls.__name, nil, nil, false, false)
   self:_base_init(opt)
   return self
 end
@@ -344,8 +344,8 @@ function CosineAnnealingLR.new(cls, opt, opts)
   check_optimizer(opt, cls.__name, 3)
   opts = options(cls, opts, 3)
   local self = setmetatable({}, cls)
-  self.T_max = H.integer(opts.T_max, "T_max", cls.__name, 1, 3)
-  self.eta_min = H.number(opts.eta_min or 0, "eta_min", cls.__name, 0, nil, false, false, 3)
+  self.T_max = H.integer(opts.T_max, "T_max", cls.__name, 1)
+  self.eta_min = H.number(opts.eta_min or 0, "eta_min", cls.__name, 0, nil, false, false)
   self:_base_init(opt)
   return self
 end
@@ -476,8 +476,8 @@ Warmup.step = SequentialLR.step
 function Warmup.new(cls, opt, opts)
   check_optimizer(opt, cls.__name, 3)
   opts = options(cls, opts, 3)
-  local n = H.integer(opts.warmup_steps, "warmup_steps", cls.__name, 1, 3)
-  local sf = H.number(opts.start_factor or 1 / n, "start_factor", cls.__name, 0, 1, true, false, 3)
+  local n = H.integer(opts.warmup_steps, "warmup_steps", cls.__name, 1)
+  local sf = H.number(opts.start_factor or 1 / n, "start_factor", cls.__name, 0, 1, true, false)
   local after = opts.after
   if after ~= nil and (type(after) ~= "table" or getmetatable(after) == nil or after.optimizer ~= opt) then
     raise(cls.__name .. ": 'after' must be a schedule of the same optimizer, made before the Warmup")
@@ -501,10 +501,10 @@ local function per_group(v, n, name, where)
   if type(v) == "table" then
     if #v ~= n then raise(string.format("%s: expected %d values for %s, got %d", where, n, name, #v)) end
     local out = {}
-    for i, x in ipairs(v) do out[i] = H.number(x, name .. "[" .. i .. "]", where, nil, nil, false, false, 4) end
+    for i, x in ipairs(v) do out[i] = H.number(x, name .. "[" .. i .. "]", where, nil, nil, false, false) end
     return out
   end
-  H.number(v, name, where, nil, nil, false, false, 4)
+  H.number(v, name, where, nil, nil, false, false)
   local out = {}
   for i = 1, n do out[i] = v end
   return out
@@ -516,14 +516,14 @@ function OneCycleLR.new(cls, opt, opts)
   opts = options(cls, opts, 3)
   local self = setmetatable({}, cls)
   if opts.total_steps ~= nil then
-    self.total_steps = H.integer(opts.total_steps, "total_steps", where, 1, 3)
+    self.total_steps = H.integer(opts.total_steps, "total_steps", where, 1)
   elseif opts.epochs ~= nil and opts.steps_per_epoch ~= nil then
-    self.total_steps = H.integer(opts.epochs, "epochs", where, 1, 3) *
-      H.integer(opts.steps_per_epoch, "steps_per_epoch", where, 1, 3)
+    self.total_steps = H.integer(opts.epochs, "epochs", where, 1) *
+      H.integer(opts.steps_per_epoch, "steps_per_epoch", where, 1)
   else
     raise(where .. ": give total_steps, or epochs and steps_per_epoch")
   end
-  local pct = H.number(opts.pct_start or 0.3, "pct_start", where, 0, 1, false, false, 3)
+  local pct = H.number(opts.pct_start or 0.3, "pct_start", where, 0, 1, false, false)
   local strategy = opts.anneal_strategy or "cos"
   if strategy ~= "cos" and strategy ~= "linear" then
     raise(where .. ": anneal_strategy must be 'cos' or 'linear', got " .. tostring(strategy))
@@ -531,8 +531,8 @@ function OneCycleLR.new(cls, opt, opts)
   self.anneal_strategy = strategy
   self.pct_start = pct
   self.three_phase = opts.three_phase == true
-  local div = H.number(opts.div_factor or 25., "div_factor", where, 0, nil, true, false, 3)
-  local final_div = H.number(opts.final_div_factor or 1e4, "final_div_factor", where, 0, nil, true, false, 3)
+  local div = H.number(opts.div_factor or 25., "div_factor", where, 0, nil, true, false)
+  local final_div = H.number(opts.final_div_factor or 1e4, "final_div_factor", where, 0, nil, true, false)
   self.div_factor, self.final_div_factor = div, final_div
   local T = self.total_steps
   if self.three_phase then
@@ -633,19 +633,19 @@ function ReduceLROnPlateau.new(cls, opt, opts)
   if self.threshold_mode ~= "rel" and self.threshold_mode ~= "abs" then
     raise(where .. ": threshold_mode must be 'rel' or 'abs', got " .. tostring(self.threshold_mode))
   end
-  self.factor = H.number(opts.factor or 0.1, "factor", where, 0, 1, false, true, 3)
-  self.patience = H.integer(opts.patience or 10, "patience", where, 0, 3)
-  self.threshold = H.number(opts.threshold or 1e-4, "threshold", where, 0, nil, false, false, 3)
-  self.cooldown = H.integer(opts.cooldown or 0, "cooldown", where, 0, 3)
-  self.eps = H.number(opts.eps or 1e-8, "eps", where, 0, nil, false, false, 3)
+  self.factor = H.number(opts.factor or 0.1, "factor", where, 0, 1, false, true)
+  self.patience = H.integer(opts.patience or 10, "patience", where, 0)
+  self.threshold = H.number(opts.threshold or 1e-4, "threshold", where, 0, nil, false, false)
+  self.cooldown = H.integer(opts.cooldown or 0, "cooldown", where, 0)
+  self.eps = H.number(opts.eps or 1e-8, "eps", where, 0, nil, false, false)
   local n = #opt.param_groups
   local ml_ = opts.min_lr or 0
   if type(ml_) == "table" then
     if #ml_ ~= n then raise(string.format("%s: expected %d min_lrs, got %d", where, n, #ml_)) end
     self.min_lrs = {}
-    for i, v in ipairs(ml_) do self.min_lrs[i] = H.number(v, "min_lr[" .. i .. "]", where, 0, nil, false, false, 3) end
+    for i, v in ipairs(ml_) do self.min_lrs[i] = H.number(v, "min_lr[" .. i .. "]", where, 0, nil, false, false) end
   else
-    H.number(ml_, "min_lr", where, 0, nil, false, false, 3)
+    H.number(ml_, "min_lr", where, 0, nil, false, false)
     self.min_lrs = {}
     for i = 1, n do self.min_lrs[i] = ml_ end
   end

@@ -2,10 +2,10 @@
 -- flattening, step, zero_grad, state_dict).
 --
 -- Optimizers are classes of core/class.lua. A built-in one is declared with
--- Optimizer:extend("optim.Name", {options = ..., check = ..., state_used = ...})
--- (Optimizer.class{name = ...} is the same, kept for old callers): its
--- option list with defaults, a check of one group's values, and which state
--- buffers its options use. Its update is one fused C call per group and
+-- Optimizer:extend("optim.Name", {kind = "Name", options = ..., check = ...,
+-- state_used = ...}) (see sgd.lua): its fused C kernel, its option list with
+-- defaults, a check of one group's values, and which state buffers its
+-- options use. Its update is one fused C call per group and
 -- dtype (runtime/ops/optim.c).
 --
 -- An optimizer written in Lua defines an update method instead:
@@ -43,11 +43,6 @@ local function raise(msg) return checks.fail(msg) end
 ---------------------------------------------------------------------------
 local H = {}
 Optimizer._helpers = H
-
---- H.check_options(opts, known_list, where): errors on a key not in known_list.
-function H.check_options(opts, known, where)
-  return checks.options(where, opts, known)
-end
 
 local function fmt(v)
   if type(v) == "table" then
@@ -198,14 +193,6 @@ function Optimizer:extend(name, spec)
   return cls
 end
 
---- Optimizer.class{name, kind, options, check, state_used, [init_state]} -> Optimizer:extend("optim." .. name, spec)
-function Optimizer.class(spec)
-  local s = {}
-  for k, v in pairs(spec) do if k ~= "name" then s[k] = v end end
-  s.kind = spec.kind or spec.name
-  return Optimizer:extend("optim." .. spec.name, s)
-end
-
 -- Whether this optimizer's update is the class's Lua update method (no C kernel).
 local function lua_update(cls) return cls.update ~= nil end
 
@@ -285,7 +272,7 @@ function Optimizer.new(cls, params, opts)
   local where = cls.__name
   local known = {}
   for i, k in ipairs(cls.option_list) do known[i] = k end
-  opts = H.check_options(opts, known, where)
+  opts = checks.options(where, opts, known)
   local defaults = fill_group(cls, opts, cls.option_defaults, where)
   local self = setmetatable({ defaults = defaults, param_groups = {}, _flats = {}, _params = {}, _seen = {} }, cls)
   local groups, grouped = normalize_params(params, where)
@@ -320,7 +307,7 @@ function Optimizer:_add_group(src, gi)
   end
   local gknown = { "params" }
   for i, k in ipairs(cls.option_list) do gknown[i + 1] = k end
-  H.check_options(src, gknown, gwhere)
+  checks.options(gwhere, src, gknown)
   local list = src.params
   if ml.is_tensor(list) then list = { list } end
   if type(list) ~= "table" then
@@ -429,7 +416,7 @@ end
 function Optimizer:zero_grad(opts)
   local set_to_none = false
   if opts ~= nil then
-    H.check_options(opts, { "set_to_none" }, getmetatable(self).__name .. ":zero_grad")
+    checks.options(getmetatable(self).__name .. ":zero_grad", opts, { "set_to_none" })
     set_to_none = opts.set_to_none == true
   end
   for gi = 1, #self.param_groups do
@@ -545,6 +532,26 @@ function Optimizer:state_dict()
   }
 end
 
+-- A tensor of a state's "tensors": its parameter index and state name ("state.<n>.<name>"), checked.
+local function state_tensor(name, t, nparams, where)
+  local n, sname = tostring(name):match("^state%.(%d+)%.([%w_]+)$")
+  n = tonumber(n)
+  if not n or n < 1 or n > nparams then
+    raise(string.format("%s: unexpected tensor '%s' (expected state.<1..%d>.<name>)", where, tostring(name), nparams))
+  end
+  if not ml.is_tensor(t) then raise(string.format("%s: '%s' is a %s, expected a tensor", where, name, type(t))) end
+  return n, sname
+end
+
+-- Replaces each group's options (all but params) by the loaded ones.
+local function set_group_options(self, new_groups)
+  for gi, group in ipairs(self.param_groups) do
+    local ng = new_groups[gi]
+    for k in pairs(group) do if k ~= "params" and ng[k] == nil then group[k] = nil end end
+    for k, v in pairs(ng) do group[k] = v end
+  end
+end
+
 --- opt:load_state_dict(sd): restores options, step counts and state from opt:state_dict(); checks everything first
 function Optimizer:load_state_dict(sd)
   local cls = getmetatable(self)
@@ -614,14 +621,7 @@ function Optimizer:load_state_dict(sd)
   -- tensors: names, shapes, and none missing
   local by_param = {}
   for name, t in pairs(tensors) do
-    local n, sname = tostring(name):match("^state%.(%d+)%.([%w_]+)$")
-    n = tonumber(n)
-    if not n or n < 1 or n > nparams then
-      raise(string.format("%s: unexpected tensor '%s' (expected state.<1..%d>.<name>)", where, tostring(name), nparams))
-    end
-    if not ml.is_tensor(t) then
-      raise(string.format("%s: '%s' is a %s, expected a tensor", where, name, type(t)))
-    end
+    local n, sname = state_tensor(name, t, nparams, where)
     local e = self:_locate(n)
     local ok = false
     for _, s in ipairs(e.flat:state_names()) do if s == sname then ok = true end end
@@ -652,10 +652,8 @@ function Optimizer:load_state_dict(sd)
     end
   end
   -- apply
+  set_group_options(self, new_groups)
   for gi, group in ipairs(self.param_groups) do
-    local ng = new_groups[gi]
-    for k in pairs(group) do if k ~= "params" and ng[k] == nil then group[k] = nil end end
-    for k, v in pairs(ng) do group[k] = v end
     for _, e in ipairs(self._flats[gi]) do
       local st = {}
       for j, n in ipairs(e.members) do st[j] = steps[n] end
@@ -718,19 +716,10 @@ function Optimizer:_lua_load_state_dict(new_groups, steps, meta, tensors, where)
     end
   end
   for name, t in pairs(tensors) do
-    local n, sname = tostring(name):match("^state%.(%d+)%.([%w_]+)$")
-    n = tonumber(n)
-    if not n or n < 1 or n > nparams then
-      raise(string.format("%s: unexpected tensor '%s' (expected state.<1..%d>.<name>)", where, tostring(name), nparams))
-    end
-    if not ml.is_tensor(t) then raise(string.format("%s: '%s' is a %s, expected a tensor", where, name, type(t))) end
+    local n, sname = state_tensor(name, t, nparams, where)
     states[n][sname] = t:detach():clone()
   end
-  for gi, group in ipairs(self.param_groups) do
-    local ng = new_groups[gi]
-    for k in pairs(group) do if k ~= "params" and ng[k] == nil then group[k] = nil end end
-    for k, v in pairs(ng) do group[k] = v end
-  end
+  set_group_options(self, new_groups)
   rawset(self, "_lua_state", states)
   return self
 end
@@ -759,7 +748,6 @@ function Optimizer:__tostring()
 end
 
 doc(Optimizer, "optim.Optimizer — the base of every optimizer: param_groups, defaults, step, zero_grad, state_dict; Optimizer:extend(name, {options = ...}) declares a new one, in Lua with an update method")
-doc(Optimizer.class, "optim.Optimizer.class{name, options = {{key, default}, ...}, check, state_used, [init_state], [kind]} -> class — declares a built-in (fused C) optimizer class: Optimizer:extend('optim.' .. name, spec)")
 doc(Optimizer.extend, "optim.Optimizer:extend(name, {options = {{key, default}, ...}, [state = {names}], [check], [doc]}) -> class — a new optimizer class; define cls:update(p, grad, state, group) to write its update in Lua")
 doc(Optimizer.new, "cls:new(params, [opts]) -> opt — makes an optimizer (cls(params, opts) calls it): params is a module, an array of tensors or of groups {params = {...}, lr = ...}")
 doc(Optimizer.step, "opt:step([closure]) -> loss — one fused in-place update of every parameter that has a gradient")

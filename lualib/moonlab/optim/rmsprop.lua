@@ -8,8 +8,8 @@ local Optimizer = require "moonlab.optim.optimizer"
 local H = Optimizer._helpers
 local fail = require("moonlab.core.checks").fail
 
-local RMSprop = Optimizer.class {
-  name = "RMSprop",
+local RMSprop = Optimizer:extend("optim.RMSprop", {
+  kind = "RMSprop",
   options = {
     { "lr", 1e-2 }, { "alpha", 0.99 }, { "eps", 1e-8 }, { "weight_decay", 0 }, { "momentum", 0 }, { "centered", false },
     { "maximize", false },
@@ -26,7 +26,7 @@ local RMSprop = Optimizer.class {
   state_used = function(g)
     return { square_avg = true, momentum_buffer = g.momentum > 0, grad_avg = g.centered }
   end,
-}
+})
 
 ml.doc(RMSprop, "optim.RMSprop(params, {lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=false, maximize=false}) — RMSprop as torch.optim.RMSprop, fused in C")
 

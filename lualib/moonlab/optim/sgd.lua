@@ -9,8 +9,8 @@ local Optimizer = require "moonlab.optim.optimizer"
 local H = Optimizer._helpers
 local fail = require("moonlab.core.checks").fail
 
-local SGD = Optimizer.class {
-  name = "SGD",
+local SGD = Optimizer:extend("optim.SGD", {
+  kind = "SGD",
   options = {
     { "lr", 1e-3 }, { "momentum", 0 }, { "dampening", 0 }, { "weight_decay", 0 }, { "nesterov", false },
     { "maximize", false },
@@ -28,7 +28,7 @@ local SGD = Optimizer.class {
     end
   end,
   state_used = function(g) return { momentum_buffer = g.momentum ~= 0 } end,
-}
+})
 
 ml.doc(SGD, "optim.SGD(params, {lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=false, maximize=false}) — SGD as torch.optim.SGD, fused in C")
 

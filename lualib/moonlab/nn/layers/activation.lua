@@ -6,28 +6,23 @@ local no_args, value_or_option, check_number = B.no_args, B.value_or_option, B.c
 
 local M = {}
 local check_input = B.check_input
--- forward checks its input with type() first: a tensor costs no extra call
 
-local ReLU = class("ReLU", "nn.ReLU() — max(x, 0)")
-no_args(ReLU, "nn.ReLU")
-function ReLU:forward(x)
-  if type(x) ~= "userdata" then check_input("nn.ReLU", x) end
-  return x:relu()
+-- An activation without arguments that is one tensor method: forward(x) = x:method().
+-- forward checks its input with type() first: a tensor costs no extra call.
+local function elementwise(name, docstring, method)
+  local cls = class(name, docstring)
+  local fn = "nn." .. name
+  no_args(cls, fn)
+  function cls:forward(x)
+    if type(x) ~= "userdata" then check_input(fn, x) end
+    return x[method](x)
+  end
+  return cls
 end
 
-local Sigmoid = class("Sigmoid", "nn.Sigmoid() — 1 / (1 + exp(-x))")
-no_args(Sigmoid, "nn.Sigmoid")
-function Sigmoid:forward(x)
-  if type(x) ~= "userdata" then check_input("nn.Sigmoid", x) end
-  return x:sigmoid()
-end
-
-local Tanh = class("Tanh", "nn.Tanh() — tanh(x)")
-no_args(Tanh, "nn.Tanh")
-function Tanh:forward(x)
-  if type(x) ~= "userdata" then check_input("nn.Tanh", x) end
-  return x:tanh()
-end
+local ReLU = elementwise("ReLU", "nn.ReLU() — max(x, 0)", "relu")
+local Sigmoid = elementwise("Sigmoid", "nn.Sigmoid() — 1 / (1 + exp(-x))", "sigmoid")
+local Tanh = elementwise("Tanh", "nn.Tanh() — tanh(x)", "tanh")
 
 local SiLU = class("SiLU", "nn.SiLU() — x * sigmoid(x) (swish)")
 no_args(SiLU, "nn.SiLU")
@@ -91,14 +86,10 @@ local function softmax_class(name, method)
     self.dim = dim
   end
   local fn = "nn." .. name
-  cls.forward = method == "softmax" and function(self, x)
-      if type(x) ~= "userdata" then check_input(fn, x) end
-      return x:softmax(self.dim)
-    end
-    or function(self, x)
-      if type(x) ~= "userdata" then check_input(fn, x) end
-      return x:log_softmax(self.dim)
-    end
+  function cls:forward(x)
+    if type(x) ~= "userdata" then check_input(fn, x) end
+    return x[method](x, self.dim)
+  end
   function cls:extra_repr() return fmt("dim=%d", self.dim) end
   return cls
 end

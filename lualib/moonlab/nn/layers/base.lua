@@ -45,7 +45,7 @@ function B.check_bool(fn, what, v, def)
   return v
 end
 
-function B.check_dtype(fn, dt) return checks.dtype(fn, dt) end
+B.check_dtype = checks.dtype -- (fn, dtype): float32 (the default) or float64
 
 function B.check_input(fn, x)
   if type(x) ~= "userdata" or not ml.is_tensor(x) then

@@ -7,6 +7,13 @@ local check_reduction, check_pair, check_same_shape, reduce, reduction_repr = B.
 
 local M = {}
 
+-- |input - target| after checking both are tensors of one shape (L1, Huber, SmoothL1).
+local function abs_error(fn, x, y)
+  check_pair(fn, x, y)
+  check_same_shape(fn, x, y)
+  return (x - y):abs()
+end
+
 local MSELoss = class("MSELoss", "nn.MSELoss([{reduction='mean'}]) — (input - target)^2, reduced")
 function MSELoss:init(opts)
   opts = check_opts("nn.MSELoss", opts, { "reduction" })
@@ -24,9 +31,7 @@ function L1Loss:init(opts)
   self.reduction = check_reduction("nn.L1Loss", opts.reduction)
 end
 function L1Loss:forward(x, y)
-  check_pair("nn.L1Loss", x, y)
-  check_same_shape("nn.L1Loss", x, y)
-  return reduce((x - y):abs(), self.reduction)
+  return reduce(abs_error("nn.L1Loss", x, y), self.reduction)
 end
 L1Loss.extra_repr = reduction_repr
 
@@ -41,9 +46,7 @@ function HuberLoss:init(opts)
   self.reduction = check_reduction(fn, opts.reduction)
 end
 function HuberLoss:forward(x, y)
-  check_pair("nn.HuberLoss", x, y)
-  check_same_shape("nn.HuberLoss", x, y)
-  local d = (x - y):abs()
+  local d = abs_error("nn.HuberLoss", x, y)
   local delta = self.delta
   return reduce(ml.where(d:lt(delta), d * d * 0.5, (d - 0.5 * delta) * delta), self.reduction)
 end
@@ -60,9 +63,7 @@ function SmoothL1Loss:init(opts)
   self.reduction = check_reduction(fn, opts.reduction)
 end
 function SmoothL1Loss:forward(x, y)
-  check_pair("nn.SmoothL1Loss", x, y)
-  check_same_shape("nn.SmoothL1Loss", x, y)
-  local d = (x - y):abs()
+  local d = abs_error("nn.SmoothL1Loss", x, y)
   local beta = self.beta
   if beta == 0 then return reduce(d, self.reduction) end
   return reduce(ml.where(d:lt(beta), d * d * (0.5 / beta), d - 0.5 * beta), self.reduction)
