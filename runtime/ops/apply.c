@@ -85,3 +85,16 @@ void ml_apply_binary(ml_tensor *out, const ml_tensor *a, const ml_tensor *b, ml_
         ml_parallel_for(rows, grain > 0 ? grain : 1, apply_rows, &j);
     }
 }
+
+ml_tensor *ml_map_binary(const char *fn_name, ml_tensor *a, ml_tensor *b, ml_dtype dt, ml_dtype out_dt, ml_row_fn fn,
+                         const void *ctx) {
+    int nd;
+    int64_t shape[ML_MAX_DIMS];
+    if (ml_broadcast_shapes(fn_name, a->ndim, a->shape, b->ndim, b->shape, &nd, shape) < 0) return NULL;
+    ml_tensor *ca = ml_to_dtype(a, dt), *cb = ca ? ml_to_dtype(b, dt) : NULL;
+    ml_tensor *out = cb ? ml_empty(nd, shape, out_dt) : NULL;
+    if (out) ml_apply_binary(out, ca, cb, fn, ctx);
+    ml_release(ca);
+    ml_release(cb);
+    return out;
+}
