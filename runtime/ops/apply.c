@@ -3,6 +3,7 @@
  * (or, for one long row, the row itself) across threads. */
 #include "apply.h"
 
+#include <math.h>
 #include <string.h>
 
 #include "ops.h"
@@ -97,4 +98,9 @@ ml_tensor *ml_map_binary(const char *fn_name, ml_tensor *a, ml_tensor *b, ml_dty
     ml_release(ca);
     ml_release(cb);
     return out;
+}
+
+ml_tensor *ml_scalar_operand(const ml_tensor *a, double s) {
+    bool integral = s == floor(s) && fabs(s) < 9e18;
+    return ml_scalar(s, ml_dtype_is_float(a->dtype) ? a->dtype : integral ? ML_INT64 : ML_FLOAT32);
 }

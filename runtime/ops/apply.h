@@ -20,4 +20,9 @@ void ml_apply_binary(ml_tensor *out, const ml_tensor *a, const ml_tensor *b, ml_
 ml_tensor *ml_map_binary(const char *fn_name, ml_tensor *a, ml_tensor *b, ml_dtype dt, ml_dtype out_dt, ml_row_fn fn,
                          const void *ctx);
 
+/* The number s of "tensor op number" as a 0-d tensor: in a's dtype when a
+ * is float, else int64 for a whole number and float32 otherwise (the binary
+ * ops' rule, PyTorch's). NULL when out of memory. */
+ml_tensor *ml_scalar_operand(const ml_tensor *a, double s);
+
 #endif

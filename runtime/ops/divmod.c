@@ -129,11 +129,7 @@ ml_tensor *ml_divmod(ml_divmod_op op, ml_tensor *a, ml_tensor *b) {
 }
 
 ml_tensor *ml_divmod_scalar(ml_divmod_op op, ml_tensor *a, double s, bool reversed) {
-    /* the number's dtype as the other binary ops choose it: a float tensor's
-     * own, else int64 for a whole number and float32 otherwise */
-    bool integral = s == floor(s) && fabs(s) < 9e18;
-    ml_dtype sdt = ml_dtype_is_float(a->dtype) ? a->dtype : integral ? ML_INT64 : ML_FLOAT32;
-    ml_tensor *st = ml_scalar(s, sdt);
+    ml_tensor *st = ml_scalar_operand(a, s); /* the number's dtype as the other binary ops choose it */
     if (!st) return NULL;
     ml_tensor *out = reversed ? ml_divmod(op, st, a) : ml_divmod(op, a, st);
     ml_release(st);

@@ -252,10 +252,7 @@ static int scalar_backward(ml_node *n, ml_tensor *g, ml_tensor **gin) {
 }
 
 ml_tensor *ml_binary_scalar(ml_binary_op op, ml_tensor *a, double s, bool reversed) {
-    bool integral = s == floor(s) && fabs(s) < 9e18;
-    ml_dtype sdt = integral ? ML_INT64 : ML_FLOAT32;
-    if (ml_dtype_is_float(a->dtype)) sdt = a->dtype;
-    ml_tensor *st = ml_scalar(s, sdt);
+    ml_tensor *st = ml_scalar_operand(a, s);
     if (!st) return NULL;
     ml_tensor *out = reversed ? binary_forward(op, st, a) : binary_forward(op, a, st);
     ml_release(st);
