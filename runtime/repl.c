@@ -938,8 +938,6 @@ static int documented(lua_State *L, int doc, int idx) {
  * its name ("sum", "Tensor.sum", "t:sum" with no t), which ml.help looks up
  * among the documented names. An expression that fails to run and names
  * nothing documented shows its error. */
-static void set_env(lua_State *L, int idx);
-
 static int l_help(lua_State *L) {
     const char *expr = luaL_checkstring(L, 1);
     const char *colon = strrchr(expr, ':');

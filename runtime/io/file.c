@@ -64,18 +64,12 @@ FILE *ml_io_open_read(const char *fn, const char *path, int64_t *size) {
 }
 
 /* ---- quoting file bytes in messages ------------------------------------ */
-/* Length of the valid, printable UTF-8 sequence at s (2 to 4 bytes), else 0.
- * C1 controls (U+0080..U+009F) count as not printable. */
+/* Length of the valid, printable UTF-8 sequence at s (2 to 4 bytes), else 0:
+ * ml_utf8_len's rule, less ASCII (the caller's) and the C1 controls
+ * (U+0080..U+009F, encoded C2 80..C2 9F). */
 static size_t utf8_printable(const unsigned char *s, size_t len) {
-    unsigned char c = s[0];
-    size_t n = c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
-    if (!n || n > len) return 0;
-    for (size_t i = 1; i < n; i++)
-        if ((s[i] & 0xC0) != 0x80) return 0;
-    if (c == 0xC2 && s[1] < 0xA0) return 0;                          /* C1 controls */
-    if ((c == 0xE0 && s[1] < 0xA0) || (c == 0xF0 && s[1] < 0x90)) return 0; /* overlong */
-    if ((c == 0xED && s[1] >= 0xA0) || (c == 0xF4 && s[1] >= 0x90)) return 0; /* surrogates, past U+10FFFF */
-    return n;
+    size_t n = ml_utf8_len(s, len);
+    return n < 2 || (s[0] == 0xC2 && s[1] < 0xA0) ? 0 : n;
 }
 
 const char *ml_excerpt(char *buf, size_t size, const char *text, size_t len) {

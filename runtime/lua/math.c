@@ -8,19 +8,35 @@
 #include "../ops/ops.h"
 #include "lbind.h"
 
-/* a op b where either side may be a number (the scalar path avoids a tensor). */
-static int binary(lua_State *L, ml_binary_op op, const char *fn) {
-    ml_tensor *a = lb_test_tensor(L, 1), *b = lb_test_tensor(L, 2);
-    if (a && b) {
-        lb_push_tensor(L, ml_binary(op, a, b));
-    } else if (a && lua_type(L, 2) == LUA_TNUMBER) {
-        lb_push_tensor(L, ml_binary_scalar(op, a, lua_tonumber(L, 2), false));
-    } else if (b && lua_type(L, 1) == LUA_TNUMBER) {
-        lb_push_tensor(L, ml_binary_scalar(op, b, lua_tonumber(L, 1), true));
-    } else {
-        int bad = a ? 2 : 1;
-        return luaL_error(L, "%s: argument #%d: expected a tensor or a number, got %s", fn, bad, luaL_typename(L, bad));
+/* The operands of a op b, where either side may be a number (the scalar
+ * path avoids a tensor): false when both are tensors (*a, *b); true when one
+ * is a number, with *a the tensor, *s the number and *reversed whether the
+ * number came first. Raises when a side is neither. */
+static bool scalar_operand(lua_State *L, const char *fn, ml_tensor **a, ml_tensor **b, double *s, bool *reversed) {
+    *a = lb_test_tensor(L, 1);
+    *b = lb_test_tensor(L, 2);
+    if (*a && *b) return false;
+    if (*a && lua_type(L, 2) == LUA_TNUMBER) {
+        *s = lua_tonumber(L, 2);
+        *reversed = false;
+        return true;
     }
+    if (*b && lua_type(L, 1) == LUA_TNUMBER) {
+        *s = lua_tonumber(L, 1);
+        *a = *b;
+        *reversed = true;
+        return true;
+    }
+    int bad = *a ? 2 : 1;
+    luaL_error(L, "%s: argument #%d: expected a tensor or a number, got %s", fn, bad, luaL_typename(L, bad));
+    return false;
+}
+
+static int binary(lua_State *L, ml_binary_op op, const char *fn) {
+    ml_tensor *a, *b;
+    double s;
+    bool rev;
+    lb_push_tensor(L, scalar_operand(L, fn, &a, &b, &s, &rev) ? ml_binary_scalar(op, a, s, rev) : ml_binary(op, a, b));
     return 1;
 }
 
@@ -31,17 +47,10 @@ ML_BINARY_OPS(BINARY_FN)
 
 /* a // b and a % b, either side a number */
 static int divmod(lua_State *L, ml_divmod_op op, const char *fn) {
-    ml_tensor *a = lb_test_tensor(L, 1), *b = lb_test_tensor(L, 2);
-    if (a && b) {
-        lb_push_tensor(L, ml_divmod(op, a, b));
-    } else if (a && lua_type(L, 2) == LUA_TNUMBER) {
-        lb_push_tensor(L, ml_divmod_scalar(op, a, lua_tonumber(L, 2), false));
-    } else if (b && lua_type(L, 1) == LUA_TNUMBER) {
-        lb_push_tensor(L, ml_divmod_scalar(op, b, lua_tonumber(L, 1), true));
-    } else {
-        int bad = a ? 2 : 1;
-        return luaL_error(L, "%s: argument #%d: expected a tensor or a number, got %s", fn, bad, luaL_typename(L, bad));
-    }
+    ml_tensor *a, *b;
+    double s;
+    bool rev;
+    lb_push_tensor(L, scalar_operand(L, fn, &a, &b, &s, &rev) ? ml_divmod_scalar(op, a, s, rev) : ml_divmod(op, a, b));
     return 1;
 }
 static int m_floor_divide(lua_State *L) { return divmod(L, ML_FLOOR_DIVIDE, "floor_divide"); }

@@ -3,6 +3,7 @@
  * (or, for one long row, the row itself) across threads. */
 #include "apply.h"
 
+#include <math.h>
 #include <string.h>
 
 #include "ops.h"
@@ -84,4 +85,22 @@ void ml_apply_binary(ml_tensor *out, const ml_tensor *a, const ml_tensor *b, ml_
         int64_t grain = ML_PAR_GRAIN / inner;
         ml_parallel_for(rows, grain > 0 ? grain : 1, apply_rows, &j);
     }
+}
+
+ml_tensor *ml_map_binary(const char *fn_name, ml_tensor *a, ml_tensor *b, ml_dtype dt, ml_dtype out_dt, ml_row_fn fn,
+                         const void *ctx) {
+    int nd;
+    int64_t shape[ML_MAX_DIMS];
+    if (ml_broadcast_shapes(fn_name, a->ndim, a->shape, b->ndim, b->shape, &nd, shape) < 0) return NULL;
+    ml_tensor *ca = ml_to_dtype(a, dt), *cb = ca ? ml_to_dtype(b, dt) : NULL;
+    ml_tensor *out = cb ? ml_empty(nd, shape, out_dt) : NULL;
+    if (out) ml_apply_binary(out, ca, cb, fn, ctx);
+    ml_release(ca);
+    ml_release(cb);
+    return out;
+}
+
+ml_tensor *ml_scalar_operand(const ml_tensor *a, double s) {
+    bool integral = s == floor(s) && fabs(s) < 9e18;
+    return ml_scalar(s, ml_dtype_is_float(a->dtype) ? a->dtype : integral ? ML_INT64 : ML_FLOAT32);
 }

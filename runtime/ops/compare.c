@@ -38,16 +38,8 @@ static const ml_row_fn compare_rows[ML_NCOMPARE][4] = {ML_COMPARE_OPS(ROWS)};
 _Static_assert(ML_FLOAT32 == 0 && ML_FLOAT64 == 1 && ML_INT64 == 2 && ML_BOOL == 3, "compare_rows is indexed by dtype");
 
 ml_tensor *ml_compare(ml_compare_op op, ml_tensor *a, ml_tensor *b) {
-    int nd;
-    int64_t shape[ML_MAX_DIMS];
-    if (ml_broadcast_shapes(compare_names[op], a->ndim, a->shape, b->ndim, b->shape, &nd, shape) < 0) return NULL;
     ml_dtype dt = ml_promote(a->dtype, b->dtype);
-    ml_tensor *ca = ml_to_dtype(a, dt), *cb = ca ? ml_to_dtype(b, dt) : NULL;
-    ml_tensor *out = cb ? ml_empty(nd, shape, ML_BOOL) : NULL;
-    if (out) ml_apply_binary(out, ca, cb, compare_rows[op][dt], NULL);
-    ml_release(ca);
-    ml_release(cb);
-    return out;
+    return ml_map_binary(compare_names[op], a, b, dt, ML_BOOL, compare_rows[op][dt], NULL);
 }
 
 typedef enum { TEST_NAN, TEST_INF, TEST_NOT } test_kind;

@@ -73,17 +73,10 @@ static const ml_row_fn rows[2][3] = {
 };
 
 static ml_tensor *forward(ml_divmod_op op, ml_tensor *a, ml_tensor *b) {
-    int nd;
-    int64_t shape[ML_MAX_DIMS];
-    if (ml_broadcast_shapes(names[op], a->ndim, a->shape, b->ndim, b->shape, &nd, shape) < 0) return NULL;
     ml_dtype dt = ml_promote(a->dtype, b->dtype);
     if (dt == ML_BOOL) dt = ML_INT64;
-    ml_tensor *ca = ml_to_dtype(a, dt), *cb = ca ? ml_to_dtype(b, dt) : NULL;
-    ml_tensor *out = cb ? ml_empty(nd, shape, dt) : NULL;
     _Atomic int zero = 0;
-    if (out) ml_apply_binary(out, ca, cb, rows[op][dt], (const void *)&zero);
-    ml_release(ca);
-    ml_release(cb);
+    ml_tensor *out = ml_map_binary(names[op], a, b, dt, dt, rows[op][dt], (const void *)&zero);
     if (out && atomic_load(&zero)) {
         ml_release(out);
         return ml_error("%s: integer division by zero", names[op]);
@@ -136,11 +129,7 @@ ml_tensor *ml_divmod(ml_divmod_op op, ml_tensor *a, ml_tensor *b) {
 }
 
 ml_tensor *ml_divmod_scalar(ml_divmod_op op, ml_tensor *a, double s, bool reversed) {
-    /* the number's dtype as the other binary ops choose it: a float tensor's
-     * own, else int64 for a whole number and float32 otherwise */
-    bool integral = s == floor(s) && fabs(s) < 9e18;
-    ml_dtype sdt = ml_dtype_is_float(a->dtype) ? a->dtype : integral ? ML_INT64 : ML_FLOAT32;
-    ml_tensor *st = ml_scalar(s, sdt);
+    ml_tensor *st = ml_scalar_operand(a, s); /* the number's dtype as the other binary ops choose it */
     if (!st) return NULL;
     ml_tensor *out = reversed ? ml_divmod(op, st, a) : ml_divmod(op, a, st);
     ml_release(st);

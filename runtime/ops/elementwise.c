@@ -73,16 +73,8 @@ static ml_dtype compute_dtype(ml_binary_op op, ml_dtype a, ml_dtype b) {
 
 /* Computes out = a op b (no autograd). */
 static ml_tensor *binary_forward(ml_binary_op op, ml_tensor *a, ml_tensor *b) {
-    int nd;
-    int64_t shape[ML_MAX_DIMS];
-    if (ml_broadcast_shapes(binary_names[op], a->ndim, a->shape, b->ndim, b->shape, &nd, shape) < 0) return NULL;
     ml_dtype dt = compute_dtype(op, a->dtype, b->dtype);
-    ml_tensor *ca = ml_to_dtype(a, dt), *cb = ca ? ml_to_dtype(b, dt) : NULL;
-    ml_tensor *out = cb ? ml_empty(nd, shape, dt) : NULL;
-    if (out) ml_apply_binary(out, ca, cb, binary_rows[op][dt], NULL);
-    ml_release(ca);
-    ml_release(cb);
-    return out;
+    return ml_map_binary(binary_names[op], a, b, dt, dt, binary_rows[op][dt], NULL);
 }
 
 /* ---- backward rules -------------------------------------------------- */
@@ -260,10 +252,7 @@ static int scalar_backward(ml_node *n, ml_tensor *g, ml_tensor **gin) {
 }
 
 ml_tensor *ml_binary_scalar(ml_binary_op op, ml_tensor *a, double s, bool reversed) {
-    bool integral = s == floor(s) && fabs(s) < 9e18;
-    ml_dtype sdt = integral ? ML_INT64 : ML_FLOAT32;
-    if (ml_dtype_is_float(a->dtype)) sdt = a->dtype;
-    ml_tensor *st = ml_scalar(s, sdt);
+    ml_tensor *st = ml_scalar_operand(a, s);
     if (!st) return NULL;
     ml_tensor *out = reversed ? binary_forward(op, st, a) : binary_forward(op, a, st);
     ml_release(st);

@@ -143,30 +143,32 @@ int64_t ml_alloc_budget_set(int64_t limit, bool *exceeded) {
     return old;
 }
 
+/* Whether a block of `block` bytes (for a request of nbytes) fits this
+ * thread's budget; if not, sets the exceeded flag and the error. */
+static bool budget_allows(size_t block, size_t nbytes) {
+    if (budget_cap < 0 || budget_used + (int64_t)block <= budget_cap) return true;
+    budget_exceeded = true;
+    ml_error("cannot allocate %zu bytes: past the allocation budget (%lld bytes left)", nbytes,
+             (long long)(budget_cap - budget_used > 0 ? budget_cap - budget_used : 0));
+    return false;
+}
+
 static ml_storage *storage_new(size_t nbytes, bool zero) {
     if (nbytes > ML_MAX_BYTES) return ml_error("cannot allocate %zu bytes (more than 1 TiB)", nbytes);
     size_t want = (nbytes + 63) & ~(size_t)63;
     if (want == 0) want = 64;
-    if (budget_cap >= 0 && budget_used + (int64_t)want > budget_cap) {
-        budget_exceeded = true;
-        return ml_error("cannot allocate %zu bytes: past the allocation budget (%lld bytes left)", nbytes,
-                        (long long)(budget_cap - budget_used > 0 ? budget_cap - budget_used : 0));
-    }
+    if (!budget_allows(want, nbytes)) return NULL;
     ml_storage *s = malloc(sizeof *s);
     if (!s) return ml_error("out of memory");
     size_t alloc = want;
     s->data = block_alloc(&alloc);
     if (!s->data) { free(s); return ml_error("out of memory allocating %zu bytes", nbytes); }
-    if (budget_cap >= 0) {
-        if (budget_used + (int64_t)alloc > budget_cap) { /* a larger cached block: give it back */
-            block_free(s->data, alloc);
-            free(s);
-            budget_exceeded = true;
-            return ml_error("cannot allocate %zu bytes: past the allocation budget (%lld bytes left)", nbytes,
-                            (long long)(budget_cap - budget_used > 0 ? budget_cap - budget_used : 0));
-        }
-        budget_used += (int64_t)alloc;
+    if (!budget_allows(alloc, nbytes)) { /* a larger cached block: give it back */
+        block_free(s->data, alloc);
+        free(s);
+        return NULL;
     }
+    if (budget_cap >= 0) budget_used += (int64_t)alloc;
     if (zero) memset(s->data, 0, (nbytes + 63) & ~(size_t)63);
     s->nbytes = nbytes;
     s->capacity = alloc;

@@ -155,6 +155,14 @@ static void test_excerpt(void) {
     CHECK(!strcmp(ml_excerpt(buf, sizeof buf, "a\x1b[31m\x07\\b", 9), "a\\x1b[31m\\x07\\\\b"));
     CHECK(!strcmp(ml_excerpt(buf, sizeof buf, "\xc3\xa9\xff\xc2\x85", 5), "\xc3\xa9\\xff\\xc2\\x85"));
     CHECK(!strcmp(ml_excerpt(buf, sizeof buf, "\0z", 2), "\\x00z"));
+    /* valid UTF-8 is kept; overlong forms, surrogates, code points past
+     * U+10FFFF and cut sequences are escaped byte by byte */
+    CHECK(!strcmp(ml_excerpt(buf, sizeof buf, "\xe2\x82\xac\xf0\x9f\x98\x80", 7), "\xe2\x82\xac\xf0\x9f\x98\x80"));
+    CHECK(!strcmp(ml_excerpt(buf, sizeof buf, "\xc0\xaf", 2), "\\xc0\\xaf"));
+    CHECK(!strcmp(ml_excerpt(buf, sizeof buf, "\xe0\x80\x80", 3), "\\xe0\\x80\\x80"));
+    CHECK(!strcmp(ml_excerpt(buf, sizeof buf, "\xed\xa0\x80", 3), "\\xed\\xa0\\x80"));
+    CHECK(!strcmp(ml_excerpt(buf, sizeof buf, "\xf4\x90\x80\x80", 4), "\\xf4\\x90\\x80\\x80"));
+    CHECK(!strcmp(ml_excerpt(buf, sizeof buf, "\xe2\x82", 2), "\\xe2\\x82"));
     char longs[100];
     memset(longs, 'x', sizeof longs);
     ml_excerpt(buf, sizeof buf, longs, sizeof longs);
