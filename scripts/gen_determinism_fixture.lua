@@ -1,10 +1,10 @@
 -- Records one seeded training run (fit with shuffling, a validation split,
 -- dropout, batch norm, Adam with a schedule) so tests/lua/test_determinism.lua
 -- can check that later refactors give the same run bit for bit.
---   build/moonlab scripts/gen_determinism_fixture.lua   (run with OMP_NUM_THREADS=1)
+--   build/moonlab scripts/gen_determinism_fixture.lua [OUT] [THREADS]   (THREADS default 1)
 -- Regenerate only when a change is meant to alter the numbers (say why in the commit).
 local nn, optim = ml.nn, ml.optim
-ml.threads(1)
+ml.threads(math.tointeger(tonumber(arg[2])) or 1)
 ml.seed(1234)
 local x = ml.randn(300, 6)
 local w = ml.randn(6, 3)
