@@ -5,11 +5,14 @@
 #include <omp.h>
 
 static int n_threads = 0;     /* what the user asked for (0: not set yet) */
-static int blas_threads = -1; /* what OpenBLAS runs with right now */
+static int blas_threads = -1; /* what OpenBLAS and oneDNN run with right now */
 
+/* OpenBLAS's OpenMP build sets omp_set_num_threads(n) itself, the ICV that
+ * oneDNN's OpenMP runtime reads at each call: one setting for both. */
 void ml_blas_threads(int n) {
     if (n != blas_threads) {
         openblas_set_num_threads(n);
+        omp_set_num_threads(n);
         blas_threads = n;
     }
 }

@@ -1,16 +1,19 @@
 /* The threads knob and the parallel-for of our own loops. One number,
- * ml_set_threads(n), reaches OpenMP (our loops) and OpenBLAS; BLAS is
- * never run threaded from inside one of our parallel regions. */
+ * ml_set_threads(n), reaches OpenMP (our loops), OpenBLAS and oneDNN: both
+ * libraries are built on the same libgomp pool and take their thread count
+ * from OpenMP's ICV at each call. Neither is run threaded from inside one of
+ * our parallel regions. */
 #ifndef ML_CORE_PARALLEL_H
 #define ML_CORE_PARALLEL_H
 
 #include <stdint.h>
 
-/* Threads used by OpenBLAS and our own loops (n < 1 means 1). */
+/* Threads used by OpenBLAS, oneDNN and our own loops (n < 1 means 1). */
 void ml_set_threads(int n);
 int ml_get_threads(void);
-/* Threads OpenBLAS runs the next call with (1 inside a parallel region is
- * the caller's choice); cheap when it does not change. */
+/* Threads the next OpenBLAS or oneDNN call runs with (ops/gemm.c chooses
+ * per shape; 1 inside a parallel region is the caller's choice); cheap when
+ * it does not change. Our parallel-for names its team size itself. */
 void ml_blas_threads(int n);
 
 /* Calls fn(ctx, start, end) over [0, n) split across threads when n is at

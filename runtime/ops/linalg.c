@@ -1,20 +1,12 @@
-/* Matrix products through OpenBLAS: matmul (2-D, batched with broadcast
- * batch dims, matrix-vector), dot, outer, addmm (the threads knob is core/parallel.c).
- * Transposed views go to BLAS as CblasTrans, without a copy. */
-#include <cblas.h>
-#include <omp.h>
+/* Matrix products: shapes, layouts and autograd of matmul (2-D, batched
+ * with broadcast batch dims, matrix-vector), dot, outer, addmm. Which
+ * library runs a product, on how many threads, is gemm.c's choice.
+ * Transposed views go to BLAS as transposes, without a copy. */
 #include <string.h>
 
 #include "../autograd/autograd.h"
+#include "gemm.h"
 #include "ops.h"
-
-/* Small or skinny products run on one thread: OpenBLAS's 2-thread split
- * makes them slower (measured 1.5x on an inner dimension of 10). */
-static void blas_threads_for(int64_t m, int64_t n, int64_t k) {
-    int nt = ml_get_threads();
-    bool small = m * n * k < 64 * 64 * 64 || m <= 16 || n <= 16 || k <= 16;
-    ml_blas_threads(small || omp_in_parallel() ? 1 : nt);
-}
 
 /* ---- BLAS layout of a matrix view --------------------------------------- */
 /* A 2-D view (rows r, cols c, strides sr, sc) is BLAS-ready as row-major
@@ -37,17 +29,10 @@ static bool blas_layout(int64_t r, int64_t c, int64_t sr, int64_t sc, bool *tran
 /* C[m,n] = alpha * A[m,k] B[k,n] + beta * C for float dtypes; int64 by loops. */
 static void gemm(ml_dtype dt, int64_t m, int64_t n, int64_t k, double alpha, const void *A, bool ta, int64_t lda,
                  const void *B, bool tb, int64_t ldb, double beta, void *C, int64_t ldc) {
-    if (dt == ML_FLOAT32) {
-        if (n == 1 && !tb && ldb == 1 && ldc == 1) { /* matrix-vector */
-            cblas_sgemv(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, ta ? k : m, ta ? m : k, (float)alpha, A, lda, B,
-                        1, (float)beta, C, 1);
-            return;
-        }
-        cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k,
-                    (float)alpha, A, lda, B, ldb, (float)beta, C, ldc);
-    } else if (dt == ML_FLOAT64) {
-        cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, alpha, A,
-                    lda, B, ldb, beta, C, ldc);
+    if (dt == ML_FLOAT32)
+        ml_sgemm(ta, tb, m, n, k, (float)alpha, A, lda, B, ldb, (float)beta, C, ldc);
+    else if (dt == ML_FLOAT64) {
+        ml_dgemm(ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
     } else {
         const int64_t *a = A, *b = B;
         int64_t *c = C;
@@ -112,7 +97,6 @@ static ml_tensor *matmul_raw(ml_tensor *a, ml_tensor *b, ml_tensor *bias, double
         ml_release(cb);
         return out;
     }
-    blas_threads_for(m, n, k);
     for (int64_t bi = 0; bi < batches; bi++) {
         int64_t rem = bi, oa = 0, ob = 0;
         for (int d = bnd - 1; d >= 0; d--) {

@@ -1,0 +1,187 @@
+/* The backend of every float matrix product (see gemm.h). The rules below
+ * come from scripts/bench/sgemm_ref.c on an AMD EPYC Zen 5 (family 26,
+ * full-width AVX-512), OpenBLAS 0.3.21 pinned to Haswell, oneDNN 2.6.3:
+ *   - oneDNN runs 1.8-2.1x OpenBLAS's GFLOP/s from 32x32x32 up (all four
+ *     transpose combinations, skinny MLP shapes included); below about
+ *     32x32x16 its ~0.25 us call overhead loses to OpenBLAS (8^3: 0.26 vs
+ *     0.10 us; 32x32x10, the tiny model's layer: 0.52 vs 0.41 us).
+ *   - a one-row product through sgemm is 6x slower than sgemv (784x512:
+ *     127 vs 22 us); sgemv and dnnl_sgemm tie there, sgemv wins when small.
+ *   - a second thread pays from about 2^24 multiply-adds for oneDNN (256^3:
+ *     1.8x; 128x256x256: slower), later for OpenBLAS (see blas_threads).
+ * Both libraries take their thread count from OpenMP's ICV, which
+ * ml_blas_threads sets; inside one of our parallel regions they run on one. */
+#include "gemm.h"
+
+#include <cblas.h>
+#include <cpuid.h>
+#include <oneapi/dnnl/dnnl.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/parallel.h"
+
+#define ONEDNN_MIN_MNK (32 * 32 * 16) /* below: OpenBLAS (oneDNN's call overhead) */
+#define ONEDNN_2T_MNK (1 << 24)       /* from here oneDNN runs on every thread */
+#define GEMV_2T_ELEMS (1 << 20)       /* matrix elements from which gemv runs threaded */
+
+/* ---- the rule in force ---------------------------------------------------- */
+static const char *const rule_names[] = {"auto", "openblas", "onednn"};
+static int rule = -1; /* not read yet */
+
+static int rule_from(const char *name) {
+    for (int i = 0; i < 3; i++)
+        if (strcmp(name, rule_names[i]) == 0) return i;
+    return -1;
+}
+
+ml_gemm_rule ml_gemm_rule_get(void) {
+    if (rule < 0) {
+        const char *e = getenv("MOONLAB_GEMM");
+        int r = e && *e ? rule_from(e) : ML_GEMM_AUTO;
+        rule = r < 0 ? ML_GEMM_AUTO : r; /* a typo falls back to auto; ml.config() shows the rule */
+    }
+    return (ml_gemm_rule)rule;
+}
+
+int ml_gemm_rule_set(const char *name) {
+    int r = rule_from(name);
+    if (r < 0) return -1;
+    rule = r;
+    return 0;
+}
+
+const char *ml_gemm_rule_name(ml_gemm_rule r) { return rule_names[r]; }
+
+const char *ml_gemm_kernel_name(ml_gemm_kernel k) {
+    static const char *const names[] = {"openblas", "onednn", "gemv"};
+    return names[k];
+}
+
+/* ---- the CPU -------------------------------------------------------------- */
+const char *ml_gemm_onednn_isa(void) {
+    switch (dnnl_get_effective_cpu_isa()) {
+    case dnnl_cpu_isa_sse41: return "sse41";
+    case dnnl_cpu_isa_avx: return "avx";
+    case dnnl_cpu_isa_avx2: return "avx2";
+    case dnnl_cpu_isa_avx2_vnni: return "avx2_vnni";
+    case dnnl_cpu_isa_avx512_mic: return "avx512_mic";
+    case dnnl_cpu_isa_avx512_mic_4ops: return "avx512_mic_4ops";
+    case dnnl_cpu_isa_avx512_core: return "avx512_core";
+    case dnnl_cpu_isa_avx512_core_vnni: return "avx512_core_vnni";
+    case dnnl_cpu_isa_avx512_core_bf16: return "avx512_core_bf16";
+    case dnnl_cpu_isa_avx512_core_amx: return "avx512_core_amx";
+    default: return "unknown";
+    }
+}
+
+/* AMD family 0x19 (Zen 4) runs AVX-512 on 256-bit halves; oneDNN's win
+ * there was never measured, so auto keeps OpenBLAS on it. */
+static bool half_width_avx512(void) {
+    unsigned a, b, c, d;
+    if (!__get_cpuid(0, &a, &b, &c, &d)) return false;
+    bool amd = b == 0x68747541 && d == 0x69746e65 && c == 0x444d4163; /* "AuthenticAMD" */
+    if (!amd || !__get_cpuid(1, &a, &b, &c, &d)) return false;
+    unsigned family = ((a >> 8) & 0xf) + (((a >> 8) & 0xf) == 0xf ? (a >> 20) & 0xff : 0);
+    return family == 0x19;
+}
+
+bool ml_gemm_onednn_preferred(void) {
+    static int yes = -1;
+    if (yes < 0) {
+        dnnl_cpu_isa_t isa = dnnl_get_effective_cpu_isa();
+        bool avx512 = (isa & dnnl_cpu_isa_avx512_core) == dnnl_cpu_isa_avx512_core; /* the core ISA or above */
+        yes = avx512 && !half_width_avx512();
+    }
+    return yes;
+}
+
+/* A one-row or one-column product where each output is the dot product of
+ * a contiguous row of the matrix with the vector (m = 1 with B stored
+ * transposed, as x @ W^T; or n = 1 with A as stored): OpenBLAS's gemv,
+ * row-major NoTrans, the vector's stride as inc. The other orientation
+ * would be a chain of axpys adding k terms in a row into each output (less
+ * accurate than gemm's blocked sums), so it stays a gemm (dot_style). */
+static bool dot_style(bool ta, bool tb, int64_t m, int64_t n) { return (m == 1 && tb) || (n == 1 && !ta); }
+
+/* ---- the plan --------------------------------------------------------------- */
+/* OpenBLAS's 2-thread split makes small or skinny products slower
+ * (measured 1.5x on an inner dimension of 10). */
+static int blas_threads(int64_t m, int64_t n, int64_t k) {
+    bool small = m * n * k < 64 * 64 * 64 || m <= 16 || n <= 16 || k <= 16;
+    return small ? 1 : ml_get_threads();
+}
+
+ml_gemm_kernel ml_sgemm_plan(bool ta, bool tb, int64_t m, int64_t n, int64_t k, int *threads) {
+    ml_gemm_rule r = ml_gemm_rule_get();
+    int nt = ml_get_threads();
+    if (dot_style(ta, tb, m, n)) {
+        *threads = (m == 1 ? n : m) * k >= GEMV_2T_ELEMS ? nt : 1;
+        return ML_KERNEL_GEMV;
+    }
+    /* oneDNN sums a one-row or one-column product naively (relative error
+     * 4e-3 at k = 5e5, against OpenBLAS's 2e-7): matrices only */
+    if (m >= 2 && n >= 2 &&
+        (r == ML_GEMM_ONEDNN || (r == ML_GEMM_AUTO && m * n * k >= ONEDNN_MIN_MNK && ml_gemm_onednn_preferred()))) {
+        *threads = m * n * k >= ONEDNN_2T_MNK ? nt : 1;
+        return ML_KERNEL_ONEDNN;
+    }
+    *threads = blas_threads(m, n, k);
+    return ML_KERNEL_OPENBLAS;
+}
+
+static void set_threads(int nt) { ml_blas_threads(omp_in_parallel() ? 1 : nt); }
+
+/* ---- the products ------------------------------------------------------------ */
+/* row-major NoTrans only: see dot_style */
+
+#define GEMV(pfx, T)                                                                                                 \
+    static void pfx##gemv_of(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const T *A, int64_t lda,  \
+                             const T *B, int64_t ldb, T beta, T *C, int64_t ldc) {                                 \
+        if (m == 1 && tb) /* C[1, n] = B a, B [n, k] */                                                            \
+            cblas_##pfx##gemv(CblasRowMajor, CblasNoTrans, n, k, alpha, B, ldb, A, ta ? lda : 1, beta, C, 1);      \
+        else /* C[m, 1] = A b, A [m, k] */                                                                         \
+            cblas_##pfx##gemv(CblasRowMajor, CblasNoTrans, m, k, alpha, A, lda, B, tb ? 1 : ldb, beta, C, ldc);    \
+    }
+GEMV(s, float)
+GEMV(d, double)
+
+/* k = 0: the product is empty, C = beta * C (beta = 0 clears NaNs too). */
+#define SCALE_ONLY(pfx, T)                                                                                          \
+    static void pfx##scale_only(int64_t m, int64_t n, T beta, T *C, int64_t ldc) {                                 \
+        for (int64_t i = 0; i < m; i++)                                                                            \
+            for (int64_t j = 0; j < n; j++) C[i * ldc + j] = beta == 0 ? 0 : beta * C[i * ldc + j];                 \
+    }
+SCALE_ONLY(s, float)
+SCALE_ONLY(d, double)
+
+void ml_sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float *A, int64_t lda,
+              const float *B, int64_t ldb, float beta, float *C, int64_t ldc) {
+    if (m <= 0 || n <= 0) return;
+    if (k <= 0) { sscale_only(m, n, beta, C, ldc); return; }
+    int nt;
+    ml_gemm_kernel kern = ml_sgemm_plan(ta, tb, m, n, k, &nt);
+    set_threads(nt);
+    if (kern == ML_KERNEL_ONEDNN &&
+        dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', m, n, k, alpha, A, lda, B, ldb, beta, C, ldc) == dnnl_success)
+        return;
+    if (kern == ML_KERNEL_GEMV) { sgemv_of(ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc); return; }
+    /* OpenBLAS, or oneDNN refused the arguments */
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, alpha, A, lda, B,
+                ldb, beta, C, ldc);
+}
+
+void ml_dgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alpha, const double *A, int64_t lda,
+              const double *B, int64_t ldb, double beta, double *C, int64_t ldc) {
+    if (m <= 0 || n <= 0) return;
+    if (k <= 0) { dscale_only(m, n, beta, C, ldc); return; }
+    if (dot_style(ta, tb, m, n)) {
+        set_threads((m == 1 ? n : m) * k >= GEMV_2T_ELEMS ? ml_get_threads() : 1);
+        dgemv_of(ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
+        return;
+    }
+    set_threads(blas_threads(m, n, k));
+    cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, alpha, A, lda, B,
+                ldb, beta, C, ldc);
+}
