@@ -6,7 +6,6 @@
  * and subcommands. Start-up loads nothing but Lua's libraries and the C
  * part of `ml` (its Lua modules load on first use), so it stays fast. */
 #define _XOPEN_SOURCE 700 /* POSIX 2008 with realpath */
-#include <cblas.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -326,11 +325,35 @@ static int run_script(lua_State *L, char **argv, int script, int keep_locals) {
     return status;
 }
 
+/* One line from ml.config(): the libraries, the kernels they chose, threads. */
 static void print_version(lua_State *L, int ml) {
-    lua_getfield(L, ml, "version");
-    const char *blas = openblas_get_config();
-    printf("moonlab %s (%s, %s)\n", lua_tostring(L, -1), LUA_RELEASE, blas ? blas : "OpenBLAS");
-    lua_pop(L, 1);
+    lua_getfield(L, ml, "config");
+    if (lua_pcall(L, 0, 1, 0) != LUA_OK || !lua_istable(L, -1)) {
+        lua_pop(L, 1);
+        lua_getfield(L, ml, "version");
+        printf("moonlab %s (%s)\n", lua_tostring(L, -1), LUA_RELEASE);
+        lua_pop(L, 1);
+        return;
+    }
+    int c = lua_gettop(L);
+    const char *keys[][2] = {{"openblas", "version"}, {"openblas", "variant"}, {"openblas", "core"},
+                             {"onednn", "version"},   {"onednn", "isa"},       {"sleef", "version"},
+                             {"sleef", "isa"}};
+    const char *v[7];
+    for (int i = 0; i < 7; i++) {
+        lua_getfield(L, c, keys[i][0]);
+        lua_getfield(L, -1, keys[i][1]);
+        v[i] = lua_tostring(L, -1); /* kept alive by the config table */
+        lua_pop(L, 2);
+    }
+    lua_getfield(L, c, "version");
+    lua_getfield(L, c, "gemm");
+    lua_getfield(L, c, "threads");
+    lua_getfield(L, c, "cpu");
+    printf("moonlab %s (%s, OpenBLAS %s %s %s, oneDNN %s %s, SLEEF %s %s; gemm %s, %d threads, %s)\n",
+           lua_tostring(L, c + 1), LUA_RELEASE, v[0], v[1], v[2], v[3], v[4], v[5], v[6], lua_tostring(L, c + 2),
+           (int)lua_tointeger(L, c + 3), lua_tostring(L, c + 4));
+    lua_settop(L, c - 1);
 }
 
 /* Everything runs here, in protected mode, so even an out-of-memory error

@@ -8,8 +8,12 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sleef.h> /* SLEEF_VERSION_* */
 #include <sys/stat.h>
 
+#include "../core/parallel.h"
+#include "../ops/gemm.h"
+#include "../ops/vecmath.h"
 #include "lbind.h"
 
 #define ML_VERSION "0.1.0"
@@ -147,6 +151,50 @@ static int ml_lazy_index(lua_State *L) {
     return 1;
 }
 
+/* ---- ml.config(): which libraries and kernels run ------------------------- */
+static void set_str(lua_State *L, const char *k, const char *v) {
+    lua_pushstring(L, v ? v : "unknown");
+    lua_setfield(L, -2, k);
+}
+
+static int l_config(lua_State *L) {
+    ml_gemm_info g;
+    ml_gemm_info_get(&g);
+    lua_createtable(L, 0, 9);
+    set_str(L, "version", ML_VERSION);
+    set_str(L, "lua", LUA_RELEASE);
+    set_str(L, "cpu", g.cpu);
+    lua_pushinteger(L, ml_get_threads());
+    lua_setfield(L, -2, "threads");
+    set_str(L, "gemm", g.rule);
+    lua_createtable(L, 0, 4);
+    set_str(L, "version", g.openblas_version);
+    set_str(L, "variant", g.openblas_variant);
+    set_str(L, "core", g.openblas_core);
+    set_str(L, "config", g.openblas_config);
+    lua_setfield(L, -2, "openblas");
+    lua_createtable(L, 0, 3);
+    set_str(L, "version", g.onednn_version);
+    set_str(L, "isa", g.onednn_isa);
+    lua_pushboolean(L, g.onednn_preferred);
+    lua_setfield(L, -2, "preferred");
+    lua_setfield(L, -2, "onednn");
+    lua_createtable(L, 0, 2);
+    lua_pushfstring(L, "%d.%d.%d", SLEEF_VERSION_MAJOR, SLEEF_VERSION_MINOR, SLEEF_VERSION_PATCHLEVEL);
+    lua_setfield(L, -2, "version");
+    set_str(L, "isa", ml_vecmath_isa());
+    lua_setfield(L, -2, "sleef");
+    return 1;
+}
+
+static const lb_doc config_docs[] = {
+    {"System", NULL},
+    {"config", "ml.config() -> table — what runs the math: version, lua, cpu, threads, gemm (the MOONLAB_GEMM rule: "
+               "auto, openblas or onednn), openblas {version, variant, core, config}, onednn {version, isa, "
+               "preferred: auto sends float32 matrix products to it on this CPU}, sleef {version, isa}"},
+    {NULL, NULL},
+};
+
 int luaopen_moonlab(lua_State *L) {
     lua_settop(L, 0);
     lua_newtable(L); /* 1: ml */
@@ -180,6 +228,9 @@ int luaopen_moonlab(lua_State *L) {
     lua_setfield(L, 1, "Tensor"); /* ml.Tensor: the method table */
     lua_pushliteral(L, ML_VERSION);
     lua_setfield(L, 1, "version");
+    lua_pushcfunction(L, l_config);
+    lua_setfield(L, 1, "config");
+    lb_add_docs(L, 1, config_docs);
 
     lua_newtable(L);
     lua_pushcfunction(L, ml_lazy_index);

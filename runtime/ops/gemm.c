@@ -17,6 +17,7 @@
 #include <cpuid.h>
 #include <oneapi/dnnl/dnnl.h>
 #include <omp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -76,15 +77,20 @@ const char *ml_gemm_onednn_isa(void) {
     }
 }
 
+static unsigned cpu_family(void) {
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
+    unsigned base = (a >> 8) & 0xf;
+    return base + (base == 0xf ? (a >> 20) & 0xff : 0);
+}
+
 /* AMD family 0x19 (Zen 4) runs AVX-512 on 256-bit halves; oneDNN's win
  * there was never measured, so auto keeps OpenBLAS on it. */
 static bool half_width_avx512(void) {
     unsigned a, b, c, d;
     if (!__get_cpuid(0, &a, &b, &c, &d)) return false;
     bool amd = b == 0x68747541 && d == 0x69746e65 && c == 0x444d4163; /* "AuthenticAMD" */
-    if (!amd || !__get_cpuid(1, &a, &b, &c, &d)) return false;
-    unsigned family = ((a >> 8) & 0xf) + (((a >> 8) & 0xf) == 0xf ? (a >> 20) & 0xff : 0);
-    return family == 0x19;
+    return amd && cpu_family() == 0x19;
 }
 
 bool ml_gemm_onednn_preferred(void) {
@@ -95,6 +101,35 @@ bool ml_gemm_onednn_preferred(void) {
         yes = avx512 && !half_width_avx512();
     }
     return yes;
+}
+
+void ml_gemm_info_get(ml_gemm_info *info) {
+    memset(info, 0, sizeof *info);
+    info->openblas_config = openblas_get_config();
+    /* the config starts "OpenBLAS 0.3.21 ..." */
+    if (sscanf(info->openblas_config ? info->openblas_config : "", "OpenBLAS %15s", info->openblas_version) != 1)
+        strcpy(info->openblas_version, "unknown");
+    info->openblas_core = openblas_get_corename();
+    int par = openblas_get_parallel();
+    info->openblas_variant = par == 2 ? "openmp" : par == 1 ? "pthreads" : "sequential";
+    const dnnl_version_t *v = dnnl_version();
+    snprintf(info->onednn_version, sizeof info->onednn_version, "%d.%d.%d", v->major, v->minor, v->patch);
+    info->onednn_isa = ml_gemm_onednn_isa();
+    info->onednn_preferred = ml_gemm_onednn_preferred();
+    info->rule = ml_gemm_rule_name(ml_gemm_rule_get());
+    unsigned brand[12] = {0};
+    char name[49] = "unknown CPU";
+    if (__get_cpuid(0x80000000, &brand[0], &brand[1], &brand[2], &brand[3]) && brand[0] >= 0x80000004) {
+        for (unsigned i = 0; i < 3; i++)
+            __get_cpuid(0x80000002 + i, &brand[4 * i], &brand[4 * i + 1], &brand[4 * i + 2], &brand[4 * i + 3]);
+        memcpy(name, brand, 48);
+        name[48] = 0;
+        char *e = name + strlen(name);
+        while (e > name && e[-1] == ' ') *--e = 0; /* brand strings are padded */
+    }
+    const char *n = name;
+    while (*n == ' ') n++;
+    snprintf(info->cpu, sizeof info->cpu, "%s (family %u)", n, cpu_family());
 }
 
 /* A one-row or one-column product where each output is the dot product of

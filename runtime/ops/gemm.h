@@ -28,6 +28,20 @@ const char *ml_gemm_kernel_name(ml_gemm_kernel k);
 const char *ml_gemm_onednn_isa(void);
 bool ml_gemm_onednn_preferred(void);
 
+/* What runs the products, for ml.config() and `moonlab --version`. */
+typedef struct {
+    char openblas_version[16];   /* "0.3.21" */
+    const char *openblas_config; /* openblas_get_config() */
+    const char *openblas_core;   /* the kernel family it runs: "Haswell" (OPENBLAS_CORETYPE) */
+    const char *openblas_variant; /* "openmp", "pthreads" or "sequential" */
+    char onednn_version[16];     /* "2.6.3" */
+    const char *onednn_isa;      /* ml_gemm_onednn_isa() */
+    bool onednn_preferred;       /* ml_gemm_onednn_preferred() */
+    const char *rule;            /* "auto", "openblas", "onednn" */
+    char cpu[64];                /* the CPU's brand string and family: "AMD EPYC (family 26)" */
+} ml_gemm_info;
+void ml_gemm_info_get(ml_gemm_info *info);
+
 /* The kernel and thread count ml_sgemm uses for op(A) [m, k] @ op(B) [k, n]
  * outside a parallel region (inside one: always 1 thread). */
 ml_gemm_kernel ml_sgemm_plan(bool ta, bool tb, int64_t m, int64_t n, int64_t k, int *threads);
