@@ -10,13 +10,17 @@
  *   - a second thread pays from about 2^24 multiply-adds for oneDNN (256^3:
  *     1.8x; 128x256x256: slower), later for OpenBLAS (see blas_threads).
  * Both libraries take their thread count from OpenMP's ICV, which
- * ml_blas_threads sets; inside one of our parallel regions they run on one. */
+ * ml_blas_threads sets; inside one of our parallel regions they run on one.
+ * oneDNN is opened with dlopen at its first use: linked, its 40 MB of code
+ * added 10-15 ms to every start of `moonlab`; unavailable, OpenBLAS runs. */
 #include "gemm.h"
 
 #include <cblas.h>
 #include <cpuid.h>
+#include <dlfcn.h>
 #include <oneapi/dnnl/dnnl.h>
 #include <omp.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,9 +64,33 @@ const char *ml_gemm_kernel_name(ml_gemm_kernel k) {
     return names[k];
 }
 
+/* ---- oneDNN, opened at first use ------------------------------------------ */
+static struct {
+    dnnl_status_t (*sgemm)(char, char, dnnl_dim_t, dnnl_dim_t, dnnl_dim_t, float, const float *, dnnl_dim_t,
+                           const float *, dnnl_dim_t, float, float *, dnnl_dim_t);
+    dnnl_cpu_isa_t (*isa)(void);
+    const dnnl_version_t *(*version)(void);
+} dnnl;
+static pthread_once_t dnnl_once = PTHREAD_ONCE_INIT;
+
+static void dnnl_open(void) {
+    void *h = dlopen("libdnnl.so.2", RTLD_NOW | RTLD_LOCAL);
+    if (!h) return;
+    *(void **)&dnnl.sgemm = dlsym(h, "dnnl_sgemm");
+    *(void **)&dnnl.isa = dlsym(h, "dnnl_get_effective_cpu_isa");
+    *(void **)&dnnl.version = dlsym(h, "dnnl_version");
+    if (!dnnl.sgemm || !dnnl.isa || !dnnl.version) dnnl.sgemm = NULL; /* a library we do not know: unused */
+}
+
+static bool onednn_available(void) {
+    pthread_once(&dnnl_once, dnnl_open);
+    return dnnl.sgemm != NULL;
+}
+
 /* ---- the CPU -------------------------------------------------------------- */
 const char *ml_gemm_onednn_isa(void) {
-    switch (dnnl_get_effective_cpu_isa()) {
+    if (!onednn_available()) return "unavailable";
+    switch (dnnl.isa()) {
     case dnnl_cpu_isa_sse41: return "sse41";
     case dnnl_cpu_isa_avx: return "avx";
     case dnnl_cpu_isa_avx2: return "avx2";
@@ -96,7 +124,7 @@ static bool half_width_avx512(void) {
 bool ml_gemm_onednn_preferred(void) {
     static int yes = -1;
     if (yes < 0) {
-        dnnl_cpu_isa_t isa = dnnl_get_effective_cpu_isa();
+        dnnl_cpu_isa_t isa = onednn_available() ? dnnl.isa() : dnnl_cpu_isa_all;
         bool avx512 = (isa & dnnl_cpu_isa_avx512_core) == dnnl_cpu_isa_avx512_core; /* the core ISA or above */
         yes = avx512 && !half_width_avx512();
     }
@@ -112,8 +140,9 @@ void ml_gemm_info_get(ml_gemm_info *info) {
     info->openblas_core = openblas_get_corename();
     int par = openblas_get_parallel();
     info->openblas_variant = par == 2 ? "openmp" : par == 1 ? "pthreads" : "sequential";
-    const dnnl_version_t *v = dnnl_version();
-    snprintf(info->onednn_version, sizeof info->onednn_version, "%d.%d.%d", v->major, v->minor, v->patch);
+    const dnnl_version_t *v = onednn_available() ? dnnl.version() : NULL;
+    if (v) snprintf(info->onednn_version, sizeof info->onednn_version, "%d.%d.%d", v->major, v->minor, v->patch);
+    else strcpy(info->onednn_version, "unavailable");
     info->onednn_isa = ml_gemm_onednn_isa();
     info->onednn_preferred = ml_gemm_onednn_preferred();
     info->rule = ml_gemm_rule_name(ml_gemm_rule_get());
@@ -132,13 +161,21 @@ void ml_gemm_info_get(ml_gemm_info *info) {
     snprintf(info->cpu, sizeof info->cpu, "%s (family %u)", n, cpu_family());
 }
 
-/* A one-row or one-column product where each output is the dot product of
- * a contiguous row of the matrix with the vector (m = 1 with B stored
- * transposed, as x @ W^T; or n = 1 with A as stored): OpenBLAS's gemv,
- * row-major NoTrans, the vector's stride as inc. The other orientation
- * would be a chain of axpys adding k terms in a row into each output (less
- * accurate than gemm's blocked sums), so it stays a gemm (dot_style). */
+/* A one-row or one-column product goes to OpenBLAS's gemv, on the operands
+ * as they lie (the vector's stride as inc), when each output is the dot
+ * product of a stored row with the vector (m = 1 with B stored transposed,
+ * as x @ W^T; or n = 1 with A as stored), or when k is small. Otherwise
+ * gemv is a chain of axpys adding k terms in a row into each output:
+ * as accurate as gemm's sums within one K block (OpenBLAS's is 256 or
+ * more), much less beyond (relative error 4e-3 at k = 5e5), so it stays
+ * a gemm there. */
+#define GEMV_AXPY_MAX_K 256
+
 static bool dot_style(bool ta, bool tb, int64_t m, int64_t n) { return (m == 1 && tb) || (n == 1 && !ta); }
+
+static bool use_gemv(bool ta, bool tb, int64_t m, int64_t n, int64_t k) {
+    return (m == 1 || n == 1) && (dot_style(ta, tb, m, n) || k <= GEMV_AXPY_MAX_K);
+}
 
 /* ---- the plan --------------------------------------------------------------- */
 /* OpenBLAS's 2-thread split makes small or skinny products slower
@@ -151,14 +188,14 @@ static int blas_threads(int64_t m, int64_t n, int64_t k) {
 ml_gemm_kernel ml_sgemm_plan(bool ta, bool tb, int64_t m, int64_t n, int64_t k, int *threads) {
     ml_gemm_rule r = ml_gemm_rule_get();
     int nt = ml_get_threads();
-    if (dot_style(ta, tb, m, n)) {
+    if (use_gemv(ta, tb, m, n, k)) {
         *threads = (m == 1 ? n : m) * k >= GEMV_2T_ELEMS ? nt : 1;
         return ML_KERNEL_GEMV;
     }
     /* oneDNN sums a one-row or one-column product naively (relative error
      * 4e-3 at k = 5e5, against OpenBLAS's 2e-7): matrices only */
     if (m >= 2 && n >= 2 &&
-        (r == ML_GEMM_ONEDNN || (r == ML_GEMM_AUTO && m * n * k >= ONEDNN_MIN_MNK && ml_gemm_onednn_preferred()))) {
+        ((r == ML_GEMM_ONEDNN && onednn_available()) || (r == ML_GEMM_AUTO && m * n * k >= ONEDNN_MIN_MNK && ml_gemm_onednn_preferred()))) {
         *threads = m * n * k >= ONEDNN_2T_MNK ? nt : 1;
         return ML_KERNEL_ONEDNN;
     }
@@ -169,15 +206,19 @@ ml_gemm_kernel ml_sgemm_plan(bool ta, bool tb, int64_t m, int64_t n, int64_t k, 
 static void set_threads(int nt) { ml_blas_threads(omp_in_parallel() ? 1 : nt); }
 
 /* ---- the products ------------------------------------------------------------ */
-/* row-major NoTrans only: see dot_style */
-
-#define GEMV(pfx, T)                                                                                                 \
-    static void pfx##gemv_of(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const T *A, int64_t lda,  \
-                             const T *B, int64_t ldb, T beta, T *C, int64_t ldc) {                                 \
-        if (m == 1 && tb) /* C[1, n] = B a, B [n, k] */                                                            \
-            cblas_##pfx##gemv(CblasRowMajor, CblasNoTrans, n, k, alpha, B, ldb, A, ta ? lda : 1, beta, C, 1);      \
-        else /* C[m, 1] = A b, A [m, k] */                                                                         \
-            cblas_##pfx##gemv(CblasRowMajor, CblasNoTrans, m, k, alpha, A, lda, B, tb ? 1 : ldb, beta, C, ldc);    \
+/* the dot-style orientations first (see use_gemv) */
+#define GEMV(pfx, T)                                                                                                   \
+    static void pfx##gemv_of(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const T *A, int64_t lda,    \
+                             const T *B, int64_t ldb, T beta, T *C, int64_t ldc) {                                   \
+        int64_t inca = ta ? lda : 1, incb = tb ? 1 : ldb;                                                            \
+        if (m == 1 && tb) /* C[1, n] = B a, B stored [n, k] */                                                       \
+            cblas_##pfx##gemv(CblasRowMajor, CblasNoTrans, n, k, alpha, B, ldb, A, inca, beta, C, 1);                \
+        else if (n == 1 && !ta) /* C[m, 1] = A b, A stored [m, k] */                                                 \
+            cblas_##pfx##gemv(CblasRowMajor, CblasNoTrans, m, k, alpha, A, lda, B, incb, beta, C, ldc);              \
+        else if (m == 1) /* C[1, n] = B^T a, B stored [k, n] */                                                      \
+            cblas_##pfx##gemv(CblasRowMajor, CblasTrans, k, n, alpha, B, ldb, A, inca, beta, C, 1);                  \
+        else /* C[m, 1] = A^T b, A stored [k, m] */                                                                  \
+            cblas_##pfx##gemv(CblasRowMajor, CblasTrans, k, m, alpha, A, lda, B, incb, beta, C, ldc);                \
     }
 GEMV(s, float)
 GEMV(d, double)
@@ -199,7 +240,7 @@ void ml_sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, co
     ml_gemm_kernel kern = ml_sgemm_plan(ta, tb, m, n, k, &nt);
     set_threads(nt);
     if (kern == ML_KERNEL_ONEDNN &&
-        dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', m, n, k, alpha, A, lda, B, ldb, beta, C, ldc) == dnnl_success)
+        dnnl.sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', m, n, k, alpha, A, lda, B, ldb, beta, C, ldc) == dnnl_success)
         return;
     if (kern == ML_KERNEL_GEMV) { sgemv_of(ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc); return; }
     /* OpenBLAS, or oneDNN refused the arguments */
@@ -211,7 +252,7 @@ void ml_dgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alpha, c
               const double *B, int64_t ldb, double beta, double *C, int64_t ldc) {
     if (m <= 0 || n <= 0) return;
     if (k <= 0) { dscale_only(m, n, beta, C, ldc); return; }
-    if (dot_style(ta, tb, m, n)) {
+    if (use_gemv(ta, tb, m, n, k)) {
         set_threads((m == 1 ? n : m) * k >= GEMV_2T_ELEMS ? ml_get_threads() : 1);
         dgemv_of(ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
         return;

@@ -1,8 +1,9 @@
 /* Which library runs a float matrix product, and on how many threads.
  * float32: oneDNN's dnnl_sgemm where it was measured faster (AVX-512 CPUs
- * with full-width units, products of at least 32x32x16), OpenBLAS's sgemv
- * for one-row and one-column products whose outputs are dot products of
- * stored rows (x @ W^T with one row: bound by reading W), and
+ * with full-width units, m and n >= 2, at least 32x32x16), OpenBLAS's
+ * sgemv for one-row and one-column products (x @ W^T with one row: bound by
+ * reading W) whose outputs are dot products of stored rows or whose k is
+ * small (see use_gemv in gemm.c), and
  * OpenBLAS's sgemm otherwise. float64: OpenBLAS. The choice depends only on
  * the shape, the CPU and MOONLAB_GEMM, never on timings, so the same seed
  * and thread count give bit-identical results. */

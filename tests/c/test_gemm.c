@@ -80,6 +80,7 @@ static double run_case(const gcase *c, bool dbl) {
 static void test_values(void) {
     static const int64_t shapes[][3] = {
         {1, 1, 1},     {1, 1, 300},   {1, 7, 5},     {7, 1, 5},   {1, 512, 784}, {300, 1, 64}, {2, 2, 2},
+        {1, 40, 256},  {40, 1, 256},  {1, 40, 257},  {40, 1, 257},
         {32, 32, 10},  {32, 10, 32},  {32, 1, 32},   {1, 32, 32}, {32, 32, 1},   {33, 17, 40}, {64, 64, 64},
         {128, 10, 256}, {10, 256, 128}, {128, 256, 10}, {96, 80, 72}, {300, 260, 270}, {5, 3, 0},
     };
@@ -110,8 +111,11 @@ static void test_plan(void) {
     /* batch-1 inference: x [1, 784] @ W^T, W [512, 784] stored as it is */
     CHECK(ml_sgemm_plan(false, true, 1, 512, 784, &nt) == ML_KERNEL_GEMV && nt == 1);
     CHECK(ml_sgemm_plan(false, false, 300, 1, 64, &nt) == ML_KERNEL_GEMV);
-    /* the other orientation of a vector product stays a (blocked, accurate) gemm */
+    /* the other orientation of a vector product: gemv for small k, else a (blocked, accurate) gemm */
     CHECK(ml_sgemm_plan(false, false, 1, 512, 784, &nt) == ML_KERNEL_OPENBLAS);
+    CHECK(ml_sgemm_plan(false, false, 1, 512, 256, &nt) == ML_KERNEL_GEMV);
+    CHECK(ml_sgemm_plan(true, false, 32, 1, 32, &nt) == ML_KERNEL_GEMV); /* the tiny model's h^T @ g */
+    CHECK(ml_sgemm_plan(true, false, 32, 1, 300, &nt) == ML_KERNEL_OPENBLAS);
     /* the tiny model's products: below oneDNN's call overhead */
     CHECK(ml_sgemm_plan(false, true, 32, 32, 10, &nt) == ML_KERNEL_OPENBLAS && nt == 1);
     CHECK(ml_sgemm_plan(true, false, 32, 10, 32, &nt) == ML_KERNEL_OPENBLAS && nt == 1);
