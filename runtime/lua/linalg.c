@@ -33,7 +33,7 @@ static int l_addmm(lua_State *L) {
     return 1;
 }
 
-/* ml.threads([n]): sets the threads of OpenBLAS and of moonlab's own loops; returns the count */
+/* ml.threads([n]): sets the threads of OpenBLAS, oneDNN and moonlab's own loops; returns the count */
 static int l_threads(lua_State *L) {
     if (!lua_isnoneornil(L, 1)) {
         lua_Integer n = luaL_checkinteger(L, 1);
@@ -51,20 +51,20 @@ static const luaL_Reg funcs[] = {
 
 static const lb_doc docs[] = {
     {"Linear algebra", NULL},
-    {"matmul", "a:matmul(b) -> tensor — matrix product (OpenBLAS): 2-D @ 2-D, batched N-D with broadcast batch dims, "
-               "matrix @ vector, vector @ matrix"},
+    {"matmul", "a:matmul(b) -> tensor — matrix product (oneDNN or OpenBLAS by shape, see ml.config()): 2-D @ 2-D, "
+               "batched N-D with broadcast batch dims, matrix @ vector, vector @ matrix"},
     {"mm", "a:mm(b) -> tensor — matmul, under PyTorch's name for 2-D products"},
     {"bmm", "a:bmm(b) -> tensor — matmul, under PyTorch's name for batched products"},
     {"mv", "a:mv(v) -> tensor — matmul, under PyTorch's name for matrix @ vector"},
     {"dot", "a:dot(b) -> tensor — the inner product of two 1-D tensors (0-d)"},
     {"outer", "a:outer(b) -> tensor — the outer product of 1-D a [n] and b [m], shape [n, m]"},
-    {"addmm", "ml.addmm(bias, a, b, [{beta=1, alpha=1}]) -> tensor — beta * bias + alpha * (a @ b) in one BLAS call, bias broadcast"},
+    {"addmm", "ml.addmm(bias, a, b, [{beta=1, alpha=1}]) -> tensor — beta * bias + alpha * (a @ b) in one product call, bias broadcast"},
     {NULL, NULL},
 };
 
 static const lb_doc ml_docs[] = {
     {"Linear algebra", NULL},
-    {"threads", "ml.threads([n]) -> integer — sets the threads of OpenBLAS and moonlab's own loops; returns the count"},
+    {"threads", "ml.threads([n]) -> integer — sets the threads of OpenBLAS, oneDNN and moonlab's own loops; returns the count"},
     {NULL, NULL},
 };
 
