@@ -194,8 +194,9 @@ ml_gemm_kernel ml_sgemm_plan(bool ta, bool tb, int64_t m, int64_t n, int64_t k, 
     }
     /* oneDNN sums a one-row or one-column product naively (relative error
      * 4e-3 at k = 5e5, against OpenBLAS's 2e-7): matrices only */
-    if (m >= 2 && n >= 2 &&
-        ((r == ML_GEMM_ONEDNN && onednn_available()) || (r == ML_GEMM_AUTO && m * n * k >= ONEDNN_MIN_MNK && ml_gemm_onednn_preferred()))) {
+    bool big = m * n * k >= ONEDNN_MIN_MNK;
+    if (m >= 2 && n >= 2 && ((r == ML_GEMM_ONEDNN && onednn_available()) ||
+                             (r == ML_GEMM_AUTO && big && ml_gemm_onednn_preferred()))) {
         *threads = m * n * k >= ONEDNN_2T_MNK ? nt : 1;
         return ML_KERNEL_ONEDNN;
     }
@@ -203,7 +204,12 @@ ml_gemm_kernel ml_sgemm_plan(bool ta, bool tb, int64_t m, int64_t n, int64_t k, 
     return ML_KERNEL_OPENBLAS;
 }
 
-static void set_threads(int nt) { ml_blas_threads(omp_in_parallel() ? 1 : nt); }
+/* Inside a parallel region both libraries run on the calling thread by
+ * themselves (no nested parallelism): the ICV there is that thread's own,
+ * so it is left alone. */
+static void set_threads(int nt) {
+    if (!omp_in_parallel()) ml_blas_threads(nt);
+}
 
 /* ---- the products ------------------------------------------------------------ */
 /* the dot-style orientations first (see use_gemv) */
