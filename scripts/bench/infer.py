@@ -2,7 +2,8 @@
 """The PyTorch side of scripts/bench/infer.sh: batch-1 inference of the MLP
 784-512-256-10 (Linear, ReLU, Linear, ReLU, Linear), float32, eval mode,
 at PyTorch's best: torch.inference_mode() around the loop (no autograd
-bookkeeping at all; no_grad measured the same or slower), THREADS threads.
+bookkeeping at all; torch.no_grad() measured the same within noise: best
+calls 181-194 us for both on the shared 2-core machine), THREADS threads.
     infer.py THREADS SECONDS
 Prints "US <median> <best> <calls>" (us per call)."""
 import sys
