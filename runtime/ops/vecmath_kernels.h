@@ -1,0 +1,186 @@
+/* The vecmath kernels, written once for every ISA (vecmath.h says what they
+ * compute). An ISA file (vecmath_avx512.c ...) sets its target, includes
+ * <sleef.h>, defines
+ *   VM_TABLE            the table's name (ml_vm_avx512f ...)
+ *   VM_ISA_NAME         what ml_vecmath_isa() reports
+ *   VF, LF, VD, LD      the float and double vector types and their lanes
+ *   SF(fn, u), SD(fn, u)  the SLEEF routine: SF(exp, u10) -> Sleef_expf16_u10avx512f
+ *   FMAF, FMAD          fused multiply-add of vectors (exact products below)
+ *   VM_SCALAR           1 when the "vectors" are plain float and double
+ * and includes this file. The arithmetic is written with GCC's vector
+ * extensions, so one expression serves __m512, __m256 and plain scalars.
+ *
+ * Two compositions beyond SLEEF's own routines, chosen for accuracy over the
+ * whole range at the cost of one select:
+ *   sigmoid(x) = (x >= 0 ? 1 : e) / (1 + e),  e = exp(-|x|): never overflows,
+ *     keeps the tiny values of large negative x (1 / (1 + exp(-x)) gives 0 there);
+ *   gelu(x) = x Phi(x), Phi from erfc (VM_PHI below): no cancellation for
+ *     x < -1, where PyTorch's 0.5 x (1 + erf(x / sqrt 2)) loses digits (4%
+ *     wrong at x = -5 in float32); gelu(-inf) = -0, not NaN.
+ * Errors measured by tests/c/test_vecmath.c. */
+#ifndef ML_OPS_VECMATH_KERNELS_H
+#define ML_OPS_VECMATH_KERNELS_H
+
+#include <stdint.h>
+#include <string.h>
+
+#include "vecmath.h"
+
+typedef void (*ml_vm_f32_fn)(float *o, const float *x, int64_t n);
+typedef void (*ml_vm_f64_fn)(double *o, const double *x, int64_t n);
+typedef void (*ml_vm_grad_f32_fn)(float *o, const float *g, const float *x, int64_t n);
+typedef void (*ml_vm_grad_f64_fn)(double *o, const double *g, const double *x, int64_t n);
+
+/* One ISA's kernels, indexed by ml_vm_fn (ML_VM_NONE's entry is NULL). */
+typedef struct {
+    const char *name;
+    ml_vm_f32_fn f32[ML_VM_NFN];
+    ml_vm_f64_fn f64[ML_VM_NFN];
+    ml_vm_grad_f32_fn gelu_grad_f32;
+    ml_vm_grad_f64_fn gelu_grad_f64;
+} ml_vm_table;
+
+extern const ml_vm_table ml_vm_avx512f, ml_vm_avx2, ml_vm_scalar;
+
+#endif
+
+#ifdef VM_TABLE
+#define VM_SQRT1_2 0.70710678118654752440
+#define VM_INV_SQRT_2PI 0.39894228040143267794
+
+/* m ? a : b lane by lane (m what a compare of vectors gives, a and b
+ * vectors of one type), and |v| as a bit clear */
+#if VM_SCALAR
+#define VM_SEL(m, a, b) ((m) ? (a) : (b))
+#define VM_ABS(v) _Generic((v), float: __builtin_fabsf, default: __builtin_fabs)(v)
+#else
+#define VM_SEL(m, a, b) ((__typeof__(a))(((__typeof__(m))(a) & (m)) | ((__typeof__(m))(b) & ~(m))))
+#define VM_ABS(v) ((__typeof__(v))((__typeof__((v) >= 0))(v) & ~(__typeof__((v) >= 0))(-(__typeof__(v)){0})))
+#endif
+
+/* Map and map2 loops over whole vectors, then the tail on a zero-padded copy. */
+#define VM_MAP(NAME, T, V, L, EXPR)                                                                           \
+    static inline V NAME##_v(V v) { return EXPR; }                                                            \
+    static void NAME(T *o, const T *x, int64_t n) {                                                           \
+        int64_t i = 0;                                                                                        \
+        /* two vectors a step: the second's arithmetic fills the first's latencies */                         \
+        for (; i + 2 * L <= n; i += 2 * L) {                                                                  \
+            V v, w;                                                                                           \
+            memcpy(&v, x + i, sizeof v);                                                                      \
+            memcpy(&w, x + i + L, sizeof w);                                                                  \
+            v = NAME##_v(v);                                                                                  \
+            w = NAME##_v(w);                                                                                  \
+            memcpy(o + i, &v, sizeof v);                                                                      \
+            memcpy(o + i + L, &w, sizeof w);                                                                  \
+        }                                                                                                     \
+        for (; i + L <= n; i += L) {                                                                          \
+            V v;                                                                                              \
+            memcpy(&v, x + i, sizeof v);                                                                      \
+            v = NAME##_v(v);                                                                                  \
+            memcpy(o + i, &v, sizeof v);                                                                      \
+        }                                                                                                     \
+        if (i < n) {                                                                                          \
+            T buf[L] = {0};                                                                                   \
+            V v;                                                                                              \
+            memcpy(buf, x + i, (size_t)(n - i) * sizeof(T));                                                  \
+            memcpy(&v, buf, sizeof v);                                                                        \
+            v = NAME##_v(v);                                                                                  \
+            memcpy(buf, &v, sizeof v);                                                                        \
+            memcpy(o + i, buf, (size_t)(n - i) * sizeof(T));                                                  \
+        }                                                                                                     \
+    }
+#define VM_MAP2(NAME, T, V, L, EXPR)                                                                          \
+    static inline V NAME##_v(V g, V v) { return EXPR; }                                                       \
+    static void NAME(T *o, const T *gp, const T *x, int64_t n) {                                              \
+        int64_t i = 0;                                                                                        \
+        for (; i + L <= n; i += L) {                                                                          \
+            V v, g;                                                                                           \
+            memcpy(&v, x + i, sizeof v);                                                                      \
+            memcpy(&g, gp + i, sizeof g);                                                                     \
+            v = NAME##_v(g, v);                                                                               \
+            memcpy(o + i, &v, sizeof v);                                                                      \
+        }                                                                                                     \
+        if (i < n) {                                                                                          \
+            T bx[L] = {0}, bg[L] = {0};                                                                       \
+            V v, g;                                                                                           \
+            memcpy(bx, x + i, (size_t)(n - i) * sizeof(T));                                                   \
+            memcpy(bg, gp + i, (size_t)(n - i) * sizeof(T));                                                  \
+            memcpy(&v, bx, sizeof v);                                                                         \
+            memcpy(&g, bg, sizeof g);                                                                         \
+            v = NAME##_v(g, v);                                                                               \
+            memcpy(bx, &v, sizeof v);                                                                         \
+            memcpy(o + i, bx, (size_t)(n - i) * sizeof(T));                                                   \
+        }                                                                                                     \
+    }
+
+/* Phi(v) = P(N(0,1) <= v) = v >= 0 ? 1 - h : h, h = erfc(|v| / sqrt 2) / 2,
+ * accurate in both tails (1 + erf(v / sqrt 2) cancels for v < -1).
+ * float64: SLEEF's erfc (u15). float32: SLEEF's erfc is 2 ns an element,
+ * more than the whole budget of gelu, so erfc comes from Numerical Recipes'
+ * erfcc, a Chebyshev fit with relative error below 1.2e-7 for every z >= 0:
+ *   erfc(z) = t exp(-z^2 + P(t)),  t = 1 / (1 + z / 2).
+ * -z^2 = -v^2 / 2 is split exactly into hi + lo (FMA), and the rounding of
+ * hi + P (up to 2^-24 * 81 near z = 9, which exp would turn into that much
+ * relative error) is recovered by TwoSum and applied as exp(s)(1 + err + lo). */
+#define VM_PHI_double(V, S, FMA, v)                                                                           \
+    ({                                                                                                        \
+        V h_ = 0.5 * S(erfc, u15)(VM_ABS(v) * VM_SQRT1_2);                                                    \
+        VM_SEL((v) >= 0, 1 - h_, h_);                                                                         \
+    })
+#define VM_PHI_float(V, S, FMA, v)                                                                            \
+    ({                                                                                                        \
+        V t_ = 1 / (1 + VM_ABS(v) * (float)(0.5 * VM_SQRT1_2));                                               \
+        /* P(t) by Estrin's scheme: a shorter dependency chain than Horner's */                              \
+        V t2_ = t_ * t_, t4_ = t2_ * t2_;                                                                     \
+        V p_ = ((-1.26551223f + t_ * 1.00002368f) + t2_ * (0.37409196f + t_ * 0.09678418f)) +                 \
+               t4_ * (((-0.18628806f + t_ * 0.27886807f) + t2_ * (-1.13520398f + t_ * 1.48851587f)) +         \
+                      t4_ * (-0.82215223f + t_ * 0.17087277f));                                               \
+        V xx_ = (v) * (v), hi_ = -0.5f * xx_, lo_ = -0.5f * FMA(v, v, -xx_);                                  \
+        V s_ = hi_ + p_, bb_ = s_ - hi_, er_ = (hi_ - (s_ - bb_)) + (p_ - bb_);                               \
+        V e_ = S(exp, u10)(s_);                                                                               \
+        V h_ = 0.5f * t_ * (e_ + e_ * (er_ + lo_));                                                           \
+        h_ = VM_SEL(e_ == 0, (V){0}, h_); /* |v| huge: v * v is inf and lo NaN */                             \
+        VM_SEL((v) >= 0, 1 - h_, h_);                                                                         \
+    })
+
+/* exp(-v^2 / 2), with v^2 split exactly so its rounding does not reach the exponent */
+#define VM_EXP_HALF_SQ(T, V, S, FMA, v)                                                                       \
+    ({                                                                                                        \
+        V xx_ = (v) * (v), e_ = S(exp, u10)((T)-0.5 * xx_);                                                   \
+        VM_SEL(e_ == 0, (V){0}, e_ + e_ * ((T)-0.5 * FMA(v, v, -xx_)));                                       \
+    })
+
+#define VM_KERNELS(T, V, L, S, FMA, SUF)                                                                       \
+    VM_MAP(exp_##SUF, T, V, L, S(exp, u10)(v))                                                                \
+    VM_MAP(log_##SUF, T, V, L, S(log, u10)(v))                                                                \
+    VM_MAP(log1p_##SUF, T, V, L, S(log1p, u10)(v))                                                            \
+    VM_MAP(tanh_##SUF, T, V, L, S(tanh, u10)(v))                                                              \
+    VM_MAP(sigmoid_##SUF, T, V, L, ({                                                                         \
+               V e_ = S(exp, u10)(-VM_ABS(v));                                                            \
+               VM_SEL(v >= 0, (V){0} + 1, e_) / (1 + e_);                                                  \
+           }))                                                                                                \
+    /* where Phi underflows to 0 the answer is -0 (x Phi would be NaN at -inf) */                            \
+    VM_MAP(gelu_##SUF, T, V, L, ({                                                                            \
+               V p_ = VM_PHI_##T(V, S, FMA, v);                                                                     \
+               VM_SEL(p_ == 0, -(V){0}, v * p_);                                                              \
+           }))                                                                                                \
+    /* d/dx x Phi(x) = Phi(x) + x phi(x), phi(x) = exp(-x^2 / 2) / sqrt(2 pi); x phi is 0 where phi           \
+     * underflows (else NaN at +-inf) */                                                                      \
+    VM_MAP2(gelu_grad_##SUF, T, V, L, ({                                                                      \
+                V d_ = VM_EXP_HALF_SQ(T, V, S, FMA, v) * (T)VM_INV_SQRT_2PI;                                  \
+                g * (VM_PHI_##T(V, S, FMA, v) + VM_SEL(d_ == 0, (V){0}, v * d_));                             \
+            }))
+
+VM_KERNELS(float, VF, LF, SF, FMAF, f32)
+VM_KERNELS(double, VD, LD, SD, FMAD, f64)
+
+const ml_vm_table VM_TABLE = {
+    .name = VM_ISA_NAME,
+    .f32 = {[ML_VM_EXP] = exp_f32, [ML_VM_LOG] = log_f32, [ML_VM_LOG1P] = log1p_f32, [ML_VM_TANH] = tanh_f32,
+            [ML_VM_SIGMOID] = sigmoid_f32, [ML_VM_GELU] = gelu_f32},
+    .f64 = {[ML_VM_EXP] = exp_f64, [ML_VM_LOG] = log_f64, [ML_VM_LOG1P] = log1p_f64, [ML_VM_TANH] = tanh_f64,
+            [ML_VM_SIGMOID] = sigmoid_f64, [ML_VM_GELU] = gelu_f64},
+    .gelu_grad_f32 = gelu_grad_f32,
+    .gelu_grad_f64 = gelu_grad_f64,
+};
+#endif
