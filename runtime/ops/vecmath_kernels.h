@@ -46,7 +46,9 @@ extern const ml_vm_table ml_vm_avx512f, ml_vm_avx2, ml_vm_scalar;
 
 #ifdef VM_TABLE
 #define VM_SQRT1_2 0.70710678118654752440
+#define VM_SQRT1_2_LO -4.833646656726457e-17 /* 1 / sqrt 2 - (double)VM_SQRT1_2 */
 #define VM_INV_SQRT_2PI 0.39894228040143267794
+#define VM_LN2_64 44.361419555836499802 /* 64 ln 2 */
 
 /* m ? a : b lane by lane (m what a compare of vectors gives, a and b
  * vectors of one type), and |v| as a bit clear */
@@ -115,7 +117,7 @@ extern const ml_vm_table ml_vm_avx512f, ml_vm_avx2, ml_vm_scalar;
 
 /* Phi(v) = P(N(0,1) <= v) = v >= 0 ? 1 - h : h, h = erfc(|v| / sqrt 2) / 2,
  * accurate in both tails (1 + erf(v / sqrt 2) cancels for v < -1).
- * float64: SLEEF's erfc (u15). float32: SLEEF's erfc is 2 ns an element,
+ * float64: SLEEF's erfc (u15), corrected for the rounding of z. float32: SLEEF's erfc is 2 ns an element,
  * more than the whole budget of gelu, so erfc comes from Numerical Recipes'
  * erfcc, a Chebyshev fit with relative error below 1.2e-7 for every z >= 0:
  *   erfc(z) = t exp(-z^2 + P(t)),  t = 1 / (1 + z / 2).
@@ -124,7 +126,12 @@ extern const ml_vm_table ml_vm_avx512f, ml_vm_avx2, ml_vm_scalar;
  * relative error) is recovered by TwoSum and applied as exp(s)(1 + err + lo). */
 #define VM_PHI_double(V, S, FMA, v)                                                                           \
     ({                                                                                                        \
-        V h_ = 0.5 * S(erfc, u15)(VM_ABS(v) * VM_SQRT1_2);                                                    \
+        /* z = |v| / sqrt 2 rounds by d; erfc(z + d) = erfc(z)(1 - 2 z d), and 2 z^2 reaches 1e3 */           \
+        V a_ = VM_ABS(v), z_ = a_ * VM_SQRT1_2;                                                               \
+        V d_ = FMA(a_, (V){0} + VM_SQRT1_2, -z_) + a_ * VM_SQRT1_2_LO;                                        \
+        V c_ = S(erfc, u15)(z_);                                                                              \
+        V h_ = 0.5 * (c_ - c_ * (2 * z_ * d_));                                                               \
+        h_ = VM_SEL(c_ == 0, (V){0}, h_); /* |v| huge or inf: d is NaN */                                     \
         VM_SEL((v) >= 0, 1 - h_, h_);                                                                         \
     })
 #define VM_PHI_float(V, S, FMA, v)                                                                            \
@@ -153,7 +160,13 @@ extern const ml_vm_table ml_vm_avx512f, ml_vm_avx2, ml_vm_scalar;
 #define VM_KERNELS(T, V, L, S, FMA, SUF)                                                                       \
     VM_MAP(exp_##SUF, T, V, L, S(exp, u10)(v))                                                                \
     VM_MAP(log_##SUF, T, V, L, S(log, u10)(v))                                                                \
-    VM_MAP(log1p_##SUF, T, V, L, S(log1p, u10)(v))                                                            \
+    /* SLEEF's log1p gives inf above 1e38 (float) / 1e307 (double): there          \
+     * log1p(x) = log1p(x 2^-64) + 64 ln 2 to far below an ULP */                                             \
+    VM_MAP(log1p_##SUF, T, V, L, ({                                                                           \
+               __typeof__(v > 0) big_ = v > (T)(sizeof(T) == 4 ? 1e37 : 1e306);                               \
+               V r_ = S(log1p, u10)(VM_SEL(big_, v * (T)0x1p-64, v));                                         \
+               VM_SEL(big_, r_ + (T)VM_LN2_64, r_); /* not r + 0: log1p(-0) is -0 */                          \
+           }))                                                                                                \
     VM_MAP(tanh_##SUF, T, V, L, S(tanh, u10)(v))                                                              \
     VM_MAP(sigmoid_##SUF, T, V, L, ({                                                                         \
                V e_ = S(exp, u10)(-VM_ABS(v));                                                            \
