@@ -34,10 +34,6 @@
 #include "../autograd/autograd.h"
 #include "apply.h"
 #include "ops.h"
-#include "vecmath.h"
-
-/* elements per vecmath call in the loss loops (a stack buffer each) */
-enum { LOSS_CHUNK = 256 };
 
 /* ---- shared checks ----------------------------------------------------- */
 static int check_class_args(const char *fn, ml_tensor *x, ml_tensor *target, ml_tensor *weight, int64_t *lanes,
@@ -182,11 +178,10 @@ typedef struct {
     void *grad;          /* (N, C, inner) d loss_lane / d x, or NULL */
 } ce_job;
 
-#define DEF_CE(T, F, VM)                                                                                     \
+#define DEF_CE(T, F)                                                                                         \
     static void ce_fwd_##T(void *p, int64_t s, int64_t e) {                                                 \
         ce_job *j = p;                                                                                      \
         int64_t C = j->C, in = j->inner;                                                                    \
-        T buf[LOSS_CHUNK];                                                                                  \
         const T *w = j->w;                                                                                  \
         for (int64_t lane = s; lane < e; lane++) {                                                          \
             int64_t base = (lane / in) * C * in + lane % in;                                                \
@@ -203,15 +198,15 @@ typedef struct {
             T m = -INFINITY;                                                                                \
             for (int64_t c = 0; c < C; c++) m = x[c * in] > m ? x[c * in] : m;                              \
             if (isinf(m)) m = 0;                                                                            \
-            double sum = 0; /* in class order, in double: exp(x - m) by vecmath, in chunks */                \
-            for (int64_t c0 = 0; c0 < C; c0 += LOSS_CHUNK) {                                                \
-                int64_t k = C - c0 < LOSS_CHUNK ? C - c0 : LOSS_CHUNK;                                      \
-                for (int64_t c = 0; c < k; c++) buf[c] = x[(c0 + c) * in] - m;                              \
-                VM(ML_VM_EXP, buf, buf, k);                                                                 \
-                for (int64_t c = 0; c < k; c++) sum += buf[c];                                              \
-                if (g)                                                                                      \
-                    for (int64_t c = 0; c < k; c++) g[(c0 + c) * in] = buf[c];                              \
-            }                                                                                               \
+            double sum = 0;                                                                                 \
+            if (g)                                                                                          \
+                for (int64_t c = 0; c < C; c++) {                                                           \
+                    T v = exp##F(x[c * in] - m);                                                            \
+                    g[c * in] = v;                                                                          \
+                    sum += v;                                                                               \
+                }                                                                                           \
+            else                                                                                            \
+                for (int64_t c = 0; c < C; c++) sum += exp##F(x[c * in] - m);                               \
             double lse = (double)m + (double)log##F((T)sum);                                                \
             double wy = w ? (double)w[y] : 1.0;                                                             \
             double loss = (1 - j->eps) * wy * (lse - (double)x[y * in]);                                    \
@@ -236,8 +231,8 @@ typedef struct {
             }                                                                                               \
         }                                                                                                   \
     }
-DEF_CE(float, f, ml_vm_map_f32)
-DEF_CE(double, , ml_vm_map_f64)
+DEF_CE(float, f)
+DEF_CE(double, )
 
 static int ce_backward(ml_node *n, ml_tensor *g, ml_tensor **gin) {
     ml_tensor *d = ml_saved(n, 0);
@@ -386,80 +381,66 @@ typedef struct {
     void *dx, *dy;              /* unscaled gradients, or NULL */
 } bce_job;
 
-/* exp(-|x|) and log1p of it by vecmath, LOSS_CHUNK elements at a time */
-#define DEF_BCE(T, VM)                                                                                       \
+#define DEF_BCE(T, F)                                                                                        \
     static void bce_fwd_##T(void *p, int64_t s, int64_t e) {                                                \
         bce_job *j = p;                                                                                     \
         const T *x = j->x, *y = j->y, *w = j->w, *pw = j->pw;                                               \
         T *loss = j->loss, *dx = j->dx, *dy = j->dy;                                                        \
-        T exb[LOSS_CHUNK], l1b[LOSS_CHUNK];                                                                 \
         for (int64_t b = s; b < e; b++) {                                                                   \
             int64_t i0 = b * BCE_BLOCK, i1 = i0 + BCE_BLOCK < j->n ? i0 + BCE_BLOCK : j->n;                 \
             double acc = 0;                                                                                 \
-            for (int64_t c0 = i0; c0 < i1; c0 += LOSS_CHUNK) {                                              \
-                int64_t k = i1 - c0 < LOSS_CHUNK ? i1 - c0 : LOSS_CHUNK;                                    \
-                for (int64_t c = 0; c < k; c++) exb[c] = -(x[c0 + c] < 0 ? -x[c0 + c] : x[c0 + c]);         \
-                VM(ML_VM_EXP, exb, exb, k);  /* exp(-|x|) in (0, 1] */                                      \
-                VM(ML_VM_LOG1P, l1b, exb, k);                                                               \
-                for (int64_t c = 0; c < k; c++) {                                                           \
-                    int64_t i = c0 + c;                                                                     \
-                    T xv = x[i], yv = y[i], ex = exb[c];                                                    \
-                    T sp = (xv < 0 ? -xv : 0) + l1b[c]; /* softplus(-x) */                                  \
-                    T pm1 = pw ? pw[i] - 1 : 0;                                                             \
-                    T lw = 1 + pm1 * yv;                                                                    \
-                    T wv = w ? w[i] : 1;                                                                    \
-                    T l = wv * ((1 - yv) * xv + lw * sp);                                                   \
-                    acc += l;                                                                               \
-                    if (loss) loss[i] = l;                                                                  \
-                    if (dx) {                                                                               \
-                        T sneg = xv >= 0 ? ex / (1 + ex) : 1 / (1 + ex); /* sigmoid(-x) */                  \
-                        dx[i] = wv * ((1 - yv) - lw * sneg);                                                \
-                    }                                                                                       \
-                    if (dy) dy[i] = wv * (pm1 * sp - xv);                                                   \
+            for (int64_t i = i0; i < i1; i++) {                                                             \
+                T xv = x[i], yv = y[i];                                                                     \
+                T ex = exp##F(-fabs##F(xv));                  /* exp(-|x|) in (0, 1] */                     \
+                T sp = (xv < 0 ? -xv : 0) + log1p##F(ex);     /* softplus(-x) */                            \
+                T pm1 = pw ? pw[i] - 1 : 0;                                                                 \
+                T lw = 1 + pm1 * yv;                                                                        \
+                T wv = w ? w[i] : 1;                                                                        \
+                T l = wv * ((1 - yv) * xv + lw * sp);                                                       \
+                acc += l;                                                                                   \
+                if (loss) loss[i] = l;                                                                      \
+                if (dx) {                                                                                   \
+                    T sneg = xv >= 0 ? ex / (1 + ex) : 1 / (1 + ex); /* sigmoid(-x) */                      \
+                    dx[i] = wv * ((1 - yv) - lw * sneg);                                                    \
                 }                                                                                           \
+                if (dy) dy[i] = wv * (pm1 * sp - xv);                                                       \
             }                                                                                               \
             j->part[b] = acc;                                                                               \
         }                                                                                                   \
     }
-DEF_BCE(float, ml_vm_map_f32)
-DEF_BCE(double, ml_vm_map_f64)
+DEF_BCE(float, f)
+DEF_BCE(double, )
 
 /* BCE on probabilities: logs clamped at -100 and the gradient's denominator
  * at 1e-12, as PyTorch, so x = 0 or 1 gives finite values. */
-#define DEF_BCEP(T, VM)                                                                                      \
+#define DEF_BCEP(T, F)                                                                                       \
     static void bcep_fwd_##T(void *p, int64_t s, int64_t e) {                                               \
         bce_job *j = p;                                                                                     \
         const T *x = j->x, *y = j->y, *w = j->w;                                                            \
         T *loss = j->loss, *dx = j->dx, *dy = j->dy;                                                        \
-        T lxb[LOSS_CHUNK], l1b[LOSS_CHUNK];                                                                 \
         for (int64_t b = s; b < e; b++) {                                                                   \
             int64_t i0 = b * BCE_BLOCK, i1 = i0 + BCE_BLOCK < j->n ? i0 + BCE_BLOCK : j->n;                 \
             double acc = 0;                                                                                 \
-            for (int64_t c0 = i0; c0 < i1; c0 += LOSS_CHUNK) {                                              \
-                int64_t k = i1 - c0 < LOSS_CHUNK ? i1 - c0 : LOSS_CHUNK;                                    \
-                for (int64_t c = 0; c < k; c++) l1b[c] = 1 - x[c0 + c];                                     \
-                VM(ML_VM_LOG, lxb, x + c0, k);                                                              \
-                VM(ML_VM_LOG, l1b, l1b, k);                                                                 \
-                for (int64_t c = 0; c < k; c++) {                                                           \
-                    int64_t i = c0 + c;                                                                     \
-                    T xv = x[i], yv = y[i];                                                                 \
-                    T lx = lxb[c] > -100 ? lxb[c] : -100, l1x = l1b[c] > -100 ? l1b[c] : -100;              \
-                    T wv = w ? w[i] : 1;                                                                    \
-                    T l = -wv * (yv * lx + (1 - yv) * l1x);                                                 \
-                    acc += l;                                                                               \
-                    if (loss) loss[i] = l;                                                                  \
-                    if (dx) {                                                                               \
-                        T den = xv * (1 - xv);                                                              \
-                        dx[i] = wv * (xv - yv) / (den > (T)1e-12 ? den : (T)1e-12);                         \
-                    }                                                                                       \
-                    if (dy) dy[i] = wv * (l1x - lx);                                                        \
+            for (int64_t i = i0; i < i1; i++) {                                                             \
+                T xv = x[i], yv = y[i];                                                                     \
+                T lx = log##F(xv), l1x = log##F(1 - xv);                                                    \
+                lx = lx > -100 ? lx : -100;                                                                 \
+                l1x = l1x > -100 ? l1x : -100;                                                              \
+                T wv = w ? w[i] : 1;                                                                        \
+                T l = -wv * (yv * lx + (1 - yv) * l1x);                                                     \
+                acc += l;                                                                                   \
+                if (loss) loss[i] = l;                                                                      \
+                if (dx) {                                                                                   \
+                    T den = xv * (1 - xv);                                                                  \
+                    dx[i] = wv * (xv - yv) / (den > (T)1e-12 ? den : (T)1e-12);                             \
                 }                                                                                           \
+                if (dy) dy[i] = wv * (l1x - lx);                                                            \
             }                                                                                               \
             j->part[b] = acc;                                                                               \
         }                                                                                                   \
     }
-DEF_BCEP(float, ml_vm_map_f32)
-DEF_BCEP(double, ml_vm_map_f64)
+DEF_BCEP(float, f)
+DEF_BCEP(double, )
 
 static int bce_backward(ml_node *n, ml_tensor *g, ml_tensor **gin) {
     ml_reduction red = (ml_reduction)n->ctx.loss.reduction;
