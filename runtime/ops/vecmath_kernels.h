@@ -123,7 +123,7 @@ extern const ml_vm_table ml_vm_avx512f, ml_vm_avx2, ml_vm_scalar;
  *   erfc(z) = t exp(-z^2 + P(t)),  t = 1 / (1 + z / 2).
  * -z^2 = -v^2 / 2 is split exactly into hi + lo (FMA), and the rounding of
  * hi + P (up to 2^-24 * 81 near z = 9, which exp would turn into that much
- * relative error) is recovered by TwoSum and applied as exp(s)(1 + err + lo). */
+ * relative error) is recovered by Fast2Sum and applied as exp(s)(1 + err + lo). */
 #define VM_PHI_double(V, S, FMA, v)                                                                           \
     ({                                                                                                        \
         /* z = |v| / sqrt 2 rounds by d; erfc(z + d) = erfc(z)(1 - 2 z d), and 2 z^2 reaches 1e3 */           \
@@ -143,7 +143,8 @@ extern const ml_vm_table ml_vm_avx512f, ml_vm_avx2, ml_vm_scalar;
                t4_ * (((-0.18628806f + t_ * 0.27886807f) + t2_ * (-1.13520398f + t_ * 1.48851587f)) +         \
                       t4_ * (-0.82215223f + t_ * 0.17087277f));                                               \
         V xx_ = (v) * (v), hi_ = -0.5f * xx_, lo_ = -0.5f * FMA(v, v, -xx_);                                  \
-        V s_ = hi_ + p_, bb_ = s_ - hi_, er_ = (hi_ - (s_ - bb_)) + (p_ - bb_);                               \
+        /* Fast2Sum: exact where |hi| >= |P| (z >= 1.1); below, the error it misses is under an ULP */          \
+        V s_ = hi_ + p_, er_ = (hi_ - s_) + p_;                                                               \
         V e_ = S(exp, u10)(s_);                                                                               \
         V h_ = 0.5f * t_ * (e_ + e_ * (er_ + lo_));                                                           \
         h_ = VM_SEL(e_ == 0, (V){0}, h_); /* |v| huge: v * v is inf and lo NaN */                             \
