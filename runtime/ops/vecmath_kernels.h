@@ -10,13 +10,14 @@
  * and includes this file. The arithmetic is written with GCC's vector
  * extensions, so one expression serves __m512, __m256 and plain scalars.
  *
- * Two compositions beyond SLEEF's own routines, chosen for accuracy over the
- * whole range at the cost of one select:
+ * Beyond SLEEF's own routines, chosen for accuracy over the whole range at
+ * the cost of a select or two:
  *   sigmoid(x) = (x >= 0 ? 1 : e) / (1 + e),  e = exp(-|x|): never overflows,
  *     keeps the tiny values of large negative x (1 / (1 + exp(-x)) gives 0 there);
  *   gelu(x) = x Phi(x), Phi from erfc (VM_PHI below): no cancellation for
  *     x < -1, where PyTorch's 0.5 x (1 + erf(x / sqrt 2)) loses digits (4%
- *     wrong at x = -5 in float32); gelu(-inf) = -0, not NaN.
+ *     wrong at x = -5 in float32); gelu(-inf) = -0, not NaN;
+ *   log1p above 1e37 (1e306), where SLEEF's returns inf (see log1p below).
  * Errors measured by tests/c/test_vecmath.c. */
 #ifndef ML_OPS_VECMATH_KERNELS_H
 #define ML_OPS_VECMATH_KERNELS_H
