@@ -146,11 +146,31 @@ extern const ml_vm_table ml_vm_avx512f, ml_vm_avx2, ml_vm_scalar;
         V xx_ = (v) * (v), hi_ = -0.5f * xx_, lo_ = -0.5f * FMA(v, v, -xx_);                                  \
         /* Fast2Sum: exact where |hi| >= |P| (z >= 1.1); below, the error it misses is under an ULP */          \
         V s_ = hi_ + p_, er_ = (hi_ - s_) + p_;                                                               \
-        V e_ = S(exp, u10)(s_);                                                                               \
+        V e_ = VM_EXPF_NEG(V, S, s_);                                                                         \
         V h_ = 0.5f * t_ * (e_ + e_ * (er_ + lo_));                                                           \
         h_ = VM_SEL(e_ == 0, (V){0}, h_); /* |v| huge: v * v is inf and lo NaN */                             \
         VM_SEL((v) >= 0, 1 - h_, h_);                                                                         \
     })
+
+/* exp(s) for s <= 0, inline, for float32 gelu's erfc: SLEEF's exp is an
+ * out-of-line call, and the spills around it cost more than the exp itself
+ * there. Cephes' expf: s = n ln 2 + r (Cody-Waite), a degree-7 polynomial
+ * for exp(r) (about 1 ULP), 2^n put in the exponent bits; 0 below -87
+ * (where the result would be denormal). The scalar ISA keeps SLEEF's. */
+#if VM_SCALAR
+#define VM_EXPF_NEG(V, S, s) S(exp, u10)(s)
+#else
+#define VM_EXPF_NEG(V, S, s)                                                                                  \
+    ({                                                                                                        \
+        V k_ = (s) * 1.44269504088896341f + 12582912.0f; /* n + 1.5 * 2^23: n in the low bits */              \
+        V n_ = k_ - 12582912.0f;                                                                              \
+        V r_ = ((s) - n_ * 0.693359375f) - n_ * -2.12194440e-4f;                                              \
+        V y_ = (((((1.9875691500e-4f * r_ + 1.3981999507e-3f) * r_ + 8.3334519073e-3f) * r_ + 4.1665795894e-2f) * \
+                     r_ + 1.6666665459e-1f) * r_ + 5.0000001201e-1f) * (r_ * r_) + r_ + 1.0f;                 \
+        __typeof__((s) >= 0) b_ = ((__typeof__((s) >= 0))k_ - 0x4B400000 + 127) << 23;                       \
+        VM_SEL((s) < -87.0f, (V){0}, y_ * (V)b_); /* NaN stays NaN */                                         \
+    })
+#endif
 
 /* exp(-v^2 / 2), with v^2 split exactly so its rounding does not reach the exponent */
 #define VM_EXP_HALF_SQ(T, V, S, FMA, v)                                                                       \
