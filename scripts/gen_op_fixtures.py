@@ -185,7 +185,9 @@ OPS = {
     "tanh": lambda xs, a: xs[0].tanh(),
     "sigmoid": lambda xs, a: xs[0].sigmoid(),
     "relu": lambda xs, a: xs[0].relu(),
-    "gelu": lambda xs, a: torch.nn.functional.gelu(xs[0]),
+    # x Phi(x) with Phi from erfc: torch's gelu, 0.5 x (1 + erf(x / sqrt 2)), cancels for x < -1
+    # (4% off at x = -5 in float32, 0 instead of -7.6e-23 at x = -10 even in float64)
+    "gelu": lambda xs, a: xs[0] * 0.5 * torch.erfc(-xs[0] * 0.7071067811865476),
     "leaky_relu": lambda xs, a: torch.nn.functional.leaky_relu(xs[0], a[0]),
     "clamp": lambda xs, a: xs[0].clamp(a[0], a[1]),
     # reductions
@@ -297,7 +299,7 @@ EXTREME = {
     "sin": [-100, -1e-8, 0, 1e-8, 1, 100, 1000],
 }
 for op, v in EXTREME.items():
-    both(op, [("values", v)], name=f"{op} extreme", strict=True)
+    both(op, [("values", v)], name=f"{op} extreme", strict=True, exact_ref=op == "gelu")
 
 # reductions
 X34 = ("away", (3, 4))

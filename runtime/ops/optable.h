@@ -17,6 +17,9 @@
  * ML_SAVES_NONE, ML_SAVES_X or ML_SAVES_Y tells which the op keeps). A
  * reduction's kernel is one of reduce.c's loops (R_SUM, R_PROD, R_MAX,
  * R_MIN) and its backward the rule there.
+ * exp, log, log1p, tanh, sigmoid and gelu (and gelu's backward) run through
+ * vecmath.h (SLEEF, vectorized) in float32 and float64, by unary.c's vec_fn;
+ * their expressions here are the definitions the vector kernels follow.
  * ops.h turns the tables into the enums; a _Static_assert beside each
  * kernel table checks that nothing was left out. */
 #ifndef ML_OPTABLE_H

@@ -7,6 +7,7 @@
 #include "../autograd/autograd.h"
 #include "apply.h"
 #include "ops.h"
+#include "vecmath.h"
 
 typedef struct {
     int64_t n, inner;
@@ -15,10 +16,22 @@ typedef struct {
     void *o;
 } sm_job;
 
-#define DEF_SOFTMAX(T, F)                                                                                     \
+/* The exponentials go through vecmath (SLEEF, vectorized), a lane at a time:
+ * in place in the output when the lane is contiguous (inner == 1), else
+ * through a small stack buffer, gathered and scattered. The sum runs in
+ * double in element order, as before, so results do not depend on it. */
+enum { SM_CHUNK = 256 };
+
+#define DEF_SOFTMAX(T, VM)                                                                                    \
+    /* e[k] = exp(x[k * in] - m) for k < n (e: (n), contiguous) */                                           \
+    static inline void exp_shifted_##T(T *e, const T *x, int64_t in, T m, int64_t n) {                       \
+        for (int64_t k = 0; k < n; k++) e[k] = x[k * in] - m;                                                \
+        VM(ML_VM_EXP, e, e, n);                                                                              \
+    }                                                                                                        \
     static void softmax_fwd_##T(void *p, int64_t s, int64_t e) {                                             \
         sm_job *j = p;                                                                                       \
         int64_t n = j->n, in = j->inner;                                                                     \
+        T buf[SM_CHUNK];                                                                                     \
         for (int64_t lane = s; lane < e; lane++) {                                                           \
             int64_t base = (lane / in) * n * in + lane % in;                                                 \
             const T *x = (const T *)j->x + base;                                                             \
@@ -27,10 +40,18 @@ typedef struct {
             for (int64_t i = 0; i < n; i++) m = x[i * in] > m ? x[i * in] : m;                               \
             if (isinf(m)) m = 0;                                                                             \
             double sum = 0;                                                                                  \
-            for (int64_t i = 0; i < n; i++) {                                                                \
-                T v = exp##F(x[i * in] - m);                                                                 \
-                if (!j->log) o[i * in] = v;                                                                  \
-                sum += v;                                                                                    \
+            if (in == 1) {                                                                                   \
+                exp_shifted_##T(o, x, 1, m, n);                                                              \
+                for (int64_t i = 0; i < n; i++) sum += o[i];                                                 \
+            } else {                                                                                         \
+                for (int64_t i0 = 0; i0 < n; i0 += SM_CHUNK) {                                               \
+                    int64_t k = n - i0 < SM_CHUNK ? n - i0 : SM_CHUNK;                                       \
+                    exp_shifted_##T(buf, x + i0 * in, in, m, k);                                             \
+                    for (int64_t c = 0; c < k; c++) {                                                        \
+                        sum += buf[c];                                                                       \
+                        o[(i0 + c) * in] = buf[c];                                                           \
+                    }                                                                                        \
+                }                                                                                            \
             }                                                                                                \
             if (j->log) { /* (x - m) - log(sum): rounding log(sum) + m would lose digits */                 \
                 T ls = (T)log(sum);                                                                          \
@@ -44,22 +65,27 @@ typedef struct {
     static void softmax_bwd_##T(void *p, int64_t s, int64_t e) {                                             \
         sm_job *j = p;                                                                                       \
         int64_t n = j->n, in = j->inner;                                                                     \
+        T buf[SM_CHUNK];                                                                                     \
         for (int64_t lane = s; lane < e; lane++) {                                                           \
             int64_t base = (lane / in) * n * in + lane % in;                                                 \
             const T *y = (const T *)j->x + base, *g = (const T *)j->g + base;                                \
             T *o = (T *)j->o + base;                                                                         \
             double acc = 0;                                                                                  \
-            if (j->log) {                                                                                    \
+            if (j->log) { /* o = g - exp(y) sum(g) */                                                       \
                 for (int64_t i = 0; i < n; i++) acc += g[i * in];                                            \
-                for (int64_t i = 0; i < n; i++) o[i * in] = g[i * in] - exp##F(y[i * in]) * (T)acc;          \
+                for (int64_t i0 = 0; i0 < n; i0 += SM_CHUNK) {                                               \
+                    int64_t k = n - i0 < SM_CHUNK ? n - i0 : SM_CHUNK;                                       \
+                    exp_shifted_##T(buf, y + i0 * in, in, 0, k);                                             \
+                    for (int64_t c = 0; c < k; c++) o[(i0 + c) * in] = g[(i0 + c) * in] - buf[c] * (T)acc;   \
+                }                                                                                            \
             } else {                                                                                         \
                 for (int64_t i = 0; i < n; i++) acc += (double)g[i * in] * y[i * in];                        \
                 for (int64_t i = 0; i < n; i++) o[i * in] = y[i * in] * (g[i * in] - (T)acc);                \
             }                                                                                                \
         }                                                                                                    \
     }
-DEF_SOFTMAX(float, f)
-DEF_SOFTMAX(double, )
+DEF_SOFTMAX(float, ml_vm_map_f32)
+DEF_SOFTMAX(double, ml_vm_map_f64)
 
 static void lanes_of(const ml_tensor *a, int dim, int64_t *n, int64_t *inner, int64_t *lanes) {
     *n = a->ndim ? a->shape[dim] : 1;

@@ -1,12 +1,15 @@
 /* Unary elementwise ops (the ML_UNARY_OPS table of optable.h: exp, log,
  * tanh, relu, gelu ...), clamp, leaky_relu and where; forward kernels and
- * fused backward kernels that compute g * f'(x) in one pass. */
+ * fused backward kernels that compute g * f'(x) in one pass. The
+ * transcendental rows run through vecmath.h (SLEEF, vectorized) in float32
+ * and float64; their table expressions are the definitions. */
 #include <math.h>
 #include <string.h>
 
 #include "../autograd/autograd.h"
 #include "apply.h"
 #include "ops.h"
+#include "vecmath.h"
 
 #define M_SQRT1_2_ 0.70710678118654752440
 #define M_2_SQRTPI_ 1.12837916709551257390
@@ -20,16 +23,10 @@ static const int saves[ML_NUNARY] = {ML_UNARY_OPS(OP_SAVES)};
 #define OP_COUNT(...) +1
 _Static_assert(0 ML_UNARY_OPS(OP_COUNT) == ML_NUNARY, "one row per unary op");
 
-/* float32 tanh without libm's slow tanhf: Cephes' odd polynomial below
- * 0.625 (where 1 - 2/(e^2x + 1) would cancel), that formula above; both are
- * computed and one selected, so the loop has no branch. Max error ~2 ulp. */
-static inline float tanh_f32(float x) {
-    float ax = fabsf(x), s = x * x;
-    float small = ((((-5.70498872745e-3f * s + 2.06390887954e-2f) * s - 5.37397155531e-2f) * s + 1.33314422036e-1f) * s -
-                   3.33332819422e-1f) * s * x + x;
-    float big = copysignf(1.0f - 2.0f / (expf(2.0f * ax) + 1.0f), x);
-    return ax < 0.625f ? small : big;
-}
+/* The rows that vecmath computes (ML_VM_NONE: the table's own loop). */
+static const ml_vm_fn vec_fn[ML_NUNARY] = {[ML_EXP] = ML_VM_EXP,   [ML_LOG] = ML_VM_LOG,
+                                           [ML_LOG1P] = ML_VM_LOG1P, [ML_TANH] = ML_VM_TANH,
+                                           [ML_SIGMOID] = ML_VM_SIGMOID, [ML_GELU] = ML_VM_GELU};
 
 /* d/dx gelu(x) = Phi(x) + x * phi(x) */
 #define DEF_DGELU(T, F)                                                                                       \
@@ -45,7 +42,7 @@ DEF_DGELU(double, )
  * time by the element type, so each loop calls the float or double routine
  * directly. */
 #define F_(fn, v) _Generic((v), float: fn##f, default: fn)(v)
-#define TANH_(v) _Generic((v), float: tanh_f32, default: tanh)(v)
+#define TANH_(v) F_(tanh, v)
 static inline int64_t abs_i64(int64_t v) { return v < 0 ? -v : v; }
 #define ABS_(v) _Generic((v), float: fabsf, double: fabs, default: abs_i64)(v)
 
@@ -63,24 +60,30 @@ typedef struct {
         if (!IS_INT || keeps_int)                                                                            \
             for (int64_t i = s; i < e; i++) { real v = a[i]; o[i] = (fwd); }                                 \
         break;
-#define DEF_UNARY(T, INT_T)                                                                                   \
+#define DEF_UNARY(T, INT_T, VEC_MAP)                                                                          \
     static void unary_##T(void *p, int64_t s, int64_t e) {                                                   \
         typedef T real;                                                                                      \
         enum { IS_INT = INT_T };                                                                             \
         unary_job *j = p;                                                                                    \
         real *o = j->o;                                                                                      \
         const real *a = j->a;                                                                                \
+        if (!IS_INT && vec_fn[j->op]) {                                                                      \
+            VEC_MAP(vec_fn[j->op], o + s, a + s, e - s);                                                     \
+            return;                                                                                          \
+        }                                                                                                    \
         switch (j->op) {                                                                                     \
             ML_UNARY_OPS(UNARY_CASE)                                                                         \
         default: break;                                                                                      \
         }                                                                                                    \
     }
-DEF_UNARY(float, 0)
-DEF_UNARY(double, 0)
-DEF_UNARY(int64_t, 1)
+/* int64 never reaches a vecmath row: those ops make floats of integers */
+static void no_vec_map(ml_vm_fn fn, int64_t *o, const int64_t *a, int64_t n) {}
+DEF_UNARY(float, 0, ml_vm_map_f32)
+DEF_UNARY(double, 0, ml_vm_map_f64)
+DEF_UNARY(int64_t, 1, no_vec_map)
 
 /* Runs a range kernel over a contiguous copy of a in dtype dt. */
-static ml_tensor *run_unary(ml_tensor *a, ml_dtype dt, ml_range_fn fn, unary_job *j) {
+static ml_tensor *run_unary(ml_tensor *a, ml_dtype dt, ml_range_fn fn, unary_job *j, int64_t grain) {
     ml_tensor *c = ml_to_dtype(a, dt);
     if (!c) return NULL;
     ml_tensor *ca = ml_contiguous(c);
@@ -90,7 +93,7 @@ static ml_tensor *run_unary(ml_tensor *a, ml_dtype dt, ml_range_fn fn, unary_job
     if (out) {
         j->o = ml_data(out);
         j->a = ml_data(ca);
-        ml_parallel_for(out->numel, ML_PAR_GRAIN / 4, fn, j);
+        ml_parallel_for(out->numel, grain, fn, j);
     }
     ml_release(ca);
     return out;
@@ -111,12 +114,16 @@ typedef struct {
     case E:                                                                                                  \
         for (int64_t i = s; i < e; i++) { real g = gp[i], x = xp[i], y = yp[i]; (void)g, (void)x, (void)y; o[i] = (bwd); } \
         break;
-#define DEF_UNARY_GRAD(T)                                                                                     \
+#define DEF_UNARY_GRAD(T, GELU_GRAD)                                                                           \
     static void unary_grad_##T(void *p, int64_t s, int64_t e) {                                              \
         typedef T real;                                                                                      \
         grad_job *j = p;                                                                                     \
         real *restrict o = j->o;                                                                             \
         const real *restrict gp = j->g, *restrict xp = j->x, *restrict yp = j->y;                            \
+        if (j->op == ML_GELU) { /* erf and exp: vectorized by vecmath */                                    \
+            GELU_GRAD(o + s, gp + s, xp + s, e - s);                                                         \
+            return;                                                                                          \
+        }                                                                                                    \
         switch (j->op) {                                                                                     \
             ML_UNARY_OPS(GRAD_CASE)                                                                          \
         case GRAD_CLAMP: /* pass where lo <= x <= hi (NaN bounds are open) */                               \
@@ -128,8 +135,8 @@ typedef struct {
             break;                                                                                           \
         }                                                                                                    \
     }
-DEF_UNARY_GRAD(float)
-DEF_UNARY_GRAD(double)
+DEF_UNARY_GRAD(float, ml_vm_gelu_grad_f32)
+DEF_UNARY_GRAD(double, ml_vm_gelu_grad_f64)
 
 static int unary_backward(ml_node *n, ml_tensor *g, ml_tensor **gin) {
     ml_tensor *x = n->saved[0], *y = n->saved[1];
@@ -172,7 +179,8 @@ ml_tensor *ml_unary(ml_unary_op op, ml_tensor *a) {
     if (!ml_dtype_is_float(dt)) dt = keeps_int[op] ? ML_INT64 : ML_FLOAT32;
     unary_job j = {op, NULL, NULL, 0, 0};
     ml_range_fn fn = dt == ML_FLOAT32 ? unary_float : dt == ML_FLOAT64 ? unary_double : unary_int64_t;
-    ml_tensor *out = run_unary(a, dt, fn, &j);
+    /* vectorized rows run near memory speed, as a ReLU: the same grain as binary ops */
+    ml_tensor *out = run_unary(a, dt, fn, &j, vec_fn[op] ? ML_PAR_GRAIN : ML_PAR_GRAIN / 4);
     if (!out) return NULL;
     return record_unary(unary_names[op], op, a, out, 0, 0);
 }
@@ -209,7 +217,7 @@ ml_tensor *ml_clamp(ml_tensor *a, double lo, double hi) {
     if (dt == ML_INT64 && ((lo == lo && lo != floor(lo)) || (hi == hi && hi != floor(hi)))) dt = ML_FLOAT32;
     unary_job j = {0, NULL, NULL, lo, hi};
     ml_range_fn fn = dt == ML_FLOAT32 ? clamp_float : dt == ML_FLOAT64 ? clamp_double : clamp_int64_t;
-    ml_tensor *out = run_unary(a, dt, fn, &j);
+    ml_tensor *out = run_unary(a, dt, fn, &j, ML_PAR_GRAIN / 4);
     if (!out) return NULL;
     return record_unary("clamp", GRAD_CLAMP, a, out, lo, hi);
 }
@@ -217,7 +225,7 @@ ml_tensor *ml_clamp(ml_tensor *a, double lo, double hi) {
 ml_tensor *ml_leaky_relu(ml_tensor *a, double slope) {
     ml_dtype dt = ml_dtype_is_float(a->dtype) ? a->dtype : ML_FLOAT32;
     unary_job j = {0, NULL, NULL, slope, 0};
-    ml_tensor *out = run_unary(a, dt, dt == ML_FLOAT32 ? leaky_float : leaky_double, &j);
+    ml_tensor *out = run_unary(a, dt, dt == ML_FLOAT32 ? leaky_float : leaky_double, &j, ML_PAR_GRAIN / 4);
     if (!out) return NULL;
     return record_unary("leaky_relu", GRAD_LEAKY, a, out, slope, 0);
 }
