@@ -9,7 +9,7 @@ ml.seed(1234)
 local x = ml.randn(300, 6)
 local w = ml.randn(6, 3)
 local y = (x:matmul(w)):argmax(2):reshape(-1)
-local model = nn.Sequential{ nn.Linear(6, 16), nn.BatchNorm1d(16), nn.ReLU(), nn.Dropout(0.2), nn.Linear(16, 3) }
+local model = nn.Sequential{ nn.Linear(6, 16, {bias = false}), nn.BatchNorm1d(16), nn.ReLU(), nn.Dropout(0.2), nn.Linear(16, 3) }
 local opt = optim.Adam(model:parameters(), {lr = 1e-2})
 model:compile{ optimizer = opt, loss = nn.CrossEntropyLoss(), metrics = {"accuracy"} }
 local h = model:fit(x, y, { epochs = 4, batch_size = 32, validation_split = 0.2, verbose = 0,
