@@ -45,7 +45,8 @@ Module.is_module = is_module
 --
 -- Only the outermost call of a module runs its forward under xpcall; a call
 -- made while one is running (a child called from a forward) is a plain tail
--- call, so nesting costs nothing. When a layer fails, the message handler
+-- call, so nesting costs nothing, and a library layer without children is
+-- called as its forward itself (_call_forward_directly). When a layer fails, the message handler
 -- runs where the error happened, with the stack still there: the innermost
 -- frame whose `self` is a module running its class's forward is the failing
 -- module, its path is looked up in the outermost module's tree
@@ -162,9 +163,7 @@ local function finish(ok, ...)
 end
 
 function instance_call(self, ...)
-  -- nested, or a library layer without children (rawget: a user's subclass may add some):
-  -- its own message is already the whole story, raised at the user's line
-  if active or rawget(getmetatable(self), "_leaf") then return self:forward(...) end
+  if active then return self:forward(...) end -- nested: the outermost call catches
   active = self
   return finish(xpcall(self.forward, handler, self, ...)) -- xpcall runs inside this frame (finish is the tail call)
 end
@@ -200,15 +199,33 @@ end
 Module.__newindex = instance_newindex
 Module.__call = instance_call
 
+-- A library layer or loss without children (_leaf): calling it is calling its
+-- forward, with no frame in between (its own message is already the whole
+-- story, raised at the user's line). The layer files set this once their
+-- classes are defined; a subclass (Module:extend) gets instance_call back, as
+-- it may define its own forward or add children.
+function Module._call_forward_directly(cls)
+  local f = rawget(cls, "forward")
+  if rawget(cls, "_leaf") and type(f) == "function" then cls.__call = f end
+end
+
+-- Every instance made by Module.new, so a container's forward checks its
+-- elements with one table lookup (weak keys: the set keeps nothing alive).
+local made = setmetatable({}, { __mode = "k" })
+Module._made = made
+
 --- Module:extend(name, [doc]) -> a new class deriving from this one.
 function Module:extend(name, doc)
   if type(name) ~= "string" or name == "" then checks.fail("nn.Module:extend: expected a class name string, got " .. type(name)) end
-  return class.Object.extend(self, name, doc)
+  local cls = class.Object.extend(self, name, doc)
+  cls.__call = instance_call -- not a parent layer's forward (see _call_forward_directly)
+  return cls
 end
 
 --- cls:new(...) builds an instance: records the arguments (to rebuild it from a file) and calls init.
 function Module.new(cls, ...)
   local self = setmetatable({}, cls)
+  made[self] = true
   rawset(self, "_args", table.pack(...))
   rawset(self, "training", true)
   if cls.init then self:init(...) end
