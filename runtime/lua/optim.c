@@ -159,14 +159,21 @@ static int f_step(lua_State *L) {
 
 /* ml._optim.step_all(list): flat:step(group, gi) for each {flat, group, gi}
  * of list in order: a library optimizer's whole step in one call. */
+/* list[i], which must be a table {flat, ...}, pushed */
+static void block_at(lua_State *L, lua_Integer i, const char *fn) {
+    if (lua_rawgeti(L, 1, i) != LUA_TTABLE)
+        luaL_error(L, "ml._optim.%s: block %d is a %s, expected {flat, group, index}", fn, (int)i, luaL_typename(L, -1));
+}
+
 static int o_step_all(lua_State *L) {
     luaL_checktype(L, 1, LUA_TTABLE);
     lua_Integer n = lua_rawlen(L, 1);
     for (lua_Integer i = 1; i <= n; i++) {
-        lua_rawgeti(L, 1, i); /* {flat, group, gi} */
+        block_at(L, i, "step_all"); /* {flat, group, gi} */
         lua_rawgeti(L, -1, 1);
         lb_flat *b = check_flat(L, -1);
-        lua_rawgeti(L, -2, 2);
+        if (lua_rawgeti(L, -2, 2) != LUA_TTABLE)
+            return luaL_error(L, "optim.%s: param group %d is a %s, expected a table", b->name, (int)i, luaL_typename(L, -1));
         lua_rawgeti(L, -3, 3);
         int gi = (int)lua_tointeger(L, -1);
         ml_optim_opts o;
@@ -184,7 +191,7 @@ static int o_zero_all(lua_State *L) {
     bool none = lua_toboolean(L, 2);
     lua_Integer n = lua_rawlen(L, 1);
     for (lua_Integer i = 1; i <= n; i++) {
-        lua_rawgeti(L, 1, i);
+        block_at(L, i, "zero_all");
         lua_rawgeti(L, -1, 1);
         ml_flat_zero_grad(check_flat(L, -1)->f, none);
         lua_pop(L, 2);
