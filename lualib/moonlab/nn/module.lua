@@ -178,6 +178,7 @@ local function instance_newindex(self, k, v)
     local order = rawget(self, "_order")
     if not order then order = {}; rawset(self, "_order", order) end
     order[#order + 1] = k
+    if is_module(v) then rawset(self, "_kids", true) end -- a child: train() walks this module's fields
     if ml.is_tensor(v) and v:is_requires_grad() then
       local names = rawget(self, "_param_names")
       if not names then names = {}; rawset(self, "_param_names", names) end
@@ -412,10 +413,25 @@ function Module:load_state_dict(sd, opts)
   return missing, unexpected
 end
 
+-- Sets training on m and every module under it (the children's fields:
+-- numbers and public names), in no particular order: no names, no sorting.
+local function set_training(m, mode, seen)
+  seen[m] = true
+  rawset(m, "training", mode) -- before the traversal: an existing key, or a new one before next starts
+  -- a library layer without children (_leaf) has no module fields unless one was assigned (_kids)
+  if m._leaf and not rawget(m, "_kids") then return end
+  for k, v in next, m do
+    if type(v) == "table" and not seen[v] and is_module(v)
+        and (type(k) == "number" or (type(k) == "string" and k:byte(1) ~= 95)) then
+      set_training(v, mode, seen)
+    end
+  end
+end
+
 --- Module:train([mode=true]) / Module:eval(): sets training mode on the whole tree
 function Module:train(mode)
   if mode == nil then mode = true end
-  for _, m in ipairs(self:named_modules()) do rawset(m[2], "training", mode and true or false) end
+  set_training(self, mode and true or false, {})
   return self
 end
 
