@@ -138,11 +138,10 @@ end
 
 function M.predict(model, X, opts)
   if opts ~= nil then opts = checks.options("predict", opts, { "batch_size" }, true) end
-  if is_tensor(X) and X:dim() > 0 then
+  local bs = opts and opts.batch_size or 256
+  if is_tensor(X) and X:dim() > 0 and math.type(bs) == "integer" then -- else the checks below say what is wrong
     local n = X:size(1)
-    if n > 0 and n <= (opts and opts.batch_size or 256) and (opts == nil or math.type(opts.batch_size) == "integer" or opts.batch_size == nil) then
-      return predict_one(model, X)
-    end
+    if n > 0 and n <= bs then return predict_one(model, X) end
   end
   opts = opts or {}
   local set
