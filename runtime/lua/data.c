@@ -100,6 +100,23 @@ static int d_loader_start(lua_State *L) {
     return 0;
 }
 
+/* Raises msg at the first Lua line outside lualib/moonlab/data/ (the user's
+ * loop, or a library loop whose caller re-raises it at the user's line). */
+static int raise_at_user(lua_State *L, const char *msg) {
+    lua_Debug ar;
+    lua_pushliteral(L, "");
+    for (int level = 1; lua_getstack(L, level, &ar); level++) {
+        if (!lua_getinfo(L, "Sl", &ar) || ar.currentline <= 0) continue;
+        if (strstr(ar.source, "moonlab/data/")) continue;
+        lua_pop(L, 1);
+        lua_pushfstring(L, "%s:%d: ", ar.short_src, ar.currentline);
+        break;
+    }
+    lua_pushstring(L, msg);
+    lua_concat(L, 2);
+    return lua_error(L);
+}
+
 /* The next batch pushed (remembered as the last one), or nothing at the end. */
 static int push_next(lua_State *L, lb_loader *b) {
     int n = ml_loader_sources(b->l);
@@ -107,12 +124,7 @@ static int push_next(lua_State *L, lb_loader *b) {
     luaL_checkstack(L, n + 2, "data.loader");
     int rc = ml_loader_next(b->l, out);
     b->last = NULL;
-    if (rc < 0) {
-        luaL_where(L, 1); /* the line of the loop (this runs as its iterator) or nothing (under pcall) */
-        lua_pushfstring(L, "%s", ml_last_error());
-        lua_concat(L, 2);
-        return lua_error(L);
-    }
+    if (rc < 0) return raise_at_user(L, ml_last_error());
     if (rc == 0) return 0;
     for (int k = 0; k < n; k++) {
         lb_push_tensor(L, out[k]);
@@ -130,8 +142,8 @@ static int d_loader_next(lua_State *L) { return push_next(L, check_box(L, 1)); }
 static int d_loader_iter(lua_State *L) {
     lb_loader *b = check_box(L, 1);
     if (!lua_isnil(L, 2) && lua_touserdata(L, 2) != b->last)
-        return luaL_error(L, "data.loader: this loader is already being iterated (nested loops over one loader "
-                             "are not supported; make a second loader)");
+        return raise_at_user(L, "data.loader: this loader is already being iterated (nested loops over one loader "
+                                "are not supported; make a second loader)");
     return push_next(L, b);
 }
 

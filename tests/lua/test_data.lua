@@ -681,6 +681,15 @@ T.test("data.loader over tensors: one C step per batch; epochs by for loops, nex
   T.eq(n, 3)
   -- a loop that was handed another batch than the loader's last one stops with the error
   T.raises(function() ml._data.loader_iter(dl._c, x) end, "data.loader: this loader is already being iterated")
+  -- at the line of the loop, written either way
+  for _, form in ipairs({ "iter", "plain" }) do
+    local ok, err = pcall(function()
+      for _ in (form == "iter" and dl:iter() or dl) do
+        for _ in dl:iter() do end
+      end
+    end)
+    T.ok(not ok and err:find("^tests/lua/test_data%.lua:%d+: data%.loader: this loader is already being iterated"), err)
+  end
   dl:close()
   T.raises(function() for _ in dl:iter() do end end, "data.loader: the loader was closed")
 end)
