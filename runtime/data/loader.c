@@ -74,8 +74,9 @@ static void copy_rows(char *dst, const char *base, int64_t rb, const int64_t *ro
 }
 
 /* Batch b of the order into out[0..nsrc): new tensors, or -1 with the error
- * (nothing left allocated). Runs on the worker or the caller's thread. */
-static int gather(const ml_loader *l, const int64_t *order, int64_t norder, int64_t b, ml_tensor **out) {
+ * (nothing left allocated). Runs on the worker (worker = true) or the
+ * caller's thread. */
+static int gather(const ml_loader *l, const int64_t *order, int64_t norder, int64_t b, ml_tensor **out, bool worker) {
     int64_t start = b * l->batch, n = norder - start < l->batch ? norder - start : l->batch;
     for (int k = 0; k < l->nsrc; k++) {
         const source *s = &l->s[k];
@@ -90,13 +91,15 @@ static int gather(const ml_loader *l, const int64_t *order, int64_t norder, int6
             ml_error("%s: cannot make a batch: %s", FN, why);
             return -1;
         }
-        /* the source's data pointer is read here, under the rebind lock: an
-         * optimizer may have rebound its storage into a parameter block
-         * (ml_storage_rebind), freeing the block it had */
-        ml_storage_read_lock();
-        copy_rows(ml_data(out[k]), ml_data(l->src[k]), s->row_bytes, order + start, n);
-        ml_storage_read_unlock();
     }
+    /* On the worker, the sources' data pointers are read under the rebind
+     * lock: the caller's thread may be rebinding a storage into an
+     * optimizer's parameter block (ml_storage_rebind), freeing the block it
+     * had. On the caller's thread no rebind can run meanwhile. */
+    if (worker) ml_storage_read_lock();
+    for (int k = 0; k < l->nsrc; k++)
+        copy_rows(ml_data(out[k]), ml_data(l->src[k]), l->s[k].row_bytes, order + start, n);
+    if (worker) ml_storage_read_unlock();
     return 0;
 }
 
@@ -116,7 +119,7 @@ static void *worker(void *arg) {
         int64_t norder = l->norder;
         l->busy = true;
         pthread_mutex_unlock(&l->mu);
-        int rc = gather(l, order, norder, b, batch);
+        int rc = gather(l, order, norder, b, batch, true);
         pthread_mutex_lock(&l->mu);
         l->busy = false;
         if (rc < 0) {
@@ -225,6 +228,7 @@ void ml_loader_free(ml_loader *l) {
 int64_t ml_loader_rows(const ml_loader *l) { return l->rows; }
 int ml_loader_sources(const ml_loader *l) { return l->nsrc; }
 int64_t ml_loader_batches(const ml_loader *l) { return l->nbatches; }
+bool ml_loader_active(const ml_loader *l) { return l->active; } /* only the caller's thread writes it */
 
 void ml_loader_stop(ml_loader *l) {
     if (!l->has_thread) { l->active = false; return; }
@@ -285,7 +289,7 @@ int ml_loader_next(ml_loader *l, ml_tensor **out) {
         return 0;
     }
     if (!l->has_thread) { /* prefetch 0, or the thread could not start */
-        if (gather(l, l->order, l->norder, l->consumed, out) < 0) return -1;
+        if (gather(l, l->order, l->norder, l->consumed, out, false) < 0) return -1;
         l->consumed++;
         return 1;
     }
@@ -295,7 +299,7 @@ int ml_loader_next(ml_loader *l, ml_tensor **out) {
          * started this batch: gather it here rather than wait for a core. */
         int64_t b = l->produced++;
         pthread_mutex_unlock(&l->mu);
-        int rc = gather(l, l->order, l->norder, b, out);
+        int rc = gather(l, l->order, l->norder, b, out, false);
         pthread_mutex_lock(&l->mu);
         if (rc == 0) l->consumed++;
         else l->active = false;

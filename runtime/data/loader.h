@@ -54,6 +54,8 @@ int ml_loader_sources(const ml_loader *l);
 /* Starts an epoch, ending the current one first. order: 1-D int64, values
  * in base .. base+N-1 (base 0 or 1), copied; NULL is every row in order. */
 int ml_loader_start(ml_loader *l, const ml_tensor *order, int64_t base);
+/* Whether an epoch runs (started, not ended nor stopped). */
+bool ml_loader_active(const ml_loader *l);
 /* Batches in the current epoch (0 before the first). */
 int64_t ml_loader_batches(const ml_loader *l);
 /* The next batch: out[0..nsrc) get new references. Returns 1, or 0 at the

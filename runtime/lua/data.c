@@ -7,6 +7,9 @@
  *                                            (prefetch nil: as many batches as fit in 16 MB, 2 to 8)
  *   loader_start(ld, [order])                order: 1-based int64 row numbers; nil = every row
  *   loader_next(ld)                          -> t1, t2, ... (nothing at the end of the epoch)
+ *   loader_iter(ld, control)                 the generic for's step: loader_next, after checking that
+ *                                            control (the loop's last batch) is the last one handed out
+ *   loader_active(ld)                        -> whether an epoch runs
  *   loader_stop(ld), loader_free(ld)         end the epoch; free (also __gc and __close)
  *   loader_batches(ld), loader_rows(ld)
  *   randperm(n, seed, stream)                -> a seeded permutation of 1..n (int64) */
@@ -17,6 +20,14 @@
 #include "lbind.h"
 
 #define LB_LOADER_MT "moonlab.Loader"
+
+/* The userdata: the loader, and the box of the first tensor of the last batch
+ * handed out (compared, never dereferenced: a loop that holds its batch keeps
+ * it alive, so the address cannot be reused while it matters). */
+typedef struct {
+    ml_loader *l;
+    const void *last;
+} lb_loader;
 
 static const char *check_path(lua_State *L, int idx, const char *fn) {
     if (lua_type(L, idx) != LUA_TSTRING)
@@ -39,16 +50,18 @@ static int d_read_idx(lua_State *L) {
 }
 
 /* ---- the loader userdata ------------------------------------------------ */
-static ml_loader **check_loader(lua_State *L, int idx) {
-    ml_loader **box = luaL_checkudata(L, idx, LB_LOADER_MT);
-    if (!*box) luaL_error(L, "data.loader: the loader was closed");
-    return box;
+static lb_loader *check_box(lua_State *L, int idx) {
+    lb_loader *b = luaL_checkudata(L, idx, LB_LOADER_MT);
+    if (!b->l) luaL_error(L, "data.loader: the loader was closed");
+    return b;
 }
+#define check_loader(L, idx) (&check_box(L, idx)->l)
 
 static int d_loader_free(lua_State *L) {
-    ml_loader **box = luaL_checkudata(L, 1, LB_LOADER_MT);
-    ml_loader_free(*box);
-    *box = NULL;
+    lb_loader *b = luaL_checkudata(L, 1, LB_LOADER_MT);
+    ml_loader_free(b->l);
+    b->l = NULL;
+    b->last = NULL;
     return 0;
 }
 
@@ -70,11 +83,12 @@ static int d_loader_new(lua_State *L) {
         if (!ts[k]) luaL_error(L, "%s: element %d is a %s, expected a tensor", fn, k + 1, luaL_typename(L, -1));
         lua_pop(L, 1); /* still referenced by the table */
     }
-    ml_loader **box = lua_newuserdatauv(L, sizeof *box, 0);
-    *box = NULL;
+    lb_loader *b = lua_newuserdatauv(L, sizeof *b, 0);
+    b->l = NULL;
+    b->last = NULL;
     luaL_setmetatable(L, LB_LOADER_MT);
-    *box = ml_loader_new(n, ts, bs, drop_last, (int)prefetch);
-    if (!*box) lb_raise(L);
+    b->l = ml_loader_new(n, ts, bs, drop_last, (int)prefetch);
+    if (!b->l) lb_raise(L);
     lb_gc_account(L); /* contiguous copies of strided sources */
     return 1;
 }
@@ -86,21 +100,62 @@ static int d_loader_start(lua_State *L) {
     return 0;
 }
 
-static int d_loader_next(lua_State *L) {
-    ml_loader **box = check_loader(L, 1);
-    int n = ml_loader_sources(*box);
+/* Raises msg at the first Lua line outside lualib/moonlab/data/ (the user's
+ * loop, or a library loop whose caller re-raises it at the user's line). */
+static int raise_at_user(lua_State *L, const char *msg) {
+    lua_Debug ar;
+    lua_pushliteral(L, "");
+    for (int level = 1; lua_getstack(L, level, &ar); level++) {
+        if (!lua_getinfo(L, "Sl", &ar) || ar.currentline <= 0) continue;
+        if (strstr(ar.source, "moonlab/data/")) continue;
+        lua_pop(L, 1);
+        lua_pushfstring(L, "%s:%d: ", ar.short_src, ar.currentline);
+        break;
+    }
+    lua_pushstring(L, msg);
+    lua_concat(L, 2);
+    return lua_error(L);
+}
+
+/* The next batch pushed (remembered as the last one), or nothing at the end. */
+static int push_next(lua_State *L, lb_loader *b) {
+    int n = ml_loader_sources(b->l);
     ml_tensor *out[ML_LOADER_MAX_SOURCES];
     luaL_checkstack(L, n + 2, "data.loader");
-    int rc = ml_loader_next(*box, out);
-    if (rc < 0) lb_raise(L);
+    int rc = ml_loader_next(b->l, out);
+    b->last = NULL;
+    if (rc < 0) return raise_at_user(L, ml_last_error());
     if (rc == 0) return 0;
-    for (int k = 0; k < n; k++) lb_push_tensor(L, out[k]);
+    for (int k = 0; k < n; k++) {
+        lb_push_tensor(L, out[k]);
+        if (k == 0) b->last = lua_touserdata(L, -1);
+    }
     return n;
 }
 
+static int d_loader_next(lua_State *L) { return push_next(L, check_box(L, 1)); }
+
+/* loader_iter(ld, control): one step of `for x, y in loader:iter()`. A loop
+ * over the same loader inside this one restarts its epoch; this loop then
+ * finds that its batch is not the loader's last one and stops with an error
+ * rather than silently start over. */
+static int d_loader_iter(lua_State *L) {
+    lb_loader *b = check_box(L, 1);
+    if (!lua_isnil(L, 2) && lua_touserdata(L, 2) != b->last)
+        return raise_at_user(L, "data.loader: this loader is already being iterated (nested loops over one loader "
+                                "are not supported; make a second loader)");
+    return push_next(L, b);
+}
+
+static int d_loader_active(lua_State *L) {
+    lua_pushboolean(L, ml_loader_active(*check_loader(L, 1)));
+    return 1;
+}
+
 static int d_loader_stop(lua_State *L) {
-    ml_loader **box = luaL_checkudata(L, 1, LB_LOADER_MT);
-    if (*box) ml_loader_stop(*box);
+    lb_loader *b = luaL_checkudata(L, 1, LB_LOADER_MT);
+    b->last = NULL;
+    if (b->l) ml_loader_stop(b->l);
     return 0;
 }
 
@@ -134,6 +189,7 @@ void lb_open_data(lua_State *L) {
     static const luaL_Reg fns[] = {
         {"read_idx", d_read_idx},         {"loader_new", d_loader_new},   {"loader_start", d_loader_start},
         {"loader_next", d_loader_next},   {"loader_stop", d_loader_stop}, {"loader_free", d_loader_free},
+        {"loader_iter", d_loader_iter},   {"loader_active", d_loader_active},
         {"loader_batches", d_loader_batches}, {"loader_rows", d_loader_rows}, {"randperm", d_randperm},
         {NULL, NULL},
     };

@@ -3,6 +3,7 @@
  *
  *   local flat = ml._optim.flatten("Adam", {w, b})   -- rebinds w and b into one block
  *   flat:step(group, 1)      -- one fused update with group's options (group 1, for messages)
+ *   ml._optim.step_all({{flat, group, gi}, ...}), zero_all(list, [set_to_none])   every block in one call
  *   flat:zero_grad([set_to_none])
  *   flat:param(), flat:grad()            -- the flat blocks, 1-D tensors
  *   flat:params(), flat:count(), flat:numel(), flat:dtype(), flat:offsets()
@@ -153,6 +154,48 @@ static int f_step(lua_State *L) {
     read_opts(L, 2, b, gi, &o);
     if (ml_flat_step(b->f, &o) < 0) return luaL_error(L, "optim.%s: step: %s", b->name, ml_last_error());
     lb_gc_account(L);
+    return 0;
+}
+
+/* ml._optim.step_all(list): flat:step(group, gi) for each {flat, group, gi}
+ * of list in order: a library optimizer's whole step in one call. */
+/* list[i], which must be a table {flat, ...}, pushed */
+static void block_at(lua_State *L, lua_Integer i, const char *fn) {
+    if (lua_rawgeti(L, 1, i) != LUA_TTABLE)
+        luaL_error(L, "ml._optim.%s: block %d is a %s, expected {flat, group, index}", fn, (int)i, luaL_typename(L, -1));
+}
+
+static int o_step_all(lua_State *L) {
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_Integer n = lua_rawlen(L, 1);
+    for (lua_Integer i = 1; i <= n; i++) {
+        block_at(L, i, "step_all"); /* {flat, group, gi} */
+        lua_rawgeti(L, -1, 1);
+        lb_flat *b = check_flat(L, -1);
+        if (lua_rawgeti(L, -2, 2) != LUA_TTABLE)
+            return luaL_error(L, "optim.%s: param group %d is a %s, expected a table", b->name, (int)i, luaL_typename(L, -1));
+        lua_rawgeti(L, -3, 3);
+        int gi = (int)lua_tointeger(L, -1);
+        ml_optim_opts o;
+        read_opts(L, lua_gettop(L) - 1, b, gi, &o);
+        if (ml_flat_step(b->f, &o) < 0) return luaL_error(L, "optim.%s: step: %s", b->name, ml_last_error());
+        lua_pop(L, 4);
+    }
+    lb_gc_account(L);
+    return 0;
+}
+
+/* ml._optim.zero_all(list, set_to_none): flat:zero_grad(set_to_none) for each {flat, ...} of list */
+static int o_zero_all(lua_State *L) {
+    luaL_checktype(L, 1, LUA_TTABLE);
+    bool none = lua_toboolean(L, 2);
+    lua_Integer n = lua_rawlen(L, 1);
+    for (lua_Integer i = 1; i <= n; i++) {
+        block_at(L, i, "zero_all");
+        lua_rawgeti(L, -1, 1);
+        ml_flat_zero_grad(check_flat(L, -1)->f, none);
+        lua_pop(L, 2);
+    }
     return 0;
 }
 
@@ -356,5 +399,9 @@ void lb_open_optim(lua_State *L) {
     lua_newtable(L);
     lua_pushcfunction(L, o_flatten);
     lua_setfield(L, -2, "flatten");
+    lua_pushcfunction(L, o_step_all);
+    lua_setfield(L, -2, "step_all");
+    lua_pushcfunction(L, o_zero_all);
+    lua_setfield(L, -2, "zero_all");
     lua_setfield(L, 1, "_optim");
 }

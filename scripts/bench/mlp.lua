@@ -6,9 +6,10 @@
 -- on_epoch_begin/on_epoch_end callback) or "loop" (the explicit loop over
 -- data.loader{shuffle = true}, with loss:item() per batch as fit does).
 -- Prints one line per epoch "EPOCH <k> <seconds> <mean train loss>", then
--- "RESULT <median epoch s> <test accuracy %> <peak RSS MB>" (VmHWM of this
+-- "RESULT <median epoch s> <test accuracy %> <peak RSS MiB> <dataset MiB>" (VmHWM of this
 -- process, read from /proc/self/status after training and evaluation, the
--- test set in batches of 256 on both sides).
+-- test set in batches of 256 on both sides; the bytes of the loaded train and
+-- test tensors).
 local nn, optim, data = ml.nn, ml.optim, ml.data
 local threads = math.tointeger(tonumber(arg[1])) or 1
 local epochs = math.tointeger(tonumber(arg[2])) or 3
@@ -50,7 +51,7 @@ else
       local loss = crit(model(x), y)
       loss:backward()
       opt:step()
-      local len = x:shape()[1]
+      local len = x:size(1)
       total, seen = total + loss:item() * len, seen + len
     end
     times[epoch] = now() - t0
@@ -81,4 +82,10 @@ if f then
 end
 table.sort(times)
 local med = #times % 2 == 1 and times[(#times + 1) // 2] or (times[#times // 2] + times[#times // 2 + 1]) / 2
-print(string.format("RESULT %.4f %.2f %.1f", med, acc, hwm))
+-- the loaded dataset's bytes (train and test, inputs and labels), which the
+-- peak includes on both sides: mlp.sh reports the peak beyond them
+local data_bytes = 0
+for _, t in ipairs({ train.x, train.y, test.x, test.y }) do
+  data_bytes = data_bytes + t:numel() * (t:dtype() == "int64" and 8 or t:dtype() == "float64" and 8 or 4)
+end
+print(string.format("RESULT %.4f %.2f %.1f %.1f", med, acc, hwm, data_bytes / 2^20))

@@ -9,7 +9,7 @@ whole tensors) or "dataloader" (DataLoader over a TensorDataset,
 shuffle=True). Threads: torch.set_num_threads(THREADS); OMP_NUM_THREADS and
 OMP_WAIT_POLICY come from the caller's environment.
 Prints one line per epoch "EPOCH <k> <seconds> <mean train loss>", then
-"RESULT <median epoch s> <test accuracy %> <peak RSS MB>" (VmHWM of this
+"RESULT <median epoch s> <test accuracy %> <peak RSS MiB> <dataset MiB>" (VmHWM of this
 process, read from /proc/self/status after training and evaluation, the
 test set in batches of 256 on both sides)."""
 import gzip
@@ -95,4 +95,7 @@ with open("/proc/self/status") as f:
     for line in f:
         if line.startswith("VmHWM:"):
             hwm = int(line.split()[1]) / 1024
-print("RESULT %.4f %.2f %.1f" % (statistics.median(times), acc, hwm))
+# the loaded dataset's bytes (train and test, inputs and labels), which the
+# peak includes on both sides: mlp.sh reports the peak beyond them
+data = sum(t.numel() * t.element_size() for t in (xtr, ytr, xte, yte)) / 2**20
+print("RESULT %.4f %.2f %.1f %.1f" % (statistics.median(times), acc, hwm, data))

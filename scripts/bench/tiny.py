@@ -1,11 +1,12 @@
 #!/usr/bin/python3
 """The PyTorch side of scripts/bench/tiny.sh: a tiny regression, 10-32-1
-(Linear, ReLU, Linear), MSE, Adam lr 1e-3, batch 32, 10,000 rows,
-shuffled every epoch, PyTorch's default initialization.
-    tiny.py gen DIR                         writes DIR/tiny_x.npy, DIR/tiny_y.npy (NumPy, seed 0)
-    tiny.py THREADS EPOCHS LOOP DIR [SEED]  trains on them
+(Linear, ACT, Linear), MSE, batch 32, 10,000 rows, shuffled every epoch,
+PyTorch's default initialization.
+    tiny.py gen DIR                                  writes DIR/tiny_x.npy, DIR/tiny_y.npy (NumPy, seed 0)
+    tiny.py THREADS EPOCHS LOOP DIR [SEED] [CONFIG]  trains on them
 LOOP is "perm" (a torch.randperm each epoch, batches by indexing the whole
 tensors) or "dataloader" (DataLoader over a TensorDataset, shuffle=True).
+CONFIG is "adam-relu" (Adam lr 1e-3, ReLU; the default) or "sgd-tanh" (SGD lr 1e-2, Tanh).
 Prints "RESULT <seconds for all epochs> <final train MSE over all rows> <last epoch mean loss>"."""
 import sys
 import time
@@ -26,15 +27,18 @@ from torch import nn
 
 threads, epochs, loop, d = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
 seed = int(sys.argv[5]) if len(sys.argv) > 5 else 0
+config = sys.argv[6] if len(sys.argv) > 6 else "adam-relu"
 assert loop in ("perm", "dataloader"), loop
+assert config in ("adam-relu", "sgd-tanh"), config
 torch.set_num_threads(threads)
 torch.manual_seed(seed)
 x = torch.from_numpy(np.load(d + "/tiny_x.npy"))
 y = torch.from_numpy(np.load(d + "/tiny_y.npy"))
 n, bs = x.shape[0], 32
 
-model = nn.Sequential(nn.Linear(10, 32), nn.ReLU(), nn.Linear(32, 1))
-opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+adam = config == "adam-relu"
+model = nn.Sequential(nn.Linear(10, 32), nn.ReLU() if adam else nn.Tanh(), nn.Linear(32, 1))
+opt = torch.optim.Adam(model.parameters(), lr=1e-3) if adam else torch.optim.SGD(model.parameters(), lr=1e-2)
 crit = nn.MSELoss()
 
 if loop == "dataloader":

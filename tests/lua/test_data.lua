@@ -658,3 +658,38 @@ T.test("data.loader: a loop over a loader nested in a loop over the same loader 
     T.eq(inner, 10)
   end
 end)
+
+T.test("data.loader over tensors: one C step per batch; epochs by for loops, next() and stop() as before", function()
+  local x = ml.arange(10, { dtype = "float32" })
+  local dl = data.loader({ x, x * 2 }, { batch_size = 4 })
+  local n = 0
+  for a, b in dl:iter() do n = n + 1; T.all_near(b, a * 2, 0) end
+  T.eq(n, 3)
+  T.eq(dl.epoch, 1)
+  -- next() after a finished loop starts the next epoch; it ends with nil, then starts again
+  T.all_near(dl:next(), ml.tensor({ 0, 1, 2, 3 }, { dtype = "float32" }), 0)
+  T.eq(dl.epoch, 2)
+  dl:next(); dl:next()
+  T.eq(dl:next(), nil)
+  T.eq(dl:next():numel(), 4)
+  T.eq(dl.epoch, 3)
+  dl:stop()
+  -- the first value of iter() alone is an iterator
+  local it = dl:iter()
+  n = 0
+  for _ in it do n = n + 1 end
+  T.eq(n, 3)
+  -- a loop that was handed another batch than the loader's last one stops with the error
+  T.raises(function() ml._data.loader_iter(dl._c, x) end, "data.loader: this loader is already being iterated")
+  -- at the line of the loop, written either way
+  for _, form in ipairs({ "iter", "plain" }) do
+    local ok, err = pcall(function()
+      for _ in (form == "iter" and dl:iter() or dl) do
+        for _ in dl:iter() do end
+      end
+    end)
+    T.ok(not ok and err:find("^tests/lua/test_data%.lua:%d+: data%.loader: this loader is already being iterated"), err)
+  end
+  dl:close()
+  T.raises(function() for _ in dl:iter() do end end, "data.loader: the loader was closed")
+end)

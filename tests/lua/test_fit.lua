@@ -589,3 +589,22 @@ T.test("ml.metrics, the train parts and the callbacks' methods have one-line doc
     check(own, name .. ":")
   end
 end)
+
+T.test("predict of one batch: the model on X itself, the same values, modes kept, errors named", function()
+  ml.seed(3)
+  local m = S.Sequential{ S.Linear(2, 4), S.Dropout(0.5), S.Linear(4, 2) }
+  local row = X:narrow(1, 1, 1)
+  local full = m:predict(X, { batch_size = 7 }) -- batched
+  T.all_near(m:predict(row), full:narrow(1, 1, 1), 1e-6)
+  T.all_near(m:predict(X), full, 1e-6, "200 rows: one batch of the default 256")
+  T.eq(m:predict(row):is_requires_grad(), false)
+  T.eq(rawget(m, "training"), true, "a model in training mode is put back")
+  T.eq(m[2].training, true)
+  m:eval()
+  T.all_near(m:predict(row), full:narrow(1, 1, 1), 1e-6)
+  T.eq(m[2].training, false, "a model in eval mode stays so")
+  local ok, err = pcall(function() return m:predict(ml.randn(1, 3)) end)
+  T.ok(not ok and err:find("Sequential[1] (nn.Linear): input has 3 features, expected 2", 1, true), err)
+  T.raises(function() m:predict(row, { batch = 2 }) end, "predict: unknown option 'batch'")
+  T.raises(function() m:predict(X:narrow(1, 1, 0)) end, "predict: X needs at least one row")
+end)

@@ -717,3 +717,37 @@ T.test("layers live in nn/layers/ and losses in nn/losses/, one file per family"
   T.eq(require("moonlab.core.class").get("Linear"), nn.Linear, "registered in the one class registry")
   T.ok(nn.Linear(1, 1):is_a(nn.Module))
 end)
+
+-- ---- the call path: library leaves are their forward; containers and subclasses are not ----
+
+T.test("a library layer is called as its forward; a subclass's own forward and children are used; train() reaches a module hung on a layer", function()
+  T.ok(rawequal(getmetatable(nn.Linear(2, 2)).__call, nn.Linear.forward), "nn.Linear's call is its forward")
+  T.ok(rawequal(nn.MSELoss.__call, nn.MSELoss.forward))
+  local Doubled = nn.Linear:extend("LayersTestDoubled")
+  function Doubled:forward(x) return nn.Linear.forward(self, x) * 2 end
+  local d = Doubled(3, 2)
+  local x = ml.randn(4, 3)
+  T.all_near(d(x), nn.Linear.forward(d, x) * 2, 1e-6, "the subclass's forward runs")
+  -- a subclass that adds a child: its errors name the path
+  local Wrapped = nn.Linear:extend("LayersTestWrapped")
+  function Wrapped:init(a, b) nn.Linear.init(self, a, b); self.inner = nn.Linear(b, 5) end
+  function Wrapped:forward(x) local h = nn.Linear.forward(self, x); return self.inner(h) end
+  local ok, err = pcall(function() local y = Wrapped(3, 4)(x); return y end)
+  T.ok(ok, err)
+  local w = Wrapped(3, 4)
+  w.inner = nn.Linear(7, 5) -- now the wrong width
+  ok, err = pcall(function() local y = w(x); return y end)
+  T.ok(err:find("LayersTestWrapped.inner (nn.Linear): input has 4 features, expected 7", 1, true), err)
+  -- a module made without Module.new (setmetatable) is still accepted by Sequential
+  local bare = setmetatable({ training = true }, nn.ReLU)
+  T.all_near(nn.Sequential{ nn.Identity() }:add(bare)(ml.tensor({ -1, 2 })), ml.tensor({ 0, 2 }), 0)
+  -- train/eval reach every module, a child assigned to a library layer included
+  local lin = nn.Linear(2, 2)
+  lin.drop = nn.Dropout(0.5)
+  local seq = nn.Sequential{ lin, nn.Sequential{ nn.ReLU(), nn.Dropout(0.1) } }
+  seq:eval()
+  for _, m in ipairs(seq:named_modules()) do T.eq(m[2].training, false, m[1]) end
+  T.eq(lin.drop.training, false)
+  seq:train()
+  for _, m in ipairs(seq:named_modules()) do T.eq(m[2].training, true, m[1]) end
+end)

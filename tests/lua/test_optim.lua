@@ -734,3 +734,42 @@ T.test("a Lua optimizer trains a small model; its state saves and loads", functi
   T.all_near(opt3:state_of(model3.weight).exp_avg, opt:state_of(model.weight).exp_avg, 0)
   T.raises(function() optim.Adam(model:parameters()):load_state_dict(sd) end, "the state is from optim.TestLion")
 end)
+
+-- ---- the step's fast path: one C call over every block ----
+
+T.test("step and zero_grad reach every group and block, read the groups' options each step, and leave Lua optimizers alone", function()
+  local w32 = ml.tensor({ 1, 2 }, { dtype = "float32", requires_grad = true })
+  local w64 = ml.tensor({ 3, 4 }, { dtype = "float64", requires_grad = true })
+  local later = ml.tensor({ 5 }, { dtype = "float32", requires_grad = true })
+  local opt = optim.SGD({ { params = { w32, w64 } } }, { lr = 0.5 })
+  opt:add_param_group({ params = { later }, lr = 0.25 })
+  local function grads()
+    opt:zero_grad()
+    local l = (w32 * w32):sum() + (w64 * w64):sum():float() + (later * later):sum()
+    l:backward()
+  end
+  grads()
+  T.all_near(w32.grad, ml.tensor({ 2, 4 }, { dtype = "float32" }), 0)
+  opt:step() -- w - lr * 2w
+  T.all_near(w32, ml.zeros(2), 0)
+  T.all_near(w64, ml.zeros(2, { dtype = "float64" }), 0)
+  T.all_near(later, ml.tensor({ 2.5 }, { dtype = "float32" }), 0, "the group added later, with its own lr")
+  opt.param_groups[2].lr = 0.5 -- a schedule's change is seen at the next step
+  grads()
+  opt:step()
+  T.all_near(later, ml.zeros(1), 0)
+  opt:zero_grad()
+  T.all_near(w64.grad, ml.zeros(2, { dtype = "float64" }), 0, "every block is zeroed")
+  opt:zero_grad({ set_to_none = true })
+  T.eq(later.grad, nil)
+  -- an optimizer class with an update method in Lua steps through it, not the C kernel
+  local Half = optim.Optimizer:extend("TestHalfStep", { options = { { "lr", 1 } } })
+  function Half:update(p, g) p:sub_(g * 0.5 * self.param_groups[1].lr) end
+  local p = ml.tensor({ 4 }, { dtype = "float32", requires_grad = true })
+  local h = Half({ p })
+  local l = (p * p):sum()
+  l:backward()
+  h:step()
+  T.all_near(p, ml.zeros(1), 0)
+  T.raises(function() ml._optim.step_all({ 5 }) end, "ml._optim.step_all: block 1 is a number")
+end)

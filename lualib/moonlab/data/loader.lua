@@ -223,8 +223,12 @@ local function step(self, ...)
 end
 
 function Loader:next()
+  local c = self._c
+  if c then -- the C loader keeps the epoch's state itself
+    if not C.loader_active(c) then self:start() end
+    return B.call(C.loader_next, c)
+  end
   if not self._active then self:start() end
-  if self._c then return step(self, B.call(C.loader_next, self._c)) end
   return step(self, next_dataset_batch(self))
 end
 
@@ -241,7 +245,14 @@ local function remember(self, ...)
   return ...
 end
 
+local loader_iter = C.loader_iter
+
 function Loader:__call(_, control)
+  local c = self._c
+  if c then -- over tensors: one C step per batch, which checks the nesting itself
+    if control == nil then self:start() end
+    return loader_iter(c, control)
+  end
   if control == nil then
     self:start()
   elseif not rawequal(control, self._last) then
@@ -253,16 +264,15 @@ end
 
 --- loader:stop() ends the current epoch early (a for loop's break does it through __close).
 function Loader:stop()
+  if self._c then return C.loader_stop(self._c) end -- a no-op when no epoch runs
   self._last = nil -- the last batch is not kept alive
-  if self._active then
-    self._active = false
-    if self._c then B.call(C.loader_stop, self._c) end
-  end
+  self._active = false
 end
 
 function Loader:__close() self:stop() end
 
 --- loader:iter() -> the values of a generic for that runs one epoch and ends it on break.
+-- (Its first value alone, the loader, is a complete iterator too.)
 function Loader:iter() return self, nil, nil, self end
 
 --- loader:set_epoch(k): the next epoch is number k (its seeded order), e.g. when resuming.

@@ -45,7 +45,8 @@ Module.is_module = is_module
 --
 -- Only the outermost call of a module runs its forward under xpcall; a call
 -- made while one is running (a child called from a forward) is a plain tail
--- call, so nesting costs nothing. When a layer fails, the message handler
+-- call, so nesting costs nothing, and a library layer without children is
+-- called as its forward itself (_call_forward_directly). When a layer fails, the message handler
 -- runs where the error happened, with the stack still there: the innermost
 -- frame whose `self` is a module running its class's forward is the failing
 -- module, its path is looked up in the outermost module's tree
@@ -162,9 +163,7 @@ local function finish(ok, ...)
 end
 
 function instance_call(self, ...)
-  -- nested, or a library layer without children (rawget: a user's subclass may add some):
-  -- its own message is already the whole story, raised at the user's line
-  if active or rawget(getmetatable(self), "_leaf") then return self:forward(...) end
+  if active then return self:forward(...) end -- nested: the outermost call catches
   active = self
   return finish(xpcall(self.forward, handler, self, ...)) -- xpcall runs inside this frame (finish is the tail call)
 end
@@ -179,6 +178,7 @@ local function instance_newindex(self, k, v)
     local order = rawget(self, "_order")
     if not order then order = {}; rawset(self, "_order", order) end
     order[#order + 1] = k
+    if is_module(v) then rawset(self, "_kids", true) end -- a child: train() walks this module's fields
     if ml.is_tensor(v) and v:is_requires_grad() then
       local names = rawget(self, "_param_names")
       if not names then names = {}; rawset(self, "_param_names", names) end
@@ -200,15 +200,33 @@ end
 Module.__newindex = instance_newindex
 Module.__call = instance_call
 
+-- A library layer or loss without children (_leaf): calling it is calling its
+-- forward, with no frame in between (its own message is already the whole
+-- story, raised at the user's line). The layer files set this once their
+-- classes are defined; a subclass (Module:extend) gets instance_call back, as
+-- it may define its own forward or add children.
+function Module._call_forward_directly(cls)
+  local f = rawget(cls, "forward")
+  if rawget(cls, "_leaf") and type(f) == "function" then cls.__call = f end
+end
+
+-- Every instance made by Module.new, so a container's forward checks its
+-- elements with one table lookup (weak keys: the set keeps nothing alive).
+local made = setmetatable({}, { __mode = "k" })
+Module._made = made
+
 --- Module:extend(name, [doc]) -> a new class deriving from this one.
 function Module:extend(name, doc)
   if type(name) ~= "string" or name == "" then checks.fail("nn.Module:extend: expected a class name string, got " .. type(name)) end
-  return class.Object.extend(self, name, doc)
+  local cls = class.Object.extend(self, name, doc)
+  cls.__call = instance_call -- not a parent layer's forward (see _call_forward_directly)
+  return cls
 end
 
 --- cls:new(...) builds an instance: records the arguments (to rebuild it from a file) and calls init.
 function Module.new(cls, ...)
   local self = setmetatable({}, cls)
+  made[self] = true
   rawset(self, "_args", table.pack(...))
   rawset(self, "training", true)
   if cls.init then self:init(...) end
@@ -395,10 +413,25 @@ function Module:load_state_dict(sd, opts)
   return missing, unexpected
 end
 
+-- Sets training on m and every module under it (the children's fields:
+-- numbers and public names), in no particular order: no names, no sorting.
+local function set_training(m, mode, seen)
+  seen[m] = true
+  rawset(m, "training", mode) -- before the traversal: an existing key, or a new one before next starts
+  -- a library layer without children (_leaf) has no module fields unless one was assigned (_kids)
+  if m._leaf and not rawget(m, "_kids") then return end
+  for k, v in next, m do
+    if type(v) == "table" and not seen[v] and is_module(v)
+        and (type(k) == "number" or (type(k) == "string" and k:byte(1) ~= 95)) then
+      set_training(v, mode, seen)
+    end
+  end
+end
+
 --- Module:train([mode=true]) / Module:eval(): sets training mode on the whole tree
 function Module:train(mode)
   if mode == nil then mode = true end
-  for _, m in ipairs(self:named_modules()) do rawset(m[2], "training", mode and true or false) end
+  set_training(self, mode and true or false, {})
   return self
 end
 

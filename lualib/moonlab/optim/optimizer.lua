@@ -356,14 +356,25 @@ function Optimizer:_add_group(src, gi)
   end
   self.param_groups[#self.param_groups + 1] = group
   self._flats[#self.param_groups] = flats
+  -- every block with its group, for step's and zero_grad's one C call (C.step_all)
+  local blocks = rawget(self, "_blocks") or {}
+  for _, e in ipairs(flats) do blocks[#blocks + 1] = { e.flat, group, #self.param_groups } end
+  rawset(self, "_blocks", blocks)
+  if not lua_update(cls) then rawset(self, "_cblocks", blocks) end -- step's fast path: a fused C kernel
 end
 
 ---------------------------------------------------------------------------
 -- step and zero_grad
 ---------------------------------------------------------------------------
 
+local step_all, zero_all = C.step_all, C.zero_all
+
 --- opt:step([closure]) -> loss: one update of every parameter that has a gradient (closure re-evaluates the loss first)
 function Optimizer:step(closure)
+  if closure == nil then
+    local blocks = self._cblocks
+    if blocks then return step_all(blocks) end -- the groups' current options are read there, each step
+  end
   local loss
   if closure ~= nil then
     if type(closure) ~= "function" then
@@ -371,15 +382,11 @@ function Optimizer:step(closure)
     end
     loss = ml.enable_grad(closure)
   end
-  local groups, flats = self.param_groups, self._flats
   if lua_update(getmetatable(self)) then
     ml.no_grad(function() self:_lua_step() end)
     return loss
   end
-  for gi = 1, #groups do
-    local fl = flats[gi]
-    for k = 1, #fl do fl[k].flat:step(groups[gi], gi) end
-  end
+  step_all(self._blocks)
   return loss
 end
 
@@ -414,15 +421,13 @@ end
 
 --- opt:zero_grad([{set_to_none=false}]): zeroes every gradient in place (one memset per block); set_to_none drops them
 function Optimizer:zero_grad(opts)
+  if opts == nil then return zero_all(self._blocks, false) end
   local set_to_none = false
   if opts ~= nil then
     checks.options(getmetatable(self).__name .. ":zero_grad", opts, { "set_to_none" })
     set_to_none = opts.set_to_none == true
   end
-  for gi = 1, #self.param_groups do
-    local fl = self._flats[gi]
-    for k = 1, #fl do fl[k].flat:zero_grad(set_to_none) end
-  end
+  zero_all(self._blocks, set_to_none)
 end
 
 --- opt:parameters() -> every parameter, in order (the same tensor objects)

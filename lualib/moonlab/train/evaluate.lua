@@ -118,8 +118,32 @@ function M.evaluate(model, a, b, c)
 end
 
 --- evaluate.predict(model, X, [opts]) -> tensor: the outputs for every row (X a tensor, or a data table/dataset whose inputs are used)
+-- One batch (a tensor of at most batch_size rows, e.g. the one row a server
+-- predicts): the model on X itself, no batching, no copies. A model already
+-- put in eval mode (model:eval(), as a server does once) runs as it is: no
+-- walk of its tree to switch modes, twice per call.
+local function call(model, X) return model(X) end
+local no_grad = ml.no_grad
+local function predict_one(model, X)
+  local training = rawget(model, "training") ~= false
+  if training then model:eval() end
+  local ok, out = pcall(no_grad, call, model, X)
+  if training then model:train(true) end
+  if not ok then M.pass_on(out, "predict: ") end
+  if not is_tensor(out) then
+    checks.fail("predict: the model's forward returned a " .. type(out) .. ", expected a tensor")
+  end
+  return out
+end
+
 function M.predict(model, X, opts)
-  opts = checks.options("predict", opts, { "batch_size" }, true)
+  if opts ~= nil then opts = checks.options("predict", opts, { "batch_size" }, true) end
+  local bs = opts and opts.batch_size or 256
+  if is_tensor(X) and X:dim() > 0 and math.type(bs) == "integer" then -- else the checks below say what is wrong
+    local n = X:size(1)
+    if n > 0 and n <= bs then return predict_one(model, X) end
+  end
+  opts = opts or {}
   local set
   if is_tensor(X) then
     if X:dim() == 0 or rows(X) == 0 then checks.fail("predict: X needs at least one row") end

@@ -178,7 +178,7 @@ end
 -- One batch: forward, loss, NaN check, backward, step. Returns the loss value, or nil when it was not finite.
 local function train_batch(F, E, xb, yb, swb)
   if not F.checked then check_batch(F, xb, yb) end
-  local len = rows(xb)
+  local len = xb:size(1) -- a batch has a first dimension (the loader stacks samples)
   local opt, crit = F.opt, F.crit
   opt:zero_grad()
   local out = F.model(xb)

@@ -110,11 +110,13 @@ function B.no_args(cls, fn)
   end
 end
 
--- Each layer's forward gets the generic doc unless it has its own.
+-- Each layer's forward gets the generic doc unless it has its own; a layer
+-- without children is called as its forward (Module._call_forward_directly).
 function B.doc_forwards(M)
   for _, cls in pairs(M) do
     local f = rawget(cls, "forward")
     if f and not ml.doc(f) then ml.doc(f, "layer:forward(x) -> y — applies the layer, as its class doc says; layer(x) calls it") end
+    Module._call_forward_directly(cls)
   end
   return M
 end

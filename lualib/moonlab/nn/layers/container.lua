@@ -86,14 +86,23 @@ end
 Sequential._bad_elements = check_elements -- model:save asks (nn/serialize.lua); ModuleList's below
 local function bad_element(self) fail(check_elements(self) or "nn.Sequential: bad element") end
 
+-- An element is checked by one lookup in the set of modules made (Module._made);
+-- one made another way is checked in full, and remembered.
+local made = require("moonlab.nn.module").Module._made
+local function check_element(self, m)
+  if not is_module(m) then bad_element(self) end
+  made[m] = true
+end
+
 function Sequential:forward(x)
   local n = rawlen(self)
   for i = 1, n do
     local m = self[i]
-    if type(m) ~= "table" or not m.__is_module then bad_element(self) end
+    if not made[m] then check_element(self, m) end
     x = m(x)
   end
-  if rawget(self, n + 1) ~= nil or rawget(self, 0) ~= nil then bad_element(self) end
+  -- n is a border (self[n + 1] is nil); an element at 0 can only come from rawset
+  if rawget(self, 0) ~= nil then bad_element(self) end
   return x
 end
 doc(Sequential.forward, "seq:forward(x) -> y — calls the modules in order, each on the previous one's output")
