@@ -22,6 +22,7 @@ typedef struct { ml_tensor *t; } lb_box;
 ml_tensor *lb_check_tensor(lua_State *L, int idx, const char *fn);
 ml_tensor *lb_test_tensor(lua_State *L, int idx); /* NULL when not a tensor; raises on a freed one */
 bool lb_is_tensor(lua_State *L, int idx);         /* a tensor box, freed or not; never raises */
+lb_box *lb_test_box(lua_State *L, int idx);       /* the box at idx (its t NULL once freed), or NULL; never raises */
 /* Tensor or number (a number becomes a 0-d tensor of dtype `like` when
  * float, else float32/int64 by value). Returns a NEW reference. */
 ml_tensor *lb_tensor_or_number(lua_State *L, int idx, const char *fn, ml_dtype like);

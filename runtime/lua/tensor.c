@@ -8,7 +8,8 @@
 
 /* One idempotent release for both __gc and __close. */
 static int t_release(lua_State *L) {
-    lb_box *b = luaL_checkudata(L, 1, LB_TENSOR_MT);
+    lb_box *b = lb_test_box(L, 1);
+    if (!b) return luaL_error(L, "release: argument #1: expected a tensor, got %s", luaL_typename(L, 1));
     if (b->t) {
         ml_release(b->t);
         b->t = NULL;

@@ -10,9 +10,11 @@
 #include <string.h>
 
 #include "../autograd/autograd.h"
+#include "pool.h"
 
 _Atomic int64_t ml_bytes_allocated_total = 0;
 _Atomic int64_t ml_bytes_live = 0;
+_Thread_local int64_t ml_headers_made = 0;
 
 const char *ml_shape_str(char *buf, size_t n, int ndim, const int64_t *shape) {
     size_t k = 0;
@@ -75,15 +77,19 @@ static void *block_alloc(size_t *alloc) {
         }
         pthread_mutex_unlock(&cache_lock);
     }
-    size_t alloc_ = want;
-    /* small blocks: glibc's per-thread cache is several times faster than
-     * aligned_alloc's slow path, and malloc's 16-byte alignment is all the
-     * kernels need (they use unaligned vector loads) */
-    if (alloc_ < CACHE_MIN_BYTES) return malloc(alloc_);
-    return aligned_alloc(64, alloc_);
+    /* small blocks: the thread's free lists (pool.h), then malloc, whose
+     * 16-byte alignment is all the kernels need (they use unaligned vector
+     * loads); aligned_alloc's slow path is several times slower */
+    if (want <= ML_POOL_MAX) return ml_pool_alloc(want);
+    if (want < CACHE_MIN_BYTES) return malloc(want);
+    return aligned_alloc(64, want);
 }
 
 static void block_free(void *p, size_t alloc) {
+    if (alloc <= ML_POOL_MAX) {
+        ml_pool_free(p, alloc);
+        return;
+    }
     if (alloc >= CACHE_MIN_BYTES) {
         pthread_mutex_lock(&cache_lock);
         if (cache_total + alloc <= CACHE_MAX_TOTAL) {
@@ -121,6 +127,7 @@ void ml_storage_cache_clear(void) {
     }
     cache_total = 0;
     pthread_mutex_unlock(&cache_lock);
+    ml_pool_drain();
 }
 
 /* ---- allocation budget ------------------------------------------------
@@ -158,14 +165,14 @@ static ml_storage *storage_new(size_t nbytes, bool zero) {
     size_t want = (nbytes + 63) & ~(size_t)63;
     if (want == 0) want = 64;
     if (!budget_allows(want, nbytes)) return NULL;
-    ml_storage *s = malloc(sizeof *s);
+    ml_storage *s = ml_pool_alloc(sizeof *s);
     if (!s) return ml_error("out of memory");
     size_t alloc = want;
     s->data = block_alloc(&alloc);
-    if (!s->data) { free(s); return ml_error("out of memory allocating %zu bytes", nbytes); }
+    if (!s->data) { ml_pool_free(s, sizeof *s); return ml_error("out of memory allocating %zu bytes", nbytes); }
     if (!budget_allows(alloc, nbytes)) { /* a larger cached block: give it back */
         block_free(s->data, alloc);
-        free(s);
+        ml_pool_free(s, sizeof *s);
         return NULL;
     }
     if (budget_cap >= 0) budget_used += (int64_t)alloc;
@@ -197,7 +204,7 @@ static void storage_release(ml_storage *s) {
     } else {
         storage_free_block(s->data, s->capacity);
     }
-    free(s);
+    ml_pool_free(s, sizeof *s);
 }
 
 /* ---- rebinding a storage into another's block (see tensor.h) ------------ */
@@ -247,7 +254,7 @@ void ml_release(ml_tensor *t) {
     storage_release(t->storage);
     ml_release(t->grad);
     ml_node_release(t->grad_fn);
-    free(t);
+    ml_pool_free(t, sizeof *t);
 }
 
 /* ---- creation -------------------------------------------------------- */
@@ -274,8 +281,10 @@ static ml_tensor *header_new(int ndim, const int64_t *shape, ml_dtype dt) {
         if (shape[i] > 0 && n > ((int64_t)1 << 62) / shape[i]) return ml_error("tensor too large: more than 2^62 elements");
         n *= shape[i] ? shape[i] : 1;
     }
-    ml_tensor *t = calloc(1, sizeof *t);
+    ml_tensor *t = ml_pool_alloc(sizeof *t);
     if (!t) return ml_error("out of memory");
+    memset(t, 0, sizeof *t);
+    ml_headers_made++;
     t->ndim = ndim;
     t->dtype = dt;
     t->refcount = 1;
@@ -294,7 +303,7 @@ static ml_tensor *alloc_tensor(int ndim, const int64_t *shape, ml_dtype dt, bool
     ml_tensor *t = header_new(ndim, shape, dt);
     if (!t) return NULL;
     t->storage = storage_new((size_t)n * ml_dtype_size(dt), zero);
-    if (!t->storage) { free(t); return NULL; }
+    if (!t->storage) { ml_pool_free(t, sizeof *t); return NULL; }
     ml_contiguous_strides(ndim, shape, t->strides);
     return t;
 }

@@ -72,6 +72,9 @@ const char *ml_shape_str(char *buf, size_t n, int ndim, const int64_t *shape);
 /* ---- memory accounting (read by the bindings to drive Lua's collector) - */
 extern _Atomic int64_t ml_bytes_allocated_total; /* monotone counter */
 extern _Atomic int64_t ml_bytes_live;
+/* Tensor headers this thread made (views included): the collector is told
+ * about their memory too, since a loop of tiny ops is mostly headers. */
+extern _Thread_local int64_t ml_headers_made;
 
 /* Sets this thread's allocation budget: from now on the tensor storage this
  * thread holds may grow by at most limit bytes (blocks allocated minus blocks
@@ -93,9 +96,10 @@ void ml_release(ml_tensor *t); /* NULL-safe */
 int ml_storage_rebind(ml_storage *s, ml_storage *base, size_t off);
 void ml_storage_read_lock(void);
 void ml_storage_read_unlock(void);
-/* Frees the blocks kept for reuse (see tensor.c). */
+/* Frees the blocks kept for reuse: the large-block cache (see tensor.c)
+ * and the calling thread's small-block lists (pool.h). */
 void ml_storage_cache_clear(void);
-size_t ml_storage_cache_bytes(void);
+size_t ml_storage_cache_bytes(void); /* the large-block cache's bytes (ml_pool_bytes: the small lists') */
 
 /* ---- creation -------------------------------------------------------- */
 ml_tensor *ml_empty(int ndim, const int64_t *shape, ml_dtype dt);

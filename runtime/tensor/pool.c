@@ -1,0 +1,93 @@
+/* The small-block free lists (see pool.h). */
+#include "pool.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#define POISON(p, n) ASAN_POISON_MEMORY_REGION(p, n)
+#define UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION(p, n)
+#else
+#define POISON(p, n) ((void)(p), (void)(n))
+#define UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+
+#define NCLASS (ML_POOL_MAX / 64 + 1) /* class k holds blocks of 64 * k bytes; 0 unused */
+
+typedef struct block { struct block *next; } block;
+
+static _Thread_local struct {
+    block *head[NCLASS];
+    size_t bytes[NCLASS];
+    size_t total;
+    bool registered; /* the thread-exit destructor knows this thread */
+} pool;
+
+static pthread_key_t exit_key;
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+static void drain_at_exit(void *unused) { ml_pool_drain(); }
+static void drain_main(void) { ml_pool_drain(); }
+
+static void init_once(void) {
+    pthread_key_create(&exit_key, drain_at_exit);
+    atexit(drain_main); /* the thread that calls exit (threads' destructors do not run then) */
+}
+
+/* The first block a thread pools makes it known to the exit destructor. */
+static void register_thread(void) {
+    pthread_once(&once, init_once);
+    pthread_setspecific(exit_key, (void *)1);
+    pool.registered = true;
+}
+
+void *ml_pool_alloc(size_t size) {
+    if (size > ML_POOL_MAX) return malloc(size);
+    size_t k = (size + 63) >> 6;
+    if (k == 0) k = 1;
+    block *b = pool.head[k];
+    if (!b) return malloc(k << 6);
+    UNPOISON(b, k << 6);
+    pool.head[k] = b->next;
+    pool.bytes[k] -= k << 6;
+    pool.total -= k << 6;
+    return b;
+}
+
+void ml_pool_free(void *p, size_t size) {
+    if (!p) return;
+    size_t k = (size + 63) >> 6;
+    if (k == 0) k = 1;
+    if (size > ML_POOL_MAX || pool.bytes[k] + (k << 6) > ML_POOL_CLASS_BYTES ||
+        pool.total + (k << 6) > ML_POOL_THREAD_BYTES) {
+        free(p);
+        return;
+    }
+    if (!pool.registered) register_thread();
+    block *b = p;
+    b->next = pool.head[k];
+    pool.head[k] = b;
+    pool.bytes[k] += k << 6;
+    pool.total += k << 6;
+    POISON(b, k << 6);
+}
+
+void ml_pool_drain(void) {
+    for (size_t k = 1; k < NCLASS; k++) {
+        block *b = pool.head[k];
+        while (b) {
+            UNPOISON(b, k << 6);
+            block *next = b->next;
+            free(b);
+            b = next;
+        }
+        pool.head[k] = NULL;
+        pool.bytes[k] = 0;
+    }
+    pool.total = 0;
+}
+
+size_t ml_pool_bytes(void) { return pool.total; }
