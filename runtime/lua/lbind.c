@@ -56,7 +56,7 @@ int lb_raise(lua_State *L) {
  * finds it under the light-userdata key and remembers it. */
 typedef struct {
     const void *tensor_mt; /* lua_topointer of the metatable */
-    int tensor_mt_ref;     /* its index in the registry */
+    int ref[LB_NSLOTS];    /* registry indices of the slots' values (LUA_NOREF: unset) */
 } lb_state;
 
 static const char state_key = 0;
@@ -79,9 +79,22 @@ void lb_remember_tensor_mt(lua_State *L, int idx) {
     lb_state *st = lua_newuserdatauv(L, sizeof *st, 0);
     lua_rawsetp(L, LUA_REGISTRYINDEX, &state_key);
     st->tensor_mt = lua_topointer(L, idx);
-    lua_pushvalue(L, idx);
-    st->tensor_mt_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    for (int i = 0; i < LB_NSLOTS; i++) st->ref[i] = LUA_NOREF;
     *(lb_state **)lua_getextraspace(L) = st;
+    lb_slot_set(L, LB_SLOT_TENSOR_MT, idx);
+}
+
+void lb_slot_set(lua_State *L, lb_slot slot, int idx) {
+    lb_state *st = get_state(L);
+    lua_pushvalue(L, idx);
+    if (st->ref[slot] == LUA_NOREF) st->ref[slot] = luaL_ref(L, LUA_REGISTRYINDEX);
+    else lua_rawseti(L, LUA_REGISTRYINDEX, st->ref[slot]);
+}
+
+void lb_slot_push(lua_State *L, lb_slot slot) {
+    lb_state *st = get_state(L);
+    if (!st || st->ref[slot] == LUA_NOREF) lua_pushnil(L);
+    else lua_rawgeti(L, LUA_REGISTRYINDEX, st->ref[slot]);
 }
 
 /* The box at idx when it is a tensor userdata (freed or not), else NULL. */
@@ -170,7 +183,7 @@ void lb_push_tensor(lua_State *L, ml_tensor *t) {
     if (!t) lb_raise(L);
     lb_box *b = lua_newuserdatauv(L, sizeof *b, 0);
     b->t = t;
-    lua_rawgeti(L, LUA_REGISTRYINDEX, get_state(L)->tensor_mt_ref);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, get_state(L)->ref[LB_SLOT_TENSOR_MT]);
     lua_setmetatable(L, -2);
     lb_gc_account(L);
 }

@@ -111,7 +111,12 @@ ml_tensor *ml_map_binary(const char *fn_name, ml_tensor *a, ml_tensor *b, ml_dty
                          const void *ctx) {
     if (a->dtype == dt && b->dtype == dt && ml_same_shape(a, b)) { /* nothing to broadcast or convert */
         ml_tensor *out = ml_empty(a->ndim, a->shape, out_dt);
-        if (out) ml_apply_binary(out, a, b, fn, ctx);
+        if (!out || out->numel == 0) return out;
+        if (ml_is_contiguous(a) && ml_is_contiguous(b))
+            run_flat(ml_data(out), ml_data(a), 1, ml_data(b), 1, out->numel, ml_dtype_size(out_dt), ml_dtype_size(dt), fn,
+                     ctx);
+        else
+            ml_apply_binary(out, a, b, fn, ctx);
         return out;
     }
     int nd;

@@ -15,16 +15,10 @@
 #define UNPOISON(p, n) ((void)(p), (void)(n))
 #endif
 
-#define NCLASS (ML_POOL_MAX / 64 + 1) /* class k holds blocks of 64 * k bytes; 0 unused */
+#define NCLASS ML_POOL_NCLASS
+typedef ml_pool_block block;
 
-typedef struct block { struct block *next; } block;
-
-static _Thread_local struct {
-    block *head[NCLASS];
-    size_t bytes[NCLASS];
-    size_t total;
-    bool registered; /* the thread-exit destructor knows this thread */
-} pool;
+_Thread_local ml_pool_lists ml_pool_tls;
 
 static pthread_key_t exit_key;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
@@ -41,53 +35,53 @@ static void init_once(void) {
 static void register_thread(void) {
     pthread_once(&once, init_once);
     pthread_setspecific(exit_key, (void *)1);
-    pool.registered = true;
+    ml_pool_tls.registered = true;
 }
 
-void *ml_pool_alloc(size_t size) {
+void *ml_pool_alloc_full(size_t size) {
     if (size > ML_POOL_MAX) return malloc(size);
     size_t k = (size + 63) >> 6;
     if (k == 0) k = 1;
-    block *b = pool.head[k];
+    block *b = ml_pool_tls.head[k];
     if (!b) return malloc(k << 6);
     UNPOISON(b, k << 6);
-    pool.head[k] = b->next;
-    pool.bytes[k] -= k << 6;
-    pool.total -= k << 6;
+    ml_pool_tls.head[k] = b->next;
+    ml_pool_tls.bytes[k] -= k << 6;
+    ml_pool_tls.total -= k << 6;
     return b;
 }
 
-void ml_pool_free(void *p, size_t size) {
+void ml_pool_free_full(void *p, size_t size) {
     if (!p) return;
     size_t k = (size + 63) >> 6;
     if (k == 0) k = 1;
-    if (size > ML_POOL_MAX || pool.bytes[k] + (k << 6) > ML_POOL_CLASS_BYTES ||
-        pool.total + (k << 6) > ML_POOL_THREAD_BYTES) {
+    if (size > ML_POOL_MAX || ml_pool_tls.bytes[k] + (k << 6) > ML_POOL_CLASS_BYTES ||
+        ml_pool_tls.total + (k << 6) > ML_POOL_THREAD_BYTES) {
         free(p);
         return;
     }
-    if (!pool.registered) register_thread();
+    if (!ml_pool_tls.registered) register_thread();
     block *b = p;
-    b->next = pool.head[k];
-    pool.head[k] = b;
-    pool.bytes[k] += k << 6;
-    pool.total += k << 6;
+    b->next = ml_pool_tls.head[k];
+    ml_pool_tls.head[k] = b;
+    ml_pool_tls.bytes[k] += k << 6;
+    ml_pool_tls.total += k << 6;
     POISON(b, k << 6);
 }
 
 void ml_pool_drain(void) {
     for (size_t k = 1; k < NCLASS; k++) {
-        block *b = pool.head[k];
+        block *b = ml_pool_tls.head[k];
         while (b) {
             UNPOISON(b, k << 6);
             block *next = b->next;
             free(b);
             b = next;
         }
-        pool.head[k] = NULL;
-        pool.bytes[k] = 0;
+        ml_pool_tls.head[k] = NULL;
+        ml_pool_tls.bytes[k] = 0;
     }
-    pool.total = 0;
+    ml_pool_tls.total = 0;
 }
 
-size_t ml_pool_bytes(void) { return pool.total; }
+size_t ml_pool_bytes(void) { return ml_pool_tls.total; }

@@ -26,9 +26,6 @@ const char *ml_shape_str(char *buf, size_t n, int ndim, const int64_t *shape) {
 
 /* ---- dtypes ---------------------------------------------------------- */
 static const char *dtype_names[] = {"float32", "float64", "int64", "bool"};
-static const size_t dtype_sizes[] = {4, 8, 8, 1};
-
-size_t ml_dtype_size(ml_dtype dt) { return dtype_sizes[dt]; }
 const char *ml_dtype_name(ml_dtype dt) { return dtype_names[dt]; }
 
 int ml_dtype_from_name(const char *name, ml_dtype *out) {
@@ -294,15 +291,13 @@ static ml_tensor *header_new(int ndim, const int64_t *shape, ml_dtype dt) {
 }
 
 static ml_tensor *alloc_tensor(int ndim, const int64_t *shape, ml_dtype dt, bool zero) {
-    int64_t n = 1;
-    for (int i = 0; i < ndim; i++) {
-        if (shape[i] < 0) return ml_error("negative dimension %lld", (long long)shape[i]);
-        if (shape[i] && n > INT64_MAX / 16 / shape[i]) return ml_error("tensor too large to allocate");
-        n *= shape[i];
-    }
-    ml_tensor *t = header_new(ndim, shape, dt);
+    ml_tensor *t = header_new(ndim, shape, dt); /* checks the sizes and that the count fits */
     if (!t) return NULL;
-    t->storage = storage_new((size_t)n * ml_dtype_size(dt), zero);
+    if (t->numel > INT64_MAX / 16) { /* then its bytes fit too */
+        ml_pool_free(t, sizeof *t);
+        return ml_error("tensor too large to allocate");
+    }
+    t->storage = storage_new((size_t)t->numel * ml_dtype_size(dt), zero);
     if (!t->storage) { ml_pool_free(t, sizeof *t); return NULL; }
     ml_contiguous_strides(ndim, shape, t->strides);
     return t;

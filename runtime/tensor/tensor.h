@@ -16,7 +16,11 @@
 
 typedef enum { ML_FLOAT32 = 0, ML_FLOAT64, ML_INT64, ML_BOOL, ML_NDTYPES } ml_dtype;
 
-size_t ml_dtype_size(ml_dtype dt);
+/* Bytes per element (inline: every ml_data() asks). */
+static inline size_t ml_dtype_size(ml_dtype dt) {
+    static const size_t sizes[ML_NDTYPES] = {4, 8, 8, 1};
+    return sizes[dt];
+}
 const char *ml_dtype_name(ml_dtype dt);
 int ml_dtype_from_name(const char *name, ml_dtype *out); /* 0 ok, -1 unknown */
 static inline bool ml_dtype_is_float(ml_dtype dt) { return dt == ML_FLOAT32 || dt == ML_FLOAT64; }
