@@ -24,6 +24,7 @@ ml_node *ml_record(const char *name, ml_backward_fn fn, ml_tensor *out, int n, m
     ml_node *node = ml_pool_alloc(sizeof *node);
     if (!node) return ml_error("out of memory");
     memset(node, 0, sizeof *node);
+    ml_small_bytes_made += ml_pool_class_size(sizeof *node);
     node->name = name;
     node->backward = fn;
     node->refcount = 1;
@@ -166,6 +167,12 @@ static int accumulate_into(ml_tensor **acc, ml_tensor *g) {
         *acc = ml_retain(g);
         return 0;
     }
+    ml_tensor *a = *acc;
+    if (a->refcount == 1 && a->storage->refcount == 1 && !a->storage->base && !a->storage->dependents &&
+        !a->requires_grad && ml_same_shape(a, g) && a->dtype == g->dtype && ml_is_contiguous(a))
+        /* a sum this sweep made and nothing else holds (nor its data): add
+         * in place, the same additions as a new a + g, without a buffer */
+        return ml_binary_inplace(ML_ADD, a, g);
     ml_tensor *s = ml_add((*acc), g);
     if (!s) return -1;
     ml_release(*acc);

@@ -148,17 +148,15 @@ ml_tensor *lb_tensor_or_number(lua_State *L, int idx, const char *fn, ml_dtype l
 
 /* Collector pressure: every tensor byte allocated since the last check is
  * reported as if Lua had allocated it, so the incremental collector runs
- * (and frees dead tensors) at the pace tensors are made. Headers count too
- * (HEADER_BYTES each, a header and a storage, as pooled): for tiny tensors
- * they are most of the memory, and without them a loop of tiny ops let
- * ~100K dead tensors (40 MB) pile up per cycle, none of it in cache when
- * reused. Reported in 64 KiB steps, so most ops pay one comparison. */
-#ifndef HEADER_BYTES
-#define HEADER_BYTES 320
-#endif
+ * (and frees dead tensors) at the pace tensors are made. Headers, storages
+ * and autograd nodes count too (ml_small_bytes_made): for tiny tensors they
+ * are most of the memory, and without them a loop of tiny ops let ~100K
+ * dead tensors (40 MB) pile up per cycle, none of it in cache when reused
+ * (a 10-element add took 4x longer). Reported in 64 KiB steps, so most ops
+ * pay one comparison. */
 void lb_gc_account(lua_State *L) {
     static _Thread_local int64_t seen = 0, limit = 128 << 20;
-    int64_t now = ml_bytes_allocated_total + ml_headers_made * HEADER_BYTES;
+    int64_t now = ml_bytes_allocated_total + ml_small_bytes_made;
     int64_t kb = (now - seen) >> 10;
     if (kb >= 64) {
         seen = now;

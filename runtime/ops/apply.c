@@ -99,7 +99,7 @@ void ml_apply_binary(ml_tensor *out, const ml_tensor *a, const ml_tensor *b, ml_
     j.fn = fn;
     j.ctx = ctx;
     if (k == 1) {
-        ml_parallel_for(j.shape[0], ML_PAR_GRAIN, apply_flat, &j);
+        run_flat(j.o, j.a, j.sa[0], j.b, j.sb[0], j.shape[0], j.oes, j.ies, fn, ctx);
     } else {
         int64_t inner = j.shape[k - 1], rows = out->numel / inner;
         int64_t grain = ML_PAR_GRAIN / inner;

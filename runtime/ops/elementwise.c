@@ -294,6 +294,14 @@ static int check_inplace(const char *fn, ml_tensor *a) {
 
 int ml_binary_inplace(ml_binary_op op, ml_tensor *a, ml_tensor *b) {
     if (check_inplace(binary_names[op], a) < 0) return -1;
+    if (a->dtype == b->dtype && ml_dtype_is_float(a->dtype) && ml_same_shape(a, b) && ml_is_contiguous(a) &&
+        ml_is_contiguous(b) && (ml_data(a) == ml_data(b) || !ml_may_overlap(a, b))) {
+        /* the common case (a gradient accumulated into .grad, an optimizer
+         * update): nothing to broadcast, convert or copy first */
+        ml_apply_binary(a, a, b, binary_rows[op][a->dtype], NULL);
+        ml_bump_version(a);
+        return 0;
+    }
     int nd;
     int64_t shape[ML_MAX_DIMS];
     if (ml_broadcast_shapes(binary_names[op], a->ndim, a->shape, b->ndim, b->shape, &nd, shape) < 0) return -1;

@@ -14,7 +14,7 @@
 
 _Atomic int64_t ml_bytes_allocated_total = 0;
 _Atomic int64_t ml_bytes_live = 0;
-_Thread_local int64_t ml_headers_made = 0;
+_Thread_local int64_t ml_small_bytes_made = 0;
 
 const char *ml_shape_str(char *buf, size_t n, int ndim, const int64_t *shape) {
     size_t k = 0;
@@ -164,6 +164,7 @@ static ml_storage *storage_new(size_t nbytes, bool zero) {
     if (!budget_allows(want, nbytes)) return NULL;
     ml_storage *s = ml_pool_alloc(sizeof *s);
     if (!s) return ml_error("out of memory");
+    ml_small_bytes_made += ml_pool_class_size(sizeof *s);
     size_t alloc = want;
     s->data = block_alloc(&alloc);
     if (!s->data) { ml_pool_free(s, sizeof *s); return ml_error("out of memory allocating %zu bytes", nbytes); }
@@ -281,7 +282,7 @@ static ml_tensor *header_new(int ndim, const int64_t *shape, ml_dtype dt) {
     ml_tensor *t = ml_pool_alloc(sizeof *t);
     if (!t) return ml_error("out of memory");
     memset(t, 0, sizeof *t);
-    ml_headers_made++;
+    ml_small_bytes_made += ml_pool_class_size(sizeof *t);
     t->ndim = ndim;
     t->dtype = dt;
     t->refcount = 1;

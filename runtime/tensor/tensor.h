@@ -76,9 +76,10 @@ const char *ml_shape_str(char *buf, size_t n, int ndim, const int64_t *shape);
 /* ---- memory accounting (read by the bindings to drive Lua's collector) - */
 extern _Atomic int64_t ml_bytes_allocated_total; /* monotone counter */
 extern _Atomic int64_t ml_bytes_live;
-/* Tensor headers this thread made (views included): the collector is told
- * about their memory too, since a loop of tiny ops is mostly headers. */
-extern _Thread_local int64_t ml_headers_made;
+/* Bytes of tensor headers, storages and autograd nodes this thread has
+ * allocated (monotone; blocks as pooled): the collector is told about them
+ * as well as the data, since a loop of tiny ops is mostly these. */
+extern _Thread_local int64_t ml_small_bytes_made;
 
 /* Sets this thread's allocation budget: from now on the tensor storage this
  * thread holds may grow by at most limit bytes (blocks allocated minus blocks
