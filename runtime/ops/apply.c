@@ -46,15 +46,17 @@ static void apply_flat(void *p, int64_t start, int64_t end) {
 /* fn over n elements as one row: a direct call below the size where
  * ml_parallel_for would split it (what a tiny op pays for the thread
  * check and the job), else split across threads as before. */
-static void run_flat(char *o, const char *a, int64_t sa, const char *b, int64_t sb, int64_t n, size_t oes, size_t ies,
-                     ml_row_fn fn, const void *ctx) {
-    if (n < 2 * ML_PAR_GRAIN) {
-        fn(o, a, sa, b, sb, n, ctx);
-        return;
-    }
+__attribute__((noinline)) static void run_flat_parallel(char *o, const char *a, int64_t sa, const char *b, int64_t sb,
+                                                        int64_t n, size_t oes, size_t ies, ml_row_fn fn, const void *ctx) {
     apply_job j = {.nd = 1, .shape = {n}, .sa = {sa}, .sb = {sb}, .o = o, .a = a, .b = b, .oes = oes, .ies = ies,
                    .fn = fn, .ctx = ctx};
     ml_parallel_for(n, ML_PAR_GRAIN, apply_flat, &j);
+}
+
+static inline void run_flat(char *o, const char *a, int64_t sa, const char *b, int64_t sb, int64_t n, size_t oes,
+                            size_t ies, ml_row_fn fn, const void *ctx) {
+    if (n < 2 * ML_PAR_GRAIN) fn(o, a, sa, b, sb, n, ctx);
+    else run_flat_parallel(o, a, sa, b, sb, n, oes, ies, fn, ctx); /* (its job's zeroing stays off the small path) */
 }
 
 void ml_apply_binary(ml_tensor *out, const ml_tensor *a, const ml_tensor *b, ml_row_fn fn, const void *ctx) {

@@ -272,22 +272,33 @@ void ml_contiguous_strides(int ndim, const int64_t *shape, int64_t *strides) {
 
 static ml_tensor *header_new(int ndim, const int64_t *shape, ml_dtype dt) {
     if (ndim < 0 || ndim > ML_MAX_DIMS) return ml_error("tensors have at most %d dimensions, got %d", ML_MAX_DIMS, ndim);
-    /* the element count must fit, whatever the strides (views of expanded or empty tensors too) */
-    int64_t n = 1;
+    /* the element count must fit, whatever the strides (views of expanded
+     * or empty tensors too): the product with zeros as ones <= 2^62 */
+    int64_t n = 1, numel = 1;
     for (int i = 0; i < ndim; i++) {
         if (shape[i] < 0) return ml_error("negative dimension %lld", (long long)shape[i]);
-        if (shape[i] > 0 && n > ((int64_t)1 << 62) / shape[i]) return ml_error("tensor too large: more than 2^62 elements");
-        n *= shape[i] ? shape[i] : 1;
+        if (__builtin_mul_overflow(n, shape[i] ? shape[i] : 1, &n) || n > ((int64_t)1 << 62))
+            return ml_error("tensor too large: more than 2^62 elements");
+        numel *= shape[i];
     }
     ml_tensor *t = ml_pool_alloc(sizeof *t);
     if (!t) return ml_error("out of memory");
-    memset(t, 0, sizeof *t);
     ml_small_bytes_made += ml_pool_class_size(sizeof *t);
+    /* field by field, not memset + memcpy: for a tiny op those became
+     * `rep stos` / `rep movs`, whose start-up cost more than the rest */
+    t->storage = NULL;
+    t->offset = 0;
+    t->numel = numel;
     t->ndim = ndim;
     t->dtype = dt;
+    for (int i = 0; i < ML_MAX_DIMS; i++) {
+        t->shape[i] = i < ndim ? shape[i] : 0;
+        t->strides[i] = 0;
+    }
     t->refcount = 1;
-    if (ndim) memcpy(t->shape, shape, sizeof(int64_t) * ndim);
-    t->numel = ml_numel_of(ndim, shape);
+    t->requires_grad = false;
+    t->grad = NULL;
+    t->grad_fn = NULL;
     return t;
 }
 
