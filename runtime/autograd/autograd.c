@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "../ops/ops.h"
+#include "../tensor/pool.h"
 
 static _Thread_local bool grad_disabled = false;
 
@@ -20,8 +21,10 @@ bool ml_needs_record(int n, ml_tensor *const *in) {
 
 ml_node *ml_record(const char *name, ml_backward_fn fn, ml_tensor *out, int n, ml_tensor *const *in) {
     if (!ml_dtype_is_float(out->dtype)) return ml_error("%s: cannot record an integer output for autograd", name);
-    ml_node *node = calloc(1, sizeof *node);
+    ml_node *node = ml_pool_alloc(sizeof *node);
     if (!node) return ml_error("out of memory");
+    memset(node, 0, sizeof *node);
+    ml_small_bytes_made += ml_pool_class_size(sizeof *node);
     node->name = name;
     node->backward = fn;
     node->refcount = 1;
@@ -86,30 +89,37 @@ static void free_saved(ml_node *n) {
 /* Iterative release: a long chain of nodes must not recurse once per node. */
 void ml_node_release(ml_node *n) {
     if (!n || --n->refcount > 0) return;
-    size_t cap = 64, top = 0;
-    ml_node **stack = malloc(cap * sizeof *stack);
+    /* on the C stack until a graph is wider than that: a small graph's
+     * release allocates nothing */
+    ml_node *local[32], **stack = local;
+    size_t cap = 32, top = 0;
     ml_node *cur = n;
     for (;;) {
+        /* saved tensors first: a saved input holds its grad_fn, which is
+         * also next[k]; dropped here it leaves next[k] to this loop instead
+         * of a recursive release per node of a long chain */
+        free_saved(cur);
+        ml_release(cur->gacc);
         for (int i = 0; i < cur->n_in; i++) {
             ml_release(cur->leaf[i]);
             ml_node *nx = cur->next[i];
             if (nx && --nx->refcount == 0) {
                 if (top == cap) {
-                    ml_node **s2 = realloc(stack, 2 * cap * sizeof *stack);
-                    if (!s2) break; /* leaks the rest rather than crash */
+                    ml_node **s2 = stack == local ? malloc(2 * cap * sizeof *stack)
+                                                  : realloc(stack, 2 * cap * sizeof *stack);
+                    if (!s2) continue; /* leaks that subgraph rather than crash */
+                    if (stack == local) memcpy(s2, local, sizeof local);
                     stack = s2;
                     cap *= 2;
                 }
                 stack[top++] = nx;
             }
         }
-        free_saved(cur);
-        ml_release(cur->gacc);
-        free(cur);
-        if (!stack || top == 0) break;
+        ml_pool_free(cur, sizeof *cur);
+        if (top == 0) break;
         cur = stack[--top];
     }
-    free(stack);
+    if (stack != local) free(stack);
 }
 
 /* ---- gradient helpers ------------------------------------------------ */
@@ -157,6 +167,12 @@ static int accumulate_into(ml_tensor **acc, ml_tensor *g) {
         *acc = ml_retain(g);
         return 0;
     }
+    ml_tensor *a = *acc;
+    if (a->refcount == 1 && a->storage->refcount == 1 && !a->storage->base && !a->storage->dependents &&
+        !a->requires_grad && ml_same_shape(a, g) && a->dtype == g->dtype && ml_is_contiguous(a))
+        /* a sum this sweep made and nothing else holds (nor its data): add
+         * in place, the same additions as a new a + g, without a buffer */
+        return ml_binary_inplace(ML_ADD, a, g);
     ml_tensor *s = ml_add((*acc), g);
     if (!s) return -1;
     ml_release(*acc);
@@ -167,21 +183,31 @@ static int accumulate_into(ml_tensor **acc, ml_tensor *g) {
 /* ---- the sweep ------------------------------------------------------- */
 static uint64_t stamp_counter = 0;
 
+/* A growable list of nodes that starts in a caller's array on the C stack,
+ * so a small graph's backward allocates no bookkeeping. */
 typedef struct {
     ml_node **v;
     size_t n, cap;
+    ml_node **local; /* the initial array (not freed) */
 } node_vec;
+
+#define NODE_VEC(name, arr) node_vec name = {arr, 0, sizeof arr / sizeof arr[0], arr}
 
 static int vec_push(node_vec *s, ml_node *n) {
     if (s->n == s->cap) {
-        size_t c = s->cap ? 2 * s->cap : 64;
-        ml_node **v = realloc(s->v, c * sizeof *v);
+        size_t c = 2 * s->cap;
+        ml_node **v = s->v == s->local ? malloc(c * sizeof *v) : realloc(s->v, c * sizeof *v);
         if (!v) { ml_error("backward: out of memory"); return -1; }
+        if (s->v == s->local) memcpy(v, s->local, s->n * sizeof *v);
         s->v = v;
         s->cap = c;
     }
     s->v[s->n++] = n;
     return 0;
+}
+
+static void vec_free(node_vec *s) {
+    if (s->v != s->local) free(s->v);
 }
 
 int ml_backward(ml_tensor *root, ml_tensor *grad, bool retain) {
@@ -222,7 +248,10 @@ int ml_backward(ml_tensor *root, ml_tensor *grad, bool retain) {
     ml_set_grad_enabled(false);
     int rc = -1;
     uint64_t stamp = ++stamp_counter;
-    node_vec stack = {0}, order = {0}, ready = {0};
+    ml_node *stack_a[32], *order_a[64], *ready_a[32];
+    NODE_VEC(stack, stack_a);
+    NODE_VEC(order, order_a);
+    NODE_VEC(ready, ready_a);
 
     /* 1. find reachable nodes and count the edges into each */
     ml_node *r0 = root->grad_fn;
@@ -288,9 +317,9 @@ done:
     if (rc < 0) /* drop partial accumulations so a retry starts clean */
         for (size_t i = 0; i < order.n; i++) { ml_release(order.v[i]->gacc); order.v[i]->gacc = NULL; }
     ml_release(g0);
-    free(stack.v);
-    free(order.v);
-    free(ready.v);
+    vec_free(&stack);
+    vec_free(&order);
+    vec_free(&ready);
     ml_set_grad_enabled(was);
     return rc;
 }

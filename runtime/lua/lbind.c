@@ -46,36 +46,79 @@ int lb_raise(lua_State *L) {
     return lb_raise_as(L, name);
 }
 
-/* The tensor metatable is also kept in the registry under a light-userdata
- * key: checking a userdata against it avoids luaL_testudata's lookup by
- * string name, which showed up at 7% of a tiny op's cost. */
-static const char tensor_mt_key = 0;
+/* Per-interpreter state the hot paths need, found through the state's
+ * extra space (LUA_EXTRASPACE, which Lua copies into every coroutine made
+ * after it is set) rather than a registry lookup by key: the tensor
+ * metatable's identity, to check a userdata against it, and its registry
+ * index, to push it by integer (the array part) for every new tensor. The
+ * struct itself is a userdata in the registry, freed with the state. A
+ * thread whose extra space is empty (the module opened in a coroutine)
+ * finds it under the light-userdata key and remembers it. */
+typedef struct {
+    const void *tensor_mt; /* lua_topointer of the metatable */
+    int ref[LB_NSLOTS];    /* registry indices of the slots' values (LUA_NOREF: unset) */
+} lb_state;
+
+static const char state_key = 0;
+
+static lb_state *get_state_slow(lua_State *L) {
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &state_key);
+    lb_state *st = lua_touserdata(L, -1);
+    lua_pop(L, 1);
+    if (st) *(lb_state **)lua_getextraspace(L) = st;
+    return st;
+}
+
+static inline lb_state *get_state(lua_State *L) {
+    lb_state *st = *(lb_state **)lua_getextraspace(L);
+    return st ? st : get_state_slow(L);
+}
 
 void lb_remember_tensor_mt(lua_State *L, int idx) {
+    idx = lua_absindex(L, idx);
+    lb_state *st = lua_newuserdatauv(L, sizeof *st, 0);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &state_key);
+    st->tensor_mt = lua_topointer(L, idx);
+    for (int i = 0; i < LB_NSLOTS; i++) st->ref[i] = LUA_NOREF;
+    *(lb_state **)lua_getextraspace(L) = st;
+    lb_slot_set(L, LB_SLOT_TENSOR_MT, idx);
+}
+
+void lb_slot_set(lua_State *L, lb_slot slot, int idx) {
+    lb_state *st = get_state(L);
     lua_pushvalue(L, idx);
-    lua_rawsetp(L, LUA_REGISTRYINDEX, &tensor_mt_key);
+    if (st->ref[slot] == LUA_NOREF) st->ref[slot] = luaL_ref(L, LUA_REGISTRYINDEX);
+    else lua_rawseti(L, LUA_REGISTRYINDEX, st->ref[slot]);
+}
+
+void lb_slot_push(lua_State *L, lb_slot slot) {
+    lb_state *st = get_state(L);
+    if (!st || st->ref[slot] == LUA_NOREF) lua_pushnil(L);
+    else lua_rawgeti(L, LUA_REGISTRYINDEX, st->ref[slot]);
+}
+
+/* The box at idx when it is a tensor userdata (freed or not), else NULL. */
+static inline lb_box *raw_box(lua_State *L, int idx) {
+    lb_box *b = lua_touserdata(L, idx);
+    if (!b || !lua_getmetatable(L, idx)) return NULL;
+    const void *mt = lua_topointer(L, -1);
+    lua_pop(L, 1);
+    lb_state *st = get_state(L);
+    return st && mt == st->tensor_mt ? b : NULL;
 }
 
 static lb_box *test_box(lua_State *L, int idx) {
-    lb_box *b = lua_touserdata(L, idx);
-    if (!b || !lua_getmetatable(L, idx)) return NULL;
-    lua_rawgetp(L, LUA_REGISTRYINDEX, &tensor_mt_key);
-    int same = lua_rawequal(L, -1, -2);
-    lua_pop(L, 2);
-    if (same && !b->t) { /* closed with <close>: using it again is always a mistake */
+    lb_box *b = raw_box(L, idx);
+    if (b && !b->t) { /* closed with <close>: using it again is always a mistake */
         const char *name = called_name(L);
         luaL_error(L, "%s: argument #%d: tensor was already freed (closed by <close>)", name ? name : "tensor", idx);
     }
-    return same ? b : NULL;
+    return b;
 }
 
-bool lb_is_tensor(lua_State *L, int idx) {
-    if (!lua_touserdata(L, idx) || !lua_getmetatable(L, idx)) return false;
-    lua_rawgetp(L, LUA_REGISTRYINDEX, &tensor_mt_key);
-    bool same = lua_rawequal(L, -1, -2);
-    lua_pop(L, 2);
-    return same;
-}
+bool lb_is_tensor(lua_State *L, int idx) { return raw_box(L, idx) != NULL; }
+
+lb_box *lb_test_box(lua_State *L, int idx) { return raw_box(L, idx); }
 
 ml_tensor *lb_test_tensor(lua_State *L, int idx) {
     lb_box *b = test_box(L, idx);
@@ -105,10 +148,15 @@ ml_tensor *lb_tensor_or_number(lua_State *L, int idx, const char *fn, ml_dtype l
 
 /* Collector pressure: every tensor byte allocated since the last check is
  * reported as if Lua had allocated it, so the incremental collector runs
- * (and frees dead tensors) at the pace tensors are made. */
+ * (and frees dead tensors) at the pace tensors are made. Headers, storages
+ * and autograd nodes count too (ml_small_bytes_made): for tiny tensors they
+ * are most of the memory, and without them a loop of tiny ops let ~100K
+ * dead tensors (40 MB) pile up per cycle, none of it in cache when reused
+ * (a 10-element add took 4x longer). Reported in 64 KiB steps, so most ops
+ * pay one comparison. */
 void lb_gc_account(lua_State *L) {
     static _Thread_local int64_t seen = 0, limit = 128 << 20;
-    int64_t now = ml_bytes_allocated_total;
+    int64_t now = ml_bytes_allocated_total + ml_small_bytes_made;
     int64_t kb = (now - seen) >> 10;
     if (kb >= 64) {
         seen = now;
@@ -133,7 +181,7 @@ void lb_push_tensor(lua_State *L, ml_tensor *t) {
     if (!t) lb_raise(L);
     lb_box *b = lua_newuserdatauv(L, sizeof *b, 0);
     b->t = t;
-    lua_rawgetp(L, LUA_REGISTRYINDEX, &tensor_mt_key);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, get_state(L)->ref[LB_SLOT_TENSOR_MT]);
     lua_setmetatable(L, -2);
     lb_gc_account(L);
 }

@@ -22,6 +22,7 @@ typedef struct { ml_tensor *t; } lb_box;
 ml_tensor *lb_check_tensor(lua_State *L, int idx, const char *fn);
 ml_tensor *lb_test_tensor(lua_State *L, int idx); /* NULL when not a tensor; raises on a freed one */
 bool lb_is_tensor(lua_State *L, int idx);         /* a tensor box, freed or not; never raises */
+lb_box *lb_test_box(lua_State *L, int idx);       /* the box at idx (its t NULL once freed), or NULL; never raises */
 /* Tensor or number (a number becomes a 0-d tensor of dtype `like` when
  * float, else float32/int64 by value). Returns a NEW reference. */
 ml_tensor *lb_tensor_or_number(lua_State *L, int idx, const char *fn, ml_dtype like);
@@ -32,6 +33,12 @@ void lb_push_tensor(lua_State *L, ml_tensor *t);
 void lb_push_tensor_shared(lua_State *L, ml_tensor *t);
 /* Records the tensor metatable (at idx) for the fast type checks. */
 void lb_remember_tensor_mt(lua_State *L, int idx);
+/* Values the hot paths push per call, kept per interpreter and pushed by
+ * integer from the registry (cheaper than luaL_getmetatable's lookup by
+ * name). lb_slot_push pushes nil for a slot never set. */
+typedef enum { LB_SLOT_TENSOR_MT, LB_SLOT_SHAPE_MT, LB_NSLOTS } lb_slot;
+void lb_slot_set(lua_State *L, lb_slot slot, int idx);
+void lb_slot_push(lua_State *L, lb_slot slot);
 /* Raises the runtime's last error as a Lua error. */
 int lb_raise(lua_State *L);
 /* Raises the runtime's last error under the function name fn. */

@@ -8,7 +8,8 @@
 
 /* One idempotent release for both __gc and __close. */
 static int t_release(lua_State *L) {
-    lb_box *b = luaL_checkudata(L, 1, LB_TENSOR_MT);
+    lb_box *b = lb_test_box(L, 1);
+    if (!b) return luaL_error(L, "release: argument #1: expected a tensor, got %s", luaL_typename(L, 1));
     if (b->t) {
         ml_release(b->t);
         b->t = NULL;
@@ -32,35 +33,43 @@ static void push_number_of(lua_State *L, ml_tensor *t) {
 }
 
 /* t[i]: a view of row i, or a number for a 1-D tensor (as Torch7). */
-static int t_index(lua_State *L) {
+static int index_number(lua_State *L) {
     ml_tensor *t = lb_check_tensor(L, 1, "index");
-    if (lua_type(L, 2) == LUA_TNUMBER) {
-        if (t->ndim == 0) return luaL_error(L, "index: cannot index a 0-d tensor (use :item())");
-        int64_t i = check_index(L, 2, t->shape[0], 0, "index");
-        if (t->ndim == 1) { /* a number, as Torch7; t:select(1, i) keeps the graph */
-            ml_tensor *v = ml_view(t, 0, NULL, NULL, t->offset + i * t->strides[0]);
-            if (!v) return lb_raise(L);
-            push_number_of(L, v);
-            ml_release(v);
+    if (t->ndim == 0) return luaL_error(L, "index: cannot index a 0-d tensor (use :item())");
+    int64_t i = check_index(L, 2, t->shape[0], 0, "index");
+    if (t->ndim == 1) { /* a number, as Torch7; t:select(1, i) keeps the graph */
+        ml_tensor *v = ml_view(t, 0, NULL, NULL, t->offset + i * t->strides[0]);
+        if (!v) return lb_raise(L);
+        push_number_of(L, v);
+        ml_release(v);
+        return 1;
+    }
+    lb_push_tensor(L, ml_select(t, 0, i));
+    return 1;
+}
+
+/* __index: t:method (looked up first, with no check of t: every method
+ * checks its own arguments, and this is the cost of each t:f() call),
+ * t[i], t.grad and t.grad_fn. */
+static int t_index(lua_State *L) {
+    if (lua_type(L, 2) == LUA_TSTRING) {
+        lua_pushvalue(L, 2);
+        if (lua_rawget(L, lua_upvalueindex(1)) != LUA_TNIL) return 1; /* methods */
+        ml_tensor *t = lb_check_tensor(L, 1, "index");
+        const char *k = lua_tostring(L, 2);
+        if (k[0] == 'g' && !strcmp(k, "grad")) {
+            lb_push_tensor_shared(L, t->grad);
             return 1;
         }
-        lb_push_tensor(L, ml_select(t, 0, i));
-        return 1;
+        if (k[0] == 'g' && !strcmp(k, "grad_fn")) {
+            if (t->grad_fn) lua_pushstring(L, t->grad_fn->name);
+            else lua_pushnil(L);
+        }
+        return 1; /* nil */
     }
-    const char *k = lua_tostring(L, 2);
-    if (!k) return luaL_error(L, "index: expected an integer or a method name, got %s", luaL_typename(L, 2));
-    if (k[0] == 'g' && !strcmp(k, "grad")) {
-        lb_push_tensor_shared(L, t->grad);
-        return 1;
-    }
-    if (k[0] == 'g' && !strcmp(k, "grad_fn")) {
-        if (t->grad_fn) lua_pushstring(L, t->grad_fn->name);
-        else lua_pushnil(L);
-        return 1;
-    }
-    lua_pushvalue(L, 2);
-    lua_rawget(L, lua_upvalueindex(1)); /* methods */
-    return 1;
+    if (lua_type(L, 2) == LUA_TNUMBER) return index_number(L);
+    lb_check_tensor(L, 1, "index");
+    return luaL_error(L, "index: expected an integer or a method name, got %s", luaL_typename(L, 2));
 }
 
 /* t[i] = v (number or tensor, broadcast into row i); t.grad = nil|tensor. */
@@ -154,12 +163,7 @@ static void push_dims(lua_State *L, int n, const int64_t *dims) {
         lua_pushinteger(L, dims[i]);
         lua_rawseti(L, -2, i + 1);
     }
-    if (luaL_newmetatable(L, "moonlab.Shape")) {
-        lua_pushcfunction(L, shape_tostring);
-        lua_setfield(L, -2, "__tostring");
-        lua_pushcfunction(L, shape_eq);
-        lua_setfield(L, -2, "__eq");
-    }
+    lb_slot_push(L, LB_SLOT_SHAPE_MT); /* made by lb_open_tensor */
     lua_setmetatable(L, -2);
 }
 
@@ -285,6 +289,13 @@ static const lb_doc ml_docs[] = {
 };
 
 void lb_open_tensor(lua_State *L) {
+    luaL_newmetatable(L, "moonlab.Shape");
+    lua_pushcfunction(L, shape_tostring);
+    lua_setfield(L, -2, "__tostring");
+    lua_pushcfunction(L, shape_eq);
+    lua_setfield(L, -2, "__eq");
+    lb_slot_set(L, LB_SLOT_SHAPE_MT, -1);
+    lua_pop(L, 1);
     lb_setfuncs(L, 2, methods);
     lua_pushcfunction(L, t_is_tensor);
     lua_setfield(L, 1, "is_tensor");

@@ -43,8 +43,30 @@ static void apply_flat(void *p, int64_t start, int64_t end) {
     j->fn(j->o + start * j->oes, j->a + start * sa * j->ies, sa, j->b + start * sb * j->ies, sb, end - start, j->ctx);
 }
 
+/* fn over n elements as one row: a direct call below the size where
+ * ml_parallel_for would split it (what a tiny op pays for the thread
+ * check and the job), else split across threads as before. */
+__attribute__((noinline)) static void run_flat_parallel(char *o, const char *a, int64_t sa, const char *b, int64_t sb,
+                                                        int64_t n, size_t oes, size_t ies, ml_row_fn fn, const void *ctx) {
+    apply_job j = {.nd = 1, .shape = {n}, .sa = {sa}, .sb = {sb}, .o = o, .a = a, .b = b, .oes = oes, .ies = ies,
+                   .fn = fn, .ctx = ctx};
+    ml_parallel_for(n, ML_PAR_GRAIN, apply_flat, &j);
+}
+
+static inline void run_flat(char *o, const char *a, int64_t sa, const char *b, int64_t sb, int64_t n, size_t oes,
+                            size_t ies, ml_row_fn fn, const void *ctx) {
+    if (n < 2 * ML_PAR_GRAIN) fn(o, a, sa, b, sb, n, ctx);
+    else run_flat_parallel(o, a, sa, b, sb, n, oes, ies, fn, ctx); /* (its job's zeroing stays off the small path) */
+}
+
 void ml_apply_binary(ml_tensor *out, const ml_tensor *a, const ml_tensor *b, ml_row_fn fn, const void *ctx) {
     if (out->numel == 0) return;
+    if (ml_same_shape(a, out) && ml_same_shape(b, out) && ml_is_contiguous(a) && ml_is_contiguous(b)) {
+        /* the common case needs none of the collapsing below */
+        run_flat(ml_data(out), ml_data(a), 1, ml_data(b), 1, out->numel, ml_dtype_size(out->dtype),
+                 ml_dtype_size(a->dtype), fn, ctx);
+        return;
+    }
     apply_job j;
     int nd = out->ndim;
     int64_t sa[ML_MAX_DIMS], sb[ML_MAX_DIMS];
@@ -79,7 +101,7 @@ void ml_apply_binary(ml_tensor *out, const ml_tensor *a, const ml_tensor *b, ml_
     j.fn = fn;
     j.ctx = ctx;
     if (k == 1) {
-        ml_parallel_for(j.shape[0], ML_PAR_GRAIN, apply_flat, &j);
+        run_flat(j.o, j.a, j.sa[0], j.b, j.sb[0], j.shape[0], j.oes, j.ies, fn, ctx);
     } else {
         int64_t inner = j.shape[k - 1], rows = out->numel / inner;
         int64_t grain = ML_PAR_GRAIN / inner;
@@ -89,6 +111,16 @@ void ml_apply_binary(ml_tensor *out, const ml_tensor *a, const ml_tensor *b, ml_
 
 ml_tensor *ml_map_binary(const char *fn_name, ml_tensor *a, ml_tensor *b, ml_dtype dt, ml_dtype out_dt, ml_row_fn fn,
                          const void *ctx) {
+    if (a->dtype == dt && b->dtype == dt && ml_same_shape(a, b)) { /* nothing to broadcast or convert */
+        ml_tensor *out = ml_empty(a->ndim, a->shape, out_dt);
+        if (!out || out->numel == 0) return out;
+        if (ml_is_contiguous(a) && ml_is_contiguous(b))
+            run_flat(ml_data(out), ml_data(a), 1, ml_data(b), 1, out->numel, ml_dtype_size(out_dt), ml_dtype_size(dt), fn,
+                     ctx);
+        else
+            ml_apply_binary(out, a, b, fn, ctx);
+        return out;
+    }
     int nd;
     int64_t shape[ML_MAX_DIMS];
     if (ml_broadcast_shapes(fn_name, a->ndim, a->shape, b->ndim, b->shape, &nd, shape) < 0) return NULL;
@@ -103,4 +135,13 @@ ml_tensor *ml_map_binary(const char *fn_name, ml_tensor *a, ml_tensor *b, ml_dty
 ml_tensor *ml_scalar_operand(const ml_tensor *a, double s) {
     bool integral = s == floor(s) && fabs(s) < 9e18;
     return ml_scalar(s, ml_dtype_is_float(a->dtype) ? a->dtype : integral ? ML_INT64 : ML_FLOAT32);
+}
+
+ml_tensor *ml_map_scalar(ml_tensor *a, const void *s, bool reversed, ml_dtype out_dt, ml_row_fn fn, const void *ctx) {
+    ml_tensor *out = ml_empty(a->ndim, a->shape, out_dt);
+    if (!out || out->numel == 0) return out;
+    size_t oes = ml_dtype_size(out_dt), ies = ml_dtype_size(a->dtype);
+    if (reversed) run_flat(ml_data(out), s, 0, ml_data(a), 1, a->numel, oes, ies, fn, ctx);
+    else run_flat(ml_data(out), ml_data(a), 1, s, 0, a->numel, oes, ies, fn, ctx);
+    return out;
 }

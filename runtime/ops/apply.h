@@ -20,6 +20,12 @@ void ml_apply_binary(ml_tensor *out, const ml_tensor *a, const ml_tensor *b, ml_
 ml_tensor *ml_map_binary(const char *fn_name, ml_tensor *a, ml_tensor *b, ml_dtype dt, ml_dtype out_dt, ml_row_fn fn,
                          const void *ctx);
 
+/* A new tensor of a's shape and dtype out_dt: fn over every element of a
+ * (contiguous, in the row's input dtype) with the one element at s (of
+ * that dtype) as the other operand, first when reversed. The scalar forms'
+ * fast path: no 0-d tensor, no broadcast. NULL with the error set. */
+ml_tensor *ml_map_scalar(ml_tensor *a, const void *s, bool reversed, ml_dtype out_dt, ml_row_fn fn, const void *ctx);
+
 /* The number s of "tensor op number" as a 0-d tensor: in a's dtype when a
  * is float, else int64 for a whole number and float32 otherwise (the binary
  * ops' rule, PyTorch's). NULL when out of memory. */

@@ -251,11 +251,25 @@ static int scalar_backward(ml_node *n, ml_tensor *g, ml_tensor **gin) {
     return gin[0] ? 0 : -1;
 }
 
+/* a op s for a contiguous float a: s in a's dtype, as ml_scalar_operand
+ * would make it, handed to the row as a broadcast element */
+static ml_tensor *scalar_forward_float(ml_binary_op op, ml_tensor *a, double s, bool reversed) {
+    union { float f; double d; } v;
+    if (a->dtype == ML_FLOAT32) v.f = (float)s;
+    else v.d = s;
+    return ml_map_scalar(a, &v, reversed, a->dtype, binary_rows[op][a->dtype], NULL);
+}
+
 ml_tensor *ml_binary_scalar(ml_binary_op op, ml_tensor *a, double s, bool reversed) {
-    ml_tensor *st = ml_scalar_operand(a, s);
-    if (!st) return NULL;
-    ml_tensor *out = reversed ? binary_forward(op, st, a) : binary_forward(op, a, st);
-    ml_release(st);
+    ml_tensor *out;
+    if (ml_dtype_is_float(a->dtype) && ml_is_contiguous(a)) {
+        out = scalar_forward_float(op, a, s, reversed);
+    } else {
+        ml_tensor *st = ml_scalar_operand(a, s);
+        if (!st) return NULL;
+        out = reversed ? binary_forward(op, st, a) : binary_forward(op, a, st);
+        ml_release(st);
+    }
     if (!out) return NULL;
     if (ml_needs_record(1, &a)) {
         if (!ml_dtype_is_float(out->dtype)) { ml_release(out); return ml_error("%s: gradients need float tensors", binary_names[op]); }
@@ -280,6 +294,14 @@ static int check_inplace(const char *fn, ml_tensor *a) {
 
 int ml_binary_inplace(ml_binary_op op, ml_tensor *a, ml_tensor *b) {
     if (check_inplace(binary_names[op], a) < 0) return -1;
+    if (a->dtype == b->dtype && ml_dtype_is_float(a->dtype) && ml_same_shape(a, b) && ml_is_contiguous(a) &&
+        ml_is_contiguous(b) && (ml_data(a) == ml_data(b) || !ml_may_overlap(a, b))) {
+        /* the common case (a gradient accumulated into .grad, an optimizer
+         * update): nothing to broadcast, convert or copy first */
+        ml_apply_binary(a, a, b, binary_rows[op][a->dtype], NULL);
+        ml_bump_version(a);
+        return 0;
+    }
     int nd;
     int64_t shape[ML_MAX_DIMS];
     if (ml_broadcast_shapes(binary_names[op], a->ndim, a->shape, b->ndim, b->shape, &nd, shape) < 0) return -1;

@@ -167,6 +167,14 @@ DEF_ROWSUM(double)
 
 /* Raw reduction, no autograd. idx receives indices for max/min when asked. */
 static ml_tensor *reduce_raw(const char *fn, reduce_kind kind, ml_tensor *a, int dim, bool keepdim, ml_tensor **idx) {
+    if (dim < 0 && kind == R_SUM && ml_dtype_is_float(a->dtype) && ml_is_contiguous(a)) {
+        /* the sum of everything: the one lane reduce_float/_double would run */
+        ml_tensor *out = ml_empty(0, NULL, a->dtype);
+        if (!out) return NULL;
+        if (a->dtype == ML_FLOAT32) *(float *)ml_data(out) = (float)sum_f32(ml_data(a), a->numel);
+        else *(double *)ml_data(out) = sum_f64(ml_data(a), a->numel);
+        return out;
+    }
     geom g;
     if (make_geom(fn, a, dim, keepdim, &g) < 0) return NULL;
     if ((kind == R_MAX || kind == R_MIN) && g.n == 0) return ml_error("%s: cannot reduce an empty dimension", fn);
@@ -315,6 +323,19 @@ static int save_for_backward(ml_node *n, reduce_kind kind, ml_tensor *a, ml_tens
     return 0;
 }
 
+/* s *= scale in place, rounded as ml_binary_scalar(ML_MUL, s, scale)
+ * rounds it (the scale in s's dtype, one product per element); s is a
+ * fresh contiguous float result that nothing else holds. */
+static void scale_fresh(ml_tensor *s, double scale) {
+    if (s->dtype == ML_FLOAT32) {
+        float *p = ml_data(s), f = (float)scale;
+        for (int64_t i = 0; i < s->numel; i++) p[i] = p[i] * f;
+    } else {
+        double *p = ml_data(s);
+        for (int64_t i = 0; i < s->numel; i++) p[i] = p[i] * scale;
+    }
+}
+
 ml_tensor *ml_reduce(ml_reduce_op op, ml_tensor *a, int dim, bool keepdim, ml_tensor **idx) {
     const char *fn = reduce_names[op];
     reduce_kind kind = kernel_of[op];
@@ -329,8 +350,8 @@ ml_tensor *ml_reduce(ml_reduce_op op, ml_tensor *a, int dim, bool keepdim, ml_te
         if (!s) return NULL;
         int64_t n = dim < 0 ? a->numel : (a->ndim ? a->shape[dim] : 1);
         scale = n ? 1.0 / (double)n : NAN;
-        out = ml_binary_scalar(ML_MUL, s, scale, false); /* s has no graph */
-        ml_release(s);
+        scale_fresh(s, scale);
+        out = s;
     } else {
         out = reduce_raw(fn, kind, a, dim, keepdim, extreme ? &it : NULL);
     }

@@ -10,9 +10,11 @@
 #include <string.h>
 
 #include "../autograd/autograd.h"
+#include "pool.h"
 
 _Atomic int64_t ml_bytes_allocated_total = 0;
 _Atomic int64_t ml_bytes_live = 0;
+_Thread_local int64_t ml_small_bytes_made = 0;
 
 const char *ml_shape_str(char *buf, size_t n, int ndim, const int64_t *shape) {
     size_t k = 0;
@@ -24,9 +26,6 @@ const char *ml_shape_str(char *buf, size_t n, int ndim, const int64_t *shape) {
 
 /* ---- dtypes ---------------------------------------------------------- */
 static const char *dtype_names[] = {"float32", "float64", "int64", "bool"};
-static const size_t dtype_sizes[] = {4, 8, 8, 1};
-
-size_t ml_dtype_size(ml_dtype dt) { return dtype_sizes[dt]; }
 const char *ml_dtype_name(ml_dtype dt) { return dtype_names[dt]; }
 
 int ml_dtype_from_name(const char *name, ml_dtype *out) {
@@ -75,15 +74,19 @@ static void *block_alloc(size_t *alloc) {
         }
         pthread_mutex_unlock(&cache_lock);
     }
-    size_t alloc_ = want;
-    /* small blocks: glibc's per-thread cache is several times faster than
-     * aligned_alloc's slow path, and malloc's 16-byte alignment is all the
-     * kernels need (they use unaligned vector loads) */
-    if (alloc_ < CACHE_MIN_BYTES) return malloc(alloc_);
-    return aligned_alloc(64, alloc_);
+    /* small blocks: the thread's free lists (pool.h), then malloc, whose
+     * 16-byte alignment is all the kernels need (they use unaligned vector
+     * loads); aligned_alloc's slow path is several times slower */
+    if (want <= ML_POOL_MAX) return ml_pool_alloc(want);
+    if (want < CACHE_MIN_BYTES) return malloc(want);
+    return aligned_alloc(64, want);
 }
 
 static void block_free(void *p, size_t alloc) {
+    if (alloc <= ML_POOL_MAX) {
+        ml_pool_free(p, alloc);
+        return;
+    }
     if (alloc >= CACHE_MIN_BYTES) {
         pthread_mutex_lock(&cache_lock);
         if (cache_total + alloc <= CACHE_MAX_TOTAL) {
@@ -121,6 +124,7 @@ void ml_storage_cache_clear(void) {
     }
     cache_total = 0;
     pthread_mutex_unlock(&cache_lock);
+    ml_pool_drain();
 }
 
 /* ---- allocation budget ------------------------------------------------
@@ -158,14 +162,15 @@ static ml_storage *storage_new(size_t nbytes, bool zero) {
     size_t want = (nbytes + 63) & ~(size_t)63;
     if (want == 0) want = 64;
     if (!budget_allows(want, nbytes)) return NULL;
-    ml_storage *s = malloc(sizeof *s);
+    ml_storage *s = ml_pool_alloc(sizeof *s);
     if (!s) return ml_error("out of memory");
+    ml_small_bytes_made += ml_pool_class_size(sizeof *s);
     size_t alloc = want;
     s->data = block_alloc(&alloc);
-    if (!s->data) { free(s); return ml_error("out of memory allocating %zu bytes", nbytes); }
+    if (!s->data) { ml_pool_free(s, sizeof *s); return ml_error("out of memory allocating %zu bytes", nbytes); }
     if (!budget_allows(alloc, nbytes)) { /* a larger cached block: give it back */
         block_free(s->data, alloc);
-        free(s);
+        ml_pool_free(s, sizeof *s);
         return NULL;
     }
     if (budget_cap >= 0) budget_used += (int64_t)alloc;
@@ -197,7 +202,7 @@ static void storage_release(ml_storage *s) {
     } else {
         storage_free_block(s->data, s->capacity);
     }
-    free(s);
+    ml_pool_free(s, sizeof *s);
 }
 
 /* ---- rebinding a storage into another's block (see tensor.h) ------------ */
@@ -247,7 +252,7 @@ void ml_release(ml_tensor *t) {
     storage_release(t->storage);
     ml_release(t->grad);
     ml_node_release(t->grad_fn);
-    free(t);
+    ml_pool_free(t, sizeof *t);
 }
 
 /* ---- creation -------------------------------------------------------- */
@@ -267,34 +272,45 @@ void ml_contiguous_strides(int ndim, const int64_t *shape, int64_t *strides) {
 
 static ml_tensor *header_new(int ndim, const int64_t *shape, ml_dtype dt) {
     if (ndim < 0 || ndim > ML_MAX_DIMS) return ml_error("tensors have at most %d dimensions, got %d", ML_MAX_DIMS, ndim);
-    /* the element count must fit, whatever the strides (views of expanded or empty tensors too) */
-    int64_t n = 1;
+    /* the element count must fit, whatever the strides (views of expanded
+     * or empty tensors too): the product with zeros as ones <= 2^62 */
+    int64_t n = 1, numel = 1;
     for (int i = 0; i < ndim; i++) {
         if (shape[i] < 0) return ml_error("negative dimension %lld", (long long)shape[i]);
-        if (shape[i] > 0 && n > ((int64_t)1 << 62) / shape[i]) return ml_error("tensor too large: more than 2^62 elements");
-        n *= shape[i] ? shape[i] : 1;
+        if (__builtin_mul_overflow(n, shape[i] ? shape[i] : 1, &n) || n > ((int64_t)1 << 62))
+            return ml_error("tensor too large: more than 2^62 elements");
+        numel *= shape[i];
     }
-    ml_tensor *t = calloc(1, sizeof *t);
+    ml_tensor *t = ml_pool_alloc(sizeof *t);
     if (!t) return ml_error("out of memory");
+    ml_small_bytes_made += ml_pool_class_size(sizeof *t);
+    /* field by field, not memset + memcpy: for a tiny op those became
+     * `rep stos` / `rep movs`, whose start-up cost more than the rest */
+    t->storage = NULL;
+    t->offset = 0;
+    t->numel = numel;
     t->ndim = ndim;
     t->dtype = dt;
+    for (int i = 0; i < ML_MAX_DIMS; i++) {
+        t->shape[i] = i < ndim ? shape[i] : 0;
+        t->strides[i] = 0;
+    }
     t->refcount = 1;
-    if (ndim) memcpy(t->shape, shape, sizeof(int64_t) * ndim);
-    t->numel = ml_numel_of(ndim, shape);
+    t->requires_grad = false;
+    t->grad = NULL;
+    t->grad_fn = NULL;
     return t;
 }
 
 static ml_tensor *alloc_tensor(int ndim, const int64_t *shape, ml_dtype dt, bool zero) {
-    int64_t n = 1;
-    for (int i = 0; i < ndim; i++) {
-        if (shape[i] < 0) return ml_error("negative dimension %lld", (long long)shape[i]);
-        if (shape[i] && n > INT64_MAX / 16 / shape[i]) return ml_error("tensor too large to allocate");
-        n *= shape[i];
-    }
-    ml_tensor *t = header_new(ndim, shape, dt);
+    ml_tensor *t = header_new(ndim, shape, dt); /* checks the sizes and that the count fits */
     if (!t) return NULL;
-    t->storage = storage_new((size_t)n * ml_dtype_size(dt), zero);
-    if (!t->storage) { free(t); return NULL; }
+    if (t->numel > INT64_MAX / 16) { /* then its bytes fit too */
+        ml_pool_free(t, sizeof *t);
+        return ml_error("tensor too large to allocate");
+    }
+    t->storage = storage_new((size_t)t->numel * ml_dtype_size(dt), zero);
+    if (!t->storage) { ml_pool_free(t, sizeof *t); return NULL; }
     ml_contiguous_strides(ndim, shape, t->strides);
     return t;
 }

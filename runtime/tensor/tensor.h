@@ -16,7 +16,11 @@
 
 typedef enum { ML_FLOAT32 = 0, ML_FLOAT64, ML_INT64, ML_BOOL, ML_NDTYPES } ml_dtype;
 
-size_t ml_dtype_size(ml_dtype dt);
+/* Bytes per element (inline: every ml_data() asks). */
+static inline size_t ml_dtype_size(ml_dtype dt) {
+    static const size_t sizes[ML_NDTYPES] = {4, 8, 8, 1};
+    return sizes[dt];
+}
 const char *ml_dtype_name(ml_dtype dt);
 int ml_dtype_from_name(const char *name, ml_dtype *out); /* 0 ok, -1 unknown */
 static inline bool ml_dtype_is_float(ml_dtype dt) { return dt == ML_FLOAT32 || dt == ML_FLOAT64; }
@@ -72,6 +76,10 @@ const char *ml_shape_str(char *buf, size_t n, int ndim, const int64_t *shape);
 /* ---- memory accounting (read by the bindings to drive Lua's collector) - */
 extern _Atomic int64_t ml_bytes_allocated_total; /* monotone counter */
 extern _Atomic int64_t ml_bytes_live;
+/* Bytes of tensor headers, storages and autograd nodes this thread has
+ * allocated (monotone; blocks as pooled): the collector is told about them
+ * as well as the data, since a loop of tiny ops is mostly these. */
+extern _Thread_local int64_t ml_small_bytes_made;
 
 /* Sets this thread's allocation budget: from now on the tensor storage this
  * thread holds may grow by at most limit bytes (blocks allocated minus blocks
@@ -93,9 +101,10 @@ void ml_release(ml_tensor *t); /* NULL-safe */
 int ml_storage_rebind(ml_storage *s, ml_storage *base, size_t off);
 void ml_storage_read_lock(void);
 void ml_storage_read_unlock(void);
-/* Frees the blocks kept for reuse (see tensor.c). */
+/* Frees the blocks kept for reuse: the large-block cache (see tensor.c)
+ * and the calling thread's small-block lists (pool.h). */
 void ml_storage_cache_clear(void);
-size_t ml_storage_cache_bytes(void);
+size_t ml_storage_cache_bytes(void); /* the large-block cache's bytes (ml_pool_bytes: the small lists') */
 
 /* ---- creation -------------------------------------------------------- */
 ml_tensor *ml_empty(int ndim, const int64_t *shape, ml_dtype dt);
