@@ -146,20 +146,28 @@ ml_tensor *lb_tensor_or_number(lua_State *L, int idx, const char *fn, ml_dtype l
     return ml_retain(lb_check_tensor(L, idx, fn));
 }
 
-/* Collector pressure: every tensor byte allocated since the last check is
- * reported as if Lua had allocated it, so the incremental collector runs
- * (and frees dead tensors) at the pace tensors are made. Headers, storages
- * and autograd nodes count too (ml_small_bytes_made): for tiny tensors they
- * are most of the memory, and without them a loop of tiny ops let ~100K
- * dead tensors (40 MB) pile up per cycle, none of it in cache when reused
- * (a 10-element add took 4x longer). Reported in 64 KiB steps, so most ops
- * pay one comparison. */
+/* Collector pressure: what only the collector can free grows, so it is
+ * reported to Lua as if Lua had allocated it, and the incremental collector
+ * runs (and frees dead tensors) at the pace they pile up. That is the
+ * growth of live tensor bytes plus a header's worth per tensor held by a
+ * Lua value (lb_boxes_live: for tiny tensors the headers, storages and
+ * nodes are most of the memory; without them a loop of tiny ops let ~100K
+ * dead tensors pile up per cycle, none of it in cache when reused).
+ * Temporaries that C frees itself (a backward pass's gradients, a
+ * product's packed copy) never reach the count: reporting every byte
+ * allocated made the collector walk the heap 3-4x more often than needed
+ * (12% of a tiny model's step). Reported in 64 KiB steps, so most ops pay
+ * one comparison. */
+_Thread_local int64_t lb_boxes_live = 0;
+#define LB_BOX_BYTES 384 /* header + storage + userdata + a node, roughly */
+
 void lb_gc_account(lua_State *L) {
-    static _Thread_local int64_t seen = 0, limit = 128 << 20;
-    int64_t now = ml_bytes_allocated_total + ml_small_bytes_made;
-    int64_t kb = (now - seen) >> 10;
+    static _Thread_local int64_t base = 0, limit = 128 << 20;
+    int64_t now = ml_bytes_live + lb_boxes_live * LB_BOX_BYTES;
+    if (now < base) base = now; /* the collector freed some: growth counts from here */
+    int64_t kb = (now - base) >> 10;
     if (kb >= 64) {
-        seen = now;
+        base = now;
         lua_gc(L, LUA_GCSTEP, (int)(kb > (1 << 30) ? (1 << 30) : kb));
         /* A step adds debt but not heap size, so in generational mode only
          * minor collections run and old dead tensors pile up: when live
@@ -183,6 +191,7 @@ void lb_push_tensor(lua_State *L, ml_tensor *t) {
     b->t = t;
     lua_rawgeti(L, LUA_REGISTRYINDEX, get_state(L)->ref[LB_SLOT_TENSOR_MT]);
     lua_setmetatable(L, -2);
+    lb_boxes_live++;
     lb_gc_account(L);
 }
 

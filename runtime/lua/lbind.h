@@ -65,6 +65,8 @@ void lb_setfuncs(lua_State *L, int tidx, const luaL_Reg *fns);
 
 /* Tells Lua's collector about tensor memory allocated since the last call. */
 void lb_gc_account(lua_State *L);
+/* Tensors held by Lua values right now (lb_push_tensor makes one, release ends it). */
+extern _Thread_local int64_t lb_boxes_live;
 
 /* Docstrings (help.c). A binding documents what it registered with a
  * static array ended by {NULL, NULL}; an entry with doc == NULL is a section

@@ -13,6 +13,7 @@ static int t_release(lua_State *L) {
     if (b->t) {
         ml_release(b->t);
         b->t = NULL;
+        lb_boxes_live--;
     }
     return 0;
 }
