@@ -17,7 +17,7 @@
  * library of float32 matrix-matrix products (m, n >= 2) whatever the shape
  * and CPU; vector products are the same under every rule. */
 typedef enum { ML_GEMM_AUTO, ML_GEMM_OPENBLAS, ML_GEMM_ONEDNN } ml_gemm_rule;
-typedef enum { ML_KERNEL_OPENBLAS, ML_KERNEL_ONEDNN, ML_KERNEL_GEMV } ml_gemm_kernel;
+typedef enum { ML_KERNEL_OPENBLAS, ML_KERNEL_ONEDNN, ML_KERNEL_GEMV, ML_KERNEL_SMALL } ml_gemm_kernel;
 
 ml_gemm_rule ml_gemm_rule_get(void);
 /* For tests and benchmarks: overrides MOONLAB_GEMM. Returns -1 on an unknown name. */
@@ -54,5 +54,17 @@ void ml_sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, co
               const float *B, int64_t ldb, float beta, float *C, int64_t ldc);
 void ml_dgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alpha, const double *A, int64_t lda,
               const double *B, int64_t ldb, double beta, double *C, int64_t ldc);
+
+/* ---- gemm_small.c: products below a library call's overhead ---------------
+ * Under auto, float32 and float64 products with m * n * k <= ML_SMALL_MNK
+ * (and op(B) fitting the kernel's stack copy) run there, whatever the
+ * layout: one thread, the same bits on every call. Same arguments as
+ * ml_sgemm, k >= 1. */
+#define ML_SMALL_MNK (32 * 32 * 32)
+bool ml_small_fits(int64_t m, int64_t n, int64_t k);
+void ml_small_sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float *A, int64_t lda,
+                    const float *B, int64_t ldb, float beta, float *C, int64_t ldc);
+void ml_small_dgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alpha, const double *A, int64_t lda,
+                    const double *B, int64_t ldb, double beta, double *C, int64_t ldc);
 
 #endif
