@@ -187,7 +187,7 @@ static int blas_threads(int64_t m, int64_t n, int64_t k) {
 
 ml_gemm_kernel ml_sgemm_plan(bool ta, bool tb, int64_t m, int64_t n, int64_t k, int *threads) {
     ml_gemm_rule r = ml_gemm_rule_get();
-    if (r == ML_GEMM_AUTO && ml_small_fits(m, n, k)) {
+    if (r == ML_GEMM_AUTO && ml_small_wins(m, n, k)) {
         *threads = 1;
         return ML_KERNEL_SMALL;
     }
@@ -263,7 +263,7 @@ void ml_dgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alpha, c
               const double *B, int64_t ldb, double beta, double *C, int64_t ldc) {
     if (m <= 0 || n <= 0) return;
     if (k <= 0) { dscale_only(m, n, beta, C, ldc); return; }
-    if (ml_gemm_rule_get() == ML_GEMM_AUTO && ml_small_fits(m, n, k)) {
+    if (ml_gemm_rule_get() == ML_GEMM_AUTO && ml_small_wins(m, n, k)) {
         ml_small_dgemm(ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
         return;
     }

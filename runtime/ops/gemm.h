@@ -57,11 +57,14 @@ void ml_dgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alpha, c
 
 /* ---- gemm_small.c: products below a library call's overhead ---------------
  * Under auto, float32 and float64 products with m * n * k <= ML_SMALL_MNK
- * (and op(B) fitting the kernel's stack copy) run there, whatever the
- * layout: one thread, the same bits on every call. Same arguments as
- * ml_sgemm, k >= 1. */
+ * run there, whatever the layout: one thread, the same bits on every call.
+ * Same arguments as ml_sgemm, k >= 1, and ml_small_fits (the operand it
+ * copies fits its stack buffer: k * (max(m, n) + 16) <= 8192). */
 #define ML_SMALL_MNK (32 * 32 * 32)
 bool ml_small_fits(int64_t m, int64_t n, int64_t k);
+static inline bool ml_small_wins(int64_t m, int64_t n, int64_t k) {
+    return m * n * k <= ML_SMALL_MNK && ml_small_fits(m, n, k);
+}
 void ml_small_sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float *A, int64_t lda,
                     const float *B, int64_t ldb, float beta, float *C, int64_t ldc);
 void ml_small_dgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alpha, const double *A, int64_t lda,

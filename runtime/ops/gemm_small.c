@@ -16,7 +16,7 @@
 
 bool ml_small_fits(int64_t m, int64_t n, int64_t k) {
     int64_t wide = (m > n ? m : n) + 16;
-    return m * n * k <= ML_SMALL_MNK && k * wide <= ML_SMALL_PACK;
+    return k * wide <= ML_SMALL_PACK;
 }
 
 #define T float

@@ -90,40 +90,59 @@ __attribute__((target(TARGET))) static void NAME(rows)(int64_t m, int64_t n, int
 }
 #undef NAME_TILES
 
+/* The lanes of x added pairwise, halves first: lane l + VW/2 into lane l,
+ * and so on down to one. */
+typedef T NAME(w8) __attribute__((vector_size(8 * sizeof(T))));
+typedef T NAME(w4) __attribute__((vector_size(4 * sizeof(T))));
+typedef T NAME(w2) __attribute__((vector_size(2 * sizeof(T))));
+static inline __attribute__((always_inline, target(TARGET))) T NAME(hsum)(NAME(vec) x) {
+#if VW == 16
+    NAME(w8) a = __builtin_shufflevector(x, x, 0, 1, 2, 3, 4, 5, 6, 7) +
+                 __builtin_shufflevector(x, x, 8, 9, 10, 11, 12, 13, 14, 15);
+#elif VW == 8
+    NAME(w8) a = x;
+#endif
+#if VW >= 8
+    NAME(w4) b = __builtin_shufflevector(a, a, 0, 1, 2, 3) + __builtin_shufflevector(a, a, 4, 5, 6, 7);
+#elif VW == 4
+    NAME(w4) b = x;
+#endif
+#if VW >= 4
+    NAME(w2) c = __builtin_shufflevector(b, b, 0, 1) + __builtin_shufflevector(b, b, 2, 3);
+#else
+    NAME(w2) c = x;
+#endif
+    return c[0] + c[1];
+}
+
 /* C[m, n] with op(A)'s rows contiguous (ap = 1) and n small, as x @ w^T
  * with one output column: each output one dot product over p in VW lanes
- * (lane l sums the p = l mod VW), the lanes then added pairwise in a fixed
- * tree. op(B)'s columns are copied to pack [n, kpad], zero past k. */
+ * (lane l sums the p = l mod VW over the whole vectors), the lanes then
+ * added by hsum, then the p past the last whole vector in order. op(B)'s
+ * columns are copied to pack [n, kpad]. */
 __attribute__((target(TARGET))) static void NAME(dots)(int64_t m, int64_t n, int64_t k, T alpha, const T *A,
                                                        int64_t ai, const T *B, int64_t bp, int64_t bj, T beta, T *C,
                                                        int64_t rs, int64_t cs, T *pack) {
     int64_t kfull = k / VW * VW, kpad = (k + VW - 1) / VW * VW;
-    for (int64_t j = 0; j < n; j++) {
-        T *col = pack + j * kpad;
-        for (int64_t p = 0; p < k; p++) col[p] = B[p * bp + j * bj];
-        for (int64_t p = k; p < kpad; p++) col[p] = 0;
-    }
+    for (int64_t j = 0; j < n; j++)
+        for (int64_t p = 0; p < k; p++) pack[j * kpad + p] = B[p * bp + j * bj];
     for (int64_t i = 0; i < m; i++) {
         const T *a = A + i * ai;
-        T tail[VW] = {0}; /* the row's last partial vector, zero-padded */
-        for (int64_t p = kfull; p < k; p++) tail[p - kfull] = a[p];
         for (int64_t j = 0; j < n; j++) {
             const T *col = pack + j * kpad;
             NAME(vec) acc = {0};
             for (int64_t p = 0; p < kfull; p += VW) acc += *(const NAME(uvec) *)(a + p) * *(const NAME(uvec) *)(col + p);
-            if (kfull < k) acc += *(const NAME(uvec) *)tail * *(const NAME(uvec) *)(col + kfull);
-            T s[VW];
-            memcpy(s, &acc, sizeof s);
-            for (int w = VW / 2; w > 0; w /= 2)
-                for (int l = 0; l < w; l++) s[l] += s[l + w];
-            T *c = C + i * rs + j * cs;
-            *c = beta == 0 ? alpha * s[0] : alpha * s[0] + beta * *c;
+            T sum = NAME(hsum)(acc), *c = C + i * rs + j * cs;
+            /* the last partial vector one by one: a zero-padded copy of it
+             * would be read back before its stores retire (a stall per row) */
+            for (int64_t p = kfull; p < k; p++) sum += a[p] * col[p];
+            *c = beta == 0 ? alpha * sum : alpha * sum + beta * *c;
         }
     }
 }
 
 static int64_t NAME(dots_cost)(int64_t m, int64_t n, int64_t k) {
-    return m * n * (2 * ((k + VW - 1) / VW) + VW + 4) + 2 * n * k;
+    return m * n * (2 * (k / VW) + 2 * (k % VW) + 8) + 2 * n * k;
 }
 
 /* Work of computing in this orientation: a broadcast and nv multiply-adds
