@@ -83,6 +83,21 @@ T.test("gradcheck nn.Linear: input stored transposed, strided (copied), weight s
     { ml.randn(5, 8, D), l.weight, l.bias })
   gradcheck(function(a, w) return ml._nn.linear(a, w:t()) end, { ml.randn(5, 4, D), ml.randn(4, 3, D) })
 end)
+T.test("nn.Linear: the bias gradient is the column sum, bit for bit (both dtypes, past one block of 256)", function()
+  ml.seed(6)
+  for _, dt in ipairs({ "float32", "float64" }) do
+    for _, sh in ipairs({ { 32, 32 }, { 300, 600 }, { 7, 1 } }) do
+      local b = ml.zeros(sh[2], { dtype = dt }):requires_grad()
+      local g = ml.randn(sh[1], sh[2], { dtype = dt })
+      ;(ml._nn.linear(ml.zeros(sh[1], 3, { dtype = dt }), ml.zeros(sh[2], 3, { dtype = dt }), b) * g):sum():backward()
+      T.ok(b.grad:equal(g:sum(1)), dt .. " " .. sh[1] .. "x" .. sh[2])
+      local c = ml.zeros(1, sh[2], { dtype = dt }):requires_grad()
+      ;(ml.addmm(c, ml.zeros(sh[1], 3, { dtype = dt }), ml.zeros(3, sh[2], { dtype = dt })) * g):sum():backward()
+      T.ok(c.grad:equal(g:sum(1, { keepdim = true })), dt .. " keepdim")
+    end
+  end
+end)
+
 T.test("nn.Linear: the 2-D forward and gradients equal addmm's on W^T", function()
   ml.seed(5)
   for _, dt in ipairs({ "float32", "float64" }) do
