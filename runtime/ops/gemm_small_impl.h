@@ -29,23 +29,22 @@ static inline __attribute__((always_inline, target(TARGET))) void NAME(tile)(int
             for (int v = 0; v < NV; v++) acc[r][v] += a * b[v];
         }
     }
-    for (int r = 0; r < R; r++) {
-        T *c = C + r * rs;
-        for (int v = 0; v < NV; v++, c += VW * cs) {
-            int64_t left = ncols - v * VW;
-            if (cs == 1 && left >= VW) { /* a whole vector of a row of C */
-                NAME(vec) o = alpha * acc[r][v];
-                if (beta != 0) o += beta * *(NAME(uvec) *)c;
-                *(NAME(uvec) *)c = o;
-                continue;
+    if (cs == 1 && ncols == NV * VW) { /* whole vectors of rows of C */
+        for (int r = 0; r < R; r++)
+            for (int v = 0; v < NV; v++) {
+                NAME(uvec) *c = (NAME(uvec) *)(C + r * rs + v * VW);
+                *c = beta == 0 ? alpha * acc[r][v] : alpha * acc[r][v] + beta * *c;
             }
-            T s[VW];
-            memcpy(s, &acc[r][v], sizeof s);
-            if (beta == 0) /* C is not read: NaNs there do not leak in */
-                for (int64_t j = 0; j < left && j < VW; j++) c[j * cs] = alpha * s[j];
-            else
-                for (int64_t j = 0; j < left && j < VW; j++) c[j * cs] = alpha * s[j] + beta * c[j * cs];
-        }
+        return;
+    }
+    for (int r = 0; r < R; r++) { /* a partial vector, or C written down its columns */
+        T s[4 * VW];
+        memcpy(s, acc[r], sizeof(NAME(vec)) * NV);
+        T *c = C + r * rs;
+        if (beta == 0) /* C is not read: NaNs there do not leak in */
+            for (int64_t j = 0; j < ncols && j < NV * VW; j++) c[j * cs] = alpha * s[j];
+        else
+            for (int64_t j = 0; j < ncols && j < NV * VW; j++) c[j * cs] = alpha * s[j] + beta * c[j * cs];
     }
 }
 
@@ -69,13 +68,13 @@ __attribute__((target(TARGET))) static void NAME(rows)(int64_t m, int64_t n, int
         Bp = B;
         ldbp = bp;
     } else {
-        for (int64_t p = 0; p < k; p++) {
-            T *row = pack + p * npad;
-            if (bj == 1) memcpy(row, B + p * bp, sizeof(T) * (size_t)n);
-            else
-                for (int64_t j = 0; j < n; j++) row[j] = B[p * bp + j * bj];
-            for (int64_t j = n; j < npad; j++) row[j] = 0;
-        }
+        if (bj == 1) /* rows of op(B) padded */
+            for (int64_t p = 0; p < k; p++) memcpy(pack + p * npad, B + p * bp, sizeof(T) * (size_t)n);
+        else /* op(B) = B^T: read B's rows, write pack's columns */
+            for (int64_t j = 0; j < n; j++)
+                for (int64_t p = 0; p < k; p++) pack[p * npad + j] = B[j * bj + p * bp];
+        for (int64_t p = 0; p < k; p++)
+            for (int64_t j = n; j < npad; j++) pack[p * npad + j] = 0;
         Bp = pack;
         ldbp = npad;
     }
