@@ -129,6 +129,7 @@ void ml_node_release(ml_node *n) {
  * stack instead of its malloc'd row. */
 #define COLSUM_BLOCK 256
 #define DEF_COLSUM(T)                                                                                         \
+    __attribute__((target_clones("avx512f", "avx2", "default")))                                             \
     static void colsum_##T(T *o, const T *x, int64_t m, int64_t n) { /* o (n), x (m, n) */                 \
         for (int64_t j0 = 0; j0 < n; j0 += COLSUM_BLOCK) {                                                   \
             int64_t w = n - j0 < COLSUM_BLOCK ? n - j0 : COLSUM_BLOCK;                                       \

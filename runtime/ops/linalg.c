@@ -57,15 +57,27 @@ static bool operand_of(const ml_tensor *x, bool tr, bool *t, int64_t *ld) {
 /* The rows of out [m, n] (contiguous) set to bias when bias is a row
  * ([n] or [1, n], contiguous, out's dtype: addmm's and Linear's case), by
  * memcpy; any other broadcast goes through ml_copy_into. */
+#define PRESET_ROWS(T)                                                                                     \
+    static void preset_rows_##T(T *c, const T *b, int64_t m, int64_t n) { /* c (m, n), b (n) */           \
+        for (int64_t i = 0; i < m; i++)                                                                  \
+            for (int64_t j = 0; j < n; j++) c[i * n + j] = b[j];                                         \
+    }
+/* a loop, not memcpy per row: rows here are a few elements (a library call each) */
+#pragma GCC push_options
+#pragma GCC optimize("no-tree-loop-distribute-patterns")
+PRESET_ROWS(float)
+PRESET_ROWS(double)
+PRESET_ROWS(int64_t)
+#pragma GCC pop_options
+
 static int preset_bias(ml_tensor *out, const ml_tensor *bias) {
     int64_t m = out->shape[0], n = out->shape[1];
     bool row = bias->numel == n && bias->dtype == out->dtype && (bias->ndim == 1 || (bias->ndim == 2 && bias->shape[0] == 1)) &&
                (n == 1 || bias->strides[bias->ndim - 1] == 1);
-    if (!row) return ml_copy_into(out, bias);
-    size_t bytes = (size_t)n * ml_dtype_size(out->dtype);
-    char *c = ml_data(out);
-    const char *b = ml_data(bias);
-    for (int64_t i = 0; i < m; i++) memcpy(c + i * bytes, b, bytes);
+    if (!row || out->dtype == ML_BOOL) return ml_copy_into(out, bias);
+    if (out->dtype == ML_FLOAT32) preset_rows_float(ml_data(out), ml_data(bias), m, n);
+    else if (out->dtype == ML_FLOAT64) preset_rows_double(ml_data(out), ml_data(bias), m, n);
+    else preset_rows_int64_t(ml_data(out), ml_data(bias), m, n);
     return 0;
 }
 
