@@ -1,6 +1,10 @@
 /* The backend of every float matrix product (see gemm.h). The rules below
  * come from scripts/bench/sgemm_ref.c on an AMD EPYC Zen 5 (family 26,
  * full-width AVX-512), OpenBLAS 0.3.21 pinned to Haswell, oneDNN 2.6.3:
+ *   - up to 32^3 multiply-adds gemm_small.c's kernel beats both libraries
+ *     (scripts/bench/gemm_small.sh: 0.46-0.83x the faster one's time at
+ *     the tiny model's shapes and 32^3; still ahead of oneDNN at 64^3, by
+ *     10%, within a shared machine's noise, so oneDNN keeps those);
  *   - oneDNN runs 1.8-2.1x OpenBLAS's GFLOP/s from 32x32x32 up (all four
  *     transpose combinations, skinny MLP shapes included); below about
  *     32x32x16 its ~0.25 us call overhead loses to OpenBLAS (8^3: 0.26 vs

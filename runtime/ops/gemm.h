@@ -1,4 +1,7 @@
 /* Which library runs a float matrix product, and on how many threads.
+ * Under auto, products of at most 32^3 multiply-adds (either type, any
+ * layout, vectors too) run in gemm_small.c on one thread: there a library
+ * call costs more than the arithmetic. Beyond that,
  * float32: oneDNN's dnnl_sgemm where it was measured faster (AVX-512 CPUs
  * with full-width units, m and n >= 2, at least 32x32x16), OpenBLAS's
  * sgemv for one-row and one-column products (x @ W^T with one row: bound by
@@ -15,7 +18,9 @@
 
 /* MOONLAB_GEMM=auto|openblas|onednn (read once; auto when unset): the
  * library of float32 matrix-matrix products (m, n >= 2) whatever the shape
- * and CPU; vector products are the same under every rule. */
+ * and CPU, small ones included; vector products go to gemv under both
+ * library rules (to the small kernel under auto when small), and float64
+ * products to OpenBLAS (the small kernel only under auto). */
 typedef enum { ML_GEMM_AUTO, ML_GEMM_OPENBLAS, ML_GEMM_ONEDNN } ml_gemm_rule;
 typedef enum { ML_KERNEL_OPENBLAS, ML_KERNEL_ONEDNN, ML_KERNEL_GEMV, ML_KERNEL_SMALL } ml_gemm_kernel;
 
