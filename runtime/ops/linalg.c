@@ -58,11 +58,12 @@ static bool operand_of(const ml_tensor *x, bool tr, bool *t, int64_t *ld) {
  * ([n] or [1, n], contiguous, out's dtype: addmm's and Linear's case), by
  * memcpy; any other broadcast goes through ml_copy_into. */
 #define PRESET_ROWS(T)                                                                                     \
-    static void preset_rows_##T(T *c, const T *b, int64_t m, int64_t n) { /* c (m, n), b (n) */           \
+    __attribute__((target_clones("avx512f", "avx2", "default")))                                         \
+    static void preset_rows_##T(T *restrict c, const T *restrict b, int64_t m, int64_t n) { /* c (m, n), b (n) */ \
         for (int64_t i = 0; i < m; i++)                                                                  \
             for (int64_t j = 0; j < n; j++) c[i * n + j] = b[j];                                         \
     }
-/* a loop, not memcpy per row: rows here are a few elements (a library call each) */
+/* a vector loop, not memcpy per row: rows here are a few elements (a library call each) */
 #pragma GCC push_options
 #pragma GCC optimize("no-tree-loop-distribute-patterns")
 PRESET_ROWS(float)
