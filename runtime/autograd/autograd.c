@@ -123,8 +123,40 @@ void ml_node_release(ml_node *n) {
 }
 
 /* ---- gradient helpers ------------------------------------------------ */
+/* A bias gradient: contiguous float g [m, n] summed over its rows to [n]
+ * (or [1, n]), each column in double, rows in order, as reduce.c's rowsum
+ * adds them (the same bits), in column blocks with the accumulators on the
+ * stack instead of its malloc'd row. */
+#define COLSUM_BLOCK 256
+#define DEF_COLSUM(T)                                                                                         \
+    __attribute__((target_clones("avx512f", "avx2", "default")))                                             \
+    static void colsum_##T(T *o, const T *x, int64_t m, int64_t n) { /* o (n), x (m, n) */                 \
+        for (int64_t j0 = 0; j0 < n; j0 += COLSUM_BLOCK) {                                                   \
+            int64_t w = n - j0 < COLSUM_BLOCK ? n - j0 : COLSUM_BLOCK;                                       \
+            double acc[COLSUM_BLOCK] = {0};                                                                  \
+            for (int64_t i = 0; i < m; i++)                                                                  \
+                for (int64_t j = 0; j < w; j++) acc[j] += x[i * n + j0 + j];                                 \
+            for (int64_t j = 0; j < w; j++) o[j0 + j] = (T)acc[j];                                           \
+        }                                                                                                    \
+    }
+DEF_COLSUM(float)
+DEF_COLSUM(double)
+
+static bool is_row_sum(const ml_tensor *g, int ndim, const int64_t *shape) {
+    if (g->ndim != 2 || !(g->dtype == ML_FLOAT32 || g->dtype == ML_FLOAT64) || !ml_is_contiguous(g)) return false;
+    int64_t n = g->shape[1]; /* n = 1 is one contiguous sum, reduce.c's lanes (another order) */
+    return g->shape[0] > 1 && n > 1 && ((ndim == 1 && shape[0] == n) || (ndim == 2 && shape[0] == 1 && shape[1] == n));
+}
+
 ml_tensor *ml_sum_to_shape(ml_tensor *g, int ndim, const int64_t *shape) {
     if (g->ndim == ndim && memcmp(g->shape, shape, sizeof(int64_t) * ndim) == 0) return ml_retain(g);
+    if (is_row_sum(g, ndim, shape)) {
+        ml_tensor *o = ml_empty(ndim, shape, g->dtype);
+        if (!o) return NULL;
+        if (g->dtype == ML_FLOAT32) colsum_float(ml_data(o), ml_data(g), g->shape[0], g->shape[1]);
+        else colsum_double(ml_data(o), ml_data(g), g->shape[0], g->shape[1]);
+        return o;
+    }
     ml_tensor *cur = ml_retain(g);
     /* leading extra dims */
     while (cur->ndim > ndim) {

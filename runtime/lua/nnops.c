@@ -233,17 +233,17 @@ static int nn_linear(lua_State *L) {
         nn_fail(L, "%s: bias must be a %s tensor of shape [%I], got %s of shape %s", fn, ml_dtype_name(w->dtype),
                 (lua_Integer)w->shape[0], ml_dtype_name(b->dtype), ml_shape_str(b1, sizeof b1, b->ndim, b->shape));
     }
+    if (x->ndim == 2) { /* w read transposed where it lies, the bias preset into the output */
+        lb_push_tensor(L, ml_linear(x, w, b));
+        return 1;
+    }
     ml_tensor *wt = ml_transpose(w, 0, 1);
     if (!wt) return lb_raise(L);
-    ml_tensor *out;
-    if (x->ndim == 2 && b) out = ml_addmm(b, x, wt, 1, 1);
-    else {
-        out = ml_matmul(x, wt);
-        if (out && b) {
-            ml_tensor *o2 = ml_add(out, b);
-            ml_release(out);
-            out = o2;
-        }
+    ml_tensor *out = ml_matmul(x, wt);
+    if (out && b) {
+        ml_tensor *o2 = ml_add(out, b);
+        ml_release(out);
+        out = o2;
     }
     ml_release(wt);
     lb_push_tensor(L, out);

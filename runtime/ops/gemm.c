@@ -1,6 +1,10 @@
 /* The backend of every float matrix product (see gemm.h). The rules below
  * come from scripts/bench/sgemm_ref.c on an AMD EPYC Zen 5 (family 26,
  * full-width AVX-512), OpenBLAS 0.3.21 pinned to Haswell, oneDNN 2.6.3:
+ *   - up to 32^3 multiply-adds gemm_small.c's kernel beats both libraries
+ *     (scripts/bench/gemm_small.sh: 0.46-0.83x the faster one's time at
+ *     the tiny model's shapes and 32^3; still ahead of oneDNN at 64^3, by
+ *     10%, within a shared machine's noise, so oneDNN keeps those);
  *   - oneDNN runs 1.8-2.1x OpenBLAS's GFLOP/s from 32x32x32 up (all four
  *     transpose combinations, skinny MLP shapes included); below about
  *     32x32x16 its ~0.25 us call overhead loses to OpenBLAS (8^3: 0.26 vs
@@ -60,7 +64,7 @@ int ml_gemm_rule_set(const char *name) {
 const char *ml_gemm_rule_name(ml_gemm_rule r) { return rule_names[r]; }
 
 const char *ml_gemm_kernel_name(ml_gemm_kernel k) {
-    static const char *const names[] = {"openblas", "onednn", "gemv"};
+    static const char *const names[] = {"openblas", "onednn", "gemv", "small"};
     return names[k];
 }
 
@@ -187,6 +191,10 @@ static int blas_threads(int64_t m, int64_t n, int64_t k) {
 
 ml_gemm_kernel ml_sgemm_plan(bool ta, bool tb, int64_t m, int64_t n, int64_t k, int *threads) {
     ml_gemm_rule r = ml_gemm_rule_get();
+    if (r == ML_GEMM_AUTO && ml_small_wins(m, n, k)) {
+        *threads = 1;
+        return ML_KERNEL_SMALL;
+    }
     int nt = ml_get_threads();
     if (use_gemv(ta, tb, m, n, k)) {
         *threads = (m == 1 ? n : m) * k >= GEMV_2T_ELEMS ? nt : 1;
@@ -244,6 +252,7 @@ void ml_sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, co
     if (k <= 0) { sscale_only(m, n, beta, C, ldc); return; }
     int nt;
     ml_gemm_kernel kern = ml_sgemm_plan(ta, tb, m, n, k, &nt);
+    if (kern == ML_KERNEL_SMALL) { ml_small_sgemm(ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc); return; }
     set_threads(nt);
     if (kern == ML_KERNEL_ONEDNN &&
         dnnl.sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', m, n, k, alpha, A, lda, B, ldb, beta, C, ldc) == dnnl_success)
@@ -258,6 +267,10 @@ void ml_dgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alpha, c
               const double *B, int64_t ldb, double beta, double *C, int64_t ldc) {
     if (m <= 0 || n <= 0) return;
     if (k <= 0) { dscale_only(m, n, beta, C, ldc); return; }
+    if (ml_gemm_rule_get() == ML_GEMM_AUTO && ml_small_wins(m, n, k)) {
+        ml_small_dgemm(ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
+        return;
+    }
     if (use_gemv(ta, tb, m, n, k)) {
         set_threads((m == 1 ? n : m) * k >= GEMV_2T_ELEMS ? ml_get_threads() : 1);
         dgemv_of(ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);

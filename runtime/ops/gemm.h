@@ -1,4 +1,7 @@
 /* Which library runs a float matrix product, and on how many threads.
+ * Under auto, products of at most 32^3 multiply-adds (either type, any
+ * layout, vectors too) run in gemm_small.c on one thread: there a library
+ * call costs more than the arithmetic. Beyond that,
  * float32: oneDNN's dnnl_sgemm where it was measured faster (AVX-512 CPUs
  * with full-width units, m and n >= 2, at least 32x32x16), OpenBLAS's
  * sgemv for one-row and one-column products (x @ W^T with one row: bound by
@@ -15,9 +18,11 @@
 
 /* MOONLAB_GEMM=auto|openblas|onednn (read once; auto when unset): the
  * library of float32 matrix-matrix products (m, n >= 2) whatever the shape
- * and CPU; vector products are the same under every rule. */
+ * and CPU, small ones included; vector products go to gemv under both
+ * library rules (to the small kernel under auto when small), and float64
+ * products to OpenBLAS (the small kernel only under auto). */
 typedef enum { ML_GEMM_AUTO, ML_GEMM_OPENBLAS, ML_GEMM_ONEDNN } ml_gemm_rule;
-typedef enum { ML_KERNEL_OPENBLAS, ML_KERNEL_ONEDNN, ML_KERNEL_GEMV } ml_gemm_kernel;
+typedef enum { ML_KERNEL_OPENBLAS, ML_KERNEL_ONEDNN, ML_KERNEL_GEMV, ML_KERNEL_SMALL } ml_gemm_kernel;
 
 ml_gemm_rule ml_gemm_rule_get(void);
 /* For tests and benchmarks: overrides MOONLAB_GEMM. Returns -1 on an unknown name. */
@@ -54,5 +59,20 @@ void ml_sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, co
               const float *B, int64_t ldb, float beta, float *C, int64_t ldc);
 void ml_dgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alpha, const double *A, int64_t lda,
               const double *B, int64_t ldb, double beta, double *C, int64_t ldc);
+
+/* ---- gemm_small.c: products below a library call's overhead ---------------
+ * Under auto, float32 and float64 products with m * n * k <= ML_SMALL_MNK
+ * run there, whatever the layout: one thread, the same bits on every call.
+ * Same arguments as ml_sgemm, k >= 1, and ml_small_fits (the operand it
+ * copies fits its stack buffer: k * (max(m, n) + 16) <= 8192). */
+#define ML_SMALL_MNK (32 * 32 * 32)
+bool ml_small_fits(int64_t m, int64_t n, int64_t k);
+static inline bool ml_small_wins(int64_t m, int64_t n, int64_t k) {
+    return m * n * k <= ML_SMALL_MNK && ml_small_fits(m, n, k);
+}
+void ml_small_sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float *A, int64_t lda,
+                    const float *B, int64_t ldb, float beta, float *C, int64_t ldc);
+void ml_small_dgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alpha, const double *A, int64_t lda,
+                    const double *B, int64_t ldb, double beta, double *C, int64_t ldc);
 
 #endif

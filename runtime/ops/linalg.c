@@ -45,6 +45,81 @@ static void gemm(ml_dtype dt, int64_t m, int64_t n, int64_t k, double alpha, con
     }
 }
 
+/* ---- 2-D products, transposes as flags -------------------------------------- */
+/* op(x) for a 2-D x (x^T when tr) as BLAS reads it: x's own layout with
+ * the transpose flag flipped for x^T. False when BLAS cannot read x. */
+static bool operand_of(const ml_tensor *x, bool tr, bool *t, int64_t *ld) {
+    if (!blas_layout(x->shape[0], x->shape[1], x->strides[0], x->strides[1], t, ld)) return false;
+    *t ^= tr;
+    return true;
+}
+
+/* The rows of out [m, n] (contiguous) set to bias when bias is a row
+ * ([n] or [1, n], contiguous, out's dtype: addmm's and Linear's case), by
+ * memcpy; any other broadcast goes through ml_copy_into. */
+#define PRESET_ROWS(T)                                                                                     \
+    __attribute__((target_clones("avx512f", "avx2", "default")))                                         \
+    static void preset_rows_##T(T *restrict c, const T *restrict b, int64_t m, int64_t n) { /* c (m, n), b (n) */ \
+        for (int64_t i = 0; i < m; i++)                                                                  \
+            for (int64_t j = 0; j < n; j++) c[i * n + j] = b[j];                                         \
+    }
+/* a vector loop, not memcpy per row: rows here are a few elements (a library call each) */
+#pragma GCC push_options
+#pragma GCC optimize("no-tree-loop-distribute-patterns")
+PRESET_ROWS(float)
+PRESET_ROWS(double)
+PRESET_ROWS(int64_t)
+#pragma GCC pop_options
+
+static int preset_bias(ml_tensor *out, const ml_tensor *bias) {
+    int64_t m = out->shape[0], n = out->shape[1];
+    bool row = bias->numel == n && bias->dtype == out->dtype && (bias->ndim == 1 || (bias->ndim == 2 && bias->shape[0] == 1)) &&
+               (n == 1 || bias->strides[bias->ndim - 1] == 1);
+    if (!row || out->dtype == ML_BOOL) return ml_copy_into(out, bias);
+    if (out->dtype == ML_FLOAT32) preset_rows_float(ml_data(out), ml_data(bias), m, n);
+    else if (out->dtype == ML_FLOAT64) preset_rows_double(ml_data(out), ml_data(bias), m, n);
+    else preset_rows_int64_t(ml_data(out), ml_data(bias), m, n);
+    return 0;
+}
+
+/* alpha * op(x) @ op(y) (+ beta * bias) for 2-D x, y of one dtype whose
+ * shapes agree (the caller checked), op(t) = t^T when the flag is set: no
+ * transposed views, and operands BLAS can read are neither retained nor
+ * copied. want_t: the result computed as (op(y)^T op(x)^T) [n, m] and
+ * returned as its transposed view (see product_in_layout); not with bias. */
+static ml_tensor *product_2d(ml_tensor *x, bool tx, ml_tensor *y, bool ty, ml_tensor *bias, double beta, double alpha,
+                             bool want_t) {
+    int64_t m = x->shape[tx ? 1 : 0], k = x->shape[tx ? 0 : 1], n = y->shape[ty ? 0 : 1];
+    int64_t oshape[2] = {want_t ? n : m, want_t ? m : n};
+    ml_tensor *out = k == 0 && !bias ? ml_zeros(2, oshape, x->dtype) : ml_empty(2, oshape, x->dtype);
+    if (!out) return NULL;
+    if (bias && (k == 0 || beta != 0) && out->numel && preset_bias(out, bias) < 0) { ml_release(out); return NULL; }
+    if (!bias) beta = 0; /* BLAS overwrites, so no need to zero */
+    if (k == 0) { /* empty inner dimension: beta * bias, or zeros */
+        if (bias && beta != 1 && ml_mul_scalar_inplace(out, beta) < 0) { ml_release(out); return NULL; }
+    } else if (out->numel) {
+        /* an operand BLAS cannot read (a strided slice) is copied once */
+        int64_t ldx0 = 1, ldy0 = 1;
+        bool opx = false, opy = false, dx = operand_of(x, tx, &opx, &ldx0), dy = operand_of(y, ty, &opy, &ldy0);
+        ml_tensor *cx = dx ? NULL : ml_clone(x), *cy = dy ? NULL : ml_clone(y);
+        if ((!dx && !cx) || (!dy && !cy)) { ml_release(cx); ml_release(cy); ml_release(out); return NULL; }
+        int64_t ldx = ldx0, ldy = ldy0;
+        if (cx) operand_of(cx, tx, &opx, &ldx);
+        if (cy) operand_of(cy, ty, &opy, &ldy);
+        const void *px = ml_data(cx ? cx : x), *py = ml_data(cy ? cy : y);
+        if (want_t) /* C^T [n, m] = op(y)^T op(x)^T */
+            gemm(x->dtype, n, m, k, alpha, py, !opy, ldy, px, !opx, ldx, beta, ml_data(out), m);
+        else
+            gemm(x->dtype, m, n, k, alpha, px, opx, ldx, py, opy, ldy, beta, ml_data(out), n);
+        ml_release(cx);
+        ml_release(cy);
+    }
+    if (!want_t) return out;
+    ml_tensor *v = ml_transpose(out, 0, 1);
+    ml_release(out);
+    return v;
+}
+
 /* ---- batched matmul of >= 2-D operands ---------------------------------- */
 static ml_tensor *matmul_raw(ml_tensor *a, ml_tensor *b, ml_tensor *bias, double beta, double alpha) {
     int64_t m = a->shape[a->ndim - 2], k = a->shape[a->ndim - 1];
@@ -57,6 +132,7 @@ static ml_tensor *matmul_raw(ml_tensor *a, ml_tensor *b, ml_tensor *bias, double
     if (a->dtype != b->dtype)
         return ml_error("matmul: dtypes differ (%s and %s); convert one with :to()", ml_dtype_name(a->dtype), ml_dtype_name(b->dtype));
     if (a->dtype == ML_BOOL) return ml_error("matmul: bool tensors are not supported");
+    if (a->ndim == 2 && b->ndim == 2) return product_2d(a, false, b, false, bias, beta, alpha, false);
     int bnd;
     int64_t bshape[ML_MAX_DIMS];
     if (ml_broadcast_shapes("matmul", a->ndim - 2, a->shape, b->ndim - 2, b->shape, &bnd, bshape) < 0) return NULL;
@@ -138,11 +214,27 @@ static ml_tensor *product_in_layout(ml_tensor *x, ml_tensor *y, double alpha, bo
     return v;
 }
 
+/* addmm's and linear's bias: beta * g summed to the bias's shape */
+static int bias_grad(ml_node *n, ml_tensor *g, ml_tensor **gin) {
+    if (n->n_in > 2 && n->needs[2]) {
+        ml_tensor *s = ml_sum_to_shape(g, n->in_ndim[2], n->in_shape[2]);
+        gin[2] = s && n->ctx.addmm.beta != 1 ? ml_binary_scalar(ML_MUL, s, n->ctx.addmm.beta, false) : ml_retain(s);
+        ml_release(s);
+        if (!gin[2]) return -1;
+    }
+    return 0;
+}
+
 /* d(a@b)/da = g @ b^T ; d(a@b)/db = a^T @ g (then reduced over broadcast batch dims) */
 static int matmul_backward(ml_node *n, ml_tensor *g, ml_tensor **gin) {
     ml_tensor *a = ml_saved(n, 0), *b = ml_saved(n, 1);
     if (!a || !b) return -1;
     double alpha = n->ctx.addmm.alpha;
+    if (a->ndim == 2 && b->ndim == 2) { /* the same products, transposes as flags */
+        if (n->needs[0] && !(gin[0] = product_2d(g, false, b, true, NULL, 0, alpha, stored_transposed(a)))) return -1;
+        if (n->needs[1] && !(gin[1] = product_2d(a, true, g, false, NULL, 0, alpha, stored_transposed(b)))) return -1;
+        return bias_grad(n, g, gin);
+    }
     if (n->needs[0]) {
         ml_tensor *bt = transposed(b);
         ml_tensor *r = bt ? product_in_layout(g, bt, alpha, stored_transposed(a) && a->ndim == 2) : NULL;
@@ -159,13 +251,7 @@ static int matmul_backward(ml_node *n, ml_tensor *g, ml_tensor **gin) {
         ml_release(r);
         if (!gin[1]) return -1;
     }
-    if (n->n_in > 2 && n->needs[2]) { /* addmm bias */
-        ml_tensor *s = ml_sum_to_shape(g, n->in_ndim[2], n->in_shape[2]);
-        gin[2] = s && n->ctx.addmm.beta != 1 ? ml_binary_scalar(ML_MUL, s, n->ctx.addmm.beta, false) : ml_retain(s);
-        ml_release(s);
-        if (!gin[2]) return -1;
-    }
-    return 0;
+    return bias_grad(n, g, gin);
 }
 
 static ml_tensor *matmul_nd(ml_tensor *a, ml_tensor *b, ml_tensor *bias, double beta, double alpha, const char *fn) {
@@ -242,4 +328,39 @@ ml_tensor *ml_addmm(ml_tensor *bias, ml_tensor *a, ml_tensor *b, double beta, do
     }
     if (bias->dtype != a->dtype) return ml_error("addmm: bias dtype %s differs from %s", ml_dtype_name(bias->dtype), ml_dtype_name(a->dtype));
     return matmul_nd(a, b, bias, beta, alpha, "addmm");
+}
+
+/* ---- nn.Linear: x @ w^T + bias, w [out, in] as stored --------------------- */
+/* d/dx = g @ w ; d/dw = g^T @ x ; d/dbias = g summed over rows (bias_grad).
+ * The products of addmm(bias, x, w:t()), without the transposed view of w
+ * or its node. */
+static int linear_backward(ml_node *n, ml_tensor *g, ml_tensor **gin) {
+    ml_tensor *x = ml_saved(n, 0), *w = ml_saved(n, 1);
+    if (!x || !w) return -1;
+    if (n->needs[0] && !(gin[0] = product_2d(g, false, w, false, NULL, 0, 1, stored_transposed(x)))) return -1;
+    if (n->needs[1] && !(gin[1] = product_2d(g, true, x, false, NULL, 0, 1, stored_transposed(w)))) return -1;
+    return bias_grad(n, g, gin);
+}
+
+ml_tensor *ml_linear(ml_tensor *x, ml_tensor *w, ml_tensor *bias) {
+    if (x->ndim != 2 || w->ndim != 2 || x->shape[1] != w->shape[1] || x->dtype != w->dtype || x->dtype == ML_BOOL ||
+        (bias && (bias->ndim != 1 || bias->shape[0] != w->shape[0] || bias->dtype != w->dtype))) {
+        char b1[128], b2[128];
+        return ml_error("linear: input %s (%s) and weight %s (%s) do not make x @ w^T", ml_shape_str(b1, sizeof b1, x->ndim, x->shape),
+                        ml_dtype_name(x->dtype), ml_shape_str(b2, sizeof b2, w->ndim, w->shape), ml_dtype_name(w->dtype));
+    }
+    ml_tensor *out = product_2d(x, false, w, true, bias, 1, 1, false);
+    if (!out) return NULL;
+    ml_tensor *in[3] = {x, w, bias};
+    int nin = bias ? 3 : 2;
+    if (ml_needs_record(nin, in)) {
+        /* named as before, when w^T was a view: PyTorch's names too */
+        ml_node *n = ml_record(bias ? "addmm" : "matmul", linear_backward, out, nin, in);
+        if (!n) { ml_release(out); return NULL; }
+        ml_save(n, 0, x);
+        ml_save(n, 1, w);
+        n->ctx.addmm.beta = 1;
+        n->ctx.addmm.alpha = 1;
+    }
+    return out;
 }

@@ -72,6 +72,8 @@ ml_tensor *ml_dot(ml_tensor *a, ml_tensor *b);
 ml_tensor *ml_outer(ml_tensor *a, ml_tensor *b);
 /* beta * bias + alpha * (a @ b), bias broadcast to [n, m] */
 ml_tensor *ml_addmm(ml_tensor *bias, ml_tensor *a, ml_tensor *b, double beta, double alpha);
+/* x [m, in] @ w^T + bias (w [out, in], bias [out] or NULL): nn.Linear's product, w read transposed in place */
+ml_tensor *ml_linear(ml_tensor *x, ml_tensor *w, ml_tensor *bias);
 
 /* ---- views (shape.c): never copy ------------------------------------- */
 /* shape may contain one -1. Copies only when the strides make a view impossible. */

@@ -1,9 +1,10 @@
 /* ops/gemm.c from C: ml_sgemm under each MOONLAB_GEMM rule (auto, openblas,
  * onednn) against a float64 product, for the four transpose combinations,
  * leading dimensions beyond the minimum, alpha and beta, k = 0, m = 1 and
- * n = 1, and C full of NaN with beta = 0; ml_dgemm likewise; the plan's
- * choices (gemv for x @ W^T with one row, OpenBLAS for the tiny model's
- * products, oneDNN for the MLP's on a full-width AVX-512 CPU); and that a
+ * n = 1, and C full of NaN with beta = 0; ml_dgemm likewise; the small
+ * kernel (gemm_small.c) on each ISA; the plan's
+ * choices (gemv for x @ W^T with one row, the small kernel for the tiny
+ * model's products, oneDNN for the MLP's on a full-width AVX-512 CPU); and that a
  * product called from inside an OpenMP region gives the same bits.
  * Prints "N passed, M failed" last; exits 1 on a failure. */
 #include <math.h>
@@ -15,6 +16,7 @@
 
 #include "../../runtime/core/parallel.h"
 #include "../../runtime/ops/gemm.h"
+#include "../../runtime/ops/vecmath.h"
 
 #include "check.h"
 
@@ -83,6 +85,9 @@ static void test_values(void) {
         {1, 40, 256},  {40, 1, 256},  {1, 40, 257},  {40, 1, 257},
         {32, 32, 10},  {32, 10, 32},  {32, 1, 32},   {1, 32, 32}, {32, 32, 1},   {33, 17, 40}, {64, 64, 64},
         {128, 10, 256}, {10, 256, 128}, {128, 256, 10}, {96, 80, 72}, {300, 260, 270}, {5, 3, 0},
+        /* the small kernel's edges: partial vectors and row tiles, dot products with a tail, its largest */
+        {10, 32, 32},  {31, 33, 31},  {5, 70, 9},    {70, 5, 9},  {3, 3, 100},   {20, 2, 19},  {9, 3, 33},
+        {4, 4, 400},   {1, 100, 60}, {32, 32, 32}, {16, 64, 32},
     };
     static const char *const rules[] = {"auto", "openblas", "onednn"};
     for (int r = 0; r < 3; r++) {
@@ -101,6 +106,23 @@ static void test_values(void) {
                                 c.beta, es, ed);
                 }
     }
+    /* the small kernel on each narrower ISA (auto's choice ran above) */
+    CHECK(ml_gemm_rule_set("auto") == 0);
+    static const char *const isas[] = {"avx2", "scalar"};
+    for (int i = 0; i < 2; i++) {
+        ml_vecmath_select(isas[i]);
+        for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++)
+            for (int t = 0; t < 4; t++) {
+                gcase c = {shapes[s][0], shapes[s][1], shapes[s][2], t & 1, t >> 1, 3, -0.75, 0.5};
+                double es = run_case(&c, false), ed = run_case(&c, true);
+                bool ok = es < 1e-6 && ed < 1e-14;
+                CHECK(ok);
+                if (!ok)
+                    fprintf(stderr, "  isa %s: %lldx%lldx%lld ta=%d tb=%d: float32 %.3g float64 %.3g\n", isas[i],
+                            (long long)c.m, (long long)c.n, (long long)c.k, c.ta, c.tb, es, ed);
+            }
+    }
+    ml_vecmath_select("auto");
     CHECK(ml_gemm_rule_set("fast") == -1);
     CHECK(ml_gemm_rule_set("auto") == 0);
 }
@@ -114,11 +136,14 @@ static void test_plan(void) {
     /* the other orientation of a vector product: gemv for small k, else a (blocked, accurate) gemm */
     CHECK(ml_sgemm_plan(false, false, 1, 512, 784, &nt) == ML_KERNEL_OPENBLAS);
     CHECK(ml_sgemm_plan(false, false, 1, 512, 256, &nt) == ML_KERNEL_GEMV);
-    CHECK(ml_sgemm_plan(true, false, 32, 1, 32, &nt) == ML_KERNEL_GEMV); /* the tiny model's h^T @ g */
+    CHECK(ml_sgemm_plan(true, false, 300, 1, 200, &nt) == ML_KERNEL_GEMV);
     CHECK(ml_sgemm_plan(true, false, 32, 1, 300, &nt) == ML_KERNEL_OPENBLAS);
-    /* the tiny model's products: below oneDNN's call overhead */
-    CHECK(ml_sgemm_plan(false, true, 32, 32, 10, &nt) == ML_KERNEL_OPENBLAS && nt == 1);
-    CHECK(ml_sgemm_plan(true, false, 32, 10, 32, &nt) == ML_KERNEL_OPENBLAS && nt == 1);
+    /* the tiny model's products (and its h^T @ g): below any library's call overhead */
+    CHECK(ml_sgemm_plan(true, false, 32, 1, 32, &nt) == ML_KERNEL_SMALL && nt == 1);
+    CHECK(ml_sgemm_plan(false, true, 32, 32, 10, &nt) == ML_KERNEL_SMALL && nt == 1);
+    CHECK(ml_sgemm_plan(true, false, 32, 10, 32, &nt) == ML_KERNEL_SMALL && nt == 1);
+    CHECK(ml_sgemm_plan(false, false, 32, 32, 32, &nt) == ML_KERNEL_SMALL);
+    CHECK(ml_sgemm_plan(false, false, 32, 32, 33, &nt) != ML_KERNEL_SMALL);
     ml_gemm_kernel big = ml_gemm_onednn_preferred() ? ML_KERNEL_ONEDNN : ML_KERNEL_OPENBLAS;
     CHECK(ml_sgemm_plan(false, true, 128, 512, 784, &nt) == big);
     CHECK(ml_sgemm_plan(true, false, 512, 784, 128, &nt) == big);
@@ -130,8 +155,9 @@ static void test_plan(void) {
         CHECK(ml_sgemm_plan(false, false, 256, 256, 256, &nt) == big && nt == 2);
         ml_set_threads(was);
     }
-    ml_gemm_rule_set("openblas");
+    ml_gemm_rule_set("openblas"); /* the libraries' rules force them, small products included */
     CHECK(ml_sgemm_plan(false, true, 128, 512, 784, &nt) == ML_KERNEL_OPENBLAS);
+    CHECK(ml_sgemm_plan(false, true, 32, 32, 10, &nt) == ML_KERNEL_OPENBLAS);
     ml_gemm_rule_set("onednn");
     CHECK(ml_sgemm_plan(false, true, 32, 32, 10, &nt) == ML_KERNEL_ONEDNN);
     CHECK(ml_sgemm_plan(false, true, 1, 512, 784, &nt) == ML_KERNEL_GEMV); /* vectors: the same under every rule */
