@@ -4,8 +4,8 @@
  * (0, -0, inf, -inf, NaN, overflow, underflow), that a tail or an odd start
  * gives the same bits as the bulk, in place (o == x) too, and the selection
  * rules. VERBOSE=1 prints the measured errors.
- * Bounds: exp, log, log1p, tanh are SLEEF's u10 routines (1.0 ULP
- * documented); sigmoid composes exp, an add and a divide (2 ULP); gelu and
+ * Bounds: exp, log, log1p and float64 tanh are SLEEF's u10 routines (1.0 ULP
+ * documented), float32 tanh its u35 one (3.5 ULP documented); sigmoid composes exp, an add and a divide (2 ULP); gelu and
  * its gradient compose erfc (u15, or vecmath's float32 fit, measured 6 ULP)
  * with products. */
 #include <float.h>
@@ -96,7 +96,7 @@ static void test_accuracy(const char *isa) {
     /* bounds in ULP: {float32, float64} */
     static const double bound[ML_VM_NFN][2] = {
         /* 1.0 documented; measured 1.000001 where SLEEF is 1 ULP off a value the reference rounds the other way */
-        [ML_VM_EXP] = {1.001, 1.001}, [ML_VM_LOG] = {1.001, 1.001}, [ML_VM_LOG1P] = {1.001, 1.001}, [ML_VM_TANH] = {1.001, 1.001},
+        [ML_VM_EXP] = {1.001, 1.001}, [ML_VM_LOG] = {1.001, 1.001}, [ML_VM_LOG1P] = {1.001, 1.001}, [ML_VM_TANH] = {3.5, 1.001},
         [ML_VM_SIGMOID] = {2, 2}, [ML_VM_GELU] = {8, 4},
     };
     for (int fn = ML_VM_EXP; fn < ML_VM_NFN; fn++) {

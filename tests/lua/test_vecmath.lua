@@ -12,8 +12,10 @@ local gradcheck = dofile("tests/lua/gradcheck.lua")
 local REF = dofile("tests/fixtures/vecmath/ref.lua")
 local OPS = { "exp", "log", "log1p", "tanh", "sigmoid", "gelu" }
 -- error bound in units of eps * |ref| (an ULP is at most that): SLEEF's u10
--- routines are 1 ULP; sigmoid and gelu compose them (tests/c/test_vecmath.c)
+-- routines are 1 ULP, float32 tanh its u35 one (3.5 ULP); sigmoid and gelu
+-- compose them (tests/c/test_vecmath.c)
 local BOUND = { exp = 1, log = 1, log1p = 1, tanh = 1, sigmoid = 2, gelu = 8 }
+local BOUND_F32 = { tanh = 3.5 }
 local EPS = { float32 = 2 ^ -23, float64 = 2 ^ -52 }
 -- below these, results are denormal (or, for gelu, Phi(x) is): absolute
 local FLOOR = { float32 = 2 ^ -126, float64 = 2 ^ -1022 }
@@ -50,7 +52,7 @@ for _, op in ipairs(OPS) do
       if dt == "float32" then -- the reference rounded as a float32 result would be (overflow, underflow)
         ref = ml.tensor(f.ref, { dtype = "float64" }):to("float32"):tolist()
       end
-      check_values(op .. " " .. dt, y:tolist(), ref, dt, BOUND[op], f.x)
+      check_values(op .. " " .. dt, y:tolist(), ref, dt, dt == "float32" and BOUND_F32[op] or BOUND[op], f.x)
     end)
   end
 end
