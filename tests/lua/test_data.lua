@@ -448,7 +448,7 @@ T.test("loader: early break stops the worker; no hang, no thread or memory left 
   local X, Y = numbered(1000)
   collectgarbage(); collectgarbage()
   local threads0 = thread_count()
-  local live0 = ml.memory_stats and ml.memory_stats().live_bytes
+  local live0 = ml.memory_stats and ml.memory_stats().live
   for _ = 1, 100 do
     for x, y in data.loader({ X, Y }, { batch_size = 10, shuffle = true }) do
       if y:shape()[1] > 0 then break end
@@ -465,7 +465,7 @@ T.test("loader: early break stops the worker; no hang, no thread or memory left 
   dl = nil
   collectgarbage(); collectgarbage()
   if threads0 then T.eq(thread_count(), threads0, "threads after collection") end
-  if live0 then T.eq(ml.memory_stats().live_bytes, live0, "live tensor bytes after collection") end
+  if live0 then T.eq(ml.memory_stats().live, live0, "live tensor bytes after collection") end
 end)
 
 T.test("loader: bad arguments are clear errors", function()
