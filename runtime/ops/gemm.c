@@ -49,7 +49,9 @@ ml_gemm_rule ml_gemm_rule_get(void) {
     if (rule < 0) {
         const char *e = getenv("MOONLAB_GEMM");
         int r = e && *e ? rule_from(e) : ML_GEMM_AUTO;
-        rule = r < 0 ? ML_GEMM_AUTO : r; /* a typo falls back to auto; ml.config() shows the rule */
+        if (r < 0) /* a typo falls back to auto, said once (as MOONLAB_ISA does); ml.config() shows the rule */
+            fprintf(stderr, "moonlab: MOONLAB_GEMM=%s is not one of auto, openblas, onednn; using auto\n", e);
+        rule = r < 0 ? ML_GEMM_AUTO : r;
     }
     return (ml_gemm_rule)rule;
 }

@@ -110,9 +110,11 @@ T.test("moonlab --version mentions OpenBLAS, oneDNN, SLEEF, the rule and the thr
   end
   out = T.capture("MOONLAB_GEMM=openblas OMP_NUM_THREADS=1 " .. BIN .. " -v", "")
   T.ok(out:find("gemm openblas, 1 threads", 1, true), out)
-  -- an unknown rule falls back to auto, which ml.config() shows
-  out = T.capture("MOONLAB_GEMM=fastest " .. BIN .. " -e 'io.write(ml.config().gemm)'", "")
+  -- an unknown rule falls back to auto, which ml.config() shows, and says so on stderr
+  local err
+  out, err = T.capture("MOONLAB_GEMM=fastest " .. BIN .. " -e 'io.write(ml.config().gemm)'", "")
   T.eq(out, "auto")
+  T.ok(err:find("MOONLAB_GEMM=fastest is not one of auto, openblas, onednn; using auto", 1, true), err)
 end)
 
 T.test("two threads: the same products twice give the same bits", function()
