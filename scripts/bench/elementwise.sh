@@ -20,7 +20,7 @@ REF=build/bench/elementwise_ref
 
 [ -x "$ML" ] || make -j2
 mkdir -p build/bench
-if [ ! -x "$REF" ] || [ scripts/bench/elementwise_ref.c -nt "$REF" ]; then
+if [ ! -x "$REF" ] || [ scripts/bench/elementwise_ref.c -nt "$REF" ] || [ scripts/bench/bench_clock.h -nt "$REF" ]; then
   gcc -std=gnu11 -O3 -fopenmp -o "$REF" scripts/bench/elementwise_ref.c
 fi
 

@@ -29,7 +29,7 @@ export OMP_WAIT_POLICY=PASSIVE
 
 [ -x "$ML" ] || make -j2
 mkdir -p build/bench
-if [ ! -x "$REF" ] || [ scripts/bench/infer_ref.c -nt "$REF" ]; then
+if [ ! -x "$REF" ] || [ scripts/bench/infer_ref.c -nt "$REF" ] || [ scripts/bench/bench_clock.h -nt "$REF" ]; then
   gcc -std=gnu11 -O3 -fopenmp -I"$BLAS_INC" -o "$REF" scripts/bench/infer_ref.c \
     -L"$BLAS_DIR" -Wl,-rpath,"$BLAS_DIR" -lopenblas -lm
 fi
