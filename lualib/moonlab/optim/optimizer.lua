@@ -422,12 +422,8 @@ end
 --- opt:zero_grad([{set_to_none=false}]): zeroes every gradient in place (one memset per block); set_to_none drops them
 function Optimizer:zero_grad(opts)
   if opts == nil then return zero_all(self._blocks, false) end
-  local set_to_none = false
-  if opts ~= nil then
-    checks.options(getmetatable(self).__name .. ":zero_grad", opts, { "set_to_none" })
-    set_to_none = opts.set_to_none == true
-  end
-  zero_all(self._blocks, set_to_none)
+  checks.options(getmetatable(self).__name .. ":zero_grad", opts, { "set_to_none" })
+  zero_all(self._blocks, opts.set_to_none == true)
 end
 
 --- opt:parameters() -> every parameter, in order (the same tensor objects)

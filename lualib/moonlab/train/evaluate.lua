@@ -137,13 +137,12 @@ local function predict_one(model, X)
 end
 
 function M.predict(model, X, opts)
-  if opts ~= nil then opts = checks.options("predict", opts, { "batch_size" }, true) end
-  local bs = opts and opts.batch_size or 256
-  if is_tensor(X) and X:dim() > 0 and math.type(bs) == "integer" then -- else the checks below say what is wrong
+  opts = opts ~= nil and checks.options("predict", opts, { "batch_size" }, true) or {}
+  local bs = batch_size("predict", opts)
+  if is_tensor(X) and X:dim() > 0 then -- else the checks below say what is wrong
     local n = X:size(1)
     if n > 0 and n <= bs then return predict_one(model, X) end
   end
-  opts = opts or {}
   local set
   if is_tensor(X) then
     if X:dim() == 0 or rows(X) == 0 then checks.fail("predict: X needs at least one row") end
@@ -153,7 +152,6 @@ function M.predict(model, X, opts)
     if not (Xd or ds) then checks.fail("predict: X must be a tensor, got " .. type(X)) end
     set = ds and { dataset = ds } or { X = Xd }
   end
-  local bs = batch_size("predict", opts)
   local outs = {}
   local ok, err = pcall(M.batched, model, set, bs, function(out) outs[#outs + 1] = out end)
   if not ok then M.pass_on(err, "predict: ") end
