@@ -110,5 +110,10 @@ void lb_open_strpool(lua_State *L); /* ml._strings: data frames' string pool */
 struct ml_strpool;
 void lb_push_strpool(lua_State *L, struct ml_strpool *p);
 struct ml_strpool *lb_check_strpool(lua_State *L, int idx, const char *fn);
+void lb_open_augment(lua_State *L); /* ml._augment: augmentation plans and kernels */
+/* The augmentation plan userdata at idx as a loader transform (runtime/lua/augment.c): *run and a
+ * heap copy of the plan in *ctx, freed with free(); raises "fn: ..." when idx holds no plan. */
+void lb_aug_loader_transform(lua_State *L, int idx, const char *fn,
+                             ml_tensor *(**run)(void *, const ml_tensor *, int64_t, int64_t, bool), void **ctx);
 
 #endif
