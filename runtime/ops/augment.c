@@ -520,7 +520,7 @@ ml_tensor *ml_aug_paste_box(const ml_tensor *x, const int64_t *perm, int64_t bas
         return ml_error("%s.cutmix: expected a contiguous float batch [N, C, H, W] or [N, H, W], got %s %s", FN,
                         ml_dtype_name(x->dtype), ml_shape_str(sb, sizeof sb, x->ndim, x->shape));
     int64_t n = x->shape[0], H = x->shape[x->ndim - 2], W = x->shape[x->ndim - 1];
-    int64_t per = n ? x->numel / n : 0, planes = H * W ? per / (H * W) : 0;
+    int64_t per = n ? x->numel / n : 0, planes = H * W > 0 ? per / (H * W) : 0;
     if (box[0] < 0 || box[1] > H || box[0] > box[1] || box[2] < 0 || box[3] > W || box[2] > box[3])
         return ml_error("%s.cutmix: the box rows %lld..%lld, columns %lld..%lld do not fit a %lldx%lld image", FN,
                         (long long)box[0] + 1, (long long)box[1], (long long)box[2] + 1, (long long)box[3],
