@@ -16,8 +16,10 @@ local augment = {}
 -- A seed drawn from the global generator (ml.seed) when none is given.
 local function draw_seed() return ml.randint(0, 1 << 62, 1):item() end
 
+-- nil stays nil: the seed is drawn from the global generator when the transform first runs, so the
+-- members of a Compose (which use the Compose's seed) draw nothing.
 local function check_seed(fn, seed)
-  if seed == nil then return draw_seed() end
+  if seed == nil then return nil end
   return checks.integer(fn, "option 'seed'", seed)
 end
 
@@ -64,7 +66,10 @@ local Transform = class.Object:extend("prep.augment.Transform",
 
 -- The C plan of this transform (cached; its ops never change after construction).
 function Transform:_plan()
-  if not self._c then self._c = checks.call(C.plan, self:_ops(), self.seed) end
+  if not self._c then
+    if self.seed == nil then self.seed = draw_seed() end
+    self._c = checks.call(C.plan, self:_ops(), self.seed)
+  end
   return self._c
 end
 
@@ -401,7 +406,7 @@ local function mix_setup(fn, x, y, opts, images)
   if not (alpha > 0) then fail(fmt("%s: option 'alpha' must be > 0, got %g", fn, alpha)) end
   local k = opts.num_classes ~= nil and checks.integer(fn, "option 'num_classes'", opts.num_classes, 1) or nil
   local n = x:size(1)
-  return n, alpha, soft_labels(fn, y, n, k, dt), check_seed(fn, opts.seed)
+  return n, alpha, soft_labels(fn, y, n, k, dt), check_seed(fn, opts.seed) or draw_seed()
 end
 
 augment.mixup = doc(function(x, y, opts)
