@@ -276,6 +276,14 @@ T.test("CrossEntropyLoss soft labels: finite-difference gradient check; mixup la
   for _, opts in ipairs({ {}, { label_smoothing = 0.1, weight = ml.tensor({ 1, 2, 0.5, 1 }, { dtype = "float64" }) } }) do
     local crit = nn.CrossEntropyLoss(opts)
     gradcheck(function(z) return crit(z, soft) end, { x })
+    -- the fused kernel differentiates the probabilities too; N-d (N, C, d) and unbatched (C) inputs
+    for _, red in ipairs({ "mean", "sum", "none" }) do
+      local c2 = nn.CrossEntropyLoss({ label_smoothing = opts.label_smoothing, weight = opts.weight, reduction = red })
+      gradcheck(function(z, q) return c2(z, q) end, { ml.randn({ 3, 4, 2 }, { dtype = "float64" }),
+        ml.rand({ 3, 4, 2 }, { dtype = "float64" }):softmax(2) })
+      gradcheck(function(z, q) return c2(z, q) end, { ml.randn({ 4 }, { dtype = "float64" }),
+        ml.rand({ 4 }, { dtype = "float64" }):softmax(1) })
+    end
   end
   -- fit with [N, K] probability targets
   ml.seed(1)
