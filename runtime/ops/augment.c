@@ -85,9 +85,9 @@ static void warp(float *dst, const float *src, int64_t C, int64_t H, int64_t W, 
                 for (int64_t c = 0; c < C; c++) dst[c * HW + o] = fill;
                 continue;
             }
-            double fx0 = floor(ix), fy0 = floor(iy);
-            int64_t x0 = (int64_t)fx0, y0 = (int64_t)fy0, x1 = x0 + 1, y1 = y0 + 1;
-            float ax = (float)(ix - fx0), ay = (float)(iy - fy0);
+            /* floor without libm: ix, iy > -1 here, so truncating ix + 1 is floor(ix) + 1 */
+            int64_t x0 = (int64_t)(ix + 1.0) - 1, y0 = (int64_t)(iy + 1.0) - 1, x1 = x0 + 1, y1 = y0 + 1;
+            float ax = (float)(ix - (double)x0), ay = (float)(iy - (double)y0);
             float w00 = (1 - ax) * (1 - ay), w01 = ax * (1 - ay), w10 = (1 - ax) * ay, w11 = ax * ay;
             if (x0 >= 0 && y0 >= 0 && x1 < W && y1 < H) {
                 const float *s = src + y0 * W + x0;

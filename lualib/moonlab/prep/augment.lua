@@ -302,9 +302,10 @@ function Compose:init(list)
     end
   end
   for i, t in ipairs(list) do
-    local is_builtin = class.is_instance(t, Transform) and not class.is_instance(t, Compose) and t._ops ~= nil
+    -- a nested Compose of built-in transforms joins this plan (drawn from this Compose's seed)
+    local is_builtin = class.is_instance(t, Transform) and (not class.is_instance(t, Compose) or t._builtin)
     local mt = getmetatable(t)
-    if not (is_builtin or type(t) == "function" or class.is_instance(t, Compose) or (mt and mt.__call)) then
+    if not (is_builtin or type(t) == "function" or (mt and mt.__call)) then
       fail(fmt("%s: element %d is a %s, expected a transform (prep.augment.*) or a function", fn, i, type(t)))
     end
     if not is_builtin then builtin = false end
