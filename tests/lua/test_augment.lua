@@ -312,3 +312,19 @@ T.test("errors: wrong inputs and options name the transform", function()
   local x = ml.rand(2, 1, 3, 3)
   T.ok(same(c(x), x:index_select(4, rev(3)) + 1), "mixed Compose")
 end)
+
+T.test("GaussianNoise on a data frame: float64 columns get the tensor's noise, others and missing kept", function()
+  local df = ml.data.DataFrame{ a = { 1.5, 2, 0 / 0, 4 }, b = { 1, 2, 3, 4 }, c = { 0.5, 0.25, 1, 2 }, s = { "x", "y", "z", "w" } }
+  local out = A.GaussianNoise{ std = 0.1, seed = 4 }(df)
+  T.ok(ml.data.DataFrame.is(out), "a frame")
+  T.eq(table.concat(out.columns, ","), "a,b,c,s")
+  local want = A.GaussianNoise{ std = 0.1, seed = 4 }(df:to_tensor({ "a", "c" }))
+  T.ok(out.a[3] ~= out.a[3], "missing stays NaN")
+  for i = 1, 4 do
+    if i ~= 3 then T.eq(out.a[i], want[i][1]) end
+    T.eq(out.c[i], want[i][2])
+    T.eq(out.b[i], i)
+    T.eq(out:column("s"):get(i), df:column("s"):get(i))
+  end
+  T.ok(math.abs(out.c[1] - 0.5) > 0, "noise added")
+end)

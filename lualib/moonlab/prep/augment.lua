@@ -284,6 +284,29 @@ function augment.GaussianNoise:_ops()
   return { { kind = "noise", std = self.std, mean = self.mean, clip = self.clip } }
 end
 
+-- A data frame: noise on its float64 columns (row i is sample i; missing NaN stays NaN), the rest kept.
+local function frame_noise(self, df, run_plan)
+  local names = {}
+  for _, name in ipairs(df.columns) do
+    if df:column(name).kind == "float64" then names[#names + 1] = name end
+  end
+  if #names == 0 then return df end
+  local noisy = run_plan(df:to_tensor(names, "float64"):contiguous())
+  for k, name in ipairs(names) do
+    df = df:with_column(name, noisy:select(2, k):contiguous())
+  end
+  return df
+end
+
+function augment.GaussianNoise:__call(x)
+  local DataFrame = require "moonlab.data.frame"
+  if DataFrame.is(x) then
+    return frame_noise(self, x, function(t) return Transform.__call(self, t) end)
+  end
+  return Transform.__call(self, x)
+end
+doc(augment.GaussianNoise.__call, "noise(x) -> tensor | frame — x + N(mean, std^2) per element; on a data frame, its float64 columns")
+
 -- ---- Compose ------------------------------------------------------------------------------------
 
 local Compose = Transform:extend("prep.augment.Compose",
