@@ -328,3 +328,20 @@ T.test("GaussianNoise on a data frame: float64 columns get the tensor's noise, o
   end
   T.ok(math.abs(out.c[1] - 0.5) > 0, "noise added")
 end)
+
+T.test("data.loader transform over a dataset with get(i): applied on this thread; loader:next() too", function()
+  local x = ml.rand(6, 1, 4, 4)
+  local ds = setmetatable({ get = function(_, i) return x[i], i end }, { __len = function() return 6 end })
+  local flip = A.RandomHorizontalFlip(1)
+  local ld = ml.data.loader(ds, { batch_size = 3, transform = flip })
+  local n = 0
+  for xb, idx in ld do
+    n = n + 1
+    T.ok(same(xb, x:index_select(1, idx):index_select(4, rev(4))), "flipped")
+  end
+  T.eq(n, 2)
+  local lt = ml.data.loader({ x }, { batch_size = 4, transform = flip })
+  local xb = lt:next()
+  T.ok(same(xb, x:narrow(1, 1, 4):index_select(4, rev(4))), "next() gives the transformed batch")
+  lt:close()
+end)
