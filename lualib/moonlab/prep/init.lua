@@ -6,6 +6,7 @@ local ml = require "moonlab"
 local prep = {}
 
 local parts = {
+  "scale",
 }
 
 for _, part in ipairs(parts) do
