@@ -9,8 +9,8 @@
 --   self:_inverse(X, fn)         -> tensor (inverse_transform)
 --   self:_check()                validates the options (constructor and set_params)
 -- and says which input it wants: cls.INPUT = "matrix" (a float tensor [n, d],
--- the default) or "columns" (a list of base.Col, for string, category and date
--- columns of frames). Fitted attributes are fields ending in "_" (mean_,
+-- the default), "columns" (a list of base.Col, for string, category and date
+-- columns of frames) or "any" (a frame as it is, else a float matrix). Fitted attributes are fields ending in "_" (mean_,
 -- categories_); persist_state saves all of them (tensors as tensors, lists of
 -- tensors as name.1, name.2 ..., the rest as JSON settings).
 local ml = require "moonlab"
@@ -155,6 +155,10 @@ base.check_width = check_width
 function Transformer:_input(fn, X, fitting)
   X = normalize(fn, X)
   X = self:_check_input(fn, X, fitting)
+  if self.INPUT == "any" and base.is_frame(X) then
+    check_width(self, fn, #X._names, fitting)
+    return X
+  end
   if self.INPUT == "columns" then
     local cols = base.columns(fn, X)
     check_width(self, fn, #cols, fitting)

@@ -6,7 +6,7 @@ local ml = require "moonlab"
 local prep = {}
 
 local parts = {
-  "scale",
+  "scale", "impute",
 }
 
 for _, part in ipairs(parts) do
