@@ -6,7 +6,7 @@ local ml = require "moonlab"
 local prep = {}
 
 local parts = {
-  "scale", "impute",
+  "scale", "impute", "encode",
 }
 
 for _, part in ipairs(parts) do
