@@ -6,7 +6,7 @@ local ml = require "moonlab"
 local prep = {}
 
 local parts = {
-  "scale", "impute", "encode",
+  "scale", "impute", "encode", "dates",
 }
 
 for _, part in ipairs(parts) do
