@@ -6,7 +6,7 @@ local ml = require "moonlab"
 local prep = {}
 
 local parts = {
-  "scale", "impute", "encode", "dates", "clean",
+  "scale", "impute", "encode", "dates", "clean", "split",
 }
 
 for _, part in ipairs(parts) do
