@@ -3,6 +3,7 @@
 --
 -- A transformer class is made with base.define(name, doc, params), where
 -- params is the ordered list of its options {{"with_mean", true}, ...}; it
+-- (an option that may be NaN is marked {"name", default, nan = true}); it
 -- then defines some of
 --   self:_fit(X, y, fn)          X adapted by self:_input (a matrix, or columns)
 --   self:_transform(X, fn)       -> tensor (or frame)
@@ -243,6 +244,7 @@ function Transformer:init(opts)
   for _, p in ipairs(self.PARAMS) do
     local v = opts[p[1]]
     if v == nil then v = p[2] end
+    if v == "nan" and p.nan then v = 0 / 0 end -- a NaN option as saved (JSON has no NaN)
     self[p[1]] = v
   end
   if self._check then self:_check(fn) end
@@ -274,7 +276,12 @@ end
 
 -- core/persist rebuilds from the current options, not from the constructor's first ones.
 function Transformer:constructor_args()
-  return table.pack(self:get_params())
+  local params = self:get_params()
+  for _, p in ipairs(self.PARAMS) do
+    local v = params[p[1]]
+    if p.nan and type(v) == "number" and v ~= v then params[p[1]] = "nan" end
+  end
+  return table.pack(params)
 end
 
 function Transformer:extra_repr()

@@ -256,7 +256,7 @@ local OrdinalEncoder = base.define("prep.OrdinalEncoder",
   "prep.OrdinalEncoder([{categories='auto', handle_unknown='error', unknown_value, dtype='float64'}]) — each "
   .. "category to its 0-based position among the sorted categories (scikit-learn's values); unknown ones raise or "
   .. "become unknown_value ('use_encoded_value'); missing stays NaN; fitted: categories_",
-  { { "categories", "auto" }, { "handle_unknown", "error" }, { "unknown_value", nil }, { "dtype", "float64" } })
+  { { "categories", "auto" }, { "handle_unknown", "error" }, { "unknown_value", nil, nan = true }, { "dtype", "float64" } })
 OrdinalEncoder.INPUT = "columns"
 
 function OrdinalEncoder:_check(fn)

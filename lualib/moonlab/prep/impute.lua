@@ -19,7 +19,7 @@ local SimpleImputer = base.define("prep.SimpleImputer",
   "prep.SimpleImputer([{strategy='mean', fill_value, add_indicator=false, missing_values=nan}]) — fills missing cells "
   .. "per column with the mean, median, most_frequent value or fill_value ('constant'); tensors and frames "
   .. "(string/category columns too); fitted: statistics_",
-  { { "strategy", "mean" }, { "fill_value", nil }, { "add_indicator", false }, { "missing_values", 0 / 0 } })
+  { { "strategy", "mean" }, { "fill_value", nil }, { "add_indicator", false }, { "missing_values", 0 / 0, nan = true } })
 SimpleImputer.INPUT = "any"
 
 local STRATEGIES = { "mean", "median", "most_frequent", "constant" }

@@ -6,7 +6,7 @@ local ml = require "moonlab"
 local prep = {}
 
 local parts = {
-  "scale", "impute", "encode", "dates", "clean", "split",
+  "scale", "impute", "encode", "dates", "clean", "compose", "split",
 }
 
 for _, part in ipairs(parts) do
