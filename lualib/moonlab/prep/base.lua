@@ -166,18 +166,15 @@ function Transformer:_input(fn, X, fitting)
     return cols
   end
   if base.is_frame(X) then
-    local ok, t = pcall(X.to_tensor, X)
-    if not ok then fail(fn .. ": " .. tostring(t):gsub("^.-df:to_tensor: ", "")) end
-    if #X._names ~= t:size(2) then
-      for _, name in ipairs(X._names) do
-        local k = X._cols[name].kind
-        if k ~= "float64" and k ~= "int64" and k ~= "bool" then
-          fail(fmt("%s: column '%s' holds %ss; %s takes numeric columns (select them, or use a ColumnTransformer)",
-            fn, name, k, self.__name))
-        end
+    for _, name in ipairs(X._names) do
+      local k = X._cols[name].kind
+      if k ~= "float64" and k ~= "int64" and k ~= "bool" then
+        fail(fmt("%s: column '%s' holds %ss; %s takes numeric columns (select them, or use a ColumnTransformer)",
+          fn, name, k, self.__name))
       end
     end
-    X = t
+    if #X._names == 0 then fail(fn .. ": the frame has no columns") end
+    X = X:to_tensor()
   end
   X = base.float_matrix(fn, X)
   check_width(self, fn, X:size(2), fitting)
