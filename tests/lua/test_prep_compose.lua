@@ -213,3 +213,22 @@ T.test("prep.outliers / remove_outliers / Winsorizer / drop_duplicates against N
   w:save(path)
   T.ok(prep.load(path):transform(X):eq(w:transform(X)):sum():item() == X:isnan():logical_not():sum():item())
 end)
+
+T.test("model:save{pipeline = p}: the model file carries the fitted pipeline; nn.load gives it back as model.pipeline", function()
+  local nn = ml.nn
+  local C = fx.compose
+  local df = frame_of(C.frame, C.columns, #C.frame.fare)
+  local pipe = prep.Pipeline{ { "pre", titanic_ct() } }
+  local X = pipe:fit_transform(df):to("float32")
+  local model = nn.Sequential{ nn.Linear(X:size(2), 4), nn.ReLU(), nn.Linear(4, 1) }
+  local path = T.tmpname(".safetensors")
+  model:save(path, { pipeline = pipe })
+  local back = nn.load(path)
+  T.ok(back.pipeline ~= nil, "model.pipeline")
+  H.close(back.pipeline:transform(df), pipe:transform(df), 0, "pipeline after load")
+  T.all_near(back:forward(X), model:forward(X), 0)
+  local plain = T.tmpname(".safetensors")
+  model:save(plain)
+  T.eq(nn.load(plain).pipeline, nil)
+  T.raises(function() model:save(plain, { pipline = pipe }) end, "did you mean 'pipeline'?")
+end)
