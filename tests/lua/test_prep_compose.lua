@@ -232,3 +232,24 @@ T.test("model:save{pipeline = p}: the model file carries the fitted pipeline; nn
   T.eq(nn.load(plain).pipeline, nil)
   T.raises(function() model:save(plain, { pipline = pipe }) end, "did you mean 'pipeline'?")
 end)
+
+T.test("ml.prep: every public function, class and method has a one-line docstring naming it", function()
+  local missing = {}
+  local function check(t, prefix, tables)
+    for k, v in pairs(t) do
+      if type(k) == "string" and k:sub(1, 1) ~= "_" and (type(v) == "function" or (tables and type(v) == "table")) then
+        local d = ml.doc(v)
+        if type(d) ~= "string" or not d:find(" — ", 1, true) or d:find("\n", 1, true) or not d:find(k, 1, true) then
+          missing[#missing + 1] = prefix .. k
+        end
+      end
+    end
+  end
+  check(prep, "prep.", true)
+  for k, v in pairs(prep) do
+    if type(v) == "table" and rawget(v, "__index") == v then check(v, k .. ":", false) end
+  end
+  check(require("moonlab.prep.base").Transformer, "Transformer:", false)
+  table.sort(missing)
+  T.ok(#missing == 0, "no one-line docstring for: " .. table.concat(missing, ", "))
+end)

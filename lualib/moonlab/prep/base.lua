@@ -371,6 +371,9 @@ end
 
 do
   local doc = ml.doc
+  doc(Transformer.init, "Transformer:init([opts]) — the constructor: checks the options against the class's PARAMS and sets them")
+  doc(Transformer.constructor_args, "t:constructor_args() -> packed table — the current options, what core/persist saves to rebuild t")
+  doc(Transformer.extra_repr, "t:extra_repr() -> string — the options that differ from their defaults, for printing")
   doc(Transformer.fit, "t:fit(X, [y]) -> t — learns the transformer's parameters from X (a tensor, a data frame or a list of rows)")
   doc(Transformer.transform, "t:transform(X) -> tensor — applies the fitted transformer; X must have the width seen by fit")
   doc(Transformer.fit_transform, "t:fit_transform(X, [y]) -> tensor — fit then transform")

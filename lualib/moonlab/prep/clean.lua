@@ -133,4 +133,13 @@ function Winsorizer:_transform(X, fn)
 end
 M.Winsorizer = Winsorizer
 
+do
+  local doc = ml.doc
+  doc(M.outliers, "prep.outliers(X, [{method='zscore'|'iqr', threshold=3|1.5}]) -> row mask, cell mask — cells beyond threshold standard deviations, or outside [Q1 - k IQR, Q3 + k IQR]")
+  doc(M.remove_outliers, "prep.remove_outliers(X, [opts]) -> X without outlier rows, kept row numbers — as prep.outliers")
+  doc(M.drop_duplicates, "prep.drop_duplicates(X, [{keep='first'|'last'}]) -> unique rows, kept row numbers — rows equal value for value (NaN equals NaN)")
+  doc(M.rolling_mean, "prep.rolling_mean(x, window, [{center=false, min_periods=window}]) -> tensor — pandas' rolling mean of a series (or each column), NaN skipped")
+  doc(M.rolling_median, "prep.rolling_median(x, window, [{center=false, min_periods=window}]) -> tensor — pandas' rolling median of a series (or each column), NaN skipped")
+end
+
 return M

@@ -448,8 +448,21 @@ end
 
 do
   local doc = ml.doc
-  doc(Pipeline.step, "pipe:step(name) -> the step named name")
-  doc(Pipeline.predict, "pipe:predict(X) -> the last step's predictions on X transformed by the other steps")
+  doc(Pipeline.init, "Pipeline:init(steps) — the constructor: a list of {name, transformer} or transformers (named as make_pipeline does)")
+  doc(Pipeline.step, "pipe:step(name) -> transformer — the step named name")
+  doc(Pipeline.predict, "pipe:predict(X) -> predictions — the last step's predict on X transformed by the other steps")
+  doc(Pipeline.fit_transform, "pipe:fit_transform(X, [y]) -> tensor — fit, then transform")
+  doc(Pipeline.inverse_transform, "pipe:inverse_transform(X) -> tensor — every step's inverse, last to first")
+  doc(Pipeline.get_feature_names_out, "pipe:get_feature_names_out([names]) -> list — the output names, through every step")
+  doc(Pipeline.constructor_args, "pipe:constructor_args() -> packed table — the steps, what core/persist saves to rebuild the pipeline")
+  doc(Pipeline.extra_repr, "pipe:extra_repr() -> string — the step names, for printing")
+  doc(Pipeline.persist_state, "pipe:persist_state() -> {settings} — whether fitted and the training schema (core/persist)")
+  doc(Pipeline.load_persist_state, "pipe:load_persist_state(state) — restores what persist_state saved")
+  doc(ColumnTransformer.init, "ColumnTransformer:init(specs, [opts]) — the constructor: {name, transformer, columns} entries and {remainder, dtype}")
+  doc(ColumnTransformer.fit_transform, "ct:fit_transform(X, [y]) -> tensor — fits each entry on its columns and returns the outputs side by side")
+  doc(ColumnTransformer.constructor_args, "ct:constructor_args() -> packed table — the entries with their resolved columns once fitted (functions cannot be saved)")
+  doc(ColumnTransformer.persist_state, "ct:persist_state() -> {settings} — the fitted widths and names (core/persist)")
+  doc(ColumnTransformer.load_persist_state, "ct:load_persist_state(state) — restores what persist_state saved")
   doc(Pipeline.fit, "pipe:fit(X, [y]) -> pipe — fits each step on the output of the previous one; records a frame's schema")
   doc(Pipeline.transform, "pipe:transform(X) -> tensor — checks a frame against the training schema, then runs every step")
   doc(ColumnTransformer.fit, "ct:fit(X, [y]) -> ct — resolves each entry's columns and fits its transformer on them")

@@ -146,4 +146,6 @@ function M.train_test_split(X, y, opts)
   return take(X, train), take(X, test), take(y, train), take(y, test)
 end
 
+ml.doc(M.train_test_split, "prep.train_test_split(X, [y], [{test_size=0.25, train_size, stratify, shuffle=true, seed}]) -> X_train, X_test[, y_train, y_test] — tensors, frames or lists, scikit-learn's sizes")
+
 return M
