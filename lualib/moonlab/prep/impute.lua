@@ -91,9 +91,17 @@ local NUMERIC = { float64 = true, int64 = true, bool = true }
 function SimpleImputer:_fit(X, _, fn)
   if ml.is_tensor(X) then
     X = as_nan(self, X)
-    local stats = {}
-    for j = 1, X:size(2) do stats[j] = numeric_stat(self, fn, X:select(2, j):contiguous()) end
-    self.statistics_ = ml.tensor(stats, { dtype = "float64" })
+    -- mean and median: one pass of the column kernels over the whole matrix
+    if self.strategy == "mean" then
+      local _, mean = base.call(fn, K.colstats, X)
+      self.statistics_ = mean
+    elseif self.strategy == "median" then
+      self.statistics_ = base.call(fn, K.quantiles, X, { 0.5 }):reshape(X:size(2)):contiguous()
+    else
+      local stats = {}
+      for j = 1, X:size(2) do stats[j] = numeric_stat(self, fn, X:select(2, j):contiguous()) end
+      self.statistics_ = ml.tensor(stats, { dtype = "float64" })
+    end
     self.indicator_features_ = nil
     if self.add_indicator then
       local missing = X:isnan():sum(1):gt(0):tolist()
