@@ -12,6 +12,9 @@
 #include "../core/error.h"
 #include "../core/parallel.h"
 
+/* The per-row loops are compiled for AVX-512, AVX2 and the baseline; the CPU picks at load time. */
+#define CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+
 /* Row blocks for a pass over n rows of d columns: one per thread, none below ~64K elements. */
 static int64_t row_blocks(int64_t n, int64_t d) {
     int nt = ml_get_threads();
@@ -34,7 +37,7 @@ static int check_dtype(const char *fn, ml_dtype dt) {
 
 /* Pass 1 over rows [r0, r1): count, sum, min, max into the block's partials. */
 #define DEF_PASS1(T, NAME)                                                                             \
-    static void NAME(double *cnt, double *sum, double *mn, double *mx, const T *x, int64_t r0,         \
+    CLONES static void NAME(double *cnt, double *sum, double *mn, double *mx, const T *x, int64_t r0,         \
                      int64_t r1, int64_t d) {                                                          \
         for (int64_t i = r0; i < r1; i++) {                                                            \
             const T *restrict row = x + i * d;                                                         \
@@ -53,7 +56,7 @@ DEF_PASS1(double, pass1_f64)
 
 /* Pass 2: the sum of deviations from the mean and of their squares (NaN skipped). */
 #define DEF_PASS2(T, NAME)                                                                             \
-    static void NAME(double *dev, double *sq, const double *mean, const T *x, int64_t r0, int64_t r1,  \
+    CLONES static void NAME(double *dev, double *sq, const double *mean, const T *x, int64_t r0, int64_t r1,  \
                      int64_t d) {                                                                      \
         for (int64_t i = r0; i < r1; i++) {                                                            \
             const T *restrict row = x + i * d;                                                         \
@@ -128,7 +131,7 @@ int ml_colstats(double *count, double *mean, double *m2, double *min, double *ma
 /* ---- transforms --------------------------------------------------------------------- */
 
 #define DEF_AFFINE(T, NAME)                                                                            \
-    static void NAME(T *out, const T *x, const double *a, const double *b, const double *c, bool clip, \
+    CLONES static void NAME(T *out, const T *x, const double *a, const double *b, const double *c, bool clip, \
                      double lo, double hi, int64_t r0, int64_t r1, int64_t d) {                        \
         for (int64_t i = r0; i < r1; i++) {                                                            \
             const T *row = x + i * d;                                                                  \
@@ -163,7 +166,7 @@ int ml_col_affine(void *out, const void *x, ml_dtype dt, const double *a, const 
 }
 
 #define DEF_CLIP(T, NAME)                                                                              \
-    static void NAME(T *out, const T *x, const double *lo, const double *hi, int64_t r0, int64_t r1,   \
+    CLONES static void NAME(T *out, const T *x, const double *lo, const double *hi, int64_t r0, int64_t r1,   \
                      int64_t d) {                                                                      \
         for (int64_t i = r0; i < r1; i++)                                                              \
             for (int64_t j = 0; j < d; j++) {                                                          \
@@ -188,7 +191,7 @@ int ml_col_clip(void *out, const void *x, ml_dtype dt, const double *lo, const d
 }
 
 #define DEF_FILL(T, NAME)                                                                              \
-    static void NAME(T *out, const T *x, const double *fill, int64_t r0, int64_t r1, int64_t d) {      \
+    CLONES static void NAME(T *out, const T *x, const double *fill, int64_t r0, int64_t r1, int64_t d) {      \
         for (int64_t i = r0; i < r1; i++)                                                              \
             for (int64_t j = 0; j < d; j++) {                                                          \
                 T v = x[i * d + j];                                                                    \

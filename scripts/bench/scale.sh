@@ -4,9 +4,10 @@
 # (/usr/bin/python3), both with the machine's default threads (moonlab's C
 # kernels split rows over the cores; NumPy's reductions are single-threaded).
 # Target (issue 9): moonlab at least 2x faster (ratio sk/ml >= 2).
-# Also measured, in the same processes: a plain copy of X (moonlab X:clone(),
-# NumPy X.copy()), reading 160 MB and writing 160 MB, as the machine's
-# practical memory bandwidth. GB/s for the scalers counts the least traffic a
+# Also measured, in the same processes: a plain copy of X into an allocated
+# matrix (moonlab Y:copy_(X), NumPy np.copyto(Y, X)), reading 160 MB and
+# writing 160 MB, as the machine's practical memory bandwidth (GB/s = 320 MB
+# / time). GB/s for the scalers counts the least traffic a
 # fit_transform needs (read X once, write the output once: 2 x N x D x 8
 # bytes); the statistics pass reads X again (StandardScaler twice: mean, then
 # deviations), so the real traffic is 1.5-2x that.
