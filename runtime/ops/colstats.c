@@ -12,6 +12,10 @@
 #include "../core/error.h"
 #include "../core/parallel.h"
 
+/* No fused multiply-add: (x - a) * b + c rounds the product as scikit-learn's
+ * X *= scale; X += min does, on every CPU the clones below run on. */
+#pragma GCC optimize("fp-contract=off")
+
 /* The per-row loops are compiled for AVX-512, AVX2 and the baseline; the CPU picks at load time. */
 #define CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 
