@@ -41,6 +41,9 @@ T.test("prep scalers: frames, lists of rows and int64 tensors are accepted", fun
   T.ok(t[2][2] ~= t[2][2], "NaN passes through")
   local r = prep.MinMaxScaler():fit_transform({ { 1, 10 }, { 3, 30 } })
   T.all_near(r, ml.tensor({ { 0, 0 }, { 1, 1 } }, { dtype = "float64" }), 0)
+  local named = prep.StandardScaler():fit_transform({ { a = 1, b = 2 }, { a = 3, b = 6 } }) -- rows of named fields: a frame
+  T.all_near(named, ml.tensor({ { -1, -1 }, { 1, 1 } }, { dtype = "float64" }), 0)
+  T.raises(function() prep.StandardScaler():fit({ { 1, 2 }, { 3 } }) end, "row 2 has 1 values, expected 2 (as row 1)")
   local i = prep.MaxAbsScaler():fit_transform(ml.tensor({ { -4 }, { 2 } }, { dtype = "int64" }))
   T.all_near(i, ml.tensor({ { -1 }, { 0.5 } }, { dtype = "float64" }), 0)
 end)
