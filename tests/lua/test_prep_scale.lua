@@ -60,6 +60,7 @@ T.test("prep scalers: errors before fit, on another width, on bad options, on st
   T.raises(function() prep.Normalizer{ norm = "l3" } end, "norm must be one of 'l1', 'l2', 'max', got 'l3'")
   T.raises(function() prep.Normalizer():fit_transform(ml.tensor({ { 0 / 0, 1 } }, { dtype = "float64" })) end, "missing values (NaN)")
   T.raises(function() prep.StandardScaler():fit(ml.data.DataFrame{ s = { "a", "b" } }) end, "column 's' holds strings")
+  T.raises(function() prep.MinMaxScaler():fit(ml.zeros(0, 3, { dtype = "float64" })) end, "prep.MinMaxScaler:fit: X has no rows")
   T.raises(function() prep.StandardScaler():fit("x") end, "X must be a tensor, a data frame or a list of rows, got string")
   local f = prep.StandardScaler():fit(ml.data.DataFrame{ a = { 1, 2 }, b = { 3, 4 } })
   T.raises(function() f:transform(ml.data.DataFrame{ a = { 1 }, c = { 2 } }) end, "X lacks the column 'b' seen by fit")

@@ -189,6 +189,8 @@ function Transformer:fit(X, y)
   if X == nil then fail(fn .. ": expected X (a tensor, a data frame or a list of rows), got nil") end
   self._fitted = nil
   local input = self:_input(fn, X, true)
+  local rows = ml.is_tensor(input) and input:size(1) or (base.is_frame(input) and #input) or (input[1] and input[1].values:size(1))
+  if rows == 0 then fail(fn .. ": X has no rows; fit needs at least one") end
   self:_fit(input, y, fn)
   self._fitted = true
   return self
