@@ -89,3 +89,23 @@ T.test("prep.LabelEncoder: strings and numbers to 1..K and back, as scikit-learn
   ln:save(path)
   T.eq(table.concat(prep.load(path):transform(ml.tensor({ 3 })):tolist(), ","), "2")
 end)
+
+T.test("prep.OneHotEncoder:inverse_transform: back to the values (drop, unknown rows as missing), frames for strings", function()
+  local X = H.mat(fx.X)
+  for _, o in ipairs({ {}, { drop = "first" }, { drop = "if_binary" } }) do
+    local e = prep.OneHotEncoder(o):fit(X)
+    T.ok(e:inverse_transform(e:transform(X)):equal(X), "numeric round trip")
+  end
+  local e = prep.OneHotEncoder{ drop = "first" }:fit(frame(fx.frame))
+  local back = e:inverse_transform(e:transform(frame(fx.frame)))
+  for i = 1, #fx.frame.color do
+    T.eq(back:column("color"):get(i), fx.frame.color[i])
+    T.eq(back:column("size"):get(i), fx.frame.size[i])
+  end
+  local ig = prep.OneHotEncoder{ handle_unknown = "ignore" }:fit(X)
+  local u = ig:inverse_transform(ig:transform(H.mat(fx.X_unknown)))
+  T.ok(u[1][1] ~= u[1][1], "an unknown value comes back missing")
+  T.raises(function() ig:inverse_transform(ml.zeros(1, 3)) end, "X has 3 columns, expected")
+  local inf = prep.OneHotEncoder{ min_frequency = 5 }:fit(X)
+  T.raises(function() inf:inverse_transform(inf:transform(X)) end, "infrequent bucket")
+end)

@@ -220,6 +220,62 @@ function OneHotEncoder:_transform(cols, fn)
   return ml.cat(parts, 2)
 end
 
+-- One-hot rows back to categories: a float64 tensor for numeric columns, a
+-- frame when some column held strings. An all-zero block is the dropped
+-- category, or missing (unknown at transform); the infrequent bucket has no
+-- single category to go back to.
+function OneHotEncoder:_inverse(X, fn)
+  X = base.float_matrix(fn, X)
+  local widths, total = {}, 0
+  for j, cm in ipairs(self.column_map_) do
+    if cm.bucket > 0 then fail(fmt("%s: column %d has an infrequent bucket, which has no single category to invert to", fn, j)) end
+    widths[j] = cm.ncol - (self.drop_idx_[j] > 0 and 1 or 0)
+    total = total + widths[j]
+  end
+  if X:size(2) ~= total then fail(fmt("%s: X has %d columns, expected %d (the encoder's output width)", fn, X:size(2), total)) end
+  local n, off, cols, any_text = X:size(1), 0, {}, false
+  for j, cats in ipairs(self.categories_) do
+    local w, drop = widths[j], self.drop_idx_[j]
+    -- output column c of the block -> category position (the map is the identity without a bucket)
+    local lut = {}
+    for c = 1, w do lut[c] = (drop > 0 and c >= drop) and c + 1 or c end
+    local pos
+    if w > 0 then
+      local block = X:narrow(2, off + 1, w)
+      local _, arg = block:max(2)
+      pos = ml.tensor(lut, { dtype = "int64" }):index_select(1, arg)
+      pos = pos:masked_fill(block:sum(2):eq(0), drop > 0 and drop or 0)
+    else
+      pos = ml.full({ n }, drop, { dtype = "int64" })
+    end
+    cols[j] = pos
+    any_text = any_text or self.category_kinds_[j] == "string"
+    off = off + w
+  end
+  if not any_text then
+    local parts = {}
+    for j, pos in ipairs(cols) do
+      local cats = ml.tensor(self.categories_[j], { dtype = "float64" })
+      parts[j] = ml.cat({ ml.full({ 1 }, 0 / 0, { dtype = "float64" }), cats }):index_select(1, pos:add(1)):reshape(n, 1)
+    end
+    return #parts == 1 and parts[1] or ml.cat(parts, 2)
+  end
+  local data = require "moonlab.data"
+  local names, out = {}, {}
+  for j, pos in ipairs(cols) do
+    local name = self.feature_names_in_ and self.feature_names_in_[j] or ("x" .. j)
+    names[j] = name
+    if self.category_kinds_[j] == "string" then
+      local _, pool = ml._strings.from_list(self.categories_[j])
+      out[name] = data.Column.new("string", pos, nil, pool)
+    else
+      local cats = ml.tensor(self.categories_[j], { dtype = "float64" })
+      out[name] = data.Column.new("float64", ml.cat({ ml.full({ 1 }, 0 / 0, { dtype = "float64" }), cats }):index_select(1, pos:add(1)))
+    end
+  end
+  return data.DataFrame.from_columns(names, out)
+end
+
 -- A category as scikit-learn names it: 'red', 3 (integer columns), 3.0 or 2.5 (float columns), nan.
 local function cat_name(v, kind)
   if type(v) ~= "number" then return tostring(v) end
