@@ -253,3 +253,18 @@ T.test("ml.prep: every public function, class and method has a one-line docstrin
   table.sort(missing)
   T.ok(#missing == 0, "no one-line docstring for: " .. table.concat(missing, ", "))
 end)
+
+T.test("prep.Transformer: a user transformer extends it and works in a pipeline, saved and loaded", function()
+  local base = require "moonlab.prep.base"
+  local Log1p = base.define("test.Log1p", "test.Log1p() — log(1 + x) per cell", {})
+  function Log1p:_fit() end
+  function Log1p:_transform(X) return X:log1p() end
+  T.ok(prep.Transformer == base.Transformer)
+  local p = prep.Pipeline{ Log1p(), prep.StandardScaler() }
+  local X = ml.rand(20, 3, { dtype = "float64" })
+  local out = p:fit_transform(X)
+  local path = T.tmpname(".safetensors")
+  p:save(path)
+  T.ok(prep.load(path):transform(X):equal(out))
+  T.raises(function() Log1p():transform(X) end, "test.Log1p:transform: this test.Log1p is not fitted yet")
+end)

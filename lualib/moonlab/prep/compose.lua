@@ -24,6 +24,9 @@ local fail, fmt = checks.fail, string.format
 
 local M = {}
 
+-- the base class, public so user transformers can extend it (prep.Transformer:extend("MyStep")) and sit in pipelines
+M.Transformer = base.Transformer
+
 local function is_transformer(v)
   return type(v) == "table" and class.name_of(v) ~= nil and type(v.fit) == "function"
 end
