@@ -4,7 +4,7 @@
  * 2-D float32/float64 (any strides; a non-contiguous one is copied first);
  * per-column parameters are 1-D float64 tensors of the matrix's width.
  *
- *   colstats(X)                         -> count, mean, m2, min, max   (float64 [d] each)
+ *   colstats(X, [with_var=true])        -> count, mean, m2, min, max   (float64 [d] each; m2 NaN without with_var)
  *   affine(X, a, b, [c], [lo, hi])      -> (X - a) * b + c, clamped into [lo, hi] when given
  *   clip(X, lo, hi)                     -> X clamped per column
  *   fillnan(X, fill)                    -> X with NaN replaced per column
@@ -49,6 +49,7 @@ static const double *check_params(lua_State *L, int idx, int64_t d, const char *
 
 static int p_colstats(lua_State *L) {
     const char *fn = "prep.colstats";
+    bool with_var = lua_isnoneornil(L, 2) || lua_toboolean(L, 2);
     ml_tensor *x = check_matrix(L, 1, fn);
     int64_t n = x->shape[0], d = x->shape[1];
     ml_tensor *out[5];
@@ -57,7 +58,7 @@ static int p_colstats(lua_State *L) {
         if (!out[k]) { for (int i = 0; i < 5; i++) ml_release(out[i]); ml_release(x); return lb_raise(L); }
     }
     int rc = ml_colstats(ml_data(out[0]), ml_data(out[1]), ml_data(out[2]), ml_data(out[3]), ml_data(out[4]),
-                         ml_data(x), x->dtype, n, d);
+                         ml_data(x), x->dtype, n, d, with_var);
     ml_release(x);
     if (rc) { for (int i = 0; i < 5; i++) ml_release(out[i]); return lb_raise(L); }
     for (int k = 0; k < 5; k++) lb_push_tensor(L, out[k]);

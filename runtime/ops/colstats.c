@@ -76,7 +76,7 @@ DEF_PASS2(float, pass2_f32)
 DEF_PASS2(double, pass2_f64)
 
 int ml_colstats(double *count, double *mean, double *m2, double *min, double *max, const void *x, ml_dtype dt,
-                int64_t n, int64_t d) {
+                int64_t n, int64_t d, bool with_var) {
     if (check_dtype("colstats", dt)) return -1;
     int64_t nb = row_blocks(n, d);
     /* partials per block: cnt, sum, min, max, dev, sq */
@@ -110,6 +110,11 @@ int ml_colstats(double *count, double *mean, double *m2, double *min, double *ma
         mean[j] = c > 0 ? s / c : NAN;
         min[j] = c > 0 ? mn : NAN;
         max[j] = c > 0 ? mx : NAN;
+    }
+    if (!with_var) {
+        for (int64_t j = 0; j < d; j++) m2[j] = NAN;
+        free(part);
+        return 0;
     }
 #pragma omp parallel for num_threads((int)nb) schedule(static) if (nb > 1)
     for (int64_t b = 0; b < nb; b++) {

@@ -16,10 +16,12 @@
 /* Per column: count of non-NaN values, their mean, the sum of squared
  * deviations from it (m2; the variance is m2 / count), min and max (NaN for a
  * column with no value). Two passes: sums, then deviations from the mean, so
- * the variance does not lose digits to cancellation. Every output is (d). */
+ * the variance does not lose digits to cancellation; without with_var the
+ * second pass is skipped and m2 is NaN (MinMaxScaler needs only the range).
+ * Every output is (d). */
 int ml_colstats(double *count, double *mean, double *m2, double *min, double *max, // (d) each
                 const void *x, ml_dtype dt,                                          // (n, d)
-                int64_t n, int64_t d);
+                int64_t n, int64_t d, bool with_var);
 
 /* out = (x - a) * b + c per column (a, b, c: (d); c may be NULL for 0), then,
  * when clip, clamped into [lo, hi]; NaN stays NaN. out may be x (in place). */

@@ -18,18 +18,20 @@ static void test_stats(void) {
     /* (4, 2): column 2 has a NaN */
     double x[] = {1, 2, 3, NAN, 5, 6, 7, 7};
     double cnt[2], mean[2], m2[2], mn[2], mx[2];
-    CHECK(ml_colstats(cnt, mean, m2, mn, mx, x, ML_FLOAT64, 4, 2) == 0);
+    CHECK(ml_colstats(cnt, mean, m2, mn, mx, x, ML_FLOAT64, 4, 2, true) == 0);
     CHECK(cnt[0] == 4 && cnt[1] == 3);
     CHECK(mean[0] == 4 && mean[1] == 5);
     CHECK(near(m2[0], 20, 1e-15) && near(m2[1], 14, 1e-15));
     CHECK(mn[0] == 1 && mx[0] == 7 && mn[1] == 2 && mx[1] == 7);
     float xf[] = {NAN, NAN, 1, 2};
-    CHECK(ml_colstats(cnt, mean, m2, mn, mx, xf, ML_FLOAT32, 2, 2) == 0);
+    CHECK(ml_colstats(cnt, mean, m2, mn, mx, xf, ML_FLOAT32, 2, 2, true) == 0);
     CHECK(cnt[0] == 1 && mean[0] == 1 && m2[0] == 0);
     double empty[] = {NAN, NAN};
-    CHECK(ml_colstats(cnt, mean, m2, mn, mx, empty, ML_FLOAT64, 2, 1) == 0);
+    CHECK(ml_colstats(cnt, mean, m2, mn, mx, empty, ML_FLOAT64, 2, 1, true) == 0);
     CHECK(cnt[0] == 0 && isnan(mean[0]) && isnan(mn[0]) && isnan(mx[0]));
-    CHECK(ml_colstats(cnt, mean, m2, mn, mx, x, ML_INT64, 4, 2) == -1);
+    CHECK(ml_colstats(cnt, mean, m2, mn, mx, x, ML_INT64, 4, 2, true) == -1);
+    CHECK(ml_colstats(cnt, mean, m2, mn, mx, x, ML_FLOAT64, 4, 2, false) == 0);
+    CHECK(isnan(m2[0]) && mn[1] == 2 && mx[1] == 7 && cnt[1] == 3);
 }
 
 /* A large matrix: the row blocks of two threads give what one thread gives (to rounding). */
@@ -40,9 +42,9 @@ static void test_threads_agree(void) {
     double c1[3], m1[3], v1[3], a1[3], b1[3], c2[3], m2[3], v2[3], a2[3], b2[3];
     int saved = ml_get_threads();
     ml_set_threads(1);
-    CHECK(ml_colstats(c1, m1, v1, a1, b1, x, ML_FLOAT64, n, d) == 0);
+    CHECK(ml_colstats(c1, m1, v1, a1, b1, x, ML_FLOAT64, n, d, true) == 0);
     ml_set_threads(2);
-    CHECK(ml_colstats(c2, m2, v2, a2, b2, x, ML_FLOAT64, n, d) == 0);
+    CHECK(ml_colstats(c2, m2, v2, a2, b2, x, ML_FLOAT64, n, d, true) == 0);
     ml_set_threads(saved);
     for (int j = 0; j < 3; j++) {
         CHECK(c1[j] == c2[j] && a1[j] == a2[j] && b1[j] == b2[j]);

@@ -93,7 +93,7 @@ function SimpleImputer:_fit(X, _, fn)
     X = as_nan(self, X)
     -- mean and median: one pass of the column kernels over the whole matrix
     if self.strategy == "mean" then
-      local _, mean = base.call(fn, K.colstats, X)
+      local _, mean = base.call(fn, K.colstats, X, false)
       self.statistics_ = mean
     elseif self.strategy == "median" then
       self.statistics_ = base.call(fn, K.quantiles, X, { 0.5 }):reshape(X:size(2)):contiguous()

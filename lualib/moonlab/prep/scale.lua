@@ -93,7 +93,7 @@ function MinMaxScaler:_check(fn)
 end
 
 function MinMaxScaler:_fit(X, _, fn)
-  local count, _, _, mn, mx = base.call(fn, K.colstats, X)
+  local count, _, _, mn, mx = base.call(fn, K.colstats, X, false)
   local lo, hi = self.feature_range[1], self.feature_range[2]
   self.n_samples_seen_ = samples_seen(count)
   self.data_min_, self.data_max_ = mn, mx
@@ -160,7 +160,7 @@ local MaxAbsScaler = base.define("prep.MaxAbsScaler",
   {})
 
 function MaxAbsScaler:_fit(X, _, fn)
-  local count, _, _, mn, mx = base.call(fn, K.colstats, X)
+  local count, _, _, mn, mx = base.call(fn, K.colstats, X, false)
   self.n_samples_seen_ = samples_seen(count)
   self.max_abs_ = mn:abs():maximum(mx:abs()):masked_fill(count:eq(0), 0 / 0)
   self.scale_ = handle_zeros(self.max_abs_)
