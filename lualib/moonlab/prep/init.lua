@@ -7,6 +7,7 @@ local prep = {}
 
 local parts = {
   "augment",
+  "scale", "impute", "encode", "dates", "clean", "compose", "split",
 }
 
 for _, part in ipairs(parts) do
