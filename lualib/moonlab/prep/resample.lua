@@ -45,7 +45,8 @@ local function check_xy(fn, X, y, numeric)
         end
       end
     end
-    X = X:to_tensor(X._names, "float64")
+    -- rows are taken from the frame itself when nothing is computed on X: a [n, 0] stand-in
+    X = numeric and X:to_tensor(X._names, "float64") or ml.zeros({ #X, 0 }, { dtype = "float64" })
   elseif not ml.is_tensor(X) then
     fail(fmt("%s: X must be a tensor [rows, features] or a data frame, got %s", fn, checks.show(X)))
   end

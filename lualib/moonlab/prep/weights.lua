@@ -70,7 +70,7 @@ function M.class_weights(y, spec, opts)
     local absent = ml.arange(1, K + 1):masked_select(counts:eq(0))
     if absent:numel() > 0 then
       fail(fmt("%s: class %d of 1..%d does not occur in y, so 'balanced' gives it no weight (n / (K * 0)); "
-        .. "give a table {[class] = weight}", fn, absent[1]:item(), K))
+        .. "give a table {[class] = weight}", fn, absent:tolist()[1], K))
     end
     return (ml.full({ K }, y:numel() / K, { dtype = "float64" }) / counts):to(dtype)
   end
