@@ -45,7 +45,7 @@ function KNNImputer:extra_repr()
 end
 
 -- X as a float64 tensor [n, d] with NaN for the missing cells, the names of a frame, and the input dtype.
-function KNNImputer:as_matrix(fn, X)
+function KNNImputer:_as_matrix(fn, X)
   local names, dtype
   local ok, DataFrame = pcall(require, "moonlab.data.frame")
   if ok and DataFrame.is(X) then
@@ -72,7 +72,7 @@ end
 --- imputer:fit(X) -> imputer: keeps the rows as donors, the columns' means and which columns have any value
 function KNNImputer:fit(X)
   local fn = "prep.KNNImputer:fit"
-  local Xt, names = self:as_matrix(fn, X)
+  local Xt, names = self:_as_matrix(fn, X)
   local missing = Xt:isnan()
   local present = missing:logical_not():double():sum(1)
   self.fit_X_ = Xt
@@ -87,7 +87,7 @@ end
 function KNNImputer:transform(X)
   local fn = "prep.KNNImputer:transform"
   if not self.fit_X_ then fail(fn .. ": this KNNImputer is not fitted yet; call fit(X) first") end
-  local Xt, names, dtype = self:as_matrix(fn, X)
+  local Xt, names, dtype = self:_as_matrix(fn, X)
   if Xt:shape()[2] ~= self.n_features_in_ then
     fail(fmt("%s: X has %d columns, expected %d (the width seen by fit)", fn, Xt:shape()[2], self.n_features_in_))
   end

@@ -212,13 +212,9 @@ local function with_seed(seed, f, ...)
   return table.unpack(res, 2, res.n)
 end
 
-local ALL_ROWS = {}
 -- The 1-based rows of y holding class c (int64 [count]).
 local function rows_of(y, c)
-  local n = y:numel()
-  local all = ALL_ROWS[n]
-  if not all then all = ml.arange(1, n + 1); ALL_ROWS = { [n] = all } end
-  return all:masked_select(y:eq(c))
+  return ml.arange(1, y:numel() + 1):masked_select(y:eq(c))
 end
 
 -- imblearn's _make_samples: n points base[r] + step * u * (nn_data[nns[r, j]] - base[r]),
@@ -271,7 +267,7 @@ local Sampler = Object:extend("prep.Sampler",
   "prep.Sampler — the base of the resamplers: sampler:fit_resample(X, y) -> X', y' (imbalanced-learn's API)")
 
 -- Reads the options every sampler takes, and those of its kind (known: {name = default}).
-function Sampler:setup(opts, known)
+function Sampler:_setup(opts, known)
   local fn = self.__name
   local names = { "sampling_strategy", "seed" }
   for k in pairs(known) do names[#names + 1] = k end
@@ -292,7 +288,7 @@ function Sampler:fit_resample(X, y)
   local plan = resolve_strategy(fn, self.sampling_strategy, classes, counts, self.over)
   self.sampling_strategy_ = {}
   for _, p in ipairs(plan) do self.sampling_strategy_[p[1]] = p[2] end
-  local parts_x, parts_y, take = with_seed(self.seed, self.resample, self, fn, Xt, yt, plan, counts)
+  local parts_x, parts_y, take = with_seed(self.seed, self._resample_rows, self, fn, Xt, yt, plan, counts)
   return output(Xt, parts_x, parts_y, ydtype, frame, take)
 end
 
@@ -309,7 +305,7 @@ local RandomOverSampler = Sampler:extend("prep.RandomOverSampler",
 RandomOverSampler.over = true
 
 function RandomOverSampler:init(opts)
-  self:setup(opts, { shrinkage = false })
+  self:_setup(opts, { shrinkage = false })
   local s = self.shrinkage
   if s == false then self.shrinkage = nil
   elseif type(s) == "number" then checks.number(self.__name, "shrinkage", s, 0)
@@ -319,7 +315,7 @@ function RandomOverSampler:init(opts)
   self.numeric = self.shrinkage ~= nil -- the smoothed bootstrap does arithmetic on X
 end
 
-function RandomOverSampler:resample(fn, X, y, plan)
+function RandomOverSampler:_resample_rows(fn, X, y, plan)
   local n, d = X:shape()[1], X:shape()[2]
   local take, parts_x, parts_y = { ml.arange(1, n + 1) }, { X }, { y }
   for _, p in ipairs(plan) do
@@ -348,11 +344,11 @@ local RandomUnderSampler = Sampler:extend("prep.RandomUnderSampler",
 RandomUnderSampler.over = false
 
 function RandomUnderSampler:init(opts)
-  self:setup(opts, { replacement = false })
+  self:_setup(opts, { replacement = false })
   self.replacement = checks.boolean(self.__name, "replacement", self.replacement)
 end
 
-function RandomUnderSampler:resample(fn, X, y, plan, counts)
+function RandomUnderSampler:_resample_rows(fn, X, y, plan, counts)
   local keep, take = {}, {}
   for _, p in ipairs(plan) do keep[p[1]] = p[2] end
   local classes = {}
@@ -391,11 +387,11 @@ local SMOTE = Sampler:extend("prep.SMOTE",
 SMOTE.over, SMOTE.numeric = true, true
 
 function SMOTE:init(opts)
-  self:setup(opts, { k_neighbors = 5 })
+  self:_setup(opts, { k_neighbors = 5 })
   self.k_neighbors = check_neighbours_option(self.__name, "k_neighbors", self.k_neighbors)
 end
 
-function SMOTE:resample(fn, X, y, plan)
+function SMOTE:_resample_rows(fn, X, y, plan)
   local parts_x, parts_y = { X }, { y }
   local k = self.k_neighbors
   for _, p in ipairs(plan) do
@@ -420,7 +416,7 @@ local BorderlineSMOTE = Sampler:extend("prep.BorderlineSMOTE",
 BorderlineSMOTE.over, BorderlineSMOTE.numeric = true, true
 
 function BorderlineSMOTE:init(opts)
-  self:setup(opts, { k_neighbors = 5, m_neighbors = 10, kind = "borderline-1" })
+  self:_setup(opts, { k_neighbors = 5, m_neighbors = 10, kind = "borderline-1" })
   self.k_neighbors = check_neighbours_option(self.__name, "k_neighbors", self.k_neighbors)
   self.m_neighbors = check_neighbours_option(self.__name, "m_neighbors", self.m_neighbors)
   self.kind = checks.one_of(self.__name, "kind", self.kind, { "borderline-1", "borderline-2" })
@@ -437,7 +433,7 @@ local function in_danger(fn, X, y, rows, c, m)
   return (other:ge(m / 2):long() + other:lt(m):long()):eq(2) -- m/2 <= other < m
 end
 
-function BorderlineSMOTE:resample(fn, X, y, plan)
+function BorderlineSMOTE:_resample_rows(fn, X, y, plan)
   local parts_x, parts_y = { X }, { y }
   local k, m = self.k_neighbors, self.m_neighbors
   self.in_danger_ = {}
@@ -481,7 +477,7 @@ local ADASYN = Sampler:extend("prep.ADASYN",
 ADASYN.over, ADASYN.numeric = true, true
 
 function ADASYN:init(opts)
-  self:setup(opts, { n_neighbors = 5 })
+  self:_setup(opts, { n_neighbors = 5 })
   self.n_neighbors = check_neighbours_option(self.__name, "n_neighbors", self.n_neighbors)
 end
 
@@ -502,7 +498,7 @@ local function repeat_rows(counts, total)
   return pos:index_select(1, mark:cumsum(1))
 end
 
-function ADASYN:resample(fn, X, y, plan)
+function ADASYN:_resample_rows(fn, X, y, plan)
   local parts_x, parts_y = { X }, { y }
   local k = self.n_neighbors
   self.generation_counts_ = {}
