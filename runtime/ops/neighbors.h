@@ -2,8 +2,9 @@
  * nearest in Euclidean distance, as scikit-learn's
  * NearestNeighbors(algorithm="brute") finds them.
  *
- * Squared distances come from one matrix product per tile,
- * |q|^2 - 2 q.r + |r|^2 (ml_sgemm / ml_dgemm), over blocks of query rows and
+ * Candidates are ranked by |r|^2 - 2 q.r (the squared distance less |q|^2,
+ * which orders a query's candidates the same), one matrix product per tile
+ * (ml_sgemm / ml_dgemm), over blocks of query rows and
  * tiles of reference rows, so memory stays bounded (one tile per thread)
  * whatever m and n are. Each query row keeps its k best in a max-heap; ties
  * go to the lower reference index. The k found are then ordered by their

@@ -77,22 +77,17 @@ static void NAME(range)(void *vctx, int64_t b0, int64_t b1) {
     const int64_t m = c->m, n = c->n, d = c->d, k = c->o->k;
     const int64_t rb = n < KNN_REF_TILE ? n : KNN_REF_TILE;
     T *tile = malloc(sizeof(T) * KNN_QUERY_BLOCK * (rb > 0 ? rb : 1)); /* [QB, RB] -2 q.r */
-    T *qnorm = malloc(sizeof(T) * KNN_QUERY_BLOCK);
     T *hv = malloc(sizeof(T) * KNN_QUERY_BLOCK * k);            /* [QB, k] heap keys */
     int64_t *hi = malloc(sizeof(int64_t) * KNN_QUERY_BLOCK * k); /* [QB, k] heap indices */
     int64_t *cnt = malloc(sizeof(int64_t) * KNN_QUERY_BLOCK);
     int64_t *skip = malloc(sizeof(int64_t) * KNN_QUERY_BLOCK);
-    if (!tile || !qnorm || !hv || !hi || !cnt || !skip) {
+    if (!tile || !hv || !hi || !cnt || !skip) {
         __atomic_store_n(&c->failed, 1, __ATOMIC_RELAXED);
         goto done;
     }
     for (int64_t b = b0; b < b1; b++) {
         int64_t q0 = b * KNN_QUERY_BLOCK, qm = m - q0 < KNN_QUERY_BLOCK ? m - q0 : KNN_QUERY_BLOCK;
         for (int64_t i = 0; i < qm; i++) {
-            const T *q = c->Q + (q0 + i) * d;
-            T s = 0;
-            for (int64_t p = 0; p < d; p++) s += q[p] * q[p];
-            qnorm[i] = s;
             cnt[i] = 0;
             skip[i] = c->o->skip ? c->o->skip[q0 + i] - c->o->index_base : c->o->skip_same ? q0 + i : -1;
         }
@@ -105,8 +100,7 @@ static void NAME(range)(void *vctx, int64_t b0, int64_t b1) {
                 int64_t *hj = hi + i * k, ci = cnt[i], s = skip[i] - r0;
                 for (int64_t j = 0; j < rn; j++) {
                     if (j == s) continue;
-                    T v = row[j] + qnorm[i] + rn2[j];
-                    if (v < 0) v = 0; /* cancellation */
+                    T v = row[j] + rn2[j]; /* |r|^2 - 2 q.r: the squared distance less |q|^2, the same order */
                     if (ci == k && !(v < h[0])) continue; /* later j lose ties: only nearer ones enter */
                     ci = NAME(offer)(h, hj, ci, k, v, r0 + j);
                 }
@@ -116,7 +110,7 @@ static void NAME(range)(void *vctx, int64_t b0, int64_t b1) {
         for (int64_t i = 0; i < qm; i++) NAME(finish)(c, q0 + i, hv + i * k, hi + i * k, cnt[i]);
     }
 done:
-    free(tile), free(qnorm), free(hv), free(hi), free(cnt), free(skip);
+    free(tile), free(hv), free(hi), free(cnt), free(skip);
 }
 
 int NAME(knn)(int64_t *idx, T *dist, const T *Q, const T *R, int64_t m, int64_t n, int64_t d, const ml_knn_opts *o) {
