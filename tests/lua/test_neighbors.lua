@@ -2,7 +2,7 @@
 -- against scikit-learn's NearestNeighbors(algorithm="brute") and
 -- nan_euclidean_distances (fixtures by scripts/gen_imbalance_fixtures.py),
 -- and against a full distance matrix sorted in the test, on shapes that
--- cross the kernel's query blocks (128 rows) and reference tiles (2048 rows).
+-- cross the kernel's query blocks (64 rows) and reference tiles (1024 rows).
 local F = dofile("tests/fixtures/imbalance/imbalance.lua")
 local K = F.knn
 local NB = ml._neighbors
