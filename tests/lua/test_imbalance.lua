@@ -215,6 +215,21 @@ T.test("a seed gives the same rows and leaves the global stream alone; labels of
   T.eq(yl:numel(), 2 * y:eq(5):sum():item())
 end)
 
+T.test("sampling_strategy may be a function of y giving {[class] = count}", function()
+  local ds = F.datasets[1]
+  local X, y = tt(ds.X), tt(ds.y)
+  local seen
+  local s = prep.SMOTE{ seed = 0, sampling_strategy = function(labels)
+    seen = labels:numel()
+    return { [1] = 100 }
+  end }
+  local _, yr = s:fit_resample(X, y)
+  T.eq(seen, 400)
+  T.eq(yr:eq(1):sum():item(), 100)
+  T.eq(yr:numel(), 400 + 100 - y:eq(1):sum():item())
+  T.raises(function() prep.SMOTE{ sampling_strategy = function() return 3 end }:fit_resample(X, y) end, "function returned 3")
+end)
+
 T.test("RandomOverSampler: bootstrap rows are copies; shrinkage adds noise of the class's scale", function()
   local ds = F.datasets[1]
   local X, y = tt(ds.X), tt(ds.y)

@@ -5,8 +5,8 @@
 -- X is a float tensor [n, d] (or a data frame, read through df:to_tensor),
 -- y a tensor or list of integer labels (moonlab's 1..K, or any integers).
 -- sampling_strategy is imblearn's: "auto", "minority", "majority",
--- "not minority", "not majority", "all", a float ratio (binary y only) or
--- {[class] = count}. The output holds the original rows first, then the new
+-- "not minority", "not majority", "all", a float ratio (binary y only),
+-- {[class] = count}, or a function(y) returning that table. The output holds the original rows first, then the new
 -- ones class by class in label order (RandomUnderSampler: the kept rows,
 -- class by class), as imblearn's. Every sampler takes `seed`: the same seed
 -- gives the same rows, and leaves ml's global random stream as it was;
@@ -114,9 +114,18 @@ end
 
 local function trunc(x) return math.tointeger(x >= 0 and math.floor(x) or math.ceil(x)) end
 
+local check_strategy
+
 -- imblearn's check_sampling_strategy: {{class, n}, ...} in label order, n the rows to add
 -- (over-sampling) or to keep (under-sampling).
-local function resolve_strategy(fn, strategy, classes, counts, over)
+local function resolve_strategy(fn, strategy, classes, counts, over, y)
+  if type(strategy) == "function" then
+    local got = strategy(y)
+    if type(got) ~= "table" or ml.is_tensor(got) then
+      fail(fmt("%s: the sampling_strategy function returned %s, expected {[class] = count}", fn, checks.show(got)))
+    end
+    strategy = check_strategy(fn, got)
+  end
   if #classes < 2 then
     fail(fmt("%s: y holds one class only (%s); resampling needs at least two", fn, tostring(classes[1])))
   end
@@ -186,17 +195,18 @@ local function resolve_strategy(fn, strategy, classes, counts, over)
 end
 
 -- Validates sampling_strategy at construction (the classes are checked at fit_resample).
-local function check_strategy(fn, s)
+function check_strategy(fn, s)
   if s == nil then return "auto" end
   if type(s) == "string" then return checks.one_of(fn, "sampling_strategy", s, STRATEGIES) end
   if type(s) == "number" then return checks.number(fn, "sampling_strategy (a ratio)", s, 0, 1) end
+  if type(s) == "function" then return s end
   if type(s) == "table" and not ml.is_tensor(s) then
     for c in pairs(s) do
       if math.type(c) ~= "integer" then fail(fmt("%s: sampling_strategy keys must be integer class labels, got %s", fn, checks.show(c))) end
     end
     return s
   end
-  fail(fmt("%s: sampling_strategy must be a name ('auto', ...), a ratio or {[class] = count}, got %s", fn, checks.show(s)))
+  fail(fmt("%s: sampling_strategy must be a name ('auto', ...), a ratio, {[class] = count} or a function(y), got %s", fn, checks.show(s)))
 end
 
 -- ---- randomness and building blocks ----------------------------------------
@@ -285,7 +295,7 @@ function Sampler:fit_resample(X, y)
   local fn = self.__name
   local Xt, yt, frame, ydtype = check_xy(fn, X, y, self.numeric)
   local classes, counts = class_counts(yt)
-  local plan = resolve_strategy(fn, self.sampling_strategy, classes, counts, self.over)
+  local plan = resolve_strategy(fn, self.sampling_strategy, classes, counts, self.over, yt)
   self.sampling_strategy_ = {}
   for _, p in ipairs(plan) do self.sampling_strategy_[p[1]] = p[2] end
   local parts_x, parts_y, take = with_seed(self.seed, self._resample_rows, self, fn, Xt, yt, plan, counts)
