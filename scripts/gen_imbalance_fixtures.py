@@ -12,7 +12,8 @@ What it holds:
   nan_dist  nan_euclidean_distances of rows with missing values.
   impute    KNNImputer fit on data with NaNs (a row missing everywhere, a
             column missing everywhere): fit_transform and transform of new
-            rows, for n_neighbors 1, 3, 5 and weights uniform / distance.
+            rows, for n_neighbors 1, 3, 5 and weights uniform / distance;
+            add_indicator=True on the data with an empty column.
   weights   compute_class_weight / compute_sample_weight, "balanced" and a dict.
   datasets  two imbalanced data sets (3 classes labelled 1..3; binary
             labelled 0 / 5), with, for every sampler and sampling strategy,
@@ -117,7 +118,9 @@ def impute_cases():
                 ft = imp.fit_transform(fit)
                 tr = imp.transform(N)
                 cases.append({"fit": data_name, "k": k, "weights": w, "fit_transform": ft, "transform": tr})
-    return {"F": F, "G": G, "N": N, "cases": cases, "nan_dist": nan_euclidean_distances(N, F)}
+    ind = KNNImputer(n_neighbors=3, add_indicator=True)
+    indicator = {"fit_transform": ind.fit_transform(G), "transform": ind.transform(N)}
+    return {"F": F, "G": G, "N": N, "cases": cases, "indicator": indicator, "nan_dist": nan_euclidean_distances(N, F)}
 
 
 def weight_cases():

@@ -365,6 +365,17 @@ T.test("KNNImputer equals scikit-learn's KNNImputer to 1e-10", function()
   end
 end)
 
+T.test("KNNImputer with add_indicator equals scikit-learn's", function()
+  local I = F.impute
+  local imp = prep.KNNImputer{ n_neighbors = 3, add_indicator = true }
+  T.all_near(imp:fit_transform(tt(I.G)), tt(I.indicator.fit_transform), 1e-10)
+  T.all_near(imp:transform(tt(I.N)), tt(I.indicator.transform), 1e-10)
+  local df = ml.data.DataFrame({ a = { 1.0, 0 / 0, 3.0 }, b = { 2.0, 4.0, 6.0 } }, { columns = { "a", "b" } })
+  local out = prep.KNNImputer{ n_neighbors = 1, add_indicator = true }:fit_transform(df)
+  T.eq(table.concat(out.columns, ","), "a,b,missingindicator_a")
+  T.all_near(out.missingindicator_a, { 0, 1, 0 }, 0)
+end)
+
 T.test("KNNImputer: frames, float32, missing_values, keep_empty_features, persist", function()
   local I = F.impute
   local G = tt(I.G)

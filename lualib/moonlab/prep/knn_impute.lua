@@ -23,10 +23,11 @@ local fail, fmt = checks.fail, string.format
 local M = {}
 
 local KNNImputer = Object:extend("prep.KNNImputer",
-  "prep.KNNImputer([{n_neighbors=5, weights='uniform'|'distance', missing_values=nan, keep_empty_features=false}]) — "
-  .. "fills missing cells from the nearest rows (nan_euclidean distance), as scikit-learn's; fit, transform, fit_transform")
+  "prep.KNNImputer([{n_neighbors=5, weights='uniform'|'distance', missing_values=nan, keep_empty_features=false, "
+  .. "add_indicator=false}]) — fills missing cells from the nearest rows (nan_euclidean distance), as scikit-learn's; "
+  .. "fit, transform, fit_transform")
 
-local OPTIONS = { "n_neighbors", "weights", "missing_values", "keep_empty_features" }
+local OPTIONS = { "n_neighbors", "weights", "missing_values", "keep_empty_features", "add_indicator" }
 
 function KNNImputer:init(opts)
   local fn = "prep.KNNImputer"
@@ -38,6 +39,7 @@ function KNNImputer:init(opts)
   end
   self.missing_values = opts.missing_values -- nil: NaN
   self.keep_empty_features = checks.boolean(fn, "keep_empty_features", opts.keep_empty_features, false)
+  self.add_indicator = checks.boolean(fn, "add_indicator", opts.add_indicator, false)
 end
 
 function KNNImputer:extra_repr()
@@ -80,6 +82,8 @@ function KNNImputer:fit(X)
   self.fit_mean_ = Xt:masked_fill(missing, 0):sum(1) / present -- NaN for a column missing everywhere
   self.n_features_in_ = Xt:shape()[2]
   self.feature_names_in_ = names
+  -- scikit-learn's MissingIndicator(features="missing-only"): the columns with a missing cell at fit
+  self.indicator_features_ = ml.arange(1, Xt:shape()[2] + 1):masked_select(missing:sum(1):gt(0))
   return self
 end
 
@@ -104,14 +108,18 @@ function KNNImputer:transform(X)
   else
     keep = nil
   end
+  local indicator = self.add_indicator and self.indicator_features_:numel() > 0
+  if indicator then out = ml.cat({ out, Xt:isnan():index_select(2, self.indicator_features_):double() }, 2) end
   if dtype == "float32" then out = out:float() end
   if names then
     local Column = require "moonlab.data.column"
     local DataFrame = require "moonlab.data.frame"
     local kept, cols = {}, {}
     local idx = keep and keep:tolist() or nil
+    local nkept = out:shape()[2] - (indicator and self.indicator_features_:numel() or 0)
+    local ind = indicator and self.indicator_features_:tolist() or {}
     for j = 1, out:shape()[2] do
-      kept[j] = names[idx and idx[j] or j]
+      kept[j] = j <= nkept and names[idx and idx[j] or j] or ("missingindicator_" .. names[ind[j - nkept]])
       cols[j] = Column.new("float64", out:select(2, j):contiguous())
     end
     return DataFrame.from_columns(kept, cols)
@@ -127,7 +135,8 @@ end
 -- core/persist: the fitted donors and statistics as tensors.
 function KNNImputer:persist_state()
   if not self.fit_X_ then return {} end
-  return { tensors = { fit_X_ = self.fit_X_, fit_mean_ = self.fit_mean_, valid_mask_ = self.valid_mask_ },
+  return { tensors = { fit_X_ = self.fit_X_, fit_mean_ = self.fit_mean_, valid_mask_ = self.valid_mask_,
+                       indicator_features_ = self.indicator_features_ },
            settings = { feature_names_in_ = self.feature_names_in_ } }
 end
 
@@ -135,6 +144,7 @@ function KNNImputer:load_persist_state(st)
   local t = st.tensors or {}
   if t.fit_X_ then
     self.fit_X_, self.fit_mean_, self.valid_mask_ = t.fit_X_, t.fit_mean_, t.valid_mask_
+    self.indicator_features_ = t.indicator_features_
     self.n_features_in_ = self.fit_X_:shape()[2]
     self.feature_names_in_ = st.settings and st.settings.feature_names_in_ or nil
   end
