@@ -22,6 +22,31 @@
 #define KNN_REF_TILE 1024
 #endif
 
+/* Whether any of the 16 keys a[t] + b[t] is below thr: the test that lets the
+ * scan skip a chunk without touching the heap (SSE2 is in every x86-64). */
+#ifdef __SSE2__
+#include <emmintrin.h>
+static inline bool knn_f64_any_below16(const double *a, const double *b, double thr) {
+    __m128d t = _mm_set1_pd(thr), acc = _mm_setzero_pd();
+    for (int i = 0; i < 16; i += 2) acc = _mm_or_pd(acc, _mm_cmplt_pd(_mm_add_pd(_mm_loadu_pd(a + i), _mm_loadu_pd(b + i)), t));
+    return _mm_movemask_pd(acc) != 0;
+}
+static inline bool knn_f32_any_below16(const float *a, const float *b, float thr) {
+    __m128 t = _mm_set1_ps(thr), acc = _mm_setzero_ps();
+    for (int i = 0; i < 16; i += 4) acc = _mm_or_ps(acc, _mm_cmplt_ps(_mm_add_ps(_mm_loadu_ps(a + i), _mm_loadu_ps(b + i)), t));
+    return _mm_movemask_ps(acc) != 0;
+}
+#else
+#define KNN_ANY_BELOW16(T, SUFFIX)                                                      \
+    static inline bool knn_##SUFFIX##_any_below16(const T *a, const T *b, T thr) {      \
+        int any = 0;                                                                    \
+        for (int i = 0; i < 16; i++) any |= a[i] + b[i] < thr;                          \
+        return any;                                                                     \
+    }
+KNN_ANY_BELOW16(double, f64)
+KNN_ANY_BELOW16(float, f32)
+#endif
+
 #define T float
 #define GEMM ml_sgemm
 #define NAME(x) knn_f32_##x

@@ -98,11 +98,20 @@ static void NAME(range)(void *vctx, int64_t b0, int64_t b1) {
                 const T *row = tile + i * rn, *rn2 = c->rnorm + r0;
                 T *h = hv + i * k;
                 int64_t *hj = hi + i * k, ci = cnt[i], s = skip[i] - r0;
-                for (int64_t j = 0; j < rn; j++) {
-                    if (j == s) continue;
-                    T v = row[j] + rn2[j]; /* |r|^2 - 2 q.r: the squared distance less |q|^2, the same order */
-                    if (ci == k && !(v < h[0])) continue; /* later j lose ties: only nearer ones enter */
-                    ci = NAME(offer)(h, hj, ci, k, v, r0 + j);
+                /* key |r|^2 - 2 q.r: the squared distance less |q|^2, the same order. Once the heap
+                 * is full only keys below its worst enter (a later j loses a tie), which few do:
+                 * a vector test of each 16 keys first, the heap only for a chunk with one. */
+                T thr = ci == k ? h[0] : (T)INFINITY;
+                int64_t j = 0;
+                for (; j < rn; j += 16) {
+                    int64_t e = rn - j < 16 ? rn - j : 16;
+                    if (e == 16 && !NAME(any_below16)(row + j, rn2 + j, thr)) continue;
+                    for (int64_t t = j; t < j + e; t++) {
+                        T v = row[t] + rn2[t];
+                        if (t == s || !(v < thr)) continue;
+                        ci = NAME(offer)(h, hj, ci, k, v, r0 + t);
+                        if (ci == k) thr = h[0];
+                    }
                 }
                 cnt[i] = ci;
             }
