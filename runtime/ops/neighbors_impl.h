@@ -133,9 +133,9 @@ int NAME(knn)(int64_t *idx, T *dist, const T *Q, const T *R, int64_t m, int64_t 
     if (!rnorm) return ml_error("knn: out of memory (%lld reference rows)", (long long)n), -1;
     for (int64_t j = 0; j < n; j++) {
         const T *r = R + j * d;
-        T s = 0;
-        for (int64_t p = 0; p < d; p++) s += r[p] * r[p];
-        rnorm[j] = s;
+        double s = 0; /* in double for float32 too: the key's one term not from the product */
+        for (int64_t p = 0; p < d; p++) s += (double)r[p] * r[p];
+        rnorm[j] = (T)s;
     }
     NAME(ctx) c = {Q, R, rnorm, m, n, d, o, idx, dist, 0};
     int64_t blocks = (m + KNN_QUERY_BLOCK - 1) / KNN_QUERY_BLOCK;
