@@ -8,6 +8,7 @@ local prep = {}
 local parts = {
   "augment",
   "scale", "impute", "encode", "dates", "clean", "compose", "split",
+  "resample", "weights", "knn_impute",
 }
 
 for _, part in ipairs(parts) do
