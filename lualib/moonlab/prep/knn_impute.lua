@@ -155,5 +155,10 @@ ml.doc(KNNImputer.transform, "imputer:transform(X) -> X' — each missing cell t
   .. "nearest donors that have it (scikit-learn's KNNImputer)")
 ml.doc(KNNImputer.fit_transform, "imputer:fit_transform(X) -> X' — fit(X), then transform(X)")
 
+ml.doc(KNNImputer.init, "KNNImputer:init(opts) — the constructor behind prep.KNNImputer{...}: checks and keeps the options")
+ml.doc(KNNImputer.extra_repr, "KNNImputer:extra_repr() -> string — the options tostring shows")
+ml.doc(KNNImputer.persist_state, "KNNImputer:persist_state() -> {tensors, settings} — the fitted donors and means, for core/persist")
+ml.doc(KNNImputer.load_persist_state, "KNNImputer:load_persist_state(state) — restores what persist_state saved")
+
 M.KNNImputer = KNNImputer
 return M

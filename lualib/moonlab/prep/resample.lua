@@ -549,6 +549,13 @@ function ADASYN:extra_repr() return Sampler.extra_repr(self) .. ", n_neighbors="
 ml.doc(Sampler.fit_resample, "sampler:fit_resample(X, y) -> X', y' — the resampled rows: originals first, then the new rows "
   .. "class by class (tensors, or a frame when X is one); sampler.sampling_strategy_ = {[class] = rows added or kept}")
 
+ml.doc(Sampler.extra_repr, "sampler:extra_repr() -> string — the options tostring(sampler) shows")
+for name, cls in pairs({ RandomOverSampler = RandomOverSampler, RandomUnderSampler = RandomUnderSampler, SMOTE = SMOTE,
+  BorderlineSMOTE = BorderlineSMOTE, ADASYN = ADASYN }) do
+  ml.doc(cls.init, name .. ":init(opts) — the constructor behind prep." .. name .. "{...}: checks and keeps the options")
+  if rawget(cls, "extra_repr") then ml.doc(cls.extra_repr, name .. ":extra_repr() -> string — the options tostring shows") end
+end
+
 M.RandomOverSampler = RandomOverSampler
 M.RandomUnderSampler = RandomUnderSampler
 M.SMOTE = SMOTE
