@@ -122,6 +122,7 @@ static int check_keys(lua_State *L, int idx, ml_frame_key *keys, int64_t *n, con
 }
 
 static int f_factorize(lua_State *L) {
+    lua_settop(L, 2); /* the arguments; what the checks push goes above them */
     const char *fn = "frame.factorize";
     ml_frame_key keys[MAX_KEYS];
     int64_t n;
@@ -141,6 +142,7 @@ static int f_factorize(lua_State *L) {
 }
 
 static int f_argsort(lua_State *L) {
+    lua_settop(L, 1); /* the arguments; what the checks push goes above them */
     const char *fn = "frame.argsort";
     ml_frame_key keys[MAX_KEYS];
     int64_t n;
@@ -161,6 +163,7 @@ static ml_agg_op check_agg(lua_State *L, int idx, const char *fn) {
 }
 
 static int f_group_agg(lua_State *L) {
+    lua_settop(L, 4); /* the arguments; what the checks push goes above them */
     const char *fn = "frame.group_agg";
     int64_t G = check_count(L, 2, fn, "the group count"), n;
     int64_t *ids = check_ids(L, 1, G, &n, fn);
@@ -187,6 +190,7 @@ static int f_group_agg(lua_State *L) {
 }
 
 static int f_group_agg_int(lua_State *L) {
+    lua_settop(L, 5); /* the arguments; what the checks push goes above them */
     const char *fn = "frame.group_agg_int";
     int64_t G = check_count(L, 2, fn, "the group count"), n;
     int64_t *ids = check_ids(L, 1, G, &n, fn);
@@ -206,6 +210,7 @@ static int f_group_agg_int(lua_State *L) {
 }
 
 static int f_group_nunique(lua_State *L) {
+    lua_settop(L, 4); /* the arguments; what the checks push goes above them */
     const char *fn = "frame.group_nunique";
     int64_t G = check_count(L, 2, fn, "the group count"), P = check_count(L, 4, fn, "the pair count"), n, np;
     int64_t *ids = check_ids(L, 1, G, &n, fn);
@@ -217,6 +222,7 @@ static int f_group_nunique(lua_State *L) {
 }
 
 static int f_group_counts(lua_State *L) {
+    lua_settop(L, 2); /* the arguments; what the checks push goes above them */
     const char *fn = "frame.group_counts";
     int64_t G = check_count(L, 2, fn, "the group count"), n;
     int64_t *ids = check_ids(L, 1, G, &n, fn);
@@ -225,6 +231,7 @@ static int f_group_counts(lua_State *L) {
 }
 
 static int f_duplicated(lua_State *L) {
+    lua_settop(L, 3); /* the arguments; what the checks push goes above them */
     const char *fn = "frame.duplicated";
     int64_t G = check_count(L, 2, fn, "the group count"), n;
     int64_t *ids = check_ids(L, 1, G, &n, fn);
@@ -238,6 +245,7 @@ static int f_duplicated(lua_State *L) {
 }
 
 static int f_fill_source(lua_State *L) {
+    lua_settop(L, 3); /* the arguments; what the checks push goes above them */
     const char *fn = "frame.fill_source";
     ml_tensor *m = check_vec(L, 1, fn, "the missing mask", ML_BOOL);
     bool backward = lua_toboolean(L, 2);
@@ -250,6 +258,7 @@ static int f_fill_source(lua_State *L) {
 }
 
 static int f_join(lua_State *L) {
+    lua_settop(L, 4); /* the arguments; what the checks push goes above them */
     const char *fn = "frame.join";
     int64_t G = check_count(L, 3, fn, "the group count"), nl, nr;
     int64_t *lid = check_ids(L, 1, G, &nl, fn);
@@ -266,6 +275,7 @@ static int f_join(lua_State *L) {
 }
 
 static int f_describe(lua_State *L) {
+    lua_settop(L, 1); /* the arguments; what the checks push goes above them */
     const char *fn = "frame.describe";
     luaL_checktype(L, 1, LUA_TTABLE);
     int nc = (int)lua_rawlen(L, 1);
@@ -291,6 +301,7 @@ static int f_describe(lua_State *L) {
 
 /* ---- pools and strings ------------------------------------------------------ */
 static int f_pool_ranks(lua_State *L) {
+    lua_settop(L, 1); /* the arguments; what the checks push goes above them */
     ml_strpool *p = lb_check_strpool(L, 1, "frame.pool_ranks");
     ml_tensor *r = new_vec(L, ml_strpool_count(p) + 1, ML_INT64);
     if (ml_frame_pool_ranks(ml_data(r), p) < 0) lb_raise_as(L, "frame.pool_ranks");
@@ -298,6 +309,7 @@ static int f_pool_ranks(lua_State *L) {
 }
 
 static int f_pool_merge(lua_State *L) {
+    lua_settop(L, 2); /* the arguments; what the checks push goes above them */
     ml_strpool *dst = lb_check_strpool(L, 1, "frame.pool_merge"), *src = lb_check_strpool(L, 2, "frame.pool_merge");
     ml_tensor *r = new_vec(L, ml_strpool_count(src) + 1, ML_INT64);
     if (ml_strpool_merge(dst, src, ml_data(r)) < 0) lb_raise_as(L, "frame.pool_merge");
@@ -305,6 +317,7 @@ static int f_pool_merge(lua_State *L) {
 }
 
 static int f_map_codes(lua_State *L) {
+    lua_settop(L, 2); /* the arguments; what the checks push goes above them */
     const char *fn = "frame.map_codes";
     ml_tensor *table = check_vec(L, 1, fn, "the table", -1);
     ml_tensor *codes = check_vec(L, 2, fn, "the codes", ML_INT64);
@@ -319,6 +332,7 @@ static int f_map_codes(lua_State *L) {
 }
 
 static int f_str_map(lua_State *L) {
+    lua_settop(L, 4); /* the arguments; what the checks push goes above them */
     const char *fn = "frame.str_map";
     ml_strpool *src = lb_check_strpool(L, 1, fn);
     static const char *const ops[] = {"lower", "upper", "strip", "lstrip", "rstrip", "replace", NULL};
@@ -334,6 +348,7 @@ static int f_str_map(lua_State *L) {
 }
 
 static int f_str_test(lua_State *L) {
+    lua_settop(L, 3); /* the arguments; what the checks push goes above them */
     const char *fn = "frame.str_test";
     ml_strpool *p = lb_check_strpool(L, 1, fn);
     static const char *const ops[] = {"contains", "startswith", "endswith", NULL};
@@ -353,6 +368,7 @@ static void push_string_fn(lua_State *L, const char *name) {
 }
 
 static int f_str_find(lua_State *L) {
+    lua_settop(L, 2); /* the arguments; what the checks push goes above them */
     const char *fn = "frame.str_find";
     ml_strpool *p = lb_check_strpool(L, 1, fn);
     luaL_checkstring(L, 2);
@@ -377,6 +393,7 @@ static int f_str_find(lua_State *L) {
 }
 
 static int f_str_gsub(lua_State *L) {
+    lua_settop(L, 3); /* the arguments; what the checks push goes above them */
     const char *fn = "frame.str_gsub";
     ml_strpool *src = lb_check_strpool(L, 1, fn);
     luaL_checkstring(L, 2);
@@ -406,12 +423,14 @@ static int f_str_gsub(lua_State *L) {
 }
 
 static int f_str_len(lua_State *L) {
+    lua_settop(L, 1); /* the arguments; what the checks push goes above them */
     ml_strpool *p = lb_check_strpool(L, 1, "frame.str_len");
     ml_frame_str_len(ml_data(new_vec(L, ml_strpool_count(p) + 1, ML_INT64)), p);
     return 1;
 }
 
 static int f_str_split(lua_State *L) {
+    lua_settop(L, 3); /* the arguments; what the checks push goes above them */
     const char *fn = "frame.str_split";
     ml_strpool *src = lb_check_strpool(L, 1, fn);
     size_t seplen;

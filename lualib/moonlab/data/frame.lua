@@ -311,4 +311,12 @@ function DataFrame:__tostring()
   return table.concat(lines, "\n")
 end
 
+-- The operations live in files of their own that add methods to the class
+-- (frame_ops, groupby, merge, strings, describe, frame_print); they load with
+-- the class, so every frame has them.
+package.loaded["moonlab.data.frame"] = DataFrame
+for _, part in ipairs({ "frame_ops", "groupby", "merge", "strings", "describe", "frame_print" }) do
+  require("moonlab.data." .. part)
+end
+
 return DataFrame
