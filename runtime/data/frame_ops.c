@@ -169,6 +169,19 @@ static int64_t factor_direct(int64_t *ids, const ml_frame_key *k, int64_t n, boo
     return g;
 }
 
+/* Unsorted ids with the missing key a group of its own at the place of its
+ * first appearance (pandas' order for merge keys). Returns G. */
+static int64_t missing_in_place(int64_t *ids, int64_t n, int64_t g) {
+    int64_t first = 0, before = 0;
+    while (first < n && ids[first] != MISSING_MARK) {
+        if (ids[first] >= before) before = ids[first] + 1;
+        first++;
+    }
+    if (first == n) return g;
+    for (int64_t i = 0; i < n; i++) ids[i] = ids[i] == MISSING_MARK ? before : ids[i] + (ids[i] >= before);
+    return g + 1;
+}
+
 /* One key: ids 0..G-1 (missing last, or first with na_first when sorted, or
  * -1 with dropna), descending reversing the sorted order. Returns G. */
 static int64_t factor_one(int64_t *ids, const ml_frame_key *k, int64_t n, bool sort, bool dropna) {
@@ -187,6 +200,7 @@ static int64_t factor_one(int64_t *ids, const ml_frame_key *k, int64_t n, bool s
         else g = factor_hash(ids, k, n, sort);
     } else g = factor_hash(ids, k, n, sort);
     if (g < 0) return -1;
+    if (!sort && !dropna) return missing_in_place(ids, n, g);
     bool any_missing = false;
     bool desc = sort && k->descending, first = sort && k->na_first && !dropna;
     for (int64_t i = 0; i < n; i++) {

@@ -39,7 +39,7 @@ enum {
 };
 
 /* ids (n): each row's group id in 0..G-1 (or -1, see ML_FACT_DROPNA).
- * Unsorted ids follow first appearance, the missing key's group last.
+ * Unsorted ids follow first appearance, the missing key's group included.
  * Returns G, or -1 on failure. */
 int64_t ml_frame_factorize(int64_t *ids, const ml_frame_key *keys, int nkeys, int64_t n, int flags);
 
