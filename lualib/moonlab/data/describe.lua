@@ -127,4 +127,9 @@ function DataFrame:info(opts)
   return out
 end
 
+
+-- Docstrings for ml.help (the --- lines above each function).
+ml.doc(DataFrame.describe, "df:describe([{include = \"all\" | \"number\" | \"object\"}]) — a frame of summary statistics (stats as rows, as pandas)")
+ml.doc(DataFrame.info, "df:info([{print = true}]) — {rows, columns = {{name, kind, non_null}, ...}, memory}; prints pandas' summary")
+
 return DataFrame

@@ -319,4 +319,18 @@ for _, part in ipairs({ "frame_ops", "groupby", "merge", "strings", "describe", 
   require("moonlab.data." .. part)
 end
 
+
+-- Docstrings for ml.help (the --- lines above each function).
+ml.doc(DataFrame.is, "data.DataFrame.is(x) — whether x is a data frame")
+ml.doc(DataFrame.from_columns, "data.DataFrame.from_columns(names, columns) — frame (no copy; columns are data.Column, equal lengths)")
+ml.doc(DataFrame.column, "df:column(name) — the data.Column named name (an error naming the columns when absent)")
+ml.doc(DataFrame.has_column, "df:has_column(name) — boolean")
+ml.doc(DataFrame.select, "df:select(names) — a frame of those columns, in that order (df[{...}] does the same)")
+ml.doc(DataFrame.take, "df:take(index) — a frame of the rows at index (1-based int64 tensor or list)")
+ml.doc(DataFrame.slice, "df:slice(start, len) — rows start .. start+len-1 as views (no copy)")
+ml.doc(DataFrame.head, "df:head([n=5]) — the first n rows")
+ml.doc(DataFrame.tail, "df:tail([n=5]) — the last n rows")
+ml.doc(DataFrame.with_column, "df:with_column(name, column | tensor | list) — a new frame with that column added or replaced")
+ml.doc(DataFrame.to_tensor, "df:to_tensor([columns=all numeric], [dtype=\"float64\"]) — [rows, columns] tensor; missing cells become NaN")
+
 return DataFrame

@@ -387,4 +387,20 @@ function DataFrame:apply(name, f, kind)
   return Column.from_list(out, n, kind)
 end
 
+
+-- Docstrings for ml.help (the --- lines above each function).
+ml.doc(DataFrame.select_dtypes, "df:select_dtypes(include, [exclude]) — the columns of those kinds (\"number\", \"string\", \"bool\", \"datetime\", a kind ...)")
+ml.doc(DataFrame.drop, "df:drop(names) — the frame without those columns")
+ml.doc(DataFrame.rename, "df:rename(map | fn) — the frame with columns renamed ({old = \"new\"} or a function of the name)")
+ml.doc(DataFrame.filter, "df:filter(mask) — the rows where mask (a bool tensor or bool column of #df rows) is true")
+ml.doc(DataFrame.sort_values, "df:sort_values(by, [{ascending = true | {...}, na_position = \"last\" | \"first\"}]) — the rows sorted by the columns (stable)")
+ml.doc(DataFrame.dropna, "df:dropna([{how = \"any\" | \"all\", subset = names, thresh = n}]) — the rows without missing cells")
+ml.doc(DataFrame.fillna, "df:fillna(value | {col = value, ...} | nil, [{method = \"ffill\" | \"bfill\", limit = n}]) — missing cells filled")
+ml.doc(DataFrame.duplicated, "df:duplicated([{subset = names, keep = \"first\" | \"last\" | false}]) — bool tensor: true for each repeated row")
+ml.doc(DataFrame.drop_duplicates, "df:drop_duplicates([{subset = names, keep = \"first\" | \"last\" | false}]) — the rows without repeats")
+ml.doc(DataFrame.value_counts, "df:value_counts([columns], [{normalize, sort = true, ascending = false, dropna = true}]) — a frame of the distinct keys and their \"count\" (or \"proportion\")")
+ml.doc(DataFrame.concat, "data.DataFrame.concat(frames) — the rows of every frame, one after another (columns united; absent cells missing)")
+ml.doc(DataFrame.sample, "df:sample([{n | frac, replace = false, seed}]) — random rows (seeded: the same seed gives the same rows, the global generator untouched)")
+ml.doc(DataFrame.apply, "df:apply(column, fn, [kind]) — a data.Column of fn(value) per row (per-element Lua: prefer tensor ops and the str methods)")
+
 return DataFrame

@@ -172,11 +172,17 @@ end
 
 for _, op in ipairs(AGGS) do
   GroupBy[op] = ml.doc(function(self) return self:agg(op) end,
-    "gb:" .. op .. "() -> a frame: the keys and the " .. op .. " of every other column it applies to")
+    "gb:" .. op .. "() — a frame: the keys and the " .. op .. " of every other column it applies to")
 end
 
 function GroupBy:__tostring()
   return fmt("data.GroupBy(%s: %d groups over %d rows)", table.concat(self.keys, ", "), self.ngroups, self.df._n)
 end
+
+
+-- Docstrings for ml.help (the --- lines above each function).
+ml.doc(DataFrame.groupby, "df:groupby(keys, [{sort = true, dropna = true}]) — data.GroupBy over those key columns")
+ml.doc(GroupBy.agg, "gb:agg(spec) — a frame: the keys, then one column per (column, aggregation): \"col\" for one, \"col_op\" for a list")
+ml.doc(GroupBy.size, "gb:size() — a frame: the keys and \"size\", the rows of each group")
 
 return GroupBy

@@ -115,4 +115,8 @@ function DataFrame:merge(other, opts)
   return DataFrame.from_columns(names, cols)
 end
 
+
+-- Docstrings for ml.help (the --- lines above each function).
+ml.doc(DataFrame.merge, "df:merge(other, [{on | left_on, right_on, how = \"inner\", suffixes = {\"_x\", \"_y\"}}]) — the joined frame (pandas' row order)")
+
 return DataFrame

@@ -133,20 +133,20 @@ function S.split(col, sep, opts, name)
 end
 
 local DOCS = {
-  lower = "col:lower() -> the strings in lower case (ASCII), computed once per distinct string",
-  upper = "col:upper() -> the strings in upper case (ASCII), computed once per distinct string",
-  strip = "col:strip() -> the strings without leading and trailing whitespace",
-  lstrip = "col:lstrip() -> the strings without leading whitespace",
-  rstrip = "col:rstrip() -> the strings without trailing whitespace",
-  replace = "col:replace(a, b, [{plain = true}]) -> every a replaced by b (plain = false: a Lua pattern, string.gsub's b)",
-  contains = "col:contains(pattern, [{plain = false}]) -> bool column: whether each string matches a Lua pattern (or contains the plain text)",
-  startswith = "col:startswith(s) -> bool column: whether each string starts with s",
-  endswith = "col:endswith(s) -> bool column: whether each string ends with s",
-  str_len = "col:str_len() -> int64 column: each string's length in UTF-8 characters (col.str:len())",
-  eq = "col:eq(s) -> bool tensor: whether each cell is s (missing cells are not)",
-  ne = "col:ne(s) -> bool tensor: whether each cell is not s",
-  isin = "col:isin({s, ...}) -> bool tensor: whether each cell is one of the strings",
-  split = "col:split(sep, [{n = maxsplit, prefix}]) -> a frame of string columns PREFIX_1 .. PREFIX_k, the pieces of each string",
+  lower = "col:lower() — the strings in lower case (ASCII), computed once per distinct string",
+  upper = "col:upper() — the strings in upper case (ASCII), computed once per distinct string",
+  strip = "col:strip() — the strings without leading and trailing whitespace",
+  lstrip = "col:lstrip() — the strings without leading whitespace",
+  rstrip = "col:rstrip() — the strings without trailing whitespace",
+  replace = "col:replace(a, b, [{plain = true}]) — every a replaced by b (plain = false: a Lua pattern, string.gsub's b)",
+  contains = "col:contains(pattern, [{plain = false}]) — bool column: whether each string matches a Lua pattern (or contains the plain text)",
+  startswith = "col:startswith(s) — bool column: whether each string starts with s",
+  endswith = "col:endswith(s) — bool column: whether each string ends with s",
+  str_len = "col:str_len() — int64 column: each string's length in UTF-8 characters (col.str:len())",
+  eq = "col:eq(s) — bool tensor: whether each cell is s (missing cells are not)",
+  ne = "col:ne(s) — bool tensor: whether each cell is not s",
+  isin = "col:isin({s, ...}) — bool tensor: whether each cell is one of the strings",
+  split = "col:split(sep, [{n = maxsplit, prefix}]) — a frame of string columns PREFIX_1 .. PREFIX_k, the pieces of each string",
 }
 for name, f in pairs(S) do Column[name] = ml.doc(f, DOCS[name]) end
 
