@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "../core/error.h"
+#include "frame_scratch.h"
 #include "frame_ops.h"
 
 static const char *const agg_names[ML_AGG_NOPS] = {"sum", "mean", "count", "min", "max", "std", "first", "last"};
@@ -48,7 +49,7 @@ void ml_frame_group_f64(double *out, ml_agg_op op, const int64_t *ids, const dou
         }
         return;
     }
-    int64_t *cnt = calloc((size_t)(G ? G : 1), sizeof(int64_t));
+    int64_t *cnt = fs_calloc((size_t)(G ? G : 1), sizeof(int64_t));
     if (!cnt) { for (int64_t g = 0; g < G; g++) out[g] = NAN; return; } /* out of memory: NaN, never a crash */
     memset(out, 0, (size_t)G * sizeof(double));
     sums_counts(op == ML_AGG_COUNT ? NULL : out, cnt, ids, x, n);
@@ -57,7 +58,7 @@ void ml_frame_group_f64(double *out, ml_agg_op op, const int64_t *ids, const dou
     } else {
         for (int64_t g = 0; g < G; g++) out[g] = cnt[g] ? out[g] / (double)cnt[g] : NAN;
         if (op == ML_AGG_STD) {
-            double *ss = calloc((size_t)(G ? G : 1), sizeof(double));
+            double *ss = fs_calloc((size_t)(G ? G : 1), sizeof(double));
             if (ss) {
                 for (int64_t i = 0; i < n; i++) {
                     int64_t g = ids[i];
@@ -67,10 +68,10 @@ void ml_frame_group_f64(double *out, ml_agg_op op, const int64_t *ids, const dou
                 }
             }
             for (int64_t g = 0; g < G; g++) out[g] = ss && cnt[g] > 1 ? sqrt(ss[g] / (double)(cnt[g] - 1)) : NAN;
-            free(ss);
+            fs_free(ss);
         }
     }
-    free(cnt);
+    fs_free(cnt);
 }
 
 void ml_frame_group_i64(int64_t *out, uint8_t *out_valid, ml_agg_op op, const int64_t *ids, const int64_t *x,
@@ -100,7 +101,7 @@ void ml_frame_group_f64_many(double *const *outs, ml_agg_op op, const int64_t *i
 }
 
 int ml_frame_group_nunique(int64_t *out, const int64_t *ids, const int64_t *pair, int64_t n, int64_t G, int64_t P) {
-    uint8_t *seen = calloc((size_t)(P ? P : 1), 1);
+    uint8_t *seen = fs_calloc((size_t)(P ? P : 1), 1);
     if (!seen) { ml_error("out of memory"); return -1; }
     memset(out, 0, (size_t)G * sizeof(int64_t));
     for (int64_t i = 0; i < n; i++) {
@@ -109,7 +110,7 @@ int ml_frame_group_nunique(int64_t *out, const int64_t *ids, const int64_t *pair
         seen[p] = 1;
         out[g]++;
     }
-    free(seen);
+    fs_free(seen);
     return 0;
 }
 
@@ -183,7 +184,7 @@ int ml_frame_describe_f64(double *out, const double *const *xs, int ncols, int64
     int failed = 0;
     #pragma omp parallel if (ncols > 1 && n * ncols >= 262144)
     {
-        double *scratch = malloc((size_t)(n ? n : 1) * sizeof(double));
+        double *scratch = fs_malloc((size_t)(n ? n : 1) * sizeof(double));
         if (!scratch) {
             #pragma omp atomic write
             failed = 1;
@@ -191,7 +192,7 @@ int ml_frame_describe_f64(double *out, const double *const *xs, int ncols, int64
         #pragma omp for schedule(dynamic, 1)
         for (int c = 0; c < ncols; c++)
             if (scratch) describe_one(out + (size_t)c * ML_DESCRIBE_N, xs[c], n, scratch);
-        free(scratch);
+        fs_free(scratch);
     }
     if (failed) { ml_error("out of memory"); return -1; }
     return 0;

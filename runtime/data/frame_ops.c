@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "../core/error.h"
+#include "frame_scratch.h"
 
 #define MISSING_MARK (-2) /* a row whose key is missing, before it gets its id */
 
@@ -56,10 +57,10 @@ static inline uint64_t mix64(uint64_t x) {
 static int htab_init(htab *h, int64_t cap) {
     h->cap = cap;
     h->count = 0;
-    h->keys = malloc((size_t)cap * sizeof(uint64_t));
-    h->ids = malloc((size_t)cap * sizeof(int64_t));
+    h->keys = fs_malloc((size_t)cap * sizeof(uint64_t));
+    h->ids = fs_malloc((size_t)cap * sizeof(int64_t));
     if (!h->keys || !h->ids) {
-        free(h->keys), free(h->ids);
+        fs_free(h->keys), fs_free(h->ids);
         ml_error("out of memory");
         return -1;
     }
@@ -67,7 +68,7 @@ static int htab_init(htab *h, int64_t cap) {
     return 0;
 }
 
-static void htab_free(htab *h) { free(h->keys), free(h->ids); }
+static void htab_free(htab *h) { fs_free(h->keys), fs_free(h->ids); }
 
 static int htab_grow(htab *h) {
     htab g;
@@ -96,16 +97,32 @@ static inline int64_t htab_id(htab *h, uint64_t key) {
     return h->count - 1;
 }
 
-/* ---- sorting the distinct values ------------------------------------------ */
-typedef struct { double v; int64_t id; } f64_item;
-typedef struct { int64_t v; int64_t id; } i64_item;
-static int cmp_f64_item(const void *a, const void *b) {
-    double x = ((const f64_item *)a)->v, y = ((const f64_item *)b)->v;
-    return (x > y) - (x < y);
+/* ---- sorting by value: LSD radix sort of (order-preserving bits, id) ---- */
+typedef struct { uint64_t key; int64_t id; } sort_item;
+
+/* Bits whose unsigned order is the value's order. */
+static inline uint64_t order_bits_f64(double x) {
+    uint64_t u = f64_bits(x);
+    return (u >> 63) ? ~u : u | (1ull << 63);
 }
-static int cmp_i64_item(const void *a, const void *b) {
-    int64_t x = ((const i64_item *)a)->v, y = ((const i64_item *)b)->v;
-    return (x > y) - (x < y);
+static inline uint64_t order_bits_i64(int64_t v) { return (uint64_t)v ^ (1ull << 63); }
+
+/* Sorts a[0..n) by key, stably (ids of equal keys keep their order), one
+ * byte a pass, skipping the bytes every key shares. tmp holds n items;
+ * the result is left in a. */
+static void radix_sort(sort_item *a, sort_item *tmp, int64_t n) {
+    sort_item *orig = a;
+    uint64_t all_or = 0, all_and = ~0ull;
+    for (int64_t i = 0; i < n; i++) all_or |= a[i].key, all_and &= a[i].key;
+    for (int shift = 0; shift < 64; shift += 8) {
+        if ((((all_or ^ all_and) >> shift) & 0xff) == 0) continue; /* every key has this byte */
+        int64_t count[257] = {0};
+        for (int64_t i = 0; i < n; i++) count[((a[i].key >> shift) & 0xff) + 1]++;
+        for (int b = 0; b < 256; b++) count[b + 1] += count[b];
+        for (int64_t i = 0; i < n; i++) tmp[count[(a[i].key >> shift) & 0xff]++] = a[i];
+        sort_item *t = a; a = tmp; tmp = t;
+    }
+    if (a != orig) memcpy(orig, a, (size_t)n * sizeof *a);
 }
 
 /* ids of first appearance (missing rows MISSING_MARK) through a hash; with
@@ -122,23 +139,22 @@ static int64_t factor_hash(int64_t *ids, const ml_frame_key *k, int64_t n, bool 
     }
     int64_t g = h.count;
     if (sort && g > 1) {
-        void *items = malloc((size_t)g * 16);
-        int64_t *newid = malloc((size_t)g * sizeof(int64_t));
-        if (!items || !newid) { free(items), free(newid), htab_free(&h); ml_error("out of memory"); return -1; }
+        sort_item *items = fs_malloc((size_t)g * sizeof(sort_item));
+        sort_item *tmp = fs_malloc((size_t)g * sizeof(sort_item));
+        int64_t *newid = fs_malloc((size_t)g * sizeof(int64_t));
+        if (!items || !tmp || !newid) { fs_free(items), fs_free(tmp), fs_free(newid), htab_free(&h); ml_error("out of memory"); return -1; }
         for (int64_t s = 0; s < h.cap; s++) {
             int64_t id = h.ids[s];
             if (id < 0) continue;
-            if (f) {
-                double v;
-                memcpy(&v, &h.keys[s], sizeof v);
-                ((f64_item *)items)[id] = (f64_item){v, id};
-            } else ((i64_item *)items)[id] = (i64_item){(int64_t)h.keys[s], id};
+            double v;
+            memcpy(&v, &h.keys[s], sizeof v);
+            items[id] = (sort_item){f ? order_bits_f64(v) : order_bits_i64((int64_t)h.keys[s]), id};
         }
-        qsort(items, (size_t)g, 16, f ? cmp_f64_item : cmp_i64_item);
-        for (int64_t r = 0; r < g; r++) newid[f ? ((f64_item *)items)[r].id : ((i64_item *)items)[r].id] = r;
+        radix_sort(items, tmp, g);
+        for (int64_t r = 0; r < g; r++) newid[items[r].id] = r;
         for (int64_t i = 0; i < n; i++)
             if (ids[i] >= 0) ids[i] = newid[ids[i]];
-        free(items), free(newid);
+        fs_free(items), fs_free(tmp), fs_free(newid);
     }
     htab_free(&h);
     return g;
@@ -147,7 +163,7 @@ static int64_t factor_hash(int64_t *ids, const ml_frame_key *k, int64_t n, bool 
 /* The same for integers of a small range [lo, hi], through a direct table. */
 static int64_t factor_direct(int64_t *ids, const ml_frame_key *k, int64_t n, bool sort, int64_t lo, int64_t hi) {
     int64_t range = hi - lo + 1;
-    int64_t *map = malloc((size_t)range * sizeof(int64_t));
+    int64_t *map = fs_malloc((size_t)range * sizeof(int64_t));
     if (!map) { ml_error("out of memory"); return -1; }
     memset(map, 0xff, (size_t)range * sizeof(int64_t));
     int64_t g = 0;
@@ -165,7 +181,7 @@ static int64_t factor_direct(int64_t *ids, const ml_frame_key *k, int64_t n, boo
             ids[i] = *m;
         }
     }
-    free(map);
+    fs_free(map);
     return g;
 }
 
@@ -224,9 +240,9 @@ int64_t ml_frame_factorize(int64_t *ids, const ml_frame_key *keys, int nkeys, in
     if (nkeys < 1) { ml_error("expected at least one key"); return -1; }
     int64_t G = factor_one(ids, &keys[0], n, sort, dropna);
     if (G < 0 || nkeys == 1) return G;
-    int64_t *next = malloc((size_t)(n ? n : 1) * sizeof(int64_t));
-    uint8_t *valid = malloc((size_t)(n ? n : 1));
-    if (!next || !valid) { free(next), free(valid); ml_error("out of memory"); return -1; }
+    int64_t *next = fs_malloc((size_t)(n ? n : 1) * sizeof(int64_t));
+    uint8_t *valid = fs_malloc((size_t)(n ? n : 1));
+    if (!next || !valid) { fs_free(next), fs_free(valid); ml_error("out of memory"); return -1; }
     for (int k = 1; k < nkeys && G >= 0; k++) {
         int64_t g = factor_one(next, &keys[k], n, sort, dropna);
         if (g < 0) { G = -1; break; }
@@ -240,18 +256,18 @@ int64_t ml_frame_factorize(int64_t *ids, const ml_frame_key *keys, int nkeys, in
         G = factor_one(next, &comb, n, sort, true);
         memcpy(ids, next, (size_t)n * sizeof(int64_t));
     }
-    free(next), free(valid);
+    fs_free(next), fs_free(valid);
     return G;
 }
 
 /* ---- the stable sort ------------------------------------------------------ */
 int ml_frame_argsort(int64_t *order, const ml_frame_key *keys, int nkeys, int64_t n) {
-    int64_t *rank = malloc((size_t)(n ? n : 1) * sizeof(int64_t));
+    int64_t *rank = fs_malloc((size_t)(n ? n : 1) * sizeof(int64_t));
     if (!rank) { ml_error("out of memory"); return -1; }
     int64_t G = ml_frame_factorize(rank, keys, nkeys, n, ML_FACT_SORT);
-    int64_t *start = G >= 0 ? calloc((size_t)G + 1, sizeof(int64_t)) : NULL;
+    int64_t *start = G >= 0 ? fs_calloc((size_t)G + 1, sizeof(int64_t)) : NULL;
     if (!start) {
-        free(rank);
+        fs_free(rank);
         if (G >= 0) ml_error("out of memory");
         return -1;
     }
@@ -259,7 +275,7 @@ int ml_frame_argsort(int64_t *order, const ml_frame_key *keys, int nkeys, int64_
     for (int64_t i = 0; i < n; i++) start[rank[i] + 1]++;
     for (int64_t g = 0; g < G; g++) start[g + 1] += start[g];
     for (int64_t i = 0; i < n; i++) order[start[rank[i]]++] = i;
-    free(start), free(rank);
+    fs_free(start), fs_free(rank);
     return 0;
 }
 
@@ -274,7 +290,7 @@ static int cmp_codes(const void *a, const void *b) {
 
 int ml_frame_pool_ranks(int64_t *rank, const ml_strpool *p) {
     int64_t count = ml_strpool_count(p);
-    int64_t *codes = malloc((size_t)(count ? count : 1) * sizeof(int64_t));
+    int64_t *codes = fs_malloc((size_t)(count ? count : 1) * sizeof(int64_t));
     if (!codes) { ml_error("out of memory"); return -1; }
     for (int64_t k = 0; k < count; k++) codes[k] = k + 1;
     #pragma omp critical(ml_frame_rank_pool)
@@ -284,13 +300,13 @@ int ml_frame_pool_ranks(int64_t *rank, const ml_strpool *p) {
     }
     rank[0] = 0;
     for (int64_t r = 0; r < count; r++) rank[codes[r]] = r + 1;
-    free(codes);
+    fs_free(codes);
     return 0;
 }
 
 /* ---- rows ---------------------------------------------------------------- */
 int ml_frame_duplicated(uint8_t *dup, const int64_t *ids, int64_t n, int64_t G, ml_keep keep) {
-    int64_t *seen = calloc((size_t)(G ? G : 1), sizeof(int64_t));
+    int64_t *seen = fs_calloc((size_t)(G ? G : 1), sizeof(int64_t));
     if (!seen) { ml_error("out of memory"); return -1; }
     if (keep == ML_KEEP_FIRST) {
         for (int64_t i = 0; i < n; i++) dup[i] = seen[ids[i]]++ > 0;
@@ -300,7 +316,7 @@ int ml_frame_duplicated(uint8_t *dup, const int64_t *ids, int64_t n, int64_t G, 
         for (int64_t i = 0; i < n; i++) seen[ids[i]]++;
         for (int64_t i = 0; i < n; i++) dup[i] = seen[ids[i]] > 1;
     }
-    free(seen);
+    fs_free(seen);
     return 0;
 }
 
@@ -323,11 +339,11 @@ void ml_frame_fill_source(int64_t *src, const uint8_t *missing, int64_t n, bool 
 /* ---- the join ------------------------------------------------------------- */
 /* rows grouped by id: rows[start[g] .. start[g + 1]) in row order. */
 static int buckets(int64_t **start, int64_t **rows, const int64_t *id, int64_t n, int64_t G) {
-    *start = calloc((size_t)G + 1, sizeof(int64_t));
-    *rows = malloc((size_t)(n ? n : 1) * sizeof(int64_t));
-    int64_t *fill = malloc((size_t)(G ? G : 1) * sizeof(int64_t));
+    *start = fs_calloc((size_t)G + 1, sizeof(int64_t));
+    *rows = fs_malloc((size_t)(n ? n : 1) * sizeof(int64_t));
+    int64_t *fill = fs_malloc((size_t)(G ? G : 1) * sizeof(int64_t));
     if (!*start || !*rows || !fill) {
-        free(*start), free(*rows), free(fill);
+        fs_free(*start), fs_free(*rows), fs_free(fill);
         *start = *rows = NULL;
         ml_error("out of memory");
         return -1;
@@ -336,7 +352,7 @@ static int buckets(int64_t **start, int64_t **rows, const int64_t *id, int64_t n
     for (int64_t g = 0; g < G; g++) (*start)[g + 1] += (*start)[g];
     memcpy(fill, *start, (size_t)G * sizeof(int64_t));
     for (int64_t i = 0; i < n; i++) (*rows)[fill[id[i]]++] = i;
-    free(fill);
+    fs_free(fill);
     return 0;
 }
 
@@ -350,7 +366,7 @@ int64_t ml_frame_join(int64_t *lidx, int64_t *ridx, const int64_t *lid, int64_t 
         if (rid[j] < 0 || rid[j] >= G) { ml_error("right key id %lld out of range 0..%lld", (long long)rid[j], (long long)G - 1); return -1; }
     int64_t *ls, *lr, *rs, *rr;
     if (buckets(&ls, &lr, lid, nl, G) < 0) return -1;
-    if (buckets(&rs, &rr, rid, nr, G) < 0) { free(ls), free(lr); return -1; }
+    if (buckets(&rs, &rr, rid, nr, G) < 0) { fs_free(ls), fs_free(lr); return -1; }
     int64_t m = 0;
     if (how == ML_JOIN_LEFT) {
         for (int64_t i = 0; i < nl; i++) {
@@ -376,6 +392,6 @@ int64_t ml_frame_join(int64_t *lidx, int64_t *ridx, const int64_t *lid, int64_t 
                     for (int64_t q = rs[g]; q < rs[g + 1]; q++) EMIT(lr[p], rr[q]);
         }
     }
-    free(ls), free(lr), free(rs), free(rr);
+    fs_free(ls), fs_free(lr), fs_free(rs), fs_free(rr);
     return m;
 }

@@ -49,7 +49,9 @@ static ml_tensor *new_vec(lua_State *L, int64_t n, ml_dtype dt) {
     return t;
 }
 
-static void *scratch(lua_State *L, size_t bytes) { return lua_newuserdatauv(L, bytes ? bytes : 1, 0); }
+/* Scratch bytes owned by a tensor pushed on the stack: the tensor storage's
+ * block cache serves them (no fresh pages, see runtime/data/frame_scratch.h). */
+static void *scratch(lua_State *L, size_t bytes) { return ml_data(new_vec(L, (int64_t)(bytes ? bytes : 1), ML_BOOL)); }
 
 /* ids (1-based, 0 none) at idx as 0-based (-1 none), checked against G and n. */
 static int64_t *check_ids(lua_State *L, int idx, int64_t G, int64_t *n, const char *fn) {
