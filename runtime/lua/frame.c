@@ -267,6 +267,10 @@ static int f_join(lua_State *L) {
     int64_t *rid = check_ids(L, 2, G, &nr, fn);
     static const char *const hows[] = {"inner", "left", "right", "outer", NULL};
     ml_join_how how = (ml_join_how)luaL_checkoption(L, 4, NULL, hows);
+    for (int64_t i = 0; i < nl; i++)
+        if (lid[i] < 0) luaL_error(L, "%s: left row %I has no key id (0); factorize without dropna", fn, (lua_Integer)(i + 1));
+    for (int64_t j = 0; j < nr; j++)
+        if (rid[j] < 0) luaL_error(L, "%s: right row %I has no key id (0); factorize without dropna", fn, (lua_Integer)(j + 1));
     int64_t m = ml_frame_join(NULL, NULL, lid, nl, rid, nr, G, how);
     if (m < 0) lb_raise_as(L, fn);
     ml_tensor *li = new_vec(L, m, ML_INT64), *ri = new_vec(L, m, ML_INT64);

@@ -231,8 +231,8 @@ end
 local KEEP = { first = "first", last = "last" }
 
 --- df:duplicated([{subset = names, keep = "first" | "last" | false}]) -> bool tensor: true for each repeated row
-function DataFrame:duplicated(opts)
-  local fn = "df:duplicated"
+function DataFrame:duplicated(opts, fn)
+  fn = fn or "df:duplicated"
   opts = checks.options(fn, opts, { "subset", "keep" })
   local names = keys.names(fn, self, opts.subset, "subset")
   local keep = opts.keep == nil and "first" or opts.keep
@@ -244,7 +244,7 @@ end
 
 --- df:drop_duplicates([{subset = names, keep = "first" | "last" | false}]) -> the rows without repeats
 function DataFrame:drop_duplicates(opts)
-  return self:filter(self:duplicated(opts):logical_not())
+  return self:filter(self:duplicated(opts, "df:drop_duplicates"):logical_not())
 end
 
 --- df:value_counts([columns], [{normalize, sort = true, ascending = false, dropna = true}]) -> a frame of the distinct keys and their "count" (or "proportion")
@@ -379,7 +379,7 @@ end
 --- df:apply(column, fn, [kind]) -> a data.Column of fn(value) per row (per-element Lua: prefer tensor ops and the str methods)
 function DataFrame:apply(name, f, kind)
   local fn = "df:apply"
-  local col = self:column(name)
+  local col = self:column(keys.names(fn, self, name, "the column")[1])
   checks.func(fn, "fn", f)
   local list, n = col:to_list()
   local out = {}
