@@ -7,7 +7,7 @@ One seeded 40-row frame (a string key g with missing cells, an integer key
 k with missing cells, floats x with ties and NaN, floats y, messy strings
 s) and what pandas gives for it: sort_values (stable, several keys and
 directions, both na_positions), groupby aggregations (one and two keys,
-dropna both ways) and size, describe, duplicated rows, value_counts,
+dropna both ways) and size, describe (with percentiles too), duplicated rows, value_counts,
 dropna, ffill / bfill, merge (every how, one and two keys, missing keys
 matching as pandas does) and the string methods. Row numbers are 1-based
 (moonlab's), missing values nil, NaN 0/0; the file is a Lua table for
@@ -100,6 +100,8 @@ def main():
     # describe
     d = df[["x", "y"]].describe()
     out["describe"] = {c: cells(d[c]) for c in ["x", "y"]}
+    d = df[["x", "y"]].describe(percentiles=[0.1, 0.9, 0.333])
+    out["describe_p"] = {"rows": list(d.index), **{c: cells(d[c]) for c in ["x", "y"]}}
     d = df[["g"]].describe()
     out["describe_g"] = {"count": int(d.g["count"]), "unique": int(d.g["unique"]), "top": d.g["top"], "freq": int(d.g["freq"])}
     # duplicated rows

@@ -154,8 +154,9 @@ static double quantile(double *v, int64_t n, double q, int64_t *lo) {
     return a + (b - a) * frac;
 }
 
-/* One column's statistics; scratch holds n doubles. */
-static void describe_one(double *out, const double *x, int64_t n, double *scratch) {
+/* One column's statistics (count, mean, std, min, the nq quantiles q, max);
+ * scratch holds n doubles. */
+static void describe_one(double *out, const double *x, int64_t n, const double *q, int nq, double *scratch) {
     int64_t m = 0;
     double sum = 0, mn = INFINITY, mx = -INFINITY;
     for (int64_t i = 0; i < n; i++) {
@@ -167,20 +168,23 @@ static void describe_one(double *out, const double *x, int64_t n, double *scratc
         mx = v > mx ? v : mx;
     }
     out[0] = (double)m;
-    if (m == 0) { for (int s = 1; s < ML_DESCRIBE_N; s++) out[s] = NAN; return; }
+    if (m == 0) { for (int s = 1; s < 5 + nq; s++) out[s] = NAN; return; }
     double mean = sum / (double)m, ss = 0;
     for (int64_t i = 0; i < m; i++) { double d = scratch[i] - mean; ss += d * d; }
     out[1] = mean;
     out[2] = m > 1 ? sqrt(ss / (double)(m - 1)) : NAN;
     out[3] = mn;
     int64_t lo = 0;
-    out[4] = quantile(scratch, m, 0.25, &lo);
-    out[5] = quantile(scratch, m, 0.50, &lo);
-    out[6] = quantile(scratch, m, 0.75, &lo);
-    out[7] = mx;
+    for (int k = 0; k < nq; k++) out[4 + k] = quantile(scratch, m, q[k], &lo);
+    out[4 + nq] = mx;
 }
 
-int ml_frame_describe_f64(double *out, const double *const *xs, int ncols, int64_t n) {
+int ml_frame_describe_f64(double *out, const double *const *xs, int ncols, int64_t n, const double *q, int nq) {
+    for (int k = 0; k < nq; k++)
+        if (!(q[k] >= 0 && q[k] <= 1) || (k > 0 && q[k] < q[k - 1])) {
+            ml_error("quantiles must be ascending, in [0, 1]");
+            return -1;
+        }
     int failed = 0;
     #pragma omp parallel if (ncols > 1 && n * ncols >= 262144)
     {
@@ -191,7 +195,7 @@ int ml_frame_describe_f64(double *out, const double *const *xs, int ncols, int64
         }
         #pragma omp for schedule(dynamic, 1)
         for (int c = 0; c < ncols; c++)
-            if (scratch) describe_one(out + (size_t)c * ML_DESCRIBE_N, xs[c], n, scratch);
+            if (scratch) describe_one(out + (size_t)c * (5 + nq), xs[c], n, q, nq, scratch);
         fs_free(scratch);
     }
     if (failed) { ml_error("out of memory"); return -1; }

@@ -98,12 +98,12 @@ void ml_frame_group_f64_many(double *const *outs, ml_agg_op op, const int64_t *i
 /* out (G): distinct pair ids (0..P-1, -1 skipped) per group. */
 int ml_frame_group_nunique(int64_t *out, const int64_t *ids, const int64_t *pair, int64_t n, int64_t G, int64_t P);
 
-/* describe of float64 columns (NaN skipped), ML_DESCRIBE_N statistics per
- * column into out (ncols, ML_DESCRIBE_N): count, mean, std (ddof 1), min,
- * 25%, 50%, 75% (linear interpolation, as numpy), max. Columns run in
- * parallel. 0 ok, -1 out of memory. */
-#define ML_DESCRIBE_N 8
-int ml_frame_describe_f64(double *out, const double *const *xs, int ncols, int64_t n);
+/* describe of float64 columns (NaN skipped), 5 + nq statistics per column
+ * into out (ncols, 5 + nq): count, mean, std (ddof 1), min, the quantiles
+ * q[0..nq) (ascending, in [0, 1]; linear interpolation, as numpy), max.
+ * Quantiles by selection, not a full sort; columns run in parallel.
+ * 0 ok, -1 on failure. */
+int ml_frame_describe_f64(double *out, const double *const *xs, int ncols, int64_t n, const double *q, int nq);
 
 /* ---- strings over a pool (frame_str.c) ------------------------------------ */
 /* A code map: out[i] = table[codes[i]] (codes 0..count, checked by the caller). */

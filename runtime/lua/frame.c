@@ -14,7 +14,8 @@
  *   duplicated(ids, G, keep)            -> bool [n] (keep "first" | "last" | "none")
  *   fill_source(missing, backward, [limit]) -> int64 [n]: the row each row takes its value from
  *   join(lid, rid, G, how)              -> lidx, ridx (int64, 0 = no row), how inner|left|right|outer
- *   describe({x, ...})                  -> float64 [ncols, 8]: count mean std min 25% 50% 75% max
+ *   describe({x, ...}, [{q, ...}])      -> float64 [ncols, 5 + #q]: count mean std min quantiles max
+ *                                          (q ascending in [0, 1]; default 0.25, 0.5, 0.75)
  *   pool_ranks(pool)                    -> int64 [#pool + 1]: 0, then each code's rank in byte order
  *   pool_merge(dst, src)                -> remap (int64 [#src + 1]): src's codes as dst's
  *   map_codes(table, codes)             -> table[codes + 1] (table int64 or bool [#pool + 1])
@@ -281,10 +282,24 @@ static int f_join(lua_State *L) {
 }
 
 static int f_describe(lua_State *L) {
-    lua_settop(L, 1); /* the arguments; what the checks push goes above them */
+    lua_settop(L, 2); /* the arguments; what the checks push goes above them */
     const char *fn = "frame.describe";
     luaL_checktype(L, 1, LUA_TTABLE);
     int nc = (int)lua_rawlen(L, 1);
+    double q3[3] = {0.25, 0.5, 0.75}, *q = q3;
+    int nq = 3;
+    if (!lua_isnil(L, 2)) {
+        luaL_checktype(L, 2, LUA_TTABLE);
+        nq = (int)lua_rawlen(L, 2);
+        if (nq > 64) luaL_error(L, "%s: at most 64 quantiles, got %d", fn, nq);
+        q = scratch(L, (size_t)nq * sizeof(double));
+        for (int k = 0; k < nq; k++) {
+            lua_rawgeti(L, 2, k + 1);
+            if (!lua_isnumber(L, -1)) luaL_error(L, "%s: quantile %d must be a number, got %s", fn, k + 1, luaL_typename(L, -1));
+            q[k] = lua_tonumber(L, -1);
+            lua_pop(L, 1);
+        }
+    }
     const double **xs = scratch(L, (size_t)nc * sizeof(double *));
     lua_createtable(L, nc, 0);
     int keep = lua_gettop(L);
@@ -298,10 +313,10 @@ static int f_describe(lua_State *L) {
         lua_rawseti(L, keep, c + 1);
         lua_pop(L, 1);
     }
-    int64_t shape[2] = {nc, ML_DESCRIBE_N};
+    int64_t shape[2] = {nc, 5 + nq};
     ml_tensor *out = ml_empty(2, shape, ML_FLOAT64);
     lb_push_tensor(L, out);
-    if (nc > 0 && ml_frame_describe_f64(ml_data(out), xs, nc, n) < 0) lb_raise_as(L, fn);
+    if (nc > 0 && ml_frame_describe_f64(ml_data(out), xs, nc, n, q, nq) < 0) lb_raise_as(L, fn);
     return 1;
 }
 

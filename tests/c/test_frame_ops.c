@@ -115,9 +115,10 @@ static void test_describe(int64_t n) {
         if (!isnan(x[i])) s[m++] = x[i];
     }
     qsort(s, m, sizeof *s, cmp_double);
-    double out[ML_DESCRIBE_N];
+    double out[8];
     const double *cols[1] = {x};
-    CHECK(ml_frame_describe_f64(out, cols, 1, n) == 0);
+    static const double qs[3] = {0.25, 0.5, 0.75};
+    CHECK(ml_frame_describe_f64(out, cols, 1, n, qs, 3) == 0);
     CHECK(out[0] == (double)m && out[3] == s[0] && out[7] == s[m - 1]);
     static const double q[3] = {0.25, 0.5, 0.75};
     for (int k = 0; k < 3; k++) {

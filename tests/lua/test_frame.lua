@@ -55,6 +55,8 @@ T.test("ml._frame: group aggregations, counts, duplicated, join, fills, describe
   T.eq(list(li), "1,3,2,0"); T.eq(list(ri), "2,2,1,3")
   T.eq(list(F.fill_source(ml.tensor({ true, false, true, true }, { dtype = "bool" }), false, 1)), "1,2,2,4")
   local d = F.describe({ f64({ 1, 2, 3, 4 }) })
+  T.all_near(F.describe({ f64({ 1, 2, 3, 4 }) }, { 0, 1 / 3, 1 })[1], f64({ 4, 2.5, math.sqrt(5 / 3), 1, 1, 2, 4, 4 }), 1e-12)
+  T.raises(function() F.describe({ f64({ 1 }) }, { 0.5, 0.2 }) end, "quantiles must be ascending")
   T.all_near(d[1], f64({ 4, 2.5, math.sqrt(5 / 3), 1, 1.75, 2.5, 3.25, 4 }), 1e-12)
   T.raises(function() F.group_agg(i64({ 3 }), 2, "sum", { f64({ 1 }) }) end, "frame.group_agg: id 3 at row 1 is out of range 0..2")
   T.raises(function() F.group_agg(ids, 2, "median", { x }) end, "unknown aggregation 'median'")

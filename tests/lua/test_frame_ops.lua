@@ -80,6 +80,13 @@ T.test("describe: count, mean, std, quartiles as pandas; strings count, unique, 
     for i = 1, 8 do T.near(got[i], E.describe[c][i], 1e-12, c .. " stat " .. i) end
     T.eq(got[9], N - E.describe[c][1], c .. " missing")
   end
+  local p = df[{ "x", "y" }]:describe{ percentiles = { 0.1, 0.9, 0.333 } }
+  local want = E.describe_p
+  for i = 1, want.rows.n do T.eq(p:column("stat"):get(i), want.rows[i]) end
+  for _, c in ipairs({ "x", "y" }) do
+    local got = p:column(c):to_list()
+    for i = 1, want.rows.n do T.near(got[i], want[c][i], 1e-12, c .. " " .. want.rows[i]) end
+  end
   local o = df[{ "g" }]:describe()
   local v = o:column("g"):to_list()
   local w = E.describe_g

@@ -3,7 +3,8 @@
 -- describe, as pandas: for numeric columns (float64, int64) the rows count,
 -- mean, std (ddof 1), min, 25%, 50%, 75% (linear interpolation), max, and
 -- here also missing; for text, bool and date columns count, unique, top,
--- freq. By default the numeric columns (the others when there are none);
+-- freq; percentiles = {...} chooses the quantiles (the median always among
+-- them, as pandas). By default the numeric columns (the others when there are none);
 -- {include = "all"} gives every column (rows that do not apply are missing).
 -- The result is a frame: a "stat" column naming the rows, then one column
 -- per described column. The numeric statistics run in C, one column per
@@ -18,7 +19,30 @@ local keys = require "moonlab.data.keys"
 local fail, fmt = checks.fail, string.format
 local F = ml._frame
 
-local NUMERIC_ROWS = { "count", "mean", "std", "min", "25%", "50%", "75%", "max", "missing" }
+-- The rows of a numeric column for the quantiles q (ascending): count, mean, std, min, "25%" ..., max, missing.
+local function numeric_rows(q)
+  local rows = { "count", "mean", "std", "min" }
+  for _, p in ipairs(q) do rows[#rows + 1] = fmt("%.10g", p * 100) .. "%" end
+  rows[#rows + 1] = "max"
+  rows[#rows + 1] = "missing"
+  return rows
+end
+
+-- pandas' percentiles: fractions in [0, 1], the median added, sorted, no repeats.
+local function check_percentiles(fn, p)
+  if p == nil then return { 0.25, 0.5, 0.75 } end
+  if type(p) ~= "table" then fail(fn .. ": percentiles must be a list of fractions in [0, 1], got " .. type(p)) end
+  local seen, q = {}, {}
+  for i, v in ipairs(p) do
+    if type(v) ~= "number" or not (v >= 0 and v <= 1) then
+      fail(fmt("%s: percentile %d must be a fraction in [0, 1], got %s", fn, i, tostring(v)))
+    end
+    if not seen[v] then seen[v] = true; q[#q + 1] = v end
+  end
+  if not seen[0.5] then q[#q + 1] = 0.5 end
+  table.sort(q)
+  return q
+end
 local OBJECT_ROWS = { "count", "unique", "top", "freq" }
 
 local function is_numeric(kind) return kind == "float64" or kind == "int64" end
@@ -42,11 +66,12 @@ local function object_stats(col)
   return { count, G, col:get(first[best]), counts[best] }
 end
 
---- df:describe([{include = "all" | "number" | "object"}]) -> a frame of summary statistics (stats as rows, as pandas)
+--- df:describe([{include = "all" | "number" | "object", percentiles = {0.25, 0.5, 0.75}}]) -> a frame of summary statistics (stats as rows, as pandas)
 function DataFrame:describe(opts)
   local fn = "df:describe"
   opts = checks.options(fn, opts, { "include", "percentiles" })
-  if opts.percentiles ~= nil then fail(fn .. ": percentiles other than 25%, 50%, 75% are not supported yet") end
+  local q = check_percentiles(fn, opts.percentiles)
+  local NUMERIC_ROWS = numeric_rows(q)
   local include = opts.include ~= nil and checks.one_of(fn, "include", opts.include, { "all", "number", "object" }) or nil
   local num, obj = {}, {}
   for _, name in ipairs(self._names) do
@@ -68,7 +93,7 @@ function DataFrame:describe(opts)
   if want_num and #num > 0 then
     local xs = {}
     for i, name in ipairs(num) do xs[i] = as_float(self._cols[name]) end
-    local out = F.describe(xs) -- [ncols, 8]
+    local out = F.describe(xs, q) -- [ncols, 5 + #q]
     for i, name in ipairs(num) do
       local v = {}
       for r = 1, R do v[r] = 0 / 0 end
@@ -129,7 +154,7 @@ end
 
 
 -- Docstrings for ml.help (the --- lines above each function).
-ml.doc(DataFrame.describe, "df:describe([{include = \"all\" | \"number\" | \"object\"}]) — a frame of summary statistics (stats as rows, as pandas)")
+ml.doc(DataFrame.describe, "df:describe([{include = \"all\" | \"number\" | \"object\", percentiles = {0.25, 0.5, 0.75}}]) — a frame of summary statistics (stats as rows, as pandas)")
 ml.doc(DataFrame.info, "df:info([{print = true}]) — {rows, columns = {{name, kind, non_null}, ...}, memory}; prints pandas' summary")
 
 return DataFrame
