@@ -114,72 +114,127 @@ int ml_frame_group_nunique(int64_t *out, const int64_t *ids, const int64_t *pair
     return 0;
 }
 
-/* ---- describe --------------------------------------------------------------- */
-static inline void swap_d(double *a, double *b) { double t = *a; *a = *b; *b = t; }
+/* ---- describe ------------------------------------------------------------
+ * The quantiles by radix selection: the values as order-preserving bits, a
+ * histogram of their top 16 bits finds the bucket of each rank wanted, and
+ * only those buckets' values are gathered and sorted. Two branch-free passes
+ * over the column instead of a branchy quickselect per quantile. */
+#define QBITS 16
+#define QBUCKETS (1 << QBITS)
 
-/* Moves the k-th smallest of v[0..n) to v[k], smaller ones before it and
- * larger ones after (Hoare's selection, median-of-three pivots). */
-static void select_kth(double *v, int64_t n, int64_t k) {
-    int64_t lo = 0, hi = n - 1;
-    while (hi > lo) {
-        int64_t mid = lo + (hi - lo) / 2;
-        if (v[mid] < v[lo]) swap_d(&v[mid], &v[lo]);
-        if (v[hi] < v[lo]) swap_d(&v[hi], &v[lo]);
-        if (v[hi] < v[mid]) swap_d(&v[hi], &v[mid]);
-        double p = v[mid];
-        int64_t i = lo, j = hi;
-        while (i <= j) {
-            while (v[i] < p) i++;
-            while (v[j] > p) j--;
-            if (i <= j) { swap_d(&v[i], &v[j]); i++, j--; }
-        }
-        if (k <= j) hi = j;
-        else if (k >= i) lo = i;
-        else return;
-    }
+static inline uint64_t order_bits(double x) {
+    uint64_t u;
+    if (x == 0) x = 0; /* -0.0 is 0.0 */
+    memcpy(&u, &x, sizeof u);
+    return (u >> 63) ? ~u : u | (1ull << 63);
 }
 
-/* The q-quantile of v[lo..n) with numpy's linear interpolation; v[0..lo)
- * holds values no larger (an earlier selection), so the search narrows. */
-static double quantile(double *v, int64_t n, double q, int64_t *lo) {
-    double pos = q * (double)(n - 1);
-    int64_t k = (int64_t)floor(pos);
-    double frac = pos - (double)k;
-    select_kth(v + *lo, n - *lo, k - *lo);
-    double a = v[k];
-    *lo = k;
-    if (frac == 0 || k + 1 >= n) return a;
-    double b = v[k + 1];
-    for (int64_t i = k + 2; i < n; i++) if (v[i] < b) b = v[i];
-    return a + (b - a) * frac;
+static inline double from_order_bits(uint64_t u) {
+    u = (u >> 63) ? u & ~(1ull << 63) : ~u;
+    double x;
+    memcpy(&x, &u, sizeof x);
+    return x;
+}
+
+/* Sorts a[0..n) (one byte a pass, skipping bytes all keys share); tmp holds n. */
+static void radix_sort_u64(uint64_t *a, uint64_t *tmp, int64_t n) {
+    uint64_t *orig = a, all_or = 0, all_and = ~0ull;
+    for (int64_t i = 0; i < n; i++) all_or |= a[i], all_and &= a[i];
+    for (int shift = 0; shift < 64; shift += 8) {
+        if ((((all_or ^ all_and) >> shift) & 0xff) == 0) continue;
+        int64_t count[257] = {0};
+        for (int64_t i = 0; i < n; i++) count[((a[i] >> shift) & 0xff) + 1]++;
+        for (int b = 0; b < 256; b++) count[b + 1] += count[b];
+        for (int64_t i = 0; i < n; i++) tmp[count[(a[i] >> shift) & 0xff]++] = a[i];
+        uint64_t *t = a; a = tmp; tmp = t;
+    }
+    if (a != orig) memcpy(orig, a, (size_t)n * sizeof *a);
+}
+
+/* out[j] = the value of 0-based rank ranks[j] among u[0..m) (order bits). */
+static int select_ranks(double *out, const int64_t *ranks, int nr, const uint64_t *u, int64_t m) {
+    int64_t *before = fs_calloc(QBUCKETS + 1, sizeof(int64_t)); /* before[b]: values in buckets < b */
+    int64_t *start = fs_malloc(QBUCKETS * sizeof(int64_t));     /* a wanted bucket's place among the gathered */
+    uint8_t *want = fs_calloc(QBUCKETS, 1);
+    if (!before || !start || !want) { fs_free(before), fs_free(start), fs_free(want); return -1; }
+    for (int64_t i = 0; i < m; i++) before[(u[i] >> (64 - QBITS)) + 1]++;
+    for (int b = 0; b < QBUCKETS; b++) before[b + 1] += before[b];
+    int bucket[128];
+    for (int j = 0; j < nr; j++) {
+        int lo = 0, hi = QBUCKETS - 1; /* the bucket b with before[b] <= rank < before[b + 1] */
+        while (lo < hi) {
+            int mid = (lo + hi + 1) / 2;
+            if (before[mid] <= ranks[j]) lo = mid; else hi = mid - 1;
+        }
+        bucket[j] = lo;
+        want[lo] = 1;
+    }
+    int64_t total = 0;
+    for (int b = 0; b < QBUCKETS; b++)
+        if (want[b]) start[b] = total, total += before[b + 1] - before[b];
+    uint64_t *cand = fs_malloc((size_t)(total ? total : 1) * sizeof(uint64_t) * 2);
+    if (!cand) { fs_free(before), fs_free(start), fs_free(want); return -1; }
+    int64_t *fill = before; /* reused below: only the wanted buckets' starts are needed now */
+    int64_t *rank_base = start;
+    int64_t bases[128];
+    for (int j = 0; j < nr; j++) bases[j] = ranks[j] - before[bucket[j]] + start[bucket[j]];
+    for (int b = 0; b < QBUCKETS; b++) fill[b] = want[b] ? rank_base[b] : 0;
+    for (int64_t i = 0; i < m; i++) {
+        int b = (int)(u[i] >> (64 - QBITS));
+        if (want[b]) cand[fill[b]++] = u[i];
+    }
+    radix_sort_u64(cand, cand + total, total); /* the buckets are contiguous and ascending */
+    for (int j = 0; j < nr; j++) out[j] = from_order_bits(cand[bases[j]]);
+    fs_free(cand), fs_free(before), fs_free(start), fs_free(want);
+    return 0;
 }
 
 /* One column's statistics (count, mean, std, min, the nq quantiles q, max);
- * scratch holds n doubles. */
-static void describe_one(double *out, const double *x, int64_t n, const double *q, int nq, double *scratch) {
+ * scratch holds n values. */
+static int describe_one(double *out, const double *x, int64_t n, const double *q, int nq, uint64_t *scratch) {
     int64_t m = 0;
     double sum = 0, mn = INFINITY, mx = -INFINITY;
     for (int64_t i = 0; i < n; i++) {
         double v = x[i];
         if (isnan(v)) continue;
-        scratch[m++] = v;
+        scratch[m++] = order_bits(v);
         sum += v;
         mn = v < mn ? v : mn;
         mx = v > mx ? v : mx;
     }
     out[0] = (double)m;
-    if (m == 0) { for (int s = 1; s < 5 + nq; s++) out[s] = NAN; return; }
+    if (m == 0) { for (int s = 1; s < 5 + nq; s++) out[s] = NAN; return 0; }
     double mean = sum / (double)m, ss = 0;
-    for (int64_t i = 0; i < m; i++) { double d = scratch[i] - mean; ss += d * d; }
+    for (int64_t i = 0; i < n; i++) {
+        double d = x[i] - mean;
+        if (!isnan(d)) ss += d * d;
+    }
     out[1] = mean;
     out[2] = m > 1 ? sqrt(ss / (double)(m - 1)) : NAN;
     out[3] = mn;
-    int64_t lo = 0;
-    for (int k = 0; k < nq; k++) out[4 + k] = quantile(scratch, m, q[k], &lo);
     out[4 + nq] = mx;
+    /* numpy's linear interpolation between ranks k and k + 1 */
+    int64_t ranks[128];
+    double frac[64];
+    int nr = 0;
+    for (int k = 0; k < nq; k++) {
+        double pos = q[k] * (double)(m - 1);
+        int64_t r = (int64_t)floor(pos);
+        frac[k] = pos - (double)r;
+        ranks[nr++] = r;
+        ranks[nr++] = r + 1 < m ? r + 1 : r;
+    }
+    double vals[128];
+    if (select_ranks(vals, ranks, nr, scratch, m) < 0) return -1;
+    for (int k = 0; k < nq; k++) {
+        double a = vals[2 * k], b = vals[2 * k + 1];
+        out[4 + k] = frac[k] == 0 ? a : a + (b - a) * frac[k];
+    }
+    return 0;
 }
 
 int ml_frame_describe_f64(double *out, const double *const *xs, int ncols, int64_t n, const double *q, int nq) {
+    if (nq < 0 || nq > 64) { ml_error("expected 0 to 64 quantiles, got %d", nq); return -1; }
     for (int k = 0; k < nq; k++)
         if (!(q[k] >= 0 && q[k] <= 1) || (k > 0 && q[k] < q[k - 1])) {
             ml_error("quantiles must be ascending, in [0, 1]");
@@ -188,14 +243,17 @@ int ml_frame_describe_f64(double *out, const double *const *xs, int ncols, int64
     int failed = 0;
     #pragma omp parallel if (ncols > 1 && n * ncols >= 262144)
     {
-        double *scratch = fs_malloc((size_t)(n ? n : 1) * sizeof(double));
+        uint64_t *scratch = fs_malloc((size_t)(n ? n : 1) * sizeof(uint64_t));
         if (!scratch) {
             #pragma omp atomic write
             failed = 1;
         }
         #pragma omp for schedule(dynamic, 1)
         for (int c = 0; c < ncols; c++)
-            if (scratch) describe_one(out + (size_t)c * (5 + nq), xs[c], n, q, nq, scratch);
+            if (scratch && describe_one(out + (size_t)c * (5 + nq), xs[c], n, q, nq, scratch) < 0) {
+                #pragma omp atomic write
+                failed = 1;
+            }
         fs_free(scratch);
     }
     if (failed) { ml_error("out of memory"); return -1; }

@@ -100,8 +100,9 @@ int ml_frame_group_nunique(int64_t *out, const int64_t *ids, const int64_t *pair
 
 /* describe of float64 columns (NaN skipped), 5 + nq statistics per column
  * into out (ncols, 5 + nq): count, mean, std (ddof 1), min, the quantiles
- * q[0..nq) (ascending, in [0, 1]; linear interpolation, as numpy), max.
- * Quantiles by selection, not a full sort; columns run in parallel.
+ * q[0..nq) (at most 64, ascending, in [0, 1]; linear interpolation, as
+ * numpy), max. Quantiles by radix selection, not a sort; columns run in
+ * parallel.
  * 0 ok, -1 on failure. */
 int ml_frame_describe_f64(double *out, const double *const *xs, int ncols, int64_t n, const double *q, int nq);
 

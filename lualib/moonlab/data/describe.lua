@@ -8,7 +8,7 @@
 -- {include = "all"} gives every column (rows that do not apply are missing).
 -- The result is a frame: a "stat" column naming the rows, then one column
 -- per described column. The numeric statistics run in C, one column per
--- thread (ml._frame.describe: a selection, not a sort, for the quartiles).
+-- thread (ml._frame.describe: a radix selection, not a sort, for the quantiles).
 local ml = require "moonlab"
 local checks = require "moonlab.core.checks"
 local format = require "moonlab.core.format"
