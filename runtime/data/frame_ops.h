@@ -112,7 +112,8 @@ void ml_frame_map_codes_i64(int64_t *out, const int64_t *table, const int64_t *c
 void ml_frame_map_codes_u8(uint8_t *out, const uint8_t *table, const int64_t *codes, int64_t n);
 
 typedef enum { ML_STR_LOWER, ML_STR_UPPER, ML_STR_STRIP, ML_STR_LSTRIP, ML_STR_RSTRIP, ML_STR_REPLACE } ml_str_map_op;
-/* Each string of src through op (ASCII case, ASCII whitespace; REPLACE: every
+/* Each string of src through op (case: ASCII and the two-byte Latin, Greek and
+ * Cyrillic letters; ASCII whitespace; REPLACE: every
  * plain occurrence of a by b) interned into dst: remap (count(src) + 1)
  * receives the new codes, remap[0] = 0. 0 ok, -1 failure. */
 int ml_frame_str_map(ml_strpool *dst, int64_t *remap, const ml_strpool *src, ml_str_map_op op, const char *a, size_t alen,

@@ -17,6 +17,54 @@ void ml_frame_map_codes_u8(uint8_t *out, const uint8_t *table, const int64_t *co
     for (int64_t i = 0; i < n; i++) out[i] = table[codes[i]];
 }
 
+/* Simple case mapping of the two-byte UTF-8 letters with one-to-one
+ * mappings: Latin-1, Latin Extended-A, Greek, Cyrillic (U+0080..U+07FF, so a
+ * letter keeps its length; ß and the like, whose upper case is longer, stay). */
+static uint32_t lower_cp(uint32_t c) {
+    if ((c >= 0xC0 && c <= 0xDE && c != 0xD7) || (c >= 0x391 && c <= 0x3AB && c != 0x3A2) || (c >= 0x410 && c <= 0x42F))
+        return c + 0x20;
+    if (c >= 0x400 && c <= 0x40F) return c + 0x50;
+    if ((c >= 0x100 && c <= 0x137) || (c >= 0x14A && c <= 0x177)) return c | 1;
+    if ((c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17E)) return (c & 1) ? c + 1 : c;
+    if (c == 0x178) return 0xFF;
+    if (c == 0x386) return 0x3AC;
+    if (c >= 0x388 && c <= 0x38A) return c + 0x25;
+    if (c == 0x38C) return 0x3CC;
+    if (c == 0x38E || c == 0x38F) return c + 0x3F;
+    return c;
+}
+
+static uint32_t upper_cp(uint32_t c) {
+    if ((c >= 0xE0 && c <= 0xFE && c != 0xF7) || (c >= 0x3B1 && c <= 0x3CB && c != 0x3C2) || (c >= 0x430 && c <= 0x44F))
+        return c - 0x20;
+    if (c >= 0x450 && c <= 0x45F) return c - 0x50;
+    if ((c >= 0x100 && c <= 0x137) || (c >= 0x14A && c <= 0x177)) return c & ~1u;
+    if ((c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17E)) return (c & 1) ? c : c - 1;
+    if (c == 0xFF) return 0x178;
+    if (c == 0x3C2) return 0x3A3; /* final sigma */
+    if (c == 0x3AC) return 0x386;
+    if (c >= 0x3AD && c <= 0x3AF) return c - 0x25;
+    if (c == 0x3CC) return 0x38C;
+    if (c == 0x3CD || c == 0x3CE) return c - 0x3F;
+    return c;
+}
+
+/* s[0..len) to lower or upper case in place: ASCII, and the two-byte letters above. */
+static void change_case(char *s, size_t len, bool lower) {
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x80) {
+            if (lower && c >= 'A' && c <= 'Z') s[i] = (char)(c + 32);
+            if (!lower && c >= 'a' && c <= 'z') s[i] = (char)(c - 32);
+        } else if ((c & 0xE0) == 0xC0 && i + 1 < len && ((unsigned char)s[i + 1] & 0xC0) == 0x80) {
+            uint32_t cp = ((uint32_t)(c & 0x1F) << 6) | ((unsigned char)s[i + 1] & 0x3F);
+            uint32_t m = lower ? lower_cp(cp) : upper_cp(cp);
+            s[i] = (char)(0xC0 | (m >> 6)), s[i + 1] = (char)(0x80 | (m & 0x3F));
+            i++;
+        }
+    }
+}
+
 static inline bool is_space(unsigned char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
 
 /* A growable scratch buffer for one transformed string. */
@@ -56,11 +104,7 @@ static int transform(scratch *out, const char *s, size_t len, ml_str_map_op op, 
         return scratch_put(out, s + i, len - i);
     }
     if (scratch_put(out, s, len) < 0) return -1;
-    for (size_t i = 0; i < len; i++) {
-        char c = out->p[i];
-        if (op == ML_STR_LOWER && c >= 'A' && c <= 'Z') out->p[i] = (char)(c + 32);
-        if (op == ML_STR_UPPER && c >= 'a' && c <= 'z') out->p[i] = (char)(c - 32);
-    }
+    change_case(out->p, len, op == ML_STR_LOWER);
     return 0;
 }
 

@@ -11,7 +11,8 @@
 -- Each operation runs once per distinct string of the pool (runtime/data/
 -- frame_str.c; patterns through Lua's string.find/gsub, called from C), and
 -- the column's codes are mapped through the per-string result in one C
--- gather: no cell is copied into a Lua string. ASCII case and whitespace.
+-- gather: no cell is copied into a Lua string. Case maps ASCII and the
+-- two-byte Latin, Greek and Cyrillic letters (not ß's "SS"); whitespace is ASCII.
 local ml = require "moonlab"
 local checks = require "moonlab.core.checks"
 local Column = require "moonlab.data.column"
@@ -133,8 +134,8 @@ function S.split(col, sep, opts, name)
 end
 
 local DOCS = {
-  lower = "col:lower() — the strings in lower case (ASCII), computed once per distinct string",
-  upper = "col:upper() — the strings in upper case (ASCII), computed once per distinct string",
+  lower = "col:lower() — the strings in lower case (ASCII, Latin, Greek, Cyrillic), computed once per distinct string",
+  upper = "col:upper() — the strings in upper case (ASCII, Latin, Greek, Cyrillic), computed once per distinct string",
   strip = "col:strip() — the strings without leading and trailing whitespace",
   lstrip = "col:lstrip() — the strings without leading whitespace",
   rstrip = "col:rstrip() — the strings without trailing whitespace",
