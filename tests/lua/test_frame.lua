@@ -180,6 +180,19 @@ T.test("merge: left_on/right_on, suffixes, errors", function()
   T.raises(function() a:merge(s, { on = "id" }) end, "key 'id' (int64) and 'id' (string) do not join")
 end)
 
+T.test("more than 16 key columns: drop_duplicates, sort_values, groupby, merge", function()
+  local cols, names = {}, {}
+  for j = 1, 20 do
+    names[j] = "c" .. j
+    cols[names[j]] = j == 20 and { 2, 1, 2, 1 } or { 0, 0, 0, 0 }
+  end
+  local df = DataFrame(cols, { columns = names })
+  T.eq(#df:drop_duplicates(), 2)
+  T.eq(list(df:sort_values(names, { ascending = false }).c20), "2,2,1,1")
+  T.eq(list(df:groupby(names):size().size), "2,2")
+  T.eq(#df:merge(df, { on = names }), 8)
+end)
+
 T.test("empty and all-missing frames", function()
   local e = DataFrame{ a = ml.zeros(0, { dtype = "float64" }), s = Column.from_list({}, 0, "string") }
   T.eq(#e:sort_values("a"), 0); T.eq(#e:dropna(), 0); T.eq(#e:drop_duplicates(), 0)

@@ -129,7 +129,7 @@ function DataFrame:sort_values(by, opts)
   local na_first = checks.one_of(fn, "na_position", opts.na_position, { "last", "first" }, "last") == "first"
   local specs = {}
   for i, name in ipairs(names) do specs[i] = keys.spec(self._cols[name], true, not asc[i], na_first) end
-  return self:take(F.argsort(specs))
+  return self:take(F.argsort(keys.at_most(specs, true, false)))
 end
 
 -- Missing cells per row over the named columns (int64 [n]).

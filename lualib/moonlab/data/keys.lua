@@ -3,7 +3,6 @@
 -- arguments that name them. Shared by frame_ops, groupby and merge.
 local ml = require "moonlab"
 local checks = require "moonlab.core.checks"
-local Column = require "moonlab.data.column"
 
 local fail, fmt = checks.fail, string.format
 local F = ml._frame
@@ -41,14 +40,24 @@ function keys.names(fn, df, names, what)
   return names
 end
 
+local MAX_KEYS = 16 -- what one call of ml._frame takes
+
+--- keys.at_most(specs, [sorted], [dropna]) -> specs: more than 16 keys folded, the leading ones into one key of their group ids
+-- (sorted ids keep the lexicographic order; with dropna a dropped row stays missing)
+function keys.at_most(specs, sorted, dropna)
+  while #specs > MAX_KEYS do
+    local ids = F.factorize(table.move(specs, 1, MAX_KEYS, 1, {}), { sort = sorted, dropna = dropna })
+    local folded = { values = ids, valid = dropna and ids:ne(0) or nil }
+    specs = { folded, table.unpack(specs, MAX_KEYS + 1) }
+  end
+  return specs
+end
+
 --- keys.factorize(df, names, opts) -> ids (int64, 1-based, 0 = dropped), G
 function keys.factorize(df, names, opts)
   local specs = {}
   for i, name in ipairs(names) do specs[i] = keys.spec(df._cols[name], opts.sort) end
-  return F.factorize(specs, opts)
+  return F.factorize(keys.at_most(specs, opts.sort, opts.dropna), opts)
 end
-
---- keys.is_text(col) -> whether a column holds pool codes
-keys.is_text = function(col) return Column.is_text(col.kind) end
 
 return keys

@@ -80,7 +80,7 @@ function DataFrame:merge(other, opts)
   if nl + nr == 0 then
     lidx, ridx = ml.zeros(0, { dtype = "int64" }), ml.zeros(0, { dtype = "int64" })
   else
-    local ids, G = F.factorize(specs, { sort = false, dropna = false })
+    local ids, G = F.factorize(keys.at_most(specs, false, false), { sort = false, dropna = false })
     lidx, ridx = F.join(ids:narrow(1, 1, nl), ids:narrow(1, nl + 1, nr), G, how)
   end
   local lnone = (how == "right" or how == "outer") and lidx:eq(0) or nil
