@@ -279,6 +279,8 @@ int ml_frame_argsort(int64_t *order, const ml_frame_key *keys, int nkeys, int64_
     return 0;
 }
 
+/* qsort passes no context to its comparator: the pool goes through this
+ * variable, under a critical section so two threads never share it. */
 static const ml_strpool *rank_pool;
 static int cmp_codes(const void *a, const void *b) {
     size_t la, lb;
