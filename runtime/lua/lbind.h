@@ -104,6 +104,13 @@ void lb_open_nnops(lua_State *L);
 void lb_open_optim(lua_State *L);
 void lb_open_data(lua_State *L);
 void lb_open_sys(lua_State *L);  /* ml._train: terminal, Ctrl-C */
+/* Adds the fused training step (plan, step) to the ml._train table at the top of the stack. */
+void lb_train_step_register(lua_State *L);
+/* ml._optim.step_all's body: steps every {flat, group, gi} of the list at idx (absolute index). */
+int lb_optim_step_blocks(lua_State *L, int idx);
+/* The C loader in the data.loader box at idx (raises when closed), for fit's fused step to pull batches from. */
+struct ml_loader;
+struct ml_loader *lb_loader_of(lua_State *L, int idx);
 void lb_open_json(lua_State *L); /* ml.json */
 void lb_open_strpool(lua_State *L); /* ml._strings: data frames' string pool */
 /* The string pool userdata (runtime/lua/strpool.c): push takes the caller's reference (NULL raises). */

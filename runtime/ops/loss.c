@@ -610,6 +610,20 @@ typedef struct {
 DEF_MSE(float)
 DEF_MSE(double)
 
+/* For the fused training step (train_step.c): the same kernel block by
+ * block on the caller's arrays, the blocks' sums added in order. */
+double ml_mse_raw(ml_dtype dt, const void *x, const void *y, void *d2, int64_t n) {
+    size_t es = ml_dtype_size(dt);
+    double total = 0, part = 0;
+    for (int64_t i0 = 0; i0 < n; i0 += BCE_BLOCK) {
+        mse_job j = {.n = n - i0, .x = (const char *)x + i0 * es, .y = (const char *)y + i0 * es,
+                     .d2 = (char *)d2 + i0 * es, .part = &part};
+        (dt == ML_FLOAT32 ? mse_fwd_float : mse_fwd_double)(&j, 0, 1);
+        total += part;
+    }
+    return total;
+}
+
 static int mse_backward(ml_node *n, ml_tensor *g, ml_tensor **gin) {
     ml_tensor *d = ml_saved(n, 0);
     if (!d) return -1;

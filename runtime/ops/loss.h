@@ -48,5 +48,8 @@ ml_tensor *ml_bce(ml_tensor *x, ml_tensor *y, ml_tensor *weight, ml_reduction re
 /* Squared error (PyTorch's F.mse_loss): loss = (x - y)^2, x and y of one
  * shape and float dtype; differentiable in both. "mean" divides by numel. */
 ml_tensor *ml_mse_loss(ml_tensor *x, ml_tensor *y, ml_reduction red);
+/* Its kernel on contiguous arrays of dtype dt (n each; d2 may not alias):
+ * d2 = 2 (x - y), returns sum (x - y)^2 in ml_mse_loss's order. */
+double ml_mse_raw(ml_dtype dt, const void *x, const void *y, void *d2, int64_t n);
 
 #endif
