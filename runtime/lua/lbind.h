@@ -15,8 +15,13 @@
 
 #define LB_TENSOR_MT "moonlab.Tensor"
 
-/* Tensor userdata: a box holding one reference to a C tensor. */
-typedef struct { ml_tensor *t; } lb_box;
+/* Tensor userdata: a box holding one reference to a C tensor, and a mark
+ * (the interpreter's tensor metatable's address) that tells a tensor box
+ * from any other userdata of its size without pushing its metatable. */
+typedef struct {
+    ml_tensor *t;
+    const void *mark;
+} lb_box;
 
 /* Returns the tensor at idx or raises "fn: argument #k: expected a tensor, got TYPE". Borrowed. */
 ml_tensor *lb_check_tensor(lua_State *L, int idx, const char *fn);
