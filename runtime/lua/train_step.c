@@ -2,10 +2,11 @@
  * plan and its arithmetic are runtime/ops/train_step.c; which models get
  * one is lualib/moonlab/train/fused.lua's decision).
  *
- *   local plan = ml._train.plan(layers, in_features, rows, reduction, blocks)
+ *   local plan = ml._train.plan(layers, in_features, rows, loss, reduction, blocks)
  *     layers: {{kind = "linear", weight = W, bias = b|nil}, {kind = "relu"},
  *              {kind = "leaky_relu", slope = 0.01}, {kind = "tanh"}, ...}
- *     reduction: "mean" or "sum" (MSE); blocks: the optimizer's _cblocks
+ *     loss: "mse", "cross_entropy" or "bce_with_logits"; reduction: "mean"
+ *     or "sum"; blocks: the optimizer's _cblocks
  *   local loss, rows = ml._train.step(plan, x, y)
  *     one forward, loss, backward and optimizer update; nil when this batch
  *     must take the general path (the plan declines it, nothing touched). A
@@ -49,13 +50,16 @@ static ml_tensor *field_tensor(lua_State *L, const char *key, int i, bool option
     return t;
 }
 
-/* ml._train.plan(layers, in_features, rows, reduction, blocks) -> plan */
+/* ml._train.plan(layers, in_features, rows, loss, reduction, blocks) -> plan */
 static int l_plan(lua_State *L) {
     luaL_checktype(L, 1, LUA_TTABLE);
     lua_Integer in0 = luaL_checkinteger(L, 2), rows = luaL_checkinteger(L, 3);
+    static const char *const losses[] = {[ML_TS_MSE] = "mse", [ML_TS_CROSS_ENTROPY] = "cross_entropy",
+                                         [ML_TS_BCE_WITH_LOGITS] = "bce_with_logits", NULL};
+    ml_ts_loss loss = (ml_ts_loss)luaL_checkoption(L, 4, NULL, losses);
     static const char *const reds[] = {"mean", "sum", NULL};
-    ml_reduction red = luaL_checkoption(L, 4, NULL, reds) == 0 ? ML_REDUCE_MEAN : ML_REDUCE_SUM;
-    luaL_checktype(L, 5, LUA_TTABLE);
+    ml_reduction red = luaL_checkoption(L, 5, NULL, reds) == 0 ? ML_REDUCE_MEAN : ML_REDUCE_SUM;
+    luaL_checktype(L, 6, LUA_TTABLE);
     lua_Integer n = lua_rawlen(L, 1);
     if (n < 1 || n > 1024) return luaL_error(L, "ml._train.plan: %d layers (1 to 1024 supported)", (int)n);
     ml_ts_layer *ls = lua_newuserdatauv(L, sizeof *ls * n, 0); /* scratch, collected */
@@ -84,9 +88,9 @@ static int l_plan(lua_State *L) {
     lb_plan *b = lua_newuserdatauv(L, sizeof *b, 1);
     b->p = NULL;
     luaL_setmetatable(L, PLAN_MT);
-    lua_pushvalue(L, 5);
+    lua_pushvalue(L, 6);
     lua_setiuservalue(L, -2, 1); /* the optimizer's blocks, stepped after each batch */
-    b->p = ml_train_plan_new((int)n, ls, in0, rows, red);
+    b->p = ml_train_plan_new((int)n, ls, in0, rows, loss, red);
     if (!b->p) return luaL_error(L, "ml._train.plan: %s", ml_last_error());
     return 1;
 }

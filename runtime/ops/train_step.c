@@ -16,7 +16,10 @@ struct ml_train_plan {
     ml_ts_layer *layers; /* (n) */
     int64_t in0, rows;   /* input features, most rows a batch may have */
     int64_t *width;      /* (n + 1) width[0] = in0, width[i + 1] = layer i's output */
+    ml_ts_loss loss;
     ml_reduction red;
+    int64_t *labels;     /* (rows) cross-entropy's 0-based targets */
+    double *lanes;       /* (2 rows) cross-entropy's row losses and weights */
     float **act;         /* (n) act[i]: (rows, width[i + 1]) layer i's output */
     float *g0, *g1;      /* (rows, max width) the gradient flowing down, ping-pong */
     int first_grad;      /* the lowest layer index whose input needs a gradient (below it, none) */
@@ -39,10 +42,12 @@ static bool is_f32_matrix(const ml_tensor *t, int ndim) {
     return t && t->dtype == ML_FLOAT32 && t->ndim == ndim && ml_is_contiguous(t);
 }
 
-ml_train_plan *ml_train_plan_new(int n, const ml_ts_layer *layers, int64_t in0, int64_t rows, ml_reduction red) {
+ml_train_plan *ml_train_plan_new(int n, const ml_ts_layer *layers, int64_t in0, int64_t rows, ml_ts_loss loss,
+                                 ml_reduction red) {
     if (n < 1 || n > 1024) return ml_error("train_step: %d layers (1 to 1024 supported)", n);
     if (rows < 1 || in0 < 1) return ml_error("train_step: batch of %lld rows, %lld features", (long long)rows, (long long)in0);
     if (red != ML_REDUCE_MEAN && red != ML_REDUCE_SUM) return ml_error("train_step: the loss must be reduced (mean or sum)");
+    if (loss < 0 || loss >= ML_TS_NLOSSES) return ml_error("train_step: unknown loss");
     int64_t w = in0, maxw = in0, acts = 0;
     int nparams = 0, first_param = -1;
     for (int i = 0; i < n; i++) {
@@ -67,7 +72,7 @@ ml_train_plan *ml_train_plan_new(int n, const ml_ts_layer *layers, int64_t in0, 
     if (!p) return ml_error("out of memory");
     /* one block: layers, widths, pointers, params, then 64-byte aligned floats */
     size_t head = sizeof(ml_ts_layer) * n + sizeof(int64_t) * (n + 1) + sizeof(float *) * n +
-                  sizeof(ml_tensor *) * nparams;
+                  sizeof(ml_tensor *) * nparams + sizeof(int64_t) * rows + sizeof(double) * 2 * rows;
     head = (head + 63) & ~(size_t)63;
     size_t floats = (size_t)acts + 2 * (size_t)(rows * maxw) + 16 * (size_t)n;
     if (posix_memalign(&p->block, 64, head + sizeof(float) * floats)) { free(p); return ml_error("out of memory"); }
@@ -75,9 +80,11 @@ ml_train_plan *ml_train_plan_new(int n, const ml_ts_layer *layers, int64_t in0, 
     p->layers = (ml_ts_layer *)c, c += sizeof(ml_ts_layer) * n;
     p->width = (int64_t *)c, c += sizeof(int64_t) * (n + 1);
     p->act = (float **)c, c += sizeof(float *) * n;
-    p->params = (ml_tensor **)c;
+    p->params = (ml_tensor **)c, c += sizeof(ml_tensor *) * nparams;
+    p->labels = (int64_t *)c, c += sizeof(int64_t) * rows;
+    p->lanes = (double *)c;
     float *f = (float *)((char *)p->block + head);
-    p->n = n, p->in0 = in0, p->rows = rows, p->red = red, p->nparams = nparams, p->first_grad = first_param + 1;
+    p->n = n, p->in0 = in0, p->rows = rows, p->loss = loss, p->red = red, p->nparams = nparams, p->first_grad = first_param + 1;
     p->width[0] = in0;
     int k = 0;
     for (int i = 0; i < n; i++) {
@@ -216,13 +223,49 @@ CLONES static void scale(float *restrict g, float k, int64_t n) {
     for (int64_t i = 0; i < n; i++) g[i] = g[i] * k;
 }
 
+/* Whether y fits the loss for m rows of wl outputs; cross-entropy's labels
+ * are converted to 0-based ones (none out of range) on the way. */
+static bool target_fits(ml_train_plan *p, const ml_tensor *y, int64_t m, int64_t wl) {
+    if (p->loss != ML_TS_CROSS_ENTROPY) return is_f32_matrix(y, 2) && y->shape[0] == m && y->shape[1] == wl;
+    if (!y || y->dtype != ML_INT64 || y->ndim != 1 || y->shape[0] != m || !ml_is_contiguous(y)) return false;
+    const int64_t *v = ml_data(y);
+    for (int64_t i = 0; i < m; i++) {
+        if (v[i] < 1 || v[i] > wl) return false;
+        p->labels[i] = v[i] - 1;
+    }
+    return true;
+}
+
+/* The loss of the last output `out` (m, wl) and, into g, its gradient
+ * before scaling by the reduction; returns the sum, *denom mean's divisor. */
+static double loss_fwd(ml_train_plan *p, float *g, const float *out, const ml_tensor *y, int64_t m, int64_t wl,
+                       double *denom) {
+    int64_t numel = m * wl;
+    double total;
+    switch (p->loss) {
+    case ML_TS_CROSS_ENTROPY: /* ml_cross_entropy: the row losses, divided by the rows' weight sum */
+        total = ml_cross_entropy_raw(ML_FLOAT32, out, p->labels, m, wl, g, p->lanes, denom);
+        break;
+    case ML_TS_BCE_WITH_LOGITS:
+        total = ml_bce_with_logits_raw(ML_FLOAT32, out, ml_data(y), g, numel);
+        *denom = (double)numel;
+        break;
+    default: /* ml_mse_loss: g = 2 (x - y) */
+        total = ml_mse_raw(ML_FLOAT32, out, ml_data(y), g, numel);
+        *denom = (double)numel;
+        break;
+    }
+    if (p->red != ML_REDUCE_MEAN) *denom = 1;
+    return total;
+}
+
 ml_ts_status ml_train_plan_run(ml_train_plan *p, const ml_tensor *x, const ml_tensor *y, double *loss) {
     int n = p->n;
     if (!is_f32_matrix(x, 2) || x->shape[1] != p->in0 || x->shape[0] < 1 || x->shape[0] > p->rows) return ML_TS_DECLINE;
     int64_t m = x->shape[0], wl = p->width[n];
-    if (!is_f32_matrix(y, 2) || y->shape[0] != m || y->shape[1] != wl) return ML_TS_DECLINE;
     for (int i = 0; i < p->nparams; i++)
         if (!grad_of(p->params[i])) return ML_TS_DECLINE;
+    if (!target_fits(p, y, m, wl)) return ML_TS_DECLINE;
 
     const float *in = ml_data(x);
     for (int i = 0; i < n; i++) {
@@ -232,11 +275,11 @@ ml_ts_status ml_train_plan_run(ml_train_plan *p, const ml_tensor *x, const ml_te
         in = p->act[i];
     }
 
-    /* ml_mse_loss: the 0-d float32 loss, and its backward 2 (x - y) * (float)(1 / denom) */
+    /* the 0-d float32 loss, and its backward: the saved gradient * (float)(1 / denom) (scale_saved) */
     int64_t numel = m * wl;
-    double denom = p->red == ML_REDUCE_MEAN ? (double)numel : 1;
+    double denom;
     float *g = p->g0, *gnext = p->g1;
-    double total = ml_mse_raw(ML_FLOAT32, in, ml_data(y), g, numel);
+    double total = loss_fwd(p, g, in, y, m, wl, &denom);
     float lv = (float)(p->red == ML_REDUCE_MEAN ? total / denom : total);
     *loss = lv;
     if (!isfinite(lv)) {

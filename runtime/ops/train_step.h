@@ -1,6 +1,7 @@
 /* A compiled training step: forward, loss, backward and the gradients of a
  * chain of Linear layers and elementwise activations (an nn.Sequential of
- * library layers) under MSE, in float32, with every buffer made once.
+ * library layers) under MSE, cross-entropy or BCE on logits, in float32,
+ * with every buffer made once.
  *
  * fit builds a plan when its model, loss and optimizer qualify
  * (lualib/moonlab/train/fused.lua decides) and runs one C call a batch
@@ -11,15 +12,16 @@
  *
  * The arithmetic is the general path's, operation by operation: the same
  * ml_sgemm calls (operands, transposes, leading dimensions, alpha, beta),
- * the bias preset into the output rows, the vecmath activations, the MSE
- * kernel of loss.c, the backward expressions of optable.h, and the bias
+ * the bias preset into the output rows, the vecmath activations, the loss
+ * kernels of loss.c, the backward expressions of optable.h, and the bias
  * gradient summed in double, rows in order (autograd.c's colsum and, for
  * one column below 256 rows, reduce.c's sum, which is the same loop). So a
  * fused step gives the general step's bits.
  *
  *   x  (m, in0)   the batch, m <= the plan's rows
  *   a_i (m, w_i)  layer i's output, kept for the backward
- *   y  (m, wL)    the target, the shape of the last output
+ *   y  (m, wL)    the target: float32 of the last output's shape (MSE, BCE),
+ *                 or int64 (m) class labels 1..wL (cross-entropy)
  *
  * Nothing here knows about Lua; functions return 0 / a pointer, or -1 /
  * NULL with ml_error set. */
@@ -39,13 +41,18 @@ typedef struct {
     double slope;     /* LeakyReLU's negative slope */
 } ml_ts_layer;
 
+/* The losses: nn.MSELoss, nn.CrossEntropyLoss (no weight, smoothing or
+ * ignore_index) and nn.BCEWithLogitsLoss (no weight or pos_weight). */
+typedef enum { ML_TS_MSE, ML_TS_CROSS_ENTROPY, ML_TS_BCE_WITH_LOGITS, ML_TS_NLOSSES } ml_ts_loss;
+
 typedef struct ml_train_plan ml_train_plan;
 
 /* A plan for batches of at most rows rows through n layers of in0 input
- * features, with loss reduction red (mean or sum). The weights must be
+ * features, with loss `loss` reduced by red (mean or sum). The weights must be
  * float32 2-D contiguous leaves, the widths must chain. Retains the
  * parameters. */
-ml_train_plan *ml_train_plan_new(int n, const ml_ts_layer *layers, int64_t in0, int64_t rows, ml_reduction red);
+ml_train_plan *ml_train_plan_new(int n, const ml_ts_layer *layers, int64_t in0, int64_t rows, ml_ts_loss loss,
+                                 ml_reduction red);
 void ml_train_plan_free(ml_train_plan *p); /* NULL-safe */
 
 typedef enum {
@@ -56,8 +63,9 @@ typedef enum {
 
 /* One forward, loss and backward of batch x against y. Declines (without
  * touching anything) a batch of another dtype, layout or width, more rows
- * than planned, or a parameter whose .grad is missing or not a contiguous
- * float32 tensor of its shape. */
+ * than planned, a class label out of range (the general path then says
+ * so), or a parameter whose .grad is missing or not a contiguous float32
+ * tensor of its shape. */
 ml_ts_status ml_train_plan_run(ml_train_plan *p, const ml_tensor *x, const ml_tensor *y, double *loss);
 
 /* The parameters, in the order of the layers (weight, then bias): for the binding's checks. */

@@ -53,7 +53,7 @@ end
 
 -- One seeded run: {losses, weights, state, fused_steps, history}.
 local function run(spec, fused, opts)
-  local x, y = data(spec.dtype)
+  local x, y = (spec.data or data)(spec.dtype)
   ml.seed(3)
   local model = spec.model()
   local opt = spec.opt(model)
@@ -123,6 +123,64 @@ T.test("fused step: Linear without bias, a deeper chain, and MSE reduced by sum"
   end, opt = OPTS.Adam }, "deep")
   check_same({ model = seq(ACTS.GELU), opt = OPTS.SGD, loss = function() return nn.MSELoss{ reduction = "sum" } end }, "sum")
   check_same({ model = function() return nn.Sequential{ nn.Tanh(), nn.Linear(D, 1) } end, opt = OPTS.Adam }, "activation first")
+end)
+
+-- Three classes from the same inputs: int64 labels 1..3, and 0/1 float targets.
+local function classes()
+  local x, y = data()
+  local lab = (y:gt(0.3):to("int64") + y:gt(-0.3):to("int64") + 1):reshape(-1):contiguous()
+  return x, lab
+end
+local function binary()
+  local x, y = data()
+  return x, y:gt(0):to("float32")
+end
+local function head(k)
+  return function()
+    return nn.Sequential{ nn.Linear(D, 16), nn.ReLU(), nn.Linear(16, k) }
+  end
+end
+
+T.test("fused step: cross-entropy and BCE on logits (mean and sum) give the general run bit for bit", function()
+  for _, red in ipairs{ "mean", "sum" } do
+    check_same({ model = head(3), opt = OPTS.Adam, data = classes,
+      loss = function() return nn.CrossEntropyLoss{ reduction = red } end }, "cross-entropy " .. red)
+    check_same({ model = head(1), opt = OPTS["SGD momentum+wd"], data = binary,
+      loss = function() return nn.BCEWithLogitsLoss{ reduction = red } end }, "BCE with logits " .. red)
+  end
+end)
+
+T.test("fused step: labels out of range are the general path's error; the C step declines them", function()
+  local x, lab = classes()
+  lab[150] = 7
+  local m = head(3)()
+  m:compile{ optimizer = OPTS.Adam(m), loss = nn.CrossEntropyLoss() }
+  T.raises(function() m:fit(x, lab, { epochs = 1, batch_size = 32, shuffle = false, verbose = 0 }) end, "has label 7")
+  local opt = OPTS.SGD(m)
+  local specs = { { kind = "linear", weight = m[1].weight, bias = m[1].bias }, { kind = "relu" },
+    { kind = "linear", weight = m[3].weight, bias = m[3].bias } }
+  for _, p in ipairs(m:parameters()) do p.grad = ml.zeros_like(p) end
+  local plan = ml._train.plan(specs, D, 4, "cross_entropy", "mean", rawget(opt, "_cblocks"))
+  local xb = x:narrow(1, 1, 4):contiguous()
+  local before = m[1].weight:clone()
+  for _, bad in ipairs{ { 1, 2, 4, 1 }, { 0, 1, 2, 3 } } do
+    T.eq(ml._train.step(plan, xb, ml.tensor(bad, { dtype = "int64" })), nil, "label out of range: declined")
+  end
+  T.eq(ml._train.step(plan, xb, ml.tensor({ 1, 2, 3, 1 }):to("float32")), nil, "float labels: declined")
+  T.all_near(m[1].weight, before, 0, "nothing touched")
+  T.ok(ml._train.step(plan, xb, ml.tensor({ 1, 2, 3, 1 }, { dtype = "int64" })), "int64 labels 1..3 run")
+  -- class weights, smoothing, pos_weight: the general path
+  local cases = {
+    { nn.CrossEntropyLoss{ weight = ml.tensor{ 1, 2, 1 }:to("float32") }, classes, 3 },
+    { nn.CrossEntropyLoss{ label_smoothing = 0.1 }, classes, 3 },
+    { nn.BCEWithLogitsLoss{ pos_weight = ml.tensor{ 2 }:to("float32") }, binary, 1 },
+  }
+  for i, c in ipairs(cases) do
+    local xx, yy = c[2]()
+    local mm = head(c[3])()
+    mm:compile{ optimizer = OPTS.Adam(mm), loss = c[1] }
+    T.eq(mm:fit(xx, yy, { epochs = 1, batch_size = 32, verbose = 0 }).fused_steps, 0, "case " .. i)
+  end
 end)
 
 T.test("fused step: fit counts its fused batches; the first batch of a fit is checked by the general path", function()
@@ -277,7 +335,7 @@ T.test("fused step: the C step declines batches and gradients it cannot run, and
   local opt = optim.SGD({ l1.weight, l1.bias, l2.weight, l2.bias }, { lr = 0.1 })
   local specs = { { kind = "linear", weight = l1.weight, bias = l1.bias }, { kind = "relu" },
     { kind = "linear", weight = l2.weight, bias = l2.bias } }
-  local plan = ml._train.plan(specs, 4, 8, "mean", rawget(opt, "_cblocks"))
+  local plan = ml._train.plan(specs, 4, 8, "mse", "mean", rawget(opt, "_cblocks"))
   local x, y = ml.randn({ 8, 4 }), ml.randn({ 8, 2 })
   T.eq(ml._train.step(plan, x, y), nil, "no .grad yet: declined")
   for _, p in ipairs{ l1.weight, l1.bias, l2.weight, l2.bias } do p.grad = ml.zeros_like(p) end
@@ -293,9 +351,10 @@ T.test("fused step: the C step declines batches and gradients it cannot run, and
   local lv, rows = ml._train.step(plan, x:narrow(1, 1, 5):contiguous(), y:narrow(1, 1, 5):contiguous())
   T.eq(rows, 5, "a smaller batch runs")
   T.ok(type(lv) == "number" and lv > 0, "a loss")
-  T.raises(function() ml._train.plan({ { kind = "conv" } }, 4, 8, "mean", {}) end, "unknown kind 'conv'")
-  T.raises(function() ml._train.plan({ { kind = "linear", weight = "w" } }, 4, 8, "mean", {}) end, "'weight' must be a tensor")
-  T.raises(function() ml._train.plan(specs, 5, 8, "mean", {}) end, "takes 4 features, gets 5")
-  T.raises(function() ml._train.plan({ { kind = "relu" } }, 4, 8, "mean", {}) end, "no Linear layer")
-  T.raises(function() ml._train.plan(specs, 4, 8, "none", {}) end, "invalid option 'none'")
+  T.raises(function() ml._train.plan({ { kind = "conv" } }, 4, 8, "mse", "mean", {}) end, "unknown kind 'conv'")
+  T.raises(function() ml._train.plan({ { kind = "linear", weight = "w" } }, 4, 8, "mse", "mean", {}) end, "'weight' must be a tensor")
+  T.raises(function() ml._train.plan(specs, 5, 8, "mse", "mean", {}) end, "takes 4 features, gets 5")
+  T.raises(function() ml._train.plan({ { kind = "relu" } }, 4, 8, "mse", "mean", {}) end, "no Linear layer")
+  T.raises(function() ml._train.plan(specs, 4, 8, "mse", "none", {}) end, "invalid option 'none'")
+  T.raises(function() ml._train.plan(specs, 4, 8, "huber", "mean", {}) end, "invalid option 'huber'")
 end)

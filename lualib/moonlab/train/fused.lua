@@ -2,8 +2,10 @@
 --
 -- When the model is an nn.Sequential of library layers the C step knows
 -- (Linear with or without bias, ReLU, LeakyReLU, Tanh, Sigmoid, GELU (erf),
--- Identity, Dropout with p = 0), in float32, the loss an nn.MSELoss reduced
--- by mean or sum, and the optimizer a library one with a fused C update
+-- Identity, Dropout with p = 0), in float32, the loss an nn.MSELoss,
+-- nn.CrossEntropyLoss (int64 labels; no weight, label_smoothing or
+-- ignore_index) or nn.BCEWithLogitsLoss (no weight or pos_weight) reduced by
+-- mean or sum, and the optimizer a library one with a fused C update
 -- (SGD, Adam, AdamW, RMSprop, Adagrad) over exactly the model's parameters,
 -- a batch is one C call (ml._train.step): forward, loss, backward into the
 -- parameters' .grad (the optimizer's flat gradient block), then the
@@ -92,18 +94,30 @@ function M.enabled(fused)
   return os.getenv("MOONLAB_FUSED") ~= "0"
 end
 
+-- The loss's name for ml._train.plan, or nil.
+local function loss_of(crit)
+  if type(crit) ~= "table" or rawget(crit, "forward") ~= nil then return nil end
+  local nn, cls = ml.nn, getmetatable(crit)
+  if cls == nn.MSELoss then return "mse" end
+  if cls == nn.CrossEntropyLoss and crit.weight == nil and crit.label_smoothing == 0 and crit.ignore_index == nil then
+    return "cross_entropy"
+  end
+  if cls == nn.BCEWithLogitsLoss and crit.weight == nil and crit.pos_weight == nil then return "bce_with_logits" end
+  return nil
+end
+
 --- fused.plan(model, loss, optimizer, X, batch_size) -> plan | nil: a compiled step for this model, or nil (the general path)
 function M.plan(model, crit, opt, X, bs)
   if not LAYER then LAYER, OPTIM = kinds() end
-  if getmetatable(crit) ~= ml.nn.MSELoss or rawget(crit, "forward") ~= nil then return nil end
-  local red = crit.reduction
+  local loss = loss_of(crit)
+  local red = loss and crit.reduction
   if red ~= "mean" and red ~= "sum" then return nil end
   if not ml.is_tensor(X) or X:dim() ~= 2 or X:dtype() ~= "float32" then return nil end
   local specs, params = layers_of(model)
   if not specs or #params == 0 then return nil end
   local blocks = blocks_of(opt, params)
   if not blocks then return nil end
-  local ok, plan = pcall(ml._train.plan, specs, X:size(2), bs, red, blocks)
+  local ok, plan = pcall(ml._train.plan, specs, X:size(2), bs, loss, red, blocks)
   return ok and plan or nil -- widths that do not chain: the general path raises the layer's own error
 end
 
