@@ -183,6 +183,19 @@ T.test("fused step: labels out of range are the general path's error; the C step
   end
 end)
 
+T.test("fused step: two parameter groups, and a wider model at 2 threads, give the general run bit for bit", function()
+  check_same({ model = seq(ACTS.Tanh), opt = function(m)
+    return optim.Adam({ { params = { m[1].weight, m[1].bias }, lr = 1e-2 }, { params = { m[3].weight, m[3].bias }, lr = 1e-3 } })
+  end }, "two groups")
+  local threads = ml.threads()
+  ml.threads(2)
+  local ok, err = pcall(check_same, { model = function()
+    return nn.Sequential{ nn.Linear(D, 96), nn.GELU(), nn.Linear(96, 64), nn.ReLU(), nn.Linear(64, 1) }
+  end, opt = OPTS.AdamW }, "2 threads")
+  ml.threads(threads)
+  if not ok then error(err, 0) end
+end)
+
 T.test("fused step: fit counts its fused batches; the first batch of a fit is checked by the general path", function()
   local f = run({ model = seq(ACTS.ReLU), opt = OPTS.Adam, epochs = 2 }, nil)
   T.eq(f.fused, 2 * 7 - 1, "7 batches an epoch, the first of the fit general")
