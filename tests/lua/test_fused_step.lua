@@ -371,3 +371,24 @@ T.test("fused step: the C step declines batches and gradients it cannot run, and
   T.raises(function() ml._train.plan(specs, 4, 8, "mse", "none", {}) end, "invalid option 'none'")
   T.raises(function() ml._train.plan(specs, 4, 8, "huber", "mean", {}) end, "invalid option 'huber'")
 end)
+
+T.test("fused step: a step makes no Lua value and no tensor (heap and tensor bytes stay put)", function()
+  ml.seed(4)
+  local l1, l2 = nn.Linear(D, 16), nn.Linear(16, 1)
+  local ps = { l1.weight, l1.bias, l2.weight, l2.bias }
+  local opt = optim.Adam(ps, { lr = 1e-3 })
+  for _, p in ipairs(ps) do p.grad = ml.zeros_like(p) end
+  local plan = ml._train.plan({ { kind = "linear", weight = l1.weight, bias = l1.bias }, { kind = "tanh" },
+    { kind = "linear", weight = l2.weight, bias = l2.bias } }, D, 32, "mse", "mean", rawget(opt, "_cblocks"))
+  local x, y = ml.randn({ 32, D }), ml.randn({ 32, 1 })
+  local step = ml._train.step
+  for _ = 1, 10 do step(plan, x, y) end -- the optimizer's state is made at its first step
+  collectgarbage("collect")
+  collectgarbage("stop")
+  local kb, live = collectgarbage("count"), ml.memory_stats().live
+  for _ = 1, 2000 do step(plan, x, y) end
+  local grown, live2 = collectgarbage("count") - kb, ml.memory_stats().live
+  collectgarbage("restart")
+  T.ok(grown < 1, string.format("Lua's heap grew by %.2f KiB over 2000 steps", grown))
+  T.eq(live2, live, "tensor bytes live")
+end)
