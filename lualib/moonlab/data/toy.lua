@@ -1,0 +1,84 @@
+--- data/toy.lua: scikit-learn's small real datasets, read from the CSV files
+-- Debian's python3-sklearn ships (no Python runs): load_breast_cancer,
+-- load_wine, load_iris. Each returns a frame of the named feature columns
+-- plus "target" (int64, scikit-learn's 0-based codes) and the target names.
+--
+--   local df, names = data.load_breast_cancer()   -- 569 x 31; names = {"malignant", "benign"}
+--
+-- The files start with a line "rows,features,name1,name2..." and then rows
+-- of numbers without a header: the column names below are scikit-learn's
+-- (they live in its Python code, not in the files).
+local ml = require "moonlab"
+local checks = require "moonlab.core.checks"
+
+local fail, fmt = checks.fail, string.format
+local M = {}
+
+local SEARCH = {
+  "/usr/lib/python3/dist-packages/sklearn/datasets/data",
+  "/usr/local/lib/python3/dist-packages/sklearn/datasets/data",
+}
+
+local FEATURES = {
+  breast_cancer = {
+    "mean radius", "mean texture", "mean perimeter", "mean area", "mean smoothness", "mean compactness",
+    "mean concavity", "mean concave points", "mean symmetry", "mean fractal dimension", "radius error",
+    "texture error", "perimeter error", "area error", "smoothness error", "compactness error", "concavity error",
+    "concave points error", "symmetry error", "fractal dimension error", "worst radius", "worst texture",
+    "worst perimeter", "worst area", "worst smoothness", "worst compactness", "worst concavity",
+    "worst concave points", "worst symmetry", "worst fractal dimension",
+  },
+  wine = {
+    "alcohol", "malic_acid", "ash", "alcalinity_of_ash", "magnesium", "total_phenols", "flavanoids",
+    "nonflavanoid_phenols", "proanthocyanins", "color_intensity", "hue", "od280/od315_of_diluted_wines", "proline",
+  },
+  iris = { "sepal length (cm)", "sepal width (cm)", "petal length (cm)", "petal width (cm)" },
+}
+
+--- data.sklearn_data_path(file) -> the path of one of scikit-learn's bundled data files, or an error saying what to install
+function M.sklearn_data_path(file, fn)
+  fn = fn or "data.sklearn_data_path"
+  local dirs = {}
+  local env = os.getenv("MOONLAB_SKLEARN_DATA")
+  if env and env ~= "" then dirs[1] = env end
+  for _, d in ipairs(SEARCH) do dirs[#dirs + 1] = d end
+  for _, d in ipairs(dirs) do
+    local p = d .. "/" .. file
+    local f = io.open(p, "rb")
+    if f then f:close(); return p end
+  end
+  fail(fmt("%s: scikit-learn's %s was not found (looked in %s); install Debian's python3-sklearn "
+    .. "(apt-get install python3-sklearn, or `make deps`), or set MOONLAB_SKLEARN_DATA to a folder holding it",
+    fn, file, table.concat(dirs, ", ")))
+end
+
+local function load(name, fn)
+  local path = M.sklearn_data_path(name .. (name == "wine" and "_data" or "") .. ".csv", fn)
+  local f = assert(io.open(path, "rb"))
+  local first = f:read("l") or ""
+  f:close()
+  local targets = {}
+  for i, cell in ipairs((function() local t = {} for c in first:gmatch("[^,]+") do t[#t + 1] = c end return t end)()) do
+    if i > 2 then targets[#targets + 1] = (cell:gsub("%s+$", "")) end
+  end
+  local names = table.move(FEATURES[name], 1, #FEATURES[name], 1, {})
+  names[#names + 1] = "target"
+  local df = ml.data.read_csv(path, { skiprows = 1, header = false, names = names })
+  return df, targets
+end
+
+--- data.load_breast_cancer() -> frame (30 features + target: 0 malignant, 1 benign), target names
+function M.load_breast_cancer() return load("breast_cancer", "data.load_breast_cancer") end
+--- data.load_wine() -> frame (13 features + target 0..2), target names
+function M.load_wine() return load("wine", "data.load_wine") end
+--- data.load_iris() -> frame (4 features + target 0..2), target names
+function M.load_iris() return load("iris", "data.load_iris") end
+
+ml.doc(M.sklearn_data_path, "data.sklearn_data_path(file) -> path — one of scikit-learn's bundled data files (Debian's "
+  .. "python3-sklearn), or an error saying which package to install")
+ml.doc(M.load_breast_cancer, "data.load_breast_cancer() -> frame, target_names — scikit-learn's breast-cancer data "
+  .. "(569 x 30 features, target 0 = malignant, 1 = benign) from python3-sklearn's CSV")
+ml.doc(M.load_wine, "data.load_wine() -> frame, target_names — scikit-learn's wine data (178 x 13, target 0..2)")
+ml.doc(M.load_iris, "data.load_iris() -> frame, target_names — Fisher's iris data (150 x 4, target 0..2)")
+
+return M
