@@ -106,6 +106,7 @@ void lb_open_data(lua_State *L);
 void lb_open_sys(lua_State *L);  /* ml._train: terminal, Ctrl-C */
 void lb_open_json(lua_State *L); /* ml.json */
 void lb_open_strpool(lua_State *L); /* ml._strings: data frames' string pool */
+void lb_open_csv(lua_State *L); /* ml._csv: the CSV reader and writer */
 /* The string pool userdata (runtime/lua/strpool.c): push takes the caller's reference (NULL raises). */
 struct ml_strpool;
 void lb_push_strpool(lua_State *L, struct ml_strpool *p);

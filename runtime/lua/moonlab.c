@@ -223,6 +223,7 @@ int luaopen_moonlab(lua_State *L) {
     lb_open_sys(L);
     lb_open_json(L);
     lb_open_strpool(L);
+    lb_open_csv(L);
     lb_open_help(L); /* ml.help and ml.doc; the openers above documented what they registered */
 
     lua_pushvalue(L, 2);
