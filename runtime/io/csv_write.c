@@ -3,7 +3,9 @@
  * quoted when it holds the delimiter, a quote, CR or LF, or starts or ends
  * with a blank; floats are written with the shortest text that reads back
  * as the same double. */
+#include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 #include "../core/error.h"
 #include "csv.h"
@@ -11,6 +13,30 @@
 
 #define WFN "df:write_csv"
 #define FLUSH_AT (1 << 20)
+
+/* The file, through a gzip stream when the path ends in ".gz". */
+typedef struct {
+    ml_io_writer w;
+    bool gz;
+    z_stream z;
+    unsigned char out[1 << 16];
+} sink;
+
+static int sink_write(sink *s, const void *p, size_t n, bool last) {
+    if (!s->gz) return n ? ml_io_write(&s->w, p, n) : 0;
+    s->z.next_in = (unsigned char *)p;
+    s->z.avail_in = (uInt)n;
+    int rc;
+    do {
+        s->z.next_out = s->out;
+        s->z.avail_out = sizeof s->out;
+        rc = deflate(&s->z, last ? Z_FINISH : Z_NO_FLUSH);
+        if (rc == Z_STREAM_ERROR) return ml_error(WFN ": %s: gzip failed", s->w.path), -1;
+        size_t have = sizeof s->out - s->z.avail_out;
+        if (have && ml_io_write(&s->w, s->out, have) < 0) return -1;
+    } while (s->z.avail_out == 0 || (last && rc != Z_STREAM_END));
+    return 0;
+}
 
 static void put_text(ml_buf *b, const char *s, size_t n, char delim) {
     bool quote = n && (s[0] == ' ' || s[0] == '\t' || s[n - 1] == ' ' || s[n - 1] == '\t');
@@ -69,8 +95,15 @@ int ml_csv_write(const char *path, const ml_csv_write_options *o, int ncols, con
                             ml_csv_kind_name(c->kind), (long long)nrows),
                    -1;
     }
-    ml_io_writer w;
-    if (ml_io_begin_write(&w, WFN, path) < 0) return -1;
+    sink *out = calloc(1, sizeof *out);
+    if (!out) return ml_error(WFN ": out of memory"), -1;
+    size_t plen = strlen(path);
+    out->gz = plen > 3 && strcmp(path + plen - 3, ".gz") == 0;
+    if (out->gz && deflateInit2(&out->z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+        free(out);
+        return ml_error(WFN ": out of memory"), -1;
+    }
+    if (ml_io_begin_write(&out->w, WFN, path) < 0) goto fail;
     ml_buf b = {0};
     if (o->header && ncols) {
         for (int k = 0; k < ncols; k++) {
@@ -79,26 +112,32 @@ int ml_csv_write(const char *path, const ml_csv_write_options *o, int ncols, con
         }
         ml_buf_add(&b, "\n", 1);
     }
-    for (int64_t i = 0; i < nrows; i++) {
-        size_t start = b.len;
-        for (int k = 0; k < ncols; k++) {
-            if (k) ml_buf_add(&b, &o->delimiter, 1);
-            put_cell(&b, &cols[k], i, o);
+    for (int64_t i = 0; i <= nrows; i++) {
+        if (i < nrows) {
+            size_t start = b.len;
+            for (int k = 0; k < ncols; k++) {
+                if (k) ml_buf_add(&b, &o->delimiter, 1);
+                put_cell(&b, &cols[k], i, o);
+            }
+            if (b.len == start) ml_buf_add(&b, "\"\"", 2); /* a blank line would be skipped when read */
+            ml_buf_add(&b, "\n", 1);
         }
-        if (b.len == start) ml_buf_add(&b, "\"\"", 2); /* a blank line would be skipped when read */
-        ml_buf_add(&b, "\n", 1);
-        if (b.len >= FLUSH_AT || i + 1 == nrows) {
-            if (b.failed) goto oom;
-            if (ml_io_write(&w, b.data, b.len) < 0) { ml_buf_free(&b); ml_io_abort(&w); return -1; }
+        if (b.len >= FLUSH_AT || i == nrows) {
+            if (b.failed) { ml_error(WFN ": out of memory"); goto abort; }
+            if (sink_write(out, b.data, b.len, i == nrows) < 0) goto abort;
             b.len = 0;
         }
     }
-    if (b.failed) goto oom;
-    if (b.len && ml_io_write(&w, b.data, b.len) < 0) { ml_buf_free(&b); ml_io_abort(&w); return -1; }
     ml_buf_free(&b);
-    return ml_io_commit(&w);
-oom:
+    if (out->gz) deflateEnd(&out->z);
+    int rc = ml_io_commit(&out->w);
+    free(out);
+    return rc;
+abort:
     ml_buf_free(&b);
-    ml_io_abort(&w);
-    return ml_error(WFN ": out of memory"), -1;
+    ml_io_abort(&out->w);
+fail:
+    if (out->gz) deflateEnd(&out->z);
+    free(out);
+    return -1;
 }
