@@ -3,7 +3,8 @@
 pandas reads from them.
 
     scripts/gen_csv_fixtures.py    writes tests/fixtures/csv/{types.csv, types.csv.gz, floats.csv,
-                                   quoted.csv, semicolon.csv, tab.tsv, pipe.txt, pandas.lua}
+                                   quoted.csv, semicolon.csv, tab.tsv, pipe.txt, pandas.lua,
+                                   quality.csv, quality.lua}
 
 pandas.lua returns, per file, its columns in order with pandas' dtype and
 values as exact Lua literals (repr of a double reads back as the same
@@ -119,4 +120,40 @@ def main():
     write("pandas.lua", "\n".join(lines) + "\n")
 
 
+def quality_csv():
+    """A frame for data.profile: outliers, duplicated rows, constant and near-constant columns."""
+    import numpy as np
+    rng = np.random.default_rng(3)
+    n = 300
+    x = rng.normal(10, 2, n).round(3)
+    x[[5, 50, 150]] = [40.0, -25.0, 31.5]
+    x[rng.random(n) < 0.05] = np.nan
+    k = rng.integers(0, 20, n)
+    k[[7, 70]] = [500, -300]
+    df = pd.DataFrame({"x": x, "k": k, "const": ["same"] * n,
+                       "near": ["a"] * (n - 6) + ["b", "c", "b", "c", "d", None],
+                       "cat": rng.choice(["red", "green", "blue"], n)})
+    df = pd.concat([df, df.iloc[[10, 20, 20, 30]]], ignore_index=True)  # 4 duplicated rows
+    df.to_csv(os.path.join(OUT, "quality.csv"), index=False)
+    back = pd.read_csv(os.path.join(OUT, "quality.csv"))
+    lines = [f"-- written by scripts/gen_csv_fixtures.py (version {VERSION}, pandas {pd.__version__}); do not edit",
+             "-- per column: nunique (pandas), missing, outliers by IQR 1.5 (numpy linear percentiles) and",
+             "-- by z-score 3 (population std, as scipy.stats.zscore); duplicated = df.duplicated().sum()",
+             "return {", f"  rows = {len(back)}, duplicated = {int(back.duplicated().sum())},", "  columns = {"]
+    for name in back.columns:
+        col = back[name]
+        entry = {"unique": int(col.nunique()), "missing": int(col.isna().sum())}
+        if col.dtype.kind in "if":
+            v = col.dropna().to_numpy(dtype=float)
+            q1, q3 = np.percentile(v, [25, 75])
+            iqr = q3 - q1
+            entry["iqr"] = int(((v < q1 - 1.5 * iqr) | (v > q3 + 1.5 * iqr)).sum())
+            entry["z"] = int((np.abs(v - v.mean()) > 3 * v.std()).sum())
+            entry["min"], entry["max"] = float(v.min()), float(v.max())
+        lines.append(f"    {name} = {{ " + ", ".join(f"{k} = {lua_value(v)}" for k, v in entry.items()) + " },")
+    lines += ["  },", "}"]
+    write("quality.lua", "\n".join(lines) + "\n")
+
+
 main()
+quality_csv()
