@@ -4,6 +4,7 @@
 #define _GNU_SOURCE
 #include <locale.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,10 +51,13 @@ static bool ieq(const char *s, size_t n, const char *word) {
 static const double POW10[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
                                  1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
 
+static locale_t c_locale;
+static void make_c_locale(void) { c_locale = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0); }
+
 /* strtod in the C locale (whatever the process's locale says about commas). */
 static double strtod_c(const char *s, size_t n) {
-    static locale_t c_locale;
-    if (!c_locale) c_locale = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, make_c_locale); /* the reader's threads call this too */
     char small[128], *buf = n < sizeof small ? small : malloc(n + 1);
     if (!buf) return NAN;
     memcpy(buf, s, n);

@@ -200,6 +200,14 @@ T.test("header = false names columns 1..n; header = 'auto' looks at the first ro
   T.eq(data.read_csv(p).shape[1], 1) -- the default takes row 1 as the header, as pandas
 end)
 
+T.test("a header without rows gives a frame of 0 rows (float64 unless dtypes say otherwise)", function()
+  local p = write(T.tmpname(".csv"), "a,b\r\n")
+  local df = data.read_csv(p, { dtypes = { b = "string" } })
+  T.eq(df.shape[1], 0)
+  T.eq(df.dtypes.a, "float64")
+  T.eq(df.dtypes.b, "string")
+end)
+
 T.test("header names: empty ones become 'Unnamed: k', repeats get .1, .2", function()
   local p = write(T.tmpname(".csv"), "a,,a,a\n1,2,3,4\n")
   T.eq(table.concat(data.read_csv(p).columns, ","), "a,Unnamed: 2,a.1,a.2")

@@ -393,6 +393,7 @@ function quality.schema_of(df, opts)
   return schema
 end
 
+ml.doc(Profile.print, "profile:print() — prints the profile's aligned table (the same as print(profile))")
 ml.doc(quality.profile, "data.profile(df, [opts]) -> profile — per column kind, missing count/share, unique, constant and "
   .. "near-constant flags, mixed-kind cells from parsing, IQR and z-score outliers; duplicated rows; print(profile) for a table")
 ml.doc(quality.validate, "data.validate(df, schema, [{raise, max_rows}]) -> result — type, min/max, allowed, not_null, unique, "
