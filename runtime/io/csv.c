@@ -195,17 +195,12 @@ static int scan_records(ml_csv_reader *r, int64_t maxrows, size_t *next) {
             continue;
         }
         size_t end = nl ? (size_t)(nl - b) : r->len;
-        if (quote == (size_t)-1 || quote < i) {
-            /* a window at a time: one memchr per 64 KB for files without quotes */
+        if (quote == (size_t)-1 || quote < i || (!quote_is_real && quote <= end)) {
+            /* a window at a time: one memchr per 64 KB for files without quotes
+             * (quote is then the window's end, past this line) */
             size_t lim = end + 65536 < r->len ? end + 65536 : r->len;
             const char *q = memchr(b + i, '"', lim - i);
             quote = q ? (size_t)(q - b) : lim;
-            quote_is_real = q != NULL;
-        }
-        if (!quote_is_real && quote <= end) quote = (size_t)-1; /* the window ended inside this line: look again */
-        if (quote == (size_t)-1) {
-            const char *q = memchr(b + i, '"', end - i);
-            quote = q ? (size_t)(q - b) : end + 1;
             quote_is_real = q != NULL;
         }
         if (quote < end) {
