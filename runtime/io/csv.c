@@ -818,7 +818,10 @@ static void huge_pages(void *p, size_t n) {
 static void run_workers(const ml_csv_reader *r, worker *ws, int nw, colbuf *cols, uint8_t *bad, const bool *repass) {
     if (nw == 1) { parse_range(r, &ws[0], cols, bad, repass); return; }
 #pragma omp parallel num_threads(nw)
-    parse_range(r, &ws[omp_get_thread_num()], cols, bad, repass);
+    {
+        /* a team smaller than asked for (OMP_DYNAMIC, thread limits) still covers every range */
+        for (int t = omp_get_thread_num(); t < nw; t += omp_get_num_threads()) parse_range(r, &ws[t], cols, bad, repass);
+    }
 }
 
 int ml_csv_next(ml_csv_reader *r, int64_t maxrows, ml_csv_chunk **out) {
