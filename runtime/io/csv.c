@@ -195,6 +195,10 @@ static int scan_records(ml_csv_reader *r, int64_t maxrows, size_t *next) {
             continue;
         }
         size_t end = nl ? (size_t)(nl - b) : r->len;
+        if (r->comment && b[i] == r->comment) { /* a comment line ends at its newline, quotes or not */
+            i = end < r->len ? end + 1 : r->len;
+            continue;
+        }
         if (quote == (size_t)-1 || quote < i || (!quote_is_real && quote <= end)) {
             /* a window at a time: one memchr per 64 KB for files without quotes
              * (quote is then the window's end, past this line) */
@@ -215,8 +219,7 @@ static int scan_records(ml_csv_reader *r, int64_t maxrows, size_t *next) {
         }
         size_t re = end;
         if (re > i && r->buf[re - 1] == '\r') re--;
-        bool skip = re == i || (r->comment && r->buf[i] == r->comment);
-        if (!skip && add_record(r, i, re) < 0) return -1;
+        if (re > i && add_record(r, i, re) < 0) return -1; /* blank lines are skipped */
         i = end < r->len ? end + 1 : r->len;
     }
     *next = i;
@@ -337,7 +340,7 @@ static char sniff(ml_csv_reader *r) {
             line_start = false;
             skipping = (r->comment && c == r->comment) || c == '\n' || c == '\r';
         }
-        if (c == '"') inq = !inq;
+        if (c == '"' && !skipping) inq = !inq;
         else if (c == '\n' && !inq) {
             if (!skipping) nl++;
             line_start = true;

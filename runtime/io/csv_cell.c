@@ -84,23 +84,20 @@ bool ml_csv_parse_float(const char *s, size_t n, double *out) {
         if (ieq(p, m, "nan")) { *out = NAN; return true; }
         return false;
     }
+    /* the digits in one loop each side of the point; more than 19 of them
+     * (leading zeros included) may have wrapped mant and go to strtod */
+    const char *ds = p;
     uint64_t mant = 0;
-    int digits = 0, exp10 = 0;
-    bool exact = true, any = false;
-    for (; p < e && is_digit(*p); p++) {
-        any = true;
-        if (digits < 19) { mant = mant * 10 + (unsigned)(*p - '0'); if (mant) digits++; }
-        else { exp10++; if (*p != '0') exact = false; }
-    }
+    while (p < e && is_digit(*p)) mant = mant * 10 + (unsigned)(*p++ - '0');
+    int ndigits = (int)(p - ds), exp10 = 0;
     if (p < e && *p == '.') {
-        p++;
-        for (; p < e && is_digit(*p); p++) {
-            any = true;
-            if (digits < 19) { mant = mant * 10 + (unsigned)(*p - '0'); if (mant) digits++; exp10--; }
-            else if (*p != '0') exact = false;
-        }
+        const char *fs = ++p;
+        while (p < e && is_digit(*p)) mant = mant * 10 + (unsigned)(*p++ - '0');
+        exp10 = -(int)(p - fs);
+        ndigits += (int)(p - fs);
     }
-    if (!any) return false;
+    if (ndigits == 0) return false;
+    bool exact = ndigits <= 19;
     if (p < e && (*p == 'e' || *p == 'E')) {
         p++;
         bool eneg = false;
