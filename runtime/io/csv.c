@@ -818,13 +818,16 @@ static void huge_pages(void *p, size_t n) {
     if (e > s) madvise((void *)s, e - s, MADV_HUGEPAGE);
 }
 
-static void run_workers(const ml_csv_reader *r, worker *ws, int nw, colbuf *cols, uint8_t *bad, const bool *repass) {
-    if (nw == 1) { parse_range(r, &ws[0], cols, bad, repass); return; }
-#pragma omp parallel num_threads(nw)
-    {
-        /* a team smaller than asked for (OMP_DYNAMIC, thread limits) still covers every range */
-        for (int t = omp_get_thread_num(); t < nw; t += omp_get_num_threads()) parse_range(r, &ws[t], cols, bad, repass);
+/* The ranges go to the threads as they come free (on a shared machine a
+ * thread that lost its core must not hold the others up at the end). */
+static void run_workers(const ml_csv_reader *r, worker *ws, int nw, int nthreads, colbuf *cols, uint8_t *bad,
+                        const bool *repass) {
+    if (nthreads == 1) {
+        for (int t = 0; t < nw; t++) parse_range(r, &ws[t], cols, bad, repass);
+        return;
     }
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nthreads)
+    for (int t = 0; t < nw; t++) parse_range(r, &ws[t], cols, bad, repass);
 }
 
 int ml_csv_next(ml_csv_reader *r, int64_t maxrows, ml_csv_chunk **out) {
@@ -835,10 +838,11 @@ int ml_csv_next(ml_csv_reader *r, int64_t maxrows, ml_csv_chunk **out) {
     if (scan_records(r, maxrows < 0 ? INT64_MAX : maxrows, &next) < 0) return -1;
     int64_t n = r->nrec;
     if (n == 0) { advance(r, next, r->streaming); return 0; }
-    int nw = ml_get_threads();
-    if (nw > 16) nw = 16;
-    if (n < 16384) nw = 1;
-    if (nw > 1 && omp_in_parallel()) nw = 1;
+    /* 8 ranges per thread, each with its own column states and pools */
+    int nthreads = ml_get_threads();
+    if (nthreads > 16) nthreads = 16;
+    if (n < 16384 || omp_in_parallel()) nthreads = 1;
+    int nw = nthreads == 1 ? 1 : nthreads * 8;
     int nsel = r->nsel;
     ml_csv_chunk *ch = calloc(1, sizeof *ch);
     worker *ws = calloc((size_t)nw, sizeof *ws);
@@ -866,7 +870,7 @@ int ml_csv_next(ml_csv_reader *r, int64_t maxrows, ml_csv_chunk **out) {
         if (!ws[t].cs || !ws[t].f) { fail_alloc(); goto done; }
         for (int k = 0; k < nsel; k++) ws[t].cs[k].state = r->kinds[k];
     }
-    run_workers(r, ws, nw, cols, bad, NULL);
+    run_workers(r, ws, nw, nthreads, cols, bad, NULL);
     for (int t = 0; t < nw; t++)
         if (ws[t].err_row >= 0) { raise_worker_error(r, &ws[t]); goto done; }
     /* columns whose cells did not all fit one kind: read again as strings */
@@ -888,7 +892,7 @@ int ml_csv_next(ml_csv_reader *r, int64_t maxrows, ml_csv_chunk **out) {
         }
     }
     if (any_repass) {
-        run_workers(r, ws, nw, cols, bad, repass);
+        run_workers(r, ws, nw, nthreads, cols, bad, repass);
         for (int t = 0; t < nw; t++)
             if (ws[t].err_row >= 0) { raise_worker_error(r, &ws[t]); goto done; }
     }

@@ -10,13 +10,13 @@
  *                                        columns (1 chunk, 0 at the end, -1 error)
  *
  * ml_csv_next finds record boundaries in one quote-aware serial pass
- * (memchr over lines without quotes), then parses the records in
- * ml_get_threads() ranges in parallel: each thread writes its rows straight
- * into the column buffers and interns strings into its own pools, merged
- * (ml_strpool_merge) after. Column kinds are inferred per chunk from every
- * cell unless given; a thread that meets a cell outside its column's kind
- * upgrades in place (int64 -> float64, date -> datetime) or leaves the column
- * to a second, string pass.
+ * (memchr over lines without quotes), then parses the records in 8 ranges
+ * per thread (ml_get_threads()), handed out as threads come free. Each range
+ * writes its rows straight into the column buffers and interns strings into
+ * its own pools, merged (ml_strpool_merge) after. Column kinds are inferred
+ * per chunk from every cell unless given; a range that meets a cell outside
+ * its column's kind upgrades in place (int64 -> float64, date -> datetime)
+ * or leaves the column to a second, string pass.
  *
  * gzip files are read transparently (zlib looks at the magic bytes). Errors
  * start with "data.read_csv: " and name "file:line[:column]". Nothing here
