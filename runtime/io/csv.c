@@ -226,6 +226,83 @@ static int scan_records(ml_csv_reader *r, int64_t maxrows, size_t *next) {
     return 0;
 }
 
+/* A whole file in memory without a single quote: its lines are records, so
+ * the boundaries are found in nthreads pieces at once (cut after a '\n').
+ * 1 when it does not apply (a quote, a stream, a small file), 0 done, -1 error. */
+typedef struct {
+    size_t *rs, *re;
+    int64_t n, cap;
+    bool quote, failed;
+} piece;
+
+static void scan_piece(const ml_csv_reader *r, size_t i, size_t hi, piece *pc) {
+    const char *b = r->buf;
+    if (memchr(b + i, '"', hi - i)) { pc->quote = true; return; }
+    while (i < hi) {
+        const char *nl = memchr(b + i, '\n', hi - i);
+        size_t end = nl ? (size_t)(nl - b) : hi, re = end;
+        if (re > i && b[re - 1] == '\r') re--;
+        if (re > i && !(r->comment && b[i] == r->comment)) {
+            if (pc->n == pc->cap) {
+                int64_t cap = pc->cap ? pc->cap * 2 : 65536;
+                size_t *a = realloc(pc->rs, (size_t)cap * sizeof *a);
+                if (a) pc->rs = a;
+                size_t *c = a ? realloc(pc->re, (size_t)cap * sizeof *c) : NULL;
+                if (!c) { pc->failed = true; return; }
+                pc->re = c;
+                pc->cap = cap;
+            }
+            pc->rs[pc->n] = i;
+            pc->re[pc->n] = re;
+            pc->n++;
+        }
+        i = end + 1;
+    }
+}
+
+static int scan_parallel(ml_csv_reader *r, int nthreads, size_t *next) {
+    size_t lo = r->pos, hi = r->len;
+    if (!r->eof || r->streaming || nthreads < 2 || hi - lo < ((size_t)8 << 20)) return 1;
+    size_t cut[17];
+    piece pcs[16];
+    memset(pcs, 0, sizeof pcs);
+    cut[0] = lo;
+    cut[nthreads] = hi;
+    for (int t = 1; t < nthreads; t++) {
+        size_t c = lo + (hi - lo) / (size_t)nthreads * (size_t)t;
+        const char *nl = memchr(r->buf + c, '\n', hi - c);
+        cut[t] = nl ? (size_t)(nl - r->buf) + 1 : hi;
+        if (cut[t] < cut[t - 1]) cut[t] = cut[t - 1];
+    }
+#pragma omp parallel for schedule(static, 1) num_threads(nthreads)
+    for (int t = 0; t < nthreads; t++) scan_piece(r, cut[t], cut[t + 1], &pcs[t]);
+    int rc = 0;
+    int64_t total = 0;
+    for (int t = 0; t < nthreads; t++) {
+        if (pcs[t].quote) rc = 1;
+        if (pcs[t].failed) rc = -1;
+        total += pcs[t].n;
+    }
+    if (rc == 0 && total > r->reccap) {
+        size_t *a = realloc(r->rs, (size_t)total * sizeof *a), *c;
+        if (a) r->rs = a;
+        if (!a || !(c = realloc(r->re, (size_t)total * sizeof *c))) rc = -1;
+        else { r->re = c; r->reccap = total; }
+    }
+    if (rc == 0) {
+        r->nrec = 0;
+        for (int t = 0; t < nthreads; t++) {
+            memcpy(r->rs + r->nrec, pcs[t].rs, (size_t)pcs[t].n * sizeof *r->rs);
+            memcpy(r->re + r->nrec, pcs[t].re, (size_t)pcs[t].n * sizeof *r->re);
+            r->nrec += pcs[t].n;
+        }
+        *next = hi;
+    }
+    for (int t = 0; t < nthreads; t++) { free(pcs[t].rs); free(pcs[t].re); }
+    if (rc < 0) fail_alloc();
+    return rc;
+}
+
 /* ---- fields ----------------------------------------------------------- */
 
 /* Splits [s, e) into fields (at most maxf stored); returns the count found. */
@@ -835,13 +912,15 @@ int ml_csv_next(ml_csv_reader *r, int64_t maxrows, ml_csv_chunk **out) {
     if (!r->sel) return ml_error(FN ": no fields selected"), -1;
     shift(r);
     size_t next;
-    if (scan_records(r, maxrows < 0 ? INT64_MAX : maxrows, &next) < 0) return -1;
+    int nthreads = ml_get_threads();
+    if (nthreads > 16) nthreads = 16;
+    if (omp_in_parallel()) nthreads = 1;
+    int scanned = maxrows < 0 ? scan_parallel(r, nthreads, &next) : 1;
+    if (scanned < 0 || (scanned == 1 && scan_records(r, maxrows < 0 ? INT64_MAX : maxrows, &next) < 0)) return -1;
     int64_t n = r->nrec;
     if (n == 0) { advance(r, next, r->streaming); return 0; }
     /* 8 ranges per thread, each with its own column states and pools */
-    int nthreads = ml_get_threads();
-    if (nthreads > 16) nthreads = 16;
-    if (n < 16384 || omp_in_parallel()) nthreads = 1;
+    if (n < 16384) nthreads = 1;
     int nw = nthreads == 1 ? 1 : nthreads * 8;
     int nsel = r->nsel;
     ml_csv_chunk *ch = calloc(1, sizeof *ch);

@@ -114,7 +114,7 @@ static void test_format(void) {
 /* Reads path whole, then streamed in chunks of 777 rows, on nthreads; the columns must agree. */
 static void read_both_ways(const char *path, int nthreads) {
     ml_set_threads(nthreads);
-    ml_csv_options o = {.header = 1, .default_na = true};
+    ml_csv_options o = {.header = 1, .default_na = true, .comment = '#'};
     ml_csv_reader *whole = ml_csv_open(path, &o);
     o.streaming = true;
     ml_csv_reader *stream = ml_csv_open(path, &o);
@@ -162,6 +162,15 @@ static void test_reader(void) {
     }
     fclose(f);
     read_both_ways(path, 1);
+    read_both_ways(path, 2);
+    /* over 8 MB and no quote: the whole read finds its records in pieces, in parallel */
+    f = fopen(path, "w");
+    fprintf(f, "a,b,c\n");
+    for (int i = 0; i < 400000; i++) {
+        if (i % 5000 == 3) fprintf(f, "# a comment\n\r\n");
+        fprintf(f, "%d,%.6f,word%d\r\n", i, (double)i / 7, i % 333);
+    }
+    fclose(f);
     read_both_ways(path, 2);
     remove(path);
 }

@@ -376,7 +376,7 @@ function quality.schema_of(df, opts)
       local v = col.values:masked_select(mask)
       local lo, hi = v:min():item(), v:max():item()
       if Column.is_time(col.kind) then spec.min, spec.max = Column.format_time(lo, col.kind), Column.format_time(hi, col.kind)
-      else spec.min, spec.max = lo, hi end
+      elseif lo > -math.huge and hi < math.huge then spec.min, spec.max = lo, hi end -- JSON has no infinities
     elseif Column.is_text(col.kind) then
       -- the codes the rows use (the pool may hold strings no row uses any more)
       local _, k, _, _, distinct = column_ranks(col)
