@@ -195,10 +195,11 @@ typedef struct {
 
 static void scan_piece(const ml_csv_reader *r, size_t i, size_t hi, piece *pc) {
     const char *b = r->buf;
-    if (memchr(b + i, '"', hi - i)) { pc->quote = true; return; }
     while (i < hi) {
         const char *nl = memchr(b + i, '\n', hi - i);
         size_t end = nl ? (size_t)(nl - b) : hi, re = end;
+        /* the quote test while the line is in L1: one pass over the file, not two */
+        if (memchr(b + i, '"', end - i)) { pc->quote = true; return; }
         if (re > i && b[re - 1] == '\r') re--;
         if (re > i && !(r->comment && b[i] == r->comment)) {
             if (pc->n == pc->cap) {
