@@ -227,6 +227,7 @@ int luaopen_moonlab(lua_State *L) {
     lb_open_prep(L);
     lb_open_neighbors(L);
     lb_open_frame(L);
+    lb_open_csv(L);
     lb_open_help(L); /* ml.help and ml.doc; the openers above documented what they registered */
 
     lua_pushvalue(L, 2);

@@ -21,7 +21,7 @@ local ml = require "moonlab"
 
 local data = {}
 
-for _, part in ipairs({ "datasets", "splits", "loader", "toy" }) do
+for _, part in ipairs({ "datasets", "splits", "loader", "csv", "quality", "toy" }) do
   for k, v in pairs(require("moonlab.data." .. part)) do
     if data[k] ~= nil then error("moonlab.data: " .. part .. " redefines data." .. k) end
     data[k] = v
