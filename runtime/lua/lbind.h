@@ -110,5 +110,6 @@ void lb_open_strpool(lua_State *L); /* ml._strings: data frames' string pool */
 struct ml_strpool;
 void lb_push_strpool(lua_State *L, struct ml_strpool *p);
 struct ml_strpool *lb_check_strpool(lua_State *L, int idx, const char *fn);
+void lb_open_sparse(lua_State *L); void lb_open_text(lua_State *L); /* ml._sparse, ml._text: CSR kernels and text features */
 
 #endif
