@@ -28,6 +28,10 @@ for _, part in ipairs({ "datasets", "splits", "loader" }) do
   end
 end
 
+-- The data frame and its columns (their operations add methods from their own files).
+data.Column = require "moonlab.data.column"
+data.DataFrame = require "moonlab.data.frame"
+
 ml.doc(data, "ml.data — datasets and batches: data.loader (batched in C, a background thread), TensorDataset, Subset, random_split, split_indices, read_idx, fashion_mnist")
 
 return data
