@@ -6,6 +6,7 @@ local ml = require "moonlab"
 local prep = {}
 
 local parts = {
+  "text",
 }
 
 for _, part in ipairs(parts) do
