@@ -252,6 +252,13 @@ static int count_doc(block *b, const job *j, int64_t d) {
 static void count_block(block *b, const job *j) {
     b->doc_end = malloc((size_t)(b->end - b->start + 1) * sizeof(int64_t));
     if (!b->doc_end || (!j->vocab && !(b->pool = ml_strpool_new()))) { b->oom = true; return; }
+    /* room for the pairs up front (about one per 6 bytes of text), so they are not copied as they grow */
+    size_t bytes = 0;
+    for (int64_t d = b->start; d < b->end; d++) bytes += j->docs->len[d];
+    b->pairs_cap = (int64_t)(bytes / 6) + 1024;
+    b->ids = malloc((size_t)b->pairs_cap * sizeof(int32_t));
+    b->cnts = malloc((size_t)b->pairs_cap * sizeof(int32_t));
+    if (!b->ids || !b->cnts) { b->oom = true; return; }
     for (int64_t d = b->start; d < b->end; d++)
         if (count_doc(b, j, d) < 0) { b->oom = true; return; }
     free(b->stamp); free(b->slot); free(b->low); free(b->gram); free(b->toks.v);
