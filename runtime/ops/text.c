@@ -1,8 +1,8 @@
 /* Tokenizing and n-gram counting (see text.h). One pass per document:
  * lowercase into a scratch buffer, find the tokens, drop stop words, form
  * the n-grams and count them into (term, count) pairs with a per-thread
- * stamp table (no hashing beyond the pool's one lookup per n-gram). Then
- * the per-thread pools are merged, the terms chosen and sorted, and the
+ * stamp table (one hash-table probe per n-gram). Then the per-thread term
+ * tables are merged in document order, the terms chosen and sorted, and the
  * pairs written out as sorted CSR rows. */
 #define _GNU_SOURCE /* qsort_r */
 #include "text.h"
@@ -138,10 +138,96 @@ void ml_text_tokens(const char *s, size_t n, void (*emit)(void *ctx, const char 
     free(t.v);
 }
 
+static bool reserve(void **p, size_t *cap, size_t need, size_t elem) {
+    if (need <= *cap) return true;
+    size_t n = *cap ? *cap : 64;
+    while (n < need) n *= 2;
+    void *q = realloc(*p, n * elem);
+    if (!q) return false;
+    *p = q, *cap = n;
+    return true;
+}
+
+/* ---- a block's term table ------------------------------------------------ */
+/* Open addressing with the hash, length, id and arena offset inline in one
+ * 16-byte slot, so a probe touches one cache line plus the bytes compared
+ * (the string pool keeps them in three arrays: three misses per lookup on a
+ * large vocabulary). Ids are dense, in first-seen order. */
+typedef struct { uint32_t h, len, id1, off; } term_slot; /* id1 = id + 1, 0: empty */
+
+typedef struct {
+    term_slot *slot;
+    int64_t cap, n;          /* slots (a power of two), terms */
+    char *arena;             /* the terms' bytes */
+    size_t arena_len, arena_cap;
+    uint32_t *off, *len;     /* per id */
+    int64_t ids_cap;
+} termtab;
+
+static uint32_t hash_key(const char *s, size_t n) {
+    uint64_t h = 0x9E3779B97F4A7C15ull ^ n;
+    while (n >= 8) {
+        uint64_t w;
+        memcpy(&w, s, 8);
+        h = (h ^ w) * 0xFF51AFD7ED558CCDull;
+        h ^= h >> 32;
+        s += 8, n -= 8;
+    }
+    uint64_t w = 0;
+    memcpy(&w, s, n);
+    h = (h ^ w) * 0xC4CEB9FE1A85EC53ull;
+    return (uint32_t)(h ^ (h >> 29));
+}
+
+static int termtab_grow(termtab *t) {
+    int64_t cap = t->cap ? t->cap * 2 : 4096;
+    term_slot *ns = calloc((size_t)cap, sizeof(term_slot));
+    if (!ns) return -1;
+    for (int64_t i = 0; i < t->cap; i++)
+        if (t->slot[i].id1) {
+            int64_t k = t->slot[i].h & (cap - 1);
+            while (ns[k].id1) k = (k + 1) & (cap - 1);
+            ns[k] = t->slot[i];
+        }
+    free(t->slot);
+    t->slot = ns, t->cap = cap;
+    return 0;
+}
+
+/* The id of key, adding it when new; -1 when out of memory (or past 4 GiB of terms). */
+static int64_t termtab_intern(termtab *t, const char *key, size_t len) {
+    if (2 * (t->n + 1) > t->cap && termtab_grow(t) < 0) return -1;
+    uint32_t h = hash_key(key, len);
+    int64_t mask = t->cap - 1, k = h & mask;
+    for (;; k = (k + 1) & mask) {
+        term_slot *s = &t->slot[k];
+        if (!s->id1) break;
+        if (s->h == h && s->len == len && memcmp(t->arena + s->off, key, len) == 0) return s->id1 - 1;
+    }
+    if (t->arena_len + len > UINT32_MAX || len > UINT32_MAX) return -1;
+    if (!reserve((void **)&t->arena, &t->arena_cap, t->arena_len + len + 1, 1)) return -1;
+    if (t->n == t->ids_cap) {
+        size_t c1 = (size_t)t->ids_cap, c2 = c1;
+        if (!reserve((void **)&t->off, &c1, (size_t)t->n + 1, sizeof(uint32_t)) ||
+            !reserve((void **)&t->len, &c2, (size_t)t->n + 1, sizeof(uint32_t))) return -1;
+        t->ids_cap = (int64_t)(c1 < c2 ? c1 : c2);
+    }
+    memcpy(t->arena + t->arena_len, key, len);
+    t->slot[k] = (term_slot){h, (uint32_t)len, (uint32_t)(t->n + 1), (uint32_t)t->arena_len};
+    t->off[t->n] = (uint32_t)t->arena_len, t->len[t->n] = (uint32_t)len;
+    t->arena_len += len;
+    return t->n++;
+}
+
+static void termtab_free(termtab *t) {
+    free(t->slot); free(t->arena); free(t->off); free(t->len);
+    memset(t, 0, sizeof *t);
+}
+
 /* ---- counting one block of documents ----------------------------------- */
 typedef struct {
     int64_t start, end;    /* documents [start, end) */
-    ml_strpool *pool;      /* fit: this block's terms (code = local id + 1) */
+    termtab terms;         /* fit: this block's terms */
     int64_t *stamp, *slot; /* per term: last document that held it, its pair */
     int64_t terms_cap;
     int32_t *ids, *cnts;   /* the pairs, document after document */
@@ -159,15 +245,6 @@ typedef struct {
     const ml_strpool *vocab; /* transform: the fixed terms; NULL when fitting */
 } job;
 
-static bool reserve(void **p, size_t *cap, size_t need, size_t elem) {
-    if (need <= *cap) return true;
-    size_t n = *cap ? *cap : 64;
-    while (n < need) n *= 2;
-    void *q = realloc(*p, n * elem);
-    if (!q) return false;
-    *p = q, *cap = n;
-    return true;
-}
 
 static int add_term(block *b, int64_t id, int64_t doc) {
     if (id >= b->terms_cap) {
@@ -197,8 +274,8 @@ static int add_term(block *b, int64_t id, int64_t doc) {
 /* The term id of key: fit interns it in the block's pool; transform looks it up (-1: not a term). */
 static int64_t term_id(block *b, const job *j, const char *key, size_t len) {
     if (j->vocab) return ml_strpool_find(j->vocab, key, len) - 1;
-    int64_t code = ml_strpool_intern(b->pool, key, len);
-    return code < 0 ? -2 : code - 1;
+    int64_t id = termtab_intern(&b->terms, key, len);
+    return id < 0 ? -2 : id;
 }
 
 static int count_doc(block *b, const job *j, int64_t d) {
@@ -251,7 +328,7 @@ static int count_doc(block *b, const job *j, int64_t d) {
 
 static void count_block(block *b, const job *j) {
     b->doc_end = malloc((size_t)(b->end - b->start + 1) * sizeof(int64_t));
-    if (!b->doc_end || (!j->vocab && !(b->pool = ml_strpool_new()))) { b->oom = true; return; }
+    if (!b->doc_end) { b->oom = true; return; }
     /* room for the pairs up front (about one per 6 bytes of text), so they are not copied as they grow */
     size_t bytes = 0;
     for (int64_t d = b->start; d < b->end; d++) bytes += j->docs->len[d];
@@ -268,7 +345,7 @@ static void count_block(block *b, const job *j) {
 static void free_blocks(block *bl, int nb) {
     for (int k = 0; k < nb; k++) {
         block *b = &bl[k];
-        ml_strpool_release(b->pool);
+        termtab_free(&b->terms);
         free(b->stamp); free(b->slot); free(b->ids); free(b->cnts); free(b->doc_end);
         free(b->low); free(b->gram); free(b->toks.v);
     }
@@ -409,14 +486,16 @@ int ml_text_fit(const char *fn, const ml_text_docs *docs, const ml_text_opts *o,
     if (!all) goto done;
     for (int k = 0; k < nb; k++) { /* merge in document order; local ids become global */
         block *b = &bl[k];
+        termtab *t = &b->terms;
         free(remap);
-        if (!(remap = malloc((size_t)(ml_strpool_count(b->pool) + 1) * sizeof(int64_t))) || ml_strpool_merge(all, b->pool, remap) < 0) {
-            ml_error("%s: out of memory while merging vocabularies", fn);
-            goto done;
-        }
-        for (int64_t p = 0; p < b->npairs; p++) b->ids[p] = (int32_t)(remap[b->ids[p] + 1] - 1);
-        ml_strpool_release(b->pool);
-        b->pool = NULL;
+        if (!(remap = malloc((size_t)(t->n ? t->n : 1) * sizeof(int64_t)))) { ml_error("%s: out of memory while merging vocabularies", fn); goto done; }
+        for (int64_t i = 0; i < t->n; i++)
+            if ((remap[i] = ml_strpool_intern(all, t->arena + t->off[i], t->len[i]) - 1) < 0) {
+                ml_error("%s: out of memory while merging vocabularies", fn);
+                goto done;
+            }
+        for (int64_t p = 0; p < b->npairs; p++) b->ids[p] = (int32_t)remap[b->ids[p]];
+        termtab_free(t);
     }
     int64_t T = ml_strpool_count(all);
     if (T == 0) { ml_error("%s: empty vocabulary; perhaps the documents only contain stop words", fn); goto done; }
