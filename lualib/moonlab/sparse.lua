@@ -228,11 +228,29 @@ function CSR:load_persist_state(st)
   self.shape, self.dtype = { s.rows, s.cols }, t.values:dtype()
 end
 
-for _, name in ipairs { "init", "nnz", "dim", "size", "to_dense", "indptr", "col_indices", "values", "with_values", "to", "rows",
-  "narrow", "sum", "col_counts", "row_norms", "scale", "scale_rows", "scale_cols", "normalize", "matmul", "t_matmul" } do
-  local f = CSR[name]
-  if name ~= "init" then doc(f, "s:" .. name .. " — see ml.help(ml.sparse.CSR)") end
-end
+local method_docs = {
+  nnz = "s:nnz() -> integer — the number of stored entries",
+  dim = "s:dim() -> 2",
+  size = "s:size([d]) -> rows or cols, or {rows, cols}",
+  to_dense = "s:to_dense() -> tensor [rows, cols] — the dense matrix (s's dtype)",
+  indptr = "s:indptr() -> int64 [rows + 1] — 0-based offsets of each row's entries (shared, not copied)",
+  col_indices = "s:col_indices() -> int64 [nnz] — the 1-based column of each entry (a copy)",
+  values = "s:values() -> tensor [nnz] — the stored values (shared, not copied)",
+  with_values = "s:with_values(v) -> CSR — the same structure with new values [nnz]",
+  to = "s:to(dtype) -> CSR — float32 or float64 values",
+  rows = "s:rows(index) -> CSR — the rows of a 1-based index (int64 tensor or list; negative from the end; repeats allowed)",
+  narrow = "s:narrow(1, start, len) -> CSR — rows start .. start + len - 1, viewing the same entries (no copy)",
+  sum = "s:sum([dim]) -> number, or tensor: dim 1 sums over rows ([cols]), dim 2 over columns ([rows])",
+  col_counts = "s:col_counts() -> int64 [cols] — stored entries per column (document frequencies of a count matrix)",
+  row_norms = "s:row_norms([p=2]) -> tensor [rows] — the l2 (p = 2) or l1 (p = 1) norm of each row",
+  scale = "s:scale(rowscale, colscale) -> CSR — each entry times rowscale[row] and colscale[col] (either may be nil)",
+  scale_rows = "s:scale_rows(v) -> CSR — row r times v[r]",
+  scale_cols = "s:scale_cols(v) -> CSR — column c times v[c]",
+  normalize = "s:normalize([norm='l2']) -> CSR — each row divided by its 'l2' or 'l1' norm; zero rows stay zero",
+  matmul = "s:matmul(dense) -> tensor — ml.sparse.matmul(s, dense), differentiable w.r.t. dense",
+  t_matmul = "s:t_matmul(g) -> tensor [cols, m] — s^T @ g (the backward of matmul; no gradient of its own)",
+}
+for name, text in pairs(method_docs) do doc(CSR[name], text) end
 
 doc(sparse, "ml.sparse — CSR sparse matrices: ml.sparse.csr, from_dense, matmul (autograd through the dense side), row slicing, sums, norms")
 return sparse
