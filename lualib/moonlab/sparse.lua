@@ -65,7 +65,7 @@ function CSR:init(indptr, indices, values, shape)
     cols = shape[2]
   end
   local zero = indices - 1
-  K.check(indptr, zero, values:contiguous(), rows, cols, true, fn)
+  checks.call(K.check, indptr, zero, values:contiguous(), rows, cols, true, fn)
   self._indptr, self._indices, self._values = indptr, zero, values:contiguous()
   self.shape, self.dtype = { rows, cols }, values:dtype()
 end
@@ -131,7 +131,7 @@ end
 
 --- s:rows(index) -> the rows of index (1-based, an int64 tensor or a list; negative from the end) as a new matrix
 function CSR:rows(index)
-  local p, ix, v = K.take_rows(self._indptr, self._indices, self._values, self.shape[1], self.shape[2], as_int64("sparse:rows", "index", index))
+  local p, ix, v = checks.call(K.take_rows, self._indptr, self._indices, self._values, self.shape[1], self.shape[2], as_int64("sparse:rows", "index", index))
   return wrap(p, ix, v, p:numel() - 1, self.shape[2])
 end
 
@@ -196,8 +196,8 @@ function sparse.matmul(s, dense)
   if not sparse.is(s) then fail(fmt("%s: argument #1: expected a CSR matrix (ml.sparse), got %s", fn, ml.is_tensor(s) and "a tensor" or type(s))) end
   if not ml.is_tensor(dense) then fail(fmt("%s: argument #2: expected a tensor, got %s", fn, type(dense))) end
   local p, ix, v, r, c = parts(s)
-  if dense:dim() == 1 then return K.matmul(p, ix, v, r, c, dense:view(-1, 1)):view(-1) end
-  return K.matmul(p, ix, v, r, c, dense)
+  if dense:dim() == 1 then return checks.call(K.matmul, p, ix, v, r, c, dense:view(-1, 1)):view(-1) end
+  return checks.call(K.matmul, p, ix, v, r, c, dense)
 end
 doc(sparse.matmul, "ml.sparse.matmul(s, dense) -> tensor [rows, m] — sparse @ dense (dense [cols, m] or [cols]); differentiable w.r.t. dense")
 

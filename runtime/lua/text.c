@@ -33,8 +33,8 @@ static ml_text_docs check_docs(lua_State *L, int idx, const char *fn) {
     for (int64_t i = 0; i < d.n; i++) {
         if (pool) { text[i] = ml_strpool_get(pool, i + 1, &len[i]); continue; }
         if (lua_rawgeti(L, idx, i + 1) != LUA_TSTRING)
-            luaL_error(L, "%s: document %I is %s, expected a string", fn, (lua_Integer)(i + 1),
-                       lua_isnil(L, -1) ? "missing (nil)" : luaL_typename(L, -1));
+            luaL_error(L, "%s: document %I is %s%s, expected a string", fn, (lua_Integer)(i + 1),
+                       lua_isnil(L, -1) ? "missing (nil)" : "a ", lua_isnil(L, -1) ? "" : luaL_typename(L, -1));
         text[i] = lua_tolstring(L, -1, &len[i]); /* the list holds the string */
         lua_pop(L, 1);
     }

@@ -130,14 +130,7 @@ doc(Tokenizer.analyze, "tokenizer:analyze(doc) -> {term, ...} — the tokens and
 -- A string column gives its pool (each distinct string once), the rows holding each
 -- (weights) and each row's code (to expand the result back to rows).
 local function documents(fn, X)
-  if type(X) == "table" and getmetatable(X) == nil then
-    for i = 1, #X do
-      if type(X[i]) ~= "string" then
-        fail(fmt("%s: document %d is %s, expected a string", fn, i, X[i] == nil and "missing (nil)" or ("a " .. type(X[i]))))
-      end
-    end
-    return X, nil, nil, #X
-  end
+  if type(X) == "table" and getmetatable(X) == nil then return X, nil, nil, #X end -- the C side checks each element
   local data = ml.data
   local col = X
   if data.DataFrame.is(X) then
@@ -249,7 +242,7 @@ local function count_matrix(self, fn, X, fit)
     local hi = math.type(self.max_df) == "integer" and self.max_df or self.max_df * n
     if hi < lo then fail(fmt("%s: max_df corresponds to fewer documents than min_df", fn)) end
     o.min_df, o.max_df, o.max_features = math.max(lo, 1), hi, self.max_features or 0
-    local pool, ip, ix, v = T.fit(src, weights, o)
+    local pool, ip, ix, v = checks.call(T.fit, src, weights, o)
     set_vocabulary(self, pool)
     return to_rows(sparse._wrap(ip, ix, v, ip:numel() - 1, #pool), codes)
   end
@@ -259,7 +252,7 @@ local function count_matrix(self, fn, X, fit)
   elseif not self._vocab_pool then
     fail(fmt("%s: not fitted yet; call fit or fit_transform first", fn))
   end
-  local ip, ix, v = T.transform(src, self._vocab_pool, o)
+  local ip, ix, v = checks.call(T.transform, src, self._vocab_pool, o)
   return to_rows(sparse._wrap(ip, ix, v, ip:numel() - 1, #self._features), codes)
 end
 
