@@ -60,7 +60,22 @@ for name, cls, opts in cases:
              "fit": dense(X), "transform": dense(Y)}
     if hasattr(v, "idf_") and getattr(v, "use_idf", False): entry["idf"] = [float(x) for x in v.idf_]
     out.append("    " + lua(entry) + ",")
-out += ["  },", "}", ""]
+out.append("  },")
+
+# Random strings over many scripts: Python's lower() and scikit-learn's default analyzer on each.
+import random
+rng = random.Random(0)
+pools = [(0x20, 0x7E), (0xA0, 0x24F), (0x370, 0x3FF), (0x400, 0x4FF), (0x530, 0x58F), (0x5D0, 0x5EA), (0x600, 0x6FF),
+         (0x900, 0x97F), (0x1E00, 0x1EFF), (0x2000, 0x206F), (0x2150, 0x218F), (0x2C60, 0x2C7F), (0x300, 0x36F),
+         (0x3040, 0x30FF), (0x4E00, 0x4E80), (0xFF10, 0xFF5A), (0x1F600, 0x1F64F), (0x10400, 0x1044F)]
+analyzer = CountVectorizer().build_analyzer()
+strings = []
+for _ in range(400):
+    s = "".join(chr(rng.randint(*rng.choice(pools))) for _ in range(rng.randint(1, 24)))
+    s = "".join(c for c in s if not 0xD800 <= ord(c) <= 0xDFFF)
+    strings.append({"s": s, "lower": s.lower(), "tokens": analyzer(s)})
+out.append("  unicode = %s," % lua(strings))
+out += ["}", ""]
 open("tests/fixtures/text/cases.lua", "w").write("\n".join(out))
 
 sw = sorted(ENGLISH_STOP_WORDS)

@@ -53,6 +53,10 @@ static bool is_word(uint32_t c) {
     return lo < sizeof ml_word_ranges / sizeof ml_word_ranges[0] && ml_word_ranges[lo][0] <= c;
 }
 
+/* Letters, roughly: word characters other than ASCII digits and the underscore
+ * (Python's "cased", for the final sigma; numerics outside ASCII count too). */
+static bool is_cased(uint32_t c) { return is_word(c) && !(c >= '0' && c <= '9') && c != '_'; }
+
 static uint32_t lower_cp(uint32_t c) {
     if (c < 0x80) return c >= 'A' && c <= 'Z' ? c + 32 : c;
     size_t lo = 0, hi = sizeof ml_lower_pairs / sizeof ml_lower_pairs[0];
@@ -80,10 +84,11 @@ size_t ml_text_lower(char *dst, const char *src, size_t n) {
         if (c == 0x130) { /* İ -> i + combining dot above, as Python */
             dst[o++] = 'i';
             o += encode(dst + o, 0x307);
-        } else if (c == 0x3A3) { /* Σ: final sigma after a word character not followed by one (Python's rule, simplified) */
+        } else if (c == 0x3A3) { /* Σ: final sigma after a cased letter not followed by one (Python's rule, without
+                                  * skipping case-ignorable marks between) */
             size_t nl = 0;
             uint32_t next = i + len < n ? decode(s + i + len, n - i - len, &nl) : 0;
-            o += encode(dst + o, is_word(prev) && !is_word(next) ? 0x3C2 : 0x3C3);
+            o += encode(dst + o, is_cased(prev) && !is_cased(next) ? 0x3C2 : 0x3C3);
         } else o += encode(dst + o, lower_cp(c));
         prev = c;
         i += len;

@@ -96,3 +96,16 @@ T.test("errors name the function and say what was expected", function()
   T.raises(function() prep.CountVectorizer { vocabulary = { "a", "a" } } end, "repeats a term")
   T.raises(function() prep.CountVectorizer { min_df = 3, max_df = 2 }:fit_transform { "aa" } end, "max_df corresponds to fewer documents")
 end)
+
+T.test("lowercase and tokens of random strings over many scripts match Python and scikit-learn", function()
+  local bad = 0
+  for i, case in ipairs(fx.unicode) do
+    local low = ml._text.lower(case.s)
+    local toks = prep.Tokenizer():tokenize(case.s)
+    if low ~= case.lower or table.concat(toks, "\1") ~= table.concat(case.tokens, "\1") then
+      bad = bad + 1
+      if bad <= 3 then print(string.format("  string %d: %q -> %q / %q", i, case.s, low, table.concat(toks, "|"))) end
+    end
+  end
+  T.eq(bad, 0)
+end)
