@@ -45,6 +45,11 @@ struct ml_loader {
     int depth; /* queue slots; 0: no worker */
     int low;   /* the caller wakes a sleeping worker when the queue is down to this */
 
+    ml_loader_transform_fn transform; /* of each batch's first tensor, or NULL; set while no epoch runs */
+    void *transform_ctx;
+    void (*transform_free)(void *);
+    int64_t epoch; /* the transform's epoch number; set while no epoch runs */
+
     int64_t *order; /* this epoch's rows, 0-based */
     int64_t norder, nbatches;
 
@@ -100,6 +105,19 @@ static int gather(const ml_loader *l, const int64_t *order, int64_t norder, int6
     for (int k = 0; k < l->nsrc; k++)
         copy_rows(ml_data(out[k]), ml_data(l->src[k]), l->s[k].row_bytes, order + start, n);
     if (worker) ml_storage_read_unlock();
+    if (l->transform) {
+        ml_tensor *t = l->transform(l->transform_ctx, out[0], l->epoch, b + 1, worker);
+        if (!t) {
+            char why[400];
+            snprintf(why, sizeof why, "%s", ml_last_error());
+            for (int k = 0; k < l->nsrc; k++) ml_release(out[k]);
+            ml_error("%s: the transform failed on batch %lld of epoch %lld: %s", FN, (long long)(b + 1),
+                     (long long)l->epoch, why);
+            return -1;
+        }
+        ml_release(out[0]);
+        out[0] = t;
+    }
     return 0;
 }
 
@@ -220,6 +238,7 @@ void ml_loader_free(ml_loader *l) {
     pthread_cond_destroy(&l->wake);
     pthread_cond_destroy(&l->ready);
     for (int k = 0; k < l->nsrc; k++) ml_release(l->src[k]);
+    if (l->transform_free) l->transform_free(l->transform_ctx);
     free(l->queue);
     free(l->order);
     free(l);
@@ -236,6 +255,19 @@ void ml_loader_stop(ml_loader *l) {
     l->active = false;
     drain_locked(l);
     pthread_mutex_unlock(&l->mu);
+}
+
+void ml_loader_set_transform(ml_loader *l, ml_loader_transform_fn fn, void *ctx, void (*free_ctx)(void *)) {
+    ml_loader_stop(l); /* the worker is idle from here until the next start */
+    if (l->transform_free) l->transform_free(l->transform_ctx);
+    l->transform = fn;
+    l->transform_ctx = ctx;
+    l->transform_free = free_ctx;
+}
+
+void ml_loader_set_epoch(ml_loader *l, int64_t epoch) {
+    ml_loader_stop(l);
+    l->epoch = epoch;
 }
 
 int ml_loader_start(ml_loader *l, const ml_tensor *order, int64_t base) {

@@ -65,6 +65,22 @@ int ml_loader_next(ml_loader *l, ml_tensor **out);
  * the prepared ones. The worker then sleeps until the next start. */
 void ml_loader_stop(ml_loader *l);
 
+/* A transform of each batch's first tensor, run where the batch is gathered
+ * (the worker thread, or the caller's when it gathers a batch itself):
+ * returns a new tensor that replaces the batch's (its reference is taken),
+ * or NULL with ml_error set, which ends the epoch with that error at the
+ * caller's next(). epoch: the number given to ml_loader_set_epoch; batch:
+ * 1-based within the epoch; worker: whether it runs on the worker thread
+ * (then it should not start parallel regions of its own). It must not touch
+ * Lua or the global random generator. The loader owns ctx from here on and
+ * calls free_ctx(ctx) (when not NULL) when it is replaced or freed. NULL fn
+ * removes the transform. Ends the current epoch first. */
+typedef ml_tensor *(*ml_loader_transform_fn)(void *ctx, const ml_tensor *batch, int64_t epoch, int64_t batch_no,
+                                             bool worker);
+void ml_loader_set_transform(ml_loader *l, ml_loader_transform_fn fn, void *ctx, void (*free_ctx)(void *));
+/* The epoch number the transform gets for the batches of the next start (0 until set). */
+void ml_loader_set_epoch(ml_loader *l, int64_t epoch);
+
 /* A permutation of 1..n (int64, 1-based) that depends only on (seed,
  * stream) and leaves the global generator as it was: ml_randperm drawn
  * from the xoshiro256** state that ml_seed(h) would set, where

@@ -5,7 +5,10 @@
  *   read_idx(path, [scale])                  -> tensor (float32 * scale when scale is given)
  *   loader_new({t1, t2, ...}, batch_size, drop_last, [prefetch]) -> loader userdata
  *                                            (prefetch nil: as many batches as fit in 16 MB, 2 to 8)
- *   loader_start(ld, [order])                order: 1-based int64 row numbers; nil = every row
+ *   loader_start(ld, [order], [epoch])       order: 1-based int64 row numbers; nil = every row;
+ *                                            epoch: the number the transform's randomness uses
+ *   loader_transform(ld, plan | nil)         an augmentation plan (ml._augment) run on each batch's
+ *                                            first tensor where it is gathered (the worker thread)
  *   loader_next(ld)                          -> t1, t2, ... (nothing at the end of the epoch)
  *   loader_iter(ld, control)                 the generic for's step: loader_next, after checking that
  *                                            control (the loop's last batch) is the last one handed out
@@ -13,6 +16,7 @@
  *   loader_stop(ld), loader_free(ld)         end the epoch; free (also __gc and __close)
  *   loader_batches(ld), loader_rows(ld)
  *   randperm(n, seed, stream)                -> a seeded permutation of 1..n (int64) */
+#include <stdlib.h>
 #include <string.h>
 
 #include "../data/loader.h"
@@ -96,6 +100,7 @@ static int d_loader_new(lua_State *L) {
 static int d_loader_start(lua_State *L) {
     ml_loader **box = check_loader(L, 1);
     ml_tensor *order = lua_isnoneornil(L, 2) ? NULL : lb_check_tensor(L, 2, "data.loader");
+    if (!lua_isnoneornil(L, 3)) ml_loader_set_epoch(*box, luaL_checkinteger(L, 3));
     if (ml_loader_start(*box, order, 1) < 0) lb_raise(L);
     return 0;
 }
@@ -147,6 +152,19 @@ static int d_loader_iter(lua_State *L) {
     return push_next(L, b);
 }
 
+static int d_loader_transform(lua_State *L) {
+    ml_loader **box = check_loader(L, 1);
+    if (lua_isnoneornil(L, 2)) {
+        ml_loader_set_transform(*box, NULL, NULL, NULL);
+        return 0;
+    }
+    ml_loader_transform_fn run;
+    void *ctx;
+    lb_aug_loader_transform(L, 2, "data.loader", &run, &ctx);
+    ml_loader_set_transform(*box, run, ctx, free);
+    return 0;
+}
+
 static int d_loader_active(lua_State *L) {
     lua_pushboolean(L, ml_loader_active(*check_loader(L, 1)));
     return 1;
@@ -189,7 +207,7 @@ void lb_open_data(lua_State *L) {
     static const luaL_Reg fns[] = {
         {"read_idx", d_read_idx},         {"loader_new", d_loader_new},   {"loader_start", d_loader_start},
         {"loader_next", d_loader_next},   {"loader_stop", d_loader_stop}, {"loader_free", d_loader_free},
-        {"loader_iter", d_loader_iter},   {"loader_active", d_loader_active},
+        {"loader_iter", d_loader_iter},   {"loader_active", d_loader_active}, {"loader_transform", d_loader_transform},
         {"loader_batches", d_loader_batches}, {"loader_rows", d_loader_rows}, {"randperm", d_randperm},
         {NULL, NULL},
     };

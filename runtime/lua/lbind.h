@@ -106,10 +106,17 @@ void lb_open_data(lua_State *L);
 void lb_open_sys(lua_State *L);  /* ml._train: terminal, Ctrl-C */
 void lb_open_json(lua_State *L); /* ml.json */
 void lb_open_strpool(lua_State *L); /* ml._strings: data frames' string pool */
+void lb_open_prep(lua_State *L);    /* ml._prep: column kernels of ml.prep */
+void lb_open_neighbors(lua_State *L); /* ml._neighbors: brute-force nearest neighbours */
 /* The string pool userdata (runtime/lua/strpool.c): push takes the caller's reference (NULL raises). */
 struct ml_strpool;
 void lb_push_strpool(lua_State *L, struct ml_strpool *p);
 struct ml_strpool *lb_check_strpool(lua_State *L, int idx, const char *fn);
+void lb_open_augment(lua_State *L); /* ml._augment: augmentation plans and kernels */
+/* The augmentation plan userdata at idx as a loader transform (runtime/lua/augment.c): *run and a
+ * heap copy of the plan in *ctx, freed with free(); raises "fn: ..." when idx holds no plan. */
+void lb_aug_loader_transform(lua_State *L, int idx, const char *fn,
+                             ml_tensor *(**run)(void *, const ml_tensor *, int64_t, int64_t, bool), void **ctx);
 void lb_open_sparse(lua_State *L); void lb_open_text(lua_State *L); /* ml._sparse, ml._text: CSR kernels and text features */
 
 #endif

@@ -223,6 +223,9 @@ int luaopen_moonlab(lua_State *L) {
     lb_open_sys(L);
     lb_open_json(L);
     lb_open_strpool(L);
+    lb_open_augment(L);
+    lb_open_prep(L);
+    lb_open_neighbors(L);
     lb_open_sparse(L); lb_open_text(L); /* ml._sparse, ml._text: CSR kernels and text features */
     lb_open_help(L); /* ml.help and ml.doc; the openers above documented what they registered */
 

@@ -4,6 +4,8 @@
  *   ml._nn.linear(x, weight, [bias], [name])           x W^T + b (one addmm for 2-D x)
  *   ml._nn.mse_loss(x, target, [reduction="mean"], [name])
  *   ml._nn.cross_entropy(logits, target, [weight], [label_smoothing=0], [ignore_index], [reduction="mean"], [name])
+ *   ml._nn.cross_entropy_soft(logits, probs, [weight], [label_smoothing=0], [reduction="mean"], [name])
+ *                                                      probs: class probabilities shaped like logits
  *   ml._nn.nll_loss(logp, target, [weight], [ignore_index], [reduction="mean"], [name])
  *   ml._nn.bce_with_logits(x, target, [weight], [pos_weight], [reduction="mean"], [name])
  *   ml._nn.bce(p, target, [weight], [reduction="mean"], [name])      p: probabilities in [0, 1]
@@ -133,6 +135,15 @@ static int nn_cross_entropy(lua_State *L) {
     ml_tensor *out = ml_cross_entropy(x, y0, w, ls, ignore0, red);
     ml_release(y0);
     lb_push_tensor(L, out);
+    return 1;
+}
+
+static int nn_cross_entropy_soft(lua_State *L) {
+    const char *fn = luaL_optstring(L, 6, "cross_entropy");
+    ml_tensor *x = lb_check_tensor(L, 1, fn), *q = lb_check_tensor(L, 2, fn), *w = opt_tensor(L, 3, fn);
+    double ls = luaL_optnumber(L, 4, 0);
+    ml_reduction red = check_reduction(L, 5, fn);
+    lb_push_tensor(L, ml_cross_entropy_soft(x, q, w, ls, red));
     return 1;
 }
 
@@ -310,6 +321,7 @@ static const luaL_Reg funcs[] = {
     {"linear", nn_linear},
     {"mse_loss", nn_mse_loss},
     {"cross_entropy", nn_cross_entropy},
+    {"cross_entropy_soft", nn_cross_entropy_soft},
     {"nll_loss", nn_nll_loss},
     {"bce_with_logits", nn_bce_with_logits},
     {"bce", nn_bce},

@@ -148,10 +148,10 @@ static ml_tensor *scale_saved(ml_tensor *d, ml_tensor *g, ml_reduction red, doub
 
 /* The reduced (0-d) or per-lane output from per-lane double losses. */
 static ml_tensor *reduce_lanes(const double *loss, const double *wrow, int64_t lanes, ml_reduction red,
-                               const ml_tensor *target, ml_dtype dt, double *denom) {
+                               int ndim, const int64_t *shape, ml_dtype dt, double *denom) {
     *denom = 1;
     if (red == ML_REDUCE_NONE) {
-        ml_tensor *out = ml_empty(target->ndim, target->shape, dt);
+        ml_tensor *out = ml_empty(ndim, shape, dt);
         if (!out) return NULL;
         if (dt == ML_FLOAT32) {
             float *o = ml_data(out);
@@ -275,7 +275,7 @@ ml_tensor *ml_cross_entropy(ml_tensor *logits, ml_tensor *target, ml_tensor *wei
     int64_t grain = C ? ML_PAR_GRAIN / C : 1;
     ml_parallel_for(lanes, grain > 0 ? grain : 1, x->dtype == ML_FLOAT32 ? ce_fwd_float : ce_fwd_double, &j);
     double denom;
-    out = reduce_lanes(j.loss, j.wrow, lanes, red, y, x->dtype, &denom);
+    out = reduce_lanes(j.loss, j.wrow, lanes, red, y->ndim, y->shape, x->dtype, &denom);
     if (out && rec) {
         ml_node *n = ml_record(fn, ce_backward, out, 1, &logits);
         if (!n) {
@@ -294,6 +294,140 @@ done:
     ml_release(grad);
     ml_release(w);
     ml_release(y);
+    ml_release(x);
+    return out;
+}
+
+/* ---- cross-entropy against class probabilities ---------------------------
+ * q' = (1 - eps) q + eps / C, wq_c = w[c] q'_c (w = 1 without weights):
+ *   loss_i = sum_c wq_c (lse - x_c) = A lse - sum_c wq_c x_c,   A = sum_c wq_c
+ *   d loss_i / d x_j = p_j A - wq_j
+ *   d loss_i / d q_j = (1 - eps) w[j] (lse - x_j)
+ * Every lane weighs 1: "mean" divides by the number of lanes, as PyTorch. */
+typedef struct {
+    int64_t C, inner;
+    const void *x, *q, *w; /* (N, C, inner) logits and probabilities; (C) weights or NULL */
+    double eps;
+    double *loss, *wrow;   /* (lanes) */
+    void *dx, *dq;         /* (N, C, inner) d loss_lane / d x and / d q, or NULL */
+} ces_job;
+
+#define DEF_CE_SOFT(T, F, VM)                                                                                \
+    static void ces_fwd_##T(void *p, int64_t s, int64_t e) {                                                \
+        ces_job *j = p;                                                                                     \
+        int64_t C = j->C, in = j->inner;                                                                    \
+        T buf[LOSS_CHUNK];                                                                                  \
+        const T *w = j->w;                                                                                  \
+        double keep = 1 - j->eps, add = j->eps / (double)C;                                                 \
+        for (int64_t lane = s; lane < e; lane++) {                                                          \
+            int64_t base = (lane / in) * C * in + lane % in;                                                \
+            const T *x = (const T *)j->x + base, *q = (const T *)j->q + base;                               \
+            T *g = j->dx ? (T *)j->dx + base : NULL, *gq = j->dq ? (T *)j->dq + base : NULL;                \
+            T m = -INFINITY;                                                                                \
+            for (int64_t c = 0; c < C; c++) m = x[c * in] > m ? x[c * in] : m;                              \
+            if (isinf(m)) m = 0;                                                                            \
+            double sum = 0;                                                                                 \
+            for (int64_t c0 = 0; c0 < C; c0 += LOSS_CHUNK) {                                                \
+                int64_t k = C - c0 < LOSS_CHUNK ? C - c0 : LOSS_CHUNK;                                      \
+                for (int64_t c = 0; c < k; c++) buf[c] = x[(c0 + c) * in] - m;                              \
+                VM(ML_VM_EXP, buf, buf, k);                                                                 \
+                for (int64_t c = 0; c < k; c++) sum += buf[c];                                              \
+                if (g)                                                                                      \
+                    for (int64_t c = 0; c < k; c++) g[(c0 + c) * in] = buf[c];                              \
+            }                                                                                               \
+            double lse = (double)m + (double)log##F((T)sum), A = 0, sx = 0;                                 \
+            for (int64_t c = 0; c < C; c++) {                                                               \
+                double wq = (keep * (double)q[c * in] + add) * (w ? (double)w[c] : 1.0);                    \
+                A += wq;                                                                                    \
+                sx += wq * (double)x[c * in];                                                               \
+                if (gq) gq[c * in] = (T)(keep * (w ? (double)w[c] : 1.0) * (lse - (double)x[c * in]));      \
+            }                                                                                               \
+            j->loss[lane] = A * lse - sx;                                                                   \
+            j->wrow[lane] = 1;                                                                              \
+            if (g) {                                                                                        \
+                T k = (T)(A / sum);                                                                         \
+                for (int64_t c = 0; c < C; c++)                                                             \
+                    g[c * in] = g[c * in] * k - (T)((keep * (double)q[c * in] + add) * (w ? (double)w[c] : 1.0)); \
+            }                                                                                               \
+        }                                                                                                   \
+    }
+DEF_CE_SOFT(float, f, ml_vm_map_f32)
+DEF_CE_SOFT(double, , ml_vm_map_f64)
+
+static int ces_backward(ml_node *n, ml_tensor *g, ml_tensor **gin) {
+    for (int k = 0; k < 2; k++) {
+        if (!n->needs[k]) continue;
+        ml_tensor *d = ml_saved(n, k);
+        if (!d) return -1;
+        gin[k] = scale_saved(d, g, (ml_reduction)n->ctx.loss.reduction, n->ctx.loss.denom, n->ctx.loss.C,
+                             n->ctx.loss.inner, 1);
+        if (!gin[k]) return -1;
+    }
+    return 0;
+}
+
+ml_tensor *ml_cross_entropy_soft(ml_tensor *logits, ml_tensor *probs, ml_tensor *weight, double label_smoothing,
+                                 ml_reduction red) {
+    const char *fn = "cross_entropy";
+    char b1[128], b2[128];
+    if (!ml_dtype_is_float(logits->dtype) || logits->ndim < 2)
+        return ml_error("%s: input must be float (N, C) or (N, C, d1, ...), got %s %s", fn, ml_dtype_name(logits->dtype),
+                        ml_shape_str(b1, sizeof b1, logits->ndim, logits->shape));
+    if (!ml_same_shape(logits, probs) || probs->dtype != logits->dtype)
+        return ml_error("%s: class probabilities %s %s do not match the input %s %s", fn, ml_dtype_name(probs->dtype),
+                        ml_shape_str(b1, sizeof b1, probs->ndim, probs->shape), ml_dtype_name(logits->dtype),
+                        ml_shape_str(b2, sizeof b2, logits->ndim, logits->shape));
+    if (!(label_smoothing >= 0 && label_smoothing <= 1))
+        return ml_error("%s: label_smoothing must be in [0, 1], got %g", fn, label_smoothing);
+    int64_t C = logits->shape[1], inner = 1, lshape[ML_MAX_DIMS];
+    for (int d = 2; d < logits->ndim; d++) inner *= logits->shape[d];
+    int lnd = 0;
+    for (int d = 0; d < logits->ndim; d++)
+        if (d != 1) lshape[lnd++] = logits->shape[d];
+    int64_t lanes = C ? logits->numel / C : 0;
+    if (weight && (weight->ndim != 1 || weight->shape[0] != C || weight->dtype != logits->dtype))
+        return ml_error("%s: weight must be %s [%lld] (one per class), got %s %s", fn, ml_dtype_name(logits->dtype),
+                        (long long)C, ml_dtype_name(weight->dtype), ml_shape_str(b1, sizeof b1, weight->ndim, weight->shape));
+    ml_tensor *in2[2] = {logits, probs};
+    bool rec = ml_needs_record(2, in2);
+    ml_tensor *x = ml_contiguous(logits), *q = x ? ml_contiguous(probs) : NULL;
+    ml_tensor *w = q && weight ? ml_contiguous(weight) : NULL;
+    ml_tensor *dx = NULL, *dq = NULL, *out = NULL;
+    double *buf = NULL;
+    if (!q || (weight && !w)) goto done;
+    if (rec && logits->requires_grad && !(dx = ml_empty(x->ndim, x->shape, x->dtype))) goto done;
+    if (rec && probs->requires_grad && !(dq = ml_empty(x->ndim, x->shape, x->dtype))) goto done;
+    if (!(buf = malloc(sizeof(double) * (size_t)(2 * lanes + 1)))) {
+        ml_error("%s: out of memory", fn);
+        goto done;
+    }
+    ces_job j = {.C = C, .inner = inner, .x = ml_data(x), .q = ml_data(q), .w = w ? ml_data(w) : NULL,
+                 .eps = label_smoothing, .loss = buf, .wrow = buf + lanes, .dx = dx ? ml_data(dx) : NULL,
+                 .dq = dq ? ml_data(dq) : NULL};
+    int64_t grain = C ? ML_PAR_GRAIN / C : 1;
+    ml_parallel_for(lanes, grain > 0 ? grain : 1, x->dtype == ML_FLOAT32 ? ces_fwd_float : ces_fwd_double, &j);
+    double denom;
+    out = reduce_lanes(j.loss, j.wrow, lanes, red, lnd, lshape, x->dtype, &denom);
+    if (out && rec) {
+        ml_node *n = ml_record(fn, ces_backward, out, 2, in2);
+        if (!n) {
+            ml_release(out);
+            out = NULL;
+            goto done;
+        }
+        if (dx) ml_save(n, 0, dx);
+        if (dq) ml_save(n, 1, dq);
+        n->ctx.loss.reduction = red;
+        n->ctx.loss.C = C;
+        n->ctx.loss.inner = inner;
+        n->ctx.loss.denom = denom;
+    }
+done:
+    free(buf);
+    ml_release(dq);
+    ml_release(dx);
+    ml_release(w);
+    ml_release(q);
     ml_release(x);
     return out;
 }
@@ -350,7 +484,7 @@ ml_tensor *ml_nll_loss(ml_tensor *logp, ml_tensor *target, ml_tensor *weight, in
         buf[lanes + lane] = wy;
     }
     double denom;
-    out = reduce_lanes(buf, buf + lanes, lanes, red, y, x->dtype, &denom);
+    out = reduce_lanes(buf, buf + lanes, lanes, red, y->ndim, y->shape, x->dtype, &denom);
     if (out && ml_needs_record(1, &logp)) {
         ml_node *n = ml_record(fn, nll_backward, out, 1, &logp);
         if (!n) {

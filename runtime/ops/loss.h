@@ -26,6 +26,15 @@ typedef enum { ML_REDUCE_NONE = 0, ML_REDUCE_MEAN, ML_REDUCE_SUM } ml_reduction;
 ml_tensor *ml_cross_entropy(ml_tensor *logits, ml_tensor *target, ml_tensor *weight, double label_smoothing,
                             int64_t ignore_index, ml_reduction red);
 
+/* Cross-entropy against class probabilities q shaped like the logits
+ * (PyTorch's soft targets; mixup and cutmix labels):
+ *   q' = (1 - eps) q + eps / C,  loss_i = sum_c w[c] q'_c (lse_i - x_ic)
+ * probs has the logits' shape and dtype; weight (C) or NULL. Every lane
+ * weighs 1 ("mean" divides by N * d1 * ..., as PyTorch). Differentiable in
+ * the logits and in probs. */
+ml_tensor *ml_cross_entropy_soft(ml_tensor *logits, ml_tensor *probs, ml_tensor *weight, double label_smoothing,
+                                 ml_reduction red);
+
 /* Negative log-likelihood on log-probabilities (PyTorch's F.nll_loss):
  *   loss_i = -w[y_i] * logp_i[y_i], shapes and "mean" as ml_cross_entropy. */
 ml_tensor *ml_nll_loss(ml_tensor *logp, ml_tensor *target, ml_tensor *weight, int64_t ignore_index, ml_reduction red);

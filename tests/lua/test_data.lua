@@ -479,7 +479,7 @@ T.test("loader: bad arguments are clear errors", function()
   T.raises(function() data.loader(X, { batch_size = 2.5 }) end, "option 'batch_size' must be an integer")
   T.raises(function() data.loader(X, { shuffle = 1 }) end, "option 'shuffle' must be a boolean")
   T.raises(function() data.loader(X, { batchsize = 2 }) end,
-    "data.loader: unknown option 'batchsize' (known: batch_size, shuffle, drop_last, seed, prefetch)")
+    "data.loader: unknown option 'batchsize' (known: batch_size, shuffle, drop_last, seed, prefetch, transform)")
   T.raises(function() data.loader(X, { prefetch = 99 }) end, "prefetch")
   T.raises(function() data.loader(42) end, "expected a tensor, a list of tensors")
   T.raises(function() data.TensorDataset(X, ml.zeros(3)) end, "tensor 1 has 10 samples (first dimension) but tensor 2 has 3")

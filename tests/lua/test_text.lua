@@ -109,3 +109,17 @@ T.test("lowercase and tokens of random strings over many scripts match Python an
   end
   T.eq(bad, 0)
 end)
+
+T.test("a vectorizer in a ColumnTransformer beside a scaler; saved and loaded with it", function()
+  local df = ml.data.DataFrame({ text = { fx.corpus[1], fx.corpus[2], fx.corpus[6], fx.corpus[1] }, x = { 1.0, 2.0, 3.0, 4.0 } },
+    { columns = { "text", "x" } })
+  local ct = prep.ColumnTransformer({ { "words", prep.TfidfVectorizer(), { "text" } }, { "num", prep.StandardScaler(), { "x" } } })
+  local out = ct:fit_transform(df)
+  local words = prep.TfidfVectorizer():fit_transform({ fx.corpus[1], fx.corpus[2], fx.corpus[6], fx.corpus[1] })
+  T.eq(out:size(2), words.shape[2] + 1)
+  T.all_near(out:narrow(2, 1, words.shape[2]), words:to_dense(), 1e-12)
+  local path = T.tmpname(".safetensors")
+  require("moonlab.core.persist").save(path, ct)
+  local again = require("moonlab.core.persist").load(path)
+  T.all_near(again:transform(df), out, 1e-12)
+end)

@@ -121,7 +121,7 @@ function M.is_builtin(cls) return builtin[cls] == true end
 -- The packages that define built-in classes: a name not registered yet may
 -- belong to one that is not loaded in this process (a fresh process loading
 -- a checkpoint that names ModelCheckpoint or optim.Adam), so get loads them.
-local BUILTIN_PACKAGES = { "moonlab.nn", "moonlab.optim", "moonlab.callbacks", "moonlab.data" }
+local BUILTIN_PACKAGES = { "moonlab.nn", "moonlab.optim", "moonlab.callbacks", "moonlab.data", "moonlab.prep" }
 local builtins_loaded = false
 
 function M.get(name)

@@ -52,7 +52,23 @@ local function resolve(fn, ds)
   fail(fn .. ": argument #1: a table that is neither a list of tensors, {x=, y=}, nor a dataset with get(i)")
 end
 
-local LOADER_OPTIONS = { "batch_size", "shuffle", "drop_last", "seed", "prefetch" }
+local LOADER_OPTIONS = { "batch_size", "shuffle", "drop_last", "seed", "prefetch", "transform" }
+
+-- The transform option: a prep.augment plan the C thread runs (self._c gets it), or a Lua callable
+-- run on the caller's thread when a batch is handed out (kept in self._transform).
+local function set_transform(self, fn, t)
+  if t == nil then return end
+  local mt = getmetatable(t)
+  if type(t) ~= "function" and not (mt and mt.__call) then
+    fail(string.format("%s: option 'transform' must be a prep.augment transform or a function, got %s", fn, type(t)))
+  end
+  local plan = type(t) == "table" and type(t._plan) == "function" and t:_plan() or nil
+  if plan and self._c then
+    B.call(C.loader_transform, self._c, plan)
+  else
+    self._transform = t
+  end
+end
 data.loader = doc(function(dataset, opts)
   local fn = "data.loader"
   if type(dataset) == "table" and not is_tensor(dataset) and getmetatable(dataset) == nil then
@@ -79,11 +95,13 @@ data.loader = doc(function(dataset, opts)
     self._ds = r.dataset
     self.n = dataset_len(fn, r.dataset)
   end
+  set_transform(self, fn, opts.transform)
   self.batches = self.drop_last and self.n // bs or (self.n + bs - 1) // bs
   return self, nil, nil, self
-end, "data.loader(dataset, [{batch_size=32, shuffle=false, drop_last=false, seed=, prefetch=}]) -> loader — "
+end, "data.loader(dataset, [{batch_size=32, shuffle=false, drop_last=false, seed=, prefetch=, transform=}]) -> loader — "
   .. "batches of a tensor, {x, y}, {x=, y=} or a dataset with get(i); for x, y in loader do ... end; "
-  .. "#loader batches; loader:iter() per epoch")
+  .. "#loader batches; loader:iter() per epoch; transform: a prep.augment transform run on each batch's first tensor "
+  .. "in the loader's thread (a Lua function runs on the caller's thread)")
 
 function Loader:__len() return self.batches end
 
@@ -105,7 +123,7 @@ function Loader:start()
   self.epoch = self.epoch + 1
   local order = epoch_order(self)
   if self._c then
-    B.call(C.loader_start, self._c, order)
+    B.call(C.loader_start, self._c, order, self.epoch)
   else
     self._order = order and order:tolist() or nil
     self._pos = 0
@@ -222,14 +240,21 @@ local function step(self, ...)
   return ...
 end
 
+-- A Lua transform of the batch's first value, on this thread.
+local function transformed(self, x, ...)
+  local t = self._transform
+  if t == nil or x == nil then return x, ... end
+  return t(x), ...
+end
+
 function Loader:next()
   local c = self._c
   if c then -- the C loader keeps the epoch's state itself
     if not C.loader_active(c) then self:start() end
-    return B.call(C.loader_next, c)
+    return transformed(self, B.call(C.loader_next, c))
   end
   if not self._active then self:start() end
-  return step(self, next_dataset_batch(self))
+  return transformed(self, step(self, next_dataset_batch(self)))
 end
 
 -- The generic for calls loader(state, control): control is nil on the
@@ -247,10 +272,22 @@ end
 
 local loader_iter = C.loader_iter
 
+-- With a Lua transform the loop's control is the transformed tensor: the C side checks the raw one.
+local function transformed_step(self, x, ...)
+  if x == nil then self._raw, self._out = nil, nil return nil end
+  local out = self._transform(x)
+  self._raw, self._out = x, out
+  return out, ...
+end
+
 function Loader:__call(_, control)
   local c = self._c
   if c then -- over tensors: one C step per batch, which checks the nesting itself
     if control == nil then self:start() end
+    if self._transform then
+      if control ~= nil and rawequal(control, self._out) then control = self._raw end
+      return transformed_step(self, loader_iter(c, control))
+    end
     return loader_iter(c, control)
   end
   if control == nil then

@@ -174,12 +174,25 @@ function Module:persist_parts(fn) return model_parts(self, fn or "model:save") e
 
 local add_metadata, write = persist.add_metadata, persist.write
 
---- model:save(path, [{metadata = {key = string}}]): writes the weights and the architecture (safetensors); nn.load reads it back.
+-- A preprocessing pipeline carried by a model file (model:save's pipeline option): its
+-- tensors under "pipeline.", its description (core/persist's object node) as "moonlab.pipeline".
+local function add_pipeline(tensors, meta, pipeline, fn)
+  local pt, pmeta = persist.parts(pipeline, fn)
+  for k, t in pairs(pt) do
+    if tensors["pipeline." .. k] then error(fmt("%s: the model has a tensor 'pipeline.%s', which the pipeline's state needs; rename that field", fn, k), 0) end
+    tensors["pipeline." .. k] = t
+  end
+  meta["moonlab.pipeline"] = pmeta["moonlab.object"]
+end
+
+--- model:save(path, [{metadata = {key = string}, pipeline = p}]): writes the weights and the architecture (safetensors),
+-- and the fitted preprocessing pipeline p when given; nn.load reads it back (model.pipeline).
 function Module:save(path, opts)
   if type(path) ~= "string" then checks.fail("model:save: expected a file path, got " .. type(path)) end
-  opts = check_options("model:save", opts, { "metadata" })
+  opts = check_options("model:save", opts, { "metadata", "pipeline" })
   local ok, err = pcall(function()
     local tensors, meta = model_parts(self, "model:save")
+    if opts.pipeline ~= nil then add_pipeline(tensors, meta, opts.pipeline, "model:save") end
     add_metadata(meta, opts.metadata, "model:save")
     write(path, tensors, meta, "model:save")
   end)
@@ -501,7 +514,24 @@ function count_refs(v, depth)
   return n
 end
 
+-- The pipeline a model file carries (saved with model:save's pipeline option), rebuilt; its tensors leave `tensors`.
+local function read_pipeline(path, tensors, meta, opts, fn)
+  local pt = {}
+  for k, t in pairs(tensors) do
+    if k:sub(1, 9) == "pipeline." then pt[k:sub(10)] = t end
+  end
+  for k in pairs(pt) do tensors["pipeline." .. k] = nil end
+  return persist.rebuild(path, pt, { ["moonlab.format"] = FORMAT, ["moonlab.object"] = meta["moonlab.pipeline"] }, opts, fn)
+end
+
 local function read_model(path, tensors, meta, opts, fn)
+  local pipeline
+  if meta["moonlab.pipeline"] ~= nil then
+    local copy = {}
+    for k, t in pairs(tensors) do copy[k] = t end
+    tensors = copy
+    pipeline = read_pipeline(path, tensors, meta, opts, fn)
+  end
   local arch = decode(meta, "moonlab.model", path, fn)
   if type(arch) ~= "table" or type(arch["$module"]) ~= "string" then
     error(fmt("%s: '%s' has no model architecture ('moonlab.model' metadata); the file is damaged", fn, path), 0)
@@ -530,6 +560,7 @@ local function read_model(path, tensors, meta, opts, fn)
   if not ok then error(model, 0) end
   model:train(arch.training ~= false)
   if opts.eval then model:eval() end
+  if pipeline ~= nil then rawset(model, "pipeline", pipeline) end
   return model
 end
 persist.register_reader("moonlab.model", read_model)
@@ -666,7 +697,7 @@ function M.load_checkpoint(path, targets)
 end
 
 do
-  ml.doc(Module.save, "model:save(path, [{metadata}]) — writes the weights and the architecture (JSON) as safetensors; nn.load rebuilds the model from it")
+  ml.doc(Module.save, "model:save(path, [{metadata, pipeline}]) — writes the weights and the architecture (JSON) as safetensors, and a fitted prep pipeline when given; nn.load rebuilds the model from it (model.pipeline)")
   ml.doc(Module.load_weights, "model:load_weights(path) -> model — copies the weights of a model file or checkpoint in, after checking every name and shape")
   ml.doc(M.load, "nn.load(path, [{eval=false, trusted=false}]) -> model — rebuilds a model saved by model:save (or a checkpoint): architecture, weights and compile settings; eval puts it in eval mode; unless trusted, what the constructors keep is capped by the file's tensor bytes (persist.with_budget)")
   ml.doc(Module.persist_node, "model:persist_node(ctx, depth) -> node — the JSON node of this module for core/persist: class, constructor arguments, children")

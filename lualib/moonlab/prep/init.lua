@@ -6,6 +6,9 @@ local ml = require "moonlab"
 local prep = {}
 
 local parts = {
+  "augment",
+  "scale", "impute", "encode", "dates", "clean", "compose", "split",
+  "resample", "weights", "knn_impute",
   "text",
 }
 

@@ -1,4 +1,6 @@
---- train.class_weight: per-row weights from fit's class_weight = {[label] = weight}.
+--- train.class_weight: per-row weights from fit's class_weight = {[label] = weight},
+-- "balanced" (scikit-learn's n / (K * count), prep.sample_weights) or a
+-- tensor [K] of class weights (prep.class_weights: class i weighs w[i]).
 --
 -- The keys are checked against the classes at the first batch
 -- (check_keys), when the model's output says how many there are.
@@ -11,8 +13,19 @@ local M = {}
 
 local FLOAT_DTYPES = { float32 = true, float64 = true }
 
+-- A tensor of class weights (prep.class_weights) as the table {[i] = w[i]}.
+local function as_table(cw)
+  if not ml.is_tensor(cw) then return cw end
+  if cw:dim() ~= 1 then checks.fail("fit: a class_weight tensor must be 1-D [classes], got " .. format.shape(cw)) end
+  local t = {}
+  for i, w in ipairs(cw:double():tolist()) do t[i] = w end
+  return t
+end
+
 local function check_table(cw, y, crit)
-  if type(cw) ~= "table" then checks.fail("fit: class_weight must be a table {[class] = weight}") end
+  if type(cw) ~= "table" and cw ~= "balanced" then
+    checks.fail("fit: class_weight must be a table {[class] = weight}, \"balanced\" or a tensor from prep.class_weights")
+  end
   if type(crit) ~= "table" or crit.reduction == nil then
     checks.fail("fit: class_weight needs a loss with a 'reduction' field (the nn losses have one), to weigh each row")
   end
@@ -22,6 +35,7 @@ local function check_table(cw, y, crit)
   if FLOAT_DTYPES[y:dtype()] then
     checks.fail(fmt("fit: class_weight needs integer class labels, got %s targets (give 0/1 targets of a binary loss as int64)", y:dtype()))
   end
+  if cw == "balanced" then return end
   if next(cw) == nil then checks.fail("fit: class_weight is empty; give {[class] = weight, ...}") end
   for k, w in pairs(cw) do
     if math.type(k) ~= "integer" then
@@ -35,10 +49,12 @@ end
 
 --- class_weight.weights(cw, y, crit) -> per-row weights (float32 [N]), the lowest and highest label
 function M.weights(cw, y, crit)
+  cw = as_table(cw)
   check_table(cw, y, crit)
   local labels = y:reshape(-1)
   if labels:dtype() ~= "int64" then labels = labels:long() end
   local lo, hi = labels:min():item(), labels:max():item()
+  if cw == "balanced" then return require("moonlab.prep.weights").sample_weights(labels, "balanced"):float(), lo, hi end
   if hi - lo > 1e7 then checks.fail("fit: class_weight: labels span too wide a range") end
   local wv = {}
   for l = lo, hi do wv[#wv + 1] = cw[l] or 1.0 end
@@ -50,6 +66,8 @@ end
 --- class_weight.check_keys(cw, out, ymin, ymax) -> nil | message: the keys must be classes of the model
 -- (1..C for [N, C] outputs, 0/1 for one output per row, else the labels y holds)
 function M.check_keys(cw, out, ymin, ymax)
+  if cw == "balanced" then return nil end -- its keys are y's labels, which inputs.check_labels checks
+  cw = as_table(cw)
   local lo, hi, what
   if out:dim() == 2 and out:shape()[2] > 1 then
     lo, hi = 1, out:shape()[2]

@@ -3,7 +3,7 @@ local ml = require "moonlab"
 local B = require "moonlab.nn.losses.base"
 local class, fail, check_opts, fmt = B.class, B.fail, B.check_opts, B.fmt
 local nnops = ml._nn
-local check_reduction, check_weight, like, check_pair, check_same_shape, reduce = B.check_reduction, B.check_weight, B.like, B.check_pair, B.check_same_shape, B.reduce
+local check_reduction, check_weight, like, check_pair, check_same_shape = B.check_reduction, B.check_weight, B.like, B.check_pair, B.check_same_shape
 
 local M = {}
 
@@ -47,20 +47,14 @@ function CrossEntropyLoss:forward(x, y)
     return l
   end
   if (ydt == "float32" or ydt == "float64") and x:dim() >= 1 and y:dim() == x:dim() then
-    -- class probabilities, shaped like the input (PyTorch's soft targets)
+    -- class probabilities, shaped like the input (PyTorch's soft targets; mixup/cutmix labels): fused in C
     check_same_shape(fn, x, y)
-    local cdim = x:dim() == 1 and 1 or 2
-    local C = x:size(cdim)
-    local p = y
-    if self.label_smoothing > 0 then p = p * (1 - self.label_smoothing) + self.label_smoothing / C end
-    local logp = x:log_softmax(cdim)
-    if w then
-      local ws = { C }
-      for _ = cdim + 1, x:dim() do ws[#ws + 1] = 1 end
-      logp = logp * w:reshape(ws)
-    end
-    local l = -(p * logp):sum(cdim)
-    return reduce(l, self.reduction)
+    local single = x:dim() == 1
+    local xb, yb = x, like(y, x)
+    if single then xb, yb = x:unsqueeze(1), yb:unsqueeze(1) end
+    local l = nnops.cross_entropy_soft(xb, yb, w, self.label_smoothing, self.reduction, fn)
+    if single and self.reduction == "none" then l = l:reshape({}) end
+    return l
   end
   fail(fmt("%s: target must be int64 class labels 1..C (or float class probabilities shaped like the input), got %s",
     fn, ydt))
