@@ -249,6 +249,11 @@ local method_docs = {
   normalize = "s:normalize([norm='l2']) -> CSR — each row divided by its 'l2' or 'l1' norm; zero rows stay zero",
   matmul = "s:matmul(dense) -> tensor — ml.sparse.matmul(s, dense), differentiable w.r.t. dense",
   t_matmul = "s:t_matmul(g) -> tensor [cols, m] — s^T @ g (the backward of matmul; no gradient of its own)",
+  init = "CSR:init([indptr, indices, values, shape]) — see ml.sparse.csr; no arguments: an empty 0 x 0 matrix (for loading)",
+  extra_repr = "s:extra_repr() -> string — shape, nnz and dtype",
+  constructor_args = "s:constructor_args() -> {} — a saved matrix is rebuilt empty, then its state loaded",
+  persist_state = "s:persist_state() -> {tensors, settings} — indptr, indices (0-based), values and the shape (core/persist)",
+  load_persist_state = "s:load_persist_state(state) — restores and checks the parts saved by persist_state",
 }
 for name, text in pairs(method_docs) do doc(CSR[name], text) end
 

@@ -369,4 +369,11 @@ end
 doc(CountVectorizer.get_feature_names_out, "vectorizer:get_feature_names_out() -> {term, ...} — the term of each column, in order")
 doc(CountVectorizer.build_analyzer, "vectorizer:build_analyzer() -> prep.Tokenizer — the tokenizer with this vectorizer's settings")
 
+doc(Tokenizer.init, "Tokenizer:init([opts]) — checks the options (see prep.Tokenizer)")
+doc(CountVectorizer.init, "CountVectorizer:init([opts]) — checks the options (see prep.CountVectorizer)")
+doc(TfidfVectorizer.init, "TfidfVectorizer:init([opts]) — checks the options (see prep.TfidfVectorizer)")
+doc(CountVectorizer.extra_repr, "vectorizer:extra_repr() -> string — the number of terms, or 'not fitted'")
+doc(CountVectorizer.persist_state, "vectorizer:persist_state() -> {tensors, settings} — the terms in column order and idf_ (core/persist)")
+doc(CountVectorizer.load_persist_state, "vectorizer:load_persist_state(state) — restores the terms and idf_ saved by persist_state")
+
 return M
