@@ -215,3 +215,12 @@ void lb_open_data(lua_State *L) {
     luaL_setfuncs(L, fns, 0);
     lua_setfield(L, 1, "_data");
 }
+
+/* For fit's fused step (train_step.c): the C loader in the box at idx,
+ * which that step pulls batches from itself; no batch is the for loop's
+ * "last" one from then on. */
+ml_loader *lb_loader_of(lua_State *L, int idx) {
+    lb_loader *b = check_box(L, idx);
+    b->last = NULL;
+    return b->l;
+}

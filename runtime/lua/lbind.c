@@ -97,14 +97,16 @@ void lb_slot_push(lua_State *L, lb_slot slot) {
     else lua_rawgeti(L, LUA_REGISTRYINDEX, st->ref[slot]);
 }
 
-/* The box at idx when it is a tensor userdata (freed or not), else NULL. */
+/* The box at idx when it is a tensor userdata (freed or not), else NULL:
+ * a full userdata of a box's size whose mark is this interpreter's (only
+ * lb_push_tensor writes it; Lua code cannot make a userdata's bytes), read
+ * without pushing its metatable (3 of the 4 API calls of a metatable check,
+ * which every tensor argument and every finalizer paid). */
 static inline lb_box *raw_box(lua_State *L, int idx) {
     lb_box *b = lua_touserdata(L, idx);
-    if (!b || !lua_getmetatable(L, idx)) return NULL;
-    const void *mt = lua_topointer(L, -1);
-    lua_pop(L, 1);
+    if (!b || lua_rawlen(L, idx) != sizeof *b) return NULL; /* light userdata: length 0 */
     lb_state *st = get_state(L);
-    return st && mt == st->tensor_mt ? b : NULL;
+    return st && b->mark == st->tensor_mt ? b : NULL;
 }
 
 static lb_box *test_box(lua_State *L, int idx) {
@@ -188,8 +190,10 @@ void lb_gc_account(lua_State *L) {
 void lb_push_tensor(lua_State *L, ml_tensor *t) {
     if (!t) lb_raise(L);
     lb_box *b = lua_newuserdatauv(L, sizeof *b, 0);
+    lb_state *st = get_state(L);
     b->t = t;
-    lua_rawgeti(L, LUA_REGISTRYINDEX, get_state(L)->ref[LB_SLOT_TENSOR_MT]);
+    b->mark = st->tensor_mt;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, st->ref[LB_SLOT_TENSOR_MT]);
     lua_setmetatable(L, -2);
     lb_boxes_live++;
     lb_gc_account(L);

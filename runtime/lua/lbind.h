@@ -15,8 +15,13 @@
 
 #define LB_TENSOR_MT "moonlab.Tensor"
 
-/* Tensor userdata: a box holding one reference to a C tensor. */
-typedef struct { ml_tensor *t; } lb_box;
+/* Tensor userdata: a box holding one reference to a C tensor, and a mark
+ * (the interpreter's tensor metatable's address) that tells a tensor box
+ * from any other userdata of its size without pushing its metatable. */
+typedef struct {
+    ml_tensor *t;
+    const void *mark;
+} lb_box;
 
 /* Returns the tensor at idx or raises "fn: argument #k: expected a tensor, got TYPE". Borrowed. */
 ml_tensor *lb_check_tensor(lua_State *L, int idx, const char *fn);
@@ -104,10 +109,18 @@ void lb_open_nnops(lua_State *L);
 void lb_open_optim(lua_State *L);
 void lb_open_data(lua_State *L);
 void lb_open_sys(lua_State *L);  /* ml._train: terminal, Ctrl-C */
+/* Adds the fused training step (plan, step) to the ml._train table at the top of the stack. */
+void lb_train_step_register(lua_State *L);
+/* ml._optim.step_all's body: steps every {flat, group, gi} of the list at idx (absolute index). */
+int lb_optim_step_blocks(lua_State *L, int idx);
+/* The C loader in the data.loader box at idx (raises when closed), for fit's fused step to pull batches from. */
+struct ml_loader;
+struct ml_loader *lb_loader_of(lua_State *L, int idx);
 void lb_open_json(lua_State *L); /* ml.json */
 void lb_open_strpool(lua_State *L); /* ml._strings: data frames' string pool */
 void lb_open_prep(lua_State *L);    /* ml._prep: column kernels of ml.prep */
 void lb_open_neighbors(lua_State *L); /* ml._neighbors: brute-force nearest neighbours */
+void lb_open_frame(lua_State *L);   /* ml._frame: data frames' kernels (runtime/data/frame_ops.h) */
 /* The string pool userdata (runtime/lua/strpool.c): push takes the caller's reference (NULL raises). */
 struct ml_strpool;
 void lb_push_strpool(lua_State *L, struct ml_strpool *p);

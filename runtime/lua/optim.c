@@ -157,19 +157,19 @@ static int f_step(lua_State *L) {
     return 0;
 }
 
-/* ml._optim.step_all(list): flat:step(group, gi) for each {flat, group, gi}
- * of list in order: a library optimizer's whole step in one call. */
-/* list[i], which must be a table {flat, ...}, pushed */
-static void block_at(lua_State *L, lua_Integer i, const char *fn) {
-    if (lua_rawgeti(L, 1, i) != LUA_TTABLE)
+/* list[i] (list at idx), which must be a table {flat, ...}, pushed */
+static void block_at(lua_State *L, int idx, lua_Integer i, const char *fn) {
+    if (lua_rawgeti(L, idx, i) != LUA_TTABLE)
         luaL_error(L, "ml._optim.%s: block %d is a %s, expected {flat, group, index}", fn, (int)i, luaL_typename(L, -1));
 }
 
-static int o_step_all(lua_State *L) {
-    luaL_checktype(L, 1, LUA_TTABLE);
-    lua_Integer n = lua_rawlen(L, 1);
+/* ml._optim.step_all(list): flat:step(group, gi) for each {flat, group, gi}
+ * of list in order: a library optimizer's whole step in one call. The fused
+ * training step (train_step.c) calls it with the list at idx (absolute). */
+int lb_optim_step_blocks(lua_State *L, int idx) {
+    lua_Integer n = lua_rawlen(L, idx);
     for (lua_Integer i = 1; i <= n; i++) {
-        block_at(L, i, "step_all"); /* {flat, group, gi} */
+        block_at(L, idx, i, "step_all"); /* {flat, group, gi} */
         lua_rawgeti(L, -1, 1);
         lb_flat *b = check_flat(L, -1);
         if (lua_rawgeti(L, -2, 2) != LUA_TTABLE)
@@ -185,13 +185,18 @@ static int o_step_all(lua_State *L) {
     return 0;
 }
 
+static int o_step_all(lua_State *L) {
+    luaL_checktype(L, 1, LUA_TTABLE);
+    return lb_optim_step_blocks(L, 1);
+}
+
 /* ml._optim.zero_all(list, set_to_none): flat:zero_grad(set_to_none) for each {flat, ...} of list */
 static int o_zero_all(lua_State *L) {
     luaL_checktype(L, 1, LUA_TTABLE);
     bool none = lua_toboolean(L, 2);
     lua_Integer n = lua_rawlen(L, 1);
     for (lua_Integer i = 1; i <= n; i++) {
-        block_at(L, i, "zero_all");
+        block_at(L, 1, i, "zero_all");
         lua_rawgeti(L, -1, 1);
         ml_flat_zero_grad(check_flat(L, -1)->f, none);
         lua_pop(L, 2);

@@ -129,5 +129,6 @@ void lb_open_sys(lua_State *L) {
         {NULL, NULL},
     };
     lb_setfuncs(L, lua_gettop(L), train_fns);
+    lb_train_step_register(L);
     lua_setfield(L, ml, "_train");
 }

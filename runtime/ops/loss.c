@@ -239,6 +239,20 @@ typedef struct {
 DEF_CE(float, f, ml_vm_map_f32)
 DEF_CE(double, , ml_vm_map_f64)
 
+/* For the fused training step: the kernel over N rows of (N, C) logits,
+ * no weight, smoothing or ignored class, then reduce_lanes' sums. */
+double ml_cross_entropy_raw(ml_dtype dt, const void *x, const int64_t *y, int64_t N, int64_t C, void *grad,
+                            double *lanes, double *wsum) {
+    ce_job j = {.C = C, .inner = 1, .ignore = ML_NO_IGNORE, .x = x, .y = y, .wsum = (double)C, .loss = lanes,
+                .wrow = lanes + N, .grad = grad};
+    (dt == ML_FLOAT32 ? ce_fwd_float : ce_fwd_double)(&j, 0, N);
+    double total = 0, w = 0;
+    for (int64_t i = 0; i < N; i++) total += lanes[i];
+    for (int64_t i = 0; i < N; i++) w += lanes[N + i];
+    *wsum = w;
+    return total;
+}
+
 static int ce_backward(ml_node *n, ml_tensor *g, ml_tensor **gin) {
     ml_tensor *d = ml_saved(n, 0);
     if (!d) return -1;
@@ -595,6 +609,21 @@ DEF_BCE(double, ml_vm_map_f64)
 DEF_BCEP(float, ml_vm_map_f32)
 DEF_BCEP(double, ml_vm_map_f64)
 
+/* For the fused training step: the logits kernel block by block on the
+ * caller's arrays (no weight, pos_weight or target gradient), the blocks'
+ * sums added in order. */
+double ml_bce_with_logits_raw(ml_dtype dt, const void *x, const void *y, void *dx, int64_t n) {
+    size_t es = ml_dtype_size(dt);
+    double total = 0, part = 0;
+    for (int64_t i0 = 0; i0 < n; i0 += BCE_BLOCK) {
+        bce_job j = {.n = n - i0, .x = (const char *)x + i0 * es, .y = (const char *)y + i0 * es,
+                     .dx = (char *)dx + i0 * es, .part = &part};
+        (dt == ML_FLOAT32 ? bce_fwd_float : bce_fwd_double)(&j, 0, 1);
+        total += part;
+    }
+    return total;
+}
+
 static int bce_backward(ml_node *n, ml_tensor *g, ml_tensor **gin) {
     ml_reduction red = (ml_reduction)n->ctx.loss.reduction;
     for (int k = 0; k < 2; k++) {
@@ -743,6 +772,20 @@ typedef struct {
     }
 DEF_MSE(float)
 DEF_MSE(double)
+
+/* For the fused training step (train_step.c): the same kernel block by
+ * block on the caller's arrays, the blocks' sums added in order. */
+double ml_mse_raw(ml_dtype dt, const void *x, const void *y, void *d2, int64_t n) {
+    size_t es = ml_dtype_size(dt);
+    double total = 0, part = 0;
+    for (int64_t i0 = 0; i0 < n; i0 += BCE_BLOCK) {
+        mse_job j = {.n = n - i0, .x = (const char *)x + i0 * es, .y = (const char *)y + i0 * es,
+                     .d2 = (char *)d2 + i0 * es, .part = &part};
+        (dt == ML_FLOAT32 ? mse_fwd_float : mse_fwd_double)(&j, 0, 1);
+        total += part;
+    }
+    return total;
+}
 
 static int mse_backward(ml_node *n, ml_tensor *g, ml_tensor **gin) {
     ml_tensor *d = ml_saved(n, 0);

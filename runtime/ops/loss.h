@@ -57,5 +57,19 @@ ml_tensor *ml_bce(ml_tensor *x, ml_tensor *y, ml_tensor *weight, ml_reduction re
 /* Squared error (PyTorch's F.mse_loss): loss = (x - y)^2, x and y of one
  * shape and float dtype; differentiable in both. "mean" divides by numel. */
 ml_tensor *ml_mse_loss(ml_tensor *x, ml_tensor *y, ml_reduction red);
+/* Its kernel on contiguous arrays of dtype dt (n each; d2 may not alias):
+ * d2 = 2 (x - y), returns sum (x - y)^2 in ml_mse_loss's order. */
+double ml_mse_raw(ml_dtype dt, const void *x, const void *y, void *d2, int64_t n);
+
+/* The fused training step's forms of two more (train_step.c), on contiguous
+ * arrays of dtype dt, in the order of the tensor functions above:
+ * cross-entropy of (N, C) logits x against 0-based y (N), no weight,
+ * smoothing or ignored class: grad (N, C) = d loss_i / d x (unscaled),
+ * lanes (2N) scratch; returns the sum of the row losses, *wsum the rows'
+ * weight sum (mean's divisor). BCE on logits, no weights: dx (n) unscaled;
+ * returns the sum of the losses. */
+double ml_cross_entropy_raw(ml_dtype dt, const void *x, const int64_t *y, int64_t N, int64_t C, void *grad,
+                            double *lanes, double *wsum);
+double ml_bce_with_logits_raw(ml_dtype dt, const void *x, const void *y, void *dx, int64_t n);
 
 #endif

@@ -5,6 +5,8 @@
 # ml.add / torch.add, a * 2, tanh, sum, mean, reshape, t(), m[2], item,
 # shape, an empty no_grad block, and a recorded (w * a):sum() with its
 # backward. Target: c = a + b at most 150 ns (issue 8).
+# Both sides run pinned to one CPU (PIN, default 0: taskset -c $PIN; PIN= for
+# none): this machine's vCPUs differ in speed by ~1.6x.
 # Sides alternate, ROUNDS times (default 3), SECS seconds per form (default
 # 1); each run reports its median batch (a batch is >= 10 ms of ops, so the
 # collector's work is inside it); the table shows the median over rounds,
@@ -18,6 +20,9 @@ ROUNDS=${ROUNDS:-3}
 SECS=${SECS:-1}
 ML=build/moonlab
 PY=/usr/bin/python3
+PIN=${PIN-0}
+pin=()
+[ -n "$PIN" ] && command -v taskset > /dev/null && pin=(taskset -c "$PIN")
 ALL="a+b ml.add a*2 a:tanh() a:sum() a:mean() a:reshape(2,5) m:t() m[2] x:item() a:shape() no_grad(f) (w*a):sum():backward()"
 read -r -a forms <<< "${FORMS:-$ALL}"
 
@@ -43,12 +48,12 @@ median() { sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (
 
 declare -A v=()
 for ((r = 0; r < ROUNDS; r++)); do
-  while read -r _ form med _; do v["ml $form"]+="$med "; done < <("$ML" scripts/bench/overhead.lua "$SECS" "${forms[@]}")
+  while read -r _ form med _; do v["ml $form"]+="$med "; done < <("${pin[@]}" "$ML" scripts/bench/overhead.lua "$SECS" "${forms[@]}")
   if ((have_torch)); then
-    while read -r _ form med _; do v["torch $form"]+="$med "; done < <("$PY" scripts/bench/overhead.py "$SECS" "${forms[@]}")
+    while read -r _ form med _; do v["torch $form"]+="$med "; done < <("${pin[@]}" "$PY" scripts/bench/overhead.py "$SECS" "${forms[@]}")
   fi
 done
-echo "tiny ops (10-element float32), 1 thread, ns per op, median over $ROUNDS rounds ($(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg))"
+echo "tiny ops (10-element float32), 1 thread, ns per op, median over $ROUNDS rounds${pin:+, pinned to CPU $PIN} ($(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg))"
 printf "%-24s %10s %10s %8s\n" form moonlab torch "torch/ml"
 for f in "${forms[@]}"; do
   m=$(printf '%s\n' ${v["ml $f"]} | median)

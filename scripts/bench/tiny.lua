@@ -5,7 +5,8 @@
 -- LOOP is "fit" (model:fit, verbose = 0, no metrics) or "loop" (the explicit
 -- loop over data.loader{shuffle = true}, with loss:item() per batch as fit does).
 -- CONFIG is "adam-relu" (Adam lr 1e-3, ReLU; the default) or "sgd-tanh" (SGD lr 1e-2, Tanh).
--- Prints "RESULT <seconds for all epochs> <final train MSE over all rows> <last epoch mean loss>".
+-- Prints "RESULT <seconds for all epochs> <final train MSE over all rows> <last epoch mean loss> <fused steps>"
+-- (fused steps: the batches fit ran as one C call, train/fused.lua; MOONLAB_FUSED=0 gives 0).
 local nn, optim, data = ml.nn, ml.optim, ml.data
 local threads = math.tointeger(tonumber(arg[1])) or 1
 local epochs = math.tointeger(tonumber(arg[2])) or 100
@@ -26,12 +27,13 @@ local opt = adam and optim.Adam(model:parameters(), {lr = 1e-3}) or optim.SGD(mo
 local crit = nn.MSELoss()
 local now = ml.now
 
-local t0, last
+local t0, last, fused = nil, nil, 0
 if loop == "fit" then
   model:compile{ optimizer = opt, loss = crit }
   t0 = now()
   local h = model:fit(x, y, { epochs = epochs, batch_size = bs, shuffle = true, verbose = 0, seed = seed })
   last = h.loss[#h.loss]
+  fused = h.fused_steps or 0
 else
   local loader = data.loader({x, y}, {batch_size = bs, shuffle = true})
   t0 = now()
@@ -50,4 +52,4 @@ end
 local elapsed = now() - t0
 model:eval()
 local mse = ml.no_grad(function() return crit(model(x), y):item() end)
-print(string.format("RESULT %.4f %.6f %.6f", elapsed, mse, last))
+print(string.format("RESULT %.4f %.6f %.6f %d", elapsed, mse, last, fused))

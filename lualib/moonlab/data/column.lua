@@ -283,4 +283,22 @@ function Column.from_tensor(t)
   return Column.new(dt, t)
 end
 
+
+-- Docstrings for ml.help (the --- lines above each function).
+ml.doc(Column.new, "data.Column.new(kind, values, [valid], [pool]) — column (no copy; checked)")
+ml.doc(Column.len, "col:len() — number of rows")
+ml.doc(Column.is_missing, "col:is_missing() — bool tensor, true where the cell is missing")
+ml.doc(Column.missing_count, "col:missing_count() — number of missing cells")
+ml.doc(Column.take, "col:take(index) — column of the rows at index (1-based int64 tensor); the pool is shared")
+ml.doc(Column.slice, "col:slice(start, len) — column of rows start .. start+len-1 (views, no copy)")
+ml.doc(days_from_civil, "data.Column.days_from_civil(y, m, d) — days since 1970-01-01")
+ml.doc(format_time, "data.Column.format_time(seconds, kind) — \"YYYY-MM-DD\" (date) or \"YYYY-MM-DD HH:MM:SS\" (datetime)")
+ml.doc(parse_time, "data.Column.parse_time(s) — seconds, kind (\"date\" or \"datetime\") or nil: ISO dates and datetimes")
+ml.doc(Column.get, "col:get(i) — the Lua value of row i (nil when missing; dates as ISO strings)")
+ml.doc(Column.to_list, "col:to_list() — {value or nil per row}, n")
+ml.doc(Column.format, "col:format(i) — the text of cell i for printing (NaN / <NA> for missing)")
+ml.doc(Column.nbytes, "col:nbytes() — memory held by the values, mask and pool")
+ml.doc(Column.from_list, "data.Column.from_list(list, [n=#list], [kind]) — column from Lua values (nil = missing)")
+ml.doc(Column.from_tensor, "data.Column.from_tensor(t) — column (float32 becomes float64; int64, bool and float64 kept, no copy)")
+
 return Column

@@ -269,46 +269,27 @@ function DataFrame:to_tensor(names, dtype)
   return ml.cat(parts, 2)
 end
 
--- Printing: an aligned table, index first, the middle rows elided beyond max_rows.
-local MAX_ROWS, EDGE = 20, 5
+-- Printing (tostring(df)) is data/frame_print.lua.
 
-function DataFrame:__tostring()
-  local n, names = self._n, self._names
-  local rows = {}
-  if n <= MAX_ROWS then for i = 1, n do rows[#rows + 1] = i end
-  else
-    for i = 1, EDGE do rows[#rows + 1] = i end
-    rows[#rows + 1] = false
-    for i = n - EDGE + 1, n do rows[#rows + 1] = i end
-  end
-  local cells, widths = {}, {}
-  local index = { "" }
-  for r, i in ipairs(rows) do index[r + 1] = i and tostring(i) or "..." end
-  cells[1] = index
-  for c, name in ipairs(names) do
-    local col = self._cols[name]
-    local list = { name }
-    for r, i in ipairs(rows) do list[r + 1] = i and col:format(i) or "..." end
-    cells[c + 1] = list
-  end
-  for c, list in ipairs(cells) do
-    local w = 0
-    for _, s in ipairs(list) do w = math.max(w, utf8.len(s) or #s) end
-    widths[c] = w
-  end
-  local lines = {}
-  for r = 1, #rows + 1 do
-    local parts = {}
-    for c, list in ipairs(cells) do
-      local s = list[r]
-      local pad = widths[c] - (utf8.len(s) or #s)
-      local numeric = c == 1 or not Column.is_text(self._cols[names[c - 1]].kind)
-      parts[c] = numeric and (string.rep(" ", pad) .. s) or (s .. string.rep(" ", pad))
-    end
-    lines[r] = table.concat(parts, "  ")
-  end
-  lines[#lines + 1] = fmt("[%d rows x %d columns]", n, #names)
-  return table.concat(lines, "\n")
+-- Docstrings for ml.help (the --- lines above each function).
+ml.doc(DataFrame.is, "data.DataFrame.is(x) — whether x is a data frame")
+ml.doc(DataFrame.from_columns, "data.DataFrame.from_columns(names, columns) — frame (no copy; columns are data.Column, equal lengths)")
+ml.doc(DataFrame.column, "df:column(name) — the data.Column named name (an error naming the columns when absent)")
+ml.doc(DataFrame.has_column, "df:has_column(name) — boolean")
+ml.doc(DataFrame.select, "df:select(names) — a frame of those columns, in that order (df[{...}] does the same)")
+ml.doc(DataFrame.take, "df:take(index) — a frame of the rows at index (1-based int64 tensor or list)")
+ml.doc(DataFrame.slice, "df:slice(start, len) — rows start .. start+len-1 as views (no copy)")
+ml.doc(DataFrame.head, "df:head([n=5]) — the first n rows")
+ml.doc(DataFrame.tail, "df:tail([n=5]) — the last n rows")
+ml.doc(DataFrame.with_column, "df:with_column(name, column | tensor | list) — a new frame with that column added or replaced")
+ml.doc(DataFrame.to_tensor, "df:to_tensor([columns=all numeric], [dtype=\"float64\"]) — [rows, columns] tensor; missing cells become NaN")
+
+-- The operations live in files of their own that add methods to the class
+-- (frame_ops, groupby, merge, strings, describe, frame_print); they load with
+-- the class, so every frame has them.
+package.loaded["moonlab.data.frame"] = DataFrame
+for _, part in ipairs({ "frame_ops", "groupby", "merge", "strings", "describe", "frame_print" }) do
+  require("moonlab.data." .. part)
 end
 
 return DataFrame

@@ -31,6 +31,7 @@ end
 -- The data frame and its columns (their operations add methods from their own files).
 data.Column = require "moonlab.data.column"
 data.DataFrame = require "moonlab.data.frame"
+data.concat = data.DataFrame.concat -- pandas' pd.concat (data/frame_ops.lua)
 
 ml.doc(data, "ml.data — datasets and batches: data.loader (batched in C, a background thread), TensorDataset, Subset, random_split, split_indices, read_idx, fashion_mnist")
 

@@ -21,7 +21,7 @@ function Module:evaluate(a, b, c) return T().evaluate(self, a, b, c) end
 function Module:predict(X, opts) return T().predict(self, X, opts) end
 
 ml.doc(Module.compile, "model:compile{optimizer, loss, [metrics]} -> model — sets the optimizer, loss and metrics (\"accuracy\", \"mae\", \"mse\", name = fn) that fit and evaluate use; names may be strings (\"adam\", \"cross_entropy\")")
-ml.doc(Module.fit, "model:fit(X, y | {X, y} | {x=, y=} | dataset, [opts]) -> history — trains: epochs, batch_size, shuffle, validation_split/_data, class_weight, callbacks, resume, seed, verbose, on_interrupt; history.stop_reason says how it ended")
+ml.doc(Module.fit, "model:fit(X, y | {X, y} | {x=, y=} | dataset, [opts]) -> history — trains: epochs, batch_size, shuffle, validation_split/_data, class_weight, callbacks, resume, seed, verbose, on_interrupt, fused (false: never the fused C step); history.stop_reason says how it ended, history.fused_steps how many batches ran fused")
 ml.doc(Module.evaluate, "model:evaluate(X, y | data, [{batch_size=256}]) -> {loss=, <metric>=} — loss and metrics in eval mode without a graph; prints as \"loss 0.31 - accuracy 0.89\"")
 ml.doc(Module.predict, "model:predict(X, [{batch_size=256}]) -> tensor — the outputs for every row (one batch: the model on X itself), in eval mode, without a graph")
 

@@ -11,7 +11,11 @@
 --
 -- Per batch the loop does: one loader step, zero_grad, forward, loss,
 -- loss:item() (the NaN check), backward, step, and a flag read for Ctrl-C.
--- Metrics and batch hooks cost nothing when there are none.
+-- Metrics and batch hooks cost nothing when there are none. When the model,
+-- loss and optimizer qualify (train/fused.lua), a batch is instead one C call
+-- that pulls it from the loader and trains on it, with the same numbers;
+-- history.fused_steps counts those batches (fit{fused = false} or
+-- MOONLAB_FUSED=0: none).
 --
 -- history.stop_reason says how fit ended: "completed", "early_stopping"
 -- (EarlyStopping), "callback" (another callback), "nan" (the loss became NaN
@@ -27,16 +31,18 @@ local class_weight = require "moonlab.train.class_weight"
 local evaluate = require "moonlab.train.evaluate"
 local hooks = require "moonlab.train.hooks"
 local resume = require "moonlab.train.resume"
+local fused = require "moonlab.train.fused"
 
 local fmt = string.format
 local huge = math.huge
 local is_tensor = ml.is_tensor
+local train_step = ml._train.step
 local rows = inputs.rows
 local M = {}
 
 M.OPTIONS = {
   "epochs", "batch_size", "shuffle", "validation_split", "validation_data", "validation_split_mode",
-  "class_weight", "verbose", "callbacks", "initial_epoch", "resume", "seed", "output", "on_interrupt",
+  "class_weight", "verbose", "callbacks", "initial_epoch", "resume", "seed", "output", "on_interrupt", "fused",
 }
 
 local function writer(output)
@@ -176,7 +182,20 @@ local function check_batch(F, xb, yb)
 end
 
 -- One batch: forward, loss, NaN check, backward, step. Returns the loss value, or nil when it was not finite.
+-- With a fused plan (train/fused.lua) all of it is one C call, unless the plan declines the batch.
 local function train_batch(F, E, xb, yb, swb)
+  local plan = F.plan
+  if plan and F.checked then
+    local lv, len = train_step(plan, xb, yb)
+    if lv then
+      if lv ~= lv or lv == huge or lv == -huge then
+        F.stop_reason, F.message = "nan", nan_message(F, lv, swb, E.epoch, E.b)
+        return nil
+      end
+      E.loss_sum, E.seen, E.fused = E.loss_sum + lv * len, E.seen + len, E.fused + 1
+      return lv
+    end
+  end
   if not F.checked then check_batch(F, xb, yb) end
   local len = xb:size(1) -- a batch has a first dimension (the loader stacks samples)
   local opt, crit = F.opt, F.crit
@@ -214,12 +233,40 @@ local function batch_logs(F, E, lv, len)
   return blogs
 end
 
+-- The epoch's batches under a fused plan, pulled from the loader's C side by
+-- the step itself (ml._train.next), so no batch reaches Lua unless the plan
+-- declines it (or it is fit's first, which the general path checks).
+local function run_pulled_batches(F, E, c)
+  local sigint_pending, pull, plan, loader = ml._train.sigint_pending, ml._train.next, F.plan, F.loader
+  loader:start()
+  while true do
+    local lv, a, b = pull(plan, c, not F.checked)
+    if lv == false then return true end
+    E.b = E.b + 1
+    if lv == nil then
+      lv = train_batch(F, E, a, b, nil)
+      if not lv then loader:stop(); return false end
+    elseif lv ~= lv or lv == huge or lv == -huge then
+      F.stop_reason, F.message = "nan", nan_message(F, lv, nil, E.epoch, E.b)
+      loader:stop()
+      return false
+    else
+      E.loss_sum, E.seen, E.fused = E.loss_sum + lv * a, E.seen + a, E.fused + 1
+    end
+    if sigint_pending() then F.stop_reason = "interrupted"; loader:stop(); return false end
+  end
+end
+
 -- The epoch's batches. Returns whether the epoch ran to its end.
 local function run_batches(F, E)
   local H = F.hooks
   local nbb, nbe = #H.on_batch_begin, #H.on_batch_end
   local sigint_pending = ml._train.sigint_pending
   F.loader:set_epoch(E.epoch)
+  -- made each epoch, so a callback that swapped a layer or a tensor between epochs is seen
+  F.plan = F.fused and fused.plan(F.model, F.crit, F.opt, F.data.X, F.s.bs) or nil
+  local c = F.plan and rawget(F.loader, "_c")
+  if c then return run_pulled_batches(F, E, c) end
   for xb, yb, swb in F.loader:iter() do
     E.b = E.b + 1
     if nbb > 0 then
@@ -258,13 +305,16 @@ local function run_epoch(F, epoch)
   run_hooks(F, F.hooks.on_epoch_begin, epoch, {})
   if F.stop_reason then return false end
   -- the history's lr: the rate of the epoch's first batch (a per-batch schedule changes it within the epoch)
-  local E = { epoch = epoch, b = 0, loss_sum = 0, seen = 0, msum = {}, mcount = {}, lr = F.lr_group and F.lr_group.lr }
+  local E = { epoch = epoch, b = 0, loss_sum = 0, seen = 0, msum = {}, mcount = {}, lr = F.lr_group and F.lr_group.lr,
+    fused = 0 }
   for i = 1, #F.metrics do E.msum[i], E.mcount[i] = 0, 0 end
   F.model:train()
   ctx.epoch, ctx.t0 = epoch, ml.now()
   ctx.loss_sum, ctx.seen, ctx.msum, ctx.mcount = 0, 0, E.msum, E.mcount
   local complete = run_batches(F, E)
+  F.plan = nil
   ctx.batches = E.b
+  history.fused_steps = history.fused_steps + E.fused
   if not complete then
     if F.stop_reason == "interrupted" then
       F.message = fmt("fit: interrupted at epoch %d, batch %d%s; the history holds the %d complete epochs",
@@ -346,6 +396,10 @@ local function setup(F, X, y, ds, opts)
   F.hooks = hooks.lists(F.callbacks)
   if ck then resume.apply(ck, F.model, F.opt, matches) end
   F.lr_group = type(F.opt.param_groups) == "table" and F.opt.param_groups[1] or nil
+  local H = F.hooks
+  F.fused = fused.enabled(opts.fused) and #F.metrics == 0 and not d.weights and not ds and
+    #H.on_batch_begin == 0 and #H.on_batch_end == 0
+  F.history.fused_steps = 0
 end
 
 local STOPPED = { nan = true, interrupted = true }

@@ -45,7 +45,7 @@ local function check_rng(path, rng)
 end
 
 local HISTORY_SCALARS = { epochs = "integer", stopped_early = "boolean", interrupted = "boolean", seed = "integer",
-  validation = "string", stop_reason = "string", message = "string" }
+  validation = "string", stop_reason = "string", message = "string", fused_steps = "integer" }
 
 local function check_list(path, k, v, epochs)
   local n = 0
