@@ -131,5 +131,6 @@ void lb_open_augment(lua_State *L); /* ml._augment: augmentation plans and kerne
  * heap copy of the plan in *ctx, freed with free(); raises "fn: ..." when idx holds no plan. */
 void lb_aug_loader_transform(lua_State *L, int idx, const char *fn,
                              ml_tensor *(**run)(void *, const ml_tensor *, int64_t, int64_t, bool), void **ctx);
+void lb_open_sparse(lua_State *L); void lb_open_text(lua_State *L); /* ml._sparse, ml._text: CSR kernels and text features */
 
 #endif

@@ -327,6 +327,7 @@ local function as_output(self, fn, name, out, n)
     end
     out = #out._names > 0 and out:to_tensor() or ml.zeros(n, 0, { dtype = "float64" })
   end
+  if ml.sparse.is(out) then out = out:to_dense() end -- a text vectorizer's CSR, beside the dense parts
   if not ml.is_tensor(out) then fail(fmt("%s: '%s' returned a %s, expected a tensor", fn, name, type(out))) end
   if out:dim() == 1 then out = out:reshape(out:size(1), 1) end
   return out:to(self.dtype)

@@ -9,6 +9,7 @@ local parts = {
   "augment",
   "scale", "impute", "encode", "dates", "clean", "compose", "split",
   "resample", "weights", "knn_impute",
+  "text",
 }
 
 for _, part in ipairs(parts) do

@@ -37,7 +37,17 @@ doc(Linear.reset_parameters, "linear:reset_parameters() — re-draws the weights
 -- one C call: the checks, then addmm(bias, x, weight^T) for 2-D x (matmul + add otherwise)
 local linear = ml._nn.linear
 function Linear:forward(x)
+  if getmetatable(x) == ml.sparse.CSR then return self:sparse_forward(x) end
   return linear(x, self.weight, self.bias, "nn.Linear")
+end
+
+-- a CSR input (ml.sparse, the text vectorizers' output): S @ W^T + b, gradients to W and b
+function Linear:sparse_forward(x)
+  if x.shape[2] ~= self.in_features then
+    error(fmt("nn.Linear: the sparse input has %d features, expected %d", x.shape[2], self.in_features), 3)
+  end
+  local y = ml.sparse.matmul(x:to(self.weight:dtype()), self.weight:t())
+  return self.bias and y + self.bias or y
 end
 
 function Linear:extra_repr()
