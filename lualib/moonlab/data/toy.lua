@@ -38,10 +38,8 @@ local FEATURES = {
 --- data.sklearn_data_path(file) -> the path of one of scikit-learn's bundled data files, or an error saying what to install
 function M.sklearn_data_path(file, fn)
   fn = fn or "data.sklearn_data_path"
-  local dirs = {}
   local env = os.getenv("MOONLAB_SKLEARN_DATA")
-  if env and env ~= "" then dirs[1] = env end
-  for _, d in ipairs(SEARCH) do dirs[#dirs + 1] = d end
+  local dirs = (env and env ~= "") and { env } or SEARCH -- the variable replaces the search
   for _, d in ipairs(dirs) do
     local p = d .. "/" .. file
     local f = io.open(p, "rb")
