@@ -143,6 +143,57 @@ doc(Subset.get, "subset:get(i) -> sample — the dataset's sample at indices[i]"
 doc(Subset.len, "subset:len() -> n — the number of samples (indices), also #subset")
 doc(Subset.init, "data.Subset.init(self, dataset, indices) — the constructor: checks the indices against the dataset's length")
 
-data.TensorDataset, data.Subset = TensorDataset, Subset
+-- Rows of tensors and ml.sparse matrices, taken a batch at a time
+-- (get_batch): what data.loader and fit use for a sparse X, such as TF-IDF.
+local function is_sparse(v)
+  local mt = type(v) == "table" and getmetatable(v)
+  return mt and rawget(mt, "__name") == "sparse.CSR" or false
+end
+data.is_sparse = is_sparse
+
+local RowsDataset = Dataset:extend("data.RowsDataset", "data.RowsDataset(a, [b, ...]) -> dataset — rows of tensors and "
+  .. "ml.sparse matrices with the same number of rows; data.loader takes a batch at a time (get_batch), so a sparse X "
+  .. "(TF-IDF) trains without densifying")
+
+function RowsDataset:init(...)
+  local fn = "data.RowsDataset"
+  local parts = table.pack(...)
+  if parts.n == 0 then fail(fn .. ": expected at least one tensor or sparse matrix") end
+  local n
+  for i = 1, parts.n do
+    local p = parts[i]
+    local rows
+    if is_tensor(p) then
+      if p:dim() == 0 then fail(string.format("%s: part %d is a 0-d tensor; parts need a rows dimension", fn, i)) end
+      rows = p:size(1)
+    elseif is_sparse(p) then rows = p.shape[1]
+    else fail(string.format("%s: part %d is a %s; expected a tensor or an ml.sparse matrix", fn, i, type(p))) end
+    if n and rows ~= n then fail(string.format("%s: part %d has %d rows, part 1 has %d", fn, i, rows, n)) end
+    n = n or rows
+  end
+  self.parts, self.n = parts, n
+end
+
+function RowsDataset:__len() return self.n end
+
+--- ds:get_batch(index) -> the rows at index (1-based int64) of every part
+function RowsDataset:get_batch(index)
+  local out = {}
+  for i = 1, self.parts.n do
+    local p = self.parts[i]
+    out[i] = is_tensor(p) and p:index_select(1, index) or p:rows(index)
+  end
+  return table.unpack(out, 1, self.parts.n)
+end
+
+--- ds:get(i) -> row i of every part (sparse parts as 1-row matrices)
+function RowsDataset:get(i)
+  return self:get_batch(ml.tensor({ i }, { dtype = "int64" }))
+end
+
+ml.doc(RowsDataset.get_batch, "ds:get_batch(index) -> parts — the rows at index (1-based int64) of every part; sparse parts stay sparse")
+ml.doc(RowsDataset.get, "ds:get(i) -> parts — row i of every part (a sparse part as a 1-row matrix)")
+
+data.TensorDataset, data.Subset, data.RowsDataset = TensorDataset, Subset, RowsDataset
 
 return data

@@ -11,7 +11,7 @@ local doc = ml.doc
 
 local data = {}
 local datasets = require "moonlab.data.datasets"
-local TensorDataset, Subset = datasets.TensorDataset, datasets.Subset
+local TensorDataset, Subset, RowsDataset = datasets.TensorDataset, datasets.Subset, datasets.RowsDataset
 
 local Loader = class.Object:extend("data.Loader")
 
@@ -36,10 +36,12 @@ local function resolve(fn, ds)
     end
     return { dataset = ds }
   end
-  if type(ds.get) == "function" then return { dataset = ds } end
+  if type(ds.get) == "function" or type(ds.get_batch) == "function" then return { dataset = ds } end
   if ds[1] ~= nil then
     local list = {}
-    for k, t in ipairs(ds) do list[k] = t end
+    local sparse = false
+    for k, t in ipairs(ds) do list[k] = t; sparse = sparse or datasets.is_sparse(t) end
+    if sparse then return { dataset = RowsDataset(table.unpack(list)) } end -- sparse rows: a batch at a time
     check_sources(fn, list)
     return { sources = list }
   end
@@ -125,7 +127,8 @@ function Loader:start()
   if self._c then
     B.call(C.loader_start, self._c, order, self.epoch)
   else
-    self._order = order and order:tolist() or nil
+    local rows_at_once = type(self._ds.get_batch) == "function"
+    self._order = order and (rows_at_once and order or order:tolist()) or nil -- a tensor for get_batch
     self._pos = 0
   end
   self._active = true
@@ -186,12 +189,29 @@ local function collate(fn, list, what, idx)
   return list -- strings, tables: a plain list, as PyTorch's collate does
 end
 
+-- A dataset with get_batch(index) gives a whole batch from an int64 tensor of
+-- its 1-based rows (a sparse matrix's rows, a frame's): no per-sample stacking.
+local function next_batch_of_rows(self, start, stop)
+  local fn = "data.loader"
+  local idx
+  if self._order then idx = self._order:narrow(1, start + 1, stop - start)
+  else idx = ml.arange(start + 1, stop + 1) end
+  local r = table.pack(pcall(self._ds.get_batch, self._ds, idx))
+  if not r[1] then
+    if type(r[2]) ~= "string" then error(r[2], 0) end
+    fail(string.format("%s: dataset:get_batch(rows %d..%d of the epoch) failed: %s", fn, start + 1, stop, r[2]))
+  end
+  if r.n < 2 or r[2] == nil then fail(fn .. ": dataset:get_batch returned nothing; it must return the batch's values") end
+  return table.unpack(r, 2, r.n)
+end
+
 local function next_dataset_batch(self)
   local fn = "data.loader"
   local start = self._pos * self.batch_size
   local stop = math.min(start + self.batch_size, self.n)
   if start >= self.n or (self.drop_last and stop - start < self.batch_size) then return nil end
   self._pos = self._pos + 1
+  if type(self._ds.get_batch) == "function" then return next_batch_of_rows(self, start, stop) end
   local cols, keyed, width = {}, false, nil
   local idx = {}
   for j = start + 1, stop do

@@ -144,8 +144,8 @@ function M.predict(model, X, opts)
     if n > 0 and n <= bs then return predict_one(model, X) end
   end
   local set
-  if is_tensor(X) then
-    if X:dim() == 0 or rows(X) == 0 then checks.fail("predict: X needs at least one row") end
+  if is_tensor(X) or inputs.is_sparse(X) then
+    if (is_tensor(X) and X:dim() == 0) or rows(X) == 0 then checks.fail("predict: X needs at least one row") end
     set = { X = X }
   else
     local Xd, _, ds = inputs.as_data(X)

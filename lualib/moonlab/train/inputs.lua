@@ -11,10 +11,19 @@ local strip = require("moonlab.core.persist").strip
 
 local fmt = string.format
 local is_tensor = ml.is_tensor
+-- A sparse X (ml.sparse CSR, TF-IDF's output) trains and predicts a batch of rows at a time.
+local function is_sparse(v) return ml.data.is_sparse(v) end
+
+-- Rows of X by index (int64, 1-based) or range, for a tensor or a sparse matrix.
+local function take_rows(X, index) return is_tensor(X) and X:index_select(1, index) or X:rows(index) end
 local M = {}
+M.is_sparse = is_sparse
 
 --- inputs.rows(t) -> the size of t's first dimension (1 for a scalar)
-function M.rows(t) return t:dim() == 0 and 1 or t:shape()[1] end
+function M.rows(t)
+  if not is_tensor(t) and is_sparse(t) then return t.shape[1] end
+  return t:dim() == 0 and 1 or t:shape()[1]
+end
 local rows = M.rows
 
 local function is_dataset(v) return type(v) == "table" and type(v.get) == "function" end
@@ -34,18 +43,18 @@ end
 function M.as_data(v)
   if type(v) ~= "table" or is_tensor(v) then return nil end
   if is_dataset(v) then return nil, nil, v end
-  if is_tensor(v[1]) and is_tensor(v[2]) then return v[1], v[2] end
+  if (is_tensor(v[1]) or is_sparse(v[1])) and is_tensor(v[2]) then return v[1], v[2] end
   if is_tensor(v.x) and is_tensor(v.y) then return v.x, v.y end
   if is_tensor(v.X) and is_tensor(v.y) then return v.X, v.y end
   return nil
 end
 
-local FORMS = "X, y (two tensors), {X, y}, {x = X, y = y} or a dataset with get(i) and a length"
+local FORMS = "X, y (two tensors, or an ml.sparse X and a tensor y), {X, y}, {x = X, y = y} or a dataset with get(i) and a length"
 
 --- inputs.parse(fn, a, b, c, options) -> X, y, opts, dataset: fit(X, y, opts) | fit({X, y} | {x=, y=} | dataset, opts);
 -- a data table holding one of the option names is an error (options go in the second argument)
 function M.parse(fn, a, b, c, options)
-  if is_tensor(a) then return a, b, c, nil end
+  if is_tensor(a) or is_sparse(a) then return a, b, c, nil end
   local X, y, ds = M.as_data(a)
   if X then checks.no_options_in(fn, a, options) end
   if X or ds then return X, y, b, ds end
@@ -54,7 +63,9 @@ end
 
 --- inputs.check_xy(fn, X, y, what): two tensors with the same, non-zero number of rows
 function M.check_xy(fn, X, y, what)
-  if not is_tensor(X) then checks.fail(fmt("%s: %sX must be a tensor, got %s", fn, what, type(X))) end
+  if not is_tensor(X) and not is_sparse(X) then
+    checks.fail(fmt("%s: %sX must be a tensor (or an ml.sparse matrix), got %s", fn, what, type(X)))
+  end
   if not is_tensor(y) then checks.fail(fmt("%s: %sy must be a tensor, got %s", fn, what, type(y))) end
   if X:dim() == 0 or y:dim() == 0 then checks.fail(fmt("%s: %sX and y need a first (rows) dimension", fn, what)) end
   if rows(X) ~= rows(y) then
@@ -98,7 +109,7 @@ function M.split(X, y, frac, mode, seed)
   local idx, nval = split_rows(N, frac, mode, seed, y)
   local val = {}
   if idx then
-    val.X, val.y = X:index_select(1, idx[2]), y:index_select(1, idx[2])
+    val.X, val.y = take_rows(X, idx[2]), y:index_select(1, idx[2])
   else
     val.X, val.y = X:narrow(1, N - nval + 1, nval), y:narrow(1, N - nval + 1, nval)
   end
@@ -150,6 +161,14 @@ end
 function M.train_loader(t, bs, shuffle, seed)
   local data = ml.data
   local source = t.dataset
+  if not source and is_sparse(t.X) then -- sparse rows: a batch at a time, never densified
+    local cols = { t.X, t.y, t.weights }
+    for i, c in pairs(cols) do
+      if t.train_idx then cols[i] = take_rows(c, t.train_idx)
+      elseif t.ntrain < rows(t.X) then cols[i] = c:narrow(1, 1, t.ntrain) end
+    end
+    source = data.RowsDataset(table.unpack(cols, 1, t.weights and 3 or 2))
+  end
   if not source then
     local cols = { t.X, t.y, t.weights }
     if t.train_idx then source = data.Subset(data.TensorDataset(table.unpack(cols)), t.train_idx)

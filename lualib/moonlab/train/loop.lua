@@ -177,7 +177,9 @@ end
 
 local function check_batch(F, xb, yb)
   local from = F.data.dataset and " (from dataset:get(i); it must return the sample's x and y as tensors or numbers)" or ""
-  if not is_tensor(xb) then checks.fail("fit: the batch's input is " .. describe(xb) .. ", expected a tensor" .. from) end
+  if not is_tensor(xb) and not inputs.is_sparse(xb) then
+    checks.fail("fit: the batch's input is " .. describe(xb) .. ", expected a tensor" .. from)
+  end
   if not is_tensor(yb) then checks.fail("fit: the batch's target is " .. describe(yb) .. ", expected a tensor" .. from) end
 end
 
