@@ -149,7 +149,7 @@ local function is_sparse(v)
   local mt = type(v) == "table" and getmetatable(v)
   return mt and rawget(mt, "__name") == "sparse.CSR" or false
 end
-data.is_sparse = is_sparse
+data.is_sparse = doc(is_sparse, "data.is_sparse(v) -> boolean — whether v is an ml.sparse CSR matrix")
 
 local RowsDataset = Dataset:extend("data.RowsDataset", "data.RowsDataset(a, [b, ...]) -> dataset — rows of tensors and "
   .. "ml.sparse matrices with the same number of rows; data.loader takes a batch at a time (get_batch), so a sparse X "

@@ -126,7 +126,7 @@ function M.validation_data(vd)
     if n == 0 then checks.fail("fit: validation_data: the dataset has no samples") end
     return { dataset = ds, n = n, desc = fmt("validation_data, %d samples", n) }
   end
-  if not X then checks.fail("fit: validation_data must be " .. FORMS:gsub("^X, y %(two tensors%), ", "")) end
+  if not X then checks.fail("fit: validation_data must be " .. FORMS:gsub("^X, y %(two tensors[^)]*%), ", "")) end
   M.check_xy("fit", X, y, "validation_data: ")
   return { X = X, y = y, desc = fmt("validation_data, %d samples", rows(X)) }
 end
@@ -182,6 +182,7 @@ function M.train_loader(t, bs, shuffle, seed)
   return loader
 end
 
+ml.doc(M.is_sparse, "inputs.is_sparse(v) -> boolean — whether v is an ml.sparse matrix (fit batches its rows)")
 ml.doc(M.rows, "inputs.rows(t) -> integer — the size of t's first dimension (1 for a scalar)")
 ml.doc(M.dataset_len, "inputs.dataset_len(fn, ds) -> integer — a dataset's length (#ds or ds:len()), else an error naming fn")
 ml.doc(M.as_data, "inputs.as_data(v) -> X, y | nil, nil, dataset | nil — {X, y}, {x=, y=} or a dataset with get(i)")
