@@ -49,7 +49,7 @@ function M.as_data(v)
   return nil
 end
 
-local FORMS = "X, y (two tensors, or an ml.sparse X and a tensor y), {X, y}, {x = X, y = y} or a dataset with get(i) and a length"
+local FORMS = "X, y (two tensors), {X, y}, {x = X, y = y} or a dataset with get(i) and a length"
 
 --- inputs.parse(fn, a, b, c, options) -> X, y, opts, dataset: fit(X, y, opts) | fit({X, y} | {x=, y=} | dataset, opts);
 -- a data table holding one of the option names is an error (options go in the second argument)
@@ -126,7 +126,7 @@ function M.validation_data(vd)
     if n == 0 then checks.fail("fit: validation_data: the dataset has no samples") end
     return { dataset = ds, n = n, desc = fmt("validation_data, %d samples", n) }
   end
-  if not X then checks.fail("fit: validation_data must be " .. FORMS:gsub("^X, y %(two tensors[^)]*%), ", "")) end
+  if not X then checks.fail("fit: validation_data must be " .. FORMS:gsub("^X, y %(two tensors%), ", "")) end
   M.check_xy("fit", X, y, "validation_data: ")
   return { X = X, y = y, desc = fmt("validation_data, %d samples", rows(X)) }
 end
