@@ -40,7 +40,18 @@ static int fill(ml_csv_reader *r) {
         ml_error(FN ": %s: %s", r->path, err == Z_ERRNO ? strerror(errno) : msg);
         return -1;
     }
-    if (got == 0) { r->eof = true; return 0; }
+    if (got == 0) {
+        /* zlib returns what it has when the compressed stream stops short, and
+         * says so only through gzerror (Z_BUF_ERROR): a truncated file */
+        int err;
+        gzerror(r->gz, &err);
+        if (err == Z_BUF_ERROR) {
+            ml_error(FN ": %s: the gzip data is truncated (the compressed stream ends before its end marker)", r->path);
+            return -1;
+        }
+        r->eof = true;
+        return 0;
+    }
     r->len += (size_t)got;
     r->buf[r->len] = 0;
     return got;

@@ -1,0 +1,32 @@
+-- QA of issue 9's data area (read_csv, write_csv, frames, profile/validate):
+-- regression tests for the problems found by using it as a pandas user would.
+local data = ml.data
+
+T.test("qa9: int64 extremes survive read_csv, get, to_list and printing", function()
+  local p = T.tmpname(".csv")
+  T.write_file(p, "x\n9223372036854775807\n-9223372036854775808\n9007199254740993\n")
+  local df = data.read_csv(p)
+  local c = df:column("x")
+  T.eq(c.kind, "int64")
+  T.eq(c:get(1), math.maxinteger)
+  T.eq(c:get(2), math.mininteger)
+  T.eq(c:get(3), 9007199254740993)
+  T.eq(c:to_list()[1], math.maxinteger)
+  local s = tostring(df)
+  T.ok(s:find("9223372036854775807", 1, true), "printed frame shows 2^63-1: " .. s)
+  T.ok(s:find("9007199254740993", 1, true), "printed frame shows 2^53+1: " .. s)
+  local d2 = data.DataFrame{ x = { math.maxinteger, 1 } }
+  T.eq(d2:column("x"):get(1), math.maxinteger)
+end)
+
+T.test("qa9: a truncated gzip file is an error, not a silently shorter frame", function()
+  local full, cut = T.tmpname(".csv.gz"), T.tmpname(".csv.gz")
+  local rows = { "a,b" }
+  for i = 1, 20000 do rows[#rows + 1] = i .. "," .. (i * 7 % 1000) end
+  data.DataFrame{ a = ml.arange(1, 20001):to("int64") }:write_csv(full)
+  local bytes = T.read_file(full)
+  T.write_file(cut, bytes:sub(1, #bytes // 2))
+  T.raises(function() data.read_csv(cut) end, "truncated")
+  T.raises(function() for _ in data.read_csv(cut, { chunksize = 1000 }) do end end, "truncated")
+  T.eq(data.read_csv(full).shape[1], 20000)
+end)
