@@ -30,3 +30,29 @@ T.test("qa9: a truncated gzip file is an error, not a silently shorter frame", f
   T.raises(function() for _ in data.read_csv(cut, { chunksize = 1000 }) do end end, "truncated")
   T.eq(data.read_csv(full).shape[1], 20000)
 end)
+
+T.test("qa9: write_csv gives subnormal floats their shortest text, as pandas", function()
+  local p = T.tmpname(".csv")
+  data.DataFrame{ x = { 5e-324, 1e-310, 2.2250738585072014e-308, 0.1 } }:write_csv(p)
+  T.eq(T.read_file(p), "x\n5e-324\n1e-310\n2.2250738585072014e-308\n0.1\n")
+  local back = data.read_csv(p)
+  T.eq(back.x[1], 5e-324)
+  T.eq(back.x[2], 1e-310)
+end)
+
+T.test("qa9: data.concat's errors name data.concat", function()
+  T.raises(function() data.concat{ data.DataFrame{ x = { 1 } }, data.DataFrame{ x = { "a" } } } end,
+    "data.concat: column 'x' mixes kinds")
+end)
+
+T.test("qa9: load_wine's features are all float64, as scikit-learn's", function()
+  local ok, df = pcall(data.load_wine)
+  if not ok then return end -- python3-sklearn not installed
+  for _, c in ipairs(df.columns) do
+    T.eq(df:column(c).kind, c == "target" and "int64" or "float64", "kind of " .. c)
+  end
+  -- scikit-learn: load_wine().data.sum() = 159975.295999 (magnesium and proline included)
+  local s = 0
+  for _, c in ipairs(df.columns) do if c ~= "target" then s = s + df:column(c).values:sum():item() end end
+  T.near(s, 159975.295999, 1e-6)
+end)

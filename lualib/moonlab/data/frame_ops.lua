@@ -327,7 +327,7 @@ end
 
 --- data.DataFrame.concat(frames) -> the rows of every frame, one after another (columns united; absent cells missing)
 function DataFrame.concat(frames, other)
-  local fn = "data.DataFrame.concat"
+  local fn = "data.concat"
   if DataFrame.is(frames) then frames = { frames, other } end -- df:concat(other)
   if type(frames) ~= "table" or #frames == 0 then fail(fn .. ": expected a non-empty list of frames") end
   local names, seen, lens = {}, {}, {}
