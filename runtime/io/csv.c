@@ -410,6 +410,13 @@ static int read_first(ml_csv_reader *r, int header) {
     if (ml_csv_scan_records(r, 1, &next) < 0) return -1;
     if (r->nrec == 0) return ml_error(FN ": %s: the file is empty (no header and no rows)", r->path), -1;
     const char *s = r->buf + r->rs[0], *e = r->buf + r->re[0];
+    /* a CR inside an unquoted first line: the file ends its lines with CR alone
+     * (classic Mac), which would otherwise read as one long header of glued cells */
+    const char *cr = memchr(s, '\r', (size_t)(e - s));
+    if (cr && !memchr(s, '"', (size_t)(e - s)))
+        return ml_error(FN ": %s:1:%d: a line break that is a lone CR (classic Mac line endings); "
+                        "expected LF or CRLF line ends (convert the file, e.g. tr '\\r' '\\n')",
+                        r->path, (int)(cr - s) + 1), -1;
     int n = ml_csv_split_record(s, e, r->delim, NULL, 0);
     field *f = malloc((size_t)n * sizeof *f);
     r->first = calloc((size_t)n, sizeof *r->first);

@@ -56,3 +56,15 @@ T.test("qa9: load_wine's features are all float64, as scikit-learn's", function(
   for _, c in ipairs(df.columns) do if c ~= "target" then s = s + df:column(c).values:sum():item() end end
   T.near(s, 159975.295999, 1e-6)
 end)
+
+T.test("qa9: a file with lone-CR line ends is an error, not one glued header", function()
+  local p = T.tmpname(".csv")
+  T.write_file(p, "a,b\r1,2\r3,4\r")
+  T.raises(function() data.read_csv(p) end, ":1:4: a line break that is a lone CR")
+  T.raises(function() for _ in data.read_csv(p, { chunksize = 1 }) do end end, "lone CR")
+  -- CRLF and quoted CRs still read
+  T.write_file(p, 'a,b\r\n"x\ry",2\r\n')
+  local df = data.read_csv(p)
+  T.eq(df:column("a"):get(1), "x\ry")
+  T.eq(df.b[1], 2)
+end)
