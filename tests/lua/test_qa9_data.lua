@@ -68,3 +68,11 @@ T.test("qa9: a file with lone-CR line ends is an error, not one glued header", f
   T.eq(df:column("a"):get(1), "x\ry")
   T.eq(df.b[1], 2)
 end)
+
+T.test("qa9: a malformed Lua pattern is reported by col:contains / col:replace with the pattern", function()
+  local c = data.DataFrame{ s = { "a", "b" } }:column("s")
+  T.raises(function() c:contains("[") end, "col:contains: pattern '[': malformed pattern (missing ']')")
+  T.raises(function() c:contains("(") end, "col:contains: pattern '(': unfinished capture")
+  T.raises(function() c:replace("%", "x", { plain = false }) end, "col:replace: pattern '%'")
+  T.eq(c:replace("(a)", "%1%1", { plain = false }):to_list()[1], "aa")
+end)
