@@ -76,3 +76,24 @@ T.test("qa9: a malformed Lua pattern is reported by col:contains / col:replace w
   T.raises(function() c:replace("%", "x", { plain = false }) end, "col:replace: pattern '%'")
   T.eq(c:replace("(a)", "%1%1", { plain = false }):to_list()[1], "aa")
 end)
+
+T.test("qa9: validate compares int64 columns exactly (2^63-1 bounds from schema_of)", function()
+  local d = data.DataFrame{ x = { math.maxinteger, 1, 0 } }
+  local s = data.schema_of(d:head(2))
+  local r = data.validate(d:head(2), s)
+  T.ok(r.ok, r.summary)
+  r = data.validate(d, { x = { allowed = { math.maxinteger, 1 }, min = 1, max = math.maxinteger } })
+  T.eq(r.failed_checks, 2)
+  T.eq(r.violations[1].rows[1], 3)
+  T.eq(r.violations[2].rows[1], 3)
+  T.ok(data.validate(data.DataFrame{ x = { math.mininteger } }, { x = { min = math.mininteger } }).ok)
+end)
+
+T.test("qa9: an unknown type in a validate schema is a schema error with a suggestion", function()
+  local d = data.DataFrame{ x = { 1.5 } }
+  T.raises(function() data.validate(d, { x = { type = "float" } }) end,
+    "data.validate: unknown type for column 'x' 'float'")
+  T.raises(function() data.validate(d, { x = { type = { "int" } } }) end, "did you mean 'int64'?")
+  T.ok(data.validate(d, { x = { type = { "number", "string" } } }).ok, "number inside a list of kinds")
+  T.ok(not data.validate(d, { x = { type = "int64" } }).ok)
+end)
