@@ -474,6 +474,7 @@ ml_csv_reader *ml_csv_open(const char *path, const ml_csv_options *o) {
     }
     r->line_at_pos = 1;
     r->comment = o->comment;
+    r->decimal = o->decimal == '.' ? 0 : o->decimal;
     r->on_bad = o->on_bad;
     if (set_na(r, o) < 0) goto fail;
     /* whole: read it all now; streaming: enough for the sniffer */

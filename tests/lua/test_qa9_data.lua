@@ -97,3 +97,23 @@ T.test("qa9: an unknown type in a validate schema is a schema error with a sugge
   T.ok(data.validate(d, { x = { type = { "number", "string" } } }).ok, "number inside a list of kinds")
   T.ok(not data.validate(d, { x = { type = "int64" } }).ok)
 end)
+
+T.test("qa9: read_csv{decimal = ','} reads European semicolon files (pandas' decimal)", function()
+  local p = T.tmpname(".csv")
+  T.write_file(p, "x;y;s\n1,5;2;a,b\n3,25;4;c\n-1e3;5;d,e\n")
+  local df = data.read_csv(p, { decimal = "," })
+  T.eq(df:column("x").kind, "float64")
+  T.eq(df.x[1], 1.5)
+  T.eq(df.x[2], 3.25)
+  T.eq(df.x[3], -1000.0)
+  T.eq(df:column("y").kind, "int64")
+  T.eq(df:column("s"):get(1), "a,b", "a string cell keeps its comma")
+  local n, first = 0, nil
+  for c in data.read_csv(p, { decimal = ",", chunksize = 2 }) do n = n + c.shape[1]; first = first or c.x[2] end
+  T.eq(n, 3)
+  T.eq(first, 3.25)
+  T.eq(data.read_csv(p, { decimal = ",", dtypes = { x = "float64" } }).x[1], 1.5)
+  T.eq(data.read_csv(p):column("x").kind, "string", "without decimal the cells stay text")
+  T.raises(function() data.read_csv(p, { decimal = ",", delimiter = "," }) end, "decimal ',' needs another delimiter")
+  T.raises(function() data.read_csv(p, { decimal = "x" }) end, "decimal must be '.' or ','")
+end)
