@@ -211,7 +211,8 @@ static int c_write(lua_State *L) {
     o.delimiter = d ? d[0] : ',';
     o.header = lb_opt_bool_field(L, 5, "header", 1);
     o.na_rep = na ? na : "";
-    if (ml_csv_write(path, &o, n, names, cols, nrows) < 0) lb_raise(L);
+    if (ml_csv_write(path, &o, n, names, cols, nrows) < 0) /* "df:write_csv: ..." already names it */
+        return luaL_error(L, "%s", ml_last_error());
     return 0;
 }
 

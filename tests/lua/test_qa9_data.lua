@@ -117,3 +117,10 @@ T.test("qa9: read_csv{decimal = ','} reads European semicolon files (pandas' dec
   T.raises(function() data.read_csv(p, { decimal = ",", delimiter = "," }) end, "decimal ',' needs another delimiter")
   T.raises(function() data.read_csv(p, { decimal = "x" }) end, "decimal must be '.' or ','")
 end)
+
+T.test("qa9: write_csv's environment errors start with df:write_csv (no 'moonlab:' prefix)", function()
+  local ok, err = pcall(function() data.DataFrame{ a = { 1 } }:write_csv("/nonexistent-qa9/dir/x.csv") end)
+  T.ok(not ok)
+  T.ok(err:find(": df:write_csv: cannot create '/nonexistent-qa9/dir/x.csv': No such file or directory", 1, true), err)
+  T.ok(not err:find("moonlab: df:", 1, true), err)
+end)
