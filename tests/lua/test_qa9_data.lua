@@ -124,3 +124,12 @@ T.test("qa9: write_csv's environment errors start with df:write_csv (no 'moonlab
   T.ok(err:find(": df:write_csv: cannot create '/nonexistent-qa9/dir/x.csv': No such file or directory", 1, true), err)
   T.ok(not err:find("moonlab: df:", 1, true), err)
 end)
+
+T.test("qa9: profile's min/max of an int64 column are exact at the extremes", function()
+  local d = data.DataFrame{ x = { math.maxinteger, 1, 9007199254740993 } }
+  local e = data.profile(d).by_name.x
+  T.eq(e.min, 1)
+  T.eq(e.max, math.maxinteger)
+  T.eq(data.profile(data.DataFrame{ x = { math.mininteger, 0 } }).by_name.x.min, math.mininteger)
+  T.eq(data.profile(data.DataFrame{ x = { 1.5, 2.0 } }).by_name.x.max, 2.0)
+end)

@@ -78,7 +78,8 @@ end
 local function numeric_stats(entry, sorted, fence, zmax)
   local x = sorted:to("float64")
   local m = x:size(1)
-  entry.min, entry.max = sorted[1], sorted[m]
+  -- :item() of a one-cell view: t[i] of an int64 tensor passes through a double
+  entry.min, entry.max = sorted:narrow(1, 1, 1):item(), sorted:narrow(1, m, 1):item()
   local mean = x:mean():item()
   local sd = math.sqrt(x:sub(mean):pow(2):mean():item()) -- population std, as scipy.stats.zscore
   entry.mean, entry.std = mean, sd
