@@ -133,3 +133,10 @@ T.test("qa9: profile's min/max of an int64 column are exact at the extremes", fu
   T.eq(data.profile(data.DataFrame{ x = { math.mininteger, 0 } }).by_name.x.min, math.mininteger)
   T.eq(data.profile(data.DataFrame{ x = { 1.5, 2.0 } }).by_name.x.max, 2.0)
 end)
+
+T.test("qa9: data.DataFrame refuses a table mixing rows and named columns (a column was dropped silently)", function()
+  T.raises(function() data.DataFrame{ a = { 1, 2 }, [1] = { 3 } } end, "mixes a list of rows with the key 'a'")
+  local df = data.DataFrame{ { a = 1, b = "x" }, { a = 2 } }
+  T.eq(df.shape[1], 2)
+  T.eq(df:column("b"):get(2), nil)
+end)

@@ -140,6 +140,12 @@ function DataFrame:init(data, opts)
   if names ~= nil and type(names) ~= "table" then fail(fn .. ": option 'columns' must be a list of names") end
   local cols, n
   if #data > 0 and type(data[1]) == "table" and getmetatable(data[1]) == nil and not ml.is_tensor(data[1]) then
+    for k in pairs(data) do
+      if math.type(k) ~= "integer" or k < 1 or k > #data then
+        fail(fmt("%s: argument #1 mixes a list of rows with the key %s; give either rows {{a = 1}, ...} or columns {a = {...}}",
+          fn, checks.show(k)))
+      end
+    end
     names, cols, n = from_rows(fn, data, names)
   else
     if #data > 0 then fail(fn .. ": argument #1: a table of columns is keyed by name ({age = {...}}); got a list") end
