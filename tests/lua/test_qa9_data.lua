@@ -140,3 +140,12 @@ T.test("qa9: data.DataFrame refuses a table mixing rows and named columns (a col
   T.eq(df.shape[1], 2)
   T.eq(df:column("b"):get(2), nil)
 end)
+
+T.test("qa9: sample{frac} rounds n as pandas (Python's round, halves to even)", function()
+  local d = data.DataFrame{ x = { 1, 2, 3, 4, 5 } }
+  -- pandas: [len(d.sample(frac=f)) for f in [.5, .7, .1, .3, 1]] == [2, 4, 0, 2, 5]
+  for f, want in pairs{ [0.5] = 2, [0.7] = 4, [0.1] = 0, [0.3] = 2, [1] = 5 } do
+    T.eq(d:sample{ frac = f, seed = 1 }.shape[1], want, "frac " .. f)
+  end
+  T.eq(d:sample{ frac = 2, replace = true, seed = 1 }.shape[1], 10)
+end)

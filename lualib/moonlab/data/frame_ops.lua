@@ -358,7 +358,12 @@ function DataFrame:sample(opts)
   if opts.frac ~= nil then
     local frac = checks.number(fn, "frac", opts.frac, 0)
     if frac > 1 and not replace then fail(fmt("%s: frac %g > 1 needs replace = true", fn, frac)) end
-    n = math.floor(frac * self._n + 0.5)
+    -- Python's round, as pandas: halves go to the even number (frac 0.5 of 5 rows is 2)
+    local x = frac * self._n
+    n = math.floor(x)
+    local r = x - n
+    if r > 0.5 or (r == 0.5 and n % 2 == 1) then n = n + 1 end
+    n = math.tointeger(n)
   else n = checks.integer(fn, "n", opts.n or 1, 0) end
   if n > self._n and not replace then
     fail(fmt("%s: cannot take %d rows from %d without replacement (replace = true)", fn, n, self._n))
