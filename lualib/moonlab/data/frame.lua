@@ -18,7 +18,8 @@ local fail, fmt = checks.fail, string.format
 
 local DataFrame = class.Object:extend("data.DataFrame",
   "data.DataFrame(columns | rows, [{columns = names}]) — named, typed columns: numeric ones are tensors, "
-  .. "strings live in a C string pool; df.shape, df.columns, df.dtypes, df.NAME, df:column(name), df:head(n)")
+  .. "strings live in a C string pool; df.shape, df.columns, df.dtypes, df.NAME (the values tensor: missing int64/bool cells hold 0, see col:is_missing(); a column named like a method "
+  .. "or shape/columns/dtypes only as df:column(name)), df:column(name), df:head(n)")
 
 local methods = DataFrame -- the class table holds the methods; __index below also finds columns
 
