@@ -149,3 +149,14 @@ T.test("qa9: sample{frac} rounds n as pandas (Python's round, halves to even)", 
   end
   T.eq(d:sample{ frac = 2, replace = true, seed = 1 }.shape[1], 10)
 end)
+
+T.test("qa9: usecols and dtypes take negative field numbers from the end (DESIGN's index rule)", function()
+  local p = T.tmpname(".csv")
+  T.write_file(p, "a,b,c\n1,x,3\n4,y,6\n")
+  local df = data.read_csv(p, { usecols = { -1, 1 } })
+  T.eq(table.concat(df.columns, ","), "a,c")
+  T.eq(df.c[2], 6)
+  T.eq(data.read_csv(p, { dtypes = { [-1] = "float64" } }):column("c").kind, "float64")
+  T.raises(function() data.read_csv(p, { usecols = { -4 } }) end, "column -4 is out of range 1..3 (or -3..-1 from the end)")
+  T.raises(function() data.read_csv(p, { usecols = { 0 } }) end, "column 0 is out of range")
+end)

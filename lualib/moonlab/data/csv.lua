@@ -79,8 +79,9 @@ end
 -- The field number (1-based) a usecols or dtypes key names.
 local function field_of(fn, what, key, names)
   if math.type(key) == "integer" then
+    if key < 0 and key >= -#names then key = #names + 1 + key end -- negative: from the end (-1 the last)
     if key < 1 or key > #names then
-      fail(fmt("%s: %s: column %d is out of range 1..%d", fn, what, key, #names))
+      fail(fmt("%s: %s: column %d is out of range 1..%d (or -%d..-1 from the end)", fn, what, key, #names, #names))
     end
     return key
   end
