@@ -40,7 +40,18 @@ static int fill(ml_csv_reader *r) {
         ml_error(FN ": %s: %s", r->path, err == Z_ERRNO ? strerror(errno) : msg);
         return -1;
     }
-    if (got == 0) { r->eof = true; return 0; }
+    if (got == 0) {
+        /* zlib returns what it has when the compressed stream stops short, and
+         * says so only through gzerror (Z_BUF_ERROR): a truncated file */
+        int err;
+        gzerror(r->gz, &err);
+        if (err == Z_BUF_ERROR) {
+            ml_error(FN ": %s: the gzip data is truncated (the compressed stream ends before its end marker)", r->path);
+            return -1;
+        }
+        r->eof = true;
+        return 0;
+    }
     r->len += (size_t)got;
     r->buf[r->len] = 0;
     return got;
@@ -399,6 +410,13 @@ static int read_first(ml_csv_reader *r, int header) {
     if (ml_csv_scan_records(r, 1, &next) < 0) return -1;
     if (r->nrec == 0) return ml_error(FN ": %s: the file is empty (no header and no rows)", r->path), -1;
     const char *s = r->buf + r->rs[0], *e = r->buf + r->re[0];
+    /* a CR inside an unquoted first line: the file ends its lines with CR alone
+     * (classic Mac), which would otherwise read as one long header of glued cells */
+    const char *cr = memchr(s, '\r', (size_t)(e - s));
+    if (cr && !memchr(s, '"', (size_t)(e - s)))
+        return ml_error(FN ": %s:1:%d: a line break that is a lone CR (classic Mac line endings); "
+                        "expected LF or CRLF line ends (convert the file, e.g. tr '\\r' '\\n')",
+                        r->path, (int)(cr - s) + 1), -1;
     int n = ml_csv_split_record(s, e, r->delim, NULL, 0);
     field *f = malloc((size_t)n * sizeof *f);
     r->first = calloc((size_t)n, sizeof *r->first);
@@ -456,6 +474,7 @@ ml_csv_reader *ml_csv_open(const char *path, const ml_csv_options *o) {
     }
     r->line_at_pos = 1;
     r->comment = o->comment;
+    r->decimal = o->decimal == '.' ? 0 : o->decimal;
     r->on_bad = o->on_bad;
     if (set_na(r, o) < 0) goto fail;
     /* whole: read it all now; streaming: enough for the sniffer */

@@ -49,6 +49,7 @@ typedef enum { ML_CSV_BAD_ERROR = 0, ML_CSV_BAD_SKIP, ML_CSV_BAD_WARN } ml_csv_b
 typedef struct {
     char delimiter;        /* 0: sniff among , ; tab | */
     char comment;          /* 0: none; lines starting with it are skipped */
+    char decimal;          /* 0 or '.': the usual; ',' reads "3,25" as 3.25 (pandas' decimal) */
     int header;            /* 1: the first record is a header, 0: data, -1: auto */
     int64_t skiprows;      /* lines skipped at the start, before the header */
     const char *const *na_values; /* extra strings read as missing */

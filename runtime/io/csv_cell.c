@@ -1,3 +1,4 @@
+#include <float.h>
 /* One CSV cell's text as a value: integers, floats (exactly strtod's
  * double), bools, ISO dates and datetimes, and the reverse for the writer.
  * Pure functions, called once per cell by the reader's threads. */
@@ -234,7 +235,10 @@ int ml_csv_format_double(char *buf, double v) {
     if (isnan(v)) return sprintf(buf, "nan");
     if (isinf(v)) return sprintf(buf, v < 0 ? "-inf" : "inf");
     int len = 0;
-    for (int prec = 15; prec <= 17; prec++) {
+    /* a subnormal carries fewer than 15 significant digits (5e-324 is one bit):
+     * start lower there, so its text is the shortest too */
+    int lo = (v != 0 && fabs(v) < DBL_MIN) ? 1 : 15;
+    for (int prec = lo; prec <= 17; prec++) {
         len = snprintf(buf, 32, "%.*g", prec, v);
         if (prec == 17 || strtod_c(buf, (size_t)len) == v) break;
     }

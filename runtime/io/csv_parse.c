@@ -84,6 +84,18 @@ static bool parse_cell(const ml_csv_reader *r, worker *w, colbuf *c, int k, int6
         return true;
     }
     c->ok[i] = 1;
+    /* decimal = ',': the numeric readers see "3,25" as "3.25" (one mark, and no '.'
+     * in the cell); a string cell keeps its own text */
+    const char *text = s;
+    char dec[64];
+    if (r->decimal && n < sizeof dec) {
+        const char *m = memchr(s, r->decimal, n);
+        if (m && !memchr(s, '.', n)) {
+            memcpy(dec, s, n);
+            dec[m - s] = '.';
+            s = dec;
+        }
+    }
     if (cs->state == ML_CSV_AUTO) {
         cs->state = ml_csv_classify(s, n);
         if (cs->state == ML_CSV_FLOAT64) to_float(c, w->r0, i);
@@ -120,7 +132,7 @@ static bool parse_cell(const ml_csv_reader *r, worker *w, colbuf *c, int k, int6
         break;
     case ML_CSV_STRING:
         cs->cls[ml_csv_classify(s, n)]++;
-        if (!intern(w, cs, s, n, &c->v[i])) {
+        if (!intern(w, cs, text, n, &c->v[i])) {
             set_error(w, i, 0, 0, "%s", ml_last_error());
             return false;
         }
@@ -130,8 +142,8 @@ static bool parse_cell(const ml_csv_reader *r, worker *w, colbuf *c, int k, int6
     }
     if (!forced(r, k)) { cs->state = ST_FALLBACK; return true; }
     char ex[ML_EXCERPT_SIZE];
-    set_error(w, i, (size_t)(s - r->buf), 2, "column '%s': cannot read '%s' as %s (the type given in dtypes)",
-              r->names[k], ml_excerpt(ex, sizeof ex, s, n), ml_csv_kind_name(r->kinds[k]));
+    set_error(w, i, (size_t)(text - r->buf), 2, "column '%s': cannot read '%s' as %s (the type given in dtypes)",
+              r->names[k], ml_excerpt(ex, sizeof ex, text, n), ml_csv_kind_name(r->kinds[k]));
     return false;
 }
 

@@ -29,7 +29,7 @@ struct ml_csv_reader {
     bool eof;
     bool mapped;           /* buf is the file mmap'ed (plain files read whole) */
     int64_t line_at_pos;   /* 1-based line number of buf[pos] */
-    char delim, comment;
+    char delim, comment, decimal;
     ml_csv_bad on_bad;
     bool streaming, header;
     /* missing-cell strings, bucketed by first byte */

@@ -56,6 +56,8 @@ static int c_open(lua_State *L) {
     const char *d = opt_string(L, 2, "delimiter"), *c = opt_string(L, 2, "comment"), *bad = opt_string(L, 2, "on_bad");
     o.delimiter = d ? d[0] : 0;
     o.comment = c ? c[0] : 0;
+    const char *dec = opt_string(L, 2, "decimal");
+    o.decimal = dec ? dec[0] : 0;
     o.header = (int)opt_int(L, 2, "header", 1);
     o.skiprows = opt_int(L, 2, "skiprows", 0);
     o.default_na = lb_opt_bool_field(L, 2, "default_na", 1);
@@ -209,7 +211,8 @@ static int c_write(lua_State *L) {
     o.delimiter = d ? d[0] : ',';
     o.header = lb_opt_bool_field(L, 5, "header", 1);
     o.na_rep = na ? na : "";
-    if (ml_csv_write(path, &o, n, names, cols, nrows) < 0) lb_raise(L);
+    if (ml_csv_write(path, &o, n, names, cols, nrows) < 0) /* "df:write_csv: ..." already names it */
+        return luaL_error(L, "%s", ml_last_error());
     return 0;
 }
 

@@ -150,7 +150,9 @@ Column.parse_time = parse_time
 --- col:get(i) -> the Lua value of row i (nil when missing; dates as ISO strings)
 function Column:get(i)
   local k = self.kind
-  local v = self.values[i]
+  -- t[i] of an int64 tensor passes through a double (2^63-1 comes back as -2^63);
+  -- :item() of a one-cell view is exact
+  local v = k == "float64" and self.values[i] or self.values:narrow(1, i, 1):item()
   if k == "float64" then return v == v and v or nil end
   if is_text(k) then return v ~= 0 and self.pool:get(v) or nil end
   if self.valid and not self.valid[i] then return nil end

@@ -30,7 +30,7 @@ local fail, fmt = checks.fail, string.format
 local csv = {}
 
 local READ_OPTIONS = { "delimiter", "header", "names", "comment", "skiprows", "nrows", "usecols", "dtypes",
-  "na_values", "keep_default_na", "on_bad_lines", "chunksize" }
+  "na_values", "keep_default_na", "on_bad_lines", "chunksize", "decimal" }
 local KINDS = { int64 = "int64", float64 = "float64", bool = "bool", date = "date", datetime = "datetime",
   string = "string", category = "string" }
 local KIND_LIST = { "int64", "float64", "bool", "date", "datetime", "string", "category" }
@@ -79,8 +79,9 @@ end
 -- The field number (1-based) a usecols or dtypes key names.
 local function field_of(fn, what, key, names)
   if math.type(key) == "integer" then
+    if key < 0 and key >= -#names then key = #names + 1 + key end -- negative: from the end (-1 the last)
     if key < 1 or key > #names then
-      fail(fmt("%s: %s: column %d is out of range 1..%d", fn, what, key, #names))
+      fail(fmt("%s: %s: column %d is out of range 1..%d (or -%d..-1 from the end)", fn, what, key, #names, #names))
     end
     return key
   end
@@ -156,7 +157,16 @@ local function open(fn, path, o)
   if o.na_values ~= nil and type(o.na_values) ~= "table" then
     fail(fmt("%s: na_values must be a list of strings, got %s", fn, checks.show(o.na_values)))
   end
+  local decimal = o.decimal
+  if decimal ~= nil and decimal ~= "." and decimal ~= "," then
+    fail(fmt("%s: decimal must be '.' or ',', got %s", fn, checks.show(decimal)))
+  end
+  if decimal == "," and (o.delimiter == "," or o.delimiter == nil) then
+    local d = one_char(fn, "delimiter", o.delimiter)
+    if d == "," then fail(fn .. ": decimal ',' needs another delimiter than ','") end
+  end
   local ok, r = pcall(C.open, path, {
+    decimal = decimal,
     delimiter = one_char(fn, "delimiter", o.delimiter), comment = one_char(fn, "comment", o.comment),
     header = header_mode(fn, o.header), skiprows = count(fn, "skiprows", o.skiprows, 0) or 0,
     na_values = o.na_values, default_na = checks.boolean(fn, "keep_default_na", o.keep_default_na, true),
@@ -189,7 +199,8 @@ end
 
 --- data.read_csv(path, [opts]) -> frame, report: reads a CSV file (gzip too) into a data frame; opts: delimiter
 -- (sniffed), header (true/false/"auto"), names, comment, skiprows, nrows, usecols, dtypes, na_values,
--- keep_default_na, on_bad_lines ("error"/"skip"/"warn"; report.skipped counts them), chunksize (an iterator)
+-- keep_default_na, on_bad_lines ("error"/"skip"/"warn"; report.skipped counts them), chunksize (an iterator),
+-- decimal ("," reads "3,25" as 3.25, pandas' decimal)
 function csv.read_csv(path, opts)
   local fn = "data.read_csv"
   if type(path) == "table" and opts == nil then -- data.read_csv{path, chunksize = N}
@@ -253,7 +264,7 @@ end
 
 ml.doc(csv.read_csv, "data.read_csv(path, [opts]) -> frame, report — CSV (gzip too) into a data frame: delimiter "
   .. "sniffed, header, names, comment, skiprows, nrows, usecols, dtypes, na_values, keep_default_na, on_bad_lines "
-  .. "(error/skip/warn, counted in report.skipped), chunksize (an iterator of frames)")
+  .. "(error/skip/warn, counted in report.skipped), chunksize (an iterator of frames), decimal (',' for \"3,25\")")
 ml.doc(DataFrame.write_csv, "df:write_csv(path, [{delimiter, header, na_rep}]) — the frame as CSV, quoted where needed, "
   .. "floats exact and shortest, dates ISO; read_csv reads it back the same")
 

@@ -18,7 +18,8 @@ local fail, fmt = checks.fail, string.format
 
 local DataFrame = class.Object:extend("data.DataFrame",
   "data.DataFrame(columns | rows, [{columns = names}]) — named, typed columns: numeric ones are tensors, "
-  .. "strings live in a C string pool; df.shape, df.columns, df.dtypes, df.NAME, df:column(name), df:head(n)")
+  .. "strings live in a C string pool; df.shape, df.columns, df.dtypes, df.NAME (the values tensor: missing int64/bool cells hold 0, see col:is_missing(); a column named like a method "
+  .. "or shape/columns/dtypes only as df:column(name)), df:column(name), df:head(n)")
 
 local methods = DataFrame -- the class table holds the methods; __index below also finds columns
 
@@ -140,6 +141,12 @@ function DataFrame:init(data, opts)
   if names ~= nil and type(names) ~= "table" then fail(fn .. ": option 'columns' must be a list of names") end
   local cols, n
   if #data > 0 and type(data[1]) == "table" and getmetatable(data[1]) == nil and not ml.is_tensor(data[1]) then
+    for k in pairs(data) do
+      if math.type(k) ~= "integer" or k < 1 or k > #data then
+        fail(fmt("%s: argument #1 mixes a list of rows with the key %s; give either rows {{a = 1}, ...} or columns {a = {...}}",
+          fn, checks.show(k)))
+      end
+    end
     names, cols, n = from_rows(fn, data, names)
   else
     if #data > 0 then fail(fn .. ": argument #1: a table of columns is keyed by name ({age = {...}}); got a list") end

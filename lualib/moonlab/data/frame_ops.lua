@@ -327,7 +327,7 @@ end
 
 --- data.DataFrame.concat(frames) -> the rows of every frame, one after another (columns united; absent cells missing)
 function DataFrame.concat(frames, other)
-  local fn = "data.DataFrame.concat"
+  local fn = "data.concat"
   if DataFrame.is(frames) then frames = { frames, other } end -- df:concat(other)
   if type(frames) ~= "table" or #frames == 0 then fail(fn .. ": expected a non-empty list of frames") end
   local names, seen, lens = {}, {}, {}
@@ -358,7 +358,12 @@ function DataFrame:sample(opts)
   if opts.frac ~= nil then
     local frac = checks.number(fn, "frac", opts.frac, 0)
     if frac > 1 and not replace then fail(fmt("%s: frac %g > 1 needs replace = true", fn, frac)) end
-    n = math.floor(frac * self._n + 0.5)
+    -- Python's round, as pandas: halves go to the even number (frac 0.5 of 5 rows is 2)
+    local x = frac * self._n
+    n = math.floor(x)
+    local r = x - n
+    if r > 0.5 or (r == 0.5 and n % 2 == 1) then n = n + 1 end
+    n = math.tointeger(n)
   else n = checks.integer(fn, "n", opts.n or 1, 0) end
   if n > self._n and not replace then
     fail(fmt("%s: cannot take %d rows from %d without replacement (replace = true)", fn, n, self._n))

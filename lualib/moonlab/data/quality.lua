@@ -78,7 +78,8 @@ end
 local function numeric_stats(entry, sorted, fence, zmax)
   local x = sorted:to("float64")
   local m = x:size(1)
-  entry.min, entry.max = sorted[1], sorted[m]
+  -- :item() of a one-cell view: t[i] of an int64 tensor passes through a double
+  entry.min, entry.max = sorted:narrow(1, 1, 1):item(), sorted:narrow(1, m, 1):item()
   local mean = x:mean():item()
   local sd = math.sqrt(x:sub(mean):pow(2):mean():item()) -- population std, as scipy.stats.zscore
   entry.mean, entry.std = mean, sd
@@ -208,14 +209,35 @@ local function time_bound(fn, name, what, v, kind)
   return s
 end
 
-local function kinds_of(t)
+local TYPES = { "number", "float64", "int64", "bool", "string", "category", "date", "datetime" }
+local function known_type(fn, name, t)
+  if type(t) ~= "string" then
+    fail(fmt("%s: column '%s': type must be a kind name or a list of them, got %s", fn, name, checks.show(t)))
+  end
+  for _, k in ipairs(TYPES) do if k == t then return t end end
+  checks.unknown(fn, "type for column '" .. name .. "'", t, TYPES)
+end
+
+local function kinds_of(fn, name, t)
   if type(t) == "string" then
+    known_type(fn, name, t)
     if t == "number" then return { int64 = true, float64 = true }, "number" end
     return { [t] = true }, t
   end
+  if type(t) ~= "table" then known_type(fn, name, t) end
   local set = {}
-  for _, k in ipairs(t) do set[k] = true end
+  for _, k in ipairs(t) do
+    known_type(fn, name, k)
+    if k == "number" then set.int64, set.float64 = true, true else set[k] = true end
+  end
   return set, table.concat(t, "|")
+end
+
+-- An int64 column compared with an integer: against a one-cell int64 tensor, since a
+-- scalar passes through a double (2^63-1 becomes 2^63, which wraps to -2^63)
+local function operand(v, x)
+  if v:dtype() == "int64" and math.type(x) == "integer" then return ml.tensor({ x }, { dtype = "int64" }) end
+  return x
 end
 
 -- The violations of one column's spec, appended to out.
@@ -237,7 +259,7 @@ local function check_column(fn, df, name, spec, cap, out)
     return
   end
   if spec.type ~= nil then
-    local set, label = kinds_of(spec.type)
+    local set, label = kinds_of(fn, name, spec.type)
     if not set[col.kind] then
       out[#out + 1] = { column = name, check = "type", count = 1, rows = {},
         message = fmt("type %s, expected %s", col.kind, label) }
@@ -255,12 +277,12 @@ local function check_column(fn, df, name, spec, cap, out)
     if spec.min ~= nil then
       local lo = Column.is_time(col.kind) and time_bound(fn, name, "min", spec.min, col.kind) or spec.min
       if type(lo) ~= "number" then fail(fmt("%s: column '%s': min must be a number, got %s", fn, name, checks.show(lo))) end
-      add("min", v:lt(lo):mul(has):gt(0), "below min " .. tostring(spec.min))
+      add("min", v:lt(operand(v, lo)):mul(has):gt(0), "below min " .. tostring(spec.min))
     end
     if spec.max ~= nil then
       local hi = Column.is_time(col.kind) and time_bound(fn, name, "max", spec.max, col.kind) or spec.max
       if type(hi) ~= "number" then fail(fmt("%s: column '%s': max must be a number, got %s", fn, name, checks.show(hi))) end
-      add("max", v:gt(hi):mul(has):gt(0), "above max " .. tostring(spec.max))
+      add("max", v:gt(operand(v, hi)):mul(has):gt(0), "above max " .. tostring(spec.max))
     end
   end
   if spec.allowed ~= nil then
@@ -277,7 +299,7 @@ local function check_column(fn, df, name, spec, cap, out)
         local x = a
         if Column.is_time(col.kind) then x = time_bound(fn, name, "allowed", a, col.kind) end
         if type(x) == "boolean" then x = x and 1 or 0 end
-        ok = ok:add(v:eq(x)):gt(0)
+        ok = ok:add(v:eq(operand(v, x))):gt(0)
       end
       bad = ok:logical_not():mul(has):gt(0)
     end

@@ -56,6 +56,15 @@ for _, op in ipairs({ "lower", "upper", "strip", "lstrip", "rstrip" }) do
   end
 end
 
+-- Runs a Lua-pattern kernel; its errors (a malformed pattern) are raised under the
+-- public name, with the pattern: "col:contains: pattern '[': malformed pattern (missing ']')".
+local function pattern_call(fn, p, f, ...)
+  local r = table.pack(pcall(f, ...))
+  if r[1] then return table.unpack(r, 2, r.n) end
+  local msg = tostring(r[2]):gsub("^.-frame%.str_%a+: ", "")
+  fail(fmt("%s: pattern '%s': %s", fn, p, msg))
+end
+
 function S.replace(col, a, b, opts)
   local fn = "col:replace"
   text_column(fn, col)
@@ -69,7 +78,7 @@ function S.replace(col, a, b, opts)
   if type(b) ~= "string" and type(b) ~= "table" and type(b) ~= "function" then
     fail(fn .. ": the replacement must be a string, a table or a function (string.gsub's), got " .. type(b))
   end
-  return remapped(col, checks.call(F.str_gsub, col.pool, a, b))
+  return remapped(col, pattern_call(fn, a, F.str_gsub, col.pool, a, b))
 end
 
 function S.contains(col, p, opts)
@@ -78,7 +87,7 @@ function S.contains(col, p, opts)
   opts = checks.options(fn, opts, { "plain" })
   check_text(fn, "the pattern", p)
   local t = checks.boolean(fn, "plain", opts.plain, false) and F.str_test(col.pool, "contains", p)
-    or checks.call(F.str_find, col.pool, p)
+    or pattern_call(fn, p, F.str_find, col.pool, p)
   return per_row(col, "bool", t)
 end
 

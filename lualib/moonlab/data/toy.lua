@@ -61,7 +61,11 @@ local function load(name, fn)
   end
   local names = table.move(FEATURES[name], 1, #FEATURES[name], 1, {})
   names[#names + 1] = "target"
-  local df = ml.data.read_csv(path, { skiprows = 1, header = false, names = names })
+  -- every feature is float64, as scikit-learn gives them (wine's magnesium and
+  -- proline hold whole numbers, which would otherwise read as int64); target int64
+  local dtypes = { target = "int64" }
+  for _, f in ipairs(FEATURES[name]) do dtypes[f] = "float64" end
+  local df = ml.data.read_csv(path, { skiprows = 1, header = false, names = names, dtypes = dtypes })
   return df, targets
 end
 
