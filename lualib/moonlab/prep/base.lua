@@ -177,6 +177,7 @@ function Transformer:_input(fn, X, fitting)
     X = X:to_tensor()
   end
   X = base.float_matrix(fn, X)
+  if fitting and X:size(2) == 0 then fail(fmt("%s: X has no columns ([%d, 0]); fit needs at least one feature", fn, X:size(1))) end
   check_width(self, fn, X:size(2), fitting)
   return X
 end

@@ -276,14 +276,39 @@ function OneHotEncoder:_inverse(X, fn)
   return data.DataFrame.from_columns(names, out)
 end
 
+local python_float_repr -- below
+
 -- A category as scikit-learn names it: 'red', 3 (integer columns), 3.0 or 2.5 (float columns), nan.
 local function cat_name(v, kind)
   if type(v) ~= "number" then return tostring(v) end
   if v ~= v then return "nan" end
-  if v == math.floor(v) and math.abs(v) < 2 ^ 53 then
-    return tostring(math.tointeger(v)) .. (kind == "integer" and "" or ".0")
+  if v == math.huge then return "inf" elseif v == -math.huge then return "-inf" end
+  if kind == "integer" and v == math.floor(v) and math.abs(v) < 2 ^ 63 then return tostring(math.tointeger(v)) end
+  return python_float_repr(v)
+end
+
+--- Python's repr of a finite float (numpy's str of a float64): the shortest digits that
+-- read back to v, fixed notation for decimal exponents -4 .. 15 ('0.1', '3.0'), else
+-- scientific with a two-digit exponent ('1e-05', '1e+20', '1.5e+16').
+function python_float_repr(v)
+  local s
+  for p = 1, 17 do
+    s = string.format("%." .. (p - 1) .. "e", v)
+    if tonumber(s) == v then break end
   end
-  return string.format("%.17g", v):gsub("0+$", "")
+  local sign, int, frac, exp = s:match("^(-?)(%d)%.?(%d*)e([-+]%d+)$")
+  local digits = (int .. frac):gsub("0+$", "")
+  if digits == "" then digits = "0" end
+  local e = tonumber(exp)
+  if e < -4 or e >= 16 then
+    local m = digits:sub(1, 1) .. (#digits > 1 and ("." .. digits:sub(2)) or "")
+    return string.format("%s%se%s%02d", sign, m, e < 0 and "-" or "+", math.abs(e))
+  end
+  local out
+  if e < 0 then out = "0." .. string.rep("0", -e - 1) .. digits
+  elseif #digits <= e + 1 then out = digits .. string.rep("0", e + 1 - #digits) .. ".0"
+  else out = digits:sub(1, e + 1) .. "." .. digits:sub(e + 2) end
+  return sign .. out
 end
 
 function OneHotEncoder:_feature_names(input)

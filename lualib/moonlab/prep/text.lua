@@ -237,6 +237,7 @@ local function count_matrix(self, fn, X, fit)
   local o = kernel_opts(self, fn)
   local src = pretokenize(self, docs)
   o.binary, o.dtype = self.binary, "float64"
+  if fit and n == 0 then fail(fmt("%s: no documents; fit needs at least one", fn)) end
   if fit and not self.vocabulary then
     local lo = math.type(self.min_df) == "integer" and self.min_df or self.min_df * n
     local hi = math.type(self.max_df) == "integer" and self.max_df or self.max_df * n

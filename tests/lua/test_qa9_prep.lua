@@ -1,0 +1,56 @@
+-- QA of issue 9's ml.prep: regressions for what a pandas / scikit-learn user hit (see the qa-prep report).
+local prep = ml.prep
+
+T.test("qa9 prep.OneHotEncoder: float category names are Python's repr, as scikit-learn's get_feature_names_out", function()
+  -- scikit-learn 1.2: x0_-0.25 x0_1e-05 x0_0.0001 x0_0.1 x0_0.3333333333333333 x0_2.5 x0_3.0 x0_9999999999999998.0 x0_1e+16 x0_1.5e+16 x0_1e+20
+  local X = ml.tensor({ { 0.1 }, { 2.5 }, { 1e20 }, { 3.0 }, { 1e-5 }, { -0.25 }, { 1e16 }, { 1.5e16 }, { 9999999999999998 },
+    { 0.0001 }, { 1 / 3 } }, { dtype = "float64" })
+  local names = prep.OneHotEncoder():fit(X):get_feature_names_out()
+  T.eq(table.concat(names, " "), "x1_-0.25 x1_1e-05 x1_0.0001 x1_0.1 x1_0.3333333333333333 x1_2.5 x1_3.0 "
+    .. "x1_9999999999999998.0 x1_1e+16 x1_1.5e+16 x1_1e+20")
+  local Xi = ml.tensor({ { 3 }, { -2 } }, { dtype = "int64" })
+  T.eq(table.concat(prep.OneHotEncoder():fit(Xi):get_feature_names_out(), " "), "x1_-2 x1_3")
+end)
+
+T.test("qa9 prep.TfidfVectorizer: errors name the method once (no 'moonlab: ' prefix) and an empty corpus says so", function()
+  local ok, err = pcall(function() prep.TfidfVectorizer { stop_words = "english" }:fit_transform({ "the a", "of the" }) end)
+  T.ok(not ok)
+  T.ok(not tostring(err):find("moonlab: ", 1, true), err)
+  T.ok(tostring(err):find("prep.TfidfVectorizer:fit_transform: empty vocabulary", 1, true), err)
+  T.raises(function() prep.TfidfVectorizer():fit_transform({}) end, "prep.TfidfVectorizer:fit_transform: no documents")
+  T.raises(function() prep.CountVectorizer():fit({}) end, "prep.CountVectorizer:fit: no documents")
+end)
+
+T.test("qa9 prep scalers: a matrix of zero columns is a clear error at fit", function()
+  T.raises(function() prep.StandardScaler():fit(ml.zeros(3, 0, { dtype = "float64" })) end,
+    "prep.StandardScaler:fit: X has no columns")
+  T.raises(function() prep.MinMaxScaler():fit_transform(ml.zeros(3, 0, { dtype = "float64" })) end,
+    "prep.MinMaxScaler:fit: X has no columns")
+end)
+
+T.test("qa9 prep.KNNImputer: save/load, get_params/set_params and get_feature_names_out like the other transformers", function()
+  ml.seed(3)
+  local X = ml.randn(12, 3, { dtype = "float64" })
+  X[2][2] = 0 / 0
+  X[5][1] = 0 / 0
+  local imp = prep.KNNImputer { n_neighbors = 3, weights = "distance", add_indicator = true }
+  local out = imp:fit_transform(X)
+  local path = T.tmpname(".safetensors")
+  imp:save(path)
+  local back = prep.load(path)
+  T.all_near(back:transform(X), out, 0)
+  T.eq(back.n_neighbors, 3)
+  T.eq(back.weights, "distance")
+  T.eq(table.concat(imp:get_feature_names_out(), " "), "x1 x2 x3 missingindicator_x1 missingindicator_x2")
+  T.eq(imp:get_params().n_neighbors, 3)
+  imp:set_params { n_neighbors = 2 }
+  T.eq(imp.n_neighbors, 2)
+  T.raises(function() imp:transform(X) end, "not fitted")
+  T.raises(function() imp:set_params { n_neighbors = 0 } end, "n_neighbors must be at least 1")
+  -- in a ColumnTransformer, its names come out prefixed
+  local df = ml.data.DataFrame({ a = { 1, 0 / 0, 3, 4 }, b = { 2, 3, 0 / 0, 1 }, s = { "x", "y", "x", "y" } },
+    { columns = { "a", "b", "s" } })
+  local ct = prep.ColumnTransformer({ { "k", prep.KNNImputer { n_neighbors = 1 }, "number" }, { "o", prep.OneHotEncoder(), "text" } })
+  ct:fit_transform(df)
+  T.eq(table.concat(ct:get_feature_names_out(), " "), "k__a k__b o__s_x o__s_y")
+end)
