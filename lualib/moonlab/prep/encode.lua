@@ -15,8 +15,38 @@ local M = {}
 
 local function is_text(kind) return kind == "string" or kind == "category" end
 
+-- int64 columns holding values beyond 2^53 are not exact as float64 (2^53 + 1 would merge with
+-- 2^53): those go through an exact path over Lua integers (slower, but IDs stay distinct).
+local EXACT = 9007199254740992 -- 2^53
+local function big_int64(c)
+  if c.kind ~= "int64" or c.values:numel() == 0 then return false end
+  local v = c.values
+  if c.valid then v = v:masked_fill(c.valid:eq(false), 0) end
+  return v:max():item() > EXACT or v:min():item() < -EXACT
+end
+
+-- The exact distinct values (sorted Lua integers, then NaN when some cell is missing) and counts.
+local function distinct_int64(c)
+  local vals, valid = c.values:tolist(), c.valid and c.valid:tolist()
+  local count, missing = {}, 0
+  for i, v in ipairs(vals) do
+    if valid and not valid[i] then missing = missing + 1 else count[v] = (count[v] or 0) + 1 end
+  end
+  local cats = {}
+  for v in pairs(count) do cats[#cats + 1] = v end
+  table.sort(cats)
+  local cnt = {}
+  for i, v in ipairs(cats) do cnt[i] = count[v] end
+  if missing > 0 then cats[#cats + 1], cnt[#cats + 1] = 0 / 0, missing end
+  return cats, cnt
+end
+
 -- The sorted distinct values of a column and their counts: numbers (a Lua list) or strings.
 local function distinct(fn, c)
+  if big_int64(c) then
+    local cats, cnt = distinct_int64(c)
+    return cats, cnt, "integer"
+  end
   if is_text(c.kind) then
     if c.values:eq(0):sum():item() > 0 then
       fail(fmt("%s: column '%s' has missing cells; impute them first (prep.SimpleImputer{strategy = 'most_frequent'})", fn, c.name))
@@ -58,13 +88,30 @@ local function positions(c, cats, cache)
     for code, s in ipairs(names) do lut[code + 1] = where[s] or 0 end
     return ml.tensor(lut, { dtype = "int64" }):index_select(1, c.values:add(1))
   end
+  local exact = big_int64(c)
+  if not exact and c.kind == "int64" then
+    for _, v in ipairs(cats) do
+      if math.type(v) == "integer" and (v > EXACT or v < -EXACT) then exact = true break end
+    end
+  end
+  if exact then -- the exact path: Lua integers
+    local where, nan_pos = {}, 0
+    for i, v in ipairs(cats) do
+      if v ~= v then nan_pos = i else where[math.tointeger(v) or v] = i end
+    end
+    local vals, valid, out = c.values:tolist(), c.valid and c.valid:tolist(), {}
+    for i, v in ipairs(vals) do
+      if valid and not valid[i] then out[i] = nan_pos else out[i] = where[v] or 0 end
+    end
+    return #out > 0 and ml.tensor(out, { dtype = "int64" }) or ml.zeros({ 0 }, { dtype = "int64" })
+  end
   local t = cache or ml.tensor(cats, { dtype = "float64" })
   return K.lookup(base.col_as_float(c), t)
 end
 
 local function first_unknown(c, pos)
   local i = pos:eq(0):to("int64"):argmax():item()
-  local v = is_text(c.kind) and c.pool:get(c.values[i]) or base.col_as_float(c)[i]
+  local v = is_text(c.kind) and c.pool:get(c.values[i]) or (c.kind == "int64" and c.values:narrow(1, i, 1):tolist()[1]) or base.col_as_float(c)[i]
   return i, v
 end
 
@@ -417,6 +464,7 @@ local function labels_of(fn, y)
     if y:dim() ~= 1 then
       if y:dim() == 2 and y:size(2) == 1 then y = y:reshape(y:size(1)) else fail(fmt("%s: y must be 1-D, got a %d-D tensor", fn, y:dim())) end
     end
+    if y:dtype() == "int64" then return "number", y end -- kept exact (IDs beyond 2^53)
     return "number", y:to("float64")
   end
   if type(y) == "table" and getmetatable(y) ~= nil and y.kind and y.values then -- a data.Column
@@ -444,8 +492,19 @@ function LabelEncoder:fit(y)
   self._fitted = nil
   local kind, v = labels_of(fn, y)
   if kind == "number" then
-    if v:isnan():sum():item() > 0 then fail(fn .. ": y has missing labels (NaN)") end
-    self.classes_ = K.unique(v)
+    if v:dtype() == "int64" then
+      -- int64 labels: classes_ stays int64, as scikit-learn's (exact for any int64)
+      local col = { kind = "int64", values = v:contiguous() }
+      if big_int64(col) then
+        local cats = distinct_int64(col)
+        self.classes_ = ml.tensor(cats, { dtype = "int64" })
+      else
+        self.classes_ = K.unique(v:to("float64")):to("int64")
+      end
+    else
+      if v:isnan():sum():item() > 0 then fail(fn .. ": y has missing labels (NaN)") end
+      self.classes_ = K.unique(v)
+    end
   else
     self.classes_ = (distinct(fn, { name = "y", kind = "string", values = v.values, pool = v.pool }))
   end
@@ -460,7 +519,13 @@ function LabelEncoder:transform(y)
   local kind, v = labels_of(fn, y)
   if kind ~= self.label_kind_ then fail(fmt("%s: y holds %ss, but the labels seen by fit were %ss", fn, kind, self.label_kind_)) end
   local pos
-  if kind == "number" then pos = K.lookup(v, self.classes_)
+  if kind == "number" and (v:dtype() == "int64" or self.classes_:dtype() == "int64") then
+    local cats = self.classes_:tolist()
+    pos = positions({ kind = "int64", values = v:to("int64"):contiguous() }, cats)
+    if v:dtype() ~= "int64" then -- float labels against int64 classes: only whole numbers can match
+      pos = pos:masked_fill(v:remainder(1):ne(0), 0)
+    end
+  elseif kind == "number" then pos = K.lookup(v, self.classes_:to("float64"))
   else pos = positions({ kind = "string", values = v.values, pool = v.pool }, self.classes_) end
   if pos:eq(0):sum():item() > 0 then
     local i = pos:eq(0):to("int64"):argmax():item()
