@@ -96,3 +96,19 @@ T.test("qa9 prep.train_test_split: a stratify class with one member is named by 
     { stratify = ml.tensor({ 0, 7, 0, 7, 0, 7 }, { dtype = "int64" }), test_size = 2, seed = 1 })
   T.eq(yt:eq(7):sum():item(), 1)
 end)
+
+T.test("qa9 prep.ColumnTransformer: one column by name as a string, as scikit-learn's ('description' for a vectorizer)", function()
+  local df = ml.data.DataFrame({ description = { "red apple pie", "green apple", "red wine" }, price = { 1.0, 2.0, 4.0 } },
+    { columns = { "description", "price" } })
+  local ct = prep.ColumnTransformer({ { "txt", prep.CountVectorizer(), "description" }, { "num", prep.StandardScaler(), "price" } })
+  local X = ct:fit_transform(df)
+  T.eq(table.concat(ct:get_feature_names_out(), " "), "txt__apple txt__green txt__pie txt__red txt__wine num__price")
+  T.eq(X:size(2), 6)
+  local path = T.tmpname(".safetensors")
+  ct:save(path)
+  T.all_near(prep.load(path):transform(df), X, 0)
+  T.raises(function() prep.ColumnTransformer({ { "x", prep.StandardScaler(), "numbr" } }):fit(df) end,
+    "prep.ColumnTransformer:fit: entry 'x' selects 'numbr', which is neither a column of X nor a column kind")
+  T.raises(function() prep.ColumnTransformer({ { "x", prep.StandardScaler(), "price" } }):fit(ml.randn(3, 2)) end,
+    "selects the column 'price' by name, but X is a tensor")
+end)
