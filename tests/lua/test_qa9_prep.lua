@@ -112,3 +112,7 @@ T.test("qa9 prep.ColumnTransformer: one column by name as a string, as scikit-le
   T.raises(function() prep.ColumnTransformer({ { "x", prep.StandardScaler(), "price" } }):fit(ml.randn(3, 2)) end,
     "selects the column 'price' by name, but X is a tensor")
 end)
+
+T.test("qa9 prep.CountVectorizer: a repeated vocabulary term is named", function()
+  T.raises(function() prep.CountVectorizer { vocabulary = { "b", "a", "b" } } end, "the vocabulary repeats the term 'b' (entries 1 and 3)")
+end)

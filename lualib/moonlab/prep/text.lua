@@ -199,7 +199,13 @@ local function check_vocabulary(fn, v)
   end
   if #list == 0 then fail(fmt("%s: the vocabulary is empty", fn)) end
   local _, pool = S.from_list(list)
-  if #pool ~= #list then fail(fmt("%s: the vocabulary repeats a term", fn)) end
+  if #pool ~= #list then
+    local seen = {}
+    for i, t in ipairs(list) do
+      if seen[t] then fail(fmt("%s: the vocabulary repeats the term '%s' (entries %d and %d)", fn, t, seen[t], i)) end
+      seen[t] = i
+    end
+  end
   return list, pool
 end
 
