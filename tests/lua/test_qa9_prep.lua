@@ -116,3 +116,16 @@ end)
 T.test("qa9 prep.CountVectorizer: a repeated vocabulary term is named", function()
   T.raises(function() prep.CountVectorizer { vocabulary = { "b", "a", "b" } } end, "the vocabulary repeats the term 'b' (entries 1 and 3)")
 end)
+
+T.test("qa9 prep scalers and SimpleImputer: infinity at fit is an error naming the column (scikit-learn refuses it too)", function()
+  local X = ml.tensor({ { 1, 1 / 0 }, { 2, 2 }, { 3, 0 / 0 } }, { dtype = "float64" })
+  for _, cls in ipairs({ "StandardScaler", "MinMaxScaler", "RobustScaler", "MaxAbsScaler", "SimpleImputer" }) do
+    T.raises(function() prep[cls]():fit(X) end, "prep." .. cls .. ":fit: column 2 holds infinite values")
+  end
+  T.raises(function() prep.StandardScaler():fit(ml.tensor({ { -1 / 0 }, { 1 / 0 } }, { dtype = "float64" })) end, "column 1 holds infinite values")
+  -- all-NaN columns and overflowing (finite) values are not infinity: fit as before
+  T.ok(prep.StandardScaler():fit(ml.tensor({ { 1, 0 / 0 }, { 2, 0 / 0 } }, { dtype = "float64" })).mean_[1] == 1.5)
+  T.ok(prep.RobustScaler():fit(ml.tensor({ { 1, 0 / 0 }, { 2, 0 / 0 } }, { dtype = "float64" })).center_[1] == 1.5)
+  prep.StandardScaler():fit(ml.tensor({ { 1e308 }, { 1e308 } }, { dtype = "float64" }))
+  T.eq(tostring(prep.SimpleImputer { strategy = "median" }):find("nan", 1, true), nil) -- the NaN default is not shown as changed
+end)

@@ -288,7 +288,10 @@ function Transformer:extra_repr()
   local parts = {}
   for _, p in ipairs(self.PARAMS) do
     local v = self[p[1]]
-    if v ~= p[2] and type(v) ~= "table" and type(v) ~= "function" then parts[#parts + 1] = p[1] .. "=" .. tostring(v) end
+    local both_nan = type(v) == "number" and v ~= v and type(p[2]) == "number" and p[2] ~= p[2]
+    if v ~= p[2] and not both_nan and type(v) ~= "table" and type(v) ~= "function" then
+      parts[#parts + 1] = p[1] .. "=" .. ((type(v) == "number" and v ~= v) and "nan" or tostring(v))
+    end
   end
   return table.concat(parts, ", ")
 end
@@ -363,6 +366,29 @@ end
 function base.vec(v)
   if ml.is_tensor(v) then return v:to("float64"):contiguous() end
   return ml.tensor(v, { dtype = "float64" })
+end
+
+--- base.reject_inf(fn, X, stats...): an error naming the first column of X that holds an infinite value,
+-- when one of the per-column statistics [d] is infinite (or NaN where the column had values: inf - inf).
+-- scikit-learn refuses infinity too; checking the few statistics keeps the full pass off the common path.
+function base.reject_inf(fn, X, count, ...)
+  local bad = false
+  for _, st in ipairs({ ... }) do
+    if st:isinf():sum():item() > 0 then bad = true break end
+    if count and st:masked_fill(count:eq(0), 0):isnan():sum():item() > 0 then bad = true break end
+    if not count and st:dim() == 2 and st:size(1) > 1 then
+      -- quantiles [q, d]: NaN in some rows of a column but not all (an all-NaN column has no values)
+      local nan = st:isnan():sum(1)
+      if nan:gt(0):sum():item() > nan:eq(st:size(1)):sum():item() then bad = true break end
+    end
+  end
+  if not bad then return end
+  local cols = X:isinf():sum(1):gt(0):tolist()
+  for j, b in ipairs(cols) do
+    if b then
+      fail(fmt("%s: column %d holds infinite values; expected finite numbers or NaN for missing (replace them, e.g. by NaN, and impute)", fn, j))
+    end
+  end
 end
 
 --- base.call(fn, f, ...) -> f(...); a kernel's error is re-raised under fn at the user's line

@@ -93,10 +93,12 @@ function SimpleImputer:_fit(X, _, fn)
     X = as_nan(self, X)
     -- mean and median: one pass of the column kernels over the whole matrix
     if self.strategy == "mean" then
-      local _, mean = base.call(fn, K.colstats, X, false)
+      local count, mean = base.call(fn, K.colstats, X, false)
+      base.reject_inf(fn, X, count, mean)
       self.statistics_ = mean
     elseif self.strategy == "median" then
       self.statistics_ = base.call(fn, K.quantiles, X, { 0.5 }):reshape(X:size(2)):contiguous()
+      base.reject_inf(fn, X, nil, self.statistics_)
     else
       local stats = {}
       for j = 1, X:size(2) do stats[j] = numeric_stat(self, fn, X:select(2, j):contiguous()) end

@@ -25,7 +25,7 @@ local M = {}
 local KNNImputer = Object:extend("prep.KNNImputer",
   "prep.KNNImputer([{n_neighbors=5, weights='uniform'|'distance', missing_values=nan, keep_empty_features=false, "
   .. "add_indicator=false}]) — fills missing cells from the nearest rows (nan_euclidean distance), as scikit-learn's; "
-  .. "fit, transform, fit_transform")
+  .. "fit, transform, fit_transform, get_feature_names_out, get_params/set_params, save (prep.load)")
 
 local OPTIONS = { "n_neighbors", "weights", "missing_values", "keep_empty_features", "add_indicator" }
 
