@@ -344,6 +344,9 @@ function Transformer:load_persist_state(st)
   for k, t in pairs(st.tensors or {}) do
     if not k:find("%.%d+$") and k:sub(-1) == "_" then self[k] = t end
   end
+  if type(self.feature_names_in_) == "table" then -- a column named "nan" or "inf" comes back from JSON as a number
+    for i, v in ipairs(self.feature_names_in_) do self.feature_names_in_[i] = base.as_saved_string(v) end
+  end
   if self._load_extra_state then self:_load_extra_state(st) end
   self._fitted = s.fitted or nil
 end
@@ -366,6 +369,14 @@ end
 function base.vec(v)
   if ml.is_tensor(v) then return v:to("float64"):contiguous() end
   return ml.tensor(v, { dtype = "float64" })
+end
+
+--- base.as_saved_string(v) -> v, or the string that core/persist's JSON turned into a number: a string
+-- category "nan", "inf" or "-inf" comes back from a saved file as NaN or an infinity.
+function base.as_saved_string(v)
+  if type(v) ~= "number" then return v end
+  if v ~= v then return "nan" elseif v == math.huge then return "inf" elseif v == -math.huge then return "-inf" end
+  return v
 end
 
 --- base.reject_inf(fn, X, stats...): an error naming the first column of X that holds an infinite value,

@@ -211,6 +211,9 @@ end
 function Pipeline:load_persist_state(st)
   local s = st.settings or {}
   self.schema_ = s.schema
+  if type(self.schema_) == "table" and type(self.schema_.columns) == "table" then
+    for i, v in ipairs(self.schema_.columns) do self.schema_.columns[i] = base.as_saved_string(v) end
+  end
   self.data_schema_ = s.data_schema
   self._fitted = s.fitted or nil
 end

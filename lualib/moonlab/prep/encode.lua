@@ -376,6 +376,20 @@ function OneHotEncoder:_feature_names(input)
   end
   return out
 end
+-- String categories saved as JSON: "nan", "inf" and "-inf" come back as numbers; make them strings again.
+local function restore_string_categories(self)
+  for j, kind in ipairs(self.category_kinds_ or {}) do
+    local cats = self.categories_ and self.categories_[j]
+    if kind == "string" and type(cats) == "table" then
+      for i, v in ipairs(cats) do cats[i] = base.as_saved_string(v) end
+    end
+  end
+end
+
+function OneHotEncoder:load_persist_state(st)
+  base.Transformer.load_persist_state(self, st)
+  restore_string_categories(self)
+end
 M.OneHotEncoder = OneHotEncoder
 
 -- ---- OrdinalEncoder -------------------------------------------------------------------------
@@ -449,6 +463,10 @@ function OrdinalEncoder:_inverse(X, fn)
     out[name] = data.Column.from_list(list, #v, self.category_kinds_[j] == "string" and "string" or "float64")
   end
   return data.DataFrame.from_columns(names, out)
+end
+function OrdinalEncoder:load_persist_state(st)
+  base.Transformer.load_persist_state(self, st)
+  restore_string_categories(self)
 end
 M.OrdinalEncoder = OrdinalEncoder
 
@@ -551,11 +569,20 @@ function LabelEncoder:inverse_transform(idx)
   for i, c in ipairs(idx:tolist()) do out[i] = self.classes_[c] end
   return out
 end
+function LabelEncoder:load_persist_state(st)
+  base.Transformer.load_persist_state(self, st)
+  if self.label_kind_ == "string" and type(self.classes_) == "table" and not ml.is_tensor(self.classes_) then
+    for i, v in ipairs(self.classes_) do self.classes_[i] = base.as_saved_string(v) end
+  end
+end
 M.LabelEncoder = LabelEncoder
 
 do
   local doc = ml.doc
   doc(OneHotEncoder.get_feature_names_out, "enc:get_feature_names_out([input_names]) -> list — 'name_category' per output column")
+  doc(OneHotEncoder.load_persist_state, "enc:load_persist_state(state) — restores the fitted categories (string ones 'nan'/'inf' stay strings)")
+  doc(OrdinalEncoder.load_persist_state, "enc:load_persist_state(state) — restores the fitted categories (string ones 'nan'/'inf' stay strings)")
+  doc(LabelEncoder.load_persist_state, "le:load_persist_state(state) — restores classes_ (string labels 'nan'/'inf' stay strings)")
   doc(LabelEncoder.fit, "le:fit(y) -> le — learns the sorted distinct labels (classes_)")
   doc(LabelEncoder.transform, "le:transform(y) -> int64 tensor — each label's class 1..K; an unseen label is an error")
   doc(LabelEncoder.fit_transform, "le:fit_transform(y) -> int64 tensor — fit then transform")

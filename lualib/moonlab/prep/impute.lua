@@ -180,6 +180,7 @@ function SimpleImputer:_transform(X, fn)
   local names, cols = {}, {}
   for j, name in ipairs(X._names) do
     local c, s = X._cols[name], self.frame_statistics_[j]
+    if c.kind == "string" or c.kind == "category" then s = base.as_saved_string(s) end -- "nan" read back from a saved file
     names[j] = name
     if s == nil or s == ml.json.null or (type(s) == "number" and s ~= s) then cols[name] = c
     elseif c.kind == "string" or c.kind == "category" then

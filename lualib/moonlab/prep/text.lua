@@ -297,6 +297,12 @@ function CountVectorizer:extra_repr()
   return n and fmt("terms=%d", n) or "not fitted"
 end
 
+--- vec:save(path) / prep.load(path): one file through core/persist
+function CountVectorizer:save(path)
+  require("moonlab.core.persist").save(path, self)
+end
+doc(CountVectorizer.save, "vec:save(path) — writes the fitted vectorizer (terms, idf_) to one safetensors file (prep.load reads it)")
+
 -- core/persist: the fitted terms as settings, idf_ (TF-IDF) as a tensor
 function CountVectorizer:persist_state()
   if not self._features then return nil end
@@ -306,6 +312,11 @@ end
 function CountVectorizer:load_persist_state(st)
   local terms = st.settings and st.settings.terms
   if type(terms) ~= "table" or #terms == 0 then fail(self.__name .. ": the saved state has no terms") end
+  for i, t in ipairs(terms) do -- the terms "nan", "inf" and "-inf" come back from JSON as numbers
+    if type(t) == "number" then
+      terms[i] = t ~= t and "nan" or (t == math.huge and "inf") or (t == -math.huge and "-inf") or tostring(t)
+    end
+  end
   local list, pool = check_vocabulary(self.__name, terms)
   set_vocabulary(self, pool, list)
   if st.tensors.idf_ then self.idf_ = st.tensors.idf_ end
