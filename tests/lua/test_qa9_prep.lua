@@ -155,3 +155,12 @@ T.test("qa9 prep save/load: string categories, labels, terms and fill values 'na
   local filled = prep.load(path):transform(frame):column("s")
   T.eq(filled.pool:get(filled.values:tolist()[2]), "nan")
 end)
+
+T.test("qa9 ml.sparse rows: an out-of-range row is named as given, without a 'moonlab: ' prefix", function()
+  local s = ml.sparse.from_dense(ml.eye(4, 3, { dtype = "float64" }))
+  local ok, err = pcall(s.rows, s, { 5 })
+  T.ok(not ok and not tostring(err):find("moonlab: ", 1, true) and tostring(err):find("sparse:rows: row 5 is outside 1..4", 1, true), err)
+  T.raises(function() s:rows({ -5 }) end, "sparse:rows: row -5 is outside 1..4")
+  T.raises(function() s:rows({ 0 }) end, "sparse:rows: row 0 is outside 1..4")
+  T.all_near(s:rows({ -1 }):to_dense(), ml.eye(4, 3, { dtype = "float64" }):narrow(1, 4, 1), 0)
+end)

@@ -432,6 +432,8 @@ do
   doc(base.is_frame, "base.is_frame(x) -> boolean — whether x is a data frame")
   doc(base.col_as_float, "base.col_as_float(col) -> float64 tensor — a numeric column with missing cells as NaN")
   doc(base.vec, "base.vec(v) -> float64 1-D tensor — a list or tensor of per-column parameters")
+  doc(base.reject_inf, "base.reject_inf(fn, X, count, stats...) — an error naming X's first infinite column when a fitted statistic is not finite")
+  doc(base.as_saved_string, "base.as_saved_string(v) -> v — a string 'nan'/'inf'/'-inf' that a saved file's JSON turned into a number, as a string again")
   doc(base.call, "base.call(fn, f, ...) -> results — a kernel call whose error is raised under fn")
 end
 
