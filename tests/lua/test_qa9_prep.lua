@@ -164,3 +164,10 @@ T.test("qa9 ml.sparse rows: an out-of-range row is named as given, without a 'mo
   T.raises(function() s:rows({ 0 }) end, "sparse:rows: row 0 is outside 1..4")
   T.all_near(s:rows({ -1 }):to_dense(), ml.eye(4, 3, { dtype = "float64" }):narrow(1, 4, 1), 0)
 end)
+
+T.test("qa9 prep.Normalizer: infinity is an error (it made the row NaN)", function()
+  T.raises(function() prep.Normalizer():fit_transform(ml.tensor({ { 1 / 0, 1 } }, { dtype = "float64" })) end,
+    "prep.Normalizer:transform: X has infinite values")
+  T.all_near(prep.Normalizer { norm = "max" }:fit_transform(ml.tensor({ { 2, -4 } }, { dtype = "float64" })),
+    ml.tensor({ { 0.5, -1 } }, { dtype = "float64" }), 0)
+end)

@@ -199,6 +199,9 @@ function Normalizer:_transform(X, fn)
   if X:isnan():sum():item() > 0 then
     fail(fn .. ": X has missing values (NaN); a row norm needs finite values (impute first: prep.SimpleImputer)")
   end
+  if X:isinf():sum():item() > 0 then -- inf / inf would make the whole row NaN; scikit-learn refuses it too
+    fail(fn .. ": X has infinite values; a row norm needs finite values")
+  end
   local norms
   if self.norm == "l1" then norms = X:abs():sum(2, true)
   elseif self.norm == "l2" then norms = X:mul(X):sum(2, true):sqrt()
