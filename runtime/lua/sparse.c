@@ -2,6 +2,7 @@
  * Every function takes the matrix as its first five arguments
  * (indptr, indices, values, rows, cols), indices 0-based, as the class stores them. */
 #include "../ops/sparse.h"
+#include <string.h>
 #include "lbind.h"
 
 static ml_csr check_csr(lua_State *L, const char *fn) {
@@ -46,9 +47,17 @@ static int l_take_rows(lua_State *L) {
     const int64_t *one = ml_data(idx);
     int64_t n = idx->numel;
     int64_t *zero = lua_newuserdatauv(L, (size_t)(n ? n : 1) * sizeof(int64_t), 0);
-    for (int64_t i = 0; i < n; i++) zero[i] = one[i] < 0 ? s.rows + one[i] : one[i] - 1;
+    for (int64_t i = 0; i < n; i++) {
+        if (one[i] == 0 || one[i] > s.rows || one[i] < -s.rows) /* name the row as given (-k counts from the end) */
+            return luaL_error(L, "%s: row %I is outside 1..%I (or -%I..-1 from the end)", fn, (lua_Integer)one[i],
+                              (lua_Integer)s.rows, (lua_Integer)s.rows);
+        zero[i] = one[i] < 0 ? s.rows + one[i] : one[i] - 1;
+    }
     ml_tensor *p, *ix, *v;
-    if (ml_csr_take_rows(&s, zero, n, &p, &ix, &v) < 0) return lb_raise(L);
+    if (ml_csr_take_rows(&s, zero, n, &p, &ix, &v) < 0) {
+        const char *msg = ml_last_error(); /* its messages name sparse:rows already (lb_raise would add "moonlab: ") */
+        return strncmp(msg, fn, strlen(fn)) == 0 ? luaL_error(L, "%s", msg) : luaL_error(L, "%s: %s", fn, msg);
+    }
     lb_push_tensor(L, p);
     lb_push_tensor(L, ix);
     lb_push_tensor(L, v);

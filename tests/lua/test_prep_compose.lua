@@ -72,7 +72,8 @@ T.test("prep.Pipeline: the training schema is checked; steps, names, errors", fu
   T.raises(function() p:inverse_transform(out) end, "prep.SimpleImputer has no inverse_transform")
   local q = prep.Pipeline{ prep.MinMaxScaler(), prep.StandardScaler() }
   T.all_near(q:inverse_transform(q:fit_transform(X)), X, 1e-12)
-  T.raises(function() prep.ColumnTransformer({ { "n", prep.StandardScaler(), "numbr" } }) end, "did you mean 'number'?")
+  -- a string is a kind or one column name (scikit-learn's), so a typo is caught at fit
+  T.raises(function() prep.ColumnTransformer({ { "n", prep.StandardScaler(), "numbr" } }):fit(df) end, "did you mean 'number'?")
   T.raises(function() prep.ColumnTransformer({ { "n", prep.StandardScaler(), { "agee" } } }):fit(df) end,
     "selects the column 'agee', which X lacks (did you mean 'age'?)")
   T.raises(function() prep.ColumnTransformer({ { "s", prep.SimpleImputer{ strategy = "most_frequent" }, { "sex" } } }):fit(df) end,

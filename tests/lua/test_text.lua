@@ -93,7 +93,7 @@ T.test("errors name the function and say what was expected", function()
   T.raises(function() prep.CountVectorizer():fit_transform { "a b", "c" } end, "empty vocabulary")
   T.raises(function() prep.CountVectorizer { min_df = 2 }:fit_transform { "aa bb", "cc", "dd" } end, "no terms remain")
   T.raises(function() prep.TfidfVectorizer():fit_transform(ml.zeros(3)) end, "expected a list of strings, a string column")
-  T.raises(function() prep.CountVectorizer { vocabulary = { "a", "a" } } end, "repeats a term")
+  T.raises(function() prep.CountVectorizer { vocabulary = { "a", "a" } } end, "repeats the term 'a' (entries 1 and 2)")
   T.raises(function() prep.CountVectorizer { min_df = 3, max_df = 2 }:fit_transform { "aa" } end, "max_df corresponds to fewer documents")
 end)
 

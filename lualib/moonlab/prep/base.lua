@@ -177,6 +177,7 @@ function Transformer:_input(fn, X, fitting)
     X = X:to_tensor()
   end
   X = base.float_matrix(fn, X)
+  if fitting and X:size(2) == 0 then fail(fmt("%s: X has no columns ([%d, 0]); fit needs at least one feature", fn, X:size(1))) end
   check_width(self, fn, X:size(2), fitting)
   return X
 end
@@ -287,7 +288,10 @@ function Transformer:extra_repr()
   local parts = {}
   for _, p in ipairs(self.PARAMS) do
     local v = self[p[1]]
-    if v ~= p[2] and type(v) ~= "table" and type(v) ~= "function" then parts[#parts + 1] = p[1] .. "=" .. tostring(v) end
+    local both_nan = type(v) == "number" and v ~= v and type(p[2]) == "number" and p[2] ~= p[2]
+    if v ~= p[2] and not both_nan and type(v) ~= "table" and type(v) ~= "function" then
+      parts[#parts + 1] = p[1] .. "=" .. ((type(v) == "number" and v ~= v) and "nan" or tostring(v))
+    end
   end
   return table.concat(parts, ", ")
 end
@@ -340,6 +344,9 @@ function Transformer:load_persist_state(st)
   for k, t in pairs(st.tensors or {}) do
     if not k:find("%.%d+$") and k:sub(-1) == "_" then self[k] = t end
   end
+  if type(self.feature_names_in_) == "table" then -- a column named "nan" or "inf" comes back from JSON as a number
+    for i, v in ipairs(self.feature_names_in_) do self.feature_names_in_[i] = base.as_saved_string(v) end
+  end
   if self._load_extra_state then self:_load_extra_state(st) end
   self._fitted = s.fitted or nil
 end
@@ -362,6 +369,37 @@ end
 function base.vec(v)
   if ml.is_tensor(v) then return v:to("float64"):contiguous() end
   return ml.tensor(v, { dtype = "float64" })
+end
+
+--- base.as_saved_string(v) -> v, or the string that core/persist's JSON turned into a number: a string
+-- category "nan", "inf" or "-inf" comes back from a saved file as NaN or an infinity.
+function base.as_saved_string(v)
+  if type(v) ~= "number" then return v end
+  if v ~= v then return "nan" elseif v == math.huge then return "inf" elseif v == -math.huge then return "-inf" end
+  return v
+end
+
+--- base.reject_inf(fn, X, stats...): an error naming the first column of X that holds an infinite value,
+-- when one of the per-column statistics [d] is infinite (or NaN where the column had values: inf - inf).
+-- scikit-learn refuses infinity too; checking the few statistics keeps the full pass off the common path.
+function base.reject_inf(fn, X, count, ...)
+  local bad = false
+  for _, st in ipairs({ ... }) do
+    if st:isinf():sum():item() > 0 then bad = true break end
+    if count and st:masked_fill(count:eq(0), 0):isnan():sum():item() > 0 then bad = true break end
+    if not count and st:dim() == 2 and st:size(1) > 1 then
+      -- quantiles [q, d]: NaN in some rows of a column but not all (an all-NaN column has no values)
+      local nan = st:isnan():sum(1)
+      if nan:gt(0):sum():item() > nan:eq(st:size(1)):sum():item() then bad = true break end
+    end
+  end
+  if not bad then return end
+  local cols = X:isinf():sum(1):gt(0):tolist()
+  for j, b in ipairs(cols) do
+    if b then
+      fail(fmt("%s: column %d holds infinite values; expected finite numbers or NaN for missing (replace them, e.g. by NaN, and impute)", fn, j))
+    end
+  end
 end
 
 --- base.call(fn, f, ...) -> f(...); a kernel's error is re-raised under fn at the user's line
@@ -394,6 +432,8 @@ do
   doc(base.is_frame, "base.is_frame(x) -> boolean — whether x is a data frame")
   doc(base.col_as_float, "base.col_as_float(col) -> float64 tensor — a numeric column with missing cells as NaN")
   doc(base.vec, "base.vec(v) -> float64 1-D tensor — a list or tensor of per-column parameters")
+  doc(base.reject_inf, "base.reject_inf(fn, X, count, stats...) — an error naming X's first infinite column when a fitted statistic is not finite")
+  doc(base.as_saved_string, "base.as_saved_string(v) -> v — a string 'nan'/'inf'/'-inf' that a saved file's JSON turned into a number, as a string again")
   doc(base.call, "base.call(fn, f, ...) -> results — a kernel call whose error is raised under fn")
 end
 

@@ -211,6 +211,9 @@ end
 function Pipeline:load_persist_state(st)
   local s = st.settings or {}
   self.schema_ = s.schema
+  if type(self.schema_) == "table" and type(self.schema_.columns) == "table" then
+    for i, v in ipairs(self.schema_.columns) do self.schema_.columns[i] = base.as_saved_string(v) end
+  end
   self.data_schema_ = s.data_schema
   self._fitted = s.fitted or nil
 end
@@ -230,7 +233,7 @@ table.sort(SELECTOR_NAMES)
 
 local ColumnTransformer = base.Transformer:extend("prep.ColumnTransformer",
   "prep.ColumnTransformer({ {name, transformer | 'drop' | 'passthrough', columns}, ... }, [{remainder='drop'}]) — "
-  .. "a transformer per group of columns (names, a kind such as 'number' or 'text', a function(df) -> names, or column "
+  .. "a transformer per group of columns (names, one name, a kind such as 'number' or 'text', a function(df) -> names, or column "
   .. "numbers), outputs side by side as one float64 tensor; fitted on the training data only")
 
 function ColumnTransformer:init(specs, opts)
@@ -248,7 +251,7 @@ function ColumnTransformer:init(specs, opts)
     end
     local tc = type(cols)
     if tc == "string" then
-      if not KIND_SELECTORS[cols] then checks.unknown(fn, "column kind selector", cols, SELECTOR_NAMES) end
+      -- a kind ('number', 'text' ...) or, as in scikit-learn, one column by name (checked at fit)
     elseif tc ~= "table" and tc ~= "function" then
       fail(fmt("%s: entry %d ('%s'): columns must be a list of names or numbers, a kind ('number', 'text' ...) or a function, got %s",
         fn, i, s[1], checks.show(cols)))
@@ -278,6 +281,19 @@ local function resolve(fn, entry, X)
     if not ok then checks.reraise(r, fn .. ": the column selector of '" .. name .. "' failed: ") end
     sel = r
     if type(sel) ~= "table" then fail(fmt("%s: the column selector of '%s' returned a %s, expected a list of names", fn, name, type(sel))) end
+  end
+  if type(sel) == "string" and not KIND_SELECTORS[sel] then
+    -- one column by name (scikit-learn's ColumnTransformer takes a single name too)
+    if not frame then
+      fail(fmt("%s: entry '%s' selects the column '%s' by name, but X is a tensor (give column numbers)", fn, name, sel))
+    end
+    if not X._cols[sel] then
+      local both = table.move(SELECTOR_NAMES, 1, #SELECTOR_NAMES, 1, table.move(X._names, 1, #X._names, 1, {}))
+      local hint = checks.suggest(sel, both)
+      fail(fmt("%s: entry '%s' selects '%s', which is neither a column of X nor a column kind (%s)%s", fn, name, sel,
+        table.concat(SELECTOR_NAMES, ", "), hint and fmt("; did you mean '%s'?", hint) or ""))
+    end
+    return { sel }
   end
   if type(sel) == "string" then
     if not frame then

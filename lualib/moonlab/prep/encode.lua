@@ -15,8 +15,38 @@ local M = {}
 
 local function is_text(kind) return kind == "string" or kind == "category" end
 
+-- int64 columns holding values beyond 2^53 are not exact as float64 (2^53 + 1 would merge with
+-- 2^53): those go through an exact path over Lua integers (slower, but IDs stay distinct).
+local EXACT = 9007199254740992 -- 2^53
+local function big_int64(c)
+  if c.kind ~= "int64" or c.values:numel() == 0 then return false end
+  local v = c.values
+  if c.valid then v = v:masked_fill(c.valid:eq(false), 0) end
+  return v:max():item() > EXACT or v:min():item() < -EXACT
+end
+
+-- The exact distinct values (sorted Lua integers, then NaN when some cell is missing) and counts.
+local function distinct_int64(c)
+  local vals, valid = c.values:tolist(), c.valid and c.valid:tolist()
+  local count, missing = {}, 0
+  for i, v in ipairs(vals) do
+    if valid and not valid[i] then missing = missing + 1 else count[v] = (count[v] or 0) + 1 end
+  end
+  local cats = {}
+  for v in pairs(count) do cats[#cats + 1] = v end
+  table.sort(cats)
+  local cnt = {}
+  for i, v in ipairs(cats) do cnt[i] = count[v] end
+  if missing > 0 then cats[#cats + 1], cnt[#cats + 1] = 0 / 0, missing end
+  return cats, cnt
+end
+
 -- The sorted distinct values of a column and their counts: numbers (a Lua list) or strings.
 local function distinct(fn, c)
+  if big_int64(c) then
+    local cats, cnt = distinct_int64(c)
+    return cats, cnt, "integer"
+  end
   if is_text(c.kind) then
     if c.values:eq(0):sum():item() > 0 then
       fail(fmt("%s: column '%s' has missing cells; impute them first (prep.SimpleImputer{strategy = 'most_frequent'})", fn, c.name))
@@ -58,13 +88,30 @@ local function positions(c, cats, cache)
     for code, s in ipairs(names) do lut[code + 1] = where[s] or 0 end
     return ml.tensor(lut, { dtype = "int64" }):index_select(1, c.values:add(1))
   end
+  local exact = big_int64(c)
+  if not exact and c.kind == "int64" then
+    for _, v in ipairs(cats) do
+      if math.type(v) == "integer" and (v > EXACT or v < -EXACT) then exact = true break end
+    end
+  end
+  if exact then -- the exact path: Lua integers
+    local where, nan_pos = {}, 0
+    for i, v in ipairs(cats) do
+      if v ~= v then nan_pos = i else where[math.tointeger(v) or v] = i end
+    end
+    local vals, valid, out = c.values:tolist(), c.valid and c.valid:tolist(), {}
+    for i, v in ipairs(vals) do
+      if valid and not valid[i] then out[i] = nan_pos else out[i] = where[v] or 0 end
+    end
+    return #out > 0 and ml.tensor(out, { dtype = "int64" }) or ml.zeros({ 0 }, { dtype = "int64" })
+  end
   local t = cache or ml.tensor(cats, { dtype = "float64" })
   return K.lookup(base.col_as_float(c), t)
 end
 
 local function first_unknown(c, pos)
   local i = pos:eq(0):to("int64"):argmax():item()
-  local v = is_text(c.kind) and c.pool:get(c.values[i]) or base.col_as_float(c)[i]
+  local v = is_text(c.kind) and c.pool:get(c.values[i]) or (c.kind == "int64" and c.values:narrow(1, i, 1):tolist()[1]) or base.col_as_float(c)[i]
   return i, v
 end
 
@@ -276,14 +323,39 @@ function OneHotEncoder:_inverse(X, fn)
   return data.DataFrame.from_columns(names, out)
 end
 
+local python_float_repr -- below
+
 -- A category as scikit-learn names it: 'red', 3 (integer columns), 3.0 or 2.5 (float columns), nan.
 local function cat_name(v, kind)
   if type(v) ~= "number" then return tostring(v) end
   if v ~= v then return "nan" end
-  if v == math.floor(v) and math.abs(v) < 2 ^ 53 then
-    return tostring(math.tointeger(v)) .. (kind == "integer" and "" or ".0")
+  if v == math.huge then return "inf" elseif v == -math.huge then return "-inf" end
+  if kind == "integer" and v == math.floor(v) and math.abs(v) < 2 ^ 63 then return tostring(math.tointeger(v)) end
+  return python_float_repr(v)
+end
+
+--- Python's repr of a finite float (numpy's str of a float64): the shortest digits that
+-- read back to v, fixed notation for decimal exponents -4 .. 15 ('0.1', '3.0'), else
+-- scientific with a two-digit exponent ('1e-05', '1e+20', '1.5e+16').
+function python_float_repr(v)
+  local s
+  for p = 1, 17 do
+    s = string.format("%." .. (p - 1) .. "e", v)
+    if tonumber(s) == v then break end
   end
-  return string.format("%.17g", v):gsub("0+$", "")
+  local sign, int, frac, exp = s:match("^(-?)(%d)%.?(%d*)e([-+]%d+)$")
+  local digits = (int .. frac):gsub("0+$", "")
+  if digits == "" then digits = "0" end
+  local e = tonumber(exp)
+  if e < -4 or e >= 16 then
+    local m = digits:sub(1, 1) .. (#digits > 1 and ("." .. digits:sub(2)) or "")
+    return string.format("%s%se%s%02d", sign, m, e < 0 and "-" or "+", math.abs(e))
+  end
+  local out
+  if e < 0 then out = "0." .. string.rep("0", -e - 1) .. digits
+  elseif #digits <= e + 1 then out = digits .. string.rep("0", e + 1 - #digits) .. ".0"
+  else out = digits:sub(1, e + 1) .. "." .. digits:sub(e + 2) end
+  return sign .. out
 end
 
 function OneHotEncoder:_feature_names(input)
@@ -303,6 +375,20 @@ function OneHotEncoder:_feature_names(input)
     end
   end
   return out
+end
+-- String categories saved as JSON: "nan", "inf" and "-inf" come back as numbers; make them strings again.
+local function restore_string_categories(self)
+  for j, kind in ipairs(self.category_kinds_ or {}) do
+    local cats = self.categories_ and self.categories_[j]
+    if kind == "string" and type(cats) == "table" then
+      for i, v in ipairs(cats) do cats[i] = base.as_saved_string(v) end
+    end
+  end
+end
+
+function OneHotEncoder:load_persist_state(st)
+  base.Transformer.load_persist_state(self, st)
+  restore_string_categories(self)
 end
 M.OneHotEncoder = OneHotEncoder
 
@@ -378,6 +464,10 @@ function OrdinalEncoder:_inverse(X, fn)
   end
   return data.DataFrame.from_columns(names, out)
 end
+function OrdinalEncoder:load_persist_state(st)
+  base.Transformer.load_persist_state(self, st)
+  restore_string_categories(self)
+end
 M.OrdinalEncoder = OrdinalEncoder
 
 -- ---- LabelEncoder ---------------------------------------------------------------------------
@@ -392,6 +482,7 @@ local function labels_of(fn, y)
     if y:dim() ~= 1 then
       if y:dim() == 2 and y:size(2) == 1 then y = y:reshape(y:size(1)) else fail(fmt("%s: y must be 1-D, got a %d-D tensor", fn, y:dim())) end
     end
+    if y:dtype() == "int64" then return "number", y end -- kept exact (IDs beyond 2^53)
     return "number", y:to("float64")
   end
   if type(y) == "table" and getmetatable(y) ~= nil and y.kind and y.values then -- a data.Column
@@ -419,8 +510,19 @@ function LabelEncoder:fit(y)
   self._fitted = nil
   local kind, v = labels_of(fn, y)
   if kind == "number" then
-    if v:isnan():sum():item() > 0 then fail(fn .. ": y has missing labels (NaN)") end
-    self.classes_ = K.unique(v)
+    if v:dtype() == "int64" then
+      -- int64 labels: classes_ stays int64, as scikit-learn's (exact for any int64)
+      local col = { kind = "int64", values = v:contiguous() }
+      if big_int64(col) then
+        local cats = distinct_int64(col)
+        self.classes_ = ml.tensor(cats, { dtype = "int64" })
+      else
+        self.classes_ = K.unique(v:to("float64")):to("int64")
+      end
+    else
+      if v:isnan():sum():item() > 0 then fail(fn .. ": y has missing labels (NaN)") end
+      self.classes_ = K.unique(v)
+    end
   else
     self.classes_ = (distinct(fn, { name = "y", kind = "string", values = v.values, pool = v.pool }))
   end
@@ -435,7 +537,13 @@ function LabelEncoder:transform(y)
   local kind, v = labels_of(fn, y)
   if kind ~= self.label_kind_ then fail(fmt("%s: y holds %ss, but the labels seen by fit were %ss", fn, kind, self.label_kind_)) end
   local pos
-  if kind == "number" then pos = K.lookup(v, self.classes_)
+  if kind == "number" and (v:dtype() == "int64" or self.classes_:dtype() == "int64") then
+    local cats = self.classes_:tolist()
+    pos = positions({ kind = "int64", values = v:to("int64"):contiguous() }, cats)
+    if v:dtype() ~= "int64" then -- float labels against int64 classes: only whole numbers can match
+      pos = pos:masked_fill(v:remainder(1):ne(0), 0)
+    end
+  elseif kind == "number" then pos = K.lookup(v, self.classes_:to("float64"))
   else pos = positions({ kind = "string", values = v.values, pool = v.pool }, self.classes_) end
   if pos:eq(0):sum():item() > 0 then
     local i = pos:eq(0):to("int64"):argmax():item()
@@ -461,11 +569,20 @@ function LabelEncoder:inverse_transform(idx)
   for i, c in ipairs(idx:tolist()) do out[i] = self.classes_[c] end
   return out
 end
+function LabelEncoder:load_persist_state(st)
+  base.Transformer.load_persist_state(self, st)
+  if self.label_kind_ == "string" and type(self.classes_) == "table" and not ml.is_tensor(self.classes_) then
+    for i, v in ipairs(self.classes_) do self.classes_[i] = base.as_saved_string(v) end
+  end
+end
 M.LabelEncoder = LabelEncoder
 
 do
   local doc = ml.doc
   doc(OneHotEncoder.get_feature_names_out, "enc:get_feature_names_out([input_names]) -> list — 'name_category' per output column")
+  doc(OneHotEncoder.load_persist_state, "enc:load_persist_state(state) — restores the fitted categories (string ones 'nan'/'inf' stay strings)")
+  doc(OrdinalEncoder.load_persist_state, "enc:load_persist_state(state) — restores the fitted categories (string ones 'nan'/'inf' stay strings)")
+  doc(LabelEncoder.load_persist_state, "le:load_persist_state(state) — restores classes_ (string labels 'nan'/'inf' stay strings)")
   doc(LabelEncoder.fit, "le:fit(y) -> le — learns the sorted distinct labels (classes_)")
   doc(LabelEncoder.transform, "le:transform(y) -> int64 tensor — each label's class 1..K; an unseen label is an error")
   doc(LabelEncoder.fit_transform, "le:fit_transform(y) -> int64 tensor — fit then transform")

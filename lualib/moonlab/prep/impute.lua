@@ -93,10 +93,12 @@ function SimpleImputer:_fit(X, _, fn)
     X = as_nan(self, X)
     -- mean and median: one pass of the column kernels over the whole matrix
     if self.strategy == "mean" then
-      local _, mean = base.call(fn, K.colstats, X, false)
+      local count, mean = base.call(fn, K.colstats, X, false)
+      base.reject_inf(fn, X, count, mean)
       self.statistics_ = mean
     elseif self.strategy == "median" then
       self.statistics_ = base.call(fn, K.quantiles, X, { 0.5 }):reshape(X:size(2)):contiguous()
+      base.reject_inf(fn, X, nil, self.statistics_)
     else
       local stats = {}
       for j = 1, X:size(2) do stats[j] = numeric_stat(self, fn, X:select(2, j):contiguous()) end
@@ -178,6 +180,7 @@ function SimpleImputer:_transform(X, fn)
   local names, cols = {}, {}
   for j, name in ipairs(X._names) do
     local c, s = X._cols[name], self.frame_statistics_[j]
+    if c.kind == "string" or c.kind == "category" then s = base.as_saved_string(s) end -- "nan" read back from a saved file
     names[j] = name
     if s == nil or s == ml.json.null or (type(s) == "number" and s ~= s) then cols[name] = c
     elseif c.kind == "string" or c.kind == "category" then

@@ -25,7 +25,7 @@ local M = {}
 local KNNImputer = Object:extend("prep.KNNImputer",
   "prep.KNNImputer([{n_neighbors=5, weights='uniform'|'distance', missing_values=nan, keep_empty_features=false, "
   .. "add_indicator=false}]) — fills missing cells from the nearest rows (nan_euclidean distance), as scikit-learn's; "
-  .. "fit, transform, fit_transform")
+  .. "fit, transform, fit_transform, get_feature_names_out, get_params/set_params, save (prep.load)")
 
 local OPTIONS = { "n_neighbors", "weights", "missing_values", "keep_empty_features", "add_indicator" }
 
@@ -132,6 +132,53 @@ function KNNImputer:fit_transform(X)
   return self:fit(X):transform(X)
 end
 
+--- imputer:get_params() -> {option = value}: the options the imputer was made with (or set)
+function KNNImputer:get_params()
+  local out = {}
+  for _, k in ipairs(OPTIONS) do out[k] = self[k] end
+  return out
+end
+
+--- imputer:set_params{option = value} -> imputer: changes options (checked; the fitted state is dropped)
+function KNNImputer:set_params(opts)
+  local fn = "prep.KNNImputer:set_params"
+  opts = checks.options(fn, opts, OPTIONS)
+  local merged = self:get_params()
+  for k, v in pairs(opts) do merged[k] = v end
+  local fresh = KNNImputer(merged) -- checks them as the constructor does
+  for _, k in ipairs(OPTIONS) do self[k] = fresh[k] end
+  self.fit_X_, self.fit_mean_, self.valid_mask_, self.indicator_features_ = nil, nil, nil, nil
+  self.n_features_in_, self.feature_names_in_ = nil, nil
+  return self
+end
+
+--- imputer:get_feature_names_out([input_names]) -> the output column names (kept columns, then the indicators)
+function KNNImputer:get_feature_names_out(input)
+  if not self.fit_X_ then fail("prep.KNNImputer:get_feature_names_out: this KNNImputer is not fitted yet; call fit(X) first") end
+  input = input or self.feature_names_in_
+  local out = {}
+  local valid = self.valid_mask_:tolist()
+  for j = 1, self.n_features_in_ do
+    if valid[j] or self.keep_empty_features then out[#out + 1] = input and input[j] or ("x" .. j) end
+  end
+  if self.add_indicator then
+    for _, j in ipairs(self.indicator_features_:tolist()) do
+      out[#out + 1] = "missingindicator_" .. (input and input[j] or ("x" .. j))
+    end
+  end
+  return out
+end
+
+--- imputer:save(path) / prep.load(path): one file through core/persist
+function KNNImputer:save(path)
+  require("moonlab.core.persist").save(path, self)
+end
+
+-- core/persist rebuilds from the current options (set_params included), not the first ones.
+function KNNImputer:constructor_args()
+  return table.pack(self:get_params())
+end
+
 -- core/persist: the fitted donors and statistics as tensors.
 function KNNImputer:persist_state()
   if not self.fit_X_ then return {} end
@@ -153,6 +200,11 @@ end
 ml.doc(KNNImputer.fit, "imputer:fit(X) -> imputer — keeps X's rows as donors (fit_X_), the columns' means (fit_mean_) and valid_mask_")
 ml.doc(KNNImputer.transform, "imputer:transform(X) -> X' — each missing cell the (weighted) mean of its column over the n_neighbors "
   .. "nearest donors that have it (scikit-learn's KNNImputer)")
+ml.doc(KNNImputer.get_params, "imputer:get_params() -> table — the imputer's options")
+ml.doc(KNNImputer.set_params, "imputer:set_params{...} -> imputer — changes options (checked; the fitted state is dropped)")
+ml.doc(KNNImputer.get_feature_names_out, "imputer:get_feature_names_out([input_names]) -> list — the kept columns, then 'missingindicator_<name>'")
+ml.doc(KNNImputer.save, "imputer:save(path) — writes the fitted imputer to one safetensors file (prep.load reads it)")
+ml.doc(KNNImputer.constructor_args, "imputer:constructor_args() -> packed table — the current options, what core/persist saves")
 ml.doc(KNNImputer.fit_transform, "imputer:fit_transform(X) -> X' — fit(X), then transform(X)")
 
 ml.doc(KNNImputer.init, "KNNImputer:init(opts) — the constructor behind prep.KNNImputer{...}: checks and keeps the options")

@@ -44,6 +44,7 @@ end
 
 function StandardScaler:_fit(X, _, fn)
   local count, mean, m2 = base.call(fn, K.colstats, X)
+  base.reject_inf(fn, X, count, mean)
   self.n_samples_seen_ = samples_seen(count)
   self.mean_, self.var_, self.scale_ = nil, nil, nil
   if self.with_mean or self.with_std then self.mean_ = mean end
@@ -94,6 +95,7 @@ end
 
 function MinMaxScaler:_fit(X, _, fn)
   local count, _, _, mn, mx = base.call(fn, K.colstats, X, false)
+  base.reject_inf(fn, X, nil, mn, mx)
   local lo, hi = self.feature_range[1], self.feature_range[2]
   self.n_samples_seen_ = samples_seen(count)
   self.data_min_, self.data_max_ = mn, mx
@@ -136,6 +138,7 @@ end
 
 function RobustScaler:_fit(X, _, fn)
   local q = base.call(fn, K.quantiles, X, { 0.5, self.quantile_range[1] / 100, self.quantile_range[2] / 100 })
+  base.reject_inf(fn, X, nil, q)
   self.center_ = self.with_centering and q:select(1, 1):contiguous() or nil
   self.scale_ = self.with_scaling and handle_zeros(q:select(1, 3):sub(q:select(1, 2))):contiguous() or nil
 end
@@ -161,6 +164,7 @@ local MaxAbsScaler = base.define("prep.MaxAbsScaler",
 
 function MaxAbsScaler:_fit(X, _, fn)
   local count, _, _, mn, mx = base.call(fn, K.colstats, X, false)
+  base.reject_inf(fn, X, nil, mn, mx)
   self.n_samples_seen_ = samples_seen(count)
   self.max_abs_ = mn:abs():maximum(mx:abs()):masked_fill(count:eq(0), 0 / 0)
   self.scale_ = handle_zeros(self.max_abs_)
@@ -194,6 +198,9 @@ function Normalizer:_fit() end
 function Normalizer:_transform(X, fn)
   if X:isnan():sum():item() > 0 then
     fail(fn .. ": X has missing values (NaN); a row norm needs finite values (impute first: prep.SimpleImputer)")
+  end
+  if X:isinf():sum():item() > 0 then -- inf / inf would make the whole row NaN; scikit-learn refuses it too
+    fail(fn .. ": X has infinite values; a row norm needs finite values")
   end
   local norms
   if self.norm == "l1" then norms = X:abs():sum(2, true)

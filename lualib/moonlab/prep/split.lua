@@ -85,7 +85,13 @@ local function stratified(fn, labels, n, ntrain, ntest)
   local k = sorted[n]
   local counts = ml.zeros(k, { dtype = "int64" }):scatter_add(1, cls:sub(1):add(1), ml.ones(n, { dtype = "int64" })):tolist()
   for c, cnt in ipairs(counts) do
-    if cnt < 2 then fail(fmt("%s: class %d of stratify has only %d member; each class needs at least 2", fn, c, cnt)) end
+    if cnt < 2 then
+      local label = enc:inverse_transform({ c })
+      label = ml.is_tensor(label) and label:tolist()[1] or label[1]
+      if type(label) == "number" and label == math.floor(label) and math.type(label) == "float" then label = math.tointeger(label) end
+      fail(fmt("%s: the class %s of stratify has only %d member; each class needs at least 2", fn,
+        type(label) == "string" and ("'" .. label .. "'") or tostring(label), cnt))
+    end
   end
   if ntrain < k or ntest < k then
     fail(fmt("%s: the %s set (%d rows) is smaller than the number of classes (%d)", fn, ntrain < k and "train" or "test",

@@ -199,7 +199,13 @@ local function check_vocabulary(fn, v)
   end
   if #list == 0 then fail(fmt("%s: the vocabulary is empty", fn)) end
   local _, pool = S.from_list(list)
-  if #pool ~= #list then fail(fmt("%s: the vocabulary repeats a term", fn)) end
+  if #pool ~= #list then
+    local seen = {}
+    for i, t in ipairs(list) do
+      if seen[t] then fail(fmt("%s: the vocabulary repeats the term '%s' (entries %d and %d)", fn, t, seen[t], i)) end
+      seen[t] = i
+    end
+  end
   return list, pool
 end
 
@@ -237,6 +243,7 @@ local function count_matrix(self, fn, X, fit)
   local o = kernel_opts(self, fn)
   local src = pretokenize(self, docs)
   o.binary, o.dtype = self.binary, "float64"
+  if fit and n == 0 then fail(fmt("%s: no documents; fit needs at least one", fn)) end
   if fit and not self.vocabulary then
     local lo = math.type(self.min_df) == "integer" and self.min_df or self.min_df * n
     local hi = math.type(self.max_df) == "integer" and self.max_df or self.max_df * n
@@ -290,6 +297,12 @@ function CountVectorizer:extra_repr()
   return n and fmt("terms=%d", n) or "not fitted"
 end
 
+--- vec:save(path) / prep.load(path): one file through core/persist
+function CountVectorizer:save(path)
+  require("moonlab.core.persist").save(path, self)
+end
+doc(CountVectorizer.save, "vec:save(path) — writes the fitted vectorizer (terms, idf_) to one safetensors file (prep.load reads it)")
+
 -- core/persist: the fitted terms as settings, idf_ (TF-IDF) as a tensor
 function CountVectorizer:persist_state()
   if not self._features then return nil end
@@ -299,6 +312,11 @@ end
 function CountVectorizer:load_persist_state(st)
   local terms = st.settings and st.settings.terms
   if type(terms) ~= "table" or #terms == 0 then fail(self.__name .. ": the saved state has no terms") end
+  for i, t in ipairs(terms) do -- the terms "nan", "inf" and "-inf" come back from JSON as numbers
+    if type(t) == "number" then
+      terms[i] = t ~= t and "nan" or (t == math.huge and "inf") or (t == -math.huge and "-inf") or tostring(t)
+    end
+  end
   local list, pool = check_vocabulary(self.__name, terms)
   set_vocabulary(self, pool, list)
   if st.tensors.idf_ then self.idf_ = st.tensors.idf_ end
