@@ -21,7 +21,12 @@ static const char *called_name(lua_State *L) {
 /* Length of a leading "name: " in msg (0 when there is none). */
 static size_t prefix_len(const char *msg) {
     size_t i = 0;
-    while (msg[i] && (isalnum((unsigned char)msg[i]) || msg[i] == '_' || msg[i] == '.')) i++;
+    /* a name may hold dots and method colons: "prep.StandardScaler:fit: ", "df:write_csv: " */
+    for (;;) {
+        while (msg[i] && (isalnum((unsigned char)msg[i]) || msg[i] == '_' || msg[i] == '.')) i++;
+        if (i > 0 && msg[i] == ':' && (isalpha((unsigned char)msg[i + 1]) || msg[i + 1] == '_')) { i++; continue; }
+        break;
+    }
     return (i > 0 && msg[i] == ':' && msg[i + 1] == ' ') ? i + 2 : 0;
 }
 
@@ -138,6 +143,8 @@ ml_tensor *lb_tensor_or_number(lua_State *L, int idx, const char *fn, ml_dtype l
         ml_dtype dt = ml_dtype_is_float(like) ? like : (lua_isinteger(L, idx) ? ML_INT64 : ML_FLOAT32);
         ml_tensor *t = ml_scalar(lua_tonumber(L, idx), dt);
         if (!t) lb_raise(L);
+        /* an integer kept exact (a double rounds 2^53 + 1 and INT64_MAX) */
+        if (dt == ML_INT64) *(int64_t *)ml_data(t) = (int64_t)lua_tointeger(L, idx);
         return t;
     }
     if (lua_type(L, idx) == LUA_TBOOLEAN) {

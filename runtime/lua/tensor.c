@@ -27,6 +27,8 @@ static int64_t check_index(lua_State *L, int idx, int64_t n, int dim, const char
 }
 
 static void push_number_of(lua_State *L, ml_tensor *t) {
+    /* int64 read directly: through a double, 2^53 + 1 and INT64_MAX would come back wrong */
+    if (t->dtype == ML_INT64) { lua_pushinteger(L, *(const int64_t *)ml_data(t)); return; }
     double v = ml_get_flat(t, 0);
     if (t->dtype == ML_INT64) lua_pushinteger(L, (lua_Integer)v);
     else if (t->dtype == ML_BOOL) lua_pushboolean(L, v != 0);
