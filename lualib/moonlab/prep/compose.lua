@@ -134,6 +134,18 @@ function Pipeline:_check_schema(fn, X)
   return X
 end
 
+--- pipe:validate(df, [opts]) -> data.validate's result: new rows checked against the training frame's schema
+-- (types, ranges, categories seen; data.schema_of), before they are transformed; {raise = true} makes violations an error
+function Pipeline:validate(df, opts)
+  local fn = "prep.Pipeline:validate"
+  self:check_fitted(fn)
+  if not self.data_schema_ then
+    checks.fail(fn .. ": the pipeline was not fitted on a data frame, so it holds no schema to check against")
+  end
+  if not base.is_frame(df) then checks.fail(fn .. ": expected a data frame, got " .. (ml.is_tensor(df) and "a tensor" or type(df))) end
+  return ml.data.validate(df, self.data_schema_, opts)
+end
+
 function Pipeline:fit(X, y)
   local fn = "prep.Pipeline:fit"
   self._fitted = nil
@@ -483,6 +495,7 @@ do
   doc(ColumnTransformer.constructor_args, "ct:constructor_args() -> packed table — the entries with their resolved columns once fitted (functions cannot be saved)")
   doc(ColumnTransformer.persist_state, "ct:persist_state() -> {settings} — the fitted widths and names (core/persist)")
   doc(ColumnTransformer.load_persist_state, "ct:load_persist_state(state) — restores what persist_state saved")
+  doc(Pipeline.validate, "pipe:validate(df, [{raise = true}]) -> report — checks new rows against the training frame's schema (types, ranges, categories; data.schema_of) before transforming")
   doc(Pipeline.fit, "pipe:fit(X, [y]) -> pipe — fits each step on the output of the previous one; records a frame's schema")
   doc(Pipeline.transform, "pipe:transform(X) -> tensor — checks a frame against the training schema, then runs every step")
   doc(ColumnTransformer.fit, "ct:fit(X, [y]) -> ct — resolves each entry's columns and fits its transformer on them")
