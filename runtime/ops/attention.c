@@ -236,7 +236,8 @@ static int attention_backward(ml_node *n, ml_tensor *g, ml_tensor **gin) {
     ml_tensor *q = ml_saved(n, 0), *k = q ? ml_saved(n, 1) : NULL, *v = k ? ml_saved(n, 2) : NULL;
     ml_tensor *lse = v ? ml_saved(n, 3) : NULL;
     if (!lse) return -1;
-    ml_tensor *mask = n->saved[4];
+    ml_tensor *mask = NULL; /* the mask is a constant: no gradient, but it must not have changed */
+    if (n->saved[4] && !(mask = ml_saved(n, 4))) return -1;
     ml_tensor *gc = ml_contiguous(g);
     if (!gc) return -1;
     ml_tensor *gq = n->needs[0] ? ml_empty(q->ndim, q->shape, q->dtype) : NULL;
