@@ -2,9 +2,9 @@
 -- each 28x28 image is cut into 7x7 patches of 4x4 pixels (49 tokens of 16
 -- values), embedded to d_model, given learned positions, run through a
 -- pre-norm nn.TransformerEncoder and averaged over tokens before the
--- classifying Linear. Trained with AdamW and model:fit; about 87% test
--- accuracy after 5 epochs (a CNN does better on this data: attention has no
--- built-in notion of neighbouring pixels).
+-- classifying Linear. Trained with AdamW and model:fit: 86.1% test accuracy
+-- after 5 epochs (about 6 minutes on a busy 2-core machine). A CNN does
+-- better on this data: attention has no built-in notion of neighbouring pixels.
 --   moonlab examples/transformer.lua [epochs=5] [limit=N rows, for a quick run] [d_model=64] [layers=2]
 local nn, optim, data = ml.nn, ml.optim, ml.data
 local epochs = ml.overrides.epochs or 5

@@ -321,13 +321,14 @@ static int check_inputs(const char *fn, ml_tensor *q, ml_tensor *k, ml_tensor *v
     return 0;
 }
 
-/* The last dimension contiguous (or of size 1), as the GEMMs read rows. */
+/* Rows the GEMMs can read where they lie: the last dimension contiguous
+ * (or of size 1) and a row stride of at least a row (BLAS refuses lda = 0,
+ * as an expanded view has). Otherwise a contiguous copy. */
 static ml_tensor *rows_contiguous(ml_tensor *t) {
-    if (t->strides[t->ndim - 1] == 1 || t->shape[t->ndim - 1] <= 1) {
-        if (t->shape[t->ndim - 1] <= 1 && t->strides[t->ndim - 1] != 1) return ml_contiguous(t);
-        return ml_retain(t);
-    }
-    return ml_contiguous(t);
+    int l = t->ndim - 1;
+    int64_t row = t->shape[l] > 1 ? t->shape[l] : 1;
+    bool ok = (t->strides[l] == 1 || t->shape[l] <= 1) && t->strides[l - 1] >= row;
+    return ok ? ml_retain(t) : ml_contiguous(t);
 }
 
 static uint64_t draw_seed(void) {

@@ -153,6 +153,19 @@ T.test("attention: a row with every key masked gives zeros, not NaN", function()
   T.ok(g == g and g < math.huge, "finite gradient")
 end)
 
+T.test("attention: expanded and transposed inputs give the contiguous result", function()
+  ml.seed(13)
+  local q = ml.randn({ 2, 3, 4, 5 }, D)
+  local k1 = ml.randn({ 2, 3, 1, 5 }, D)           -- one key repeated: row stride 0
+  local vb = ml.randn({ 1, 3, 6, 2 }, D)           -- batch broadcast: batch stride 0
+  local k, v = k1:expand(2, 3, 6, 5), vb:expand(2, 3, 6, 2)
+  local vt = ml.randn({ 2, 3, 2, 6 }, D):transpose(3, 4) -- last dimension strided
+  T.all_near(sdpa(q, k, v), sdpa(q, k:contiguous(), v:contiguous()), 1e-14)
+  T.all_near(sdpa(q, k, vt), sdpa(q, k:contiguous(), vt:contiguous()), 1e-14)
+  local empty = sdpa(q, ml.randn({ 2, 3, 0, 5 }, D), ml.randn({ 2, 3, 0, 2 }, D))
+  T.eq(table.concat(empty:shape(), ","), "2,3,4,2")
+end)
+
 T.test("attention: the result does not depend on the thread count", function()
   ml.seed(10)
   local q, k, v = ml.randn({ 4, 4, 16, 8 }), ml.randn({ 4, 4, 16, 8 }), ml.randn({ 4, 4, 16, 8 })
