@@ -31,7 +31,7 @@ local function scaled_dot_product_attention(q, k, v, opts)
   return (attention(q, k, v, mask, check_bool(SDPA, "is_causal", opts.is_causal, false), scale, p, false, SDPA))
 end
 doc(scaled_dot_product_attention,
-  "nn.scaled_dot_product_attention(q, k, v, [{attn_mask, dropout_p=0, is_causal=false, scale=1/sqrt(E)}]) — softmax(q k^T * scale + mask) v over (..., L, E) x (..., S, E) x (..., S, Ev), fused in C; a bool attn_mask is true where a key takes part (as PyTorch), a float one is added; a row with no key left gives zeros")
+  "nn.scaled_dot_product_attention(q, k, v, [{attn_mask, dropout_p=0, is_causal=false, scale=1/sqrt(E)}]) — softmax(q k^T * scale + mask) v over (..., L, E) x (..., S, E) x (..., S, Ev), fused in C; a bool attn_mask is true where a key takes part (as PyTorch), a float one is added; a row with no key left gives zeros; the mask gets no gradient")
 
 -- ---- MultiheadAttention -------------------------------------------------
 local MHA = "nn.MultiheadAttention"
