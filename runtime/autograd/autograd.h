@@ -13,7 +13,7 @@
 #include "../tensor/tensor.h"
 
 #define ML_NODE_MAX_IN 3
-#define ML_NODE_MAX_SAVED 3
+#define ML_NODE_MAX_SAVED 5 /* attention saves q, k, v, its mask and the row log-sum-exp */
 
 typedef struct ml_node ml_node;
 
@@ -32,6 +32,7 @@ typedef union {
     struct { double beta, alpha; } addmm;               /* beta * bias + alpha * (a @ b) */
     struct { int64_t D; bool has_weight; } layer_norm;  /* normalized size; whether an affine weight was given */
     struct { int reduction; int64_t C, inner, ignore_index; bool weighted; double denom; } loss; /* loss.c */
+    struct { double scale, p; uint64_t seed; bool causal; } attention; /* attention.c: dropout p and its seed */
 } ml_node_ctx;
 /* Computes gin[k] (new references) for every input k with n->needs[k];
  * leaves the others NULL. Returns 0, or -1 with ml_error set. */

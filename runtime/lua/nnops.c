@@ -248,6 +248,17 @@ static int nn_linear(lua_State *L) {
         lb_push_tensor(L, ml_linear(x, w, b));
         return 1;
     }
+    if (x->ndim > 2) { /* (..., in) as (rows, in): one addmm, and one GEMM per gradient, not a batched product */
+        int64_t rows[2] = {x->numel / x->shape[x->ndim - 1], x->shape[x->ndim - 1]}, shape[ML_MAX_DIMS];
+        memcpy(shape, x->shape, sizeof(int64_t) * x->ndim);
+        shape[x->ndim - 1] = w->shape[0];
+        ml_tensor *x2 = ml_reshape(x, 2, rows), *y2 = x2 ? ml_linear(x2, w, b) : NULL;
+        ml_tensor *y = y2 ? ml_reshape(y2, x->ndim, shape) : NULL;
+        ml_release(x2);
+        ml_release(y2);
+        lb_push_tensor(L, y);
+        return 1;
+    }
     ml_tensor *wt = ml_transpose(w, 0, 1);
     if (!wt) return lb_raise(L);
     ml_tensor *out = ml_matmul(x, wt);

@@ -5,6 +5,7 @@ local small = {
   ["examples/fashion_mlp.lua"] = "epochs=1 limit=3000",
   ["examples/explicit_loop.lua"] = "epochs=1 limit=2000",
   ["examples/regression.lua"] = "epochs=5",
+  ["examples/transformer.lua"] = "epochs=1 limit=1000 d_model=16 layers=1",
 }
 
 for _, name in ipairs(T.listdir("examples")) do

@@ -11,6 +11,8 @@ local FAMILIES = {
   "embedding",  -- Embedding
   "shape",      -- Identity, Flatten, Reshape
   "container",  -- Sequential, ModuleList
+  "attention",  -- MultiheadAttention, scaled_dot_product_attention
+  "transformer", -- TransformerEncoderLayer, TransformerDecoderLayer, TransformerEncoder, TransformerDecoder, Transformer, positional encodings
 }
 
 for _, family in ipairs(FAMILIES) do

@@ -1,0 +1,51 @@
+-- A small Transformer classifier on Fashion-MNIST, as a vision transformer:
+-- each 28x28 image is cut into 7x7 patches of 4x4 pixels (49 tokens of 16
+-- values), embedded to d_model, given learned positions, run through a
+-- pre-norm nn.TransformerEncoder and averaged over tokens before the
+-- classifying Linear. Trained with AdamW and model:fit: 86.1% test accuracy
+-- after 5 epochs (about 6 minutes on a busy 2-core machine). A CNN does
+-- better on this data: attention has no built-in notion of neighbouring pixels.
+--   moonlab examples/transformer.lua [epochs=5] [limit=N rows, for a quick run] [d_model=64] [layers=2]
+local nn, optim, data = ml.nn, ml.optim, ml.data
+local epochs = ml.overrides.epochs or 5
+local limit = ml.overrides.limit
+local d_model = ml.overrides.d_model or 64
+local n_layers = ml.overrides.layers or 2
+
+ml.seed(0)
+local train, test = data.fashion_mnist()
+if limit then
+  train = { x = train.x:narrow(1, 1, limit), y = train.y:narrow(1, 1, limit) }
+  local n = math.min(limit, test.x:size(1))
+  test = { x = test.x:narrow(1, 1, n), y = test.y:narrow(1, 1, n) }
+end
+
+local PatchTransformer = nn.Module:extend("PatchTransformer",
+  "PatchTransformer(d_model, layers) — 4x4 patches of a 28x28 image as 49 tokens, a Transformer encoder, mean over tokens, 10 classes")
+
+function PatchTransformer:init(d, layers)
+  self.embed = nn.Linear(16, d)
+  self.pos = nn.LearnedPositionalEncoding(d, { max_len = 49, batch_first = true })
+  local layer = nn.TransformerEncoderLayer(d, 4, { dim_feedforward = 2 * d, dropout = 0.1, activation = "gelu",
+    batch_first = true, norm_first = true })
+  self.encoder = nn.TransformerEncoder(layer, layers, { norm = nn.LayerNorm(d) })
+  self.head = nn.Linear(d, 10)
+end
+
+function PatchTransformer:forward(x) -- x (N, 28, 28)
+  local n = x:size(1)
+  local patches = x:reshape(n, 7, 4, 7, 4):permute(1, 2, 4, 3, 5):reshape(n, 49, 16)
+  local h = self.encoder(self.pos(self.embed(patches)))
+  return self.head(h:mean(2))
+end
+
+local model = PatchTransformer(d_model, n_layers)
+print(model)
+local opt = optim.AdamW(model:parameters(), { lr = 2e-3, weight_decay = 0.01 })
+model:compile{ optimizer = opt, loss = nn.CrossEntropyLoss(), metrics = { "accuracy" } }
+local t0 = ml.now()
+model:fit(train.x, train.y, { epochs = epochs, batch_size = 128, validation_split = 0.1,
+  callbacks = { ml.callbacks.LearningRateScheduler(optim.lr.CosineAnnealingLR(opt, { T_max = epochs })) } })
+local result = model:evaluate(test.x, test.y)
+print(string.format("Transformer (%d layers, d_model %d): test accuracy %.2f%% after %d epochs (%.0f s)", n_layers,
+  d_model, 100 * result.accuracy, epochs, ml.now() - t0))
