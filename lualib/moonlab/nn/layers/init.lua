@@ -11,6 +11,7 @@ local FAMILIES = {
   "embedding",  -- Embedding
   "shape",      -- Identity, Flatten, Reshape
   "container",  -- Sequential, ModuleList
+  "recurrent",  -- RNN, LSTM, GRU, RNNCell, LSTMCell, GRUCell
 }
 
 for _, family in ipairs(FAMILIES) do
