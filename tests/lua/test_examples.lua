@@ -5,6 +5,7 @@ local small = {
   ["examples/fashion_mlp.lua"] = "epochs=1 limit=3000",
   ["examples/explicit_loop.lua"] = "epochs=1 limit=2000",
   ["examples/regression.lua"] = "epochs=5",
+  ["examples/sequence.lua"] = "steps=20 hidden=32 seq=16 batch=8 chars=20000 sample=40",
 }
 
 for _, name in ipairs(T.listdir("examples")) do
