@@ -61,6 +61,6 @@ for L in 1 2; do
     awk -v mt="${t[moonlab $L $T]}" -v pt="${t[torch $L $T]}" -v ml="${lp[moonlab $L $T]}" -v pl="${lp[torch $L $T]}" \
       -v L="$L" -v T="$T" 'BEGIN {
       printf "%d layer%s, %d thr: moonlab / torch time %.2f / %.2f ms = %.2fx (target <= 1) %s; loop peak %.1f / %.1f MiB = %.2f (target <= 1) %s\n",
-        L, L > 1 ? "s" : " ", T, mt, pt, mt / pt, mt <= pt ? "ok" : "MISS", ml, pl, (pl > 0 ? ml / pl : 0), ml <= pl ? "ok" : "MISS" }'
+        L, (L > 1 ? "s" : " "), T, mt, pt, mt / pt, (mt <= pt ? "ok" : "MISS"), ml, pl, (pl > 0 ? ml / pl : 0), (ml <= pl ? "ok" : "MISS") }'
   done
 done
