@@ -4,11 +4,11 @@
 -- It prints the loss falling (the mean cross-entropy per character, in nats;
 -- ln(vocabulary) is the loss of a uniform guess) and then samples text,
 -- carrying the LSTM's state from one character to the next.
---   moonlab examples/sequence.lua [steps=600] [hidden=256] [seq=64] [batch=32] [chars=200000]
+--   moonlab examples/sequence.lua [steps=500] [hidden=128] [seq=64] [batch=32] [chars=200000]
 --                                 [sample=400] [temperature=0.8] [file=PATH]
 local nn, optim = ml.nn, ml.optim
 local o = ml.overrides
-local steps, hidden, seq, batch = o.steps or 600, o.hidden or 256, o.seq or 64, o.batch or 32
+local steps, hidden, seq, batch = o.steps or 500, o.hidden or 128, o.seq or 64, o.batch or 32
 local nchars, nsample, temperature = o.chars or 200000, o.sample or 400, o.temperature or 0.8
 local path = o.file or "/usr/share/games/fortunes/songs-poems"
 
