@@ -166,10 +166,10 @@ for name, f in pairs(M) do
   end
 end
 doc(M.pad_sequence, "nn.utils.pad_sequence(seqs, [{batch_first=false, padding_value=0}]) -> (T, B, *) — stacks sequences of different lengths, padded at the end")
-doc(M.lengths_to_mask, "nn.utils.lengths_to_mask(lengths, T, [{batch_first=false}]) -> bool (T, B) mask, true at each sequence's real steps")
-doc(M.mask_to_lengths, "nn.utils.mask_to_lengths(mask, [{batch_first=false}]) -> int64 lengths: the real steps of each sequence of a mask")
-doc(M.pack_padded_sequence, "nn.utils.pack_padded_sequence(x, lengths, [{batch_first=false, enforce_sorted=true}]) -> PackedSequence for nn.RNN/LSTM/GRU: padded steps change nothing")
-doc(M.pad_packed_sequence, "nn.utils.pad_packed_sequence(p, [{batch_first=false, padding_value=0, total_length}]) -> padded tensor, lengths")
-doc(M.is_packed, "nn.utils.is_packed(v) -> whether v is a PackedSequence")
+doc(M.lengths_to_mask, "nn.utils.lengths_to_mask(lengths, T, [{batch_first=false}]) -> mask — a bool (T, B) mask, true at each sequence's real steps")
+doc(M.mask_to_lengths, "nn.utils.mask_to_lengths(mask, [{batch_first=false}]) -> lengths — int64, the real steps of each sequence of a mask")
+doc(M.pack_padded_sequence, "nn.utils.pack_padded_sequence(x, lengths, [{batch_first=false, enforce_sorted=true}]) -> PackedSequence — for nn.RNN/LSTM/GRU: padded steps change nothing")
+doc(M.pad_packed_sequence, "nn.utils.pad_packed_sequence(p, [{batch_first=false, padding_value=0, total_length}]) -> x, lengths — the padded tensor of a PackedSequence and its lengths")
+doc(M.is_packed, "nn.utils.is_packed(v) -> boolean — whether v is a PackedSequence")
 
 return M
