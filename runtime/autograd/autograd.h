@@ -33,6 +33,7 @@ typedef union {
     struct { int64_t D; bool has_weight; } layer_norm;  /* normalized size; whether an affine weight was given */
     struct { int reduction; int64_t C, inner, ignore_index; bool weighted; double denom; } loss; /* loss.c */
     struct { double scale, p; uint64_t seed; bool causal; } attention; /* attention.c: dropout p and its seed */
+    struct { int mode; bool reverse, has_lengths; } rnn;  /* rnn.c: ml_rnn_mode, direction, lengths saved after the gates */
 } ml_node_ctx;
 /* Computes gin[k] (new references) for every input k with n->needs[k];
  * leaves the others NULL. Returns 0, or -1 with ml_error set. */

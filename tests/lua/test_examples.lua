@@ -6,6 +6,7 @@ local small = {
   ["examples/explicit_loop.lua"] = "epochs=1 limit=2000",
   ["examples/regression.lua"] = "epochs=5",
   ["examples/transformer.lua"] = "epochs=1 limit=1000 d_model=16 layers=1",
+  ["examples/sequence.lua"] = "steps=20 hidden=32 seq=16 batch=8 chars=20000 sample=40",
 }
 
 for _, name in ipairs(T.listdir("examples")) do

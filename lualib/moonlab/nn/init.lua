@@ -24,6 +24,7 @@ add("layers", require "moonlab.nn.layers")
 add("losses", require "moonlab.nn.losses")
 add("initializers", require "moonlab.nn.initializers")
 add("utils", require "moonlab.nn.utils")
+for k, v in pairs(require "moonlab.nn.layers.sequence") do nn.utils[k] = v end -- pad_sequence, pack_padded_sequence ...
 add("fit", require "moonlab.nn.fit")
 add("serialize", require "moonlab.nn.serialize")
 

@@ -13,6 +13,7 @@ local FAMILIES = {
   "container",  -- Sequential, ModuleList
   "attention",  -- MultiheadAttention, scaled_dot_product_attention
   "transformer", -- TransformerEncoderLayer, TransformerDecoderLayer, TransformerEncoder, TransformerDecoder, Transformer, positional encodings
+  "recurrent",  -- RNN, LSTM, GRU, RNNCell, LSTMCell, GRUCell
 }
 
 for _, family in ipairs(FAMILIES) do
