@@ -26,6 +26,7 @@ add("initializers", require "moonlab.nn.initializers")
 add("utils", require "moonlab.nn.utils")
 add("fit", require "moonlab.nn.fit")
 add("serialize", require "moonlab.nn.serialize")
+add("functional", { functional = require "moonlab.nn.functional" })
 
 ml.doc(nn, "ml.nn — modules (nn.Module), layers, losses, nn.init, nn.utils, model:compile/fit/evaluate/predict, model:save and nn.load")
 

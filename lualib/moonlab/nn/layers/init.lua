@@ -11,6 +11,8 @@ local FAMILIES = {
   "embedding",  -- Embedding
   "shape",      -- Identity, Flatten, Reshape
   "container",  -- Sequential, ModuleList
+  "conv",       -- Conv1d, Conv2d, ConvTranspose2d
+  "pool",       -- MaxPool1d/2d, AvgPool1d/2d, AdaptiveAvgPool2d, AdaptiveMaxPool2d
 }
 
 for _, family in ipairs(FAMILIES) do
