@@ -92,7 +92,11 @@ local Conv2d = class("Conv2d",
 function Conv2d:init(cin, cout, k, opts) setup(self, "nn.Conv2d", 2, cin, cout, k, opts, OPTS, false) end
 Conv2d.reset_parameters = reset
 doc(Conv2d.reset_parameters, "conv:reset_parameters() — re-draws the weights as PyTorch: kaiming_uniform_(a = sqrt(5)), bias U(-1/sqrt(fan_in), 1/sqrt(fan_in))")
-function Conv2d:forward(x) return F.conv2d(x, self.weight, self.bias, options(self), "nn.Conv2d") end
+-- not a tail call: the module's frame must stay on the stack for error messages to name its path
+function Conv2d:forward(x)
+  local y = F.conv2d(x, self.weight, self.bias, options(self), "nn.Conv2d")
+  return y
+end
 Conv2d.extra_repr = repr
 
 local Conv1d = class("Conv1d",
@@ -101,7 +105,10 @@ local Conv1d = class("Conv1d",
 
 function Conv1d:init(cin, cout, k, opts) setup(self, "nn.Conv1d", 1, cin, cout, k, opts, OPTS, false) end
 Conv1d.reset_parameters = reset
-function Conv1d:forward(x) return F.conv1d(x, self.weight, self.bias, options(self), "nn.Conv1d") end
+function Conv1d:forward(x)
+  local y = F.conv1d(x, self.weight, self.bias, options(self), "nn.Conv1d")
+  return y
+end
 Conv1d.extra_repr = repr
 
 local ConvTranspose2d = class("ConvTranspose2d",
@@ -111,8 +118,9 @@ local ConvTranspose2d = class("ConvTranspose2d",
 function ConvTranspose2d:init(cin, cout, k, opts) setup(self, "nn.ConvTranspose2d", 2, cin, cout, k, opts, T_OPTS, true) end
 ConvTranspose2d.reset_parameters = reset
 function ConvTranspose2d:forward(x)
-  return F.conv_transpose2d(x, self.weight, self.bias, { stride = self.stride, padding = self.padding,
+  local y = F.conv_transpose2d(x, self.weight, self.bias, { stride = self.stride, padding = self.padding,
     output_padding = self.output_padding, dilation = self.dilation, groups = self.groups }, "nn.ConvTranspose2d")
+  return y
 end
 ConvTranspose2d.extra_repr = repr
 

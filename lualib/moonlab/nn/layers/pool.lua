@@ -33,7 +33,8 @@ local function windowed(name, n, known, defaults, doc, call)
   function cls:forward(x)
     local o = { stride = self.stride, padding = self.padding }
     for key in pairs(defaults) do o[key] = self[key] end
-    return call(x, self.kernel_size, o, fn)
+    local y, idx = call(x, self.kernel_size, o, fn) -- not a tail call: error messages name the module's path
+    return y, idx
   end
   function cls:extra_repr()
     local r = fmt("kernel_size=%s, stride=%s, padding=%s", s(self.kernel_size), s(self.stride), s(self.padding))
@@ -77,8 +78,10 @@ local function adaptive(name, doc, max)
     if max then self.return_indices = B.check_bool(fn, "return_indices", opts.return_indices, false) end
   end
   function cls:forward(x)
-    if max then return F.adaptive_max_pool2d(x, self.output_size, self.return_indices, fn) end
-    return F.adaptive_avg_pool2d(x, self.output_size, fn)
+    local y, idx
+    if max then y, idx = F.adaptive_max_pool2d(x, self.output_size, self.return_indices, fn)
+    else y = F.adaptive_avg_pool2d(x, self.output_size, fn) end
+    return y, idx
   end
   function cls:extra_repr() return "output_size=" .. s(self.output_size) end
   M[name] = cls
