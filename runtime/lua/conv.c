@@ -5,9 +5,9 @@
  *
  *   conv2d(x, w, [b], sh, sw, pt, pb, pl, pr, dh, dw, groups, reflect, name)
  *   conv_transpose2d(x, w, [b], sh, sw, pt, pb, pl, pr, dh, dw, groups, oph, opw, name)
- *   max_pool2d(x, kh, kw, sh, sw, ph, pw, dh, dw, ceil_mode, name) -> y, indices (1-based, flat in the plane)
+ *   max_pool2d(x, kh, kw, sh, sw, ph, pw, dh, dw, ceil_mode, name, [want_indices]) -> y[, indices (1-based, flat in the plane)]
  *   avg_pool2d(x, kh, kw, sh, sw, ph, pw, ceil_mode, count_include_pad, name)
- *   adaptive_pool2d(x, oh, ow, max, name) -> y[, indices] */
+ *   adaptive_pool2d(x, oh, ow, max, name, [want_indices]) -> y[, indices] */
 #include "../ops/conv.h"
 #include "../ops/ops.h"
 #include "../ops/pool.h"
@@ -62,9 +62,11 @@ static int l_max_pool2d(lua_State *L) {
     ml_tensor *x = lb_check_tensor(L, 1, fn), *ix = NULL;
     ml_pool_opts o = {{int_arg(L, 2), int_arg(L, 3)}, {int_arg(L, 4), int_arg(L, 5)}, {int_arg(L, 6), int_arg(L, 7)},
                       {int_arg(L, 8), int_arg(L, 9)}, lua_toboolean(L, 10), false};
-    ml_tensor *y = ml_max_pool2d(x, &o, &ix);
+    bool want = lua_toboolean(L, 12);
+    ml_tensor *y = ml_max_pool2d(x, &o, want ? &ix : NULL);
     if (!y) return lb_raise_as(L, fn);
     lb_push_tensor(L, y);
+    if (!want) return 1;
     push_indices(L, ix);
     return 2;
 }
@@ -83,11 +85,11 @@ static int l_avg_pool2d(lua_State *L) {
 static int l_adaptive_pool2d(lua_State *L) {
     const char *fn = luaL_optstring(L, 5, "adaptive_pool2d");
     ml_tensor *x = lb_check_tensor(L, 1, fn), *ix = NULL;
-    bool max = lua_toboolean(L, 4);
-    ml_tensor *y = ml_adaptive_pool2d(x, luaL_checkinteger(L, 2), luaL_checkinteger(L, 3), max, max ? &ix : NULL);
+    bool max = lua_toboolean(L, 4), want = max && lua_toboolean(L, 6);
+    ml_tensor *y = ml_adaptive_pool2d(x, luaL_checkinteger(L, 2), luaL_checkinteger(L, 3), max, want ? &ix : NULL);
     if (!y) return lb_raise_as(L, fn);
     lb_push_tensor(L, y);
-    if (!max) return 1;
+    if (!want) return 1;
     push_indices(L, ix);
     return 2;
 }

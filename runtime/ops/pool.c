@@ -2,6 +2,8 @@
  * column, computed once per call: the first tap, the number of taps, the
  * step between taps, and (average) the divisor's share. Planes (n, c) run
  * in parallel; backward scatters into its own plane, so no races.
+ * Max windows hold only the taps inside the input (PyTorch's padding never
+ * leaves one empty), so the inner loop checks no bounds.
  *   max:  y = x[argmax];          dx[argmax] += dy
  *   avg:  y = sum(x) / (dh dw);   dx[taps]  += dy / (dh dw) */
 #include "pool.h"
@@ -34,8 +36,11 @@ static void make_windows(win *w, int kind, int64_t in, int64_t out, int k, int s
         if (kind == POOL_ADAPTIVE_MAX || kind == POOL_ADAPTIVE_AVG) {
             int64_t lo = i * in / out, hi = ((i + 1) * in + out - 1) / out;
             w[i] = (win){lo, hi - lo, 1, hi - lo};
-        } else if (kind == POOL_MAX) {
-            w[i] = (win){i * s - p, k, d, 1};
+        } else if (kind == POOL_MAX) { /* only the taps inside the input, so the kernel checks no bounds */
+            int64_t lo = i * s - p, n = k;
+            while (n > 0 && lo < 0) lo += d, n--;
+            while (n > 0 && lo + (n - 1) * d >= in) n--;
+            w[i] = (win){lo, n, d, 1};
         } else { /* average: clamp to the input; the divisor may count the padding */
             int64_t lo = i * s - p, hi = lo + k, cap = hi < in + p ? hi : in + p;
             int64_t padded = cap - lo;
@@ -74,16 +79,12 @@ typedef struct {
                         T best = -INFINITY;                                                            \
                         int64_t at = -1;                                                               \
                         for (int64_t u = 0; u < a.n; u++) {                                            \
-                            int64_t ih = a.lo + u * a.step;                                            \
-                            if (ih < 0 || ih >= j->H) continue;                                        \
+                            const T *xr = x + (a.lo + u * a.step) * j->W;                              \
                             for (int64_t v = 0; v < b.n; v++) {                                        \
                                 int64_t iw = b.lo + v * b.step;                                        \
-                                if (iw < 0 || iw >= j->W) continue;                                    \
-                                T xv = x[ih * j->W + iw];                                              \
-                                if (xv > best || isnan(xv) || at < 0) {                                \
-                                    best = xv, at = ih * j->W + iw;                                    \
-                                    if (isnan(xv)) goto found_##T;                                     \
-                                }                                                                      \
+                                T xv = xr[iw];                                                         \
+                                if (xv > best || at < 0) best = xv, at = (a.lo + u * a.step) * j->W + iw; \
+                                else if (xv != xv) { best = xv, at = (a.lo + u * a.step) * j->W + iw; goto found_##T; } \
                             }                                                                          \
                         }                                                                              \
                     found_##T:                                                                         \
@@ -176,12 +177,13 @@ static ml_tensor *pool_run(const char *fn, int kind, ml_tensor *x, int64_t OH, i
     win *w = windows_for(kind, x->shape, OH, OW, o);
     ml_tensor *xc = w ? ml_contiguous(x) : NULL, *y = NULL, *ix = NULL;
     if (!xc || !(y = ml_empty(4, ys, x->dtype))) goto fail;
-    if (max && !(ix = ml_empty(4, ys, ML_INT64))) goto fail;
+    bool record = ml_needs_record(1, &x);
+    if (max && (record || indices) && !(ix = ml_empty(4, ys, ML_INT64))) goto fail; /* argmax only when needed */
     pool_job j = {.kind = kind, .H = x->shape[2], .W = x->shape[3], .OH = OH, .OW = OW, .wh = w, .ww = w + OH,
                   .x = ml_data(xc), .y = ml_data(y), .idx = ix ? ml_data(ix) : NULL};
     ml_parallel_for(x->shape[0] * x->shape[1], plane_grain(x->shape[2] * x->shape[3] + OH * OW),
                     x->dtype == ML_FLOAT32 ? fwd_float : fwd_double, &j);
-    if (ml_needs_record(1, &x)) {
+    if (record) {
         ml_node *n = ml_record(fn, pool_backward, y, 1, &x);
         if (!n) goto fail;
         if (ix) ml_save(n, 0, ix);

@@ -32,16 +32,18 @@ local function max_pool(fn, x, k, opts, n)
   local o, ks, st, pad = window(fn, k, opts, n, MAX_OPTS)
   local dil = A.ints(fn, "dilation", o.dilation or 1, n, 1)
   local ceil = checks.boolean(fn, "ceil_mode", o.ceil_mode, false)
+  local want = checks.boolean(fn, "return_indices", o.return_indices, false)
   local y, idx
   if n == 2 then
-    y, idx = checks.call(K.max_pool2d, xb, ks[1], ks[2], st[1], st[2], pad[1], pad[2], dil[1], dil[2], ceil, fn)
+    y, idx = checks.call(K.max_pool2d, xb, ks[1], ks[2], st[1], st[2], pad[1], pad[2], dil[1], dil[2], ceil, fn, want)
   else
     local N, C, L = xb:size(1), xb:size(2), xb:size(3)
-    y, idx = checks.call(K.max_pool2d, xb:reshape(N, C, 1, L), 1, ks[1], 1, st[1], 0, pad[1], 1, dil[1], ceil, fn)
-    y, idx = y:reshape(N, C, y:size(4)), idx:reshape(N, C, idx:size(4))
+    y, idx = checks.call(K.max_pool2d, xb:reshape(N, C, 1, L), 1, ks[1], 1, st[1], 0, pad[1], 1, dil[1], ceil, fn, want)
+    y = y:reshape(N, C, y:size(4))
+    if idx then idx = idx:reshape(N, C, idx:size(4)) end
   end
-  if added then y, idx = y:squeeze(1), idx:squeeze(1) end
-  if o.return_indices then return y, idx end
+  if added then y = y:squeeze(1); if idx then idx = idx:squeeze(1) end end
+  if want then return y, idx end
   return y
 end
 
@@ -81,7 +83,7 @@ local function adaptive(fn, x, size, max, return_indices)
   if s[1] == nil then s[1] = xb:size(3) end
   if s[2] == nil then s[2] = xb:size(4) end
   s = A.ints(fn, "output_size", s, 2, 1)
-  local y, idx = checks.call(K.adaptive_pool2d, xb, s[1], s[2], max, fn)
+  local y, idx = checks.call(K.adaptive_pool2d, xb, s[1], s[2], max, fn, return_indices)
   if added then y = y:squeeze(1); if idx then idx = idx:squeeze(1) end end
   if return_indices then return y, idx end
   return y
