@@ -77,6 +77,16 @@ CASES = [
     ("AdaptiveAvgPool2d (3,2)", "nn.AdaptiveAvgPool2d({3, 2})", lambda: tnn.AdaptiveAvgPool2d((3, 2)), (2, 3, 7, 5)),
     ("AdaptiveAvgPool2d 1", "nn.AdaptiveAvgPool2d(1)", lambda: tnn.AdaptiveAvgPool2d(1), (2, 3, 6, 5)),
     ("AdaptiveMaxPool2d (4,3)", "nn.AdaptiveMaxPool2d({4, 3})", lambda: tnn.AdaptiveMaxPool2d((4, 3)), (2, 2, 9, 7)),
+    ("BatchNorm2d", "nn.BatchNorm2d(3, %s)" % opts("momentum=0.3"), lambda: tnn.BatchNorm2d(3, momentum=0.3), (4, 3, 5, 3), {"eval_after": True}),
+    ("BatchNorm2d no affine", "nn.BatchNorm2d(2, %s)" % opts("affine=false"), lambda: tnn.BatchNorm2d(2, affine=False), (3, 2, 3, 4), {"eval_after": True}),
+    ("GroupNorm 2x4", "nn.GroupNorm(2, 4, %s)" % opts(""), lambda: tnn.GroupNorm(2, 4), (3, 4, 5, 3)),
+    ("GroupNorm 3x3 no affine 1-D", "nn.GroupNorm(3, 3, %s)" % opts("affine=false"), lambda: tnn.GroupNorm(3, 3, affine=False), (2, 3, 7)),
+    ("Upsample nearest x2", 'nn.Upsample({scale_factor=2})', lambda: tnn.Upsample(scale_factor=2), (2, 2, 3, 4)),
+    ("Upsample nearest size(5,7)", 'nn.Upsample({size={5, 7}})', lambda: tnn.Upsample(size=(5, 7)), (1, 2, 3, 4)),
+    ("Upsample bilinear size(5,7)", 'nn.Upsample({size={5, 7}, mode="bilinear"})', lambda: tnn.Upsample(size=(5, 7), mode="bilinear"), (1, 2, 3, 4)),
+    ("Upsample bilinear x2 align", 'nn.Upsample({scale_factor=2, mode="bilinear", align_corners=true})',
+     lambda: tnn.Upsample(scale_factor=2, mode="bilinear", align_corners=True), (2, 1, 3, 5)),
+    ("Upsample bilinear down size(2,3)", 'nn.Upsample({size={2, 3}, mode="bilinear"})', lambda: tnn.Upsample(size=(2, 3), mode="bilinear"), (1, 2, 5, 7)),
 ]
 
 
@@ -87,9 +97,9 @@ def indices_case(name, ctor, module, x):
 
 def main():
     cases = []
-    for name, ctor, make, shape in CASES:
+    for name, ctor, make, shape, *kw in CASES:
         torch.manual_seed(zlib.crc32(name.encode()))
-        cases.append(layer_case(name, ctor, make(), inp(name, shape)))
+        cases.append(layer_case(name, ctor, make(), inp(name, shape), **(kw[0] if kw else {})))
     idx = [
         indices_case("MaxPool2d indices k3 s2 p1", "nn.MaxPool2d(3, {stride=2, padding=1, return_indices=true})",
                      tnn.MaxPool2d(3, 2, 1, return_indices=True), inp("i2", (2, 3, 7, 6))),

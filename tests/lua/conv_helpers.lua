@@ -24,6 +24,23 @@ function H.run_case(c)
     T.all_near(named[name].grad, T.fixture_tensor(g), tol, "grad of " .. name)
   end
   T.eq(#m:named_parameters(), n, "parameter count")
+  if c.running_mean then
+    T.all_near(m.running_mean, T.fixture_tensor(c.running_mean), tol, "running_mean")
+    T.all_near(m.running_var, T.fixture_tensor(c.running_var), tol, "running_var")
+    m:eval()
+    T.all_near(m(x:detach()), T.fixture_tensor(c.eval_output), tol, "eval output")
+  end
+end
+
+-- The fixture cases whose name starts with one of the prefixes.
+function H.cases(FX, prefixes)
+  local out = {}
+  for _, c in ipairs(FX.cases) do
+    for _, p in ipairs(prefixes) do
+      if c.name:sub(1, #p) == p then out[#out + 1] = c; break end
+    end
+  end
+  return out
 end
 
 return H

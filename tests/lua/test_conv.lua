@@ -15,8 +15,8 @@ T.test("conv fixtures: version", function()
   T.ok(#FX.cases >= 20, "cases")
 end)
 
-for _, c in ipairs(FX.cases) do
-  if c.name:find("^Conv") then T.test("conv vs torch: " .. c.name, function() H.run_case(c) end) end
+for _, c in ipairs(H.cases(FX, { "Conv" })) do
+  T.test("conv vs torch: " .. c.name, function() H.run_case(c) end)
 end
 
 -- ---- gradient checks (float64; input, weight, bias) ---------------------------

@@ -6,6 +6,7 @@ local M = {}
 local PARTS = {
   "conv", -- conv1d, conv2d, conv_transpose2d
   "pool", -- max/avg/adaptive pooling, 1-D and 2-D
+  "upsample", -- interpolate (nearest, bilinear)
 }
 
 for _, part in ipairs(PARTS) do

@@ -13,6 +13,9 @@ local FAMILIES = {
   "container",  -- Sequential, ModuleList
   "conv",       -- Conv1d, Conv2d, ConvTranspose2d
   "pool",       -- MaxPool1d/2d, AvgPool1d/2d, AdaptiveAvgPool2d, AdaptiveMaxPool2d
+  "norm2d",     -- BatchNorm2d, GroupNorm
+  "dropout2d",  -- Dropout2d
+  "upsample",   -- Upsample
 }
 
 for _, family in ipairs(FAMILIES) do
