@@ -7,7 +7,10 @@
  *   conv_transpose2d(x, w, [b], sh, sw, pt, pb, pl, pr, dh, dw, groups, oph, opw, name)
  *   max_pool2d(x, kh, kw, sh, sw, ph, pw, dh, dw, ceil_mode, name, [want_indices]) -> y[, indices (1-based, flat in the plane)]
  *   avg_pool2d(x, kh, kw, sh, sw, ph, pw, ceil_mode, count_include_pad, name)
- *   adaptive_pool2d(x, oh, ow, max, name, [want_indices]) -> y[, indices] */
+ *   adaptive_pool2d(x, oh, ow, max, name, [want_indices]) -> y[, indices]
+ *   batch_norm(x, [w], [b], eps, name) -> y, batch mean, biased batch variance
+ *                                        x (N, C, P) in training mode (nn.BatchNorm2d) */
+#include "../ops/batch_norm.h"
 #include "../ops/conv.h"
 #include "../ops/ops.h"
 #include "../ops/pool.h"
@@ -94,7 +97,22 @@ static int l_adaptive_pool2d(lua_State *L) {
     return 2;
 }
 
+static int l_batch_norm(lua_State *L) {
+    const char *fn = luaL_optstring(L, 5, "batch_norm");
+    ml_tensor *x = lb_check_tensor(L, 1, fn);
+    ml_tensor *w = lua_isnoneornil(L, 2) ? NULL : lb_check_tensor(L, 2, fn);
+    ml_tensor *b = lua_isnoneornil(L, 3) ? NULL : lb_check_tensor(L, 3, fn);
+    ml_tensor *mean = NULL, *var = NULL;
+    ml_tensor *y = ml_batch_norm_train(x, w, b, luaL_checknumber(L, 4), &mean, &var);
+    if (!y) return lb_raise_as(L, fn);
+    lb_push_tensor(L, y);
+    lb_push_tensor(L, mean);
+    lb_push_tensor(L, var);
+    return 3;
+}
+
 static const luaL_Reg funcs[] = {
+    {"batch_norm", l_batch_norm},
     {"conv2d", l_conv2d},
     {"conv_transpose2d", l_conv_transpose2d},
     {"max_pool2d", l_max_pool2d},

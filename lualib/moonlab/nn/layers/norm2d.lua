@@ -1,7 +1,7 @@
 --- nn.BatchNorm2d, nn.GroupNorm: normalization of image batches (N, C, H, W).
--- BatchNorm2d is BatchNorm1d's rule over (N, C, H*W): the same statistics,
--- running averages (momentum, unbiased variance), eval mode and state names
--- as PyTorch. GroupNorm runs the fused layer-norm kernel over (N, G, rest).
+-- BatchNorm2d has BatchNorm1d's fields, buffers and eval rule over
+-- (N, C, H*W), PyTorch's state names, and in training the fused kernel of
+-- runtime/ops/batch_norm.c (ml._conv.batch_norm). GroupNorm runs the fused layer-norm kernel over (N, G, rest).
 local ml = require "moonlab"
 local B = require "moonlab.nn.layers.base"
 local BatchNorm1d = require("moonlab.nn.layers.norm").BatchNorm1d
@@ -40,7 +40,18 @@ function BatchNorm2d:forward(x)
   if self.training and N * H * W <= 1 then
     fail(fmt("%s: expected more than 1 value per channel when training, got input of shape %s", fn, shape_str(x)))
   end
-  local y = BatchNorm1d.forward(self, x:reshape(N, C, H * W))
+  if not (self.training or not self.track_running_stats) then -- eval: BatchNorm1d's x * s + t
+    local y = BatchNorm1d.forward(self, x:reshape(N, C, H * W))
+    return y:reshape(N, C, H, W)
+  end
+  -- training: the fused kernel (statistics and output in two passes), then the running averages
+  local y, mean, var = ml._conv.batch_norm(x:reshape(N, C, H * W), self.weight, self.bias, self.eps, fn)
+  if self.track_running_stats then
+    local m, n = self.momentum, N * H * W
+    self.running_mean:mul_(1 - m):add_(mean, m)
+    self.running_var:mul_(1 - m):add_(var, m * n / math.max(n - 1, 1)) -- unbiased, as PyTorch
+    self.num_batches_tracked:add_(1)
+  end
   return y:reshape(N, C, H, W)
 end
 
