@@ -5,6 +5,7 @@ local small = {
   ["examples/fashion_mlp.lua"] = "epochs=1 limit=3000",
   ["examples/explicit_loop.lua"] = "epochs=1 limit=2000",
   ["examples/regression.lua"] = "epochs=5",
+  ["examples/fashion_cnn.lua"] = "epochs=1 limit=500",
 }
 
 for _, name in ipairs(T.listdir("examples")) do
