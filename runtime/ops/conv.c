@@ -344,7 +344,7 @@ static ml_tensor *check_args(const char *fn, ml_tensor *x, ml_tensor *w, ml_tens
     int64_t out_ch = transposed ? w->shape[1] * G : w->shape[0];
     if (x->shape[1] != in_ch)
         return ml_error("%s: input has %lld channels, expected %lld", fn, (long long)x->shape[1], (long long)in_ch);
-    if ((transposed ? w->shape[0] : w->shape[0]) % G)
+    if (w->shape[0] % G) /* conv: output channels; transposed: input channels */
         return ml_error("%s: %s channels (%lld) must be divisible by groups (%d)", fn, transposed ? "input" : "output",
                         (long long)w->shape[0], G);
     if (b && (b->ndim != 1 || b->shape[0] != out_ch))

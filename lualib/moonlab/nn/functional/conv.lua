@@ -72,8 +72,9 @@ M._conv2d_raw = conv2d_raw
 function M.conv2d(x, w, b, opts, fn)
   fn = fn or "nn.functional.conv2d"
   local xb, added = A.batched(fn, x, 2)
-  check_weight(fn, xb, w, b, (opts and opts.groups) or 1, false)
+  if not ml.is_tensor(w) or w:dim() ~= 4 then check_weight(fn, xb, w, b, 1, false) end
   local stride, p, dil, groups, reflect = conv_options(fn, opts, { w:size(3), w:size(4) }, 2)
+  check_weight(fn, xb, w, b, groups, false)
   local y = checks.call(conv2d_raw, fn, xb, w, b, stride, p, dil, groups, reflect)
   return added and y:squeeze(1) or y
 end
@@ -83,8 +84,9 @@ doc(M.conv2d, "nn.functional.conv2d(x, weight, [bias], [{stride=1, padding=0|'sa
 function M.conv1d(x, w, b, opts, fn)
   fn = fn or "nn.functional.conv1d"
   local xb, added = A.batched(fn, x, 1)
-  check_weight(fn, xb, w, b, (opts and opts.groups) or 1, false)
+  if not ml.is_tensor(w) or w:dim() ~= 3 then check_weight(fn, xb, w, b, 1, false) end
   local stride, p, dil, groups, reflect = conv_options(fn, opts, { w:size(3) }, 1)
+  check_weight(fn, xb, w, b, groups, false)
   local N, C, L = xb:size(1), xb:size(2), xb:size(3)
   local w4 = w:reshape(w:size(1), w:size(2), 1, w:size(3))
   local y = checks.call(conv2d_raw, fn, xb:reshape(N, C, 1, L), w4, b, { 1, stride[1] }, { 0, 0, p[1], p[2] },

@@ -30,29 +30,36 @@ local function linear_taps(inn, out, scale, align, dt)
   return ml.tensor(lo, { dtype = "int64" }), ml.tensor(hi, { dtype = "int64" }), ml.tensor(w, { dtype = dt })
 end
 
---- F.interpolate(x, {size | scale_factor, mode='nearest'|'bilinear', align_corners=false}) -> y
-function M.interpolate(x, opts, fn)
-  fn = fn or "nn.functional.interpolate"
+-- The options checked: mode, align_corners, size (2 ints) or nil, scale_factor (2 numbers) or nil.
+function M._options(fn, opts)
   opts = checks.options(fn, opts, { "size", "scale_factor", "mode", "align_corners" })
-  local xb, added = A.batched(fn, x, 2)
   local mode = checks.one_of(fn, "mode", opts.mode, { "nearest", "bilinear" }, "nearest")
   local align = checks.boolean(fn, "align_corners", opts.align_corners, false)
   if align and mode == "nearest" then fail(fmt("%s: align_corners applies to mode 'bilinear' only", fn)) end
   if (opts.size == nil) == (opts.scale_factor == nil) then
     fail(fmt("%s: give exactly one of size and scale_factor", fn))
   end
+  if opts.size ~= nil then return mode, align, A.ints(fn, "size", opts.size, 2, 1), nil end
+  local sf = type(opts.scale_factor) == "table" and opts.scale_factor or { opts.scale_factor, opts.scale_factor }
+  for i = 1, 2 do
+    if type(sf[i]) ~= "number" or not (sf[i] > 0) then
+      fail(fmt("%s: scale_factor must be a positive number or 2 of them, got %s", fn, tostring(sf[i])))
+    end
+  end
+  return mode, align, nil, { sf[1], sf[2] }
+end
+
+--- F.interpolate(x, {size | scale_factor, mode='nearest'|'bilinear', align_corners=false}) -> y
+function M.interpolate(x, opts, fn)
+  fn = fn or "nn.functional.interpolate"
+  local mode, align, size, sf = M._options(fn, opts)
+  local xb, added = A.batched(fn, x, 2)
   local H, W = xb:size(3), xb:size(4)
   local out, scale = {}, {}
-  if opts.size ~= nil then
-    out = A.ints(fn, "size", opts.size, 2, 1)
+  if size then
+    out = size
     scale = { H / out[1], W / out[2] }
   else
-    local sf = type(opts.scale_factor) == "table" and opts.scale_factor or { opts.scale_factor, opts.scale_factor }
-    for i = 1, 2 do
-      if type(sf[i]) ~= "number" or not (sf[i] > 0) then
-        fail(fmt("%s: scale_factor must be a positive number or 2 of them, got %s", fn, tostring(sf[i])))
-      end
-    end
     out = { math.floor(H * sf[1]), math.floor(W * sf[2]) }
     if out[1] < 1 or out[2] < 1 then fail(fmt("%s: the output would be empty (%d x %d)", fn, out[1], out[2])) end
     scale = { 1 / sf[1], 1 / sf[2] }

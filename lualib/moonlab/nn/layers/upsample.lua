@@ -14,8 +14,7 @@ function Upsample:init(opts)
   opts = B.check_opts("nn.Upsample", opts, { "size", "scale_factor", "mode", "align_corners" })
   self.size, self.scale_factor = opts.size, opts.scale_factor
   self.mode, self.align_corners = opts.mode or "nearest", opts.align_corners
-  -- checked now (on a 1x1 image) so a bad option fails at construction
-  F.interpolate(ml.zeros(1, 1, 1, 1), self:options(), "nn.Upsample")
+  F._options("nn.Upsample", self:options()) -- a bad option fails at construction
 end
 
 --- upsample:options() -> the interpolate options this layer applies
