@@ -107,6 +107,7 @@ void lb_open_time(lua_State *L);
 void lb_open_memory(lua_State *L);
 void lb_open_nnops(lua_State *L);
 void lb_open_attention(lua_State *L); /* ml._attention */
+void lb_open_conv(lua_State *L);  /* ml._conv: convolution and pooling */
 void lb_open_optim(lua_State *L);
 void lb_open_data(lua_State *L);
 void lb_open_sys(lua_State *L);  /* ml._train: terminal, Ctrl-C */

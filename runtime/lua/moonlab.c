@@ -219,6 +219,7 @@ int luaopen_moonlab(lua_State *L) {
     lb_open_memory(L);
     lb_open_nnops(L);
     lb_open_attention(L); /* ml._attention: the fused scaled dot-product attention */
+    lb_open_conv(L);
     lb_open_optim(L);
     lb_open_data(L);
     lb_open_sys(L);

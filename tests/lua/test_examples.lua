@@ -7,6 +7,7 @@ local small = {
   ["examples/regression.lua"] = "epochs=5",
   ["examples/transformer.lua"] = "epochs=1 limit=1000 d_model=16 layers=1",
   ["examples/sequence.lua"] = "steps=20 hidden=32 seq=16 batch=8 chars=20000 sample=40",
+  ["examples/fashion_cnn.lua"] = "epochs=1 limit=500",
 }
 
 for _, name in ipairs(T.listdir("examples")) do

@@ -27,6 +27,7 @@ add("utils", require "moonlab.nn.utils")
 for k, v in pairs(require "moonlab.nn.layers.sequence") do nn.utils[k] = v end -- pad_sequence, pack_padded_sequence ...
 add("fit", require "moonlab.nn.fit")
 add("serialize", require "moonlab.nn.serialize")
+add("functional", { functional = require "moonlab.nn.functional" })
 
 ml.doc(nn, "ml.nn — modules (nn.Module), layers, losses, nn.init, nn.utils, model:compile/fit/evaluate/predict, model:save and nn.load")
 

@@ -14,6 +14,11 @@ local FAMILIES = {
   "attention",  -- MultiheadAttention, scaled_dot_product_attention
   "transformer", -- TransformerEncoderLayer, TransformerDecoderLayer, TransformerEncoder, TransformerDecoder, Transformer, positional encodings
   "recurrent",  -- RNN, LSTM, GRU, RNNCell, LSTMCell, GRUCell
+  "conv",       -- Conv1d, Conv2d, ConvTranspose2d
+  "pool",       -- MaxPool1d/2d, AvgPool1d/2d, AdaptiveAvgPool2d, AdaptiveMaxPool2d
+  "norm2d",     -- BatchNorm2d, GroupNorm
+  "dropout2d",  -- Dropout2d
+  "upsample",   -- Upsample
 }
 
 for _, family in ipairs(FAMILIES) do

@@ -1,0 +1,74 @@
+-- The moonlab side of scripts/bench/cnn.sh: the issue's CNN
+-- conv(1->32, 3x3, pad 1)-ReLU-maxpool 2-conv(32->64, 3x3, pad 1)-ReLU-maxpool 2-
+-- Linear(3136->128)-ReLU-Linear(128->10), Adam lr 1e-3, cross-entropy,
+-- batch 128, Fashion-MNIST shuffled every epoch, PyTorch's default init.
+--   moonlab cnn.lua THREADS EPOCHS [SEED] [LIMIT]
+-- The explicit loop over data.loader{shuffle = true} with loss:item() per
+-- batch. Prints "EPOCH <k> <seconds> <mean train loss>" per epoch, then
+-- "RESULT <median epoch s> <test accuracy %> <peak RSS MiB> <dataset MiB>"
+-- (VmHWM from /proc/self/status after training and evaluation; test set in
+-- batches of 256). LIMIT trains on the first LIMIT images (a quick run).
+local nn, optim, data = ml.nn, ml.optim, ml.data
+local threads = math.tointeger(tonumber(arg[1])) or 1
+local epochs = math.tointeger(tonumber(arg[2])) or 1
+local seed = math.tointeger(tonumber(arg[3])) or 0
+local limit = math.tointeger(tonumber(arg[4]))
+ml.threads(threads)
+ml.seed(seed)
+
+local train, test = data.fashion_mnist()
+local xtr, ytr = train.x:reshape(-1, 1, 28, 28), train.y
+if limit then xtr, ytr = xtr:narrow(1, 1, limit), ytr:narrow(1, 1, limit) end
+local xte = test.x:reshape(-1, 1, 28, 28)
+local model = nn.Sequential {
+  nn.Conv2d(1, 32, 3, { padding = 1 }), nn.ReLU(), nn.MaxPool2d(2),
+  nn.Conv2d(32, 64, 3, { padding = 1 }), nn.ReLU(), nn.MaxPool2d(2),
+  nn.Flatten(), nn.Linear(3136, 128), nn.ReLU(), nn.Linear(128, 10),
+}
+local opt = optim.Adam(model:parameters(), { lr = 1e-3 })
+local crit = nn.CrossEntropyLoss()
+local now = ml.now
+
+local times = {}
+local loader = data.loader({ xtr, ytr }, { batch_size = 128, shuffle = true })
+for epoch = 1, epochs do
+  model:train()
+  local t0, total, seen = now(), 0, 0
+  for x, y in loader:iter() do
+    opt:zero_grad()
+    local loss = crit(model(x), y)
+    loss:backward()
+    opt:step()
+    local len = x:size(1)
+    total, seen = total + loss:item() * len, seen + len
+  end
+  times[epoch] = now() - t0
+  print(string.format("EPOCH %d %.4f %.4f", epoch, times[epoch], total / seen))
+  io.stdout:flush()
+end
+
+model:eval()
+local correct = ml.no_grad(function()
+  local c = 0
+  for i = 1, xte:size(1), 256 do
+    local len = math.min(256, xte:size(1) - i + 1)
+    c = c + model(xte:narrow(1, i, len)):argmax(2):eq(test.y:narrow(1, i, len)):sum():item()
+  end
+  return c
+end)
+local acc = 100 * correct / xte:size(1)
+
+local hwm = 0
+local f = io.open("/proc/self/status")
+if f then
+  for line in f:lines() do
+    local kb = line:match("^VmHWM:%s+(%d+)")
+    if kb then hwm = tonumber(kb) / 1024 end
+  end
+  f:close()
+end
+table.sort(times)
+local med = #times % 2 == 1 and times[(#times + 1) // 2] or (times[#times // 2] + times[#times // 2 + 1]) / 2
+local bytes = 0
+for _, t in ipairs({ train.x, train.y, test.x, test.y }) do bytes = bytes + t:numel() * (t:dtype() == "int64" and 8 or 4) end
+print(string.format("RESULT %.4f %.2f %.1f %.1f", med, acc, hwm, bytes / 2 ^ 20))
