@@ -212,7 +212,7 @@ static int c_write(lua_State *L) {
     o.header = lb_opt_bool_field(L, 5, "header", 1);
     o.na_rep = na ? na : "";
     if (ml_csv_write(path, &o, n, names, cols, nrows) < 0) /* "df:write_csv: ..." already names it */
-        return luaL_error(L, "%s", ml_last_error());
+        return lb_raise_as(L, NULL);
     return 0;
 }
 

@@ -91,7 +91,7 @@ static int l_fit(lua_State *L) {
     ml_dtype dt = opt_dtype(L, 3);
     ml_strpool *vocab;
     ml_text_counts c;
-    if (ml_text_fit(fn, &d, &o, &s, dt, &vocab, &c) < 0) return luaL_error(L, "%s", ml_last_error()); /* already names fn */
+    if (ml_text_fit(fn, &d, &o, &s, dt, &vocab, &c) < 0) return lb_raise_as(L, NULL); /* the message already names fn */
     lb_push_strpool(L, vocab);
     return 1 + push_counts(L, &c, true);
 }
@@ -104,7 +104,7 @@ static int l_transform(lua_State *L) {
     ml_text_opts o = check_opts(L, 3);
     ml_dtype dt = opt_dtype(L, 3);
     ml_text_counts c;
-    if (ml_text_transform(fn, &d, &o, vocab, lb_opt_bool_field(L, 3, "binary", 0), dt, &c) < 0) return luaL_error(L, "%s", ml_last_error());
+    if (ml_text_transform(fn, &d, &o, vocab, lb_opt_bool_field(L, 3, "binary", 0), dt, &c) < 0) return lb_raise_as(L, NULL);
     return push_counts(L, &c, false);
 }
 

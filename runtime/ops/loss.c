@@ -146,6 +146,21 @@ static ml_tensor *scale_saved(ml_tensor *d, ml_tensor *g, ml_reduction red, doub
     return out;
 }
 
+/* The node of a loss over k inputs, with its reduction and divisor set; on
+ * failure NULL, and the output is released (*outp = NULL). */
+static ml_node *record_loss(const char *fn, ml_backward_fn bw, ml_tensor **outp, int k, ml_tensor *const *in,
+                            ml_reduction red, double denom) {
+    ml_node *n = ml_record(fn, bw, *outp, k, in);
+    if (!n) {
+        ml_release(*outp);
+        *outp = NULL;
+        return NULL;
+    }
+    n->ctx.loss.reduction = red;
+    n->ctx.loss.denom = denom;
+    return n;
+}
+
 /* The reduced (0-d) or per-lane output from per-lane double losses. */
 static ml_tensor *reduce_lanes(const double *loss, const double *wrow, int64_t lanes, ml_reduction red,
                                int ndim, const int64_t *shape, ml_dtype dt, double *denom) {
@@ -291,17 +306,11 @@ ml_tensor *ml_cross_entropy(ml_tensor *logits, ml_tensor *target, ml_tensor *wei
     double denom;
     out = reduce_lanes(j.loss, j.wrow, lanes, red, y->ndim, y->shape, x->dtype, &denom);
     if (out && rec) {
-        ml_node *n = ml_record(fn, ce_backward, out, 1, &logits);
-        if (!n) {
-            ml_release(out);
-            out = NULL;
-            goto done;
-        }
+        ml_node *n = record_loss(fn, ce_backward, &out, 1, &logits, red, denom);
+        if (!n) goto done;
         ml_save(n, 0, grad);
-        n->ctx.loss.reduction = red;
         n->ctx.loss.C = C;
         n->ctx.loss.inner = inner;
-        n->ctx.loss.denom = denom;
     }
 done:
     free(buf);
@@ -423,18 +432,12 @@ ml_tensor *ml_cross_entropy_soft(ml_tensor *logits, ml_tensor *probs, ml_tensor 
     double denom;
     out = reduce_lanes(j.loss, j.wrow, lanes, red, lnd, lshape, x->dtype, &denom);
     if (out && rec) {
-        ml_node *n = ml_record(fn, ces_backward, out, 2, in2);
-        if (!n) {
-            ml_release(out);
-            out = NULL;
-            goto done;
-        }
+        ml_node *n = record_loss(fn, ces_backward, &out, 2, in2, red, denom);
+        if (!n) goto done;
         if (dx) ml_save(n, 0, dx);
         if (dq) ml_save(n, 1, dq);
-        n->ctx.loss.reduction = red;
         n->ctx.loss.C = C;
         n->ctx.loss.inner = inner;
-        n->ctx.loss.denom = denom;
     }
 done:
     free(buf);
@@ -500,20 +503,14 @@ ml_tensor *ml_nll_loss(ml_tensor *logp, ml_tensor *target, ml_tensor *weight, in
     double denom;
     out = reduce_lanes(buf, buf + lanes, lanes, red, y->ndim, y->shape, x->dtype, &denom);
     if (out && ml_needs_record(1, &logp)) {
-        ml_node *n = ml_record(fn, nll_backward, out, 1, &logp);
-        if (!n) {
-            ml_release(out);
-            out = NULL;
-            goto done;
-        }
+        ml_node *n = record_loss(fn, nll_backward, &out, 1, &logp, red, denom);
+        if (!n) goto done;
         ml_save(n, 0, y);
         if (w) ml_save(n, 1, w);
-        n->ctx.loss.reduction = red;
         n->ctx.loss.C = C;
         n->ctx.loss.inner = inner;
         n->ctx.loss.ignore_index = ignore_index;
         n->ctx.loss.weighted = w != NULL;
-        n->ctx.loss.denom = denom;
     }
 done:
     free(buf);
@@ -701,16 +698,10 @@ static ml_tensor *bce_impl(const char *fn, bool logits, ml_tensor *input, ml_ten
         if (!(out = ml_scalar(total, x->dtype))) goto done;
     }
     if (rec) {
-        ml_node *n = ml_record(fn, bce_backward, out, 2, in2);
-        if (!n) {
-            ml_release(out);
-            out = NULL;
-            goto done;
-        }
+        ml_node *n = record_loss(fn, bce_backward, &out, 2, in2, red, denom);
+        if (!n) goto done;
         if (dx) ml_save(n, 0, dx);
         if (dy) ml_save(n, 1, dy);
-        n->ctx.loss.reduction = red;
-        n->ctx.loss.denom = denom;
     }
 done:
     free(part);
@@ -834,15 +825,9 @@ ml_tensor *ml_mse_loss(ml_tensor *input, ml_tensor *target, ml_reduction red) {
         if (!(out = ml_scalar(total, x->dtype))) goto done;
     }
     if (rec) {
-        ml_node *n = ml_record(fn, mse_backward, out, 2, in2);
-        if (!n) {
-            ml_release(out);
-            out = NULL;
-            goto done;
-        }
+        ml_node *n = record_loss(fn, mse_backward, &out, 2, in2, red, denom);
+        if (!n) goto done;
         ml_save(n, 0, d2);
-        n->ctx.loss.reduction = red;
-        n->ctx.loss.denom = denom;
     }
 done:
     free(part);

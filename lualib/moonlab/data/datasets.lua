@@ -145,9 +145,10 @@ doc(Subset.init, "data.Subset.init(self, dataset, indices) — the constructor: 
 
 -- Rows of tensors and ml.sparse matrices, taken a batch at a time
 -- (get_batch): what data.loader and fit use for a sparse X, such as TF-IDF.
+-- ml.sparse.is, without loading ml.sparse: until it is loaded, nothing is sparse.
 local function is_sparse(v)
-  local mt = type(v) == "table" and getmetatable(v)
-  return mt and rawget(mt, "__name") == "sparse.CSR" or false
+  local sparse = package.loaded["moonlab.sparse"]
+  return type(v) == "table" and sparse ~= nil and sparse.is(v)
 end
 data.is_sparse = doc(is_sparse, "data.is_sparse(v) -> boolean — whether v is an ml.sparse CSR matrix")
 

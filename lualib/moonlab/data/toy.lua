@@ -55,8 +55,9 @@ local function load(name, fn)
   local f = assert(io.open(path, "rb"))
   local first = f:read("l") or ""
   f:close()
-  local targets = {}
-  for i, cell in ipairs((function() local t = {} for c in first:gmatch("[^,]+") do t[#t + 1] = c end return t end)()) do
+  local targets, i = {}, 0
+  for cell in first:gmatch("[^,]+") do -- "rows,features,name1,name2..."
+    i = i + 1
     if i > 2 then targets[#targets + 1] = (cell:gsub("%s+$", "")) end
   end
   local names = table.move(FEATURES[name], 1, #FEATURES[name], 1, {})
