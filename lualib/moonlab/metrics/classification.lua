@@ -48,7 +48,17 @@ function M.metrics.accuracy(pred, target, opts)
   return s / n
 end
 
+--- metrics.accuracy_score(y_true, y_pred) -> share of labels predicted right (label values, as scikit-learn)
+-- (a first form for the estimators' score; the metrics engineer owns and extends it)
+function M.metrics.accuracy_score(y_true, y_pred)
+  local fn = "metrics.accuracy_score"
+  local a, b = require("moonlab.core.labels").encode_pair(fn, y_true, y_pred)
+  if a:size(1) == 0 then checks.fail(fn .. ": empty input") end
+  return a:eq(b):sum():item() / a:size(1)
+end
+
 ml.doc(M.metrics.accuracy, "metrics.accuracy(pred, target, [{threshold=0.5}]) -> number — [N,C] scores: share of rows whose argmax is the label (1..C); one output per row: share where pred > threshold matches the 0/1 target")
+ml.doc(M.metrics.accuracy_score, "metrics.accuracy_score(y_true, y_pred) -> number — the share of labels predicted right (any label values)")
 ml.doc(M.sums.accuracy, "metrics.sums('accuracy')(pred, target, threshold) -> correct, rows — accuracy's batch form for fit")
 
 return M

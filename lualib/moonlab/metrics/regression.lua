@@ -34,6 +34,21 @@ function M.metrics.mse(pred, target)
   return s / n
 end
 
+--- metrics.r2_score(y_true, y_pred) -> the coefficient of determination R²
+-- (a first form for the estimators' score; the metrics engineer owns and extends it)
+function M.metrics.r2_score(y_true, y_pred)
+  local fn = "metrics.r2_score"
+  if not ml.is_tensor(y_true) then y_true = ml.tensor(y_true, { dtype = "float64" }) end
+  if not ml.is_tensor(y_pred) then y_pred = ml.tensor(y_pred, { dtype = "float64" }) end
+  check(fn, y_pred, y_true)
+  local t, p = y_true:reshape(-1):to("float64"), y_pred:reshape(-1):to("float64")
+  local ss_res = (t - p):pow(2):sum():item()
+  local ss_tot = (t - t:mean()):pow(2):sum():item()
+  if ss_tot == 0 then return ss_res == 0 and 1.0 or 0.0 end
+  return 1 - ss_res / ss_tot
+end
+
+ml.doc(M.metrics.r2_score, "metrics.r2_score(y_true, y_pred) -> number — the coefficient of determination R²")
 ml.doc(M.metrics.mae, "metrics.mae(pred, target) -> number — the mean absolute error over every element")
 ml.doc(M.metrics.mse, "metrics.mse(pred, target) -> number — the mean squared error over every element")
 ml.doc(M.sums.mae, "metrics.sums('mae')(pred, target) -> sum, count — mae's batch form for fit")
