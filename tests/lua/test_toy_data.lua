@@ -21,3 +21,16 @@ T.test("toy data: an absent file says which package to install", function()
   T.ok(out:find("data.load_wine: scikit-learn's wine_data.csv was not found", 1, true), out)
   T.ok(out:find("python3-sklearn", 1, true), out)
 end)
+
+T.test("load_digits and load_diabetes read scikit-learn's files", function()
+  local d, names = ml.data.load_digits()
+  T.eq(#d, 1797) T.eq(#d.columns, 65) T.eq(#names, 10)
+  T.eq(d.target:max():item(), 9)
+  T.near(d.pixel_0_2:sum():item(), 9353, 1e-9) -- sklearn: load_digits().data[:, 2].sum()
+  local b = ml.data.load_diabetes()
+  T.eq(#b, 442) T.eq(#b.columns, 11)
+  T.near(b.age[1], 0.038075906433423026, 1e-12) -- sklearn's scaled value
+  T.near(b.target[1], 151, 0)
+  local raw = ml.data.load_diabetes { scaled = false }
+  T.near(raw.bmi[1], 32.1, 1e-12)
+end)

@@ -1,6 +1,6 @@
 --- data/toy.lua: scikit-learn's small real datasets, read from the CSV files
 -- Debian's python3-sklearn ships (no Python runs): load_breast_cancer,
--- load_wine, load_iris. Each returns a frame of the named feature columns
+-- load_wine, load_iris, load_digits, load_diabetes. Each returns a frame of the named feature columns
 -- plus "target" (int64, scikit-learn's 0-based codes) and the target names.
 --
 --   local df, names = data.load_breast_cancer()   -- 569 x 31; names = {"malignant", "benign"}
@@ -70,6 +70,50 @@ local function load(name, fn)
   return df, targets
 end
 
+--- data.load_digits() -> frame (64 pixel columns pixel_0_0 .. pixel_7_7, values 0..16, + target 0..9), target names
+function M.load_digits()
+  local fn = "data.load_digits"
+  local path = M.sklearn_data_path("digits.csv.gz", fn)
+  local names, dtypes = {}, { target = "int64" }
+  for r = 0, 7 do
+    for c = 0, 7 do
+      names[#names + 1] = fmt("pixel_%d_%d", r, c)
+      dtypes[names[#names]] = "float64"
+    end
+  end
+  names[#names + 1] = "target"
+  local df = ml.data.read_csv(path, { header = false, names = names, dtypes = dtypes })
+  local targets = {}
+  for d = 0, 9 do targets[#targets + 1] = tostring(d) end
+  return df, targets
+end
+
+--- data.load_diabetes([{scaled=true}]) -> frame (10 features + target, a float64 disease progression after one year)
+-- scaled (scikit-learn's default): each feature centred and divided by its standard deviation times sqrt(rows)
+function M.load_diabetes(opts)
+  local fn = "data.load_diabetes"
+  opts = checks.options(fn, opts, { "scaled" })
+  local scaled = checks.boolean(fn, "scaled", opts.scaled, true)
+  local features = { "age", "sex", "bmi", "bp", "s1", "s2", "s3", "s4", "s5", "s6" }
+  local dtypes = {}
+  for _, f in ipairs(features) do dtypes[f] = "float64" end
+  local X = ml.data.read_csv(M.sklearn_data_path("diabetes_data_raw.csv.gz", fn),
+    { delimiter = " ", header = false, names = features, dtypes = dtypes })
+  local y = ml.data.read_csv(M.sklearn_data_path("diabetes_target.csv.gz", fn),
+    { header = false, names = { "target" }, dtypes = { target = "float64" } })
+  if scaled then
+    local n = #X
+    for _, f in ipairs(features) do
+      local v = X[f]
+      local c = v - v:mean()
+      local sd = math.sqrt((c * c):sum():item() / n) -- numpy's std (ddof 0), as sklearn.preprocessing.scale
+      X = X:with_column(f, c / (sd * math.sqrt(n)))
+    end
+  end
+  X = X:with_column("target", y.target)
+  return X, { "progression" }
+end
+
 --- data.load_breast_cancer() -> frame (30 features + target: 0 malignant, 1 benign), target names
 function M.load_breast_cancer() return load("breast_cancer", "data.load_breast_cancer") end
 --- data.load_wine() -> frame (13 features + target 0..2), target names
@@ -82,6 +126,8 @@ ml.doc(M.sklearn_data_path, "data.sklearn_data_path(file) -> path — one of sci
 ml.doc(M.load_breast_cancer, "data.load_breast_cancer() -> frame, target_names — scikit-learn's breast-cancer data "
   .. "(569 x 30 features, target 0 = malignant, 1 = benign) from python3-sklearn's CSV")
 ml.doc(M.load_wine, "data.load_wine() -> frame, target_names — scikit-learn's wine data (178 x 13, target 0..2)")
+ml.doc(M.load_digits, "data.load_digits() -> frame, target_names — scikit-learn's 8x8 handwritten digits (1797 x 64 pixels 0..16, target 0..9)")
+ml.doc(M.load_diabetes, "data.load_diabetes([{scaled=true}]) -> frame, names — scikit-learn's diabetes data (442 x 10, float target); scaled as sklearn's default")
 ml.doc(M.load_iris, "data.load_iris() -> frame, target_names — Fisher's iris data (150 x 4, target 0..2)")
 
 return M
