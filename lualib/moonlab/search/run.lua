@@ -104,15 +104,68 @@ local function log_trial(t, metric, best)
   io.flush()
 end
 
+-- The trials of a search kept in memory (one process, no file).
+local function memory_store()
+  local store = { trials = {} }
+  function store:claim(n_trials, suggest)
+    local number = #self.trials + 1
+    if number > n_trials then return nil end
+    local params, seed = suggest(number, self.trials)
+    if params == nil then return nil end
+    local t = { number = number, params = params, seed = seed, state = "running", intermediate = {}, steps = {} }
+    self.trials[number] = t
+    return t
+  end
+  function store:finish() end
+  return store
+end
+
+-- Runs one claimed trial: the objective under the trial's seed, its outcome recorded in t.
+local function run_trial(fn, objective, t, study, metric)
+  setmetatable(t, trial_mod.Trial)
+  t._study = study
+  t.intermediate, t.steps = {}, {}
+  t.value, t.metrics, t.error = nil, nil, nil
+  local start = ml.now()
+  ml.seed(t.seed)
+  trial_mod._set_current(t)
+  local ok, out = pcall(objective, t.params, t)
+  trial_mod._set_current(nil)
+  t.duration = ml.now() - start
+  if ok then
+    local vok, v, metrics = pcall(value_of, fn, out, metric, t.number)
+    if not vok then
+      t.state, t.error = "failed", tostring(v)
+    else
+      t.value, t.metrics = v, metrics
+      t.state = v == v and "complete" or "failed"
+      if v ~= v then t.error = "the objective returned NaN" end
+    end
+  elseif trial_mod.is_pruned(out) then
+    t.state = "pruned"
+  else
+    t.state, t.error = "failed", tostring(out)
+  end
+end
+
+local function best_of(trials, direction)
+  local sign = direction == "maximize" and -1 or 1
+  local best
+  for _, t in ipairs(trials) do
+    if t.state == "complete" and (best == nil or sign * t.value < sign * best.value) then best = t end
+  end
+  return best
+end
+
 --- search.run(objective, space, [opts]) -> result
 -- opts: method ("tpe" | "random" | "grid" | a sampler), sampler (its options), trials (default 20; a grid: all of
 -- it), timeout (seconds), target, direction ("minimize" | "maximize"), metric, seed, pruner ("median" | "none" | a
--- pruner), verbose (a line per trial; default true)
+-- pruner), journal (a file shared by several processes; a killed search resumes from it), verbose (default true)
 function M.run(objective, spec, opts)
   local fn = "search.run"
   checks.func(fn, "objective", objective)
   opts = checks.options(fn, opts, { "method", "sampler", "trials", "timeout", "target", "direction", "metric", "seed",
-    "pruner", "verbose" })
+    "pruner", "verbose", "journal" })
   local compiled = space.compile(fn, spec)
   local direction = checks.one_of(fn, "direction", opts.direction, { "minimize", "maximize" }, "minimize")
   local sampler = make_sampler(fn, opts.method, opts.sampler)
@@ -122,50 +175,43 @@ function M.run(objective, spec, opts)
   local target = opts.target ~= nil and checks.number(fn, "target", opts.target) or nil
   local seed = opts.seed ~= nil and checks.integer(fn, "seed", opts.seed) or math.tointeger(ml.randint(0, 2 ^ 31 - 1, { 1 })[1])
   local verbose = checks.boolean(fn, "verbose", opts.verbose, true)
-  local study = { trials = {}, direction = direction, metric = opts.metric, space = compiled, seed = seed,
-    pruner = make_pruner(fn, opts.pruner) }
-  local t0 = ml.now()
-  local best
-  local sign = direction == "maximize" and -1 or 1
-  for number = 1, n_trials do
-    if timeout and ml.now() - t0 >= timeout then break end
-    local r = rng.new(rng.derive(seed, number))
-    local params = sampler:suggest { space = compiled, trials = study.trials, rng = r, direction = direction, number = number }
-    if params == nil then break end -- a grid ran out
-    local tseed = rng.derive(seed + 1, number)
-    local t = trial_mod.new(number, params, tseed, study)
-    t.state = "running"
-    study.trials[#study.trials + 1] = t
-    local start = ml.now()
-    ml.seed(tseed)
-    trial_mod._set_current(t)
-    local ok, out = pcall(objective, params, t)
-    trial_mod._set_current(nil)
-    t.duration = ml.now() - start
-    if ok then
-      local vok, v, metrics = pcall(value_of, fn, out, opts.metric, number)
-      if not vok then
-        t.state, t.error = "failed", tostring(v)
-      else
-        t.value, t.metrics = v, metrics
-        t.state = v == v and "complete" or "failed"
-        if v ~= v then t.error = "the objective returned NaN" end
-      end
-    elseif trial_mod.is_pruned(out) then
-      t.state = "pruned"
-    else
-      t.state, t.error = "failed", checks.strip_position and checks.strip_position(tostring(out)) or tostring(out)
-    end
-    if t.state == "complete" and (best == nil or sign * t.value < sign * best.value) then best = t end
-    if verbose then log_trial(t, opts.metric, best) end
-    if t.state == "complete" and reached(direction, t.value, target) then break end
+  local store
+  if opts.journal ~= nil then
+    store = require("moonlab.search.journal").open(opts.journal)
+    local header = store:start { op = "study", direction = direction, metric = opts.metric, seed = seed,
+      params = compiled.names, method = type(opts.method) == "string" and opts.method or "tpe" }
+    seed = math.tointeger(header.seed) or seed -- every process of a shared search draws from the first one's seed
+  else
+    store = memory_store()
   end
+  local study = { direction = direction, metric = opts.metric, space = compiled, seed = seed,
+    pruner = make_pruner(fn, opts.pruner) }
+  local function suggest(number, trials)
+    local r = rng.new(rng.derive(seed, number))
+    local params = sampler:suggest { space = compiled, trials = trials, rng = r, direction = direction, number = number }
+    return params, rng.derive(seed + 1, number)
+  end
+  local t0 = ml.now()
+  while true do
+    if timeout and ml.now() - t0 >= timeout then break end
+    local t, rerun = store:claim(n_trials, suggest)
+    if not t then break end
+    study.trials = store.trials
+    if rerun and verbose then io.write(fmt("trial %d: its process died; running it again\n", t.number)) end
+    run_trial(fn, objective, t, study, opts.metric)
+    store:finish(t)
+    local best = best_of(store.trials, direction)
+    if verbose then log_trial(t, opts.metric, best) end
+    if best and reached(direction, best.value, target) then break end
+  end
+  if store.refresh then store:refresh() end
+  study.trials = store.trials
   study.elapsed = ml.now() - t0
   return result.new(study)
 end
 
 ml.doc(M.run, "search.run(objective, space, [{method='tpe'|'random'|'grid', trials=20, timeout, target, direction='minimize', "
-  .. "metric, seed, pruner='median'|'none', sampler={...}, verbose=true}]) -> result — runs objective(params, trial) per trial; "
+  .. "metric, seed, pruner='median'|'none', sampler={...}, journal=path, verbose=true}]) -> result — runs objective(params, trial) per trial; "
   .. "result.best_params, result.best_value, print(result)")
 
 return M
