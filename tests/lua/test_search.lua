@@ -69,6 +69,27 @@ T.test("random and TPE: reproducible with a seed; TPE beats random on Branin", f
   T.ok(sum.tpe / 10 < 1.5, sum.tpe / 10) -- the minimum is 0.398
 end)
 
+T.test("GP and genetic search beat random search on Branin", function()
+  local sp = { x = search.uniform(-5, 10), y = search.uniform(0, 15) }
+  local sum = { random = 0, gp = 0, genetic = 0 }
+  for seed = 1, 5 do
+    for m in pairs(sum) do
+      sum[m] = sum[m] + search.run(branin, sp, { method = m, trials = 40, seed = seed, verbose = false }).best_value
+    end
+  end
+  T.ok(sum.gp < sum.random, string.format("GP mean %.3f vs random %.3f", sum.gp / 5, sum.random / 5))
+  T.ok(sum.genetic < sum.random, string.format("genetic mean %.3f vs random %.3f", sum.genetic / 5, sum.random / 5))
+  -- mixed spaces work too (one-hot choices, integers, conditions)
+  local res = search.run(function(p) return (p.k - 3) ^ 2 + (p.kind == "b" and (p.z - 0.5) ^ 2 or 1) end,
+    { kind = { "a", "b" }, k = search.int(0, 10), z = search.uniform(0, 1, { when = { kind = "b" } }) },
+    { method = "gp", trials = 25, seed = 1, verbose = false })
+  T.ok(res.best_value < 1.5, res.best_value)
+  local g = search.run(function(p) return (p.k - 3) ^ 2 end, { k = search.int(0, 10), c = { 1, 2 } },
+    { method = "genetic", sampler = { population_size = 6 }, trials = 30, seed = 1, verbose = false })
+  T.ok(g.best_value <= 1, g.best_value)
+  T.raises(function() search.GeneticSampler { population_size = 1 } end, "population_size")
+end)
+
 T.test("TPE on integer, categorical and conditional parameters", function()
   local function f(p) -- best: kind b, k = 7, z near 0.3
     local v = (p.k - 7) ^ 2

@@ -28,6 +28,8 @@ local SAMPLERS = {
   random = function(o) return require("moonlab.search.samplers.random").RandomSampler(o) end,
   grid = function(o) return require("moonlab.search.samplers.grid").GridSampler(o) end,
   tpe = function(o) return require("moonlab.search.samplers.tpe").TPESampler(o) end,
+  gp = function(o) return require("moonlab.search.samplers.gp").GPSampler(o) end,
+  genetic = function(o) return require("moonlab.search.samplers.genetic").GeneticSampler(o) end,
 }
 M.SAMPLERS = SAMPLERS
 
@@ -158,7 +160,7 @@ local function best_of(trials, direction)
 end
 
 --- search.run(objective, space, [opts]) -> result
--- opts: method ("tpe" | "random" | "grid" | a sampler), sampler (its options), trials (default 20; a grid: all of
+-- opts: method ("tpe" | "gp" | "genetic" | "random" | "grid" | a sampler), sampler (its options), trials (default 20; a grid: all of
 -- it), timeout (seconds), target, direction ("minimize" | "maximize"), metric, seed, pruner ("median" | "none" | a
 -- pruner), journal (a file shared by several processes; a killed search resumes from it), verbose (default true)
 function M.run(objective, spec, opts)
@@ -210,7 +212,7 @@ function M.run(objective, spec, opts)
   return result.new(study)
 end
 
-ml.doc(M.run, "search.run(objective, space, [{method='tpe'|'random'|'grid', trials=20, timeout, target, direction='minimize', "
+ml.doc(M.run, "search.run(objective, space, [{method='tpe'|'gp'|'genetic'|'random'|'grid', trials=20, timeout, target, direction='minimize', "
   .. "metric, seed, pruner='median'|'none', sampler={...}, journal=path, verbose=true}]) -> result — runs objective(params, trial) per trial; "
   .. "result.best_params, result.best_value, print(result)")
 
