@@ -154,3 +154,28 @@ T.test("results: the table prints; CSV and JSON files", function()
   T.eq(#j.trials, 4)
   T.eq(j.best.value, res.best_value)
 end)
+
+T.test("successive halving and Hyperband prune the slow learners and keep the good ones", function()
+  -- a trial's curve: value(step) = quality * (1 - 0.5^step); the best qualities must survive to the end
+  local function objective(p, t)
+    local v
+    for s = 1, 27 do
+      v = p.q * (1 - 0.5 ^ s)
+      t:report(s, v)
+      if t:should_prune() then t:prune() end
+    end
+    return v
+  end
+  for _, pr in ipairs({ "halving", "hyperband", search.HyperbandPruner { max_resource = 27 } }) do
+    local res = search.run(objective, { q = search.uniform(0, 1) },
+      { method = "random", trials = 30, seed = 2, pruner = pr, direction = "maximize", verbose = false })
+    local pruned, best_q = 0, 0
+    for _, t in ipairs(res.trials) do
+      if t.state == "pruned" then pruned = pruned + 1 end
+      best_q = math.max(best_q, t.params.q)
+    end
+    T.ok(pruned >= 10, tostring(pr) .. ": only " .. pruned .. " pruned")
+    T.ok(res.best_params.q > 0.9 * best_q, string.format("%s: best kept q %.3f of %.3f", tostring(pr), res.best_params.q, best_q))
+  end
+  T.raises(function() search.run(objective, { q = 1 }, { pruner = "asha", verbose = false }) end, "unknown pruner 'asha'")
+end)

@@ -49,9 +49,12 @@ end
 
 local function make_pruner(fn, p)
   if p == nil or p == false or p == "none" then return nil end
-  if p == "median" then return require("moonlab.search.pruners").MedianPruner() end
+  local pruners = require "moonlab.search.pruners"
+  if p == "median" then return pruners.MedianPruner() end
+  if p == "halving" then return pruners.SuccessiveHalvingPruner() end
+  if p == "hyperband" then return pruners.HyperbandPruner() end
   if type(p) == "table" and type(p.prune) == "function" then return p end
-  checks.unknown(fn, "pruner", tostring(p), { "median", "none" })
+  checks.unknown(fn, "pruner", tostring(p), { "median", "halving", "hyperband", "none" })
 end
 
 -- the objective's result as the searched number (and the metrics table when it returned one)
@@ -213,7 +216,7 @@ function M.run(objective, spec, opts)
 end
 
 ml.doc(M.run, "search.run(objective, space, [{method='tpe'|'gp'|'genetic'|'random'|'grid', trials=20, timeout, target, direction='minimize', "
-  .. "metric, seed, pruner='median'|'none', sampler={...}, journal=path, verbose=true}]) -> result — runs objective(params, trial) per trial; "
+  .. "metric, seed, pruner='median'|'halving'|'hyperband'|'none', sampler={...}, journal=path, verbose=true}]) -> result — runs objective(params, trial) per trial; "
   .. "result.best_params, result.best_value, print(result)")
 
 return M
