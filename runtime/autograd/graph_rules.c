@@ -1,0 +1,307 @@
+/* Differentiable backward rules (create_graph): each rule here computes what
+ * its op's C rule computes, through recorded ops only, so that the gradient
+ * it returns can be differentiated again. Masks (ReLU's, leaky ReLU's,
+ * clamp's) are constants: their derivative is zero almost everywhere. */
+#include "graph_rules.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "../ops/conv.h"
+#include "../ops/ops.h"
+
+/* unary.c's rules past the op table: clamp, then leaky_relu (GRAD_CLAMP, GRAD_LEAKY) */
+enum { UNARY_CLAMP = ML_NUNARY, UNARY_LEAKY };
+
+/* ---- temporaries: every intermediate is kept here and dropped at the end;
+ * the helpers pass NULL through, so a chain stops at its first failure ---- */
+typedef struct {
+    ml_tensor *t[16];
+    int n;
+} temps;
+
+static ml_tensor *keep(temps *T, ml_tensor *t) {
+    if (t && T->n == 16) { ml_release(t); return ml_error("create_graph: too many temporaries"); }
+    if (t) T->t[T->n++] = t;
+    return t;
+}
+static void drop(temps *T) {
+    for (int i = 0; i < T->n; i++) ml_release(T->t[i]);
+    T->n = 0;
+}
+/* r as the rule's result: a new reference that outlives the temporaries */
+static int give(temps *T, ml_tensor *r, ml_tensor **out) {
+    *out = ml_retain(r);
+    drop(T);
+    return r ? 0 : -1;
+}
+
+static ml_tensor *mul(temps *T, ml_tensor *a, ml_tensor *b) { return a && b ? keep(T, ml_mul(a, b)) : NULL; }
+static ml_tensor *dvd(temps *T, ml_tensor *a, ml_tensor *b) { return a && b ? keep(T, ml_div(a, b)) : NULL; }
+static ml_tensor *add(temps *T, ml_tensor *a, ml_tensor *b) { return a && b ? keep(T, ml_add(a, b)) : NULL; }
+/* a op s, or s op a when rev */
+static ml_tensor *scal(temps *T, ml_binary_op op, ml_tensor *a, double s, bool rev) {
+    return a ? keep(T, ml_binary_scalar(op, a, s, rev)) : NULL;
+}
+static ml_tensor *un(temps *T, ml_unary_op op, ml_tensor *a) { return a ? keep(T, ml_unary(op, a)) : NULL; }
+static ml_tensor *tr(temps *T, ml_tensor *a) { return a ? keep(T, ml_transpose(a, a->ndim - 2, a->ndim - 1)) : NULL; }
+static ml_tensor *mm(temps *T, ml_tensor *a, ml_tensor *b) { return a && b ? keep(T, ml_matmul(a, b)) : NULL; }
+static ml_tensor *to_shape(temps *T, ml_tensor *a, ml_node *n, int k) {
+    return a ? keep(T, ml_sum_to_shape(a, n->in_ndim[k], n->in_shape[k])) : NULL;
+}
+static ml_tensor *perm(temps *T, ml_tensor *a, const int *p) { return a ? keep(T, ml_permute(a, p)) : NULL; }
+
+/* ---- the graph identities of saved tensors ---------------------------- */
+/* Input k of n with its history: the saved values `data` as a tensor whose
+ * gradient reaches input k (a saved contiguous copy has no grad_fn). */
+static ml_tensor *graph_input(temps *T, ml_node *n, int k, ml_tensor *data) {
+    if (!data) return NULL;
+    if (n->leaf[k]) return keep(T, ml_retain(n->leaf[k]));
+    if (!n->next[k] || data->grad_fn == n->next[k]) return keep(T, ml_retain(data));
+    ml_tensor *a = ml_alias(data);
+    if (!a) return NULL;
+    a->grad_fn = n->next[k];
+    a->grad_fn->refcount++;
+    a->requires_grad = true;
+    return keep(T, a);
+}
+
+/* n's saved output y as a tensor made by n: derivatives of y * ... flow back
+ * through n itself (the node still never holds its output). */
+static ml_tensor *graph_output(temps *T, ml_node *n, ml_tensor *y) {
+    if (!y) return NULL;
+    ml_tensor *a = ml_alias(y);
+    if (!a) return NULL;
+    a->grad_fn = n;
+    n->refcount++;
+    a->requires_grad = true;
+    return keep(T, a);
+}
+
+/* A constant (no graph) made with recording off. */
+typedef enum { MASK_POSITIVE, MASK_SIGN, MASK_ZERO, MASK_CLAMP } mask_kind;
+static ml_tensor *constant_mask(temps *T, mask_kind kind, ml_tensor *x, double lo, double hi) {
+    bool was = ml_grad_enabled();
+    ml_set_grad_enabled(false);
+    ml_tensor *d = ml_detach(x), *r = NULL;
+    if (d) {
+        if (kind == MASK_SIGN) {
+            r = ml_unary(ML_SIGN, d);
+        } else {
+            ml_tensor *lo_t = ml_scalar(kind == MASK_CLAMP ? lo : 0, d->dtype);
+            ml_compare_op op = kind == MASK_POSITIVE ? ML_GT : kind == MASK_ZERO ? ML_EQ : ML_GE;
+            ml_tensor *b = lo_t ? ml_compare(op, d, lo_t) : NULL;
+            r = b ? ml_to_dtype(b, d->dtype) : NULL;
+            ml_release(b);
+            ml_release(lo_t);
+            if (r && kind == MASK_CLAMP) { /* NaN bounds are open, as unary.c's rule */
+                if (lo != lo) { ml_release(r); r = ml_full(d->ndim, d->shape, d->dtype, 1); }
+                ml_tensor *hi_t = r && hi == hi ? ml_scalar(hi, d->dtype) : NULL;
+                ml_tensor *bh = hi_t ? ml_compare(ML_LE, d, hi_t) : NULL, *fh = bh ? ml_to_dtype(bh, d->dtype) : NULL;
+                ml_tensor *both = fh ? ml_mul(r, fh) : NULL;
+                if (hi == hi) { ml_release(r); r = both; } else ml_release(both);
+                ml_release(hi_t), ml_release(bh), ml_release(fh);
+            }
+        }
+    }
+    ml_release(d);
+    ml_set_grad_enabled(was);
+    return r ? keep(T, r) : NULL;
+}
+
+/* ---- elementwise ------------------------------------------------------- */
+static int unary_graph(ml_node *n, ml_tensor *g, ml_tensor **gin) {
+    if ((n->saved[0] && !ml_saved(n, 0)) || (n->saved[1] && !ml_saved(n, 1))) return -1;
+    temps T = {{0}, 0};
+    ml_tensor *x = graph_input(&T, n, 0, n->saved[0]), *y = graph_output(&T, n, n->saved[1]), *r;
+    switch (n->ctx.unary.op) {
+    case ML_NEG: r = un(&T, ML_NEG, g); break;
+    case ML_ABS: r = mul(&T, g, constant_mask(&T, MASK_SIGN, x, 0, 0)); break;
+    case ML_EXP: r = mul(&T, g, y); break;
+    case ML_LOG: r = dvd(&T, g, x); break;
+    case ML_LOG1P: r = dvd(&T, g, scal(&T, ML_ADD, x, 1, false)); break;
+    case ML_SQRT: r = scal(&T, ML_MUL, dvd(&T, g, y), 0.5, false); break;                      /* g / (2 y) */
+    case ML_RSQRT: r = mul(&T, g, scal(&T, ML_MUL, mul(&T, y, mul(&T, y, y)), -0.5, false)); break; /* -y^3 / 2 */
+    case ML_SIN: r = mul(&T, g, un(&T, ML_COS, x)); break;
+    case ML_COS: r = un(&T, ML_NEG, mul(&T, g, un(&T, ML_SIN, x))); break;
+    case ML_TANH: r = mul(&T, g, scal(&T, ML_SUB, mul(&T, y, y), 1, true)); break;              /* 1 - y^2 */
+    case ML_SIGMOID: r = mul(&T, g, mul(&T, y, scal(&T, ML_SUB, y, 1, true))); break;          /* y (1 - y) */
+    case ML_RELU: r = mul(&T, g, constant_mask(&T, MASK_POSITIVE, x, 0, 0)); break;
+    case ML_SIGN: r = scal(&T, ML_MUL, g, 0, false); break;
+    case UNARY_CLAMP: r = mul(&T, g, constant_mask(&T, MASK_CLAMP, x, n->ctx.unary.lo, n->ctx.unary.hi)); break;
+    case UNARY_LEAKY: { /* slope + (1 - slope) [x > 0] */
+        double s = n->ctx.unary.lo;
+        ml_tensor *m = constant_mask(&T, MASK_POSITIVE, x, 0, 0);
+        bool was = ml_grad_enabled();
+        ml_set_grad_enabled(false);
+        ml_tensor *f = scal(&T, ML_ADD, scal(&T, ML_MUL, m, 1 - s, false), s, false);
+        ml_set_grad_enabled(was);
+        r = mul(&T, g, f);
+        break;
+    }
+    default:
+        drop(&T);
+        return ml_error("create_graph through %s is not supported yet", n->name) ? 0 : -1;
+    }
+    return give(&T, r, &gin[0]);
+}
+
+/* ---- products ------------------------------------------------------------ */
+/* a bias's gradient: beta * g summed to its shape */
+static int bias_graph(ml_node *n, ml_tensor *g, ml_tensor **gin) {
+    if (n->n_in < 3 || !n->needs[2]) return 0;
+    temps T = {{0}, 0};
+    ml_tensor *s = to_shape(&T, g, n, 2);
+    if (n->ctx.addmm.beta != 1) s = scal(&T, ML_MUL, s, n->ctx.addmm.beta, false);
+    return give(&T, s, &gin[2]);
+}
+
+/* d(a@b)/da = alpha g @ b^T ; d(a@b)/db = alpha a^T @ g, reduced over broadcast batch dims */
+static int matmul_graph(ml_node *n, ml_tensor *g, ml_tensor **gin) {
+    ml_tensor *as = ml_saved(n, 0), *bs = ml_saved(n, 1);
+    if (!as || !bs) return -1;
+    double alpha = n->ctx.addmm.alpha;
+    temps T = {{0}, 0};
+    ml_tensor *a = graph_input(&T, n, 0, as), *b = graph_input(&T, n, 1, bs);
+    for (int k = 0; k < 2; k++) {
+        if (!n->needs[k]) continue;
+        ml_tensor *p = k == 0 ? mm(&T, g, tr(&T, b)) : mm(&T, tr(&T, a), g);
+        if (alpha != 1) p = scal(&T, ML_MUL, p, alpha, false);
+        gin[k] = ml_retain(to_shape(&T, p, n, k));
+        if (!gin[k]) { drop(&T); return -1; }
+    }
+    drop(&T);
+    return bias_graph(n, g, gin);
+}
+
+/* linear: y = x @ w^T + bias; d/dx = g @ w ; d/dw = g^T @ x */
+static int linear_graph(ml_node *n, ml_tensor *g, ml_tensor **gin) {
+    ml_tensor *xs = ml_saved(n, 0), *ws = ml_saved(n, 1);
+    if (!xs || !ws) return -1;
+    temps T = {{0}, 0};
+    ml_tensor *x = graph_input(&T, n, 0, xs), *w = graph_input(&T, n, 1, ws);
+    if (n->needs[0] && !(gin[0] = ml_retain(mm(&T, g, w)))) { drop(&T); return -1; }
+    if (n->needs[1] && !(gin[1] = ml_retain(mm(&T, tr(&T, g), x)))) { drop(&T); return -1; }
+    drop(&T);
+    return bias_graph(n, g, gin);
+}
+
+/* ---- reductions and views ------------------------------------------------ */
+/* y = s^(1/p): g y / (p s), 0 where s = 0 (y is 0 there; s is made 1 so no
+ * infinity enters the graph) */
+static int root_graph(ml_node *n, ml_tensor *g, ml_tensor **gin) {
+    ml_tensor *ss = ml_saved(n, 0), *ys = ml_saved(n, 1);
+    if (!ss || !ys) return -1;
+    temps T = {{0}, 0};
+    ml_tensor *s = graph_input(&T, n, 0, ss), *y = graph_output(&T, n, ys);
+    ml_tensor *safe = add(&T, s, constant_mask(&T, MASK_ZERO, s, 0, 0));
+    ml_tensor *r = dvd(&T, mul(&T, g, y), scal(&T, ML_MUL, safe, n->ctx.root.p, false));
+    return give(&T, r, &gin[0]);
+}
+
+/* narrow / select: g placed in zeros of the input's shape, as a cat */
+static int slice_graph(ml_node *n, ml_tensor *g, ml_tensor **gin) {
+    int dim = n->ctx.slice.dim;
+    int64_t start = n->ctx.slice.start, len = n->ctx.slice.len;
+    temps T = {{0}, 0};
+    ml_tensor *body = len < 0 ? keep(&T, ml_unsqueeze(g, dim)) : g;
+    if (len < 0) len = 1;
+    int64_t shape[ML_MAX_DIMS], after = n->in_shape[0][dim] - start - len;
+    memcpy(shape, n->in_shape[0], sizeof shape);
+    ml_tensor *parts[3];
+    int np = 0;
+    if (start > 0) { shape[dim] = start; parts[np++] = keep(&T, ml_zeros(n->in_ndim[0], shape, g->dtype)); }
+    parts[np++] = body;
+    if (after > 0) { shape[dim] = after; parts[np++] = keep(&T, ml_zeros(n->in_ndim[0], shape, g->dtype)); }
+    for (int i = 0; i < np; i++)
+        if (!parts[i]) { drop(&T); return -1; }
+    ml_tensor *r = np == 1 ? body : keep(&T, ml_cat(np, parts, dim));
+    return give(&T, r, &gin[0]);
+}
+
+/* cat: the slice of g for each input, in its dtype (recorded) */
+static int cat_graph(ml_node *n, ml_tensor *g, ml_tensor **gin) {
+    for (int k = 0; k < n->n_in; k++) {
+        if (!n->needs[k]) continue;
+        ml_tensor *s = ml_narrow(g, n->ctx.cat.dim, n->ctx.cat.start[k], n->ctx.cat.len[k]);
+        gin[k] = s ? ml_to(s, n->in_dtype[k]) : NULL;
+        ml_release(s);
+        if (!gin[k]) return -1;
+    }
+    return 0;
+}
+
+static int to_graph(ml_node *n, ml_tensor *g, ml_tensor **gin) {
+    gin[0] = ml_to(g, n->in_dtype[0]);
+    return gin[0] ? 0 : -1;
+}
+
+/* ---- convolution --------------------------------------------------------- */
+/* The trailing pad and output padding that make a transposed convolution
+ * of an `out`-long input give back `in` (the leading pad p is conv's). */
+static void transpose_fit(int64_t in, int64_t out, int64_t k, int s, int p, int d, int *pad_hi, int *out_pad) {
+    int64_t base = (out - 1) * s - p + d * (k - 1) + 1;
+    *pad_hi = in >= base ? 0 : (int)(base - in);
+    *out_pad = in >= base ? (int)(in - base) : 0;
+}
+
+/* dx = conv_transpose2d(g, w); dw[o,c] = sum over n of x[n,c] correlated
+ * with g[n,o]: a convolution of x^T (C, N, H, W) by g^T (OC, N, OH, OW), with
+ * stride and dilation swapped, cut to the kernel's size; db = g summed. */
+static int conv_graph(ml_node *n, ml_tensor *g, ml_tensor **gin) {
+    if (n->ctx.conv.reflect)
+        return ml_error("create_graph through conv2d with padding_mode 'reflect' is not supported yet") ? 0 : -1;
+    if (n->needs[1] && n->ctx.conv.groups != 1)
+        return ml_error("create_graph through conv2d's weight with groups > 1 is not supported yet") ? 0 : -1;
+    ml_tensor *xs = ml_saved(n, 0), *ws = ml_saved(n, 1);
+    if (!xs || !ws) return -1;
+    temps T = {{0}, 0};
+    ml_tensor *x = graph_input(&T, n, 0, xs), *w = graph_input(&T, n, 1, ws);
+    const int *s = n->ctx.conv.stride, *p = n->ctx.conv.pad, *d = n->ctx.conv.dil;
+    const int64_t *xi = n->in_shape[0], *wi = n->in_shape[1], *yo = n->out_shape;
+    if (n->needs[0]) {
+        ml_conv_opts o = {{s[0], s[1]}, {p[0], 0, p[1], 0}, {d[0], d[1]}, n->ctx.conv.groups, false};
+        int op[2];
+        for (int i = 0; i < 2; i++) transpose_fit(xi[2 + i], yo[2 + i], wi[2 + i], s[i], p[i], d[i], &o.pad[2 * i + 1], &op[i]);
+        if (!(gin[0] = ml_conv_transpose2d(g, w, NULL, &o, op))) { drop(&T); return -1; }
+    }
+    if (n->needs[1]) {
+        static const int swap01[4] = {1, 0, 2, 3};
+        ml_conv_opts o = {{d[0], d[1]}, {p[0], 0, p[1], 0}, {s[0], s[1]}, 1, false};
+        for (int i = 0; i < 2; i++) { /* enough trailing pad for all K taps */
+            int64_t need = (int64_t)d[i] * (wi[2 + i] - 1) + (int64_t)s[i] * (yo[2 + i] - 1) + 1 - xi[2 + i] - p[i];
+            o.pad[2 * i + 1] = need > 0 ? (int)need : 0;
+        }
+        ml_tensor *xt = perm(&T, x, swap01), *gt = perm(&T, g, swap01);
+        ml_tensor *c = xt && gt ? keep(&T, ml_conv2d(xt, gt, NULL, &o)) : NULL;
+        if (c && c->shape[2] != wi[2]) c = keep(&T, ml_narrow(c, 2, 0, wi[2]));
+        if (c && c->shape[3] != wi[3]) c = keep(&T, ml_narrow(c, 3, 0, wi[3]));
+        if (!(gin[1] = ml_retain(perm(&T, c, swap01)))) { drop(&T); return -1; }
+    }
+    if (n->n_in > 2 && n->needs[2]) {
+        ml_tensor *b = keep(&T, ml_sum(g, 3, false));
+        b = b ? keep(&T, ml_sum(b, 2, false)) : NULL;
+        if (!(gin[2] = b ? ml_sum(b, 0, false) : NULL)) { drop(&T); return -1; }
+    }
+    drop(&T);
+    return 0;
+}
+
+/* ---- the map --------------------------------------------------------------- */
+ml_backward_fn ml_graph_rule(const ml_node *n) {
+    ml_backward_fn b = n->backward;
+    /* compositions of recorded ops already: the rule is its own graph form */
+    if (b == ml_rule_binary || b == ml_rule_scalar || b == ml_rule_sum || b == ml_rule_reshape ||
+        b == ml_rule_permute || b == ml_rule_expand || b == ml_rule_identity)
+        return b;
+    if (b == ml_rule_unary) return unary_graph;
+    if (b == ml_rule_matmul) return matmul_graph;
+    if (b == ml_rule_linear) return linear_graph;
+    if (b == ml_rule_root) return root_graph;
+    if (b == ml_rule_slice) return slice_graph;
+    if (b == ml_rule_cat) return cat_graph;
+    if (b == ml_rule_to) return to_graph;
+    if (b == ml_rule_conv2d) return conv_graph;
+    ml_error("create_graph through %s is not supported yet", n->name);
+    return NULL;
+}
