@@ -30,7 +30,7 @@ typedef union {
     struct { int perm[ML_MAX_DIMS]; } permute;          /* output dim i is input dim perm[i] */
     struct { int dim; int64_t start[ML_NODE_MAX_IN], len[ML_NODE_MAX_IN]; } cat; /* input k's span of the output */
     struct { double beta, alpha; } addmm;               /* beta * bias + alpha * (a @ b) */
-    struct { int64_t D; bool has_weight; } layer_norm;  /* normalized size; whether an affine weight was given */
+    struct { int64_t D; bool has_weight; double eps; } layer_norm; /* normalized size; whether an affine weight was given; eps */
     struct { int stride[2], pad[2], dil[2], groups; bool reflect; } conv; /* conv.c: leading pads (top, left) */
     struct { int kernel[2], stride[2], pad[2], dil[2]; bool ceil_mode, count_include_pad; int kind; } pool; /* pool.c */
     struct { int reduction; int64_t C, inner, ignore_index; bool weighted; double denom; } loss; /* loss.c */

@@ -16,12 +16,12 @@ enum { UNARY_CLAMP = ML_NUNARY, UNARY_LEAKY };
 /* ---- temporaries: every intermediate is kept here and dropped at the end;
  * the helpers pass NULL through, so a chain stops at its first failure ---- */
 typedef struct {
-    ml_tensor *t[16];
+    ml_tensor *t[32];
     int n;
 } temps;
 
 static ml_tensor *keep(temps *T, ml_tensor *t) {
-    if (t && T->n == 16) { ml_release(t); return ml_error("create_graph: too many temporaries"); }
+    if (t && T->n == 32) { ml_release(t); return ml_error("create_graph: too many temporaries"); }
     if (t) T->t[T->n++] = t;
     return t;
 }
@@ -50,6 +50,10 @@ static ml_tensor *to_shape(temps *T, ml_tensor *a, ml_node *n, int k) {
     return a ? keep(T, ml_sum_to_shape(a, n->in_ndim[k], n->in_shape[k])) : NULL;
 }
 static ml_tensor *perm(temps *T, ml_tensor *a, const int *p) { return a ? keep(T, ml_permute(a, p)) : NULL; }
+static ml_tensor *sub(temps *T, ml_tensor *a, ml_tensor *b) { return a && b ? keep(T, ml_sub(a, b)) : NULL; }
+static ml_tensor *mean_rows(temps *T, ml_tensor *a) { return a ? keep(T, ml_mean(a, 1, true)) : NULL; } /* (M, D) -> (M, 1) */
+static ml_tensor *sum_dim(temps *T, ml_tensor *a, int d) { return a ? keep(T, ml_sum(a, d, false)) : NULL; }
+static ml_tensor *reshape(temps *T, ml_tensor *a, int nd, const int64_t *s) { return a ? keep(T, ml_reshape(a, nd, s)) : NULL; }
 
 /* ---- the graph identities of saved tensors ---------------------------- */
 /* Input k of n with its history: the saved values `data` as a tensor whose
@@ -279,9 +283,37 @@ static int conv_graph(ml_node *n, ml_tensor *g, ml_tensor **gin) {
         if (!(gin[1] = ml_retain(perm(&T, c, swap01)))) { drop(&T); return -1; }
     }
     if (n->n_in > 2 && n->needs[2]) {
-        ml_tensor *b = keep(&T, ml_sum(g, 3, false));
-        b = b ? keep(&T, ml_sum(b, 2, false)) : NULL;
-        if (!(gin[2] = b ? ml_sum(b, 0, false) : NULL)) { drop(&T); return -1; }
+        if (!(gin[2] = ml_retain(sum_dim(&T, sum_dim(&T, sum_dim(&T, g, 3), 2), 0)))) { drop(&T); return -1; }
+    }
+    drop(&T);
+    return 0;
+}
+
+/* ---- layer norm ------------------------------------------------------------ */
+/* Over rows of D: xhat = (x - mean) rstd, rstd = (var + eps)^-1/2, recomputed
+ * from x through recorded ops (rstd depends on x); with gw = g * weight:
+ * dx = rstd (gw - mean(gw) - xhat mean(gw xhat)), dweight = sum over rows of
+ * g xhat, dbias = sum over rows of g. */
+static int layer_norm_graph(ml_node *n, ml_tensor *g, ml_tensor **gin) {
+    ml_tensor *xs = ml_saved(n, 0), *ws = n->ctx.layer_norm.has_weight ? ml_saved(n, 1) : NULL;
+    if (!xs || (n->ctx.layer_norm.has_weight && !ws)) return -1;
+    int64_t D = n->ctx.layer_norm.D, rows[2] = {D ? xs->numel / D : 0, D};
+    temps T = {{0}, 0};
+    ml_tensor *x = graph_input(&T, n, 0, xs), *w = ws ? graph_input(&T, n, 1, ws) : NULL;
+    ml_tensor *x2 = reshape(&T, x, 2, rows), *g2 = reshape(&T, g, 2, rows);
+    ml_tensor *xc = sub(&T, x2, mean_rows(&T, x2)), *var = mean_rows(&T, mul(&T, xc, xc));
+    ml_tensor *rstd = scal(&T, ML_POW, scal(&T, ML_ADD, var, n->ctx.layer_norm.eps, false), -0.5, false);
+    ml_tensor *xhat = mul(&T, xc, rstd);
+    if (n->needs[0]) {
+        ml_tensor *gw = w ? mul(&T, g2, reshape(&T, w, 1, &D)) : g2;
+        ml_tensor *inner = sub(&T, sub(&T, gw, mean_rows(&T, gw)), mul(&T, xhat, mean_rows(&T, mul(&T, gw, xhat))));
+        ml_tensor *dx = mul(&T, inner, rstd);
+        if (!dx || !(gin[0] = ml_reshape(dx, n->in_ndim[0], n->in_shape[0]))) { drop(&T); return -1; }
+    }
+    for (int k = 1; k <= 2; k++) {
+        if (!n->needs[k]) continue;
+        ml_tensor *s = sum_dim(&T, k == 1 ? mul(&T, g2, xhat) : g2, 0);
+        if (!s || !(gin[k] = ml_reshape(s, n->in_ndim[k], n->in_shape[k]))) { drop(&T); return -1; }
     }
     drop(&T);
     return 0;
@@ -302,6 +334,7 @@ ml_backward_fn ml_graph_rule(const ml_node *n) {
     if (b == ml_rule_cat) return cat_graph;
     if (b == ml_rule_to) return to_graph;
     if (b == ml_rule_conv2d) return conv_graph;
+    if (b == ml_rule_layer_norm) return layer_norm_graph;
     ml_error("create_graph through %s is not supported yet", n->name);
     return NULL;
 }

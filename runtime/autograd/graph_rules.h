@@ -23,6 +23,7 @@ extern const ml_backward_fn ml_rule_reshape, ml_rule_permute, ml_rule_slice, ml_
 extern const ml_backward_fn ml_rule_cat;                         /* join.c */
 extern const ml_backward_fn ml_rule_to;                          /* compare.c */
 extern const ml_backward_fn ml_rule_conv2d;                      /* conv.c */
+extern const ml_backward_fn ml_rule_layer_norm;                  /* norm.c */
 
 /* The differentiable rule for node n, or NULL with ml_error set naming the
  * op ("create_graph through conv_transpose2d is not supported yet"). */
