@@ -241,52 +241,118 @@ static int to_graph(ml_node *n, ml_tensor *g, ml_tensor **gin) {
 }
 
 /* ---- convolution --------------------------------------------------------- */
-/* The trailing pad and output padding that make a transposed convolution
- * of an `out`-long input give back `in` (the leading pad p is conv's). */
-static void transpose_fit(int64_t in, int64_t out, int64_t k, int s, int p, int d, int *pad_hi, int *out_pad) {
-    int64_t base = (out - 1) * s - p + d * (k - 1) + 1;
-    *pad_hi = in >= base ? 0 : (int)(base - in);
-    *out_pad = in >= base ? (int)(in - base) : 0;
+/* Both directions are bilinear in three kernels of one convolution (input
+ * xc, weight w, output yc; conv2d's x and y, conv_transpose2d's z and x):
+ * the forward conv(xc, w), its input gradient (a transposed convolution of
+ * dy by w) and its weight gradient (below). The derivatives of each are the
+ * other two, so both rules are written in recorded conv2d and
+ * conv_transpose2d. Only the leading pads (top, left) reach the kernels;
+ * each call picks the trailing pads that give back the size it needs. */
+typedef struct {
+    int s[2], p[2], d[2], groups;
+    int64_t in[2], out[2], k[2]; /* xc's, yc's and the kernel's (H, W) */
+} conv_geom;
+
+static void geom_of(conv_geom *c, const ml_node *n, bool transposed) {
+    for (int i = 0; i < 2; i++) {
+        c->s[i] = n->ctx.conv.stride[i], c->p[i] = n->ctx.conv.pad[i], c->d[i] = n->ctx.conv.dil[i];
+        c->in[i] = transposed ? n->out_shape[2 + i] : n->in_shape[0][2 + i];
+        c->out[i] = transposed ? n->in_shape[0][2 + i] : n->out_shape[2 + i];
+        c->k[i] = n->in_shape[1][2 + i];
+    }
+    c->groups = n->ctx.conv.groups;
 }
 
-/* dx = conv_transpose2d(g, w); dw[o,c] = sum over n of x[n,c] correlated
- * with g[n,o]: a convolution of x^T (C, N, H, W) by g^T (OC, N, OH, OW), with
- * stride and dilation swapped, cut to the kernel's size; db = g summed. */
-static int conv_graph(ml_node *n, ml_tensor *g, ml_tensor **gin) {
+/* a's dims 2 and 3 cut to (h, w) when longer */
+static ml_tensor *cut(temps *T, ml_tensor *a, int64_t h, int64_t w) {
+    if (a && a->shape[2] > h) a = keep(T, ml_narrow(a, 2, 0, h));
+    if (a && a->shape[3] > w) a = keep(T, ml_narrow(a, 3, 0, w));
+    return a;
+}
+
+/* yc = conv(xc, w), cut to the geometry's output size */
+static ml_tensor *conv_fwd(temps *T, const conv_geom *c, ml_tensor *xc, ml_tensor *w) {
+    ml_conv_opts o = {{c->s[0], c->s[1]}, {c->p[0], 0, c->p[1], 0}, {c->d[0], c->d[1]}, c->groups, false};
+    for (int i = 0; i < 2; i++) { /* rows enough for out outputs */
+        int64_t need = (c->out[i] - 1) * c->s[i] + (int64_t)c->d[i] * (c->k[i] - 1) + 1 - c->in[i] - c->p[i];
+        o.pad[2 * i + 1] = need > 0 ? (int)need : 0;
+    }
+    ml_tensor *y = xc && w ? keep(T, ml_conv2d(xc, w, NULL, &o)) : NULL;
+    return cut(T, y, c->out[0], c->out[1]);
+}
+
+/* dxc = the input gradient of conv(., w) at dy: a transposed convolution
+ * whose trailing pad and output padding give back xc's size */
+static ml_tensor *conv_dgrad(temps *T, const conv_geom *c, ml_tensor *dy, ml_tensor *w) {
+    ml_conv_opts o = {{c->s[0], c->s[1]}, {c->p[0], 0, c->p[1], 0}, {c->d[0], c->d[1]}, c->groups, false};
+    int op[2];
+    for (int i = 0; i < 2; i++) {
+        int64_t base = (c->out[i] - 1) * c->s[i] - c->p[i] + (int64_t)c->d[i] * (c->k[i] - 1) + 1;
+        o.pad[2 * i + 1] = c->in[i] >= base ? 0 : (int)(base - c->in[i]);
+        op[i] = c->in[i] >= base ? (int)(c->in[i] - base) : 0; /* < stride: in - base is the leftover rows */
+    }
+    return dy && w ? keep(T, ml_conv_transpose2d(dy, w, NULL, &o, op)) : NULL;
+}
+
+/* dw[o,c] = sum over n of xc[n,c] correlated with dy[n,o]: a convolution
+ * of xc^T (C, N, H, W) by dy^T (OC, N, OH, OW) with stride and dilation
+ * swapped, cut to the kernel's size, transposed back */
+static ml_tensor *conv_wgrad(temps *T, const conv_geom *c, ml_tensor *xc, ml_tensor *dy) {
+    static const int swap01[4] = {1, 0, 2, 3};
+    conv_geom t = {{c->d[0], c->d[1]}, {c->p[0], c->p[1]}, {c->s[0], c->s[1]}, 1,
+                   {c->in[0], c->in[1]}, {c->k[0], c->k[1]}, {c->out[0], c->out[1]}};
+    return perm(T, conv_fwd(T, &t, perm(T, xc, swap01), perm(T, dy, swap01)), swap01);
+}
+
+static int conv_unsupported(const ml_node *n) {
     if (n->ctx.conv.reflect)
-        return ml_error("create_graph through conv2d with padding_mode 'reflect' is not supported yet") ? 0 : -1;
+        return ml_error("create_graph through %s with padding_mode 'reflect' is not supported yet", n->name) ? 0 : -1;
     if (n->needs[1] && n->ctx.conv.groups != 1)
-        return ml_error("create_graph through conv2d's weight with groups > 1 is not supported yet") ? 0 : -1;
+        return ml_error("create_graph through %s's weight with groups > 1 is not supported yet", n->name) ? 0 : -1;
+    return 0;
+}
+
+/* the bias's gradient: g summed over all but the channels */
+static int conv_bias_graph(ml_node *n, ml_tensor *g, ml_tensor **gin) {
+    if (n->n_in < 3 || !n->needs[2]) return 0;
+    temps T = {{0}, 0};
+    return give(&T, sum_dim(&T, sum_dim(&T, sum_dim(&T, g, 3), 2), 0), &gin[2]);
+}
+
+/* y = conv2d(x, w) + b: dx = dgrad(g, w), dw = wgrad(x, g) */
+static int conv_graph(ml_node *n, ml_tensor *g, ml_tensor **gin) {
+    if (conv_unsupported(n) < 0) return -1;
     ml_tensor *xs = ml_saved(n, 0), *ws = ml_saved(n, 1);
     if (!xs || !ws) return -1;
+    conv_geom c;
+    geom_of(&c, n, false);
     temps T = {{0}, 0};
     ml_tensor *x = graph_input(&T, n, 0, xs), *w = graph_input(&T, n, 1, ws);
-    const int *s = n->ctx.conv.stride, *p = n->ctx.conv.pad, *d = n->ctx.conv.dil;
-    const int64_t *xi = n->in_shape[0], *wi = n->in_shape[1], *yo = n->out_shape;
-    if (n->needs[0]) {
-        ml_conv_opts o = {{s[0], s[1]}, {p[0], 0, p[1], 0}, {d[0], d[1]}, n->ctx.conv.groups, false};
-        int op[2];
-        for (int i = 0; i < 2; i++) transpose_fit(xi[2 + i], yo[2 + i], wi[2 + i], s[i], p[i], d[i], &o.pad[2 * i + 1], &op[i]);
-        if (!(gin[0] = ml_conv_transpose2d(g, w, NULL, &o, op))) { drop(&T); return -1; }
-    }
-    if (n->needs[1]) {
-        static const int swap01[4] = {1, 0, 2, 3};
-        ml_conv_opts o = {{d[0], d[1]}, {p[0], 0, p[1], 0}, {s[0], s[1]}, 1, false};
-        for (int i = 0; i < 2; i++) { /* enough trailing pad for all K taps */
-            int64_t need = (int64_t)d[i] * (wi[2 + i] - 1) + (int64_t)s[i] * (yo[2 + i] - 1) + 1 - xi[2 + i] - p[i];
-            o.pad[2 * i + 1] = need > 0 ? (int)need : 0;
-        }
-        ml_tensor *xt = perm(&T, x, swap01), *gt = perm(&T, g, swap01);
-        ml_tensor *c = xt && gt ? keep(&T, ml_conv2d(xt, gt, NULL, &o)) : NULL;
-        if (c && c->shape[2] != wi[2]) c = keep(&T, ml_narrow(c, 2, 0, wi[2]));
-        if (c && c->shape[3] != wi[3]) c = keep(&T, ml_narrow(c, 3, 0, wi[3]));
-        if (!(gin[1] = ml_retain(perm(&T, c, swap01)))) { drop(&T); return -1; }
-    }
-    if (n->n_in > 2 && n->needs[2]) {
-        if (!(gin[2] = ml_retain(sum_dim(&T, sum_dim(&T, sum_dim(&T, g, 3), 2), 0)))) { drop(&T); return -1; }
+    if ((n->needs[0] && !(gin[0] = ml_retain(conv_dgrad(&T, &c, g, w)))) ||
+        (n->needs[1] && !(gin[1] = ml_retain(conv_wgrad(&T, &c, x, g))))) {
+        drop(&T);
+        return -1;
     }
     drop(&T);
-    return 0;
+    return conv_bias_graph(n, g, gin);
+}
+
+/* z = conv_transpose2d(x, w) + b = dgrad(x, w): dx = conv(g, w), dw = wgrad(g, x) */
+static int conv_transpose_graph(ml_node *n, ml_tensor *g, ml_tensor **gin) {
+    if (conv_unsupported(n) < 0) return -1;
+    ml_tensor *xs = ml_saved(n, 0), *ws = ml_saved(n, 1);
+    if (!xs || !ws) return -1;
+    conv_geom c;
+    geom_of(&c, n, true);
+    temps T = {{0}, 0};
+    ml_tensor *x = graph_input(&T, n, 0, xs), *w = graph_input(&T, n, 1, ws);
+    if ((n->needs[0] && !(gin[0] = ml_retain(conv_fwd(&T, &c, g, w)))) ||
+        (n->needs[1] && !(gin[1] = ml_retain(conv_wgrad(&T, &c, g, x))))) {
+        drop(&T);
+        return -1;
+    }
+    drop(&T);
+    return conv_bias_graph(n, g, gin);
 }
 
 /* ---- layer norm ------------------------------------------------------------ */
@@ -334,6 +400,7 @@ ml_backward_fn ml_graph_rule(const ml_node *n) {
     if (b == ml_rule_cat) return cat_graph;
     if (b == ml_rule_to) return to_graph;
     if (b == ml_rule_conv2d) return conv_graph;
+    if (b == ml_rule_conv_transpose2d) return conv_transpose_graph;
     if (b == ml_rule_layer_norm) return layer_norm_graph;
     ml_error("create_graph through %s is not supported yet", n->name);
     return NULL;

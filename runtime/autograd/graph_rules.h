@@ -22,7 +22,7 @@ extern const ml_backward_fn ml_rule_reshape, ml_rule_permute, ml_rule_slice, ml_
     ml_rule_identity;                                            /* shape.c */
 extern const ml_backward_fn ml_rule_cat;                         /* join.c */
 extern const ml_backward_fn ml_rule_to;                          /* compare.c */
-extern const ml_backward_fn ml_rule_conv2d;                      /* conv.c */
+extern const ml_backward_fn ml_rule_conv2d, ml_rule_conv_transpose2d; /* conv.c */
 extern const ml_backward_fn ml_rule_layer_norm;                  /* norm.c */
 
 /* The differentiable rule for node n, or NULL with ml_error set naming the

@@ -434,5 +434,5 @@ fail:
     return NULL;
 }
 
-/* the rule autograd/graph_rules.c knows by address (create_graph) */
-const ml_backward_fn ml_rule_conv2d = conv_backward;
+/* the rules autograd/graph_rules.c knows by address (create_graph) */
+const ml_backward_fn ml_rule_conv2d = conv_backward, ml_rule_conv_transpose2d = conv_transpose_backward;

@@ -30,6 +30,7 @@ end
 
 local function r(...) return ml.randn({ ... }, D) end
 local function pos(...) return ml.rand({ ... }, D) + 0.5 end -- away from 0 for log, sqrt, div
+local WG = ml.randn({ 4, 2, 3, 3 }, D) -- a constant grouped weight: groups reach only the input gradient
 local away = function(_, _, v) return math.abs(v) < 1e-3 end -- kinks of relu and leaky_relu
 
 -- name, f, inputs, [gradcheck options]; ops linear in their input are squared
@@ -78,6 +79,10 @@ local CASES = {
     { r(1, 2, 7, 6), r(3, 2, 3, 2) } },
   { "conv2d same even kernel", function(x, w) return F.conv2d(x, w, nil, { padding = "same" }):pow(2) end,
     { r(1, 2, 5, 6), r(2, 2, 2, 4) } },
+  { "conv_transpose2d", function(x, w, b) return F.conv_transpose2d(x, w, b, { stride = 2, padding = 1, output_padding = 1, dilation = { 1, 2 } }):pow(2) end,
+    { r(2, 3, 3, 4), r(3, 2, 3, 2), r(2) } },
+  { "conv2d groups (input gradient)", function(x) return F.conv2d(x, WG, nil, { groups = 2, padding = 1 }):pow(2) end,
+    { r(1, 4, 5, 5) } },
   { "conv1d", function(x, w, b) return F.conv1d(x, w, b, { stride = 2, padding = 1 }):pow(2) end,
     { r(2, 2, 7), r(3, 2, 3), r(3) } },
 }
@@ -138,12 +143,14 @@ T.test("ml.grad: clear errors", function()
   local y = (x:exp()):sum()
   ml.grad(y, x)
   T.raises(function() ml.grad(y, x) end, "ml.grad: the graph through sum was freed by an earlier backward; pass retain_graph = true")
-  local w = r(3, 2, 3, 3):requires_grad()
-  local xi = r(1, 3, 5, 5):requires_grad()
-  local t = F.conv_transpose2d(xi, w, nil, { stride = 2 }):sum()
-  local gx = ml.grad(t, xi, { create_graph = true })[1]
-  T.raises(function() ml.grad(gx:pow(2):sum(), xi, { create_graph = true }) end,
-    "ml.grad: create_graph through conv_transpose2d is not supported yet")
+  T.raises(function() ml.grad(x:softmax(1):pow(2):sum(), x, { create_graph = true }) end,
+    "ml.grad: create_graph through softmax is not supported yet")
+  local xr, wr = r(1, 1, 5, 5):requires_grad(), r(1, 1, 3, 3):requires_grad()
+  T.raises(function() ml.grad(F.conv2d(xr, wr, nil, { padding = 1, padding_mode = "reflect" }):sum(), xr, { create_graph = true }) end,
+    "ml.grad: create_graph through conv2d with padding_mode 'reflect' is not supported yet")
+  local wg = r(4, 2, 3, 3):requires_grad()
+  T.raises(function() ml.grad(F.conv2d(r(1, 4, 5, 5), wg, nil, { groups = 2 }):sum(), wg, { create_graph = true }) end,
+    "ml.grad: create_graph through conv2d's weight with groups > 1 is not supported yet")
   local gelu = ml.grad(x:gelu():sum(), x)[1] -- without create_graph: fine
   T.eq(#gelu:shape(), 1)
   T.raises(function() ml.grad(x:gelu():sum(), x, { create_graph = true }) end,
