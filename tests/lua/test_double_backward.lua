@@ -205,16 +205,15 @@ T.test("gradient penalty of a conv critic: gradcheck of the penalty in the weigh
 end)
 
 T.test("graphs of graphs are freed", function()
-  collectgarbage()
-  local before = ml.memory and ml.memory().tensors_live
-  for _ = 1, 3 do
-    local x = r(4, 3):requires_grad()
-    local w = r(2, 3):requires_grad()
+  local function live() collectgarbage(); collectgarbage(); return ml.memory_stats().live end
+  local function round()
+    local x, w = r(64, 32):requires_grad(), r(16, 32):requires_grad()
     local g = ml.grad(ml._nn.linear(x, w):tanh():sum(), x, { create_graph = true })[1]
     local g2 = ml.grad(g:pow(2):sum(), { x, w }, { create_graph = true })
     g2[2]:sum():backward()
   end
-  collectgarbage()
-  collectgarbage()
-  if before then T.ok(ml.memory().tensors_live <= before + 2, "live tensors after: " .. ml.memory().tensors_live) end
+  round()
+  local before = live()
+  for _ = 1, 5 do round() end
+  T.ok(live() - before < 64 * 32 * 8, "live bytes grew by " .. (live() - before))
 end)
