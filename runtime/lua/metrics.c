@@ -3,6 +3,7 @@
  *   unique(a, [b])                 -> classes: the sorted distinct values of a (and b); int64 or float64, 1-D
  *   codes(y, classes)              -> codes (int64 [n], 1..K, 0 = absent), first absent position (1-based) or nil
  *   confusion(t, p, k, [w])        -> C float64 [k, k]: summed weights of (true code, predicted code)
+ *   class_sums(t, p, k, [w])       -> tp, pred, truth (float64 [k]): per-class weight sums, in sample order
  *   curve(score, pos, [w], [drop]) -> fps, tps, thr (float64 [m]): _binary_clf_curve (score float64 [n],
  *                                     pos bool [n], w float64 [n] or nil; drop: roc_curve's drop_intermediate)
  *   roc_auc(fps, tps)              -> the area under the ROC curve of that curve
@@ -83,8 +84,8 @@ static int l_codes(lua_State *L) {
     return 2;
 }
 
-static int l_confusion(lua_State *L) {
-    static const char *fn = "ml._metrics.confusion";
+/* confusion (sums = false) or class_sums (sums = true): the same arguments */
+static int codes_counts(lua_State *L, const char *fn, bool sums) {
     lua_Integer k = luaL_checkinteger(L, 3);
     if (k < 1 || k > 1 << 16) return luaL_error(L, "%s: k = %lld, expected 1..65536 classes", fn, (long long)k);
     ml_tensor *t = check_vector(L, 1, fn, "the true codes", ML_INT64, false);
@@ -104,9 +105,17 @@ static int l_confusion(lua_State *L) {
     }
     p = ml_contiguous(p0);
     w = w0 ? ml_contiguous(w0) : NULL;
-    int64_t shape[2] = {k, k};
+    int64_t shape[2] = {sums ? 3 : k, k};
     C = ml_empty(2, shape, ML_FLOAT64);
-    if (!p || (w0 && !w) || !C || ml_confusion_counts(ml_data(C), ml_data(t), ml_data(p), w ? ml_data(w) : NULL, t->numel, k)) {
+    if (!p || (w0 && !w) || !C) {
+        bad = ml_last_error();
+        goto fail;
+    }
+    double *c = ml_data(C);
+    const double *wd = w ? ml_data(w) : NULL;
+    int rc = sums ? ml_class_sums(c, c + k, c + 2 * k, ml_data(t), ml_data(p), wd, t->numel, k)
+                  : ml_confusion_counts(c, ml_data(t), ml_data(p), wd, t->numel, k);
+    if (rc) {
         bad = ml_last_error();
         goto fail;
     }
@@ -121,6 +130,9 @@ fail: {
     return luaL_error(L, "%s", out);
 }
 }
+
+static int l_confusion(lua_State *L) { return codes_counts(L, "ml._metrics.confusion", false); }
+static int l_class_sums(lua_State *L) { return codes_counts(L, "ml._metrics.class_sums", true); }
 
 static int l_curve(lua_State *L) {
     static const char *fn = "ml._metrics.curve";
@@ -184,7 +196,7 @@ static int l_average_precision(lua_State *L) {
 }
 
 void lb_open_metrics(lua_State *L) {
-    static const luaL_Reg fns[] = {{"unique", l_unique},   {"codes", l_codes},     {"confusion", l_confusion},
+    static const luaL_Reg fns[] = {{"unique", l_unique},   {"codes", l_codes},     {"confusion", l_confusion}, {"class_sums", l_class_sums},
                                    {"curve", l_curve},     {"roc_auc", l_roc_auc}, {"average_precision", l_average_precision},
                                    {NULL, NULL}};
     lua_newtable(L);
@@ -193,6 +205,8 @@ void lb_open_metrics(lua_State *L) {
         {"unique", "ml._metrics.unique(a, [b]) -> classes — the sorted distinct values of int64 or float64 labels a (and b)"},
         {"codes", "ml._metrics.codes(y, classes) -> codes, first_absent — each label's 1-based position among the sorted classes (0 absent)"},
         {"confusion", "ml._metrics.confusion(t, p, k, [w]) -> C float64 [k, k] — summed weights of (true code, predicted code)"},
+        {"class_sums", "ml._metrics.class_sums(t, p, k, [w]) -> S float64 [3, k] — per class: weight predicted right, predicted as it, "
+                       "truly of it (sums in sample order, as numpy's bincount)"},
         {"curve", "ml._metrics.curve(score, pos, [w], [drop]) -> fps, tps, thr — scikit-learn's _binary_clf_curve (distinct scores "
                   "descending), drop: roc_curve's drop_intermediate"},
         {"roc_auc", "ml._metrics.roc_auc(fps, tps) -> number — the area under the ROC curve of a curve"},

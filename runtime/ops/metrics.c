@@ -187,6 +187,24 @@ int ml_confusion_counts(double *C, const int64_t *t, const int64_t *p, const dou
     return 0;
 }
 
+int ml_class_sums(double *tp, double *pred, double *truth, const int64_t *t, const int64_t *p, const double *w, int64_t n,
+                  int64_t k) {
+    memset(tp, 0, (size_t)k * sizeof *tp);
+    memset(pred, 0, (size_t)k * sizeof *pred);
+    memset(truth, 0, (size_t)k * sizeof *truth);
+    for (int64_t i = 0; i < n; i++) {
+        int64_t a = t[i], b = p[i];
+        if (a < 1 || a > k || b < 1 || b > k)
+            return ml_error("code %lld/%lld of sample %lld is outside 1..%lld", (long long)a, (long long)b, (long long)(i + 1),
+                            (long long)k), -1;
+        double wi = w ? w[i] : 1.0;
+        truth[a - 1] += wi;
+        pred[b - 1] += wi;
+        if (a == b) tp[a - 1] += wi;
+    }
+    return 0;
+}
+
 /* ---- the sorted curve -------------------------------------------------- */
 
 /* Scores as unsigned keys whose ascending order is the scores' descending order. */

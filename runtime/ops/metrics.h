@@ -26,6 +26,12 @@ int ml_label_codes_f64(int64_t *codes, int64_t *first_unseen, const double *y, i
  * true code t and predicted code p. Codes outside 1..k: an error. */
 int ml_confusion_counts(double *C, const int64_t *true_codes, const int64_t *pred_codes, const double *w, int64_t n, int64_t k);
 
+/* tp, pred, truth [k] (overwritten): per class, the summed weight of the samples predicted right, of those
+ * predicted as it, and of those truly of it, each summed in sample order (numpy's bincount, which
+ * scikit-learn's multilabel_confusion_matrix uses). Codes outside 1..k: an error. */
+int ml_class_sums(double *tp, double *pred, double *truth, const int64_t *true_codes, const int64_t *pred_codes, const double *w,
+                  int64_t n, int64_t k);
+
 /* scikit-learn's _binary_clf_curve: the samples sorted by score, descending, ties grouped; for each
  * distinct score s (descending), fps/tps = the weight of negatives/positives scoring >= s, thr = s.
  * fps, tps, thr [n] (capacity), *m the number of distinct scores. score [n] finite; pos [n]: positive

@@ -77,12 +77,22 @@ local function select_square(C, sel)
   return ml.index_select(ml.index_select(C, 1, idx), 2, idx)
 end
 
--- tp, predicted, true sums (float64 [L]) of the chosen labels
-local function class_sums(C, sel)
+-- tp, predicted and true sums (Lua lists) of the chosen labels, summed in sample order and assembled as
+-- scikit-learn's multilabel_confusion_matrix does (pred = tp + (pred - tp)), so weighted sums match it
+local function class_sums(fn, y_true, y_pred, sample_weight, chosen)
+  local ct, cp, classes, n = inputs.label_pair(fn, y_true, y_pred, chosen)
+  local w = inputs.weights(fn, sample_weight, n)
+  local S = ml._metrics.class_sums(ct, cp, #classes, w)
+  local sel = inputs.positions(fn, classes, chosen or classes)
   local idx = ml.tensor(sel, { dtype = "int64" })
-  local K = C:size(1)
-  local diag = C:reshape(K * K):index_select(1, ml.arange(1, K * K + 1, K + 1):to("int64"))
-  return diag:index_select(1, idx), C:sum(1):index_select(1, idx), C:sum(2):index_select(1, idx)
+  local tp = S:select(1, 1):index_select(1, idx):tolist()
+  local pred = S:select(1, 2):index_select(1, idx):tolist()
+  local tru = S:select(1, 3):index_select(1, idx):tolist()
+  for i = 1, #tp do
+    pred[i] = tp[i] + (pred[i] - tp[i])
+    tru[i] = tp[i] + (tru[i] - tp[i])
+  end
+  return tp, pred, tru
 end
 
 --- metrics.accuracy_score(y_true, y_pred, [{normalize=true, sample_weight}]) -> the share (or weight) of labels predicted right
@@ -181,11 +191,11 @@ local function prfs(fn, y_true, y_pred, opts, defaults, warn_list)
     local k = inputs.positive(fn, present, opts.pos_label)
     chosen = { k and present[k] or opts.pos_label or 1 }
   end
-  local C, _, sel = counts(fn, y_true, y_pred, opts.sample_weight, chosen)
-  local tp_t, pred_t, true_t = class_sums(C, sel)
-  local tp, pred, tru = tp_t:tolist(), pred_t:tolist(), true_t:tolist()
+  local tp, pred, tru = class_sums(fn, y_true, y_pred, opts.sample_weight, chosen)
   if average == "micro" then
-    tp, pred, tru = { tp_t:sum():item() }, { pred_t:sum():item() }, { true_t:sum():item() }
+    local a, b, c = 0, 0, 0
+    for i = 1, #tp do a, b, c = a + tp[i], b + pred[i], c + tru[i] end
+    tp, pred, tru = { a }, { b }, { c }
   end
   local warn_for = {}
   for _, w in ipairs(warn_list) do warn_for[w] = true end
