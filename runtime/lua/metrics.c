@@ -145,14 +145,19 @@ static int l_curve(lua_State *L) {
         return luaL_error(L, "%s: the positives must be a 1-D bool tensor of %lld values", fn, (long long)n);
     if (w0 && (w0->ndim != 1 || w0->dtype != ML_FLOAT64 || w0->numel != n))
         return luaL_error(L, "%s: the weights must be a 1-D float64 tensor of %lld values", fn, (long long)n);
+    if (n > ML_CURVE_MAX_N) return luaL_error(L, "%s: at most %lld scores, got %lld", fn, ML_CURVE_MAX_N, (long long)n);
     ml_tensor *s = ml_contiguous(s0), *p = ml_contiguous(p0), *w = w0 ? ml_contiguous(w0) : NULL;
     int64_t shape[1] = {n > 0 ? n : 1}, m = 0;
+    /* the sort's scratch as a tensor: big blocks come back from the storage cache, without page faults */
+    int64_t scratch_shape[1] = {(int64_t)(2 * (n > 0 ? n : 1) * sizeof(ml_curve_item) / sizeof(double))};
     ml_tensor *fps = ml_empty(1, shape, ML_FLOAT64), *tps = ml_empty(1, shape, ML_FLOAT64), *thr = ml_empty(1, shape, ML_FLOAT64);
-    int rc = (!s || !p || (w0 && !w) || !fps || !tps || !thr)
+    ml_tensor *scratch = ml_empty(1, scratch_shape, ML_FLOAT64);
+    int rc = (!s || !p || (w0 && !w) || !fps || !tps || !thr || !scratch)
                  ? -1
-                 : ml_binary_clf_curve(ml_data(fps), ml_data(tps), ml_data(thr), &m, ml_data(s), ml_data(p), w ? ml_data(w) : NULL, n);
+                 : ml_binary_clf_curve(ml_data(fps), ml_data(tps), ml_data(thr), &m, ml_data(scratch), ml_data(s), ml_data(p),
+                                       w ? ml_data(w) : NULL, n);
     if (!rc && drop) ml_curve_drop_intermediate(ml_data(fps), ml_data(tps), ml_data(thr), &m);
-    ml_release(s), ml_release(p), ml_release(w);
+    ml_release(s), ml_release(p), ml_release(w), ml_release(scratch);
     if (rc) {
         ml_release(fps), ml_release(tps), ml_release(thr);
         return lb_raise_as(L, fn);

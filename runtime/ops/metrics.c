@@ -207,7 +207,7 @@ int ml_class_sums(double *tp, double *pred, double *truth, const int64_t *t, con
 
 /* ---- the sorted curve -------------------------------------------------- */
 
-/* Scores as unsigned keys whose ascending order is the scores' descending order. */
+/* Scores as unsigned keys whose ascending order is the scores' descending order, and back. */
 static inline uint64_t desc_key(double s) {
     if (s == 0) s = 0.0; /* -0.0 ties with 0.0 */
     uint64_t u;
@@ -215,71 +215,77 @@ static inline uint64_t desc_key(double s) {
     u = (u >> 63) ? ~u : (u | 0x8000000000000000ull); /* ascending */
     return ~u;
 }
-
-typedef struct {
-    uint64_t key;
-    int64_t idx;
-} keyed;
+static inline double key_score(uint64_t k) {
+    uint64_t u = ~k;
+    u = (u >> 63) ? (u & 0x7fffffffffffffffull) : ~u;
+    double s;
+    memcpy(&s, &u, sizeof s);
+    return s;
+}
 
 /* LSD radix sort by 11-bit digits (stable: ties keep their order); passes where every key has the
  * same digit are skipped. a and tmp [n]; the result is in a. */
 #define RADIX_BITS 11
 #define RADIX_PASSES 6
 #define RADIX_SIZE (1 << RADIX_BITS)
-static void radix_sort(keyed *a, keyed *tmp, int64_t (*hist)[RADIX_SIZE], int64_t n) {
-    for (int64_t i = 0; i < n; i++)
-        for (int p = 0; p < RADIX_PASSES; p++) hist[p][(a[i].key >> (p * RADIX_BITS)) & (RADIX_SIZE - 1)]++;
-    keyed *src = a, *dst = tmp;
+static void radix_sort(ml_curve_item *a, ml_curve_item *tmp, int64_t (*hist)[RADIX_SIZE], int64_t n) {
+    memset(hist, 0, RADIX_PASSES * sizeof *hist);
+    for (int64_t i = 0; i < n; i++) {
+        uint64_t k = a[i].key;
+        for (int p = 0; p < RADIX_PASSES; p++) hist[p][(k >> (p * RADIX_BITS)) & (RADIX_SIZE - 1)]++;
+    }
+    ml_curve_item *src = a, *dst = tmp;
     for (int p = 0; p < RADIX_PASSES; p++) {
         int64_t *h = hist[p];
-        if (h[(src[0].key >> (p * RADIX_BITS)) & (RADIX_SIZE - 1)] == n) continue;
+        int shift = p * RADIX_BITS;
+        if (h[(src[0].key >> shift) & (RADIX_SIZE - 1)] == n) continue;
         int64_t sum = 0;
         for (int b = 0; b < RADIX_SIZE; b++) {
             int64_t c = h[b];
             h[b] = sum;
             sum += c;
         }
-        for (int64_t i = 0; i < n; i++) dst[h[(src[i].key >> (p * RADIX_BITS)) & (RADIX_SIZE - 1)]++] = src[i];
-        keyed *t = src;
+        for (int64_t i = 0; i < n; i++) dst[h[(src[i].key >> shift) & (RADIX_SIZE - 1)]++] = src[i];
+        ml_curve_item *t = src;
         src = dst, dst = t;
     }
     if (src != a) memcpy(a, src, (size_t)n * sizeof *a);
 }
 
-int ml_binary_clf_curve(double *fps, double *tps, double *thr, int64_t *m, const double *score, const bool *pos,
-                        const double *w, int64_t n) {
+int ml_binary_clf_curve(double *fps, double *tps, double *thr, int64_t *m, ml_curve_item *scratch, const double *score,
+                        const bool *pos, const double *w, int64_t n) {
     *m = 0;
-    keyed *a = malloc((size_t)(n ? n : 1) * sizeof *a), *tmp = malloc((size_t)(n ? n : 1) * sizeof *tmp);
-    int64_t(*hist)[RADIX_SIZE] = calloc(RADIX_PASSES, sizeof *hist);
-    if (!a || !tmp || !hist) return free(a), free(tmp), free(hist), ml_error("out of memory sorting %lld scores", (long long)n), -1;
+    int64_t(*hist)[RADIX_SIZE] = malloc(RADIX_PASSES * sizeof *hist);
+    if (!hist) return ml_error("out of memory sorting %lld scores", (long long)n), -1;
+    ml_curve_item *a = scratch, *tmp = scratch + n;
     int64_t kept = 0;
     for (int64_t i = 0; i < n; i++) {
         if (!isfinite(score[i])) {
-            free(a), free(tmp), free(hist);
+            free(hist);
             return ml_error("score %lld is %s", (long long)(i + 1), isnan(score[i]) ? "NaN" : "infinite"), -1;
         }
         if (w && w[i] == 0) continue;
         a[kept].key = desc_key(score[i]);
-        a[kept].idx = i;
+        a[kept].idx = (uint32_t)i;
+        a[kept].pos = pos[i];
         kept++;
     }
     if (kept > 0) radix_sort(a, tmp, hist, kept);
-    /* cumulative weights, emitted at the last sample of each run of equal scores */
+    free(hist);
+    /* cumulative weights, emitted at the last sample of each run of equal scores (equal keys) */
     double tp = 0, fp = 0;
     int64_t out = 0;
     for (int64_t j = 0; j < kept; j++) {
-        int64_t i = a[j].idx;
-        double wi = w ? w[i] : 1.0;
-        if (pos[i]) tp += wi;
+        double wi = w ? w[a[j].idx] : 1.0;
+        if (a[j].pos) tp += wi;
         else fp += wi;
-        if (j + 1 == kept || score[a[j + 1].idx] != score[i]) {
+        if (j + 1 == kept || a[j + 1].key != a[j].key) {
             tps[out] = tp;
             fps[out] = w ? fp : (double)(j + 1) - tp;
-            thr[out] = score[i] == 0 ? 0.0 : score[i];
+            thr[out] = key_score(a[j].key);
             out++;
         }
     }
-    free(a), free(tmp), free(hist);
     *m = out;
     return 0;
 }

@@ -32,12 +32,21 @@ int ml_confusion_counts(double *C, const int64_t *true_codes, const int64_t *pre
 int ml_class_sums(double *tp, double *pred, double *truth, const int64_t *true_codes, const int64_t *pred_codes, const double *w,
                   int64_t n, int64_t k);
 
+/* One sample of the sort behind the curves (the scratch of ml_binary_clf_curve). */
+typedef struct {
+    uint64_t key; /* the score, as a key whose ascending order is the scores' descending one */
+    uint32_t idx; /* the sample (n < 2^32) */
+    uint32_t pos; /* whether it is positive */
+} ml_curve_item;
+#define ML_CURVE_MAX_N 4294967295LL
+
 /* scikit-learn's _binary_clf_curve: the samples sorted by score, descending, ties grouped; for each
  * distinct score s (descending), fps/tps = the weight of negatives/positives scoring >= s, thr = s.
- * fps, tps, thr [n] (capacity), *m the number of distinct scores. score [n] finite; pos [n]: positive
- * or not; w [n] or NULL (samples of weight 0 are left out, as scikit-learn does). */
-int ml_binary_clf_curve(double *fps, double *tps, double *thr, int64_t *m, const double *score, const bool *pos,
-                        const double *w, int64_t n);
+ * fps, tps, thr [n] (capacity), *m the number of distinct scores; scratch [2 n] (a caller's buffer, so a
+ * cached block can be reused). score [n] finite; pos [n]: positive or not; w [n] or NULL (samples of
+ * weight 0 are left out, as scikit-learn does); n <= ML_CURVE_MAX_N. One LSD radix sort (stable). */
+int ml_binary_clf_curve(double *fps, double *tps, double *thr, int64_t *m, ml_curve_item *scratch, const double *score,
+                        const bool *pos, const double *w, int64_t n);
 /* roc_curve's drop_intermediate, in place: keeps the first and last points and those where fps or tps
  * bends (a non-zero second difference); *m shrinks. */
 void ml_curve_drop_intermediate(double *fps, double *tps, double *thr, int64_t *m);

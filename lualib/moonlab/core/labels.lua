@@ -207,6 +207,19 @@ function labels.encode_pair(fn, a, b, extra)
   return (labels.encode(fn, va, union)), (labels.encode(fn, vb, union)), union
 end
 
+--- labels.equal(fn, a, b) -> bool tensor [n] | nil: where two label sets hold the same value, in one pass,
+-- when both are integer tensors (int64 or bool: every value a label); nil for other inputs (use encode_pair)
+function labels.equal(fn, a, b)
+  if not (ml.is_tensor(a) and ml.is_tensor(b)) then return nil end
+  local da, db = a:dtype(), b:dtype()
+  if (da ~= "int64" and da ~= "bool") or (db ~= "int64" and db ~= "bool") then return nil end
+  local va, na = labels.read(fn, a)
+  local vb, nb = labels.read(fn, b)
+  if na ~= nb then fail(fmt("%s: y_true has %d labels but y_pred has %d", fn, na, nb)) end
+  if da ~= db then va, vb = va:to("int64"), vb:to("int64") end
+  return va:eq(vb)
+end
+
 --- labels.decode(codes, classes) -> the labels: an int64/float64 tensor for numeric classes, a list otherwise
 function labels.decode(codes, classes)
   local first = classes[1]
@@ -254,6 +267,7 @@ do
   doc(labels.length, "labels.length(fn, y) -> n — how many labels y holds")
   doc(labels.encode, "labels.encode(fn, y, [classes]) -> codes, classes — int64 codes 1..K and the sorted distinct label values")
   doc(labels.encode_pair, "labels.encode_pair(fn, y_true, y_pred, [extra]) -> codes_true, codes_pred, classes — both coded against the union of their labels (and extra's)")
+  doc(labels.equal, "labels.equal(fn, a, b) -> bool tensor | nil — where two integer label tensors agree (one pass); nil for other inputs")
   doc(labels.decode, "labels.decode(codes, classes) -> labels — codes 1..K back to label values (tensor, or list for strings)")
   doc(labels.positive, "labels.positive(fn, classes, [pos_label]) -> k — which class is positive in a binary problem")
 end

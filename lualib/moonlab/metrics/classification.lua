@@ -7,6 +7,7 @@ local checks = require "moonlab.core.checks"
 local format = require "moonlab.core.format"
 
 local inputs = require "moonlab.metrics.inputs"
+local labels = require "moonlab.core.labels"
 
 local fmt = string.format
 local fail = checks.fail
@@ -100,9 +101,14 @@ function metrics.accuracy_score(y_true, y_pred, opts)
   local fn = "metrics.accuracy_score"
   opts = checks.options(fn, opts, { "normalize", "sample_weight" })
   local normalize = checks.boolean(fn, "normalize", opts.normalize, true)
-  local ct, cp, _, n = inputs.label_pair(fn, y_true, y_pred)
+  local hits = labels.equal(fn, y_true, y_pred) -- integer tensors: compared as they are, one pass
+  if hits == nil then
+    local ct, cp = inputs.label_pair(fn, y_true, y_pred)
+    hits = ct:eq(cp)
+  end
+  local n = hits:size(1)
+  if n == 0 then fail(fn .. ": empty input (no labels)") end
   local w = inputs.weights(fn, opts.sample_weight, n)
-  local hits = ct:eq(cp)
   if w == nil then
     local s = hits:sum():item()
     return normalize and s / n or s
