@@ -48,7 +48,15 @@ function metrics.canonical(name)
   return sums[k] and k or nil
 end
 
-ml.doc(metrics, "ml.metrics — metrics of predictions against targets: accuracy, mae, mse; metrics.names() lists those compile takes by name")
+local epoch = require "moonlab.metrics.epoch"
+--- metrics.epoch(name) -> fn(outputs, targets, threshold) -> number | nil: a metric fit computes over a whole epoch
+metrics.epoch = epoch.get
+--- metrics.epoch_names() -> {name}: the names compile takes as epoch-level metrics (F1, AUC, ...), sorted
+metrics.epoch_names = epoch.names
+
+ml.doc(metrics.epoch, "metrics.epoch(name) -> fn(outputs, targets, threshold) -> number | nil — a metric fit computes over the whole epoch's predictions (F1, precision, recall, AUC ...: they do not decompose over batches)")
+ml.doc(metrics.epoch_names, "metrics.epoch_names() -> {name} — the names compile's metrics = {...} takes as epoch-level metrics, sorted")
+ml.doc(metrics, "ml.metrics — sklearn.metrics for moonlab: classification (accuracy_score, f1_score, confusion_matrix, classification_report ...), ranking (roc_auc_score, average_precision_score, roc_curve ...), regression (r2_score, mean_squared_error ...), scorers (get_scorer); fit's accuracy, mae, mse (metrics.names(): batch metrics; metrics.epoch_names(): epoch-level ones)")
 ml.doc(metrics.sums, "metrics.sums(name) -> fn(pred, target, threshold) -> sum, count | nil — a metric's batch form, summed over an epoch by fit")
 ml.doc(metrics.names, "metrics.names() -> {name} — the metrics compile's metrics = {...} takes by name, sorted")
 ml.doc(metrics.canonical, "metrics.canonical(name) -> name | nil — the metric's own name ('acc' -> 'accuracy'), nil when unknown")
