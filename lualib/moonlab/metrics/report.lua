@@ -113,6 +113,6 @@ function M.metrics.classification_report(y_true, y_pred, opts)
   return table.concat(out, "\n") .. "\n"
 end
 
-ml.doc(M.metrics.classification_report, "metrics.classification_report(y_true, y_pred, [{labels, target_names, sample_weight, digits=2, output_dict=false, zero_division='warn'}]) -> string (the table scikit-learn prints) or, with output_dict, {[class] = {precision, recall, f1-score, support}, accuracy, 'macro avg', 'weighted avg'}")
+ml.doc(M.metrics.classification_report, "metrics.classification_report(y_true, y_pred, [{labels, target_names, sample_weight, digits=2, output_dict=false, zero_division='warn'}]) -> string | table — precision, recall, F1 and support per class and averaged: the table scikit-learn prints, or with output_dict {[class] = {precision, recall, f1-score, support}, accuracy, 'macro avg', 'weighted avg'}")
 
 return M
