@@ -45,7 +45,8 @@ function labels.read(fn, y)
   if kind == "number" then
     for i = 1, n do
       local v = y[i]
-      if type(v) ~= "number" or v ~= v then fail(fmt("%s: label %d is %s, expected a number like label 1", fn, i, checks.show(v))) end
+      if v ~= v then fail(fmt("%s: label %d is NaN (a missing label)", fn, i)) end
+      if type(v) ~= "number" then fail(fmt("%s: label %d is %s, expected a number like label 1", fn, i, checks.show(v))) end
     end
     return ml.tensor(y, { dtype = "float64" }), n
   end
@@ -122,8 +123,12 @@ local function tensor_codes(t, classes)
 end
 
 local function show_label(v)
-  return type(v) == "string" and ("'" .. v .. "'") or tostring(v)
+  if type(v) == "string" then return "'" .. v .. "'" end
+  if math.type(v) == "float" and v == math.floor(v) and math.abs(v) < 2 ^ 53 then return tostring(math.tointeger(v)) end
+  return tostring(v)
 end
+--- labels.show(v) -> a label value as messages show it ('cat', 3, 0.5)
+labels.show = show_label
 
 local function unseen(fn, values, first, classes)
   if first == nil then return end
@@ -268,6 +273,7 @@ do
   doc(labels.encode, "labels.encode(fn, y, [classes]) -> codes, classes — int64 codes 1..K and the sorted distinct label values")
   doc(labels.encode_pair, "labels.encode_pair(fn, y_true, y_pred, [extra]) -> codes_true, codes_pred, classes — both coded against the union of their labels (and extra's)")
   doc(labels.equal, "labels.equal(fn, a, b) -> bool tensor | nil — where two integer label tensors agree (one pass); nil for other inputs")
+  doc(labels.show, "labels.show(v) -> string — a label value as messages show it ('cat', 3, 0.5)")
   doc(labels.decode, "labels.decode(codes, classes) -> labels — codes 1..K back to label values (tensor, or list for strings)")
   doc(labels.positive, "labels.positive(fn, classes, [pos_label]) -> k — which class is positive in a binary problem")
 end

@@ -8,7 +8,7 @@ local labels = require "moonlab.core.labels"
 local fail, fmt = checks.fail, string.format
 local I = {}
 
-local function show_label(v) return type(v) == "string" and ("'" .. v .. "'") or tostring(v) end
+local show_label = labels.show
 I.show_label = show_label
 
 -- The classes of continuous values are not labels (scikit-learn's type_of_target 'continuous').
