@@ -543,7 +543,8 @@ T.test("compile: unknown loss, optimizer and metric names list the known ones an
   T.raises(function() m:compile{ optimizer = "sgd", loss = "cross_entropi" } end,
     "compile: unknown loss 'cross_entropi' (known: bce, bce_with_logits, cross_entropy, crossentropy, huber, l1, mae, mse, nll); did you mean 'cross_entropy'?")
   T.raises(function() m:compile{ optimizer = "sgd", loss = "mse", metrics = { "acuracy" } } end,
-    "compile: unknown metric 'acuracy' (known: accuracy, mae, mse); did you mean 'accuracy'?")
+    "compile: unknown metric 'acuracy' (known: accuracy, average_precision, balanced_accuracy, explained_variance, f1,")
+  T.raises(function() m:compile{ optimizer = "sgd", loss = "mse", metrics = { "acuracy" } } end, "did you mean 'accuracy'?")
   m:compile{ optimizer = "adam", loss = "cross_entropy", metrics = { "acc" } }
   local c = rawget(m, "_compiled")
   T.eq(c.loss_name, "CrossEntropyLoss")

@@ -45,7 +45,8 @@ function labels.read(fn, y)
   if kind == "number" then
     for i = 1, n do
       local v = y[i]
-      if type(v) ~= "number" or v ~= v then fail(fmt("%s: label %d is %s, expected a number like label 1", fn, i, checks.show(v))) end
+      if v ~= v then fail(fmt("%s: label %d is NaN (a missing label)", fn, i)) end
+      if type(v) ~= "number" then fail(fmt("%s: label %d is %s, expected a number like label 1", fn, i, checks.show(v))) end
     end
     return ml.tensor(y, { dtype = "float64" }), n
   end
@@ -72,43 +73,69 @@ local function less(a, b)
   return a < b
 end
 
--- The sorted distinct values of a tensor, as a Lua list (float64/int64 numbers).
-local function tensor_classes(t)
-  local n = t:size(1)
-  if n == 0 then return {} end
-  local s = ml.sort(t:dtype() == "bool" and t:to("int64") or t)
-  if n == 1 then return s:tolist() end
-  local new = s:narrow(1, 2, n - 1):ne(s:narrow(1, 1, n - 1))
-  local out = { s[1] }
-  local rest = s:narrow(1, 2, n - 1):masked_select(new):tolist()
-  for i = 1, #rest do out[i + 1] = rest[i] end
-  if t:dtype() == "bool" then for i, v in ipairs(out) do out[i] = v ~= 0 end end
+-- A numeric label tensor as the kernels read it: int64 or float64, 1-D.
+local function numeric(t)
+  local dt = t:dtype()
+  if dt == "bool" then return t:to("int64") end
+  if dt == "float32" then return t:to("float64") end
+  return t
+end
+
+-- The sorted distinct values of a tensor (and of a second one), as a Lua list (float64/int64 numbers;
+-- booleans for bool tensors). One pass through a presence table for small integer ranges, else a sort.
+local function tensor_classes(t, t2)
+  local a, b = numeric(t), t2 and numeric(t2)
+  if b and a:dtype() ~= b:dtype() then a, b = a:to("float64"), b:to("float64") end
+  local out = ml._metrics.unique(a, b):tolist()
+  if t:dtype() == "bool" and (t2 == nil or t2:dtype() == "bool") then
+    for i, v in ipairs(out) do out[i] = v ~= 0 end
+  end
   return out
 end
 
--- codes of a numeric tensor against numeric classes (K passes; an unseen value stays 0)
+-- codes of a numeric tensor against numeric classes (any order; an unseen value stays 0), and the
+-- position of the first unseen value (nil when none)
 local function tensor_codes(t, classes)
-  local codes = ml.zeros(t:size(1), { dtype = "int64" })
-  local src = t:dtype() == "bool" and t:to("int64") or t
+  local src = numeric(t)
+  local nums, whole, sorted = {}, true, true
   for k, c in ipairs(classes) do
     if type(c) == "boolean" then c = c and 1 or 0 end
-    codes = codes:add(src:eq(c):to("int64"):mul(k))
+    nums[k] = c
+    if math.type(c) == "float" and c ~= math.floor(c) then whole = false end
+    if k > 1 and not (nums[k - 1] < c) then sorted = false end
   end
-  return codes
+  if src:dtype() == "int64" and not whole then src = src:to("float64") end
+  local dt = src:dtype()
+  if sorted then
+    return ml._metrics.codes(src, ml.tensor(nums, { dtype = dt }))
+  end
+  -- codes against the sorted classes, then each sorted position mapped back to its place in classes
+  local order = {}
+  for k = 1, #nums do order[k] = k end
+  table.sort(order, function(x, y) return nums[x] < nums[y] end)
+  local snums, back = {}, { 0 }
+  for j, k in ipairs(order) do snums[j] = nums[k] back[j + 1] = k end
+  local codes = ml._metrics.codes(src, ml.tensor(snums, { dtype = dt }))
+  codes = ml.index_select(ml.tensor(back, { dtype = "int64" }), 1, codes + 1)
+  local miss = codes:eq(0)
+  local first = miss:sum():item() > 0 and ml.argmax(miss:to("int64")):item() or nil
+  return codes, first
 end
 
 local function show_label(v)
-  return type(v) == "string" and ("'" .. v .. "'") or tostring(v)
+  if type(v) == "string" then return "'" .. v .. "'" end
+  if math.type(v) == "float" and v == math.floor(v) and math.abs(v) < 2 ^ 53 then return tostring(math.tointeger(v)) end
+  return tostring(v)
 end
+--- labels.show(v) -> a label value as messages show it ('cat', 3, 0.5)
+labels.show = show_label
 
-local function unseen(fn, values, codes, classes)
-  local miss = codes:eq(0)
-  if miss:sum():item() == 0 then return end
-  local i = ml.argmax(miss:to("int64")):item()
-  local v = ml.is_tensor(values) and values[i] or values[i]
+local function unseen(fn, values, first, classes)
+  if first == nil then return end
+  local v = values[first]
   local shown = {}
   for j = 1, math.min(#classes, 10) do shown[j] = show_label(classes[j]) end
-  fail(fmt("%s: label %s (at %d) is not one of the known classes {%s%s}", fn, show_label(v), i,
+  fail(fmt("%s: label %s (at %d) is not one of the known classes {%s%s}", fn, show_label(v), first,
     table.concat(shown, ", "), #classes > 10 and ", ..." or ""))
 end
 
@@ -120,8 +147,8 @@ function labels.encode(fn, y, classes)
     for _, c in ipairs(classes) do
       if type(c) == "string" then fail(fmt("%s: the labels are numbers but the classes are strings ('%s' ...)", fn, c)) end
     end
-    local codes = tensor_codes(values, classes)
-    unseen(fn, values, codes, classes)
+    local codes, first = tensor_codes(values, classes)
+    unseen(fn, values, first, classes)
     return codes, classes
   end
   local index = {}
@@ -148,9 +175,10 @@ function labels.encode(fn, y, classes)
   return ml.tensor(codes, { dtype = "int64" }), classes
 end
 
---- labels.encode_pair(fn, a, b) -> codes_a, codes_b, classes: both label sets coded against the union of their values
--- (a predicted label the truth never holds is a class of its own, as in scikit-learn)
-function labels.encode_pair(fn, a, b)
+--- labels.encode_pair(fn, a, b, [extra]) -> codes_a, codes_b, classes: both label sets coded against the union
+-- of their values (and of the label values in the list extra, when given); a predicted label the truth
+-- never holds is a class of its own, as in scikit-learn
+function labels.encode_pair(fn, a, b, extra)
   local va, na = labels.read(fn, a)
   local vb, nb = labels.read(fn, b)
   if na ~= nb then fail(fmt("%s: y_true has %d labels but y_pred has %d", fn, na, nb)) end
@@ -158,14 +186,43 @@ function labels.encode_pair(fn, a, b)
     fail(fmt("%s: y_true holds %s but y_pred holds %s", fn, ml.is_tensor(va) and "numbers" or "strings",
       ml.is_tensor(vb) and "numbers" or "strings"))
   end
-  local _, ca = labels.encode(fn, va)
-  local _, cb = labels.encode(fn, vb)
-  local seen, union = {}, {}
-  for _, list in ipairs({ ca, cb }) do
-    for _, c in ipairs(list) do if not seen[c] then seen[c] = true union[#union + 1] = c end end
+  local union
+  if ml.is_tensor(va) then
+    union = tensor_classes(va, vb)
+  else
+    local _, ca = labels.encode(fn, va)
+    local _, cb = labels.encode(fn, vb)
+    local seen = {}
+    union = {}
+    for _, list in ipairs({ ca, cb }) do
+      for _, c in ipairs(list) do if not seen[c] then seen[c] = true union[#union + 1] = c end end
+    end
+  end
+  if extra ~= nil then
+    local seen, numeric_labels = {}, ml.is_tensor(va)
+    for _, c in ipairs(union) do seen[c] = true end
+    for i, c in ipairs(extra) do
+      if numeric_labels ~= (type(c) == "number" or type(c) == "boolean") then
+        fail(fmt("%s: labels[%d] is %s but the labels are %s", fn, i, show_label(c), numeric_labels and "numbers" or "strings"))
+      end
+      if not seen[c] then seen[c] = true union[#union + 1] = c end
+    end
   end
   table.sort(union, less)
   return (labels.encode(fn, va, union)), (labels.encode(fn, vb, union)), union
+end
+
+--- labels.equal(fn, a, b) -> bool tensor [n] | nil: where two label sets hold the same value, in one pass,
+-- when both are integer tensors (int64 or bool: every value a label); nil for other inputs (use encode_pair)
+function labels.equal(fn, a, b)
+  if not (ml.is_tensor(a) and ml.is_tensor(b)) then return nil end
+  local da, db = a:dtype(), b:dtype()
+  if (da ~= "int64" and da ~= "bool") or (db ~= "int64" and db ~= "bool") then return nil end
+  local va, na = labels.read(fn, a)
+  local vb, nb = labels.read(fn, b)
+  if na ~= nb then fail(fmt("%s: y_true has %d labels but y_pred has %d", fn, na, nb)) end
+  if da ~= db then va, vb = va:to("int64"), vb:to("int64") end
+  return va:eq(vb)
 end
 
 --- labels.decode(codes, classes) -> the labels: an int64/float64 tensor for numeric classes, a list otherwise
@@ -214,7 +271,9 @@ do
   doc(labels.read, "labels.read(fn, y) -> tensor | list, n — labels as a 1-D tensor or a list of strings/booleans (NaN and holes are errors)")
   doc(labels.length, "labels.length(fn, y) -> n — how many labels y holds")
   doc(labels.encode, "labels.encode(fn, y, [classes]) -> codes, classes — int64 codes 1..K and the sorted distinct label values")
-  doc(labels.encode_pair, "labels.encode_pair(fn, y_true, y_pred) -> codes_true, codes_pred, classes — both coded against the union of their labels")
+  doc(labels.encode_pair, "labels.encode_pair(fn, y_true, y_pred, [extra]) -> codes_true, codes_pred, classes — both coded against the union of their labels (and extra's)")
+  doc(labels.equal, "labels.equal(fn, a, b) -> bool tensor | nil — where two integer label tensors agree (one pass); nil for other inputs")
+  doc(labels.show, "labels.show(v) -> string — a label value as messages show it ('cat', 3, 0.5)")
   doc(labels.decode, "labels.decode(codes, classes) -> labels — codes 1..K back to label values (tensor, or list for strings)")
   doc(labels.positive, "labels.positive(fn, classes, [pos_label]) -> k — which class is positive in a binary problem")
 end

@@ -4,7 +4,10 @@
 --   optimizer   the optimizer object (a name was made into one on model:parameters())
 --   loss        the loss module or function(output, target)
 --   loss_name   the loss class's name ("CrossEntropyLoss"), or nil for a function
---   metrics     a list of {name, fn(output, target, threshold) -> sum, count, [custom = true]}
+--   metrics     a list of {name, fn(output, target, threshold) -> sum, count, [custom = true]}, or
+--               {name, epoch = fn(outputs, targets, threshold) -> number}: a metric that does not decompose
+--               over batches (F1, AUC, ...), computed once over the whole epoch's outputs
+--   epoch_metrics  the names of those, in order (fit's log says which they are)
 --   threshold   the 0/1 decision threshold of accuracy: 0 for BCEWithLogitsLoss (logits), else 0.5
 local ml = require "moonlab"
 local checks = require "moonlab.core.checks"
@@ -76,11 +79,17 @@ local function resolve_metrics(list)
   for i, m in ipairs(list) do
     if type(m) == "string" then
       local key = metrics_mod.canonical(m)
-      if not key then
+      if key then
+        out[#out + 1] = { name = key, fn = metrics_mod.sums(key) }
+      elseif metrics_mod.epoch(m) then
+        out[#out + 1] = { name = m, epoch = metrics_mod.epoch(m) }
+      else
         local known = metrics_mod.names()
+        for _, k in ipairs(metrics_mod.epoch_names()) do known[#known + 1] = k end
+        -- longer names first, so 'f1_macr' suggests 'f1_macro', not its prefix 'f1'
+        table.sort(known, function(a, b) return #a > #b or (#a == #b and a < b) end)
         checks.unknown("compile", "metric", m, known)
       end
-      out[#out + 1] = { name = key, fn = metrics_mod.sums(key) }
     elseif type(m) == "function" then
       checks.fail(fmt("compile: metric %d is a function without a name; write metrics = {name = fn}", i))
     else
@@ -101,11 +110,15 @@ function M.compile(model, opts)
   local opt = resolve_optimizer(model, opts.optimizer)
   local loss = resolve_loss(opts.loss)
   local lname = type(loss) == "table" and loss.__name or nil
+  local metrics = resolve_metrics(opts.metrics)
+  local epoch_metrics = {}
+  for _, m in ipairs(metrics) do if m.epoch then epoch_metrics[#epoch_metrics + 1] = m.name end end
   rawset(model, "_compiled", {
     optimizer = opt,
     loss = loss,
     loss_name = lname,
-    metrics = resolve_metrics(opts.metrics),
+    metrics = metrics,
+    epoch_metrics = epoch_metrics,
     threshold = lname == "BCEWithLogitsLoss" and 0 or 0.5,
   })
   return model

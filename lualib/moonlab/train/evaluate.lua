@@ -61,19 +61,40 @@ function M.measure(model, c, set, bs, prefix)
   local msum, mcount = {}, {}
   for i = 1, #c.metrics do msum[i], mcount[i] = 0, 0 end
   local crit = c.loss
+  local outs, ys = {}, {}
+  local whole = c.epoch_metrics and #c.epoch_metrics > 0
   M.batched(model, set, bs, function(out, yb, len)
     local l = crit(out, yb)
     loss_sum = loss_sum + (is_tensor(l) and l:item() or l) * len
     n = n + len
     for i, m in ipairs(c.metrics) do
-      local s, k = m.fn(out, yb, c.threshold)
-      msum[i], mcount[i] = msum[i] + s, mcount[i] + k
+      if m.fn then
+        local s, k = m.fn(out, yb, c.threshold)
+        msum[i], mcount[i] = msum[i] + s, mcount[i] + k
+      end
     end
+    if whole then outs[#outs + 1], ys[#ys + 1] = out, yb end
   end)
   local out = {}
   out[prefix .. "loss"] = loss_sum / n
-  for i, m in ipairs(c.metrics) do out[prefix .. m.name] = msum[i] / mcount[i] end
+  for i, m in ipairs(c.metrics) do
+    if m.fn then out[prefix .. m.name] = msum[i] / mcount[i] end
+  end
+  if whole then M.epoch_metrics(c.metrics, c.threshold, outs, ys, out, prefix) end
   return out
+end
+
+--- evaluate.epoch_metrics(metrics, threshold, outs, ys, logs, prefix): the epoch-level metrics (F1, AUC ...) over
+-- the concatenated outputs and targets of every batch, into logs[prefix .. name]
+function M.epoch_metrics(metrics, threshold, outs, ys, logs, prefix)
+  local out, y = ml.cat(outs), ml.cat(ys)
+  for _, m in ipairs(metrics) do
+    if m.epoch then
+      local ok, v = pcall(m.epoch, out, y, threshold)
+      if not ok then error(string.format("metric '%s' (over the whole epoch): %s", m.name, tostring(v)), 0) end
+      logs[prefix .. m.name] = v
+    end
+  end
 end
 
 -- What evaluate returns: prints as "loss 0.3312 - accuracy 0.8821".
@@ -161,6 +182,7 @@ end
 
 ml.doc(M.pass_on, "evaluate.pass_on(err, prefix) — re-raises a caught error at the user's line (a position in user code kept), prefix before a bare message that names nothing")
 ml.doc(M.batched, "evaluate.batched(model, set, batch_size, each) — each(out, y, len) per batch of {X, y} or {dataset}, in eval mode and without a graph")
+ml.doc(M.epoch_metrics, "evaluate.epoch_metrics(metrics, threshold, outs, ys, logs, prefix) — the epoch-level metrics (F1, AUC ...) over all batches' outputs at once, into logs")
 ml.doc(M.measure, "evaluate.measure(model, compiled, set, batch_size, prefix) -> {loss=, <metric>=} — the loss and metrics over a whole set")
 ml.doc(M.evaluate, "evaluate.evaluate(model, X, y | data, [{batch_size=256}]) -> summary — what model:evaluate does")
 ml.doc(M.predict, "evaluate.predict(model, X, [{batch_size=256}]) -> tensor — what model:predict does")

@@ -220,9 +220,14 @@ local function train_batch(F, E, xb, yb, swb)
   if #metrics > 0 then
     local od = out:detach()
     for i = 1, #metrics do
-      local s, k = metrics[i].fn(od, yb, F.c.threshold)
-      E.msum[i], E.mcount[i] = E.msum[i] + s, E.mcount[i] + k
+      local fn = metrics[i].fn
+      if fn then
+        local s, k = fn(od, yb, F.c.threshold)
+        E.msum[i], E.mcount[i] = E.msum[i] + s, E.mcount[i] + k
+      end
     end
+    -- the epoch-level metrics (F1, AUC ...) see the whole epoch's outputs at its end
+    if E.outs then E.outs[#E.outs + 1], E.ys[#E.ys + 1] = od, yb:clone() end
   end
   return lv
 end
@@ -231,7 +236,9 @@ local function batch_logs(F, E, lv, len)
   local blogs = F.blogs
   F.ctx.loss_sum, F.ctx.seen = E.loss_sum, E.seen
   blogs.loss, blogs.batch_loss, blogs.size = E.loss_sum / E.seen, lv, len
-  for i = 1, #F.metrics do blogs[F.metrics[i].name] = E.msum[i] / E.mcount[i] end
+  for i = 1, #F.metrics do
+    if F.metrics[i].fn then blogs[F.metrics[i].name] = E.msum[i] / E.mcount[i] end
+  end
   return blogs
 end
 
@@ -290,7 +297,10 @@ end
 local function epoch_logs(F, E)
   if E.seen == 0 then checks.fail("fit: the epoch had no batches") end
   local logs = { loss = E.loss_sum / E.seen }
-  for i = 1, #F.metrics do logs[F.metrics[i].name] = E.msum[i] / E.mcount[i] end
+  for i = 1, #F.metrics do
+    if F.metrics[i].fn then logs[F.metrics[i].name] = E.msum[i] / E.mcount[i] end
+  end
+  if E.outs then evaluate.epoch_metrics(F.metrics, F.c.threshold, E.outs, E.ys, logs, "") end
   local val = F.data.val
   if val then
     local ok, vr = pcall(evaluate.measure, F.model, F.c, val, math.max(F.s.bs, 256), "val_")
@@ -310,6 +320,7 @@ local function run_epoch(F, epoch)
   local E = { epoch = epoch, b = 0, loss_sum = 0, seen = 0, msum = {}, mcount = {}, lr = F.lr_group and F.lr_group.lr,
     fused = 0 }
   for i = 1, #F.metrics do E.msum[i], E.mcount[i] = 0, 0 end
+  if #F.c.epoch_metrics > 0 then E.outs, E.ys = {}, {} end
   F.model:train()
   ctx.epoch, ctx.t0 = epoch, ml.now()
   ctx.loss_sum, ctx.seen, ctx.msum, ctx.mcount = 0, 0, E.msum, E.mcount
@@ -431,6 +442,9 @@ local function train(F, X, y, ds, opts)
   F.idle = nothing_to_do(F)
   F.message = F.idle
   if F.data.val then F.ctx.say("validation: " .. F.data.val.desc) end
+  if #F.c.epoch_metrics > 0 then
+    F.ctx.say(table.concat(F.c.epoch_metrics, ", ") .. ": computed over each epoch's whole predictions (not batch means)")
+  end
   run_hooks(F, F.hooks.on_train_begin, {})
   local epoch = F.initial_epoch
   while not F.stop_reason and epoch < F.s.epochs do
