@@ -179,3 +179,29 @@ T.test("successive halving and Hyperband prune the slow learners and keep the go
   end
   T.raises(function() search.run(objective, { q = 1 }, { pruner = "asha", verbose = false }) end, "unknown pruner 'asha'")
 end)
+
+T.test("fit inside a trial reports each epoch's metric and stops a pruned trial by itself", function()
+  local nn = ml.nn
+  ml.seed(0)
+  local X = ml.randn(256, 4)
+  local y = (X:select(2, 1) * 2 - X:select(2, 2)):reshape(256, 1)
+  local epochs_run = {}
+  local res = search.run(function(p, trial)
+    local model = nn.Sequential { nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 1) }
+    model:compile { optimizer = ml.optim.Adam(model:parameters(), { lr = p.lr }), loss = nn.MSELoss() }
+    local h = model:fit(X, y, { epochs = 6, batch_size = 32, validation_split = 0.25, verbose = 0 })
+    epochs_run[trial.number] = h.epochs
+    return h.val_loss[#h.val_loss]
+  end, { lr = { 1e-7, 3e-2 } }, { method = "random", trials = 14, seed = 1, metric = "val_loss", pruner = "median", verbose = false })
+  local pruned, bad = 0, 0
+  for _, t in ipairs(res.trials) do
+    T.eq(#t.steps, epochs_run[t.number]) -- one report per epoch
+    if t.state == "pruned" then
+      pruned = pruned + 1
+      if t.params.lr == 1e-7 then bad = bad + 1 end
+      T.ok(epochs_run[t.number] < 6, "a pruned trial stopped early")
+    end
+  end
+  T.ok(pruned > 0 and bad * 2 > pruned, string.format("%d pruned, %d of them with the useless rate", pruned, bad))
+  T.eq(res.best_params.lr, 3e-2)
+end)

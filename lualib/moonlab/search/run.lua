@@ -130,14 +130,16 @@ local function run_trial(fn, objective, t, study, metric)
   setmetatable(t, trial_mod.Trial)
   t._study = study
   t.intermediate, t.steps = {}, {}
-  t.value, t.metrics, t.error = nil, nil, nil
+  t.value, t.metrics, t.error, t.pruned_in_fit = nil, nil, nil, nil
   local start = ml.now()
   ml.seed(t.seed)
   trial_mod._set_current(t)
   local ok, out = pcall(objective, t.params, t)
   trial_mod._set_current(nil)
   t.duration = ml.now() - start
-  if ok then
+  if ok and t.pruned_in_fit then
+    t.state = "pruned" -- fit stopped it at the pruner's word; what the objective returned is not a final value
+  elseif ok then
     local vok, v, metrics = pcall(value_of, fn, out, metric, t.number)
     if not vok then
       t.state, t.error = "failed", tostring(v)

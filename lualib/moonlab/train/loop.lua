@@ -123,6 +123,24 @@ local function log_names(metrics, with_val)
   return names
 end
 
+-- Inside a search trial (ml.search), each epoch's value of the search's
+-- metric goes to the trial, and a trial the pruner stops ends fit here
+-- (history.stop_reason = "pruned"; search.run records the trial as pruned).
+local function report_to_trial(F, epoch, logs)
+  if not package.loaded["moonlab.search.trial"] then return end
+  local trial = package.loaded["moonlab.search.trial"].current()
+  if not trial then return end
+  local key = trial.monitor or (trial._study and trial._study.metric)
+  local v = key and logs[key]
+  if type(v) ~= "number" then return end
+  trial:report(epoch, v)
+  if trial:should_prune() then
+    trial.pruned_in_fit = true
+    F.stop_reason = "pruned"
+    F.message = fmt("fit: the search pruned this trial after epoch %d (%s = %.6g)", epoch, key, v)
+  end
+end
+
 -- The history, carried over from a checkpoint's (already checked) when resuming.
 local function new_history(seed, val_desc, names, saved)
   local history = { epochs = 0, stopped_early = false, interrupted = false, seed = seed, validation = val_desc }
@@ -347,6 +365,7 @@ local function run_epoch(F, epoch)
   F.last_logs = logs
   run_hooks(F, F.hooks.on_epoch_end, epoch, logs)
   run_hooks(F, F.hooks.after_epoch, epoch, logs)
+  report_to_trial(F, epoch, logs)
   if not F.stop_reason and ml._train.sigint_pending() then
     F.stop_reason = "interrupted"
     F.message = fmt("fit: interrupted after epoch %d; the history holds the %d complete epochs", epoch, history.epochs)
