@@ -72,6 +72,19 @@ function H.check_positive(fn, what, v, allow_zero)
   return v
 end
 
+--- H.class_counts(codes, K, [w]) -> float64 [K]: how many rows (or how much weight w [n]) each class code 1..K has
+function H.class_counts(codes, K, w)
+  w = w or ml.ones(codes:numel(), { dtype = "float64" })
+  return ml.zeros(K, { dtype = "float64" }):scatter_add(1, codes, w)
+end
+
+--- H.one_hot(codes, K, [w]) -> float64 [n, K]: row i holds w[i] (or 1) in column codes[i]
+function H.one_hot(codes, K, w)
+  local n = codes:numel()
+  w = w and w:view(-1, 1) or ml.ones(n, 1, { dtype = "float64" })
+  return ml.zeros(n, K, { dtype = "float64" }):scatter_add(2, codes:view(-1, 1), w)
+end
+
 --- H.call(fn, f, ...) -> f(...); a kernel's error is re-raised under fn (the public name) at the user's line
 function H.call(fn, f, ...)
   local r = table.pack(pcall(f, ...))

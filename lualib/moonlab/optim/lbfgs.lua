@@ -180,9 +180,9 @@ function M.lbfgs_minimize(f_and_grad, x0, opts)
       hist = new_history(hist.m)
       d, gtd = g:neg(), -dot(g, g)
     end
-    -- the first step is scaled to move by about 1 (scipy's and PyTorch's start)
-    local t = info.n_iter == 0 and math.min(1, 1 / g:abs():sum():item()) or 1
-    local f_new, g_new, step, evals = M.strong_wolfe(obj, x, t, d, f, g, gtd, { max_ls = max_ls })
+    -- the first step moves by 1 (scipy's L-BFGS-B start: 1 / |d|), and its sufficient decrease is c1 = 1e-3
+    local t = info.n_iter == 0 and math.min(1, 1 / math.sqrt(dot(d, d))) or 1
+    local f_new, g_new, step, evals = M.strong_wolfe(obj, x, t, d, f, g, gtd, { max_ls = max_ls, c1 = 1e-3 })
     info.n_eval = info.n_eval + evals
     info.n_iter = info.n_iter + 1
     if f_new > f or f_new ~= f_new then info.message = "the line search found no decrease" break end
