@@ -136,9 +136,10 @@ local function proximal_solve(self, fn, X, codes, sw, rows, positive, l2, l1)
     end
     local Fn = objective(xn, fxn)
     local change, wmax = xn:sub(x):abs():max():item(), xn:abs():max():item()
-    if Fn > Fx then -- adaptive restart (O'Donoghue & Candes): momentum lost its way
-      yv, tk = x, 1
-      if change == 0 then break end
+    if Fn > Fx then
+      -- a plain proximal step from x (no momentum) that does not decrease F: F is flat to rounding here
+      if tk == 1 then break end
+      yv, tk = x, 1 -- adaptive restart (O'Donoghue & Candes): momentum lost its way
     else
       local tn = (1 + math.sqrt(1 + 4 * tk * tk)) / 2
       yv = xn:add(xn:sub(x):mul((tk - 1) / tn))
