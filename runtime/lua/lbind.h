@@ -122,6 +122,7 @@ void lb_open_json(lua_State *L); /* ml.json */
 void lb_open_strpool(lua_State *L); /* ml._strings: data frames' string pool */
 void lb_open_prep(lua_State *L);    /* ml._prep: column kernels of ml.prep */
 void lb_open_neighbors(lua_State *L); /* ml._neighbors: brute-force nearest neighbours */
+void lb_open_linear_models(lua_State *L); /* ml._linear: the linear estimators' kernels */
 void lb_open_frame(lua_State *L);   /* ml._frame: data frames' kernels (runtime/data/frame_ops.h) */
 void lb_open_csv(lua_State *L); /* ml._csv: the CSV reader and writer */
 /* The string pool userdata (runtime/lua/strpool.c): push takes the caller's reference (NULL raises). */

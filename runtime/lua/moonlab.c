@@ -228,6 +228,7 @@ int luaopen_moonlab(lua_State *L) {
     lb_open_augment(L);
     lb_open_prep(L);
     lb_open_neighbors(L);
+    lb_open_linear_models(L); /* ml._linear: least squares, coordinate descent, the logistic loss */
     lb_open_frame(L);
     lb_open_csv(L);
     lb_open_sparse(L); lb_open_text(L); /* ml._sparse, ml._text: CSR kernels and text features */

@@ -5,6 +5,9 @@
  *   kneighbors(Q, R, k, [opts])  -> idx (int64 [m, k], 1-based rows of R, nearest first), dist ([m, k], Q's dtype)
  *       Q [m, d], R [n, d] float32 or float64 (the same), finite. opts: exclude_self (Q is R: row i
  *       is no neighbour of itself), skip (int64 [m]: row skip[i] of R is no neighbour of query i; 0: none)
+ *       p: 2 (Euclidean, the default) or 1 (Manhattan)
+ *   knn_vote(idx, dist | nil, codes, K)  -> proba float64 [m, K]: the (1 / dist-weighted) share of each class
+ *   knn_average(idx, dist | nil, Y [n, t]) -> float64 [m, t]: the (1 / dist-weighted) mean of the neighbours' rows
  *   nan_euclidean(X, Y)          -> D (float64 [m, n]), scikit-learn's nan_euclidean_distances
  *   knn_impute(X, F, k, distance_weights, fit_mean, fit_valid) -> X with its NaNs imputed (a new float64 tensor)
  *       F [n, d] the fitted rows, fit_mean float64 [d], fit_valid bool [d] */
@@ -43,10 +46,12 @@ static bool all_finite(const ml_tensor *t) {
 
 static int l_kneighbors(lua_State *L) {
     static const char *fn = "ml._neighbors.kneighbors";
-    static const char *const known[] = {"exclude_self", "skip", NULL};
+    static const char *const known[] = {"exclude_self", "skip", "p", NULL};
     lua_Integer k = luaL_checkinteger(L, 3);
     lb_check_options(L, 4, fn, known);
     bool exclude_self = lb_opt_bool_field(L, 4, "exclude_self", 0);
+    double pw = lb_opt_number_field(L, 4, "p", 2);
+    if (pw != 1 && pw != 2) return luaL_error(L, "%s: p = %g, expected 1 (Manhattan) or 2 (Euclidean)", fn, pw);
     ml_tensor *skip = NULL;
     if (lua_istable(L, 4)) {
         lua_getfield(L, 4, "skip");
@@ -101,7 +106,7 @@ static int l_kneighbors(lua_State *L) {
     idx = ml_empty(2, shape, ML_INT64);
     dist = ml_empty(2, shape, Q->dtype);
     if (!idx || !dist) { bad = ml_last_error(); goto fail; }
-    ml_knn_opts o = {.k = k, .index_base = 1, .skip = sk ? ml_data(sk) : NULL, .skip_same = exclude_self};
+    ml_knn_opts o = {.k = k, .index_base = 1, .skip = sk ? ml_data(sk) : NULL, .skip_same = exclude_self, .p = (int)pw};
     int rc = Q->dtype == ML_FLOAT32 ? ml_knn_f32(ml_data(idx), ml_data(dist), ml_data(Q), ml_data(R), m, n, d, &o)
                                     : ml_knn_f64(ml_data(idx), ml_data(dist), ml_data(Q), ml_data(R), m, n, d, &o);
     if (rc) { bad = ml_last_error(); goto fail; }
@@ -169,14 +174,70 @@ static int l_knn_impute(lua_State *L) {
     return 1;
 }
 
+/* The checks shared by knn_vote and knn_average: idx int64 [m, k] in 1..n, dist float64 [m, k] or nil. */
+static void check_neighbours(lua_State *L, const char *fn, ml_tensor *idx, ml_tensor *dist, int64_t n) {
+    if (idx->dtype != ML_INT64 || idx->ndim != 2 || !ml_is_contiguous(idx))
+        luaL_error(L, "%s: idx must be a contiguous int64 [m, k] tensor", fn);
+    if (dist && (dist->dtype != ML_FLOAT64 || !ml_is_contiguous(dist) || dist->ndim != 2 || dist->shape[0] != idx->shape[0] ||
+                 dist->shape[1] != idx->shape[1]))
+        luaL_error(L, "%s: dist must be a contiguous float64 tensor shaped like idx", fn);
+    const int64_t *ix = ml_data(idx);
+    for (int64_t i = 0; i < idx->numel; i++)
+        if (ix[i] < 1 || ix[i] > n) luaL_error(L, "%s: idx holds %lld, expected rows 1..%lld", fn, (long long)ix[i], (long long)n);
+}
+
+static int l_knn_vote(lua_State *L) {
+    static const char *fn = "ml._neighbors.knn_vote";
+    ml_tensor *idx = lb_check_tensor(L, 1, fn), *dist = lua_isnil(L, 2) ? NULL : lb_check_tensor(L, 2, fn);
+    ml_tensor *codes = lb_check_tensor(L, 3, fn);
+    lua_Integer K = luaL_checkinteger(L, 4);
+    if (codes->dtype != ML_INT64 || codes->ndim != 1 || !ml_is_contiguous(codes) || K < 1)
+        return luaL_error(L, "%s: codes must be a contiguous int64 [n] tensor and K >= 1", fn);
+    const int64_t *c = ml_data(codes);
+    for (int64_t i = 0; i < codes->numel; i++)
+        if (c[i] < 1 || c[i] > K) return luaL_error(L, "%s: codes[%lld] = %lld, expected 1..%lld", fn, (long long)(i + 1), (long long)c[i], (long long)K);
+    check_neighbours(L, fn, idx, dist, codes->numel);
+    int64_t shape[2] = {idx->shape[0], K};
+    ml_tensor *out = ml_empty(2, shape, ML_FLOAT64);
+    if (!out || ml_knn_vote_f64(ml_data(out), ml_data(idx), dist ? ml_data(dist) : NULL, c, idx->shape[0], idx->shape[1], K)) {
+        ml_release(out);
+        return lb_raise_as(L, fn);
+    }
+    lb_push_tensor(L, out);
+    lb_gc_account(L);
+    return 1;
+}
+
+static int l_knn_average(lua_State *L) {
+    static const char *fn = "ml._neighbors.knn_average";
+    ml_tensor *idx = lb_check_tensor(L, 1, fn), *dist = lua_isnil(L, 2) ? NULL : lb_check_tensor(L, 2, fn);
+    ml_tensor *Y = lb_check_tensor(L, 3, fn);
+    if (Y->dtype != ML_FLOAT64 || Y->ndim != 2 || !ml_is_contiguous(Y) || Y->shape[1] < 1)
+        return luaL_error(L, "%s: Y must be a contiguous float64 [n, t] tensor", fn);
+    check_neighbours(L, fn, idx, dist, Y->shape[0]);
+    int64_t shape[2] = {idx->shape[0], Y->shape[1]};
+    ml_tensor *out = ml_empty(2, shape, ML_FLOAT64);
+    if (!out || ml_knn_average_f64(ml_data(out), ml_data(idx), dist ? ml_data(dist) : NULL, ml_data(Y), idx->shape[0], idx->shape[1],
+                                   Y->shape[1])) {
+        ml_release(out);
+        return lb_raise_as(L, fn);
+    }
+    lb_push_tensor(L, out);
+    lb_gc_account(L);
+    return 1;
+}
+
 void lb_open_neighbors(lua_State *L) {
     static const luaL_Reg fns[] = {
-        {"kneighbors", l_kneighbors}, {"nan_euclidean", l_nan_euclidean}, {"knn_impute", l_knn_impute}, {NULL, NULL}};
+        {"kneighbors", l_kneighbors}, {"knn_vote", l_knn_vote}, {"knn_average", l_knn_average}, {"nan_euclidean", l_nan_euclidean}, {"knn_impute", l_knn_impute}, {NULL, NULL}};
     lua_newtable(L);
     lb_setfuncs(L, lua_gettop(L), fns);
     static const lb_doc docs[] = {
-        {"kneighbors", "ml._neighbors.kneighbors(Q, R, k, [{exclude_self, skip}]) -> idx (int64 [m, k], 1-based), dist — brute-force "
+        {"kneighbors", "ml._neighbors.kneighbors(Q, R, k, [{exclude_self, skip, p}]) -> idx (int64 [m, k], 1-based), dist — brute-force "
                        "Euclidean k nearest rows of R for each row of Q, nearest first, ties to the lower row"},
+        {"knn_vote", "ml._neighbors.knn_vote(idx, dist | nil, codes, K) -> proba [m, K] — the kNN classifier's vote, uniform "
+                     "or 1 / distance (scikit-learn's weights)"},
+        {"knn_average", "ml._neighbors.knn_average(idx, dist | nil, Y) -> [m, t] — the kNN regressor's (weighted) mean of neighbours' rows"},
         {"nan_euclidean", "ml._neighbors.nan_euclidean(X, Y) -> D float64 [m, n] — scikit-learn's nan_euclidean_distances (NaN = missing)"},
         {"knn_impute", "ml._neighbors.knn_impute(X, F, k, distance_weights, fit_mean, fit_valid) -> X imputed — KNNImputer's transform "
                        "(scikit-learn 1.2) over the fitted rows F"},

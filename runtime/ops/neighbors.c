@@ -221,3 +221,67 @@ int ml_knn_impute_f64(double *X, int64_t m, const double *F, int64_t n, int64_t 
     if (c.failed) return ml_error("knn_impute: out of memory"), -1;
     return 0;
 }
+
+/* ---- the kNN estimators' aggregation --------------------------------- */
+
+/* w [k]: the weights of one row's neighbours (scikit-learn's _get_weights):
+ * 1 each (uniform), 1 / dist, or, when some dist is 0, 1 for those and 0 for the rest. */
+static void knn_row_weights(double *w, const double *dist, int64_t k) {
+    if (!dist) {
+        for (int64_t a = 0; a < k; a++) w[a] = 1;
+        return;
+    }
+    bool zero = false;
+    for (int64_t a = 0; a < k; a++) zero |= dist[a] == 0;
+    for (int64_t a = 0; a < k; a++) w[a] = zero ? (dist[a] == 0 ? 1.0 : 0.0) : 1.0 / dist[a];
+}
+
+typedef struct {
+    double *out;
+    const int64_t *idx, *codes;
+    const double *dist, *Y;
+    int64_t k, width; /* K classes (vote) or t targets (average) */
+    int failed;
+} knn_agg_ctx;
+
+static void knn_vote_range(void *vc, int64_t i0, int64_t i1) {
+    knn_agg_ctx *c = vc;
+    double w[c->k > 0 ? c->k : 1];
+    for (int64_t i = i0; i < i1; i++) {
+        double *p = c->out + i * c->width, sw = 0;
+        knn_row_weights(w, c->dist ? c->dist + i * c->k : NULL, c->k);
+        for (int64_t q = 0; q < c->width; q++) p[q] = 0;
+        for (int64_t a = 0; a < c->k; a++) p[c->codes[c->idx[i * c->k + a] - 1] - 1] += w[a], sw += w[a];
+        for (int64_t q = 0; q < c->width; q++) p[q] /= sw;
+    }
+}
+
+static void knn_average_range(void *vc, int64_t i0, int64_t i1) {
+    knn_agg_ctx *c = vc;
+    double w[c->k > 0 ? c->k : 1];
+    for (int64_t i = i0; i < i1; i++) {
+        double *o = c->out + i * c->width, sw = 0;
+        knn_row_weights(w, c->dist ? c->dist + i * c->k : NULL, c->k);
+        for (int64_t q = 0; q < c->width; q++) o[q] = 0;
+        for (int64_t a = 0; a < c->k; a++) {
+            const double *y = c->Y + (c->idx[i * c->k + a] - 1) * c->width;
+            for (int64_t q = 0; q < c->width; q++) o[q] += w[a] * y[q];
+            sw += w[a];
+        }
+        for (int64_t q = 0; q < c->width; q++) o[q] /= sw;
+    }
+}
+
+int ml_knn_vote_f64(double *proba, const int64_t *idx, const double *dist, const int64_t *codes, int64_t m, int64_t k, int64_t K) {
+    if (m < 0 || k < 1 || k > 4096 || K < 1) return ml_error("knn_vote: bad sizes (m %lld, k %lld, K %lld)", (long long)m, (long long)k, (long long)K), -1;
+    knn_agg_ctx c = {proba, idx, codes, dist, NULL, k, K, 0};
+    ml_parallel_for(m, 1 + 65536 / (k * K), knn_vote_range, &c);
+    return 0;
+}
+
+int ml_knn_average_f64(double *out, const int64_t *idx, const double *dist, const double *Y, int64_t m, int64_t k, int64_t t) {
+    if (m < 0 || k < 1 || k > 4096 || t < 1) return ml_error("knn_average: bad sizes (m %lld, k %lld, t %lld)", (long long)m, (long long)k, (long long)t), -1;
+    knn_agg_ctx c = {out, idx, NULL, dist, Y, k, t, 0};
+    ml_parallel_for(m, 1 + 65536 / (k * t), knn_average_range, &c);
+    return 0;
+}

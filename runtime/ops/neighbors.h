@@ -27,6 +27,7 @@ typedef struct {
     int64_t index_base;  /* idx values and skip values count from this (0 in C, 1 for moonlab's Lua) */
     const int64_t *skip; /* [m] or NULL: reference row skip[i] is no candidate of query i (index_base - 1: none) */
     bool skip_same;      /* query i skips reference row i (the queries are the reference rows themselves) */
+    int p;               /* the Minkowski power: 2 (or 0, the default) Euclidean, 1 Manhattan (direct sums, no product) */
 } ml_knn_opts;
 
 /* idx [m, k]: the nearest reference rows of each query row, nearest first.
@@ -40,6 +41,15 @@ int ml_knn_f64(int64_t *idx, double *dist, const double *Q, const double *R, int
 /* scikit-learn's nan_euclidean_distances: D [m, n], D(i, j) =
  * sqrt(d / p * sum over the p coordinates present in both rows of (x - y)^2),
  * NaN when p = 0. X [m, d], Y [n, d] contiguous, NaN = missing. */
+/* The kNN estimators' aggregation over idx [m, k] (1-based rows of the fitted
+ * data, from ml_knn_*), weighted uniformly (dist NULL) or by 1 / dist [m, k]
+ * as scikit-learn's _get_weights: a row with neighbours at distance 0 counts
+ * those alone, with weight 1.
+ * vote: proba [m, K] the weighted share of each class among the neighbours, codes [n] in 1..K.
+ * average: out [m, t] the weighted mean of Y [n, t] over the neighbours. */
+int ml_knn_vote_f64(double *proba, const int64_t *idx, const double *dist, const int64_t *codes, int64_t m, int64_t k, int64_t K);
+int ml_knn_average_f64(double *out, const int64_t *idx, const double *dist, const double *Y, int64_t m, int64_t k, int64_t t);
+
 int ml_nan_euclidean_f64(double *D, const double *X, const double *Y, int64_t m, int64_t n, int64_t d);
 
 /* KNNImputer's transform (scikit-learn 1.2): each NaN of X [m, d] in a

@@ -52,6 +52,11 @@ static void NAME(finish)(NAME(ctx) *c, int64_t i, T *hv, int64_t *hi, int64_t cn
     for (int64_t a = 0; a < cnt; a++) {
         const T *r = c->R + hi[a] * c->d;
         double s = 0;
+        if (c->o->p == 1) {
+            for (int64_t p = 0; p < c->d; p++) s += fabs((double)q[p] - (double)r[p]);
+            hv[a] = (T)s;
+            continue;
+        }
         for (int64_t p = 0; p < c->d; p++) {
             double t = (double)q[p] - (double)r[p];
             s += t * t;
@@ -69,6 +74,17 @@ static void NAME(finish)(NAME(ctx) *c, int64_t i, T *hv, int64_t *hi, int64_t cn
         c->idx[i * k + a] = hi[a] + base;
         if (c->dist) c->dist[i * k + a] = hv[a];
     }
+}
+
+/* tile [qm, rn]: the Manhattan distances of qm query rows Q to rn reference rows R (the keys of p = 1). */
+static void NAME(l1_tile)(T *tile, const T *Q, const T *R, int64_t qm, int64_t rn, int64_t d) {
+    for (int64_t i = 0; i < qm; i++)
+        for (int64_t j = 0; j < rn; j++) {
+            const T *q = Q + i * d, *r = R + j * d;
+            T s = 0;
+            for (int64_t p = 0; p < d; p++) s += q[p] > r[p] ? q[p] - r[p] : r[p] - q[p];
+            tile[i * rn + j] = s;
+        }
 }
 
 /* Query blocks [b0, b1): one distance tile and one heap per block row, made once per range. */
@@ -93,7 +109,10 @@ static void NAME(range)(void *vctx, int64_t b0, int64_t b1) {
         }
         for (int64_t r0 = 0; r0 < n; r0 += rb) {
             int64_t rn = n - r0 < rb ? n - r0 : rb;
-            GEMM(false, true, qm, rn, d, (T)-2, c->Q + q0 * d, d, c->R + r0 * d, d, (T)0, tile, rn);
+            if (c->o->p == 1)
+                NAME(l1_tile)(tile, c->Q + q0 * d, c->R + r0 * d, qm, rn, d);
+            else
+                GEMM(false, true, qm, rn, d, (T)-2, c->Q + q0 * d, d, c->R + r0 * d, d, (T)0, tile, rn);
             for (int64_t i = 0; i < qm; i++) {
                 const T *row = tile + i * rn, *rn2 = c->rnorm + r0;
                 T *h = hv + i * k;
@@ -127,6 +146,7 @@ int NAME(knn)(int64_t *idx, T *dist, const T *Q, const T *R, int64_t m, int64_t 
     int64_t avail = n - ((o->skip || o->skip_same) ? 1 : 0);
     if (o->k < 1 || o->k > avail)
         return ml_error("knn: k = %lld, expected 1..%lld (the candidates of each query row)", (long long)o->k, (long long)avail), -1;
+    if (o->p != 0 && o->p != 1 && o->p != 2) return ml_error("knn: p = %d, expected 1 (Manhattan) or 2 (Euclidean)", o->p), -1;
     if (o->skip_same && m > n) return ml_error("knn: skip_same needs m <= n, got m %lld, n %lld", (long long)m, (long long)n), -1;
     if (m == 0) return 0;
     T *rnorm = malloc(sizeof(T) * n);
@@ -134,7 +154,8 @@ int NAME(knn)(int64_t *idx, T *dist, const T *Q, const T *R, int64_t m, int64_t 
     for (int64_t j = 0; j < n; j++) {
         const T *r = R + j * d;
         double s = 0; /* in double for float32 too: the key's one term not from the product */
-        for (int64_t p = 0; p < d; p++) s += (double)r[p] * r[p];
+        if (o->p != 1) /* Manhattan keys are the distances themselves */
+            for (int64_t p = 0; p < d; p++) s += (double)r[p] * r[p];
         rnorm[j] = (T)s;
     }
     NAME(ctx) c = {Q, R, rnorm, m, n, d, o, idx, dist, 0};

@@ -8,6 +8,7 @@ local base = require "moonlab.models.base"
 local models = { Estimator = base.Estimator, clone = base.clone }
 
 local parts = {
+  "linear", "coordinate_descent", "logistic", "naive_bayes", "neighbors",
 }
 
 for _, part in ipairs(parts) do

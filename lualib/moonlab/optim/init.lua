@@ -13,7 +13,7 @@ local ml = require "moonlab"
 
 local optim = {}
 optim.Optimizer = require "moonlab.optim.optimizer"
-for _, part in ipairs { "sgd", "adam", "rmsprop", "adagrad" } do
+for _, part in ipairs { "sgd", "adam", "rmsprop", "adagrad", "lbfgs" } do
   for k, v in pairs(require("moonlab.optim." .. part)) do optim[k] = v end
 end
 optim.lr = require "moonlab.optim.lr"
