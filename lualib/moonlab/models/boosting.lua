@@ -52,8 +52,9 @@ local function check_common(self, fn, losses)
       checks.show(self.scoring)))
   end
   local vf = self.validation_fraction
-  if vf ~= nil and (type(vf) ~= "number" or not (vf > 0 and vf < 1)) then
-    fail(fmt("%s: validation_fraction must be a number in (0, 1) or nil (score on the training data), got %s", fn, checks.show(vf)))
+  if vf ~= false and (type(vf) ~= "number" or not (vf > 0 and vf < 1)) then
+    fail(fmt("%s: validation_fraction must be a number in (0, 1) or false (early stopping on the training loss), got %s", fn,
+      checks.show(vf)))
   end
   checks.integer(fn, "n_iter_no_change", self.n_iter_no_change, 1)
   checks.number(fn, "tol", self.tol)
@@ -106,7 +107,7 @@ local function boost(self, fn, X, y, w, n_outputs, loss, stratify)
   self.do_early_stopping_ = self.early_stopping == true or (self.early_stopping == "auto" and n > 10000)
   local seed = seed_of(self)
   local Xv, yv, wv
-  if self.do_early_stopping_ and self.validation_fraction ~= nil then
+  if self.do_early_stopping_ and self.validation_fraction then
     local nv = math.ceil(self.validation_fraction * n)
     if nv < 1 or n - nv < 1 then
       fail(fmt("%s: validation_fraction = %g of %d rows leaves no training or validation rows", fn, self.validation_fraction, n))
@@ -177,8 +178,8 @@ end
 
 local Classifier = base.define("models.HistGradientBoostingClassifier",
   "models.HistGradientBoostingClassifier{loss='log_loss', learning_rate=0.1, max_iter=100, max_leaf_nodes=31, max_depth, "
-  .. "min_samples_leaf=20, l2_regularization=0, max_bins=255, early_stopping='auto', validation_fraction=0.1, n_iter_no_change=10, "
-  .. "tol=1e-7, class_weight, random_state} — histogram gradient boosting (scikit-learn's), binary (log-odds) or multi-class "
+  .. "min_samples_leaf=20, l2_regularization=0, max_bins=255, early_stopping='auto', validation_fraction=0.1 (false: "
+  .. "the training loss), n_iter_no_change=10, tol=1e-7, class_weight, random_state} — histogram gradient boosting (scikit-learn's), binary (log-odds) or multi-class "
   .. "(softmax); NaN handled natively",
   params("log_loss", { { "class_weight", nil } }))
 Classifier.KIND = "classifier"
@@ -248,7 +249,7 @@ Classifier._load_extra_state = load_trees
 local Regressor = base.define("models.HistGradientBoostingRegressor",
   "models.HistGradientBoostingRegressor{loss='squared_error' | 'absolute_error', learning_rate=0.1, max_iter=100, "
   .. "max_leaf_nodes=31, max_depth, min_samples_leaf=20, l2_regularization=0, max_bins=255, early_stopping='auto', "
-  .. "validation_fraction=0.1, n_iter_no_change=10, tol=1e-7, random_state} — histogram gradient boosting (scikit-learn's); "
+  .. "validation_fraction=0.1 (false: the training loss), n_iter_no_change=10, tol=1e-7, random_state} — histogram gradient boosting (scikit-learn's); "
   .. "NaN handled natively",
   params("squared_error", {}))
 Regressor.KIND = "regressor"
