@@ -48,7 +48,7 @@ C_TESTS     = $(patsubst tests/c/%.c,$(BUILD)/tests/%,$(wildcard tests/c/test_*.
 # Debian packages the build, tests and demo need (make deps installs the missing ones).
 DEPS_PKGS = liblua5.4-dev lua5.4 libopenblas-openmp-dev libdnnl-dev libsleef-dev lua-filesystem \
             libreadline-dev zlib1g-dev dataset-fashion-mnist python3-sklearn fortunes
-BENCH_PKGS = python3-torch python3-numpy python3-pandas python3-sklearn python3-imblearn hyperfine
+BENCH_PKGS = python3-torch python3-numpy python3-pandas python3-sklearn python3-imblearn hyperfine python3-xgboost python3-optuna
 
 .PHONY: all deps bench-deps test demo check-memory bench clean install uninstall
 all: $(BUILD)/moonlab $(BUILD)/moonlab.so

@@ -138,5 +138,6 @@ void lb_open_sparse(lua_State *L); void lb_open_text(lua_State *L); /* ml._spars
 void lb_open_rnn(lua_State *L); /* ml._rnn: the fused recurrent scans */
 void lb_open_journal(lua_State *L); /* ml._journal: locked appends to a search journal */
 void lb_open_metrics(lua_State *L); /* ml._metrics: the kernels of ml.metrics */
+void lb_open_boosting(lua_State *L); /* ml._boosting: histogram gradient boosting */
 
 #endif

@@ -9,6 +9,7 @@ local models = { Estimator = base.Estimator, clone = base.clone }
 
 local parts = {
   "linear", "coordinate_descent", "logistic", "naive_bayes", "neighbors",
+  "boosting",
 }
 
 for _, part in ipairs(parts) do
