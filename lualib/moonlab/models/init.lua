@@ -8,7 +8,7 @@ local base = require "moonlab.models.base"
 local models = { Estimator = base.Estimator, clone = base.clone }
 
 local parts = {
-  "splitters",
+  "splitters", "cross_validation", "net",
 }
 
 for _, part in ipairs(parts) do
