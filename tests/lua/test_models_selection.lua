@@ -96,3 +96,138 @@ T.test("splitters: bad input is a clear error", function()
   T.raises(function() models.TimeSeriesSplit { n_splits = 5 }:split(ml.zeros(5, 1)) end, "n_folds=6")
   T.raises(function() models.KFold {}:split("x") end, "models.KFold:split: X must be")
 end)
+
+-- ---- cross-validation ------------------------------------------------------------------------------
+
+local H = dofile("tests/lua/model_helpers.lua")
+local prep = ml.prep
+local Xb, yb, dfb = H.dataset("breast_cancer")
+
+T.test("cross_val_score: equals the serial loop over StratifiedKFold (clone, fit on train, score on test), in workers", function()
+  local est = H.Centroid {}
+  local scores = models.cross_val_score(est, Xb, yb, { cv = 5 })
+  T.eq(scores:numel(), 5)
+  local folds = models.StratifiedKFold { n_splits = 5 }:split(Xb, yb)
+  for i, f in ipairs(folds) do
+    local e = models.clone(est):fit(Xb:index_select(1, f.train), yb:index_select(1, f.train))
+    T.near(scores[i], e:score(Xb:index_select(1, f.test), yb:index_select(1, f.test)), 0)
+  end
+  T.all_near(models.cross_val_score(est, Xb, yb, { cv = 5, n_jobs = 1 }), scores, 0)
+  T.eq(est._fitted, nil, "the estimator given is not fitted")
+  -- a regressor gets KFold
+  local Xd, yd = H.dataset("diabetes")
+  local r = models.cross_val_score(H.LeastSquares {}, Xd, yd, { cv = 3 })
+  local f1 = models.KFold { n_splits = 3 }:split(Xd)[1]
+  local e = H.LeastSquares {}:fit(Xd:index_select(1, f1.train), yd:index_select(1, f1.train))
+  T.near(r[1], e:score(Xd:index_select(1, f1.test), yd:index_select(1, f1.test)), 1e-12)
+end)
+
+T.test("cross_validate: several function scorers, train scores, times, estimators", function()
+  local acc = function(e, X, y) return e:score(X, y) end
+  local neg = function(e, X, y) return -e:score(X, y) end
+  local r = models.cross_validate(H.Centroid {}, Xb, yb, { cv = 4, scoring = { acc = acc, neg = neg },
+    return_train_score = true, return_estimator = true })
+  T.eq(r.test_acc:numel(), 4)
+  T.all_near(r.test_neg, -r.test_acc, 0)
+  T.eq(r.train_acc:numel(), 4)
+  T.eq(r.fit_time:numel(), 4)
+  T.eq(r.score_time:numel(), 4)
+  T.ok(r.fit_time:min():item() >= 0)
+  T.eq(#r.estimator, 4)
+  T.eq(r.estimator[1].__name, "test.Centroid")
+  local cv = models.StratifiedKFold { n_splits = 4 }:split(Xb, yb)
+  T.near(r.estimator[2]:score(Xb:index_select(1, cv[2].test), yb:index_select(1, cv[2].test)), r.test_acc[2], 0)
+end)
+
+T.test("cross-validation: a pipeline is refit on each training fold only (the scaler sees no test row)", function()
+  local pipe = prep.Pipeline { { "scale", prep.StandardScaler() }, { "clf", H.Centroid {} } }
+  T.eq(pipe.KIND, "classifier")
+  local r = models.cross_validate(pipe, Xb, yb, { cv = 3, return_estimator = true })
+  local folds = models.StratifiedKFold { n_splits = 3 }:split(Xb, yb)
+  for i, e in ipairs(r.estimator) do
+    T.all_near(e:step("scale").mean_, Xb:index_select(1, folds[i].train):mean(1), 1e-12)
+    T.eq(e.classes_[2], 1)
+  end
+  local serial = {}
+  for i, f in ipairs(folds) do
+    local p = pipe:clone():fit(Xb:index_select(1, f.train), yb:index_select(1, f.train))
+    serial[i] = p:score(Xb:index_select(1, f.test), yb:index_select(1, f.test))
+  end
+  T.all_near(r.test_score, ml.tensor(serial, { dtype = "float64" }), 0)
+end)
+
+T.test("prep.Pipeline as an estimator: predict_proba, decision_function, step__param params, set_params, clone", function()
+  local pipe = prep.Pipeline { { "scale", prep.StandardScaler() }, { "clf", H.Centroid { temperature = 2 } } }
+  local p = pipe:get_params()
+  T.eq(p.clf__temperature, 2)
+  T.eq(p.scale__with_mean, true)
+  T.eq(#p.steps, 2)
+  pipe:set_params { clf__temperature = 5 }
+  T.eq(pipe:step("clf").temperature, 5)
+  T.raises(function() pipe:set_params { clff__temperature = 1 } end, "did you mean 'clf'")
+  T.raises(function() pipe:set_params { clf__temp = 1 } end, "did you mean 'temperature'")
+  local c = pipe:clone()
+  T.ok(c:step("clf") ~= pipe:step("clf"))
+  T.eq(c:step("clf").temperature, 5)
+  pipe:fit(Xb, yb)
+  T.eq(pipe:predict_proba(Xb):size(2), 2)
+  T.eq(pipe:decision_function(Xb):size(2), 2)
+  T.ok(pipe:score(Xb, yb) > 0.9)
+  T.raises(function() prep.Pipeline { prep.StandardScaler() }:fit(Xb):predict_proba(Xb) end, "has no predict_proba")
+end)
+
+T.test("cross-validation: a failing fold is reported with its index; error_score scores it instead", function()
+  local Fragile = H.Centroid:extend("test.Fragile")
+  function Fragile:_fit(X, y, fn, o)
+    if X:size(1) < 500 then error("too few rows: " .. X:size(1)) end
+    return H.Centroid._fit(self, X, y, fn, o)
+  end
+  local folds = { { train = ml.arange(1, 451, { dtype = "int64" }), test = ml.arange(451, 570, { dtype = "int64" }) },
+    { train = ml.arange(1, 541, { dtype = "int64" }), test = ml.arange(541, 570, { dtype = "int64" }) } }
+  T.raises(function() models.cross_val_score(Fragile {}, Xb, yb, { cv = folds }) end,
+    "models.cross_val_score: fold 1 of 2 failed: too few rows: 450")
+  local s = models.cross_val_score(Fragile {}, Xb, yb, { cv = folds, error_score = -1 })
+  T.eq(s[1], -1)
+  T.ok(s[2] > 0.5)
+end)
+
+T.test("cross-validation takes frames, sparse matrices, lists of labels and groups", function()
+  local Dense = H.Centroid:extend("test.SparseCentroid")
+  Dense.SPARSE = true
+  function Dense:_fit(X, y, fn, o) return H.Centroid._fit(self, ml.sparse.is(X) and X:to_dense() or X, y, fn, o) end
+  function Dense:_decision_function(X) return H.Centroid._decision_function(self, ml.sparse.is(X) and X:to_dense() or X) end
+  local a = models.cross_val_score(H.Centroid {}, dfb:select({ "mean radius", "mean texture" }), yb, { cv = 3 })
+  local b = models.cross_val_score(H.Centroid {}, Xb:narrow(2, 1, 2), yb, { cv = 3 })
+  T.all_near(a, b, 0)
+  local S = ml.sparse.from_dense(Xb)
+  T.all_near(models.cross_val_score(Dense {}, S, yb, { cv = 3 }), models.cross_val_score(H.Centroid {}, Xb, yb, { cv = 3 }), 1e-12)
+  local names = {}
+  for i, v in ipairs(yb:tolist()) do names[i] = v == 1 and "benign" or "malignant" end
+  T.all_near(models.cross_val_score(H.Centroid {}, Xb, names, { cv = 3 }), models.cross_val_score(H.Centroid {}, Xb, yb, { cv = 3 }), 0)
+  local groups = ml.arange(0, 569, { dtype = "int64" }):remainder(7)
+  local g = models.cross_val_score(H.Centroid {}, Xb, yb, { cv = models.GroupKFold { n_splits = 7 }, groups = groups })
+  T.eq(g:numel(), 7)
+end)
+
+T.test("cross_val_predict: every row predicted by the model that did not see it; probabilities; a non-partition refused", function()
+  local pred = models.cross_val_predict(H.Centroid {}, Xb, yb, { cv = 4 })
+  local folds = models.StratifiedKFold { n_splits = 4 }:split(Xb, yb)
+  local f = folds[3]
+  local e = H.Centroid {}:fit(Xb:index_select(1, f.train), yb:index_select(1, f.train))
+  T.all_near(pred:index_select(1, f.test), e:predict(Xb:index_select(1, f.test)), 0)
+  local proba = models.cross_val_predict(H.Centroid {}, Xb, yb, { cv = 4, method = "predict_proba" })
+  T.eq(proba:size(1), 569)
+  T.all_near(proba:index_select(1, f.test), e:predict_proba(Xb:index_select(1, f.test)), 1e-12)
+  T.raises(function() models.cross_val_predict(H.Centroid {}, Xb, yb, { cv = models.ShuffleSplit { n_splits = 2 } }) end, "partition")
+  T.raises(function() models.cross_val_predict(H.Centroid {}, Xb, yb, { method = "transform" }) end, "method")
+end)
+
+T.test("cross-validation: bad input is a clear error", function()
+  T.raises(function() models.cross_val_score(H.Centroid {}, Xb, yb:narrow(1, 1, 10)) end, "models.cross_val_score: X has 569 rows but y has 10 values")
+  T.raises(function() models.cross_val_score(3, Xb, yb) end, "expected an estimator")
+  T.raises(function() models.cross_val_score(H.Centroid {}, Xb, yb, { cvv = 3 }) end, "did you mean 'cv'")
+  T.raises(function() models.cross_val_score(H.Centroid {}, Xb, yb, { cv = "five" }) end, "cv must be")
+  T.raises(function() models.cross_val_score(H.Centroid {}, Xb, yb, { cv = 1 }) end, "cv")
+  T.raises(function() models.cross_validate(H.Centroid {}, Xb, yb, { scoring = function() return "x" end }) end, "returned string")
+  T.raises(function() models.cross_validate(H.Centroid {}, Xb, yb, { error_score = "ignore" }) end, "error_score")
+end)

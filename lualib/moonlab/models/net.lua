@@ -84,7 +84,7 @@ local function fit_network(self, fn, X, target, n_out, default_loss)
   seeded(self.random_state, function()
     local nn = require "moonlab.nn"
     local ok, model = pcall(self.build, self.params or {}, X:size(2), n_out)
-    if not ok then checks.reraise(model, fn .. ": build failed: ") end
+    if not ok then fail(fmt("%s: build failed: %s", fn, tostring(model))) end
     if type(model) ~= "table" or type(model.parameters) ~= "function" or type(model.compile) ~= "function" then
       fail(fmt("%s: build must return an nn module, got %s", fn, checks.show(model)))
     end
