@@ -13,6 +13,10 @@ What it holds (indices 1-based, as moonlab's splitters return them):
   strat     for shuffled stratified splitters, the per-fold class counts
             of the test sets (which any correct stratification reproduces)
   sizes     ShuffleSplit train/test sizes for float and integer options
+  curves    on the breast cancer data, StandardScaler + NearestCentroid
+            (what the tests' test.Centroid computes): cross_val_score with
+            StratifiedKFold(5), learning_curve (default sizes) and the
+            train/test scores; scores as %.17g floats
 """
 import json
 import os
@@ -80,8 +84,20 @@ for n, opts in [(10, {}), (10, {"test_size": 0.25}), (11, {"train_size": 0.5}), 
     tr, te = next(cv.split(np.zeros((n, 1))))
     sizes.append({"n": n, "opts": opts, "train": len(tr), "test": len(te)})
 
+from sklearn.datasets import load_breast_cancer
+from sklearn.neighbors import NearestCentroid
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+Xb, yb = load_breast_cancer(return_X_y=True)
+pipe = make_pipeline(StandardScaler(), NearestCentroid())
+sizes_abs, tr, te = ms.learning_curve(pipe, Xb, yb, cv=5)
+curves = {"cv_scores": ms.cross_val_score(pipe, Xb, yb, cv=5).tolist(), "train_sizes_abs": sizes_abs.tolist(),
+          "train_scores": tr.tolist(), "test_scores": te.tolist(),
+          "train_std": tr.std(axis=1).tolist(), "test_std": te.std(axis=1).tolist()}
+
 out = os.path.join(os.path.dirname(__file__), "..", "tests", "fixtures", "selection", "splits.json")
 with open(out, "w") as f:
-    json.dump({"version": 1, "sklearn": sklearn.__version__, "cases": cases, "strat": strat, "sizes": sizes}, f)
+    json.dump({"version": 1, "sklearn": sklearn.__version__, "cases": cases, "strat": strat, "sizes": sizes, "curves": curves}, f)
     f.write("\n")
 print("wrote", out)

@@ -231,3 +231,39 @@ T.test("cross-validation: bad input is a clear error", function()
   T.raises(function() models.cross_validate(H.Centroid {}, Xb, yb, { scoring = function() return "x" end }) end, "returned string")
   T.raises(function() models.cross_validate(H.Centroid {}, Xb, yb, { error_score = "ignore" }) end, "error_score")
 end)
+
+-- ---- learning and validation curves -----------------------------------------------------------------
+
+T.test("learning_curve: scikit-learn's sizes and scores (StandardScaler + nearest centroid on breast cancer)", function()
+  local pipe = prep.Pipeline { prep.StandardScaler(), H.Centroid {} }
+  local c = fx.curves
+  T.all_near(models.cross_val_score(pipe, Xb, yb, { cv = 5 }), c.cv_scores, 1e-12)
+  local r = models.learning_curve(pipe, Xb, yb, { cv = 5 })
+  T.eq(table.concat(r.train_sizes_abs:tolist(), ","), table.concat(c.train_sizes_abs, ","))
+  T.all_near(r.train_scores, c.train_scores, 1e-12)
+  T.all_near(r.test_scores, c.test_scores, 1e-12)
+  T.all_near(r.train_std, c.train_std, 1e-12)
+  T.all_near(r.test_std, c.test_std, 1e-12)
+  local lines = {}
+  local text = models.print_curve(r, { file = { write = function(_, s) lines[#lines + 1] = s end } })
+  T.ok(text:find("train size", 1, true) and text:find("455", 1, true), text)
+  T.eq(lines[1], text)
+end)
+
+T.test("learning_curve: counts, shuffle with random_state; validation_curve sets the parameter per value", function()
+  local r = models.learning_curve(H.Centroid {}, Xb, yb, { train_sizes = { 20, 100 }, cv = 3, shuffle = true, random_state = 0 })
+  T.eq(r.train_scores:size(1), 2)
+  T.eq(r.train_scores:size(2), 3)
+  local r2 = models.learning_curve(H.Centroid {}, Xb, yb, { train_sizes = { 20, 100 }, cv = 3, shuffle = true, random_state = 0 })
+  T.all_near(r.test_scores, r2.test_scores, 0)
+  local pipe = prep.Pipeline { { "scale", prep.StandardScaler() }, { "clf", models.NetClassifier {
+    build = function(_, d, k) return ml.nn.Linear(d, k) end, random_state = 0, lr = 1e-2 } } }
+  local v = models.validation_curve(pipe, Xb, yb, { param_name = "clf__epochs", param_range = { 1, 20 }, cv = 3 })
+  T.eq(v.test_scores:size(1), 2)
+  T.ok(v.train_mean[2] >= v.train_mean[1] - 0.02, "more epochs fit the training rows better")
+  T.ok(models.print_curve(v, { file = { write = function() end } }):find("clf__epochs", 1, true))
+  T.raises(function() models.validation_curve(pipe, Xb, yb, { param_name = "clf__epoch", param_range = { 1 } }) end, "did you mean 'epochs'")
+  T.raises(function() models.learning_curve(H.Centroid {}, Xb, yb, { train_sizes = { 1.5 } }) end, "fractions must be in (0, 1]")
+  T.raises(function() models.learning_curve(H.Centroid {}, Xb, yb, { train_sizes = { 10000 } }) end, "counts must be")
+  T.raises(function() models.print_curve({}) end, "expected the result")
+end)

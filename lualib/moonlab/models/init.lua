@@ -8,7 +8,7 @@ local base = require "moonlab.models.base"
 local models = { Estimator = base.Estimator, clone = base.clone }
 
 local parts = {
-  "splitters", "cross_validation", "net", "voting", "bagging", "stacking",
+  "splitters", "cross_validation", "curves", "net", "voting", "bagging", "stacking",
 }
 
 for _, part in ipairs(parts) do
