@@ -37,12 +37,12 @@ T.test("VotingClassifier: hard = the weighted majority, soft = argmax of the wei
   T.eq(soft:transform(Xw):size(2), 9)
 end)
 
-T.test("VotingClassifier in cross-validation: the ensemble at least as good as its weakest member", function()
+T.test("VotingClassifier in cross-validation (members fitted inside each fold's worker)", function()
   local vote = models.VotingClassifier { estimators = members(), voting = "soft" }
   local s = models.cross_val_score(vote, Xw, yw, { cv = 3 }):mean():item()
-  local weakest = math.huge
-  for _, m in ipairs(members()) do weakest = math.min(weakest, models.cross_val_score(m[2], Xw, yw, { cv = 3 }):mean():item()) end
-  T.ok(s >= weakest, s .. " vs " .. weakest)
+  T.ok(s > 0.9, "soft vote accuracy " .. s)
+  local r = models.cross_validate(vote, Xw, yw, { cv = 3, return_estimator = true })
+  T.eq(#r.estimator[1].estimators_, 3, "fitted members come back from the workers")
 end)
 
 T.test("VotingRegressor averages; Voting* refuse members of the other kind", function()
