@@ -193,7 +193,18 @@ local function death_message(w)
   return fmt("the worker process exited (status %d) before returning a result (os.exit in the job?)", code)
 end
 
+-- The math libraries' one-time start (oneDNN's set-up takes ~0.4 s on the first float32 product) is paid
+-- once here, before the fork, rather than once in every worker.
+local warmed = false
+local function warm_up()
+  if warmed then return end
+  warmed = true
+  local a = ml.ones(64, 64)
+  ml.matmul(a, a)
+end
+
 local function parallel_map(fn, jobs, n_workers, threads, seed)
+  warm_up()
   local n = #jobs
   local results, errors = {}, {}
   local pool, next_job, done = {}, 1, 0
