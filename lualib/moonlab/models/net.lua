@@ -27,7 +27,7 @@ local M = {}
 
 local PARAMS = {
   { "build", nil }, { "epochs", 10 }, { "batch_size", 32 }, { "optimizer", "adam" }, { "lr", 1e-3 },
-  { "loss", nil }, { "verbose", 0 }, { "random_state", nil }, { "params", nil }, { "dtype", "float32" },
+  { "loss", nil }, { "verbose", 0 }, { "random_state", nil }, { "params", nil },
 }
 
 local OPTIMIZERS = { sgd = "SGD", adam = "Adam", adamw = "AdamW", rmsprop = "RMSprop", adagrad = "Adagrad" }
@@ -50,7 +50,12 @@ local function check(self, fn)
     fail(fmt("%s: params must be a table of the build function's settings, got %s", fn, checks.show(self.params)))
   end
   if self.random_state ~= nil then checks.integer(fn, "random_state", self.random_state) end
-  checks.one_of(fn, "dtype", self.dtype, { "float32", "float64" })
+end
+
+-- The network's float type (its first parameter's), which X and regression targets are given in.
+local function network_dtype(model)
+  local p = model:parameters()[1]
+  return p and p:dtype() or "float32"
 end
 
 local function make_optimizer(self, fn, model)
@@ -80,7 +85,6 @@ local function fit_network(self, fn, X, target, n_out, default_loss)
     fail(fmt("%s: %s needs build = function(params, n_features, n_outputs) -> nn module (a loaded estimator predicts but cannot be refit without it)",
       fn, self.__name))
   end
-  X = X:to(self.dtype):contiguous()
   seeded(self.random_state, function()
     local nn = require "moonlab.nn"
     local ok, model = pcall(self.build, self.params or {}, X:size(2), n_out)
@@ -89,6 +93,9 @@ local function fit_network(self, fn, X, target, n_out, default_loss)
       fail(fmt("%s: build must return an nn module, got %s", fn, checks.show(model)))
     end
     model:compile { optimizer = make_optimizer(self, fn, model), loss = self.loss or default_loss(nn) }
+    self.input_dtype_ = network_dtype(model)
+    X = X:to(self.input_dtype_):contiguous()
+    if target:dtype() == "float32" or target:dtype() == "float64" then target = target:to(self.input_dtype_) end
     local h = model:fit(X, target, { epochs = self.epochs, batch_size = self.batch_size, verbose = self.verbose })
     self.model_ = model
     local losses = h and h.history and h.history.loss
@@ -99,7 +106,7 @@ end
 local function forward(self, X)
   local model = self.model_
   model:eval()
-  return ml.no_grad(function() return model:predict(X:to(self.dtype):contiguous(), { batch_size = 4096 }) end)
+  return ml.no_grad(function() return model:predict(X:to(self.input_dtype_ or "float32"):contiguous(), { batch_size = 4096 }) end)
 end
 
 -- The saved form: the options without build (a function), and the fitted network, rebuilt on load.
@@ -202,7 +209,7 @@ persist_without_network(NetRegressor)
 function NetRegressor:_fit(X, y, fn)
   local t = y:dim() == 1 and y:reshape(y:size(1), 1) or y
   self.n_targets_ = t:size(2)
-  fit_network(self, fn, X, t:to(self.dtype), self.n_targets_, function(nn) return nn.MSELoss() end)
+  fit_network(self, fn, X, t, self.n_targets_, function(nn) return nn.MSELoss() end)
 end
 
 function NetRegressor:_predict(X, fn)
