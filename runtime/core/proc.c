@@ -159,7 +159,10 @@ int ml_proc_wait(int pid, int nohang, const char **how, int *code) {
     return 1;
 }
 
-void ml_proc_exit(int code) { _exit(code); }
+void ml_proc_exit(int code) {
+    fflush(NULL); /* the child's own output (the parent flushed its own before the fork) */
+    _exit(code);
+}
 
 int ml_proc_kill(int pid, int sig) {
     if (kill((pid_t)pid, sig) != 0 && errno != ESRCH) {

@@ -26,7 +26,7 @@ int ml_proc_poll(const int *fds, int n, int timeout_ms, int *ready);
 /* Reaps pid (blocking, or not when nohang): returns 1 when it ended, 0 when it still runs;
  * *how is "exit" or "signal", *code the exit status or the signal number. */
 int ml_proc_wait(int pid, int nohang, const char **how, int *code);
-/* Ends the calling process now, without atexit handlers or stdio flushes (a forked child's end). */
+/* Ends the calling process now: stdio flushed, no atexit handlers (a forked child's end). */
 void ml_proc_exit(int code) __attribute__((noreturn));
 int ml_proc_kill(int pid, int sig);
 int ml_proc_close(int fd);

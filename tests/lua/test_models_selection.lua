@@ -142,7 +142,7 @@ end)
 T.test("cross-validation: a pipeline is refit on each training fold only (the scaler sees no test row)", function()
   local pipe = prep.Pipeline { { "scale", prep.StandardScaler() }, { "clf", H.Centroid {} } }
   T.eq(pipe.KIND, "classifier")
-  local r = models.cross_validate(pipe, Xb, yb, { cv = 3, return_estimator = true })
+  local r = models.cross_validate(pipe, Xb, yb, { cv = 3, return_estimator = true, n_jobs = 2 })
   local folds = models.StratifiedKFold { n_splits = 3 }:split(Xb, yb)
   for i, e in ipairs(r.estimator) do
     T.all_near(e:step("scale").mean_, Xb:index_select(1, folds[i].train):mean(1), 1e-12)

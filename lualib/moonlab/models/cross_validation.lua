@@ -159,7 +159,7 @@ function internal.cross_validate(fn, est, X, y, opts)
   end
   local train_score = checks.boolean(fn, "return_train_score", opts.return_train_score, false)
   local keep = checks.boolean(fn, "return_estimator", opts.return_estimator, false)
-  local scorers, multi = internal.scorers(fn, opts.scoring)
+  local scorers = internal.scorers(fn, opts.scoring)
   local cv = splitters.check_cv(fn, opts.cv, internal.kind_of(est) == "classifier")
   local folds = cv:split(X, y, opts.groups)
   local fit_params = opts.fit_params
@@ -196,7 +196,6 @@ function internal.cross_validate(fn, est, X, y, opts)
   out.fit_time = ml.tensor(out.fit_time, { dtype = "float64" })
   out.score_time = ml.tensor(out.score_time, { dtype = "float64" })
   for name, v in pairs(cols) do out[name] = ml.tensor(v, { dtype = "float64" }) end
-  out.multimetric = multi or nil
   return out
 end
 
