@@ -103,3 +103,13 @@ T.test("workers.encode/decode: numbers keep integer-ness, strings keep bytes, Na
   T.eq(v[7][10], false)
   T.eq(v[8], math.mininteger)
 end)
+
+T.test("workers.map: timeout kills a job that runs too long and reports it; the others finish", function()
+  local res, errs = workers.map({ 1, 2, 3 }, function(j)
+    if j == 2 then while true do end end
+    return j
+  end, { n_workers = 2, errors = "return", timeout = 0.5 })
+  T.eq(res[1], 1)
+  T.eq(res[3], 3)
+  T.ok(errs[2] and errs[2]:find("timeout of 0.5 s", 1, true), tostring(errs[2]))
+end)

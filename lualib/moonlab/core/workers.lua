@@ -21,7 +21,8 @@
 -- worker that dies (a signal, os.exit) is reported for the job it was running
 -- and replaced, so the other jobs still run. map raises on the first failed
 -- job unless opts.errors = "return", then it returns results, errors ({[i] = message}).
--- n_workers = 1 (or one job) runs the jobs in this process, serially.
+-- n_workers = 1 (or one job) runs the jobs in this process, serially. opts.timeout (seconds, worker
+-- processes only) kills a worker whose job runs longer and reports that job.
 --
 -- Used by cross-validation (models/cross_validation.lua) and, later, the
 -- hyperparameter searches.
@@ -187,6 +188,7 @@ end
 local function death_message(w)
   local how, code = P.wait(w.pid)
   w.pid = nil
+  if w.timed_out then return fmt("the job ran past the timeout of %g s; its worker was killed", w.timed_out) end
   if how == "signal" then
     return fmt("the worker process was killed by signal %d (%s)", code, SIGNALS[code] or "?")
   end
@@ -203,7 +205,7 @@ local function warm_up()
   ml.matmul(a, a)
 end
 
-local function parallel_map(fn, jobs, n_workers, threads, seed)
+local function parallel_map(fn, jobs, n_workers, threads, seed, timeout)
   warm_up()
   local n = #jobs
   local results, errors = {}, {}
@@ -211,8 +213,23 @@ local function parallel_map(fn, jobs, n_workers, threads, seed)
   local function assign(w)
     if next_job > n then retire(w) return end
     w.job = next_job
+    w.started = ml.now()
     next_job = next_job + 1
     P.send(w.task, spack("<i8", w.job))
+  end
+  -- the poll's wait: until the first running job reaches the timeout (forever without one)
+  local function wait_ms(live)
+    if not timeout then return -1 end
+    local now, left = ml.now(), math.huge
+    for _, w in ipairs(live) do
+      local rest = w.started + timeout - now
+      if rest <= 0 and w.pid then
+        w.timed_out = timeout
+        P.kill(w.pid, 9) -- its pipe then reads as closed, and the job is reported
+      end
+      left = math.min(left, math.max(rest, 0))
+    end
+    return math.ceil(left * 1000) + 1
   end
   local ok, err = pcall(function()
     for k = 1, math.min(n_workers, n) do
@@ -225,7 +242,7 @@ local function parallel_map(fn, jobs, n_workers, threads, seed)
         if w.result then fds[#fds + 1], live[#live + 1] = w.result, w end
       end
       if #fds == 0 then error("workers.map: no worker left with " .. (n - done) .. " jobs to go", 0) end
-      local ready = P.poll(fds, -1)
+      local ready = P.poll(fds, wait_ms(live))
       for k, w in ipairs(live) do
         if ready[k] then
           local msg = P.recv(w.result)
@@ -236,6 +253,7 @@ local function parallel_map(fn, jobs, n_workers, threads, seed)
             retire(w)
             if next_job <= n then
               local fresh = spawn(fn, jobs, seed, threads)
+              fresh.timed_out = nil
               for j, x in ipairs(pool) do if x == w then pool[j] = fresh end end
               assign(fresh)
             end
@@ -267,11 +285,11 @@ local function serial_map(fn, jobs, seed)
   return results, errors
 end
 
---- workers.map(jobs, fn, [{n_workers = ml.threads(), threads_per_worker, seed, errors = "raise"|"return"}])
+--- workers.map(jobs, fn, [{n_workers = ml.threads(), threads_per_worker, seed, errors = "raise"|"return", timeout}])
 --- -> results in job order (fn(jobs[i], i) for each i), [errors]
 function workers.map(jobs, fn, opts)
   local name = "workers.map"
-  opts = checks.options(name, opts, { "n_workers", "threads_per_worker", "seed", "errors" })
+  opts = checks.options(name, opts, { "n_workers", "threads_per_worker", "seed", "errors", "timeout" })
   if type(jobs) ~= "table" then fail(fmt("%s: expected a list of jobs, got %s", name, type(jobs))) end
   checks.func(name, "fn", fn)
   local cores = math.max(1, ml.threads())
@@ -281,6 +299,7 @@ function workers.map(jobs, fn, opts)
   local threads = opts.threads_per_worker and checks.integer(name, "threads_per_worker", opts.threads_per_worker, 1)
     or math.max(1, cores // n_workers)
   local on_error = checks.one_of(name, "errors", opts.errors, { "raise", "return" }, "raise")
+  local timeout = opts.timeout ~= nil and checks.number(name, "timeout", opts.timeout, 0) or nil
   local saved = ml.random_state()
   local seed = opts.seed and checks.integer(name, "seed", opts.seed) or ml.randint(0, 2 ^ 31, { 1 }):item()
   local results, errors
@@ -288,7 +307,7 @@ function workers.map(jobs, fn, opts)
     results, errors = serial_map(fn, jobs, seed)
   else
     local threads_before = ml.threads()
-    local ok, r, e = pcall(parallel_map, fn, jobs, n_workers, threads, seed)
+    local ok, r, e = pcall(parallel_map, fn, jobs, n_workers, threads, seed, timeout)
     ml.threads(threads_before)
     if not ok then ml.set_random_state(saved) checks.reraise(r) end
     results, errors = r, e
@@ -303,7 +322,7 @@ function workers.map(jobs, fn, opts)
 end
 
 ml.doc(workers, "core.workers — runs Lua jobs in forked worker processes (copy-on-write data, results through a pipe)")
-ml.doc(workers.map, "workers.map(jobs, fn, [{n_workers, threads_per_worker, seed, errors = 'raise'|'return'}]) -> results[, errors] — fn(jobs[i], i) in worker processes, results in job order")
+ml.doc(workers.map, "workers.map(jobs, fn, [{n_workers, threads_per_worker, seed, errors = 'raise'|'return', timeout (s, worker processes)}]) -> results[, errors] — fn(jobs[i], i) in worker processes, results in job order")
 ml.doc(workers.encode, "workers.encode(v) -> bytes — numbers, strings, tables, tensors and objects with state, serialized for a pipe")
 ml.doc(workers.decode, "workers.decode(bytes) -> v — the value workers.encode serialized")
 
