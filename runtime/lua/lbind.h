@@ -139,5 +139,6 @@ void lb_open_rnn(lua_State *L); /* ml._rnn: the fused recurrent scans */
 void lb_open_journal(lua_State *L); /* ml._journal: locked appends to a search journal */
 void lb_open_metrics(lua_State *L); /* ml._metrics: the kernels of ml.metrics */
 void lb_open_boosting(lua_State *L); /* ml._boosting: histogram gradient boosting */
+void lb_open_proc(lua_State *L); /* ml._proc: worker processes (core/workers.lua) */
 
 #endif

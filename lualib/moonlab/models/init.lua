@@ -10,6 +10,7 @@ local models = { Estimator = base.Estimator, clone = base.clone }
 local parts = {
   "linear", "coordinate_descent", "logistic", "naive_bayes", "neighbors",
   "boosting",
+  "splitters", "cross_validation", "curves", "net", "voting", "bagging", "stacking",
 }
 
 for _, part in ipairs(parts) do

@@ -86,6 +86,7 @@ function Pipeline:init(steps)
     self.steps[i] = { name, obj }
     self.named_steps[name] = obj
   end
+  self:_take_kind()
 end
 
 function Pipeline:constructor_args()
@@ -146,9 +147,10 @@ function Pipeline:validate(df, opts)
   return ml.data.validate(df, self.data_schema_, opts)
 end
 
-function Pipeline:fit(X, y)
+function Pipeline:fit(X, y, opts)
   local fn = "prep.Pipeline:fit"
   self._fitted = nil
+  self.classes_ = nil
   X = base.normalize(fn, X)
   self:_record_schema(X)
   local last = #self.steps
@@ -156,9 +158,12 @@ function Pipeline:fit(X, y)
     local obj = s[2]
     if obj ~= "passthrough" then
       if i < last then X = step_call(fn, s[1], obj.fit_transform, obj, X, y)
+      elseif opts ~= nil then step_call(fn, s[1], obj.fit, obj, X, y, opts)
       else step_call(fn, s[1], obj.fit, obj, X, y) end
     end
   end
+  local final = self.steps[last][2]
+  if type(final) == "table" then self.classes_ = final.classes_ end
   self._fitted = true
   return self
 end
@@ -191,6 +196,94 @@ function Pipeline:predict(X)
   local last = self.steps[#self.steps][2]
   if type(last) ~= "table" or type(last.predict) ~= "function" then fail(fn .. ": the last step has no predict") end
   return step_call(fn, "predict", last.predict, last, self:_through(fn, X, #self.steps - 1))
+end
+
+-- ---- the estimator side: a pipeline ending in an estimator is one (predict_proba, score, clone, params) ----
+
+-- The last step's KIND ("classifier" / "regressor"), so model selection treats the pipeline as that estimator.
+function Pipeline:_take_kind()
+  local last = self.steps[#self.steps][2]
+  self.KIND = type(last) == "table" and last.KIND or nil
+end
+
+local function final_call(self, fn, method, X, ...)
+  local last = self.steps[#self.steps][2]
+  if type(last) ~= "table" or type(last[method]) ~= "function" then
+    fail(fmt("%s: the last step ('%s') has no %s", fn, self.steps[#self.steps][1], method))
+  end
+  return step_call(fn, method, last[method], last, self:_through(fn, X, #self.steps - 1), ...)
+end
+
+--- pipe:predict_proba(X) -> the last step's class probabilities on the transformed X
+function Pipeline:predict_proba(X) return final_call(self, "prep.Pipeline:predict_proba", "predict_proba", X) end
+
+--- pipe:decision_function(X) -> the last step's scores on the transformed X
+function Pipeline:decision_function(X) return final_call(self, "prep.Pipeline:decision_function", "decision_function", X) end
+
+--- pipe:score(X, y) -> the last step's score (accuracy, R²) on the transformed X
+function Pipeline:score(X, y) return final_call(self, "prep.Pipeline:score", "score", X, y) end
+
+local function step_names(self)
+  local n = {}
+  for i, x in ipairs(self.steps) do n[i] = x[1] end
+  return n
+end
+
+--- pipe:get_params() -> {steps = {{name, step}, ...}, name = step, name__option = value, ...} (scikit-learn's deep params)
+function Pipeline:get_params()
+  local out = { steps = {} }
+  for i, s in ipairs(self.steps) do
+    out.steps[i] = { s[1], s[2] }
+    out[s[1]] = s[2]
+    if type(s[2]) == "table" and type(s[2].get_params) == "function" then
+      for k, v in pairs(s[2]:get_params()) do out[s[1] .. "__" .. k] = v end
+    end
+  end
+  return out
+end
+
+--- pipe:set_params{name__option = value, name = new_step} -> pipe: changes step options or replaces steps (unfits)
+function Pipeline:set_params(opts)
+  local fn = "prep.Pipeline:set_params"
+  if type(opts) ~= "table" then fail(fmt("%s: expected a table {step__option = value}, got %s", fn, type(opts))) end
+  local per_step = {}
+  for k, v in pairs(opts) do
+    if type(k) ~= "string" then fail(fmt("%s: option names are strings, got %s", fn, checks.show(k))) end
+    local name, opt = k:match("^(.-)__(.+)$")
+    if name then
+      if self.named_steps[name] == nil then checks.unknown(fn, "step", name, step_names(self)) end
+      per_step[name] = per_step[name] or {}
+      per_step[name][opt] = v
+    elseif self.named_steps[k] ~= nil then
+      if not (is_transformer(v) or v == "passthrough") then fail(fmt("%s: step '%s' must be replaced by a transformer or estimator", fn, k)) end
+      for _, s in ipairs(self.steps) do if s[1] == k then s[2] = v end end
+      self.named_steps[k] = v
+    else
+      checks.unknown(fn, "parameter", k, step_names(self))
+    end
+  end
+  for name, o in pairs(per_step) do
+    local obj = self.named_steps[name]
+    if type(obj) ~= "table" or type(obj.set_params) ~= "function" then fail(fmt("%s: step '%s' has no options", fn, name)) end
+    obj:set_params(o)
+  end
+  self:_take_kind()
+  self._fitted = nil
+  return self
+end
+
+--- pipe:clone() -> a new, unfitted pipeline with clones of its steps (models.clone)
+function Pipeline:clone()
+  local list = {}
+  for i, s in ipairs(self.steps) do
+    local obj = s[2]
+    if type(obj) == "table" then
+      local models_base = require "moonlab.models.base"
+      obj = models_base.clone(obj)
+    end
+    list[i] = { s[1], obj }
+  end
+  return getmetatable(self)(list)
 end
 
 function Pipeline:inverse_transform(X)
@@ -228,6 +321,8 @@ function Pipeline:load_persist_state(st)
   end
   self.data_schema_ = s.data_schema
   self._fitted = s.fitted or nil
+  local final = self.steps[#self.steps][2]
+  if type(final) == "table" then self.classes_ = final.classes_ end
 end
 M.Pipeline = Pipeline
 
@@ -481,6 +576,12 @@ end
 do
   local doc = ml.doc
   doc(Pipeline.init, "Pipeline:init(steps) — the constructor: a list of {name, transformer} or transformers (named as make_pipeline does)")
+  doc(Pipeline.predict_proba, "pipe:predict_proba(X) -> float64 [n, K] — the last step's class probabilities on X transformed by the other steps")
+  doc(Pipeline.decision_function, "pipe:decision_function(X) -> tensor — the last step's scores on X transformed by the other steps")
+  doc(Pipeline.score, "pipe:score(X, y) -> number — the last step's score (accuracy or R²) on X transformed by the other steps")
+  doc(Pipeline.get_params, "pipe:get_params() -> table — steps, each step by name and its options as 'step__option' (scikit-learn's)")
+  doc(Pipeline.set_params, "pipe:set_params{step__option = v, step = new} -> pipe — changes step options or replaces steps")
+  doc(Pipeline.clone, "pipe:clone() -> pipeline — a new, unfitted pipeline of clones of its steps")
   doc(Pipeline.step, "pipe:step(name) -> transformer — the step named name")
   doc(Pipeline.predict, "pipe:predict(X) -> predictions — the last step's predict on X transformed by the other steps")
   doc(Pipeline.fit_transform, "pipe:fit_transform(X, [y]) -> tensor — fit, then transform")

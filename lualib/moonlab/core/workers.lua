@@ -1,0 +1,329 @@
+--- moonlab.core.workers: run a list of Lua jobs in forked worker processes.
+--
+--   local workers = require "moonlab.core.workers"
+--   local out = workers.map(folds, function(fold, i) return fit_and_score(fold) end, {n_workers = 2})
+--
+-- The workers are forked after the data is in memory, so they share it
+-- copy-on-write: a job is sent as its index only, and fn(jobs[i], i) runs in
+-- the child on the child's copy of everything the parent had. Results come
+-- back through a pipe, serialized: nil, booleans, numbers, strings, tables of
+-- those (no cycles), tensors (raw bytes) and objects with state (fitted
+-- estimators, sparse matrices: through core/persist and a temporary file).
+-- Functions and userdata other than tensors cannot travel.
+--
+-- Each worker runs with ml.threads(threads_per_worker), by default
+-- floor(ml.threads() / n_workers) (at least 1), so workers x threads <= cores.
+-- Job i runs after ml.seed(seed + i) (seed from opts, else drawn from ml's
+-- generator), so results do not depend on how many workers ran them; the
+-- caller's random stream is restored afterwards.
+--
+-- A job that raises comes back as an error naming its index and message; a
+-- worker that dies (a signal, os.exit) is reported for the job it was running
+-- and replaced, so the other jobs still run. map raises on the first failed
+-- job unless opts.errors = "return", then it returns results, errors ({[i] = message}).
+-- n_workers = 1 (or one job) runs the jobs in this process, serially. opts.timeout (seconds, worker
+-- processes only) kills a worker whose job runs longer and reports that job.
+--
+-- Used by cross-validation (models/cross_validation.lua) and, later, the
+-- hyperparameter searches.
+local ml = require "moonlab"
+local class = require "moonlab.core.class"
+local checks = require "moonlab.core.checks"
+
+local P = ml._proc
+local fail, fmt = checks.fail, string.format
+local spack, sunpack = string.pack, string.unpack
+
+local workers = {}
+
+-- ---- serialization --------------------------------------------------------------------
+
+local MAX_DEPTH = 64
+
+local function encode_into(v, out, depth, tmp)
+  if depth > MAX_DEPTH then error("workers: a result nested deeper than " .. MAX_DEPTH .. " levels (a cycle?)", 0) end
+  local t = type(v)
+  if v == nil then out[#out + 1] = "n"
+  elseif t == "boolean" then out[#out + 1] = v and "1" or "0"
+  elseif math.type(v) == "integer" then out[#out + 1] = spack("<c1i8", "i", v)
+  elseif t == "number" then out[#out + 1] = spack("<c1d", "f", v)
+  elseif t == "string" then out[#out + 1] = spack("<c1s8", "s", v)
+  elseif ml.is_tensor(v) then
+    local shape = v:shape()
+    out[#out + 1] = spack("<c1s1B", "T", v:dtype(), #shape)
+    for _, d in ipairs(shape) do out[#out + 1] = spack("<i8", d) end
+    out[#out + 1] = spack("<s8", P.tensor_bytes(v:detach()))
+  elseif t == "table" and class.name_of(v) ~= nil then
+    -- an object with state: through core/persist (fitted estimators, sparse matrices)
+    local path = os.tmpname()
+    tmp[#tmp + 1] = path
+    local ok, err = pcall(require("moonlab.core.persist").save, path, v)
+    if not ok then error(fmt("workers: cannot send a %s: %s", class.name_of(v), tostring(err)), 0) end
+    out[#out + 1] = spack("<c1s8", "O", path)
+  elseif t == "table" then
+    local keys = {}
+    for k in pairs(v) do
+      local kt = type(k)
+      if kt ~= "string" and kt ~= "number" and kt ~= "boolean" then error("workers: cannot send a table key of type " .. kt, 0) end
+      keys[#keys + 1] = k
+    end
+    out[#out + 1] = spack("<c1i8", "t", #keys)
+    for _, k in ipairs(keys) do
+      encode_into(k, out, depth + 1, tmp)
+      encode_into(v[k], out, depth + 1, tmp)
+    end
+  else
+    error("workers: cannot send a " .. t .. " (results are numbers, strings, booleans, tables, tensors or objects with state)", 0)
+  end
+end
+
+--- workers.encode(v) -> bytes: v serialized (objects with state go to temporary files that decode removes)
+function workers.encode(v)
+  local out, tmp = {}, {}
+  local ok, err = pcall(encode_into, v, out, 0, tmp)
+  if not ok then
+    for _, p in ipairs(tmp) do os.remove(p) end
+    error(err, 0)
+  end
+  return table.concat(out)
+end
+
+local function decode_at(s, pos, depth)
+  local tag = s:sub(pos, pos)
+  pos = pos + 1
+  if tag == "n" then return nil, pos
+  elseif tag == "1" then return true, pos
+  elseif tag == "0" then return false, pos
+  elseif tag == "i" then return sunpack("<i8", s, pos)
+  elseif tag == "f" then return sunpack("<d", s, pos)
+  elseif tag == "s" then return sunpack("<s8", s, pos)
+  elseif tag == "T" then
+    local dtype, nd
+    dtype, nd, pos = sunpack("<s1B", s, pos)
+    local shape = {}
+    for i = 1, nd do shape[i], pos = sunpack("<i8", s, pos) end
+    local bytes
+    bytes, pos = sunpack("<s8", s, pos)
+    return P.tensor_from_bytes(bytes, dtype, shape), pos
+  elseif tag == "O" then
+    local path
+    path, pos = sunpack("<s8", s, pos)
+    local ok, obj = pcall(require("moonlab.core.persist").load, path, { trusted = true })
+    os.remove(path)
+    if not ok then error("workers: cannot read a result object back: " .. tostring(obj), 0) end
+    return obj, pos
+  elseif tag == "t" then
+    local n
+    n, pos = sunpack("<i8", s, pos)
+    local t = {}
+    for _ = 1, n do
+      local k, v
+      k, pos = decode_at(s, pos, depth + 1)
+      v, pos = decode_at(s, pos, depth + 1)
+      t[k] = v
+    end
+    return t, pos
+  end
+  error(fmt("workers: a damaged message (tag %q at byte %d)", tag, pos - 1), 0)
+end
+
+--- workers.decode(bytes) -> the value workers.encode serialized
+function workers.decode(s)
+  local v = decode_at(s, 1, 0)
+  return v
+end
+
+-- ---- running jobs -------------------------------------------------------------------------
+
+local SIGNALS = { [1] = "SIGHUP", [2] = "SIGINT", [4] = "SIGILL", [6] = "SIGABRT", [7] = "SIGBUS", [8] = "SIGFPE",
+  [9] = "SIGKILL", [11] = "SIGSEGV", [13] = "SIGPIPE", [15] = "SIGTERM" }
+
+local function message_of(err)
+  return require("moonlab.core.persist").strip(err)
+end
+
+local function run_job(fn, jobs, i, seed)
+  ml.seed(seed + i)
+  local ok, r = pcall(fn, jobs[i], i)
+  if ok then return true, r end
+  return false, message_of(r)
+end
+
+-- The child's loop: job indices in, {i, ok, result | message} out, until the task pipe closes.
+local function child_main(fn, jobs, seed, threads, task_r, result_w)
+  ml.threads(threads)
+  while true do
+    local msg = P.recv(task_r)
+    if msg == nil then break end
+    local i = sunpack("<i8", msg)
+    local ok, r = run_job(fn, jobs, i, seed)
+    local sent, bytes = pcall(workers.encode, { i, ok, r })
+    if not sent then bytes = workers.encode({ i, false, "the result cannot be sent back: " .. tostring(bytes) }) end
+    P.send(result_w, bytes)
+  end
+  P.exit(0)
+end
+
+local function spawn(fn, jobs, seed, threads)
+  local task_r, task_w = P.pipe()
+  local result_r, result_w = P.pipe()
+  local pid = P.fork()
+  if pid == 0 then
+    P.close(task_w)
+    P.close(result_r)
+    local ok, err = pcall(child_main, fn, jobs, seed, threads, task_r, result_w)
+    if not ok then io.stderr:write("moonlab worker: ", tostring(err), "\n") end
+    P.exit(ok and 0 or 70)
+  end
+  P.close(task_r)
+  P.close(result_w)
+  return { pid = pid, task = task_w, result = result_r }
+end
+
+local function retire(w)
+  if w.task then P.close(w.task) w.task = nil end
+  if w.result then P.close(w.result) w.result = nil end
+end
+
+local function death_message(w)
+  local how, code = P.wait(w.pid)
+  w.pid = nil
+  if w.timed_out then return fmt("the job ran past the timeout of %g s; its worker was killed", w.timed_out) end
+  if how == "signal" then
+    return fmt("the worker process was killed by signal %d (%s)", code, SIGNALS[code] or "?")
+  end
+  return fmt("the worker process exited (status %d) before returning a result (os.exit in the job?)", code)
+end
+
+-- The math libraries' one-time start (oneDNN's set-up takes ~0.4 s on the first float32 product) is paid
+-- once here, before the fork, rather than once in every worker.
+local warmed = false
+local function warm_up()
+  if warmed then return end
+  warmed = true
+  local a = ml.ones(64, 64)
+  ml.matmul(a, a)
+end
+
+local function parallel_map(fn, jobs, n_workers, threads, seed, timeout)
+  warm_up()
+  local n = #jobs
+  local results, errors = {}, {}
+  local pool, next_job, done = {}, 1, 0
+  local function assign(w)
+    if next_job > n then retire(w) return end
+    w.job = next_job
+    w.started = ml.now()
+    next_job = next_job + 1
+    P.send(w.task, spack("<i8", w.job))
+  end
+  -- the poll's wait: until the first running job reaches the timeout (forever without one)
+  local function wait_ms(live)
+    if not timeout then return -1 end
+    local now, left = ml.now(), math.huge
+    for _, w in ipairs(live) do
+      local rest = w.started + timeout - now
+      if rest <= 0 and w.pid then
+        w.timed_out = timeout
+        P.kill(w.pid, 9) -- its pipe then reads as closed, and the job is reported
+      end
+      left = math.min(left, math.max(rest, 0))
+    end
+    return math.ceil(left * 1000) + 1
+  end
+  local ok, err = pcall(function()
+    for k = 1, math.min(n_workers, n) do
+      pool[k] = spawn(fn, jobs, seed, threads)
+      assign(pool[k])
+    end
+    while done < n do
+      local fds, live = {}, {}
+      for _, w in ipairs(pool) do
+        if w.result then fds[#fds + 1], live[#live + 1] = w.result, w end
+      end
+      if #fds == 0 then error("workers.map: no worker left with " .. (n - done) .. " jobs to go", 0) end
+      local ready = P.poll(fds, wait_ms(live))
+      for k, w in ipairs(live) do
+        if ready[k] then
+          local msg = P.recv(w.result)
+          if msg == nil then
+            -- the child died: its job failed; a fresh worker takes the remaining jobs
+            errors[w.job] = death_message(w)
+            done = done + 1
+            retire(w)
+            if next_job <= n then
+              local fresh = spawn(fn, jobs, seed, threads)
+              fresh.timed_out = nil
+              for j, x in ipairs(pool) do if x == w then pool[j] = fresh end end
+              assign(fresh)
+            end
+          else
+            local r = workers.decode(msg)
+            if r[2] then results[r[1]] = r[3] else errors[r[1]] = r[3] end
+            done = done + 1
+            assign(w)
+          end
+        end
+      end
+    end
+  end)
+  for _, w in ipairs(pool) do
+    if w.pid and not ok then P.kill(w.pid, 9) end
+    retire(w)
+    if w.pid then P.wait(w.pid) w.pid = nil end
+  end
+  if not ok then error(err, 0) end
+  return results, errors
+end
+
+local function serial_map(fn, jobs, seed)
+  local results, errors = {}, {}
+  for i = 1, #jobs do
+    local ok, r = run_job(fn, jobs, i, seed)
+    if ok then results[i] = r else errors[i] = r end
+  end
+  return results, errors
+end
+
+--- workers.map(jobs, fn, [{n_workers = ml.threads(), threads_per_worker, seed, errors = "raise"|"return", timeout}])
+--- -> results in job order (fn(jobs[i], i) for each i), [errors]
+function workers.map(jobs, fn, opts)
+  local name = "workers.map"
+  opts = checks.options(name, opts, { "n_workers", "threads_per_worker", "seed", "errors", "timeout" })
+  if type(jobs) ~= "table" then fail(fmt("%s: expected a list of jobs, got %s", name, type(jobs))) end
+  checks.func(name, "fn", fn)
+  local cores = math.max(1, ml.threads())
+  local n_workers = opts.n_workers == nil and cores or checks.integer(name, "n_workers", opts.n_workers, -1)
+  if n_workers == -1 then n_workers = P.ncpu() end
+  if n_workers == 0 then fail(name .. ": n_workers must be >= 1 (or -1 for every processor), got 0") end
+  local threads = opts.threads_per_worker and checks.integer(name, "threads_per_worker", opts.threads_per_worker, 1)
+    or math.max(1, cores // n_workers)
+  local on_error = checks.one_of(name, "errors", opts.errors, { "raise", "return" }, "raise")
+  local timeout = opts.timeout ~= nil and checks.number(name, "timeout", opts.timeout, 0) or nil
+  local saved = ml.random_state()
+  local seed = opts.seed and checks.integer(name, "seed", opts.seed) or ml.randint(0, 2 ^ 31, { 1 }):item()
+  local results, errors
+  if n_workers == 1 or #jobs <= 1 then
+    results, errors = serial_map(fn, jobs, seed)
+  else
+    local threads_before = ml.threads()
+    local ok, r, e = pcall(parallel_map, fn, jobs, n_workers, threads, seed, timeout)
+    ml.threads(threads_before)
+    if not ok then ml.set_random_state(saved) checks.reraise(r) end
+    results, errors = r, e
+  end
+  ml.set_random_state(saved)
+  if on_error == "raise" then
+    for i = 1, #jobs do
+      if errors[i] then fail(fmt("%s: job %d of %d failed: %s", name, i, #jobs, errors[i])) end
+    end
+  end
+  return results, errors
+end
+
+ml.doc(workers, "core.workers — runs Lua jobs in forked worker processes (copy-on-write data, results through a pipe)")
+ml.doc(workers.map, "workers.map(jobs, fn, [{n_workers, threads_per_worker, seed, errors = 'raise'|'return', timeout (s, worker processes)}]) -> results[, errors] — fn(jobs[i], i) in worker processes, results in job order")
+ml.doc(workers.encode, "workers.encode(v) -> bytes — numbers, strings, tables, tensors and objects with state, serialized for a pipe")
+ml.doc(workers.decode, "workers.decode(bytes) -> v — the value workers.encode serialized")
+
+return workers

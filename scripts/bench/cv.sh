@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# cv: models.cross_val_score of a RandomForestClassifier (100 trees), 5
+# stratified folds, on a synthetic N x 20 binary problem (default N=20000, so
+# a fold takes about a second): the folds in worker processes (n_jobs=2, one
+# per core, each worker at 1 thread) against the serial run (n_jobs=1, at 2
+# threads), and scikit-learn's cross_val_score(n_jobs=1 / 2) on the same kind
+# of data beside it. MODEL=net uses a NetClassifier (2x64 MLP, 8 epochs)
+# instead, for builds without the random forest (no scikit-learn side then).
+# Target (issue 11): wall time in workers at most 0.6 of the serial run, both
+# cores busy. The sides alternate, ROUNDS times (default 5); medians and the
+# ratio are printed. The machine may be shared: each run is logged to stderr
+# with the load average.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ROUNDS=${ROUNDS:-5}
+N=${N:-20000}
+MODEL=${MODEL:-forest}
+ML=build/moonlab
+PY=/usr/bin/python3
+[ -x "$ML" ] || make -j2
+median() { sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+
+keys=("moonlab serial" "moonlab workers")
+declare -A cmd=()
+cmd["moonlab serial"]="$ML scripts/bench/cv.lua $MODEL $N 1"
+cmd["moonlab workers"]="$ML scripts/bench/cv.lua $MODEL $N 2"
+if [ "$MODEL" = forest ] && "$PY" -c 'import sklearn' 2>/dev/null; then
+  keys+=("sklearn n_jobs=1" "sklearn n_jobs=2")
+  cmd["sklearn n_jobs=1"]="$PY scripts/bench/cv.py $N 1"
+  cmd["sklearn n_jobs=2"]="$PY scripts/bench/cv.py $N 2"
+fi
+
+declare -A t=() a=()
+for ((r = 0; r < ROUNDS; r++)); do
+  for k in "${keys[@]}"; do
+    out=$(${cmd[$k]} $r | grep '^RESULT') || { echo "failed: ${cmd[$k]}" >&2; exit 1; }
+    read -r _ sec acc <<< "$out"
+    printf '  round %d: %-18s %8.3f s  accuracy %.4f  (load %s)\n' "$((r + 1))" "$k" "$sec" "$acc" "$(cut -d' ' -f1 /proc/loadavg)" >&2
+    t[$k]+="$sec "; a[$k]+="$acc "
+  done
+done
+echo "cross_val_score, 5 folds, $MODEL on $N x 20; median over $ROUNDS rounds (machine possibly shared)"
+printf "%-18s %10s %10s\n" side "wall s" accuracy
+for k in "${keys[@]}"; do
+  printf "%-18s %10.3f %10.4f\n" "$k" "$(printf '%s\n' ${t[$k]} | median)" "$(printf '%s\n' ${a[$k]} | median)"
+done
+ms=$(printf '%s\n' ${t["moonlab serial"]} | median); mw=$(printf '%s\n' ${t["moonlab workers"]} | median)
+awk -v s="$ms" -v w="$mw" 'BEGIN { printf "moonlab workers / serial: %.2f (target <= 0.6)\n", w / s }'
+if [ -n "${t["sklearn n_jobs=2"]:-}" ]; then
+  s1=$(printf '%s\n' ${t["sklearn n_jobs=1"]} | median); s2=$(printf '%s\n' ${t["sklearn n_jobs=2"]} | median)
+  awk -v a="$s2" -v b="$s1" 'BEGIN { printf "sklearn n_jobs=2 / n_jobs=1: %.2f\n", a / b }'
+  awk -v a="$mw" -v b="$s2" 'BEGIN { printf "moonlab workers / sklearn n_jobs=2: %.2f\n", a / b }'
+fi
