@@ -205,3 +205,21 @@ T.test("fit inside a trial reports each epoch's metric and stops a pruned trial 
   T.ok(pruned > 0 and bad * 2 > pruned, string.format("%d pruned, %d of them with the useless rate", pruned, bad))
   T.eq(res.best_params.lr, 3e-2)
 end)
+
+T.test("jobs = 2: trials run in two worker processes, each trial once, failures recorded", function()
+  local res = search.run(function(p)
+    if p.x > 0.8 then error("too far") end
+    return { loss = (p.x - 0.3) ^ 2, pid = ml._journal.pid() }
+  end, { x = search.uniform(0, 1) }, { trials = 12, seed = 2, jobs = 2, metric = "loss", verbose = false })
+  T.eq(#res.trials, 12)
+  local pids, states = {}, {}
+  for i, t in ipairs(res.trials) do
+    T.eq(t.number, i)
+    states[t.state] = (states[t.state] or 0) + 1
+    if t.metrics then pids[t.metrics.pid] = true end
+    if t.state == "failed" then T.ok(t.error:find("too far"), t.error) end
+  end
+  local n = 0 for _ in pairs(pids) do n = n + 1 end
+  T.ok(n >= 1 and not pids[ml._journal.pid()], "the trials ran in workers")
+  T.ok((states.complete or 0) > 0)
+end)

@@ -167,12 +167,13 @@ end
 --- search.run(objective, space, [opts]) -> result
 -- opts: method ("tpe" | "gp" | "genetic" | "random" | "grid" | a sampler), sampler (its options), trials (default 20; a grid: all of
 -- it), timeout (seconds), target, direction ("minimize" | "maximize"), metric, seed, pruner ("median" | "none" | a
--- pruner), journal (a file shared by several processes; a killed search resumes from it), verbose (default true)
+-- pruner), journal (a file shared by several processes; a killed search resumes from it), jobs (worker processes,
+-- one thread each, sharing the trials through the journal or a temporary one), verbose (default true)
 function M.run(objective, spec, opts)
   local fn = "search.run"
   checks.func(fn, "objective", objective)
   opts = checks.options(fn, opts, { "method", "sampler", "trials", "timeout", "target", "direction", "metric", "seed",
-    "pruner", "verbose", "journal" })
+    "pruner", "verbose", "journal", "jobs" })
   local compiled = space.compile(fn, spec)
   local direction = checks.one_of(fn, "direction", opts.direction, { "minimize", "maximize" }, "minimize")
   local sampler = make_sampler(fn, opts.method, opts.sampler)
@@ -182,9 +183,15 @@ function M.run(objective, spec, opts)
   local target = opts.target ~= nil and checks.number(fn, "target", opts.target) or nil
   local seed = opts.seed ~= nil and checks.integer(fn, "seed", opts.seed) or math.tointeger(ml.randint(0, 2 ^ 31 - 1, { 1 })[1])
   local verbose = checks.boolean(fn, "verbose", opts.verbose, true)
+  local jobs = opts.jobs ~= nil and checks.integer(fn, "jobs", opts.jobs, 1) or 1
+  local journal_path, temp_journal = opts.journal, nil
+  if jobs > 1 and journal_path == nil then -- workers share their trials through a journal
+    temp_journal = os.tmpname()
+    journal_path = temp_journal
+  end
   local store
-  if opts.journal ~= nil then
-    store = require("moonlab.search.journal").open(opts.journal)
+  if journal_path ~= nil then
+    store = require("moonlab.search.journal").open(journal_path)
     local header = store:start { op = "study", direction = direction, metric = opts.metric, seed = seed,
       params = compiled.names, method = type(opts.method) == "string" and opts.method or "tpe" }
     seed = math.tointeger(header.seed) or seed -- every process of a shared search draws from the first one's seed
@@ -199,26 +206,43 @@ function M.run(objective, spec, opts)
     return params, rng.derive(seed + 1, number)
   end
   local t0 = ml.now()
-  while true do
-    if timeout and ml.now() - t0 >= timeout then break end
-    local t, rerun = store:claim(n_trials, suggest)
-    if not t then break end
-    study.trials = store.trials
-    if rerun and verbose then io.write(fmt("trial %d: its process died; running it again\n", t.number)) end
-    run_trial(fn, objective, t, study, opts.metric)
-    store:finish(t)
-    local best = best_of(store.trials, direction)
-    if verbose then log_trial(t, opts.metric, best) end
-    if best and reached(direction, best.value, target) then break end
+  -- the loop every process runs: claim a trial, run it, record it
+  local function loop(st)
+    while true do
+      if timeout and ml.now() - t0 >= timeout then break end
+      local t, rerun = st:claim(n_trials, suggest)
+      if not t then break end
+      study.trials = st.trials
+      if rerun and verbose then io.write(fmt("trial %d: its process died; running it again\n", t.number)) end
+      run_trial(fn, objective, t, study, opts.metric)
+      st:finish(t)
+      local best = best_of(st.trials, direction)
+      if verbose then log_trial(t, opts.metric, best) end
+      if best and reached(direction, best.value, target) then break end
+    end
+  end
+  if jobs > 1 then
+    -- worker processes, one thread each, sharing the journal: each runs the loop until the trials are claimed
+    local workers = require "moonlab.core.workers"
+    local ids = {}
+    for i = 1, jobs do ids[i] = i end
+    local _, errs = workers.map(ids, function()
+      loop(require("moonlab.search.journal").open(store.path))
+      return true
+    end, { n_workers = jobs, threads_per_worker = 1, errors = "return" })
+    for i, e in pairs(errs or {}) do io.stderr:write(fmt("search.run: worker %d: %s\n", i, tostring(e))) end
+  else
+    loop(store)
   end
   if store.refresh then store:refresh() end
+  if temp_journal then os.remove(temp_journal) end
   study.trials = store.trials
   study.elapsed = ml.now() - t0
   return result.new(study)
 end
 
 ml.doc(M.run, "search.run(objective, space, [{method='tpe'|'gp'|'genetic'|'random'|'grid', trials=20, timeout, target, direction='minimize', "
-  .. "metric, seed, pruner='median'|'halving'|'hyperband'|'none', sampler={...}, journal=path, verbose=true}]) -> result — runs objective(params, trial) per trial; "
+  .. "metric, seed, pruner='median'|'halving'|'hyperband'|'none', sampler={...}, journal=path, jobs=1, verbose=true}]) -> result — runs objective(params, trial) per trial; "
   .. "result.best_params, result.best_value, print(result)")
 
 return M
