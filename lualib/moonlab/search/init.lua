@@ -8,7 +8,7 @@ local search = {}
 
 local parts = {
   "space", "trial", "pruners", "run",
-  "samplers.random", "samplers.grid", "samplers.tpe", "samplers.gp", "samplers.genetic",
+  "samplers.random", "samplers.grid", "samplers.tpe", "samplers.gp", "samplers.genetic", "cv",
 }
 
 local skip = { compile = true, active = true, draw = true, is_dist = true, snap_int = true, Distribution = true,
@@ -26,6 +26,6 @@ end
 search.space = require "moonlab.search.space"
 
 ml.doc(search, "ml.search — hyperparameter search: spaces (uniform, loguniform, int, choice, fixed, conditions), "
-  .. "samplers (grid, random, TPE, GP, genetic), pruning (MedianPruner), search.run")
+  .. "samplers (grid, random, TPE, GP, genetic), pruning (median, successive halving, Hyperband), search.run, GridSearchCV / RandomizedSearchCV / SearchCV")
 
 return search
