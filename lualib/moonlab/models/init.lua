@@ -8,6 +8,7 @@ local base = require "moonlab.models.base"
 local models = { Estimator = base.Estimator, clone = base.clone }
 
 local parts = {
+  "tree", "forest", "inspection",
 }
 
 for _, part in ipairs(parts) do
