@@ -186,6 +186,7 @@ function common.set_tree(self, forest, d)
   t.max_depth = forest.max_depth[1]
   t.n_leaves = forest.children_left:eq(0):sum():item()
   self.tree_ = t
+  self._arrays = forest
   self.feature_importances_ = ml._trees.importances(forest, d):reshape(d)
 end
 
@@ -206,7 +207,7 @@ end
 function DecisionTreeClassifier:_fit(X, y, fn, opts) fit_tree(self, X, y, fn, opts, true) end
 function DecisionTreeRegressor:_fit(X, y, fn, opts) fit_tree(self, X, y, fn, opts, false) end
 
-local function tree_forest(self) return self.tree_ end
+local function tree_forest(self) return self._arrays end
 
 function DecisionTreeClassifier:_predict_proba(X, fn)
   return ml._trees.predict(tree_forest(self), common.features(fn, X), true)
@@ -228,7 +229,7 @@ local function add_tree_methods(cls)
   function cls:apply(X)
     local fn = self.__name .. ":apply"
     self:check_fitted(fn)
-    local leaf = ml._trees.apply(self.tree_, common.features(fn, self:_input(fn, X, false)))
+    local leaf = ml._trees.apply(self._arrays, common.features(fn, self:_input(fn, X, false)))
     return leaf:reshape(leaf:size(1))
   end
   --- tree:get_depth() -> the depth of the tree (a lone root has depth 0)
@@ -247,7 +248,7 @@ local function add_tree_methods(cls)
     local ok, st = pcall(base.Estimator.persist_state, self)
     self.tree_ = tree
     if not ok then error(st, 0) end
-    if tree then for _, k in ipairs(ARRAYS) do st.tensors["tree." .. k] = tree[k] end end
+    if tree then for _, k in ipairs(ARRAYS) do st.tensors["tree." .. k] = self._arrays[k] end end
     return st
   end
   function cls:_load_extra_state(st)
