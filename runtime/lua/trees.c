@@ -225,8 +225,12 @@ static int l_fit(lua_State *L) {
         free(inbag), ml_release(out), ml_release(count);
         return lb_raise_as(L, fn);
     }
-    ml_forest_predict(ml_data(out), ml_data(count), &f, ml_data(X), n, d, classify, inbag);
+    int rc = ml_forest_predict(ml_data(out), ml_data(count), &f, ml_data(X), n, d, classify, inbag);
     free(inbag);
+    if (rc) {
+        ml_release(out), ml_release(count);
+        return lb_raise_as(L, fn);
+    }
     lb_push_tensor(L, out);
     lb_push_tensor(L, count);
     lb_gc_account(L);
@@ -240,8 +244,8 @@ static int l_predict(lua_State *L) {
     ml_tensor *X = check_X(L, 2, fn);
     check_features(L, &f, X->shape[1], fn);
     ml_tensor *out = new_tensor(L, 2, X->shape[0], f.n_values, ML_FLOAT64);
-    ml_forest_predict(ml_data(out), NULL, &f, ml_data(X), X->shape[0], X->shape[1], lua_toboolean(L, 3), NULL);
-    lb_push_tensor(L, out);
+    lb_push_tensor(L, out); /* owned by Lua before a raise */
+    if (ml_forest_predict(ml_data(out), NULL, &f, ml_data(X), X->shape[0], X->shape[1], lua_toboolean(L, 3), NULL)) return lb_raise_as(L, fn);
     lb_gc_account(L);
     return 1;
 }
@@ -253,8 +257,8 @@ static int l_apply(lua_State *L) {
     ml_tensor *X = check_X(L, 2, fn);
     check_features(L, &f, X->shape[1], fn);
     ml_tensor *out = new_tensor(L, 2, X->shape[0], f.n_trees, ML_INT64);
-    ml_forest_apply(ml_data(out), &f, ml_data(X), X->shape[0], X->shape[1]);
     lb_push_tensor(L, out);
+    if (ml_forest_apply(ml_data(out), &f, ml_data(X), X->shape[0], X->shape[1])) return lb_raise_as(L, fn);
     lb_gc_account(L);
     return 1;
 }

@@ -85,12 +85,13 @@ typedef struct {
     int64_t n_trees, n_values;
 } ml_forest_view;
 
-/* leaf (n, n_trees): 1-based leaf node ids within each tree, of the rows of X (n, d) float32 row-major. */
-void ml_forest_apply(int64_t *leaf, const ml_forest_view *f, const float *X, int64_t n, int64_t d);
+/* Both return -1 (message set) when out of memory.
+ * leaf (n, n_trees): 1-based leaf node ids within each tree, of the rows of X (n, d) float32 row-major. */
+int ml_forest_apply(int64_t *leaf, const ml_forest_view *f, const float *X, int64_t n, int64_t d);
 /* out (n, n_values): the mean over trees of each leaf's value, normalized to sum 1 per tree when
  * normalize (class probabilities). With inbag (n_trees, n), row i skips the trees t with inbag[t * n + i]
  * != 0 (out-of-bag predictions) and count (n) receives how many trees each row used (count NULL: all). */
-void ml_forest_predict(double *out, double *count, const ml_forest_view *f, const float *X, int64_t n, int64_t d,
+int ml_forest_predict(double *out, double *count, const ml_forest_view *f, const float *X, int64_t n, int64_t d,
                        bool normalize, const uint16_t *skip_inbag);
 /* importances (d): impurity decrease per feature of tree t (0-based), normalized to sum 1 (zeros for a stump). */
 void ml_tree_importances(double *imp, const ml_forest_view *f, const double *impurity, const double *weighted_n, int64_t t,
