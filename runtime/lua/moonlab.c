@@ -237,6 +237,7 @@ int luaopen_moonlab(lua_State *L) {
     lb_open_metrics(L); /* ml._metrics: label codes, confusion counts, the sorted curves */
     lb_open_boosting(L); /* ml._boosting: histogram gradient boosting */
     lb_open_proc(L); /* ml._proc: worker processes for core/workers.lua */
+    lb_open_trees(L); /* ml._trees: decision trees and forests */
     lb_open_help(L); /* ml.help and ml.doc; the openers above documented what they registered */
 
     lua_pushvalue(L, 2);

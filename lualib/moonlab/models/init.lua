@@ -11,6 +11,7 @@ local parts = {
   "linear", "coordinate_descent", "logistic", "naive_bayes", "neighbors",
   "boosting",
   "splitters", "cross_validation", "curves", "net", "voting", "bagging", "stacking",
+  "tree", "forest", "inspection",
 }
 
 for _, part in ipairs(parts) do
