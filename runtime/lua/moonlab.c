@@ -121,7 +121,7 @@ static void add_debian_cpath(lua_State *L) {
 
 /* The parts of ml written in Lua: without the library they raise instead of being nil. */
 static const char *const lua_modules[] = {"nn", "optim", "data", "callbacks", "train", "prep", "metrics",
-                                          "models", "search", "track", "plot", "serve", "core", "checks", "cli", "sparse", NULL};
+                                          "models", "search", "track", "plot", "serve", "core", "checks", "cli", "sparse", "image", NULL};
 
 /* ml.nn, ml.optim ...: loaded on first use from lualib/moonlab/<name>.lua. */
 static int ml_lazy_index(lua_State *L) {
@@ -232,6 +232,7 @@ int luaopen_moonlab(lua_State *L) {
     lb_open_csv(L);
     lb_open_sparse(L); lb_open_text(L); /* ml._sparse, ml._text: CSR kernels and text features */
     lb_open_rnn(L); /* ml._rnn: the fused recurrent scans */
+    lb_open_image(L); /* ml._image: PNG files through libpng */
     lb_open_help(L); /* ml.help and ml.doc; the openers above documented what they registered */
 
     lua_pushvalue(L, 2);
