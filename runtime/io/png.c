@@ -42,13 +42,13 @@ static void flush_cb(png_structp png) { (void)png; }
         int64_t plane = h * w;                                                                              \
         for (int64_t k = 0; k < c; k++)                                                                     \
             for (int64_t i = 0; i < plane; i++) {                                                           \
-                double v = (double)in[k * plane + i];                                                       \
+                T v = in[k * plane + i];                                                                    \
                 if (v != v) {                                                                               \
                     ml_error("%s: the image holds NaN at channel %lld, row %lld, column %lld", fn,          \
                              (long long)k + 1, (long long)(i / w) + 1, (long long)(i % w) + 1);             \
                     return -1;                                                                              \
                 }                                                                                           \
-                v = v * 255.0 + 0.5;                                                                        \
+                v = v * (T)255 + (T)0.5; /* in T, as torchvision's mul(255).add_(0.5) */                  \
                 out[i * c + k] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);                                  \
             }                                                                                               \
         return 0;                                                                                           \
