@@ -4,7 +4,8 @@
 # Linear, width 32, batch 64, Adam on both, non-saturating loss: a D step on
 # real and detached fake images, then a G step through D) in moonlab
 # (scripts/bench/gan.lua, nn.gan's losses) beside PyTorch (scripts/bench/gan.py)
-# at 1 and 2 threads. Each run times STEPS steps (default 40) after 3 warm-up
+# at 1 and 2 threads (PyTorch with OMP_WAIT_POLICY=PASSIVE: its spinning
+# threads lose badly on a shared machine, 5 s/step at load 10). Each run times STEPS steps (default 40) after 3 warm-up
 # steps and prints seconds per step.
 # Target: at most PyTorch's step time (the "PyTorch's speed or better").
 # Sides alternate, ROUNDS times (default 5); the table shows medians and the
@@ -26,8 +27,8 @@ for ((r = 0; r < ROUNDS; r++)); do
   for T in 1 2; do
     for side in moonlab torch; do
       ((have_torch)) || [ "$side" = moonlab ] || continue
-      if [ "$side" = moonlab ]; then c="$ML scripts/bench/gan.lua $T $STEPS $r"; else c="$PY scripts/bench/gan.py $T $STEPS $r"; fi
-      sec=$(OMP_NUM_THREADS=$T $c | awk '/^RESULT/ {print $2}')
+      if [ "$side" = moonlab ]; then c="$ML scripts/bench/gan.lua $T $STEPS $r"; w=""; else c="$PY scripts/bench/gan.py $T $STEPS $r"; w="OMP_WAIT_POLICY=PASSIVE"; fi
+      sec=$(env OMP_NUM_THREADS=$T $w $c | awk '/^RESULT/ {print $2}')
       printf '  round %d: %-8s %d thr %8.4f s/step  (load %s)\n' "$((r + 1))" "$side" "$T" "$sec" "$(cut -d' ' -f1 /proc/loadavg)" >&2
       t[$side $T]+="$sec "
     done
