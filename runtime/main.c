@@ -298,6 +298,34 @@ static void capture_locals_at_error(lua_State *L) {
         if (is_main_chunk(L, &ar)) { capture_locals(L, &ar); return; }
 }
 
+/* A script that returns a recipe table ({params, run = function(p, ctx)}) is
+ * run as a recipe: moonlab.recipe's main applies the key=value overrides,
+ * answers --help and prints the metrics. Pops the script's result. */
+static int run_recipe(lua_State *L, const char *fname) {
+    int is_recipe = lua_istable(L, -1) && !lua_getmetatable(L, -1);
+    if (is_recipe) {
+        lua_getfield(L, -1, "run");
+        is_recipe = lua_isfunction(L, -1);
+        lua_pop(L, 1);
+    } else if (lua_istable(L, -1)) lua_pop(L, 1); /* the metatable lua_getmetatable pushed */
+    if (!is_recipe) {
+        lua_pop(L, 1);
+        return LUA_OK;
+    }
+    lua_getglobal(L, "require");
+    lua_pushliteral(L, "moonlab.recipe");
+    int status = ml_docall(L, 1, 1);
+    if (status != LUA_OK) {
+        lua_remove(L, -2); /* the recipe table */
+        return status;
+    }
+    lua_getfield(L, -1, "main");
+    lua_remove(L, -2);
+    lua_insert(L, -2); /* main, recipe */
+    lua_pushstring(L, fname);
+    return ml_docall(L, 2, 0);
+}
+
 static int run_script(lua_State *L, char **argv, int script, int keep_locals) {
     const char *fname = argv[script];
     if (strcmp(fname, "-") == 0 && strcmp(argv[script - 1], "--") != 0) fname = NULL; /* stdin */
@@ -315,7 +343,8 @@ static int run_script(lua_State *L, char **argv, int script, int keep_locals) {
     luaL_checkstack(L, n + 3, "too many arguments to script");
     for (int i = 1; i <= n; i++) lua_rawgeti(L, -i, i);
     lua_remove(L, -n - 1);
-    status = ml_docall(L, n, 0);
+    status = ml_docall(L, n, 1);
+    if (status == LUA_OK) status = run_recipe(L, fname ? fname : "stdin"); /* else the message is on top, for report() */
     if (keep_locals) {
         if (lua_gethook(L) == capture_locals_hook) lua_sethook(L, NULL, 0, 0);
         lua_pushnil(L);

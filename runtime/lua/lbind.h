@@ -135,6 +135,7 @@ void lb_aug_loader_transform(lua_State *L, int idx, const char *fn,
                              ml_tensor *(**run)(void *, const ml_tensor *, int64_t, int64_t, bool), void **ctx);
 void lb_open_sparse(lua_State *L); void lb_open_text(lua_State *L); /* ml._sparse, ml._text: CSR kernels and text features */
 void lb_open_rnn(lua_State *L); /* ml._rnn: the fused recurrent scans */
+void lb_open_journal(lua_State *L); /* ml._journal: locked appends to a search journal */
 void lb_open_image(lua_State *L); /* ml._image: PNG files through libpng */
 
 #endif

@@ -232,6 +232,7 @@ int luaopen_moonlab(lua_State *L) {
     lb_open_csv(L);
     lb_open_sparse(L); lb_open_text(L); /* ml._sparse, ml._text: CSR kernels and text features */
     lb_open_rnn(L); /* ml._rnn: the fused recurrent scans */
+    lb_open_journal(L); /* ml._journal: search journals under file locks */
     lb_open_image(L); /* ml._image: PNG files through libpng */
     lb_open_help(L); /* ml.help and ml.doc; the openers above documented what they registered */
 

@@ -1,0 +1,143 @@
+--- `moonlab search`: searches a recipe's space (the recipe file's `space`).
+--   moonlab search recipe.lua [--method tpe] [--trials 50] [--jobs 1] [--metric NAME] [--direction maximize]
+--                             [--journal FILE] [--timeout 10m] [--seed N] [--pruner median] [name=value ...]
+--   moonlab search --show FILE
+-- The search is stored in a journal (default: NAME.search.jsonl beside the
+-- working directory, NAME the recipe's file name), so the same command
+-- resumes a killed search and several commands on one journal cooperate;
+-- the table of trials is written to NAME.search.csv at the end.
+local ml = require "moonlab"
+
+local USAGE = [[
+usage: moonlab search RECIPE.lua [options] [name=value ...]
+       moonlab search --show JOURNAL
+options:
+  --method M       tpe (default), gp, genetic, random or grid
+  --trials N       how many trials in all (default 20; a grid: all of it)
+  --jobs N         worker processes running trials at once (default 1)
+  --metric NAME    the metric of the recipe's result to search on (when run returns a table)
+  --direction D    maximize or minimize (default: maximize for metrics named like accuracy/auc/f1/r2/score, else minimize)
+  --journal FILE   where the search is stored (default NAME.search.jsonl); the same command resumes it
+  --timeout T      stop starting trials after T (seconds, or 30s, 10m, 2h)
+  --seed N         the search's seed (default 0)
+  --pruner P       median, halving, hyperband or none (default median)
+name=value pairs fix parameters of the recipe (they are not searched).]]
+
+local function parse_time(s)
+  local n, unit = tostring(s):match("^([%d.]+)([smh]?)$")
+  n = tonumber(n)
+  if not n then return nil end
+  return n * (unit == "m" and 60 or unit == "h" and 3600 or 1)
+end
+
+local MAXIMIZE = { "acc", "auc", "f1", "r2", "score", "precision", "recall", "ap", "map" }
+
+local function default_direction(metric)
+  if not metric then return "minimize" end
+  local m = metric:lower()
+  for _, k in ipairs(MAXIMIZE) do if m:find(k, 1, true) then return "maximize" end end
+  return "minimize"
+end
+
+local function fail(msg)
+  io.stderr:write("moonlab search: ", msg, "\n")
+  return 2
+end
+
+local function show(path)
+  local journal = require "moonlab.search.journal"
+  local f = io.open(path)
+  if not f then return fail(string.format("cannot open '%s'", path)) end
+  f:close()
+  local j = journal.open(path)
+  j:refresh()
+  local h = j.header or {}
+  local res = require("moonlab.search.result").new {
+    trials = j.trials, direction = h.direction or "minimize", metric = h.metric,
+    space = { names = h.params or {} }, elapsed = 0,
+  }
+  print(res)
+  return 0
+end
+
+local function run(args)
+  local opts, overrides, file = {}, {}, nil
+  local i = 1
+  while i <= #args do
+    local a = args[i]
+    if a == "--help" or a == "-h" then print(USAGE) return 0 end
+    if a == "--show" then
+      if not args[i + 1] then return fail("--show needs a journal file") end
+      return show(args[i + 1])
+    end
+    local flag = a:match("^%-%-(%w+)$")
+    if flag then
+      local v = args[i + 1]
+      if v == nil then return fail("--" .. flag .. " needs a value") end
+      opts[flag] = v
+      i = i + 2
+    elseif a:find("=", 1, true) and not a:match("^%-") then
+      local k, v = a:match("^([^=]+)=(.*)$")
+      if v == "true" then overrides[k] = true
+      elseif v == "false" then overrides[k] = false
+      else overrides[k] = math.tointeger(tonumber(v)) or tonumber(v) or v end
+      i = i + 1
+    elseif not file then
+      file = a
+      i = i + 1
+    else
+      return fail("unexpected argument '" .. a .. "' (one recipe file per search)\n" .. USAGE)
+    end
+  end
+  if not file then return fail("which recipe? " .. USAGE) end
+  local known = { method = 1, trials = 1, jobs = 1, metric = 1, direction = 1, journal = 1, timeout = 1, seed = 1, pruner = 1 }
+  for k in pairs(opts) do
+    if not known[k] then
+      local names = {}
+      for n in pairs(known) do names[#names + 1] = n end
+      local hint = require("moonlab.core.checks").suggest(k, names)
+      return fail(string.format("unknown option --%s%s", k, hint and (" (did you mean --" .. hint .. "?)") or ""))
+    end
+  end
+  local recipe = require "moonlab.recipe"
+  local r = recipe.load(file)
+  if type(r.space) ~= "table" or next(r.space) == nil then
+    return fail(file .. ": the recipe has no space to search (space = {name = ml.search.uniform(...), ...})")
+  end
+  local base = file:match("([^/]+)%.lua$") or file
+  local journal = opts.journal or (base .. ".search.jsonl")
+  local trials = opts.trials and math.tointeger(tonumber(opts.trials))
+  if opts.trials and not trials then return fail("--trials needs a whole number, got " .. opts.trials) end
+  local jobs = opts.jobs and math.tointeger(tonumber(opts.jobs)) or 1
+  if not jobs or jobs < 1 then return fail("--jobs needs a whole number >= 1, got " .. tostring(opts.jobs)) end
+  local timeout = opts.timeout and parse_time(opts.timeout)
+  if opts.timeout and not timeout then return fail("--timeout needs seconds or 30s / 10m / 2h, got " .. opts.timeout) end
+  local seed = opts.seed and math.tointeger(tonumber(opts.seed)) or 0
+  for k in pairs(overrides) do
+    if r.space[k] ~= nil then
+      return fail(string.format("'%s' is searched; a fixed value on the command line would hide the search", k))
+    end
+  end
+  recipe.resolve(r, overrides, file) -- the fixed values: checked before the first trial
+  local metric = opts.metric
+  local direction = opts.direction or default_direction(metric)
+  local search = ml.search
+  local function objective(p, trial)
+    local all = {}
+    for k, v in pairs(overrides) do all[k] = v end
+    for k, v in pairs(p) do all[k] = v end
+    return (recipe.run(r, { overrides = all, path = file, trial = trial }))
+  end
+  print(string.format("search %s: %s, %s trials, %s, journal %s", file, opts.method or "tpe", trials or "20",
+    metric and (direction .. " " .. metric) or direction, journal))
+  local res = search.run(objective, r.space, {
+    method = opts.method or "tpe", trials = trials, timeout = timeout, metric = metric, direction = direction,
+    seed = seed, pruner = opts.pruner or "median", journal = journal, jobs = jobs > 1 and jobs or nil,
+  })
+  print(res)
+  res:to_csv(base .. ".search.csv")
+  print("trials written to " .. base .. ".search.csv")
+  return 0
+end
+
+return { summary = "searches a recipe's hyperparameters (TPE, GP, genetic, random, grid), resumable", usage = USAGE, run = run }
