@@ -86,6 +86,11 @@ static void free_saved(ml_node *n) {
     }
 }
 
+void ml_node_free_saved(ml_node *n) {
+    free_saved(n);
+    n->freed = true;
+}
+
 /* Iterative release: a long chain of nodes must not recurse once per node. */
 void ml_node_release(ml_node *n) {
     if (!n || --n->refcount > 0) return;
@@ -150,7 +155,9 @@ static bool is_row_sum(const ml_tensor *g, int ndim, const int64_t *shape) {
 
 ml_tensor *ml_sum_to_shape(ml_tensor *g, int ndim, const int64_t *shape) {
     if (g->ndim == ndim && memcmp(g->shape, shape, sizeof(int64_t) * ndim) == 0) return ml_retain(g);
-    if (is_row_sum(g, ndim, shape)) {
+    /* a gradient with a graph (create_graph): sums that record */
+    ml_tensor *(*sum_dim)(ml_tensor *, int, bool) = ml_needs_record(1, &g) ? ml_sum : ml_sum_dim;
+    if (sum_dim == ml_sum_dim && is_row_sum(g, ndim, shape)) {
         ml_tensor *o = ml_empty(ndim, shape, g->dtype);
         if (!o) return NULL;
         if (g->dtype == ML_FLOAT32) colsum_float(ml_data(o), ml_data(g), g->shape[0], g->shape[1]);
@@ -160,14 +167,14 @@ ml_tensor *ml_sum_to_shape(ml_tensor *g, int ndim, const int64_t *shape) {
     ml_tensor *cur = ml_retain(g);
     /* leading extra dims */
     while (cur->ndim > ndim) {
-        ml_tensor *s = ml_sum_dim(cur, 0, false);
+        ml_tensor *s = sum_dim(cur, 0, false);
         ml_release(cur);
         if (!s) return NULL;
         cur = s;
     }
     for (int d = 0; d < ndim; d++) {
         if (shape[d] == 1 && cur->shape[d] != 1) {
-            ml_tensor *s = ml_sum_dim(cur, d, true);
+            ml_tensor *s = sum_dim(cur, d, true);
             ml_release(cur);
             if (!s) return NULL;
             cur = s;

@@ -30,7 +30,7 @@ typedef union {
     struct { int perm[ML_MAX_DIMS]; } permute;          /* output dim i is input dim perm[i] */
     struct { int dim; int64_t start[ML_NODE_MAX_IN], len[ML_NODE_MAX_IN]; } cat; /* input k's span of the output */
     struct { double beta, alpha; } addmm;               /* beta * bias + alpha * (a @ b) */
-    struct { int64_t D; bool has_weight; } layer_norm;  /* normalized size; whether an affine weight was given */
+    struct { int64_t D; bool has_weight; double eps; } layer_norm; /* normalized size; whether an affine weight was given; eps */
     struct { int stride[2], pad[2], dil[2], groups; bool reflect; } conv; /* conv.c: leading pads (top, left) */
     struct { int kernel[2], stride[2], pad[2], dil[2]; bool ceil_mode, count_include_pad; int kind; } pool; /* pool.c */
     struct { int reduction; int64_t C, inner, ignore_index; bool weighted; double denom; } loss; /* loss.c */
@@ -91,6 +91,21 @@ void ml_node_release(ml_node *n);
  * single-element root). retain: keep saved tensors for another backward. */
 int ml_backward(ml_tensor *root, ml_tensor *grad, bool retain);
 
+/* Releases n's saved tensors and marks it freed (a backward without retain_graph). */
+void ml_node_free_saved(ml_node *n);
+
+typedef struct {
+    bool create_graph; /* record the sweep, so the gradients can be differentiated again */
+    bool retain_graph; /* keep saved tensors for another pass */
+    bool allow_unused; /* an input the outputs do not depend on gets NULL instead of an error */
+} ml_grad_opts;
+
+/* Gradients of outs[0..n_out) (seeded with gouts[i], or ones for a
+ * one-element output when gouts or gouts[i] is NULL) with respect to
+ * ins[0..n_in), into res[j] (new references); .grad fields are untouched
+ * (grad.c). Returns 0, or -1 with ml_error set and every res[j] NULL. */
+int ml_grad(int n_out, ml_tensor *const *outs, ml_tensor *const *gouts, int n_in, ml_tensor *const *ins,
+            const ml_grad_opts *o, ml_tensor **res);
 
 /* Reduces a broadcast gradient g to shape (ndim, shape) by summing. New reference. */
 ml_tensor *ml_sum_to_shape(ml_tensor *g, int ndim, const int64_t *shape);

@@ -85,3 +85,6 @@ ml_tensor *ml_to(ml_tensor *a, ml_dtype dt) {
     }
     return out;
 }
+
+/* the rule autograd/graph_rules.c knows by address (create_graph) */
+const ml_backward_fn ml_rule_to = to_backward;

@@ -451,3 +451,6 @@ fail:
     ml_release(xc), ml_release(wc), ml_release(bc), ml_release(z);
     return NULL;
 }
+
+/* the rules autograd/graph_rules.c knows by address (create_graph) */
+const ml_backward_fn ml_rule_conv2d = conv_backward, ml_rule_conv_transpose2d = conv_transpose_backward;

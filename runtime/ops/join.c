@@ -187,3 +187,6 @@ ml_tensor *ml_stack(int n, ml_tensor *const *ts, int dim) {
     free(us);
     return out;
 }
+
+/* the rule autograd/graph_rules.c knows by address (create_graph) */
+const ml_backward_fn ml_rule_cat = cat_backward;

@@ -364,3 +364,6 @@ ml_tensor *ml_linear(ml_tensor *x, ml_tensor *w, ml_tensor *bias) {
     }
     return out;
 }
+
+/* the rules autograd/graph_rules.c knows by address (create_graph) */
+const ml_backward_fn ml_rule_matmul = matmul_backward, ml_rule_linear = linear_backward;

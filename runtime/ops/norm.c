@@ -193,6 +193,7 @@ ml_tensor *ml_layer_norm(ml_tensor *x, int k, ml_tensor *weight, ml_tensor *bias
         ml_save(n, 2, st);
         n->ctx.layer_norm.D = D;
         n->ctx.layer_norm.has_weight = wc != NULL;
+        n->ctx.layer_norm.eps = eps; /* for create_graph's rule (autograd/graph_rules.c) */
     }
     int64_t one = 1;
     if (mean) *mean = ml_view(st, 1, &M, &one, st->offset);
@@ -210,3 +211,6 @@ fail:
     ml_release(xc);
     return NULL;
 }
+
+/* the rule autograd/graph_rules.c knows by address (create_graph) */
+const ml_backward_fn ml_rule_layer_norm = ln_backward;

@@ -529,3 +529,6 @@ ml_tensor *ml_cumsum(ml_tensor *a, int dim) {
     }
     return out;
 }
+
+/* the rules autograd/graph_rules.c knows by address (create_graph) */
+const ml_backward_fn ml_rule_sum = sum_backward, ml_rule_root = root_backward;

@@ -276,3 +276,8 @@ ml_tensor *ml_contiguous_op(ml_tensor *a) {
 ml_tensor *ml_clone_op(ml_tensor *a) { return copy_op("clone", a, ml_clone(a)); }
 
 ml_tensor *ml_detach(ml_tensor *a) { return ml_alias(a); }
+
+/* the rules autograd/graph_rules.c knows by address (create_graph) */
+const ml_backward_fn ml_rule_reshape = reshape_backward, ml_rule_permute = permute_backward,
+                     ml_rule_slice = slice_backward, ml_rule_expand = expand_backward,
+                     ml_rule_identity = identity_backward;

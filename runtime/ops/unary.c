@@ -288,3 +288,6 @@ ml_tensor *ml_where(ml_tensor *cond, ml_tensor *a, ml_tensor *b) {
     }
     return out;
 }
+
+/* the rule autograd/graph_rules.c knows by address (create_graph) */
+const ml_backward_fn ml_rule_unary = unary_backward;
