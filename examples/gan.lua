@@ -88,13 +88,14 @@ local function hand_epoch()
   end
   G:eval()
   D:eval()
-  return { d_loss = s.d_loss / s.nd, g_loss = s.g_loss / math.max(s.ng, 1), d_real = s.d_real / s.nd, d_fake = s.d_fake / s.nd }
+  return { d_loss = s.d_loss / s.nd, g_loss = s.ng > 0 and s.g_loss / s.ng or 0 / 0, d_real = s.d_real / s.nd, d_fake = s.d_fake / s.nd }
 end
 
 local t0 = ml.now()
 local function report(epoch, logs)
-  print(string.format("epoch %d  D loss %.4f  G loss %.4f  D(x) %.3f  D(G(z)) %.3f  (%.1fs)", epoch, logs.d_loss,
-    logs.g_loss, logs.d_real, logs.d_fake, ml.now() - t0))
+  local g = logs.g_loss == logs.g_loss and string.format("%.4f", logs.g_loss) or "-" -- NaN: no G step (fewer batches than n_critic)
+  print(string.format("epoch %d  D loss %.4f  G loss %s  D(x) %.3f  D(G(z)) %.3f  (%.1fs)", epoch, logs.d_loss,
+    g, logs.d_real, logs.d_fake, ml.now() - t0))
 end
 if (o.loop or "train") == "hand" then
   for epoch = 1, epochs do report(epoch, hand_epoch()) end
