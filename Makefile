@@ -37,7 +37,7 @@ LDFLAGS += -fopenmp -Wl,-rpath,$(BLAS_DIR)
 BLAS_LIBS = -L$(BLAS_DIR) -lopenblas
 # oneDNN (float32 products where it is faster, JIT for the CPU at hand; its
 # OpenMP runtime is the same libgomp pool) and SLEEF (vectorized exp/log/tanh/erf).
-LIBS      = $(BLAS_LIBS) -ldnnl -lsleef -lz -lm -ldl -lpthread
+LIBS      = $(BLAS_LIBS) -ldnnl -lsleef -lpng -lz -lm -ldl -lpthread
 
 # Every .c under runtime/ but the command's own two: a new folder needs no edit here.
 RUNTIME_SRC = $(sort $(shell find runtime -name '*.c' ! -path runtime/main.c ! -path runtime/repl.c))
@@ -47,7 +47,7 @@ C_TESTS     = $(patsubst tests/c/%.c,$(BUILD)/tests/%,$(wildcard tests/c/test_*.
 
 # Debian packages the build, tests and demo need (make deps installs the missing ones).
 DEPS_PKGS = liblua5.4-dev lua5.4 libopenblas-openmp-dev libdnnl-dev libsleef-dev lua-filesystem \
-            libreadline-dev zlib1g-dev dataset-fashion-mnist python3-sklearn fortunes
+            libreadline-dev zlib1g-dev dataset-fashion-mnist python3-sklearn fortunes libpng-dev
 BENCH_PKGS = python3-torch python3-numpy python3-pandas python3-sklearn python3-imblearn hyperfine python3-xgboost python3-optuna
 
 .PHONY: all deps bench-deps test demo check-memory bench clean install uninstall

@@ -141,5 +141,6 @@ void lb_open_metrics(lua_State *L); /* ml._metrics: the kernels of ml.metrics */
 void lb_open_boosting(lua_State *L); /* ml._boosting: histogram gradient boosting */
 void lb_open_proc(lua_State *L); /* ml._proc: worker processes (core/workers.lua) */
 void lb_open_trees(lua_State *L); /* ml._trees: decision trees and forests */
+void lb_open_image(lua_State *L); /* ml._image: PNG files through libpng */
 
 #endif

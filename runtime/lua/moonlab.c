@@ -121,7 +121,7 @@ static void add_debian_cpath(lua_State *L) {
 
 /* The parts of ml written in Lua: without the library they raise instead of being nil. */
 static const char *const lua_modules[] = {"nn", "optim", "data", "callbacks", "train", "prep", "metrics",
-                                          "models", "search", "track", "plot", "serve", "core", "checks", "cli", "sparse", NULL};
+                                          "models", "search", "track", "plot", "serve", "core", "checks", "cli", "sparse", "image", NULL};
 
 /* ml.nn, ml.optim ...: loaded on first use from lualib/moonlab/<name>.lua. */
 static int ml_lazy_index(lua_State *L) {
@@ -238,6 +238,7 @@ int luaopen_moonlab(lua_State *L) {
     lb_open_boosting(L); /* ml._boosting: histogram gradient boosting */
     lb_open_proc(L); /* ml._proc: worker processes for core/workers.lua */
     lb_open_trees(L); /* ml._trees: decision trees and forests */
+    lb_open_image(L); /* ml._image: PNG files through libpng */
     lb_open_help(L); /* ml.help and ml.doc; the openers above documented what they registered */
 
     lua_pushvalue(L, 2);

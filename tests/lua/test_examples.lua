@@ -10,6 +10,7 @@ local small = {
   ["examples/fashion_cnn.lua"] = "epochs=1 limit=500",
   ["examples/evaluate.lua"] = "folds=3 trees=10 epochs=5",
   ["examples/ensemble.lua"] = "folds=3 trees=10 epochs=5 bags=4 digits=0",
+  ["examples/gan.lua"] = "epochs=1 limit=512 out=" .. (os.getenv("TMPDIR") or "/tmp") .. "/moonlab_example_gan.png",
 }
 
 for _, name in ipairs(T.listdir("examples")) do

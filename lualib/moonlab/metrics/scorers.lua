@@ -13,6 +13,7 @@ local function m() return require "moonlab.metrics" end
 
 -- Whether est offers the method (an ml.models estimator without the model's part does not).
 local function has(est, name)
+  if type(est.has_method) == "function" then return est:has_method(name) end
   if type(est[name]) ~= "function" and not (type(est[name]) == "table" and getmetatable(est[name])) then return false end
   local ok, base = pcall(require, "moonlab.models.base")
   if ok and base.Estimator and est[name] == base.Estimator[name] then return est["_" .. name] ~= nil end

@@ -130,6 +130,12 @@ function Estimator:decision_function(X)
   return self:_decision_function(self:_input(fn, X, false), fn)
 end
 
+--- est:has_method(name) -> whether the estimator implements name (predict_proba and decision_function are optional)
+function Estimator:has_method(name)
+  if name == "predict_proba" or name == "decision_function" then return self["_" .. name] ~= nil end
+  return type(self[name]) == "function"
+end
+
 --- est:score(X, y) -> accuracy (classifiers) or R² (regressors) on X, y
 function Estimator:score(X, y)
   local fn = self.__name .. ":score"
@@ -183,6 +189,7 @@ do
   doc(Estimator.predict, "est:predict(X) -> labels | tensor — predicted labels (the values fit saw) or values")
   doc(Estimator.predict_proba, "est:predict_proba(X) -> float64 [n, K] — class probabilities in the order of classes_")
   doc(Estimator.decision_function, "est:decision_function(X) -> tensor — scores before the link ([n] binary, [n, K] multi-class)")
+  doc(Estimator.has_method, "est:has_method(name) -> boolean — whether the estimator implements name (predict_proba, decision_function)")
   doc(Estimator.score, "est:score(X, y) -> number — accuracy (classifiers) or R² (regressors)")
   doc(Estimator.clone, "est:clone() -> estimator — a new, unfitted estimator with the same options")
   doc(base.clone, "models.clone(est) -> estimator — a new, unfitted copy built from est:get_params()")

@@ -28,6 +28,7 @@ for k, v in pairs(require "moonlab.nn.layers.sequence") do nn.utils[k] = v end -
 add("fit", require "moonlab.nn.fit")
 add("serialize", require "moonlab.nn.serialize")
 add("functional", { functional = require "moonlab.nn.functional" })
+add("gan", { gan = require "moonlab.nn.gan" }) -- nn.gan: adversarial losses and the alternating loop
 
 ml.doc(nn, "ml.nn — modules (nn.Module), layers, losses, nn.init, nn.utils, model:compile/fit/evaluate/predict, model:save and nn.load")
 

@@ -220,6 +220,14 @@ function Pipeline:predict_proba(X) return final_call(self, "prep.Pipeline:predic
 --- pipe:decision_function(X) -> the last step's scores on the transformed X
 function Pipeline:decision_function(X) return final_call(self, "prep.Pipeline:decision_function", "decision_function", X) end
 
+--- pipe:has_method(name) -> whether the last step implements name (predict_proba, decision_function ...)
+function Pipeline:has_method(name)
+  local last = self.steps[#self.steps] and self.steps[#self.steps][2]
+  if type(last) ~= "table" then return false end
+  if type(last.has_method) == "function" then return last:has_method(name) end
+  return type(last[name]) == "function"
+end
+
 --- pipe:score(X, y) -> the last step's score (accuracy, R²) on the transformed X
 function Pipeline:score(X, y) return final_call(self, "prep.Pipeline:score", "score", X, y) end
 
@@ -583,6 +591,7 @@ do
   doc(Pipeline.set_params, "pipe:set_params{step__option = v, step = new} -> pipe — changes step options or replaces steps")
   doc(Pipeline.clone, "pipe:clone() -> pipeline — a new, unfitted pipeline of clones of its steps")
   doc(Pipeline.step, "pipe:step(name) -> transformer — the step named name")
+  doc(Pipeline.has_method, "pipe:has_method(name) -> boolean — whether the last step implements name (predict_proba, decision_function)")
   doc(Pipeline.predict, "pipe:predict(X) -> predictions — the last step's predict on X transformed by the other steps")
   doc(Pipeline.fit_transform, "pipe:fit_transform(X, [y]) -> tensor — fit, then transform")
   doc(Pipeline.inverse_transform, "pipe:inverse_transform(X) -> tensor — every step's inverse, last to first")
