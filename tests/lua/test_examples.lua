@@ -8,6 +8,7 @@ local small = {
   ["examples/transformer.lua"] = "epochs=1 limit=1000 d_model=16 layers=1",
   ["examples/sequence.lua"] = "steps=20 hidden=32 seq=16 batch=8 chars=20000 sample=40",
   ["examples/fashion_cnn.lua"] = "epochs=1 limit=500",
+  ["examples/imbalance.lua"] = "seeds=1 epochs=5 gan_epochs=50",
 }
 
 for _, name in ipairs(T.listdir("examples")) do
