@@ -1,11 +1,13 @@
 /* 2-D convolution by im2col + GEMM (see conv.h).
  *
- * Why im2col and not oneDNN's convolution primitive: one sample's im2col
- * buffer (C/g * KH * KW rows of OH * OW) stays in L2 for the layers people
- * train on small images, and the products go through ml_sgemm, which already
- * picks oneDNN's or OpenBLAS's GEMM by shape; samples run in parallel, one
- * thread each, so a batch of 128 keeps both cores busy without a primitive
- * cache. float64 takes the same path through ml_dgemm (gradient checks).
+ * Which path: float32 convolutions with at least 16 input and output
+ * channels (and groups 1, zero padding) go to oneDNN's direct primitives
+ * (conv_dnnl.c), which won that range in scripts/bench/conv_layers.sh;
+ * thin layers (an image's 1 or 3 input channels), groups, reflect padding
+ * and float64 (gradient checks) take im2col + GEMM here: one sample's
+ * im2col buffer stays in L2, the products go through ml_sgemm (which picks
+ * oneDNN's or OpenBLAS's GEMM by shape) and samples run in parallel, one
+ * thread each. MOONLAB_CONV=im2col / =onednn forces a side.
  *
  * For one sample and one group g (Kg = C/g * KH * KW, P = OH * OW):
  *   forward   y_g  (OCg, P)  = W_g (OCg, Kg) @ col (Kg, P)
@@ -22,6 +24,7 @@
 #include "../autograd/autograd.h"
 #include "../core/error.h"
 #include "../core/parallel.h"
+#include "conv_dnnl.h"
 #include "gemm.h"
 
 typedef struct {
@@ -228,17 +231,32 @@ static int oom(void) {
     ml_error("conv2d: out of memory for the im2col buffers");
     return -1;
 }
+/* oneDNN's primitive for this float32 geometry when the rule wants it (conv_dnnl.h) */
+static bool dnnl_geom(const geom *g, const ml_tensor *t, ml_dnnl_conv_geom *d) {
+    if (t->dtype != ML_FLOAT32 || g->G != 1 || g->reflect) return false;
+    *d = (ml_dnnl_conv_geom){.N = g->N, .C = g->C, .H = g->H, .W = g->W, .OC = g->OC, .KH = g->KH, .KW = g->KW,
+                             .OH = g->OH, .OW = g->OW, .sh = g->sh, .sw = g->sw, .pt = g->pt, .pl = g->pl,
+                             .dh = g->dh, .dw = g->dw};
+    return ml_dnnl_conv_wanted(d);
+}
 static int run_fwd(const geom *g, ml_tensor *y, ml_tensor *x, ml_tensor *w, ml_tensor *b) {
+    ml_dnnl_conv_geom d;
+    if (dnnl_geom(g, y, &d) && ml_dnnl_conv_fwd(&d, ml_data(y), ml_data(x), ml_data(w), b ? ml_data(b) : NULL) == 0)
+        return 0;
     int rc = y->dtype == ML_FLOAT32 ? fwd_float(g, ml_data(y), ml_data(x), ml_data(w), b ? ml_data(b) : NULL)
                                     : fwd_double(g, ml_data(y), ml_data(x), ml_data(w), b ? ml_data(b) : NULL);
     return rc < 0 ? oom() : 0;
 }
 static int run_dgrad(const geom *g, ml_tensor *dx, ml_tensor *dy, ml_tensor *w) {
+    ml_dnnl_conv_geom d;
+    if (dnnl_geom(g, dx, &d) && ml_dnnl_conv_dgrad(&d, ml_data(dx), ml_data(dy), ml_data(w)) == 0) return 0;
     int rc = dx->dtype == ML_FLOAT32 ? dgrad_float(g, ml_data(dx), ml_data(dy), ml_data(w))
                                      : dgrad_double(g, ml_data(dx), ml_data(dy), ml_data(w));
     return rc < 0 ? oom() : 0;
 }
 static int run_wgrad(const geom *g, ml_tensor *dw, ml_tensor *x, ml_tensor *dy) {
+    ml_dnnl_conv_geom d;
+    if (dnnl_geom(g, dw, &d) && ml_dnnl_conv_wgrad(&d, ml_data(dw), ml_data(x), ml_data(dy)) == 0) return 0;
     int rc = dw->dtype == ML_FLOAT32 ? wgrad_float(g, ml_data(dw), ml_data(x), ml_data(dy))
                                      : wgrad_double(g, ml_data(dw), ml_data(x), ml_data(dy));
     return rc < 0 ? oom() : 0;

@@ -83,3 +83,16 @@ T.test("frame: printing aligns and elides the middle of long frames", function()
   local b = tostring(big)
   T.ok(b:find("...", 1, true) and b:find("99.0", 1, true) and not b:find("50.0", 1, true))
 end)
+
+T.test("df.name = values sets or adds a column in place (pandas' df['name'] = ...)", function()
+  local df = ml.data.DataFrame { a = { 1, 2, 3 } }
+  df.b = ml.tensor { 4, 5, 6 }
+  df["c"] = { "x", "y", "z" }
+  df.a = ml.tensor { 7.5, 8, 9 }
+  T.eq(table.concat(df.columns, ","), "a,b,c")
+  T.all_near(df.a, ml.tensor { 7.5, 8, 9 }, 0)
+  T.eq(df:column("c"):get(2), "y")
+  T.raises(function() df.shape = ml.tensor { 1, 2, 3 } end, "'shape' is a frame method or field")
+  T.raises(function() df.b = nil end, "nil does not remove a column")
+  T.raises(function() df.d = ml.tensor { 1, 2 } end, "has 2 rows")
+end)

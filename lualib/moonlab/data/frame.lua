@@ -57,6 +57,22 @@ end
 
 DataFrame.__len = function(df) return df._n end
 
+-- df.name = values / df["name"] = values sets (or adds) a column in place, as
+-- pandas' df["name"] = ...; fields starting with "_" are the frame's own.
+DataFrame.__newindex = function(df, key, v)
+  if type(key) ~= "string" then fail(fmt("df[...] = v: a column name must be a string, got %s", type(key))) end
+  if key:sub(1, 1) == "_" then rawset(df, key, v) return end
+  local fn = fmt("df.%s = ...", key)
+  if methods[key] ~= nil or computed[key] then
+    fail(fmt("%s: '%s' is a frame method or field; name the column otherwise, or use df = df:with_column('%s', v)", fn, key, key))
+  end
+  if v == nil then fail(fmt("%s: nil does not remove a column; select the others (df = df:select{...})", fn)) end
+  local new = df:with_column(key, v) -- checks the values and the length; the frame's tables are its own
+  rawset(df, "_names", new._names)
+  rawset(df, "_cols", new._cols)
+  rawset(df, "_n", new._n)
+end
+
 --- data.DataFrame.is(x) -> whether x is a data frame
 function DataFrame.is(x)
   return type(x) == "table" and class.is_instance(x, DataFrame)

@@ -58,21 +58,16 @@ function BatchNorm1d:forward(x)
     if n <= 1 and self.training then
       fail(fmt("%s: expected more than 1 value per channel when training, got input of shape %s", fn, shape_str(x)))
     end
-    local mean = d == 2 and x:mean(1, true) or x:mean(3, true):mean(1, true) -- [1,C] or [1,C,1]
-    local xc = x - mean
-    local sq = xc * xc
-    local var = d == 2 and sq:mean(1, true) or sq:mean(3, true):mean(1, true) -- biased
+    -- the fused kernel over (N, C, L) (runtime/ops/batch_norm.c: statistics and output in two passes)
+    local N, L = x:size(1), d == 2 and 1 or x:size(3)
+    local y, mean, var = ml._conv.batch_norm(x:reshape(N, C, L), w, b, self.eps, fn)
     if self.training and self.track_running_stats then
       local m = self.momentum
-      local rm, rv = self.running_mean, self.running_var
-      rm:mul_(1 - m):add_(mean:detach():reshape(C), m)
-      rv:mul_(1 - m):add_(var:detach():reshape(C), m * n / math.max(n - 1, 1)) -- unbiased
+      self.running_mean:mul_(1 - m):add_(mean, m)
+      self.running_var:mul_(1 - m):add_(var, m * n / math.max(n - 1, 1)) -- unbiased, as PyTorch
       self.num_batches_tracked:add_(1)
     end
-    local scale = (var + self.eps):rsqrt()
-    if w then scale = scale * (d == 2 and w or w:reshape(C, 1)) end
-    local y = xc * scale
-    if b then y = y + (d == 2 and b or b:reshape(C, 1)) end
+    y = d == 2 and y:reshape(N, C) or y
     return y
   end
   -- eval: y = x * s + t with s = w / sqrt(running_var + eps), t = b - running_mean * s (all [C])
