@@ -9,7 +9,8 @@ PyTorch's fastest loop in scripts/bench/mlp.sh), default initialization.
 Prints "EPOCH <k> <seconds> <mean train loss>" per epoch, then
 "RESULT <median epoch s> <test accuracy %> <peak RSS MiB> <working set MiB>"
 (scripts/bench/peak.py: the process's peak, and the peak of training and
-evaluation above the RSS once data, model and optimizer exist)."""
+evaluation above the RSS once data, model and optimizer exist; the test set in
+batches of 128, the training batch, as cnn.lua explains)."""
 import gzip
 import statistics
 import sys
@@ -83,8 +84,8 @@ for epoch in range(1, epochs + 1):
 
 model.eval()
 with torch.no_grad():
-    correct = sum((model(xte[i:i + 256]).argmax(1) == yte[i:i + 256]).sum().item()
-                  for i in range(0, xte.shape[0], 256))
+    correct = sum((model(xte[i:i + 128]).argmax(1) == yte[i:i + 128]).sum().item()
+                  for i in range(0, xte.shape[0], 128))
 acc = 100.0 * correct / xte.shape[0]
 total_peak, working = peak.finish()
 print("RESULT %.4f %.2f %.1f %.1f" % (statistics.median(times), acc, total_peak, working))
