@@ -3,7 +3,8 @@
 -- loss sum(y * w) + sum(h_n) + sum(c_n) and the backward to every parameter
 -- and the input.
 --   moonlab lstm.lua THREADS LAYERS ITERS [SEED]
--- Prints "RESULT <median fwd+bwd ms> <median fwd ms> <peak RSS MiB> <peak - RSS before the loop, MiB>".
+-- Prints "RESULT <median fwd+bwd ms> <median fwd ms> <peak RSS MiB> <loop peak MiB>"
+-- (scripts/bench/peak.lua: the loop's peak above the RSS before it).
 local nn = ml.nn
 local threads = math.tointeger(tonumber(arg[1])) or 1
 local layers = math.tointeger(tonumber(arg[2])) or 1
@@ -11,21 +12,12 @@ local iters = math.tointeger(tonumber(arg[3])) or 20
 ml.threads(threads)
 ml.seed(math.tointeger(tonumber(arg[4])) or 0)
 
-local function status(key)
-  local f = io.open("/proc/self/status")
-  local v = 0
-  for line in f:lines() do
-    local kb = line:match("^" .. key .. ":%s+(%d+)")
-    if kb then v = tonumber(kb) / 1024 end
-  end
-  f:close()
-  return v
-end
+local peak = dofile("scripts/bench/peak.lua")
 
 local lstm = nn.LSTM(64, 128, { num_layers = layers })
 local x = ml.randn({ 50, 64, 64 }):requires_grad()
 local w = ml.randn({ 50, 64, 128 })
-local base = status("VmRSS")
+peak.start()
 local tot, fwd = {}, {}
 for i = 1, iters + 3 do
   local t0 = ml.now()
@@ -43,5 +35,5 @@ local function median(v)
   local n = #v
   return n % 2 == 1 and v[(n + 1) // 2] or (v[n // 2] + v[n // 2 + 1]) / 2
 end
-local peak = status("VmHWM")
-print(string.format("RESULT %.3f %.3f %.1f %.1f", median(tot), median(fwd), peak, peak - base))
+local total_peak, loop_peak = peak.finish()
+print(string.format("RESULT %.3f %.3f %.1f %.1f", median(tot), median(fwd), total_peak, loop_peak))

@@ -7,10 +7,12 @@
 # sum(c_n), backward to the input and every parameter. Each run is a process
 # doing ITERS iterations (default 20) after 3 warm-up ones and printing the
 # median; sides alternate, ROUNDS times (default 5), and the table shows the
-# medians over rounds. Peak memory: VmHWM at the end, and VmHWM minus the
-# RSS before the loop ("loop peak": what the iterations add on top of the
-# runtime, the model and the input, the fair comparison since an idle
-# Python with torch already holds ~230 MiB).
+# medians over rounds. Peak memory (scripts/bench/peak.lua and peak.py, the
+# same on both sides): the whole process's VmHWM, and the "loop peak": the
+# high-water mark of the iterations (reset through /proc/self/clear_refs
+# once the model and the input exist) minus the RSS at that moment, what the
+# iterations add on top of the runtime, the model and the input; the fair
+# comparison, since an idle Python with torch already holds ~230 MiB.
 # Targets: moonlab's time at most PyTorch's; its loop peak at most PyTorch's.
 # At 2 threads both sides run with OMP_WAIT_POLICY=PASSIVE (moonlab's command
 # sets it itself).

@@ -3,27 +3,21 @@
 -- 0.1, ReLU, post-norm), batch_first input (32, 64, 128), training mode.
 --   moonlab transformer.lua THREADS STEPS [SEED]
 -- A step: zero the gradients, forward, (y * w):sum(), backward. Prints
--- "RESULT <median step ms> <peak RSS MiB> <peak - RSS before the first step MiB>"
--- (VmHWM and VmRSS from /proc/self/status).
+-- "RESULT <median step ms> <peak RSS MiB> <working set MiB>"
+-- (scripts/bench/peak.lua: the steps' peak above the RSS before the first).
 local nn = ml.nn
 local threads = math.tointeger(tonumber(arg[1])) or 1
 local steps = math.tointeger(tonumber(arg[2])) or 20
 ml.threads(threads)
 ml.seed(math.tointeger(tonumber(arg[3])) or 0)
 
-local function status(key)
-  for line in io.lines("/proc/self/status") do
-    local v = line:match("^" .. key .. ":%s*(%d+)")
-    if v then return tonumber(v) / 1024 end
-  end
-end
+local peak = dofile("scripts/bench/peak.lua")
 
 local layer = nn.TransformerEncoderLayer(128, 4, { batch_first = true })
 local x = ml.randn(32, 64, 128):requires_grad()
 local w = ml.randn(32, 64, 128)
 local params = layer:parameters()
-collectgarbage()
-local base = status("VmRSS")
+peak.start()
 local times = {}
 for s = 1, steps + 3 do
   local t0 = ml.now()
@@ -36,5 +30,5 @@ for s = 1, steps + 3 do
 end
 table.sort(times)
 local med = #times % 2 == 1 and times[(#times + 1) // 2] or (times[#times // 2] + times[#times // 2 + 1]) / 2
-local peak = status("VmHWM")
-print(string.format("RESULT %.3f %.1f %.1f", med, peak, peak - base))
+local total_peak, working = peak.finish()
+print(string.format("RESULT %.3f %.1f %.1f", med, total_peak, working))

@@ -4,29 +4,26 @@
 post-norm), batch_first input (32, 64, 128), training mode.
     transformer.py THREADS STEPS [SEED]
 A step: zero the gradients, forward, (y * w).sum(), backward. Prints
-"RESULT <median step ms> <peak RSS MiB> <peak - RSS before the first step MiB>"."""
+"RESULT <median step ms> <peak RSS MiB> <working set MiB>"
+(scripts/bench/peak.py: the steps' peak above the RSS before the first)."""
 import statistics
 import sys
 import time
 
 import torch
 
+sys.path.insert(0, __import__("os").path.dirname(__file__))
+import peak  # noqa: E402
+
 threads, steps = int(sys.argv[1]), int(sys.argv[2])
 torch.set_num_threads(threads)
 torch.manual_seed(int(sys.argv[3]) if len(sys.argv) > 3 else 0)
 
 
-def status(key):
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(key + ":"):
-                return int(line.split()[1]) / 1024
-
-
 layer = torch.nn.TransformerEncoderLayer(128, 4, batch_first=True)
 x = torch.randn(32, 64, 128, requires_grad=True)
 w = torch.randn(32, 64, 128)
-base = status("VmRSS")
+peak.start()
 times = []
 for s in range(steps + 3):
     t0 = time.perf_counter()
@@ -37,5 +34,5 @@ for s in range(steps + 3):
     dt = time.perf_counter() - t0
     if s >= 3:
         times.append(dt * 1000)
-peak = status("VmHWM")
-print("RESULT %.3f %.1f %.1f" % (statistics.median(times), peak, peak - base))
+total_peak, working = peak.finish()
+print("RESULT %.3f %.1f %.1f" % (statistics.median(times), total_peak, working))

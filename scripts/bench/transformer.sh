@@ -5,10 +5,12 @@
 # (scripts/bench/transformer.lua) beside PyTorch (scripts/bench/transformer.py),
 # at 1 and 2 threads. A step: zero the gradients, forward, (y * w):sum(),
 # backward; each run times STEPS steps (default 20) after 3 warm-up steps and
-# prints its median step. Memory: the peak resident set (VmHWM) and the peak
-# minus the resident set just before the first step ("working set": the
-# activations, saved tensors and gradients a step needs, without the
-# runtime's own libraries).
+# prints its median step. Memory (scripts/bench/peak.lua and peak.py, the
+# same on both sides): the whole process's peak resident set (VmHWM), and the
+# "working set": the high-water mark of the steps (reset through
+# /proc/self/clear_refs just before the first) minus the resident set at that
+# moment, the activations, saved tensors and gradients a step needs, without
+# the runtime's own libraries (an idle Python with torch holds ~230 MiB).
 # Target: moonlab's step time at most PyTorch's at 1 and 2 threads, and its
 # working set at most PyTorch's.
 # Sides alternate, ROUNDS times (default 5); the table shows medians over the

@@ -5,12 +5,13 @@ local small = {
   ["examples/fashion_mlp.lua"] = "epochs=1 limit=3000",
   ["examples/explicit_loop.lua"] = "epochs=1 limit=2000",
   ["examples/regression.lua"] = "epochs=5",
-  ["examples/transformer.lua"] = "epochs=1 limit=1000 d_model=16 layers=1",
+  ["examples/transformer.lua"] = "epochs=1 limit=400 d_model=16 layers=1",
   ["examples/sequence.lua"] = "steps=20 hidden=32 seq=16 batch=8 chars=20000 sample=40",
   ["examples/fashion_cnn.lua"] = "epochs=1 limit=500",
   ["examples/evaluate.lua"] = "folds=3 trees=10 epochs=5",
   ["examples/ensemble.lua"] = "folds=3 trees=10 epochs=5 bags=4 digits=0",
   ["examples/gan.lua"] = "epochs=1 limit=512 out=" .. (os.getenv("TMPDIR") or "/tmp") .. "/moonlab_example_gan.png",
+  ["examples/imbalance.lua"] = "seeds=1 epochs=5 gan_epochs=50",
 }
 
 for _, name in ipairs(T.listdir("examples")) do

@@ -8,7 +8,7 @@ local prep = {}
 local parts = {
   "augment",
   "scale", "impute", "encode", "dates", "clean", "compose", "split",
-  "resample", "weights", "knn_impute",
+  "resample", "weights", "knn_impute", "gan_oversample",
   "text",
 }
 
