@@ -41,16 +41,13 @@ print(string.format("breast cancer: train %d rows (%d malignant, 1:%.0f), test %
   ytr:numel(), ytr:eq(MALIGNANT):sum():item(), ben:numel() / keep:numel(), yte:numel(), yte:eq(MALIGNANT):sum():item()))
 
 -- ---- the metrics, malignant as the positive class ----
--- replaced by ml.metrics once it lands
+local metrics = ml.metrics
 local function scores(y_true, y_pred, pos)
-  local t, p = y_true:eq(pos):long(), y_pred:eq(pos):long()
-  local tp = (t * p):sum():item()
-  local fn, fp = t:sum():item() - tp, p:sum():item() - tp
-  local tn = y_true:numel() - tp - fn - fp
-  local recall = tp / math.max(1, tp + fn)
-  local f1 = 2 * tp / math.max(1, 2 * tp + fp + fn)
-  local specificity = tn / math.max(1, tn + fp)
-  return { recall = recall, f1 = f1, balanced_accuracy = (recall + specificity) / 2 }
+  return {
+    recall = metrics.recall_score(y_true, y_pred, { pos_label = pos }),
+    f1 = metrics.f1_score(y_true, y_pred, { pos_label = pos }),
+    balanced_accuracy = metrics.balanced_accuracy_score(y_true, y_pred),
+  }
 end
 
 -- ---- the strategies: each returns the training rows to fit and the fit options ----
