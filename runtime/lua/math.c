@@ -32,11 +32,37 @@ static bool scalar_operand(lua_State *L, const char *fn, ml_tensor **a, ml_tenso
     return false;
 }
 
+/* add and sub take PyTorch's alpha (a + alpha * b); the other ops take two operands, nothing more */
 static int binary(lua_State *L, ml_binary_op op, const char *fn) {
     ml_tensor *a, *b;
     double s;
     bool rev;
-    lb_push_tensor(L, scalar_operand(L, fn, &a, &b, &s, &rev) ? ml_binary_scalar(op, a, s, rev) : ml_binary(op, a, b));
+    bool has_alpha = (op == ML_ADD || op == ML_SUB) && !lua_isnoneornil(L, 3);
+    double alpha = 1;
+    if (has_alpha) {
+        if (lua_type(L, 3) != LUA_TNUMBER) return luaL_error(L, "%s: argument #3 (alpha) must be a number, got %s", fn, luaL_typename(L, 3));
+        alpha = lua_tonumber(L, 3);
+    } else if (lua_gettop(L) > 2 && !lua_isnil(L, 3))
+        return luaL_error(L, "%s: takes two operands, got a third argument (%s)", fn, luaL_typename(L, 3));
+    if (scalar_operand(L, fn, &a, &b, &s, &rev)) {
+        if (has_alpha && rev) { /* alpha scales the second operand, the tensor: s + alpha * a */
+            ml_tensor *scaled = ml_binary_scalar(ML_MUL, a, alpha, false);
+            if (!scaled) return lb_raise(L);
+            lb_push_tensor(L, ml_binary_scalar(op, scaled, s, true));
+            ml_release(scaled);
+            return 1;
+        }
+        lb_push_tensor(L, ml_binary_scalar(op, a, has_alpha ? s * alpha : s, rev));
+        return 1;
+    }
+    if (has_alpha && alpha != 1) {
+        ml_tensor *scaled = ml_binary_scalar(ML_MUL, b, alpha, false);
+        if (!scaled) return lb_raise(L);
+        lb_push_tensor(L, ml_binary(op, a, scaled));
+        ml_release(scaled);
+        return 1;
+    }
+    lb_push_tensor(L, ml_binary(op, a, b));
     return 1;
 }
 

@@ -65,9 +65,9 @@
 /* NaN-propagating maximum/minimum, as PyTorch's */
 #define ML_BINARY_OPS(X)                                                                                       \
     X(ML_ADD, add, x + y, 0,                                                                                   \
-      "t:add(x) -> tensor — t + x, broadcasting; x a tensor or number (ml.add(a, b) takes a number on either side)") \
+      "t:add(x, [alpha=1]) -> tensor — t + alpha * x, broadcasting; x a tensor or number (ml.add(a, b) takes a number on either side)") \
     X(ML_SUB, sub, x - y, 0,                                                                                   \
-      "t:sub(x) -> tensor — t - x, broadcasting; x a tensor or number")                                        \
+      "t:sub(x, [alpha=1]) -> tensor — t - alpha * x, broadcasting; x a tensor or number")                                        \
     X(ML_MUL, mul, x * y, 1,                                                                                   \
       "t:mul(x) -> tensor — t * x elementwise, broadcasting; x a tensor or number")                            \
     X(ML_DIV, div, x / y, 1,                                                                                   \

@@ -207,3 +207,16 @@ T.test("graphs of every op are freed when their tensors are dropped", function()
     end
   end
 end)
+
+T.test("add and sub take PyTorch's alpha; other binary ops refuse a third argument", function()
+  local a = ml.tensor { 1, 2 }
+  T.all_near(a:add(ml.tensor { 1, 1 }, 10), ml.tensor { 11, 12 }, 0)
+  T.all_near(ml.sub(a, ml.tensor { 1, 1 }, 10), ml.tensor { -9, -8 }, 0)
+  T.all_near(a:add(3, 2), ml.tensor { 7, 8 }, 0)
+  T.all_near(ml.add(3, a, 2), ml.tensor { 5, 7 }, 0)
+  T.raises(function() a:mul(a, 3) end, "mul: takes two operands")
+  T.raises(function() a:add(a, "x") end, "add: argument #3 (alpha) must be a number")
+  local w = ml.tensor({ 1.0, 2.0 }, { requires_grad = true })
+  ml.add(w, w, 3):sum():backward()
+  T.all_near(w.grad, ml.tensor { 4, 4 }, 0)
+end)
