@@ -102,12 +102,20 @@ function M.load_diabetes(opts)
   local y = ml.data.read_csv(M.sklearn_data_path("diabetes_target.csv.gz", fn),
     { header = false, names = { "target" }, dtypes = { target = "float64" } })
   if scaled then
+    -- sklearn.preprocessing.scale then / sqrt(rows), in numpy's order of operations (sums row by row, as its
+    -- axis-0 reductions run), so the values are scikit-learn's to the last bit; 442 x 10 numbers, done in Lua
     local n = #X
+    local root = math.sqrt(n)
     for _, f in ipairs(features) do
-      local v = X[f]
-      local c = v - v:mean()
-      local sd = math.sqrt((c * c):sum():item() / n) -- numpy's std (ddof 0), as sklearn.preprocessing.scale
-      X = X:with_column(f, c / (sd * math.sqrt(n)))
+      local v = X[f]:tolist()
+      local s = 0
+      for i = 1, n do s = s + v[i] end
+      local mean = s / n
+      local q = 0
+      for i = 1, n do q = q + (v[i] - mean) ^ 2 end
+      local sd = math.sqrt(q / n)
+      for i = 1, n do v[i] = (v[i] - mean) / sd / root end
+      X = X:with_column(f, ml.tensor(v, { dtype = "float64" }))
     end
   end
   X = X:with_column("target", y.target)
