@@ -86,6 +86,17 @@ int ml_ridge_f64(double *coef, const double *X, const double *Y, const double *a
             memcpy(F, G, sizeof(double) * (size_t)(d * d));
             for (int64_t j = 0; j < d; j++) F[j * d + j] += alpha[c];
             dpotrf_("L", &di, F, &di, &info, 1);
+            /* a factor whose pivots span more than 1e10 in square is numerically singular (alpha 0 on an exactly
+             * rank-deficient X can still factor, into noise): the same fallback as a failed factorization */
+            if (info == 0 && d > 0) {
+                double lo = INFINITY, hi = 0;
+                for (int64_t j = 0; j < d; j++) {
+                    double p = F[j * d + j] * F[j * d + j];
+                    if (p < lo) lo = p;
+                    if (p > hi) hi = p;
+                }
+                if (!(lo > hi * 1e-10)) info = 1;
+            }
             factored = info == 0 ? alpha[c] : NAN;
         }
         if (factored == alpha[c]) {
@@ -96,7 +107,7 @@ int ml_ridge_f64(double *coef, const double *X, const double *Y, const double *a
         memcpy(F, G, sizeof(double) * (size_t)(d * d));
         for (int64_t j = 0; j < d; j++) F[j * d + j] += alpha[c];
         int rank = 0;
-        rc = gelsd(F, b, sv, &rank, di, di, 1, di > 1 ? di : 1, 2.220446049250313e-16);
+        rc = gelsd(F, b, sv, &rank, di, di, 1, di > 1 ? di : 1, 1e-10); /* the cut of the singularity test above */
     }
     free(G), free(F), free(sv);
     return rc;
