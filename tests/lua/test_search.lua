@@ -223,3 +223,16 @@ T.test("jobs = 2: trials run in two worker processes, each trial once, failures 
   T.ok(n >= 1 and not pids[ml._journal.pid()], "the trials ran in workers")
   T.ok((states.complete or 0) > 0)
 end)
+
+T.test("param_importances: the parameter that drives the objective comes first; they sum to 1", function()
+  local res = search.run(function(p) return 10 * (p.a - 0.5) ^ 2 + 0.1 * p.b + (p.c == "x" and 1 or 0) end,
+    { a = search.uniform(0, 1), b = search.uniform(0, 1), c = { "x", "y" }, k = 3 },
+    { method = "random", trials = 60, seed = 1, verbose = false })
+  local imp = search.param_importances(res)
+  T.eq(imp[1].name, "a")
+  T.eq(#imp, 3) -- k never varied
+  local s = 0
+  for _, e in ipairs(imp) do s = s + e.importance end
+  T.near(s, 1, 1e-9)
+  T.raises(function() search.param_importances({ trials = {} }) end, "needs at least 2 finished trials")
+end)

@@ -8,7 +8,7 @@ local search = {}
 
 local parts = {
   "space", "trial", "pruners", "run",
-  "samplers.random", "samplers.grid", "samplers.tpe", "samplers.gp", "samplers.genetic", "cv",
+  "samplers.random", "samplers.grid", "samplers.tpe", "samplers.gp", "samplers.genetic", "cv", "importance",
 }
 
 local skip = { compile = true, active = true, draw = true, is_dist = true, snap_int = true, Distribution = true,
