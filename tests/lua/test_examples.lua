@@ -10,6 +10,8 @@ local small = {
   ["examples/fashion_cnn.lua"] = "epochs=1 limit=500",
   ["examples/evaluate.lua"] = "folds=3 trees=10 epochs=5",
   ["examples/ensemble.lua"] = "folds=3 trees=10 epochs=5 bags=4 digits=0",
+  ["examples/search_grid.lua"] = "trees=5,10 depths=3,6",
+  ["examples/search_mlp.lua"] = "trials=4 epochs=1 limit=600",
   ["examples/gan.lua"] = "epochs=1 limit=512 out=" .. (os.getenv("TMPDIR") or "/tmp") .. "/moonlab_example_gan.png",
   ["examples/imbalance.lua"] = "seeds=1 epochs=5 gan_epochs=50",
 }
