@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# search_jobs: the throughput of a search with jobs = 2 (two worker
+# processes, one thread each) against jobs = 1 (one process, one thread):
+# 20 trials of a small network on Fashion-MNIST. Target (issue 12): at least
+# 1.7x. Sides alternate, ROUNDS times (default 3); medians.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ROUNDS=${ROUNDS:-3}
+ML=build/moonlab
+[ -x "$ML" ] || make -j2
+median() { sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+one=""; two=""
+for ((r = 0; r < ROUNDS; r++)); do
+  read -r _ _ t _ <<< "$("$ML" scripts/bench/search_jobs.lua 1 | grep '^TIME')"; one+="$t "
+  read -r _ _ t _ <<< "$("$ML" scripts/bench/search_jobs.lua 2 | grep '^TIME')"; two+="$t "
+  echo "  round $((r + 1)) (load $(cut -d' ' -f1 /proc/loadavg))" >&2
+done
+a=$(printf '%s\n' $one | median); b=$(printf '%s\n' $two | median)
+printf "jobs=1 %.2f s, jobs=2 %.2f s: throughput x%.2f\n" "$a" "$b" "$(echo "$a / $b" | bc -l)"
