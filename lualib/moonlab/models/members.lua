@@ -89,9 +89,7 @@ end
 --- members.fit_all(fn, jobs, fit, n_jobs, seed) -> fitted estimators: fit(job, i) for each job, in worker processes when n_jobs > 1
 function M.fit_all(fn, jobs, fit, n_jobs, seed)
   local workers = require "moonlab.core.workers"
-  local n = n_jobs == nil and 1 or checks.integer(fn, "n_jobs", n_jobs, -1)
-  if n == 0 then fail(fn .. ": n_jobs must be >= 1 (or -1 for every core), got 0") end
-  if n == -1 then n = math.max(1, ml.threads()) end
+  local n = n_jobs == nil and 1 or require("moonlab.models.cross_validation").n_workers(fn, n_jobs)
   local results, errors = workers.map(jobs, fit, { n_workers = math.min(n, #jobs), seed = seed, errors = "return" })
   for i = 1, #jobs do
     if errors[i] then fail(fmt("%s: member %d of %d failed: %s", fn, i, #jobs, errors[i])) end

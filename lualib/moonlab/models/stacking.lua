@@ -34,7 +34,7 @@ local function check(self, fn)
   end
   checks.one_of(fn, "stack_method", self.stack_method, { "auto", "predict_proba", "decision_function", "predict" })
   checks.boolean(fn, "passthrough", self.passthrough)
-  if self.n_jobs ~= nil then checks.integer(fn, "n_jobs", self.n_jobs, -1) end
+  if self.n_jobs ~= nil then require("moonlab.models.cross_validation").n_workers(fn, self.n_jobs) end
 end
 
 local function final_template(self, fn, default_name)

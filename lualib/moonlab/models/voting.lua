@@ -21,7 +21,7 @@ local M = {}
 local function check_common(self, fn)
   members.check_named(fn, self.estimators)
   self.weights = members.check_weights(fn, self.weights, #self.estimators)
-  if self.n_jobs ~= nil then checks.integer(fn, "n_jobs", self.n_jobs, -1) end
+  if self.n_jobs ~= nil then require("moonlab.models.cross_validation").n_workers(fn, self.n_jobs) end
 end
 
 local function fit_members(self, fn, X, y, sample_weight)

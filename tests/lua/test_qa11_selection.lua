@@ -1,0 +1,88 @@
+-- QA of issue 11's model selection and ensembles: regressions for what QA found (values from
+-- scikit-learn 1.2.1 where there is one).
+local models = ml.models
+local cvmod = require "moonlab.models.cross_validation"
+
+local function f64(t) return ml.tensor(t, { dtype = "float64" }) end
+local function column(n) local t = {} for i = 1, n do t[i] = { i - 1 } end return f64(t) end
+
+T.test("cross_val_predict decision_function: a fold missing a class gets the lowest float there (scikit-learn)", function()
+  local y = { "a", "a", "a", "b", "b", "b", "c", "c", "c", "d", "d", "d" }
+  local p = models.cross_val_predict(models.LogisticRegression {}, column(12), y,
+    { cv = models.KFold { n_splits = 4 }, method = "decision_function" })
+  T.eq(table.concat(p:shape(), ","), "12,4")
+  -- sklearn: cross_val_predict(LogisticRegression(), arange(12)[:, None], y, cv=KFold(4), method='decision_function')[:4]
+  local want = { { -1.7976931348623157e308, 7.1323, 1.0448, -8.1771 }, { -1.7976931348623157e308, 6.0388, 1.0448, -7.0836 },
+    { -1.7976931348623157e308, 4.9453, 1.0448, -5.9900 }, { 2.7328, -1.7976931348623157e308, 1.7418, -4.4746 } }
+  T.all_near(p:narrow(1, 1, 4), f64(want), 2e-4)
+end)
+
+T.test("cross_val_predict decision_function: a two-class fold among more classes is a clear error, not a cat failure", function()
+  local y = { "a", "a", "a", "b", "b", "b", "b", "c", "c" }
+  T.raises(function()
+    models.cross_val_predict(models.LogisticRegression {}, column(9), y, { cv = models.KFold { n_splits = 3 }, method = "decision_function" })
+  end, "models.cross_val_predict: fold 1's training rows hold only 2 of the 3 classes")
+end)
+
+T.test("BaggingClassifier/Regressor: the estimator defaults to a decision tree (scikit-learn)", function()
+  local X = column(40)
+  local y = {}
+  for i = 1, 40 do y[i] = i <= 20 and 0 or 1 end
+  local b = models.BaggingClassifier { n_estimators = 3, random_state = 0 }
+  b:fit(X, y)
+  T.ok(b.estimators_[1].__name:find("DecisionTreeClassifier", 1, true), b.estimators_[1].__name)
+  T.ok(b:score(X, y) > 0.9)
+  local r = models.BaggingRegressor { n_estimators = 3, random_state = 0 }
+  r:fit(X, X:reshape(40))
+  T.ok(r.estimators_[1].__name:find("DecisionTreeRegressor", 1, true), r.estimators_[1].__name)
+end)
+
+T.test("Bagging oob_score: out-of-bag accuracy / R², and it needs bootstrap", function()
+  local df = ml.data.load_wine()
+  local names = {}
+  for _, n in ipairs(df._names) do if n ~= "target" then names[#names + 1] = n end end
+  local X, y = df:to_tensor(names), df:column("target").values
+  local b = models.BaggingClassifier { n_estimators = 30, oob_score = true, random_state = 0 }
+  b:fit(X, y)
+  -- scikit-learn's oob_score_ on wine, 30-50 trees, seeds 0..2: 0.93 .. 0.97
+  T.ok(b.oob_score_ > 0.88 and b.oob_score_ < 1, "oob_score_ " .. b.oob_score_)
+  T.ok(b.oob_score_ < b:score(X, y) + 1e-12, "oob below the training score")
+  T.eq(table.concat(b.oob_decision_function_:shape(), ","), "178,3")
+  T.all_near(b.oob_decision_function_:sum(2), ml.ones(178, { dtype = "float64" }), 1e-12)
+  -- the oob score by hand: each row's argmax over the members that missed it
+  local r = models.BaggingRegressor { n_estimators = 30, oob_score = true, random_state = 0 }
+  local Xr, yr = X:narrow(2, 2, 12), X:select(2, 1)
+  r:fit(Xr, yr)
+  T.near(r.oob_score_, ml.metrics.r2_score(yr, r.oob_prediction_), 1e-12)
+  T.ok(r.oob_score_ > 0.3 and r.oob_score_ < r:score(Xr, yr), "regressor oob_score_ " .. r.oob_score_)
+  T.raises(function() models.BaggingClassifier { oob_score = true, bootstrap = false } end, "oob_score = true needs bootstrap = true")
+end)
+
+T.test("KFold/StratifiedKFold: random_state without shuffle is an error (scikit-learn), not silently ignored", function()
+  T.raises(function() models.KFold { n_splits = 2, random_state = 1 } end, "models.KFold: random_state has no effect since shuffle is false")
+  T.raises(function() models.StratifiedKFold { random_state = 0 } end, "models.StratifiedKFold: random_state has no effect")
+  models.KFold { n_splits = 2, shuffle = true, random_state = 1 }
+end)
+
+T.test("n_jobs = -2 means every core but one (joblib), at least one worker", function()
+  T.eq(cvmod.n_workers("f", -1), math.max(1, ml.threads()))
+  T.eq(cvmod.n_workers("f", -2), math.max(1, ml.threads() - 1))
+  T.eq(cvmod.n_workers("f", -100), 1)
+  T.raises(function() cvmod.n_workers("f", 0) end, "f: n_jobs must be >= 1, or negative")
+  local X = column(20)
+  local y = {}
+  for i = 1, 20 do y[i] = i % 2 end
+  local s = models.cross_val_score(models.KNeighborsClassifier { n_neighbors = 1 }, X, y, { cv = 2, n_jobs = -2 })
+  T.eq(s:numel(), 2)
+  models.BaggingClassifier { n_jobs = -2 }
+end)
+
+T.test("a fold that raises a table says so, not 'table: 0x...'", function()
+  local y = {}
+  for i = 1, 20 do y[i] = i % 2 end
+  local err = T.raises(function()
+    models.cross_val_score(models.KNeighborsClassifier {}, column(20), y, { cv = 2, n_jobs = 1,
+      scoring = function() error({ code = 7 }) end })
+  end, "fold 1 of 2 failed: the job raised a table {code = 7} instead of an error message")
+  T.ok(not err:find("0x", 1, true), err)
+end)
