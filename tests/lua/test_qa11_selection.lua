@@ -86,3 +86,19 @@ T.test("a fold that raises a table says so, not 'table: 0x...'", function()
   end, "fold 1 of 2 failed: the job raised a table {code = 7} instead of an error message")
   T.ok(not err:find("0x", 1, true), err)
 end)
+
+T.test("NetClassifier/NetRegressor: sample_weight is refused, not silently ignored", function()
+  local nn = ml.nn
+  local build = function(_, d, k) return nn.Sequential { nn.Linear(d, k) } end
+  local X, y = column(6), { 0, 0, 0, 1, 1, 1 }
+  local net = models.NetClassifier { build = build, epochs = 1 }
+  T.raises(function() net:fit(X, y, { sample_weight = ml.ones(6) }) end,
+    "models.NetClassifier:fit: sample_weight is not supported by models.NetClassifier")
+  net:fit(X, y)
+  T.raises(function() models.NetRegressor { build = build, epochs = 1 }:fit(X, X:reshape(6), { sample_weight = ml.ones(6) }) end,
+    "sample_weight is not supported by models.NetRegressor")
+  -- an ensemble passing weights down says which member cannot take them
+  T.raises(function()
+    models.BaggingClassifier { estimator = net, n_estimators = 2, random_state = 0 }:fit(X, y, { sample_weight = ml.ones(6) })
+  end, "sample_weight is not supported")
+end)
