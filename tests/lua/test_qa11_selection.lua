@@ -102,3 +102,35 @@ T.test("NetClassifier/NetRegressor: sample_weight is refused, not silently ignor
     models.BaggingClassifier { estimator = net, n_estimators = 2, random_state = 0 }:fit(X, y, { sample_weight = ml.ones(6) })
   end, "sample_weight is not supported")
 end)
+
+T.test("pipelines with a ColumnTransformer or a text vectorizer clone, so they cross-validate (were: every fold failed)", function()
+  local prep = ml.prep
+  local n = 30
+  local city, num, y, docs = {}, {}, {}, {}
+  for i = 1, n do
+    city[i] = ({ "a", "b", "c" })[i % 3 + 1]
+    num[i] = (i % 7) * 1.0
+    y[i] = i % 3 == 0 and "yes" or "no"
+    docs[i] = (y[i] == "yes" and "good great " or "bad poor ") .. city[i]
+  end
+  local df = ml.data.DataFrame { city = city, num = num }
+  local ct = prep.ColumnTransformer({ { "oh", prep.OneHotEncoder { handle_unknown = "ignore" }, { "city" } },
+    { "sc", prep.StandardScaler(), "num" } }, { remainder = "drop" })
+  local pipe = prep.Pipeline { { "ct", ct }, { "m", models.LogisticRegression {} } }
+  pipe:fit(df, y)
+  local c = models.clone(pipe)
+  local cct = c.steps[1][2]
+  T.ok(cct ~= ct and cct.__name == "prep.ColumnTransformer", "a new ColumnTransformer")
+  T.ok(cct.transformers[1][2] ~= ct.transformers[1][2], "its transformers are clones, not shared")
+  T.eq(cct.transformers[2][3], "num", "the columns as given")
+  T.raises(function() c:predict(df) end, "")
+  local s = models.cross_val_score(pipe, df, y, { cv = 3 })
+  T.all_near(s, f64 { 1, 1, 1 }, 1e-12)
+  local text = prep.Pipeline { { "tf", prep.TfidfVectorizer { ngram_range = { 1, 2 } } }, { "nb", models.MultinomialNB {} } }
+  local tdf = ml.data.DataFrame { text = docs }
+  text:fit(tdf, y)
+  local tc = models.clone(text)
+  T.ok(tc.steps[1][2] ~= text.steps[1][2] and tc.steps[1][2].vocabulary_ == nil, "an unfitted vectorizer")
+  T.eq(table.concat(tc.steps[1][2].ngram_range, ","), "1,2")
+  T.all_near(models.cross_val_score(text, tdf, y, { cv = 3 }), f64 { 1, 1, 1 }, 1e-12)
+end)
