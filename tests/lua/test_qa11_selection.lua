@@ -134,3 +134,19 @@ T.test("pipelines with a ColumnTransformer or a text vectorizer clone, so they c
   T.eq(table.concat(tc.steps[1][2].ngram_range, ","), "1,2")
   T.all_near(models.cross_val_score(text, tdf, y, { cv = 3 }), f64 { 1, 1, 1 }, 1e-12)
 end)
+
+T.test("precision/recall/F1 on more than 65536 distinct labels work (were: 'invalid option %l to lua_pushfstring')", function()
+  local n = 70000
+  local a = ml.arange(0, n, { dtype = "int64" })
+  local b = a:clone()
+  b[1] = 1 -- one mistake: label 0 predicted as 1
+  T.near(ml.metrics.f1_score(a, b, { average = "micro" }), (n - 1) / n, 1e-12)
+  -- per class: label 0 has recall 0 (F 0), label 1 precision 1/2 (F 2/3), the rest 1
+  T.near(ml.metrics.f1_score(a, b, { average = "macro", zero_division = 0 }), (n - 2 + 2 / 3) / n, 1e-12)
+  T.near(ml.metrics.recall_score(a, b, { average = "macro", zero_division = 0 }), (n - 1) / n, 1e-12)
+end)
+
+T.test("ml._proc.tensor_from_bytes: a size mismatch is a readable message", function()
+  local err = T.raises(function() ml._proc.tensor_from_bytes("abc", "float64", { 2 }) end, "ml._proc.tensor_from_bytes: 3 bytes do not make 2 float64 values")
+  T.ok(not err:find("invalid option", 1, true), err)
+end)
