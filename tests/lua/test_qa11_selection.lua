@@ -150,3 +150,41 @@ T.test("ml._proc.tensor_from_bytes: a size mismatch is a readable message", func
   local err = T.raises(function() ml._proc.tensor_from_bytes("abc", "float64", { 2 }) end, "ml._proc.tensor_from_bytes: 3 bytes do not make 2 float64 values")
   T.ok(not err:find("invalid option", 1, true), err)
 end)
+
+T.test("ensembles take scikit-learn's nested parameters (member__option), on clones of the members", function()
+  local knn = models.KNeighborsClassifier {}
+  local v = models.VotingClassifier { estimators = { { "lr", models.LogisticRegression {} }, { "knn", knn } }, voting = "soft" }
+  v:set_params { knn__n_neighbors = 3, lr__C = 0.5 }
+  T.eq(v.estimators[2][2].n_neighbors, 3)
+  T.eq(v.estimators[1][2].C, 0.5)
+  T.eq(knn.n_neighbors, 5, "the caller's estimator is not changed")
+  local c = models.clone(v)
+  c:set_params { knn__n_neighbors = 9 }
+  T.eq(v.estimators[2][2].n_neighbors, 3, "a clone's set_params leaves the original alone")
+  local p = v:get_params(true)
+  T.eq(p.knn__n_neighbors, 3)
+  T.eq(p.voting, "soft")
+  T.eq(v:get_params().knn__n_neighbors, nil, "get_params() stays shallow (clone and persist use it)")
+  v:set_params { knn = models.GaussianNB {} }
+  T.ok(v.estimators[2][2].__name:find("GaussianNB", 1, true))
+  T.raises(function() v:set_params { knm__n_neighbors = 1 } end, "models.VotingClassifier:set_params: unknown member 'knm'")
+  T.raises(function() v:set_params { lr__CC = 1 } end, "unknown option 'CC'")
+  local b = models.BaggingClassifier { estimator = knn, n_estimators = 2 }
+  b:set_params { estimator__n_neighbors = 1 }
+  T.eq(b.estimator.n_neighbors, 1)
+  T.eq(knn.n_neighbors, 5)
+  local tree_bag = models.BaggingRegressor {}
+  tree_bag:set_params { estimator__max_depth = 2 }
+  T.eq(tree_bag.estimator.max_depth, 2, "the default tree takes options too")
+  local st = models.StackingClassifier { estimators = { { "knn", knn } }, final_estimator = models.LogisticRegression {} }
+  st:set_params { final_estimator__C = 0.25, knn__n_neighbors = 2 }
+  T.eq(st.final_estimator.C, 0.25)
+  T.eq(st.estimators[1][2].n_neighbors, 2)
+  -- and so validation_curve can vary a member's option
+  local X = column(30)
+  local y = {}
+  for i = 1, 30 do y[i] = i <= 15 and 0 or 1 end
+  local r = models.validation_curve(models.VotingClassifier { estimators = { { "knn", models.KNeighborsClassifier {} } } }, X, y,
+    { param_name = "knn__n_neighbors", param_range = { 1, 3 }, cv = 3 })
+  T.eq(r.test_mean:numel(), 2)
+end)

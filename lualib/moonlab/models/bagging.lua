@@ -161,6 +161,8 @@ BaggingClassifier.INPUT = "any"
 BaggingClassifier.SPARSE = true
 BaggingClassifier._check = check
 members.persist_fitted(BaggingClassifier, { "estimators_" })
+members.nested_params(BaggingClassifier, function(self) return { { "estimator", template_of(self, "classifier") } } end,
+  function(self, _, est) self.estimator = est end)
 
 function BaggingClassifier:_fit(X, y, fn, opts)
   if self.estimator ~= nil and self.estimator.KIND ~= nil and self.estimator.KIND ~= "classifier" then
@@ -219,6 +221,8 @@ BaggingRegressor.INPUT = "any"
 BaggingRegressor.SPARSE = true
 BaggingRegressor._check = check
 members.persist_fitted(BaggingRegressor, { "estimators_" })
+members.nested_params(BaggingRegressor, function(self) return { { "estimator", template_of(self, "regressor") } } end,
+  function(self, _, est) self.estimator = est end)
 
 function BaggingRegressor:_fit(X, y, fn, opts)
   if self.estimator ~= nil and self.estimator.KIND ~= nil and self.estimator.KIND ~= "regressor" then

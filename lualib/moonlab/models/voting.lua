@@ -59,6 +59,7 @@ VotingClassifier.INPUT = "any"
 VotingClassifier.SPARSE = true
 members.persist_fitted(VotingClassifier, { "estimators_" }, { "named_estimators_" })
 VotingClassifier._members_loaded = name_members
+members.nested_params(VotingClassifier, function(self) return self.estimators or {} end, members.replace_named)
 
 function VotingClassifier:_check(fn)
   check_common(self, fn)
@@ -143,6 +144,7 @@ VotingRegressor.INPUT = "any"
 VotingRegressor.SPARSE = true
 members.persist_fitted(VotingRegressor, { "estimators_" }, { "named_estimators_" })
 VotingRegressor._members_loaded = name_members
+members.nested_params(VotingRegressor, function(self) return self.estimators or {} end, members.replace_named)
 
 function VotingRegressor:_check(fn)
   check_common(self, fn)
