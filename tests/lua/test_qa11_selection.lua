@@ -188,3 +188,19 @@ T.test("ensembles take scikit-learn's nested parameters (member__option), on clo
     { param_name = "knn__n_neighbors", param_range = { 1, 3 }, cv = 3 })
   T.eq(r.test_mean:numel(), 2)
 end)
+
+T.test("fit's epoch ROC AUC on a one-class validation set is nan with a warning, not an error after the epoch", function()
+  local nn = ml.nn
+  ml.seed(0)
+  local X = ml.randn(32, 3)
+  local y = X:select(2, 1):gt(0):to("int64"):add(1)
+  local model = nn.Sequential { nn.Linear(3, 2) }
+  model:compile { optimizer = "adam", loss = nn.CrossEntropyLoss(), metrics = { "roc_auc", "accuracy" } }
+  local h = model:fit(X, y, { epochs = 2, verbose = 0, validation_data = { X:narrow(1, 1, 8), ml.ones(8, { dtype = "int64" }) } })
+  T.eq(#h.val_roc_auc, 2, "both epochs ran")
+  T.ok(h.val_roc_auc[1] ~= h.val_roc_auc[1], "nan")
+  T.ok(h.roc_auc[2] == h.roc_auc[2], "the training set's AUC is a number")
+  T.ok(model:evaluate(X:narrow(1, 1, 8), ml.ones(8, { dtype = "int64" })).roc_auc ~= 0, "evaluate: nan too")
+  -- other errors still raise
+  T.raises(function() ml.metrics.epoch("roc_auc")(ml.randn(4, 3), ml.tensor({ 1, 2, 3, 9 }, { dtype = "int64" }), 0) end, "")
+end)
