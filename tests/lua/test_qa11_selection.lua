@@ -204,3 +204,9 @@ T.test("fit's epoch ROC AUC on a one-class validation set is nan with a warning,
   -- other errors still raise
   T.raises(function() ml.metrics.epoch("roc_auc")(ml.randn(4, 3), ml.tensor({ 1, 2, 3, 9 }, { dtype = "int64" }), 0) end, "")
 end)
+
+T.test("Voting weights that sum to zero are refused (soft voting divided by zero)", function()
+  T.raises(function() models.VotingClassifier { estimators = { { "nb", models.GaussianNB {} } }, weights = { 0 }, voting = "soft" } end,
+    "models.VotingClassifier: weights sum to zero")
+  models.VotingClassifier { estimators = { { "nb", models.GaussianNB {} }, { "lr", models.LogisticRegression {} } }, weights = { 0, 1 } }
+end)

@@ -40,7 +40,9 @@ function M.check_weights(fn, weights, n)
   if type(weights) ~= "table" or #weights ~= n then
     fail(fmt("%s: weights must be a list of %d numbers (one per estimator), got %s", fn, n, checks.show(weights)))
   end
-  for i, w in ipairs(weights) do checks.number(fn, "weights[" .. i .. "]", w, 0) end
+  local total = 0
+  for i, w in ipairs(weights) do total = total + checks.number(fn, "weights[" .. i .. "]", w, 0) end
+  if total == 0 then fail(fmt("%s: weights sum to zero; at least one member needs a positive weight", fn)) end
   return weights
 end
 
