@@ -210,3 +210,15 @@ T.test("Voting weights that sum to zero are refused (soft voting divided by zero
     "models.VotingClassifier: weights sum to zero")
   models.VotingClassifier { estimators = { { "nb", models.GaussianNB {} }, { "lr", models.LogisticRegression {} } }, weights = { 0, 1 } }
 end)
+
+T.test("classification_report names Lua-list integer labels '1', not '1.0' (as scikit-learn for [1, 2, 3])", function()
+  local M = ml.metrics
+  local txt = M.classification_report({ 1, 2, 2, 3 }, { 1, 2, 3, 3 })
+  T.ok(txt:find("\n           1       1.00", 1, true), txt)
+  T.ok(not txt:find("1.0 ", 1, true), txt)
+  local d = M.classification_report({ 1, 2, 2, 3 }, { 1, 2, 3, 3 }, { output_dict = true })
+  T.near(d["2"]["f1-score"], 2 / 3, 1e-12)
+  -- float labels stay Python's floats
+  local f = M.classification_report(f64 { 1, 2, 2, 3 }, f64 { 1, 2, 3, 3 }, { output_dict = true })
+  T.ok(f["2.0"] ~= nil, "float64 labels keep '2.0'")
+end)
