@@ -87,7 +87,10 @@ static int l_codes(lua_State *L) {
 /* confusion (sums = false) or class_sums (sums = true): the same arguments */
 static int codes_counts(lua_State *L, const char *fn, bool sums) {
     lua_Integer k = luaL_checkinteger(L, 3);
-    if (k < 1 || k > 1 << 16) return luaL_error(L, "%s: k = %lld, expected 1..65536 classes", fn, (long long)k);
+    /* the confusion matrix is k x k; the class sums are 3 x k, so any k the labels can hold
+       (lua_pushfstring knows %I, not %lld) */
+    lua_Integer kmax = sums ? ((lua_Integer)1 << 40) : ((lua_Integer)1 << 16);
+    if (k < 1 || k > kmax) return luaL_error(L, "%s: k = %I, expected 1..%I classes", fn, k, kmax);
     ml_tensor *t = check_vector(L, 1, fn, "the true codes", ML_INT64, false);
     ml_tensor *p = NULL, *w = NULL, *C = NULL;
     const char *bad = NULL;
@@ -142,10 +145,11 @@ static int l_curve(lua_State *L) {
     int64_t n = s0->numel;
     if (s0->ndim != 1 || s0->dtype != ML_FLOAT64) return luaL_error(L, "%s: the scores must be a 1-D float64 tensor", fn);
     if (p0->ndim != 1 || p0->dtype != ML_BOOL || p0->numel != n)
-        return luaL_error(L, "%s: the positives must be a 1-D bool tensor of %lld values", fn, (long long)n);
+        return luaL_error(L, "%s: the positives must be a 1-D bool tensor of %I values", fn, (lua_Integer)n);
     if (w0 && (w0->ndim != 1 || w0->dtype != ML_FLOAT64 || w0->numel != n))
-        return luaL_error(L, "%s: the weights must be a 1-D float64 tensor of %lld values", fn, (long long)n);
-    if (n > ML_CURVE_MAX_N) return luaL_error(L, "%s: at most %lld scores, got %lld", fn, ML_CURVE_MAX_N, (long long)n);
+        return luaL_error(L, "%s: the weights must be a 1-D float64 tensor of %I values", fn, (lua_Integer)n);
+    if (n > ML_CURVE_MAX_N)
+        return luaL_error(L, "%s: at most %I scores, got %I", fn, (lua_Integer)ML_CURVE_MAX_N, (lua_Integer)n);
     ml_tensor *s = ml_contiguous(s0), *p = ml_contiguous(p0), *w = w0 ? ml_contiguous(w0) : NULL;
     int64_t shape[1] = {n > 0 ? n : 1}, m = 0;
     /* the sort's scratch as a tensor: big blocks come back from the storage cache, without page faults */

@@ -137,7 +137,7 @@ static int p_tensor_from_bytes(lua_State *L) {
     int ndim = lb_check_shape(L, 3, shape, fn);
     int64_t numel = ml_numel_of(ndim, shape);
     if ((size_t)numel * ml_dtype_size(dt) != n)
-        return luaL_error(L, "%s: %zu bytes do not make %lld %s values", fn, n, (long long)numel, ml_dtype_name(dt));
+        return luaL_error(L, "%s: %I bytes do not make %I %s values", fn, (lua_Integer)n, (lua_Integer)numel, ml_dtype_name(dt));
     ml_tensor *t = ml_empty(ndim, shape, dt);
     if (!t) return lb_raise_as(L, fn);
     if (n) memcpy(ml_data(t), s, n);

@@ -139,6 +139,22 @@ local SIGNALS = { [1] = "SIGHUP", [2] = "SIGINT", [4] = "SIGILL", [6] = "SIGABRT
   [9] = "SIGKILL", [11] = "SIGSEGV", [13] = "SIGPIPE", [15] = "SIGTERM" }
 
 local function message_of(err)
+  if type(err) ~= "string" and type(err) ~= "number" then
+    local mt = getmetatable(err)
+    if not (type(mt) == "table" and mt.__tostring) then
+      -- error({...}) or error(nil): say what was raised rather than "table: 0x55..."
+      local what = type(err)
+      if type(err) == "table" then
+        local keys = {}
+        for k, v in pairs(err) do
+          if #keys == 4 then keys[#keys + 1] = "..." break end
+          keys[#keys + 1] = tostring(k) .. " = " .. (type(v) == "string" and string.format("%q", v) or tostring(v))
+        end
+        what = "a table {" .. table.concat(keys, ", ") .. "}"
+      end
+      return "the job raised " .. what .. " instead of an error message"
+    end
+  end
   return require("moonlab.core.persist").strip(err)
 end
 

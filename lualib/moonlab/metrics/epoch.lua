@@ -45,15 +45,29 @@ local function regression_metric(metric, opts, sign)
   end
 end
 
+-- ROC AUC over a set that holds one class (a validation_split cut from label-sorted rows, a tiny
+-- validation set) is undefined: NaN in the log with a warning, rather than an error that throws away the
+-- training done so far (scikit-learn's cross-validation scores such a fold error_score = nan the same way)
+local function undefined_as_nan(metric, f, ...)
+  local ok, v = pcall(f, ...)
+  if ok then return v end
+  if metric == "roc_auc_score" and tostring(v):find("class present in y_true", 1, true) then
+    require("moonlab.metrics.inputs").warn("roc_auc over an epoch's or a validation set's outputs: only one class present "
+      .. "in the targets, so ROC AUC is not defined; logged as nan")
+    return 0 / 0
+  end
+  error(v, 0)
+end
+
 local function score_metric(metric, multi)
   return function(out, target, threshold)
     local _, prob, truth, K = read(out, target, threshold)
-    if prob:dim() == 1 then return m()[metric](truth, prob) end
+    if prob:dim() == 1 then return undefined_as_nan(metric, m()[metric], truth, prob) end
     local o = { labels = classes(K) }
     if metric == "roc_auc_score" then o.multi_class = multi or "ovr" end
     if metric == "average_precision_score" then o = nil end
     if metric == "top_k_accuracy_score" then o.k = 2 end
-    return m()[metric](truth, prob, o)
+    return undefined_as_nan(metric, m()[metric], truth, prob, o)
   end
 end
 

@@ -8,8 +8,23 @@ local inputs = require "moonlab.metrics.inputs"
 local fail, fmt = checks.fail, string.format
 local M = { metrics = {} }
 
--- Python's str of a label value ("1", "1.0", "cat")
-local function label_name(v)
+-- Whether labels were given as integers: an integer tensor, an int64 data column, or a Lua list of integers
+-- (which labels.read turns into float64, so the classes come back as 1.0, 2.0 ...)
+local function integer_labels(y)
+  if ml.is_tensor(y) then return y:dtype() ~= "float32" and y:dtype() ~= "float64" end
+  if type(y) ~= "table" then return false end
+  if getmetatable(y) == nil then
+    for i = 1, #y do if math.type(y[i]) ~= "integer" then return false end end
+    return #y > 0
+  end
+  return y.kind == "int64" or y.kind == "bool"
+end
+
+-- Python's str of a label value ("1", "1.0", "cat"); as_integer: whole floats as integers (the user gave integers)
+local function label_name(v, as_integer)
+  if as_integer and math.type(v) == "float" and v == math.floor(v) and math.abs(v) < 2 ^ 53 then
+    return fmt("%d", math.tointeger(v))
+  end
   if type(v) == "number" and math.type(v) == "float" then
     if v == math.floor(v) and math.abs(v) < 1e16 then return fmt("%.1f", v) end
     return fmt("%.17g", v)
@@ -63,7 +78,8 @@ function M.metrics.classification_report(y_true, y_pred, opts)
     end
     for i, s in ipairs(opts.target_names) do names[i] = tostring(s) end
   else
-    for i, c in ipairs(chosen) do names[i] = label_name(c) end
+    local as_integer = integer_labels(y_true) and integer_labels(y_pred)
+    for i, c in ipairs(chosen) do names[i] = label_name(c, as_integer) end
   end
   local common = { labels = chosen, sample_weight = opts.sample_weight, zero_division = opts.zero_division }
   local function run(average)

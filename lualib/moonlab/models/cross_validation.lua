@@ -112,11 +112,19 @@ local function fit_clone(est, X, y, fit_params)
   return e
 end
 
+--- cv.n_workers(fn, n_jobs) -> workers: n_jobs >= 1 as it is; -1 every core, -2 all but one ... (scikit-learn's
+-- joblib convention, at least 1)
+function internal.n_workers(fn, n_jobs)
+  local n = checks.integer(fn, "n_jobs", n_jobs)
+  if n == 0 then fail(fn .. ": n_jobs must be >= 1, or negative (-1: every core, -2: all but one), got 0") end
+  if n < 0 then n = math.max(1, math.max(1, ml.threads()) + 1 + n) end
+  return n
+end
+
 --- cv.run_folds(fn, folds, job, n_jobs, error_score) -> results (one per fold; a failed fold's is false),
 --- the failed folds' messages: job(fold, i) in worker processes
 function internal.run_folds(fn, folds, job, n_jobs, error_score)
-  local n_workers = n_jobs and checks.integer(fn, "n_jobs", n_jobs, -1) or math.min(math.max(1, ml.threads()), #folds)
-  if n_workers == 0 then fail(fn .. ": n_jobs must be >= 1 (or -1 for every core), got 0") end
+  local n_workers = n_jobs and internal.n_workers(fn, n_jobs) or math.min(math.max(1, ml.threads()), #folds)
   local results, errors = workers.map(folds, job, { n_workers = n_workers, errors = "return" })
   for i = 1, #folds do
     if errors[i] then
@@ -247,14 +255,34 @@ function M.cross_val_predict(est, X, y, opts)
   local results = internal.run_folds(fn, folds, function(fold)
     local e = fit_clone(est, take(X, fold.train), take(y, fold.train), fit_params)
     local p = e[method](e, take(X, fold.test))
-    if method == "predict_proba" and e.classes_ then return { p = p, classes = e.classes_ } end
+    if method ~= "predict" and e.classes_ then return { p = p, classes = e.classes_ } end
     return { p = p }
   end, opts.n_jobs)
-  local classes = classifier and method == "predict_proba" and select(2, labels.encode(fn, y)) or nil
+  local classes = classifier and method ~= "predict" and select(2, labels.encode(fn, y)) or nil
   local parts, order = {}, {}
   for i, f in ipairs(folds) do
     local p = results[i].p
-    if classes and results[i].classes then p = align_columns(p, results[i].classes, classes) end
+    local fc = results[i].classes
+    if classes and fc and #fc ~= #classes and ml.is_tensor(p) then
+      if method == "decision_function" then
+        -- scikit-learn: a fold's missing classes get the lowest float; a fold with two classes gives
+        -- one column, which cannot be placed among more than two
+        if p:dim() == 1 or (p:dim() == 2 and p:size(2) == 1) then
+          if #classes > 2 then
+            fail(fmt("%s: fold %d's training rows hold only %d of the %d classes, so its decision_function "
+              .. "has one column; use a stratified cv (StratifiedKFold) or method = 'predict_proba'", fn, i, #fc, #classes))
+          end
+        else
+          local present = {}
+          for _, c in ipairs(fc) do present[c] = true end
+          local fill = {}
+          for j, c in ipairs(classes) do fill[j] = present[c] and 0 or -1.7976931348623157e308 end
+          p = align_columns(p:to("float64"), fc, classes) + ml.tensor(fill, { dtype = "float64" }):reshape(1, #classes)
+        end
+      else
+        p = align_columns(p, fc, classes)
+      end
+    end
     parts[i], order[i] = p, f.test
   end
   local _, inverse = ml.cat(order):sort()

@@ -40,7 +40,9 @@ function M.check_weights(fn, weights, n)
   if type(weights) ~= "table" or #weights ~= n then
     fail(fmt("%s: weights must be a list of %d numbers (one per estimator), got %s", fn, n, checks.show(weights)))
   end
-  for i, w in ipairs(weights) do checks.number(fn, "weights[" .. i .. "]", w, 0) end
+  local total = 0
+  for i, w in ipairs(weights) do total = total + checks.number(fn, "weights[" .. i .. "]", w, 0) end
+  if total == 0 then fail(fmt("%s: weights sum to zero; at least one member needs a positive weight", fn)) end
   return weights
 end
 
@@ -89,9 +91,7 @@ end
 --- members.fit_all(fn, jobs, fit, n_jobs, seed) -> fitted estimators: fit(job, i) for each job, in worker processes when n_jobs > 1
 function M.fit_all(fn, jobs, fit, n_jobs, seed)
   local workers = require "moonlab.core.workers"
-  local n = n_jobs == nil and 1 or checks.integer(fn, "n_jobs", n_jobs, -1)
-  if n == 0 then fail(fn .. ": n_jobs must be >= 1 (or -1 for every core), got 0") end
-  if n == -1 then n = math.max(1, ml.threads()) end
+  local n = n_jobs == nil and 1 or require("moonlab.models.cross_validation").n_workers(fn, n_jobs)
   local results, errors = workers.map(jobs, fit, { n_workers = math.min(n, #jobs), seed = seed, errors = "return" })
   for i = 1, #jobs do
     if errors[i] then fail(fmt("%s: member %d of %d failed: %s", fn, i, #jobs, errors[i])) end
@@ -99,8 +99,73 @@ function M.fit_all(fn, jobs, fit, n_jobs, seed)
   return results
 end
 
+--- members.nested_params(cls, members_of, replace): scikit-learn's nested parameters for an ensemble.
+-- members_of(self) -> {{name, estimator}, ...}; replace(self, name, estimator) puts a new one in its place.
+-- set_params{name__option = v} sets a member's option (on a clone, so a clone of the ensemble and the
+-- caller's estimators are never changed), set_params{name = est} replaces a member; get_params(true)
+-- (deep) also lists name = member and name__option = value.
+function M.nested_params(cls, members_of, replace)
+  local get, set = cls.get_params, cls.set_params
+  function cls:get_params(deep)
+    local out = get(self)
+    if deep == true or (type(deep) == "table" and deep.deep == true) then
+      for _, m in ipairs(members_of(self)) do
+        local name, est = m[1], m[2]
+        if out[name] == nil then out[name] = est end
+        if M.is_estimator(est) then
+          for k, v in pairs(est:get_params(true)) do out[name .. "__" .. k] = v end
+        end
+      end
+    end
+    return out
+  end
+  function cls:set_params(opts)
+    local fn = self.__name .. ":set_params"
+    if type(opts) ~= "table" then return set(self, opts) end
+    local by_name, names = {}, {}
+    for _, m in ipairs(members_of(self)) do by_name[m[1]] = m[2] names[#names + 1] = m[1] end
+    local own_names = {}
+    for _, p in ipairs(self.PARAMS) do own_names[p[1]] = true end
+    local own, nested, swaps = {}, {}, {}
+    for k, v in pairs(opts) do
+      local name, rest
+      if type(k) == "string" then name, rest = k:match("^(.-)__(.+)$") end
+      if name then
+        if by_name[name] == nil then checks.unknown(fn, "member", name, names) end
+        nested[name] = nested[name] or {}
+        nested[name][rest] = v
+      elseif type(k) == "string" and not own_names[k] and by_name[k] ~= nil then
+        if not M.is_estimator(v) then fail(fmt("%s: member '%s' must be replaced by an estimator, got %s", fn, k, checks.show(v))) end
+        swaps[k] = v
+      else
+        own[k] = v
+      end
+    end
+    set(self, own)
+    for name, est in pairs(swaps) do replace(self, name, est) end
+    for name, o in pairs(nested) do
+      local est = swaps[name] or by_name[name]
+      if not M.is_estimator(est) then fail(fmt("%s: member '%s' has no options to set", fn, name)) end
+      local c = require("moonlab.models.base").clone(est)
+      c:set_params(o)
+      replace(self, name, c)
+    end
+    if next(swaps) or next(nested) then set(self, {}) end -- the checks again, on the new members
+    return self
+  end
+end
+
+--- members.replace_named(self, name, est): the list self.estimators with the member name replaced (a new list)
+function M.replace_named(self, name, est)
+  local list = {}
+  for i, e in ipairs(self.estimators) do list[i] = e[1] == name and { e[1], est } or e end
+  self.estimators = list
+end
+
 do
   local doc = ml.doc
+  doc(M.nested_params, "members.nested_params(cls, members_of, replace) — set_params{member__option = v} / {member = est} and get_params(true) for an ensemble class")
+  doc(M.replace_named, "members.replace_named(self, name, est) — self.estimators with one member replaced (a new list)")
   doc(M.is_estimator, "members.is_estimator(v) -> boolean — whether v has fit and get_params")
   doc(M.check_named, "members.check_named(fn, list) -> list — {{name, estimator}, ...} with unique names")
   doc(M.check_weights, "members.check_weights(fn, weights, n) -> list | nil — one non-negative weight per member")

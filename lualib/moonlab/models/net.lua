@@ -80,7 +80,12 @@ local function seeded(random_state, f)
   return table.unpack(r, 2, r.n)
 end
 
-local function fit_network(self, fn, X, target, n_out, default_loss)
+local function fit_network(self, fn, X, target, n_out, default_loss, opts)
+  if opts and opts.sample_weight ~= nil then
+    -- a network's fit has no per-sample weights: refuse rather than train as if they were all 1
+    fail(fmt("%s: sample_weight is not supported by %s (the network's fit weighs every sample alike); "
+      .. "fit without it, or give the loss class weights (loss = nn.CrossEntropyLoss{weight = ...})", fn, self.__name))
+  end
   if self.build == nil then
     fail(fmt("%s: %s needs build = function(params, n_features, n_outputs) -> nn module (a loaded estimator predicts but cannot be refit without it)",
       fn, self.__name))
@@ -170,11 +175,11 @@ NetClassifier._check = check
 init_with_network(NetClassifier)
 persist_without_network(NetClassifier)
 
-function NetClassifier:_fit(X, y, fn)
+function NetClassifier:_fit(X, y, fn, opts)
   if self.n_classes_ < 2 then
     fail(fmt("%s: y holds one class (%s); a classifier needs at least two", fn, tostring(self.classes_[1])))
   end
-  fit_network(self, fn, X, y, self.n_classes_, function(nn) return nn.CrossEntropyLoss() end)
+  fit_network(self, fn, X, y, self.n_classes_, function(nn) return nn.CrossEntropyLoss() end, opts)
 end
 
 function NetClassifier:_predict_proba(X, fn)
@@ -206,10 +211,10 @@ NetRegressor._check = check
 init_with_network(NetRegressor)
 persist_without_network(NetRegressor)
 
-function NetRegressor:_fit(X, y, fn)
+function NetRegressor:_fit(X, y, fn, opts)
   local t = y:dim() == 1 and y:reshape(y:size(1), 1) or y
   self.n_targets_ = t:size(2)
-  fit_network(self, fn, X, t, self.n_targets_, function(nn) return nn.MSELoss() end)
+  fit_network(self, fn, X, t, self.n_targets_, function(nn) return nn.MSELoss() end, opts)
 end
 
 function NetRegressor:_predict(X, fn)

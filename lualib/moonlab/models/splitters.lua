@@ -168,6 +168,10 @@ function KFold:_check(fn)
   self.n_splits = check_n_splits(fn, self.n_splits)
   checks.boolean(fn, "shuffle", self.shuffle)
   check_random_state(fn, self)
+  if self.random_state ~= nil and not self.shuffle then
+    -- scikit-learn raises here too: the seed would be silently ignored
+    fail(fmt("%s: random_state has no effect since shuffle is false; leave random_state nil or set shuffle = true", fn))
+  end
 end
 
 -- The k folds of n rows as (start, size) pairs: scikit-learn's fold sizes.

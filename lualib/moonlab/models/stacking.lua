@@ -34,7 +34,19 @@ local function check(self, fn)
   end
   checks.one_of(fn, "stack_method", self.stack_method, { "auto", "predict_proba", "decision_function", "predict" })
   checks.boolean(fn, "passthrough", self.passthrough)
-  if self.n_jobs ~= nil then checks.integer(fn, "n_jobs", self.n_jobs, -1) end
+  if self.n_jobs ~= nil then require("moonlab.models.cross_validation").n_workers(fn, self.n_jobs) end
+end
+
+-- the members nested parameters reach: the estimators and final_estimator (scikit-learn's names)
+local function stacking_members(self)
+  local out = {}
+  for i, e in ipairs(self.estimators or {}) do out[i] = e end
+  if self.final_estimator ~= nil then out[#out + 1] = { "final_estimator", self.final_estimator } end
+  return out
+end
+
+local function stacking_replace(self, name, est)
+  if name == "final_estimator" then self.final_estimator = est else members.replace_named(self, name, est) end
 end
 
 local function final_template(self, fn, default_name)
@@ -126,6 +138,7 @@ StackingClassifier.SPARSE = true
 StackingClassifier._check = check
 StackingClassifier.transform = transform
 members.persist_fitted(StackingClassifier, { "estimators_", "final_estimator_" })
+members.nested_params(StackingClassifier, stacking_members, stacking_replace)
 
 function StackingClassifier:_fit(X, y, fn) fit_stack(self, fn, X, y, true) end
 
@@ -156,6 +169,7 @@ StackingRegressor.SPARSE = true
 StackingRegressor._check = check
 StackingRegressor.transform = transform
 members.persist_fitted(StackingRegressor, { "estimators_", "final_estimator_" })
+members.nested_params(StackingRegressor, stacking_members, stacking_replace)
 
 function StackingRegressor:_fit(X, y, fn) fit_stack(self, fn, X, y, false) end
 

@@ -21,7 +21,7 @@ local M = {}
 local function check_common(self, fn)
   members.check_named(fn, self.estimators)
   self.weights = members.check_weights(fn, self.weights, #self.estimators)
-  if self.n_jobs ~= nil then checks.integer(fn, "n_jobs", self.n_jobs, -1) end
+  if self.n_jobs ~= nil then require("moonlab.models.cross_validation").n_workers(fn, self.n_jobs) end
 end
 
 local function fit_members(self, fn, X, y, sample_weight)
@@ -59,6 +59,7 @@ VotingClassifier.INPUT = "any"
 VotingClassifier.SPARSE = true
 members.persist_fitted(VotingClassifier, { "estimators_" }, { "named_estimators_" })
 VotingClassifier._members_loaded = name_members
+members.nested_params(VotingClassifier, function(self) return self.estimators or {} end, members.replace_named)
 
 function VotingClassifier:_check(fn)
   check_common(self, fn)
@@ -143,6 +144,7 @@ VotingRegressor.INPUT = "any"
 VotingRegressor.SPARSE = true
 members.persist_fitted(VotingRegressor, { "estimators_" }, { "named_estimators_" })
 VotingRegressor._members_loaded = name_members
+members.nested_params(VotingRegressor, function(self) return self.estimators or {} end, members.replace_named)
 
 function VotingRegressor:_check(fn)
   check_common(self, fn)

@@ -280,17 +280,25 @@ function Pipeline:set_params(opts)
   return self
 end
 
+-- An unfitted copy of a step: models.clone for what has get_params (a ColumnTransformer by its own
+-- clone), else (the text vectorizers, which have no get_params) the object rebuilt from the arguments
+-- it was made with (class.args_of), so cross-validation can refit a pipeline of any steps per fold.
+local function clone_step(fn, name, obj)
+  if type(obj) ~= "table" then return obj end
+  if type(obj.get_params) == "function" then return require("moonlab.models.base").clone(obj) end
+  local args = class.args_of(obj)
+  if args == nil then
+    fail(fmt("%s: step '%s' (%s) cannot be cloned: it has no get_params and was not made by a constructor", fn, name,
+      class.name_of(obj) or type(obj)))
+  end
+  return getmetatable(obj)(table.unpack(args, 1, args.n))
+end
+
+
 --- pipe:clone() -> a new, unfitted pipeline with clones of its steps (models.clone)
 function Pipeline:clone()
   local list = {}
-  for i, s in ipairs(self.steps) do
-    local obj = s[2]
-    if type(obj) == "table" then
-      local models_base = require "moonlab.models.base"
-      obj = models_base.clone(obj)
-    end
-    list[i] = { s[1], obj }
-  end
+  for i, s in ipairs(self.steps) do list[i] = { s[1], clone_step("prep.Pipeline:clone", s[1], s[2]) } end
   return getmetatable(self)(list)
 end
 
@@ -375,6 +383,16 @@ function ColumnTransformer:init(specs, opts)
     self.transformers[i] = { s[1], t, cols }
     self.named_transformers[s[1]] = t
   end
+end
+
+--- ct:clone() -> a new, unfitted ColumnTransformer with clones of its transformers and the columns as given
+-- (models.clone; the generic clone would pass get_params's table where the list of entries goes)
+function ColumnTransformer:clone()
+  local list = {}
+  for i, s in ipairs(self.transformers) do
+    list[i] = { s[1], clone_step("prep.ColumnTransformer:clone", s[1], s[2]), s[3] }
+  end
+  return getmetatable(self)(list, { remainder = self.remainder, dtype = self.dtype })
 end
 
 -- The saved form: the resolved column names once fitted (functions cannot be saved).
@@ -601,6 +619,7 @@ do
   doc(Pipeline.persist_state, "pipe:persist_state() -> {settings} — whether fitted and the training schema (core/persist)")
   doc(Pipeline.load_persist_state, "pipe:load_persist_state(state) — restores what persist_state saved")
   doc(ColumnTransformer.init, "ColumnTransformer:init(specs, [opts]) — the constructor: {name, transformer, columns} entries and {remainder, dtype}")
+  doc(ColumnTransformer.clone, "ct:clone() -> ColumnTransformer — a new, unfitted one with clones of its transformers and the columns as given (models.clone)")
   doc(ColumnTransformer.fit_transform, "ct:fit_transform(X, [y]) -> tensor — fits each entry on its columns and returns the outputs side by side")
   doc(ColumnTransformer.constructor_args, "ct:constructor_args() -> packed table — the entries with their resolved columns once fitted (functions cannot be saved)")
   doc(ColumnTransformer.persist_state, "ct:persist_state() -> {settings} — the fitted widths and names (core/persist)")
