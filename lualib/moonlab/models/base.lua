@@ -65,7 +65,8 @@ local function regression_target(fn, y, n)
   if y:dim() == 2 and y:size(2) == 1 then y = y:reshape(y:size(1)) end
   if y:dim() < 1 or y:dim() > 2 then fail(fmt("%s: y must be 1-D [n] or 2-D [n, targets], got a %d-D tensor", fn, y:dim())) end
   y = y:to("float64"):contiguous()
-  if y:isnan():sum():item() > 0 then fail(fn .. ": y holds NaN") end
+  if y:isnan():sum():item() > 0 then fail(fn .. ": y holds NaN; expected finite target values") end
+  if y:abs():eq(math.huge):sum():item() > 0 then fail(fn .. ": y holds infinite values; expected finite target values") end
   return y
 end
 
@@ -76,7 +77,10 @@ local function sample_weight(fn, w, n)
   if w:dim() ~= 1 or w:size(1) ~= n then
     fail(fmt("%s: sample_weight must have one value per row (%d), got shape [%s]", fn, n, table.concat(w:shape(), ", ")))
   end
-  if w:lt(0):sum():item() > 0 or w:isnan():sum():item() > 0 then fail(fn .. ": sample_weight must be finite and >= 0") end
+  if w:lt(0):sum():item() > 0 or w:isnan():sum():item() > 0 or w:abs():eq(math.huge):sum():item() > 0 then
+    fail(fn .. ": sample_weight must be finite and >= 0")
+  end
+  if n > 0 and w:sum():item() <= 0 then fail(fn .. ": sample_weight sums to 0; expected at least one positive weight") end
   return w
 end
 
@@ -91,7 +95,22 @@ function Estimator:fit(X, y, opts)
   local n = rows_of(input)
   if n == 0 then fail(fn .. ": X has no rows; fit needs at least one") end
   local target
+  if prep_base.is_frame(y) then
+    local names = y._names or {}
+    if #names ~= 1 then fail(fmt("%s: y is a data frame of %d columns; expected one column (or a tensor, a list)", fn, #names)) end
+    y = y:column(names[1])
+  end
   if self.KIND == "classifier" then
+    local vals = labels.read(fn, y)
+    if ml.is_tensor(vals) and (vals:dtype() == "float32" or vals:dtype() == "float64") then
+      local bad = vals:remainder(1):ne(0)
+      if bad:sum():item() > 0 then
+        local at = ml.argmax(bad:to("int64")):item()
+        fail(fmt("%s: label %d is %s, not a class label; %s is a classifier and needs discrete labels "
+          .. "(integers, strings, booleans), not continuous values (use a regressor, or round them)",
+          fn, at, tostring(vals[at]), self.__name))
+      end
+    end
     local ny = labels.length(fn, y)
     if ny ~= n then fail(fmt("%s: X has %d rows but y has %d labels", fn, n, ny)) end
     target, self.classes_ = labels.encode(fn, y)
@@ -136,14 +155,17 @@ function Estimator:has_method(name)
   return type(self[name]) == "function"
 end
 
---- est:score(X, y) -> accuracy (classifiers) or R² (regressors) on X, y
-function Estimator:score(X, y)
+--- est:score(X, y, [{sample_weight = w}]) -> accuracy (classifiers) or R² (regressors) on X, y
+function Estimator:score(X, y, opts)
   local fn = self.__name .. ":score"
+  opts = checks.options(fn, opts, { "sample_weight" })
   self:check_fitted(fn)
   local metrics = require "moonlab.metrics"
+  if prep_base.is_frame(y) and #(y._names or {}) == 1 then y = y:column(y._names[1]) end
   local pred = self:predict(X)
-  if self.KIND == "classifier" then return metrics.accuracy_score(y, pred) end
-  return metrics.r2_score(y, pred)
+  local mopts = opts.sample_weight ~= nil and { sample_weight = opts.sample_weight } or nil
+  if self.KIND == "classifier" then return metrics.accuracy_score(y, pred, mopts) end
+  return metrics.r2_score(y, pred, mopts)
 end
 
 function Estimator:transform()
@@ -190,7 +212,7 @@ do
   doc(Estimator.predict_proba, "est:predict_proba(X) -> float64 [n, K] — class probabilities in the order of classes_")
   doc(Estimator.decision_function, "est:decision_function(X) -> tensor — scores before the link ([n] binary, [n, K] multi-class)")
   doc(Estimator.has_method, "est:has_method(name) -> boolean — whether the estimator implements name (predict_proba, decision_function)")
-  doc(Estimator.score, "est:score(X, y) -> number — accuracy (classifiers) or R² (regressors)")
+  doc(Estimator.score, "est:score(X, y, [{sample_weight=}]) -> number — accuracy (classifiers) or R² (regressors)")
   doc(Estimator.clone, "est:clone() -> estimator — a new, unfitted estimator with the same options")
   doc(base.clone, "models.clone(est) -> estimator — a new, unfitted copy built from est:get_params()")
   doc(base.define, "base.define(name, doc, params, [parent]) -> class — an estimator class with ordered options {{name, default}, ...}")

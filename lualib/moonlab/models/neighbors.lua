@@ -35,7 +35,10 @@ local function power(self)
   return self.p
 end
 
-local function fit(self, X, y, fn)
+local function fit(self, X, y, fn, opts)
+  if opts and opts.sample_weight ~= nil then
+    fail(fmt("%s: %s takes no sample_weight (as in scikit-learn); use weights = \"distance\" or resample the rows", fn, self.__name))
+  end
   self.fit_X_ = H.dense(fn, X)
   self.fit_y_ = y:contiguous()
   self.n_samples_fit_ = self.fit_X_:size(1)

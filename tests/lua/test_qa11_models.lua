@@ -1,0 +1,79 @@
+-- QA of ml.models' classic estimators (issue 11): regressions for what a
+-- scikit-learn user hit on edge inputs (non-finite targets and weights,
+-- continuous labels, frames as y, sample_weight in score, frames in
+-- permutation_importance, KNN and sample_weight).
+local ml = ml
+local models = ml.models
+
+local function iris()
+  local df = ml.data.load_iris()
+  return df, df:drop("target"):to_tensor(), df:column("target").values
+end
+
+T.test("qa11: regressors refuse infinite targets (they used to give NaN coefficients silently)", function()
+  local _, X = iris()
+  for _, name in ipairs { "LinearRegression", "Ridge", "Lasso", "DecisionTreeRegressor" } do
+    local y = X:select(2, 1):contiguous():clone()
+    y[5] = math.huge
+    T.raises(function() models[name]():fit(X, y) end, "models." .. name .. ":fit: y holds infinite values")
+  end
+end)
+
+T.test("qa11: sample_weight must be finite and not all zero", function()
+  local _, X, y = iris()
+  local t = X:select(2, 1):contiguous()
+  local w = ml.ones(150, { dtype = "float64" })
+  w[3] = math.huge
+  T.raises(function() models.Ridge():fit(X, t, { sample_weight = w }) end, "models.Ridge:fit: sample_weight must be finite and >= 0")
+  local z = ml.zeros(150, { dtype = "float64" })
+  for _, name in ipairs { "GaussianNB", "LogisticRegression", "DecisionTreeClassifier" } do
+    T.raises(function() models[name]():fit(X, y, { sample_weight = z }) end, "models." .. name .. ":fit: sample_weight sums to 0")
+  end
+  T.raises(function() models.Ridge():fit(X, t, { sample_weight = z }) end, "sample_weight sums to 0")
+end)
+
+T.test("qa11: KNN refuses sample_weight instead of ignoring it (scikit-learn's KNN takes none)", function()
+  local _, X, y = iris()
+  T.raises(function() models.KNeighborsRegressor():fit(X, X:select(2, 1), { sample_weight = ml.ones(150) }) end,
+    "models.KNeighborsRegressor:fit: models.KNeighborsRegressor takes no sample_weight")
+  T.raises(function() models.KNeighborsClassifier():fit(X, y, { sample_weight = ml.ones(150) }) end, "takes no sample_weight")
+end)
+
+T.test("qa11: a classifier refuses continuous labels at fit, as scikit-learn does (score used to fail later)", function()
+  local _, X, y = iris()
+  T.raises(function() models.GaussianNB():fit(X, y:to("float64") * 0.5) end,
+    "models.GaussianNB:fit: label 51 is 0.5, not a class label")
+  -- whole-valued floats stay fine
+  local m = models.GaussianNB():fit(X, y:to("float32"))
+  T.ok(m:score(X, y:to("float32")) > 0.9)
+end)
+
+T.test("qa11: y as a one-column frame, in fit and score", function()
+  local df, X, y = iris()
+  local m = models.LogisticRegression():fit(X, df:select({ "target" }))
+  T.near(m:score(X, df:select({ "target" })), m:score(X, y), 1e-12)
+  T.raises(function() models.Ridge():fit(X, df:select({ "target", "sepal length (cm)" })) end, "y is a data frame of 2 columns")
+end)
+
+T.test("qa11: score takes sample_weight (it used to be dropped)", function()
+  local _, X, y = iris()
+  local m = models.LogisticRegression():fit(X, y)
+  local w = ml.zeros(150, { dtype = "float64" })
+  w:narrow(1, 1, 50):fill_(1) -- only setosa, which is always right
+  T.near(m:score(X, y, { sample_weight = w }), 1.0, 1e-12)
+  T.ok(m:score(X, y) < 1)
+  local r = models.Ridge():fit(X, X:select(2, 1))
+  T.near(r:score(X, X:select(2, 1), { sample_weight = ml.ones(150) }), r:score(X, X:select(2, 1)), 1e-12)
+  T.raises(function() m:score(X, y, { weights = w }) end, "models.LogisticRegression:score: unknown option 'weights'")
+end)
+
+T.test("qa11: permutation_importance takes a data frame, as the estimators do", function()
+  local df, X, y = iris()
+  local Xf = df:drop("target")
+  local a = models.RandomForestClassifier { n_estimators = 10, random_state = 0 }:fit(X, y)
+  local b = models.RandomForestClassifier { n_estimators = 10, random_state = 0 }:fit(Xf, y)
+  local ia = models.permutation_importance(a, X, y, { n_repeats = 3, random_state = 0 })
+  local ib = models.permutation_importance(b, Xf, y, { n_repeats = 3, random_state = 0 })
+  T.all_near(ib.importances_mean, ia.importances_mean, 1e-12)
+  T.ok(ib.importances_mean[3] > 0.1, "petal length matters")
+end)
