@@ -77,3 +77,33 @@ T.test("qa11: permutation_importance takes a data frame, as the estimators do", 
   T.all_near(ib.importances_mean, ia.importances_mean, 1e-12)
   T.ok(ib.importances_mean[3] > 0.1, "petal length matters")
 end)
+
+T.test("qa11: class_weight keyed by numeric or boolean labels saves, loads and travels to workers", function()
+  local _, X, y = iris()
+  local path = T.tmpname(".safetensors")
+  for _, name in ipairs { "LogisticRegression", "DecisionTreeClassifier", "HistGradientBoostingClassifier" } do
+    local m = models[name] { class_weight = { [0] = 1, [1] = 3, [2] = 1 } }:fit(X, y)
+    m:save(path) -- used to fail: "class_weight has a key 0; only strings and 1..n can be saved"
+    local b = models.load(path)
+    T.eq(b.class_weight[1], 3)
+    T.eq((b:predict_proba(X) - m:predict_proba(X)):abs():max():item(), 0)
+    T.near(b:clone():fit(X, y):score(X, y), m:score(X, y), 1e-12)
+  end
+  local yb = {}
+  for i = 1, 150 do yb[i] = y[i] == 1 end
+  local m = models.LogisticRegression { class_weight = { [true] = 3, [false] = 1 } }:fit(X, yb)
+  m:save(path)
+  T.eq(models.load(path).class_weight[true], 3)
+  local r = models.cross_validate(models.LogisticRegression { class_weight = { [0] = 1, [1] = 3, [2] = 1 } }, X, y,
+    { cv = 3, return_estimator = true, n_jobs = 2 })
+  T.eq(#r.estimator, 3)
+  T.eq(r.estimator[1].class_weight[1], 3)
+end)
+
+T.test("qa11: class_weight naming an unknown label says so alike in every model", function()
+  local _, X, y = iris()
+  T.raises(function() models.LogisticRegression { class_weight = { [7] = 2 } }:fit(X, y) end,
+    "models.LogisticRegression:fit: class_weight names the label 7, which is not one of y's classes")
+  T.raises(function() models.HistGradientBoostingClassifier { class_weight = { [7] = 2 } }:fit(X, y) end,
+    "models.HistGradientBoostingClassifier:fit: class_weight names the label 7, which is not one of y's classes")
+end)

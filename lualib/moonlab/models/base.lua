@@ -84,6 +84,46 @@ local function sample_weight(fn, w, n)
   return w
 end
 
+-- class_weight = {[label] = weight} keyed by numbers or booleans (the common {[0] = 1, [1] = 5}) is no
+-- JSON object: core/persist saves it as {["$label_weights"] = {{label, weight}, ...}} and init reads it back.
+local LW = "$label_weights"
+
+function Estimator:init(opts, ...)
+  if type(opts) == "table" and type(opts.class_weight) == "table" and opts.class_weight[LW] ~= nil then
+    local copy = {}
+    for k, v in pairs(opts) do copy[k] = v end
+    local cw = {}
+    for _, kv in ipairs(opts.class_weight[LW]) do cw[kv[1]] = kv[2] end
+    copy.class_weight = cw
+    opts = copy
+  end
+  return prep_base.Transformer.init(self, opts, ...)
+end
+
+function Estimator:constructor_args()
+  local args = prep_base.Transformer.constructor_args(self)
+  local params = args[1]
+  local cw = type(params) == "table" and params.class_weight
+  if type(cw) == "table" and getmetatable(cw) == nil then
+    local plain = true
+    for k in pairs(cw) do if type(k) ~= "string" then plain = false end end
+    if not plain then
+      local list = {}
+      for k, v in pairs(cw) do list[#list + 1] = { k, v } end
+      table.sort(list, function(a, b)
+        if type(a[1]) ~= type(b[1]) then return type(a[1]) < type(b[1]) end
+        if type(a[1]) == "boolean" then return (not a[1]) and b[1] end
+        return a[1] < b[1]
+      end)
+      local copy = {}
+      for k, v in pairs(params) do copy[k] = v end
+      copy.class_weight = { [LW] = list }
+      args[1] = copy
+    end
+  end
+  return args
+end
+
 --- est:fit(X, y, [{sample_weight = w}]) -> est: learns from X (tensor, frame or sparse) and y (labels or targets)
 function Estimator:fit(X, y, opts)
   local fn = self.__name .. ":fit"

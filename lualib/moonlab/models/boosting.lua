@@ -90,7 +90,7 @@ local function class_weights(self, fn, codes)
     for key in pairs(cw) do
       local known = false
       for _, c in ipairs(self.classes_) do if c == key then known = true break end end
-      if not known then fail(fmt("%s: class_weight names the label %s, which is not in y", fn, checks.show(key))) end
+      if not known then fail(fmt("%s: class_weight names the label %s, which is not one of y's classes", fn, labels.show(key))) end
     end
   else
     fail(fmt("%s: class_weight must be 'balanced', a table {label = weight} or nil, got %s", fn, checks.show(cw)))

@@ -12,6 +12,7 @@
 -- weight (scikit-learn's saga rule).
 local ml = require "moonlab"
 local checks = require "moonlab.core.checks"
+local labels = require "moonlab.core.labels"
 local base = require "moonlab.models.base"
 local H = require "moonlab.models.linear_helpers"
 local lbfgs = require "moonlab.optim.lbfgs"
@@ -68,7 +69,7 @@ local function class_weights(self, fn, codes, K)
   for label in pairs(cw) do
     local known = false
     for _, c in ipairs(self.classes_) do known = known or c == label end
-    if not known then fail(fmt("%s: class_weight names the label %s, which is not in y", fn, tostring(label))) end
+    if not known then fail(fmt("%s: class_weight names the label %s, which is not one of y's classes", fn, labels.show(label))) end
   end
   return ml.tensor(w, { dtype = "float64" })
 end
