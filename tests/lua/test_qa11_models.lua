@@ -107,3 +107,13 @@ T.test("qa11: class_weight naming an unknown label says so alike in every model"
   T.raises(function() models.HistGradientBoostingClassifier { class_weight = { [7] = 2 } }:fit(X, y) end,
     "models.HistGradientBoostingClassifier:fit: class_weight names the label 7, which is not one of y's classes")
 end)
+
+T.test("qa11: MultinomialNB refuses infinite values in a sparse matrix as it does in a dense one", function()
+  local _, X, y = iris()
+  local X2 = X:clone()
+  X2[1][1] = math.huge
+  T.raises(function() models.MultinomialNB():fit(X2, y) end, "X holds infinite values")
+  T.raises(function() models.MultinomialNB():fit(ml.sparse.from_dense(X2), y) end, "models.MultinomialNB:fit: X holds infinite values")
+  local m = models.MultinomialNB():fit(ml.sparse.from_dense(X), y)
+  T.raises(function() m:predict(ml.sparse.from_dense(X2)) end, "models.MultinomialNB:predict: X holds infinite values")
+end)
