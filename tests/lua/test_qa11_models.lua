@@ -117,3 +117,13 @@ T.test("qa11: MultinomialNB refuses infinite values in a sparse matrix as it doe
   local m = models.MultinomialNB():fit(ml.sparse.from_dense(X), y)
   T.raises(function() m:predict(ml.sparse.from_dense(X2)) end, "models.MultinomialNB:predict: X holds infinite values")
 end)
+
+T.test("qa11: a regressor's y of strings or with missing cells is refused clearly (a string column was fitted on its codes)", function()
+  local D = ml.data.DataFrame
+  T.raises(function() models.Ridge():fit(ml.ones(2, 1), D { s = { "a", "b" } }:column("s")) end,
+    "models.Ridge:fit: y is a column of strings; a regressor needs numeric targets")
+  T.raises(function() models.DecisionTreeRegressor():fit(ml.ones(3, 1), D { s = { 1, nil, 3 } }:column("s")) end,
+    "models.DecisionTreeRegressor:fit: y has 1 missing value")
+  T.raises(function() models.Ridge():fit(ml.ones(2, 1), { "1", "2" }) end, "models.Ridge:fit: y[1] is '1'; a regressor needs numeric targets")
+  T.near(models.LinearRegression():fit(ml.tensor({ { 1 }, { 2 }, { 3 } }), D { t = { 2, 4, 6 } }):predict(ml.tensor({ { 4 } }))[1], 8, 1e-9)
+end)

@@ -58,8 +58,20 @@ end
 -- y for a regressor: float64 [n] or [n, t]
 local function regression_target(fn, y, n)
   if not ml.is_tensor(y) then
-    if type(y) == "table" and y.kind and ml.is_tensor(y.values) then y = y.values
-    elseif type(y) == "table" then y = ml.tensor(y, { dtype = "float64" })
+    if type(y) == "table" and y.kind and ml.is_tensor(y.values) then
+      if y.kind == "string" or y.kind == "category" then
+        fail(fmt("%s: y is a column of %ss; a regressor needs numeric targets", fn, y.kind))
+      end
+      local miss = y.missing_count and y:missing_count() or 0
+      if miss > 0 then fail(fmt("%s: y has %d missing value%s; expected finite target values", fn, miss, miss == 1 and "" or "s")) end
+      y = y.values
+    elseif type(y) == "table" then
+      for i = 1, #y do
+        if type(y[i]) ~= "number" then
+          fail(fmt("%s: y[%d] is %s; a regressor needs numeric targets", fn, i, checks.show(y[i])))
+        end
+      end
+      y = ml.tensor(y, { dtype = "float64" })
     else fail(fmt("%s: y must be a tensor or a list of numbers, got %s", fn, type(y))) end
   end
   if y:dim() == 2 and y:size(2) == 1 then y = y:reshape(y:size(1)) end
