@@ -127,3 +127,25 @@ T.test("qa11: a regressor's y of strings or with missing cells is refused clearl
   T.raises(function() models.Ridge():fit(ml.ones(2, 1), { "1", "2" }) end, "models.Ridge:fit: y[1] is '1'; a regressor needs numeric targets")
   T.near(models.LinearRegression():fit(ml.tensor({ { 1 }, { 2 }, { 3 } }), D { t = { 2, 4, 6 } }):predict(ml.tensor({ { 4 } }))[1], 8, 1e-9)
 end)
+
+T.test("qa11: LogisticRegression{multi_class='multinomial'} on two classes is scikit-learn's two-class softmax (it was ignored)", function()
+  local df = ml.data.load_breast_cancer()
+  local y = df:column("target").values
+  local X = ml.prep.StandardScaler():fit_transform(df:drop("target"):to_tensor())
+  local m = models.LogisticRegression { multi_class = "multinomial" }:fit(X, y)
+  T.eq(m.multi_class_, "multinomial")
+  -- scikit-learn 1.2.1: LogisticRegression(multi_class='multinomial').fit(X, y) on standardized breast cancer
+  T.all_near(m.coef_[1]:narrow(1, 1, 4), { -0.11284628, -0.12491785, -0.10863951, -0.17903378 }, 1e-4)
+  T.near(m.intercept_[1], 0.00956554, 1e-4)
+  local p = m:predict_proba(X:narrow(1, 1, 3)):select(2, 2)
+  T.all_near(p:div(ml.tensor({ 3.00692985e-11, 5.08768279e-06, 1.44917172e-08 }, { dtype = "float64" })),
+    { 1, 1, 1 }, 2e-3)
+  T.near(m:score(X, y), 0.9876977152899824, 1e-9)
+  local path = T.tmpname(".safetensors")
+  m:save(path)
+  T.eq((models.load(path):predict_proba(X) - m:predict_proba(X)):abs():max():item(), 0)
+  -- the default (auto -> ovr for two classes) is unchanged: one sigmoid
+  local o = models.LogisticRegression():fit(X, y)
+  T.eq(o.multi_class_, "ovr")
+  T.ok(math.abs(o.coef_[1][1] - m.coef_[1][1]) > 0.1)
+end)

@@ -167,7 +167,12 @@ function LogisticRegression:_fit(X, codes, fn, opts)
   if multi == "auto" then multi = K_ == 2 and "ovr" or "multinomial" end
   local d = X:size(2)
   local W, iters
-  if K_ == 2 then
+  if K_ == 2 and multi == "multinomial" then
+    -- scikit-learn: the two-class softmax, of which coef_ keeps the second row (predict_proba = sigmoid(2 z))
+    W, iters = solver(self, fn, X, codes, sw, 2, 0, l2, l1)
+    W = W:narrow(1, 2, 1):contiguous()
+    iters = { iters }
+  elseif K_ == 2 then
     W, iters = solver(self, fn, X, codes, sw, 1, 2, l2, l1)
     iters = { iters }
   elseif multi == "multinomial" then
@@ -196,6 +201,7 @@ end
 function LogisticRegression:_predict_proba(X, fn)
   local Z = self:_decision_function(X, fn)
   if Z:dim() == 1 then
+    if self.multi_class_ == "multinomial" then Z = Z:mul(2) end
     local p = Z:sigmoid():view(-1, 1)
     return ml.cat({ ml.sub(1, p), p }, 2)
   end
