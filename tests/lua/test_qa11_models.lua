@@ -149,3 +149,13 @@ T.test("qa11: LogisticRegression{multi_class='multinomial'} on two classes is sc
   T.eq(o.multi_class_, "ovr")
   T.ok(math.abs(o.coef_[1][1] - m.coef_[1][1]) > 0.1)
 end)
+
+T.test("qa11: HistGradientBoosting's validation_fraction may be a row count, as scikit-learn's int", function()
+  local df = ml.data.load_breast_cancer()
+  local X, y = df:drop("target"):to_tensor(), df:column("target").values
+  local m = models.HistGradientBoostingClassifier { early_stopping = true, validation_fraction = 100, random_state = 0, max_iter = 20 }:fit(X, y)
+  T.ok(m.do_early_stopping_ and #m.validation_score_ >= 1)
+  T.raises(function() models.HistGradientBoostingClassifier { validation_fraction = 1.5 } end, "a row count >= 1")
+  T.raises(function() models.HistGradientBoostingClassifier { early_stopping = true, validation_fraction = 569 }:fit(X, y) end,
+    "leaves no training or validation rows")
+end)
