@@ -159,3 +159,14 @@ T.test("qa11: HistGradientBoosting's validation_fraction may be a row count, as 
   T.raises(function() models.HistGradientBoostingClassifier { early_stopping = true, validation_fraction = 569 }:fit(X, y) end,
     "leaves no training or validation rows")
 end)
+
+T.test("qa11: HistGradientBoostingRegressor refuses targets whose float32 gradients overflow (it predicted garbage)", function()
+  ml.seed(0)
+  local X = ml.randn(200, 3):to("float64")
+  local t = X:select(2, 1):contiguous()
+  local a = models.HistGradientBoostingRegressor { max_iter = 10 }:fit(X, t):predict(X)
+  local b = models.HistGradientBoostingRegressor { max_iter = 10 }:fit(X, t * 1e20):predict(X):div(1e20)
+  T.ok((a - b):abs():max():item() < 1e-6)
+  T.raises(function() models.HistGradientBoostingRegressor():fit(X, t * 1e38) end,
+    "models.HistGradientBoostingRegressor:fit: y holds values up to")
+end)

@@ -264,6 +264,13 @@ end
 
 function Regressor:_fit(X, y, fn, opts)
   if y:dim() ~= 1 then fail(fmt("%s: y must be 1-D (one target), got [%s]", fn, table.concat(y:shape(), ", "))) end
+  -- gradients and their histogram sums are float32 (as scikit-learn's gradients): beyond this they overflow
+  -- and the trees come out silently wrong
+  local ymax = y:abs():max():item()
+  if ymax > 1e30 then
+    fail(fmt("%s: y holds values up to %.3g; gradient boosting keeps float32 gradients, which overflow beyond ~1e30: "
+      .. "rescale y (e.g. divide it by its standard deviation)", fn, ymax))
+  end
   boost(self, fn, float_rows(X), y:contiguous(), opts.sample_weight, 1, self.loss, nil)
 end
 
