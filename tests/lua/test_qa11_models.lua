@@ -170,3 +170,14 @@ T.test("qa11: HistGradientBoostingRegressor refuses targets whose float32 gradie
   T.raises(function() models.HistGradientBoostingRegressor():fit(X, t * 1e38) end,
     "models.HistGradientBoostingRegressor:fit: y holds values up to")
 end)
+
+T.test("qa11: a Lua list of integer labels above 2^53 keeps them apart (float64 merged them into one class)", function()
+  local X = ml.tensor({ { 0 }, { 1 }, { 2 }, { 3 } }, { dtype = "float64" })
+  local big = 1 << 60
+  local yl = { big + 1, big + 2, big + 1, big + 2 }
+  local m = models.DecisionTreeClassifier():fit(X, yl)
+  T.eq(#m.classes_, 2)
+  T.eq(m:predict(X)[2], big + 2)
+  T.eq(m:score(X, yl), 1.0)
+  T.near(ml.metrics.accuracy_score(yl, { big + 1, big + 1, big + 1, big + 2 }), 0.75, 1e-12)
+end)
