@@ -181,3 +181,18 @@ T.test("qa11: a Lua list of integer labels above 2^53 keeps them apart (float64 
   T.eq(m:score(X, yl), 1.0)
   T.near(ml.metrics.accuracy_score(yl, { big + 1, big + 1, big + 1, big + 2 }), 0.75, 1e-12)
 end)
+
+T.test("qa11: predict_log_proba on every classifier with predict_proba (trees and forests lacked it)", function()
+  local _, X, y = iris()
+  for _, name in ipairs { "DecisionTreeClassifier", "RandomForestClassifier", "ExtraTreesClassifier", "KNeighborsClassifier",
+    "HistGradientBoostingClassifier", "GaussianNB", "LogisticRegression" } do
+    local opts = (name:find("Forest") or name:find("Extra")) and { n_estimators = 5, random_state = 0 } or {}
+    if name:find("Boosting") then opts = { max_iter = 5 } end
+    local m = models[name](opts):fit(X, y)
+    T.ok(m:has_method("predict_log_proba"), name)
+    T.ok((m:predict_log_proba(X):exp() - m:predict_proba(X)):abs():max():item() < 1e-12, name)
+  end
+  local r = models.Ridge():fit(X, X:select(2, 1))
+  T.ok(not r:has_method("predict_log_proba"))
+  T.raises(function() r:predict_log_proba(X) end, "models.Ridge:predict_log_proba: models.Ridge has no predict_proba")
+end)

@@ -193,6 +193,14 @@ function Estimator:predict_proba(X)
   return self:_predict_proba(self:_input(fn, X, false), fn)
 end
 
+--- est:predict_log_proba(X) -> float64 [n, K]: the log of predict_proba (scikit-learn's; -inf where a probability is 0)
+function Estimator:predict_log_proba(X)
+  local fn = self.__name .. ":predict_log_proba"
+  if not self._predict_proba then fail(fmt("%s: %s has no predict_proba", fn, self.__name)) end
+  self:check_fitted(fn)
+  return self:_predict_proba(self:_input(fn, X, false), fn):log()
+end
+
 --- est:decision_function(X) -> float64 [n] (binary) or [n, K]: the model's scores before the link
 function Estimator:decision_function(X)
   local fn = self.__name .. ":decision_function"
@@ -204,6 +212,7 @@ end
 --- est:has_method(name) -> whether the estimator implements name (predict_proba and decision_function are optional)
 function Estimator:has_method(name)
   if name == "predict_proba" or name == "decision_function" then return self["_" .. name] ~= nil end
+  if name == "predict_log_proba" then return self._predict_proba ~= nil end
   return type(self[name]) == "function"
 end
 
@@ -262,6 +271,7 @@ do
   doc(Estimator.fit, "est:fit(X, y, [{sample_weight=}]) -> est — learns from X (tensor, data frame or sparse matrix) and y")
   doc(Estimator.predict, "est:predict(X) -> labels | tensor — predicted labels (the values fit saw) or values")
   doc(Estimator.predict_proba, "est:predict_proba(X) -> float64 [n, K] — class probabilities in the order of classes_")
+  doc(Estimator.predict_log_proba, "est:predict_log_proba(X) -> float64 [n, K] — the log of the class probabilities")
   doc(Estimator.decision_function, "est:decision_function(X) -> tensor — scores before the link ([n] binary, [n, K] multi-class)")
   doc(Estimator.has_method, "est:has_method(name) -> boolean — whether the estimator implements name (predict_proba, decision_function)")
   doc(Estimator.score, "est:score(X, y, [{sample_weight=}]) -> number — accuracy (classifiers) or R² (regressors)")
