@@ -196,3 +196,13 @@ T.test("qa11: predict_log_proba on every classifier with predict_proba (trees an
   T.ok(not r:has_method("predict_log_proba"))
   T.raises(function() r:predict_log_proba(X) end, "models.Ridge:predict_log_proba: models.Ridge has no predict_proba")
 end)
+
+T.test("qa11: kNN refuses values whose squared distances overflow (every neighbour tied at inf)", function()
+  local X = ml.tensor({ { 0, 0 }, { 0, 0 }, { 1, 1 }, { 2, 2 }, { 3, 3 } }, { dtype = "float64" })
+  local yr = ml.tensor({ 1.0, 3.0, 10, 20, 30 }, { dtype = "float64" })
+  T.raises(function() models.KNeighborsRegressor { n_neighbors = 2 }:fit(X * 1e200, yr) end,
+    "models.KNeighborsRegressor:fit: X holds values up to 3e+200")
+  local m = models.KNeighborsRegressor { n_neighbors = 2 }:fit(X * 1e100, yr)
+  T.all_near(m:predict(X * 1e100), { 2, 2, 5.5, 15, 25 }, 1e-9)
+  T.raises(function() m:predict(X * 1e200) end, "models.KNeighborsRegressor:predict: X holds values up to")
+end)
