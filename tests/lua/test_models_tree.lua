@@ -218,7 +218,7 @@ T.test("errors: NaN, lengths, options, unfitted, widths", function()
   big[1][1] = 1e300
   T.raises(function() m:predict(big) end, "infinite")
   T.raises(function() models.DecisionTreeClassifier():fit(X, y, { sample_weight = ml.zeros(150, { dtype = "float64" }) }) end,
-    "every sample weight is 0")
+    "sample_weight sums to 0")
 end)
 
 T.test("docstrings: ml.help finds the trees", function()

@@ -43,12 +43,15 @@ function labels.read(fn, y)
   local first = y[1]
   local kind = type(first)
   if kind == "number" then
+    local ints = true
     for i = 1, n do
       local v = y[i]
       if v ~= v then fail(fmt("%s: label %d is NaN (a missing label)", fn, i)) end
       if type(v) ~= "number" then fail(fmt("%s: label %d is %s, expected a number like label 1", fn, i, checks.show(v))) end
+      if math.type(v) ~= "integer" then ints = false end
     end
-    return ml.tensor(y, { dtype = "float64" }), n
+    -- Lua integers stay int64 (float64 would merge labels above 2^53)
+    return ml.tensor(y, { dtype = ints and "int64" or "float64" }), n
   end
   if kind ~= "string" and kind ~= "boolean" and n > 0 then
     fail(fmt("%s: labels must be numbers, strings or booleans, got %s", fn, kind))

@@ -52,8 +52,9 @@ local function check_common(self, fn, losses)
       checks.show(self.scoring)))
   end
   local vf = self.validation_fraction
-  if vf ~= false and (type(vf) ~= "number" or not (vf > 0 and vf < 1)) then
-    fail(fmt("%s: validation_fraction must be a number in (0, 1) or false (early stopping on the training loss), got %s", fn,
+  local count = type(vf) == "number" and vf >= 1 and vf == math.floor(vf)
+  if vf ~= false and not count and (type(vf) ~= "number" or not (vf > 0 and vf < 1)) then
+    fail(fmt("%s: validation_fraction must be a number in (0, 1), a row count >= 1 or false (early stopping on the training loss), got %s", fn,
       checks.show(vf)))
   end
   checks.integer(fn, "n_iter_no_change", self.n_iter_no_change, 1)
@@ -90,7 +91,7 @@ local function class_weights(self, fn, codes)
     for key in pairs(cw) do
       local known = false
       for _, c in ipairs(self.classes_) do if c == key then known = true break end end
-      if not known then fail(fmt("%s: class_weight names the label %s, which is not in y", fn, checks.show(key))) end
+      if not known then fail(fmt("%s: class_weight names the label %s, which is not one of y's classes", fn, labels.show(key))) end
     end
   else
     fail(fmt("%s: class_weight must be 'balanced', a table {label = weight} or nil, got %s", fn, checks.show(cw)))
@@ -108,13 +109,15 @@ local function boost(self, fn, X, y, w, n_outputs, loss, stratify)
   local seed = seed_of(self)
   local Xv, yv, wv
   if self.do_early_stopping_ and self.validation_fraction then
-    local nv = math.ceil(self.validation_fraction * n)
+    local vf = self.validation_fraction
+    if vf >= 1 then vf = math.tointeger(vf) end -- a row count, as scikit-learn's int
+    local nv = vf >= 1 and vf or math.ceil(vf * n)
     if nv < 1 or n - nv < 1 then
       fail(fmt("%s: validation_fraction = %g of %d rows leaves no training or validation rows", fn, self.validation_fraction, n))
     end
     local split = require("moonlab.prep.split").train_test_split
     local idx = ml.arange(1, n + 1, { dtype = "int64" })
-    local ok, itr, iva = pcall(split, idx, stratify, { test_size = self.validation_fraction, stratify = stratify ~= nil or nil, seed = seed })
+    local ok, itr, iva = pcall(split, idx, stratify, { test_size = vf, stratify = stratify ~= nil or nil, seed = seed })
     if not ok then fail(fmt("%s: cannot split a validation fraction off: %s", fn, tostring(itr):gsub("^.-prep%.train_test_split: ", ""))) end
     Xv, yv, wv = take(X, iva), take(y, iva), take(w, iva)
     X, y, w = take(X, itr), take(y, itr), take(w, itr)
@@ -178,7 +181,7 @@ end
 
 local Classifier = base.define("models.HistGradientBoostingClassifier",
   "models.HistGradientBoostingClassifier{loss='log_loss', learning_rate=0.1, max_iter=100, max_leaf_nodes=31, max_depth, "
-  .. "min_samples_leaf=20, l2_regularization=0, max_bins=255, early_stopping='auto', validation_fraction=0.1 (false: "
+  .. "min_samples_leaf=20, l2_regularization=0, max_bins=255, early_stopping='auto', validation_fraction=0.1 (or a row count; false: "
   .. "the training loss), n_iter_no_change=10, tol=1e-7, class_weight, random_state} — histogram gradient boosting (scikit-learn's), binary (log-odds) or multi-class "
   .. "(softmax); NaN handled natively",
   params("log_loss", { { "class_weight", nil } }))
@@ -249,7 +252,7 @@ Classifier._load_extra_state = load_trees
 local Regressor = base.define("models.HistGradientBoostingRegressor",
   "models.HistGradientBoostingRegressor{loss='squared_error' | 'absolute_error', learning_rate=0.1, max_iter=100, "
   .. "max_leaf_nodes=31, max_depth, min_samples_leaf=20, l2_regularization=0, max_bins=255, early_stopping='auto', "
-  .. "validation_fraction=0.1 (false: the training loss), n_iter_no_change=10, tol=1e-7, random_state} — histogram gradient boosting (scikit-learn's); "
+  .. "validation_fraction=0.1 (or a row count; false: the training loss), n_iter_no_change=10, tol=1e-7, random_state} — histogram gradient boosting (scikit-learn's); "
   .. "NaN handled natively",
   params("squared_error", {}))
 Regressor.KIND = "regressor"
@@ -261,6 +264,13 @@ end
 
 function Regressor:_fit(X, y, fn, opts)
   if y:dim() ~= 1 then fail(fmt("%s: y must be 1-D (one target), got [%s]", fn, table.concat(y:shape(), ", "))) end
+  -- gradients and their histogram sums are float32 (as scikit-learn's gradients): beyond this they overflow
+  -- and the trees come out silently wrong
+  local ymax = y:abs():max():item()
+  if ymax > 1e30 then
+    fail(fmt("%s: y holds values up to %.3g; gradient boosting keeps float32 gradients, which overflow beyond ~1e30: "
+      .. "rescale y (e.g. divide it by its standard deviation)", fn, ymax))
+  end
   boost(self, fn, float_rows(X), y:contiguous(), opts.sample_weight, 1, self.loss, nil)
 end
 

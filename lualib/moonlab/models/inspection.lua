@@ -45,21 +45,25 @@ local function permutation_importance(est, X, y, opts)
   if type(est) ~= "table" or type(est.predict) ~= "function" then
     fail(fmt("%s: expected a fitted estimator, got %s", FN, checks.show(est)))
   end
-  if not ml.is_tensor(X) or X:dim() ~= 2 then
-    fail(fmt("%s: X must be a 2-D tensor [rows, features], got %s", FN, ml.is_tensor(X) and (X:dim() .. "-D tensor") or checks.show(X)))
+  local frame = require("moonlab.prep.base").is_frame(X)
+  if not frame and (not ml.is_tensor(X) or X:dim() ~= 2) then
+    fail(fmt("%s: X must be a 2-D tensor [rows, features] or a data frame, got %s", FN,
+      ml.is_tensor(X) and (X:dim() .. "-D tensor") or checks.show(X)))
   end
   local n_repeats = checks.integer(FN, "n_repeats", opts.n_repeats or 5, 1)
   if opts.random_state ~= nil then checks.integer(FN, "random_state", opts.random_state, 0) end
   local score = scorer(opts.scoring)
-  local n, d = X:size(1), X:size(2)
+  local n, d
+  if frame then n, d = #X, #X._names else n, d = X:size(1), X:size(2) end
   if n < 2 then fail(fmt("%s: X has %d row; shuffling needs at least 2", FN, n)) end
   local baseline = score(est, X, y)
   local drops = ml.zeros(d, n_repeats, { dtype = "float64" })
   with_seed(opts.random_state, function()
     for j = 1, d do
-      local col = X:select(2, j)
+      local col = frame and X:column(X._names[j]) or X:select(2, j)
       for r = 1, n_repeats do
-        local shuffled = with_column(X, j, col:index_select(1, ml.randperm(n)))
+        local perm = ml.randperm(n)
+        local shuffled = frame and X:with_column(X._names[j], col:take(perm)) or with_column(X, j, col:index_select(1, perm))
         drops[j][r] = baseline - score(est, shuffled, y)
       end
     end

@@ -12,6 +12,7 @@
 -- weight (scikit-learn's saga rule).
 local ml = require "moonlab"
 local checks = require "moonlab.core.checks"
+local labels = require "moonlab.core.labels"
 local base = require "moonlab.models.base"
 local H = require "moonlab.models.linear_helpers"
 local lbfgs = require "moonlab.optim.lbfgs"
@@ -68,7 +69,7 @@ local function class_weights(self, fn, codes, K)
   for label in pairs(cw) do
     local known = false
     for _, c in ipairs(self.classes_) do known = known or c == label end
-    if not known then fail(fmt("%s: class_weight names the label %s, which is not in y", fn, tostring(label))) end
+    if not known then fail(fmt("%s: class_weight names the label %s, which is not one of y's classes", fn, labels.show(label))) end
   end
   return ml.tensor(w, { dtype = "float64" })
 end
@@ -166,7 +167,12 @@ function LogisticRegression:_fit(X, codes, fn, opts)
   if multi == "auto" then multi = K_ == 2 and "ovr" or "multinomial" end
   local d = X:size(2)
   local W, iters
-  if K_ == 2 then
+  if K_ == 2 and multi == "multinomial" then
+    -- scikit-learn: the two-class softmax, of which coef_ keeps the second row (predict_proba = sigmoid(2 z))
+    W, iters = solver(self, fn, X, codes, sw, 2, 0, l2, l1)
+    W = W:narrow(1, 2, 1):contiguous()
+    iters = { iters }
+  elseif K_ == 2 then
     W, iters = solver(self, fn, X, codes, sw, 1, 2, l2, l1)
     iters = { iters }
   elseif multi == "multinomial" then
@@ -195,6 +201,7 @@ end
 function LogisticRegression:_predict_proba(X, fn)
   local Z = self:_decision_function(X, fn)
   if Z:dim() == 1 then
+    if self.multi_class_ == "multinomial" then Z = Z:mul(2) end
     local p = Z:sigmoid():view(-1, 1)
     return ml.cat({ ml.sub(1, p), p }, 2)
   end

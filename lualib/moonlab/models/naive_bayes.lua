@@ -107,6 +107,7 @@ local function counts_input(fn, X)
     X = X:to("float64")
     local v = X:values()
     if v:isnan():sum():item() > 0 then fail(fn .. ": X holds NaN; expected non-negative counts or frequencies") end
+    if v:abs():eq(math.huge):sum():item() > 0 then fail(fn .. ": X holds infinite values; expected finite numbers") end
     if v:lt(0):sum():item() > 0 then fail(fn .. ": X holds negative values; MultinomialNB expects counts or frequencies (>= 0)") end
     return X
   end

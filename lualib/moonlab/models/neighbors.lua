@@ -35,8 +35,22 @@ local function power(self)
   return self.p
 end
 
-local function fit(self, X, y, fn)
-  self.fit_X_ = H.dense(fn, X)
+-- X dense and finite, and small enough that squared distances stay finite (beyond ~1e150 they overflow to
+-- inf and every neighbour ties: silently wrong neighbours)
+local function points(fn, X)
+  X = H.dense(fn, X)
+  local big = X:numel() > 0 and X:abs():max():item() or 0
+  if big > 1e150 then
+    fail(fmt("%s: X holds values up to %.3g; squared distances overflow beyond ~1e150: rescale X (e.g. prep.StandardScaler)", fn, big))
+  end
+  return X
+end
+
+local function fit(self, X, y, fn, opts)
+  if opts and opts.sample_weight ~= nil then
+    fail(fmt("%s: %s takes no sample_weight (as in scikit-learn); use weights = \"distance\" or resample the rows", fn, self.__name))
+  end
+  self.fit_X_ = points(fn, X)
   self.fit_y_ = y:contiguous()
   self.n_samples_fit_ = self.fit_X_:size(1)
   self.effective_metric_ = power(self) == 1 and "manhattan" or "euclidean"
@@ -46,7 +60,7 @@ end
 -- the training rows themselves, each without itself (scikit-learn's kneighbors())
 local function search(self, fn, X, k)
   local R = self.fit_X_
-  local Q = X and H.dense(fn, X) or R
+  local Q = X and points(fn, X) or R
   local avail = X and R:size(1) or R:size(1) - 1
   if k > avail then
     fail(fmt("%s: n_neighbors = %d, expected <= %d (the %s)", fn, k, avail, X and "rows seen by fit" or "rows seen by fit, less the query itself"))
