@@ -222,3 +222,15 @@ T.test("classification_report names Lua-list integer labels '1', not '1.0' (as s
   local f = M.classification_report(f64 { 1, 2, 2, 3 }, f64 { 1, 2, 3, 3 }, { output_dict = true })
   T.ok(f["2.0"] ~= nil, "float64 labels keep '2.0'")
 end)
+
+T.test("ensembles fit on a data frame (rows of a frame counted in the estimator base)", function()
+  local models, prep = ml.models, ml.prep
+  local df = ml.data.load_iris()
+  local feats = {}
+  for _, n in ipairs(df.columns) do if n ~= "target" then feats[#feats + 1] = n end end
+  local v = models.VotingClassifier { estimators = {
+    { "lr", prep.Pipeline { { "s", prep.StandardScaler() }, { "m", models.LogisticRegression {} } } },
+    { "knn", models.KNeighborsClassifier {} } }, voting = "soft" }
+  v:fit(df:select(feats), df.target)
+  T.ok(v:score(df:select(feats), df.target) > 0.9)
+end)

@@ -51,8 +51,12 @@ function Estimator:_input(fn, X, fitting)
   return prep_base.Transformer._input(self, fn, X, fitting)
 end
 
+-- rows of what _input gave: a tensor, a sparse matrix, a frame (INPUT = "any") or a list of columns
 local function rows_of(X)
-  return ml.is_tensor(X) and X:size(1) or X:size(1)
+  if ml.is_tensor(X) or is_sparse(X) then return X:size(1) end
+  if prep_base.is_frame(X) then return #X end
+  if type(X) == "table" and X[1] and X[1].values then return X[1].values:size(1) end
+  return X:size(1)
 end
 
 -- y for a regressor: float64 [n] or [n, t]
