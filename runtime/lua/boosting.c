@@ -61,7 +61,7 @@ static int l_fit(lua_State *L) {
     if (n < 1 || d < 1 || n > UINT32_MAX) luaL_error(L, "%s: X must have 1..2^32 rows and at least one column", fn);
     if (y->shape[0] != n || (w && w->shape[0] != n)) luaL_error(L, "%s: y and w must have one value per row of X", fn);
     if (Xv && (Xv->shape[1] != d || !yv || yv->shape[0] != nv || (wv && wv->shape[0] != nv)))
-        luaL_error(L, "%s: the validation rows must be [nv, %lld] with nv targets (and weights)", fn, (long long)d);
+        luaL_error(L, "%s: the validation rows must be [nv, %I] with nv targets (and weights)", fn, (lua_Integer)d);
     ml_hgb_params p = {
         .loss = check_loss(L, fn),
         .n_outputs = (int)lb_opt_number_field(L, 7, "n_outputs", 1),
@@ -85,12 +85,12 @@ static int l_fit(lua_State *L) {
     const double *yp = ml_data(y);
     for (int64_t i = 0; i < n; i++) /* the targets: finite; codes 0..K-1 for log_loss */
         if (!isfinite(yp[i]) || (p.loss == ML_HGB_LOG_LOSS && (yp[i] < 0 || yp[i] >= (p.n_outputs == 1 ? 2 : p.n_outputs) || yp[i] != floor(yp[i]))))
-            luaL_error(L, "%s: y[%lld] = %g is not a valid target", fn, (long long)(i + 1), yp[i]);
+            luaL_error(L, "%s: y[%I] = %f is not a valid target", fn, (lua_Integer)(i + 1), yp[i]);
     if (yv) {
         const double *q = ml_data(yv);
         for (int64_t i = 0; i < nv; i++)
             if (!isfinite(q[i]) || (p.loss == ML_HGB_LOG_LOSS && (q[i] < 0 || q[i] >= (p.n_outputs == 1 ? 2 : p.n_outputs) || q[i] != floor(q[i]))))
-                luaL_error(L, "%s: yv[%lld] = %g is not a valid target", fn, (long long)(i + 1), q[i]);
+                luaL_error(L, "%s: yv[%I] = %f is not a valid target", fn, (lua_Integer)(i + 1), q[i]);
     }
 
     ml_hgb_binner b;

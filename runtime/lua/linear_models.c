@@ -32,7 +32,7 @@ static int l_lstsq(lua_State *L) {
     ml_tensor *X = check_f64(L, 1, fn, "X", 2), *Y = check_f64(L, 2, fn, "Y", 2);
     double rcond = luaL_optnumber(L, 3, -1);
     int64_t n = X->shape[0], d = X->shape[1], t = Y->shape[1], mn = n < d ? n : d;
-    if (Y->shape[0] != n) return luaL_error(L, "%s: X has %lld rows but Y has %lld", fn, (long long)n, (long long)Y->shape[0]);
+    if (Y->shape[0] != n) return luaL_error(L, "%s: X has %I rows but Y has %I", fn, (lua_Integer)n, (lua_Integer)Y->shape[0]);
     int64_t cs[2] = {d, t}, ss[1] = {mn};
     ml_tensor *coef = ml_empty(2, cs, ML_FLOAT64), *sv = ml_empty(1, ss, ML_FLOAT64);
     int64_t rank = 0;
@@ -52,8 +52,8 @@ static int l_ridge(lua_State *L) {
     ml_tensor *X = check_f64(L, 1, fn, "X", 2), *Y = check_f64(L, 2, fn, "Y", 2), *alpha = check_f64(L, 3, fn, "alpha", 1);
     int64_t n = X->shape[0], d = X->shape[1], t = Y->shape[1];
     if (Y->shape[0] != n || alpha->shape[0] != t)
-        return luaL_error(L, "%s: expected Y [%lld, t] and alpha [t], got Y with %lld rows and %lld alphas for %lld targets", fn,
-                          (long long)n, (long long)Y->shape[0], (long long)alpha->shape[0], (long long)t);
+        return luaL_error(L, "%s: expected Y [%I, t] and alpha [t], got Y with %I rows and %I alphas for %I targets", fn,
+                          (lua_Integer)n, (lua_Integer)Y->shape[0], (lua_Integer)alpha->shape[0], (lua_Integer)t);
     int64_t cs[2] = {t, d};
     ml_tensor *coef = ml_empty(2, cs, ML_FLOAT64);
     if (!coef || ml_ridge_f64(ml_data(coef), ml_data(X), ml_data(Y), ml_data(alpha), n, d, t)) {
@@ -74,9 +74,9 @@ static int l_enet_cd(lua_State *L) {
     bool positive = lua_toboolean(L, 9);
     int64_t d = Xc->shape[0], n = Xc->shape[1];
     if (w0->shape[0] != d || y->shape[0] != n)
-        return luaL_error(L, "%s: expected w0 [%lld] and y [%lld], got %lld and %lld values", fn, (long long)d, (long long)n,
-                          (long long)w0->shape[0], (long long)y->shape[0]);
-    if (max_iter < 0) return luaL_error(L, "%s: max_iter must be >= 0, got %lld", fn, (long long)max_iter);
+        return luaL_error(L, "%s: expected w0 [%I] and y [%I], got %I and %I values", fn, (lua_Integer)d, (lua_Integer)n,
+                          (lua_Integer)w0->shape[0], (lua_Integer)y->shape[0]);
+    if (max_iter < 0) return luaL_error(L, "%s: max_iter must be >= 0, got %I", fn, (lua_Integer)max_iter);
     ml_tensor *w = ml_clone(w0);
     double gap = 0;
     int64_t it = 0;
@@ -100,16 +100,16 @@ static int l_logistic_loss_grad(lua_State *L) {
     double l2 = luaL_checknumber(L, 7);
     int64_t n = X->shape[0], d = X->shape[1], K = W->shape[0];
     if (W->shape[1] != d + (intercept ? 1 : 0))
-        return luaL_error(L, "%s: W must be [K, %lld], got [%lld, %lld]", fn, (long long)(d + (intercept ? 1 : 0)), (long long)K,
-                          (long long)W->shape[1]);
+        return luaL_error(L, "%s: W must be [K, %I], got [%I, %I]", fn, (lua_Integer)(d + (intercept ? 1 : 0)), (lua_Integer)K,
+                          (lua_Integer)W->shape[1]);
     if (codes->dtype != ML_INT64 || !ml_is_contiguous(codes) || codes->numel != n || (sw && sw->shape[0] != n))
-        return luaL_error(L, "%s: codes must be contiguous int64 [%lld] (and sample_weight float64 [%lld])", fn, (long long)n,
-                          (long long)n);
+        return luaL_error(L, "%s: codes must be contiguous int64 [%I] (and sample_weight float64 [%I])", fn, (lua_Integer)n,
+                          (lua_Integer)n);
     const int64_t *c = ml_data(codes);
     for (int64_t i = 0; i < n; i++)
         if (c[i] < 1 || (K > 1 && c[i] > K))
-            return luaL_error(L, "%s: codes[%lld] = %lld, expected 1..%lld", fn, (long long)(i + 1), (long long)c[i],
-                              (long long)(K > 1 ? K : 2));
+            return luaL_error(L, "%s: codes[%I] = %I, expected 1..%I", fn, (lua_Integer)(i + 1), (lua_Integer)c[i],
+                              (lua_Integer)(K > 1 ? K : 2));
     ml_tensor *grad = ml_empty(2, W->shape, ML_FLOAT64);
     double loss = 0;
     if (!grad || ml_logistic_loss_grad_f64(&loss, ml_data(grad), ml_data(W), ml_data(X), c, sw ? ml_data(sw) : NULL, n, d, K,

@@ -51,7 +51,7 @@ static int l_kneighbors(lua_State *L) {
     lb_check_options(L, 4, fn, known);
     bool exclude_self = lb_opt_bool_field(L, 4, "exclude_self", 0);
     double pw = lb_opt_number_field(L, 4, "p", 2);
-    if (pw != 1 && pw != 2) return luaL_error(L, "%s: p = %g, expected 1 (Manhattan) or 2 (Euclidean)", fn, pw);
+    if (pw != 1 && pw != 2) return luaL_error(L, "%s: p = %f, expected 1 (Manhattan) or 2 (Euclidean)", fn, pw);
     ml_tensor *skip = NULL;
     if (lua_istable(L, 4)) {
         lua_getfield(L, 4, "skip");
@@ -131,7 +131,7 @@ static int l_nan_euclidean(lua_State *L) {
     Y = ml_contiguous(Y0);
     if (!Y || Y->ndim != 2 || Y->dtype != ML_FLOAT64 || Y->shape[1] != X->shape[1]) {
         ml_release(X), ml_release(Y);
-        return luaL_error(L, "%s: Y must be float64 [n, %lld] like X", fn, (long long)X->shape[1]);
+        return luaL_error(L, "%s: Y must be float64 [n, %I] like X", fn, (lua_Integer)X->shape[1]);
     }
     int64_t shape[2] = {X->shape[0], Y->shape[0]};
     D = ml_empty(2, shape, ML_FLOAT64);
@@ -157,8 +157,8 @@ static int l_knn_impute(lua_State *L) {
     if (!F || F->ndim != 2 || F->dtype != ML_FLOAT64 || F->shape[1] != d || mean->dtype != ML_FLOAT64 || mean->numel != d ||
         valid->dtype != ML_BOOL || valid->numel != d || k < 1) {
         ml_release(X), ml_release(F);
-        return luaL_error(L, "%s: expected X [m, %lld], F [n, %lld] float64, k >= 1, fit_mean float64 [%lld], fit_valid bool [%lld]", fn,
-                          (long long)d, (long long)d, (long long)d, (long long)d);
+        return luaL_error(L, "%s: expected X [m, %I], F [n, %I] float64, k >= 1, fit_mean float64 [%I], fit_valid bool [%I]", fn,
+                          (lua_Integer)d, (lua_Integer)d, (lua_Integer)d, (lua_Integer)d);
     }
     mc = ml_contiguous(mean), vc = ml_contiguous(valid), out = ml_clone(X);
     int rc = (!mc || !vc || !out) ? -1
@@ -183,7 +183,7 @@ static void check_neighbours(lua_State *L, const char *fn, ml_tensor *idx, ml_te
         luaL_error(L, "%s: dist must be a contiguous float64 tensor shaped like idx", fn);
     const int64_t *ix = ml_data(idx);
     for (int64_t i = 0; i < idx->numel; i++)
-        if (ix[i] < 1 || ix[i] > n) luaL_error(L, "%s: idx holds %lld, expected rows 1..%lld", fn, (long long)ix[i], (long long)n);
+        if (ix[i] < 1 || ix[i] > n) luaL_error(L, "%s: idx holds %I, expected rows 1..%I", fn, (lua_Integer)ix[i], (lua_Integer)n);
 }
 
 static int l_knn_vote(lua_State *L) {
@@ -195,7 +195,7 @@ static int l_knn_vote(lua_State *L) {
         return luaL_error(L, "%s: codes must be a contiguous int64 [n] tensor and K >= 1", fn);
     const int64_t *c = ml_data(codes);
     for (int64_t i = 0; i < codes->numel; i++)
-        if (c[i] < 1 || c[i] > K) return luaL_error(L, "%s: codes[%lld] = %lld, expected 1..%lld", fn, (long long)(i + 1), (long long)c[i], (long long)K);
+        if (c[i] < 1 || c[i] > K) return luaL_error(L, "%s: codes[%I] = %I, expected 1..%I", fn, (lua_Integer)(i + 1), (lua_Integer)c[i], (lua_Integer)K);
     check_neighbours(L, fn, idx, dist, codes->numel);
     int64_t shape[2] = {idx->shape[0], K};
     ml_tensor *out = ml_empty(2, shape, ML_FLOAT64);

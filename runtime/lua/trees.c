@@ -53,16 +53,16 @@ static void read_forest(lua_State *L, int idx, const char *fn, ml_forest_view *f
     if (right->numel != N || feat->numel != N || thr->numel != N || val->ndim != 2 || val->shape[0] != N || off->numel < 2)
         luaL_error(L, "%s: the forest's arrays disagree in length", fn);
     const int64_t *o = ml_data(off);
-    if (o[0] != 0 || o[off->numel - 1] != N) luaL_error(L, "%s: the forest's offsets do not cover its %lld nodes", fn, (long long)N);
+    if (o[0] != 0 || o[off->numel - 1] != N) luaL_error(L, "%s: the forest's offsets do not cover its %I nodes", fn, (lua_Integer)N);
     for (int64_t t = 0; t + 1 < off->numel; t++)
-        if (o[t + 1] <= o[t]) luaL_error(L, "%s: the forest's tree %lld has no nodes", fn, (long long)(t + 1));
+        if (o[t + 1] <= o[t]) luaL_error(L, "%s: the forest's tree %I has no nodes", fn, (lua_Integer)(t + 1));
     /* every child id inside its tree, every feature in range: a corrupt file must not walk off the arrays */
     const int64_t *l = ml_data(left), *r = ml_data(right);
     for (int64_t t = 0; t + 1 < off->numel; t++)
         for (int64_t i = o[t]; i < o[t + 1]; i++) {
             int64_t size = o[t + 1] - o[t], local = i - o[t] + 1;
             if ((l[i] == 0) != (r[i] == 0) || (l[i] != 0 && (l[i] <= local || l[i] > size || r[i] <= local || r[i] > size)))
-                luaL_error(L, "%s: the forest's node %lld of tree %lld has invalid children", fn, (long long)local, (long long)(t + 1));
+                luaL_error(L, "%s: the forest's node %I of tree %I has invalid children", fn, (lua_Integer)local, (lua_Integer)(t + 1));
         }
     *f = (ml_forest_view){.left = l, .right = r, .feature = ml_data(feat), .offsets = o, .threshold = ml_data(thr),
                           .value = ml_data(val), .n_trees = off->numel - 1, .n_values = val->shape[1]};
@@ -72,7 +72,7 @@ static void check_features(lua_State *L, const ml_forest_view *f, int64_t d, con
     int64_t N = f->offsets[f->n_trees];
     for (int64_t i = 0; i < N; i++)
         if (f->left[i] != 0 && (f->feature[i] < 1 || f->feature[i] > d))
-            luaL_error(L, "%s: the forest splits on feature %lld but X has %lld columns", fn, (long long)f->feature[i], (long long)d);
+            luaL_error(L, "%s: the forest splits on feature %I but X has %I columns", fn, (lua_Integer)f->feature[i], (lua_Integer)d);
 }
 
 static int64_t int_field(lua_State *L, int idx, const char *key, int64_t def) {
@@ -153,17 +153,17 @@ static int l_fit(lua_State *L) {
     if (strcmp(crit, "gini") && strcmp(crit, "entropy") && strcmp(crit, "squared_error"))
         return luaL_error(L, "%s: criterion '%s', expected gini, entropy or squared_error", fn, crit);
     if (p.max_features < 1 || p.max_features > d || p.min_samples_leaf < 1 || p.min_samples_split < 2 || p.max_leaf_nodes == 1)
-        return luaL_error(L, "%s: max_features 1..%lld, min_samples_leaf >= 1, min_samples_split >= 2, max_leaf_nodes >= 2", fn,
-                          (long long)d);
+        return luaL_error(L, "%s: max_features 1..%I, min_samples_leaf >= 1, min_samples_split >= 2, max_leaf_nodes >= 2", fn,
+                          (lua_Integer)d);
     int64_t K = int_field(L, 3, "n_classes", 0);
     ml_tree_data D = {.n = n, .d = d};
     bool classify = K > 0;
     if (classify) {
         if (y->dtype != ML_INT64 || y->ndim != 1 || y->shape[0] != n || y->strides[0] != 1)
-            return luaL_error(L, "%s: y must be contiguous int64 codes [%lld]", fn, (long long)n);
+            return luaL_error(L, "%s: y must be contiguous int64 codes [%I]", fn, (lua_Integer)n);
     } else if (y->dtype != ML_FLOAT64 || y->ndim < 1 || y->ndim > 2 || y->shape[0] != n || !(y->ndim == 1 || y->strides[1] == 1) ||
                y->strides[0] != (y->ndim == 2 ? y->shape[1] : 1))
-        return luaL_error(L, "%s: y must be contiguous float64 [%lld] or [%lld, t]", fn, (long long)n, (long long)n);
+        return luaL_error(L, "%s: y must be contiguous float64 [%I] or [%I, t]", fn, (lua_Integer)n, (lua_Integer)n);
     lua_getfield(L, 3, "seeds");
     ml_tensor *seeds = lb_test_tensor(L, -1);
     lua_pop(L, 1);
@@ -173,7 +173,7 @@ static int l_fit(lua_State *L) {
     ml_tensor *sw = lb_test_tensor(L, -1);
     lua_pop(L, 1);
     if (sw && (sw->dtype != ML_FLOAT64 || sw->numel != n || sw->ndim != 1 || sw->strides[0] != 1))
-        return luaL_error(L, "%s: sample_weight must be contiguous float64 [%lld]", fn, (long long)n);
+        return luaL_error(L, "%s: sample_weight must be contiguous float64 [%I]", fn, (lua_Integer)n);
     int64_t T = seeds->numel;
     ml_forest_opts o = {.bootstrap = lb_opt_bool_field(L, 3, "bootstrap", 0), .max_samples = int_field(L, 3, "max_samples", n),
                         .balanced_subsample = lb_opt_bool_field(L, 3, "balanced_subsample", 0), .sample_weight = sw ? ml_data(sw) : NULL};
@@ -186,7 +186,7 @@ static int l_fit(lua_State *L) {
         for (int64_t i = 0; i < n; i++) {
             if (c[i] < 1 || c[i] > K) {
                 free(codes);
-                return luaL_error(L, "%s: y[%lld] = %lld, expected a code 1..%lld", fn, (long long)(i + 1), (long long)c[i], (long long)K);
+                return luaL_error(L, "%s: y[%I] = %I, expected a code 1..%I", fn, (lua_Integer)(i + 1), (lua_Integer)c[i], (lua_Integer)K);
             }
             codes[i] = c[i] - 1;
         }
@@ -268,7 +268,7 @@ static int l_importances(lua_State *L) {
     ml_forest_view f;
     read_forest(L, 1, fn, &f);
     lua_Integer d = luaL_checkinteger(L, 2);
-    if (d < 1) return luaL_error(L, "%s: d = %lld, expected >= 1", fn, (long long)d);
+    if (d < 1) return luaL_error(L, "%s: d = %I, expected >= 1", fn, (lua_Integer)d);
     check_features(L, &f, d, fn);
     ml_tensor *imp = field_tensor(L, 1, "impurity", ML_FLOAT64, fn), *wn = field_tensor(L, 1, "weighted_n_node_samples", ML_FLOAT64, fn);
     if (imp->numel != f.offsets[f.n_trees] || wn->numel != imp->numel) return luaL_error(L, "%s: the forest's arrays disagree in length", fn);
