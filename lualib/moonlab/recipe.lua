@@ -130,6 +130,14 @@ function recipe.main(r, path)
   for _, a in ipairs(arg or {}) do
     if a == "--help" or a == "-h" then print(recipe.help(r, path)) return end
   end
+  -- every other argument is name=value: `--epochs 5` or a bare `epochs` would otherwise be dropped unseen
+  local known = sorted_keys(r.params or {})
+  for _, a in ipairs(arg or {}) do
+    if not a:match("^[%a_][%w_.%-]*=") then
+      fail(fmt("%s: unexpected argument '%s'; a recipe takes name=value (parameters: %s) or --help", path, a,
+        #known > 0 and table.concat(known, ", ") or "none"))
+    end
+  end
   local metrics = recipe.run(r, { overrides = ml.overrides, path = path })
   if type(metrics) == "table" then
     local parts = {}

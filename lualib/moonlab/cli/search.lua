@@ -5,7 +5,8 @@
 -- The search is stored in a journal (default: NAME.search.jsonl beside the
 -- working directory, NAME the recipe's file name), so the same command
 -- resumes a killed search and several commands on one journal cooperate;
--- the table of trials is written to NAME.search.csv at the end.
+-- the table of trials is written beside the journal at the end (NAME.search.csv,
+-- or the journal's name with .csv for .jsonl).
 local ml = require "moonlab"
 
 local USAGE = [[
@@ -30,12 +31,19 @@ local function parse_time(s)
   return n * (unit == "m" and 60 or unit == "h" and 3600 or 1)
 end
 
-local MAXIMIZE = { "acc", "auc", "f1", "r2", "score", "precision", "recall", "ap", "map" }
+-- The words of a metric's name (val_accuracy -> val, accuracy): a loss or an error word wins, then a score word;
+-- whole words only, so that mape or gap are not read as ap / map.
+local MINIMIZE = { loss = true, error = true, err = true, mse = true, rmse = true, mae = true, mape = true, nll = true,
+  perplexity = true, ppl = true, time = true, seconds = true, regret = true, cost = true }
+local MAXIMIZE = { acc = true, accuracy = true, auc = true, roc = true, f1 = true, r2 = true, score = true, precision = true,
+  recall = true, ap = true, map = true, iou = true, dice = true, kappa = true, mcc = true, top1 = true, top5 = true }
 
 local function default_direction(metric)
   if not metric then return "minimize" end
-  local m = metric:lower()
-  for _, k in ipairs(MAXIMIZE) do if m:find(k, 1, true) then return "maximize" end end
+  local words = {}
+  for w in metric:lower():gmatch("%w+") do words[#words + 1] = w end
+  for _, w in ipairs(words) do if MINIMIZE[w] then return "minimize" end end
+  for _, w in ipairs(words) do if MAXIMIZE[w] then return "maximize" end end
   return "minimize"
 end
 
@@ -118,9 +126,29 @@ local function run(args)
       return fail(string.format("'%s' is searched; a fixed value on the command line would hide the search", k))
     end
   end
-  recipe.resolve(r, overrides, file) -- the fixed values: checked before the first trial
+  local rok, rerr = pcall(recipe.resolve, r, overrides, file) -- the fixed values: checked before the first trial
+  if not rok then return fail(tostring(rerr)) end
   local metric = opts.metric
   local direction = opts.direction or default_direction(metric)
+  if direction ~= "maximize" and direction ~= "minimize" then
+    return fail("--direction needs maximize or minimize, got " .. direction)
+  end
+  -- a journal already started: the same search, or a clear word before anything runs
+  local jf = io.open(journal)
+  if jf then
+    jf:close()
+    local j = require("moonlab.search.journal").open(journal)
+    j:refresh()
+    local h = j.header
+    if h and h.direction ~= direction then
+      return fail(string.format("the journal '%s' holds a search to %s%s, not to %s (give --direction %s, or another --journal)",
+        journal, h.direction, h.metric and (" " .. h.metric) or "", direction, h.direction))
+    end
+    if h and h.metric ~= nil and metric ~= nil and h.metric ~= metric then
+      return fail(string.format("the journal '%s' holds a search on the metric '%s', not '%s' (give --metric %s, or another --journal)",
+        journal, h.metric, metric, h.metric))
+    end
+  end
   local search = ml.search
   local function objective(p, trial)
     local all = {}
@@ -135,8 +163,9 @@ local function run(args)
     seed = seed, pruner = opts.pruner or "median", journal = journal, jobs = jobs > 1 and jobs or nil,
   })
   print(res)
-  res:to_csv(base .. ".search.csv")
-  print("trials written to " .. base .. ".search.csv")
+  local csv = (journal:gsub("%.jsonl$", "")) .. ".csv" -- beside the journal: NAME.search.csv by default
+  res:to_csv(csv)
+  print("trials written to " .. csv)
   return 0
 end
 

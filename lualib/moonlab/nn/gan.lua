@@ -121,7 +121,12 @@ function gan.gradient_penalty(critic, real, fake, opts)
   local out = call_critic(fn, critic, x_hat)
   local g = ml.grad({ out }, { x_hat }, { grad_outputs = { ml.full(out:shape(), 1, { dtype = out:dtype() }) },
     create_graph = true })[1]
-  local norms = (g:reshape(n, -1) * g:reshape(n, -1)):sum(2):sqrt()
+  -- ||g||_2 with PyTorch's gradient at a zero norm (0, not sqrt's inf * 0 = NaN): a sample whose gradient is zero
+  -- (a dead ReLU critic, a zero-initialized last layer) takes sqrt of 1 in a branch where() does not pick
+  local sq = (g:reshape(n, -1) * g:reshape(n, -1)):sum(2)
+  local zero = sq:eq(0)
+  local root = (sq + zero:to(sq:dtype())):sqrt()
+  local norms = ml.where(zero, ml.zeros_like(root), root)
   local d = norms - 1
   return (d * d):mean() * weight
 end

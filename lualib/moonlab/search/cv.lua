@@ -46,6 +46,49 @@ local function multi_grid(fn, grids)
   return sampler, names
 end
 
+-- RandomizedSearchCV over lists only (one table, or a list of tables): as scikit-learn's ParameterSampler,
+-- the candidates are drawn without replacement from the grid, and n_iter is cut to the grid's size.
+local function all_lists(grids)
+  for _, g in ipairs(grids) do
+    if type(g) ~= "table" then return false end
+    for _, v in pairs(g) do
+      if not (type(v) == "table" and getmetatable(v) == nil and #v > 0) then return false end
+    end
+  end
+  return true
+end
+
+local function sample_grid(fn, grids, n_iter, seed)
+  local sampler, names = multi_grid(fn, grids)
+  local n = sampler.total()
+  local order = {}
+  for i = 1, n do order[i] = i end
+  require("moonlab.core.rng").new(seed):shuffle(order)
+  local points = {}
+  for i = 1, n do points[i] = sampler.suggest(nil, { number = order[i] }) end
+  return {
+    total = function() return math.min(n, n_iter) end,
+    suggest = function(_, ctx) return points[ctx.number] end,
+  }, names, math.min(n, n_iter)
+end
+
+-- RandomizedSearchCV over a list of spaces with distributions: each candidate picks one space at random.
+local function pick_space(fn, grids)
+  local compiled, names, seen = {}, {}, {}
+  for i, g in ipairs(grids) do
+    if type(g) ~= "table" then fail(fmt("%s: space %d must be a table {option = values}, got %s", fn, i, type(g))) end
+    compiled[i] = space.compile(fn, g)
+    for k in pairs(g) do if not seen[k] then seen[k] = true names[#names + 1] = k end end
+  end
+  table.sort(names)
+  return {
+    suggest = function(_, ctx)
+      local c = compiled[ctx.rng:integer(1, #compiled)]
+      return space.draw(c, function(_, d) return d:sample(ctx.rng) end)
+    end,
+  }, names
+end
+
 function SearchCV:init(estimator, spec, opts)
   local fn = self.__name
   if type(estimator) ~= "table" or type(estimator.fit) ~= "function" or type(estimator.get_params) ~= "function" then
@@ -89,15 +132,24 @@ function SearchCV:fit(X, y)
   local names
   if is_grid and #self.space > 0 then
     method, names = multi_grid(fn, self.space)
-    spec = {} -- the result's columns: the options of all the grids (the sampler gives the values)
-    for _, k in ipairs(names) do spec[k] = space.fixed(true) end
     n_trials = method.total()
   elseif is_grid then
     n_trials = nil
+  elseif method == "random" and all_lists((#self.space > 0) and self.space or { self.space }) then
+    method, names, n_trials = sample_grid(fn, (#self.space > 0) and self.space or { self.space }, self.n_iter,
+      self.random_state)
+  elseif #self.space > 0 then
+    if method ~= "random" then
+      fail(fmt("%s: a list of spaces needs method 'grid' or 'random', got '%s'", fn, tostring(method)))
+    end
+    method, names = pick_space(fn, self.space)
+  end
+  if names then
+    spec = {} -- the result's columns: the options of all the spaces (the sampler gives the values)
+    for _, k in ipairs(names) do spec[k] = space.fixed(true) end
   end
   local cv_opts = { cv = self.cv, scoring = self.scoring, n_jobs = self.n_jobs }
   local estimator = self.estimator
-  local splits = {}
   local res = run(function(p)
     local est = models.clone(estimator)
     est:set_params(p)
@@ -107,8 +159,7 @@ function SearchCV:fit(X, y)
     if not scores then for k, v in pairs(out) do if k:find("^test_") then scores, key = v, k end end end
     local mean = scores:mean():item()
     local std = scores:numel() > 1 and math.sqrt(((scores - mean) ^ 2):mean():item()) or 0 -- numpy's std, as sklearn
-    splits[#splits + 1] = scores:tolist()
-    return { score = mean, std = std, fit_time = out.fit_time:mean():item() }
+    return { score = mean, std = std, fit_time = out.fit_time:mean():item(), splits = scores:tolist() }
   end, spec, { method = method, trials = n_trials, direction = "maximize", metric = "score", seed = self.random_state,
     verbose = self.verbose, journal = self.journal, pruner = self.pruner, timeout = self.timeout })
   -- cv_results_: one entry per candidate, ranks as scikit-learn (ties share the smallest rank)
@@ -119,7 +170,17 @@ function SearchCV:fit(X, y)
     cr.std_test_score[i] = t.metrics and t.metrics.std or 0 / 0
     cr.mean_fit_time[i] = t.metrics and t.metrics.fit_time or 0 / 0
     cr.state[i] = t.state
+    for k, v in ipairs(t.metrics and t.metrics.splits or {}) do -- scikit-learn's split0_test_score, split1_test_score ...
+      local key = "split" .. (k - 1) .. "_test_score"
+      cr[key] = cr[key] or {}
+      cr[key][i] = v
+    end
     if t.state == "failed" and self.verbose then io.stderr:write(fmt("%s: candidate %d failed: %s\n", fn, i, t.error)) end
+  end
+  for key, col in pairs(cr) do -- a failed candidate's split scores are NaN, as scikit-learn's error_score
+    if key:find("^split%d+_test_score$") then
+      for i = 1, #res.trials do if col[i] == nil then col[i] = 0 / 0 end end
+    end
   end
   for i, v in ipairs(cr.mean_test_score) do
     local r = 1

@@ -127,6 +127,9 @@ function Journal:start(header)
   if h.direction ~= header.direction then
     fail(fmt("%s: the journal '%s' holds a search to %s, not to %s", fn, self.path, h.direction, header.direction))
   end
+  if h.metric ~= nil and header.metric ~= nil and h.metric ~= header.metric then
+    fail(fmt("%s: the journal '%s' holds a search on the metric '%s', not '%s'", fn, self.path, h.metric, header.metric))
+  end
   if table.concat(h.params or {}, ",") ~= table.concat(header.params, ",") then
     fail(fmt("%s: the journal '%s' holds a search over {%s}, not {%s}", fn, self.path, table.concat(h.params or {}, ", "),
       table.concat(header.params, ", ")))

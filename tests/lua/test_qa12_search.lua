@@ -1,0 +1,147 @@
+-- QA of issue 12 (search, recipes) and the GAN/image pieces of issue 10:
+-- regression tests for what the QA pass found and fixed.
+local search, models = ml.search, ml.models
+local BIN = T.BIN:sub(1, 1) == "/" and T.BIN or (require("lfs").currentdir() .. "/" .. T.BIN)
+
+local function sh(cmd)
+  local h = io.popen(cmd .. " 2>&1")
+  local out = h:read("a")
+  local ok = h:close()
+  return out, ok
+end
+
+local function iris()
+  local df = ml.data.load_iris()
+  return df:drop("target"):to_tensor(), df.target
+end
+
+T.test("RandomizedSearchCV over lists draws without replacement and cuts n_iter to the grid (as sklearn)", function()
+  local X, y = iris()
+  local rs = search.RandomizedSearchCV(models.KNeighborsClassifier{}, { n_neighbors = { 1, 3, 5 }, weights = { "uniform", "distance" } },
+    { n_iter = 10, cv = 3, random_state = 0 })
+  rs:fit(X, y)
+  local seen = {}
+  T.eq(#rs.cv_results_.params, 6)
+  for _, p in ipairs(rs.cv_results_.params) do
+    local key = p.n_neighbors .. p.weights
+    T.ok(not seen[key], "candidate drawn twice: " .. key)
+    seen[key] = true
+  end
+  -- fewer than the grid: n_iter distinct candidates
+  local rs2 = search.RandomizedSearchCV(models.KNeighborsClassifier{}, { n_neighbors = { 1, 3, 5, 7, 9 } },
+    { n_iter = 4, cv = 3, random_state = 1 })
+  rs2:fit(X, y)
+  T.eq(#rs2.cv_results_.params, 4)
+  local s2 = {}
+  for _, p in ipairs(rs2.cv_results_.params) do T.ok(not s2[p.n_neighbors]) s2[p.n_neighbors] = true end
+  -- a list of spaces with a distribution: each candidate from one of them
+  local rs3 = search.RandomizedSearchCV(models.KNeighborsClassifier{}, { { n_neighbors = { 1, 3 } }, { n_neighbors = search.int(6, 9) } },
+    { n_iter = 6, cv = 3, random_state = 0 })
+  rs3:fit(X, y)
+  T.eq(#rs3.cv_results_.params, 6)
+  for _, p in ipairs(rs3.cv_results_.params) do
+    local k = p.n_neighbors
+    T.ok(k == 1 or k == 3 or (k >= 6 and k <= 9), tostring(k))
+  end
+end)
+
+T.test("GridSearchCV's cv_results_ has sklearn's split<i>_test_score (NaN for a failed candidate)", function()
+  local X, y = iris()
+  local gs = search.GridSearchCV(models.KNeighborsClassifier{}, { n_neighbors = { 1, -3 } }, { cv = 3 })
+  gs:fit(X, y)
+  local cr = gs.cv_results_
+  T.ok(cr.split0_test_score and cr.split1_test_score and cr.split2_test_score, "no split scores")
+  T.ok(cr.split3_test_score == nil)
+  local mean = (cr.split0_test_score[1] + cr.split1_test_score[1] + cr.split2_test_score[1]) / 3
+  T.near(mean, cr.mean_test_score[1], 1e-12)
+  T.ok(cr.split0_test_score[2] ~= cr.split0_test_score[2], "a failed candidate's split score is NaN")
+  T.eq(cr.rank_test_score[2], 2)
+end)
+
+T.test("search spaces reject infinite bounds", function()
+  T.raises(function() search.uniform(0, math.huge) end, "search.uniform: needs finite bounds")
+  T.raises(function() search.uniform(-math.huge, 0) end, "search.uniform: needs finite bounds")
+  T.raises(function() search.loguniform(1e-3, math.huge) end, "search.loguniform: needs 0 < low < high < inf")
+end)
+
+T.test("gradient_penalty: a zero input gradient gives zero parameter gradients (PyTorch), not NaN", function()
+  local L = ml.nn.Linear(3, 1)
+  ml.no_grad(function() L.weight:zero_() end)
+  local gp = ml.nn.gan.gradient_penalty(L, ml.randn{4, 3}, ml.randn{4, 3}, { seed = 1 })
+  T.near(gp:item(), 10, 1e-6)
+  gp:backward()
+  for _, v in ipairs(L.weight.grad:reshape(-1):tolist()) do T.eq(v, 0) end
+  -- and a nonzero gradient is unchanged: the value and gradient of PyTorch (checked by hand)
+  local L2 = ml.nn.Linear(2, 1)
+  ml.no_grad(function() L2.weight:copy_(ml.tensor{ { 3.0, 4.0 } }) L2.bias:zero_() end)
+  local gp2 = ml.nn.gan.gradient_penalty(L2, ml.ones{2, 2}, ml.zeros{2, 2}, { weight = 1, alpha = ml.tensor{ 0.5, 0.5 } })
+  T.near(gp2:item(), 16, 1e-5) -- ||w|| = 5: (5 - 1)^2
+  gp2:backward()
+  local g = L2.weight.grad:reshape(-1):tolist() -- d/dw (||w|| - 1)^2 = 2 (||w|| - 1) w / ||w||
+  T.near(g[1], 2 * 4 * 3 / 5, 1e-5)
+  T.near(g[2], 2 * 4 * 4 / 5, 1e-5)
+end)
+
+local RECIPE = [[
+return {
+  params = { x = 0.5, k = 3 },
+  space = { x = ml.search.uniform(0, 1) },
+  run = function(p) return { loss = (p.x - 0.3) ^ 2 + p.k, acc = 1 - p.x } end,
+}
+]]
+
+local function recipe_dir()
+  local dir = T.tmpdir()
+  local f = assert(io.open(dir .. "/r.lua", "w")) f:write(RECIPE) f:close()
+  return dir, "cd " .. T.quote(dir) .. " && "
+end
+
+T.test("a recipe refuses arguments that are not name=value (--k 5 would be dropped unseen)", function()
+  local dir = recipe_dir()
+  local out, ok = sh(string.format("%s %s/r.lua --k 5", BIN, T.quote(dir)))
+  T.ok(not ok and out:find("unexpected argument '%-%-k'; a recipe takes name=value %(parameters: k, x%)"), out)
+  out, ok = sh(string.format("%s %s/r.lua k", BIN, T.quote(dir)))
+  T.ok(not ok and out:find("unexpected argument 'k'"), out)
+  out, ok = sh(string.format("%s %s/r.lua k=4", BIN, T.quote(dir)))
+  T.ok(ok and out:find("loss = 4%.04"), out)
+end)
+
+T.test("moonlab search: clean errors for a bad fixed value, and a journal of another metric or direction", function()
+  local dir, cd = recipe_dir()
+  local out, ok = sh(cd .. string.format("%s search r.lua k=abc", BIN))
+  T.ok(not ok and out:find("moonlab search: r.lua: k must be a whole number") and not out:find("traceback"), out)
+  out, ok = sh(cd .. string.format("%s search r.lua --trials 2 --metric loss --method random", BIN))
+  T.ok(ok and out:find("minimize loss"), out)
+  T.ok(io.open(dir .. "/r.search.csv"), "the CSV beside the journal")
+  out, ok = sh(cd .. string.format("%s search r.lua --trials 3 --metric acc --direction minimize", BIN))
+  T.ok(not ok and out:find("holds a search on the metric 'loss', not 'acc'") and not out:find("traceback"), out)
+  out, ok = sh(cd .. string.format("%s search r.lua --trials 3 --metric loss --direction maximize", BIN))
+  T.ok(not ok and out:find("holds a search to minimize loss, not to maximize") and not out:find("traceback"), out)
+  out, ok = sh(cd .. string.format("%s search r.lua --direction up", BIN))
+  T.ok(not ok and out:find("%-%-direction needs maximize or minimize, got up"), out)
+  -- --journal FILE: the CSV goes beside it, not over NAME.search.csv of another search
+  out, ok = sh(cd .. string.format("%s search r.lua --trials 1 --metric loss --method random --journal other.jsonl", BIN))
+  T.ok(ok and out:find("trials written to other.csv"), out)
+end)
+
+T.test("the journal refuses a search on another metric (library form)", function()
+  local path = T.tmpname(".jsonl")
+  search.run(function(p) return { a = p.x, b = 1 } end, { x = search.uniform(0, 1) },
+    { method = "random", trials = 1, metric = "a", journal = path, verbose = false, seed = 0 })
+  T.raises(function()
+    search.run(function(p) return { a = p.x, b = 1 } end, { x = search.uniform(0, 1) },
+      { method = "random", trials = 2, metric = "b", journal = path, verbose = false, seed = 0 })
+  end, "holds a search on the metric 'a', not 'b'")
+  os.remove(path)
+end)
+
+T.test("moonlab search's default direction reads whole words: val_mape and gap_loss minimize", function()
+  local dir, cd = recipe_dir()
+  local f = assert(io.open(dir .. "/m.lua", "w"))
+  f:write("return { params = {x = 0.5}, space = {x = ml.search.uniform(0, 1)}, run = function(p) return {val_mape = p.x, top1 = p.x} end }")
+  f:close()
+  local out = sh(cd .. string.format("%s search m.lua --trials 1 --metric val_mape --method random", BIN))
+  T.ok(out:find("minimize val_mape"), out)
+  out = sh(cd .. string.format("%s search m.lua --trials 1 --metric top1 --method random --journal t.jsonl", BIN))
+  T.ok(out:find("maximize top1"), out)
+end)
