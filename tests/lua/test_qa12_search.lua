@@ -145,3 +145,33 @@ T.test("moonlab search's default direction reads whole words: val_mape and gap_l
   out = sh(cd .. string.format("%s search m.lua --trials 1 --metric top1 --method random --journal t.jsonl", BIN))
   T.ok(out:find("maximize top1"), out)
 end)
+
+T.test("res:to_csv writes numbers that read back exactly (the best parameters reproduce from the file)", function()
+  local res = search.run(function(p) return p.x end, { x = search.uniform(0, 1) }, { method = "random", trials = 3, seed = 2, verbose = false })
+  local csv = T.tmpname(".csv")
+  res:to_csv(csv)
+  local f = io.open(csv) f:read("l") local row = f:read("l") f:close()
+  local x = tonumber(row:match("^1,([^,]+),"))
+  T.eq(x, res.trials[1].params.x)
+  T.ok(tostring(res):find("%d%.%d%d%d%d%d%d? "), "the printed table stays short")
+  os.remove(csv)
+end)
+
+T.test("a journal's cut last line is reported once, not twice", function()
+  local dir = T.tmpdir()
+  local script = dir .. "/cut.lua"
+  local f = assert(io.open(script, "w"))
+  f:write(string.format([[
+local search, path = ml.search, %q
+search.run(function(p) return p.x end, {x = search.uniform(0, 1)}, {method = "random", trials = 2, journal = path, verbose = false, seed = 0})
+local f = io.open(path, "a") f:write('{"op":"finish","number":') f:close()
+local r = search.run(function(p) return p.x end, {x = search.uniform(0, 1)}, {method = "random", trials = 3, journal = path, verbose = false, seed = 0})
+print("trials", #r.trials, r.trials[3].state)
+]], dir .. "/j.jsonl"))
+  f:close()
+  local out, ok = sh(string.format("%s %s", BIN, T.quote(script)))
+  T.ok(ok and out:find("trials\t3\tcomplete"), out)
+  local n = 0
+  for _ in out:gmatch("a crash while writing") do n = n + 1 end
+  T.eq(n, 1, out)
+end)

@@ -149,6 +149,7 @@ function Journal:claim(n_trials, suggest)
   if rest ~= "" then -- end the cut line so the next record starts on its own line
     io.stderr:write(fmt("search: %s: the last line is cut short (a crash while writing?); skipped\n", self.path))
     j:append("\n")
+    self.warned[(self.lineno or 0) + 1] = true -- the cut line, now ended: said once, above
     self:_sync(j)
   end
   local pick
