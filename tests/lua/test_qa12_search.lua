@@ -175,3 +175,38 @@ print("trials", #r.trials, r.trials[3].state)
   for _ in out:gmatch("a crash while writing") do n = n + 1 end
   T.eq(n, 1, out)
 end)
+
+T.test("a GridSearchCV clones, and is a classifier to an outer cross-validation (nested CV stratifies, as sklearn)", function()
+  local X, y = iris()
+  local gs = search.GridSearchCV(models.KNeighborsClassifier{}, { n_neighbors = { 1, 5 } }, { cv = 3 })
+  local c = models.clone(gs)
+  T.eq(c.__name, "search.GridSearchCV")
+  T.ok(c.estimator ~= gs.estimator and c.space == gs.space)
+  T.eq(gs.KIND, "classifier")
+  -- iris is sorted by class: an unstratified outer KFold scored 0 on every fold
+  local s = models.cross_val_score(gs, X, y, { cv = 3 }):tolist()
+  T.near(s[1], 0.98, 1e-12) -- scikit-learn: [0.98, 0.94, 0.98] (the last fold has a tie at the 5th neighbour)
+  T.near(s[2], 0.94, 1e-12)
+  T.ok(s[3] > 0.9, tostring(s[3]))
+end)
+
+T.test("several metrics: refit names the one that picks the best (sklearn), mean_test_<name> of each", function()
+  local X, y = iris()
+  T.raises(function() search.GridSearchCV(models.KNeighborsClassifier{}, { n_neighbors = { 1, 5 } }, { scoring = { "accuracy", "f1_macro" } }) end,
+    "refit must name the one that picks the best")
+  T.raises(function() search.GridSearchCV(models.KNeighborsClassifier{}, { n_neighbors = { 1 } }, { scoring = { "accuracy", "f1_macro" }, refit = "f1" }) end,
+    "unknown refit metric 'f1'")
+  T.raises(function() search.GridSearchCV(models.KNeighborsClassifier{}, { n_neighbors = { 1 } }, { scoring = "accuracy", refit = "accuracy" }) end,
+    "refit = 'accuracy' names a metric")
+  local gs = search.GridSearchCV(models.KNeighborsClassifier{}, { n_neighbors = { 1, 5 } },
+    { cv = 3, scoring = { "accuracy", "f1_macro" }, refit = "f1_macro" })
+  gs:fit(X, y)
+  local cr = gs.cv_results_
+  T.ok(cr.mean_test_accuracy and cr.mean_test_f1_macro, "per-metric means")
+  for i = 1, 2 do T.near(cr.mean_test_score[i], cr.mean_test_f1_macro[i], 1e-12) end
+  T.ok(gs.best_estimator_ ~= nil)
+  local one = search.GridSearchCV(models.KNeighborsClassifier{}, { n_neighbors = { 1, 5 } }, { cv = 3, scoring = { "accuracy" } })
+  one:fit(X, y)
+  local plain = search.GridSearchCV(models.KNeighborsClassifier{}, { n_neighbors = { 1, 5 } }, { cv = 3, scoring = "accuracy" }):fit(X, y)
+  T.near(one.best_score_, plain.best_score_, 1e-12)
+end)

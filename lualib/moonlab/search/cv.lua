@@ -17,7 +17,7 @@ local fail, fmt = checks.fail, string.format
 local M = {}
 
 local SearchCV = class.Object:extend("search.SearchCV",
-  "search.SearchCV(estimator, space, [{method='tpe', n_iter=10, cv=5, scoring, refit=true, n_jobs=1, random_state, "
+  "search.SearchCV(estimator, space, [{method='tpe', n_iter=10, cv=5, scoring, refit=true (or the metric's name when scoring lists several), n_jobs=1, random_state, "
   .. "journal, verbose=false}]) — a search over an estimator's options, each candidate scored by cross-validation")
 M.SearchCV = SearchCV
 
@@ -97,10 +97,33 @@ function SearchCV:init(estimator, spec, opts)
   if type(spec) ~= "table" then fail(fmt("%s: argument #2 must be the options to search {option = values}, got %s", fn, type(spec))) end
   opts = checks.options(fn, opts, OPTIONS)
   self.estimator, self.space = estimator, spec
+  -- a classifier's search is a classifier (scikit-learn's _estimator_type): an outer cross-validation stratifies
+  self.KIND = require("moonlab.models.cross_validation").kind_of(estimator)
   self.method = opts.method or self.METHOD or "tpe"
   self.n_iter = opts.n_iter ~= nil and checks.integer(fn, "n_iter", opts.n_iter, 1) or 10
   self.cv, self.scoring = opts.cv or 5, opts.scoring
-  self.refit = checks.boolean(fn, "refit", opts.refit, true)
+  self._opts = {}
+  for k, v in pairs(opts) do self._opts[k] = v end
+  -- several metrics (scoring = {"accuracy", "f1_macro"}): refit names the one that picks the best, as scikit-learn's
+  local n_metrics = 0
+  if type(opts.scoring) == "table" then for _ in pairs(opts.scoring) do n_metrics = n_metrics + 1 end end
+  if type(opts.refit) == "string" then
+    if type(opts.scoring) ~= "table" then
+      fail(fmt("%s: refit = '%s' names a metric; give scoring as a list of metrics, got %s", fn, opts.refit, checks.show(opts.scoring)))
+    end
+    local names = {}
+    for k, v in pairs(opts.scoring) do names[#names + 1] = type(k) == "string" and k or tostring(v) end
+    local found = false
+    for _, n in ipairs(names) do if n == opts.refit then found = true end end
+    if not found then checks.unknown(fn, "refit metric", opts.refit, names) end
+    self.refit, self.refit_metric = true, opts.refit
+  else
+    self.refit = checks.boolean(fn, "refit", opts.refit, true)
+    if n_metrics > 1 then
+      fail(fmt("%s: scoring has %d metrics; refit must name the one that picks the best candidate (refit = 'name'), as scikit-learn's",
+        fn, n_metrics))
+    end
+  end
   self.n_jobs = opts.n_jobs ~= nil and checks.integer(fn, "n_jobs", opts.n_jobs, 1) or 1
   self.random_state = opts.random_state ~= nil and checks.integer(fn, "random_state", opts.random_state) or 0
   self.journal, self.pruner, self.timeout = opts.journal, opts.pruner, opts.timeout
@@ -150,16 +173,22 @@ function SearchCV:fit(X, y)
   end
   local cv_opts = { cv = self.cv, scoring = self.scoring, n_jobs = self.n_jobs }
   local estimator = self.estimator
+  local refit_metric = self.refit_metric
   local res = run(function(p)
     local est = models.clone(estimator)
     est:set_params(p)
     local out = models.cross_validate(est, X, y, cv_opts)
-    local scores = out.test_score
-    local key
-    if not scores then for k, v in pairs(out) do if k:find("^test_") then scores, key = v, k end end end
+    local scores = refit_metric and out["test_" .. refit_metric] or out.test_score
+    local means = {}
+    for k, v in pairs(out) do
+      if k:find("^test_") then
+        means[k:sub(6)] = v:mean():item()
+        if not scores and not refit_metric then scores = v end -- a list of one metric
+      end
+    end
     local mean = scores:mean():item()
     local std = scores:numel() > 1 and math.sqrt(((scores - mean) ^ 2):mean():item()) or 0 -- numpy's std, as sklearn
-    return { score = mean, std = std, fit_time = out.fit_time:mean():item(), splits = scores:tolist() }
+    return { score = mean, std = std, fit_time = out.fit_time:mean():item(), splits = scores:tolist(), means = means }
   end, spec, { method = method, trials = n_trials, direction = "maximize", metric = "score", seed = self.random_state,
     verbose = self.verbose, journal = self.journal, pruner = self.pruner, timeout = self.timeout })
   -- cv_results_: one entry per candidate, ranks as scikit-learn (ties share the smallest rank)
@@ -170,6 +199,13 @@ function SearchCV:fit(X, y)
     cr.std_test_score[i] = t.metrics and t.metrics.std or 0 / 0
     cr.mean_fit_time[i] = t.metrics and t.metrics.fit_time or 0 / 0
     cr.state[i] = t.state
+    if type(self.scoring) == "table" then -- several metrics: mean_test_<name> of each (the searched one is mean_test_score)
+      for name, v in pairs(t.metrics and t.metrics.means or {}) do
+        local key = "mean_test_" .. name
+        cr[key] = cr[key] or {}
+        cr[key][i] = v
+      end
+    end
     for k, v in ipairs(t.metrics and t.metrics.splits or {}) do -- scikit-learn's split0_test_score, split1_test_score ...
       local key = "split" .. (k - 1) .. "_test_score"
       cr[key] = cr[key] or {}
@@ -178,7 +214,7 @@ function SearchCV:fit(X, y)
     if t.state == "failed" and self.verbose then io.stderr:write(fmt("%s: candidate %d failed: %s\n", fn, i, t.error)) end
   end
   for key, col in pairs(cr) do -- a failed candidate's split scores are NaN, as scikit-learn's error_score
-    if key:find("^split%d+_test_score$") then
+    if key:find("^split%d+_test_score$") or (key:find("^mean_test_") and key ~= "mean_test_score") then
       for i = 1, #res.trials do if col[i] == nil then col[i] = 0 / 0 end end
     end
   end
@@ -226,6 +262,13 @@ function SearchCV:score(X, y)
   return e:score(X, y)
 end
 
+--- cv:clone() -> an unfitted search of the same class, estimator (cloned), space and options (nested cross-validation)
+function SearchCV:clone()
+  local opts = {}
+  for k, v in pairs(self._opts or {}) do opts[k] = v end
+  return getmetatable(self)(require("moonlab.models").clone(self.estimator), self.space, opts)
+end
+
 --- cv:get_params() -> the search's options
 function SearchCV:get_params()
   return { estimator = self.estimator, method = self.method, n_iter = self.n_iter, cv = self.cv, scoring = self.scoring,
@@ -258,6 +301,7 @@ do
   doc(SearchCV.decision_function, "cv:decision_function(X) -> the best estimator's scores")
   doc(SearchCV.score, "cv:score(X, y) -> number — the best estimator's score (with the search's scoring)")
   doc(SearchCV.get_params, "cv:get_params() -> table — the search's options")
+  doc(SearchCV.clone, "cv:clone() -> search — unfitted, with a clone of the estimator, the same space and options (models.clone, nested cross-validation)")
   doc(SearchCV.print, "cv:print() — the candidates' table and the best")
 end
 
