@@ -210,3 +210,12 @@ T.test("several metrics: refit names the one that picks the best (sklearn), mean
   local plain = search.GridSearchCV(models.KNeighborsClassifier{}, { n_neighbors = { 1, 5 } }, { cv = 3, scoring = "accuracy" }):fit(X, y)
   T.near(one.best_score_, plain.best_score_, 1e-12)
 end)
+
+T.test("gradient_penalty: a critic without second derivatives is an error at the caller's line, naming the penalty", function()
+  local D = ml.nn.Sequential { ml.nn.Conv2d(1, 2, 3), ml.nn.AvgPool2d(2), ml.nn.Flatten(), ml.nn.Linear(18, 1) }
+  local ok, err = pcall(ml.nn.gan.gradient_penalty, D, ml.randn{2, 1, 8, 8}, ml.randn{2, 1, 8, 8}, { seed = 1 })
+  if not ok then -- (once avg_pool2d has its double backward, this passes through)
+    T.ok(tostring(err):find("gan.gradient_penalty: the critic's gradient must itself be differentiable: ml.grad: ", 1, true), err)
+    T.ok(not tostring(err):find("gan.lua", 1, true), err)
+  end
+end)
