@@ -219,3 +219,22 @@ T.test("gradient_penalty: a critic without second derivatives is an error at the
     T.ok(not tostring(err):find("gan.lua", 1, true), err)
   end
 end)
+
+T.test("load_png: a valid header too large to allocate says so (not 'not a valid PNG file: out of memory')", function()
+  local function crc32(s)
+    local crc = 0xFFFFFFFF
+    for i = 1, #s do
+      crc = crc ~ s:byte(i)
+      for _ = 1, 8 do crc = (crc & 1) == 1 and ((crc >> 1) ~ 0xEDB88320) or (crc >> 1) end
+    end
+    return crc ~ 0xFFFFFFFF
+  end
+  local function chunk(t, d) return string.pack(">I4", #d) .. t .. d .. string.pack(">I4", crc32(t .. d)) end
+  local path = T.tmpname(".png")
+  local f = assert(io.open(path, "wb"))
+  f:write("\137PNG\r\n\26\n", chunk("IHDR", string.pack(">I4I4BBBBB", 1000000, 1000000, 8, 6, 0, 0, 0)),
+    chunk("IDAT", "\0\0\0\0"), chunk("IEND", ""))
+  f:close()
+  T.raises(function() ml.image.load_png(path) end, "is a 1000000 x 1000000 PNG with 4 channels: too large to load")
+  os.remove(path)
+end)
