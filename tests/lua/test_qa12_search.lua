@@ -238,3 +238,21 @@ T.test("load_png: a valid header too large to allocate says so (not 'not a valid
   T.raises(function() ml.image.load_png(path) end, "is a 1000000 x 1000000 PNG with 4 channels: too large to load")
   os.remove(path)
 end)
+
+T.test("a journal with damaged records (a number that is a string, a value that is text) skips them with a warning", function()
+  local path = T.tmpname(".jsonl")
+  local f = assert(io.open(path, "w"))
+  f:write('{"op":"study","direction":"minimize","seed":5,"params":["x"],"method":"random"}\n')
+  f:write('{"op":"trial","number":"two","params":5}\n')
+  f:write('{"op":"trial","number":1,"params":{"x":0.5},"seed":3,"pid":1,"host":"elsewhere"}\n')
+  f:write('{"op":"finish","number":1,"state":"complete","value":"abc"}\n')
+  f:write('{"op":"trial","number":-3,"params":{"x":0.5}}\n')
+  f:write('[1,2,3]\n')
+  f:close()
+  local r = search.run(function(p) return p.x end, { x = search.uniform(0, 1) },
+    { method = "tpe", trials = 4, journal = path, verbose = false })
+  T.eq(#r.trials, 4)
+  T.eq(r.trials[1].state, "running") -- another host's trial: not ours to call stale
+  for i = 2, 4 do T.eq(r.trials[i].state, "complete") end
+  os.remove(path)
+end)
