@@ -256,3 +256,21 @@ T.test("a journal with damaged records (a number that is a string, a value that 
   for i = 2, 4 do T.eq(r.trials[i].state, "complete") end
   os.remove(path)
 end)
+
+T.test("moonlab search: bad options, a missing recipe and a file that is no journal are one clean line each", function()
+  local dir, cd = recipe_dir()
+  local f = assert(io.open(dir .. "/garbage.jsonl", "w")) f:write("garbage\n") f:close()
+  local cases = {
+    { "search r.lua --trials 0", "%-%-trials needs a whole number >= 1, got 0" },
+    { "search r.lua --method gird", "unknown %-%-method 'gird' %(did you mean grid%?%)" },
+    { "search r.lua --seed abc", "%-%-seed needs a whole number, got abc" },
+    { "search r.lua --pruner foo", "unknown %-%-pruner 'foo'" },
+    { "search nothere.lua", "moonlab search: recipe.load: cannot open nothere.lua" },
+    { "search --show garbage.jsonl", "'garbage.jsonl' is not a search journal" },
+    { "search --show .", "cannot read '.'" },
+  }
+  for _, c in ipairs(cases) do
+    local out, ok = sh(cd .. BIN .. " " .. c[1])
+    T.ok(not ok and out:find(c[2]) and not out:find("traceback"), c[1] .. ": " .. out)
+  end
+end)

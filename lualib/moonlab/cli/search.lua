@@ -54,12 +54,17 @@ end
 
 local function show(path)
   local journal = require "moonlab.search.journal"
-  local f = io.open(path)
-  if not f then return fail(string.format("cannot open '%s'", path)) end
+  local f, err = io.open(path)
+  if not f then return fail(string.format("cannot open '%s': %s", path, err)) end
+  local _, rerr = f:read(0)
   f:close()
+  if rerr then return fail(string.format("cannot read '%s': %s", path, rerr)) end
   local j = journal.open(path)
   j:refresh()
-  local h = j.header or {}
+  if not j.header then
+    return fail(string.format("'%s' is not a search journal (it has no study record; moonlab search writes one first)", path))
+  end
+  local h = j.header
   local res = require("moonlab.search.result").new {
     trials = j.trials, direction = h.direction or "minimize", metric = h.metric,
     space = { names = h.params or {} }, elapsed = 0,
@@ -108,19 +113,38 @@ local function run(args)
     end
   end
   local recipe = require "moonlab.recipe"
-  local r = recipe.load(file)
+  local lok, r = pcall(recipe.load, file)
+  if not lok then return fail(tostring(r)) end
   if type(r.space) ~= "table" or next(r.space) == nil then
     return fail(file .. ": the recipe has no space to search (space = {name = ml.search.uniform(...), ...})")
   end
   local base = file:match("([^/]+)%.lua$") or file
   local journal = opts.journal or (base .. ".search.jsonl")
   local trials = opts.trials and math.tointeger(tonumber(opts.trials))
-  if opts.trials and not trials then return fail("--trials needs a whole number, got " .. opts.trials) end
+  if opts.trials and not (trials and trials >= 1) then return fail("--trials needs a whole number >= 1, got " .. opts.trials) end
   local jobs = opts.jobs and math.tointeger(tonumber(opts.jobs)) or 1
   if not jobs or jobs < 1 then return fail("--jobs needs a whole number >= 1, got " .. tostring(opts.jobs)) end
   local timeout = opts.timeout and parse_time(opts.timeout)
   if opts.timeout and not timeout then return fail("--timeout needs seconds or 30s / 10m / 2h, got " .. opts.timeout) end
-  local seed = opts.seed and math.tointeger(tonumber(opts.seed)) or 0
+  local seed = 0
+  if opts.seed then
+    seed = math.tointeger(tonumber(opts.seed))
+    if not seed then return fail("--seed needs a whole number, got " .. opts.seed) end
+  end
+  local methods = {}
+  for k in pairs(require("moonlab.search.run").SAMPLERS) do methods[#methods + 1] = k end
+  table.sort(methods)
+  local method = opts.method or "tpe"
+  local function listed(v, list) for _, x in ipairs(list) do if x == v then return true end end return false end
+  if not listed(method, methods) then
+    local hint = require("moonlab.core.checks").suggest(method, methods)
+    return fail(string.format("unknown --method '%s'%s (known: %s)", method, hint and (" (did you mean " .. hint .. "?)") or "",
+      table.concat(methods, ", ")))
+  end
+  local pruners = { "median", "halving", "hyperband", "none" }
+  if opts.pruner and not listed(opts.pruner, pruners) then
+    return fail(string.format("unknown --pruner '%s' (known: %s)", opts.pruner, table.concat(pruners, ", ")))
+  end
   for k in pairs(overrides) do
     if r.space[k] ~= nil then
       return fail(string.format("'%s' is searched; a fixed value on the command line would hide the search", k))
@@ -156,10 +180,10 @@ local function run(args)
     for k, v in pairs(p) do all[k] = v end
     return (recipe.run(r, { overrides = all, path = file, trial = trial }))
   end
-  print(string.format("search %s: %s, %s trials, %s, journal %s", file, opts.method or "tpe", trials or "20",
+  print(string.format("search %s: %s, %s trials, %s, journal %s", file, method, trials or "20",
     metric and (direction .. " " .. metric) or direction, journal))
   local res = search.run(objective, r.space, {
-    method = opts.method or "tpe", trials = trials, timeout = timeout, metric = metric, direction = direction,
+    method = method, trials = trials, timeout = timeout, metric = metric, direction = direction,
     seed = seed, pruner = opts.pruner or "median", journal = journal, jobs = jobs > 1 and jobs or nil,
   })
   print(res)
