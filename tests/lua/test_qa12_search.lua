@@ -274,3 +274,16 @@ T.test("moonlab search: bad options, a missing recipe and a file that is no jour
     T.ok(not ok and out:find(c[2]) and not out:find("traceback"), c[1] .. ": " .. out)
   end
 end)
+
+T.test("a journal's shared lock opens read-only (a read-only journal can be shown) and creates nothing", function()
+  local path = T.tmpname(".jsonl")
+  T.ok(not pcall(ml._journal.lock, path, false))
+  T.ok(io.open(path) == nil, "a shared lock created the file")
+  local j = ml._journal.lock(path, true) -- the exclusive one creates it
+  j:append('{"op":"study","direction":"minimize","params":[]}\n')
+  j:unlock()
+  local r = ml._journal.lock(path, false)
+  T.ok(r:read(0):find('"op":"study"', 1, true))
+  r:unlock()
+  os.remove(path)
+end)
