@@ -287,3 +287,18 @@ T.test("a journal's shared lock opens read-only (a read-only journal can be show
   r:unlock()
   os.remove(path)
 end)
+
+T.test("recipe.check: a space that draws another type than the default is an error up front (not every trial failing)", function()
+  local function check(space, params)
+    return ml.recipe.check({ params = params or { h = 256, lr = 0.1, opt = "adam", flag = false, layers = { 64 } }, space = space, run = print }, "r.lua")
+  end
+  T.raises(function() check { h = search.uniform(1, 5) } end, "r.lua: the space of 'h' draws floats (uniform(1, 5)), but its default 256 is a whole number; use ml.search.int")
+  T.raises(function() check { h = { 64, 128.5 } } end, "the space of 'h' holds 128.5, but its default 256 is a whole number")
+  T.raises(function() check { opt = { "adam", 3 } } end, "the space of 'opt' holds 3, but its default adam is a string")
+  T.raises(function() check { flag = { 1, 0 } } end, "the space of 'flag' holds 1, but its default false is a boolean")
+  T.raises(function() check { opt = search.loguniform(1e-3, 1) } end, "draws floats")
+  T.raises(function() check "x" end, "space must be a table")
+  check { h = search.int(1, 5), lr = search.int(1, 3), opt = { "adam", "sgd" }, flag = { true, false },
+    layers = { { 64 }, { 128, 64 } } }
+  check { lr = { 1, 0.5 }, opt = search.fixed("sgd") }
+end)
