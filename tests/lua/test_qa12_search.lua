@@ -302,3 +302,19 @@ T.test("recipe.check: a space that draws another type than the default is an err
     layers = { { 64 }, { 128, 64 } } }
   check { lr = { 1, 0.5 }, opt = search.fixed("sgd") }
 end)
+
+T.test("search.run prunes with the median pruner by default, as Optuna (and as its help and moonlab search say)", function()
+  local function objective(p, t)
+    for s = 1, 5 do
+      t:report(s, p.q * s)
+      if t:should_prune() then t:prune() end
+    end
+    return p.q * 5
+  end
+  local res = search.run(objective, { q = search.uniform(0, 1) }, { method = "random", trials = 20, seed = 3, verbose = false })
+  local pruned = 0
+  for _, t in ipairs(res.trials) do if t.state == "pruned" then pruned = pruned + 1 end end
+  T.ok(pruned > 0, "no trial pruned by default")
+  local off = search.run(objective, { q = search.uniform(0, 1) }, { method = "random", trials = 20, seed = 3, verbose = false, pruner = "none" })
+  for _, t in ipairs(off.trials) do T.eq(t.state, "complete") end
+end)
