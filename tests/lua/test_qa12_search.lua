@@ -318,3 +318,18 @@ T.test("search.run prunes with the median pruner by default, as Optuna (and as i
   local off = search.run(objective, { q = search.uniform(0, 1) }, { method = "random", trials = 20, seed = 3, verbose = false, pruner = "none" })
   for _, t in ipairs(off.trials) do T.eq(t.state, "complete") end
 end)
+
+T.test("RandomizedSearchCV warns when n_iter is larger than its grid of lists (sklearn's warning)", function()
+  local dir = T.tmpdir()
+  local f = assert(io.open(dir .. "/w.lua", "w"))
+  f:write([[
+local df = ml.data.load_iris()
+local rs = ml.search.RandomizedSearchCV(ml.models.KNeighborsClassifier{}, {n_neighbors = {1, 3}}, {n_iter = 5, cv = 3})
+rs:fit(df:drop("target"):to_tensor(), df.target)
+print("candidates", #rs.cv_results_.params)
+]])
+  f:close()
+  local out, ok = sh(BIN .. " " .. T.quote(dir .. "/w.lua"))
+  T.ok(ok and out:find("candidates\t2"), out)
+  T.ok(out:find("search.RandomizedSearchCV:fit: the space holds 2 candidates, fewer than n_iter = 5; running 2", 1, true), out)
+end)

@@ -61,6 +61,9 @@ end
 local function sample_grid(fn, grids, n_iter, seed)
   local sampler, names = multi_grid(fn, grids)
   local n = sampler.total()
+  if n_iter > n then -- scikit-learn's UserWarning, word for word in substance
+    io.stderr:write(fmt("%s: the space holds %d candidates, fewer than n_iter = %d; running %d\n", fn, n, n_iter, n))
+  end
   local order = {}
   for i = 1, n do order[i] = i end
   require("moonlab.core.rng").new(seed):shuffle(order)
