@@ -35,12 +35,55 @@ function recipe.check(r, path)
   for k in pairs(r.params or {}) do
     if type(k) ~= "string" then fail(fmt("%s: parameter names must be strings, got %s", where, type(k))) end
   end
-  for k in pairs(r.space or {}) do
+  if r.space ~= nil and type(r.space) ~= "table" then fail(fmt("%s: space must be a table {name = distribution}, got %s", where, type(r.space))) end
+  for k, s in pairs(r.space or {}) do
     if r.params and r.params[k] == nil then
       fail(fmt("%s: the space names '%s', which has no default in params", where, tostring(k)))
     end
+    recipe.check_space_type(where, k, r.params and r.params[k], s)
   end
   return r
+end
+
+local function kind_of_value(v)
+  if math.type(v) == "integer" then return "integer" end
+  return type(v)
+end
+
+-- What a searched value must be for the parameter's default: a whole number for an integer default, a number for
+-- a float one (an integer is fine), the default's type otherwise. A space that draws something else would hand
+-- run() values its defaults never promised (a width of 123.4).
+function recipe.check_space_type(where, name, default, s)
+  if default == nil then return end
+  local want = kind_of_value(default)
+  local function ok(v)
+    local got = kind_of_value(v)
+    return got == want or (want == "number" and got == "integer")
+  end
+  local values
+  if type(s) == "table" and s.is_distribution then
+    if s.kind == "float" then
+      if want ~= "number" then
+        fail(fmt("%s: the space of '%s' draws floats (%s), but its default %s is %s%s", where, name, s:describe(), tostring(default),
+          want == "integer" and "a whole number" or ("a " .. want), want == "integer" and "; use ml.search.int" or ""))
+      end
+      return
+    elseif s.kind == "int" then
+      if want ~= "integer" and want ~= "number" then
+        fail(fmt("%s: the space of '%s' draws whole numbers (%s), but its default %s is a %s", where, name, s:describe(), tostring(default), want))
+      end
+      return
+    elseif s.kind == "categorical" then values = s.choices
+    elseif s.kind == "fixed" then values = { s.value }
+    end
+  elseif type(s) == "table" and getmetatable(s) == nil then values = s
+  else values = { s } end
+  for _, v in ipairs(values or {}) do
+    if not ok(v) then
+      fail(fmt("%s: the space of '%s' holds %s, but its default %s is %s", where, name, kind_of_value(v) == "string" and ("'" .. v .. "'") or tostring(v),
+        tostring(default), want == "integer" and "a whole number" or ("a " .. want)))
+    end
+  end
 end
 
 --- recipe.is_recipe(v) -> whether v looks like a recipe table (a table with a run function)
@@ -130,6 +173,14 @@ function recipe.main(r, path)
   for _, a in ipairs(arg or {}) do
     if a == "--help" or a == "-h" then print(recipe.help(r, path)) return end
   end
+  -- every other argument is name=value: `--epochs 5` or a bare `epochs` would otherwise be dropped unseen
+  local known = sorted_keys(r.params or {})
+  for _, a in ipairs(arg or {}) do
+    if not a:match("^[%a_][%w_.%-]*=") then
+      fail(fmt("%s: unexpected argument '%s'; a recipe takes name=value (parameters: %s) or --help", path, a,
+        #known > 0 and table.concat(known, ", ") or "none"))
+    end
+  end
   local metrics = recipe.run(r, { overrides = ml.overrides, path = path })
   if type(metrics) == "table" then
     local parts = {}
@@ -152,7 +203,8 @@ do
   local doc = ml.doc
   doc(recipe, "ml.recipe — recipe files: {params = defaults, space = search space, docs, run = function(p, ctx)}; "
     .. "`moonlab recipe.lua k=v`, `moonlab recipe.lua --help`, `moonlab search recipe.lua`")
-  doc(recipe.check, "recipe.check(r, [path]) -> r — an error naming the file when r is not a recipe")
+  doc(recipe.check, "recipe.check(r, [path]) -> r — an error naming the file when r is not a recipe (or its space draws values of another type than a default)")
+  doc(recipe.check_space_type, "recipe.check_space_type(where, name, default, space_entry) — an error when the space of name draws values its default's type does not allow (floats for an integer)")
   doc(recipe.is_recipe, "recipe.is_recipe(v) -> boolean — whether v is a recipe table (a table with run)")
   doc(recipe.resolve, "recipe.resolve(r, overrides, [path]) -> params — the defaults with overrides, types checked against the defaults")
   doc(recipe.help, "recipe.help(r, path) -> text — the recipe's parameters, defaults, docs and search ranges")

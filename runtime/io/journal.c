@@ -19,7 +19,9 @@ struct ml_journal {
 
 ml_journal *ml_journal_lock(const char *path, int excl) {
     int fd;
-    do fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    /* a shared lock only reads: a read-only journal (another user's, a results folder) can still be shown */
+    int flags = excl ? (O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC) : (O_RDONLY | O_CLOEXEC);
+    do fd = open(path, flags, 0644);
     while (fd < 0 && errno == EINTR);
     if (fd < 0) return ml_error("cannot open '%s': %s", path, strerror(errno)), NULL;
     int rc;

@@ -13,7 +13,7 @@
 
 typedef struct ml_journal ml_journal;
 
-/* Opens (creating it when absent) and locks path: exclusive when excl, else shared. */
+/* Opens and locks path: exclusive when excl (read-write, creating it when absent), else shared (read-only: the file must exist). */
 ml_journal *ml_journal_lock(const char *path, int excl);
 /* The bytes from offset to the end (malloc'ed in *out, *n); the caller frees *out. */
 int ml_journal_read(ml_journal *j, int64_t offset, char **out, size_t *n);

@@ -14,6 +14,7 @@
 typedef struct {
     char msg[200];
     bool io_failed; /* our write callback failed: ml_last_error() already says why */
+    int64_t big[3]; /* reading: the (W, H, C) of an image too large to allocate, else zeros */
 } png_ctx;
 
 static void on_error(png_structp png, png_const_charp msg) {
@@ -117,7 +118,7 @@ int ml_png_write(const char *fn, const char *path, const ml_tensor *img) {
     ml_io_writer wr;
     if (rc == 0) rc = ml_io_begin_write(&wr, fn, path);
     if (rc == 0) {
-        png_ctx ctx = {{0}, false};
+        png_ctx ctx = {{0}, false, {0, 0, 0}};
         if (write_png_file(&wr, &ctx, px, c, h, w) < 0) {
             if (!ctx.io_failed) ml_error("%s: cannot write '%s': libpng: %s", fn, path, ctx.msg[0] ? ctx.msg : "out of memory");
             ml_io_abort(&wr);
@@ -165,7 +166,10 @@ static ml_tensor *read_png_file(FILE *f, png_ctx *ctx) {
     out = ml_empty(3, shape, ML_FLOAT32);
     buf = malloc(rowbytes * (size_t)h);
     rows = malloc(sizeof(png_bytep) * (size_t)h);
-    if (!out || !buf || !rows) png_error(png, "out of memory");
+    if (!out || !buf || !rows) {
+        ctx->big[0] = w, ctx->big[1] = h, ctx->big[2] = c; /* a valid header, not a broken file: said so */
+        png_error(png, "out of memory");
+    }
     for (int64_t y = 0; y < h; y++) rows[y] = buf + y * rowbytes;
     png_read_image(png, rows);
     png_read_end(png, NULL);
@@ -198,9 +202,13 @@ ml_tensor *ml_png_read(const char *fn, const char *path) {
         return ml_error("%s: '%s' is not a PNG file (it starts with \"%s\", not the PNG signature)", fn, path,
                         ml_excerpt(ex, sizeof ex, (const char *)sig, got));
     }
-    png_ctx ctx = {{0}, false};
+    png_ctx ctx = {{0}, false, {0, 0, 0}};
     ml_tensor *out = read_png_file(f, &ctx);
     fclose(f);
+    if (!out && ctx.big[0])
+        return ml_error("%s: '%s' is a %lld x %lld PNG with %lld channels: too large to load (out of memory for %.3g GB "
+                        "as float32)", fn, path, (long long)ctx.big[0], (long long)ctx.big[1], (long long)ctx.big[2],
+                        (double)ctx.big[0] * (double)ctx.big[1] * (double)ctx.big[2] * 4 / 1e9);
     if (!out && ctx.msg[0]) return ml_error("%s: '%s' is not a valid PNG file: libpng: %s", fn, path, ctx.msg);
     return out;
 }

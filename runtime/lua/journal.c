@@ -1,6 +1,6 @@
 /* ml._journal: locked access to a search journal (runtime/io/journal.c).
  *
- *   local j = ml._journal.lock(path, exclusive)   -- opens (creating) and locks; errors name the path
+ *   local j = ml._journal.lock(path, exclusive)   -- opens and locks (exclusive: read-write, creating; shared: read-only); errors name the path
  *   j:read([offset=0]) -> the bytes from offset to the end
  *   j:append(line)                                -- written and synced under the lock
  *   j:unlock()                                    -- also done by the collector and by <close>

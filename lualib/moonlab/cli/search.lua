@@ -5,7 +5,8 @@
 -- The search is stored in a journal (default: NAME.search.jsonl beside the
 -- working directory, NAME the recipe's file name), so the same command
 -- resumes a killed search and several commands on one journal cooperate;
--- the table of trials is written to NAME.search.csv at the end.
+-- the table of trials is written beside the journal at the end (NAME.search.csv,
+-- or the journal's name with .csv for .jsonl).
 local ml = require "moonlab"
 
 local USAGE = [[
@@ -30,12 +31,19 @@ local function parse_time(s)
   return n * (unit == "m" and 60 or unit == "h" and 3600 or 1)
 end
 
-local MAXIMIZE = { "acc", "auc", "f1", "r2", "score", "precision", "recall", "ap", "map" }
+-- The words of a metric's name (val_accuracy -> val, accuracy): a loss or an error word wins, then a score word;
+-- whole words only, so that mape or gap are not read as ap / map.
+local MINIMIZE = { loss = true, error = true, err = true, mse = true, rmse = true, mae = true, mape = true, nll = true,
+  perplexity = true, ppl = true, time = true, seconds = true, regret = true, cost = true }
+local MAXIMIZE = { acc = true, accuracy = true, auc = true, roc = true, f1 = true, r2 = true, score = true, precision = true,
+  recall = true, ap = true, map = true, iou = true, dice = true, kappa = true, mcc = true, top1 = true, top5 = true }
 
 local function default_direction(metric)
   if not metric then return "minimize" end
-  local m = metric:lower()
-  for _, k in ipairs(MAXIMIZE) do if m:find(k, 1, true) then return "maximize" end end
+  local words = {}
+  for w in metric:lower():gmatch("%w+") do words[#words + 1] = w end
+  for _, w in ipairs(words) do if MINIMIZE[w] then return "minimize" end end
+  for _, w in ipairs(words) do if MAXIMIZE[w] then return "maximize" end end
   return "minimize"
 end
 
@@ -46,12 +54,17 @@ end
 
 local function show(path)
   local journal = require "moonlab.search.journal"
-  local f = io.open(path)
-  if not f then return fail(string.format("cannot open '%s'", path)) end
+  local f, err = io.open(path)
+  if not f then return fail(string.format("cannot open '%s': %s", path, err)) end
+  local _, rerr = f:read(0)
   f:close()
+  if rerr then return fail(string.format("cannot read '%s': %s", path, rerr)) end
   local j = journal.open(path)
   j:refresh()
-  local h = j.header or {}
+  if not j.header then
+    return fail(string.format("'%s' is not a search journal (it has no study record; moonlab search writes one first)", path))
+  end
+  local h = j.header
   local res = require("moonlab.search.result").new {
     trials = j.trials, direction = h.direction or "minimize", metric = h.metric,
     space = { names = h.params or {} }, elapsed = 0,
@@ -100,27 +113,66 @@ local function run(args)
     end
   end
   local recipe = require "moonlab.recipe"
-  local r = recipe.load(file)
+  local lok, r = pcall(recipe.load, file)
+  if not lok then return fail(tostring(r)) end
   if type(r.space) ~= "table" or next(r.space) == nil then
     return fail(file .. ": the recipe has no space to search (space = {name = ml.search.uniform(...), ...})")
   end
   local base = file:match("([^/]+)%.lua$") or file
   local journal = opts.journal or (base .. ".search.jsonl")
   local trials = opts.trials and math.tointeger(tonumber(opts.trials))
-  if opts.trials and not trials then return fail("--trials needs a whole number, got " .. opts.trials) end
+  if opts.trials and not (trials and trials >= 1) then return fail("--trials needs a whole number >= 1, got " .. opts.trials) end
   local jobs = opts.jobs and math.tointeger(tonumber(opts.jobs)) or 1
   if not jobs or jobs < 1 then return fail("--jobs needs a whole number >= 1, got " .. tostring(opts.jobs)) end
   local timeout = opts.timeout and parse_time(opts.timeout)
   if opts.timeout and not timeout then return fail("--timeout needs seconds or 30s / 10m / 2h, got " .. opts.timeout) end
-  local seed = opts.seed and math.tointeger(tonumber(opts.seed)) or 0
+  local seed = 0
+  if opts.seed then
+    seed = math.tointeger(tonumber(opts.seed))
+    if not seed then return fail("--seed needs a whole number, got " .. opts.seed) end
+  end
+  local methods = {}
+  for k in pairs(require("moonlab.search.run").SAMPLERS) do methods[#methods + 1] = k end
+  table.sort(methods)
+  local method = opts.method or "tpe"
+  local function listed(v, list) for _, x in ipairs(list) do if x == v then return true end end return false end
+  if not listed(method, methods) then
+    local hint = require("moonlab.core.checks").suggest(method, methods)
+    return fail(string.format("unknown --method '%s'%s (known: %s)", method, hint and (" (did you mean " .. hint .. "?)") or "",
+      table.concat(methods, ", ")))
+  end
+  local pruners = { "median", "halving", "hyperband", "none" }
+  if opts.pruner and not listed(opts.pruner, pruners) then
+    return fail(string.format("unknown --pruner '%s' (known: %s)", opts.pruner, table.concat(pruners, ", ")))
+  end
   for k in pairs(overrides) do
     if r.space[k] ~= nil then
       return fail(string.format("'%s' is searched; a fixed value on the command line would hide the search", k))
     end
   end
-  recipe.resolve(r, overrides, file) -- the fixed values: checked before the first trial
+  local rok, rerr = pcall(recipe.resolve, r, overrides, file) -- the fixed values: checked before the first trial
+  if not rok then return fail(tostring(rerr)) end
   local metric = opts.metric
   local direction = opts.direction or default_direction(metric)
+  if direction ~= "maximize" and direction ~= "minimize" then
+    return fail("--direction needs maximize or minimize, got " .. direction)
+  end
+  -- a journal already started: the same search, or a clear word before anything runs
+  local jf = io.open(journal)
+  if jf then
+    jf:close()
+    local j = require("moonlab.search.journal").open(journal)
+    j:refresh()
+    local h = j.header
+    if h and h.direction ~= direction then
+      return fail(string.format("the journal '%s' holds a search to %s%s, not to %s (give --direction %s, or another --journal)",
+        journal, h.direction, h.metric and (" " .. h.metric) or "", direction, h.direction))
+    end
+    if h and h.metric ~= nil and metric ~= nil and h.metric ~= metric then
+      return fail(string.format("the journal '%s' holds a search on the metric '%s', not '%s' (give --metric %s, or another --journal)",
+        journal, h.metric, metric, h.metric))
+    end
+  end
   local search = ml.search
   local function objective(p, trial)
     local all = {}
@@ -128,15 +180,16 @@ local function run(args)
     for k, v in pairs(p) do all[k] = v end
     return (recipe.run(r, { overrides = all, path = file, trial = trial }))
   end
-  print(string.format("search %s: %s, %s trials, %s, journal %s", file, opts.method or "tpe", trials or "20",
+  print(string.format("search %s: %s, %s trials, %s, journal %s", file, method, trials or "20",
     metric and (direction .. " " .. metric) or direction, journal))
   local res = search.run(objective, r.space, {
-    method = opts.method or "tpe", trials = trials, timeout = timeout, metric = metric, direction = direction,
+    method = method, trials = trials, timeout = timeout, metric = metric, direction = direction,
     seed = seed, pruner = opts.pruner or "median", journal = journal, jobs = jobs > 1 and jobs or nil,
   })
   print(res)
-  res:to_csv(base .. ".search.csv")
-  print("trials written to " .. base .. ".search.csv")
+  local csv = (journal:gsub("%.jsonl$", "")) .. ".csv" -- beside the journal: NAME.search.csv by default
+  res:to_csv(csv)
+  print("trials written to " .. csv)
   return 0
 end
 

@@ -119,9 +119,18 @@ function gan.gradient_penalty(critic, real, fake, opts)
   local x_hat = ml.no_grad(function() return fake:detach() + alpha * (real:detach() - fake:detach()) end)
   x_hat:requires_grad(true)
   local out = call_critic(fn, critic, x_hat)
-  local g = ml.grad({ out }, { x_hat }, { grad_outputs = { ml.full(out:shape(), 1, { dtype = out:dtype() }) },
-    create_graph = true })[1]
-  local norms = (g:reshape(n, -1) * g:reshape(n, -1)):sum(2):sqrt()
+  local gok, grads = pcall(ml.grad, { out }, { x_hat }, { grad_outputs = { ml.full(out:shape(), 1, { dtype = out:dtype() }) },
+    create_graph = true })
+  if not gok then -- a layer without second derivatives: said at the user's line, naming the penalty
+    checks.reraise(grads, fn .. ": the critic's gradient must itself be differentiable: ")
+  end
+  local g = grads[1]
+  -- ||g||_2 with PyTorch's gradient at a zero norm (0, not sqrt's inf * 0 = NaN): a sample whose gradient is zero
+  -- (a dead ReLU critic, a zero-initialized last layer) takes sqrt of 1 in a branch where() does not pick
+  local sq = (g:reshape(n, -1) * g:reshape(n, -1)):sum(2)
+  local zero = sq:eq(0)
+  local root = (sq + zero:to(sq:dtype())):sqrt()
+  local norms = ml.where(zero, ml.zeros_like(root), root)
   local d = norms - 1
   return (d * d):mean() * weight
 end

@@ -17,7 +17,7 @@ local fail, fmt = checks.fail, string.format
 local M = {}
 
 local SearchCV = class.Object:extend("search.SearchCV",
-  "search.SearchCV(estimator, space, [{method='tpe', n_iter=10, cv=5, scoring, refit=true, n_jobs=1, random_state, "
+  "search.SearchCV(estimator, space, [{method='tpe', n_iter=10, cv=5, scoring, refit=true (or the metric's name when scoring lists several), n_jobs=1, random_state, "
   .. "journal, verbose=false}]) — a search over an estimator's options, each candidate scored by cross-validation")
 M.SearchCV = SearchCV
 
@@ -46,6 +46,52 @@ local function multi_grid(fn, grids)
   return sampler, names
 end
 
+-- RandomizedSearchCV over lists only (one table, or a list of tables): as scikit-learn's ParameterSampler,
+-- the candidates are drawn without replacement from the grid, and n_iter is cut to the grid's size.
+local function all_lists(grids)
+  for _, g in ipairs(grids) do
+    if type(g) ~= "table" then return false end
+    for _, v in pairs(g) do
+      if not (type(v) == "table" and getmetatable(v) == nil and #v > 0) then return false end
+    end
+  end
+  return true
+end
+
+local function sample_grid(fn, grids, n_iter, seed)
+  local sampler, names = multi_grid(fn, grids)
+  local n = sampler.total()
+  if n_iter > n then -- scikit-learn's UserWarning, word for word in substance
+    io.stderr:write(fmt("%s: the space holds %d candidates, fewer than n_iter = %d; running %d\n", fn, n, n_iter, n))
+  end
+  local order = {}
+  for i = 1, n do order[i] = i end
+  require("moonlab.core.rng").new(seed):shuffle(order)
+  local points = {}
+  for i = 1, n do points[i] = sampler.suggest(nil, { number = order[i] }) end
+  return {
+    total = function() return math.min(n, n_iter) end,
+    suggest = function(_, ctx) return points[ctx.number] end,
+  }, names, math.min(n, n_iter)
+end
+
+-- RandomizedSearchCV over a list of spaces with distributions: each candidate picks one space at random.
+local function pick_space(fn, grids)
+  local compiled, names, seen = {}, {}, {}
+  for i, g in ipairs(grids) do
+    if type(g) ~= "table" then fail(fmt("%s: space %d must be a table {option = values}, got %s", fn, i, type(g))) end
+    compiled[i] = space.compile(fn, g)
+    for k in pairs(g) do if not seen[k] then seen[k] = true names[#names + 1] = k end end
+  end
+  table.sort(names)
+  return {
+    suggest = function(_, ctx)
+      local c = compiled[ctx.rng:integer(1, #compiled)]
+      return space.draw(c, function(_, d) return d:sample(ctx.rng) end)
+    end,
+  }, names
+end
+
 function SearchCV:init(estimator, spec, opts)
   local fn = self.__name
   if type(estimator) ~= "table" or type(estimator.fit) ~= "function" or type(estimator.get_params) ~= "function" then
@@ -54,10 +100,33 @@ function SearchCV:init(estimator, spec, opts)
   if type(spec) ~= "table" then fail(fmt("%s: argument #2 must be the options to search {option = values}, got %s", fn, type(spec))) end
   opts = checks.options(fn, opts, OPTIONS)
   self.estimator, self.space = estimator, spec
+  -- a classifier's search is a classifier (scikit-learn's _estimator_type): an outer cross-validation stratifies
+  self.KIND = require("moonlab.models.cross_validation").kind_of(estimator)
   self.method = opts.method or self.METHOD or "tpe"
   self.n_iter = opts.n_iter ~= nil and checks.integer(fn, "n_iter", opts.n_iter, 1) or 10
   self.cv, self.scoring = opts.cv or 5, opts.scoring
-  self.refit = checks.boolean(fn, "refit", opts.refit, true)
+  self._opts = {}
+  for k, v in pairs(opts) do self._opts[k] = v end
+  -- several metrics (scoring = {"accuracy", "f1_macro"}): refit names the one that picks the best, as scikit-learn's
+  local n_metrics = 0
+  if type(opts.scoring) == "table" then for _ in pairs(opts.scoring) do n_metrics = n_metrics + 1 end end
+  if type(opts.refit) == "string" then
+    if type(opts.scoring) ~= "table" then
+      fail(fmt("%s: refit = '%s' names a metric; give scoring as a list of metrics, got %s", fn, opts.refit, checks.show(opts.scoring)))
+    end
+    local names = {}
+    for k, v in pairs(opts.scoring) do names[#names + 1] = type(k) == "string" and k or tostring(v) end
+    local found = false
+    for _, n in ipairs(names) do if n == opts.refit then found = true end end
+    if not found then checks.unknown(fn, "refit metric", opts.refit, names) end
+    self.refit, self.refit_metric = true, opts.refit
+  else
+    self.refit = checks.boolean(fn, "refit", opts.refit, true)
+    if n_metrics > 1 then
+      fail(fmt("%s: scoring has %d metrics; refit must name the one that picks the best candidate (refit = 'name'), as scikit-learn's",
+        fn, n_metrics))
+    end
+  end
   self.n_jobs = opts.n_jobs ~= nil and checks.integer(fn, "n_jobs", opts.n_jobs, 1) or 1
   self.random_state = opts.random_state ~= nil and checks.integer(fn, "random_state", opts.random_state) or 0
   self.journal, self.pruner, self.timeout = opts.journal, opts.pruner, opts.timeout
@@ -89,26 +158,40 @@ function SearchCV:fit(X, y)
   local names
   if is_grid and #self.space > 0 then
     method, names = multi_grid(fn, self.space)
-    spec = {} -- the result's columns: the options of all the grids (the sampler gives the values)
-    for _, k in ipairs(names) do spec[k] = space.fixed(true) end
     n_trials = method.total()
   elseif is_grid then
     n_trials = nil
+  elseif method == "random" and all_lists((#self.space > 0) and self.space or { self.space }) then
+    method, names, n_trials = sample_grid(fn, (#self.space > 0) and self.space or { self.space }, self.n_iter,
+      self.random_state)
+  elseif #self.space > 0 then
+    if method ~= "random" then
+      fail(fmt("%s: a list of spaces needs method 'grid' or 'random', got '%s'", fn, tostring(method)))
+    end
+    method, names = pick_space(fn, self.space)
+  end
+  if names then
+    spec = {} -- the result's columns: the options of all the spaces (the sampler gives the values)
+    for _, k in ipairs(names) do spec[k] = space.fixed(true) end
   end
   local cv_opts = { cv = self.cv, scoring = self.scoring, n_jobs = self.n_jobs }
   local estimator = self.estimator
-  local splits = {}
+  local refit_metric = self.refit_metric
   local res = run(function(p)
     local est = models.clone(estimator)
     est:set_params(p)
     local out = models.cross_validate(est, X, y, cv_opts)
-    local scores = out.test_score
-    local key
-    if not scores then for k, v in pairs(out) do if k:find("^test_") then scores, key = v, k end end end
+    local scores = refit_metric and out["test_" .. refit_metric] or out.test_score
+    local means = {}
+    for k, v in pairs(out) do
+      if k:find("^test_") then
+        means[k:sub(6)] = v:mean():item()
+        if not scores and not refit_metric then scores = v end -- a list of one metric
+      end
+    end
     local mean = scores:mean():item()
     local std = scores:numel() > 1 and math.sqrt(((scores - mean) ^ 2):mean():item()) or 0 -- numpy's std, as sklearn
-    splits[#splits + 1] = scores:tolist()
-    return { score = mean, std = std, fit_time = out.fit_time:mean():item() }
+    return { score = mean, std = std, fit_time = out.fit_time:mean():item(), splits = scores:tolist(), means = means }
   end, spec, { method = method, trials = n_trials, direction = "maximize", metric = "score", seed = self.random_state,
     verbose = self.verbose, journal = self.journal, pruner = self.pruner, timeout = self.timeout })
   -- cv_results_: one entry per candidate, ranks as scikit-learn (ties share the smallest rank)
@@ -119,7 +202,24 @@ function SearchCV:fit(X, y)
     cr.std_test_score[i] = t.metrics and t.metrics.std or 0 / 0
     cr.mean_fit_time[i] = t.metrics and t.metrics.fit_time or 0 / 0
     cr.state[i] = t.state
+    if type(self.scoring) == "table" then -- several metrics: mean_test_<name> of each (the searched one is mean_test_score)
+      for name, v in pairs(t.metrics and t.metrics.means or {}) do
+        local key = "mean_test_" .. name
+        cr[key] = cr[key] or {}
+        cr[key][i] = v
+      end
+    end
+    for k, v in ipairs(t.metrics and t.metrics.splits or {}) do -- scikit-learn's split0_test_score, split1_test_score ...
+      local key = "split" .. (k - 1) .. "_test_score"
+      cr[key] = cr[key] or {}
+      cr[key][i] = v
+    end
     if t.state == "failed" and self.verbose then io.stderr:write(fmt("%s: candidate %d failed: %s\n", fn, i, t.error)) end
+  end
+  for key, col in pairs(cr) do -- a failed candidate's split scores are NaN, as scikit-learn's error_score
+    if key:find("^split%d+_test_score$") or (key:find("^mean_test_") and key ~= "mean_test_score") then
+      for i = 1, #res.trials do if col[i] == nil then col[i] = 0 / 0 end end
+    end
   end
   for i, v in ipairs(cr.mean_test_score) do
     local r = 1
@@ -165,6 +265,13 @@ function SearchCV:score(X, y)
   return e:score(X, y)
 end
 
+--- cv:clone() -> an unfitted search of the same class, estimator (cloned), space and options (nested cross-validation)
+function SearchCV:clone()
+  local opts = {}
+  for k, v in pairs(self._opts or {}) do opts[k] = v end
+  return getmetatable(self)(require("moonlab.models").clone(self.estimator), self.space, opts)
+end
+
 --- cv:get_params() -> the search's options
 function SearchCV:get_params()
   return { estimator = self.estimator, method = self.method, n_iter = self.n_iter, cv = self.cv, scoring = self.scoring,
@@ -197,6 +304,7 @@ do
   doc(SearchCV.decision_function, "cv:decision_function(X) -> the best estimator's scores")
   doc(SearchCV.score, "cv:score(X, y) -> number — the best estimator's score (with the search's scoring)")
   doc(SearchCV.get_params, "cv:get_params() -> table — the search's options")
+  doc(SearchCV.clone, "cv:clone() -> search — unfitted, with a clone of the estimator, the same space and options (models.clone, nested cross-validation)")
   doc(SearchCV.print, "cv:print() — the candidates' table and the best")
 end
 

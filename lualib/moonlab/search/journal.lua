@@ -47,8 +47,40 @@ local function steps_of(inter)
   return out, steps
 end
 
+-- why a record cannot be used (a hand-edited or foreign line), or nil
+local function malformed(rec)
+  local op = rec.op
+  if op == "study" then
+    if rec.direction ~= "minimize" and rec.direction ~= "maximize" then return "its direction is not minimize or maximize" end
+    if rec.params ~= nil and type(rec.params) ~= "table" then return "its params are not a list of names" end
+    return nil
+  end
+  if op ~= "trial" and op ~= "finish" then return nil end
+  local n = rec.number
+  if math.type(n) ~= "integer" and not (type(n) == "number" and n == math.floor(n)) then return "its number is not a whole number" end
+  if n < 1 then return "its number is below 1" end
+  if op == "trial" and rec.params ~= nil and type(rec.params) ~= "table" then return "its params are not a table" end
+  if op == "finish" then
+    if rec.value ~= nil and type(rec.value) ~= "number" then return "its value is not a number" end
+    if rec.state ~= nil and type(rec.state) ~= "string" then return "its state is not a string" end
+    if rec.duration ~= nil and type(rec.duration) ~= "number" then return "its duration is not a number" end
+    if rec.metrics ~= nil and type(rec.metrics) ~= "table" then return "its metrics are not a table" end
+    if rec.intermediate ~= nil and type(rec.intermediate) ~= "table" then return "its intermediate values are not a table" end
+  end
+  return nil
+end
+
 function Journal:_apply(rec, lineno)
   local op = rec.op
+  local why = malformed(rec)
+  if why then
+    if not self.warned[lineno] then
+      self.warned[lineno] = true
+      io.stderr:write(fmt("search: %s:%d: a '%s' record that cannot be used (%s), skipped\n", self.path, lineno, tostring(op), why))
+    end
+    return
+  end
+  if op == "trial" or op == "finish" then rec.number = math.tointeger(rec.number) end
   if op == "study" then
     self.header = self.header or rec
   elseif op == "trial" then
@@ -83,7 +115,7 @@ function Journal:_sync(j)
     local line = text:sub(pos, nl - 1)
     if line ~= "" then
       local ok, rec = pcall(ml.json.decode, line)
-      if ok and type(rec) == "table" then self:_apply(rec, lineno)
+      if ok and type(rec) == "table" and rec.op ~= nil then self:_apply(rec, lineno)
       elseif not self.warned[lineno] then
         self.warned[lineno] = true
         io.stderr:write(fmt("search: %s:%d: a broken line (a crash while writing?), skipped\n", self.path, lineno))
@@ -127,6 +159,9 @@ function Journal:start(header)
   if h.direction ~= header.direction then
     fail(fmt("%s: the journal '%s' holds a search to %s, not to %s", fn, self.path, h.direction, header.direction))
   end
+  if h.metric ~= nil and header.metric ~= nil and h.metric ~= header.metric then
+    fail(fmt("%s: the journal '%s' holds a search on the metric '%s', not '%s'", fn, self.path, h.metric, header.metric))
+  end
   if table.concat(h.params or {}, ",") ~= table.concat(header.params, ",") then
     fail(fmt("%s: the journal '%s' holds a search over {%s}, not {%s}", fn, self.path, table.concat(h.params or {}, ", "),
       table.concat(header.params, ", ")))
@@ -146,6 +181,7 @@ function Journal:claim(n_trials, suggest)
   if rest ~= "" then -- end the cut line so the next record starts on its own line
     io.stderr:write(fmt("search: %s: the last line is cut short (a crash while writing?); skipped\n", self.path))
     j:append("\n")
+    self.warned[(self.lineno or 0) + 1] = true -- the cut line, now ended: said once, above
     self:_sync(j)
   end
   local pick

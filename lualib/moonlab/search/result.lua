@@ -37,8 +37,21 @@ local function show(v)
   return tostring(v)
 end
 
---- res:rows() -> header, rows: the table's cells as strings (trial, each parameter, value, state, seconds)
-function Result:rows()
+-- a number with the fewest digits that read back exactly (for files: the best parameters reproduce)
+local function exact(v)
+  if type(v) == "number" and math.type(v) ~= "integer" then
+    for digits = 6, 17 do
+      local s = fmt("%." .. digits .. "g", v)
+      if tonumber(s) == v then return s end
+    end
+  end
+  return show(v)
+end
+
+--- res:rows([exact]) -> header, rows: the table's cells as strings (trial, each parameter, value, state, seconds);
+-- exact: numbers with every digit they need to read back
+function Result:rows(exact_numbers)
+  local show = exact_numbers and exact or show
   local header = { "trial" }
   for _, n in ipairs(self.names) do header[#header + 1] = n end
   for _, h in ipairs({ self.metric or "value", "state", "seconds" }) do header[#header + 1] = h end
@@ -93,7 +106,7 @@ function Result:to_csv(path)
   local fn = "search result:to_csv"
   local f, err = io.open(path, "w")
   if not f then checks.fail(fmt("%s: cannot write '%s': %s", fn, path, err)) end
-  local header, rows = self:rows()
+  local header, rows = self:rows(true)
   header[#header + 1] = "error"
   f:write(table.concat(header, ","), "\n")
   for i, r in ipairs(rows) do
@@ -123,8 +136,8 @@ end
 do
   local doc = ml.doc
   doc(Result.print, "res:print() — the table of trials (parameters, value, state, seconds) and the best trial")
-  doc(Result.rows, "res:rows() -> header, rows — the trials' table as strings")
-  doc(Result.to_csv, "res:to_csv(path) — one CSV row per trial (parameters, value, state, seconds, error)")
+  doc(Result.rows, "res:rows([exact]) -> header, rows — the trials' table as strings (exact: numbers that read back exactly)")
+  doc(Result.to_csv, "res:to_csv(path) — one CSV row per trial (parameters, value, state, seconds, error); numbers read back exactly")
   doc(Result.to_json, "res:to_json(path) — the search as JSON: direction, metric, best, trials")
 end
 

@@ -48,7 +48,8 @@ local function make_sampler(fn, method, sampler_opts)
 end
 
 local function make_pruner(fn, p)
-  if p == nil or p == false or p == "none" then return nil end
+  if p == nil then p = "median" end -- Optuna's default (and moonlab search's): a trial that reports can be pruned
+  if p == false or p == "none" then return nil end
   local pruners = require "moonlab.search.pruners"
   if p == "median" then return pruners.MedianPruner() end
   if p == "halving" then return pruners.SuccessiveHalvingPruner() end
@@ -166,7 +167,7 @@ end
 
 --- search.run(objective, space, [opts]) -> result
 -- opts: method ("tpe" | "gp" | "genetic" | "random" | "grid" | a sampler), sampler (its options), trials (default 20; a grid: all of
--- it), timeout (seconds), target, direction ("minimize" | "maximize"), metric, seed, pruner ("median" | "none" | a
+-- it), timeout (seconds), target, direction ("minimize" | "maximize"), metric, seed, pruner ("median", the default as in Optuna | "none" | a
 -- pruner), journal (a file shared by several processes; a killed search resumes from it), jobs (worker processes,
 -- one thread each, sharing the trials through the journal or a temporary one), verbose (default true)
 function M.run(objective, spec, opts)

@@ -56,6 +56,7 @@ function M.uniform(low, high, opts)
   checks.number(fn, "low", low)
   checks.number(fn, "high", high)
   if not (low < high) then fail(fmt("%s: low (%s) must be below high (%s)", fn, low, high)) end
+  if low == -math.huge or high == math.huge then fail(fmt("%s: needs finite bounds, got low %s, high %s", fn, low, high)) end
   return (new("float", { low = low, high = high, log = false }, opts, fn))
 end
 
@@ -64,7 +65,9 @@ function M.loguniform(low, high, opts)
   local fn = "search.loguniform"
   checks.number(fn, "low", low)
   checks.number(fn, "high", high)
-  if not (low > 0 and low < high) then fail(fmt("%s: needs 0 < low < high, got low %s, high %s", fn, low, high)) end
+  if not (low > 0 and low < high and high < math.huge) then
+    fail(fmt("%s: needs 0 < low < high < inf, got low %s, high %s", fn, low, high))
+  end
   return (new("float", { low = low, high = high, log = true }, opts, fn))
 end
 
