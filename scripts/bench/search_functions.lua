@@ -47,7 +47,9 @@ for j = 1, 6 do SPACES.hartmann6["x" .. j] = search.uniform(0, 1) end
 for j = 1, 4 do SPACES.rosenbrock4["x" .. j] = search.uniform(-2, 2) end
 
 for _, name in ipairs({ "branin", "hartmann6", "rosenbrock4", "mixed" }) do
-  for _, m in ipairs({ "random", "tpe", "gp", "genetic" }) do
+  local methods = {}
+  for m in (os.getenv("METHODS") or "random,tpe,gp,genetic"):gmatch("[^,]+") do methods[#methods + 1] = m end
+  for _, m in ipairs(methods) do
     for seed = 1, seeds do
       local res = search.run(F[name], SPACES[name], { method = m, trials = budget, seed = seed, verbose = false })
       print(string.format("BEST %s %s %d %.10g", name, m, seed, res.best_value))

@@ -78,10 +78,13 @@ local function parzen(obs, obs_w, low, high, prior_weight, magic_clip)
   for i = 1, n + 1 do idx[i] = i end
   table.sort(idx, function(a, b) return mus[a] < mus[b] end)
   local sigmas = {}
+  local m = #idx
   for r, i in ipairs(idx) do
     local left = r > 1 and mus[idx[r - 1]] or low
-    local right = r < #idx and mus[idx[r + 1]] or high
-    sigmas[i] = math.max(mus[i] - left, right - mus[i])
+    local right = r < m and mus[idx[r + 1]] or high
+    if m >= 2 and r == 1 then sigmas[i] = right - mus[i] -- Optuna's consider_endpoints = False: the
+    elseif m >= 2 and r == m then sigmas[i] = mus[i] - left -- outermost centres look only inwards
+    else sigmas[i] = math.max(mus[i] - left, right - mus[i]) end
   end
   local maxs = high - low
   local mins = magic_clip and (high - low) / math.min(100, 1 + n + 1) or 1e-12
