@@ -1,12 +1,12 @@
 -- The work of scripts/bench/search_jobs.sh: 20 random-search trials of a small
--- network (784-128-10, 3 epochs on 12000 Fashion-MNIST images, about half a second a trial) with JOBS worker processes.
+-- network (784-128-10, 3 epochs on 30000 Fashion-MNIST images, about half a second a trial) with JOBS worker processes.
 --   moonlab search_jobs.lua JOBS [TRIALS]  -> "TIME <jobs> <seconds> <trials/s>"
 local jobs = math.tointeger(tonumber(arg[1])) or 1
 local trials = math.tointeger(tonumber(arg[2])) or 20
 local nn, search = ml.nn, ml.search
 ml.threads(1)
 local train = ml.data.fashion_mnist()
-local X, y = train.x:narrow(1, 1, 12000), train.y:narrow(1, 1, 12000)
+local X, y = train.x:narrow(1, 1, 30000), train.y:narrow(1, 1, 30000)
 local t0 = ml.now()
 search.run(function(p)
   local model = nn.Sequential { nn.Flatten(), nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 10) }
