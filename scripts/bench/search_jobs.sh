@@ -17,3 +17,7 @@ for ((r = 0; r < ROUNDS; r++)); do
 done
 a=$(printf '%s\n' $one | median); b=$(printf '%s\n' $two | median)
 printf "jobs=1 %.2f s, jobs=2 %.2f s: throughput x%.2f\n" "$a" "$b" "$(echo "$a / $b" | bc -l)"
+# the machine's own ceiling: two processes of pure GEMM at once against one alone
+s1=$("$ML" scripts/bench/two_core_ceiling.lua)
+s2=$( ("$ML" scripts/bench/two_core_ceiling.lua & "$ML" scripts/bench/two_core_ceiling.lua & wait) | sort -g | tail -1)
+printf "this machine: one GEMM process %.2f s, two at once %.2f s: two processes give at most x%.2f\n" "$s1" "$s2" "$(echo "2 * $s1 / $s2" | bc -l)"
