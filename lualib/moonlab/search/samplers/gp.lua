@@ -167,14 +167,7 @@ local function fit(X, y, n)
   return best
 end
 
-local function normal_cdf(z)
-  local x = z / sqrt(2)
-  local s = x < 0 and -1 or 1
-  x = math.abs(x)
-  local t = 1 / (1 + 0.3275911 * x)
-  local p = 1 - (((((1.061405429 * t - 1.453152027) * t) + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * exp(-x * x)
-  return 0.5 * (1 + s * p)
-end
+local normal = require "moonlab.search.samplers.normal"
 
 -- ---- candidates ------------------------------------------------------------------------
 
@@ -246,7 +239,7 @@ function GP:suggest(ctx)
     local s = sqrt(s2[k])
     local imp = best_y - mu[k] - self.xi
     local z = imp / s
-    local ei = imp * normal_cdf(z) + s * exp(-0.5 * z * z) / sqrt(2 * math.pi)
+    local ei = imp * normal.cdf(z) + s * normal.pdf(z)
     if ei > pick_ei then pick, pick_ei = k, ei end
   end
   return cands[pick]

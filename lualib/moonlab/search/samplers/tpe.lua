@@ -18,7 +18,6 @@ local class = require "moonlab.core.class"
 local checks = require "moonlab.core.checks"
 local space = require "moonlab.search.space"
 
-local fail, fmt = checks.fail, string.format
 local exp, log, sqrt, huge = math.exp, math.log, math.sqrt, math.huge
 
 local TPE = class.Object:extend("search.TPESampler",
@@ -54,15 +53,7 @@ local function trial_weights(n)
   return w
 end
 
--- the standard normal CDF through erf (Abramowitz and Stegun 7.1.26, |error| < 1.5e-7)
-local function phi(z)
-  local x = z / sqrt(2)
-  local s = x < 0 and -1 or 1
-  x = math.abs(x)
-  local t = 1 / (1 + 0.3275911 * x)
-  local y = 1 - (((((1.061405429 * t - 1.453152027) * t) + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * exp(-x * x)
-  return 0.5 * (1 + s * y)
-end
+local phi = require("moonlab.search.samplers.normal").cdf
 
 local LOG_SQRT_2PI = 0.5 * log(2 * math.pi)
 
