@@ -182,6 +182,19 @@ int ml_proc_close(int fd) {
 
 int ml_proc_getpid(void) { return (int)getpid(); }
 
+int ml_proc_alive(int pid) {
+    if (pid <= 0 || !(kill((pid_t)pid, 0) == 0 || errno == EPERM)) return 0;
+    char path[64], buf[256];
+    snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (!f) return 1;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    const char *close_paren = strrchr(buf, ')'); /* "pid (name) S ..." */
+    return !(close_paren && close_paren[1] == ' ' && (close_paren[2] == 'Z' || close_paren[2] == 'X'));
+}
+
 int ml_proc_ncpu(void) {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     return n < 1 ? 1 : (int)n;

@@ -31,6 +31,9 @@ void ml_proc_exit(int code) __attribute__((noreturn));
 int ml_proc_kill(int pid, int sig);
 int ml_proc_close(int fd);
 int ml_proc_getpid(void);
+/* Whether process pid exists (not ours counts too); a zombie, killed and never reaped (a container's
+ * init may never reap it), counts as gone. */
+int ml_proc_alive(int pid);
 /* Online processors (at least 1). */
 int ml_proc_ncpu(void);
 

@@ -4,15 +4,9 @@
  *   j:read([offset=0]) -> the bytes from offset to the end
  *   j:append(line)                                -- written and synced under the lock
  *   j:unlock()                                    -- also done by the collector and by <close>
- *   ml._journal.pid() -> this process's id;  ml._journal.alive(pid) -> whether that process exists */
+ * (whether a trial's process still lives: ml._proc.getpid / ml._proc.alive) */
 #define _POSIX_C_SOURCE 200809L
-#include <errno.h>
-#include <signal.h>
-#include <stdbool.h>
-#include <stdio.h>
-#include <string.h>
 #include <stdlib.h>
-#include <unistd.h>
 
 #include "../core/error.h"
 #include "../io/journal.h"
@@ -62,32 +56,6 @@ static int l_unlock(lua_State *L) {
     return 0;
 }
 
-static int l_pid(lua_State *L) {
-    lua_pushinteger(L, (lua_Integer)getpid());
-    return 1;
-}
-
-/* kill(pid, 0): the process exists (EPERM: it exists but is not ours); a zombie
- * (killed, not yet reaped: a container's init may never reap it) counts as dead */
-static int l_alive(lua_State *L) {
-    lua_Integer pid = luaL_checkinteger(L, 1);
-    bool alive = pid > 0 && pid < (1LL << 31) && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
-    if (alive) {
-        char path[64], buf[256];
-        snprintf(path, sizeof path, "/proc/%lld/stat", (long long)pid);
-        FILE *f = fopen(path, "r");
-        if (f) {
-            size_t n = fread(buf, 1, sizeof buf - 1, f);
-            fclose(f);
-            buf[n] = 0;
-            const char *close_paren = strrchr(buf, ')'); /* "pid (name) S ..." */
-            if (close_paren && close_paren[1] == ' ' && (close_paren[2] == 'Z' || close_paren[2] == 'X')) alive = false;
-        }
-    }
-    lua_pushboolean(L, alive);
-    return 1;
-}
-
 void lb_open_journal(lua_State *L) {
     int ml = 1;
     luaL_newmetatable(L, JOURNAL_MT);
@@ -99,7 +67,7 @@ void lb_open_journal(lua_State *L) {
     lua_pushcfunction(L, l_unlock);
     lua_setfield(L, -2, "__close");
     lua_pop(L, 1);
-    static const luaL_Reg fns[] = {{"lock", l_lock}, {"pid", l_pid}, {"alive", l_alive}, {NULL, NULL}};
+    static const luaL_Reg fns[] = {{"lock", l_lock}, {NULL, NULL}};
     luaL_newlib(L, fns);
     lua_setfield(L, ml, "_journal");
 }

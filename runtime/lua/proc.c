@@ -113,6 +113,12 @@ static int p_getpid(lua_State *L) {
     return 1;
 }
 
+static int p_alive(lua_State *L) {
+    lua_Integer pid = luaL_checkinteger(L, 1);
+    lua_pushboolean(L, pid > 0 && pid < (1LL << 31) && ml_proc_alive((int)pid));
+    return 1;
+}
+
 static int p_ncpu(lua_State *L) {
     lua_pushinteger(L, ml_proc_ncpu());
     return 1;
@@ -152,7 +158,7 @@ void lb_open_proc(lua_State *L) {
         {"fork", p_fork},   {"pipe", p_pipe},       {"send", p_send},
         {"recv", p_recv},   {"poll", p_poll},       {"wait", p_wait},
         {"exit", p_exit},   {"kill", p_kill},       {"close", p_close},
-        {"ncpu", p_ncpu},   {"getpid", p_getpid},   {"tensor_bytes", p_tensor_bytes}, {"tensor_from_bytes", p_tensor_from_bytes},
+        {"ncpu", p_ncpu},   {"getpid", p_getpid},   {"alive", p_alive},   {"tensor_bytes", p_tensor_bytes}, {"tensor_from_bytes", p_tensor_from_bytes},
         {NULL, NULL},
     };
     lb_setfuncs(L, lua_gettop(L), fns);

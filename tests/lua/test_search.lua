@@ -209,7 +209,7 @@ end)
 T.test("jobs = 2: trials run in two worker processes, each trial once, failures recorded", function()
   local res = search.run(function(p)
     if p.x > 0.8 then error("too far") end
-    return { loss = (p.x - 0.3) ^ 2, pid = ml._journal.pid() }
+    return { loss = (p.x - 0.3) ^ 2, pid = ml._proc.getpid() }
   end, { x = search.uniform(0, 1) }, { trials = 12, seed = 2, jobs = 2, metric = "loss", verbose = false })
   T.eq(#res.trials, 12)
   local pids, states = {}, {}
@@ -220,7 +220,7 @@ T.test("jobs = 2: trials run in two worker processes, each trial once, failures 
     if t.state == "failed" then T.ok(t.error:find("too far"), t.error) end
   end
   local n = 0 for _ in pairs(pids) do n = n + 1 end
-  T.ok(n >= 1 and not pids[ml._journal.pid()], "the trials ran in workers")
+  T.ok(n >= 1 and not pids[ml._proc.getpid()], "the trials ran in workers")
   T.ok((states.complete or 0) > 0)
 end)
 

@@ -15,7 +15,7 @@ local ml = require "moonlab"
 local checks = require "moonlab.core.checks"
 
 local fail, fmt = checks.fail, string.format
-local J = ml._journal
+local J, P = ml._journal, ml._proc
 local M = {}
 
 local Journal = {}
@@ -170,7 +170,7 @@ function Journal:start(header)
 end
 
 local function stale(t)
-  return t.state == "running" and t.host == HOST and t.pid ~= J.pid() and not J.alive(t.pid)
+  return t.state == "running" and t.host == HOST and t.pid ~= P.getpid() and not P.alive(t.pid)
 end
 
 --- jr:claim(n_trials, suggest) -> trial | nil: a stale trial to run again, else a new number with suggest(number, trials)'s
@@ -198,7 +198,7 @@ function Journal:claim(n_trials, suggest)
     if params == nil then j:unlock() return nil end
     rec = { op = "trial", number = number, params = params, seed = seed }
   end
-  rec.pid, rec.host, rec.time = J.pid(), HOST, os.time()
+  rec.pid, rec.host, rec.time = P.getpid(), HOST, os.time()
   j:append(encode(rec))
   self:_sync(j)
   j:unlock()
