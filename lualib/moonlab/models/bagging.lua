@@ -152,17 +152,12 @@ end
 
 -- ---- BaggingClassifier --------------------------------------------------------------------------------
 
-local BaggingClassifier = base.define("models.BaggingClassifier",
+local BaggingClassifier = members.define("models.BaggingClassifier",
   "models.BaggingClassifier{estimator, n_estimators=10, max_samples=1.0, max_features=1.0, bootstrap=true, bootstrap_features=false, "
-  .. "oob_score=false, random_state, n_jobs} — clones of a classifier on random draws of rows and columns, their probabilities averaged", PARAMS)
+  .. "oob_score=false, random_state, n_jobs} — clones of a classifier on random draws of rows and columns, their probabilities averaged", PARAMS, "classifier", { check = check, fitted = { "estimators_" },
+  members = function(self) return { { "estimator", template_of(self, "classifier") } } end,
+  replace = function(self, _, est) self.estimator = est end })
 M.BaggingClassifier = BaggingClassifier
-BaggingClassifier.KIND = "classifier"
-BaggingClassifier.INPUT = "any"
-BaggingClassifier.SPARSE = true
-BaggingClassifier._check = check
-members.persist_fitted(BaggingClassifier, { "estimators_" })
-members.nested_params(BaggingClassifier, function(self) return { { "estimator", template_of(self, "classifier") } } end,
-  function(self, _, est) self.estimator = est end)
 
 function BaggingClassifier:_fit(X, y, fn, opts)
   if self.estimator ~= nil and self.estimator.KIND ~= nil and self.estimator.KIND ~= "classifier" then
@@ -212,17 +207,12 @@ end
 
 -- ---- BaggingRegressor ----------------------------------------------------------------------------------
 
-local BaggingRegressor = base.define("models.BaggingRegressor",
+local BaggingRegressor = members.define("models.BaggingRegressor",
   "models.BaggingRegressor{estimator, n_estimators=10, max_samples=1.0, max_features=1.0, bootstrap=true, bootstrap_features=false, "
-  .. "oob_score=false, random_state, n_jobs} — clones of a regressor on random draws of rows and columns, their predictions averaged", PARAMS)
+  .. "oob_score=false, random_state, n_jobs} — clones of a regressor on random draws of rows and columns, their predictions averaged", PARAMS, "regressor", { check = check, fitted = { "estimators_" },
+  members = function(self) return { { "estimator", template_of(self, "regressor") } } end,
+  replace = function(self, _, est) self.estimator = est end })
 M.BaggingRegressor = BaggingRegressor
-BaggingRegressor.KIND = "regressor"
-BaggingRegressor.INPUT = "any"
-BaggingRegressor.SPARSE = true
-BaggingRegressor._check = check
-members.persist_fitted(BaggingRegressor, { "estimators_" })
-members.nested_params(BaggingRegressor, function(self) return { { "estimator", template_of(self, "regressor") } } end,
-  function(self, _, est) self.estimator = est end)
 
 function BaggingRegressor:_fit(X, y, fn, opts)
   if self.estimator ~= nil and self.estimator.KIND ~= nil and self.estimator.KIND ~= "regressor" then

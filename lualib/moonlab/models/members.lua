@@ -58,6 +58,18 @@ end
 
 --- members.persist_fitted(cls, fields, [derived]): fitted member fields travel in constructor_args, not in
 -- persist_state; derived fields (named_estimators_) are left out of both and rebuilt by cls:_members_loaded()
+--- members.define(name, doc, params, kind, spec) -> an ensemble class: the estimator base with frames and sparse X
+-- passed to the members as they are, spec = {fitted = {fields}, derived = {fields}, members = fn(self), replace = fn,
+-- check = fn, transform = fn} (the fitted members saved as nested objects, member__option parameters)
+function M.define(name, doc, params, kind, spec)
+  local cls = require("moonlab.models.base").define(name, doc, params)
+  cls.KIND, cls.INPUT, cls.SPARSE = kind, "any", true
+  cls._check, cls.transform = spec.check, spec.transform
+  M.persist_fitted(cls, spec.fitted, spec.derived)
+  M.nested_params(cls, spec.members, spec.replace)
+  return cls
+end
+
 function M.persist_fitted(cls, fields, derived)
   local persist_state = cls.persist_state
   local skip = table.move(fields, 1, #fields, 1, {})

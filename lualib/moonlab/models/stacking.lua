@@ -128,17 +128,11 @@ end
 
 -- ---- StackingClassifier -------------------------------------------------------------------------------
 
-local StackingClassifier = base.define("models.StackingClassifier",
+local StackingClassifier = members.define("models.StackingClassifier",
   "models.StackingClassifier{estimators = {{name, est}, ...}, final_estimator, cv=5, stack_method='auto', passthrough=false, n_jobs} — "
-  .. "a meta-classifier trained on the members' out-of-fold predictions", PARAMS)
+  .. "a meta-classifier trained on the members' out-of-fold predictions", PARAMS, "classifier", { check = check, transform = transform, fitted = { "estimators_", "final_estimator_" },
+  members = stacking_members, replace = stacking_replace })
 M.StackingClassifier = StackingClassifier
-StackingClassifier.KIND = "classifier"
-StackingClassifier.INPUT = "any"
-StackingClassifier.SPARSE = true
-StackingClassifier._check = check
-StackingClassifier.transform = transform
-members.persist_fitted(StackingClassifier, { "estimators_", "final_estimator_" })
-members.nested_params(StackingClassifier, stacking_members, stacking_replace)
 
 function StackingClassifier:_fit(X, y, fn) fit_stack(self, fn, X, y, true) end
 
@@ -159,17 +153,11 @@ end
 
 -- ---- StackingRegressor ---------------------------------------------------------------------------------
 
-local StackingRegressor = base.define("models.StackingRegressor",
+local StackingRegressor = members.define("models.StackingRegressor",
   "models.StackingRegressor{estimators = {{name, est}, ...}, final_estimator, cv=5, passthrough=false, n_jobs} — "
-  .. "a meta-regressor trained on the members' out-of-fold predictions", PARAMS)
+  .. "a meta-regressor trained on the members' out-of-fold predictions", PARAMS, "regressor", { check = check, transform = transform, fitted = { "estimators_", "final_estimator_" },
+  members = stacking_members, replace = stacking_replace })
 M.StackingRegressor = StackingRegressor
-StackingRegressor.KIND = "regressor"
-StackingRegressor.INPUT = "any"
-StackingRegressor.SPARSE = true
-StackingRegressor._check = check
-StackingRegressor.transform = transform
-members.persist_fitted(StackingRegressor, { "estimators_", "final_estimator_" })
-members.nested_params(StackingRegressor, stacking_members, stacking_replace)
 
 function StackingRegressor:_fit(X, y, fn) fit_stack(self, fn, X, y, false) end
 

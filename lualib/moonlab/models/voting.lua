@@ -50,16 +50,12 @@ end
 
 -- ---- VotingClassifier -------------------------------------------------------------------------------
 
-local VotingClassifier = base.define("models.VotingClassifier",
+local VotingClassifier = members.define("models.VotingClassifier",
   "models.VotingClassifier{estimators = {{name, est}, ...}, voting='hard'|'soft', weights, n_jobs} — the (weighted) vote of several classifiers",
-  { { "estimators", nil }, { "voting", "hard" }, { "weights", nil }, { "n_jobs", nil } })
+  { { "estimators", nil }, { "voting", "hard" }, { "weights", nil }, { "n_jobs", nil } }, "classifier", { fitted = { "estimators_" }, derived = { "named_estimators_" },
+  members = function(self) return self.estimators or {} end, replace = members.replace_named })
 M.VotingClassifier = VotingClassifier
-VotingClassifier.KIND = "classifier"
-VotingClassifier.INPUT = "any"
-VotingClassifier.SPARSE = true
-members.persist_fitted(VotingClassifier, { "estimators_" }, { "named_estimators_" })
 VotingClassifier._members_loaded = name_members
-members.nested_params(VotingClassifier, function(self) return self.estimators or {} end, members.replace_named)
 
 function VotingClassifier:_check(fn)
   check_common(self, fn)
@@ -135,16 +131,12 @@ end
 
 -- ---- VotingRegressor ----------------------------------------------------------------------------------
 
-local VotingRegressor = base.define("models.VotingRegressor",
+local VotingRegressor = members.define("models.VotingRegressor",
   "models.VotingRegressor{estimators = {{name, est}, ...}, weights, n_jobs} — the (weighted) mean of several regressors' predictions",
-  { { "estimators", nil }, { "weights", nil }, { "n_jobs", nil } })
+  { { "estimators", nil }, { "weights", nil }, { "n_jobs", nil } }, "regressor", { fitted = { "estimators_" }, derived = { "named_estimators_" },
+  members = function(self) return self.estimators or {} end, replace = members.replace_named })
 M.VotingRegressor = VotingRegressor
-VotingRegressor.KIND = "regressor"
-VotingRegressor.INPUT = "any"
-VotingRegressor.SPARSE = true
-members.persist_fitted(VotingRegressor, { "estimators_" }, { "named_estimators_" })
 VotingRegressor._members_loaded = name_members
-members.nested_params(VotingRegressor, function(self) return self.estimators or {} end, members.replace_named)
 
 function VotingRegressor:_check(fn)
   check_common(self, fn)
