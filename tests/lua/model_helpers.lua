@@ -56,4 +56,29 @@ function H.dataset(name)
   return df:select(names):to_tensor():to("float64"), df:column("target").values, df
 end
 
+-- a bundled data set as X (standardized when asked) and y, both float64 (the target as df:to_tensor gives it)
+function H.xy(name, standardize)
+  local df = ml.data["load_" .. name]()
+  local names = {}
+  for _, n in ipairs(df._names) do if n ~= "target" then names[#names + 1] = n end end
+  local X = df:to_tensor(names)
+  if standardize then X = ml.prep.StandardScaler():fit_transform(X) end
+  return X, df:to_tensor({ "target" }):view(-1)
+end
+
+-- X, y of a data set and its fixed split: rows (row - 1) % 3 == 0 are the test rows (the trees' fixtures)
+-- -> Xtr, ytr, Xte, yte, X, y; cached per data set
+local thirds = {}
+function H.thirds(name)
+  if not thirds[name] then
+    local X, y = H.xy(name)
+    local n = X:size(1)
+    local test = ml.arange(0, n):remainder(3):eq(0)
+    local tr = ml.arange(1, n + 1):masked_select(test:logical_not())
+    local te = ml.arange(1, n + 1):masked_select(test)
+    thirds[name] = { X:index_select(1, tr), y:index_select(1, tr), X:index_select(1, te), y:index_select(1, te), X, y }
+  end
+  return table.unpack(thirds[name])
+end
+
 return H

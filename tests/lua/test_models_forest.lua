@@ -4,24 +4,7 @@
 local F = dofile("tests/fixtures/trees/trees.lua")
 local models = ml.models
 
-local loaders = { iris = ml.data.load_iris, wine = ml.data.load_wine, breast_cancer = ml.data.load_breast_cancer,
-  digits = ml.data.load_digits, diabetes = ml.data.load_diabetes }
-
--- X, y of a data set, and its fixed split: rows (row - 1) % 3 == 0 are the test rows.
-local cache = {}
-local function split(name)
-  if cache[name] then return table.unpack(cache[name]) end
-  local df = loaders[name]()
-  local names = {}
-  for _, c in ipairs(df._names) do if c ~= "target" then names[#names + 1] = c end end
-  local X, y = df:to_tensor(names), df:to_tensor({ "target" }):reshape(-1)
-  local n = X:size(1)
-  local test = ml.arange(0, n):remainder(3):eq(0)
-  local tr = ml.arange(1, n + 1):masked_select(test:logical_not())
-  local te = ml.arange(1, n + 1):masked_select(test)
-  cache[name] = { X:index_select(1, tr), y:index_select(1, tr), X:index_select(1, te), y:index_select(1, te), X, y }
-  return table.unpack(cache[name])
-end
+local split = dofile("tests/lua/model_helpers.lua").thirds -- X, y and the fixtures' split of a data set
 
 local function all(t) return t:to("int64"):sum():item() == t:numel() end
 local function same(a, b) return a:dim() == b:dim() and a:numel() == b:numel() and all(a:eq(b)) end

@@ -11,15 +11,7 @@ local function close(got, want, tol, what)
   T.ok(e <= tol, string.format("%s: max error %.3g > %.3g", what or "value", e, tol))
 end
 
--- a bundled data set as X (standardized when asked) and y
-local function load(name, standardize)
-  local df = ml.data["load_" .. name]()
-  local names = {}
-  for _, n in ipairs(df._names) do if n ~= "target" then names[#names + 1] = n end end
-  local X = df:to_tensor(names)
-  if standardize then X = ml.prep.StandardScaler():fit_transform(X) end
-  return X, df:to_tensor({ "target" }):view(-1)
-end
+local load = dofile("tests/lua/model_helpers.lua").xy -- a bundled data set as X (standardized when asked) and y
 
 local Xd, yd = load("diabetes")
 local LS, CD, LOG = fixture("least_squares"), fixture("coordinate_descent"), fixture("logistic")

@@ -4,25 +4,7 @@
 local F = dofile("tests/fixtures/trees/trees.lua")
 local models = ml.models
 
-local loaders = { iris = ml.data.load_iris, wine = ml.data.load_wine, breast_cancer = ml.data.load_breast_cancer,
-  digits = ml.data.load_digits, diabetes = ml.data.load_diabetes }
-
--- X, y of a data set, and its fixed split: rows (row - 1) % 3 == 0 are the test rows.
-local cache = {}
-local function split(name)
-  if cache[name] then return table.unpack(cache[name]) end
-  local df = loaders[name]()
-  local names = {}
-  for _, c in ipairs(df._names) do if c ~= "target" then names[#names + 1] = c end end
-  local X, y = df:to_tensor(names), df:to_tensor({ "target" }):reshape(-1)
-  local n = X:size(1)
-  local test = ml.arange(0, n):remainder(3):eq(0)
-  local tr_idx = ml.arange(1, n + 1):masked_select(test:logical_not())
-  local te_idx = ml.arange(1, n + 1):masked_select(test)
-  local out = { X:index_select(1, tr_idx), y:index_select(1, tr_idx), X:index_select(1, te_idx), y:index_select(1, te_idx), X, y }
-  cache[name] = out
-  return table.unpack(out)
-end
+local split = dofile("tests/lua/model_helpers.lua").thirds -- X, y and the fixtures' split of a data set
 T.split = split
 
 local function build(case)
