@@ -121,7 +121,7 @@ static void add_debian_cpath(lua_State *L) {
 
 /* The parts of ml written in Lua: without the library they raise instead of being nil. */
 static const char *const lua_modules[] = {"nn", "optim", "data", "callbacks", "train", "prep", "metrics",
-                                          "models", "search", "track", "plot", "serve", "core", "checks", "cli", "sparse", "image", NULL};
+                                          "models", "search", "track", "plot", "serve", "http", "board", "core", "checks", "cli", "sparse", "image", NULL};
 
 /* ml.nn, ml.optim ...: loaded on first use from lualib/moonlab/<name>.lua. */
 static int ml_lazy_index(lua_State *L) {
