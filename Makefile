@@ -22,7 +22,7 @@ LUA_INC  = /usr/include/lua5.4
 
 # -fwrapv: int64 overflow wraps (as in PyTorch) instead of being undefined
 CFLAGS  = -std=gnu11 -fPIC -fopenmp -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare \
-          -fwrapv -I$(LUA_INC) -I$(BLAS_INC) -MMD -MP
+          -fwrapv -I$(LUA_INC) -I$(BLAS_INC) -I/usr/include/cairo -MMD -MP
 ifeq ($(DEBUG),1)
   CFLAGS += -O0 -g
 else
@@ -37,7 +37,9 @@ LDFLAGS += -fopenmp -Wl,-rpath,$(BLAS_DIR)
 BLAS_LIBS = -L$(BLAS_DIR) -lopenblas
 # oneDNN (float32 products where it is faster, JIT for the CPU at hand; its
 # OpenMP runtime is the same libgomp pool) and SLEEF (vectorized exp/log/tanh/erf).
-LIBS      = $(BLAS_LIBS) -ldnnl -lsleef -lpng -lz -lm -ldl -lpthread
+# libmicrohttpd (HTTP for the model server and the dashboard; TLS through its GnuTLS),
+# cairo (plots as PNG and SVG).
+LIBS      = $(BLAS_LIBS) -ldnnl -lsleef -lpng -lmicrohttpd -lcairo -lz -lm -ldl -lpthread
 
 # Every .c under runtime/ but the command's own two: a new folder needs no edit here.
 RUNTIME_SRC = $(sort $(shell find runtime -name '*.c' ! -path runtime/main.c ! -path runtime/repl.c))
@@ -47,8 +49,9 @@ C_TESTS     = $(patsubst tests/c/%.c,$(BUILD)/tests/%,$(wildcard tests/c/test_*.
 
 # Debian packages the build, tests and demo need (make deps installs the missing ones).
 DEPS_PKGS = liblua5.4-dev lua5.4 libopenblas-openmp-dev libdnnl-dev libsleef-dev lua-filesystem \
-            libreadline-dev zlib1g-dev dataset-fashion-mnist python3-sklearn fortunes libpng-dev
-BENCH_PKGS = python3-torch python3-numpy python3-pandas python3-sklearn python3-imblearn hyperfine python3-xgboost python3-optuna
+            libreadline-dev zlib1g-dev dataset-fashion-mnist python3-sklearn fortunes libpng-dev \
+            libmicrohttpd-dev libcairo2-dev chromium python3-protobuf protobuf-compiler curl
+BENCH_PKGS = python3-torch python3-numpy python3-pandas python3-sklearn python3-imblearn hyperfine python3-xgboost python3-optuna wrk python3-flask
 
 .PHONY: all deps bench-deps test demo check-memory bench clean install uninstall
 all: $(BUILD)/moonlab $(BUILD)/moonlab.so
