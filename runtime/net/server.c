@@ -249,6 +249,7 @@ static enum MHD_Result answer_early(ml_http_server *s, struct MHD_Connection *co
                          status == 401 ? "missing or wrong bearer token (send 'Authorization: Bearer TOKEN')"
                                        : "request body too large");
     if (status == 401) ml_http_add_header(&r->x, "WWW-Authenticate", "Bearer");
+    else ml_http_add_header(&r->x, "Connection", "close"); /* the rest of the body is not worth reading */
     return send_answer(s, conn, r);
 }
 
