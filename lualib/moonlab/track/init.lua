@@ -6,6 +6,8 @@ local track = {}
 
 -- Each part adds its public names; a name defined twice is a mistake.
 local parts = {
+  "run", -- track.start, track.active, track.note_data, track.Run
+  "store", -- track.read, track.list, track.find
 }
 
 for _, part in ipairs(parts) do
