@@ -8,6 +8,7 @@ local track = {}
 local parts = {
   "run", -- track.start, track.active, track.note_data, track.Run
   "store", -- track.read, track.list, track.find
+  "mlflow", -- track.export_mlflow
 }
 
 for _, part in ipairs(parts) do
