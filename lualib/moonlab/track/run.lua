@@ -124,7 +124,11 @@ function M.start(opts)
     source = (type(source) == "string" and source ~= "") and copy_source(who, run, source) or json.null,
     data = json.array(), tags = tags, command = opts.command or prov.command(), kind = kind,
   }
-  if run.meta.parent == nil then run.meta.parent = json.null end
+  if run.meta.parent == nil then
+    run.meta.parent = json.null
+    local of = os.getenv("MOONLAB_RERUN_OF") -- set by `moonlab rerun` for the runs the re-executed script opens
+    if of and of ~= "" and tags.rerun_of == nil then tags.rerun_of = of end
+  end
   run.data_seen = {}
   write_atomic(who, dir .. "/params.json", encode({ given = given, resolved = resolved }))
   run:_write_meta(who)
