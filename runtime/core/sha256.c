@@ -100,7 +100,7 @@ int ml_sha256_file(const char *path, uint8_t digest[32], uint64_t *bytes) {
     int saved = errno;
     fclose(f);
     if (bad) { ml_error("cannot read '%s': %s", path, strerror(saved)); return -1; }
+    if (bytes) *bytes = c.bytes; /* before final, which counts its padding */
     ml_sha256_final(&c, digest);
-    if (bytes) *bytes = c.bytes;
     return 0;
 }
