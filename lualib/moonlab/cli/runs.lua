@@ -81,7 +81,7 @@ end
 
 local function parse_filter(expr)
   local name, op, v = expr:match("^%s*([^<>=!~%s]+)%s*([<>=!~]=?)%s*(.-)%s*$")
-  if not name or v == "" then return nil end
+  if not name or v == "" or v:match("^[<>=!~]") then return nil end
   if op == "==" then op = "=" elseif op == "~=" then op = "!=" end
   if op ~= "<" and op ~= "<=" and op ~= ">" and op ~= ">=" and op ~= "=" and op ~= "!=" then return nil end
   return { name = name, op = op, value = tonumber(v) or v, text = expr }
