@@ -237,6 +237,18 @@ end
 
 -- ---- the process's open runs -----------------------------------------------------------
 
+-- When the Lua state closes (the script ended, by an error or not) with runs of this process still open, they
+-- are closed as failed: a record nobody finished is not claimed finished. A SIGKILL closes nothing: "killed".
+M._at_close = setmetatable({}, { __gc = function()
+  local pid = ml._proc.getpid()
+  for i = #stack, 1, -1 do
+    local run = stack[i]
+    if run.open and run.meta.pid == pid then
+      pcall(run.finish, run, "failed", "the script ended without run:finish() (an error?)")
+    end
+  end
+end })
+
 --- track.active() -> the innermost open run of this process, or nil
 function M.active()
   return stack[#stack]
