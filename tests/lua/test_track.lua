@@ -178,8 +178,8 @@ T.test("search.run{track = false} and a search with no open run record nothing",
 end)
 
 -- Runs a script with the moonlab binary in dir; returns stdout, stderr, code.
-local function moonlab(dir, args, env)
-  return T.capture(string.format("cd %s && %s %s %s", quote(dir), env or "", quote(ABS), args))
+local function moonlab(dir, args)
+  return T.capture(string.format("cd %s && MOONLAB_RUNS=%s %s %s", quote(dir), quote(dir .. "/runs"), quote(ABS), args))
 end
 
 T.test("moonlab recipe.lua records a run: params given and resolved, the returned metrics, finished; a failure reads failed", function()

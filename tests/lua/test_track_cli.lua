@@ -8,7 +8,7 @@ local ROOT = lfs.currentdir()
 local ABS = BIN:sub(1, 1) == "/" and BIN or (ROOT .. "/" .. BIN)
 
 local function moonlab(dir, args)
-  return T.capture(string.format("cd %s && %s %s", quote(dir), quote(ABS), args))
+  return T.capture(string.format("cd %s && MOONLAB_RUNS=%s %s %s", quote(dir), quote(dir .. "/runs"), quote(ABS), args))
 end
 
 -- Three runs of experiment "e" with different lr, one failed, plus a search with two trials.
