@@ -269,3 +269,32 @@ T.test("bad input is a clear error naming the function", function()
   end)
   T.eq(track.find(id, root).status, "failed")
 end)
+
+T.test("the learning curves and the search history go to artifacts through ml.plot (contract D; a stand-in here)", function()
+  local saved_loaded, saved_preload = package.loaded["moonlab.plot"], package.preload["moonlab.plot"]
+  local calls = {}
+  local function fig(kind, arg1, opts)
+    calls[#calls + 1] = { kind = kind, arg = arg1, opts = opts }
+    return { save = function(_, path) T.write_file(path, kind) end }
+  end
+  package.loaded["moonlab.plot"] = {
+    learning_curves = function(h, o) return fig("learning_curves", h, o) end,
+    search_history = function(t, o) return fig("search_history", t, o) end,
+  }
+  local ok, err = pcall(function()
+    local root = T.tmpdir()
+    local X, y = S.blobs(32, 5)
+    local run = track.start { dir = root, name = "plotted" }
+    local h = model():fit(X, y, { epochs = 2, batch_size = 16, verbose = 0 })
+    T.eq(T.read_file(run.dir .. "/artifacts/learning_curves.png"), "learning_curves")
+    T.eq(calls[1].arg, h); T.eq(calls[1].opts.title, "plotted")
+    ml.search.run(function(p) return p.x end, { x = { 1, 2, 3 } }, { method = "grid", verbose = false, direction = "maximize" })
+    run:finish()
+    local search_run
+    for _, m in ipairs(track.list(root)) do if m.kind == "search" then search_run = m end end
+    T.eq(T.read_file(search_run.dir .. "/artifacts/search_history.png"), "search_history")
+    T.eq(#calls[2].arg, 3); T.eq(calls[2].opts.direction, "maximize"); T.eq(calls[2].arg[1].state, "complete")
+  end)
+  package.loaded["moonlab.plot"], package.preload["moonlab.plot"] = saved_loaded, saved_preload
+  if not ok then error(err, 0) end
+end)
