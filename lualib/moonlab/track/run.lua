@@ -97,6 +97,11 @@ function M.start(opts)
   local tags = clean_object(check_table(who, "tags", opts.tags))
   local kind = checks.one_of(who, "kind", opts.kind, KINDS, "run")
   if opts.seed ~= nil and math.type(opts.seed) ~= "integer" then fail(fmt("%s: seed must be an integer, got %s", who, checks.show(opts.seed))) end
+  if opts.command ~= nil then
+    for i, a in ipairs(check_table(who, "command", opts.command)) do
+      if type(a) ~= "string" then fail(fmt("%s: command[%d] must be a string, got %s", who, i, checks.show(a))) end
+    end
+  end
   local root = M.root(check_name(who, "dir", opts.dir))
   local exp_dir = root .. "/" .. experiment
   mkdir_p(who, exp_dir)
@@ -122,7 +127,7 @@ function M.start(opts)
     seed = opts.seed or ml.initial_seed(), threads = ml.threads(), moonlab_version = ml.config().version,
     git = prov.git(script_dir) or json.null,
     source = (type(source) == "string" and source ~= "") and copy_source(who, run, source) or json.null,
-    data = json.array(), tags = tags, command = opts.command or prov.command(), kind = kind,
+    data = json.array(), tags = tags, command = json.array(opts.command or prov.command()), kind = kind,
   }
   if run.meta.parent == nil then
     run.meta.parent = json.null
