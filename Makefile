@@ -82,11 +82,12 @@ $(BUILD)/tests/%: tests/c/%.c $(RUNTIME_OBJ)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(filter-out $(BUILD)/runtime/lua/%,$(RUNTIME_OBJ)) $(LIBS)
 
 test: deps all $(C_TESTS)
-	@OMP_NUM_THREADS=1 ./$(BUILD)/moonlab tests/run.lua $(C_TESTS)
+	@rm -rf $(BUILD)/test-runs # run records the tests' recipes leave (ml.track), kept out of ./runs
+	@MOONLAB_RUNS=$(CURDIR)/$(BUILD)/test-runs OMP_NUM_THREADS=1 ./$(BUILD)/moonlab tests/run.lua $(C_TESTS)
 
 check-memory: deps
 	$(MAKE) ASAN=1 all $(patsubst build/%,build-asan/%,$(C_TESTS))
-	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:allocator_may_return_null=1 LSAN_OPTIONS=suppressions=tests/lsan.supp \
+	MOONLAB_RUNS=$(CURDIR)/build-asan/test-runs ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:allocator_may_return_null=1 LSAN_OPTIONS=suppressions=tests/lsan.supp \
 	  OMP_NUM_THREADS=1 ./build-asan/moonlab tests/run.lua --memory $(patsubst build/%,build-asan/%,$(C_TESTS))
 
 demo: deps all
