@@ -532,8 +532,8 @@ function Bundle:decode(Y, opts)
     if self.is_net and not self.out_is_proba then p = p:sigmoid() end
     P = ml.stack({ p:neg():add(1), p }, 2)
   else
-    P = Y
-    if self.is_net and not self.out_is_proba then P = self.out_is_log and Y:exp() or ml.softmax(Y, 2) end
+    P = Y:to("float64")
+    if self.is_net and not self.out_is_proba then P = self.out_is_log and P:exp() or ml.softmax(P, 2) end
   end
   local codes = ml.argmax(P, 2):tolist()
   local cl, out = self.classes, {}
