@@ -55,6 +55,10 @@ T.test("eval --assert: a model below the bar exits 1 and says which metric and b
   T.ok(out:find("f1_macro%s+0%.8%d+%s+>=0%.95 FAILED"), out)
   local j = ml.json.decode((moonlab("eval", WEAK, "breast_cancer", "--assert", "accuracy>0.99", "--json")))
   T.eq(j.ok, false) T.eq(j.asserts[1].metric, "accuracy") T.eq(j.asserts[1].ok, false)
+  -- a bare condition without --metric is on the model's default metric (accuracy for a classifier)
+  local _, err3, code3 = moonlab("eval", CANCER, "breast_cancer", "--assert", ">=0.999")
+  T.eq(code3, 1)
+  T.ok(err3:find("FAILED accuracy = 0%.98"), err3)
 end)
 
 T.test("eval reads CSV files (--target), .npy pairs and builtin names; usage errors exit 2", function()

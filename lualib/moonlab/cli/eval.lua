@@ -183,14 +183,12 @@ local function parse(args)
   return o
 end
 
--- asserts without a metric name go to the first metric; a named one not asked for is added
+-- asserts without a metric name go to the first metric (the model's default one when none is given);
+-- a named one not asked for is added
 local function resolve_asserts(o)
   for _, a in ipairs(o.asserts) do
-    if not a.metric then
-      if #o.metrics == 0 then usage_error("--assert '%s' names no metric and no --metric was given", a.text) end
-      a.metric = o.metrics[1]
-    end
-    local seen = false
+    if not a.metric and #o.metrics > 0 then a.metric = o.metrics[1] end
+    local seen = a.metric == nil
     for _, m in ipairs(o.metrics) do if m == a.metric then seen = true end end
     if not seen then o.metrics[#o.metrics + 1] = a.metric end
   end
@@ -228,6 +226,7 @@ local function run(args)
     if #o.pos ~= 2 then usage_error("expected MODEL and DATA, got %d argument%s", #o.pos, #o.pos == 1 and "" or "s") end
     resolve_asserts(o)
     local result = evaluate(o.pos[1], o.pos[2], o.metrics, o)
+    for _, a in ipairs(o.asserts) do a.metric = a.metric or result.order[1] end
     local failed = check_asserts(result, o.asserts)
     if o.json then
       local out = { model = result.model, name = result.bundle.name, version = result.bundle.version, data = result.data,

@@ -531,6 +531,8 @@ function Bundle:decode(Y, opts)
     local p = Y:reshape(Y:size(1)):to("float64")
     if self.is_net and not self.out_is_proba then p = p:sigmoid() end
     P = ml.stack({ p:neg():add(1), p }, 2)
+  elseif not want then -- labels only: the argmax of the outputs is the argmax of the probabilities
+    P = Y
   else
     P = Y:to("float64")
     if self.is_net and not self.out_is_proba then P = self.out_is_log and P:exp() or ml.softmax(P, 2) end
