@@ -198,6 +198,11 @@ T.test("bundle.save checks its options", function()
   T.raises(function() bundle.save(T.tmpname(".safetensors"), { model = 5 }) end, "bundle.save: model must be")
   T.raises(function() bundle.save(T.tmpname(".safetensors"), { model = models.Ridge() }) end, "not fitted")
   T.raises(function() bundle.save(T.tmpname(".safetensors"), { model = net, version = 0 }) end, "bundle.save:")
+  local sc = prep.StandardScaler():fit(ml.randn(10, 4))
+  local pipe = prep.Pipeline{ prep.StandardScaler(), models.Ridge() }:fit(ml.randn(10, 4), ml.randn(10))
+  T.raises(function() bundle.save(T.tmpname(".safetensors"), { model = pipe, pipeline = sc }) end, "give no second pipeline")
+  T.raises(function() bundle.save(T.tmpname(".safetensors"), { model = net, pipeline = 3 }) end,
+    "bundle.save: pipeline must be a fitted prep transformer")
 end)
 
 T.test("a file in a versions directory is that name and version", function()

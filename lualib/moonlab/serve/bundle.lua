@@ -215,6 +215,9 @@ function bundle.save(path, spec)
   if pipeline ~= nil and (type(pipeline) ~= "table" or type(pipeline.transform) ~= "function") then
     fail(fn .. ": pipeline must be a fitted prep transformer or prep.Pipeline, got " .. checks.show(pipeline))
   end
+  if pipeline ~= nil and is_pipeline(model) then
+    fail(fn .. ": the model is a prep.Pipeline, which carries its own preprocessing; give no second pipeline")
+  end
   local schema = spec.schema
   if schema == nil and pipeline then schema = rawget(pipeline, "data_schema_") end
   if schema == nil and is_pipeline(model) then schema = rawget(model, "data_schema_") end
