@@ -6,6 +6,7 @@ local serve = {}
 
 -- Each part adds its public names; a name defined twice is a mistake.
 local parts = {
+  "bundles",   -- serve.bundle: model bundles (save, load, rows, predict)
 }
 
 for _, part in ipairs(parts) do
