@@ -6,7 +6,8 @@ local serve = {}
 
 -- Each part adds its public names; a name defined twice is a mistake.
 local parts = {
-  "server",
+  "bundles",   -- serve.bundle: model bundles (save, load, rows, predict)
+  "server",    -- ml.serve{...}: the model server (serve.start)
 }
 
 for _, part in ipairs(parts) do
