@@ -34,14 +34,6 @@ local function plural(n, word) return fmt("%d %s%s", n, word, n == 1 and "" or "
 
 -- ---- models in this worker ----------------------------------------------------------------------------
 
--- Whether a bundle's model is a network (NaN and infinities are refused for those: a network
--- turns them into garbage silently; estimators say themselves whether they take NaN).
-local function is_network(b)
-  if b.network ~= nil then return b.network end
-  local m = b.model
-  return type(m) == "table" and type(m.forward) == "function" and type(m.parameters) == "function"
-end
-
 -- Label value -> class number, for the drift counts and the batched path.
 local function class_codes(b)
   local codes = {}
@@ -59,7 +51,9 @@ local function open_version(state, version, path)
   local b = bundle.load(path)
   local entry = {
     bundle = b, version = version, path = path, codes = class_codes(b),
-    network = is_network(b), fast = b.input and b.input.kind == "rows" and not b.pipeline,
+    -- NaN and infinities are refused for networks (they turn them into garbage silently);
+    -- estimators say themselves whether they take NaN
+    network = b.is_net, fast = b.input and b.input.kind == "rows" and not b.pipeline and not b.pipe,
     k = b.kind == "classifier" and b.classes and #b.classes or 0,
   }
   local d = features_of(b)
@@ -211,33 +205,18 @@ local function model_input(state, e, X, obj)
   return Xin, false
 end
 
--- One forward pass: predicted class numbers (classifiers) or values (regressors) as a tensor, probabilities or nil.
-local function forward(e, X)
-  local b = e.bundle
-  local classifier = e.k > 0
-  local labels, proba = b:predict(X, { proba = classifier })
-  if not classifier then
-    if ml.is_tensor(labels) then return labels:to("float64"), nil end
-    return ml.tensor(labels, { dtype = "float64" }), nil
-  end
-  local codes, n = {}, #labels
-  for i = 1, n do codes[i] = e.codes[labels[i]] or 0 end
-  return ml.tensor(codes, { dtype = "int64" }), proba
-end
-
-local function predict_rows(state, e, X, numeric)
-  local cfg = state.config
+-- The model's outputs for X (predict_tensor): merged with other callers' rows when batching is on.
+local function outputs(state, e, X, numeric)
+  local cfg, b = state.config, e.bundle
   if numeric and cfg.max_batch > 1 then
     local key = fmt("serve/%s/%d", state.name, e.version)
     return ml.http.batch(key, X, { max_batch = cfg.max_batch, max_delay_ms = cfg.max_delay_ms }, function(Xall)
       ml.http.metrics.observe("moonlab_serve_batch_size", { model = state.name }, Xall:size(1), BATCH_BUCKETS)
-      local out, proba = forward(e, Xall)
-      if proba then return out, proba end
-      return out
+      return b:predict_tensor(Xall)
     end)
   end
   ml.http.metrics.observe("moonlab_serve_batch_size", { model = state.name }, X:size(1), BATCH_BUCKETS)
-  return forward(e, X)
+  return b:predict_tensor(X)
 end
 
 local function predict(state, e, req)
@@ -254,15 +233,13 @@ local function predict(state, e, req)
   local b = e.bundle
   local want_proba = wanted_outputs(obj, e.k > 0)
   local Xin, numeric = model_input(state, e, X, obj)
-  local out, proba = predict_rows(state, e, Xin, numeric)
+  local Y = outputs(state, e, Xin, numeric)
+  local preds, proba = b:decode(Y, { proba = want_proba })
   if want_proba and not proba then bad(400, fmt("model '%s' gives no probabilities", state.name)) end
-
-  local vals = out:tolist()
-  local preds, classes = {}, b.classes
-  if e.k > 0 then
-    for i = 1, #vals do preds[i] = classes[vals[i]] end
-  else
-    preds = vals
+  local classes, vals = b.classes, preds
+  if e.k > 0 then -- class numbers 1..K, for the counts
+    vals = {}
+    for i = 1, #preds do vals[i] = e.codes[preds[i]] or 0 end
   end
   local resp = { predictions = ml.json.array(preds), model = state.name, version = e.version }
   if want_proba then resp.probabilities = proba:tolist() end
@@ -343,7 +320,7 @@ local function activate(state, version)
   local e = explicit_version(state, version)
   local d = features_of(e.bundle)
   local ok, err = true, nil
-  if d then ok, err = pcall(forward, e, ml.zeros(1, d)) end
+  if d then ok, err = pcall(e.bundle.predict, e.bundle, ml.zeros(1, d)) end
   if not ok then
     bad(409, fmt("model '%s' version %d fails its check: %s", state.name, version, tostring(err)))
   end
