@@ -51,11 +51,11 @@ rss() { awk '/^VmRSS/ {print $2 / 1024}' "/proc/$1/status"; }
 start_ml() { # port extra-args...
   local port=$1; shift
   "$ML" serve "$DIR/fashion.safetensors" --port "$port" --workers "$WORKERS" --quiet "$@" > "$DIR/ml_$port.log" 2>&1 &
-  PIDS+=($!); wait_up "$port"; echo $!
+  LAST_PID=$!; PIDS+=($LAST_PID); wait_up "$port"
 }
-P_ML=$(free_port); ML_PID=$(start_ml "$P_ML")
+P_ML=$(free_port); start_ml "$P_ML"; ML_PID=$LAST_PID
 P_FL=$(free_port); $PY scripts/bench/serve_flask.py "$DIR/fashion.safetensors" "$P_FL" > "$DIR/flask.log" 2>&1 & PIDS+=($!); wait_up "$P_FL"
-P_MB=$(free_port); MB_PID=$(start_ml "$P_MB" --max-batch 64 --max-delay-ms 1)
+P_MB=$(free_port); start_ml "$P_MB" --max-batch 64 --max-delay-ms 1
 
 echo "== batch-1 requests, 16 connections, ${SECS}s per run, $ROUNDS rounds (machine shared: see load) =="
 declare -A R=() P5=() P9=()
