@@ -171,7 +171,7 @@ local function model_input(state, e, X, obj)
   if X then
     local n = X:dim() == 2 and X:size(1) or 0
     if n == 0 then bad(400, "empty batch: \"inputs\" holds no rows") end
-    if max_rows and n > max_rows then bad(413, fmt("too many rows: %d, at most %d per request", n, max_rows)) end
+    if max_rows and n > max_rows then bad(400, fmt("too many rows: %d, at most %d per request", n, max_rows)) end
     if e.fast then
       local d = b.input.features
       if d and X:size(2) ~= d then
@@ -193,7 +193,7 @@ local function model_input(state, e, X, obj)
   if rows == nil then bad(400, "expected {\"inputs\": [...]} or {\"instances\": [...]}, got no such field") end
   if type(rows) ~= "table" then bad(400, fmt("\"inputs\" must be a list of rows, got %s", ml.json.encode(rows))) end
   if #rows == 0 then bad(400, "empty batch: \"inputs\" holds no rows") end
-  if max_rows and #rows > max_rows then bad(413, fmt("too many rows: %d, at most %d per request", #rows, max_rows)) end
+  if max_rows and #rows > max_rows then bad(400, fmt("too many rows: %d, at most %d per request", #rows, max_rows)) end
   -- one object of named fields is one row
   if rows[1] == nil then rows = { rows } end
   local Xin = b:rows(rows)
