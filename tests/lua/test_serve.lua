@@ -150,7 +150,7 @@ T.test("an estimator in a pipeline takes named fields; a schema violation names 
   local rows = {}
   for i = 1, 5 do
     local r = {}
-    for _, n in ipairs(names) do r[n] = df:column(n).values[i * 25]:item() end
+    for _, n in ipairs(names) do r[n] = df:column(n).values[i * 25] end
     rows[i] = r
   end
   local s, b = H.post(s2.url .. "/predict", { instances = rows, probabilities = true })

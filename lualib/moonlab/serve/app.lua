@@ -192,10 +192,10 @@ local function model_input(state, e, X, obj)
   if rows == nil then rows = obj.instances end
   if rows == nil then bad(400, "expected {\"inputs\": [...]} or {\"instances\": [...]}, got no such field") end
   if type(rows) ~= "table" then bad(400, fmt("\"inputs\" must be a list of rows, got %s", ml.json.encode(rows))) end
+  -- one object of named fields is one row
+  if rows[1] == nil and next(rows) ~= nil then rows = { rows } end
   if #rows == 0 then bad(400, "empty batch: \"inputs\" holds no rows") end
   if max_rows and #rows > max_rows then bad(400, fmt("too many rows: %d, at most %d per request", #rows, max_rows)) end
-  -- one object of named fields is one row
-  if rows[1] == nil then rows = { rows } end
   local Xin = b:rows(rows)
   if e.network and ml.is_tensor(Xin) and Xin:is_floating_point() then
     local i, j, v = first_non_finite(Xin)
