@@ -119,10 +119,10 @@ end
 
 -- The first row holding a NaN or an infinity, or nil.
 local function first_non_finite(X)
-  local bad_mask = X:isnan() + X:isinf()
-  local per_row = bad_mask:sum(2)
-  if per_row:sum():item() == 0 then return nil end
-  local rows = per_row:tolist()
+  -- the sum of finite values is finite (but for an overflow, which the scan below clears): one pass
+  local total = X:sum():item()
+  if total == total and total ~= math.huge and total ~= -math.huge then return nil end
+  local rows = (X:isnan() + X:isinf()):sum(2):tolist()
   for i, v in ipairs(rows) do
     if v > 0 then
       local row = X:narrow(1, i, 1):reshape(X:size(2)):tolist()
