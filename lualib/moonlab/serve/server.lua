@@ -96,18 +96,27 @@ end
 --- srv:poll(): one step of the watcher (new versions, drift warnings); srv:wait() calls it every poll seconds
 function Server:poll() self.watcher:poll() end
 
---- srv:wait(): serves until SIGTERM/SIGINT or srv:stop(), polling the watcher meanwhile; returns after a graceful stop
+--- srv:wait(): serves until SIGTERM/SIGINT, polling the watcher meanwhile; then stops gracefully and returns
 function Server:wait()
-  local http = self.http
-  if http.wait_for then -- a bounded wait: the watcher polls between two
-    while not http:wait_for(self.poll_s) do self:poll() end
-    return
+  local stop = ml._stop
+  stop.begin()
+  while not stop.pending() and not self.stopped do
+    local ok, err = pcall(self.poll, self)
+    if not ok then io.stderr:write("serve: the watcher failed: ", tostring(err), "\n") end
+    stop.sleep(self.poll_s)
   end
-  return http:wait()
+  local sig = stop.pending()
+  stop.finish()
+  self:stop()
+  return sig
 end
 
 --- srv:stop(): stops accepting, finishes the requests in flight, returns
-function Server:stop() return self.http:stop() end
+function Server:stop()
+  if self.stopped then return end
+  self.stopped = true
+  return self.http:stop()
+end
 
 ml.doc(server.start, "ml.serve{model = path, ...} -> srv — starts the model server: routes /predict, /v1/models..., /health, /ready, /metrics; srv.url, srv:wait(), srv:stop(), srv:poll()")
 
