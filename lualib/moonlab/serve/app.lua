@@ -57,12 +57,23 @@ local function open_version(state, version, path)
     k = b.kind == "classifier" and b.classes and #b.classes or 0,
   }
   local d = features_of(b)
-  if d then entry.drift = drift.recorder(state.name, version, d, entry.k) end
+  if d then
+    entry.drift = drift.recorder(state.name, version, d, entry.k, b.stats, state.config.drift_threshold)
+  end
   return entry
 end
 
+-- The file of a version: published by a worker, given at start, or found by a new look at the
+-- model's directory (a version the watcher asks to activate; never a path from a request).
 local function version_path(state, version)
-  return versions.path(state.name, version) or state.paths[version]
+  local p = versions.path(state.name, version) or state.paths[version]
+  if p or not state.dir then return p end
+  local ok, found = pcall(versions.scan, state.dir, state.name)
+  if not ok then return nil end
+  for _, v in ipairs(found[1] and found[1].versions or {}) do
+    if v.version == version then state.paths[version] = v.path; return v.path end
+  end
+  return nil
 end
 
 -- The loaded entry of an explicit version (loaded on first use).
@@ -197,7 +208,7 @@ local function model_input(state, e, X, obj)
   if #rows == 0 then bad(400, "empty batch: \"inputs\" holds no rows") end
   if max_rows and #rows > max_rows then bad(400, fmt("too many rows: %d, at most %d per request", #rows, max_rows)) end
   local Xin = b:rows(rows)
-  if e.network and ml.is_tensor(Xin) and Xin:is_floating_point() then
+  if e.network and ml.is_tensor(Xin) and (Xin:dtype() == "float32" or Xin:dtype() == "float64") then
     local i, j, v = first_non_finite(Xin)
     if i then bad(400, fmt("inputs row %d value %d is %s; this network takes finite numbers only", i, j,
       v ~= v and "NaN" or (v > 0 and "Infinity" or "-Infinity"))) end
@@ -324,6 +335,7 @@ local function activate(state, version)
   if not ok then
     bad(409, fmt("model '%s' version %d fails its check: %s", state.name, version, tostring(err)))
   end
+  versions.publish(state.name, version, e.path)
   versions.activate(state.name, version)
   io.stderr:write(fmt("serve: model %s: version %d activated\n", state.name, version))
   return 200, { model = state.name, version = version, status = "active" }
@@ -402,6 +414,8 @@ end
 --- app.init(config) -> handler(req) -> status, body, headers: the model server's routes in one worker state
 function app.init(config)
   config = config or {}
+  -- a fresh worker state knows no class yet: what a bundle may hold (estimators, transformers) is defined first
+  for _, m in ipairs({ "moonlab.models", "moonlab.prep", "moonlab.nn" }) do pcall(require, m) end
   config.max_batch = math.tointeger(config.max_batch) or 1
   config.max_delay_ms = config.max_delay_ms or 2
   local app_state = { models = {}, order = {}, config = config }
@@ -410,7 +424,7 @@ function app.init(config)
   for _, m in ipairs(config.models or {}) do
     local paths = {}
     for _, v in ipairs(m.versions or {}) do paths[math.tointeger(v.version)] = v.path end
-    local state = { name = m.name, paths = paths, initial = math.tointeger(m.active), loaded = {}, failed = {},
+    local state = { name = m.name, dir = m.dir, paths = paths, initial = math.tointeger(m.active), loaded = {}, failed = {},
       config = config, hooks = packed_hooks, log = log }
     app_state.models[m.name] = state
     app_state.order[#app_state.order + 1] = state

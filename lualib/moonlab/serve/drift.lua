@@ -22,10 +22,11 @@ local function key(name, version, part) return fmt("serve/drift/%s/%d/%s", name,
 local Recorder = {}
 Recorder.__index = Recorder
 
---- drift.recorder(name, version, d, k) -> a worker's local sums for one model version (d features, k classes or 0)
-function drift.recorder(name, version, d, k)
+--- drift.recorder(name, version, d, k, [stats], [threshold]) -> a worker's local sums for one model version
+-- (d features, k classes or 0); with stats and threshold, each flush checks the scores and warns
+function drift.recorder(name, version, d, k, stats, threshold)
   return setmetatable({
-    name = name, version = version, d = d, k = k or 0,
+    name = name, version = version, d = d, k = k or 0, stats = stats, threshold = threshold,
     x = ml.zeros(1 + 2 * d, { dtype = "float64" }), -- [n, sum_1..d, sumsq_1..d]
     y = (k or 0) > 0 and ml.zeros(k, { dtype = "float64" }) or nil,
     ycounts = {}, dirty = false, last = ml.now(),
@@ -64,6 +65,7 @@ function Recorder:flush()
     self.y:zero_()
   end
   self.dirty = false
+  if self.threshold and self.stats then drift.warnings(self.name, self.version, self.stats, self.threshold) end
 end
 
 --- drift.scores(stats, sums, counts) -> {n, mean = {...}, score = {...}, psi = number|nil}
@@ -125,28 +127,38 @@ function drift.export(name, version, stats)
   return r
 end
 
---- drift.warnings(name, version, stats, threshold, state, log) -> r: logs a line when a score passes threshold
--- (once per feature per crossing: state[feature] remembers which side it was on)
-function drift.warnings(name, version, stats, threshold, state, log)
+--- drift.warnings(name, version, stats, threshold, [log]) -> r: a log line (and moonlab_serve_drift_warnings_total)
+-- when a score passes threshold, once per feature per crossing: which side each score is on lives in
+-- ml.http.shared, so the workers warn once between them
+function drift.warnings(name, version, stats, threshold, log)
   local r = drift.export(name, version, stats)
-  if not threshold then return r end
-  local function check(label, score)
+  log = log or function(line) io.stderr:write(line, "\n") end
+  local shared = ml.http.shared
+  local function check(label, what, score)
+    local k = fmt("serve/drift_over/%s/%d/%s", name, version, label)
     local over = score > threshold
-    if over and not state[label] then
-      log(fmt("serve: drift warning: model %s version %d: %s drift %.3g passed the threshold %g (%d requests' rows)",
-        name, version, label, score, threshold, math.tointeger(r.n) or r.n))
+    local was = shared.get(k) == "1"
+    if over ~= was then
+      shared.set(k, over and "1" or "0")
+      if over then
+        ml.http.metrics.inc("moonlab_serve_drift_warnings_total", { model = name, version = tostring(version), feature = label })
+        log(fmt("serve: drift warning: model %s version %d: %s drift %.3g passed the threshold %g (%s rows seen)",
+          name, version, what, score, threshold, tostring(math.tointeger(r.n) or r.n)))
+      end
     end
-    state[label] = over
   end
-  for j, sc in pairs(r.score) do check("feature '" .. feature_name(stats, j) .. "'", sc) end
-  if r.psi then check("predicted classes (PSI)", r.psi) end
+  for j, sc in pairs(r.score) do
+    local f = feature_name(stats, j)
+    check(f, "feature '" .. f .. "'", sc)
+  end
+  if r.psi then check("(predicted classes)", "predicted classes (PSI)", r.psi) end
   return r
 end
 
-ml.doc(drift.recorder, "serve.drift.recorder(name, version, d, k) -> rec — a worker's running sums of inputs and predicted classes; rec:add(X, codes), rec:flush()")
+ml.doc(drift.recorder, "serve.drift.recorder(name, version, d, k, [stats], [threshold]) -> rec — a worker's running sums of inputs and predicted classes; rec:add(X, codes), rec:flush()")
 ml.doc(drift.scores, "serve.drift.scores(stats, sums, counts) -> {n, mean, score, psi} — drift per feature |mean - mean_train| / std_train and the PSI of predicted classes")
 ml.doc(drift.read, "serve.drift.read(name, version, stats) -> scores — drift.scores from the workers' shared sums")
 ml.doc(drift.export, "serve.drift.export(name, version, stats) -> scores — sets moonlab_serve_drift_score{feature} and moonlab_serve_prediction_psi")
-ml.doc(drift.warnings, "serve.drift.warnings(name, version, stats, threshold, state, log) -> scores — exports and logs once per crossing of threshold")
+ml.doc(drift.warnings, "serve.drift.warnings(name, version, stats, threshold, [log]) -> scores — exports, and warns once per crossing of threshold (shared between workers)")
 
 return drift

@@ -1,6 +1,6 @@
 --- moonlab.serve.server: ml.serve{model = ..., ...} — starts the model server
 -- (ml.http.serve with the app of serve/app.lua in every worker) and the watcher
--- of versions and drift in the calling state.
+-- of versions in the calling state.
 --
 --   local srv = ml.serve{model = "models/fashion", port = 0, workers = 2, max_batch = 32,
 --                        preprocess = function(req) ... end}
@@ -75,7 +75,9 @@ function server.start(opts)
   local log = opts.log or function(line) io.stderr:write(line, "\n") end
   local packed = hooks.pack_all(opts, FN)
 
-  local w = watcher_mod.new(models, { pins = pins_of(opts, models), log = log, drift_threshold = threshold })
+  local self = setmetatable({ poll_s = poll_s, token = opts.token }, Server)
+  local w = watcher_mod.new(models, { pins = pins_of(opts, models), log = log,
+    activate = function(name, version) return self:_activate(name, version) end })
   local ok, initial = pcall(w.initial, w)
   if not ok then checks.fail(FN .. ": " .. tostring(initial):gsub("^serve: ", "")) end
 
@@ -84,16 +86,27 @@ function server.start(opts)
   http_opts.app = "moonlab.serve.app"
   http_opts.config = {
     models = initial, max_batch = max_batch, max_delay_ms = max_delay, max_rows = max_rows,
-    request_log = opts.request_log, log_sample = sample, hooks = packed,
+    request_log = opts.request_log, log_sample = sample, hooks = packed, drift_threshold = threshold,
   }
   local srv = ml.http.serve(http_opts)
-  w:publish()
-  local self = setmetatable({ http = srv, port = srv.port, url = srv.url, watcher = w, models = initial,
-    poll_s = poll_s }, Server)
+  self.http, self.port, self.url, self.watcher, self.models = srv, srv.port, srv.url, w, initial
   return self
 end
 
---- srv:poll(): one step of the watcher (new versions, drift warnings); srv:wait() calls it every poll seconds
+-- Switches the server to a version through its own route (the workers own the shared store).
+function Server:_activate(name, version)
+  local headers = self.token and { authorization = "Bearer " .. self.token } or nil
+  local ok, status, body = pcall(ml.http.request, { method = "POST", headers = headers, timeout = 60,
+    url = fmt("%s/v1/models/%s/versions/%d:activate", self.url, name, version) })
+  if not ok then return false, status end
+  if status ~= 200 then
+    local dok, obj = pcall(ml.json.decode, body)
+    return false, fmt("%d %s", status, dok and type(obj) == "table" and obj.error or body)
+  end
+  return true
+end
+
+--- srv:poll(): one step of the watcher (new versions settled, checked, switched to); srv:wait() calls it every poll seconds
 function Server:poll() self.watcher:poll() end
 
 --- srv:wait(): serves until SIGTERM/SIGINT, polling the watcher meanwhile; then stops gracefully and returns

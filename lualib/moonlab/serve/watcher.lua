@@ -1,17 +1,19 @@
 --- moonlab.serve.watcher: the one place that loads, checks and switches model
--- versions, and watches the drift scores (it runs in the state that started the
+-- versions (it runs in the state that started the
 -- server, polled about once a second).
 --
 -- A new version dropped into a watched directory is taken when its file has the
 -- same mtime and size on two polls (a half-copied file is not loaded), then it
 -- must load and answer a probe prediction on a row of the right width; only then
--- is it published and made active (versions.activate), and the workers switch to
--- it lazily. A version that fails is refused with a log line and the old one keeps
--- serving; it is tried again only when its file changes.
+-- is it made active, through the server's own route POST
+-- /v1/models/NAME/versions/N:activate (the shared store belongs to the workers; the
+-- worker that takes the call finds the file in the model's directory, checks it
+-- again and switches every worker). A version that fails is refused with a log
+-- line and the old one keeps serving; it is tried again only when its file changes.
+-- (Drift warnings are the workers' own: serve/drift.lua.)
 local ml = require "moonlab"
 local bundle = require "moonlab.serve.bundle"
 local versions = require "moonlab.serve.versions"
-local drift = require "moonlab.serve.drift"
 
 local fmt = string.format
 local watcher = {}
@@ -33,16 +35,16 @@ function watcher.check(path)
   return b
 end
 
---- watcher.new(models, [{pins = {name = N}, log = fn, drift_threshold = x}]) -> w: models from versions.scan
+--- watcher.new(models, [{pins = {name = N}, log = fn, activate = fn(name, version) -> ok, err}]) -> w
+-- models from versions.scan; activate switches the server (server.lua: a call to its own route)
 function watcher.new(models, opts)
   opts = opts or {}
   local self = setmetatable({
-    models = {}, order = {}, pins = opts.pins or {}, threshold = opts.drift_threshold,
+    models = {}, order = {}, pins = opts.pins or {}, activate = opts.activate,
     log = opts.log or function(line) io.stderr:write(line, "\n") end,
   }, Watcher)
   for _, m in ipairs(models) do
-    local st = { name = m.name, dir = m.dir, seen = {}, pending = {}, refused = {}, bundles = {}, drift_state = {},
-      max_seen = 0 }
+    local st = { name = m.name, dir = m.dir, seen = {}, pending = {}, refused = {}, max_seen = 0 }
     self.models[m.name] = st
     self.order[#self.order + 1] = st
     for _, v in ipairs(m.versions) do
@@ -69,10 +71,7 @@ function Watcher:choose(st)
   local errors = {}
   for _, v in ipairs(list) do
     local ok, b = pcall(watcher.check, st.seen[v])
-    if ok then
-      st.bundles[v] = b
-      return v
-    end
+    if ok then return v end
     errors[#errors + 1] = fmt("version %d (%s): %s", v, st.seen[v], tostring(b))
     self.log(fmt("serve: model %s: version %d refused: %s", st.name, v, tostring(b)))
   end
@@ -87,82 +86,60 @@ function Watcher:initial()
     local vs = {}
     for v, p in pairs(st.seen) do vs[#vs + 1] = { version = v, path = p } end
     table.sort(vs, function(a, b) return a.version < b.version end)
-    out[#out + 1] = { name = st.name, active = st.active, versions = vs }
+    out[#out + 1] = { name = st.name, dir = st.dir, active = st.active, versions = vs }
   end
   return out
 end
 
---- w:publish(): writes every known version and the active ones into ml.http.shared (after the server started)
-function Watcher:publish()
-  for _, st in ipairs(self.order) do
-    for v, p in pairs(st.seen) do versions.publish(st.name, v, p) end
-    versions.activate(st.name, st.active)
-  end
-end
-
--- A new version whose file has settled: checked, then published and activated (unless pinned).
+-- A new version whose file has settled: checked, then activated (unless pinned).
 function Watcher:take(st, v, path, sig)
-  local ok, b = pcall(watcher.check, path)
+  local ok, err = pcall(watcher.check, path)
   if not ok then
     st.refused[v] = sig
-    self.log(fmt("serve: model %s: version %d refused, version %d keeps serving: %s", st.name, v, st.active, tostring(b)))
+    self.log(fmt("serve: model %s: version %d refused, version %d keeps serving: %s", st.name, v, st.active, tostring(err)))
     return false
   end
   st.seen[v] = path
-  st.bundles[v] = b
-  versions.publish(st.name, v, path)
-  if v > st.max_seen then st.max_seen = v end
   if self.pins[st.name] then
     self.log(fmt("serve: model %s: version %d is ready; version %d stays active (pinned)", st.name, v, st.active))
-  elseif v >= st.max_seen then
-    versions.activate(st.name, v)
+  elseif v > st.max_seen and self.activate then
+    local done, why = self.activate(st.name, v)
+    if not done then
+      st.refused[v] = sig
+      self.log(fmt("serve: model %s: version %d refused, version %d keeps serving: %s", st.name, v, st.active, tostring(why)))
+      return false
+    end
     self.log(fmt("serve: model %s: switched to version %d (was %d)", st.name, v, st.active))
     st.active = v
   end
+  if v > st.max_seen then st.max_seen = v end
   return true
 end
 
---- w:poll(): one look at the watched directories (new versions, then the drift scores)
+--- w:poll(): one look at the watched directories; a new version that settled is checked and switched to
 function Watcher:poll()
   for _, st in ipairs(self.order) do
-    if st.dir and ml.http then
-      local ok, list = pcall(function()
-        local out = versions.scan(st.dir, st.name)
-        return out[1] and out[1].versions or {}
-      end)
-      if ok then
-        for _, e in ipairs(list) do
-          local v = e.version
-          if not st.seen[v] or st.seen[v] ~= e.path then
-            local sig = versions.signature(e.path)
-            if sig and st.refused[v] ~= sig then
-              if st.pending[v] == sig then
-                st.pending[v] = nil
-                self:take(st, v, e.path, sig)
-              else
-                st.pending[v] = sig -- taken when the next poll sees the same mtime and size
-              end
+    if st.dir then
+      local ok, found = pcall(versions.scan, st.dir, st.name)
+      for _, e in ipairs(ok and found[1] and found[1].versions or {}) do
+        local v = e.version
+        if st.seen[v] ~= e.path then
+          local sig = versions.signature(e.path)
+          if sig and st.refused[v] ~= sig then
+            if st.pending[v] == sig then
+              st.pending[v] = nil
+              self:take(st, v, e.path, sig)
+            else
+              st.pending[v] = sig -- taken when the next poll sees the same mtime and size
             end
           end
         end
       end
     end
-    -- the active version may have changed through POST .../versions/N:activate
-    local shared_active = ml.http and versions.active(st.name)
-    if shared_active and shared_active ~= st.active then st.active = shared_active end
-    local b = st.bundles[st.active]
-    if not b and st.seen[st.active] then
-      local ok, nb = pcall(bundle.load, st.seen[st.active])
-      if ok then st.bundles[st.active] = nb; b = nb end
-    end
-    if b and b.stats and ml.http then
-      st.drift_state[st.active] = st.drift_state[st.active] or {}
-      pcall(drift.warnings, st.name, st.active, b.stats, self.threshold, st.drift_state[st.active], self.log)
-    end
   end
 end
 
 ml.doc(watcher.check, "serve.watcher.check(path) -> bundle — loads a model version and runs a probe prediction on one row")
-ml.doc(watcher.new, "serve.watcher.new(models, [{pins, log, drift_threshold}]) -> w — w:initial(), w:publish(), w:poll(): versions and drift, watched from one state")
+ml.doc(watcher.new, "serve.watcher.new(models, [{pins, log, activate}]) -> w — w:initial(), w:poll(): new versions settled, checked and switched to, from one state")
 
 return watcher
