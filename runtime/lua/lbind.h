@@ -144,5 +144,6 @@ void lb_open_proc(lua_State *L); /* ml._proc: worker processes (core/workers.lua
 void lb_open_trees(lua_State *L); /* ml._trees: decision trees and forests */
 void lb_open_image(lua_State *L); /* ml._image: PNG files through libpng */
 void lb_open_track(lua_State *L); /* ml._track: run records (SHA-256, appends) */
+void lb_open_stop_signal(lua_State *L); /* ml._stop: SIGTERM/SIGINT as a flag (the model server's wait) */
 
 #endif

@@ -7,6 +7,7 @@ local serve = {}
 -- Each part adds its public names; a name defined twice is a mistake.
 local parts = {
   "bundles",   -- serve.bundle: model bundles (save, load, rows, predict)
+  "server",    -- ml.serve{...}: the model server (serve.start)
 }
 
 for _, part in ipairs(parts) do
@@ -15,6 +16,9 @@ for _, part in ipairs(parts) do
     serve[k] = v
   end
 end
+
+-- ml.serve{...} starts a server (serve/server.lua)
+setmetatable(serve, { __call = function(_, opts) return serve.start(opts) end })
 
 ml.doc(serve, "ml.serve — the HTTP model server: ml.serve{model = ...}, bundles, versions, drift monitoring")
 

@@ -1,0 +1,22 @@
+-- The model of scripts/bench/serve.sh: the Fashion-MNIST MLP 784-512-256-10, trained
+-- briefly (TRAIN images, one epoch) and saved as a moonlab bundle, plus the JSON body
+-- of a batch-1 request (the first test image) for wrk.
+--   moonlab scripts/bench/serve_model.lua OUT_DIR [TRAIN=10000]
+local dir = arg[1] or "/tmp/moonlab_serve_bench"
+local limit = tonumber(arg[2]) or 10000
+local nn = ml.nn
+ml.seed(0)
+local train, test = ml.data.fashion_mnist()
+local X = train.x:narrow(1, 1, limit):reshape(limit, 784)
+local y = train.y:narrow(1, 1, limit)
+local model = nn.Sequential { nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 256), nn.ReLU(), nn.Linear(256, 10) }
+model:compile { loss = nn.CrossEntropyLoss(), optimizer = ml.optim.Adam(model:parameters(), { lr = 1e-3 }) }
+model:fit(X, y, { epochs = 1, batch_size = 128, verbose = 0 })
+local bundle = require "moonlab.serve.bundle"
+bundle.save(dir .. "/fashion.safetensors", { model = model, train = X, y = y, name = "fashion", version = 1 })
+local row = test.x:narrow(1, 1, 1):reshape(1, 784)
+local f = assert(io.open(dir .. "/body.json", "w"))
+f:write(ml.json.encode({ inputs = row:tolist() }))
+f:close()
+local _, pred = model:predict(row):max(2)
+print("predicted class of test image 1: " .. pred:item())
