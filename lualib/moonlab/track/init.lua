@@ -6,6 +6,7 @@ local track = {}
 
 -- Each part adds its public names; a name defined twice is a mistake.
 local parts = {
+  "tensorboard", -- track.TensorBoard: TensorBoard event files
 }
 
 for _, part in ipairs(parts) do
