@@ -73,6 +73,15 @@ def main():
     add("histogram", tb.Event(wall_time=1700000004.0, step=5, summary=value(tag="dense/weight", histo=tb.HistogramProto(**h))),
         values=hist_values)
 
+    # every 7th limit, just above and below it, and its negation: the bucket rule at its edges
+    lims = tf_default_limits()
+    edge_values = [x for v in lims[1:-1:7] for x in (v, v * (1 + 1e-15), v * (1 - 1e-15), -v)]
+    edge_values += [float("inf"), float("-inf"), 5e-324, -0.0, DBL_MAX]
+    h = tf_histogram(edge_values, lims)
+    h["sum"], h["sum_squares"] = 0.0, 0.0  # inf - inf: the counts are what is checked here
+    h["min"], h["max"] = 0.0, 0.0
+    add("histogram_edges", tb.Event(wall_time=1.0, step=1, summary=value(tag="edges", histo=tb.HistogramProto(**h))))
+
     png = bytes(range(0, 256, 17))
     add("image", tb.Event(wall_time=1700000005.0, step=2, summary=value(tag="samples", image=tb.Summary.Image(
         height=28, width=56, colorspace=3, encoded_image_string=png))), png_hex=png.hex())

@@ -10,6 +10,9 @@
  *       limits and counts as strings of packed little-endian doubles (the
  *       HistogramProto's packed fields), empty buckets squashed as
  *       TensorFlow does; limits default to default_limits()
+ *   scalars_record(wall_time, step, tags, values, [as_double]) -> string
+ *       one framed Event of scalar values (runtime/io/tfevent.c), the same
+ *       bytes track/protobuf.lua makes, without its dozen small strings
  *   wall_time() -> unix seconds (float);  hostname() -> string */
 #define _POSIX_C_SOURCE 200809L
 #include <stdlib.h>
@@ -17,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../io/tfevent.h"
 #include "../io/tfrecord.h"
 #include "../ops/histogram.h"
 #include "lbind.h"
@@ -130,6 +134,39 @@ static int l_histogram(lua_State *L) {
     return 7;
 }
 
+#define MAX_SCALARS 256
+
+static int l_scalars_record(lua_State *L) {
+    double wall = luaL_checknumber(L, 1);
+    lua_Integer step = luaL_checkinteger(L, 2);
+    luaL_checktype(L, 3, LUA_TTABLE);
+    luaL_checktype(L, 4, LUA_TTABLE);
+    bool as_double = lua_toboolean(L, 5);
+    lua_Integer n = luaL_len(L, 3);
+    if (n != luaL_len(L, 4) || n > MAX_SCALARS)
+        return luaL_error(L, "scalars_record: %I tags and %I values (at most %d)", n, luaL_len(L, 4), MAX_SCALARS);
+    const char *tags[MAX_SCALARS];
+    size_t lens[MAX_SCALARS];
+    double values[MAX_SCALARS];
+    for (int i = 0; i < n; i++) {
+        lua_rawgeti(L, 3, i + 1);
+        tags[i] = luaL_checklstring(L, -1, &lens[i]); /* the table keeps it alive */
+        lua_pop(L, 1);
+        lua_rawgeti(L, 4, i + 1);
+        values[i] = luaL_checknumber(L, -1);
+        lua_pop(L, 1);
+    }
+    ml_buf ev = {0}, rec = {0};
+    ml_tfevent_scalars(&ev, wall, step, (int)n, tags, lens, values, as_double);
+    if (!ev.failed) ml_tfrecord_frame(&rec, ev.data, ev.len);
+    bool failed = ev.failed || rec.failed;
+    if (!failed) lua_pushlstring(L, rec.data, rec.len);
+    ml_buf_free(&ev);
+    ml_buf_free(&rec);
+    if (failed) return luaL_error(L, "scalars_record: out of memory");
+    return 1;
+}
+
 static int l_wall_time(lua_State *L) {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -153,6 +190,7 @@ static const luaL_Reg funcs[] = {
     {"records", l_records},
     {"default_limits", l_default_limits},
     {"histogram", l_histogram},
+    {"scalars_record", l_scalars_record},
     {"wall_time", l_wall_time},
     {"hostname", l_hostname},
     {NULL, NULL},

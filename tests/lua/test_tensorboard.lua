@@ -219,6 +219,22 @@ T.test("Event bytes: file_version, scalars (float and double), text", function()
     tensor = pb.tensor { dtype = pb.DT_DOUBLE, double_val = string.pack("<d", 0.8751) } })), vec.scalar_double.hex)
   T.eq(hex(summary_event(1700000006.0, 1, pb.value { tag = "notes", metadata = pb.metadata("text", nil, 2),
     tensor = pb.tensor { dtype = pb.DT_STRING, dims = { 1 }, string_val = { "hello *w\u{f6}rld*" } } })), vec.text.hex)
+  -- the C encoder of scalar events (what the writer uses) makes the same bytes
+  T.eq(hex(K.scalars_record(1700000001.5, 3, { "loss" }, { 0.125 })), vec.scalar.record_hex)
+  T.eq(hex(K.scalars_record(1700000002.0, 0, { "epoch_loss" }, { 0.0 })), vec.scalar_zero.record_hex)
+  T.eq(hex(K.scalars_record(1700000003.0, 12, { "val/acc" }, { 0.8751 }, true)), vec.scalar_double.record_hex)
+  local function lua_scalars(wall, step, tags, values, double)
+    local out = {}
+    for i, tag in ipairs(tags) do
+      out[i] = double and pb.value { tag = tag, metadata = pb.metadata("scalars", nil, 1),
+        tensor = pb.tensor { dtype = pb.DT_DOUBLE, double_val = string.pack("<d", values[i]) } }
+        or pb.value { tag = tag, simple_value = values[i] }
+    end
+    return K.frame(pb.event { wall_time = wall, step = step, summary = pb.summary(out) })
+  end
+  local tags, values = { "a", string.rep("t", 200), "c" }, { 1, -2.5e-7, 1e30 }
+  T.eq(K.scalars_record(1.25, 300, tags, values), lua_scalars(1.25, 300, tags, values))
+  T.eq(K.scalars_record(1.25, 2 ^ 40 // 1, tags, values, true), lua_scalars(1.25, 2 ^ 40 // 1, tags, values, true))
   T.eq(hex(pb.varint(-1)), "ffffffffffffffffff01")
   T.eq(hex(pb.varint(300)), "ac02")
 end)
@@ -231,6 +247,16 @@ T.test("Event bytes: a histogram counted in C equals TensorFlow's, re-implemente
     min = mn, max = mx, num = num, sum = sum, sum_squares = sq, bucket_limit = lim, bucket = counts } })
   T.eq(hex(got), e.hex)
   T.eq(K.default_limits():size(1), 1551)
+  -- at the limits' edges (every 7th limit, just above and below, negated; infinities, a subnormal, -0)
+  local lims, vals = K.default_limits():tolist(), {}
+  for i = 2, #lims - 1, 7 do
+    local v = lims[i]
+    for _, x in ipairs({ v, v * (1 + 1e-15), v * (1 - 1e-15), -v }) do vals[#vals + 1] = x end
+  end
+  for _, x in ipairs({ math.huge, -math.huge, 5e-324, -0.0, 1.7976931348623157e308 }) do vals[#vals + 1] = x end
+  local el, ec = K.histogram(ml.tensor(vals, { dtype = "float64" }))
+  T.eq(hex(summary_event(1.0, 1, pb.value { tag = "edges", histo = pb.histogram { min = 0, max = 0, num = #vals + 0.0,
+    sum = 0, sum_squares = 0, bucket_limit = el, bucket = ec } })), vec.histogram_edges.hex)
   -- float32 and int64 inputs count the same values the same way
   local l32, c32 = K.histogram(ml.tensor({ 0.5, -0.5, 2 }, { dtype = "float32" }))
   local l64, c64 = K.histogram(ml.tensor({ 0.5, -0.5, 2 }, { dtype = "float64" }))

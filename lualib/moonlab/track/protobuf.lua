@@ -17,18 +17,27 @@ local pb = {}
 local VARINT, FIXED64, BYTES, FIXED32 = 0, 1, 2, 5
 
 --- pb.varint(n) -> string: n (a Lua integer; negative ones as 10-byte two's complement) as a base-128 varint
+local char = string.char
 function pb.varint(n)
+  if n >= 0 and n < 0x80 then return char(n) end -- keys, small sizes and enums: most varints
+  if n >= 0 and n < 0x4000 then return char((n & 0x7f) | 0x80, n >> 7) end
   local out = {}
   while math.ult(0x7f, n) do
-    out[#out + 1] = string.char((n & 0x7f) | 0x80)
+    out[#out + 1] = char((n & 0x7f) | 0x80)
     n = n >> 7 -- logical shift: negative numbers end after 10 bytes
   end
-  out[#out + 1] = string.char(n)
+  out[#out + 1] = char(n)
   return concat(out)
 end
 local varint = pb.varint
 
-local function key(field, wire) return varint(field << 3 | wire) end
+local KEYS = {} -- field << 3 | wire -> its encoded key, made once
+local function key(field, wire)
+  local k = field << 3 | wire
+  local s = KEYS[k]
+  if not s then s = varint(k); KEYS[k] = s end
+  return s
+end
 
 --- pb.uint(field, n, [always]) -> string: an int32/int64/enum/bool field (left out when 0 unless always)
 function pb.uint(field, n, always)

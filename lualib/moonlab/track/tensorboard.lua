@@ -60,14 +60,16 @@ function TensorBoard:init(logdir, opts)
   self:_write(pb.event { wall_time = now, file_version = "brain.Event:2" }, fn)
 end
 
--- One framed record, flushed.
-function TensorBoard:_write(event, fn)
+-- One framed record (bytes), flushed.
+function TensorBoard:_put(record, fn)
   local f = self.file
   if not f then fail(fmt("%s: the writer of '%s' is closed", fn, self.path)) end
-  local ok, err = f:write(K.frame(event))
+  local ok, err = f:write(record)
   if ok then ok, err = f:flush() end
   if not ok then fail(fmt("%s: cannot write '%s': %s", fn, self.path, tostring(err))) end
 end
+
+function TensorBoard:_write(event, fn) self:_put(K.frame(event), fn) end
 
 local function check_tag(fn, tag)
   if type(tag) ~= "string" or tag == "" then fail(fmt("%s: tag must be a non-empty string, got %s", fn, checks.show(tag))) end
@@ -87,19 +89,16 @@ function TensorBoard:_summary(fn, values, step)
   self:_write(pb.event { wall_time = K.wall_time(), step = step, summary = pb.summary(values) }, fn)
 end
 
-local SCALARS_META = pb.metadata("scalars", nil, 1) -- DATA_CLASS_SCALAR
+local function scalar_number(fn, tag, value)
+  if type(value) == "number" then return value end
+  if ml.is_tensor(value) and value:numel() == 1 then return value:item() end
+  fail(fmt("%s: value of '%s' must be a number, got %s", fn, tag, checks.show(value)))
+end
 
--- The Summary.Value of one scalar: simple_value (float32) or a float64 tensor of the scalars plugin.
-function TensorBoard:_scalar_value(fn, tag, value)
-  if type(value) ~= "number" then
-    if ml.is_tensor(value) and value:numel() == 1 then value = value:item()
-    else fail(fmt("%s: value of '%s' must be a number, got %s", fn, tag, checks.show(value))) end
-  end
-  if self.precision == "float64" then
-    return pb.value { tag = tag, metadata = SCALARS_META,
-      tensor = pb.tensor { dtype = pb.DT_DOUBLE, double_val = string.pack("<d", value) } }
-  end
-  return pb.value { tag = tag, simple_value = value }
+-- An event of scalars only, encoded in C (runtime/io/tfevent.c: a fit logging per batch writes many): simple_value
+-- (float32), or with precision float64 a DT_DOUBLE tensor of the scalars plugin.
+function TensorBoard:_scalars_event(fn, tags, values, step)
+  self:_put(K.scalars_record(K.wall_time(), step, tags, values, self.precision == "float64"), fn)
 end
 
 --- tb:scalar(tag, value, [step = 0]): one point of the scalar series tag
@@ -107,7 +106,7 @@ function TensorBoard:scalar(tag, value, step)
   local fn = "TensorBoard:scalar"
   check_tag(fn, tag)
   step = check_step(fn, step)
-  self:_summary(fn, { self:_scalar_value(fn, tag, value) }, step)
+  self:_scalars_event(fn, { tag }, { scalar_number(fn, tag, value) }, step)
 end
 
 --- tb:scalars({tag = value, ...}, [step = 0]): several scalars in one event (tags in sorted order)
@@ -117,10 +116,12 @@ function TensorBoard:scalars(values, step)
   step = check_step(fn, step)
   local tags = {}
   for k in pairs(values) do tags[#tags + 1] = check_tag(fn, k) end
+  if #tags == 0 then return end
+  if #tags > 256 then fail(fmt("%s: at most 256 scalars per event, got %d", fn, #tags)) end
   table.sort(tags)
   local out = {}
-  for i, tag in ipairs(tags) do out[i] = self:_scalar_value(fn, tag, values[tag]) end
-  if #out > 0 then self:_summary(fn, out, step) end
+  for i, tag in ipairs(tags) do out[i] = scalar_number(fn, tag, values[tag]) end
+  self:_scalars_event(fn, tags, out, step)
 end
 
 -- The values of x (a tensor or a list of numbers) as a contiguous detached tensor.
@@ -251,8 +252,8 @@ function TensorBoard:hparams(params, metrics, opts)
   self:_summary(fn, { hp_value("session_start_info", 3, pb.session_start { hparams = values, start_time_secs = now }) }, 0)
   if #mnames > 0 then
     local out = {}
-    for i, k in ipairs(mnames) do out[i] = self:_scalar_value(fn, k, metrics[k]) end
-    self:_summary(fn, out, step)
+    for i, k in ipairs(mnames) do out[i] = metrics[k] end
+    self:_scalars_event(fn, mnames, out, step)
   end
   local code = ({ success = pb.STATUS_SUCCESS, failure = pb.STATUS_FAILURE, running = pb.STATUS_RUNNING })[status]
   self:_summary(fn, { hp_value("session_end_info", 4, pb.session_end { status = code, end_time_secs = K.wall_time() }) }, 0)
