@@ -78,10 +78,9 @@ end
 
 local function check_step(fn, step)
   if step == nil then return 0 end
-  if math.type(step) ~= "integer" or step < 0 then
-    fail(fmt("%s: step must be an integer >= 0, got %s", fn, checks.show(step)))
-  end
-  return step
+  local s = type(step) == "number" and math.tointeger(step) -- 3.0 is step 3, as checks.integer takes it
+  if not s or s < 0 then fail(fmt("%s: step must be an integer >= 0, got %s", fn, checks.show(step))) end
+  return s
 end
 
 -- A Summary event with the given values at step.
