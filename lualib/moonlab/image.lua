@@ -127,9 +127,9 @@ function image.grid(tensors, opts)
   return ml.no_grad(grid_impl, "ml.image.grid", tensors, opts)
 end
 
-local function save_impl(fn, t, path, opts)
+-- The [C, H, W] image a PNG is made of: a batch laid out as a grid, the options applied.
+local function png_image(fn, t, opts)
   check_image_tensor(fn, "the image", t)
-  if type(path) ~= "string" or path == "" then fail(fmt("%s: path must be a non-empty string, got %s", fn, checks.show(path))) end
   opts = checks.options(fn, opts, GRID_OPTS)
   local img
   if t:dim() == 4 then
@@ -153,7 +153,22 @@ local function save_impl(fn, t, path, opts)
   if img:size(1) > 4 then
     fail(fmt("%s: a PNG holds 1 to 4 channels, the images have %d", fn, img:size(1)))
   end
-  checks.call(K.save_png, path, img, fn)
+  return img
+end
+
+local function save_impl(fn, t, path, opts)
+  check_image_tensor(fn, "the image", t)
+  if type(path) ~= "string" or path == "" then fail(fmt("%s: path must be a non-empty string, got %s", fn, checks.show(path))) end
+  checks.call(K.save_png, path, png_image(fn, t, opts), fn)
+end
+
+--- image.encode_png(tensor, [opts], [fn]) -> string, [C, H, W]: the PNG file's bytes, in memory (as save_png writes them), and the image encoded
+function image.encode_png(t, opts, fn)
+  fn = fn or "ml.image.encode_png"
+  return ml.no_grad(function()
+    local img = png_image(fn, t, opts)
+    return checks.call(K.encode_png, img, fn), img
+  end)
 end
 
 --- image.save_png(tensor, path, [opts]): writes [H, W], [C, H, W] (C = 1..4) or a [N, C, H, W] batch as an 8-bit PNG
@@ -175,6 +190,8 @@ doc(image.grid, "ml.image.grid(tensors, [{nrow=8, padding=2, pad_value=0, normal
 doc(image.save_png, "ml.image.save_png(tensor, path, [{normalize, value_range, scale_each, nrow, padding, pad_value}]) — " ..
   "writes [H, W] (grey), [C, H, W] (C = 1 grey, 2 grey+alpha, 3 RGB, 4 RGBA) or a [N, C, H, W] batch (as a grid) as an 8-bit PNG: " ..
   "floats in [0, 1] (clamped, round(x * 255)) or int64 0..255, as torchvision's save_image")
+doc(image.encode_png, "ml.image.encode_png(tensor, [opts]) -> string, image — the PNG file save_png would write, as bytes in memory " ..
+  "(same shapes and options), and the [C, H, W] image it encodes")
 doc(image.load_png, "ml.image.load_png(path) -> float32 [C, H, W] in [0, 1] — any PNG: grey, grey+alpha, RGB, RGBA, palette (as RGB/RGBA), 1 to 16 bits")
 
 return image

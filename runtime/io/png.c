@@ -36,6 +36,13 @@ static void write_cb(png_structp png, png_bytep data, size_t n) {
 
 static void flush_cb(png_structp png) { (void)png; }
 
+/* Writing into memory (ml_png_encode): the buffer notes a failed allocation itself. */
+static void buf_write_cb(png_structp png, png_bytep data, size_t n) {
+    ml_buf *b = png_get_io_ptr(png);
+    ml_buf_add(b, data, n);
+    if (b->failed) png_error(png, "out of memory");
+}
+
 /* (C, H, W) planar values into (H, W, C) interleaved bytes; -1 with a
  * message naming the first bad pixel (1-based channel, row, column). */
 #define TO_BYTES(T)                                                                                         \
@@ -76,7 +83,7 @@ static const int color_types[5] = {0, PNG_COLOR_TYPE_GRAY, PNG_COLOR_TYPE_GRAY_A
                                    PNG_COLOR_TYPE_RGB_ALPHA};
 
 /* libpng's part of the write: everything that may longjmp. */
-static int write_png_file(ml_io_writer *w, png_ctx *ctx, const uint8_t *px, int64_t c, int64_t h, int64_t wd) {
+static int write_png_file(png_rw_ptr sink, void *io, png_ctx *ctx, const uint8_t *px, int64_t c, int64_t h, int64_t wd) {
     png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, ctx, on_error, on_warning);
     if (!png) return -1;
     png_infop info = png_create_info_struct(png);
@@ -84,7 +91,7 @@ static int write_png_file(ml_io_writer *w, png_ctx *ctx, const uint8_t *px, int6
         png_destroy_write_struct(&png, &info);
         return -1;
     }
-    png_set_write_fn(png, w, write_cb, flush_cb);
+    png_set_write_fn(png, io, sink, flush_cb);
     png_set_IHDR(png, info, (png_uint_32)wd, (png_uint_32)h, 8, color_types[c], PNG_INTERLACE_NONE,
                  PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
     png_write_info(png, info);
@@ -94,20 +101,21 @@ static int write_png_file(ml_io_writer *w, png_ctx *ctx, const uint8_t *px, int6
     return 0;
 }
 
-int ml_png_write(const char *fn, const char *path, const ml_tensor *img) {
+/* The image's pixels as interleaved bytes (malloc'd), or NULL with a message. */
+static uint8_t *image_bytes(const char *fn, const ml_tensor *img) {
     char sb[64];
     if (img->ndim != 3 || img->shape[0] < 1 || img->shape[0] > 4 || !ml_is_contiguous(img)) {
         ml_error("%s: expected a contiguous (C, H, W) image with C in 1..4, got shape %s", fn,
                  ml_shape_str(sb, sizeof sb, img->ndim, img->shape));
-        return -1;
+        return NULL;
     }
     int64_t c = img->shape[0], h = img->shape[1], w = img->shape[2];
     if (h < 1 || w < 1 || h > PNG_UINT_31_MAX || w > PNG_UINT_31_MAX) {
         ml_error("%s: a PNG is 1 to 2^31-1 pixels high and wide, got %lld x %lld", fn, (long long)h, (long long)w);
-        return -1;
+        return NULL;
     }
     uint8_t *px = malloc((size_t)(c * h * w));
-    if (!px) { ml_error("%s: out of memory for a %lld x %lld image", fn, (long long)h, (long long)w); return -1; }
+    if (!px) { ml_error("%s: out of memory for a %lld x %lld image", fn, (long long)h, (long long)w); return NULL; }
     int rc;
     switch (img->dtype) {
     case ML_FLOAT32: rc = to_bytes_float(fn, px, ml_data(img), c, h, w); break;
@@ -115,11 +123,19 @@ int ml_png_write(const char *fn, const char *path, const ml_tensor *img) {
     case ML_INT64: rc = int_to_bytes(fn, px, ml_data(img), c, h, w); break;
     default: ml_error("%s: expected a float or int64 image, got %s", fn, ml_dtype_name(img->dtype)); rc = -1;
     }
+    if (rc < 0) { free(px); return NULL; }
+    return px;
+}
+
+int ml_png_write(const char *fn, const char *path, const ml_tensor *img) {
+    uint8_t *px = image_bytes(fn, img);
+    if (!px) return -1;
+    int64_t c = img->shape[0], h = img->shape[1], w = img->shape[2];
     ml_io_writer wr;
-    if (rc == 0) rc = ml_io_begin_write(&wr, fn, path);
+    int rc = ml_io_begin_write(&wr, fn, path);
     if (rc == 0) {
         png_ctx ctx = {{0}, false, {0, 0, 0}};
-        if (write_png_file(&wr, &ctx, px, c, h, w) < 0) {
+        if (write_png_file(write_cb, &wr, &ctx, px, c, h, w) < 0) {
             if (!ctx.io_failed) ml_error("%s: cannot write '%s': libpng: %s", fn, path, ctx.msg[0] ? ctx.msg : "out of memory");
             ml_io_abort(&wr);
             rc = -1;
@@ -127,6 +143,16 @@ int ml_png_write(const char *fn, const char *path, const ml_tensor *img) {
             rc = ml_io_commit(&wr);
         }
     }
+    free(px);
+    return rc;
+}
+
+int ml_png_encode(const char *fn, ml_buf *out, const ml_tensor *img) {
+    uint8_t *px = image_bytes(fn, img);
+    if (!px) return -1;
+    png_ctx ctx = {{0}, false, {0, 0, 0}};
+    int rc = write_png_file(buf_write_cb, out, &ctx, px, img->shape[0], img->shape[1], img->shape[2]);
+    if (rc < 0) ml_error("%s: cannot encode the PNG: libpng: %s", fn, ctx.msg[0] ? ctx.msg : "out of memory");
     free(px);
     return rc;
 }

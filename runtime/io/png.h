@@ -7,6 +7,7 @@
 #ifndef ML_PNG_H
 #define ML_PNG_H
 
+#include "../core/buf.h"
 #include "../tensor/tensor.h"
 
 /* Writes img, a contiguous (C, H, W) tensor with C = 1 (grey), 2 (grey and
@@ -17,6 +18,8 @@
  * NaN, or an integer out of range, is an error naming the pixel, and no
  * file is written. */
 int ml_png_write(const char *fn, const char *path, const ml_tensor *img);
+/* The same PNG appended to out (in memory: TensorBoard's image summaries). */
+int ml_png_encode(const char *fn, ml_buf *out, const ml_tensor *img);
 
 /* Reads any PNG (grey, grey+alpha, RGB, RGBA, palette; 1 to 16 bits;
  * interlaced or not) as a float32 (C, H, W) tensor in [0, 1]: palette

@@ -2,7 +2,8 @@
  * (internal: lualib/moonlab/image.lua shapes and scales the tensor).
  *
  *   ml._image.save_png(path, img, [name])  img: (C, H, W), C in 1..4, float in [0, 1] or int64 0..255
- *   ml._image.load_png(path, [name]) -> float32 (C, H, W) in [0, 1] */
+ *   ml._image.load_png(path, [name]) -> float32 (C, H, W) in [0, 1]
+ *   ml._image.encode_png(img, [name]) -> the PNG file's bytes as a string (in memory) */
 #include <string.h>
 
 #include "../io/png.h"
@@ -38,7 +39,21 @@ static int image_load_png(lua_State *L) {
     return 1;
 }
 
+static int image_encode_png(lua_State *L) {
+    const char *fn = luaL_optstring(L, 2, "ml.image.encode_png");
+    ml_tensor *c = ml_contiguous(lb_check_tensor(L, 1, fn));
+    if (!c) return lb_raise_as(L, fn);
+    ml_buf b = {0};
+    int rc = ml_png_encode(fn, &b, c);
+    ml_release(c);
+    if (rc < 0) { ml_buf_free(&b); return lb_raise_as(L, NULL); }
+    lua_pushlstring(L, b.data, b.len);
+    ml_buf_free(&b);
+    return 1;
+}
+
 static const luaL_Reg funcs[] = {
+    {"encode_png", image_encode_png},
     {"save_png", image_save_png},
     {"load_png", image_load_png},
     {NULL, NULL},

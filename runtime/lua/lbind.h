@@ -145,5 +145,6 @@ void lb_open_trees(lua_State *L); /* ml._trees: decision trees and forests */
 void lb_open_image(lua_State *L); /* ml._image: PNG files through libpng */
 void lb_open_track(lua_State *L); /* ml._track: run records (SHA-256, appends) */
 void lb_open_stop_signal(lua_State *L); /* ml._stop: SIGTERM/SIGINT as a flag (the model server's wait) */
+void lb_open_tensorboard(lua_State *L); /* ml._tensorboard: CRC-32C, TFRecord framing, histograms */
 
 #endif

@@ -16,6 +16,7 @@ local small = {
   ["examples/imbalance.lua"] = "seeds=1 epochs=5 gan_epochs=50",
   ["examples/track.lua"] = "epochs=2 widths=8 dir=" .. (os.getenv("TMPDIR") or "/tmp") .. "/moonlab_example_runs",
   ["examples/deploy.lua"] = "epochs=1 limit=2000 gate=0.5 out=" .. (os.getenv("TMPDIR") or "/tmp") .. "/moonlab_example_deploy",
+  ["examples/tensorboard.lua"] = "epochs=1 limit=1000 logdir=" .. (os.getenv("TMPDIR") or "/tmp") .. "/moonlab_example_tb",
 }
 
 for _, name in ipairs(T.listdir("examples")) do

@@ -32,9 +32,10 @@ local FILES = {
   EarlyStopping = "early_stopping", ModelCheckpoint = "model_checkpoint", LearningRateScheduler = "lr_scheduler",
   ReduceLROnPlateau = "reduce_lr_on_plateau", CSVLogger = "csv_logger", ProgressBar = "progress_bar",
   Track = "track",
+  TensorBoard = "tensorboard",
 }
 for name, file in pairs(FILES) do callbacks[name] = require("moonlab.callbacks." .. file) end
 
-ml.doc(callbacks, "ml.callbacks — hooks into model:fit: EarlyStopping, ModelCheckpoint, LearningRateScheduler, ReduceLROnPlateau, CSVLogger, ProgressBar, Callback")
+ml.doc(callbacks, "ml.callbacks — hooks into model:fit: EarlyStopping, ModelCheckpoint, LearningRateScheduler, ReduceLROnPlateau, CSVLogger, ProgressBar, TensorBoard, Callback")
 
 return callbacks

@@ -9,6 +9,7 @@ local parts = {
   "run", -- track.start, track.active, track.note_data, track.Run
   "store", -- track.read, track.list, track.find
   "mlflow", -- track.export_mlflow
+  "tensorboard", -- track.TensorBoard: TensorBoard event files
 }
 
 for _, part in ipairs(parts) do
