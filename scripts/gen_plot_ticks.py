@@ -1,0 +1,26 @@
+#!/usr/bin/python3
+"""Tick values of matplotlib's MaxNLocator(nbins, steps=[1, 2, 2.5, 5, 10]) for
+known ranges: the reference of tests/lua/test_plot.lua (ml.plot.ticks).
+Writes tests/fixtures/plot/ticks.json."""
+import json
+import random
+
+import matplotlib
+from matplotlib.ticker import MaxNLocator
+
+random.seed(14)
+cases = [(0, 1, 9), (0, 7.3, 9), (-3.2, 11.9, 9), (0.001, 0.0042, 9), (1000.1, 1000.5, 9),
+         (-1e6, 3e6, 9), (0, 100, 5), (0, 1, 3), (2, 2.0000001, 9), (-0.05, 1.05, 9), (0.5, 10.5, 9),
+         (1e-9, 5e-9, 7), (123456, 123999, 9), (-7, -2, 4), (0.95, 1.0, 9), (0, 29.4, 6), (-1, 1, 2)]
+for _ in range(60):
+    a = random.uniform(-1, 1) * 10 ** random.randint(-4, 6)
+    b = a + abs(random.uniform(0.01, 1)) * 10 ** random.randint(-4, 6)
+    cases.append((a, b, random.choice([2, 3, 4, 5, 6, 7, 8, 9])))
+out = []
+for vmin, vmax, nbins in cases:
+    loc = MaxNLocator(nbins=nbins, steps=[1, 2, 2.5, 5, 10])
+    out.append({"vmin": vmin, "vmax": vmax, "nbins": nbins,
+                "ticks": [float(t) for t in loc.tick_values(vmin, vmax)]})
+with open("tests/fixtures/plot/ticks.json", "w") as f:
+    json.dump({"version": 1, "matplotlib": matplotlib.__version__, "cases": out}, f, indent=0)
+print(len(out), "cases")
