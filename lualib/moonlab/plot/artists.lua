@@ -130,7 +130,9 @@ function artists.texts(o)
   o.kind = "texts"
   function o.bounds() return nil end
   function o.draw(self, cv, map)
-    cv:font(self.size or 11, self.bold)
+    local size = self.size or 11
+    if self.fit then size = math.max(6, math.min(size, math.abs(map.bx) * 0.28, math.abs(map.by) * 0.45)) end
+    cv:font(size, self.bold)
     for i = 1, #self.s do
       local x = to_px(map.ax, map.bx, map.logx, self.x[i])
       local y = to_px(map.ay, map.by, map.logy, self.y[i])

@@ -185,6 +185,7 @@ function Axes:layout(cv, cell)
   L.ypos, L.ylabels = {}, {}
   if show_ticks then L.ypos, L.ylabels = self:fit_yticks(cv, L.ylo, L.yhi, h, tick_h) end
   local _, ywmax = widths(cv, L.ylabels)
+  L.ywmax, L.xlabel_room = ywmax, bottom - PAD - (self.xlabel and label_h + 4 or 0)
   local left = PAD + ylabel_w + (show_ticks and ywmax + TICK + 4 or 0)
   local w = cell.w - left - right
   L.xpos, L.xlabels = {}, {}
@@ -258,11 +259,11 @@ end
 function Axes:draw_grid(cv, L)
   local a, m = L.area, L.map
   cv:new_path()
-  for _, p in ipairs(L.xpos) do
+  for _, p in ipairs(self.xcats and {} or L.xpos) do -- no grid across categories
     local px = m.ax + m.bx * p
     cv:move_to(px, a.y); cv:line_to(px, a.y + a.h)
   end
-  for _, p in ipairs(L.ypos) do
+  for _, p in ipairs(self.ycats and {} or L.ypos) do
     local py = m.ay + m.by * p
     cv:move_to(a.x, py); cv:line_to(a.x + a.w, py)
   end
@@ -276,11 +277,12 @@ function Axes:draw_labels(cv, L, cell)
   rgb(cv, TEXT)
   if self.xlabel then
     cv:font(FONT.label)
-    cv:text(self.xlabel, a.x + a.w / 2, cell.y + cell.h - PAD, 0.5, "bottom")
+    cv:text(self.xlabel, a.x + a.w / 2, a.y + a.h + L.xlabel_room + 4, 0.5, "top")
   end
   if self.ylabel then
     cv:font(FONT.label)
-    cv:text(self.ylabel, cell.x + PAD, a.y + a.h / 2, 0.5, "top", -math.pi / 2)
+    local room = self.frame and L.ywmax + TICK + 4 or 0
+    cv:text(self.ylabel, a.x - room - 6, a.y + a.h / 2, 0.5, "bottom", -math.pi / 2)
   end
   if self.title then
     cv:font(FONT.title, true)

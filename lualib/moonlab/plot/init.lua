@@ -9,6 +9,11 @@ local plot = {}
 -- Each part adds its public names; a name defined twice is a mistake.
 local parts = {
   "line",
+  "scatter",
+  "hist",
+  "bar",
+  "curves",
+  "confusion",
 }
 
 for _, part in ipairs(parts) do

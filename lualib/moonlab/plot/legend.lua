@@ -61,6 +61,7 @@ function legend.draw(cv, axes, L)
     local best, fewest = ORDER[1], math.huge
     for _, c in ipairs(ORDER) do
       local box, n = place(L.area, c, w, h), 0
+      box = { box[1] - INSET, box[2] - INSET, box[3] + INSET, box[4] + INSET } -- data touching the box counts too
       for _, a in ipairs(axes.artists) do n = n + a:hits(cv, L.map, box) end
       if n < fewest then best, fewest = c, n end
     end
