@@ -21,6 +21,12 @@ for vmin, vmax, nbins in cases:
     loc = MaxNLocator(nbins=nbins, steps=[1, 2, 2.5, 5, 10])
     out.append({"vmin": vmin, "vmax": vmax, "nbins": nbins,
                 "ticks": [float(t) for t in loc.tick_values(vmin, vmax)]})
+# integer=True (epochs, trials)
+for vmin, vmax, nbins in [(0.8, 5.2, 9), (0.5, 30.5, 9), (-0.2, 1.2, 9), (1, 2, 9), (0.75, 3.25, 5), (0, 1000, 9),
+                          (2.6, 7.4, 3), (-10.5, 40.5, 7)]:
+    loc = MaxNLocator(nbins=nbins, steps=[1, 2, 2.5, 5, 10], integer=True)
+    out.append({"vmin": vmin, "vmax": vmax, "nbins": nbins, "integer": True,
+                "ticks": [float(t) for t in loc.tick_values(vmin, vmax)]})
 with open("tests/fixtures/plot/ticks.json", "w") as f:
     json.dump({"version": 1, "matplotlib": matplotlib.__version__, "cases": out}, f, indent=0)
 print(len(out), "cases")

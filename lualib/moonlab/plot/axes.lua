@@ -18,11 +18,12 @@ local PAD, TICK = 8, 4
 local GRID, FRAME, TEXT = { 0.88, 0.88, 0.88 }, { 0.25, 0.25, 0.25 }, { 0.1, 0.1, 0.1 }
 
 local OPTIONS = { "title", "xlabel", "ylabel", "logx", "logy", "xlim", "ylim", "grid", "legend", "xcats", "ycats",
-  "yinvert", "equal", "frame", "margin" }
+  "yinvert", "equal", "frame", "margin", "xinteger" }
 local LEGEND_PLACES = { "best", "upper right", "upper left", "lower left", "lower right", "none" }
 
 --- axes.new(fn, opts) -> an empty panel; opts: title, xlabel, ylabel, logx, logy, xlim, ylim ({lo, hi}),
--- grid=true, legend='best' (or a corner, or 'none'), xcats/ycats (category labels at 1..n), yinvert, equal, frame
+-- grid=true, legend='best' (or a corner, or 'none'), xcats/ycats (category labels at 1..n), yinvert, equal, frame,
+-- xinteger (whole-number x ticks: epochs, trials)
 local function new(fn, opts)
   opts = opts or {}
   local self = setmetatable({ fn = fn, artists = {} }, Axes)
@@ -107,7 +108,7 @@ function Axes:ticks_for(which, lo, hi, nbins)
     return pos, cats
   end
   local log = self["log" .. which]
-  local vals = log and ticks.log(10 ^ lo, 10 ^ hi, nbins) or ticks.max_n(lo, hi, nbins)
+  local vals = log and ticks.log(10 ^ lo, 10 ^ hi, nbins) or ticks.max_n(lo, hi, nbins, self[which .. "integer"])
   local eps = (hi - lo) * 1e-9
   local pos, kept = {}, {}
   for _, v in ipairs(vals) do

@@ -14,6 +14,9 @@ local parts = {
   "bar",
   "curves",
   "confusion",
+  "images",
+  "search",
+  "learning",
 }
 
 for _, part in ipairs(parts) do

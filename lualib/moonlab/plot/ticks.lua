@@ -77,20 +77,28 @@ local function nonsingular(vmin, vmax)
   return vmin, vmax
 end
 
---- ticks.max_n(vmin, vmax, nbins) -> list: matplotlib's MaxNLocator(nbins, steps=[1, 2, 2.5, 5, 10]).tick_values(vmin, vmax)
--- (the ticks may reach a step beyond the range; the axis shows those inside it)
-function ticks.max_n(vmin, vmax, nbins)
+--- ticks.max_n(vmin, vmax, nbins, [integer]) -> list: matplotlib's MaxNLocator(nbins, steps=[1, 2, 2.5, 5, 10],
+-- integer).tick_values(vmin, vmax) (the ticks may reach a step beyond the range; the axis shows those inside it)
+function ticks.max_n(vmin, vmax, nbins, integer)
   vmin, vmax = nonsingular(vmin, vmax)
   local scale, offset = scale_range(vmin, vmax, nbins)
   local lo, hi = vmin - offset, vmax - offset
   local raw_step = (hi - lo) / nbins
-  local istep = #EXTENDED
-  for i, s in ipairs(EXTENDED) do
-    if s * scale >= raw_step then istep = i break end
+  local steps = {}
+  for _, s in ipairs(EXTENDED) do
+    local v = s * scale
+    -- integer: steps above 1 must be whole numbers
+    if not integer or v < 1 or abs(v - floor(v + 0.5)) < 0.001 then steps[#steps + 1] = v end
   end
+  local istep = #steps
+  for i, s in ipairs(steps) do
+    if s >= raw_step then istep = i break end
+  end
+  local whole = integer and floor(hi) - math.ceil(lo) >= 1
   local out
   for i = istep, 1, -1 do
-    local step = EXTENDED[i] * scale
+    local step = steps[i]
+    if whole then step = math.max(1, step) end
     local best_vmin = floordiv(lo, step) * step
     local e = edge(step, offset)
     local low, high = e.le(lo - best_vmin), e.ge(hi - best_vmin)
