@@ -66,10 +66,44 @@ function Figure:render(cv)
   end
 end
 
+local function xml_escape(s)
+  return (s:gsub("[&<>\"]", { ["&"] = "&amp;", ["<"] = "&lt;", [">"] = "&gt;", ['"'] = "&quot;" }))
+end
+
+-- cairo's SVG draws text as glyph outlines; a <title> and a <desc> keep the words in the file
+-- (for search, screen readers and tests).
+function Figure:svg_words()
+  local title = self.title
+  local words = {}
+  for _, ax in ipairs(self.panels) do
+    title = title or ax.title
+    for _, k in ipairs({ "title", "xlabel", "ylabel" }) do
+      if ax[k] then words[#words + 1] = ax[k] end
+    end
+    for _, a in ipairs(ax.artists) do
+      if a.label and a.label ~= "" then words[#words + 1] = a.label end
+    end
+  end
+  return title or "figure", table.concat(words, "; ")
+end
+
+local function add_svg_words(self, path)
+  local f = assert(io.open(path, "rb"))
+  local text = f:read("a")
+  f:close()
+  local title, desc = self:svg_words()
+  local at = select(2, text:find("<svg[^>]*>"))
+  if not at then return end
+  text = text:sub(1, at) .. "\n<title>" .. xml_escape(title) .. "</title>\n<desc>" .. xml_escape(desc) .. "</desc>" .. text:sub(at + 1)
+  f = assert(io.open(path, "wb"))
+  f:write(text)
+  f:close()
+end
+
 local function draw(self, kind, path)
   local cv <close> = ml._cairo.canvas(kind, self.width, self.height, path)
   self:render(cv)
-  if kind == "png" then cv:save_png(path) else cv:finish() end
+  if kind == "png" then cv:save_png(path) else cv:finish(); add_svg_words(self, path) end
 end
 
 --- fig:save(path) -> path: writes the figure as PNG or SVG, chosen by the extension (.png, .svg)

@@ -1,5 +1,5 @@
 --- moonlab.plot.values: what plots take as data (tensors of any numeric dtype, or Lua lists
--- of numbers) as float64 [n] tensors, with the checks every plot shares: empty data and
+-- of numbers, numeric data frame columns) as float64 [n] tensors, with the checks every plot shares: empty data and
 -- mismatched lengths are errors naming the plot; NaN and Inf stay (the drawing skips them).
 local ml = require "moonlab"
 local checks = require "moonlab.core.checks"
@@ -7,8 +7,20 @@ local checks = require "moonlab.core.checks"
 local values = {}
 local fmt, fail = string.format, checks.fail
 
---- values.vector(fn, what, v) -> float64 [n] tensor (contiguous)
+-- A numeric data frame column as a float64 tensor, its missing cells NaN.
+local function column_values(fn, what, col)
+  if col.kind ~= "float64" and col.kind ~= "int64" and col.kind ~= "bool" then
+    fail(fmt("%s: %s is a %s column; expected numbers", fn, what, col.kind))
+  end
+  local t = col.values:to("float64")
+  if col.valid then t = ml.where(col.valid, t, 0 / 0) end
+  return t
+end
+
+--- values.vector(fn, what, v) -> float64 [n] tensor (contiguous): v a tensor, a list of numbers or a numeric data.Column
 function values.vector(fn, what, v)
+  local mt = type(v) == "table" and getmetatable(v)
+  if mt and rawget(mt, "__name") == "data.Column" then v = column_values(fn, what, v) end
   if ml.is_tensor(v) then
     if v:dtype() == "bool" then v = v:to("int64") end
     local shape = v:shape()
