@@ -8,8 +8,10 @@
  *   text:  font(size, [bold]), text_extents(s) -> width, height, text(s, x, y, [ha = 0..1], [va], [angle])
  *          va: "baseline" (default), "top", "middle", "bottom"
  *   data (float64 [n] tensors; map = {ax, bx, logx, ay, by, logy}: pixel = a + b * v, v = x or log10 x):
- *          polyline(xs, ys, map) -> points drawn (the path; NaN/Inf points break it)
- *          markers(xs, ys, map, size | sizes, shape) -> points drawn (circle, square, diamond, triangle, plus, x)
+ *          polyline(xs, ys, map, [stroke]) -> points drawn (the path, or stroked; NaN/Inf points break it;
+ *            points within one pixel column are simplified to their first, extremes and last)
+ *          markers(xs, ys, map, size | sizes, shape, [paint = "path" | "fill" | "stroke"]) -> points drawn
+ *            (circle, square, diamond, triangle, plus, x)
  *          box_hits(xs, ys, map, x0, y0, x1, y1, segments) -> points (and segments) in the box
  *          image(img, x, y, w, h, [smooth]) paints a float32 [C, H, W] image (C = 1, 3 or 4, values in [0, 1])
  *   ml._cairo.histogram(x, bins, lo, hi) -> int64 [bins] counts;  ml._cairo.finite_range(x, [positive]) -> lo, hi, n
@@ -234,18 +236,30 @@ static void pixels_of(lua_State *L, double **px, double **py, int64_t *n) {
     ml_release(y);
 }
 
+/* Long paths are painted in chunks: cairo's stroker and filler slow down far more than linearly
+ * on one path of many thousand self-crossing pieces. */
+#define CHUNK 2048
+
 static int l_polyline(lua_State *L) {
     cairo_t *cr = cr_of(L);
+    bool stroke = lua_toboolean(L, 5);
     double *px, *py;
-    int64_t n, drawn = 0;
+    int64_t n, drawn = 0, in_path = 0;
     pixels_of(L, &px, &py, &n);
+    n = ml_plot_simplify(px, py, n);
     bool pen_down = false;
     for (int64_t i = 0; i < n; i++) {
         if (isnan(px[i])) { pen_down = false; continue; }
         if (pen_down) cairo_line_to(cr, px[i], py[i]); else cairo_move_to(cr, px[i], py[i]);
         pen_down = true;
         drawn++;
+        if (stroke && ++in_path >= CHUNK) { /* go on from this point in a new path */
+            cairo_stroke(cr);
+            cairo_move_to(cr, px[i], py[i]);
+            in_path = 0;
+        }
     }
+    if (stroke) cairo_stroke(cr);
     free(px);
     lua_pushinteger(L, drawn);
     return 1;
@@ -268,7 +282,9 @@ static void marker(cairo_t *cr, int shape, double x, double y, double r) {
 static int l_markers(lua_State *L) {
     cairo_t *cr = cr_of(L);
     static const char *const shapes[] = {"circle", "square", "diamond", "triangle", "plus", "x", NULL};
+    static const char *const paints[] = {"path", "fill", "stroke", NULL};
     int shape = luaL_checkoption(L, 6, "circle", shapes);
+    int paint = luaL_checkoption(L, 7, "path", paints); /* fill, stroke: painted here, in chunks */
     ml_tensor *sizes = NULL;
     double size = 0;
     if (lua_isnumber(L, 5)) size = lua_tonumber(L, 5);
@@ -287,7 +303,10 @@ static int l_markers(lua_State *L) {
         if (isnan(px[i]) || !(r > 0)) continue;
         marker(cr, shape, px[i], py[i], r);
         drawn++;
+        if (paint && drawn % CHUNK == 0) { if (paint == 1) cairo_fill(cr); else cairo_stroke(cr); }
     }
+    if (paint == 1) cairo_fill(cr);
+    else if (paint == 2) cairo_stroke(cr);
     free(px);
     ml_release(sizes);
     lua_pushinteger(L, drawn);

@@ -86,3 +86,32 @@ int64_t ml_plot_box_hits(const double *px, const double *py, int64_t n, double x
     }
     return hits;
 }
+
+int64_t ml_plot_simplify(double *px, double *py, int64_t n) {
+    int64_t out = 0, i = 0;
+    while (i < n) {
+        if (isnan(px[i])) {
+            if (out == 0 || !isnan(px[out - 1])) { px[out] = py[out] = NAN; out++; }
+            i++;
+            continue;
+        }
+        double col = floor(px[i]);
+        int64_t j = i, lo = i, hi = i;
+        while (j + 1 < n && !isnan(px[j + 1]) && floor(px[j + 1]) == col) {
+            j++;
+            if (py[j] < py[lo]) lo = j;
+            if (py[j] > py[hi]) hi = j;
+        }
+        if (j - i < 4) { /* short runs stay as they are (out <= i: a forward copy is safe) */
+            for (int64_t k = i; k <= j; k++, out++) { px[out] = px[k]; py[out] = py[k]; }
+        } else {
+            int64_t a = lo < hi ? lo : hi, b = lo < hi ? hi : lo;
+            int64_t keep[4] = {i, a, b, j};
+            double kx[4], ky[4];
+            for (int k = 0; k < 4; k++) { kx[k] = px[keep[k]]; ky[k] = py[keep[k]]; }
+            for (int k = 0; k < 4; k++, out++) { px[out] = kx[k]; py[out] = ky[k]; }
+        }
+        i = j + 1;
+    }
+    return out;
+}

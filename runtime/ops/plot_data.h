@@ -30,6 +30,12 @@ typedef struct {
 void ml_plot_to_pixels(double *px, double *py, const double *x, const double *y, int64_t n, const ml_plot_axis *ax,
                        const ml_plot_axis *ay);
 
+/* Simplifies the pixel polyline px, py [n] in place for drawing (returns the new length): a run of
+ * consecutive points within one pixel column becomes its first, lowest, highest and last points (in
+ * their order), so a line of a million points draws as a few per column and looks the same; a run of
+ * NaN (breaks) becomes one NaN. */
+int64_t ml_plot_simplify(double *px, double *py, int64_t n);
+
 /* How many of the pixel points px, py [n] lie in the box [x0, x1] x [y0, y1], plus,
  * when segments, how many segments between consecutive drawable points cross it. */
 int64_t ml_plot_box_hits(const double *px, const double *py, int64_t n, double x0, double y0, double x1, double y1,

@@ -37,15 +37,14 @@ function artists.line(o)
   o.bounds = tensor_bounds
   function o.draw(self, cv, map)
     cv:new_path()
-    cv:polyline(self.x, self.y, map)
     set_color(cv, self.color, self.alpha)
     cv:line_width(self.width)
     cv:dash(self.dash)
-    cv:stroke()
+    cv:polyline(self.x, self.y, map, true)
     cv:dash(nil)
     if self.marker then
-      cv:markers(self.x, self.y, map, self.marker_size or 3.5, self.marker)
-      cv:fill()
+      cv:new_path()
+      cv:markers(self.x, self.y, map, self.marker_size or 3.5, self.marker, "fill")
     end
   end
   function o.hits(self, cv, map, box)
@@ -63,9 +62,9 @@ function artists.points(o)
   o.bounds = tensor_bounds
   function o.draw(self, cv, map)
     cv:new_path()
-    cv:markers(self.x, self.y, map, self.sizes or self.size or 3.5, self.shape)
     set_color(cv, self.color, self.alpha or 0.8)
-    if FILLED[self.shape] then cv:fill() else cv:line_width(1.5); cv:stroke() end
+    cv:line_width(1.5)
+    cv:markers(self.x, self.y, map, self.sizes or self.size or 3.5, self.shape, FILLED[self.shape] and "fill" or "stroke")
   end
   function o.hits(self, cv, map, box)
     return cv:box_hits(self.x, self.y, map, box[1], box[2], box[3], box[4], false)

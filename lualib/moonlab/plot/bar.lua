@@ -1,4 +1,5 @@
 --- moonlab.plot.bar: bar charts, vertical or horizontal, one series or several grouped.
+local ml = require "moonlab"
 local checks = require "moonlab.core.checks"
 local Figure = require "moonlab.plot.figure"
 local artists = require "moonlab.plot.artists"
@@ -62,5 +63,7 @@ function bar.bar(opts)
   end
   return fig
 end
+
+ml.doc(bar.bar, "plot.bar{labels, values | series = {{values, label}}, horizontal=false, color, ...} -> figure — bar charts, grouped when several series")
 
 return bar

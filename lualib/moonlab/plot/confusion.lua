@@ -7,6 +7,7 @@ local labels = require "moonlab.core.labels"
 local Figure = require "moonlab.plot.figure"
 local artists = require "moonlab.plot.artists"
 local colors = require "moonlab.plot.colors"
+local values = require "moonlab.plot.values"
 
 local fmt = string.format
 
@@ -25,8 +26,7 @@ function confusion.confusion(opts)
   if n == 0 then checks.fail(fn .. ": y_true is empty") end
   local normalize = opts.normalize ~= nil and checks.one_of(fn, "normalize", opts.normalize, { "true", "pred", "all" }) or nil
   local _, _, classes = labels.encode_pair(fn, opts.y_true, opts.y_pred)
-  local ok, C = pcall(ml.metrics.confusion_matrix, opts.y_true, opts.y_pred, { labels = classes, normalize = normalize })
-  if not ok then checks.reraise(C, fn .. ": ") end
+  local C = values.call(fn, ml.metrics.confusion_matrix, opts.y_true, opts.y_pred, { labels = classes, normalize = normalize })
   local K = #classes
   local names = {}
   if opts.labels ~= nil then
@@ -62,5 +62,7 @@ function confusion.confusion(opts)
   fig.matrix = C
   return fig
 end
+
+ml.doc(confusion.confusion, "plot.confusion{y_true, y_pred, labels = class names, normalize = nil|'true'|'pred'|'all', title} -> figure — a confusion matrix heatmap with counts (rows true, columns predicted)")
 
 return confusion

@@ -7,6 +7,7 @@ local checks = require "moonlab.core.checks"
 local Figure = require "moonlab.plot.figure"
 local artists = require "moonlab.plot.artists"
 local colors = require "moonlab.plot.colors"
+local values = require "moonlab.plot.values"
 
 local fmt = string.format
 local GREY = { 0.5, 0.5, 0.5 }
@@ -30,11 +31,7 @@ local function curve_list(fn, opts)
 end
 
 -- metrics' errors, named by the plot: "plot.roc: metrics.roc_curve: ..."
-local function metric(fn, f, ...)
-  local r = table.pack(pcall(f, ...))
-  if not r[1] then checks.reraise(r[2], fn .. ": ") end
-  return table.unpack(r, 2, r.n)
-end
+local metric = values.call
 
 local function check_pair(fn, c, i)
   if c.y_true == nil or c.y_score == nil then
@@ -91,5 +88,8 @@ function curves.pr(opts)
   end
   return fig
 end
+
+ml.doc(curves.roc, "plot.roc{y_true, y_score | curves = {{y_true, y_score, label}}, pos_label, ...} -> figure — ROC curves with their AUC in the legend and the chance line")
+ml.doc(curves.pr, "plot.pr{y_true, y_score | curves = {{y_true, y_score, label}}, pos_label, ...} -> figure — precision-recall curves (steps) with their average precision in the legend")
 
 return curves

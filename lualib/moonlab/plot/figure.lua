@@ -143,4 +143,8 @@ function Figure.single(fn, opts, known, defaults)
   return fig, fig:axes(ao)
 end
 
+ml.doc(Figure.save, "fig:save(path) -> path — writes the figure as PNG or SVG, by the extension (.png, .svg); other extensions are an error")
+ml.doc(Figure.axes, "fig:axes([{title, xlabel, ylabel, logx, logy, xlim, ylim, grid, legend, ...}]) -> axes — adds the next panel")
+ml.doc(Figure.render, "fig:render(canvas) — draws the figure onto an ml._cairo canvas (fig:save makes one)")
+
 return Figure

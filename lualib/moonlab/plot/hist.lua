@@ -12,8 +12,8 @@ local fmt = string.format
 
 local hist = {}
 
---- hist.counts(fn, t, bins, lo, hi, density) -> counts (Lua list), edges (Lua list of bins + 1)
-function hist.counts(fn, t, bins, lo, hi, density)
+-- counts (Lua list), edges (Lua list of bins + 1) of t over [lo, hi]
+local function counts_of(t, bins, lo, hi, density)
   local counts = ml._cairo.histogram(t, bins, lo, hi):tolist()
   local edges, width = {}, (hi - lo) / bins
   for i = 0, bins do edges[i + 1] = lo + width * i end
@@ -67,7 +67,7 @@ function hist.hist(opts)
   end
   local alpha = opts.alpha and checks.number(fn, "alpha", opts.alpha, 0, 1) or (#list > 1 and 0.55 or 0.9)
   for _, s in ipairs(list) do
-    local counts, edges = hist.counts(fn, s.t, bins, lo, hi, opts.density)
+    local counts, edges = counts_of(s.t, bins, lo, hi, opts.density)
     local r = { x0 = {}, x1 = {}, y0 = {}, y1 = {} }
     for i = 1, bins do
       r.x0[i], r.x1[i], r.y0[i], r.y1[i] = edges[i], edges[i + 1], 0, counts[i]
@@ -76,10 +76,11 @@ function hist.hist(opts)
     r.edge, r.edge_width = { 1, 1, 1 }, bins > 150 and 0 or 0.6
     if bins > 150 then r.edge = nil end
     r.sticky = { y = { 0 } }
-    r.log_floor = true
     ax:add(artists.rects(r))
   end
   return fig
 end
+
+ml.doc(hist.hist, "plot.hist{values | series = {{values, label}}, bins=30, range, density, ...} -> figure — histograms (numpy.histogram's bins, counted in C); NaN/Inf values are not counted")
 
 return hist

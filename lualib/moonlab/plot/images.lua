@@ -5,6 +5,7 @@ local ml = require "moonlab"
 local checks = require "moonlab.core.checks"
 local Figure = require "moonlab.plot.figure"
 local artists = require "moonlab.plot.artists"
+local values = require "moonlab.plot.values"
 
 local fmt = string.format
 
@@ -18,9 +19,8 @@ function images.images(opts)
   checks.options(fn, opts, { "tensor", "nrow", "padding", "normalize", "value_range", "title", "width", "height", "pad_value" })
   if opts.tensor == nil then checks.fail(fn .. ": tensor (the images) is required") end
   if ml.is_tensor(opts.tensor) and opts.tensor:numel() == 0 then checks.fail(fn .. ": tensor is empty") end
-  local ok, grid = pcall(ml.image.grid, opts.tensor, { nrow = opts.nrow, padding = opts.padding, normalize = opts.normalize,
-    value_range = opts.value_range, pad_value = opts.pad_value })
-  if not ok then checks.reraise(grid, fn .. ": ") end
+  local grid = values.call(fn, ml.image.grid, opts.tensor, { nrow = opts.nrow, padding = opts.padding,
+    normalize = opts.normalize, value_range = opts.value_range, pad_value = opts.pad_value })
   if grid:dtype() == "int64" then grid = grid:to("float32") / 255 end
   grid = grid:to("float32"):clamp(0, 1):contiguous()
   if grid:size(1) == 2 then grid = grid:narrow(1, 1, 1) end -- grey + alpha: the grey
@@ -35,5 +35,7 @@ function images.images(opts)
   fig.grid = grid
   return fig
 end
+
+ml.doc(images.images, "plot.images{tensor = [N, C, H, W] (or a list), nrow=8, padding=2, normalize, title, width} -> figure — an image grid (ml.image.grid), pixels kept sharp")
 
 return images

@@ -21,10 +21,8 @@ local parts = {
 
 for _, part in ipairs(parts) do
   for k, v in pairs(require("moonlab.plot." .. part)) do
-    if type(v) == "function" and not k:find("_of$") then
-      if plot[k] ~= nil then error("moonlab.plot: " .. part .. " redefines plot." .. k) end
-      plot[k] = v
-    end
+    if plot[k] ~= nil then error("moonlab.plot: " .. part .. " redefines plot." .. k) end
+    plot[k] = v
   end
 end
 
@@ -32,6 +30,7 @@ plot.Figure = require "moonlab.plot.figure"
 plot.ticks = require("moonlab.plot.ticks").max_n
 plot.colors = require "moonlab.plot.colors"
 
+ml.doc(plot.colors, "plot.colors — tab10 (colors.cycle(i)), names and '#rrggbb' (colors.parse), the Blues map (colors.blues(t))")
 ml.doc(plot.ticks, "plot.ticks(vmin, vmax, nbins) -> list: tick values of matplotlib's MaxNLocator(nbins, steps=[1, 2, 2.5, 5, 10])")
 ml.doc(plot, "ml.plot — PNG/SVG plots with cairo: line, scatter, hist, bar, roc, pr, confusion, images, " ..
   "search_history, importances, learning_curves; each returns a figure, fig:save('x.png' | 'x.svg')")

@@ -90,4 +90,6 @@ function learning.learning_curves(history, opts)
   return fig
 end
 
+ml.doc(learning.learning_curves, "plot.learning_curves(history | {history, ...}, [{labels, title, metrics, cols, width, height}]) -> figure — one panel per metric of fit's history, train and val_ overlaid, several runs in their own colours")
+
 return learning

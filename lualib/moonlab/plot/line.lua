@@ -1,4 +1,5 @@
 --- moonlab.plot.line: line plots, one series or several overlaid.
+local ml = require "moonlab"
 local checks = require "moonlab.core.checks"
 local Figure = require "moonlab.plot.figure"
 local artists = require "moonlab.plot.artists"
@@ -55,5 +56,6 @@ function line.line(opts)
   return fig
 end
 
-line.dash_of = dash_of
+ml.doc(line.line, "plot.line{x, y | series = {{x, y, label, color, dash, marker}, ...}, title, xlabel, ylabel, logx, logy, xlim, ylim, legend, width=800, height=500} -> figure — line plots; x defaults to 1..n; NaN/Inf points break the line")
+
 return line

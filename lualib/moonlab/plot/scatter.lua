@@ -45,4 +45,6 @@ function scatter.scatter(opts)
   return fig
 end
 
+ml.doc(scatter.scatter, "plot.scatter{x, y, c = labels, sizes, size=3.5, shape, color, alpha, label, ...} -> figure — a scatter plot, one colour and legend entry per class of c; NaN/Inf points are skipped")
+
 return scatter

@@ -92,4 +92,7 @@ function search.importances(tbl, opts)
     xlabel = opts.xlabel or "importance", width = opts.width, height = height }
 end
 
+ml.doc(search.search_history, "plot.search_history(trials, [{direction='minimize', title, ylabel, logy}]) -> figure — each complete trial's objective (pruned ones grey) and the best so far")
+ml.doc(search.importances, "plot.importances({name = importance} | param_importances' list, [{title, top=20}]) -> figure — horizontal bars, largest at the top")
+
 return search

@@ -115,10 +115,12 @@ function ticks.max_n(vmin, vmax, nbins, integer)
 end
 
 --- ticks.log(vmin, vmax, nmax) -> list: ticks of a log axis over [vmin, vmax] (> 0), at most about nmax
+-- (the decades; 1, 2 and 5 times them when there are at most three decades and room for them)
 function ticks.log(vmin, vmax, nmax)
   local d0, d1 = math.ceil(log10(vmin) - 1e-10), floor(log10(vmax) + 1e-10)
   local out = {}
-  if d1 - d0 + 1 >= 2 then
+  local decades = d1 - d0 + 1
+  if decades >= 2 and (decades > 3 or nmax < 7) then
     local every = math.max(1, math.ceil((d1 - d0 + 1) / nmax))
     for d = d0 - d0 % every, d1, every do
       if d >= d0 then out[#out + 1] = 10.0 ^ d end

@@ -64,4 +64,17 @@ function values.numbers(fn, what, v)
   return values.vector(fn, what, v):tolist()
 end
 
+-- f(...)'s results; an error it raises is raised again as "fn: <its message>", at the user's line.
+local function pass(fn, ok, ...)
+  if ok then return ... end
+  local err = ...
+  if type(err) ~= "string" then error(err, 0) end
+  fail(fn .. ": " .. err:gsub("^[^\n:]+:%d+: ", ""))
+end
+
+--- values.call(fn, f, ...) -> f(...): errors of the library functions a plot calls (metrics, image.grid) named by the plot
+function values.call(fn, f, ...)
+  return pass(fn, pcall(f, ...))
+end
+
 return values

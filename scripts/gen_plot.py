@@ -1,11 +1,13 @@
 #!/usr/bin/python3
-"""Tick values of matplotlib's MaxNLocator(nbins, steps=[1, 2, 2.5, 5, 10]) for
-known ranges: the reference of tests/lua/test_plot.lua (ml.plot.ticks).
-Writes tests/fixtures/plot/ticks.json."""
+"""References of tests/lua/test_plot.lua: the tick values of matplotlib's
+MaxNLocator(nbins, steps=[1, 2, 2.5, 5, 10]) for known ranges (ml.plot.ticks),
+and numpy.histogram's counts (plot.hist's bins).
+Writes tests/fixtures/plot/ticks.json and tests/fixtures/plot/hist.json."""
 import json
 import random
 
 import matplotlib
+import numpy as np
 from matplotlib.ticker import MaxNLocator
 
 random.seed(14)
@@ -30,3 +32,21 @@ for vmin, vmax, nbins in [(0.8, 5.2, 9), (0.5, 30.5, 9), (-0.2, 1.2, 9), (1, 2, 
 with open("tests/fixtures/plot/ticks.json", "w") as f:
     json.dump({"version": 1, "matplotlib": matplotlib.__version__, "cases": out}, f, indent=0)
 print(len(out), "cases")
+
+rng = np.random.default_rng(14)
+hist = []
+for n, bins in [(1000, 30), (37, 7), (500, 1), (200, 64)]:
+    v = rng.normal(size=n) * 3 + 1
+    v[::11] = np.nan
+    v[5] = np.inf
+    finite = v[np.isfinite(v)]
+    counts, edges = np.histogram(finite, bins=bins)
+    hist.append({"values": [float(x) if np.isfinite(x) else ("nan" if np.isnan(x) else "inf") for x in v], "bins": bins,
+                 "counts": counts.tolist(), "lo": float(edges[0]), "hi": float(edges[-1])})
+# a given range: values outside are not counted, the top edge is in the last bin
+v = np.array([0.0, 0.5, 1.0, 1.5, 2.0, 2.0, -1.0, 3.0])
+counts, edges = np.histogram(v, bins=4, range=(0, 2))
+hist.append({"values": v.tolist(), "bins": 4, "range": [0, 2], "counts": counts.tolist(), "lo": 0.0, "hi": 2.0})
+with open("tests/fixtures/plot/hist.json", "w") as f:
+    json.dump({"version": 1, "numpy": np.__version__, "cases": hist}, f)
+print(len(hist), "histograms")
