@@ -146,5 +146,6 @@ void lb_open_image(lua_State *L); /* ml._image: PNG files through libpng */
 void lb_open_track(lua_State *L); /* ml._track: run records (SHA-256, appends) */
 void lb_open_stop_signal(lua_State *L); /* ml._stop: SIGTERM/SIGINT as a flag (the model server's wait) */
 void lb_open_tensorboard(lua_State *L); /* ml._tensorboard: CRC-32C, TFRecord framing, histograms */
+void lb_open_cairo(lua_State *L); /* ml._cairo: the drawing behind ml.plot */
 
 #endif
