@@ -1,0 +1,172 @@
+-- The dashboard: its JSON API called as a handler on run records written by hand per contract C,
+-- then (where ml.http, node and chromium are there) the page end to end in headless Chromium.
+local ml = require "moonlab"
+local lfs = require "lfs"
+local app = require "moonlab.board.app"
+local json = ml.json
+
+-- A run record as ml.track lays it out (contract C).
+local function write_run(root, exp, id, o)
+  local dir = root .. "/" .. exp .. "/" .. id
+  lfs.mkdir(root); lfs.mkdir(root .. "/" .. exp); lfs.mkdir(dir); lfs.mkdir(dir .. "/artifacts")
+  local meta = {
+    id = id, name = o.name or id, experiment = exp, parent = o.parent or json.null, status = o.status or "finished",
+    start_time = o.start or 1.7e9, end_time = o.status == "running" and json.null or (o.start or 1.7e9) + 10,
+    pid = o.pid or 1, host = o.host or "elsewhere", seed = 0, threads = 1, moonlab_version = "test", git = json.null,
+    source = json.null, data = json.array(), tags = json.object(o.tags or {}), command = json.array(), kind = o.kind or "run",
+  }
+  T.write_file(dir .. "/meta.json", json.encode(meta))
+  T.write_file(dir .. "/params.json", json.encode({ given = json.object(o.params or {}), resolved = json.object(o.params or {}) }))
+  local lines = {}
+  for i, m in ipairs(o.points or {}) do
+    lines[#lines + 1] = json.encode({ step = i, time = 1.7e9 + i, metrics = m }) .. "\n"
+  end
+  T.write_file(dir .. "/metrics.jsonl", table.concat(lines))
+  return dir
+end
+
+local function curve(n, lr)
+  local pts = {}
+  for i = 1, n do pts[i] = { loss = 1 / (i * lr * 10 + 1), val_loss = 1.1 / (i * lr * 10 + 1), accuracy = 1 - 0.5 / i } end
+  return pts
+end
+
+local root, handler
+local function get(path, query, headers)
+  local status, body, h = handler({ method = "GET", path = path, query = query or {}, headers = headers or {}, body = "" })
+  local ok, v = pcall(json.decode, body)
+  return status, ok and v or body, h
+end
+
+local function setup()
+  local base = T.tmpdir()
+  root = base .. "/runs"
+  write_run(root, "mnist", "20260101-000001-aaaaaa", { name = "lr=0.1", params = { lr = 0.1, depth = 2 }, points = curve(5, 0.1), start = 1.7e9 })
+  write_run(root, "mnist", "20260101-000002-bbbbbb", { name = "lr=0.01", params = { lr = 0.01, depth = 3 }, points = curve(8, 0.01), start = 1.7e9 + 20 })
+  -- a run whose process is gone on this host: it reads as killed
+  local host = (T.read_file("/proc/sys/kernel/hostname") or ""):gsub("%s+$", "")
+  write_run(root, "mnist", "20260101-000003-cccccc", { status = "running", pid = 2 ^ 30 // 1, host = host, points = curve(2, 0.1), start = 1.7e9 + 30 })
+  -- a search with three trials
+  write_run(root, "tune", "20260101-000010-search", { kind = "search", tags = { metric = "val_loss", direction = "minimize" }, start = 1.7e9 + 40 })
+  for i, lr in ipairs({ 0.3, 0.03, 0.003 }) do
+    write_run(root, "tune", string.format("20260101-00001%d-trial%d", i, i), { kind = "trial", parent = "20260101-000010-search",
+      params = { lr = lr, units = 16 * i }, points = curve(3, lr), start = 1.7e9 + 40 + i, tags = { number = i } })
+  end
+  local art = root .. "/mnist/20260101-000001-aaaaaa/artifacts"
+  T.write_file(art .. "/curve.png", "\137PNG\r\n\26\n fake")
+  lfs.mkdir(art .. "/tables")
+  T.write_file(art .. "/tables/report.csv", "a,b\n1,2\n")
+  lfs.mkdir(base .. "/models"); lfs.mkdir(base .. "/models/fashion")
+  lfs.mkdir(base .. "/models/fashion/1"); lfs.mkdir(base .. "/models/fashion/2")
+  T.write_file(base .. "/models/fashion/1/model.safetensors", "x")
+  T.write_file(base .. "/models/fashion/2/model.safetensors", "xyz")
+  T.write_file(base .. "/models/fashion/2/meta.json", '{"metrics": {"accuracy": 0.88}}')
+  T.write_file(base .. "/secret.txt", "do not serve")
+  handler = app.init({ root = root })
+  return base
+end
+local base = setup()
+
+T.test("board api: experiments and runs, newest first, with final metrics and killed status", function()
+  local st, exps = get("/api/experiments")
+  T.eq(st, 200)
+  T.eq(#exps, 2); T.eq(exps[1].name, "mnist"); T.eq(exps[1].runs, 3); T.eq(exps[2].runs, 4)
+  local _, runs = get("/api/runs", { experiment = "mnist" })
+  T.eq(#runs, 3)
+  T.eq(runs[1].id, "20260101-000003-cccccc"); T.eq(runs[1].status, "killed")
+  T.eq(runs[3].name, "lr=0.1"); T.eq(runs[3].params.lr, 0.1); T.eq(runs[3].steps, 5)
+  T.near(runs[3].metrics.loss, 1 / (5 * 0.1 * 10 + 1), 1e-12)
+  local _, all = get("/api/runs")
+  T.eq(#all, 7)
+  T.eq((get("/api/runs", { experiment = "nope" })), 404)
+  T.eq((get("/api/runs", { experiment = "../x" })), 400)
+end)
+
+T.test("board api: one run, its metrics since a line, a cut last line ignored", function()
+  local id = "20260101-000002-bbbbbb"
+  local st, r = get("/api/runs/" .. id)
+  T.eq(st, 200); T.eq(r.meta.name, "lr=0.01"); T.eq(r.params.given.depth, 3)
+  T.eq(table.concat(r.metric_keys, ","), "accuracy,loss,val_loss"); T.eq(r.points, 8)
+  local _, m = get("/api/runs/" .. id .. "/metrics", { since = "0" })
+  T.eq(#m.points, 8); T.eq(m.next, 8); T.eq(m.points[1].step, 1); T.eq(m.status, "finished")
+  local _, m5 = get("/api/runs/" .. id .. "/metrics", { since = "5" })
+  T.eq(#m5.points, 3); T.eq(m5.points[1].step, 6); T.eq(m5.next, 8)
+  -- a run that grows: a complete line and a cut one
+  local f = io.open(root .. "/mnist/" .. id .. "/metrics.jsonl", "ab")
+  f:write('{"step": 9, "time": 1.0, "metrics": {"loss": 0.01}}\n{"step": 10, "ti')
+  f:close()
+  local _, m8 = get("/api/runs/" .. id .. "/metrics", { since = "8" })
+  T.eq(#m8.points, 1); T.eq(m8.points[1].step, 9); T.eq(m8.next, 9)
+  f = io.open(root .. "/mnist/" .. id .. "/metrics.jsonl", "ab")
+  f:write('me": 2.0, "metrics": {"loss": 0.005}}\n')
+  f:close()
+  local _, m9 = get("/api/runs/" .. id .. "/metrics", { since = "9" })
+  T.eq(#m9.points, 1); T.eq(m9.points[1].metrics.loss, 0.005); T.eq(m9.next, 10)
+  local _, runs = get("/api/runs", { experiment = "mnist" })
+  for _, r2 in ipairs(runs) do if r2.id == id then T.eq(r2.metrics.loss, 0.005); T.eq(r2.steps, 10) end end
+  T.eq((get("/api/runs/" .. id .. "/metrics", { since = "-1" })), 400)
+  T.eq((get("/api/runs/nope")), 404)
+  T.eq((get("/api/runs/..")), 400)
+end)
+
+T.test("board api: artifacts listed and served with their type; traversal refused", function()
+  local id = "20260101-000001-aaaaaa"
+  local _, arts = get("/api/runs/" .. id .. "/artifacts")
+  T.eq(#arts, 2); T.eq(arts[1].name, "curve.png"); T.eq(arts[1].image, true); T.eq(arts[2].name, "tables/report.csv")
+  local st, body, h = handler({ method = "GET", path = "/artifacts/" .. id .. "/curve.png", query = {}, headers = {} })
+  T.eq(st, 200); T.eq(h["content-type"], "image/png"); T.eq(body:sub(1, 4), "\137PNG")
+  local st2, body2, h2 = handler({ method = "GET", path = "/artifacts/" .. id .. "/tables/report.csv", query = {}, headers = {} })
+  T.eq(st2, 200); T.eq(body2, "a,b\n1,2\n"); T.ok(h2["content-type"]:find("text/csv", 1, true))
+  local st3 = handler({ method = "GET", path = "/artifacts/" .. id .. "/tables/report.csv", query = {}, headers = { ["if-none-match"] = h2.etag } })
+  T.eq(st3, 304)
+  for _, bad in ipairs({ "/../../../secret.txt", "/..%2F..%2F..%2Fsecret.txt", "/%2e%2e/%2e%2e/%2e%2e/secret.txt" }) do
+    local s = handler({ method = "GET", path = "/artifacts/" .. id .. bad, query = {}, headers = {} })
+    T.ok(s == 400 or s == 404, bad .. " answered " .. s)
+  end
+  T.eq((handler({ method = "GET", path = "/artifacts/" .. id .. "/missing.png", query = {}, headers = {} })), 404)
+  T.eq((handler({ method = "GET", path = "/artifacts/..%2F..%2Fsecret.txt/x", query = {}, headers = {} })), 400)
+end)
+
+T.test("board api: a search's trials with value, state and the best", function()
+  local _, s = get("/api/runs/20260101-000010-search/trials")
+  T.eq(#s.trials, 3); T.eq(s.direction, "minimize"); T.eq(s.metric, "val_loss")
+  T.eq(table.concat(s.param_names, ","), "lr,units")
+  T.eq(s.trials[1].number, 1); T.eq(s.trials[1].state, "complete"); T.eq(s.trials[1].params.lr, 0.3)
+  T.near(s.trials[1].value, 1.1 / (3 * 0.3 * 10 + 1), 1e-12)
+  T.eq(s.best, "20260101-000011-trial1")
+  local _, r = get("/api/runs/20260101-000010-search")
+  T.eq(r.children, 3)
+end)
+
+T.test("board api: model versions beside the runs root, newest first", function()
+  local _, m = get("/api/models")
+  T.eq(#m, 1); T.eq(m[1].name, "fashion"); T.eq(#m[1].versions, 2)
+  T.eq(m[1].versions[1].version, 2); T.eq(m[1].versions[1].meta.metrics.accuracy, 0.88); T.eq(m[1].versions[1].bytes, 3 + #'{"metrics": {"accuracy": 0.88}}')
+  local st, body = handler({ method = "GET", path = "/models/fashion/2/model.safetensors", query = {}, headers = {} })
+  T.eq(st, 200); T.eq(body, "xyz")
+  T.eq((handler({ method = "GET", path = "/models/fashion/2/../../../secret.txt", query = {}, headers = {} })), 400)
+end)
+
+T.test("board app: the page and static files with types and cache headers; unknown routes and methods", function()
+  local st, body, h = handler({ method = "GET", path = "/", query = {}, headers = {} })
+  T.eq(st, 200); T.ok(h["content-type"]:find("text/html", 1, true)); T.ok(body:find("board.js", 1, true))
+  local st2, _, h2 = handler({ method = "GET", path = "/static/board.js", query = {}, headers = {} })
+  T.eq(st2, 200); T.ok(h2["content-type"]:find("javascript", 1, true)); T.eq(h2["cache-control"], "no-cache")
+  local st3, _, h3 = handler({ method = "GET", path = "/static/vendor/uPlot.iife.min.js", query = {}, headers = {} })
+  T.eq(st3, 200); T.ok(h3["cache-control"]:find("max-age", 1, true))
+  T.eq((handler({ method = "GET", path = "/static/../app.lua", query = {}, headers = {} })), 400)
+  T.eq((handler({ method = "GET", path = "/static/nope.js", query = {}, headers = {} })), 404)
+  local s4, b4 = get("/api/nothing")
+  T.eq(s4, 404); T.ok(b4.error:find("no API route", 1, true))
+  T.eq((handler({ method = "POST", path = "/api/runs", query = {}, headers = {}, body = "" })), 405)
+end)
+
+T.test("board api: a missing runs folder lists nothing; a bad meta.json is skipped", function()
+  local h = app.init({ root = base .. "/no-such" })
+  local st, body = h({ method = "GET", path = "/api/runs", query = {}, headers = {} })
+  T.eq(st, 200); T.eq(body, "[]")
+  lfs.mkdir(root .. "/mnist/20260101-000009-broken")
+  T.write_file(root .. "/mnist/20260101-000009-broken/meta.json", "{not json")
+  local _, runs = get("/api/runs", { experiment = "mnist" })
+  T.eq(#runs, 3)
+end)
