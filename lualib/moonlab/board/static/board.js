@@ -72,7 +72,7 @@ function parseFilter(text) {
 function matches(row, terms) {
   return terms.every(t => {
     if (t.word) return Object.values(row).some(v => String(fmtNum(v)).toLowerCase().includes(t.word));
-    const v = row[t.key], n = Number(t.value);
+    const v = t.key in row ? row[t.key] : row["params." + t.key], n = Number(t.value);
     if (v == null) return false;
     const num = typeof v === "number" && !Number.isNaN(n);
     const a = num ? v : String(v), b = num ? n : t.value;
@@ -249,7 +249,7 @@ async function viewRun(id) {
      ["git", m.git ? `${m.git.commit || ""}${m.git.dirty ? " (dirty)" : ""}` : ""],
      ["source", m.source ? m.source.path : ""], ["command", (m.command || []).join(" ")]]
       .filter(([, v]) => v != null && v !== "").map(([k, v]) => h("tr", {}, h("th", {}, k), h("td", {}, v))));
-  show(h("section", { class: "content run" },
+  show(h("section", { class: "content run", "data-run": run.id },
     h("div", { class: "title" }, h("h2", {}, m.name || run.id), statusEl, h("a", { href: "#/?exp=" + encodeURIComponent(run.experiment), class: "back" }, "← " + run.experiment)),
     h("h3", {}, "Learning curves"), curves,
     run.children > 0 || m.kind === "search" ? [h("h3", {}, "Trials"), trials] : null,
@@ -392,17 +392,28 @@ async function viewCompare(ids) {
 
 // ---- models --------------------------------------------------------------------------------
 
+function versionRow(m, v) {
+  const fileUrl = f => `/models/${encodeURIComponent(m.name)}/${v.version}/${encodeURIComponent(f.name)}`;
+  const meta = v.meta ? Object.entries(flat(v.meta.metrics || v.meta)).slice(0, 6).map(([k, x]) => `${k}=${fmtNum(x)}`).join(", ") : "";
+  return h("tr", {}, h("td", { class: "num" }, v.version), h("td", { class: "time" }, fmtTime(v.time)),
+    h("td", { class: "num" }, fmtBytes(v.bytes)), h("td", {}, meta),
+    h("td", {}, v.files.map(f => h("a", { class: "file", href: fileUrl(f) }, f.name))));
+}
+
+function modelCard(m) {
+  const aliases = m.aliases.map(a => (a.target ? `${a.name} → ${a.target}` : a.name)).join(", ");
+  return h("div", { class: "model" },
+    h("h3", {}, m.name, h("span", { class: "muted" }, ` ${m.versions.length} version${m.versions.length === 1 ? "" : "s"}`),
+      aliases ? h("span", { class: "muted" }, " · " + aliases) : null),
+    h("table", { class: "runs" },
+      h("thead", {}, h("tr", {}, ["version", "written", "size", "metrics / metadata", "files"].map(c => h("th", {}, c)))),
+      h("tbody", {}, m.versions.map(v => versionRow(m, v)))));
+}
+
 async function viewModels() {
   const models = await api("/api/models");
   show(h("section", { class: "content models" }, h("h2", {}, "Model versions"),
-    models.length ? models.map(m => h("div", { class: "model" },
-      h("h3", {}, m.name, h("span", { class: "muted" }, ` ${m.versions.length} version${m.versions.length === 1 ? "" : "s"}`),
-        m.aliases.length ? h("span", { class: "muted" }, " · " + m.aliases.map(a => a.target ? `${a.name} → ${a.target}` : a.name).join(", ")) : null),
-      h("table", { class: "runs" }, h("thead", {}, h("tr", {}, ["version", "written", "size", "metrics / metadata", "files"].map(c => h("th", {}, c)))),
-        h("tbody", {}, m.versions.map(v => h("tr", {}, h("td", { class: "num" }, v.version), h("td", { class: "time" }, fmtTime(v.time)),
-          h("td", { class: "num" }, fmtBytes(v.bytes)),
-          h("td", {}, v.meta ? Object.entries(flat(v.meta.metrics || v.meta)).slice(0, 6).map(([k, x]) => `${k}=${fmtNum(x)}`).join(", ") : ""),
-          h("td", {}, v.files.map(f => h("a", { class: "file", href: `/models/${encodeURIComponent(m.name)}/${v.version}/${encodeURIComponent(f.name)}` }, f.name))))))))))
+    models.length ? models.map(modelCard)
       : h("p", { class: "muted" }, "No model versions (a models/NAME/N/ folder beside the runs, or moonlab board --models DIR).")));
   setStatus(`${models.length} models`);
 }
