@@ -60,7 +60,7 @@ static int is_subcommand(const char *a) {
     size_t n = strlen(a);
     struct stat st;
     if (n == 0 || a[0] == '-' || strchr(a, '/') || (n >= 4 && strcmp(a + n - 4, ".lua") == 0)) return 0;
-    return stat(a, &st) != 0;
+    return stat(a, &st) != 0 || S_ISDIR(st.st_mode); /* a directory is no script: ./runs beside `moonlab runs` */
 }
 
 /* Runs require("moonlab.cli").main(NAME, {args...}) with arg set as for a

@@ -175,13 +175,15 @@ function recipe.main(r, path)
   end
   -- every other argument is name=value: `--epochs 5` or a bare `epochs` would otherwise be dropped unseen
   local known = sorted_keys(r.params or {})
+  local track -- --no-track: no run record (track/autolog.lua)
   for _, a in ipairs(arg or {}) do
-    if not a:match("^[%a_][%w_.%-]*=") then
-      fail(fmt("%s: unexpected argument '%s'; a recipe takes name=value (parameters: %s) or --help", path, a,
+    if a == "--no-track" then track = false
+    elseif not a:match("^[%a_][%w_.%-]*=") then
+      fail(fmt("%s: unexpected argument '%s'; a recipe takes name=value (parameters: %s), --no-track or --help", path, a,
         #known > 0 and table.concat(known, ", ") or "none"))
     end
   end
-  local metrics = recipe.run(r, { overrides = ml.overrides, path = path })
+  local metrics = require("moonlab.track.autolog").recipe(recipe.run, r, { overrides = ml.overrides, path = path }, track)
   if type(metrics) == "table" then
     local parts = {}
     for _, k in ipairs(sorted_keys(metrics)) do parts[#parts + 1] = k .. " = " .. show(metrics[k]) end

@@ -142,5 +142,6 @@ void lb_open_boosting(lua_State *L); /* ml._boosting: histogram gradient boostin
 void lb_open_proc(lua_State *L); /* ml._proc: worker processes (core/workers.lua) */
 void lb_open_trees(lua_State *L); /* ml._trees: decision trees and forests */
 void lb_open_image(lua_State *L); /* ml._image: PNG files through libpng */
+void lb_open_track(lua_State *L); /* ml._track: run records (SHA-256, appends) */
 
 #endif

@@ -31,6 +31,7 @@ local callbacks = { Callback = base.Callback }
 local FILES = {
   EarlyStopping = "early_stopping", ModelCheckpoint = "model_checkpoint", LearningRateScheduler = "lr_scheduler",
   ReduceLROnPlateau = "reduce_lr_on_plateau", CSVLogger = "csv_logger", ProgressBar = "progress_bar",
+  Track = "track",
 }
 for name, file in pairs(FILES) do callbacks[name] = require("moonlab.callbacks." .. file) end
 

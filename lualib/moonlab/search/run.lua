@@ -174,7 +174,7 @@ function M.run(objective, spec, opts)
   local fn = "search.run"
   checks.func(fn, "objective", objective)
   opts = checks.options(fn, opts, { "method", "sampler", "trials", "timeout", "target", "direction", "metric", "seed",
-    "pruner", "verbose", "journal", "jobs" })
+    "pruner", "verbose", "journal", "jobs", "track" })
   local compiled = space.compile(fn, spec)
   local direction = checks.one_of(fn, "direction", opts.direction, { "minimize", "maximize" }, "minimize")
   local sampler = make_sampler(fn, opts.method, opts.sampler)
@@ -206,6 +206,9 @@ function M.run(objective, spec, opts)
     local params = sampler:suggest { space = compiled, trials = trials, rng = r, direction = direction, number = number }
     return params, rng.derive(seed + 1, number)
   end
+  local track_done -- run records (track/autolog.lua): a parent run, a child run per trial, when tracking is on
+  objective, track_done = require("moonlab.track.autolog").search(objective, opts.track, { direction = direction,
+    metric = opts.metric, seed = seed, method = type(opts.method) == "string" and opts.method or "tpe", trials = n_trials, names = compiled.names })
   local t0 = ml.now()
   -- the loop every process runs: claim a trial, run it, record it
   local function loop(st)
@@ -239,11 +242,11 @@ function M.run(objective, spec, opts)
   if temp_journal then os.remove(temp_journal) end
   study.trials = store.trials
   study.elapsed = ml.now() - t0
-  return result.new(study)
+  return track_done(result.new(study))
 end
 
 ml.doc(M.run, "search.run(objective, space, [{method='tpe'|'gp'|'genetic'|'random'|'grid', trials=20, timeout, target, direction='minimize', "
-  .. "metric, seed, pruner='median'|'halving'|'hyperband'|'none', sampler={...}, journal=path, jobs=1, verbose=true}]) -> result — runs objective(params, trial) per trial; "
+  .. "metric, seed, pruner='median'|'halving'|'hyperband'|'none', sampler={...}, journal=path, jobs=1, verbose=true, track}]) -> result — runs objective(params, trial) per trial; "
   .. "result.best_params, result.best_value, print(result)")
 
 return M

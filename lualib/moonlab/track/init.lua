@@ -6,6 +6,9 @@ local track = {}
 
 -- Each part adds its public names; a name defined twice is a mistake.
 local parts = {
+  "run", -- track.start, track.active, track.note_data, track.Run
+  "store", -- track.read, track.list, track.find
+  "mlflow", -- track.export_mlflow
 }
 
 for _, part in ipairs(parts) do

@@ -43,6 +43,7 @@ local M = {}
 M.OPTIONS = {
   "epochs", "batch_size", "shuffle", "validation_split", "validation_data", "validation_split_mode",
   "class_weight", "verbose", "callbacks", "initial_epoch", "resume", "seed", "output", "on_interrupt", "fused",
+  "track", -- a run record (callbacks/track.lua): nil = the active run, false = none, true, or a run
 }
 
 local function writer(output)
@@ -418,7 +419,7 @@ local function setup(F, X, y, ds, opts)
   F.ntrain = F.loader.n or d.ntrain
   F.names = log_names(F.metrics, d.val ~= nil)
   F.history = new_history(F.seed, d.val and d.val.desc, F.names, saved and saved.history)
-  F.callbacks = hooks.prepare(opts.callbacks, s.verbose)
+  F.callbacks = ml.callbacks.Track.attach(hooks.prepare(opts.callbacks, s.verbose), opts.track)
   F.ctx = make_ctx(F)
   for _, cb in ipairs(F.callbacks) do
     if hooks.is_object(cb) and cb.set_context then cb:set_context(F.ctx) end

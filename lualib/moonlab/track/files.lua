@@ -1,0 +1,41 @@
+--- track/files.lua: directories and whole-file writes for run records.
+local ml = require "moonlab"
+local checks = require "moonlab.core.checks"
+local lfs = require "lfs"
+
+local fail, fmt = checks.fail, string.format
+local M = {}
+
+function M.mkdir_p(who, path)
+  local sofar = path:sub(1, 1) == "/" and "" or nil
+  for part in path:gmatch("[^/]+") do
+    sofar = sofar and (sofar .. "/" .. part) or part
+    local mode = lfs.attributes(sofar, "mode")
+    if mode == nil then
+      local ok, err = lfs.mkdir(sofar)
+      if not ok and lfs.attributes(sofar, "mode") ~= "directory" then
+        fail(fmt("%s: cannot create '%s': %s", who, sofar, tostring(err)))
+      end
+    elseif mode ~= "directory" then
+      fail(fmt("%s: cannot create '%s': '%s' is not a directory", who, path, sofar))
+    end
+  end
+end
+
+
+-- Writes text to path through a temporary file and a rename: a reader sees the old file or the new one, whole.
+function M.write_atomic(who, path, text)
+  local tmp = fmt("%s.tmp%d", path, ml._proc.getpid())
+  local f, err = io.open(tmp, "wb")
+  if not f then error(fmt("%s: cannot write '%s': %s", who, tmp, tostring(err)), 0) end
+  f:write(text)
+  local ok, err2 = f:close()
+  if not ok then os.remove(tmp); error(fmt("%s: cannot write '%s': %s", who, tmp, tostring(err2)), 0) end
+  local rok, rerr = os.rename(tmp, path)
+  if not rok then os.remove(tmp); error(fmt("%s: cannot rename '%s' to '%s': %s", who, tmp, path, tostring(rerr)), 0) end
+end
+
+ml.doc(M.mkdir_p, "files.mkdir_p(who, path) — creates path and its missing parents (LuaFileSystem), or raises 'who: cannot create PATH: reason'")
+ml.doc(M.write_atomic, "files.write_atomic(who, path, text) — writes a file through a temporary file and a rename, so readers see it whole")
+
+return M

@@ -1,0 +1,162 @@
+--- track/store.lua: reading run records back — one run (track.read), the runs of a root
+-- or an experiment (track.list), a run named by id or unique prefix (track.find).
+-- A record left "running" by a process that is gone from this host reads as "killed";
+-- a last line of metrics.jsonl cut by a kill is ignored.
+local ml = require "moonlab"
+local checks = require "moonlab.core.checks"
+local format = require "moonlab.core.format"
+local prov = require "moonlab.track.provenance"
+local lfs = require "lfs"
+
+local fail, fmt = checks.fail, string.format
+local M = {}
+
+local function read_file(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+local function decode_file(who, path)
+  local text = read_file(path)
+  if not text then return nil end
+  local ok, v = pcall(ml.json.decode, text)
+  if not ok then fail(fmt("%s: '%s' is not valid JSON: %s", who, path, tostring(v))) end
+  return format.from_json(v)
+end
+
+--- track.status_of(meta) -> the status a reader should see: "running" of a dead process on this host is "killed"
+function M.status_of(meta)
+  if meta.status == "running" and meta.host == prov.host() and math.type(meta.pid) == "integer"
+      and not ml._proc.alive(meta.pid) then
+    return "killed"
+  end
+  return meta.status
+end
+
+local function read_meta(who, dir)
+  local meta = decode_file(who, dir .. "/meta.json")
+  if type(meta) ~= "table" then return nil end
+  meta.recorded_status = meta.status
+  meta.status = M.status_of(meta)
+  meta.dir = dir
+  meta.tags = meta.tags or {}
+  meta.data = meta.data or {}
+  return meta
+end
+
+--- track.read_metrics(path) -> {points...}, cut: the lines of metrics.jsonl (a cut last line skipped and counted)
+function M.read_metrics(path)
+  local points, cut = {}, 0
+  local f = io.open(path, "rb")
+  if not f then return points, cut end
+  for line in f:lines() do
+    if line ~= "" then
+      local ok, p = pcall(ml.json.decode, line)
+      if ok and type(p) == "table" and type(p.metrics) == "table" then
+        points[#points + 1] = format.from_json(p)
+      else
+        cut = cut + 1
+      end
+    end
+  end
+  f:close()
+  return points, cut
+end
+
+--- track.final(points) -> {name = last value}: each metric's last logged value
+function M.final(points)
+  local out = {}
+  for _, p in ipairs(points) do
+    for k, v in pairs(p.metrics) do out[k] = v end
+  end
+  return out
+end
+
+--- track.read(run_dir) -> {meta, params, metrics = {points}, final, dir}: a whole run record
+function M.read(dir)
+  local who = "track.read"
+  if type(dir) == "table" and dir.dir then dir = dir.dir end
+  if type(dir) ~= "string" then fail(fmt("%s: expected a run directory, got %s", who, checks.show(dir))) end
+  local meta = read_meta(who, dir)
+  if not meta then
+    fail(fmt("%s: '%s' is not a run directory (no meta.json)", who, dir))
+  end
+  local params = decode_file(who, dir .. "/params.json") or {}
+  params.given, params.resolved = params.given or {}, params.resolved or {}
+  local points, cut = M.read_metrics(dir .. "/metrics.jsonl")
+  return { meta = meta, params = params, metrics = points, final = M.final(points), cut_lines = cut, dir = dir }
+end
+
+local function subdirs(path)
+  local out = {}
+  if lfs.attributes(path, "mode") ~= "directory" then return out end
+  for name in lfs.dir(path) do
+    if name:sub(1, 1) ~= "." and lfs.attributes(path .. "/" .. name, "mode") == "directory" then out[#out + 1] = name end
+  end
+  table.sort(out)
+  return out
+end
+
+--- track.experiments([root]) -> {name...}: the experiments under root
+function M.experiments(root)
+  root = require("moonlab.track.run").root(root)
+  local out = {}
+  for _, e in ipairs(subdirs(root)) do
+    if lfs.attributes(root .. "/" .. e, "mode") == "directory" then out[#out + 1] = e end
+  end
+  return out
+end
+
+--- track.list([root], [experiment]) -> {meta...}: the runs' meta tables (status resolved, meta.dir set), newest first
+function M.list(root, experiment)
+  local who = "track.list"
+  root = require("moonlab.track.run").root(root)
+  if type(root) ~= "string" then fail(fmt("%s: root must be a directory name, got %s", who, checks.show(root))) end
+  if experiment ~= nil and type(experiment) ~= "string" then
+    fail(fmt("%s: experiment must be a name, got %s", who, checks.show(experiment)))
+  end
+  local out = {}
+  local exps = experiment and { experiment } or M.experiments(root)
+  for _, e in ipairs(exps) do
+    for _, id in ipairs(subdirs(root .. "/" .. e)) do
+      local ok, meta = pcall(read_meta, who, root .. "/" .. e .. "/" .. id)
+      if ok and meta then out[#out + 1] = meta end
+    end
+  end
+  table.sort(out, function(a, b)
+    local ta, tb = tonumber(a.start_time) or 0, tonumber(b.start_time) or 0
+    if ta ~= tb then return ta > tb end
+    return tostring(a.id) > tostring(b.id)
+  end)
+  return out
+end
+
+--- track.find(ref, [root]) -> meta: the run whose id is ref or starts with it (or the run directory ref)
+function M.find(ref, root)
+  local who = "track.find"
+  if type(ref) ~= "string" or ref == "" then fail(fmt("%s: expected a run id or prefix, got %s", who, checks.show(ref))) end
+  if lfs.attributes(ref .. "/meta.json", "mode") == "file" then return read_meta(who, ref) end
+  local hits = {}
+  for _, m in ipairs(M.list(root)) do
+    if m.id == ref then return m end
+    if tostring(m.id):sub(1, #ref) == ref then hits[#hits + 1] = m end
+  end
+  if #hits == 1 then return hits[1] end
+  if #hits == 0 then fail(fmt("%s: no run '%s' under '%s'", who, ref, require("moonlab.track.run").root(root))) end
+  local ids = {}
+  for i = 1, math.min(#hits, 5) do ids[i] = hits[i].id end
+  fail(fmt("%s: '%s' matches %d runs (%s%s); give more of the id", who, ref, #hits, table.concat(ids, ", "), #hits > 5 and ", ..." or ""))
+end
+
+ml.doc(M.read, "track.read(run_dir) -> {meta, params = {given, resolved}, metrics = {points}, final, dir} — a run record; status resolved (killed)")
+ml.doc(M.list, "track.list([root], [experiment]) -> {meta...} — the runs' meta tables, newest first (status resolved, meta.dir set)")
+ml.doc(M.find, "track.find(ref, [root]) -> meta — the run with id ref or the one id starting with ref (or a run directory)")
+ml.doc(M.experiments, "track.experiments([root]) -> {name...} — the experiment directories under root")
+ml.doc(M.status_of, "track.status_of(meta) -> status — 'running' of a process gone from this host reads as 'killed'")
+ml.doc(M.read_metrics, "track.read_metrics(path) -> points, cut — the JSON lines of metrics.jsonl; a cut line is skipped and counted")
+ml.doc(M.final, "track.final(points) -> {name = value} — each metric's last logged value")
+
+return M
