@@ -79,7 +79,7 @@ function R.browser_set(base)
   for i, p in ipairs(space) do
     R.write_run(root, "tuning", string.format("20260102-1100%02d-trial%d", i, i), { kind = "trial", parent = sid,
       params = { lr = p[1], units = p[2], activation = p[3] }, points = R.curve(4, p[1] * (p[3] == "gelu" and 1.5 or 1)),
-      start = t0 + 3000 + i, tags = { number = i } })
+      start = t0 + 3000 + i, tags = { trial = i, state = "complete" } })
   end
   out.search_id = sid
   -- an artifact image and a table
@@ -95,6 +95,51 @@ function R.browser_set(base)
     write(d .. "/model.safetensors", string.rep("x", 1000 * v))
     write(d .. "/meta.json", json.encode({ metrics = { accuracy = 0.85 + v * 0.01 }, run = runs[v].id }))
   end
+  return out
+end
+
+-- The same kind of set made by ml.track itself: real short fits (two blobs, a small MLP) with
+-- tracking, a tracked random search, and a run left open (running, this process) for the live check.
+-- Returns {root, ids = {finished fits}, epochs, running_id, running, search_id}.
+function R.tracked_set(base)
+  local nn = ml.nn
+  local root = base .. "/runs"
+  local out = { root = root, ids = {}, epochs = 6 }
+  ml.seed(3)
+  local n = 160
+  local labels = {}
+  for i = 1, n do labels[i] = (i % 2) + 1 end
+  local y = ml.tensor(labels)
+  local X = ml.randn(n, 4) + y:float():reshape(n, 1) * ml.tensor({ 1.5, 0, 0, 0 }):reshape(1, 4)
+  local function fit(name, p)
+    local run = ml.track.start { experiment = "blobs", name = name, params = p, dir = root, source = false, tags = { model = "mlp" } }
+    local model = nn.Sequential { nn.Linear(4, p.hidden), nn.ReLU(), nn.Linear(p.hidden, 2) }
+    local opt = p.optimizer == "sgd" and ml.optim.SGD(model:parameters(), { lr = p.lr, momentum = 0.9 })
+      or ml.optim.Adam(model:parameters(), { lr = p.lr })
+    model:compile { optimizer = opt, loss = nn.CrossEntropyLoss(), metrics = { "accuracy" } }
+    local h = model:fit(X, y, { epochs = out.epochs, batch_size = 32, validation_split = 0.25, verbose = 0 })
+    run:finish()
+    out.ids[#out.ids + 1] = run.id
+    return h
+  end
+  out.history = fit("mlp lr=0.05", { lr = 0.05, hidden = 16, optimizer = "adam" })
+  fit("mlp lr=0.01", { lr = 0.01, hidden = 32, optimizer = "adam" })
+  fit("mlp sgd", { lr = 0.1, hidden = 16, optimizer = "sgd" })
+  -- a tracked search: its parent run and one child run per trial
+  local outer = ml.track.start { experiment = "tuning", name = "tune", dir = root, source = false }
+  local search = ml.search
+  search.run(function(p) return (math.log(p.lr, 10) + 2) ^ 2 + (p.units - 48) ^ 2 / 1000 + (p.act == "relu" and 0 or 0.3) end,
+    { lr = search.loguniform(1e-4, 1), units = search.int(8, 128), act = search.choice({ "relu", "tanh" }) },
+    { method = "random", trials = 8, seed = 1, verbose = false, track = outer })
+  outer:finish()
+  for _, m in ipairs(ml.track.list(root, "tuning")) do
+    if m.kind == "search" then out.search_id = m.id end
+  end
+  -- the live run stays open while the browser test appends to it
+  local live = ml.track.start { experiment = "blobs", name = "mlp live", dir = root, source = false,
+    params = { lr = 0.02, hidden = 8, optimizer = "adam" } }
+  for i = 1, 4 do live:log({ loss = 1 / (i + 1), val_loss = 1.1 / (i + 1) }, i) end
+  out.live, out.running_id, out.running = live, live.id, live.dir
   return out
 end
 

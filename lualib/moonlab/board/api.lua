@@ -239,7 +239,7 @@ function api.runs(root, experiment)
   return out
 end
 
---- api.run(root, id) -> {meta, params = {given, resolved}, metric_keys, final, points, experiment}
+--- api.run(root, id) -> {meta, params = {given, resolved}, metric_keys, final, points, experiment, trials (count), children (other child runs)}
 function api.run(root, id)
   local dir, exp = run_dir(root, id)
   local meta = read_json(dir .. "/meta.json")
@@ -251,15 +251,18 @@ function api.run(root, id)
   for i, k in ipairs(m.keys) do keys[i] = k end
   local final = {}
   for k, v in pairs(m.last) do final[k] = v end
-  local children = 0
+  local children, trials = json.array(), 0
   for _, cid in ipairs(run_ids(root, exp)) do
     local cm = read_json(root .. "/" .. exp .. "/" .. cid .. "/meta.json")
-    if type(cm) == "table" and cm.parent == (meta.id or id) then children = children + 1 end
+    if type(cm) == "table" and cm.parent == (meta.id or id) then
+      if cm.kind == "trial" then trials = trials + 1
+      else children[#children + 1] = { id = cm.id or cid, name = cm.name, kind = cm.kind, status = api.status(cm) } end
+    end
   end
   return {
     id = meta.id or id, experiment = exp, meta = meta, metric_keys = keys, final = json.object(final),
     params = { given = json.object(params.given or {}), resolved = json.object(params.resolved or {}) },
-    points = #m.offsets, steps = m.steps, children = children,
+    points = #m.offsets, steps = m.steps, trials = trials, children = children,
   }
 end
 
@@ -324,13 +327,14 @@ end
 local MAXIMIZE_WORDS = { acc = true, accuracy = true, auc = true, f1 = true, r2 = true, score = true,
   precision = true, recall = true, ap = true, map = true }
 
--- The objective's value of a trial: its recorded value, else the search's metric, else its only metric.
+-- The objective's value of a trial: its recorded value (ml.track logs it as the metric "value"),
+-- else the search's metric, else its only metric.
 local function trial_value(meta, final, metric)
   local tags = meta.tags or {}
   local v = tonumber(meta.value) or tonumber(tags.value)
   if v then return v end
-  if metric and type(final[metric]) == "number" then return final[metric] end
   if type(final.value) == "number" then return final.value end
+  if metric and type(final[metric]) == "number" then return final[metric] end
   local k, only = next(final)
   if k and next(final, k) == nil then return only end
   return nil
@@ -365,7 +369,7 @@ function api.trials(root, id)
       local tags = meta.tags or {}
       local st = api.status(meta)
       trials[#trials + 1] = {
-        id = meta.id or cid, name = meta.name, number = math.tointeger(tonumber(tags.number or meta.number)),
+        id = meta.id or cid, name = meta.name, number = math.tointeger(tonumber(tags.trial or tags.number or meta.number)),
         params = json.object(params), value = trial_value(meta, final, metric),
         state = tags.state or meta.state or STATE[st] or st, start_time = tonumber(meta.start_time),
         metrics = json.object((function() local t = {} for k, v in pairs(final) do t[k] = v end return t end)()),

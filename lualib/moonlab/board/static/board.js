@@ -155,8 +155,8 @@ async function viewRuns(params) {
 
 // ---- curves --------------------------------------------------------------------------------
 
-// loss and val_loss share a chart: the metric's name without its val_/train_ prefix.
-function baseName(k) { return k.replace(/^(val|valid|validation|train|test)_/, ""); }
+// loss and val_loss share a chart (and a search's value and best_value): the name without its prefix.
+function baseName(k) { return k.replace(/^(val|valid|validation|train|test|best)_/, ""); }
 
 // A uPlot chart of series {label, points: [[step, value]...]} on one x axis (the step).
 function makeChart(el, title, series, width) {
@@ -251,8 +251,10 @@ async function viewRun(id) {
       .filter(([, v]) => v != null && v !== "").map(([k, v]) => h("tr", {}, h("th", {}, k), h("td", {}, v))));
   show(h("section", { class: "content run", "data-run": run.id },
     h("div", { class: "title" }, h("h2", {}, m.name || run.id), statusEl, h("a", { href: "#/?exp=" + encodeURIComponent(run.experiment), class: "back" }, "← " + run.experiment)),
-    h("h3", {}, "Learning curves"), curves,
-    run.children > 0 || m.kind === "search" ? [h("h3", {}, "Trials"), trials] : null,
+    h("h3", {}, m.kind === "search" ? "Objective per trial" : "Learning curves"), curves,
+    run.trials > 0 ? [h("h3", {}, "Trials"), trials] : null,
+    run.children.length ? [h("h3", {}, "Child runs"), h("ul", { class: "files" }, run.children.map(c => h("li", {},
+      h("a", { href: "#/run/" + encodeURIComponent(c.id) }, c.name || c.id), " ", h("span", { class: "kind" }, c.kind), " ", badge(c.status))))] : null,
     h("div", { class: "cols" },
       h("div", {}, h("h3", {}, "Params"), kvTable(Object.keys(run.params.resolved).length ? run.params.resolved : run.params.given)),
       h("div", {}, h("h3", {}, "Final metrics"), kvTable(run.final), h("h3", {}, "Tags"), kvTable(m.tags)),
@@ -273,7 +275,7 @@ async function viewRun(id) {
   }
   await poll();
   api(`/api/runs/${encodeURIComponent(id)}/artifacts`).then(list => renderArtifacts(artifacts, run.id, list)).catch(showError);
-  if (run.children > 0 || m.kind === "search") api(`/api/runs/${encodeURIComponent(id)}/trials`).then(s => renderTrials(trials, s)).catch(showError);
+  if (run.trials > 0) api(`/api/runs/${encodeURIComponent(id)}/trials`).then(s => renderTrials(trials, s)).catch(showError);
 }
 
 function renderArtifacts(el, id, list) {
