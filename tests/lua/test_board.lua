@@ -109,6 +109,20 @@ T.test("board api: one run, its metrics since a line, a cut last line ignored", 
   T.eq((get("/api/runs/..")), 400)
 end)
 
+T.test("board api: a long per-batch log read from any line (marks every 256 lines), blank lines skipped", function()
+  local pts = {}
+  for i = 1, 700 do pts[i] = { ["batch/loss"] = i / 1000 } end
+  local dir = write_run(root, "long", "20260101-000100-long00", { points = pts })
+  local f = io.open(dir .. "/metrics.jsonl", "ab"); f:write("\n  \n"); f:close()
+  for _, since in ipairs({ 0, 1, 255, 256, 257, 511, 512, 699, 700 }) do
+    local _, m = get("/api/runs/20260101-000100-long00/metrics", { since = tostring(since) })
+    T.eq(#m.points, 700 - since); T.eq(m.next, 700)
+    if since < 700 then T.eq(m.points[1].step, since + 1); T.eq(m.points[#m.points].metrics["batch/loss"], 0.7) end
+  end
+  local _, r = get("/api/runs/20260101-000100-long00")
+  T.eq(r.points, 700); T.eq(r.steps, 700)
+end)
+
 T.test("board api: artifacts listed and served with their type; traversal refused", function()
   local id = "20260101-000001-aaaaaa"
   local _, arts = get("/api/runs/" .. id .. "/artifacts")
@@ -169,4 +183,60 @@ T.test("board api: a missing runs folder lists nothing; a bad meta.json is skipp
   T.write_file(root .. "/mnist/20260101-000009-broken/meta.json", "{not json")
   local _, runs = get("/api/runs", { experiment = "mnist" })
   T.eq(#runs, 3)
+end)
+
+T.test("board.serve and moonlab board: bad options and folders are clear errors", function()
+  T.raises(function() ml.board.serve { prot = 1 } end, "unknown option 'prot'")
+  T.raises(function() ml.board.serve { dir = base .. "/nothing-here" } end, "is not a folder of run records")
+  T.raises(function() ml.board.serve { dir = root, port = 70000 } end, "port must be at most 65535")
+  local function cli(args)
+    local p = io.popen(T.quote(T.BIN) .. " board " .. args .. " 2>&1; echo \"rc=$?\"")
+    local out = p:read("a")
+    p:close()
+    return out
+  end
+  local out = cli("--port x " .. T.quote(root))
+  T.ok(out:find("--port must be an integer", 1, true) and out:find("rc=2", 1, true), out)
+  out = cli(T.quote(base .. "/nothing-here"))
+  T.ok(out:find("is not a folder of run records", 1, true) and out:find("rc=1", 1, true), out)
+  out = cli("--bogus")
+  T.ok(out:find("unknown option '--bogus'", 1, true) and out:find("rc=2", 1, true), out)
+  out = cli("--help")
+  T.ok(out:find("usage: moonlab board", 1, true) and out:find("rc=0", 1, true), out)
+end)
+
+-- ---- end to end: ml.track's records of real fits, the board on a free port, headless Chromium --------
+
+local function which(cmd)
+  local p = io.popen("command -v " .. cmd .. " 2>/dev/null")
+  local out = p:read("l")
+  p:close()
+  return out
+end
+
+T.test("board in headless Chromium: runs table, curves, live update, comparison, search view, screenshots", function()
+  local has_http = pcall(function() return ml.http.serve end)
+  local node, chromium = which("node"), os.getenv("CHROMIUM") or which("chromium")
+  if not has_http then print("  skip: ml.http is not in this build (the board's browser test needs its server)") return end
+  if not node or not chromium then
+    print("  skip: the browser test needs node and chromium (" .. (node and "" or "node missing ") .. (chromium and "" or "chromium missing") .. ")")
+    return
+  end
+  package.path = "tests/board/?.lua;" .. package.path
+  local R = require "runs"
+  local set = R.tracked_set(T.tmpdir())
+  local srv = ml.board.serve { dir = set.root, port = 0 }
+  local shots = os.getenv("MOONLAB_BOARD_SHOTS") or T.tmpname("")
+  local cmd = string.format("%s tests/board/board_test.mjs --url %s --chromium %s --running %s --runs %s --search %s --points %d --shots %s --timeout 25 2>&1",
+    T.quote(node), srv.url, T.quote(chromium), T.quote(set.running), table.concat(set.ids, ","), set.search_id,
+    #set.history.loss, T.quote(shots))
+  local p = io.popen(cmd)
+  local out = p:read("a")
+  p:close()
+  set.live:finish()
+  srv:stop()
+  for line in out:gmatch("[^\n]+") do print("  " .. line) end
+  T.ok(out:find("\nPASS\n", 1, true) or out:sub(1, 5) == "PASS\n", "the browser test failed:\n" .. out)
+  local png = T.read_file(shots .. "-compare.png")
+  T.ok(png and png:sub(2, 4) == "PNG", "a screenshot of the comparison")
 end)

@@ -3,7 +3,7 @@
 --   MODELS/NAME/VERSION/...  (model versions: models/ next to ROOT, or --models DIR)
 -- Every function returns plain data ready for ml.json.encode. A missing run or a bad name raises
 -- {status = 404|400, error = "..."}, which the HTTP layer answers as JSON.
--- metrics.jsonl files are parsed incrementally: a per-state cache keeps each file's line offsets
+-- metrics.jsonl files are parsed incrementally: a per-state cache keeps each file's line marks
 -- and last values, so polling a growing run reads only the new bytes.
 local ml = require "moonlab"
 local lfs = require "lfs"
@@ -69,38 +69,37 @@ end
 
 -- ---- metrics.jsonl, parsed incrementally ---------------------------------------------------
 
--- cache[path] = {size, mtime, done (bytes of complete lines read), offsets = {line starts},
---                last = {key = value}, steps, keys = {key...}}
-local cache = setmetatable({}, { __mode = "" })
+-- cache[path] = {done = bytes of complete lines read, lines = their count, marks = {byte offset of
+-- line 1, of line 1 + EVERY, ...}, last = {key = last value}, keys = sorted names, steps = largest step}.
+-- Sparse marks keep a long per-batch log cheap to hold; a read since line N seeks to the mark before N.
+local EVERY = 256
+local cache = {}
+
+local function fresh() return { done = 0, lines = 0, marks = {}, last = {}, keys = {}, seen = {}, steps = 0 } end
 
 local function scan_metrics(path)
   local size = lfs.attributes(path, "size")
+  if not size then return fresh() end
   local c = cache[path]
-  if not size then return { done = 0, offsets = {}, last = {}, keys = {}, seen = {}, steps = 0, points = 0 } end
-  if c and size < c.done then c = nil end -- rewritten shorter: start over
-  if not c then
-    c = { done = 0, offsets = {}, last = {}, keys = {}, seen = {}, steps = 0, points = 0 }
-    cache[path] = c
-  end
+  if not c or size < c.done then c = fresh(); cache[path] = c end -- new, or rewritten shorter
   if size == c.done then return c end
   local f = io.open(path, "rb")
   if not f then return c end
   f:seek("set", c.done)
   local chunk = f:read("a") or ""
   f:close()
-  local pos = 1
+  local pos, sorted = 1, true
   while true do
     local nl = chunk:find("\n", pos, true)
     if not nl then break end -- a cut last line waits for its newline
-    local line = chunk:sub(pos, nl - 1)
-    local start = c.done + pos - 1
-    if line:find("%S") then
-      c.offsets[#c.offsets + 1] = start
-      local ok, rec = pcall(json.decode, line)
+    if chunk:find("^%s*\n", pos) ~= pos then
+      if c.lines % EVERY == 0 then c.marks[#c.marks + 1] = c.done + pos - 1 end
+      c.lines = c.lines + 1
+      local ok, rec = pcall(json.decode, chunk:sub(pos, nl - 1))
       if ok and type(rec) == "table" and type(rec.metrics) == "table" then
         for k, v in pairs(rec.metrics) do
           if type(v) == "number" then
-            if not c.seen[k] then c.seen[k] = true; c.keys[#c.keys + 1] = k end
+            if not c.seen[k] then c.seen[k] = true; c.keys[#c.keys + 1] = k; sorted = false end
             c.last[k] = v
           end
         end
@@ -110,30 +109,37 @@ local function scan_metrics(path)
     pos = nl + 1
   end
   c.done = c.done + pos - 1
-  table.sort(c.keys)
+  if not sorted then table.sort(c.keys) end
   return c
 end
 
--- Points of lines since+1 .. the last complete one (line numbers count non-blank lines).
+-- Points of lines since+1 .. the last complete one (line numbers count non-blank lines), and that count.
 local function read_points(path, since)
   local c = scan_metrics(path)
-  local n = #c.offsets
   local points = json.array()
-  if since >= n then return points, n end
+  if since >= c.lines then return points, c.lines end
+  local mark = since // EVERY
+  local from = c.marks[mark + 1]
   local f = io.open(path, "rb")
   if not f then return points, since end
-  f:seek("set", c.offsets[since + 1])
-  local chunk = f:read(c.done - c.offsets[since + 1]) or ""
+  f:seek("set", from)
+  local chunk = f:read(c.done - from) or ""
   f:close()
+  local skip = since - mark * EVERY
   for line in chunk:gmatch("[^\n]+") do
-    local ok, rec = pcall(json.decode, line)
-    if ok and type(rec) == "table" and type(rec.metrics) == "table" then
-      local m = {}
-      for k, v in pairs(rec.metrics) do if type(v) == "number" then m[k] = v end end
-      points[#points + 1] = { step = math.tointeger(rec.step) or rec.step, time = rec.time, metrics = json.object(m) }
+    if line:find("%S") then
+      if skip > 0 then skip = skip - 1
+      else
+        local ok, rec = pcall(json.decode, line)
+        if ok and type(rec) == "table" and type(rec.metrics) == "table" then
+          local m = {}
+          for k, v in pairs(rec.metrics) do if type(v) == "number" then m[k] = v end end
+          points[#points + 1] = { step = math.tointeger(rec.step) or rec.step, time = rec.time, metrics = json.object(m) }
+        end
+      end
     end
   end
-  return points, n
+  return points, c.lines
 end
 
 -- ---- runs --------------------------------------------------------------------------------
@@ -192,7 +198,7 @@ local function summary(dir, exp, id)
     kind = meta.kind or "run", parent = meta.parent, start_time = start, end_time = stop,
     duration = start and last and (last - start) or nil,
     params = shown_params(read_json(dir .. "/params.json")), metrics = json.object(final),
-    tags = json.object(meta.tags or {}), steps = m.steps, points = #m.offsets,
+    tags = json.object(meta.tags or {}), steps = m.steps, points = m.lines,
   }
 end
 
@@ -262,7 +268,7 @@ function api.run(root, id)
   return {
     id = meta.id or id, experiment = exp, meta = meta, metric_keys = keys, final = json.object(final),
     params = { given = json.object(params.given or {}), resolved = json.object(params.resolved or {}) },
-    points = #m.offsets, steps = m.steps, trials = trials, children = children,
+    points = m.lines, steps = m.steps, trials = trials, children = children,
   }
 end
 
@@ -452,5 +458,19 @@ function api.model_file(dir, name, version, file)
   if not safe_segment(name) or not tostring(version):match("^%d+$") then fail(400, "board: bad model path") end
   return file_under(dir .. "/" .. name .. "/" .. version, file, "model file")
 end
+
+local doc = ml.doc
+doc(api.status, "board.api.status(meta) -> status — meta.status, a running record whose pid is gone on this host as killed")
+doc(api.experiments, "board.api.experiments(root) -> {{name, runs, running, last_start}...} — the experiments under a runs folder")
+doc(api.runs, "board.api.runs(root, [experiment]) -> run summaries (id, name, status, times, params, final metrics), newest first")
+doc(api.run, "board.api.run(root, id) -> {meta, params = {given, resolved}, metric_keys, final, points, trials, children}")
+doc(api.metrics, "board.api.metrics(root, id, [since = 0]) -> {points, next, status} — the metric lines after line since")
+doc(api.artifacts, "board.api.artifacts(root, id) -> {{name, bytes, image}...} — the files under a run's artifacts/")
+doc(api.artifact_path, "board.api.artifact_path(root, id, name) -> path — an artifact's file; traversal and symlinks refused")
+doc(api.trials, "board.api.trials(root, id) -> {metric, direction, param_names, trials = {{id, number, params, value, state}...}, best}")
+doc(api.models, "board.api.models(dir) -> {{name, versions = {{version, files, bytes, time, meta}...}, aliases}...}")
+doc(api.model_file, "board.api.model_file(dir, name, version, file) -> path — a file of a model version")
+doc(api.safe_segment, "board.api.safe_segment(s) -> boolean — whether s may be one path segment (no /, .., control bytes)")
+doc(api, "board.api — reads run records (contract C) for the dashboard: experiments, runs, run, metrics, artifacts, trials, models")
 
 return api

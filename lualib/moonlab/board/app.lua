@@ -150,6 +150,7 @@ end
 
 ml.doc(app.init, "board.app.init(config) -> handler(req) -> status, body, headers — the dashboard's routes over "
   .. "config.root's run records (the app module of ml.http.serve)")
+ml.doc(app, "board.app — the dashboard's HTTP app for ml.http.serve: app.init(config) -> handler")
 ml.doc(app.content_type, "board.app.content_type(name) -> Content-Type of a file name")
 
 return app

@@ -302,7 +302,9 @@ function renderTrials(el, s) {
   el.replaceChildren(
     best ? h("p", { class: "best-line" }, "Best: trial ", h("a", { href: "#/run/" + encodeURIComponent(best.id) }, best.number),
       ` — ${s.metric || "value"} ${fmtNum(best.value)} with `, s.param_names.map(p => `${p}=${fmtNum(best.params[p])}`).join(", ")) : null,
-    canvas, h("div", { class: "scroll" }, table));
+    canvas, h("p", { class: "muted legend-line" }, "One line per trial, one axis per parameter and the objective; ",
+      h("span", { class: "ramp" }), ` colour: ${s.direction === "minimize" ? "high → low" : "low → high"} ${s.metric || "value"} (best in bold)`),
+    h("div", { class: "scroll" }, table));
   drawParallel(canvas, s);
 }
 
