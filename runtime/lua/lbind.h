@@ -110,7 +110,8 @@ void lb_open_attention(lua_State *L); /* ml._attention */
 void lb_open_conv(lua_State *L);  /* ml._conv: convolution and pooling */
 void lb_open_optim(lua_State *L);
 void lb_open_data(lua_State *L);
-void lb_open_sys(lua_State *L);  /* ml._train: terminal, Ctrl-C */
+void lb_open_sys(lua_State *L);
+void lb_open_http(lua_State *L); /* ml._http: the HTTP layer */  /* ml._train: terminal, Ctrl-C */
 /* Adds the fused training step (plan, step) to the ml._train table at the top of the stack. */
 void lb_train_step_register(lua_State *L);
 /* ml._optim.step_all's body: steps every {flat, group, gi} of the list at idx (absolute index). */

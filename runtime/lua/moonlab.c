@@ -240,6 +240,7 @@ int luaopen_moonlab(lua_State *L) {
     lb_open_trees(L); /* ml._trees: decision trees and forests */
     lb_open_image(L); /* ml._image: PNG files through libpng */
     lb_open_track(L); /* ml._track: SHA-256, wall-clock time and whole-line appends for run records */
+    lb_open_http(L); /* ml._http: the HTTP layer (runtime/net, libmicrohttpd) */
     lb_open_help(L); /* ml.help and ml.doc; the openers above documented what they registered */
 
     lua_pushvalue(L, 2);

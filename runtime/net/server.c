@@ -1,0 +1,479 @@
+/* The HTTP server: libmicrohttpd's connection threads, the exchange queue,
+ * the worker threads (see server.h for the design and why libmicrohttpd). */
+#include "server.h"
+
+#include <errno.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../io/io.h"
+
+/* An exchange with what the server keeps beside it. */
+typedef struct req {
+    ml_http_exchange x;
+    struct req *next;   /* in the queue */
+    pthread_cond_t done_cv;
+    int done;
+    int early;          /* a status answered before the handler (401, 413) */
+    int queued;         /* a response is queued: ignore further calls */
+    double t0;
+    char *method, *path;
+    char remote[64];
+    ml_buf body;
+} req;
+
+typedef struct {
+    ml_http_server *srv;
+    int index;
+    pthread_t thread;
+    int started;
+} worker;
+
+struct ml_http_server {
+    ml_http_config cfg;
+    char *token, *host;
+    struct MHD_Daemon *daemon;
+    int listen_fd, port;
+    /* the queue */
+    pthread_mutex_t mu;
+    pthread_cond_t work_cv, ready_cv;
+    req *head, *tail;
+    int stop_workers, nready, nfailed;
+    char init_err[512];
+    worker *workers;
+    atomic_int in_flight;
+    atomic_int stopping;
+    int stopped;
+    ml_metrics *metrics;
+    ml_shared *shared;
+    ml_batcher *batcher;
+};
+
+static const double latency_bounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+
+static double now_s(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+int ml_http_port(const ml_http_server *s) { return s->port; }
+bool ml_http_tls(const ml_http_server *s) { return s->cfg.tls_cert != NULL; }
+ml_metrics *ml_http_metrics(ml_http_server *s) { return s->metrics; }
+ml_shared *ml_http_shared(ml_http_server *s) { return s->shared; }
+ml_batcher *ml_http_batcher(ml_http_server *s) { return s->batcher; }
+
+void ml_http_add_header(ml_http_exchange *x, const char *name, const char *value) {
+    ml_buf_add(&x->resp_headers, name, strlen(name) + 1);
+    ml_buf_add(&x->resp_headers, value, strlen(value) + 1);
+    x->nresp_headers++;
+}
+
+void ml_http_error_answer(ml_http_exchange *x, int status, const char *msg) {
+    x->status = status;
+    x->resp.len = 0;
+    ml_buf_puts(&x->resp, "{\"error\": ");
+    ml_json_put_string(&x->resp, msg, strlen(msg));
+    ml_buf_puts(&x->resp, "}");
+    snprintf(x->content_type, sizeof x->content_type, "application/json");
+}
+
+/* ---- workers ------------------------------------------------------------- */
+
+static void *worker_main(void *arg) {
+    worker *w = arg;
+    ml_http_server *s = w->srv;
+    char err[512] = "";
+    void *ctx = s->cfg.worker_init(s->cfg.ud, s, w->index, err, sizeof err);
+    pthread_mutex_lock(&s->mu);
+    s->nready++;
+    if (!ctx) {
+        if (!s->nfailed++) snprintf(s->init_err, sizeof s->init_err, "%s", err);
+    }
+    pthread_cond_broadcast(&s->ready_cv);
+    while (ctx) {
+        while (!s->head && !s->stop_workers) pthread_cond_wait(&s->work_cv, &s->mu);
+        req *r = s->head;
+        if (!r) break; /* stopping, and the queue is drained */
+        s->head = r->next;
+        if (!s->head) s->tail = NULL;
+        pthread_mutex_unlock(&s->mu);
+        s->cfg.worker_handle(ctx, &r->x);
+        pthread_mutex_lock(&s->mu);
+        r->done = 1;
+        pthread_cond_signal(&r->done_cv);
+    }
+    pthread_mutex_unlock(&s->mu);
+    if (ctx) s->cfg.worker_close(ctx);
+    return NULL;
+}
+
+/* Hands r to a worker and waits for its answer (in the connection thread). */
+static void run_on_worker(ml_http_server *s, req *r) {
+    pthread_mutex_lock(&s->mu);
+    r->next = NULL;
+    if (s->tail) s->tail->next = r;
+    else s->head = r;
+    s->tail = r;
+    pthread_cond_signal(&s->work_cv);
+    while (!r->done) pthread_cond_wait(&r->done_cv, &s->mu);
+    pthread_mutex_unlock(&s->mu);
+}
+
+static void stop_workers(ml_http_server *s) {
+    pthread_mutex_lock(&s->mu);
+    s->stop_workers = 1;
+    pthread_cond_broadcast(&s->work_cv);
+    pthread_mutex_unlock(&s->mu);
+    for (int i = 0; i < s->cfg.workers; i++)
+        if (s->workers[i].started) pthread_join(s->workers[i].thread, NULL);
+}
+
+/* ---- requests ------------------------------------------------------------ */
+
+typedef struct {
+    const char **names, **values;
+    int n, cap, lower;
+} pairs;
+
+static enum MHD_Result collect(void *cls, enum MHD_ValueKind kind, const char *key, const char *value) {
+    (void)kind;
+    pairs *p = cls;
+    if (p->n == p->cap) {
+        int cap = p->cap ? 2 * p->cap : 16;
+        const char **n = realloc(p->names, cap * sizeof *n), **v = n ? realloc(p->values, cap * sizeof *v) : NULL;
+        if (n) p->names = n;
+        if (!n || !v) return MHD_NO;
+        p->values = v;
+        p->cap = cap;
+    }
+    char *k = strdup(key ? key : ""), *val = strdup(value ? value : "");
+    if (!k || !val) { free(k); free(val); return MHD_NO; }
+    if (p->lower)
+        for (char *c = k; *c; c++)
+            if (*c >= 'A' && *c <= 'Z') *c += 32;
+    p->names[p->n] = k;
+    p->values[p->n] = val;
+    p->n++;
+    return MHD_YES;
+}
+
+static void free_pairs(const char **names, const char **values, int n) {
+    for (int i = 0; i < n; i++) { free((void *)names[i]); free((void *)values[i]); }
+    free(names);
+    free(values);
+}
+
+static void req_free(req *r) {
+    if (!r) return;
+    free_pairs(r->x.header_names, r->x.header_values, r->x.nheaders);
+    free_pairs(r->x.query_names, r->x.query_values, r->x.nquery);
+    ml_buf_free(&r->x.resp);
+    ml_buf_free(&r->x.resp_headers);
+    ml_buf_free(&r->body);
+    pthread_cond_destroy(&r->done_cv);
+    free(r->method);
+    free(r->path);
+    free(r);
+}
+
+/* Constant-time comparison of the Authorization header with "Bearer TOKEN". */
+static int token_ok(const char *token, const char *auth) {
+    if (!auth) return 0;
+    static const char prefix[] = "Bearer ";
+    if (strncasecmp(auth, prefix, sizeof prefix - 1) != 0) return 0;
+    auth += sizeof prefix - 1;
+    size_t n = strlen(token), m = strlen(auth);
+    unsigned char diff = (unsigned char)(n != m);
+    for (size_t i = 0; i < n; i++) diff |= (unsigned char)token[i] ^ (unsigned char)(i < m ? auth[i] : 0);
+    return diff == 0;
+}
+
+static void record(ml_http_server *s, req *r, int status) {
+    char code[16];
+    snprintf(code, sizeof code, "%d", status);
+    const char *route = r->x.route[0] ? r->x.route : "other";
+    const char *k2[] = {"route", "code"}, *v2[] = {route, code};
+    ml_labels l2 = {k2, v2, 2}, l1 = {k2, v2, 1};
+    double dt = now_s() - r->t0;
+    ml_metrics_add(s->metrics, "moonlab_http_requests_total", ML_METRIC_COUNTER, &l2, 1, 0, NULL, 0);
+    ml_metrics_observe(s->metrics, "moonlab_http_request_duration_seconds", &l1, dt, latency_bounds,
+                       (int)(sizeof latency_bounds / sizeof *latency_bounds), NULL, 0);
+    if (!s->cfg.quiet)
+        fprintf(stderr, "http: %s %s %d %.2f ms %s\n", r->method, r->path, status, 1e3 * dt, r->remote);
+}
+
+static enum MHD_Result send_answer(ml_http_server *s, struct MHD_Connection *conn, req *r) {
+    ml_http_exchange *x = &r->x;
+    int status = x->status >= 100 && x->status <= 599 ? x->status : 500;
+    struct MHD_Response *resp;
+    if (x->resp.len && x->resp.data && !x->resp.failed) {
+        resp = MHD_create_response_from_buffer(x->resp.len, x->resp.data, MHD_RESPMEM_MUST_FREE);
+        if (resp) x->resp.data = NULL, x->resp.len = x->resp.cap = 0; /* libmicrohttpd frees it */
+    } else {
+        resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    }
+    if (!resp) return MHD_NO;
+    const char *ct = x->content_type[0] ? x->content_type : "text/plain; charset=utf-8";
+    const char *h = x->resp_headers.data;
+    for (int i = 0; h && i < x->nresp_headers; i++) {
+        const char *name = h, *value = h + strlen(h) + 1;
+        h = value + strlen(value) + 1;
+        if (strcasecmp(name, "content-type") == 0) ct = value;
+        else if (strcasecmp(name, "content-length") != 0 && strcasecmp(name, "transfer-encoding") != 0)
+            MHD_add_response_header(resp, name, value);
+    }
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ct);
+    if (atomic_load(&s->stopping)) MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+    enum MHD_Result ok = MHD_queue_response(conn, (unsigned)status, resp);
+    MHD_destroy_response(resp);
+    r->queued = 1;
+    record(s, r, status);
+    return ok;
+}
+
+static enum MHD_Result answer_early(ml_http_server *s, struct MHD_Connection *conn, req *r, int status) {
+    r->early = status;
+    ml_http_error_answer(&r->x, status,
+                         status == 401 ? "missing or wrong bearer token (send 'Authorization: Bearer TOKEN')"
+                                       : "request body too large");
+    if (status == 401) ml_http_add_header(&r->x, "WWW-Authenticate", "Bearer");
+    return send_answer(s, conn, r);
+}
+
+static void remote_of(struct MHD_Connection *conn, char *out, size_t n) {
+    snprintf(out, n, "unknown");
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (!ci || !ci->client_addr) return;
+    socklen_t len = ci->client_addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+    getnameinfo(ci->client_addr, len, out, (socklen_t)n, NULL, 0, NI_NUMERICHOST);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+                                  const char *version, const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls) {
+    (void)version;
+    ml_http_server *s = cls;
+    req *r = *con_cls;
+    if (!r) { /* headers are in */
+        r = calloc(1, sizeof *r);
+        if (!r) return MHD_NO;
+        pthread_cond_init(&r->done_cv, NULL);
+        r->t0 = now_s();
+        r->method = strdup(method);
+        r->path = strdup(url);
+        *con_cls = r;
+        atomic_fetch_add(&s->in_flight, 1);
+        if (!r->method || !r->path) return MHD_NO;
+        remote_of(conn, r->remote, sizeof r->remote);
+        if (s->token && !(strcmp(method, "GET") == 0 && strcmp(url, "/health") == 0) &&
+            !token_ok(s->token, MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION)))
+            return answer_early(s, conn, r, 401);
+        const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (cl && strtoull(cl, NULL, 10) > s->cfg.body_limit) return answer_early(s, conn, r, 413);
+        return MHD_YES;
+    }
+    if (r->queued) { *upload_data_size = 0; return MHD_YES; }
+    if (*upload_data_size) { /* a piece of the body */
+        size_t n = *upload_data_size;
+        *upload_data_size = 0;
+        if (r->body.len + n > s->cfg.body_limit) return answer_early(s, conn, r, 413);
+        ml_buf_add(&r->body, upload_data, n);
+        return r->body.failed ? MHD_NO : MHD_YES;
+    }
+    /* the whole request is in: hand it to a worker */
+    pairs hp = {.lower = 1}, qp = {0};
+    MHD_get_connection_values(conn, MHD_HEADER_KIND, collect, &hp);
+    MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect, &qp);
+    ml_http_exchange *x = &r->x;
+    x->header_names = hp.names, x->header_values = hp.values, x->nheaders = hp.n;
+    x->query_names = qp.names, x->query_values = qp.values, x->nquery = qp.n;
+    x->method = r->method;
+    x->path = r->path;
+    x->remote = r->remote;
+    x->body = r->body.data ? r->body.data : "";
+    x->body_len = r->body.len;
+    x->status = 200;
+    run_on_worker(s, r);
+    return send_answer(s, conn, r);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode why) {
+    (void)conn;
+    (void)why;
+    ml_http_server *s = cls;
+    req *r = *con_cls;
+    if (!r) return;
+    *con_cls = NULL;
+    req_free(r);
+    atomic_fetch_sub(&s->in_flight, 1);
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap) {
+    ml_http_server *s = cls;
+    if (s->cfg.quiet) return;
+    fputs("http: ", stderr);
+    vfprintf(stderr, fmt, ap);
+}
+
+/* ---- start and stop ------------------------------------------------------ */
+
+static int bind_listen(const char *host, int port, char *err, size_t errlen) {
+    char ps[16];
+    snprintf(ps, sizeof ps, "%d", port);
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE};
+    struct addrinfo *res = NULL;
+    int rc = getaddrinfo(host, ps, &hints, &res);
+    if (rc != 0) {
+        snprintf(err, errlen, "cannot bind %s:%d: %s", host, port, gai_strerror(rc));
+        return -1;
+    }
+    int fd = -1, e = 0;
+    for (struct addrinfo *a = res; a && fd < 0; a = a->ai_next) {
+        fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
+        if (fd < 0) { e = errno; continue; }
+        int one = 1;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (bind(fd, a->ai_addr, a->ai_addrlen) < 0 || listen(fd, 512) < 0) {
+            e = errno;
+            close(fd);
+            fd = -1;
+        }
+    }
+    freeaddrinfo(res);
+    if (fd < 0) snprintf(err, errlen, "cannot bind %s:%d: %s", host, port, strerror(e ? e : EADDRNOTAVAIL));
+    return fd;
+}
+
+static int bound_port(int fd) {
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0) return -1;
+    if (ss.ss_family == AF_INET6) return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+    return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+}
+
+ml_http_server *ml_http_start(const ml_http_config *c, char *err, size_t errlen) {
+    ml_http_server *s = calloc(1, sizeof *s);
+    if (!s) { snprintf(err, errlen, "out of memory"); return NULL; }
+    s->cfg = *c;
+    s->listen_fd = -1;
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->work_cv, NULL);
+    pthread_cond_init(&s->ready_cv, NULL);
+    s->metrics = ml_metrics_new();
+    s->shared = ml_shared_new();
+    s->batcher = ml_batcher_new();
+    s->workers = calloc(c->workers > 0 ? c->workers : 1, sizeof *s->workers);
+    s->token = c->token ? strdup(c->token) : NULL;
+    s->host = strdup(c->host ? c->host : "127.0.0.1");
+    s->stopped = 1; /* nothing to stop until the daemon runs */
+    if (!s->metrics || !s->shared || !s->batcher || !s->workers || !s->host || (c->token && !s->token)) {
+        snprintf(err, errlen, "out of memory");
+        ml_http_free(s);
+        return NULL;
+    }
+    s->cfg.host = s->host;
+    ml_metrics_help(s->metrics, "moonlab_http_requests_total", "HTTP requests answered, by route and status code",
+                    ML_METRIC_COUNTER, NULL, 0);
+    ml_metrics_help(s->metrics, "moonlab_http_request_duration_seconds", "Time from request headers to answer, by route",
+                    ML_METRIC_HISTOGRAM, NULL, 0);
+    ml_metrics_help(s->metrics, "moonlab_http_requests_in_flight", "Requests being read, run or answered",
+                    ML_METRIC_GAUGE, NULL, 0);
+    s->listen_fd = bind_listen(s->host, c->port, err, errlen);
+    if (s->listen_fd < 0) { ml_http_free(s); return NULL; }
+    s->port = bound_port(s->listen_fd);
+
+    /* Our threads leave SIGINT/SIGTERM to the thread that waits for them. */
+    sigset_t block, old;
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGTERM);
+    sigaddset(&block, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &block, &old);
+    for (int i = 0; i < c->workers; i++) {
+        s->workers[i].srv = s;
+        s->workers[i].index = i;
+        s->workers[i].started = pthread_create(&s->workers[i].thread, NULL, worker_main, &s->workers[i]) == 0;
+        if (!s->workers[i].started) {
+            pthread_mutex_lock(&s->mu);
+            s->nready++;
+            if (!s->nfailed++) snprintf(s->init_err, sizeof s->init_err, "cannot start a worker thread");
+            pthread_mutex_unlock(&s->mu);
+        }
+    }
+    pthread_mutex_lock(&s->mu);
+    while (s->nready < c->workers) pthread_cond_wait(&s->ready_cv, &s->mu);
+    int failed = s->nfailed;
+    pthread_mutex_unlock(&s->mu);
+    if (!failed) {
+        unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL | MHD_USE_ITC |
+                         MHD_USE_ERROR_LOG;
+        if (c->tls_cert) flags |= MHD_USE_TLS;
+        s->daemon = MHD_start_daemon(
+            flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s, MHD_OPTION_LISTEN_SOCKET, s->listen_fd, MHD_OPTION_CONNECTION_LIMIT,
+            (unsigned)c->max_connections, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)c->timeout,
+            MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+            c->tls_cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, c->tls_cert, MHD_OPTION_HTTPS_MEM_KEY, c->tls_key,
+            MHD_OPTION_END);
+        if (!s->daemon)
+            snprintf(s->init_err, sizeof s->init_err, "cannot start the server on %s:%d%s", s->host, s->port,
+                     c->tls_cert ? " (is the TLS certificate or key invalid?)" : "");
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (!s->daemon) {
+        snprintf(err, errlen, "%s", s->init_err);
+        stop_workers(s);
+        ml_http_free(s);
+        return NULL;
+    }
+    s->stopped = 0;
+    return s;
+}
+
+void ml_http_stop(ml_http_server *s, double grace_s) {
+    if (s->stopped) return;
+    s->stopped = 1;
+    atomic_store(&s->stopping, 1);
+    MHD_quiesce_daemon(s->daemon); /* no new connections; ours is the listening socket */
+    double until = now_s() + grace_s;
+    while (atomic_load(&s->in_flight) > 0 && now_s() < until) {
+        struct timespec t = {0, 5 * 1000 * 1000};
+        nanosleep(&t, NULL);
+    }
+    MHD_stop_daemon(s->daemon); /* closes the connections, joins their threads */
+    s->daemon = NULL;
+    stop_workers(s);
+}
+
+void ml_http_free(ml_http_server *s) {
+    if (!s) return;
+    ml_http_stop(s, 0);
+    if (s->listen_fd >= 0) close(s->listen_fd);
+    ml_metrics_free(s->metrics);
+    ml_shared_free(s->shared);
+    ml_batcher_free(s->batcher);
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->work_cv);
+    pthread_cond_destroy(&s->ready_cv);
+    free(s->workers);
+    free(s->token);
+    free(s->host);
+    free(s);
+}
+
+void ml_http_metrics_text(ml_http_server *s, ml_buf *out) {
+    ml_metrics_add(s->metrics, "moonlab_http_requests_in_flight", ML_METRIC_GAUGE, NULL,
+                   (double)atomic_load(&s->in_flight), 1, NULL, 0);
+    ml_metrics_text(s->metrics, out);
+}

@@ -1,0 +1,87 @@
+/* The HTTP server of ml.http, on libmicrohttpd.
+ *
+ * Why libmicrohttpd: it is a Debian-packaged, well-kept GNU library that
+ * speaks HTTP/1.1 with keep-alive and pipelining, runs its own threads,
+ * brings TLS through GnuTLS (MHD_USE_TLS), and has connection limits,
+ * per-connection idle timeouts (slow-loris) and a quiesce call for graceful
+ * shutdown built in, so none of that is ours to get wrong.
+ *
+ * Threads: libmicrohttpd runs one thread per connection (bounded by
+ * max_connections); it reads a request (headers, then the body up to
+ * body_limit) and hands the whole exchange to a queue. A fixed pool of
+ * worker threads, each owning a Lua state made by the binding, takes
+ * exchanges off the queue and fills in the answer; the connection thread
+ * waits on the exchange's condition variable and sends it. Workers run in
+ * parallel: only the queue's push and pop are under a lock. Nothing here
+ * calls Lua; the binding's hooks do, in the worker threads. */
+#ifndef ML_NET_SERVER_H
+#define ML_NET_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "../core/buf.h"
+#include "batch.h"
+#include "metrics.h"
+#include "shared.h"
+
+typedef struct ml_http_server ml_http_server;
+
+/* One request and its answer. Strings in the request are NUL-terminated;
+ * header names are lower-case. */
+typedef struct ml_http_exchange {
+    const char *method, *path, *remote;
+    int nheaders, nquery;
+    const char **header_names, **header_values; /* nheaders each */
+    const char **query_names, **query_values;   /* nquery each */
+    const char *body;
+    size_t body_len;
+    /* the answer, written by the worker's handler */
+    int status;
+    ml_buf resp;          /* body */
+    char content_type[128];
+    ml_buf resp_headers;  /* extra headers: name\0value\0 ... */
+    int nresp_headers;
+    char route[96];       /* the metrics label; "other" unless the handler sets it */
+} ml_http_exchange;
+
+typedef struct {
+    const char *host;
+    int port;
+    int workers, max_connections, timeout;
+    size_t body_limit;
+    const char *token;             /* NULL: no authentication */
+    const char *tls_cert, *tls_key; /* PEM text, both or neither */
+    bool quiet;
+    /* Hooks, run in each worker thread: init makes the worker's context
+     * (NULL with err written on failure), handle answers one exchange,
+     * close ends the context. */
+    void *(*worker_init)(void *ud, ml_http_server *srv, int index, char *err, size_t errlen);
+    void (*worker_handle)(void *ctx, ml_http_exchange *x);
+    void (*worker_close)(void *ctx);
+    void *ud;
+} ml_http_config;
+
+/* Starts the server: binds, starts the workers (waiting until each has run
+ * its init) and the daemon. NULL with err written ("cannot bind
+ * 127.0.0.1:8080: Address already in use", a worker's init error ...). */
+ml_http_server *ml_http_start(const ml_http_config *c, char *err, size_t errlen);
+int ml_http_port(const ml_http_server *s);
+bool ml_http_tls(const ml_http_server *s);
+/* Graceful stop: stops accepting, lets requests in flight finish (up to
+ * grace_s seconds), closes the connections, joins the workers. Idempotent. */
+void ml_http_stop(ml_http_server *s, double grace_s);
+void ml_http_free(ml_http_server *s); /* stops first; NULL-safe */
+
+ml_metrics *ml_http_metrics(ml_http_server *s);
+ml_shared *ml_http_shared(ml_http_server *s);
+ml_batcher *ml_http_batcher(ml_http_server *s);
+/* The metrics text, with the in-flight gauge brought up to date. */
+void ml_http_metrics_text(ml_http_server *s, ml_buf *out);
+
+/* Adds a response header (copied) to x. */
+void ml_http_add_header(ml_http_exchange *x, const char *name, const char *value);
+/* Writes {"error": msg} (JSON-escaped) as x's answer with this status. */
+void ml_http_error_answer(ml_http_exchange *x, int status, const char *msg);
+
+#endif
