@@ -17,7 +17,8 @@ const CHROMIUM = args.chromium || process.env.CHROMIUM || "/usr/bin/chromium";
 const deadline = Date.now() + Number(args.timeout || 40) * 1000;
 
 function fail(msg) { console.log("FAIL: " + msg); cleanup(); process.exit(1); }
-function ok(msg) { console.log("ok: " + msg); }
+const started = Date.now();
+function ok(msg) { console.log(`ok (${((Date.now() - started) / 1000).toFixed(1)} s): ${msg}`); }
 
 // ---- the browser and the protocol ----------------------------------------------------------
 const profile = fs.mkdtempSync(path.join(os.tmpdir(), "moonlab-board-chrome-"));

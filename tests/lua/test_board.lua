@@ -227,7 +227,7 @@ T.test("board in headless Chromium: runs table, curves, live update, comparison,
   local set = R.tracked_set(T.tmpdir())
   local srv = ml.board.serve { dir = set.root, port = 0 }
   local shots = os.getenv("MOONLAB_BOARD_SHOTS") or T.tmpname("")
-  local cmd = string.format("%s tests/board/board_test.mjs --url %s --chromium %s --running %s --runs %s --search %s --points %d --shots %s --timeout 25 2>&1",
+  local cmd = string.format("%s tests/board/board_test.mjs --url %s --chromium %s --running %s --runs %s --search %s --points %d --shots %s --timeout 45 2>&1",
     T.quote(node), srv.url, T.quote(chromium), T.quote(set.running), table.concat(set.ids, ","), set.search_id,
     #set.history.loss, T.quote(shots))
   local p = io.popen(cmd)

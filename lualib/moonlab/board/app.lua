@@ -140,7 +140,6 @@ function app.init(config)
     end
     local ok, status, body, headers = pcall(route, cfg, req)
     if ok then
-      if req.method == "HEAD" then body = "" end
       return status, body, headers
     end
     if type(status) == "table" and status.status then return json_response(status.status, { error = status.error }) end

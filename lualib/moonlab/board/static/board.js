@@ -91,18 +91,45 @@ function runRow(r) { // the flat row a run shows as: fixed columns, params.X, me
   return row;
 }
 
-async function viewRuns(params) {
-  const exp = params.get("exp") || "";
-  const [exps, runs] = await Promise.all([api("/api/experiments"), api("/api/runs" + (exp ? "?experiment=" + encodeURIComponent(exp) : ""))]);
-  const rows = runs.map(runRow);
-  const paramCols = [...new Set(rows.flatMap(r => Object.keys(r).filter(k => k.startsWith("params."))))].sort();
-  const metricCols = [...new Set(runs.flatMap(r => Object.keys(r.metrics || {})))].sort();
-  const cols = ["name", "experiment", "status", "start_time", "duration", "steps", ...metricCols, ...paramCols];
-
-  const side = h("aside", { class: "experiments" }, h("h3", {}, "Experiments"),
+function experimentsList(exps, exp) {
+  return [h("h3", {}, "Experiments"),
     h("a", { href: "#/", class: exp ? "" : "active" }, "All runs", h("span", { class: "count" }, exps.reduce((n, e) => n + e.runs, 0))),
     exps.map(e => h("a", { href: "#/?exp=" + encodeURIComponent(e.name), class: e.name === exp ? "active" : "" }, e.name,
-      h("span", { class: "count" }, e.running ? `${e.running} running · ${e.runs}` : e.runs))));
+      h("span", { class: "count" }, e.running ? `${e.running} running · ${e.runs}` : e.runs)))];
+}
+
+function compareRows(a, b, key, dir) {
+  const x = a[key], y = b[key];
+  if (x == null && y == null) return 0;
+  if (x == null) return 1;
+  if (y == null) return -1;
+  return (typeof x === "number" && typeof y === "number" ? x - y : String(x).localeCompare(String(y))) * dir;
+}
+
+function runCell(r, c) {
+  const v = r[c];
+  if (c === "name") return h("td", {}, h("a", { href: "#/run/" + encodeURIComponent(r.id), class: "run-link" }, v),
+    r.kind && r.kind !== "run" ? h("span", { class: "kind" }, r.kind) : null);
+  if (c === "status") return h("td", {}, badge(v));
+  if (c === "start_time") return h("td", { class: "time" }, fmtTime(v));
+  if (c === "duration") return h("td", { class: "num" }, fmtDuration(v));
+  return h("td", { class: typeof v === "number" ? "num" : "" }, fmtNum(v));
+}
+
+async function viewRuns(params) {
+  const exp = params.get("exp") || "";
+  const load = () => Promise.all([api("/api/experiments"), api("/api/runs" + (exp ? "?experiment=" + encodeURIComponent(exp) : ""))]);
+  let [exps, runs] = await load();
+  let rows, cols, metricCols;
+  function columns() {
+    rows = runs.map(runRow);
+    const paramCols = [...new Set(rows.flatMap(r => Object.keys(r).filter(k => k.startsWith("params."))))].sort();
+    metricCols = [...new Set(runs.flatMap(r => Object.keys(r.metrics || {})))].sort();
+    cols = ["name", "experiment", "status", "start_time", "duration", "steps", ...metricCols, ...paramCols];
+  }
+  columns();
+
+  const side = h("aside", { class: "experiments" }, experimentsList(exps, exp));
   const filter = h("input", { type: "search", id: "filter", placeholder: "filter: words, or lr<0.01 status=finished", value: state.filter });
   const compare = h("button", { id: "compare", onclick: () => { location.hash = "#/compare/" + [...state.selected].join(","); } });
   const table = h("table", { class: "runs", id: "runs-table" });
@@ -112,35 +139,23 @@ async function viewRuns(params) {
     compare.textContent = `Compare selected (${state.selected.size})`;
     compare.disabled = state.selected.size < 2;
   }
+  function pick(ev, id) {
+    ev.target.checked ? state.selected.add(id) : state.selected.delete(id);
+    ev.target.closest("tr").classList.toggle("selected", ev.target.checked);
+    updateCompare();
+  }
   function render() {
-    const terms = parseFilter(state.filter);
-    const shown = rows.filter(r => matches(r, terms));
+    const shown = rows.filter(r => matches(r, parseFilter(state.filter)));
     const { key, dir } = state.sort;
-    shown.sort((a, b) => {
-      const x = a[key], y = b[key];
-      if (x == null && y == null) return 0; if (x == null) return 1; if (y == null) return -1;
-      return (typeof x === "number" && typeof y === "number" ? x - y : String(x).localeCompare(String(y))) * dir;
-    });
+    shown.sort((a, b) => compareRows(a, b, key, dir));
     const head = h("tr", {}, h("th", {}, ""), cols.map(c => h("th", {
       class: (c === key ? (dir > 0 ? "sorted asc" : "sorted desc") : "") + (metricCols.includes(c) ? " metric" : ""),
       "data-col": c, title: "click to sort",
       onclick: () => { state.sort = { key: c, dir: c === key ? -dir : (c === "name" ? 1 : -1) }; render(); },
     }, c.replace(/^params\./, ""))));
     const body = shown.map(r => h("tr", { "data-id": r.id, class: state.selected.has(r.id) ? "selected" : "" },
-      h("td", {}, h("input", { type: "checkbox", class: "pick", checked: state.selected.has(r.id), onchange: ev => {
-        ev.target.checked ? state.selected.add(r.id) : state.selected.delete(r.id);
-        ev.target.closest("tr").classList.toggle("selected", ev.target.checked);
-        updateCompare();
-      } })),
-      cols.map(c => {
-        const v = r[c];
-        if (c === "name") return h("td", {}, h("a", { href: "#/run/" + encodeURIComponent(r.id), class: "run-link" }, v),
-          r.kind && r.kind !== "run" ? h("span", { class: "kind" }, r.kind) : null);
-        if (c === "status") return h("td", {}, badge(v));
-        if (c === "start_time") return h("td", { class: "time" }, fmtTime(v));
-        if (c === "duration") return h("td", { class: "num" }, fmtDuration(v));
-        return h("td", { class: typeof v === "number" ? "num" : "" }, fmtNum(v));
-      })));
+      h("td", {}, h("input", { type: "checkbox", class: "pick", checked: state.selected.has(r.id), onchange: ev => pick(ev, r.id) })),
+      cols.map(c => runCell(r, c))));
     table.replaceChildren(h("thead", {}, head), h("tbody", {}, body));
     setStatus(`${shown.length} of ${rows.length} runs`);
   }
@@ -148,9 +163,18 @@ async function viewRuns(params) {
   updateCompare();
   render();
   show(h("div", { class: "layout" }, side, main));
-  // a list with running runs refreshes itself
+  // while runs are running the list refreshes in place (the filter, sort and selection stay)
   const gen = state.gen;
-  if (runs.some(r => r.status === "running")) state.poll = setTimeout(() => { if (gen === state.gen) route(); }, 5000);
+  async function refresh() {
+    if (gen !== state.gen) return;
+    [exps, runs] = await load();
+    if (gen !== state.gen) return;
+    columns();
+    side.replaceChildren(...experimentsList(exps, exp).flat());
+    render();
+    if (runs.some(r => r.status === "running")) state.poll = setTimeout(() => refresh().catch(showError), 3000);
+  }
+  if (runs.some(r => r.status === "running")) state.poll = setTimeout(() => refresh().catch(showError), 3000);
 }
 
 // ---- curves --------------------------------------------------------------------------------
