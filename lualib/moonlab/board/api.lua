@@ -48,6 +48,20 @@ local function read_json(path)
   return denull(v)
 end
 
+-- meta.json and params.json decoded once per version of the file: ml.track rewrites meta.json by
+-- rename, so (inode, size, time) tells a new version. The tables are shared: callers copy before changing.
+local decoded = {}
+local function read_record(path)
+  local a = lfs.attributes(path)
+  if not a or a.mode ~= "file" then decoded[path] = nil; return nil end
+  local key = a.ino .. ":" .. a.size .. ":" .. a.modification
+  local c = decoded[path]
+  if c and c.key == key then return c.value end
+  local v = read_json(path)
+  decoded[path] = { key = key, value = v }
+  return v
+end
+
 -- The host name, to tell a dead "running" record (its pid gone on this host) as killed.
 local HOST
 local function hostname()
@@ -185,7 +199,7 @@ local function shown_params(p)
 end
 
 local function summary(dir, exp, id)
-  local meta = read_json(dir .. "/meta.json")
+  local meta = read_record(dir .. "/meta.json")
   if type(meta) ~= "table" then return nil end
   local m = scan_metrics(dir .. "/metrics.jsonl")
   local final = {}
@@ -197,7 +211,7 @@ local function summary(dir, exp, id)
     id = meta.id or id, name = meta.name or id, experiment = meta.experiment or exp, status = st,
     kind = meta.kind or "run", parent = meta.parent, start_time = start, end_time = stop,
     duration = start and last and (last - start) or nil,
-    params = shown_params(read_json(dir .. "/params.json")), metrics = json.object(final),
+    params = shown_params(read_record(dir .. "/params.json")), metrics = json.object(final),
     tags = json.object(meta.tags or {}), steps = m.steps, points = m.lines,
   }
 end
@@ -208,7 +222,7 @@ function api.experiments(root)
   for _, e in ipairs(experiments_of(root)) do
     local n, running, last = 0, 0, nil
     for _, id in ipairs(run_ids(root, e)) do
-      local meta = read_json(root .. "/" .. e .. "/" .. id .. "/meta.json")
+      local meta = read_record(root .. "/" .. e .. "/" .. id .. "/meta.json")
       if type(meta) == "table" then
         n = n + 1
         if api.status(meta) == "running" then running = running + 1 end
@@ -248,18 +262,20 @@ end
 --- api.run(root, id) -> {meta, params = {given, resolved}, metric_keys, final, points, experiment, trials (count), children (other child runs)}
 function api.run(root, id)
   local dir, exp = run_dir(root, id)
-  local meta = read_json(dir .. "/meta.json")
-  if type(meta) ~= "table" then fail(500, fmt("board: cannot read %s/meta.json", dir)) end
-  meta.status = api.status(meta)
+  local shared = read_record(dir .. "/meta.json")
+  if type(shared) ~= "table" then fail(500, fmt("board: cannot read %s/meta.json", dir)) end
+  local meta = {}
+  for k, v in pairs(shared) do meta[k] = v end
+  meta.status = api.status(shared)
   local m = scan_metrics(dir .. "/metrics.jsonl")
-  local params = read_json(dir .. "/params.json") or {}
+  local params = read_record(dir .. "/params.json") or {}
   local keys = json.array()
   for i, k in ipairs(m.keys) do keys[i] = k end
   local final = {}
   for k, v in pairs(m.last) do final[k] = v end
   local children, trials = json.array(), 0
   for _, cid in ipairs(run_ids(root, exp)) do
-    local cm = read_json(root .. "/" .. exp .. "/" .. cid .. "/meta.json")
+    local cm = read_record(root .. "/" .. exp .. "/" .. cid .. "/meta.json")
     if type(cm) == "table" and cm.parent == (meta.id or id) then
       if cm.kind == "trial" then trials = trials + 1
       else children[#children + 1] = { id = cm.id or cid, name = cm.name, kind = cm.kind, status = api.status(cm) } end
@@ -278,7 +294,7 @@ function api.metrics(root, id, since)
   since = math.tointeger(tonumber(since or 0))
   if not since or since < 0 then fail(400, "board: since must be a non-negative integer (a line count)") end
   local points, n = read_points(dir .. "/metrics.jsonl", since)
-  local meta = read_json(dir .. "/meta.json") or {}
+  local meta = read_record(dir .. "/meta.json") or {}
   return { points = points, next = n, status = api.status(meta) }
 end
 
@@ -351,8 +367,8 @@ local STATE = { finished = "complete", failed = "failed", killed = "failed", run
 --- api.trials(root, id) -> {search, metric, direction, param_names, trials = {{id, number, params, value, state}...}, best}
 function api.trials(root, id)
   local dir, exp = run_dir(root, id)
-  local smeta = read_json(dir .. "/meta.json") or {}
-  local sparams = shown_params(read_json(dir .. "/params.json"))
+  local smeta = read_record(dir .. "/meta.json") or {}
+  local sparams = shown_params(read_record(dir .. "/params.json"))
   local stags = smeta.tags or {}
   local metric = stags.metric or sparams.metric or smeta.metric
   local direction = stags.direction or sparams.direction or smeta.direction
@@ -363,9 +379,9 @@ function api.trials(root, id)
   local trials, names, seen = {}, json.array(), {}
   for _, cid in ipairs(run_ids(root, exp)) do
     local cdir = root .. "/" .. exp .. "/" .. cid
-    local meta = read_json(cdir .. "/meta.json")
+    local meta = read_record(cdir .. "/meta.json")
     if type(meta) == "table" and meta.parent == (smeta.id or id) then
-      local params = shown_params(read_json(cdir .. "/params.json"))
+      local params = shown_params(read_record(cdir .. "/params.json"))
       for k, v in pairs(params) do
         if not seen[k] and (type(v) == "number" or type(v) == "string" or type(v) == "boolean") then
           seen[k] = true; names[#names + 1] = k
