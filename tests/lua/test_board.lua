@@ -185,6 +185,43 @@ T.test("board api: a missing runs folder lists nothing; a bad meta.json is skipp
   T.eq(#runs, 3)
 end)
 
+T.test("board app: a token is needed as a Bearer header, ?token= (answered with a cookie) or that cookie", function()
+  local h = app.init({ root = root, token = "s3cret" })
+  local function call(headers, query)
+    return h({ method = "GET", path = "/api/experiments", query = query or {}, headers = headers or {}, body = "" })
+  end
+  local st, body = call()
+  T.eq(st, 401); T.ok(body:find("needs its token", 1, true))
+  T.eq((call({ authorization = "Bearer wrong" })), 401)
+  T.eq((call({ authorization = "Bearer s3cret" })), 200)
+  local st2, _, hd = call({}, { token = "s3cret" })
+  T.eq(st2, 200); T.ok(hd["set-cookie"]:find("moonlab_board_token=s3cret", 1, true) and hd["set-cookie"]:find("HttpOnly", 1, true))
+  T.eq((call({ cookie = "a=1; moonlab_board_token=s3cret" })), 200)
+  T.eq((call({ cookie = "moonlab_board_token=s3cre" })), 401)
+end)
+
+T.test("board over HTTP (ml.http): JSON, types, traversal and the token through the real server", function()
+  if not pcall(function() return ml.http.serve end) then print("  skip: ml.http is not in this build") return end
+  local srv = ml.board.serve { dir = root, port = 0 }
+  local ok, err = pcall(function()
+    local st, body, h = ml.http.request { url = srv.url .. "/api/runs?experiment=mnist" }
+    T.eq(st, 200); T.ok(h["content-type"]:find("application/json", 1, true)); T.eq(#json.decode(body), 3)
+    local st2, body2, h2 = ml.http.request { url = srv.url .. "/artifacts/20260101-000001-aaaaaa/curve.png" }
+    T.eq(st2, 200); T.eq(h2["content-type"], "image/png"); T.eq(body2:sub(1, 4), "\137PNG")
+    local st3 = ml.http.request { url = srv.url .. "/artifacts/20260101-000001-aaaaaa/..%2F..%2F..%2Fsecret.txt" }
+    T.ok(st3 == 400 or st3 == 404, "traversal answered " .. st3)
+    local st4, body4 = ml.http.request { url = srv.url .. "/" }
+    T.eq(st4, 200); T.ok(body4:find("board.js", 1, true))
+  end)
+  srv:stop()
+  if not ok then error(err, 0) end
+  local tsrv = ml.board.serve { dir = root, port = 0, token = "t0k" }
+  local st, _ = ml.http.request { url = tsrv.url .. "/api/runs" }
+  local st2 = ml.http.request { url = tsrv.url .. "/api/runs", headers = { Authorization = "Bearer t0k" } }
+  tsrv:stop()
+  T.eq(st, 401); T.eq(st2, 200)
+end)
+
 T.test("board.serve and moonlab board: bad options and folders are clear errors", function()
   T.raises(function() ml.board.serve { prot = 1 } end, "unknown option 'prot'")
   T.raises(function() ml.board.serve { dir = base .. "/nothing-here" } end, "is not a folder of run records")

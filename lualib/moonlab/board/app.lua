@@ -1,6 +1,7 @@
 --- moonlab.board.app: the dashboard's HTTP app for ml.http.serve (contract A).
 -- init(config) -> handler(req) -> status, body, headers. config = {root = runs folder,
--- models = model versions folder or nil, static = folder of the page (default: static/ beside this file)}.
+-- models = model versions folder or nil, static = folder of the page (default: static/ beside this file),
+-- token = nil or a string every request must carry (Bearer header, ?token= once, then a cookie)}.
 --   GET /                              the page (static/index.html)
 --   GET /static/FILE                   board.js, board.css, vendor/uPlot...
 --   GET /api/experiments               [{name, runs, running, last_start}]
@@ -120,6 +121,29 @@ local function route(cfg, req)
   error({ status = 404, error = "board: no page " .. path }, 0)
 end
 
+-- Equal strings, compared in time that does not depend on where they differ.
+local function same(a, b)
+  if type(a) ~= "string" or #a ~= #b then return false end
+  local diff = 0
+  for i = 1, #a do diff = diff | (a:byte(i) ~ b:byte(i)) end
+  return diff == 0
+end
+
+-- A browser cannot add a header to the page's own loads, so the token also comes as ?token= once
+-- (answered with a cookie) and then as that cookie; scripts send Authorization: Bearer.
+local COOKIE = "moonlab_board_token"
+local function authorized(token, req)
+  local h = req.headers or {}
+  local bearer = (h.authorization or ""):match("^Bearer%s+(.-)%s*$")
+  if same(bearer, token) then return true end
+  local cookie = (";" .. (h.cookie or "")):match(";%s*" .. COOKIE .. "=([^;]*)")
+  if same(cookie, token) then return true end
+  if same((req.query or {}).token, token) then
+    return true, COOKIE .. "=" .. token .. "; Path=/; HttpOnly; SameSite=Strict"
+  end
+  return false
+end
+
 --- app.init(config) -> handler(req) -> status, body, headers: the dashboard's routes over config.root's run records
 function app.init(config)
   config = config or {}
@@ -133,13 +157,25 @@ function app.init(config)
     guess = (guess or ".") .. "/models"
     if lfs.attributes(guess, "mode") == "directory" then cfg.models = guess end
   end
+  local token = config.token
   return function(req)
+    local set_cookie
+    if token then
+      local ok
+      ok, set_cookie = authorized(token, req)
+      if not ok then
+        req.route = "other"
+        return json_response(401, { error = "board: this board needs its token: open /?token=TOKEN once, "
+          .. "or send Authorization: Bearer TOKEN" })
+      end
+    end
     if req.method ~= "GET" and req.method ~= "HEAD" then
       req.route = "other"
       return json_response(405, { error = "board: only GET is served, got " .. tostring(req.method) })
     end
     local ok, status, body, headers = pcall(route, cfg, req)
     if ok then
+      if set_cookie then headers["set-cookie"] = set_cookie end
       return status, body, headers
     end
     if type(status) == "table" and status.status then return json_response(status.status, { error = status.error }) end

@@ -31,10 +31,11 @@ function board.serve(opts)
   local port = opts.port == nil and 6006 or checks.integer(fn, "port", opts.port, 0, 65535)
   return ml.http.serve {
     app = "moonlab.board.app",
-    config = { root = absolute(dir), models = models and absolute(models) or nil },
+    -- the token is checked by the app, not by ml.http: the page's own loads carry it as a cookie
+    config = { root = absolute(dir), models = models and absolute(models) or nil,
+      token = opts.token and checks.string(fn, "token", opts.token) or nil },
     host = checks.string(fn, "host", opts.host, "127.0.0.1"), port = port,
     workers = opts.workers == nil and 2 or checks.integer(fn, "workers", opts.workers, 1, 64),
-    token = opts.token and checks.string(fn, "token", opts.token) or nil,
     quiet = checks.boolean(fn, "quiet", opts.quiet, true),
   }
 end
