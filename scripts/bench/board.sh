@@ -4,7 +4,7 @@
 # (scripts/bench/board_flask.py: files read and parsed per request, the json module; MLflow's UI
 # is a Flask app over such files), on the same run records (scripts/bench/board_runs.lua:
 # RUNS=200 runs of 50 epochs, and one per-batch log of LONG=20000 lines). Measured with wrk
-# (1 thread, 4 connections, DURATION=3 s per point):
+# (1 thread, 4 connections, DURATION=5 s per point):
 #   list   GET /api/runs                                   the runs table (every run's final metrics)
 #   poll   GET /api/runs/LONG/metrics?since=LONG-10        what the page asks every second of a live run
 # Target: requests/s at least Flask's on both (the poll much more: it reads only the new bytes).
@@ -13,7 +13,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROUNDS=${ROUNDS:-5}
-DURATION=${DURATION:-3}
+DURATION=${DURATION:-5}
 RUNS=${RUNS:-200}
 LONG=${LONG:-20000}
 ML=build/moonlab
@@ -35,7 +35,7 @@ P1=$(free_port); "$ML" board "$TMP/runs" --port "$P1" >/dev/null & pids+=($!)
 wait_up "http://127.0.0.1:$P1/api/experiments"
 sides=(moonlab); declare -A port=([moonlab]=$P1)
 if ((have_flask)); then
-  P2=$(free_port); "$PY" scripts/bench/board_flask.py "$TMP/runs" "$P2" 2>/dev/null & pids+=($!)
+  P2=$(free_port); "$PY" scripts/bench/board_flask.py "$TMP/runs" "$P2" >/dev/null 2>&1 & pids+=($!)
   wait_up "http://127.0.0.1:$P2/api/runs"; sides+=(flask); port[flask]=$P2
 fi
 declare -A path=([list]="/api/runs" [poll]="/api/runs/20260102-000000-long00/metrics?since=$((LONG - 10))")
