@@ -53,7 +53,7 @@ DEPS_PKGS = liblua5.4-dev lua5.4 libopenblas-openmp-dev libdnnl-dev libsleef-dev
             libmicrohttpd-dev libcairo2-dev chromium python3-protobuf protobuf-compiler curl
 BENCH_PKGS = python3-torch python3-numpy python3-pandas python3-sklearn python3-imblearn hyperfine python3-xgboost python3-optuna wrk python3-flask
 
-.PHONY: all deps bench-deps test demo check-memory bench clean install uninstall
+.PHONY: all deps bench-deps test demo check-memory bench clean install uninstall vendor
 all: $(BUILD)/moonlab $(BUILD)/moonlab.so
 
 deps:
@@ -98,6 +98,11 @@ bench: bench-deps all
 
 clean:
 	rm -rf build build-asan
+
+# The dashboard's front-end library (uPlot) from npm into lualib/moonlab/board/static/vendor/
+# (committed: the build and the board need no network; this refreshes it).
+vendor:
+	sh scripts/vendor_frontend.sh
 
 # The command finds share/moonlab/lualib from its own real location
 # (/proc/self/exe), the module from its own (dladdr): the tree can move as one.
