@@ -371,6 +371,9 @@ function workers.map(jobs, fn, opts)
     or math.max(1, cores // n_workers)
   local on_error = checks.one_of(name, "errors", opts.errors, { "raise", "return" }, "raise")
   local timeout = opts.timeout ~= nil and checks.number(name, "timeout", opts.timeout, 0) or nil
+  local finish_opt = checks.boolean(name, "finish_here", opts.finish_here, true)
+  local on_tick = opts.on_tick ~= nil and checks.func(name, "on_tick", opts.on_tick) or nil
+  local tick = opts.tick ~= nil and checks.number(name, "tick", opts.tick, 0.01) or 0.5
   local saved = ml.random_state()
   local seed = opts.seed and checks.integer(name, "seed", opts.seed) or ml.randint(0, 2 ^ 31, { 1 }):item()
   local results, errors
@@ -378,10 +381,7 @@ function workers.map(jobs, fn, opts)
     results, errors = serial_map(fn, jobs, seed)
   else
     local threads_before = ml.threads()
-    local lone_here = opts.threads_per_worker == nil and timeout == nil and checks.boolean(name, "finish_here", opts.finish_here, true)
-      and cores > threads
-    local on_tick = opts.on_tick ~= nil and checks.func(name, "on_tick", opts.on_tick) or nil
-    local tick = opts.tick ~= nil and checks.number(name, "tick", opts.tick, 0.01) or 0.5
+    local lone_here = opts.threads_per_worker == nil and timeout == nil and finish_opt and cores > threads
     local ok, r, e = pcall(parallel_map, fn, jobs, n_workers, threads, seed, timeout, lone_here, on_tick, tick)
     ml.threads(threads_before)
     if not ok then ml.set_random_state(saved) checks.reraise(r) end
