@@ -180,7 +180,7 @@ function M.run(objective, spec, opts)
   end
   local store
   if journal_path ~= nil then
-    store = require("moonlab.search.journal").open(journal_path)
+    store = require("moonlab.search.journal").open(journal_path, { sync = temp_journal == nil })
     local header = store:start { op = "study", direction = direction, metric = opts.metric, seed = seed,
       params = compiled.names, method = type(opts.method) == "string" and opts.method or "tpe" }
     seed = math.tointeger(header.seed) or seed -- every process of a shared search draws from the first one's seed
@@ -219,7 +219,7 @@ function M.run(objective, spec, opts)
     -- a live table is drawn by this process from the journal, the workers keep quiet; plain lines come from each worker
     local live = disp and disp.live
     local _, errs = workers.map(ids, function()
-      loop(require("moonlab.search.journal").open(store.path), live)
+      loop(require("moonlab.search.journal").open(store.path, { sync = store.sync }), live)
       return true
     end, { n_workers = jobs, threads_per_worker = 1, errors = "return",
       on_tick = live and function() disp:draw(store:refresh()) end or nil })
