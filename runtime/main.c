@@ -106,6 +106,25 @@ static void report(lua_State *L, int status) {
     lua_pop(L, 1);
 }
 
+/* Set while a recipe's run function executes: its user errors print as the
+ * message alone (see wants_traceback). */
+static int in_recipe;
+
+/* Whether an error deserves a traceback. Inside a recipe only an internal
+ * one does: the Lua VM raising (level 1 is a Lua function, not error() or a
+ * binding's luaL_error) inside the library's own files, which is a bug of
+ * moonlab's rather than a wrong override or the recipe's own error("...").
+ * MOONLAB_TRACEBACK=1 always asks for one. */
+static int wants_traceback(lua_State *L) {
+    const char *env = getenv("MOONLAB_TRACEBACK");
+    if (env && strcmp(env, "1") == 0) return 1;
+    if (!in_recipe) return 1;
+    lua_Debug ar;
+    if (!lua_getstack(L, 1, &ar) || !lua_getinfo(L, "S", &ar)) return 0;
+    if (strcmp(ar.what, "C") == 0) return 0; /* error(), checks.fail, luaL_error: a deliberate message */
+    return strstr(ar.source, "/moonlab/") != NULL && strstr(ar.source, "lualib") != NULL;
+}
+
 static int msghandler(lua_State *L) {
     const char *msg = lua_tostring(L, 1);
     if (!msg) {
@@ -113,6 +132,10 @@ static int msghandler(lua_State *L) {
         msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
     }
     capture_locals_at_error(L);
+    if (!wants_traceback(L)) {
+        lua_pushstring(L, msg);
+        return 1;
+    }
     luaL_traceback(L, L, msg, 1);
     return 1;
 }
@@ -323,7 +346,10 @@ static int run_recipe(lua_State *L, const char *fname) {
     lua_remove(L, -2);
     lua_insert(L, -2); /* main, recipe */
     lua_pushstring(L, fname);
-    return ml_docall(L, 2, 0);
+    in_recipe = 1;
+    status = ml_docall(L, 2, 0);
+    in_recipe = 0;
+    return status;
 }
 
 static int run_script(lua_State *L, char **argv, int script, int keep_locals) {

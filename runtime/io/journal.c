@@ -66,7 +66,7 @@ int ml_journal_read(ml_journal *j, int64_t offset, char **out, size_t *n) {
     return 0;
 }
 
-int ml_journal_append(ml_journal *j, const char *bytes, size_t n) {
+int ml_journal_append(ml_journal *j, const char *bytes, size_t n, int sync) {
     size_t put = 0;
     while (put < n) {
         ssize_t w = write(j->fd, bytes + put, n - put);
@@ -74,7 +74,7 @@ int ml_journal_append(ml_journal *j, const char *bytes, size_t n) {
         if (w < 0) return ml_error("cannot write '%s': %s", j->path, strerror(errno)), -1;
         put += (size_t)w;
     }
-    if (fdatasync(j->fd) < 0 && errno != EINVAL) return ml_error("cannot sync '%s': %s", j->path, strerror(errno)), -1;
+    if (sync && fdatasync(j->fd) < 0 && errno != EINVAL) return ml_error("cannot sync '%s': %s", j->path, strerror(errno)), -1;
     return 0;
 }
 

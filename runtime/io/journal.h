@@ -17,8 +17,9 @@ typedef struct ml_journal ml_journal;
 ml_journal *ml_journal_lock(const char *path, int excl);
 /* The bytes from offset to the end (malloc'ed in *out, *n); the caller frees *out. */
 int ml_journal_read(ml_journal *j, int64_t offset, char **out, size_t *n);
-/* Appends n bytes and flushes them to the file (fdatasync), under the held lock. */
-int ml_journal_append(ml_journal *j, const char *bytes, size_t n);
+/* Appends n bytes under the held lock; with sync, also flushes them to the disk (fdatasync) so they survive
+ * a machine crash (a killed process loses nothing either way: the bytes are in the kernel's page cache). */
+int ml_journal_append(ml_journal *j, const char *bytes, size_t n, int sync);
 /* Unlocks and closes. */
 void ml_journal_unlock(ml_journal *j);
 

@@ -2,7 +2,7 @@
  *
  *   local j = ml._journal.lock(path, exclusive)   -- opens and locks (exclusive: read-write, creating; shared: read-only); errors name the path
  *   j:read([offset=0]) -> the bytes from offset to the end
- *   j:append(line)                                -- written and synced under the lock
+ *   j:append(line, [sync=true])                   -- written (and synced to disk) under the lock
  *   j:unlock()                                    -- also done by the collector and by <close>
  * (whether a trial's process still lives: ml._proc.getpid / ml._proc.alive) */
 #define _POSIX_C_SOURCE 200809L
@@ -45,7 +45,8 @@ static int l_append(lua_State *L) {
     ml_journal **j = check_journal(L);
     size_t n;
     const char *s = luaL_checklstring(L, 2, &n);
-    if (ml_journal_append(*j, s, n) < 0) return lb_raise_as(L, "journal");
+    int sync = lua_isnoneornil(L, 3) ? 1 : lua_toboolean(L, 3);
+    if (ml_journal_append(*j, s, n, sync) < 0) return lb_raise_as(L, "journal");
     return 0;
 }
 

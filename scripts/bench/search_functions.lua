@@ -51,7 +51,10 @@ for _, name in ipairs({ "branin", "hartmann6", "rosenbrock4", "mixed" }) do
   for m in (os.getenv("METHODS") or "random,tpe,gp,genetic"):gmatch("[^,]+") do methods[#methods + 1] = m end
   for _, m in ipairs(methods) do
     for seed = 1, seeds do
-      local res = search.run(F[name], SPACES[name], { method = m, trials = budget, seed = seed, verbose = false })
+      -- tpe_mv: TPE with multivariate = true (Optuna's option, not its default)
+      local method, sampler = m, nil
+      if m == "tpe_mv" then method, sampler = "tpe", { multivariate = true } end
+      local res = search.run(F[name], SPACES[name], { method = method, sampler = sampler, trials = budget, seed = seed, verbose = false })
       print(string.format("BEST %s %s %d %.10g", name, m, seed, res.best_value))
       io.stdout:flush()
     end

@@ -3,7 +3,8 @@
 (its defaults) and its RandomSampler on the same functions, spaces, budget
 and seeds; prints "BEST <function> optuna-<sampler> <seed> <value>" and the
 sampler's own time for 200 TPE trials ("TIME optuna-tpe 200 <seconds>")."""
-import math, sys, time
+import math, os, sys, time, warnings
+warnings.simplefilter("ignore")
 import optuna
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -40,8 +41,14 @@ def mixed(t):
     return v
 
 for name, f in [("branin", branin), ("hartmann6", hartmann6), ("rosenbrock4", rosenbrock4), ("mixed", mixed)]:
-    for label, make in [("optuna-random", lambda s: optuna.samplers.RandomSampler(seed=s)),
-                        ("optuna-tpe", lambda s: optuna.samplers.TPESampler(seed=s))]:
+    samplers = [("optuna-random", lambda s: optuna.samplers.RandomSampler(seed=s)),
+                ("optuna-tpe", lambda s: optuna.samplers.TPESampler(seed=s))]
+    if os.environ.get("OPTUNA_MV") == "1":  # its multivariate option, beside moonlab's tpe_mv
+        samplers.append(("optuna-tpe_mv", lambda s: optuna.samplers.TPESampler(seed=s, multivariate=True)))
+    only = os.environ.get("OPTUNA_ONLY")  # one label, e.g. optuna-tpe_mv
+    for label, make in samplers:
+        if only and label != only:
+            continue
         for seed in range(1, seeds + 1):
             st = optuna.create_study(sampler=make(seed))
             st.optimize(f, n_trials=budget)

@@ -13,6 +13,12 @@
 --
 -- Each worker runs with ml.threads(threads_per_worker), by default
 -- floor(ml.threads() / n_workers) (at least 1), so workers x threads <= cores.
+-- When the last job would run alone on one worker's share of the cores (5
+-- folds on 2 workers), it waits for the busy workers if they end soon and
+-- then runs in this process on all of its threads (opts.finish_here = false
+-- keeps it in a worker; never with threads_per_worker or a timeout given).
+-- opts.on_tick() is called about every opts.tick seconds (0.5) while the
+-- workers run (a live display).
 -- Job i runs after ml.seed(seed + i) (seed from opts, else drawn from ml's
 -- generator), so results do not depend on how many workers ran them; the
 -- caller's random stream is restored afterwards.
@@ -221,11 +227,35 @@ local function warm_up()
   ml.matmul(a, a)
 end
 
-local function parallel_map(fn, jobs, n_workers, threads, seed, timeout)
+-- Whether the last job should wait for the busy workers and then run here,
+-- in the calling process, on every thread: true when fewer jobs are left to
+-- start than there are workers and the busy jobs, judged by the mean time of
+-- the finished ones, end soon enough that waiting for them and running the
+-- job on all the cores beats running it now on one worker's share. (Forked
+-- workers cannot take more threads: GNU OpenMP hangs in a child forked after
+-- the parent ran a parallel region, so they run at one thread each when the
+-- cores are shared out; the caller's own threads are healthy.)
+local LONE_MIN_SECONDS = 0.2 -- shorter jobs gain nothing worth the worker's isolation
+local function finish_here(queued, pool, n_workers, durations, now)
+  if queued ~= 1 or n_workers < 2 or #durations == 0 then return false end
+  local mean = 0
+  for _, d in ipairs(durations) do mean = mean + d end
+  mean = mean / #durations
+  if mean < LONE_MIN_SECONDS then return false end
+  for _, w in ipairs(pool) do
+    -- a busy job expected to run on for more than a third of a job: start the last one now instead
+    if w.job and mean - (now - w.started) > mean / 3 then return false end
+  end
+  return true
+end
+
+local function parallel_map(fn, jobs, n_workers, threads, seed, timeout, lone_here, on_tick, tick)
   warm_up()
   local n = #jobs
   local results, errors = {}, {}
   local pool, next_job, done = {}, 1, 0
+  local durations = {}
+  local here -- the index of the job kept back to run in this process
   local function assign(w)
     if next_job > n then retire(w) return end
     w.job = next_job
@@ -233,10 +263,26 @@ local function parallel_map(fn, jobs, n_workers, threads, seed, timeout)
     next_job = next_job + 1
     P.send(w.task, spack("<i8", w.job))
   end
+  -- a free worker: takes the next job, or waits when the last one is kept for this process
+  local function free(w)
+    w.job = nil
+    if lone_here and not here and next_job == n and finish_here(n - next_job + 1, pool, n_workers, durations, ml.now()) then
+      here = next_job
+      next_job = next_job + 1
+    end
+    assign(w)
+  end
   -- the poll's wait: until the first running job reaches the timeout (forever without one)
+  local last_tick = ml.now()
   local function wait_ms(live)
-    if not timeout then return -1 end
-    local now, left = ml.now(), math.huge
+    local now = ml.now()
+    if on_tick and now - last_tick >= tick then
+      last_tick = now
+      on_tick()
+    end
+    local tick_ms = on_tick and math.max(1, math.ceil((last_tick + tick - now) * 1000)) or nil
+    if not timeout then return tick_ms or -1 end
+    local left = math.huge
     for _, w in ipairs(live) do
       local rest = w.started + timeout - now
       if rest <= 0 and w.pid then
@@ -245,19 +291,22 @@ local function parallel_map(fn, jobs, n_workers, threads, seed, timeout)
       end
       left = math.min(left, math.max(rest, 0))
     end
-    return math.ceil(left * 1000) + 1
+    return math.min(math.ceil(left * 1000) + 1, tick_ms or math.huge)
   end
   local ok, err = pcall(function()
     for k = 1, math.min(n_workers, n) do
       pool[k] = spawn(fn, jobs, seed, threads)
       assign(pool[k])
     end
-    while done < n do
+    local function pending() return here and n - 1 or n end
+    while done < pending() do
       local fds, live = {}, {}
       for _, w in ipairs(pool) do
         if w.result then fds[#fds + 1], live[#live + 1] = w.result, w end
       end
-      if #fds == 0 then error("workers.map: no worker left with " .. (n - done) .. " jobs to go", 0) end
+      if #fds == 0 then
+        error("workers.map: no worker left with " .. (n - done) .. " jobs to go", 0)
+      end
       local ready = P.poll(fds, wait_ms(live))
       for k, w in ipairs(live) do
         if ready[k] then
@@ -276,8 +325,9 @@ local function parallel_map(fn, jobs, n_workers, threads, seed, timeout)
           else
             local r = workers.decode(msg)
             if r[2] then results[r[1]] = r[3] else errors[r[1]] = r[3] end
+            durations[#durations + 1] = ml.now() - w.started
             done = done + 1
-            assign(w)
+            free(w)
           end
         end
       end
@@ -289,6 +339,10 @@ local function parallel_map(fn, jobs, n_workers, threads, seed, timeout)
     if w.pid then P.wait(w.pid) w.pid = nil end
   end
   if not ok then error(err, 0) end
+  if here then -- every worker is done: the last job on all of this process's threads
+    local jok, r = run_job(fn, jobs, here, seed)
+    if jok then results[here] = r else errors[here] = r end
+  end
   return results, errors
 end
 
@@ -305,7 +359,8 @@ end
 --- -> results in job order (fn(jobs[i], i) for each i), [errors]
 function workers.map(jobs, fn, opts)
   local name = "workers.map"
-  opts = checks.options(name, opts, { "n_workers", "threads_per_worker", "seed", "errors", "timeout" })
+  opts = checks.options(name, opts, { "n_workers", "threads_per_worker", "seed", "errors", "timeout", "finish_here",
+    "on_tick", "tick" })
   if type(jobs) ~= "table" then fail(fmt("%s: expected a list of jobs, got %s", name, type(jobs))) end
   checks.func(name, "fn", fn)
   local cores = math.max(1, ml.threads())
@@ -316,6 +371,9 @@ function workers.map(jobs, fn, opts)
     or math.max(1, cores // n_workers)
   local on_error = checks.one_of(name, "errors", opts.errors, { "raise", "return" }, "raise")
   local timeout = opts.timeout ~= nil and checks.number(name, "timeout", opts.timeout, 0) or nil
+  local finish_opt = checks.boolean(name, "finish_here", opts.finish_here, true)
+  local on_tick = opts.on_tick ~= nil and checks.func(name, "on_tick", opts.on_tick) or nil
+  local tick = opts.tick ~= nil and checks.number(name, "tick", opts.tick, 0.01) or 0.5
   local saved = ml.random_state()
   local seed = opts.seed and checks.integer(name, "seed", opts.seed) or ml.randint(0, 2 ^ 31, { 1 }):item()
   local results, errors
@@ -323,7 +381,8 @@ function workers.map(jobs, fn, opts)
     results, errors = serial_map(fn, jobs, seed)
   else
     local threads_before = ml.threads()
-    local ok, r, e = pcall(parallel_map, fn, jobs, n_workers, threads, seed, timeout)
+    local lone_here = opts.threads_per_worker == nil and timeout == nil and finish_opt and cores > threads
+    local ok, r, e = pcall(parallel_map, fn, jobs, n_workers, threads, seed, timeout, lone_here, on_tick, tick)
     ml.threads(threads_before)
     if not ok then ml.set_random_state(saved) checks.reraise(r) end
     results, errors = r, e
@@ -338,7 +397,7 @@ function workers.map(jobs, fn, opts)
 end
 
 ml.doc(workers, "core.workers — runs Lua jobs in forked worker processes (copy-on-write data, results through a pipe)")
-ml.doc(workers.map, "workers.map(jobs, fn, [{n_workers, threads_per_worker, seed, errors = 'raise'|'return', timeout (s, worker processes)}]) -> results[, errors] — fn(jobs[i], i) in worker processes, results in job order")
+ml.doc(workers.map, "workers.map(jobs, fn, [{n_workers, threads_per_worker, seed, errors = 'raise'|'return', timeout (s, worker processes), finish_here = true, on_tick = fn, tick = 0.5 (s)}]) -> results[, errors] — fn(jobs[i], i) in worker processes, results in job order")
 ml.doc(workers.encode, "workers.encode(v) -> bytes — numbers, strings, tables, tensors and objects with state, serialized for a pipe")
 ml.doc(workers.decode, "workers.decode(bytes) -> v — the value workers.encode serialized")
 

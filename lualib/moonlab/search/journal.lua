@@ -30,10 +30,13 @@ local function hostname()
 end
 local HOST = hostname()
 
---- journal.open(path) -> a journal (the file is created at the first claim)
-function M.open(path)
+--- journal.open(path, [{sync = true}]) -> a journal (the file is created at the first claim). sync = false skips
+-- the fdatasync after each line (a search's temporary journal, removed at its end: a killed process loses
+-- nothing either way, and a sync costs each trial milliseconds with the other workers waiting on the lock)
+function M.open(path, opts)
   if type(path) ~= "string" or path == "" then fail("search.run: journal must be a file path, got " .. type(path)) end
-  return setmetatable({ path = path, offset = 0, trials = {}, by_number = {}, header = nil, warned = {} }, Journal)
+  local sync = not (opts and opts.sync == false)
+  return setmetatable({ path = path, offset = 0, trials = {}, by_number = {}, header = nil, warned = {}, sync = sync }, Journal)
 end
 
 -- JSON keeps integers as integers; steps of intermediate values come back as string keys
@@ -150,7 +153,7 @@ function Journal:start(header)
   local j = J.lock(self.path, true)
   self:_sync(j)
   if not self.header then
-    j:append(encode(header))
+    j:append(encode(header), self.sync)
     self.header = header
     self:_sync(j)
   end
@@ -180,7 +183,7 @@ function Journal:claim(n_trials, suggest)
   local rest = self:_sync(j)
   if rest ~= "" then -- end the cut line so the next record starts on its own line
     io.stderr:write(fmt("search: %s: the last line is cut short (a crash while writing?); skipped\n", self.path))
-    j:append("\n")
+    j:append("\n", self.sync)
     self.warned[(self.lineno or 0) + 1] = true -- the cut line, now ended: said once, above
     self:_sync(j)
   end
@@ -199,7 +202,7 @@ function Journal:claim(n_trials, suggest)
     rec = { op = "trial", number = number, params = params, seed = seed }
   end
   rec.pid, rec.host, rec.time = P.getpid(), HOST, os.time()
-  j:append(encode(rec))
+  j:append(encode(rec), self.sync)
   self:_sync(j)
   j:unlock()
   return self.by_number[rec.number], pick ~= nil
@@ -214,14 +217,14 @@ function Journal:finish(t)
   local rec = { op = "finish", number = t.number, state = t.state, value = value, metrics = t.metrics,
     duration = t.duration, error = t.error, intermediate = next(inter) and inter or nil }
   local j = J.lock(self.path, true)
-  j:append(encode(rec))
+  j:append(encode(rec), self.sync)
   self:_sync(j)
   j:unlock()
 end
 
 do
   local doc = ml.doc
-  doc(M.open, "journal.open(path) -> journal — a search stored as JSON lines that several processes share under file locks")
+  doc(M.open, "journal.open(path, [{sync = true}]) -> journal — a search stored as JSON lines that several processes share under file locks")
   doc(Journal.refresh, "jr:refresh() -> trials — the trials recorded so far")
   doc(Journal.start, "jr:start(header) -> header — the study's header (direction, parameters, seed); a resumed search must match it")
   doc(Journal.claim, "jr:claim(n_trials, suggest) -> trial, rerun | nil — the next trial to run (a stale one again, else a new number)")

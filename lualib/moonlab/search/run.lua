@@ -20,6 +20,7 @@ local rng = require "moonlab.core.rng"
 local space = require "moonlab.search.space"
 local trial_mod = require "moonlab.search.trial"
 local result = require "moonlab.search.result"
+local display = require "moonlab.search.display"
 
 local fail, fmt = checks.fail, string.format
 local M = {}
@@ -94,22 +95,6 @@ local function reached(direction, v, target)
   return v <= target
 end
 
-local function log_trial(t, metric, best)
-  local ps = {}
-  local names = {}
-  for k in pairs(t.params) do names[#names + 1] = k end
-  table.sort(names)
-  for _, k in ipairs(names) do
-    local v = t.params[k]
-    ps[#ps + 1] = k .. "=" .. (type(v) == "number" and math.type(v) ~= "integer" and fmt("%.4g", v) or tostring(v))
-  end
-  local what = t.state == "complete" and fmt("%s %.6g", metric or "value", t.value)
-    or (t.state == "failed" and ("failed: " .. tostring(t.error)) or t.state)
-  io.write(fmt("trial %d  %s  %s  (%.2fs)%s\n", t.number, table.concat(ps, " "), what, t.duration,
-    best and best == t and "  best so far" or ""))
-  io.flush()
-end
-
 -- The trials of a search kept in memory (one process, no file).
 local function memory_store()
   local store = { trials = {} }
@@ -169,12 +154,14 @@ end
 -- opts: method ("tpe" | "gp" | "genetic" | "random" | "grid" | a sampler), sampler (its options), trials (default 20; a grid: all of
 -- it), timeout (seconds), target, direction ("minimize" | "maximize"), metric, seed, pruner ("median", the default as in Optuna | "none" | a
 -- pruner), journal (a file shared by several processes; a killed search resumes from it), jobs (worker processes,
--- one thread each, sharing the trials through the journal or a temporary one), verbose (default true)
+-- one thread each, sharing the trials through the journal or a temporary one), verbose (default true), live (a table
+-- redrawn in place; default: when stdout is a terminal, else plain lines)
 function M.run(objective, spec, opts)
   local fn = "search.run"
   checks.func(fn, "objective", objective)
   opts = checks.options(fn, opts, { "method", "sampler", "trials", "timeout", "target", "direction", "metric", "seed",
     "pruner", "verbose", "journal", "jobs", "track" })
+    "pruner", "verbose", "journal", "jobs", "live" })
   local compiled = space.compile(fn, spec)
   local direction = checks.one_of(fn, "direction", opts.direction, { "minimize", "maximize" }, "minimize")
   local sampler = make_sampler(fn, opts.method, opts.sampler)
@@ -184,6 +171,8 @@ function M.run(objective, spec, opts)
   local target = opts.target ~= nil and checks.number(fn, "target", opts.target) or nil
   local seed = opts.seed ~= nil and checks.integer(fn, "seed", opts.seed) or math.tointeger(ml.randint(0, 2 ^ 31 - 1, { 1 })[1])
   local verbose = checks.boolean(fn, "verbose", opts.verbose, true)
+  local disp = verbose and display.new { names = compiled.names, metric = opts.metric, direction = direction,
+    trials = n_trials, live = opts.live ~= nil and checks.boolean(fn, "live", opts.live) or nil } or nil
   local jobs = opts.jobs ~= nil and checks.integer(fn, "jobs", opts.jobs, 1) or 1
   local journal_path, temp_journal = opts.journal, nil
   if jobs > 1 and journal_path == nil then -- workers share their trials through a journal
@@ -192,7 +181,7 @@ function M.run(objective, spec, opts)
   end
   local store
   if journal_path ~= nil then
-    store = require("moonlab.search.journal").open(journal_path)
+    store = require("moonlab.search.journal").open(journal_path, { sync = temp_journal == nil })
     local header = store:start { op = "study", direction = direction, metric = opts.metric, seed = seed,
       params = compiled.names, method = type(opts.method) == "string" and opts.method or "tpe" }
     seed = math.tointeger(header.seed) or seed -- every process of a shared search draws from the first one's seed
@@ -211,17 +200,18 @@ function M.run(objective, spec, opts)
     metric = opts.metric, seed = seed, method = type(opts.method) == "string" and opts.method or "tpe", trials = n_trials, names = compiled.names })
   local t0 = ml.now()
   -- the loop every process runs: claim a trial, run it, record it
-  local function loop(st)
+  local function loop(st, quiet)
     while true do
       if timeout and ml.now() - t0 >= timeout then break end
       local t, rerun = st:claim(n_trials, suggest)
       if not t then break end
       study.trials = st.trials
-      if rerun and verbose then io.write(fmt("trial %d: its process died; running it again\n", t.number)) end
+      if disp and disp.live and not quiet then disp:draw(st.trials) end -- the new trial shows as running
+      if rerun and disp and not quiet then disp:note(fmt("trial %d: its process died; running it again", t.number)) end
       run_trial(fn, objective, t, study, opts.metric)
       st:finish(t)
       local best = best_of(st.trials, direction)
-      if verbose then log_trial(t, opts.metric, best) end
+      if disp and not quiet then disp:trial(t, st.trials, best) end
       if best and reached(direction, best.value, target) then break end
     end
   end
@@ -230,15 +220,19 @@ function M.run(objective, spec, opts)
     local workers = require "moonlab.core.workers"
     local ids = {}
     for i = 1, jobs do ids[i] = i end
+    -- a live table is drawn by this process from the journal, the workers keep quiet; plain lines come from each worker
+    local live = disp and disp.live
     local _, errs = workers.map(ids, function()
-      loop(require("moonlab.search.journal").open(store.path))
+      loop(require("moonlab.search.journal").open(store.path, { sync = store.sync }), live)
       return true
-    end, { n_workers = jobs, threads_per_worker = 1, errors = "return" })
+    end, { n_workers = jobs, threads_per_worker = 1, errors = "return",
+      on_tick = live and function() disp:draw(store:refresh()) end or nil })
     for i, e in pairs(errs or {}) do io.stderr:write(fmt("search.run: worker %d: %s\n", i, tostring(e))) end
   else
     loop(store)
   end
   if store.refresh then store:refresh() end
+  if disp then disp:close(store.trials) end
   if temp_journal then os.remove(temp_journal) end
   study.trials = store.trials
   study.elapsed = ml.now() - t0
@@ -247,6 +241,7 @@ end
 
 ml.doc(M.run, "search.run(objective, space, [{method='tpe'|'gp'|'genetic'|'random'|'grid', trials=20, timeout, target, direction='minimize', "
   .. "metric, seed, pruner='median'|'halving'|'hyperband'|'none', sampler={...}, journal=path, jobs=1, verbose=true, track}]) -> result — runs objective(params, trial) per trial; "
+  .. "metric, seed, pruner='median'|'halving'|'hyperband'|'none', sampler={...}, journal=path, jobs=1, verbose=true, live=isatty(stdout)}]) -> result — runs objective(params, trial) per trial; "
   .. "result.best_params, result.best_value, print(result)")
 
 return M
