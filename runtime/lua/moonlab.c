@@ -244,8 +244,6 @@ int luaopen_moonlab(lua_State *L) {
     lb_open_stop_signal(L); /* ml._stop: SIGTERM/SIGINT as a flag for the model server's wait */
     lb_open_tensorboard(L); /* ml._tensorboard: CRC-32C, TFRecord framing, histograms */
     lb_open_cairo(L); /* ml._cairo: the drawing behind ml.plot */
-    lb_open_track(L); /* ml._track: SHA-256, wall-clock time and whole-line appends for run records */
-    lb_open_http(L); /* ml._http: the HTTP layer (runtime/net, libmicrohttpd) */
     lb_open_help(L); /* ml.help and ml.doc; the openers above documented what they registered */
 
     lua_pushvalue(L, 2);

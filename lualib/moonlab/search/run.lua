@@ -160,8 +160,7 @@ function M.run(objective, spec, opts)
   local fn = "search.run"
   checks.func(fn, "objective", objective)
   opts = checks.options(fn, opts, { "method", "sampler", "trials", "timeout", "target", "direction", "metric", "seed",
-    "pruner", "verbose", "journal", "jobs", "track" })
-    "pruner", "verbose", "journal", "jobs", "live" })
+    "pruner", "verbose", "journal", "jobs", "track", "live" })
   local compiled = space.compile(fn, spec)
   local direction = checks.one_of(fn, "direction", opts.direction, { "minimize", "maximize" }, "minimize")
   local sampler = make_sampler(fn, opts.method, opts.sampler)
