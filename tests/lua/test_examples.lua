@@ -14,6 +14,7 @@ local small = {
   ["examples/search_mlp.lua"] = "trials=4 epochs=1 limit=600",
   ["examples/gan.lua"] = "epochs=1 limit=512 out=" .. (os.getenv("TMPDIR") or "/tmp") .. "/moonlab_example_gan.png",
   ["examples/imbalance.lua"] = "seeds=1 epochs=5 gan_epochs=50",
+  ["examples/serve.lua"] = "epochs=20 workers=1",
 }
 
 for _, name in ipairs(T.listdir("examples")) do
