@@ -232,6 +232,7 @@ function http.batch(key, X, opts, fn)
   checks.string(name, "key", key)
   checks.tensor(name, "X", X)
   if X:dim() ~= 2 then checks.fail(fmt("%s: X must be a 2-D tensor of rows, got %d-D", name, X:dim())) end
+  if X:size(1) == 0 then checks.fail(name .. ": X has no rows") end
   if fn == nil and type(opts) == "function" then opts, fn = nil, opts end
   opts = checks.options(name, opts, BATCH_OPTIONS)
   checks.func(name, "fn", fn)

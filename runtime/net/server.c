@@ -26,6 +26,7 @@ typedef struct req {
     int done;
     int early;          /* a status answered before the handler (401, 413) */
     int queued;         /* a response is queued: ignore further calls */
+    size_t discarded;   /* body bytes dropped past the limit */
     double t0;
     char *method, *path;
     char remote[64];
@@ -248,6 +249,7 @@ static enum MHD_Result answer_early(ml_http_server *s, struct MHD_Connection *co
                          status == 401 ? "missing or wrong bearer token (send 'Authorization: Bearer TOKEN')"
                                        : "request body too large");
     if (status == 401) ml_http_add_header(&r->x, "WWW-Authenticate", "Bearer");
+    else ml_http_add_header(&r->x, "Connection", "close"); /* the rest of the body is not worth reading */
     return send_answer(s, conn, r);
 }
 
@@ -287,10 +289,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (*upload_data_size) { /* a piece of the body */
         size_t n = *upload_data_size;
         *upload_data_size = 0;
-        if (r->body.len + n > s->cfg.body_limit) return answer_early(s, conn, r, 413);
+        if (r->early || r->body.len + n > s->cfg.body_limit) {
+            /* libmicrohttpd answers only once the upload ends: drop what
+             * comes, and hang up on a client that keeps sending */
+            r->early = 413;
+            r->discarded += n;
+            return r->discarded > s->cfg.body_limit + (1u << 20) ? MHD_NO : MHD_YES;
+        }
         ml_buf_add(&r->body, upload_data, n);
         return r->body.failed ? MHD_NO : MHD_YES;
     }
+    if (r->early) return answer_early(s, conn, r, r->early);
     /* the whole request is in: hand it to a worker */
     pairs hp = {.lower = 1}, qp = {0};
     MHD_get_connection_values(conn, MHD_HEADER_KIND, collect, &hp);
@@ -445,7 +454,9 @@ void ml_http_stop(ml_http_server *s, double grace_s) {
     if (s->stopped) return;
     s->stopped = 1;
     atomic_store(&s->stopping, 1);
-    MHD_quiesce_daemon(s->daemon); /* no new connections; ours is the listening socket */
+    MHD_quiesce_daemon(s->daemon); /* no new connections; the listening socket is ours again */
+    if (s->listen_fd >= 0) close(s->listen_fd); /* refused from now on, not left in the backlog */
+    s->listen_fd = -1;
     double until = now_s() + grace_s;
     while (atomic_load(&s->in_flight) > 0 && now_s() < until) {
         struct timespec t = {0, 5 * 1000 * 1000};

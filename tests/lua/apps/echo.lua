@@ -17,7 +17,9 @@ function app.init(config)
   end
   routes["GET /echo"] = routes["POST /echo"]
   routes["GET /sleep"] = function(req)
+    local t0 = ml.now()
     ml._http.sleep(query_number(req, "ms", 100) / 1000)
+    if req.query.times then return 200, { t0 = t0, t1 = ml.now() } end
     return 200, { slept = query_number(req, "ms", 100) }
   end
   routes["GET /fail"] = function() error("boom in the handler") end
