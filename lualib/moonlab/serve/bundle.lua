@@ -35,6 +35,8 @@ local function is_module(m)
   return nn.Module.is_module(m)
 end
 
+local function is_frame(x) return ml.data.DataFrame.is(x) end
+
 local function is_pipeline(m)
   return class.name_of(m) == "prep.Pipeline"
 end
@@ -78,7 +80,7 @@ end
 
 -- the model's input as a float64 [n, d] tensor (frames of numbers through to_tensor, images flattened)
 local function as_matrix(fn, X)
-  if type(X) == "table" and not ml.is_tensor(X) and type(X.to_tensor) == "function" then X = X:to_tensor() end
+  if is_frame(X) then X = X:to_tensor() end
   if not ml.is_tensor(X) then fail(fmt("%s: train must be a tensor or a data frame, got %s", fn, type(X))) end
   if X:dim() == 1 then X = X:reshape(X:size(1), 1) end
   if X:dim() > 2 then X = X:reshape(X:size(1), -1) end
@@ -106,7 +108,7 @@ local function statistics(fn, spec, pipeline, classes)
   local stats
   if spec.train ~= nil then
     local X = spec.train
-    local frame = (type(X) == "table" and X._names) and X or nil
+    local frame = is_frame(X) and X or nil
     local through = pipeline and pipeline.transform
     if not pipeline and is_pipeline(spec.model) and #spec.model.steps > 1 then
       local steps = #spec.model.steps
@@ -116,7 +118,7 @@ local function statistics(fn, spec, pipeline, classes)
     if pipeline then
       local ok, out = pcall(through, pipeline, X)
       if not ok then fail(fmt("%s: the pipeline does not transform train: %s", fn, persist.strip(out))) end
-      X, frame = out, (type(out) == "table" and out._names) and out or nil
+      X, frame = out, is_frame(out) and out or nil
     end
     local M = as_matrix(fn, X)
     local n, d = M:size(1), M:size(2)
@@ -213,6 +215,9 @@ function bundle.save(path, spec)
   if pipeline ~= nil and (type(pipeline) ~= "table" or type(pipeline.transform) ~= "function") then
     fail(fn .. ": pipeline must be a fitted prep transformer or prep.Pipeline, got " .. checks.show(pipeline))
   end
+  if pipeline ~= nil and is_pipeline(model) then
+    fail(fn .. ": the model is a prep.Pipeline, which carries its own preprocessing; give no second pipeline")
+  end
   local schema = spec.schema
   if schema == nil and pipeline then schema = rawget(pipeline, "data_schema_") end
   if schema == nil and is_pipeline(model) then schema = rawget(model, "data_schema_") end
@@ -269,6 +274,8 @@ function bundle.load(path, opts)
   local fn = "bundle.load"
   opts = checks.options(fn, opts, LOAD_OPTIONS)
   local ok, b = pcall(function()
+    -- the classes a file may name are defined by these packages (ml's lazy modules)
+    local _ = ml.models, ml.prep, ml.nn
     local tensors, meta = persist.read(path, fn)
     if persist.check_format(meta, path, fn) == nil then
       error(fmt("%s: '%s' is not a moonlab model file (no 'moonlab.format' metadata); expected a bundle, a model:save, "
@@ -328,8 +335,9 @@ function bundle.wrap(model, parts, fn)
     else self.input = { kind = "rows", features = width, dtype = "float32" } end
   end
   local pname, pversion = name_from_path(parts.path or "model")
-  self.name = info.name or pname
-  self.version = info.version or pversion or 1
+  -- a file in a versions directory (models/NAME/N/) is that name and version, whatever it was saved as
+  self.name = pversion and pname or info.name or pname
+  self.version = pversion or info.version or 1
   self.stats, self.metrics = info.stats, info.metrics
   self.moonlab_version = info.moonlab_version
   -- the fast path: the forward and no_grad fetched once
@@ -454,15 +462,33 @@ local function preprocess(self, X)
   elseif self.pipeline then
     ok, out = pcall(self.pipeline.transform, self.pipeline, X)
   else
-    if type(X) == "table" and X._names then ok, out = pcall(X.to_tensor, X) else return X end
+    if is_frame(X) then ok, out = pcall(X.to_tensor, X, "float32") else return X end
   end
   if not ok then bad("the pipeline cannot transform the rows: %s", persist.strip(out)) end
-  if type(out) == "table" and out._names then out = out:to_tensor() end
+  if is_frame(out) then out = out:to_tensor("float32") end
   return out
 end
 
---- b:rows(list | tensor) -> the model input tensor: rows checked against the schema or the width, the pipeline applied
+-- a data frame of raw rows: the schema's columns (or all, for rows of numbers) in its order
+local function frame_rows(self, df)
+  if df._n == 0 then bad("expected at least one row, got an empty frame") end
+  if self.input.kind ~= "fields" then return df:to_tensor("float32") end
+  for _, name in ipairs(self.schema.names) do
+    if not df:has_column(name) then
+      local hint = checks.suggest(name, df._names)
+      bad("the frame lacks the field '%s'%s", name, hint and fmt(" (did you mean '%s'?)", hint) or "")
+    end
+  end
+  return df:select(self.schema.names)
+end
+
+--- b:rows(list | tensor | frame) -> the model input tensor: rows checked against the schema or the width, the pipeline applied
 function Bundle:rows(list)
+  if is_frame(list) then
+    local X = frame_rows(self, list)
+    if ml.is_tensor(X) then return self:rows(X) end
+    return preprocess(self, X)
+  end
   if ml.is_tensor(list) then
     local d = self.input.features
     if list:dim() ~= 2 then bad("expected rows: a 2-D [n, d] tensor, got %d-D", list:dim()) end
@@ -508,9 +534,11 @@ function Bundle:decode(Y, opts)
     local p = Y:reshape(Y:size(1)):to("float64")
     if self.is_net and not self.out_is_proba then p = p:sigmoid() end
     P = ml.stack({ p:neg():add(1), p }, 2)
-  else
+  elseif not want then -- labels only: the argmax of the outputs is the argmax of the probabilities
     P = Y
-    if self.is_net and not self.out_is_proba then P = self.out_is_log and Y:exp() or ml.softmax(Y, 2) end
+  else
+    P = Y:to("float64")
+    if self.is_net and not self.out_is_proba then P = self.out_is_log and P:exp() or ml.softmax(P, 2) end
   end
   local codes = ml.argmax(P, 2):tolist()
   local cl, out = self.classes, {}
@@ -524,6 +552,24 @@ function Bundle:predict(X, opts)
   if opts ~= nil then opts = checks.options("bundle:predict", opts, { "proba" }) end
   if not ml.is_tensor(X) then X = self:rows(X) end
   return self:decode(self._run(X), opts)
+end
+
+--- b:estimator() -> an estimator-like view on model inputs (predict, predict_proba, classes_) for metrics.get_scorer
+function Bundle:estimator()
+  local b = self
+  local view = { classes_ = self.classes, KIND = self.kind }
+  function view.predict(_, X)
+    local out = b:decode(b._run(X))
+    if b.kind ~= "classifier" then return ml.tensor(out, { dtype = "float64" }) end
+    if type(b.classes[1]) == "number" then return ml.tensor(out, { dtype = math.type(b.classes[1]) == "integer" and "int64" or "float64" }) end
+    return out
+  end
+  function view.predict_proba(_, X)
+    local _, P = b:decode(b._run(X), { proba = true })
+    return P
+  end
+  function view.has_method(_, name) return name == "predict" or (name == "predict_proba" and b.kind == "classifier") end
+  return view
 end
 
 --- b:signature() -> {name, version, kind, input, classes, outputs}: what GET /v1/models lists
@@ -550,6 +596,7 @@ do
   doc(Bundle.predict_tensor, "b:predict_tensor(X) -> tensor — the fast path: a network's forward without a graph, or an estimator's predict_proba / predict")
   doc(Bundle.decode, "b:decode(Y, [{proba}]) -> labels, proba | nil — predict_tensor's outputs as label values (or numbers) and class probabilities")
   doc(Bundle.predict, "b:predict(X | rows, [{proba = false}]) -> labels, proba | nil — labels as trained (or values for regressors), probabilities on request")
+  doc(Bundle.estimator, "b:estimator() -> view — predict / predict_proba / classes_ on model inputs, for metrics.get_scorer and moonlab eval")
   doc(Bundle.signature, "b:signature() -> table — {name, version, kind, input, classes, outputs} for GET /v1/models")
 end
 
