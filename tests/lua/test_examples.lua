@@ -15,6 +15,7 @@ local small = {
   ["examples/gan.lua"] = "epochs=1 limit=512 out=" .. (os.getenv("TMPDIR") or "/tmp") .. "/moonlab_example_gan.png",
   ["examples/imbalance.lua"] = "seeds=1 epochs=5 gan_epochs=50",
   ["examples/track.lua"] = "epochs=2 widths=8 dir=" .. (os.getenv("TMPDIR") or "/tmp") .. "/moonlab_example_runs",
+  ["examples/serve.lua"] = "epochs=20 workers=1",
   ["examples/deploy.lua"] = "epochs=1 limit=2000 gate=0.5 out=" .. (os.getenv("TMPDIR") or "/tmp") .. "/moonlab_example_deploy",
   ["examples/tensorboard.lua"] = "epochs=1 limit=1000 logdir=" .. (os.getenv("TMPDIR") or "/tmp") .. "/moonlab_example_tb",
   ["examples/plots.lua"] = "epochs=3 trials=6 width=320 out=" .. (os.getenv("TMPDIR") or "/tmp") .. "/moonlab_example_plots",

@@ -31,6 +31,11 @@ local function collect_models(opts)
   local list = {}
   local function add(path, name)
     if type(path) ~= "string" then checks.fail(fmt("%s: a model must be a path, got %s", FN, type(path))) end
+    if not name and require("lfs").attributes(path, "mode") == "file" then
+      -- one file: the model's name is the one its bundle carries (else the file's)
+      local okb, b = pcall(require("moonlab.serve.bundle").load, path)
+      if okb then name = b.name end
+    end
     local ok, found = pcall(versions.scan, path, name)
     if not ok then checks.fail(FN .. ": " .. tostring(found):gsub("^serve: ", "")) end
     for _, m in ipairs(found) do list[#list + 1] = m end
