@@ -7,7 +7,9 @@
 # minimized; lower is better). Targets (issue 12): Bayesian (TPE, GP) and
 # genetic search beat random search at the same budget; our TPE does at
 # least as well as Optuna's TPE; the sampler's own time for 200 TPE trials
-# (a trivial objective) at most Optuna's.
+# (a trivial objective) at most Optuna's. METHODS=random,tpe,gp,genetic,tpe_mv
+# picks moonlab's methods (tpe_mv: multivariate TPE); OPTUNA_MV=1 adds Optuna's
+# multivariate TPE beside it.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 SEEDS=${SEEDS:-20}
