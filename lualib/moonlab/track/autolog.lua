@@ -141,10 +141,14 @@ function M.recipe(run_fn, r, opts, track)
   local name = basename(opts.path)
   local run = run_mod.start { experiment = type(r.experiment) == "string" and r.experiment or name, name = name,
     params = given, resolved = resolved, source = opts.path, tags = { recipe = opts.path } }
-  local ok, metrics, params = xpcall(run_fn, debug.traceback, r, opts)
-  if not ok then
-    if run.open then run:finish("failed", tostring(metrics):match("^[^\n]*")) end
-    error(metrics, 0)
+  -- No pcall: the error goes on from where it was raised, so runtime/main.c's handler decides on a
+  -- traceback there; the run is closed as failed while the error unwinds.
+  local metrics, params
+  do
+    local _ <close> = setmetatable({}, { __close = function(_, err)
+      if err ~= nil and run.open then run:finish("failed", tostring(err):match("^[^\n]*")) end
+    end })
+    metrics, params = run_fn(r, opts)
   end
   if run.open then
     if type(metrics) == "table" then
