@@ -10,6 +10,7 @@
 -- Exit status: 0 promoted, 1 not promoted, 2 usage or input error.
 local ml = require "moonlab"
 local lfs = require "lfs"
+local fs = require "moonlab.core.fs"
 
 local fmt = string.format
 local eval = require "moonlab.cli.eval"
@@ -71,30 +72,13 @@ local function versions_dir(over, name, candidate_name)
 end
 
 local function mkdir_p(path)
-  local acc = path:sub(1, 1) == "/" and "" or "."
-  for part in path:gmatch("[^/]+") do
-    acc = acc .. "/" .. part
-    if not is_dir(acc) then
-      local ok, err = lfs.mkdir(acc)
-      if not ok and not is_dir(acc) then usage_error("cannot create '%s': %s", acc, tostring(err)) end
-    end
-  end
+  local ok, err = pcall(fs.mkdir_p, "moonlab promote", path)
+  if not ok then usage_error("%s", tostring(err):gsub("^moonlab promote: ", "")) end
 end
 
 local function copy_file(src, dst)
-  local fin, err = io.open(src, "rb")
-  if not fin then usage_error("cannot read '%s': %s", src, tostring(err)) end
-  local fout, err2 = io.open(dst, "wb")
-  if not fout then fin:close() usage_error("cannot write '%s': %s", dst, tostring(err2)) end
-  while true do
-    local chunk = fin:read(1 << 20)
-    if not chunk then break end
-    local ok, werr = fout:write(chunk)
-    if not ok then fin:close() fout:close() os.remove(dst) usage_error("cannot write '%s': %s", dst, tostring(werr)) end
-  end
-  fin:close()
-  local ok, cerr = fout:close()
-  if not ok then os.remove(dst) usage_error("cannot write '%s': %s", dst, tostring(cerr)) end
+  local ok, err = fs.copy_file(src, dst)
+  if not ok then usage_error("cannot copy '%s' to '%s': %s", src, dst, tostring(err)) end
 end
 
 --- install(candidate, dir, n) -> path of DIR/n/model.safetensors: the copy in a hidden directory, renamed into place

@@ -9,7 +9,7 @@
 local ml = require "moonlab"
 local checks = require "moonlab.core.checks"
 local format = require "moonlab.core.format"
-local files = require "moonlab.track.files"
+local files = require "moonlab.core.fs"
 local store = require "moonlab.track.store"
 local prov = require "moonlab.track.provenance"
 local lfs = require "lfs"
@@ -80,7 +80,7 @@ local function copy_tree(who, src, dst)
       local mode = lfs.attributes(s, "mode")
       if mode == "directory" then copy_tree(who, s, d)
       elseif mode == "file" then
-        local ok, err = prov.copy_file(s, d)
+        local ok, err = files.copy_file(s, d)
         if not ok then fail(fmt("%s: cannot copy '%s': %s", who, s, tostring(err))) end
       end
     end

@@ -74,29 +74,11 @@ function M.script()
   return s
 end
 
---- provenance.copy_file(src, dst) -> true | nil, reason: copies bytes (artifacts, the script's copy)
-function M.copy_file(src, dst)
-  local i, err = io.open(src, "rb")
-  if not i then return nil, err end
-  local o, err2 = io.open(dst, "wb")
-  if not o then i:close(); return nil, err2 end
-  while true do
-    local chunk = i:read(1 << 16)
-    if not chunk then break end
-    o:write(chunk)
-  end
-  i:close()
-  local ok, err3 = o:close()
-  if not ok then return nil, err3 end
-  return true
-end
-
 ml.doc(M.git, "provenance.git(dir) -> {commit, dirty} | nil — `git -C dir rev-parse HEAD` and whether tracked files changed; nil outside a repository or without git")
 ml.doc(M.host, "provenance.host() -> string — this machine's host name")
 ml.doc(M.file, "provenance.file(path) -> {path, sha256, bytes} | nil — a file's SHA-256 and size")
 ml.doc(M.command, "provenance.command() -> {argv...} — the command line that started this process")
 ml.doc(M.script, "provenance.script() -> path | nil — the running script (arg[0]) when it is a .lua file")
-ml.doc(M.copy_file, "provenance.copy_file(src, dst) -> true | nil, reason — copies a file's bytes")
 ml.doc(M.dir_of, "provenance.dir_of(path) -> the directory part of path ('.' for a bare name)")
 
 return M

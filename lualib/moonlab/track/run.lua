@@ -13,7 +13,7 @@ local checks = require "moonlab.core.checks"
 local format = require "moonlab.core.format"
 local Object = require("moonlab.core.class").Object
 local prov = require "moonlab.track.provenance"
-local files = require "moonlab.track.files"
+local files = require "moonlab.core.fs"
 local lfs = require "lfs"
 
 local fail, fmt = checks.fail, string.format
@@ -79,7 +79,7 @@ local function copy_source(who, run, path)
   if not info then fail(fmt("%s: cannot read the source '%s'", who, path)) end
   mkdir_p(who, run.dir .. "/source")
   local name = path:match("([^/]+)$")
-  local ok, err = prov.copy_file(path, run.dir .. "/source/" .. name)
+  local ok, err = files.copy_file(path, run.dir .. "/source/" .. name)
   if not ok then fail(fmt("%s: cannot copy '%s' into '%s': %s", who, path, run.dir .. "/source", tostring(err))) end
   return { path = path, sha256 = info.sha256, copy = "source/" .. name }
 end
@@ -200,7 +200,7 @@ function Run:log_artifact(path, name)
     fail(fmt("%s: cannot read '%s': %s", who, path, mode and ("a " .. mode .. ", not a file") or tostring(err)))
   end
   local dst = self:artifact_path(name or path:match("([^/]+)$"))
-  local ok, cerr = prov.copy_file(path, dst)
+  local ok, cerr = files.copy_file(path, dst)
   if not ok then fail(fmt("%s: cannot copy '%s' to '%s': %s", who, path, dst, tostring(cerr))) end
   return dst
 end

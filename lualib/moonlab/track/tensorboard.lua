@@ -16,7 +16,7 @@ local ml = require "moonlab"
 local Object = require("moonlab.core.class").Object
 local checks = require "moonlab.core.checks"
 local pb = require "moonlab.track.protobuf"
-local lfs = require "lfs"
+local fs = require "moonlab.core.fs"
 
 local K = ml._tensorboard
 local fail, fmt = checks.fail, string.format
@@ -24,22 +24,6 @@ local fail, fmt = checks.fail, string.format
 local TensorBoard = Object:extend("track.TensorBoard")
 local files_made = 0 -- the <n> of the file names, per process
 
--- mkdir -p, raising with the OS reason and the path.
-local function make_dirs(fn, dir)
-  local sofar = dir:sub(1, 1) == "/" and "" or "."
-  for part in dir:gmatch("[^/]+") do
-    sofar = sofar .. "/" .. part
-    local mode = lfs.attributes(sofar, "mode")
-    if mode == nil then
-      local ok, err = lfs.mkdir(sofar)
-      if not ok and lfs.attributes(sofar, "mode") ~= "directory" then
-        fail(fmt("%s: cannot create '%s': %s", fn, dir, tostring(err)))
-      end
-    elseif mode ~= "directory" then
-      fail(fmt("%s: cannot create '%s': '%s' is not a directory", fn, dir, sofar))
-    end
-  end
-end
 
 --- TensorBoard(logdir, [{precision = "float32"}]): opens a new event file in logdir (made if missing)
 function TensorBoard:init(logdir, opts)
@@ -49,7 +33,7 @@ function TensorBoard:init(logdir, opts)
   end
   opts = checks.options(fn, opts, { "precision" })
   self.precision = checks.one_of(fn, "precision", opts.precision, { "float32", "float64" }, "float32")
-  make_dirs(fn, logdir)
+  fs.mkdir_p(fn, logdir)
   files_made = files_made + 1
   local now = K.wall_time()
   local name = fmt("events.out.tfevents.%010d.%s.%d.%d", math.floor(now), K.hostname(), ml._proc.getpid(), files_made)

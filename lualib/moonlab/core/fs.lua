@@ -1,4 +1,5 @@
---- track/files.lua: directories and whole-file writes for run records.
+--- core/fs.lua: the file-system chores every package shares: mkdir -p, whole-file (atomic) writes, copies.
+-- Errors name the caller, the path and the OS reason.
 local ml = require "moonlab"
 local checks = require "moonlab.core.checks"
 local lfs = require "lfs"
@@ -35,7 +36,26 @@ function M.write_atomic(who, path, text)
   if not rok then os.remove(tmp); error(fmt("%s: cannot rename '%s' to '%s': %s", who, tmp, path, tostring(rerr)), 0) end
 end
 
-ml.doc(M.mkdir_p, "files.mkdir_p(who, path) — creates path and its missing parents (LuaFileSystem), or raises 'who: cannot create PATH: reason'")
-ml.doc(M.write_atomic, "files.write_atomic(who, path, text) — writes a file through a temporary file and a rename, so readers see it whole")
+--- fs.copy_file(src, dst) -> true | nil, reason: copies bytes; a failed copy leaves no partial dst
+function M.copy_file(src, dst)
+  local i, err = io.open(src, "rb")
+  if not i then return nil, err end
+  local o, err2 = io.open(dst, "wb")
+  if not o then i:close(); return nil, err2 end
+  while true do
+    local chunk = i:read(1 << 20)
+    if not chunk then break end
+    local ok, werr = o:write(chunk)
+    if not ok then i:close(); o:close(); os.remove(dst); return nil, werr end
+  end
+  i:close()
+  local ok, cerr = o:close()
+  if not ok then os.remove(dst); return nil, cerr end
+  return true
+end
+
+ml.doc(M.mkdir_p, "fs.mkdir_p(who, path) — creates path and its missing parents (LuaFileSystem), or raises 'who: cannot create PATH: reason'")
+ml.doc(M.copy_file, "fs.copy_file(src, dst) -> true | nil, reason — copies a file's bytes; a failed copy leaves no partial dst")
+ml.doc(M.write_atomic, "fs.write_atomic(who, path, text) — writes a file through a temporary file and a rename, so readers see it whole")
 
 return M
