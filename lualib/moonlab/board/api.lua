@@ -23,13 +23,7 @@ api.safe_segment = safe_segment
 
 local function is_dir(p) return lfs.attributes(p, "mode") == "directory" end
 
-local function read_all(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("a")
-  f:close()
-  return s
-end
+local read_all = require("moonlab.core.fs").read_file
 
 -- ml.json.null and nested nulls become nil, so Lua code can test fields plainly.
 local function denull(v)

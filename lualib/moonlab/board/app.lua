@@ -46,11 +46,7 @@ local function json_response(status, value)
 end
 
 local function read_file(path)
-  local f = io.open(path, "rb")
-  if not f then error({ status = 404, error = "board: cannot open " .. path }, 0) end
-  local s = f:read("a")
-  f:close()
-  return s
+  return require("moonlab.core.fs").read_file(path) or error({ status = 404, error = "board: cannot open " .. path }, 0)
 end
 
 -- A file with its type, an ETag from size and time (304 when the browser has it) and cache headers.

@@ -36,6 +36,15 @@ function M.write_atomic(who, path, text)
   if not rok then os.remove(tmp); error(fmt("%s: cannot rename '%s' to '%s': %s", who, tmp, path, tostring(rerr)), 0) end
 end
 
+--- fs.read_file(path) -> string | nil, reason: a whole file's bytes
+function M.read_file(path)
+  local f, err = io.open(path, "rb")
+  if not f then return nil, err end
+  local text = f:read("a")
+  f:close()
+  return text
+end
+
 --- fs.copy_file(src, dst) -> true | nil, reason: copies bytes; a failed copy leaves no partial dst
 function M.copy_file(src, dst)
   local i, err = io.open(src, "rb")
@@ -55,6 +64,7 @@ function M.copy_file(src, dst)
 end
 
 ml.doc(M.mkdir_p, "fs.mkdir_p(who, path) — creates path and its missing parents (LuaFileSystem), or raises 'who: cannot create PATH: reason'")
+ml.doc(M.read_file, "fs.read_file(path) -> string | nil, reason — a whole file's bytes")
 ml.doc(M.copy_file, "fs.copy_file(src, dst) -> true | nil, reason — copies a file's bytes; a failed copy leaves no partial dst")
 ml.doc(M.write_atomic, "fs.write_atomic(who, path, text) — writes a file through a temporary file and a rename, so readers see it whole")
 

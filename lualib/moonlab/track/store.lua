@@ -11,13 +11,7 @@ local lfs = require "lfs"
 local fail, fmt = checks.fail, string.format
 local M = {}
 
-local function read_file(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("a")
-  f:close()
-  return s
-end
+local read_file = require("moonlab.core.fs").read_file
 
 local function decode_file(who, path)
   local text = read_file(path)
