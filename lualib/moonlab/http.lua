@@ -36,7 +36,7 @@ function Server:metrics_text() return self._h:metrics_text() end
 function Server:__tostring() return fmt("ml.http.Server(%s)", self.url) end
 Server.__close = function(self) self._h:stop(0) end
 
-local SERVE_OPTIONS = { "app", "config", "host", "port", "workers", "max_connections", "body_limit", "timeout",
+local SERVE_OPTIONS = { "app", "config", "host", "port", "workers", "worker_threads", "max_connections", "body_limit", "timeout",
   "token", "tls_cert", "tls_key", "quiet" }
 
 local function read_pem(what, path)
@@ -64,6 +64,8 @@ function http.serve(opts)
     host = checks.string(fn, "host", opts.host, "127.0.0.1"),
     port = checks.integer(fn, "port", opts.port == nil and 8080 or opts.port, 0, 65535),
     workers = checks.integer(fn, "workers", opts.workers == nil and 2 or opts.workers, 1, 1024),
+    -- each worker's threads: ml.threads shared out among the workers unless given
+    worker_threads = opts.worker_threads ~= nil and checks.integer(fn, "worker_threads", opts.worker_threads, 1, 1024) or nil,
     max_connections = checks.integer(fn, "max_connections", opts.max_connections == nil and 256 or opts.max_connections, 1, 65536),
     body_limit = checks.integer(fn, "body_limit", opts.body_limit == nil and 1048576 or opts.body_limit, 0),
     timeout = checks.integer(fn, "timeout", opts.timeout == nil and 10 or opts.timeout, 1, 86400),
@@ -148,9 +150,14 @@ end
 
 -- ---- metrics, shared state -------------------------------------------------
 
+local Labels = {} -- metrics.labels{...}: labels encoded once, for a hot path
+Labels.__index = Labels
+Labels.__newindex = function() error("ml.http.metrics.labels: a labels object cannot be changed", 2) end
+
 local function labels_of(fn, labels)
   if labels == nil then return nil end
   if type(labels) ~= "table" then checks.fail(fmt("%s: labels must be a table or nil, got %s", fn, type(labels))) end
+  if getmetatable(labels) == Labels then return rawget(labels, 1) end
   local parts = {}
   for k, v in pairs(labels) do
     if type(k) ~= "string" then checks.fail(fn .. ": label names must be strings") end
@@ -166,6 +173,10 @@ local function labels_of(fn, labels)
 end
 
 local metrics = {}
+--- ml.http.metrics.labels(t) -> labels encoded once, to pass to inc/set/observe again and again (a request's hot path)
+function metrics.labels(t)
+  return setmetatable({ labels_of("ml.http.metrics.labels", t) or "" }, Labels)
+end
 --- ml.http.metrics.inc(name, [labels], [v=1]): adds v (>= 0) to a counter shared by the server's workers
 function metrics.inc(name, labels, v)
   C.metrics_add("counter", checks.string("ml.http.metrics.inc", "name", name),

@@ -4,8 +4,11 @@
 #include <cblas.h>
 #include <omp.h>
 
-static int n_threads = 0;     /* what the user asked for (0: not set yet) */
-static int blas_threads = -1; /* what OpenBLAS and oneDNN run with right now */
+/* Per thread, so that each worker thread of a server (runtime/net/) runs its
+ * kernels with its own share of the cores; OpenBLAS's OpenMP build and oneDNN
+ * read the calling thread's OpenMP ICV, which is per thread too. */
+static _Thread_local int n_threads = 0;     /* what the user asked for (0: not set yet) */
+static _Thread_local int blas_threads = -1; /* what OpenBLAS and oneDNN run with right now */
 
 /* OpenBLAS's OpenMP build sets omp_set_num_threads(n) itself, the ICV that
  * oneDNN's OpenMP runtime reads at each call: one setting for both. */

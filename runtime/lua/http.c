@@ -21,6 +21,7 @@
 
 #include <lualib.h>
 
+#include "../core/parallel.h"
 #include "../net/client.h"
 #include "../net/json_rows.h"
 #include "../net/server.h"
@@ -34,6 +35,7 @@ int luaopen_moonlab(lua_State *L);
 
 typedef struct {
     char *app, *config, *path, *cpath, *exe;
+    int threads; /* each worker's share of ml.threads */
 } setup;
 
 typedef struct {
@@ -41,11 +43,36 @@ typedef struct {
     setup *su;
 } server_box;
 
+/* A request whose handler is parked inside ml.http.batch: its coroutine
+ * waits in the worker's state while the worker serves other requests. */
+typedef struct parked_call {
+    struct parked_call *next; /* in the worker's list of parked leaders */
+    ml_http_exchange *x;
+    lua_State *co;
+    int co_ref;               /* the coroutine, anchored in the registry */
+    ml_batch *bt;
+    int leader, listed;
+    double deadline;          /* a leader's: when its batch runs, full or not */
+} parked_call;
+
 typedef struct {
     lua_State *L;
     int dispatch; /* registry ref */
     unsigned long served;
+    ml_http_exchange *current; /* whose handler is running */
+    lua_State *current_co;
+    int current_ref;
+    parked_call *parking;      /* what ml.http.batch parked in this run */
+    parked_call *leaders;      /* this worker's parked leaders, for their deadlines */
 } worker_ctx;
+
+#define WORKER_KEY "moonlab.http.worker" /* registry of a worker state: its worker_ctx (light userdata) */
+
+static double mono_s(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
 
 static void setup_free(setup *su) {
     if (!su) return;
@@ -62,6 +89,8 @@ static void setup_free(setup *su) {
 static int worker_boot(lua_State *L) {
     setup *su = lua_touserdata(L, 1);
     ml_http_server *srv = lua_touserdata(L, 2);
+    lua_pushvalue(L, 3);
+    lua_setfield(L, LUA_REGISTRYINDEX, WORKER_KEY);
     luaL_openlibs(L);
     if (su->exe) {
         lua_pushstring(L, su->exe);
@@ -91,6 +120,9 @@ static int worker_boot(lua_State *L) {
 static void *worker_init(void *ud, ml_http_server *srv, int index, char *err, size_t errlen) {
     (void)index;
     setup *su = ud;
+    /* Each worker gets its share of the cores, so that N workers running
+     * GEMMs at once do not start N teams of ml.threads threads each. */
+    ml_set_threads(su->threads);
     lua_State *L = luaL_newstate();
     worker_ctx *w = calloc(1, sizeof *w);
     if (!L || !w) {
@@ -103,7 +135,8 @@ static void *worker_init(void *ud, ml_http_server *srv, int index, char *err, si
     lua_pushcfunction(L, worker_boot);
     lua_pushlightuserdata(L, su);
     lua_pushlightuserdata(L, srv);
-    if (lua_pcall(L, 2, 1, 0) != LUA_OK) {
+    lua_pushlightuserdata(L, w);
+    if (lua_pcall(L, 3, 1, 0) != LUA_OK) {
         const char *m = lua_tostring(L, -1);
         snprintf(err, errlen, "%s", m ? m : "ml.http.serve: a worker failed to start (error object is not a string)");
         lua_close(L);
@@ -123,50 +156,134 @@ static void push_pairs(lua_State *L, const char **names, const char **values, in
     }
 }
 
-/* Calls dispatch(req) -> status, body, content_type, headers, route (it catches the handler's errors). */
-static void worker_handle(void *ctx, ml_http_exchange *x) {
-    worker_ctx *w = ctx;
+static void unlist_leader(worker_ctx *w, parked_call *pc) {
+    if (!pc->listed) return;
+    for (parked_call **p = &w->leaders; *p; p = &(*p)->next)
+        if (*p == pc) { *p = pc->next; break; }
+    pc->listed = 0;
+}
+
+/* Runs (or resumes) the request's coroutine: dispatch(req) -> status, body,
+ * content_type, headers, route (dispatch catches the handler's errors).
+ * 1: it parked in ml.http.batch; 0: x holds the answer. */
+static int run_request(worker_ctx *w, ml_http_exchange *x, lua_State *co, int co_ref, int nargs) {
     lua_State *L = w->L;
-    lua_settop(L, 0);
-    lua_rawgeti(L, LUA_REGISTRYINDEX, w->dispatch);
-    lua_createtable(L, 0, 7);
-    lua_pushstring(L, x->method);
-    lua_setfield(L, -2, "method");
-    lua_pushstring(L, x->path);
-    lua_setfield(L, -2, "path");
-    push_pairs(L, x->query_names, x->query_values, x->nquery);
-    lua_setfield(L, -2, "query");
-    push_pairs(L, x->header_names, x->header_values, x->nheaders);
-    lua_setfield(L, -2, "headers");
-    lua_pushlstring(L, x->body, x->body_len);
-    lua_setfield(L, -2, "body");
-    lua_pushstring(L, x->remote);
-    lua_setfield(L, -2, "remote");
-    if (lua_pcall(L, 1, 5, 0) != LUA_OK) {
-        const char *m = lua_tostring(L, -1);
+    w->current = x;
+    w->current_co = co;
+    w->current_ref = co_ref;
+    w->parking = NULL;
+    int nres = 0;
+    int rc = lua_resume(co, L, nargs, &nres);
+    w->current = NULL;
+    if (rc == LUA_YIELD && w->parking) {
+        parked_call *pc = w->parking;
+        w->parking = NULL;
+        pc->x = x;
+        pc->co = co;
+        pc->co_ref = co_ref;
+        x->parked = pc;
+        return 1;
+    }
+    x->parked = NULL;
+    if (rc == LUA_YIELD) {
+        ml_http_error_answer(x, 500, "the handler yielded (coroutine.yield is not allowed outside ml.http.batch)");
+    } else if (rc != LUA_OK) {
+        const char *m = lua_tostring(co, -1);
         fprintf(stderr, "http: %s %s: %s\n", x->method, x->path, m ? m : "(error object is not a string)");
         ml_http_error_answer(x, 500, m ? m : "internal error");
     } else {
-        x->status = (int)lua_tointeger(L, 1);
+        int b = lua_gettop(co) - nres; /* results at b+1 .. b+5 */
+        x->status = (int)lua_tointeger(co, b + 1);
         size_t n;
-        const char *body = lua_tolstring(L, 2, &n);
+        const char *body = lua_tolstring(co, b + 2, &n);
         if (body) ml_buf_add(&x->resp, body, n);
-        const char *ct = lua_tostring(L, 3);
+        const char *ct = lua_tostring(co, b + 3);
         if (ct) snprintf(x->content_type, sizeof x->content_type, "%s", ct);
-        if (lua_istable(L, 4)) {
-            lua_pushnil(L);
-            while (lua_next(L, 4)) {
-                if (lua_type(L, -2) == LUA_TSTRING && lua_type(L, -1) == LUA_TSTRING)
-                    ml_http_add_header(x, lua_tostring(L, -2), lua_tostring(L, -1));
-                lua_pop(L, 1);
+        if (lua_istable(co, b + 4)) {
+            lua_pushnil(co);
+            while (lua_next(co, b + 4)) {
+                if (lua_type(co, -2) == LUA_TSTRING && lua_type(co, -1) == LUA_TSTRING)
+                    ml_http_add_header(x, lua_tostring(co, -2), lua_tostring(co, -1));
+                lua_pop(co, 1);
             }
         }
-        const char *route = lua_tostring(L, 5);
+        const char *route = lua_tostring(co, b + 5);
         if (route) snprintf(x->route, sizeof x->route, "%s", route);
     }
-    lua_settop(L, 0);
+    luaL_unref(L, LUA_REGISTRYINDEX, co_ref); /* the coroutine is garbage now */
     if (++w->served % 256 == 0) lua_gc(L, LUA_GCSTEP, 0); /* keep Lua's own heap moving between bursts */
     lb_gc_account(L);
+    return 0;
+}
+
+static int worker_handle(void *ctx, ml_http_exchange *x) {
+    worker_ctx *w = ctx;
+    lua_State *L = w->L;
+    lua_settop(L, 0);
+    lua_State *co = lua_newthread(L);
+    int co_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_rawgeti(co, LUA_REGISTRYINDEX, w->dispatch);
+    lua_createtable(co, 0, 7);
+    lua_pushstring(co, x->method);
+    lua_setfield(co, -2, "method");
+    lua_pushstring(co, x->path);
+    lua_setfield(co, -2, "path");
+    push_pairs(co, x->query_names, x->query_values, x->nquery);
+    lua_setfield(co, -2, "query");
+    push_pairs(co, x->header_names, x->header_values, x->nheaders);
+    lua_setfield(co, -2, "headers");
+    lua_pushlstring(co, x->body, x->body_len);
+    lua_setfield(co, -2, "body");
+    lua_pushstring(co, x->remote);
+    lua_setfield(co, -2, "remote");
+    return run_request(w, x, co, co_ref, 1);
+}
+
+static void wake_exchange(void *arg) { ml_http_resume(arg); }
+
+/* The connection is suspended now: park the call in its batch. */
+static void worker_parked(void *ctx, ml_http_exchange *x) {
+    worker_ctx *w = ctx;
+    parked_call *pc = x->parked;
+    int now = ml_batch_park(pc->bt, pc->leader, wake_exchange, x);
+    if (now < 0) { /* could not park (out of memory): block as before */
+        if (!pc->leader) ml_batch_wait(pc->bt, 30);
+        now = 1;
+    }
+    if (now) ml_http_resume(x);
+    else if (pc->leader) {
+        pc->next = w->leaders;
+        w->leaders = pc;
+        pc->listed = 1;
+    }
+}
+
+static int worker_resume(void *ctx, ml_http_exchange *x) {
+    worker_ctx *w = ctx;
+    parked_call *pc = x->parked;
+    unlist_leader(w, pc);
+    int parked = run_request(w, x, pc->co, pc->co_ref, 0); /* the batch's continuation runs first */
+    free(pc);
+    return parked;
+}
+
+/* Leaders whose delay is over run their batch now, full or not. */
+static int worker_tick(void *ctx) {
+    worker_ctx *w = ctx;
+    if (!w->leaders) return -1;
+    double now = mono_s(), next = -1;
+    for (parked_call **p = &w->leaders; *p;) {
+        parked_call *pc = *p;
+        if (now >= pc->deadline) {
+            *p = pc->next;
+            pc->listed = 0;
+            if (ml_batch_claim(pc->bt)) ml_http_resume(pc->x); /* else a filler's wake is on its way */
+            continue;
+        }
+        if (next < 0 || pc->deadline - now < next) next = pc->deadline - now;
+        p = &pc->next;
+    }
+    return next < 0 ? -1 : (int)(next * 1000) + 1;
 }
 
 static void worker_close(void *ctx) {
@@ -214,9 +331,15 @@ static int l_serve(lua_State *L) {
         .quiet = lb_opt_bool_field(L, 1, "quiet", 0),
         .worker_init = worker_init,
         .worker_handle = worker_handle,
+        .worker_parked = worker_parked,
+        .worker_resume = worker_resume,
+        .worker_tick = worker_tick,
         .worker_close = worker_close,
         .ud = su,
     };
+    int workers = c.workers > 0 ? c.workers : 1;
+    su->threads = (int)lb_opt_number_field(L, 1, "worker_threads", 0);
+    if (su->threads < 1) su->threads = ml_get_threads() / workers > 1 ? ml_get_threads() / workers : 1;
     char err[600] = "";
     if (su->app && su->config && su->path && su->cpath) box->srv = ml_http_start(&c, err, sizeof err);
     else snprintf(err, sizeof err, "ml.http.serve: not enough memory");
@@ -456,60 +579,48 @@ static const char *publish(lua_State *L, ml_batch *bt, int first, int nres, int6
     return NULL;
 }
 
-/* batch(key, X, max_batch, max_delay_ms, fn, timeout_s) -> Y1..Yk | nil, status, message */
-static int l_batch(lua_State *L) {
-    ml_http_server *s = server_of(L, "ml.http.batch");
-    const char *key = luaL_checkstring(L, 1);
-    ml_tensor *X = lb_check_tensor(L, 2, "ml.http.batch");
-    int64_t max_batch = luaL_checkinteger(L, 3);
-    double delay = luaL_checknumber(L, 4) / 1000.0, timeout = luaL_optnumber(L, 6, 30);
-    luaL_checktype(L, 5, LUA_TFUNCTION);
-    if (X->ndim != 2 || !ml_is_contiguous(X)) return luaL_error(L, "ml.http.batch: X must be a contiguous 2-D tensor");
-    int64_t n = X->shape[0], d = X->shape[1], row_bytes = d * (int64_t)ml_dtype_size(X->dtype);
-    int leader = 0;
-    int64_t off = 0;
-    ml_batch *bt = ml_batch_join(ml_http_batcher(s), key, ml_data(X), n, row_bytes, (int)X->dtype, max_batch, &leader, &off);
-    if (!bt) return luaL_error(L, "ml.http.batch: not enough memory");
-    lua_settop(L, 5);
-    int status = 0;
+/* The leader's run: fn (at index 5) on all rows; NULL or an error message
+ * (with *status), the batch published either way. */
+static const char *run_leader(lua_State *L, ml_batch *bt, int64_t d, int64_t row_bytes, ml_dtype dtype, int *status) {
+    int64_t total = 0;
+    const void *rows = ml_batch_gather(bt, 0, &total); /* the caller waited already */
+    int64_t shape[2] = {total, d};
+    ml_tensor *all = ml_empty(2, shape, dtype);
     const char *err = NULL;
-    if (leader) {
-        int64_t total = 0;
-        const void *rows = ml_batch_gather(bt, delay, &total);
-        int64_t shape[2] = {total, d};
-        ml_tensor *all = ml_empty(2, shape, X->dtype);
-        if (!all) {
-            err = "ml.http.batch: not enough memory";
-            ml_batch_finish(bt, NULL, 0, 0, err);
-        } else {
-            memcpy(ml_data(all), rows, (size_t)(total * row_bytes));
-            lua_pushvalue(L, 5);
-            lb_push_tensor(L, all);
-            if (lua_pcall(L, 1, LUA_MULTRET, 0) != LUA_OK) {
-                /* a {status, error} table keeps its status; anything else is a plain error */
-                if (lua_istable(L, -1)) {
-                    lua_getfield(L, -1, "status");
-                    status = (int)lua_tointeger(L, -1);
-                    lua_getfield(L, -2, "error");
-                    lua_replace(L, -3);
-                    lua_pop(L, 1);
-                }
-                err = lua_tostring(L, -1);
-                if (!err) err = "ml.http.batch: fn raised a non-string error";
-                ml_batch_finish(bt, NULL, 0, status, err);
-            } else {
-                int nres = lua_gettop(L) - 5;
-                err = nres < 1 || nres > ML_BATCH_MAX_OUT
-                          ? (ml_batch_finish(bt, NULL, 0, 0, "ml.http.batch: fn must return 1 to 4 tensors"),
-                             "ml.http.batch: fn must return 1 to 4 tensors")
-                          : publish(L, bt, 6, nres, total);
-            }
-        }
-    } else {
-        int rc = ml_batch_wait(bt, timeout);
-        if (rc < 0) err = "ml.http.batch: timed out waiting for the batch's leader";
-        else if (rc > 0) err = ml_batch_error(bt, &status);
+    lua_settop(L, 5);
+    if (!all) {
+        err = "ml.http.batch: not enough memory";
+        ml_batch_finish(bt, NULL, 0, 0, err);
+        return err;
     }
+    memcpy(ml_data(all), rows, (size_t)(total * row_bytes));
+    lua_pushvalue(L, 5);
+    lb_push_tensor(L, all);
+    if (lua_pcall(L, 1, LUA_MULTRET, 0) != LUA_OK) {
+        /* a {status, error} table keeps its status; anything else is a plain error */
+        if (lua_istable(L, -1)) {
+            lua_getfield(L, -1, "status");
+            *status = (int)lua_tointeger(L, -1);
+            lua_getfield(L, -2, "error");
+            lua_replace(L, -3);
+            lua_pop(L, 1);
+        }
+        err = lua_tostring(L, -1);
+        if (!err) err = "ml.http.batch: fn raised a non-string error";
+        ml_batch_finish(bt, NULL, 0, *status, err);
+        return err;
+    }
+    int nres = lua_gettop(L) - 5;
+    if (nres < 1 || nres > ML_BATCH_MAX_OUT) {
+        err = "ml.http.batch: fn must return 1 to 4 tensors";
+        ml_batch_finish(bt, NULL, 0, 0, err);
+        return err;
+    }
+    return publish(L, bt, 6, nres, total);
+}
+
+/* The caller's own rows of each output (or nil, status, message). */
+static int batch_result(lua_State *L, ml_batch *bt, int64_t n, int64_t off, const char *err, int status) {
     if (err) {
         lua_pushnil(L);
         lua_pushinteger(L, status);
@@ -533,6 +644,76 @@ static int l_batch(lua_State *L) {
     ml_batch_release(bt);
     lb_gc_account(L);
     return nout;
+}
+
+/* What a parked call needs again when it is resumed. */
+typedef struct {
+    parked_call *pc;
+    int64_t n, off, d, row_bytes;
+    ml_dtype dtype;
+} batch_k;
+
+static int batch_continue(lua_State *L, int st, lua_KContext k) {
+    (void)st;
+    batch_k *bk = (batch_k *)k;
+    batch_k c = *bk;
+    free(bk);
+    ml_batch *bt = c.pc->bt;
+    int status = 0;
+    const char *err = NULL;
+    if (c.pc->leader) err = run_leader(L, bt, c.d, c.row_bytes, c.dtype, &status);
+    else if (ml_batch_wait(bt, 0) > 0) err = ml_batch_error(bt, &status);
+    return batch_result(L, bt, c.n, c.off, err, status);
+}
+
+/* batch(key, X, max_batch, max_delay_ms, fn, timeout_s) -> Y1..Yk | nil, status, message
+ * In a server's worker the call parks (its coroutine yields and the worker
+ * serves other requests) until its batch is run; anywhere else it blocks. */
+static int l_batch(lua_State *L) {
+    ml_http_server *s = server_of(L, "ml.http.batch");
+    const char *key = luaL_checkstring(L, 1);
+    ml_tensor *X = lb_check_tensor(L, 2, "ml.http.batch");
+    int64_t max_batch = luaL_checkinteger(L, 3);
+    double delay = luaL_checknumber(L, 4) / 1000.0, timeout = luaL_optnumber(L, 6, 30);
+    luaL_checktype(L, 5, LUA_TFUNCTION);
+    if (X->ndim != 2 || !ml_is_contiguous(X)) return luaL_error(L, "ml.http.batch: X must be a contiguous 2-D tensor");
+    int64_t n = X->shape[0], d = X->shape[1], row_bytes = d * (int64_t)ml_dtype_size(X->dtype);
+    lua_getfield(L, LUA_REGISTRYINDEX, WORKER_KEY);
+    worker_ctx *w = lua_touserdata(L, -1);
+    lua_pop(L, 1);
+    int can_park = w && w->current && w->current_co == L && lua_isyieldable(L);
+    batch_k *bk = NULL;
+    parked_call *pc = NULL;
+    if (can_park) {
+        bk = calloc(1, sizeof *bk);
+        pc = calloc(1, sizeof *pc);
+        if (!bk || !pc) { free(bk); free(pc); return luaL_error(L, "ml.http.batch: not enough memory"); }
+    }
+    int leader = 0;
+    int64_t off = 0;
+    ml_batch *bt = ml_batch_join(ml_http_batcher(s), key, ml_data(X), n, row_bytes, (int)X->dtype, max_batch, &leader, &off);
+    if (!bt) { free(bk); free(pc); return luaL_error(L, "ml.http.batch: not enough memory"); }
+    lua_settop(L, 5);
+    if (can_park) {
+        pc->bt = bt;
+        pc->leader = leader;
+        pc->deadline = mono_s() + delay;
+        *bk = (batch_k){pc, n, off, d, row_bytes, X->dtype};
+        w->parking = pc;
+        return lua_yieldk(L, 0, (lua_KContext)bk, batch_continue);
+    }
+    int status = 0;
+    const char *err = NULL;
+    if (leader) {
+        int64_t got = 0;
+        ml_batch_gather(bt, delay, &got); /* waits for the batch to fill or the delay to pass */
+        err = run_leader(L, bt, d, row_bytes, X->dtype, &status);
+    } else {
+        int rc = ml_batch_wait(bt, timeout);
+        if (rc < 0) err = "ml.http.batch: timed out waiting for the batch's leader";
+        else if (rc > 0) err = ml_batch_error(bt, &status);
+    }
+    return batch_result(L, bt, n, off, err, status);
 }
 
 /* ---- json_rows ------------------------------------------------------------- */

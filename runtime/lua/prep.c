@@ -65,6 +65,22 @@ static int p_colstats(lua_State *L) {
     return 5;
 }
 
+/* moments_add(acc, X): acc (float64 [1 + 2d]) += n, column sums, sums of squares of X [n, d] */
+static int p_moments_add(lua_State *L) {
+    const char *fn = "prep.moments_add";
+    ml_tensor *acc = lb_check_tensor(L, 1, fn);
+    ml_tensor *x = check_matrix(L, 2, fn);
+    int64_t n = x->shape[0], d = x->shape[1];
+    if (acc->ndim != 1 || acc->shape[0] != 1 + 2 * d || acc->dtype != ML_FLOAT64 || !ml_is_contiguous(acc)) {
+        ml_release(x);
+        return luaL_error(L, "%s: acc must be a contiguous float64 tensor of %I values", fn, (lua_Integer)(1 + 2 * d));
+    }
+    int rc = ml_col_moments_add(ml_data(acc), ml_data(x), x->dtype, n, d);
+    ml_release(x);
+    if (rc) return lb_raise(L);
+    return 0;
+}
+
 static int p_affine(lua_State *L) {
     const char *fn = "prep.affine";
     ml_tensor *t = lb_check_tensor(L, 1, fn);
@@ -206,7 +222,7 @@ static int p_rolling(lua_State *L) {
 
 void lb_open_prep(lua_State *L) {
     static const luaL_Reg fns[] = {
-        {"colstats", p_colstats}, {"affine", p_affine},   {"clip", p_clip},
+        {"colstats", p_colstats}, {"moments_add", p_moments_add}, {"affine", p_affine},   {"clip", p_clip},
         {"fillnan", p_fillnan},   {"quantiles", p_quantiles}, {"unique", p_unique},
         {"lookup", p_lookup},     {"rows_unique", p_rows_unique}, {"rolling", p_rolling},
         {NULL, NULL},

@@ -24,6 +24,12 @@ struct ml_batch {
     ml_batch_out out[ML_BATCH_MAX_OUT];
     int nout, err_status;
     char *err;
+    /* parked callers (ml_batch_park): the leader until the batch is full or
+     * claimed at its deadline, the followers until it is done */
+    ml_batch_wake wake;
+    void *leader_arg;
+    struct parked { void *arg; } *followers;
+    int nfollowers, capfollowers;
 };
 
 struct ml_batcher {
@@ -40,6 +46,7 @@ ml_batcher *ml_batcher_new(void) {
 static void batch_free(ml_batch *bt) {
     for (int i = 0; i < bt->nout; i++) free(bt->out[i].data);
     pthread_cond_destroy(&bt->cv);
+    free(bt->followers);
     free(bt->rows);
     free(bt->key);
     free(bt->err);
@@ -113,12 +120,48 @@ ml_batch *ml_batch_join(ml_batcher *b, const char *key, const void *rows, int64_
     *offset = bt->n;
     bt->n += n;
     bt->refs++;
+    void *wake_leader = NULL;
+    ml_batch_wake wake = bt->wake;
     if (bt->n >= bt->max_batch) {
         unlink_open(b, bt); /* full: later callers open the next batch */
         pthread_cond_broadcast(&bt->cv);
+        if (bt->leader_arg) { wake_leader = bt->leader_arg; bt->leader_arg = NULL; }
     }
     pthread_mutex_unlock(&b->mu);
+    if (wake_leader) wake(wake_leader);
     return bt;
+}
+
+int ml_batch_park(ml_batch *bt, int leader, ml_batch_wake wake, void *arg) {
+    ml_batcher *b = bt->owner;
+    int now = 0;
+    pthread_mutex_lock(&b->mu);
+    bt->wake = wake;
+    if (leader) {
+        if (bt->n >= bt->max_batch || bt->state != OPEN) now = 1;
+        else bt->leader_arg = arg;
+    } else if (bt->state == DONE) {
+        now = 1;
+    } else {
+        if (bt->nfollowers == bt->capfollowers) {
+            int cap = bt->capfollowers ? 2 * bt->capfollowers : 16;
+            struct parked *f = realloc(bt->followers, (size_t)cap * sizeof *f);
+            if (!f) now = -1; /* cannot park: the caller waits instead */
+            else bt->followers = f, bt->capfollowers = cap;
+        }
+        if (now == 0) bt->followers[bt->nfollowers++].arg = arg;
+    }
+    pthread_mutex_unlock(&b->mu);
+    return now;
+}
+
+int ml_batch_claim(ml_batch *bt) {
+    ml_batcher *b = bt->owner;
+    pthread_mutex_lock(&b->mu);
+    int mine = bt->leader_arg != NULL;
+    bt->leader_arg = NULL;
+    pthread_mutex_unlock(&b->mu);
+    return mine;
 }
 
 static struct timespec deadline(double s) {
@@ -161,7 +204,13 @@ void ml_batch_finish(ml_batch *bt, ml_batch_out *outs, int nout, int err_status,
     }
     bt->state = DONE;
     pthread_cond_broadcast(&bt->cv);
+    /* the parked followers are woken outside the lock; no one adds to the
+     * list once the batch is DONE, and each holds a reference, so it lives */
+    int nf = bt->nfollowers;
+    bt->nfollowers = 0;
+    ml_batch_wake wake = bt->wake;
     pthread_mutex_unlock(&b->mu);
+    for (int i = 0; i < nf; i++) wake(bt->followers[i].arg);
 }
 
 int ml_batch_wait(ml_batch *bt, double timeout_s) {

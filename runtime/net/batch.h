@@ -48,4 +48,18 @@ const ml_batch_out *ml_batch_outputs(ml_batch *bt, int *nout);
 const char *ml_batch_error(ml_batch *bt, int *status);
 void ml_batch_release(ml_batch *bt); /* drops the caller's reference */
 
+/* Parking, for callers that must not block their thread (the server's
+ * workers): instead of gather or wait, a caller parks with wake and arg.
+ * A parked leader is woken (wake(arg), from the thread that fills the batch)
+ * when the batch fills; at its deadline its own thread claims it instead. A
+ * parked follower is woken when the leader finishes. Returns 1 when the
+ * caller should go on at once (a leader whose batch is full, a follower
+ * whose batch is done), -1 when it cannot park (out of memory: wait
+ * instead), 0 when parked. All callers of one batch use the same wake. */
+typedef void (*ml_batch_wake)(void *arg);
+int ml_batch_park(ml_batch *bt, int leader, ml_batch_wake wake, void *arg);
+/* Leader at its deadline: 1 if it was still parked (now it is not, and no
+ * wake will come), 0 if a wake came or is coming. */
+int ml_batch_claim(ml_batch *bt);
+
 #endif

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <microhttpd.h>
 #include <netdb.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -18,14 +19,16 @@
 
 #include "../io/io.h"
 
+typedef struct worker worker;
+
 /* An exchange with what the server keeps beside it. */
 typedef struct req {
-    ml_http_exchange x;
-    struct req *next;   /* in the queue */
-    pthread_cond_t done_cv;
-    int done;
+    ml_http_exchange x; /* first: ml_http_resume casts back */
+    worker *w;
+    struct MHD_Connection *conn;
     int early;          /* a status answered before the handler (401, 413) */
     int queued;         /* a response is queued: ignore further calls */
+    int parked;         /* the connection is suspended until ml_http_resume */
     size_t discarded;   /* body bytes dropped past the limit */
     double t0;
     char *method, *path;
@@ -33,27 +36,28 @@ typedef struct req {
     ml_buf body;
 } req;
 
-typedef struct {
+struct worker {
     ml_http_server *srv;
     int index;
     pthread_t thread;
     int started;
-} worker;
+    struct MHD_Daemon *daemon;
+    void *ctx;
+    int nparked;        /* suspended connections of this worker's daemon */
+    atomic_int resumed; /* resumes asked since the last turn */
+};
 
 struct ml_http_server {
     ml_http_config cfg;
     char *token, *host;
-    struct MHD_Daemon *daemon;
     int listen_fd, port;
-    /* the queue */
     pthread_mutex_t mu;
-    pthread_cond_t work_cv, ready_cv;
-    req *head, *tail;
-    int stop_workers, nready, nfailed;
+    pthread_cond_t ready_cv;
+    int nready, nfailed, nquiesced;
     char init_err[512];
     worker *workers;
     atomic_int in_flight;
-    atomic_int stopping;
+    atomic_int stopping;     /* 1: quiesce and drain; 2: leave the loop */
     int stopped;
     ml_metrics *metrics;
     ml_shared *shared;
@@ -89,55 +93,10 @@ void ml_http_error_answer(ml_http_exchange *x, int status, const char *msg) {
     snprintf(x->content_type, sizeof x->content_type, "application/json");
 }
 
-/* ---- workers ------------------------------------------------------------- */
-
-static void *worker_main(void *arg) {
-    worker *w = arg;
-    ml_http_server *s = w->srv;
-    char err[512] = "";
-    void *ctx = s->cfg.worker_init(s->cfg.ud, s, w->index, err, sizeof err);
-    pthread_mutex_lock(&s->mu);
-    s->nready++;
-    if (!ctx) {
-        if (!s->nfailed++) snprintf(s->init_err, sizeof s->init_err, "%s", err);
-    }
-    pthread_cond_broadcast(&s->ready_cv);
-    while (ctx) {
-        while (!s->head && !s->stop_workers) pthread_cond_wait(&s->work_cv, &s->mu);
-        req *r = s->head;
-        if (!r) break; /* stopping, and the queue is drained */
-        s->head = r->next;
-        if (!s->head) s->tail = NULL;
-        pthread_mutex_unlock(&s->mu);
-        s->cfg.worker_handle(ctx, &r->x);
-        pthread_mutex_lock(&s->mu);
-        r->done = 1;
-        pthread_cond_signal(&r->done_cv);
-    }
-    pthread_mutex_unlock(&s->mu);
-    if (ctx) s->cfg.worker_close(ctx);
-    return NULL;
-}
-
-/* Hands r to a worker and waits for its answer (in the connection thread). */
-static void run_on_worker(ml_http_server *s, req *r) {
-    pthread_mutex_lock(&s->mu);
-    r->next = NULL;
-    if (s->tail) s->tail->next = r;
-    else s->head = r;
-    s->tail = r;
-    pthread_cond_signal(&s->work_cv);
-    while (!r->done) pthread_cond_wait(&r->done_cv, &s->mu);
-    pthread_mutex_unlock(&s->mu);
-}
-
-static void stop_workers(ml_http_server *s) {
-    pthread_mutex_lock(&s->mu);
-    s->stop_workers = 1;
-    pthread_cond_broadcast(&s->work_cv);
-    pthread_mutex_unlock(&s->mu);
-    for (int i = 0; i < s->cfg.workers; i++)
-        if (s->workers[i].started) pthread_join(s->workers[i].thread, NULL);
+void ml_http_resume(ml_http_exchange *x) {
+    req *r = (req *)x;
+    atomic_fetch_add(&r->w->resumed, 1);
+    MHD_resume_connection(r->conn); /* thread-safe with MHD_USE_ITC: wakes r's worker */
 }
 
 /* ---- requests ------------------------------------------------------------ */
@@ -182,7 +141,6 @@ static void req_free(req *r) {
     ml_buf_free(&r->x.resp);
     ml_buf_free(&r->x.resp_headers);
     ml_buf_free(&r->body);
-    pthread_cond_destroy(&r->done_cv);
     free(r->method);
     free(r->path);
     free(r);
@@ -261,16 +219,32 @@ static void remote_of(struct MHD_Connection *conn, char *out, size_t n) {
     getnameinfo(ci->client_addr, len, out, (socklen_t)n, NULL, 0, NI_NUMERICHOST);
 }
 
+/* Parks r (the handler asked for it) or sends its answer. */
+static enum MHD_Result after_handler(worker *w, struct MHD_Connection *conn, req *r, int parked) {
+    ml_http_server *s = w->srv;
+    if (!parked) {
+        r->x.parked = NULL;
+        return send_answer(s, conn, r);
+    }
+    MHD_suspend_connection(conn);
+    r->parked = 1;
+    w->nparked++;
+    if (s->cfg.worker_parked) s->cfg.worker_parked(w->ctx, &r->x);
+    return MHD_YES;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
                                   const char *version, const char *upload_data, size_t *upload_data_size,
                                   void **con_cls) {
     (void)version;
-    ml_http_server *s = cls;
+    worker *w = cls;
+    ml_http_server *s = w->srv;
     req *r = *con_cls;
     if (!r) { /* headers are in */
         r = calloc(1, sizeof *r);
         if (!r) return MHD_NO;
-        pthread_cond_init(&r->done_cv, NULL);
+        r->w = w;
+        r->conn = conn;
         r->t0 = now_s();
         r->method = strdup(method);
         r->path = strdup(url);
@@ -284,6 +258,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (cl && strtoull(cl, NULL, 10) > s->cfg.body_limit) return answer_early(s, conn, r, 413);
         return MHD_YES;
+    }
+    if (r->parked) { /* resumed: the handler finishes it, or parks it again */
+        r->parked = 0;
+        w->nparked--;
+        return after_handler(w, conn, r, s->cfg.worker_resume(w->ctx, &r->x));
     }
     if (r->queued) { *upload_data_size = 0; return MHD_YES; }
     if (*upload_data_size) { /* a piece of the body */
@@ -300,7 +279,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return r->body.failed ? MHD_NO : MHD_YES;
     }
     if (r->early) return answer_early(s, conn, r, r->early);
-    /* the whole request is in: hand it to a worker */
+    /* the whole request is in: the handler runs here, in this worker */
     pairs hp = {.lower = 1}, qp = {0};
     MHD_get_connection_values(conn, MHD_HEADER_KIND, collect, &hp);
     MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect, &qp);
@@ -313,19 +292,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     x->body = r->body.data ? r->body.data : "";
     x->body_len = r->body.len;
     x->status = 200;
-    run_on_worker(s, r);
-    return send_answer(s, conn, r);
+    return after_handler(w, conn, r, s->cfg.worker_handle(w->ctx, x));
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode why) {
     (void)conn;
     (void)why;
-    ml_http_server *s = cls;
+    worker *w = cls;
     req *r = *con_cls;
     if (!r) return;
     *con_cls = NULL;
     req_free(r);
-    atomic_fetch_sub(&s->in_flight, 1);
+    atomic_fetch_sub(&w->srv->in_flight, 1);
 }
 
 static void mhd_log(void *cls, const char *fmt, va_list ap) {
@@ -372,21 +350,123 @@ static int bound_port(int fd) {
     return ntohs(((struct sockaddr_in *)&ss)->sin_port);
 }
 
+/* ---- workers ------------------------------------------------------------- */
+
+static struct MHD_Daemon *start_daemon(worker *w, char *err, size_t errlen) {
+    ml_http_server *s = w->srv;
+    const ml_http_config *c = &s->cfg;
+    unsigned flags = MHD_USE_EPOLL | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+    if (c->tls_cert) flags |= MHD_USE_TLS;
+    int n = c->workers > 0 ? c->workers : 1;
+    unsigned limit = (unsigned)((c->max_connections + n - 1) / n); /* each daemon its share */
+    struct MHD_Daemon *d = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, w, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s, MHD_OPTION_LISTEN_SOCKET,
+        s->listen_fd, MHD_OPTION_CONNECTION_LIMIT, limit ? limit : 1, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)c->timeout, MHD_OPTION_NOTIFY_COMPLETED, on_completed, w,
+        c->tls_cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, c->tls_cert, MHD_OPTION_HTTPS_MEM_KEY, c->tls_key,
+        MHD_OPTION_END);
+    if (!d)
+        snprintf(err, errlen, "cannot start the server on %s:%d%s", s->host, s->port,
+                 c->tls_cert ? " (is the TLS certificate or key invalid?)" : "");
+    return d;
+}
+
+/* One turn: wait for the daemon's sockets (or the tick's or the daemon's
+ * own deadline, or 50 ms to look at the stop flag), then run the daemon. */
+static void turn(worker *w, int epfd) {
+    ml_http_server *s = w->srv;
+    long wait_ms = 5;
+    MHD_UNSIGNED_LONG_LONG mt;
+    if (MHD_get_timeout(w->daemon, &mt) == MHD_YES && (long long)mt < wait_ms) wait_ms = (long)mt;
+    if (s->cfg.worker_tick) {
+        int t = s->cfg.worker_tick(w->ctx);
+        if (t >= 0 && t < wait_ms) wait_ms = t;
+    }
+    struct pollfd p = {.fd = epfd, .events = POLLIN};
+    if (!atomic_load(&w->resumed)) poll(&p, 1, (int)wait_ms);
+    /* a resumed connection is moved back by one run and served by the
+     * next, which no socket event would start */
+    int resumed = atomic_exchange(&w->resumed, 0);
+    MHD_run(w->daemon);
+    if (resumed) MHD_run(w->daemon);
+}
+
+static void *worker_main(void *arg) {
+    worker *w = arg;
+    ml_http_server *s = w->srv;
+    char err[512] = "";
+    w->ctx = s->cfg.worker_init(s->cfg.ud, s, w->index, err, sizeof err);
+    if (w->ctx) w->daemon = start_daemon(w, err, sizeof err);
+    int epfd = -1;
+    if (w->daemon) {
+        const union MHD_DaemonInfo *di = MHD_get_daemon_info(w->daemon, MHD_DAEMON_INFO_EPOLL_FD);
+        epfd = di ? di->epoll_fd : -1;
+        if (epfd < 0) snprintf(err, sizeof err, "cannot start the server: libmicrohttpd has no epoll set");
+    }
+    pthread_mutex_lock(&s->mu);
+    s->nready++;
+    int ok = w->daemon && epfd >= 0;
+    if (!ok && !s->nfailed++) snprintf(s->init_err, sizeof s->init_err, "%s", err);
+    pthread_cond_broadcast(&s->ready_cv);
+    while (ok && s->nfailed == 0 && s->nready < s->cfg.workers) pthread_cond_wait(&s->ready_cv, &s->mu);
+    if (s->nfailed) ok = 0;
+    pthread_mutex_unlock(&s->mu);
+
+    int quiesced = 0;
+    double hard_stop = 0;
+    while (ok) {
+        turn(w, epfd);
+        int st = atomic_load(&s->stopping);
+        if (st && !quiesced) { /* no new connections on this daemon */
+            MHD_quiesce_daemon(w->daemon);
+            quiesced = 1;
+            pthread_mutex_lock(&s->mu);
+            s->nquiesced++;
+            pthread_cond_broadcast(&s->ready_cv);
+            pthread_mutex_unlock(&s->mu);
+        }
+        /* 2: the grace is over, or nothing is in flight anywhere; parked
+         * exchanges are still brought home (a batch's leader runs within
+         * its delay) before the daemon may stop */
+        if (st == 2) {
+            if (!hard_stop) hard_stop = now_s() + 2;
+            if (w->nparked == 0 || now_s() > hard_stop) break;
+        }
+    }
+    if (w->daemon) {
+        if (!quiesced) MHD_quiesce_daemon(w->daemon); /* the listening socket is the server's, not this daemon's */
+        MHD_stop_daemon(w->daemon); /* closes this worker's connections */
+        w->daemon = NULL;
+    }
+    if (w->ctx) s->cfg.worker_close(w->ctx);
+    w->ctx = NULL;
+    return NULL;
+}
+
+static void join_workers(ml_http_server *s) {
+    atomic_store(&s->stopping, 2);
+    for (int i = 0; i < s->cfg.workers; i++)
+        if (s->workers[i].started) {
+            pthread_join(s->workers[i].thread, NULL);
+            s->workers[i].started = 0;
+        }
+}
+
 ml_http_server *ml_http_start(const ml_http_config *c, char *err, size_t errlen) {
     ml_http_server *s = calloc(1, sizeof *s);
     if (!s) { snprintf(err, errlen, "out of memory"); return NULL; }
     s->cfg = *c;
+    if (s->cfg.workers < 1) s->cfg.workers = 1;
     s->listen_fd = -1;
     pthread_mutex_init(&s->mu, NULL);
-    pthread_cond_init(&s->work_cv, NULL);
     pthread_cond_init(&s->ready_cv, NULL);
     s->metrics = ml_metrics_new();
     s->shared = ml_shared_new();
     s->batcher = ml_batcher_new();
-    s->workers = calloc(c->workers > 0 ? c->workers : 1, sizeof *s->workers);
+    s->workers = calloc(s->cfg.workers, sizeof *s->workers);
     s->token = c->token ? strdup(c->token) : NULL;
     s->host = strdup(c->host ? c->host : "127.0.0.1");
-    s->stopped = 1; /* nothing to stop until the daemon runs */
+    s->stopped = 1; /* nothing to stop until the workers run */
     if (!s->metrics || !s->shared || !s->batcher || !s->workers || !s->host || (c->token && !s->token)) {
         snprintf(err, errlen, "out of memory");
         ml_http_free(s);
@@ -410,7 +490,7 @@ ml_http_server *ml_http_start(const ml_http_config *c, char *err, size_t errlen)
     sigaddset(&block, SIGTERM);
     sigaddset(&block, SIGPIPE);
     pthread_sigmask(SIG_BLOCK, &block, &old);
-    for (int i = 0; i < c->workers; i++) {
+    for (int i = 0; i < s->cfg.workers; i++) {
         s->workers[i].srv = s;
         s->workers[i].index = i;
         s->workers[i].started = pthread_create(&s->workers[i].thread, NULL, worker_main, &s->workers[i]) == 0;
@@ -418,31 +498,18 @@ ml_http_server *ml_http_start(const ml_http_config *c, char *err, size_t errlen)
             pthread_mutex_lock(&s->mu);
             s->nready++;
             if (!s->nfailed++) snprintf(s->init_err, sizeof s->init_err, "cannot start a worker thread");
+            pthread_cond_broadcast(&s->ready_cv);
             pthread_mutex_unlock(&s->mu);
         }
     }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
     pthread_mutex_lock(&s->mu);
-    while (s->nready < c->workers) pthread_cond_wait(&s->ready_cv, &s->mu);
+    while (s->nready < s->cfg.workers) pthread_cond_wait(&s->ready_cv, &s->mu);
     int failed = s->nfailed;
     pthread_mutex_unlock(&s->mu);
-    if (!failed) {
-        unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL | MHD_USE_ITC |
-                         MHD_USE_ERROR_LOG;
-        if (c->tls_cert) flags |= MHD_USE_TLS;
-        s->daemon = MHD_start_daemon(
-            flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s, MHD_OPTION_LISTEN_SOCKET, s->listen_fd, MHD_OPTION_CONNECTION_LIMIT,
-            (unsigned)c->max_connections, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)c->timeout,
-            MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-            c->tls_cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, c->tls_cert, MHD_OPTION_HTTPS_MEM_KEY, c->tls_key,
-            MHD_OPTION_END);
-        if (!s->daemon)
-            snprintf(s->init_err, sizeof s->init_err, "cannot start the server on %s:%d%s", s->host, s->port,
-                     c->tls_cert ? " (is the TLS certificate or key invalid?)" : "");
-    }
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (!s->daemon) {
+    if (failed) {
         snprintf(err, errlen, "%s", s->init_err);
-        stop_workers(s);
+        join_workers(s);
         ml_http_free(s);
         return NULL;
     }
@@ -454,17 +521,19 @@ void ml_http_stop(ml_http_server *s, double grace_s) {
     if (s->stopped) return;
     s->stopped = 1;
     atomic_store(&s->stopping, 1);
-    MHD_quiesce_daemon(s->daemon); /* no new connections; the listening socket is ours again */
-    if (s->listen_fd >= 0) close(s->listen_fd); /* refused from now on, not left in the backlog */
+    /* every daemon lets go of the listening socket, then it is closed:
+     * refused from now on, not left in the backlog */
+    pthread_mutex_lock(&s->mu);
+    while (s->nquiesced < s->cfg.workers) pthread_cond_wait(&s->ready_cv, &s->mu);
+    pthread_mutex_unlock(&s->mu);
+    if (s->listen_fd >= 0) close(s->listen_fd);
     s->listen_fd = -1;
     double until = now_s() + grace_s;
     while (atomic_load(&s->in_flight) > 0 && now_s() < until) {
         struct timespec t = {0, 5 * 1000 * 1000};
         nanosleep(&t, NULL);
     }
-    MHD_stop_daemon(s->daemon); /* closes the connections, joins their threads */
-    s->daemon = NULL;
-    stop_workers(s);
+    join_workers(s);
 }
 
 void ml_http_free(ml_http_server *s) {
@@ -475,7 +544,6 @@ void ml_http_free(ml_http_server *s) {
     ml_shared_free(s->shared);
     ml_batcher_free(s->batcher);
     pthread_mutex_destroy(&s->mu);
-    pthread_cond_destroy(&s->work_cv);
     pthread_cond_destroy(&s->ready_cv);
     free(s->workers);
     free(s->token);

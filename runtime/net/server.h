@@ -6,13 +6,17 @@
  * per-connection idle timeouts (slow-loris) and a quiesce call for graceful
  * shutdown built in, so none of that is ours to get wrong.
  *
- * Threads: libmicrohttpd runs one thread per connection (bounded by
- * max_connections); it reads a request (headers, then the body up to
- * body_limit) and hands the whole exchange to a queue. A fixed pool of
- * worker threads, each owning a Lua state made by the binding, takes
- * exchanges off the queue and fills in the answer; the connection thread
- * waits on the exchange's condition variable and sends it. Workers run in
- * parallel: only the queue's push and pop are under a lock. Nothing here
+ * Threads: a fixed pool of worker threads, each owning the context the
+ * binding makes (a Lua state) and its own libmicrohttpd daemon in "external
+ * polling" mode on the one shared listening socket: the worker's loop polls
+ * its daemon's epoll set and runs it, and the request handler runs right
+ * there, in the thread that read the request. No request is handed from one
+ * thread to another (on a virtual machine each hand-off costs two wake-ups of
+ * tens of microseconds), and a slow client costs no thread: libmicrohttpd
+ * reads bodies without blocking. A handler may park an exchange (dynamic
+ * batching): the connection is suspended, the worker serves others, and
+ * ml_http_resume from any thread brings it back to the same worker, whose
+ * resume hook finishes it. Nothing here
  * calls Lua; the binding's hooks do, in the worker threads. */
 #ifndef ML_NET_SERVER_H
 #define ML_NET_SERVER_H
@@ -43,6 +47,7 @@ typedef struct ml_http_exchange {
     ml_buf resp_headers;  /* extra headers: name\0value\0 ... */
     int nresp_headers;
     char route[96];       /* the metrics label; "other" unless the handler sets it */
+    void *parked;         /* the binding's state of a parked exchange (NULL otherwise) */
 } ml_http_exchange;
 
 typedef struct {
@@ -54,10 +59,18 @@ typedef struct {
     const char *tls_cert, *tls_key; /* PEM text, both or neither */
     bool quiet;
     /* Hooks, run in each worker thread: init makes the worker's context
-     * (NULL with err written on failure), handle answers one exchange,
-     * close ends the context. */
+     * (NULL with err written on failure), handle answers one exchange and
+     * returns 0, or returns 1 to park it; parked runs once the connection is
+     * suspended (it may call ml_http_resume at once); resume runs when a
+     * parked exchange comes back and returns 0 or 1 as handle does; tick runs
+     * on each turn of the loop and returns the milliseconds until it wants to
+     * run again (-1: no wish); close ends the context. parked, resume and
+     * tick may be NULL when handle never parks. */
     void *(*worker_init)(void *ud, ml_http_server *srv, int index, char *err, size_t errlen);
-    void (*worker_handle)(void *ctx, ml_http_exchange *x);
+    int (*worker_handle)(void *ctx, ml_http_exchange *x);
+    void (*worker_parked)(void *ctx, ml_http_exchange *x);
+    int (*worker_resume)(void *ctx, ml_http_exchange *x);
+    int (*worker_tick)(void *ctx);
     void (*worker_close)(void *ctx);
     void *ud;
 } ml_http_config;
@@ -78,6 +91,10 @@ ml_shared *ml_http_shared(ml_http_server *s);
 ml_batcher *ml_http_batcher(ml_http_server *s);
 /* The metrics text, with the in-flight gauge brought up to date. */
 void ml_http_metrics_text(ml_http_server *s, ml_buf *out);
+
+/* Brings a parked exchange back to its worker (from any thread, once per
+ * parking, only after the parked hook has run for it). */
+void ml_http_resume(ml_http_exchange *x);
 
 /* Adds a response header (copied) to x. */
 void ml_http_add_header(ml_http_exchange *x, const char *name, const char *value);

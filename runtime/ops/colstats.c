@@ -379,3 +379,22 @@ int ml_rolling(double *out, const double *x, int64_t n, int64_t window, bool cen
     free(buf);
     return 0;
 }
+
+int ml_col_moments_add(double *acc, const void *x, ml_dtype dt, int64_t n, int64_t d) {
+    if (dt != ML_FLOAT32 && dt != ML_FLOAT64) {
+        ml_error("column moments: expected float32 or float64, got %s", ml_dtype_name(dt));
+        return -1;
+    }
+    double *sum = acc + 1, *sq = acc + 1 + d;
+    for (int64_t i = 0; i < n; i++) {
+        if (dt == ML_FLOAT32) {
+            const float *r = (const float *)x + i * d;
+            for (int64_t j = 0; j < d; j++) { double v = r[j]; sum[j] += v; sq[j] += v * v; }
+        } else {
+            const double *r = (const double *)x + i * d;
+            for (int64_t j = 0; j < d; j++) { double v = r[j]; sum[j] += v; sq[j] += v * v; }
+        }
+    }
+    acc[0] += (double)n;
+    return 0;
+}

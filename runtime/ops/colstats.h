@@ -23,6 +23,12 @@ int ml_colstats(double *count, double *mean, double *m2, double *min, double *ma
                 const void *x, ml_dtype dt,                                          // (n, d)
                 int64_t n, int64_t d, bool with_var);
 
+/* acc[0] += n, acc[1 + j] += sum of column j, acc[1 + d + j] += sum of its
+ * squares (acc: 1 + 2d float64): the running moments a model server keeps of
+ * its inputs, in one pass and no allocation. NaN propagates (the server
+ * refuses it before). */
+int ml_col_moments_add(double *acc, const void *x, ml_dtype dt, int64_t n, int64_t d);
+
 /* out = (x - a) * b + c per column (a, b, c: (d); c may be NULL for 0), then,
  * when clip, clamped into [lo, hi]; NaN stays NaN. out may be x (in place). */
 int ml_col_affine(void *out,                 // (n, d), dtype dt

@@ -56,6 +56,15 @@ local function open_version(state, version, path)
     network = b.is_net, fast = b.input and b.input.kind == "rows" and not b.pipeline and not b.pipe,
     k = b.kind == "classifier" and b.classes and #b.classes or 0,
   }
+  -- metric labels, encoded once (the predict path uses them on every request)
+  local L = ml.http.metrics.labels
+  entry.labels = L({ model = state.name })
+  entry.labels_mv = L({ model = state.name, version = tostring(version) })
+  entry.labels_class = setmetatable({}, { __index = function(t, c)
+    local l = L({ model = state.name, version = tostring(version), class = tostring(c) })
+    rawset(t, c, l)
+    return l
+  end })
   local d = features_of(b)
   if d then
     entry.drift = drift.recorder(state.name, version, d, entry.k, b.stats, state.config.drift_threshold)
@@ -222,11 +231,11 @@ local function outputs(state, e, X, numeric)
   if numeric and cfg.max_batch > 1 then
     local key = fmt("serve/%s/%d", state.name, e.version)
     return ml.http.batch(key, X, { max_batch = cfg.max_batch, max_delay_ms = cfg.max_delay_ms }, function(Xall)
-      ml.http.metrics.observe("moonlab_serve_batch_size", { model = state.name }, Xall:size(1), BATCH_BUCKETS)
+      ml.http.metrics.observe("moonlab_serve_batch_size", e.labels, Xall:size(1), BATCH_BUCKETS)
       return b:predict_tensor(Xall)
     end)
   end
-  ml.http.metrics.observe("moonlab_serve_batch_size", { model = state.name }, X:size(1), BATCH_BUCKETS)
+  ml.http.metrics.observe("moonlab_serve_batch_size", e.labels, X:size(1), BATCH_BUCKETS)
   return b:predict_tensor(X)
 end
 
@@ -257,16 +266,15 @@ local function predict(state, e, req)
 
   local n = #vals
   local metrics = ml.http.metrics
-  local vlabel = tostring(e.version)
-  metrics.inc("moonlab_serve_predictions_total", { model = state.name, version = vlabel }, n)
+  metrics.inc("moonlab_serve_predictions_total", e.labels_mv, n)
   if e.k > 0 then
     if n == 1 then
-      metrics.inc("moonlab_serve_predicted_class_total", { model = state.name, version = vlabel, class = tostring(preds[1]) })
+      metrics.inc("moonlab_serve_predicted_class_total", e.labels_class[preds[1]])
     else
       local counts = {}
       for i = 1, n do local c = vals[i]; counts[c] = (counts[c] or 0) + 1 end
       for c, k in pairs(counts) do
-        metrics.inc("moonlab_serve_predicted_class_total", { model = state.name, version = vlabel, class = tostring(classes[c]) }, k)
+        metrics.inc("moonlab_serve_predicted_class_total", e.labels_class[classes[c]], k)
       end
     end
   end

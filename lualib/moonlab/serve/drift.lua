@@ -37,10 +37,7 @@ end
 function Recorder:add(X, codes)
   local n, d = X:size(1), self.d
   if X:dim() ~= 2 or X:size(2) ~= d then return end
-  local X64 = X:to("float64")
-  self.x:narrow(1, 1, 1):add_(n)
-  self.x:narrow(1, 2, d):add_(X64:sum(1))
-  self.x:narrow(1, 2 + d, d):add_((X64 * X64):sum(1))
+  ml._prep.moments_add(self.x, X) -- n, column sums and sums of squares, in one C pass
   if codes and self.y then
     local c = self.ycounts
     for i = 1, #codes do local v = codes[i]; if v then c[v] = (c[v] or 0) + 1 end end
