@@ -734,7 +734,7 @@ static int l_json_rows(lua_State *L) {
     char err[256];
     int rc = ml_json_rows_parse(text, len, keys, nk, &r, err, sizeof err);
     if (rc < 0) {
-        ml_json_free(r.tree);
+        ml_json_rows_free(&r);
         lua_pushnil(L);
         lua_pushnil(L);
         lua_pushstring(L, rc == -1 ? "json" : "rows");
@@ -742,7 +742,7 @@ static int l_json_rows(lua_State *L) {
         return 4;
     }
     if (!r.numeric) {
-        ml_json_free(r.tree);
+        ml_json_rows_free(&r);
         return 0;
     }
     int64_t shape[2] = {r.n, r.d};
@@ -750,7 +750,7 @@ static int l_json_rows(lua_State *L) {
     if (X) ml_json_rows_fill(&r, ml_data(X));
     ml_buf rest = {0};
     ml_json_rows_rest(text, len, r.member, &rest);
-    ml_json_free(r.tree);
+    ml_json_rows_free(&r);
     if (!X || rest.failed) {
         ml_release(X);
         ml_buf_free(&rest);

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -45,6 +46,7 @@ struct worker {
     void *ctx;
     int nparked;        /* suspended connections of this worker's daemon */
     atomic_int resumed; /* resumes asked since the last turn */
+    int wake_fd;        /* an eventfd: a resume from another thread ends the worker's poll */
 };
 
 struct ml_http_server {
@@ -96,7 +98,9 @@ void ml_http_error_answer(ml_http_exchange *x, int status, const char *msg) {
 void ml_http_resume(ml_http_exchange *x) {
     req *r = (req *)x;
     atomic_fetch_add(&r->w->resumed, 1);
-    MHD_resume_connection(r->conn); /* thread-safe with MHD_USE_ITC: wakes r's worker */
+    MHD_resume_connection(r->conn); /* thread-safe with MHD_USE_ITC */
+    uint64_t one = 1;
+    if (r->w->wake_fd >= 0 && write(r->w->wake_fd, &one, sizeof one) < 0) { /* full counter: it is awake anyway */ }
 }
 
 /* ---- requests ------------------------------------------------------------ */
@@ -375,15 +379,19 @@ static struct MHD_Daemon *start_daemon(worker *w, char *err, size_t errlen) {
  * own deadline, or 50 ms to look at the stop flag), then run the daemon. */
 static void turn(worker *w, int epfd) {
     ml_http_server *s = w->srv;
-    long wait_ms = 5;
+    long wait_ms = 50;
     MHD_UNSIGNED_LONG_LONG mt;
     if (MHD_get_timeout(w->daemon, &mt) == MHD_YES && (long long)mt < wait_ms) wait_ms = (long)mt;
     if (s->cfg.worker_tick) {
         int t = s->cfg.worker_tick(w->ctx);
         if (t >= 0 && t < wait_ms) wait_ms = t;
     }
-    struct pollfd p = {.fd = epfd, .events = POLLIN};
-    if (!atomic_load(&w->resumed)) poll(&p, 1, (int)wait_ms);
+    struct pollfd p[2] = {{.fd = epfd, .events = POLLIN}, {.fd = w->wake_fd, .events = POLLIN}};
+    if (!atomic_load(&w->resumed)) poll(p, w->wake_fd >= 0 ? 2 : 1, (int)wait_ms);
+    if (w->wake_fd >= 0 && (p[1].revents & POLLIN)) {
+        uint64_t v;
+        if (read(w->wake_fd, &v, sizeof v) < 0) { /* nothing to read: another turn took it */ }
+    }
     /* a resumed connection is moved back by one run and served by the
      * next, which no socket event would start */
     int resumed = atomic_exchange(&w->resumed, 0);
@@ -464,6 +472,7 @@ ml_http_server *ml_http_start(const ml_http_config *c, char *err, size_t errlen)
     s->shared = ml_shared_new();
     s->batcher = ml_batcher_new();
     s->workers = calloc(s->cfg.workers, sizeof *s->workers);
+    for (int i = 0; s->workers && i < s->cfg.workers; i++) s->workers[i].wake_fd = -1;
     s->token = c->token ? strdup(c->token) : NULL;
     s->host = strdup(c->host ? c->host : "127.0.0.1");
     s->stopped = 1; /* nothing to stop until the workers run */
@@ -493,6 +502,7 @@ ml_http_server *ml_http_start(const ml_http_config *c, char *err, size_t errlen)
     for (int i = 0; i < s->cfg.workers; i++) {
         s->workers[i].srv = s;
         s->workers[i].index = i;
+        s->workers[i].wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
         s->workers[i].started = pthread_create(&s->workers[i].thread, NULL, worker_main, &s->workers[i]) == 0;
         if (!s->workers[i].started) {
             pthread_mutex_lock(&s->mu);
@@ -545,6 +555,8 @@ void ml_http_free(ml_http_server *s) {
     ml_batcher_free(s->batcher);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->ready_cv);
+    for (int i = 0; s->workers && i < s->cfg.workers; i++)
+        if (s->workers[i].wake_fd >= 0) close(s->workers[i].wake_fd);
     free(s->workers);
     free(s->token);
     free(s->host);

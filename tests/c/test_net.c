@@ -130,18 +130,77 @@ static void test_json_rows(void) {
     ml_json_rows_rest(t, strlen(t), r.member, &rest);
     CHECK(rest.data && strcmp(rest.data, "{\"a\": [1, {\"x\": \"]\"}],\"z\": null}") == 0);
     ml_buf_free(&rest);
-    ml_json_free(r.tree);
+    ml_json_rows_free(&r);
     const char *ragged = "{\"instances\": [[1], [2, 3]]}";
     CHECK(ml_json_rows_parse(ragged, strlen(ragged), keys, 2, &r, err, sizeof err) == -2);
     CHECK(strstr(err, "row 2 has 2 values, expected 1") != NULL);
-    ml_json_free(r.tree);
+    ml_json_rows_free(&r);
     const char *bad = "{\"inputs\": [1, 2,]}";
     CHECK(ml_json_rows_parse(bad, strlen(bad), keys, 2, &r, err, sizeof err) == -1);
     CHECK(strncmp(err, "byte ", 5) == 0);
-    ml_json_free(r.tree);
+    ml_json_rows_free(&r);
+    /* malformed around good rows: the slow way names the byte of the whole text */
+    const char *bads[] = {"{\"inputs\": [[1, 2]], \"p\": tru}", "{\"inputs\": [[1, 02]]}", "{\"inputs\": [[1, 2]]} x",
+                          "{\"inputs\": [[1, 2]],}", "{\"inputs\": [[1, 2.]]}", "{\"inputs\": [[1, -]]}",
+                          "{\"inputs\": [[1, 2]], \"a\": [1}", "{\"inputs\": [[1e, 2]]}"};
+    for (size_t i = 0; i < sizeof bads / sizeof *bads; i++) {
+        int rc = ml_json_rows_parse(bads[i], strlen(bads[i]), keys, 2, &r, err, sizeof err);
+        CHECK(rc == -1);
+        if (rc != -1) fprintf(stderr, "accepted: %s\n", bads[i]);
+        ml_json_rows_free(&r);
+    }
+}
+
+/* The fast scan gives the bits the strict reader gives, for numbers of every
+ * shape (random digits, exponents, long mantissas, subnormal and huge). */
+static void test_json_rows_numbers(void) {
+    const char *keys[] = {"inputs"};
+    unsigned long long st = 88172645463325252ull;
+    char text[1 << 16];
+    for (int round = 0; round < 500; round++) {
+        size_t p = (size_t)snprintf(text, sizeof text, "{\"inputs\": [[");
+        for (int j = 0; j < 200; j++) {
+            st ^= st << 13, st ^= st >> 7, st ^= st << 17;
+            int kind = (int)(st % 7);
+            unsigned long long m = st >> 20;
+            int e = (int)((st >> 8) % 80) - 40;
+            char num[64];
+            switch (kind) {
+            case 0: snprintf(num, sizeof num, "%llu", m % 1000); break;
+            case 1: snprintf(num, sizeof num, "-0.%06llu", m % 1000000); break;
+            case 2: snprintf(num, sizeof num, "%llu.%llue%d", m % 100, m % 1000000007ull, e); break;
+            case 3: snprintf(num, sizeof num, "%.17g", (double)(m % 100000) / 255.0); break;
+            case 4: snprintf(num, sizeof num, "%llu%llu", m, m); break; /* over 19 digits */
+            case 5: snprintf(num, sizeof num, "%dE+%d", (int)(m % 9) + 1, (int)(st % 45)); break;
+            default: snprintf(num, sizeof num, "%.17g", (double)(float)((double)(m % 100000) / 255.0)); break; /* a float32 printed */
+            }
+            p += (size_t)snprintf(text + p, sizeof text - p, "%s%s", j ? ", " : "", num);
+        }
+        p += (size_t)snprintf(text + p, sizeof text - p, "]]}");
+        ml_json_rows r;
+        char err[200];
+        CHECK(ml_json_rows_parse(text, p, keys, 1, &r, err, sizeof err) == 0);
+        CHECK(r.vals != NULL && r.n == 1 && r.d == 200); /* the fast scan read it */
+        float got[200];
+        ml_json_rows_fill(&r, got);
+        ml_json_rows_free(&r);
+        ml_json *t = ml_json_parse(text, p, err, sizeof err);
+        CHECK(t != NULL);
+        const ml_json *row = &ml_json_get(t, "inputs")->items[0];
+        for (int j = 0; j < 200; j++) {
+            float want = (float)row->items[j].number;
+            if (memcmp(&want, &got[j], sizeof want) != 0) {
+                CHECK(0);
+                fprintf(stderr, "number %d of round %d: fast %.9g, reader %.9g\n", j, round, got[j], want);
+                break;
+            }
+        }
+        ml_json_free(t);
+    }
 }
 
 int main(void) {
+    test_json_rows_numbers();
     test_metrics();
     test_batch(0);
     test_batch(1);
