@@ -52,6 +52,7 @@ typedef struct parked_call {
     int co_ref;               /* the coroutine, anchored in the registry */
     ml_batch *bt;
     int leader, listed;
+    int eager;                /* a leader that runs as soon as no one could join */
     double deadline;          /* a leader's: when its batch runs, full or not */
 } parked_call;
 
@@ -267,14 +268,15 @@ static int worker_resume(void *ctx, ml_http_exchange *x) {
     return parked;
 }
 
-/* Leaders whose delay is over run their batch now, full or not. */
-static int worker_tick(void *ctx) {
+/* Leaders whose delay is over, or all of them when the worker is idle
+ * (no request is coming in that could join), run their batch now. */
+static int worker_tick(void *ctx, int idle) {
     worker_ctx *w = ctx;
     if (!w->leaders) return -1;
     double now = mono_s(), next = -1;
     for (parked_call **p = &w->leaders; *p;) {
         parked_call *pc = *p;
-        if (now >= pc->deadline) {
+        if ((idle && pc->eager) || now >= pc->deadline) {
             *p = pc->next;
             pc->listed = 0;
             if (ml_batch_claim(pc->bt)) ml_http_resume(pc->x); /* else a filler's wake is on its way */
@@ -666,7 +668,7 @@ static int batch_continue(lua_State *L, int st, lua_KContext k) {
     return batch_result(L, bt, c.n, c.off, err, status);
 }
 
-/* batch(key, X, max_batch, max_delay_ms, fn, timeout_s) -> Y1..Yk | nil, status, message
+/* batch(key, X, max_batch, max_delay_ms, fn, timeout_s, eager) -> Y1..Yk | nil, status, message
  * In a server's worker the call parks (its coroutine yields and the worker
  * serves other requests) until its batch is run; anywhere else it blocks. */
 static int l_batch(lua_State *L) {
@@ -676,12 +678,13 @@ static int l_batch(lua_State *L) {
     int64_t max_batch = luaL_checkinteger(L, 3);
     double delay = luaL_checknumber(L, 4) / 1000.0, timeout = luaL_optnumber(L, 6, 30);
     luaL_checktype(L, 5, LUA_TFUNCTION);
+    int eager = lua_isnoneornil(L, 7) || lua_toboolean(L, 7);
     if (X->ndim != 2 || !ml_is_contiguous(X)) return luaL_error(L, "ml.http.batch: X must be a contiguous 2-D tensor");
     int64_t n = X->shape[0], d = X->shape[1], row_bytes = d * (int64_t)ml_dtype_size(X->dtype);
     lua_getfield(L, LUA_REGISTRYINDEX, WORKER_KEY);
     worker_ctx *w = lua_touserdata(L, -1);
     lua_pop(L, 1);
-    int can_park = w && w->current && w->current_co == L && lua_isyieldable(L);
+    int can_park = w && w->current && !w->current->abandoned && w->current_co == L && lua_isyieldable(L);
     batch_k *bk = NULL;
     parked_call *pc = NULL;
     if (can_park) {
@@ -698,6 +701,7 @@ static int l_batch(lua_State *L) {
         pc->bt = bt;
         pc->leader = leader;
         pc->deadline = mono_s() + delay;
+        pc->eager = eager;
         *bk = (batch_k){pc, n, off, d, row_bytes, X->dtype};
         w->parking = pc;
         return lua_yieldk(L, 0, (lua_KContext)bk, batch_continue);

@@ -59,6 +59,7 @@ struct ml_http_server {
     char init_err[512];
     worker *workers;
     atomic_int in_flight;
+    atomic_int parked;       /* exchanges parked on all workers */
     atomic_int stopping;     /* 1: quiesce and drain; 2: leave the loop */
     int stopped;
     ml_metrics *metrics;
@@ -97,10 +98,11 @@ void ml_http_error_answer(ml_http_exchange *x, int status, const char *msg) {
 
 void ml_http_resume(ml_http_exchange *x) {
     req *r = (req *)x;
-    atomic_fetch_add(&r->w->resumed, 1);
+    worker *w = r->w; /* r may be finished and freed once the resume is asked: only w after it */
+    atomic_fetch_add(&w->resumed, 1);
     MHD_resume_connection(r->conn); /* thread-safe with MHD_USE_ITC */
     uint64_t one = 1;
-    if (r->w->wake_fd >= 0 && write(r->w->wake_fd, &one, sizeof one) < 0) { /* full counter: it is awake anyway */ }
+    if (w->wake_fd >= 0 && write(w->wake_fd, &one, sizeof one) < 0) { /* full counter: it is awake anyway */ }
 }
 
 /* ---- requests ------------------------------------------------------------ */
@@ -233,6 +235,7 @@ static enum MHD_Result after_handler(worker *w, struct MHD_Connection *conn, req
     MHD_suspend_connection(conn);
     r->parked = 1;
     w->nparked++;
+    atomic_fetch_add(&s->parked, 1);
     if (s->cfg.worker_parked) s->cfg.worker_parked(w->ctx, &r->x);
     return MHD_YES;
 }
@@ -266,6 +269,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (r->parked) { /* resumed: the handler finishes it, or parks it again */
         r->parked = 0;
         w->nparked--;
+        atomic_fetch_sub(&s->parked, 1);
         return after_handler(w, conn, r, s->cfg.worker_resume(w->ctx, &r->x));
     }
     if (r->queued) { *upload_data_size = 0; return MHD_YES; }
@@ -306,6 +310,13 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     req *r = *con_cls;
     if (!r) return;
     *con_cls = NULL;
+    if (r->parked) { /* closed while parked: the call still finishes (a batch it leads runs for the others) */
+        r->parked = 0;
+        w->nparked--;
+        atomic_fetch_sub(&w->srv->parked, 1);
+        r->x.abandoned = 1;
+        w->srv->cfg.worker_resume(w->ctx, &r->x);
+    }
     req_free(r);
     atomic_fetch_sub(&w->srv->in_flight, 1);
 }
@@ -382,12 +393,18 @@ static void turn(worker *w, int epfd) {
     long wait_ms = 50;
     MHD_UNSIGNED_LONG_LONG mt;
     if (MHD_get_timeout(w->daemon, &mt) == MHD_YES && (long long)mt < wait_ms) wait_ms = (long)mt;
+    struct pollfd p[2] = {{.fd = epfd, .events = POLLIN}, {.fd = w->wake_fd, .events = POLLIN}};
+    int nfds = w->wake_fd >= 0 ? 2 : 1;
     if (s->cfg.worker_tick) {
-        int t = s->cfg.worker_tick(w->ctx);
+        int t = s->cfg.worker_tick(w->ctx, 0);
+        /* something is parked on this worker: when no socket is ready and
+         * every request in the server is parked, no one can join it: run it */
+        if (t >= 0 && !atomic_load(&w->resumed) && atomic_load(&s->in_flight) <= atomic_load(&s->parked) &&
+            poll(p, nfds, 0) == 0)
+            t = s->cfg.worker_tick(w->ctx, 1);
         if (t >= 0 && t < wait_ms) wait_ms = t;
     }
-    struct pollfd p[2] = {{.fd = epfd, .events = POLLIN}, {.fd = w->wake_fd, .events = POLLIN}};
-    if (!atomic_load(&w->resumed)) poll(p, w->wake_fd >= 0 ? 2 : 1, (int)wait_ms);
+    if (!atomic_load(&w->resumed)) poll(p, nfds, (int)wait_ms);
     if (w->wake_fd >= 0 && (p[1].revents & POLLIN)) {
         uint64_t v;
         if (read(w->wake_fd, &v, sizeof v) < 0) { /* nothing to read: another turn took it */ }

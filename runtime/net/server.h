@@ -48,6 +48,7 @@ typedef struct ml_http_exchange {
     int nresp_headers;
     char route[96];       /* the metrics label; "other" unless the handler sets it */
     void *parked;         /* the binding's state of a parked exchange (NULL otherwise) */
+    int abandoned;        /* the client went away while it was parked: finish it, answer no one */
 } ml_http_exchange;
 
 typedef struct {
@@ -62,15 +63,20 @@ typedef struct {
      * (NULL with err written on failure), handle answers one exchange and
      * returns 0, or returns 1 to park it; parked runs once the connection is
      * suspended (it may call ml_http_resume at once); resume runs when a
-     * parked exchange comes back and returns 0 or 1 as handle does; tick runs
+     * parked exchange comes back and returns 0 or 1 as handle does (also when
+     * the client hung up meanwhile, with x->abandoned set: it must not park
+     * again, so that a batch it leads still runs for the others); tick runs
      * on each turn of the loop and returns the milliseconds until it wants to
-     * run again (-1: no wish); close ends the context. parked, resume and
+     * run again (-1: no wish), and runs again with idle = 1 when no socket of
+     * the worker is ready and every request in the server is parked (no one
+     * could join a batch then, so it need not wait for its delay);
+     * close ends the context. parked, resume and
      * tick may be NULL when handle never parks. */
     void *(*worker_init)(void *ud, ml_http_server *srv, int index, char *err, size_t errlen);
     int (*worker_handle)(void *ctx, ml_http_exchange *x);
     void (*worker_parked)(void *ctx, ml_http_exchange *x);
     int (*worker_resume)(void *ctx, ml_http_exchange *x);
-    int (*worker_tick)(void *ctx);
+    int (*worker_tick)(void *ctx, int idle);
     void (*worker_close)(void *ctx);
     void *ud;
 } ml_http_config;

@@ -180,7 +180,7 @@ T.test("dynamic batching: concurrent callers get their own rows; a failing fn fa
   local srv <close> = serve{ workers = 4 }
   local cmds = {}
   for i = 1, 4 do
-    cmds[i] = curl(srv.url .. "/batch?max=4&delay=2000", ("-d '{\"inputs\": [[%d, %d]]}'"):format(i, 10 * i))
+    cmds[i] = curl(srv.url .. "/batch?max=4&delay=2000&eager=0", ("-d '{\"inputs\": [[%d, %d]]}'"):format(i, 10 * i))
   end
   local outs = parallel(cmds)
   local leaders = 0
@@ -191,13 +191,33 @@ T.test("dynamic batching: concurrent callers get their own rows; a failing fn fa
     if r.leader then leaders = leaders + 1 end
   end
   T.eq(leaders, 1)
-  for i = 1, 3 do cmds[i] = curl(srv.url .. "/batch?max=6&delay=2000&fail=1", "-d '{\"inputs\": [[1, 2], [3, 4]]}'") end
+  for i = 1, 3 do cmds[i] = curl(srv.url .. "/batch?max=6&delay=2000&fail=1&eager=0", "-d '{\"inputs\": [[1, 2], [3, 4]]}'") end
   cmds[4] = nil
   outs = parallel(cmds)
   for _, o in ipairs(outs) do T.ok(o:find("the batch failed", 1, true), o) end
   -- one caller alone runs after max_delay_ms
-  local s, body = get(srv, "/batch?delay=1", { body = '{"inputs": [[5, 6], [7, 8]]}' })
+  local s, body = get(srv, "/batch?delay=1&eager=0", { body = '{"inputs": [[5, 6], [7, 8]]}' })
   T.eq(s, 200); T.eq(ml.json.decode(body).batch, 2.0)
+  -- eager (the default): alone in the server, it does not wait for its delay
+  local t0 = ml.now()
+  s, body = get(srv, "/batch?delay=5000", { body = '{"inputs": [[5, 6]]}' })
+  T.eq(s, 200); T.eq(ml.json.decode(body).batch, 1.0)
+  T.ok(ml.now() - t0 < 2, "an eager batch alone in the server waited for its delay")
+end)
+
+T.test("dynamic batching: callers that hang up while parked do not stall the batches after them", function()
+  if not HAVE_CURL then print("  (skipped: no curl)") return end
+  local srv <close> = serve{ workers = 2 }
+  -- a leader and followers whose clients give up (curl -m) long before the batch's delay ends
+  local cmds = {}
+  for i = 1, 3 do cmds[i] = curl(srv.url .. "/batch?max=64&delay=1500&eager=0", "-m 0.3 -d '{\"inputs\": [[1, 2]]}'") end
+  parallel(cmds)
+  -- the abandoned batch still ran; a new caller gets its answer
+  local t0 = ml.now()
+  local s, body = get(srv, "/batch?max=64&delay=100&eager=0", { body = '{"inputs": [[3, 4]]}' })
+  T.eq(s, 200); T.eq(ml.json.decode(body).y[1][1], 6.0)
+  T.ok(ml.now() - t0 < 3, "a caller after abandoned ones waited too long")
+  for _ = 1, 20 do T.eq((get(srv, "/health")), 200) end
 end)
 
 T.test("metrics: Prometheus text of the layer's and the app's metrics", function()

@@ -46,7 +46,8 @@ function app.init(config)
   routes["POST /batch"] = function(req)
     local X = http.json_rows(req.body)
     local seen
-    local Y, n = http.batch("double", X, { max_batch = query_number(req, "max", 64), max_delay_ms = query_number(req, "delay", 50) },
+    local Y, n = http.batch("double", X, { max_batch = query_number(req, "max", 64), max_delay_ms = query_number(req, "delay", 50),
+      eager = req.query.eager ~= "0" },
       function(all)
         if req.query.fail then error("the batch failed") end
         seen = all:size(1)
