@@ -20,3 +20,13 @@ f:write(ml.json.encode({ inputs = row:tolist() }))
 f:close()
 local _, pred = model:predict(row):max(2)
 print("predicted class of test image 1: " .. pred:item())
+
+-- The second model, for the batching comparison where the forward pass is most of a
+-- request's cost: a small Fashion-MNIST CNN (conv 32, conv 64, fc 128) on the same rows.
+local cnn = nn.Sequential { nn.Reshape(1, 28, 28), nn.Conv2d(1, 32, 3, { padding = "same" }), nn.ReLU(), nn.MaxPool2d(2),
+  nn.Conv2d(32, 64, 3, { padding = "same" }), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+  nn.Linear(64 * 7 * 7, 128), nn.ReLU(), nn.Linear(128, 10) }
+cnn:compile { loss = nn.CrossEntropyLoss(), optimizer = ml.optim.Adam(cnn:parameters(), { lr = 1e-3 }) }
+local m = math.min(limit, 2000)
+cnn:fit(X:narrow(1, 1, m), y:narrow(1, 1, m), { epochs = 1, batch_size = 128, verbose = 0 })
+bundle.save(dir .. "/fashion_cnn.safetensors", { model = cnn, train = X, y = y, name = "fashion_cnn", version = 1 })

@@ -215,3 +215,16 @@ T.test("a file in a versions directory is that name and version", function()
   T.eq(b.name, "fashion") T.eq(b.version, 7)
   T.eq(ml.serve.bundle, bundle)
 end)
+
+T.test("a network that does not start with a Linear (a CNN reshaping rows) takes the training rows' width", function()
+  ml.seed(0)
+  local net = nn.Sequential { nn.Reshape(1, 4, 4), nn.Conv2d(1, 2, 3, { padding = "same" }), nn.ReLU(), nn.Flatten(),
+    nn.Linear(32, 3) }
+  local X, y = ml.randn(12, 16), ml.tensor({ 1, 2, 3, 1, 2, 3, 1, 2, 3, 1, 2, 3 })
+  local path = T.tmpdir() .. "/cnn.safetensors"
+  bundle.save(path, { model = net, train = X, y = y, name = "cnn", version = 1 })
+  local b = bundle.load(path)
+  T.eq(b.input.features, 16)
+  local preds = b:predict(X:narrow(1, 1, 2))
+  T.eq(#preds, 2)
+end)

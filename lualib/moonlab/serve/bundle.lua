@@ -224,7 +224,10 @@ function bundle.save(path, spec)
   if schema ~= nil then check_schema(fn, schema) end
   local kind, classes, width = describe(fn, spec, model, pipeline)
   local stats = statistics(fn, spec, pipeline, classes)
-  if width == nil and ml.is_tensor(spec.train) and spec.train:dim() == 2 then width = spec.train:size(2) end
+  -- the training rows are what the model takes (a network need not start with a Linear: a CNN reshapes first)
+  if not pipeline and not is_pipeline(model) and ml.is_tensor(spec.train) and spec.train:dim() == 2 then
+    width = spec.train:size(2)
+  end
   local info = {
     name = spec.name, version = spec.version, kind = kind, classes = classes, metrics = spec.metrics,
     schema = schema, stats = stats, moonlab_version = ml.version, created = os.time(),
