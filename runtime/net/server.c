@@ -1,5 +1,6 @@
 /* The HTTP server: libmicrohttpd's connection threads, the exchange queue,
  * the worker threads (see server.h for the design and why libmicrohttpd). */
+#define _GNU_SOURCE /* accept4 */
 #include "server.h"
 
 #include <errno.h>
@@ -30,6 +31,7 @@ typedef struct req {
     int early;          /* a status answered before the handler (401, 413) */
     int queued;         /* a response is queued: ignore further calls */
     int parked;         /* the connection is suspended until ml_http_resume */
+    struct req *next_parked; /* in the worker's list of exchanges parked in this run */
     size_t discarded;   /* body bytes dropped past the limit */
     double t0;
     char *method, *path;
@@ -45,7 +47,15 @@ struct worker {
     struct MHD_Daemon *daemon;
     void *ctx;
     int nparked;        /* suspended connections of this worker's daemon */
+    req *just_parked;   /* parked during the current MHD_run: told to the binding after it */
     atomic_int resumed; /* resumes asked since the last turn */
+    atomic_int nconn;   /* open connections of this worker (the acceptor balances on it) */
+    /* connections the acceptor gave this worker, added to its daemon by the
+     * worker itself (MHD_add_connection belongs to the thread that runs the
+     * daemon in external polling mode) */
+    pthread_mutex_t inbox_mu;
+    struct incoming { int fd; socklen_t len; struct sockaddr_storage addr; } *inbox;
+    int ninbox, capinbox;
     int wake_fd;        /* an eventfd: a resume from another thread ends the worker's poll */
 };
 
@@ -55,12 +65,14 @@ struct ml_http_server {
     int listen_fd, port;
     pthread_mutex_t mu;
     pthread_cond_t ready_cv;
-    int nready, nfailed, nquiesced;
+    int nready, nfailed;
+    pthread_t acceptor;
+    int acceptor_started;
     char init_err[512];
     worker *workers;
     atomic_int in_flight;
     atomic_int parked;       /* exchanges parked on all workers */
-    atomic_int stopping;     /* 1: quiesce and drain; 2: leave the loop */
+    atomic_int stopping;     /* 1: accept no more and drain; 2: leave the loop */
     int stopped;
     ml_metrics *metrics;
     ml_shared *shared;
@@ -236,7 +248,10 @@ static enum MHD_Result after_handler(worker *w, struct MHD_Connection *conn, req
     r->parked = 1;
     w->nparked++;
     atomic_fetch_add(&s->parked, 1);
-    if (s->cfg.worker_parked) s->cfg.worker_parked(w->ctx, &r->x);
+    /* libmicrohttpd completes the suspension once this callback returns:
+     * only then may anyone resume it, so the binding hears of it after the run */
+    r->next_parked = w->just_parked;
+    w->just_parked = r;
     return MHD_YES;
 }
 
@@ -367,23 +382,112 @@ static int bound_port(int fd) {
 
 /* ---- workers ------------------------------------------------------------- */
 
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code) {
+    (void)conn;
+    (void)socket_context;
+    worker *w = cls;
+    if (code == MHD_CONNECTION_NOTIFY_CLOSED) atomic_fetch_sub(&w->nconn, 1);
+}
+
+/* The acceptor: takes each new connection and gives it to the worker with
+ * the fewest, so that 16 keep-alive clients are 8 and 8 on two workers (a
+ * shared listening socket lets whichever worker wakes first take a burst).
+ * At max_connections it leaves new ones in the backlog. */
+static void *acceptor_main(void *arg) {
+    ml_http_server *s = arg;
+    int n = s->cfg.workers;
+    while (!atomic_load(&s->stopping)) {
+        struct pollfd p = {.fd = s->listen_fd, .events = POLLIN};
+        if (poll(&p, 1, 50) <= 0) continue;
+        int total = 0, best = 0;
+        for (int i = 0; i < n; i++) {
+            int c = atomic_load(&s->workers[i].nconn);
+            total += c;
+            if (c < atomic_load(&s->workers[best].nconn)) best = i;
+        }
+        if (total >= s->cfg.max_connections) {
+            struct timespec t = {0, 5 * 1000 * 1000};
+            nanosleep(&t, NULL);
+            continue;
+        }
+        struct sockaddr_storage addr;
+        socklen_t len = sizeof addr;
+        int fd = accept4(s->listen_fd, (struct sockaddr *)&addr, &len, SOCK_CLOEXEC | SOCK_NONBLOCK);
+        if (fd < 0) {
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                struct timespec t = {0, 10 * 1000 * 1000}; /* out of descriptors: let some close */
+                nanosleep(&t, NULL);
+            }
+            continue;
+        }
+        worker *w = &s->workers[best];
+        pthread_mutex_lock(&w->inbox_mu);
+        if (w->ninbox == w->capinbox) {
+            int cap = w->capinbox ? 2 * w->capinbox : 16;
+            struct incoming *in = realloc(w->inbox, (size_t)cap * sizeof *in);
+            if (in) w->inbox = in, w->capinbox = cap;
+        }
+        int queued = w->ninbox < w->capinbox;
+        if (queued) {
+            w->inbox[w->ninbox].fd = fd;
+            w->inbox[w->ninbox].len = len;
+            memcpy(&w->inbox[w->ninbox].addr, &addr, len);
+            w->ninbox++;
+            atomic_fetch_add(&w->nconn, 1);
+        }
+        pthread_mutex_unlock(&w->inbox_mu);
+        if (!queued) { close(fd); continue; } /* out of memory */
+        uint64_t one = 1; /* the worker may be asleep in its poll */
+        if (w->wake_fd >= 0 && write(w->wake_fd, &one, sizeof one) < 0) { /* awake anyway */ }
+    }
+    return NULL;
+}
+
 static struct MHD_Daemon *start_daemon(worker *w, char *err, size_t errlen) {
     ml_http_server *s = w->srv;
     const ml_http_config *c = &s->cfg;
-    unsigned flags = MHD_USE_EPOLL | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+    /* no listening socket: the acceptor hands each connection to a worker */
+    unsigned flags = MHD_USE_EPOLL | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG | MHD_USE_NO_LISTEN_SOCKET;
     if (c->tls_cert) flags |= MHD_USE_TLS;
-    int n = c->workers > 0 ? c->workers : 1;
-    unsigned limit = (unsigned)((c->max_connections + n - 1) / n); /* each daemon its share */
     struct MHD_Daemon *d = MHD_start_daemon(
-        flags, 0, NULL, NULL, on_request, w, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s, MHD_OPTION_LISTEN_SOCKET,
-        s->listen_fd, MHD_OPTION_CONNECTION_LIMIT, limit ? limit : 1, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)c->timeout, MHD_OPTION_NOTIFY_COMPLETED, on_completed, w,
+        flags, 0, NULL, NULL, on_request, w, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned)c->max_connections, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)c->timeout,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, w, MHD_OPTION_NOTIFY_CONNECTION, on_connection, w,
         c->tls_cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, c->tls_cert, MHD_OPTION_HTTPS_MEM_KEY, c->tls_key,
         MHD_OPTION_END);
     if (!d)
         snprintf(err, errlen, "cannot start the server on %s:%d%s", s->host, s->port,
                  c->tls_cert ? " (is the TLS certificate or key invalid?)" : "");
     return d;
+}
+
+/* Adds the connections the acceptor gave this worker to its daemon. */
+static void take_inbox(worker *w) {
+    pthread_mutex_lock(&w->inbox_mu);
+    int n = w->ninbox;
+    struct incoming in[64];
+    if (n > 64) n = 64;
+    memcpy(in, w->inbox, (size_t)n * sizeof *in);
+    memmove(w->inbox, w->inbox + n, (size_t)(w->ninbox - n) * sizeof *in);
+    w->ninbox -= n;
+    pthread_mutex_unlock(&w->inbox_mu);
+    for (int i = 0; i < n; i++)
+        if (MHD_add_connection(w->daemon, in[i].fd, (struct sockaddr *)&in[i].addr, in[i].len) != MHD_YES)
+            atomic_fetch_sub(&w->nconn, 1); /* MHD closed it */
+}
+
+/* Runs the daemon, then tells the binding what was parked during the run. */
+static void run_daemon(worker *w) {
+    take_inbox(w);
+    MHD_run(w->daemon);
+    req *r = w->just_parked;
+    w->just_parked = NULL;
+    while (r) {
+        req *next = r->next_parked;
+        if (w->srv->cfg.worker_parked) w->srv->cfg.worker_parked(w->ctx, &r->x);
+        r = next;
+    }
 }
 
 /* One turn: wait for the daemon's sockets (or the tick's or the daemon's
@@ -412,8 +516,8 @@ static void turn(worker *w, int epfd) {
     /* a resumed connection is moved back by one run and served by the
      * next, which no socket event would start */
     int resumed = atomic_exchange(&w->resumed, 0);
-    MHD_run(w->daemon);
-    if (resumed) MHD_run(w->daemon);
+    run_daemon(w);
+    if (resumed) run_daemon(w);
 }
 
 static void *worker_main(void *arg) {
@@ -437,29 +541,18 @@ static void *worker_main(void *arg) {
     if (s->nfailed) ok = 0;
     pthread_mutex_unlock(&s->mu);
 
-    int quiesced = 0;
     double hard_stop = 0;
     while (ok) {
         turn(w, epfd);
-        int st = atomic_load(&s->stopping);
-        if (st && !quiesced) { /* no new connections on this daemon */
-            MHD_quiesce_daemon(w->daemon);
-            quiesced = 1;
-            pthread_mutex_lock(&s->mu);
-            s->nquiesced++;
-            pthread_cond_broadcast(&s->ready_cv);
-            pthread_mutex_unlock(&s->mu);
-        }
         /* 2: the grace is over, or nothing is in flight anywhere; parked
          * exchanges are still brought home (a batch's leader runs within
          * its delay) before the daemon may stop */
-        if (st == 2) {
+        if (atomic_load(&s->stopping) == 2) {
             if (!hard_stop) hard_stop = now_s() + 2;
             if (w->nparked == 0 || now_s() > hard_stop) break;
         }
     }
     if (w->daemon) {
-        if (!quiesced) MHD_quiesce_daemon(w->daemon); /* the listening socket is the server's, not this daemon's */
         MHD_stop_daemon(w->daemon); /* closes this worker's connections */
         w->daemon = NULL;
     }
@@ -520,6 +613,7 @@ ml_http_server *ml_http_start(const ml_http_config *c, char *err, size_t errlen)
         s->workers[i].srv = s;
         s->workers[i].index = i;
         s->workers[i].wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+        pthread_mutex_init(&s->workers[i].inbox_mu, NULL);
         s->workers[i].started = pthread_create(&s->workers[i].thread, NULL, worker_main, &s->workers[i]) == 0;
         if (!s->workers[i].started) {
             pthread_mutex_lock(&s->mu);
@@ -534,6 +628,15 @@ ml_http_server *ml_http_start(const ml_http_config *c, char *err, size_t errlen)
     while (s->nready < s->cfg.workers) pthread_cond_wait(&s->ready_cv, &s->mu);
     int failed = s->nfailed;
     pthread_mutex_unlock(&s->mu);
+    if (!failed) {
+        pthread_sigmask(SIG_BLOCK, &block, &old);
+        s->acceptor_started = pthread_create(&s->acceptor, NULL, acceptor_main, s) == 0;
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        if (!s->acceptor_started) {
+            failed = 1;
+            snprintf(s->init_err, sizeof s->init_err, "cannot start the acceptor thread");
+        }
+    }
     if (failed) {
         snprintf(err, errlen, "%s", s->init_err);
         join_workers(s);
@@ -548,11 +651,10 @@ void ml_http_stop(ml_http_server *s, double grace_s) {
     if (s->stopped) return;
     s->stopped = 1;
     atomic_store(&s->stopping, 1);
-    /* every daemon lets go of the listening socket, then it is closed:
+    /* the acceptor ends, then the socket is closed: new connections are
      * refused from now on, not left in the backlog */
-    pthread_mutex_lock(&s->mu);
-    while (s->nquiesced < s->cfg.workers) pthread_cond_wait(&s->ready_cv, &s->mu);
-    pthread_mutex_unlock(&s->mu);
+    if (s->acceptor_started) pthread_join(s->acceptor, NULL);
+    s->acceptor_started = 0;
     if (s->listen_fd >= 0) close(s->listen_fd);
     s->listen_fd = -1;
     double until = now_s() + grace_s;
@@ -572,8 +674,13 @@ void ml_http_free(ml_http_server *s) {
     ml_batcher_free(s->batcher);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->ready_cv);
-    for (int i = 0; s->workers && i < s->cfg.workers; i++)
-        if (s->workers[i].wake_fd >= 0) close(s->workers[i].wake_fd);
+    for (int i = 0; s->workers && i < s->cfg.workers; i++) {
+        worker *w = &s->workers[i];
+        if (w->wake_fd >= 0) close(w->wake_fd);
+        for (int k = 0; k < w->ninbox; k++) close(w->inbox[k].fd); /* given but never taken */
+        free(w->inbox);
+        if (w->srv) pthread_mutex_destroy(&w->inbox_mu);
+    }
     free(s->workers);
     free(s->token);
     free(s->host);
