@@ -15,7 +15,9 @@ What it holds:
             mixed      a categorical (3 choices), an int and a float, 100 trials
             log        loguniform lr, int(log) width and a uniform dropout, 120 trials
             cond       optimizer {sgd, adam}, momentum only for sgd (Optuna leaves
-                       it out: it is not in every trial), lr, 100 trials
+                       it out: it is not in every trial), lr, 100 trials; and its
+                       subset: params = [momentum, lr], assessed on the trials
+                       that have both
   trees   an exact check of the marginal-variance computation alone: a few of
           the fitted scikit-learn trees of the mixed case (node arrays) with the
           bounds and column groups Optuna gave them, and what Optuna's
@@ -85,7 +87,7 @@ def case(name, space, n, f, when=None):
     trials = []
     for _ in range(n):
         p = {}
-        for pname in sorted(space):
+        for pname in sorted(space, key=lambda n: (n in (when or {}), n)):  # a conditional one after what it reads
             if when and pname in when and p.get(when[pname][0]) != when[pname][1]:
                 continue
             p[pname] = draw(space[pname])
@@ -121,11 +123,17 @@ c, _ = case("log", {"lr": {"kind": "loguniform", "low": 1e-5, "high": 1e-1},
                     "dropout": {"kind": "uniform", "low": 0.0, "high": 0.5}},
             120, lambda p: 40 * p["lr"] + (math.log2(p["width"]) - 7) ** 2 / 8 + 0.5 * p["dropout"])
 cases.append(c)
-c, _ = case("cond", {"optimizer": {"kind": "categorical", "choices": ["sgd", "adam"]},
+c, cond_study = case("cond", {"optimizer": {"kind": "categorical", "choices": ["sgd", "adam"]},
                      "momentum": {"kind": "uniform", "low": 0.0, "high": 0.99},
                      "lr": {"kind": "uniform", "low": 0.0, "high": 1.0}},
             100, lambda p: (1.0 if p["optimizer"] == "sgd" else 0.0) + 2 * (p["lr"] - 0.3) ** 2 + p.get("momentum", 0.0),
             when={"momentum": ["optimizer", "sgd"]})
+# params = [momentum, lr]: assessed on the trials that have both (the sgd ones)
+runs = [get_param_importances(cond_study, params=["momentum", "lr"], evaluator=FanovaImportanceEvaluator(seed=s)) for s in SEEDS]
+c["subset"] = {"params": ["momentum", "lr"], "trials": sum(1 for t in c["trials"] if "momentum" in t["params"]),
+               "optuna_mean": {n: float(np.mean([r[n] for r in runs])) for n in ("momentum", "lr")},
+               "optuna_min": {n: float(np.min([r[n] for r in runs])) for n in ("momentum", "lr")},
+               "optuna_max": {n: float(np.max([r[n] for r in runs])) for n in ("momentum", "lr")}}
 cases.append(c)
 
 # The exact check: Optuna's _FanovaTree on a few trees of the mixed case's forest.
@@ -165,4 +173,5 @@ with open(out, "w") as f:
     f.write("\n")
 for c in cases:
     print(c["name"], {n: "%.3f [%.3f, %.3f]" % (c["optuna_mean"][n], c["optuna_min"][n], c["optuna_max"][n]) for n in c["ranking"]})
+print("cond, params = [momentum, lr]:", cases[-1]["subset"])
 print("wrote", os.path.normpath(out))
