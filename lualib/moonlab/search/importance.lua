@@ -82,7 +82,9 @@ local function mdi(fn, res, done, opts)
   return out, { trials = #done, trees = opts.n_estimators or 64 }
 end
 
---- search.param_importances(result, [{method='fanova', params, n_estimators=64, max_depth, random_state=0, space}]) -> list of {name, importance}
+--- search.param_importances(result, [opts]) -> list of {name, importance}, largest first, sum 1
+-- opts: method ("fanova" | "mdi"), params (fanova: the names to assess), n_estimators (64), max_depth (fanova 64, mdi 8),
+-- random_state (0), space (fanova: the search space, for a result that does not carry one; else bounds come from the trials)
 function M.param_importances(res, opts)
   local fn = "search.param_importances"
   opts = checks.options(fn, opts, { "method", "params", "n_estimators", "max_depth", "random_state", "space" })
@@ -105,7 +107,7 @@ function M.param_importances(res, opts)
   return setmetatable(out, { __index = info, __tostring = show, __name = "search.Importances" })
 end
 
-ml.doc(M.param_importances, "search.param_importances(result, [{method='fanova'|'mdi', params, n_estimators=64, max_depth, random_state=0}]) -> "
+ml.doc(M.param_importances, "search.param_importances(result, [{method='fanova'|'mdi', params, n_estimators=64, max_depth, random_state=0, space}]) -> "
   .. "{{name, importance}...} — how much each parameter explains the objective (Optuna's fANOVA by default), largest first, sum 1; "
   .. "print(imp) shows the table")
 
