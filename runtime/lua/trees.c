@@ -12,11 +12,16 @@
  *       oob: float64 [n, K] the mean over the trees each row was out of bag for, oob_count [n].
  *   predict(forest, X, normalize) -> float64 [n, K]: the mean of the trees' leaf values (probabilities when normalize)
  *   apply(forest, X) -> int64 [n, T]: 1-based leaf ids
- *   importances(forest, d) -> float64 [T, d]: each tree's normalized impurity-based importances */
+ *   importances(forest, d) -> float64 [T, d]: each tree's normalized impurity-based importances
+ *   fanova(forest, bounds, groups, [max_cells]) -> marginal float64 [T, G], total float64 [T]: fANOVA's variances
+ *       (runtime/ops/fanova.c) of a regression forest over the box bounds float64 [d, 2], the columns in groups
+ *       (int64 [d], 1-based, G the largest); max_cells (default 2^20) bounds a group's cells per tree */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../core/parallel.h"
+#include "../ops/fanova.h"
 #include "../ops/tree.h"
 #include "lbind.h"
 
@@ -279,9 +284,52 @@ static int l_importances(lua_State *L) {
     return 1;
 }
 
+static int l_fanova(lua_State *L) {
+    static const char *fn = "ml._trees.fanova";
+    ml_forest_view f;
+    read_forest(L, 1, fn, &f);
+    ml_tensor *b = lb_check_tensor(L, 2, fn), *g = lb_check_tensor(L, 3, fn);
+    if (b->dtype != ML_FLOAT64 || b->ndim != 2 || b->shape[1] != 2 || b->shape[0] < 1 || b->strides[1] != 1 || b->strides[0] != 2)
+        return luaL_error(L, "%s: bounds must be a contiguous float64 [columns, 2] tensor", fn);
+    int64_t D = b->shape[0];
+    if (g->dtype != ML_INT64 || g->ndim != 1 || g->numel != D || g->strides[0] != 1)
+        return luaL_error(L, "%s: groups must be a contiguous int64 [%I] tensor (one per column of bounds)", fn, (lua_Integer)D);
+    if (f.n_values != 1) return luaL_error(L, "%s: the forest must be a one-output regression forest, got %I values per node", fn,
+                                           (lua_Integer)f.n_values);
+    check_features(L, &f, D, fn);
+    const double *bd = ml_data(b);
+    for (int64_t c = 0; c < D; c++)
+        if (!(bd[2 * c] <= bd[2 * c + 1]) || !isfinite(bd[2 * c]) || !isfinite(bd[2 * c + 1]))
+            return luaL_error(L, "%s: bounds[%I] = [%f, %f], expected finite low <= high", fn, (lua_Integer)(c + 1), bd[2 * c], bd[2 * c + 1]);
+    const int64_t *gs = ml_data(g);
+    int64_t G = 0;
+    for (int64_t c = 0; c < D; c++) {
+        if (gs[c] < 1 || gs[c] > D) return luaL_error(L, "%s: groups[%I] = %I, expected 1..%I", fn, (lua_Integer)(c + 1), (lua_Integer)gs[c], (lua_Integer)D);
+        if (gs[c] > G) G = gs[c];
+    }
+    lua_Integer max_cells = luaL_optinteger(L, 4, (lua_Integer)1 << 20);
+    if (max_cells < 1) return luaL_error(L, "%s: max_cells = %I, expected >= 1", fn, max_cells);
+    int64_t *g0 = malloc((size_t)D * sizeof(int64_t));
+    if (!g0) return luaL_error(L, "%s: out of memory", fn);
+    for (int64_t c = 0; c < D; c++) g0[c] = gs[c] - 1;
+    ml_tensor *marginal = ml_zeros(2, (int64_t[]){f.n_trees, G}, ML_FLOAT64), *total = ml_zeros(1, (int64_t[]){f.n_trees}, ML_FLOAT64);
+    if (!marginal || !total) {
+        free(g0), ml_release(marginal), ml_release(total);
+        return lb_raise_as(L, fn);
+    }
+    lb_push_tensor(L, marginal); /* owned by Lua before a raise */
+    lb_push_tensor(L, total);
+    int rc = ml_fanova(ml_data(marginal), ml_data(total), &f, bd, g0, D, G, max_cells);
+    free(g0);
+    if (rc) return lb_raise_as(L, fn);
+    lb_gc_account(L);
+    return 2;
+}
+
 void lb_open_trees(lua_State *L) {
     static const luaL_Reg fns[] = {
-        {"fit", l_fit}, {"predict", l_predict}, {"apply", l_apply}, {"importances", l_importances}, {NULL, NULL}};
+        {"fit", l_fit}, {"predict", l_predict}, {"apply", l_apply}, {"importances", l_importances}, {"fanova", l_fanova},
+        {NULL, NULL}};
     lua_newtable(L);
     lb_setfuncs(L, lua_gettop(L), fns);
     static const lb_doc docs[] = {
@@ -290,6 +338,8 @@ void lb_open_trees(lua_State *L) {
         {"predict", "ml._trees.predict(forest, X, normalize) -> float64 [n, K] — the mean of the trees' leaf values (probabilities when normalize)"},
         {"apply", "ml._trees.apply(forest, X) -> int64 [n, T] — the 1-based leaf each row reaches in each tree"},
         {"importances", "ml._trees.importances(forest, d) -> float64 [T, d] — each tree's impurity-based importances, normalized"},
+        {"fanova", "ml._trees.fanova(forest, bounds [d, 2], groups int64 [d], [max_cells]) -> marginal [T, G], total [T] — fANOVA: "
+                   "each tree's variance over the box and the part each group of columns explains alone"},
         {NULL, NULL},
     };
     lb_add_docs(L, lua_gettop(L), docs);

@@ -6,7 +6,8 @@
 -- working directory, NAME the recipe's file name), so the same command
 -- resumes a killed search and several commands on one journal cooperate;
 -- the table of trials is written beside the journal at the end (NAME.search.csv,
--- or the journal's name with .csv for .jsonl).
+-- or the journal's name with .csv for .jsonl). Both print the parameters'
+-- importances (fANOVA) under the table.
 local ml = require "moonlab"
 
 local USAGE = [[
@@ -52,6 +53,13 @@ local function fail(msg)
   return 2
 end
 
+-- The parameters' importances (fANOVA) under the table of trials, or why there are none yet.
+local function print_importances(res)
+  local ok, imp = pcall(ml.search.param_importances, res)
+  if ok then print(imp)
+  else print("parameter importances: " .. tostring(imp):gsub("^.-search%.param_importances: ", "")) end
+end
+
 local function show(path)
   local journal = require "moonlab.search.journal"
   local f, err = io.open(path)
@@ -70,6 +78,7 @@ local function show(path)
     space = { names = h.params or {} }, elapsed = 0,
   }
   print(res)
+  print_importances(res)
   return 0
 end
 
@@ -187,6 +196,7 @@ local function run(args)
     seed = seed, pruner = opts.pruner or "median", journal = journal, jobs = jobs > 1 and jobs or nil,
   })
   print(res)
+  print_importances(res)
   local csv = (journal:gsub("%.jsonl$", "")) .. ".csv" -- beside the journal: NAME.search.csv by default
   res:to_csv(csv)
   print("trials written to " .. csv)

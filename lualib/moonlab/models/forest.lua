@@ -200,6 +200,14 @@ for _, cls in ipairs({ RandomForestClassifier, RandomForestRegressor, ExtraTrees
     return ml._trees.apply(self._forest, common.features(fn, self:_input(fn, X, false)))
   end
   ml.doc(cls.apply, "forest:apply(X) -> int64 [n, n_estimators] — the 1-based leaf id each row reaches in each tree")
+  --- forest:tree_arrays() -> the fitted trees as one table of flat arrays (read-only: the forest predicts from them)
+  function cls:tree_arrays()
+    self:check_fitted(self.__name .. ":tree_arrays")
+    return self._forest
+  end
+  ml.doc(cls.tree_arrays, "forest:tree_arrays() -> {children_left, children_right, feature, threshold, value, impurity, "
+    .. "n_node_samples, weighted_n_node_samples, offsets, max_depth} — every tree's nodes in flat arrays, tree t at "
+    .. "[offsets[t], offsets[t+1]); 1-based children and features, 0 at leaves (read-only)")
   function cls:persist_state()
     local list = self.estimators_
     self.estimators_ = nil

@@ -1,26 +1,38 @@
---- search/importance.lua: how much each parameter explains the objective —
--- the impurity importances of a random forest fitted on (parameters ->
--- value) over the finished trials, Optuna's MeanDecreaseImpurity evaluator
--- (its fANOVA default asks the same question of the same kind of forest).
+--- search/importance.lua: how much each parameter explains the objective,
+-- as Optuna's get_param_importances answers it.
 --   local imp = search.param_importances(res)   -- {{name = "lr", importance = 0.71}, ...}, largest first, sum 1
--- Numbers are used as they are (a forest does not care about log scales),
--- choices as codes, and a conditional parameter absent from a trial as a
--- value below its range, so "absent" is a level of its own.
+--   print(imp)                                  -- a table headed "parameter importances (fANOVA, ...)"
+-- Two methods, both from a random forest fitted on (parameters -> value) over
+-- the finished trials:
+--   "fanova" (the default, Optuna's): the share of the forest's variance over
+--            the search space that each parameter explains alone
+--            (search/fanova.lua); parameters present in every finished trial.
+--   "mdi"    the forest's impurity importances (Optuna's
+--            MeanDecreaseImpurity): numbers as they are, choices as codes,
+--            a conditional parameter absent from a trial as a level of its own.
 local ml = require "moonlab"
 local checks = require "moonlab.core.checks"
 
 local fail, fmt = checks.fail, string.format
 local M = {}
 
---- search.param_importances(result, [{n_estimators=64, max_depth=8, random_state=0}]) -> list of {name, importance}
-function M.param_importances(res, opts)
-  local fn = "search.param_importances"
-  opts = checks.options(fn, opts, { "n_estimators", "max_depth", "random_state" })
-  if type(res) ~= "table" or type(res.trials) ~= "table" then fail(fn .. ": expected a search result (search.run's)") end
-  local done = {}
-  for _, t in ipairs(res.trials) do
-    if t.state == "complete" and type(t.value) == "number" and t.value == t.value then done[#done + 1] = t end
+local LABEL = { fanova = "fANOVA", mdi = "mean decrease impurity" }
+
+-- the list prints as a table; its method, trials and trees are read through the metatable, so
+-- pairs and JSON see the entries only
+local function show(self)
+  local width = 9
+  for _, e in ipairs(self) do width = math.max(width, #tostring(e.name)) end
+  local lines = { fmt("parameter importances (%s, %d trees, %d trials)", LABEL[self.method], self.trees, self.trials) }
+  for _, e in ipairs(self) do
+    lines[#lines + 1] = fmt("  %-" .. width .. "s  %.3f  %s", tostring(e.name), e.importance,
+      ("#"):rep(math.floor(e.importance * 40 + 0.5)))
   end
+  return table.concat(lines, "\n")
+end
+
+-- the mean decrease impurity of a forest over every parameter that varied
+local function mdi(fn, res, done, opts)
   local names = {}
   for _, n in ipairs(res.names or {}) do
     local distinct, count = {}, 0
@@ -30,9 +42,7 @@ function M.param_importances(res, opts)
     end
     if count > 1 then names[#names + 1] = n end -- a parameter that never varied explains nothing
   end
-  if #done < 2 or #names == 0 then
-    fail(fmt("%s: needs at least 2 finished trials and a parameter that varied (got %d trials, %d varying)", fn, #done, #names))
-  end
+  if #names == 0 then fail(fmt("%s: needs a parameter that varied over the %d finished trials", fn, #done)) end
   local cols = {}
   for j, n in ipairs(names) do
     local numeric, lo, hi, codes, next_code = true, math.huge, -math.huge, {}, 1
@@ -69,11 +79,36 @@ function M.param_importances(res, opts)
   local imp = forest.feature_importances_:tolist()
   local out = {}
   for j, n in ipairs(names) do out[j] = { name = n, importance = imp[j] } end
-  table.sort(out, function(a, b) return a.importance > b.importance end)
-  return out
+  return out, { trials = #done, trees = opts.n_estimators or 64 }
 end
 
-ml.doc(M.param_importances, "search.param_importances(result, [{n_estimators=64, max_depth=8, random_state=0}]) -> "
-  .. "{{name, importance}...} — how much each parameter explains the objective (a random forest's impurity importances), largest first")
+--- search.param_importances(result, [opts]) -> list of {name, importance}, largest first, sum 1
+-- opts: method ("fanova" | "mdi"), params (fanova: the names to assess), n_estimators (64), max_depth (fanova 64, mdi 8),
+-- random_state (0), space (fanova: the search space, for a result that does not carry one; else bounds come from the trials)
+function M.param_importances(res, opts)
+  local fn = "search.param_importances"
+  opts = checks.options(fn, opts, { "method", "params", "n_estimators", "max_depth", "random_state", "space" })
+  local method = checks.one_of(fn, "method", opts.method, { "fanova", "mdi" }, "fanova")
+  if type(res) ~= "table" or type(res.trials) ~= "table" then fail(fn .. ": expected a search result (search.run's)") end
+  if opts.n_estimators ~= nil then checks.integer(fn, "n_estimators", opts.n_estimators, 1) end
+  if opts.max_depth ~= nil then checks.integer(fn, "max_depth", opts.max_depth, 1) end
+  if opts.random_state ~= nil then checks.integer(fn, "random_state", opts.random_state, 0) end
+  if method == "mdi" and (opts.params ~= nil or opts.space ~= nil) then fail(fn .. ": params and space are for method = 'fanova'") end
+  local done = {}
+  for _, t in ipairs(res.trials) do
+    if t.state == "complete" and type(t.value) == "number" and t.value == t.value then done[#done + 1] = t end
+  end
+  if #done < 2 then fail(fmt("%s: needs at least 2 finished trials (got %d)", fn, #done)) end
+  local out, info
+  if method == "fanova" then out, info = require("moonlab.search.fanova").importances(fn, res, done, opts)
+  else out, info = mdi(fn, res, done, opts) end
+  table.sort(out, function(a, b) if a.importance ~= b.importance then return a.importance > b.importance end return a.name < b.name end)
+  info.method = method
+  return setmetatable(out, { __index = info, __tostring = show, __name = "search.Importances" })
+end
+
+ml.doc(M.param_importances, "search.param_importances(result, [{method='fanova'|'mdi', params, n_estimators=64, max_depth, random_state=0, space}]) -> "
+  .. "{{name, importance}...} — how much each parameter explains the objective (Optuna's fANOVA by default), largest first, sum 1; "
+  .. "print(imp) shows the table")
 
 return M

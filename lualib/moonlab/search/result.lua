@@ -1,7 +1,7 @@
 --- search/result.lua: what search.run returns — every trial (number,
 -- params, value, state, duration, error), the best one, a table that prints
 -- well, and CSV / JSON files.
---   res.best_params, res.best_value, res.best_trial, res.trials
+--   res.best_params, res.best_value, res.best_trial, res.trials, res.space (the compiled space)
 --   print(res)  res:to_csv("trials.csv")  res:to_json("trials.json")
 local ml = require "moonlab"
 local checks = require "moonlab.core.checks"
@@ -16,7 +16,7 @@ M.Result = Result
 --- result.new(study) -> the result of a finished search
 function M.new(study)
   local r = setmetatable({ trials = study.trials, direction = study.direction, metric = study.metric,
-    names = study.space.names, elapsed = study.elapsed }, Result)
+    names = study.space.names, space = study.space, elapsed = study.elapsed }, Result)
   local sign = study.direction == "maximize" and -1 or 1
   for _, t in ipairs(study.trials) do
     if t.state == "complete" and t.value == t.value then
