@@ -165,7 +165,7 @@ local function make_runs(root)
     params = { ["lr@peak"] = 0.1, ["a:b"] = 1, long = string.rep("x", 7000), nested = { depth = 2 } },
     tags = { note = string.rep("é", 6000), ["bad key!"] = "v" } }
   a:log({ ["val/loss"] = 0.5, ["val/acc"] = 0.8, loss = 1.5, ["top-1 (%)"] = 70, weird = 0 / 0, big = math.huge, ["./x"] = 1,
-    ["a//b/"] = 2, [string.rep("k", 300)] = 3 }, 1)
+    ["a//b/"] = 2, [string.rep("k", 300)] = 3, acc = 0.1, ["acc/top5"] = 0.2, ["x?"] = 4, ["x!"] = 5 }, 1)
   a:log({ ["val/loss"] = 0.25, loss = 1.0, weird = -math.huge }, 2)
   T.write_file(a:artifact_path("sub dir/model #1.txt"), "w")
   a:finish()
@@ -212,6 +212,9 @@ T.test("MLflow export reads back by FileStore's rules: ids, meta.yaml, status en
   T.ok(run.metrics["top-1 ___"], "parentheses and %% are not MLflow name characters")
   T.ok(run.metrics["_/x"] and run.metrics["a/b"], "'.' segments and doubled or trailing '/' mended")
   T.ok(run.metrics[string.rep("k", 250)], "a name cut to 250 characters")
+  -- a name both a file and a folder ("acc" and "acc/top5"), and two names made the same ("x!" and "x?")
+  T.eq(run.metrics.acc[1][2], 0.1); T.eq(run.metrics.acc_top5[1][2], 0.2)
+  T.eq(run.metrics.x_[1][2], 5); T.eq(run.metrics.x__2[1][2], 4)
   T.eq(#run.params.long, 6000); T.eq(utf8.len(run.tags.note), 5000)
   T.eq(run.params.nested, '{"depth":2}')
   T.eq(run.tags["bad key_"], "v"); T.eq(run.tags["mlflow.runName"], "it's \"odd\"\nname")
