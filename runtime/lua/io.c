@@ -119,6 +119,19 @@ static int tensor_file_gc(lua_State *L) {
     return 0;
 }
 
+/* A tracked run records the data files it reads (track/run.lua's note_data, as data.read_csv calls it):
+ * when moonlab.track.run is loaded, note_data(path) is called; a moonlab object file (a model or a pipeline,
+ * 'moonlab.format' in its metadata) is not data. Leaves the stack as it found it. */
+static void note_data(lua_State *L, int path_idx) {
+    int top = lua_gettop(L);
+    lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+    if (lua_getfield(L, -1, "moonlab.track.run") == LUA_TTABLE && lua_getfield(L, -1, "note_data") == LUA_TFUNCTION) {
+        lua_pushvalue(L, path_idx);
+        lua_call(L, 1, 0);
+    }
+    lua_settop(L, top);
+}
+
 static int load_impl(lua_State *L, int fmt, const char *fn) {
     static const char *const known[] = {NULL};
     const char *path = check_path(L, fn);
@@ -127,6 +140,7 @@ static int load_impl(lua_State *L, int fmt, const char *fn) {
     if (fmt == FMT_NPY || (fmt == FMT_AUTO && is_npy_path(path))) {
         lb_push_tensor(L, ml_npy_read(path));
         lua_newtable(L);
+        note_data(L, 1);
         return 2;
     }
     /* The loaded file sits in a collectable box so a Lua error while pushing frees it. */
@@ -154,6 +168,8 @@ static int load_impl(lua_State *L, int fmt, const char *fn) {
     }
     *box = NULL;
     ml_tensor_file_free(tf);
+    if (lua_getfield(L, -1, "moonlab.format") == LUA_TNIL) note_data(L, 1);
+    lua_pop(L, 1);
     return 2;
 }
 

@@ -1,10 +1,13 @@
 // The dashboard end to end in headless Chromium, driven through the DevTools protocol over a pipe
 // (--remote-debugging-pipe: NUL-separated JSON on fds 3 and 4; no WebSocket, no npm packages).
 //   node tests/board/board_test.mjs --url URL --running DIR --runs ID,ID --search ID --shots PREFIX
+//        [--model NAME:VERSIONS:BYTES] [--long ID:POINTS]
 // Checks: the runs appear in the table and sort by a header click; a run's curves hold its points;
 // lines appended to the running run's metrics.jsonl reach the chart within seconds; two runs
 // selected -> the comparison overlays both and highlights differing params; the search view draws
-// its trials; screenshots PREFIX-runs.png, -run.png, -compare.png, -search.png.
+// its trials; the models page lists a model's versions, newest first, with their metadata and files;
+// a long curve arrives thinned to about the chart's width, its spike kept; screenshots PREFIX-runs.png,
+// -run.png, -compare.png, -search.png, -models.png, -long.png.
 // Prints "ok: ..." per check and exits 0, or "FAIL: ..." and exits 1.
 import { spawn } from "node:child_process";
 import fs from "node:fs";
@@ -173,6 +176,46 @@ async function main() {
     if (!best.startsWith("Best")) fail("the search view names no best trial");
     ok(`search: ${lines} trials in the parallel coordinates; ${best}`);
     await screenshot("search");
+  }
+  // 6. the models page: a model's versions, newest first, their metadata and a file that downloads
+  if (args.model) {
+    const [name, nv, bytes] = args.model.split(":");
+    await evaluate(`document.querySelector('nav a[data-nav="models"]').click(); true`);
+    const card = `[...document.querySelectorAll('.models .model')].find(m => m.querySelector('h3').textContent.startsWith(${JSON.stringify(name)}))`;
+    const rows = await waitFor(`(() => { const c = ${card}; return c && c.querySelectorAll('tbody tr').length; })()`, "the model's versions");
+    if (rows !== Number(nv)) fail(`the models page shows ${rows} versions of ${name}, want ${nv}`);
+    const versions = await evaluate(`[...(${card}).querySelectorAll('tbody tr td:first-child')].map(td => Number(td.textContent))`);
+    const want = Array.from({ length: Number(nv) }, (_, i) => Number(nv) - i);
+    if (JSON.stringify(versions) !== JSON.stringify(want)) fail(`versions shown as ${versions.join(", ")}, want newest first ${want.join(", ")}`);
+    const meta = await evaluate(`(${card}).querySelector('tbody tr td:nth-child(4)').textContent`);
+    if (!meta.includes("val_accuracy=")) fail(`the newest version's metadata cell shows ${JSON.stringify(meta)}`);
+    if (!(await evaluate(`document.querySelector('nav a[data-nav="models"]').classList.contains('active')`))) fail("the Models tab is not marked active");
+    const file = await evaluate(`(async () => { const a = (${card}).querySelector('tbody tr a.file[href$="model.safetensors"]');
+      const r = await fetch(a.href); return { status: r.status, bytes: (await r.arrayBuffer()).byteLength, href: a.getAttribute('href') }; })()`);
+    if (file.status !== 200 || file.bytes !== Number(bytes)) fail(`${file.href} answered ${file.status} with ${file.bytes} bytes, want 200 and ${bytes}`);
+    ok(`models: ${name} with versions ${versions.join(", ")}; ${meta}; ${file.href} downloads (${file.bytes} bytes)`);
+    await screenshot("models");
+  }
+
+  // 7. a long curve: the page asks for about its chart's width, the server thins it, the spike survives
+  if (args.long) {
+    const [id, n] = args.long.split(":");
+    await go(`#/run/${id}`);
+    const sel = `section[data-run="${id}"] #curves .chart[data-metric="batch/loss"]`;
+    const pts = await waitFor(`(() => { const c = document.querySelector('${sel}'); return c && Number(c.dataset.points); })()`, "the long curve");
+    const width = await evaluate(`Math.round(document.querySelector('${sel}').getBoundingClientRect().width)`);
+    if (!(pts >= 100 && pts <= 1000 && pts < Number(n))) fail(`the long curve holds ${pts} of ${n} points (chart ${width} px wide)`);
+    if ((await evaluate(`document.querySelector('section[data-run="${id}"] #curves').dataset.thinned`)) !== "true") fail("the reply was not marked thinned");
+    const reply = await evaluate(`(async () => {
+      const get = async m => (await fetch('/api/runs/${id}/metrics?since=0&max_points=' + m)).text();
+      const thin = await get(${pts}), all = await get(0);
+      const vals = JSON.parse(thin).points.map(p => p.metrics['batch/loss']).filter(v => v != null);
+      return { thin: thin.length, all: all.length, max: Math.max(...vals), first: JSON.parse(thin).points[0].step,
+        last: JSON.parse(thin).points.at(-1).step }; })()`);
+    if (!(reply.max >= 5 && reply.first === 1 && reply.last === Number(n))) fail(`the thinned curve lost its spike or ends: ${JSON.stringify(reply)}`);
+    if (!(reply.thin * 10 < reply.all)) fail(`the thinned reply (${reply.thin} bytes) is not much smaller than the whole (${reply.all})`);
+    ok(`long curve: ${n} points shown as ${pts} on a ${width} px chart; reply ${reply.thin} bytes instead of ${reply.all}; spike ${reply.max.toFixed(2)} kept`);
+    await screenshot("long");
   }
   if (pageErrors.length) fail(`errors on the page: ${pageErrors.join(" | ")}`);
   clearTimeout(timer);

@@ -100,7 +100,8 @@ end
 
 -- The same kind of set made by ml.track itself: real short fits (two blobs, a small MLP) with
 -- tracking, a tracked random search, and a run left open (running, this process) for the live check.
--- Returns {root, ids = {finished fits}, epochs, running_id, running, search_id}.
+-- Returns {root, ids = {finished fits}, epochs, running_id, running, search_id, model = {name, versions, bytes},
+-- long_id, long_points (a run of one long per-batch curve with a spike at step 12345)}.
 function R.tracked_set(base)
   local nn = ml.nn
   local root = base .. "/runs"
@@ -120,11 +121,30 @@ function R.tracked_set(base)
     local h = model:fit(X, y, { epochs = out.epochs, batch_size = 32, validation_split = 0.25, verbose = 0 })
     run:finish()
     out.ids[#out.ids + 1] = run.id
-    return h
+    return h, model, run.id
   end
-  out.history = fit("mlp lr=0.05", { lr = 0.05, hidden = 16, optimizer = "adam" })
-  fit("mlp lr=0.01", { lr = 0.01, hidden = 32, optimizer = "adam" })
+  -- the first two fits saved as versions 1 and 2 of a model (models/NAME/N/ beside the runs, as moonlab promote lays out)
+  local models = base .. "/models/blobs-mlp"
+  local function save_version(v, model, h, id)
+    lfs.mkdir(base .. "/models"); lfs.mkdir(models); lfs.mkdir(models .. "/" .. v)
+    model:save(models .. "/" .. v .. "/model.safetensors")
+    write(models .. "/" .. v .. "/meta.json", json.encode({ metrics = { val_accuracy = h.val_accuracy[#h.val_accuracy] }, run = id }))
+  end
+  local h1, m1, id1 = fit("mlp lr=0.05", { lr = 0.05, hidden = 16, optimizer = "adam" })
+  out.history = h1
+  save_version(1, m1, h1, id1)
+  local h2, m2, id2 = fit("mlp lr=0.01", { lr = 0.01, hidden = 32, optimizer = "adam" })
+  save_version(2, m2, h2, id2)
+  out.model = { name = "blobs-mlp", versions = 2, bytes = lfs.attributes(models .. "/2/model.safetensors", "size") }
   fit("mlp sgd", { lr = 0.1, hidden = 16, optimizer = "sgd" })
+  -- a long per-batch curve (what log_every_batch = 1 leaves over a long fit), thinned by the server
+  local long = ml.track.start { experiment = "long", name = "per-batch", dir = root, source = false }
+  out.long_points = 20000
+  for i = 1, out.long_points do
+    long:log({ ["batch/loss"] = 1 / (1 + i / 500) + (i == 12345 and 5 or 0) }, i)
+  end
+  long:finish()
+  out.long_id = long.id
   -- a tracked search: its parent run and one child run per trial
   local outer = ml.track.start { experiment = "tuning", name = "tune", dir = root, source = false }
   local search = ml.search

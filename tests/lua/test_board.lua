@@ -123,6 +123,57 @@ T.test("board api: a long per-batch log read from any line (marks every 256 line
   T.eq(r.points, 700); T.eq(r.steps, 700)
 end)
 
+T.test("board api: max_points thins a long curve to first, last and per-bucket min/max; short curves stay whole", function()
+  -- 100000 per-batch points with a spike up and one down, and an epoch metric every 1000 lines
+  local id, n = "20260101-000200-thin00", 100000
+  local dir = write_run(root, "long", id, {})
+  local lines = {}
+  local want_min, want_max = math.huge, -math.huge
+  for i = 1, n do
+    local v = 1 / (1 + i / 1000) + 0.01 * math.sin(i)
+    if i == 54321 then v = 7 elseif i == 77777 then v = -3 end
+    want_min, want_max = math.min(want_min, v), math.max(want_max, v)
+    lines[i] = string.format('{"step":%d,"time":%d,"metrics":{"batch/loss":%.17g%s}}\n', i, 1.7e9 + i, v,
+      i % 1000 == 0 and string.format(',"val_loss":%.17g', 1 / i) or "")
+  end
+  T.write_file(dir .. "/metrics.jsonl", table.concat(lines))
+  local full_bytes = #table.concat(lines)
+  local function summary(m)
+    local nb, nv, lo, hi, steps = 0, 0, math.huge, -math.huge, {}
+    for _, p in ipairs(m.points) do
+      local v = p.metrics["batch/loss"]
+      if v then nb = nb + 1; lo = math.min(lo, v); hi = math.max(hi, v) end
+      if p.metrics.val_loss then nv = nv + 1 end
+      steps[#steps + 1] = p.step
+    end
+    return { batch = nb, val = nv, lo = lo, hi = hi, first = steps[1], last = steps[#steps], steps = steps }
+  end
+  local st, m, _ = get("/api/runs/" .. id .. "/metrics", { since = "0", max_points = "500" })
+  T.eq(st, 200); T.eq(m.next, n); T.eq(m.total, n); T.eq(m.thinned, true)
+  local s = summary(m)
+  T.ok(s.batch <= 500 and s.batch >= 450, "batch/loss kept " .. s.batch)
+  T.eq(s.val, 100) -- 100 values: under max_points, every one kept
+  T.eq(s.lo, want_min); T.eq(s.hi, want_max); T.eq(s.first, 1); T.eq(s.last, n)
+  for i = 2, #s.steps do T.ok(s.steps[i] > s.steps[i - 1], "points in line order") end
+  local _, body = handler({ method = "GET", path = "/api/runs/" .. id .. "/metrics", query = { since = "0", max_points = "500" }, headers = {} })
+  T.ok(#body * 50 < full_bytes, string.format("the reply is %d bytes for a %d-byte log", #body, full_bytes))
+  -- the default is api.MAX_POINTS per metric; a poll after the last line gets only the new lines, whole
+  local _, md = get("/api/runs/" .. id .. "/metrics", { since = "0" })
+  local sd = summary(md)
+  T.ok(sd.batch <= 2000 and sd.batch > 1500, "default kept " .. sd.batch); T.eq(sd.hi, want_max)
+  local _, tail = get("/api/runs/" .. id .. "/metrics", { since = tostring(n - 10), max_points = "500" })
+  T.eq(#tail.points, 10); T.eq(tail.thinned, false); T.eq(tail.points[1].step, n - 9)
+  -- max_points = 0: every point; a short curve is never thinned
+  local _, short = get("/api/runs/20260101-000002-bbbbbb/metrics", { since = "0", max_points = "4" })
+  T.eq(short.thinned, true); T.ok(#short.points <= 4 * 3, "three metrics, 4 points each at most")
+  local _, all = get("/api/runs/20260101-000002-bbbbbb/metrics", { since = "0", max_points = "0" })
+  T.eq(all.thinned, false); T.eq(#all.points, all.total)
+  for _, bad in ipairs({ "x", "3", "-1", "2.5" }) do
+    local code, e = get("/api/runs/" .. id .. "/metrics", { since = "0", max_points = bad })
+    T.eq(code, 400); T.ok(e.error:find("max_points must be 0", 1, true), e.error)
+  end
+end)
+
 T.test("board api: artifacts listed and served with their type; traversal refused", function()
   local id = "20260101-000001-aaaaaa"
   local _, arts = get("/api/runs/" .. id .. "/artifacts")
@@ -251,7 +302,7 @@ local function which(cmd)
   return out
 end
 
-T.test("board in headless Chromium: runs table, curves, live update, comparison, search view, screenshots", function()
+T.test("board in headless Chromium: runs table, curves, live update, comparison, search view, models, a thinned long curve, screenshots", function()
   local has_http = pcall(function() return ml.http.serve end)
   local node, chromium = which("node"), os.getenv("CHROMIUM") or which("chromium")
   if not has_http then print("  skip: ml.http is not in this build (the board's browser test needs its server)") return end
@@ -264,9 +315,10 @@ T.test("board in headless Chromium: runs table, curves, live update, comparison,
   local set = R.tracked_set(T.tmpdir())
   local srv = ml.board.serve { dir = set.root, port = 0 }
   local shots = os.getenv("MOONLAB_BOARD_SHOTS") or T.tmpname("")
-  local cmd = string.format("%s tests/board/board_test.mjs --url %s --chromium %s --running %s --runs %s --search %s --points %d --shots %s --timeout 45 2>&1",
+  local cmd = string.format("%s tests/board/board_test.mjs --url %s --chromium %s --running %s --runs %s --search %s --points %d --shots %s "
+    .. "--model %s:%d:%d --long %s:%d --timeout 60 2>&1",
     T.quote(node), srv.url, T.quote(chromium), T.quote(set.running), table.concat(set.ids, ","), set.search_id,
-    #set.history.loss, T.quote(shots))
+    #set.history.loss, T.quote(shots), set.model.name, set.model.versions, set.model.bytes, set.long_id, set.long_points)
   local p = io.popen(cmd)
   local out = p:read("a")
   p:close()
@@ -274,6 +326,8 @@ T.test("board in headless Chromium: runs table, curves, live update, comparison,
   srv:stop()
   for line in out:gmatch("[^\n]+") do print("  " .. line) end
   T.ok(out:find("\nPASS\n", 1, true) or out:sub(1, 5) == "PASS\n", "the browser test failed:\n" .. out)
-  local png = T.read_file(shots .. "-compare.png")
-  T.ok(png and png:sub(2, 4) == "PNG", "a screenshot of the comparison")
+  for _, name in ipairs({ "compare", "models", "long" }) do
+    local png = T.read_file(shots .. "-" .. name .. ".png")
+    T.ok(png and png:sub(2, 4) == "PNG", "a screenshot of " .. name)
+  end
 end)

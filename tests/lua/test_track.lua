@@ -83,6 +83,36 @@ T.test("the recorded source: a copy and its SHA-256; data files read while a run
   T.eq(track.read(run2.dir).meta.source, nil)
 end)
 
+T.test("tensors read with ml.load / ml.load_npy (npy, safetensors) are data files of the open run; a model file is not", function()
+  local root = T.tmpdir()
+  local npy, st, other, model_file = T.tmpname(".npy"), T.tmpname(".safetensors"), T.tmpname(".bin"), T.tmpname(".safetensors")
+  ml.save(npy, ml.arange(0, 6):reshape(2, 3))
+  ml.save(st, { w = ml.ones(2, 2), b = ml.zeros(2) })
+  ml.save_npy(other, ml.ones(3))
+  local net = ml.nn.Linear(2, 1)
+  net:save(model_file)
+  ml.load(npy) -- no run open: nothing to note, nothing fails
+  local run = track.start { dir = root, source = false }
+  ml.load(npy); ml.load(npy) -- once in the record
+  ml.load(st)
+  ml.load_npy(other)
+  ml.nn.load(model_file) -- a moonlab object file ('moonlab.format' metadata): a model, not data
+  run:finish()
+  local d = track.read(run.dir).meta.data
+  local by_path = {}
+  for _, e in ipairs(d) do by_path[e.path] = e end
+  T.eq(#d, 3)
+  T.eq(by_path[npy].sha256, ml._track.sha256(T.read_file(npy))); T.eq(by_path[npy].bytes, #T.read_file(npy))
+  T.eq(by_path[st].sha256, ml._track.sha256(T.read_file(st)))
+  T.ok(by_path[other], "ml.load_npy's file")
+  T.eq(by_path[model_file], nil)
+  -- a failed read notes nothing and raises as before
+  local run2 = track.start { dir = root, source = false }
+  T.raises(function() ml.load(T.tmpname(".npy")) end, "ml.load")
+  run2:finish()
+  T.eq(#track.read(run2.dir).meta.data, 0)
+end)
+
 T.test("SHA-256 of bytes and files (FIPS 180-4 vectors)", function()
   T.eq(ml._track.sha256(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
   T.eq(ml._track.sha256("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")

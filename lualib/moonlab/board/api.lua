@@ -121,15 +121,15 @@ local function scan_metrics(path)
   return c
 end
 
--- Points of lines since+1 .. the last complete one (line numbers count non-blank lines), and that count.
-local function read_points(path, since)
+-- Calls fn(rec) for each metric record of lines since+1 .. the last complete one (line numbers count non-blank
+-- lines); returns that line count.
+local function each_record(path, since, fn)
   local c = scan_metrics(path)
-  local points = json.array()
-  if since >= c.lines then return points, c.lines end
+  if since >= c.lines then return c.lines end
   local mark = since // EVERY
   local from = c.marks[mark + 1]
   local f = io.open(path, "rb")
-  if not f then return points, since end
+  if not f then return since end
   f:seek("set", from)
   local chunk = f:read(c.done - from) or ""
   f:close()
@@ -139,15 +139,26 @@ local function read_points(path, since)
       if skip > 0 then skip = skip - 1
       else
         local ok, rec = pcall(json.decode, line)
-        if ok and type(rec) == "table" and type(rec.metrics) == "table" then
-          local m = {}
-          for k, v in pairs(rec.metrics) do if type(v) == "number" then m[k] = v end end
-          points[#points + 1] = { step = math.tointeger(rec.step) or rec.step, time = rec.time, metrics = json.object(m) }
-        end
+        if ok and type(rec) == "table" and type(rec.metrics) == "table" then fn(rec) end
       end
     end
   end
-  return points, c.lines
+  return c.lines
+end
+
+local function point(rec, m)
+  return { step = math.tointeger(rec.step) or rec.step, time = rec.time, metrics = json.object(m) }
+end
+
+-- Points of lines since+1 .. the last complete one, and the line count.
+local function read_points(path, since)
+  local points = json.array()
+  local n = each_record(path, since, function(rec)
+    local m = {}
+    for k, v in pairs(rec.metrics) do if type(v) == "number" then m[k] = v end end
+    points[#points + 1] = point(rec, m)
+  end)
+  return points, n
 end
 
 -- ---- runs --------------------------------------------------------------------------------
@@ -282,14 +293,81 @@ function api.run(root, id)
   }
 end
 
---- api.metrics(root, id, [since = 0]) -> {points = {{step, time, metrics}...}, next = line count, status}
-function api.metrics(root, id, since)
+-- ---- long curves, thinned on the server ----------------------------------------------------------
+
+api.MAX_POINTS = 2000 -- what /metrics sends per metric when the page does not say (a chart is narrower than that)
+
+-- The positions (1-based, into a curve of m values) that keep its shape at about max points: the first and
+-- the last, and in each of (max - 2) // 2 equal buckets of the rest its smallest and its largest value. The
+-- min and max are found by tensor ops (one reshape, argmin and argmax over the buckets), not a Lua loop.
+local function minmax_positions(values, max)
+  local m = #values
+  local buckets = math.max(1, (max - 2) // 2)
+  local inner = m - 2
+  local size = (inner + buckets - 1) // buckets
+  local buckets_used = (inner + size - 1) // size
+  local v = ml.tensor(values, { dtype = "float64" }):narrow(1, 2, inner)
+  local pad = buckets_used * size - inner -- the last bucket padded with its own last value: no new extreme
+  if pad > 0 then v = ml.cat({ v, v:narrow(1, inner, 1):expand(pad) }) end
+  local grid = v:reshape(buckets_used, size)
+  local lo, hi = grid:argmin(2):tolist(), grid:argmax(2):tolist()
+  local keep = { 1 }
+  for b = 1, buckets_used do
+    local base = (b - 1) * size + 1 -- + 1: position 1 is the first value, outside the buckets
+    local a, z = math.min(base + lo[b], m - 1), math.min(base + hi[b], m - 1)
+    if a > z then a, z = z, a end
+    keep[#keep + 1] = a
+    if z ~= a then keep[#keep + 1] = z end
+  end
+  keep[#keep + 1] = m
+  return keep
+end
+
+-- The points of lines since+1 .. thinned per metric: a metric with more than max values keeps minmax_positions
+-- of them; a line is sent when any metric keeps it, with the metrics kept there. Returns points, line count, total.
+local function read_thinned(path, since, max)
+  local recs, series, order = {}, {}, {} -- series: key -> {at = {record index...}, values = {...}}
+  local n = each_record(path, since, function(rec)
+    local i = #recs + 1
+    recs[i] = rec
+    for k, v in pairs(rec.metrics) do
+      if type(v) == "number" then
+        local s = series[k]
+        if not s then s = { at = {}, values = {} }; series[k] = s; order[#order + 1] = k end
+        s.at[#s.at + 1] = i
+        s.values[#s.values + 1] = v
+      end
+    end
+  end)
+  local kept = {} -- record index -> {key = value}
+  for _, k in ipairs(order) do
+    local s = series[k]
+    local take = function(j) local i = s.at[j]; kept[i] = kept[i] or {}; kept[i][k] = s.values[j] end
+    if #s.at > max then for _, j in ipairs(minmax_positions(s.values, max)) do take(j) end
+    else for j = 1, #s.at do take(j) end end
+  end
+  local points = json.array()
+  for i, rec in ipairs(recs) do if kept[i] then points[#points + 1] = point(rec, kept[i]) end end
+  return points, n, #recs
+end
+
+--- api.metrics(root, id, [since = 0], [max_points = 2000]) -> {points = {{step, time, metrics}...}, next = line count,
+-- status, total, thinned}: the lines after line since; a metric with more than max_points of them is thinned to its
+-- first, last and per-bucket min and max (max_points = 0: every point)
+function api.metrics(root, id, since, max_points)
   local dir = run_dir(root, id)
   since = math.tointeger(tonumber(since or 0))
   if not since or since < 0 then fail(400, "board: since must be a non-negative integer (a line count)") end
-  local points, n = read_points(dir .. "/metrics.jsonl", since)
+  local max = max_points == nil and api.MAX_POINTS or math.tointeger(tonumber(max_points))
+  if not max or (max ~= 0 and max < 4) then
+    fail(400, "board: max_points must be 0 (every point) or an integer >= 4, got " .. tostring(max_points))
+  end
+  local path = dir .. "/metrics.jsonl"
+  local points, n, total
+  if max > 0 and scan_metrics(path).lines - since > max then points, n, total = read_thinned(path, since, max)
+  else points, n = read_points(path, since); total = #points end
   local meta = read_record(dir .. "/meta.json") or {}
-  return { points = points, next = n, status = api.status(meta) }
+  return { points = points, next = n, status = api.status(meta), total = total, thinned = #points < total }
 end
 
 local IMAGE = { png = true, jpg = true, jpeg = true, gif = true, svg = true, webp = true }
@@ -474,7 +552,8 @@ doc(api.status, "board.api.status(meta) -> status — meta.status, a running rec
 doc(api.experiments, "board.api.experiments(root) -> {{name, runs, running, last_start}...} — the experiments under a runs folder")
 doc(api.runs, "board.api.runs(root, [experiment]) -> run summaries (id, name, status, times, params, final metrics), newest first")
 doc(api.run, "board.api.run(root, id) -> {meta, params = {given, resolved}, metric_keys, final, points, trials, children}")
-doc(api.metrics, "board.api.metrics(root, id, [since = 0]) -> {points, next, status} — the metric lines after line since")
+doc(api.metrics, "board.api.metrics(root, id, [since = 0], [max_points = 2000]) -> {points, next, status, total, thinned} — the metric "
+  .. "lines after line since; a metric with more points is thinned to first, last and per-bucket min/max (0: all)")
 doc(api.artifacts, "board.api.artifacts(root, id) -> {{name, bytes, image}...} — the files under a run's artifacts/")
 doc(api.artifact_path, "board.api.artifact_path(root, id, name) -> path — an artifact's file; traversal and symlinks refused")
 doc(api.trials, "board.api.trials(root, id) -> {metric, direction, param_names, trials = {{id, number, params, value, state}...}, best}")

@@ -7,7 +7,8 @@
 --   GET /api/experiments               [{name, runs, running, last_start}]
 --   GET /api/runs?experiment=E         run summaries, newest first
 --   GET /api/runs/ID                   meta, params, metric keys, final values
---   GET /api/runs/ID/metrics?since=N   points after line N, next (the line count), status
+--   GET /api/runs/ID/metrics?since=N&max_points=M   points after line N (a metric with more than M, default
+--                                      2000, thinned to first, last and per-bucket min/max), next (the line count), status
 --   GET /api/runs/ID/artifacts         [{name, bytes, image}]
 --   GET /api/runs/ID/trials            a search's trials (runs whose parent is ID), direction, best
 --   GET /api/models                    model versions
@@ -98,7 +99,7 @@ local function route(cfg, req)
     if p[2] == "runs" and #p == 3 then return json_response(200, api.run(cfg.root, p[3])) end
     if p[2] == "runs" and #p == 4 then
       req.route = "/api/runs/" .. p[4]
-      if p[4] == "metrics" then return json_response(200, api.metrics(cfg.root, p[3], q.since)) end
+      if p[4] == "metrics" then return json_response(200, api.metrics(cfg.root, p[3], q.since, q.max_points)) end
       if p[4] == "artifacts" then return json_response(200, api.artifacts(cfg.root, p[3])) end
       if p[4] == "trials" then return json_response(200, api.trials(cfg.root, p[3])) end
     end

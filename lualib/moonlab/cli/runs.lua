@@ -367,8 +367,11 @@ end
 local function export(o)
   if not o.mlflow then return say_error("runs export needs --mlflow DIR (the only format so far)") end
   local r = ml.track.export_mlflow(o.mlflow, { root = o.dir, experiment = o.words[2] })
-  print(fmt("exported %d run(s) of %d experiment(s) to %s (MLflow file store; recent MLflow needs MLFLOW_ALLOW_FILE_STORE=true)",
+  print(fmt("exported %d run(s) of %d experiment(s) to %s (MLflow file store; MLflow 3.13+ reads it with MLFLOW_ALLOW_FILE_STORE=true)",
     r.runs, r.experiments, o.mlflow))
+  -- names MLflow would refuse, and values over its limits: said, not silently changed
+  for _, c in ipairs(r.renamed) do print("  renamed for MLflow: " .. c) end
+  for _, c in ipairs(r.cut) do print("  cut to MLflow's length limit: " .. c) end
   return 0
 end
 

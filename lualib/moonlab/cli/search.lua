@@ -1,13 +1,16 @@
 --- `moonlab search`: searches a recipe's space (the recipe file's `space`).
 --   moonlab search recipe.lua [--method tpe] [--trials 50] [--jobs 1] [--metric NAME] [--direction maximize]
 --                             [--journal FILE] [--timeout 10m] [--seed N] [--pruner median] [name=value ...]
+--                             [--no-track]
 --   moonlab search --show FILE
 -- The search is stored in a journal (default: NAME.search.jsonl beside the
 -- working directory, NAME the recipe's file name), so the same command
 -- resumes a killed search and several commands on one journal cooperate;
 -- the table of trials is written beside the journal at the end (NAME.search.csv,
 -- or the journal's name with .csv for .jsonl). Both print the parameters'
--- importances (fANOVA) under the table.
+-- importances (fANOVA) under the table. Like `moonlab recipe.lua`, the search is tracked
+-- (track/autolog.lua): a parent run of kind "search" named after the recipe, one child run per trial
+-- (a fit inside logs its curves there); --no-track records nothing.
 local ml = require "moonlab"
 
 local USAGE = [[
@@ -23,6 +26,7 @@ options:
   --timeout T      stop starting trials after T (seconds, or 30s, 10m, 2h)
   --seed N         the search's seed (default 0)
   --pruner P       median, halving, hyperband or none (default median)
+  --no-track       no run records (by default: a parent run, and a child run per trial, under $MOONLAB_RUNS or runs/)
 name=value pairs fix parameters of the recipe (they are not searched).]]
 
 local function parse_time(s)
@@ -84,6 +88,7 @@ end
 
 local function run(args)
   local opts, overrides, file = {}, {}, nil
+  local track = true
   local i = 1
   while i <= #args do
     local a = args[i]
@@ -93,7 +98,10 @@ local function run(args)
       return show(args[i + 1])
     end
     local flag = a:match("^%-%-(%w+)$")
-    if flag then
+    if a == "--no-track" then
+      track = false
+      i = i + 1
+    elseif flag then
       local v = args[i + 1]
       if v == nil then return fail("--" .. flag .. " needs a value") end
       opts[flag] = v
@@ -115,7 +123,7 @@ local function run(args)
   local known = { method = 1, trials = 1, jobs = 1, metric = 1, direction = 1, journal = 1, timeout = 1, seed = 1, pruner = 1 }
   for k in pairs(opts) do
     if not known[k] then
-      local names = {}
+      local names = { "no-track" }
       for n in pairs(known) do names[#names + 1] = n end
       local hint = require("moonlab.core.checks").suggest(k, names)
       return fail(string.format("unknown option --%s%s", k, hint and (" (did you mean --" .. hint .. "?)") or ""))
@@ -191,9 +199,17 @@ local function run(args)
   end
   print(string.format("search %s: %s, %s trials, %s, journal %s", file, method, trials or "20",
     metric and (direction .. " " .. metric) or direction, journal))
+  -- the search's own run record (as `moonlab recipe.lua` opens one), its trials as child runs
+  local run_opts = false
+  if track then
+    local fixed = {}
+    for k, v in pairs(overrides) do fixed[k] = v end
+    run_opts = { experiment = type(r.experiment) == "string" and r.experiment or base, name = base .. " search",
+      source = file, params = fixed, tags = { recipe = file, journal = journal } }
+  end
   local res = search.run(objective, r.space, {
     method = method, trials = trials, timeout = timeout, metric = metric, direction = direction,
-    seed = seed, pruner = opts.pruner or "median", journal = journal, jobs = jobs > 1 and jobs or nil,
+    seed = seed, pruner = opts.pruner or "median", journal = journal, jobs = jobs > 1 and jobs or nil, track = run_opts,
   })
   print(res)
   print_importances(res)

@@ -84,21 +84,29 @@ local function plot_history(run, trials, direction)
   end)
 end
 
+local PARENT_OPTIONS = { "experiment", "name", "dir", "source", "params", "tags" }
+
 --- autolog.search(objective, track, info) -> objective, finish: search.run's hook. track: nil (on when a run is
--- open), false, true, or a parent run; info: {direction, metric, seed, method, trials, names}. finish(result) -> result
+-- open), false, true, a parent run, or {experiment, name, dir, source, params, tags} for the search's own run (what
+-- `moonlab search` passes); info: {direction, metric, seed, method, trials, names}. finish(result) -> result
 function M.search(objective, track, info)
   if track == false or (track == nil and not active()) then return objective, function(res) return res end end
   local run_mod = require "moonlab.track.run"
   local outer = run_mod.active()
-  if track ~= nil and track ~= true and getmetatable(track) ~= run_mod.Run then
-    checks.fail("search.run: track must be true, false or a run from ml.track.start, got " .. checks.show(track))
+  local own, own_given = {}, false -- the options of the search's run, when given as a table (then its id is printed)
+  if getmetatable(track) == run_mod.Run then outer = track
+  elseif type(track) == "table" and getmetatable(track) == nil then
+    own, own_given = checks.options("search.run: track", track, PARENT_OPTIONS), true
+  elseif track ~= nil and track ~= true then
+    checks.fail("search.run: track must be true, false, a run from ml.track.start or a table of its options, got " .. checks.show(track))
   end
-  if getmetatable(track) == run_mod.Run then outer = track end
   local given = { method = info.method, trials = info.trials, direction = info.direction, metric = info.metric, seed = info.seed }
-  local parent = run_mod.start { experiment = outer and outer.experiment, dir = outer and outer.root,
-    parent = outer and outer.id, kind = "search", name = outer and (outer.meta.name .. " search") or "search",
-    params = given, resolved = { method = info.method, trials = info.trials, direction = info.direction, metric = info.metric,
-      seed = info.seed, space = info.names }, seed = info.seed }
+  for k, v in pairs(own.params or {}) do given[k] = v end -- the fixed values of a recipe's search
+  local resolved = { space = info.names }
+  for k, v in pairs(given) do resolved[k] = v end
+  local parent = run_mod.start { experiment = own.experiment or (outer and outer.experiment), dir = own.dir or (outer and outer.root),
+    parent = outer and outer.id, kind = "search", name = own.name or (outer and (outer.meta.name .. " search")) or "search",
+    params = given, resolved = resolved, seed = info.seed, source = own.source, tags = own.tags }
   local metric = info.metric
   local wrapped = function(p, trial) return tracked_trial(objective, parent, metric, p, trial) end
   local function finish(res)
@@ -123,6 +131,7 @@ function M.search(objective, track, info)
     parent:set_tags(tags)
     plot_history(parent, sorted, info.direction)
     parent:finish()
+    if own_given then io.stderr:write(fmt("search run %s recorded in %s (a child run per trial)\n", parent.id, parent.dir)) end
     return res
   end
   return wrapped, finish

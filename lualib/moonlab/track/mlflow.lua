@@ -1,27 +1,64 @@
---- track/mlflow.lua: run records written out in MLflow's file-store layout (mlflow/store/tracking/file_store.py),
--- so `mlflow ui --backend-store-uri DIR` or MLflow's migration tools can read them:
+--- track/mlflow.lua: run records written out in MLflow's file-store layout, checked against MLflow's own
+-- reader (mlflow/store/tracking/file_store.py, mlflow/utils/validation.py), so `mlflow ui --backend-store-uri DIR`,
+-- `mlflow.search_runs` or `mlflow migrate-filestore` can read them:
+--   DIR/0/meta.yaml                                    the "Default" experiment MLflow expects (made when missing)
+--   DIR/.trash/                                        FileStore's deleted experiments (made when missing)
 --   DIR/<experiment_id>/meta.yaml                      artifact_location, creation_time, experiment_id, last_update_time,
 --                                                      lifecycle_stage, name
---   DIR/<experiment_id>/<run_uuid>/meta.yaml           the RunInfo fields (status as MLflow's integers)
+--   DIR/<experiment_id>/<run_id>/meta.yaml             RunInfo's fields as FileStore persists them: status as RunStatus's
+--                                                      integer, source_type 4 (LOCAL), tags: [], deleted_time: null
 --   .../metrics/<key>   "timestamp_ms value step" lines   .../params/<key>   .../tags/<key>   .../artifacts/
--- Run uuids are derived from the run ids (the same run exports to the same place); an experiment already in DIR
--- under the same name keeps its id. Recent MLflow versions need MLFLOW_ALLOW_FILE_STORE=true for this layout.
+-- FileStore's reader finds a run by its directory name (= run_id in meta.yaml, 32 hex digits derived from the moonlab
+-- id, so the same run exports to the same place) and an experiment likewise; it validates every metric, param and
+-- tag name against ^[/\w.\- ]*$ with no path that normalizes to another (a leading or doubled '/', '.', '..'), so
+-- names are made safe here (other characters -> '_', each change listed in the result), at most 250 characters;
+-- param values are cut to 6000 characters and tag values to 5000 (validation.py's limits, which migration to a
+-- database store enforces). An experiment already in DIR under the same name keeps its id and its meta.yaml.
+-- MLflow 3.13 and later refuse a file store unless MLFLOW_ALLOW_FILE_STORE=true.
 local ml = require "moonlab"
 local checks = require "moonlab.core.checks"
 local format = require "moonlab.core.format"
 local files = require "moonlab.core.fs"
 local store = require "moonlab.track.store"
-local prov = require "moonlab.track.provenance"
 local lfs = require "lfs"
 
 local fail, fmt = checks.fail, string.format
 local M = {}
 
--- MLflow's RunStatus values
+-- MLflow's RunStatus values (mlflow/entities/run_status.py) and its limits (mlflow/utils/validation.py)
 M.STATUS = { running = 1, scheduled = 2, finished = 3, failed = 4, killed = 5 }
+local MAX_KEY, MAX_PARAM, MAX_TAG, MAX_EXPERIMENT_NAME = 250, 6000, 5000, 500
+local SOURCE_TYPE_LOCAL = 4
+-- folders of the root and of an experiment that FileStore does not read as experiments or runs
+local NOT_EXPERIMENTS = { [".trash"] = true, models = true }
+
+-- ---- text MLflow can read back -------------------------------------------------------------
+
+-- Valid UTF-8 (Python reads these files as UTF-8): a stray byte becomes '?'.
+local function utf8_clean(s)
+  while true do
+    local n, bad = utf8.len(s)
+    if n then return s end
+    s = s:sub(1, bad - 1) .. "?" .. s:sub(bad + 1)
+  end
+end
+
+-- At most n characters (code points, as Python's len counts them); the second result says whether it was cut.
+local function cut(s, n)
+  s = utf8_clean(s)
+  if utf8.len(s) <= n then return s, false end
+  return s:sub(1, utf8.offset(s, n + 1) - 1), true
+end
 
 local function yaml_string(s)
-  return "'" .. tostring(s):gsub("'", "''"):gsub("\n", " ") .. "'"
+  s = utf8_clean(tostring(s)):gsub("[%c]", " ") -- YAML streams hold printable characters only
+  return "'" .. s:gsub("'", "''") .. "'"
+end
+
+-- file:// URI of an absolute path, percent-encoded as pathlib's as_uri() does (MLflow decodes it back)
+local function file_uri(path)
+  if path:sub(1, 1) ~= "/" then path = lfs.currentdir() .. "/" .. path:gsub("^%./", "") end
+  return "file://" .. path:gsub("[^%w/%._~%-]", function(c) return fmt("%%%02X", c:byte()) end)
 end
 
 local function write(who, path, text)
@@ -29,11 +66,6 @@ local function write(who, path, text)
   if not f then fail(fmt("%s: cannot write '%s': %s", who, path, tostring(err))) end
   f:write(text)
   f:close()
-end
-
-local function abs(path)
-  if path:sub(1, 1) == "/" then return path end
-  return lfs.currentdir() .. "/" .. path:gsub("^%./", "")
 end
 
 local function ms(t) return t and math.floor(t * 1000 + 0.5) or nil end
@@ -44,32 +76,133 @@ local function value_text(v)
   return tostring(v)
 end
 
---- mlflow.run_uuid(id) -> the 32 hex digits MLflow names the run by (derived from the moonlab run id)
-function M.run_uuid(id) return ml._track.sha256("moonlab run " .. tostring(id)):sub(1, 32) end
+-- A metric value as Python's float() reads it (MLflow itself writes str(float): nan, inf, -inf)
+local function metric_text(v)
+  if v ~= v then return "nan" end
+  if v == math.huge then return "inf" end
+  if v == -math.huge then return "-inf" end
+  return format.exact(v)
+end
 
--- The experiments already in DIR: name -> id, and the largest numeric id.
+-- ---- names MLflow accepts ------------------------------------------------------------------
+
+-- A name that passes _validate_metric_name / _validate_param_name / _validate_tag_name on every platform: ASCII
+-- letters, digits, _ . - space and /, no empty, '.' or '..' path segment, no leading or trailing '/', <= 250.
+local function safe_name(key)
+  local parts = {}
+  for seg in tostring(key):gsub("[^%w_%.%- /]", "_"):sub(1, MAX_KEY):gmatch("[^/]+") do
+    parts[#parts + 1] = (seg == "." or seg == "..") and seg:gsub("%.", "_") or seg
+  end
+  return #parts > 0 and table.concat(parts, "/") or "_"
+end
+
+-- File names for a set of keys: each safe, distinct, and never both a file and a folder ("a" and "a/b").
+-- Returns {key = name} and a sorted list of "key -> name" for the keys that changed.
+local function name_files(keys)
+  local sorted = {}
+  for k in pairs(keys) do sorted[#sorted + 1] = tostring(k) end
+  table.sort(sorted)
+  local used, dirs, out, changed = {}, {}, {}, {}
+  local function clashes(name)
+    if used[name] or dirs[name] then return true end
+    local prefix = name:match("^(.*)/[^/]*$")
+    while prefix do
+      if used[prefix] then return true end
+      prefix = prefix:match("^(.*)/[^/]*$")
+    end
+    return false
+  end
+  for _, k in ipairs(sorted) do
+    local name = safe_name(k)
+    if clashes(name) then name = name:gsub("/", "_") end
+    local base, n = name, 1
+    while clashes(name) do
+      n = n + 1
+      local suffix = "_" .. n
+      name = base:sub(1, MAX_KEY - #suffix) .. suffix
+    end
+    used[name] = true
+    local prefix = name:match("^(.*)/[^/]*$")
+    while prefix do dirs[prefix] = true; prefix = prefix:match("^(.*)/[^/]*$") end
+    out[k] = name
+    if name ~= k then changed[#changed + 1] = k .. " -> " .. name end
+  end
+  return out, changed
+end
+
+local function write_named(who, base, values, limit, report, what)
+  local names, changed = name_files(values)
+  for _, c in ipairs(changed) do report.renamed[#report.renamed + 1] = what .. " " .. c end
+  for k, v in pairs(values) do
+    local name = names[tostring(k)]
+    local sub = name:match("^(.*)/[^/]*$")
+    if sub then files.mkdir_p(who, base .. "/" .. sub) end
+    local text, was_cut = v, false
+    if limit then text, was_cut = cut(v, limit) end
+    if was_cut then report.cut[#report.cut + 1] = what .. " " .. name end
+    write(who, base .. "/" .. name, text)
+  end
+  return names
+end
+
+-- ---- the experiments already in DIR ---------------------------------------------------------------
+
+-- A scalar of a flat meta.yaml as PyYAML writes it: plain, '...' (with '' for ') or "..." (basic escapes).
+local function yaml_scalar(v)
+  v = v:gsub("%s+$", "")
+  local sq = v:match("^'(.*)'$")
+  if sq then return (sq:gsub("''", "'")) end
+  local dq = v:match('^"(.*)"$')
+  if dq then return (dq:gsub('\\(.)', { n = "\n", t = "\t", ['"'] = '"', ["\\"] = "\\" })) end
+  return v
+end
+
+local function read_meta_yaml(path)
+  local f = io.open(path, "r")
+  if not f then return nil end
+  local t, last = {}, nil
+  for line in f:lines() do
+    local k, v = line:match("^([%w_]+):%s*(.*)$")
+    if k then t[k], last = v, k
+    elseif last and line:match("^%s+%S") then t[last] = t[last] .. " " .. line:match("^%s+(.-)%s*$") end -- a folded line
+  end
+  f:close()
+  for k, v in pairs(t) do t[k] = yaml_scalar(v) end
+  return t
+end
+
+-- name -> id of the active experiments, and every id taken (active or in .trash)
 local function existing(dir)
-  local by_name, max_id = {}, 0
-  if lfs.attributes(dir, "mode") ~= "directory" then return by_name, max_id end
-  for e in lfs.dir(dir) do
-    local f = io.open(dir .. "/" .. e .. "/meta.yaml", "r")
-    if f then
-      local text = f:read("a")
-      f:close()
-      local name = text:match("\nname: '(.-)'\n") or text:match("\nname: (%S+)")
-      if name then by_name[name:gsub("''", "'")] = e end
-      max_id = math.max(max_id, tonumber(e) or 0)
+  local by_name, taken, max_id = {}, {}, 0
+  local function scan(parent, active)
+    if lfs.attributes(parent, "mode") ~= "directory" then return end
+    for e in lfs.dir(parent) do
+      if e ~= "." and e ~= ".." and not NOT_EXPERIMENTS[e] and lfs.attributes(parent .. "/" .. e, "mode") == "directory" then
+        taken[e] = true
+        max_id = math.max(max_id, math.tointeger(tonumber(e)) or 0)
+        local meta = active and read_meta_yaml(parent .. "/" .. e .. "/meta.yaml")
+        if meta and meta.name and by_name[meta.name] == nil then by_name[meta.name] = e end
+      end
     end
   end
-  return by_name, max_id
+  scan(dir, true)
+  scan(dir .. "/.trash", false)
+  return by_name, taken, max_id
 end
 
-local function key_path(who, base, key)
-  if key == "" or key:find("%.%.") or key:sub(1, 1) == "/" then return nil end
-  local sub = key:match("^(.*)/[^/]*$")
-  if sub then files.mkdir_p(who, base .. "/" .. sub) end
-  return base .. "/" .. key
+local function write_experiment(who, edir, id, name, created)
+  files.mkdir_p(who, edir)
+  write(who, edir .. "/meta.yaml", table.concat({
+    "artifact_location: " .. yaml_string(file_uri(edir)),
+    "creation_time: " .. tostring(created),
+    "experiment_id: " .. yaml_string(id),
+    "last_update_time: " .. tostring(created),
+    "lifecycle_stage: active",
+    "name: " .. yaml_string(name),
+  }, "\n") .. "\n")
 end
+
+-- ---- one run ---------------------------------------------------------------------------------
 
 local function copy_tree(who, src, dst)
   files.mkdir_p(who, dst)
@@ -87,67 +220,68 @@ local function copy_tree(who, src, dst)
   end
 end
 
-local function export_run(who, rec, exp_id, exp_dir, uuid_of)
+local function export_run(who, rec, exp_id, exp_dir, report)
   local meta = rec.meta
-  local uuid = uuid_of(meta.id)
+  local uuid = M.run_uuid(meta.id)
   local rdir = exp_dir .. "/" .. uuid
   for _, sub in ipairs({ "", "/metrics", "/params", "/tags", "/artifacts" }) do files.mkdir_p(who, rdir .. sub) end
   local user = os.getenv("USER") or os.getenv("LOGNAME") or "unknown"
   local source = meta.source and meta.source.path or (meta.command and meta.command[2]) or ""
+  local run_name = cut(tostring(meta.name or meta.id), MAX_TAG)
   local lines = {
-    "artifact_uri: " .. yaml_string("file://" .. abs(rdir) .. "/artifacts"),
+    "artifact_uri: " .. yaml_string(file_uri(rdir .. "/artifacts")),
+    "deleted_time: null",
     "end_time: " .. (meta.end_time and tostring(ms(meta.end_time)) or "null"),
     "entry_point_name: ''",
     "experiment_id: " .. yaml_string(exp_id),
     "lifecycle_stage: active",
-    "run_id: " .. uuid,
-    "run_name: " .. yaml_string(meta.name or meta.id),
-    "run_uuid: " .. uuid,
+    "run_id: " .. yaml_string(uuid),
+    "run_name: " .. yaml_string(run_name),
+    "run_uuid: " .. yaml_string(uuid),
     "source_name: ''",
-    "source_type: 4",
+    "source_type: " .. SOURCE_TYPE_LOCAL,
     "source_version: ''",
     "start_time: " .. tostring(ms(meta.start_time) or 0),
-    "status: " .. tostring(M.STATUS[meta.status] or 5),
+    "status: " .. tostring(M.STATUS[meta.status] or M.STATUS.killed),
     "tags: []",
     "user_id: " .. yaml_string(user),
   }
   write(who, rdir .. "/meta.yaml", table.concat(lines, "\n") .. "\n")
-  -- metrics: one file per key, "timestamp value step" per point
-  local per_key, order = {}, {}
+  -- metrics: one file per key, "timestamp value step" per point, in the order logged
+  local per_key = {}
   for _, p in ipairs(rec.metrics) do
     for k, v in pairs(p.metrics) do
       if type(v) == "number" then
-        if not per_key[k] then per_key[k] = {}; order[#order + 1] = k end
-        local t = per_key[k]
-        t[#t + 1] = fmt("%d %s %d", ms(p.time) or 0, v ~= v and "nan" or format.exact(v), math.tointeger(p.step) or 0)
+        local t = per_key[k] or {}
+        per_key[k] = t
+        t[#t + 1] = fmt("%d %s %d", math.max(ms(p.time) or 0, 0), metric_text(v), math.tointeger(p.step) or 0)
       end
     end
   end
-  for _, k in ipairs(order) do
-    local path = key_path(who, rdir .. "/metrics", k)
-    if path then write(who, path, table.concat(per_key[k], "\n") .. "\n") end
-  end
-  for k, v in pairs(rec.params.resolved or {}) do
-    local path = key_path(who, rdir .. "/params", tostring(k))
-    if path then write(who, path, value_text(v)) end
-  end
-  local tags = {
-    ["mlflow.runName"] = meta.name or meta.id, ["mlflow.source.name"] = source, ["mlflow.source.type"] = "LOCAL",
-    ["mlflow.user"] = user, ["moonlab.run_id"] = meta.id, ["moonlab.kind"] = meta.kind, ["moonlab.host"] = meta.host,
-  }
-  if meta.parent then tags["mlflow.parentRunId"] = uuid_of(meta.parent) end
-  if meta.git and meta.git.commit then tags["mlflow.source.git.commit"] = meta.git.commit end
-  if meta.error then tags["moonlab.error"] = meta.error end
+  local texts = {}
+  for k, t in pairs(per_key) do texts[k] = table.concat(t, "\n") .. "\n" end
+  write_named(who, rdir .. "/metrics", texts, nil, report, "metric")
+  local params = {}
+  for k, v in pairs(rec.params.resolved or {}) do params[tostring(k)] = value_text(v) end
+  write_named(who, rdir .. "/params", params, MAX_PARAM, report, "param")
+  local tags = {}
   for k, v in pairs(meta.tags or {}) do tags[tostring(k)] = value_text(v) end
-  for k, v in pairs(tags) do
-    local path = key_path(who, rdir .. "/tags", k)
-    if path then write(who, path, tostring(v)) end
-  end
+  local own = {
+    ["mlflow.runName"] = run_name, ["mlflow.source.name"] = source, ["mlflow.source.type"] = "LOCAL",
+    ["mlflow.user"] = user, ["moonlab.run_id"] = meta.id, ["moonlab.kind"] = meta.kind, ["moonlab.host"] = meta.host,
+    ["mlflow.parentRunId"] = meta.parent and M.run_uuid(meta.parent) or nil,
+    ["mlflow.source.git.commit"] = meta.git and meta.git.commit or nil, ["moonlab.error"] = meta.error,
+  }
+  for k, v in pairs(own) do tags[k] = tostring(v) end
+  write_named(who, rdir .. "/tags", tags, MAX_TAG, report, "tag")
   copy_tree(who, rec.dir .. "/artifacts", rdir .. "/artifacts")
   return uuid
 end
 
---- track.export_mlflow(dir, [{root, experiment}]) -> {experiments = n, runs = n}: writes MLflow's file-store layout
+--- mlflow.run_uuid(id) -> the 32 hex digits MLflow names the run by (derived from the moonlab run id)
+function M.run_uuid(id) return ml._track.sha256("moonlab run " .. tostring(id)):sub(1, 32) end
+
+--- track.export_mlflow(dir, [{root, experiment}]) -> {experiments, runs, dir, renamed, cut}: writes MLflow's file-store layout
 function M.export_mlflow(dir, opts)
   local who = "track.export_mlflow"
   if type(dir) ~= "string" or dir == "" then fail(fmt("%s: expected an output directory, got %s", who, checks.show(dir))) end
@@ -156,38 +290,42 @@ function M.export_mlflow(dir, opts)
   if opts.experiment and #metas == 0 then
     fail(fmt("%s: no runs in experiment '%s' under '%s'", who, opts.experiment, require("moonlab.track.run").root(opts.root)))
   end
-  files.mkdir_p(who, dir)
-  local by_name, max_id = existing(dir)
-  local exp_ids, n_exp, n_runs = {}, 0, 0
+  files.mkdir_p(who, dir .. "/.trash")
+  local by_name, taken, max_id = existing(dir)
   local now = ms(ml._track.unix_time())
+  if not taken["0"] then -- FileStore's default experiment: get_experiment(None) and create_run look for it
+    write_experiment(who, dir .. "/0", "0", "Default", now)
+    taken["0"], by_name.Default = true, by_name.Default or "0"
+  end
+  local exp_ids, n_exp, n_runs = {}, 0, 0
+  local report = { renamed = {}, cut = {} }
   for i = #metas, 1, -1 do -- oldest first: experiment ids in order of first use
     local meta = metas[i]
-    local name = meta.experiment or "default"
+    local name = cut(meta.experiment or "default", MAX_EXPERIMENT_NAME)
     local id = exp_ids[name]
     if not id then
-      id = by_name[name] or (name == "default" and not by_name.default and "0") or nil
-      if not id then max_id = max_id + 1; id = tostring(max_id) end
+      -- moonlab's "default" experiment is MLflow's experiment 0 ("Default")
+      id = by_name[name] or ((name == "default" or name == "Default") and by_name.Default) or nil
+      if not id then
+        repeat max_id = max_id + 1 until not taken[tostring(max_id)]
+        id = tostring(max_id)
+        taken[id] = true
+        write_experiment(who, dir .. "/" .. id, id, name, ms(meta.start_time) or now)
+      end
       exp_ids[name] = id
-      local edir = dir .. "/" .. id
-      files.mkdir_p(who, edir)
-      write(who, edir .. "/meta.yaml", table.concat({
-        "artifact_location: " .. yaml_string("file://" .. abs(edir)),
-        "creation_time: " .. tostring(ms(meta.start_time) or now),
-        "experiment_id: " .. yaml_string(id),
-        "last_update_time: " .. tostring(now),
-        "lifecycle_stage: active",
-        "name: " .. yaml_string(name),
-      }, "\n") .. "\n")
       n_exp = n_exp + 1
     end
-    export_run(who, store.read(meta.dir), id, dir .. "/" .. id, M.run_uuid)
+    export_run(who, store.read(meta.dir), id, dir .. "/" .. id, report)
     n_runs = n_runs + 1
   end
-  return { experiments = n_exp, runs = n_runs, dir = dir }
+  table.sort(report.renamed)
+  table.sort(report.cut)
+  return { experiments = n_exp, runs = n_runs, dir = dir, renamed = report.renamed, cut = report.cut }
 end
 
-ml.doc(M.export_mlflow, "track.export_mlflow(dir, [{root, experiment}]) -> {experiments, runs} — writes the runs in MLflow's file-store layout "
-  .. "(meta.yaml, metrics/, params/, tags/, artifacts/); recent MLflow needs MLFLOW_ALLOW_FILE_STORE=true to read it")
+ml.doc(M.export_mlflow, "track.export_mlflow(dir, [{root, experiment}]) -> {experiments, runs, renamed, cut} — writes the runs in MLflow's "
+  .. "file-store layout (meta.yaml, metrics/, params/, tags/, artifacts/; names made valid for MLflow, long values cut); "
+  .. "MLflow 3.13+ needs MLFLOW_ALLOW_FILE_STORE=true to read it")
 ml.doc(M.run_uuid, "mlflow.run_uuid(id) -> string — the 32-hex-digit MLflow run id an exported moonlab run gets")
 
 return { export_mlflow = M.export_mlflow, mlflow_run_uuid = M.run_uuid, MLFLOW_STATUS = M.STATUS }

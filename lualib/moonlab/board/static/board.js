@@ -208,11 +208,18 @@ function makeChart(el, title, series, width) {
 
 function chartWidth(container) { return Math.max(320, Math.min(620, (container.clientWidth || 1100) / 2 - 24)); }
 
-// The charts of one run, updated in place as points arrive.
+// How many points per metric to ask the server for: about a chart's width in pixels (it thins longer curves
+// to their first, last and per-bucket min/max, so a per-batch log of a million points stays a small reply).
+function maxPoints(container) { return Math.round(chartWidth(container)); }
+function metricsUrl(id, since, max) { return `/api/runs/${encodeURIComponent(id)}/metrics?since=${since}&max_points=${max}`; }
+
+// The charts of one run, updated in place as points arrive; reset() drops the points (before a fresh thinned read).
 function runCharts(container) {
   const series = new Map(); // metric key -> [[step, value]...]
   const charts = new Map(); // base name -> {el, chart, keys}
   let x = 0;
+  function reset() { for (const pts of series.values()) pts.length = 0; x = 0; }
+  function longest() { let n = 0; for (const pts of series.values()) n = Math.max(n, pts.length); return n; }
   function add(points) {
     for (const p of points) {
       x = p.step != null ? p.step : x + 1;
@@ -247,7 +254,7 @@ function runCharts(container) {
     if (!series.size && !container.querySelector(".empty")) container.append(h("p", { class: "muted empty" }, "No metrics logged yet."));
     if (series.size) container.querySelector(".empty")?.remove();
   }
-  return { add };
+  return { add, reset, longest };
 }
 
 // ---- one run -------------------------------------------------------------------------------
@@ -286,15 +293,20 @@ async function viewRun(id) {
     h("h3", {}, "Artifacts"), artifacts));
 
   const charts = runCharts(curves);
+  const max = maxPoints(curves);
   let since = 0;
   const gen = state.gen;
   async function poll() {
     if (gen !== state.gen) return;
-    const r = await api(`/api/runs/${encodeURIComponent(id)}/metrics?since=${since}`);
+    // a live curve that has grown well past the chart's width is read again from the start, thinned
+    if (since > 0 && charts.longest() > 4 * max) { since = 0; charts.reset(); }
+    const r = await api(metricsUrl(id, since, max));
     since = r.next;
     charts.add(r.points);
+    curves.dataset.thinned = String(!!r.thinned || curves.dataset.thinned === "true");
     statusEl.replaceChildren(badge(r.status));
-    setStatus(r.status === "running" ? `live · ${since} points` : `${since} points`);
+    const shown = r.thinned ? ` (thinned to ${max} per curve)` : "";
+    setStatus(r.status === "running" ? `live · ${since} points${shown}` : `${since} points${shown}`);
     if (r.status === "running" && gen === state.gen) state.poll = setTimeout(() => poll().catch(showError), POLL_MS);
   }
   await poll();
@@ -385,8 +397,8 @@ function drawParallel(canvas, s) {
 
 async function viewCompare(ids) {
   const runs = await Promise.all(ids.map(id => api("/api/runs/" + encodeURIComponent(id))));
-  const metrics = await Promise.all(ids.map(id => api(`/api/runs/${encodeURIComponent(id)}/metrics?since=0`)));
   const charts = h("div", { class: "charts", id: "compare-charts" });
+  const metrics = await Promise.all(ids.map(id => api(metricsUrl(id, 0, maxPoints(document.getElementById("view") || document.body)))));
   const keys = [...new Set(runs.flatMap(r => r.metric_keys))].sort();
   const paramsOf = runs.map(r => flat(Object.keys(r.params.resolved).length ? r.params.resolved : r.params.given));
   const pkeys = [...new Set(paramsOf.flatMap(Object.keys))].sort();
