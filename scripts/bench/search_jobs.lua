@@ -1,10 +1,11 @@
 -- The work of scripts/bench/search_jobs.sh: 20 random-search trials of a small
 -- network (784-128-10, 3 epochs on 30000 Fashion-MNIST images, about half a second a trial) with JOBS worker processes.
---   moonlab search_jobs.lua JOBS [TRIALS]  -> "TIME <jobs> <seconds> <trials/s>"
+--   moonlab search_jobs.lua JOBS [TRIALS] [THREADS=1]  -> "TIME <jobs> <seconds> <trials/s>"
+-- (THREADS: the threads of the one process when JOBS = 1; workers always run one thread each)
 local jobs = math.tointeger(tonumber(arg[1])) or 1
 local trials = math.tointeger(tonumber(arg[2])) or 20
 local nn, search = ml.nn, ml.search
-ml.threads(1)
+ml.threads(math.tointeger(tonumber(arg[3])) or 1)
 local train = ml.data.fashion_mnist()
 local X, y = train.x:narrow(1, 1, 30000), train.y:narrow(1, 1, 30000)
 local t0 = ml.now()
