@@ -77,6 +77,9 @@ for side in moonlab flask; do
 done
 ml_r=$(tr ' ' '\n' <<< "${R[moonlab]}" | grep . | median); fl_r=$(tr ' ' '\n' <<< "${R[flask]}" | grep . | median)
 awk -v a="$ml_r" -v b="$fl_r" 'BEGIN {printf "ratio moonlab/flask: %.1fx (target >= 20x)\n", a / b}'
+# Flask's threads fight over the GIL at 16 connections; its best is one connection at a time
+read -r fl1 _ _ _ <<< "$(bench "$P_FL" 1 "$SECS")"
+awk -v a="$ml_r" -v b="$fl1" 'BEGIN {printf "flask at its best (1 connection): %.0f req/s; moonlab at 16 connections is %.1fx that\n", b, a / b}'
 
 P_CO=$(free_port); MODEL=$DIR/fashion_cnn.safetensors start_ml "$P_CO"
 P_CB=$(free_port); MODEL=$DIR/fashion_cnn.safetensors start_ml "$P_CB" --max-batch 64 --max-delay-ms 1
