@@ -31,6 +31,12 @@ local KINDS = { "run", "search", "trial" }
 local mkdir_p, write_atomic = files.mkdir_p, files.write_atomic
 
 local function encode(v) return json.encode(v) end
+
+-- One write(2) of text at the end of path, or an error naming who, the path and the OS reason.
+local function append(who, path, text)
+  local ok, err = pcall(ml._track.append, path, text)
+  if not ok then fail(fmt("%s: %s", who, (tostring(err):gsub("^[^\n]-%.lua:%d+: ", "")))) end
+end
 -- user values as JSON can hold them: numbers made safe, functions and tensors dropped, tables kept as objects
 local function clean_object(v) return json.object(format.to_json(v) or {}) end
 
@@ -137,7 +143,7 @@ function M.start(opts)
   run.data_seen = {}
   write_atomic(who, dir .. "/params.json", encode({ given = given, resolved = resolved }))
   run:_write_meta(who)
-  ml._track.append(dir .. "/metrics.jsonl", "")
+  append(who, dir .. "/metrics.jsonl", "")
   stack[#stack + 1] = run
   return run
 end
@@ -173,7 +179,7 @@ function Run:log(metrics, step)
     else fail(fmt("%s: step must be an integer, got %s", who, checks.show(step))) end
   end
   self.last_step = step
-  ml._track.append(self.dir .. "/metrics.jsonl",
+  append(who, self.dir .. "/metrics.jsonl",
     json.encode({ step = step, time = ml._track.unix_time(), metrics = json.object(m) }) .. "\n")
 end
 
