@@ -140,7 +140,7 @@ function M.start(opts)
     local of = os.getenv("MOONLAB_RERUN_OF") -- set by `moonlab rerun` for the runs the re-executed script opens
     if of and of ~= "" and tags.rerun_of == nil then tags.rerun_of = of end
   end
-  run.data_seen = {}
+  run.data_seen, run.given = {}, given
   write_atomic(who, dir .. "/params.json", encode({ given = given, resolved = resolved }))
   run:_write_meta(who)
   append(who, dir .. "/metrics.jsonl", "")
@@ -221,6 +221,14 @@ function Run:set_tags(tags)
     self.meta.tags[k] = format.to_json(v)
   end
   self:_write_meta(who)
+end
+
+-- run:_set_resolved(params): params.json's resolved part rewritten (what a trial's recipe ran with: its defaults,
+-- the fixed values and the sampled ones; `moonlab search` knows them only once the recipe has resolved them)
+function Run:_set_resolved(resolved)
+  local who = "run:_set_resolved"
+  check_open(self, who)
+  write_atomic(who, self.dir .. "/params.json", encode({ given = self.given, resolved = clean_object(check_table(who, "resolved", resolved)) }))
 end
 
 --- run:finish([status = "finished"], [message]): closes the run (meta.json's status and end_time)
