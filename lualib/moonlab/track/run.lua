@@ -21,6 +21,21 @@ local json = ml.json
 local M = {}
 
 local stack = {} -- the open runs of this process, innermost last
+-- The data files this process has read (data.read_csv, read_idx, fashion_mnist, ml.load ... call note_data), in
+-- order: a run records those read before it opened too (a script loads its data, then starts its runs).
+local read_files, read_seen = {}, {}
+local hashes = {} -- path -> {key = size:mtime, info}: a file read by many runs (search trials) is hashed once
+
+local function hash_of(path)
+  local a = lfs.attributes(path)
+  if not a then return nil end
+  local key = a.size .. ":" .. a.modification
+  local c = hashes[path]
+  if c and c.key == key then return c.info end
+  local info = prov.file(path)
+  hashes[path] = info and { key = key, info = info } or nil
+  return info
+end
 
 local Run = Object:extend("track.Run")
 M.Run = Run
@@ -141,6 +156,13 @@ function M.start(opts)
     if of and of ~= "" and tags.rerun_of == nil then tags.rerun_of = of end
   end
   run.data_seen, run.given = {}, given
+  for _, path in ipairs(read_files) do -- what this process read before the run opened
+    local info = hash_of(path)
+    if info then
+      run.data_seen[path] = true
+      run.meta.data[#run.meta.data + 1] = info
+    end
+  end
   write_atomic(who, dir .. "/params.json", encode({ given = given, resolved = resolved }))
   run:_write_meta(who)
   append(who, dir .. "/metrics.jsonl", "")
@@ -273,14 +295,17 @@ function M.active()
   return stack[#stack]
 end
 
---- track.note_data(path): the data readers call this; the open runs record the file's SHA-256 once
+--- track.note_data(path): the data readers call this; the open runs record the file's SHA-256 once, and the runs
+-- opened later by this process record it too
 function M.note_data(path)
-  if stack[1] == nil or type(path) ~= "string" then return end
+  if type(path) ~= "string" then return end
+  if not read_seen[path] then read_seen[path] = true; read_files[#read_files + 1] = path end
+  if stack[1] == nil then return end
   local info, pid = nil, ml._proc.getpid()
   for _, run in ipairs(stack) do
     -- a forked worker inherits its parent's open runs: only its own are its to write
     if run.meta.pid == pid and not run.data_seen[path] then
-      info = info or prov.file(path)
+      info = info or hash_of(path)
       if not info then return end
       run.data_seen[path] = true
       local d = run.meta.data
@@ -294,7 +319,8 @@ ml.doc(M.start, "track.start{experiment='default', name, params, resolved, dir=$
   .. "opens a run directory ROOT/EXPERIMENT/ID with meta.json (provenance), params.json, metrics.jsonl, artifacts/")
 ml.doc(M.root, "track.root([dir]) -> string — where runs live: dir, else $MOONLAB_RUNS, else 'runs'")
 ml.doc(M.active, "track.active() -> run | nil — the innermost open run of this process (fit and search log into it)")
-ml.doc(M.note_data, "track.note_data(path) — records a data file's SHA-256 in the open runs (the data readers call it)")
+ml.doc(M.note_data, "track.note_data(path) — records a data file's SHA-256 in the open runs and in those this process opens later "
+  .. "(the data readers call it)")
 ml.doc(Run, "track.Run — an open run: run.id, run.dir, run:log, run:log_artifact, run:artifact_path, run:set_tags, run:finish")
 ml.doc(Run.log, "run:log(metrics, [step]) — appends {step, time, metrics} as one JSON line to metrics.jsonl (step: the last + 1 by default)")
 ml.doc(Run.artifact_path, "run:artifact_path(name) -> path — a path under the run's artifacts/ to write a file to directly")
