@@ -21,8 +21,9 @@ local json = ml.json
 local M = {}
 
 local stack = {} -- the open runs of this process, innermost last
--- The data files this process has read (data.read_csv, read_idx, fashion_mnist, ml.load ... call note_data), in
--- order: a run records those read before it opened too (a script loads its data, then starts its runs).
+-- The data files this process read while no run was open (data.read_csv, read_idx, fashion_mnist, ml.load ... call
+-- note_data), in order: every run opened later records them too (a script loads its data, then starts its runs, or
+-- fit{track = true} opens one). A file read while a run is open belongs to the open runs only.
 local read_files, read_seen = {}, {}
 local hashes = {} -- path -> {key = size:mtime, info}: a file read by many runs (search trials) is hashed once
 
@@ -290,6 +291,12 @@ M._at_close = setmetatable({}, { __gc = function()
   end
 end })
 
+-- track._forget_reads(): forgets the files read while no run was open (tests/run.lua calls it between test files,
+-- which share one process as scripts do not)
+function M._forget_reads()
+  read_files, read_seen = {}, {}
+end
+
 --- track.active() -> the innermost open run of this process, or nil
 function M.active()
   return stack[#stack]
@@ -299,8 +306,10 @@ end
 -- opened later by this process record it too
 function M.note_data(path)
   if type(path) ~= "string" then return end
-  if not read_seen[path] then read_seen[path] = true; read_files[#read_files + 1] = path end
-  if stack[1] == nil then return end
+  if stack[1] == nil then
+    if not read_seen[path] then read_seen[path] = true; read_files[#read_files + 1] = path end
+    return
+  end
   local info, pid = nil, ml._proc.getpid()
   for _, run in ipairs(stack) do
     -- a forked worker inherits its parent's open runs: only its own are its to write
@@ -319,8 +328,8 @@ ml.doc(M.start, "track.start{experiment='default', name, params, resolved, dir=$
   .. "opens a run directory ROOT/EXPERIMENT/ID with meta.json (provenance), params.json, metrics.jsonl, artifacts/")
 ml.doc(M.root, "track.root([dir]) -> string — where runs live: dir, else $MOONLAB_RUNS, else 'runs'")
 ml.doc(M.active, "track.active() -> run | nil — the innermost open run of this process (fit and search log into it)")
-ml.doc(M.note_data, "track.note_data(path) — records a data file's SHA-256 in the open runs and in those this process opens later "
-  .. "(the data readers call it)")
+ml.doc(M.note_data, "track.note_data(path) — records a data file's SHA-256 in the open runs, or, read while none is open, in the "
+  .. "runs this process opens later (the data readers call it)")
 ml.doc(Run, "track.Run — an open run: run.id, run.dir, run:log, run:log_artifact, run:artifact_path, run:set_tags, run:finish")
 ml.doc(Run.log, "run:log(metrics, [step]) — appends {step, time, metrics} as one JSON line to metrics.jsonl (step: the last + 1 by default)")
 ml.doc(Run.artifact_path, "run:artifact_path(name) -> path — a path under the run's artifacts/ to write a file to directly")
@@ -328,4 +337,4 @@ ml.doc(Run.log_artifact, "run:log_artifact(path, [name]) -> path — copies a fi
 ml.doc(Run.set_tags, "run:set_tags{name = value} — adds tags to meta.json")
 ml.doc(Run.finish, "run:finish([status='finished'], [message]) — ends the run: status (finished, failed, killed) and end_time in meta.json")
 
-return { start = M.start, active = M.active, note_data = M.note_data, root = M.root, Run = Run }
+return { start = M.start, active = M.active, note_data = M.note_data, root = M.root, Run = Run, _forget_reads = M._forget_reads }
