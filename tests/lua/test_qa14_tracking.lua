@@ -233,3 +233,18 @@ T.test("board: a models folder made beside the runs after the board started is s
   T.eq(#later, 1); T.eq(later[1].name, "m")
   T.eq((get("/models/m/1/model.safetensors")), 200)
 end)
+
+T.test("track.read{points = false}: a long log's summary without its points (moonlab runs held a 1M-line log as tables)", function()
+  local root = T.tmpdir()
+  local run = track.start { experiment = "long", dir = root, source = false }
+  for i = 1, 2000 do run:log({ ["batch/loss"] = 1 / i }, i) end
+  run:log({ val_loss = 0 / 0 }, 2001)
+  run:finish()
+  local full, light = track.read(run.dir), track.read(run.dir, { points = false })
+  T.eq(#full.metrics, 2001); T.eq(#light.metrics, 0); T.eq(light.n_points, 2001)
+  T.eq(light.final["batch/loss"], full.final["batch/loss"]); T.ok(light.final.val_loss ~= light.final.val_loss, "NaN read back")
+  T.eq(light.count["batch/loss"], 2000); T.eq(light.last_step["batch/loss"], 2000); T.eq(light.last_step.val_loss, 2001)
+  T.raises(function() track.read(run.dir, { point = false }) end, "track.read: unknown option 'point'")
+  local out = T.capture(string.format("%s runs show %s --dir %s", T.quote(BIN), run.id, T.quote(root)))
+  T.ok(out:find("metrics: 2001 points", 1, true) and out:find("batch/loss = 0.0005  (final, step 2000; 2000 points)", 1, true), out)
+end)

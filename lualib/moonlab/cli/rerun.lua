@@ -83,7 +83,7 @@ end
 local function rerun(o)
   local track = ml.track
   local meta = track.find(o.ref, o.dir)
-  local old = track.read(meta.dir)
+  local old = track.read(meta.dir, { points = false })
   if meta.kind == "trial" and meta.parent then
     return say_error(fmt("run %s is trial %s of the search %s: rerun the search (moonlab rerun %s)", meta.id,
       tostring(meta.tags.trial or "?"), meta.parent, meta.parent))
@@ -129,7 +129,7 @@ local function rerun(o)
     return say_error(fmt("the rerun%s recorded no run in experiment '%s' (does the script call ml.track.start?)",
       ok and "" or " failed and", meta.experiment))
   end
-  local rec = track.read(new.dir)
+  local rec = track.read(new.dir, { points = false })
   print(fmt("new run %s (%s)", new.id, rec.meta.status))
   local keys = {}
   for k in pairs(old.final) do keys[#keys + 1] = k end

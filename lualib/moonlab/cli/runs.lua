@@ -200,7 +200,7 @@ local function load_all(o, experiment)
   local metas, skipped = track.list(o.dir, experiment)
   for _, s in ipairs(skipped or {}) do warn(fmt("skipped %s: %s", s.dir, s.error)) end
   for _, meta in ipairs(metas) do
-    local ok, rec = pcall(track.read, meta.dir)
+    local ok, rec = pcall(track.read, meta.dir, { points = false }) -- final values only: a long log stays cheap
     if ok then out[#out + 1] = rec; warn_corrupt(rec)
     else warn(fmt("skipped %s: %s", meta.dir, (tostring(rec):gsub("^[^:\n]*%.lua:%d+: ", "")))) end
   end
@@ -309,7 +309,7 @@ local function show(o)
   local ref = o.words[2]
   if not ref then return say_error("runs show needs a RUN (an id, a prefix of one, or a run directory)") end
   local meta = ml.track.find(ref, o.dir)
-  local rec = ml.track.read(meta.dir)
+  local rec = ml.track.read(meta.dir, { points = false })
   local m = rec.meta
   local format = require "moonlab.core.format"
   local d = duration(m)
@@ -339,12 +339,10 @@ local function show(o)
     print("data read:")
     for _, f in ipairs(m.data) do print(fmt("  %s  sha256 %s  %s bytes", f.path, f.sha256, text(f.bytes))) end
   end
-  print(fmt("metrics: %d points%s", #rec.metrics, rec.cut_lines > 0 and " (a last line cut by a kill skipped)" or ""))
+  print(fmt("metrics: %d points%s", rec.n_points, rec.cut_lines > 0 and " (a last line cut by a kill skipped)" or ""))
   warn_corrupt(rec)
   for _, k in ipairs(sorted_keys(rec.final)) do
-    local n, last_step = 0, nil
-    for _, p in ipairs(rec.metrics) do if p.metrics[k] ~= nil then n = n + 1; last_step = p.step end end
-    print(fmt("  %s = %s  (final, step %s; %d points)", k, text(rec.final[k]), text(last_step), n))
+    print(fmt("  %s = %s  (final, step %s; %d points)", k, text(rec.final[k]), text(rec.last_step[k]), rec.count[k]))
   end
   local arts = artifacts_of(rec.dir .. "/artifacts", "")
   if #arts > 0 then
@@ -360,7 +358,7 @@ local function compare(o)
   if #o.words < 3 then return say_error("runs compare needs two runs or more: moonlab runs compare A B ...") end
   local recs = {}
   for i = 2, #o.words do
-    recs[#recs + 1] = ml.track.read(ml.track.find(o.words[i], o.dir).dir)
+    recs[#recs + 1] = ml.track.read(ml.track.find(o.words[i], o.dir).dir, { points = false })
     warn_corrupt(recs[#recs])
   end
   local header = { "", "" }
