@@ -302,7 +302,7 @@ async function viewRun(id) {
   show(h("section", { class: "content run", "data-run": run.id },
     h("div", { class: "title" }, h("h2", {}, m.name || run.id), statusEl, h("a", { href: "#/?exp=" + encodeURIComponent(run.experiment), class: "back" }, "← " + run.experiment)),
     h("h3", {}, m.kind === "search" ? "Objective per trial" : "Learning curves"), curves,
-    run.trials > 0 ? [h("h3", {}, "Trials"), trials] : null,
+    run.trials > 0 || m.kind === "search" ? [h("h3", {}, "Trials"), trials] : null,
     run.children.length ? [h("h3", {}, "Child runs"), h("ul", { class: "files" }, run.children.map(c => h("li", {},
       h("a", { href: "#/run/" + encodeURIComponent(c.id) }, c.name || c.id), " ", h("span", { class: "kind" }, c.kind), " ", badge(c.status))))] : null,
     h("div", { class: "cols" },
@@ -318,7 +318,10 @@ async function viewRun(id) {
   const loadArtifacts = () => api(`/api/runs/${encodeURIComponent(id)}/artifacts`)
     .then(list => { if (gen === state.gen) renderArtifacts(artifacts, run.id, list); }).catch(showError);
   // A run that ends while shown: its record read again (end time, tags, error) and its artifacts (often written last).
-  let refreshed = false;
+  let refreshed = false, polls = 0;
+  // a search's trials table and parallel coordinates: read again every few polls while it runs, and once at its end
+  const loadTrials = () => api(`/api/runs/${encodeURIComponent(id)}/trials`)
+    .then(s => { if (gen === state.gen && s.trials.length) renderTrials(trials, s); }).catch(showError);
   async function ended() {
     refreshed = true;
     const fresh = await api("/api/runs/" + encodeURIComponent(id));
@@ -327,6 +330,7 @@ async function viewRun(id) {
     tagsBox.replaceChildren(kvTable(fresh.meta.tags));
     finalBox.replaceChildren(kvTable(fresh.final));
     await loadArtifacts();
+    if (m.kind === "search") await loadTrials();
   }
   async function poll() {
     if (gen !== state.gen) return;
@@ -343,12 +347,13 @@ async function viewRun(id) {
     statusEl.replaceChildren(badge(r.status));
     const shown = r.thinned ? ` (thinned to ${max} per curve)` : "";
     setStatus(r.status === "running" ? `live · ${since} points${shown}` : `${since} points${shown}`);
+    if (r.status === "running" && m.kind === "search" && ++polls % 3 === 0) loadTrials();
     if (r.status === "running" && gen === state.gen) state.poll = setTimeout(() => poll().catch(showError), POLL_MS);
     else if (m.status === "running" && gen === state.gen) { m.status = r.status; await ended(); }
   }
   await poll();
   if (!refreshed) loadArtifacts();
-  if (run.trials > 0) api(`/api/runs/${encodeURIComponent(id)}/trials`).then(s => renderTrials(trials, s)).catch(showError);
+  if (run.trials > 0 || m.kind === "search") loadTrials();
 }
 
 function renderArtifacts(el, id, list) {
