@@ -69,6 +69,7 @@ static int l_canvas(lua_State *L) {
         if (svg) return luaL_error(L, "cannot write '%s': %s", path, cairo_status_to_string(st));
         return luaL_error(L, FN ".canvas: %s", cairo_status_to_string(st));
     }
+    if (svg) cairo_svg_surface_set_document_unit(c->surface, CAIRO_SVG_UNIT_PX); /* as wide as the PNG, not 4/3 */
     c->cr = cairo_create(c->surface);
     cairo_font_options_t *fo = cairo_font_options_create();
     cairo_font_options_set_hint_metrics(fo, CAIRO_HINT_METRICS_OFF); /* same extents in PNG and SVG */
@@ -354,7 +355,30 @@ static int l_box_hits(lua_State *L) {
     return 1;
 }
 
+/* An SVG viewer smooths an embedded image when it scales it up (cairo 1.16's SVG writer drops the pattern's
+ * filter), so for a sharp one on an SVG canvas the image is first scaled up by a whole factor with nearest-
+ * neighbour sampling, to about the size it is drawn at (at most 4096 pixels a side). Returns img or the copy. */
+static cairo_surface_t *blocky_copy(cairo_surface_t *img, int W, int H, double w, double h, int *k_out) {
+    int k = (int)ceil(fmax(w / W, h / H) - 1e-9);
+    while (k > 1 && ((int64_t)k * W > 4096 || (int64_t)k * H > 4096)) k--;
+    *k_out = 1;
+    if (k <= 1) return img;
+    cairo_surface_t *big = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, k * W, k * H);
+    if (cairo_surface_status(big) != CAIRO_STATUS_SUCCESS) { cairo_surface_destroy(big); return img; }
+    cairo_t *b = cairo_create(big);
+    cairo_scale(b, k, k);
+    cairo_set_source_surface(b, img, 0, 0);
+    cairo_pattern_set_filter(cairo_get_source(b), CAIRO_FILTER_NEAREST);
+    cairo_paint(b);
+    cairo_destroy(b);
+    cairo_surface_flush(big);
+    cairo_surface_destroy(img);
+    *k_out = k;
+    return big;
+}
+
 static int l_image(lua_State *L) {
+    bool on_svg = check_canvas(L)->svg;
     cairo_t *cr = cr_of(L);
     ml_tensor *t = lb_check_tensor(L, 2, FN);
     double x = N(3), y = N(4), w = N(5), h = N(6);
@@ -394,12 +418,14 @@ static int l_image(lua_State *L) {
     }
     ml_release(c);
     cairo_surface_mark_dirty(img);
+    int k = 1;
+    if (on_svg && !smooth) img = blocky_copy(img, W, H, w, h, &k);
     cairo_save(cr);
     cairo_translate(cr, x, y);
-    cairo_scale(cr, w / W, h / H);
+    cairo_scale(cr, w / ((double)k * W), h / ((double)k * H));
     cairo_set_source_surface(cr, img, 0, 0);
     cairo_pattern_set_filter(cairo_get_source(cr), smooth ? CAIRO_FILTER_GOOD : CAIRO_FILTER_NEAREST);
-    cairo_rectangle(cr, 0, 0, W, H);
+    cairo_rectangle(cr, 0, 0, (double)k * W, (double)k * H);
     cairo_fill(cr);
     cairo_restore(cr);
     cairo_surface_destroy(img);

@@ -119,15 +119,18 @@ static int tensor_file_gc(lua_State *L) {
     return 0;
 }
 
-/* A tracked run records the data files it reads (track/run.lua's note_data, as data.read_csv calls it):
- * when moonlab.track.run is loaded, note_data(path) is called; a moonlab object file (a model or a pipeline,
- * 'moonlab.format' in its metadata) is not data. Leaves the stack as it found it. */
+/* A tracked run records the data files it reads (track/run.lua's note_data, as data.read_csv calls it;
+ * the module keeps the files read before a run opens, for the runs opened later): require("moonlab.track.run")
+ * .note_data(path); a moonlab object file (a model or a pipeline, 'moonlab.format' in its metadata) is not data.
+ * Leaves the stack as it found it; a library without the module (an embedder's) notes nothing. */
 static void note_data(lua_State *L, int path_idx) {
     int top = lua_gettop(L);
-    lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
-    if (lua_getfield(L, -1, "moonlab.track.run") == LUA_TTABLE && lua_getfield(L, -1, "note_data") == LUA_TFUNCTION) {
-        lua_pushvalue(L, path_idx);
-        lua_call(L, 1, 0);
+    if (lua_getglobal(L, "require") == LUA_TFUNCTION) {
+        lua_pushliteral(L, "moonlab.track.run");
+        if (lua_pcall(L, 1, 1, 0) == LUA_OK && lua_istable(L, -1) && lua_getfield(L, -1, "note_data") == LUA_TFUNCTION) {
+            lua_pushvalue(L, path_idx);
+            lua_call(L, 1, 0);
+        }
     }
     lua_settop(L, top);
 }

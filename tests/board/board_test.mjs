@@ -2,8 +2,9 @@
 // (--remote-debugging-pipe: NUL-separated JSON on fds 3 and 4; no WebSocket, no npm packages).
 //   node tests/board/board_test.mjs --url URL --running DIR --runs ID,ID --search ID --shots PREFIX
 //        [--model NAME:VERSIONS:BYTES] [--long ID:POINTS]
-// Checks: the runs appear in the table and sort by a header click; a run's curves hold its points;
-// lines appended to the running run's metrics.jsonl reach the chart within seconds; two runs
+// Checks: the runs appear in the table and sort by a header click, the experiments beside it, a bad filter
+// term is named; a run's curves hold its points; lines appended to the running run's metrics.jsonl reach the
+// chart within seconds, and when it ends its status and last artifact appear; two runs
 // selected -> the comparison overlays both and highlights differing params; the search view draws
 // its trials; the models page lists a model's versions, newest first, with their metadata and files;
 // a long curve arrives thinned to about the chart's width, its spike kept; screenshots PREFIX-runs.png,
@@ -111,6 +112,14 @@ async function main() {
     if (!(await evaluate(`!!document.querySelector('#runs-table tr[data-id="${id}"]')`))) fail(`run ${id} is not in the table`);
   }
   ok(`runs table shows ${n} runs, the expected ones among them`);
+  // the experiments beside it: one link each, named (not a run of hrefs: a nested list of children once came out as text)
+  const side = await evaluate(`(() => { const exps = [...document.querySelectorAll('aside.experiments a')];
+    return { n: exps.length, names: exps.map(a => a.firstChild.textContent), text: document.querySelector('aside.experiments').textContent }; })()`);
+  const wantExps = await evaluate(`fetch('/api/experiments').then(r => r.json()).then(l => l.map(e => e.name))`);
+  if (side.n !== wantExps.length + 1 || side.text.includes("http") || JSON.stringify(side.names.slice(1)) !== JSON.stringify(wantExps)) {
+    fail(`the experiments list shows ${JSON.stringify(side)}, want "All runs" and ${wantExps.join(", ")}`);
+  }
+  ok(`the experiments list: All runs, ${wantExps.join(", ")}`);
   await evaluate(`document.querySelector('#runs-table th[data-col="name"]').click(); true`);
   const names = await evaluate(`[...document.querySelectorAll('#runs-table tbody tr .run-link')].map(a => a.textContent)`);
   const sorted = [...names].sort((a, b) => a.localeCompare(b));
@@ -121,6 +130,16 @@ async function main() {
   if (!(filtered >= 1 && filtered < n)) fail(`filter optimizer=sgd kept ${filtered} of ${n} rows`);
   await evaluate(`(() => { const f = document.getElementById('filter'); f.value = ''; f.dispatchEvent(new Event('input')); return true; })()`);
   ok(`the filter optimizer=sgd keeps ${filtered} of ${n} runs`);
+  // a term with an operator that is not NAME<op>VALUE matches nothing and is named; params.NAME is the param
+  const setFilter = v => evaluate(`(() => { const f = document.getElementById('filter'); f.value = ${JSON.stringify(v)};
+    f.dispatchEvent(new Event('input')); return [document.querySelectorAll('#runs-table tbody tr').length,
+    document.getElementById('status-line').textContent, f.classList.contains('bad')]; })()`);
+  const [badRows, badLine, badMark] = await setFilter("lr<<0.1");
+  if (badRows !== 0 || !badLine.includes("bad filter term 'lr<<0.1'") || !badMark) fail(`the filter lr<<0.1 gave ${badRows} rows, "${badLine}"`);
+  const [pRows] = await setFilter("params.optimizer=sgd");
+  if (pRows !== filtered) fail(`params.optimizer=sgd kept ${pRows} rows, optimizer=sgd ${filtered}`);
+  await setFilter("");
+  ok(`a bad filter term is named (${badLine}); params.optimizer=sgd keeps the same ${pRows}`);
   await screenshot("runs");
 
   // 2. a finished run: its curves hold every point
@@ -152,6 +171,17 @@ async function main() {
     const after = await waitFor(`(() => { const c = document.querySelector('#curves .chart[data-metric="loss"]'); return c && Number(c.dataset.points) >= ${before + 3} && Number(c.dataset.points); })()`,
       "the appended points", 5000);
     ok(`live run: ${before} -> ${after} points ${Date.now() - t0} ms after the append`);
+    // the run ends while shown: its status, end time and the artifact it wrote last appear without a reload
+    fs.writeFileSync(path.join(args.running, "artifacts", "written-at-the-end.txt"), "the end\n");
+    const metaPath = path.join(args.running, "meta.json");
+    const meta = JSON.parse(fs.readFileSync(metaPath, "utf8"));
+    meta.status = "finished"; meta.end_time = Date.now() / 1000;
+    fs.writeFileSync(metaPath + ".tmp-test", JSON.stringify(meta));
+    fs.renameSync(metaPath + ".tmp-test", metaPath); // as ml.track rewrites it
+    await waitFor(`document.getElementById('run-status')?.textContent === 'finished'
+      && [...document.querySelectorAll('.artifacts .files a')].some(a => a.textContent === 'written-at-the-end.txt')
+      && document.getElementById('run-info')?.textContent.includes('ended')`, "the ended run's status, end time and last artifact", 5000);
+    ok("the live run ended: status, end time and its last artifact shown without a reload");
   }
 
   // 4. select two runs and compare

@@ -91,7 +91,7 @@ T.test("tensors read with ml.load / ml.load_npy (npy, safetensors) are data file
   ml.save_npy(other, ml.ones(3))
   local net = ml.nn.Linear(2, 1)
   net:save(model_file)
-  ml.load(npy) -- no run open: nothing to note, nothing fails
+  ml.load(npy) -- no run open: noted for the runs opened later (once), nothing fails
   local run = track.start { dir = root, source = false }
   ml.load(npy); ml.load(npy) -- once in the record
   ml.load(st)
@@ -110,7 +110,8 @@ T.test("tensors read with ml.load / ml.load_npy (npy, safetensors) are data file
   local run2 = track.start { dir = root, source = false }
   T.raises(function() ml.load(T.tmpname(".npy")) end, "ml.load")
   run2:finish()
-  T.eq(#track.read(run2.dir).meta.data, 0)
+  local d2 = track.read(run2.dir).meta.data -- the file read before any run opened, not the failed one
+  T.eq(#d2, 1); T.eq(d2[1].path, npy)
 end)
 
 T.test("SHA-256 of bytes and files (FIPS 180-4 vectors)", function()

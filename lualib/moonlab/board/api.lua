@@ -453,7 +453,9 @@ function api.trials(root, id)
     local cdir = root .. "/" .. exp .. "/" .. cid
     local meta = read_record(cdir .. "/meta.json")
     if type(meta) == "table" and meta.parent == (smeta.id or id) then
-      local params = shown_params(read_record(cdir .. "/params.json"))
+      -- a trial's sampled values (its params as given); resolved adds the recipe's fixed ones, the same for every trial
+      local tp = read_record(cdir .. "/params.json")
+      local params = type(tp) == "table" and type(tp.given) == "table" and next(tp.given) ~= nil and tp.given or shown_params(tp)
       for k, v in pairs(params) do
         if not seen[k] and (type(v) == "number" or type(v) == "string" or type(v) == "boolean") then
           seen[k] = true; names[#names + 1] = k

@@ -149,10 +149,11 @@ function app.init(config)
     models = config.models,
     static = config.static or (HERE .. "/static"),
   }
-  if not cfg.models then
-    local guess = cfg.root:gsub("/+$", ""):match("^(.*)/[^/]+$")
-    guess = (guess or ".") .. "/models"
-    if lfs.attributes(guess, "mode") == "directory" then cfg.models = guess end
+  if not cfg.models then -- models/ beside the runs folder, looked for on each request (it may be made after the board starts)
+    local guess = (cfg.root:gsub("/+$", ""):match("^(.*)/[^/]+$") or ".") .. "/models"
+    setmetatable(cfg, { __index = function(_, k)
+      if k == "models" and lfs.attributes(guess, "mode") == "directory" then return guess end
+    end })
   end
   local token = config.token
   return function(req)

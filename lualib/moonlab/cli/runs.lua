@@ -18,6 +18,8 @@ options:
   --sort KEY        a final metric, a param or a meta field (start, duration, name, status)
   --desc            sort descending (default ascending when --sort is given)
   --filter EXPR     NAME<V, <=, >, >=, =, != (repeatable; numbers compare as numbers)
+                    a bare NAME is a final metric, else a param, else a meta field;
+                    params.NAME, metrics.NAME, tags.NAME say which
   --status S        only runs with this status (running, finished, failed, killed)
   --kind K          only runs of this kind (run, search, trial)
 RUN: a run id, a unique prefix of one, or a run directory.]]
@@ -68,8 +70,17 @@ local function duration(meta)
   return t1 - meta.start_time
 end
 
--- The value of KEY for a record: a final metric, a resolved param, or a meta field.
+-- The value of KEY for a record: a final metric, a resolved param, or a meta field; params.NAME, metrics.NAME and
+-- tags.NAME (MLflow's names) say which when a param and a metric share a name (fit logs lr, a recipe may take lr).
+local PREFIXES = { params = "params", param = "params", metrics = "metrics", metric = "metrics", tags = "tags", tag = "tags" }
 local function value_of(rec, key)
+  local prefix, name = key:match("^(%a+)%.(.+)$")
+  if prefix and PREFIXES[prefix] then
+    local kind = PREFIXES[prefix]
+    if kind == "params" then return rec.params.resolved[name] end
+    if kind == "metrics" then return rec.final[name] end
+    return rec.meta.tags[name]
+  end
   if rec.final[key] ~= nil then return rec.final[key] end
   if rec.params.resolved[key] ~= nil then return rec.params.resolved[key] end
   if key == "start" then return rec.meta.start_time end
@@ -77,6 +88,37 @@ local function value_of(rec, key)
   local v = rec.meta[key]
   if type(v) ~= "table" then return v end
   return rec.meta.tags[key]
+end
+
+-- Every name --sort and --filter may use for these records (for a clear error and a suggestion on a typo).
+local META_KEYS = { "start", "duration", "id", "name", "experiment", "status", "kind", "parent", "seed", "threads", "host",
+  "pid", "moonlab_version", "start_time", "end_time", "error" }
+local function known_keys(recs)
+  local seen, out = {}, {}
+  local function add(k) if not seen[k] then seen[k] = true; out[#out + 1] = k end end
+  for _, k in ipairs(META_KEYS) do add(k) end
+  for _, rec in ipairs(recs) do
+    for k in pairs(rec.final) do add(k); add("metrics." .. k) end
+    for k in pairs(rec.params.resolved) do add(k); add("params." .. k) end
+    for k in pairs(rec.meta.tags) do add(k); add("tags." .. k) end
+  end
+  return out, seen
+end
+
+-- nil, or the message for a --sort / --filter name that no record has
+local function unknown_key(what, key, recs)
+  for _, rec in ipairs(recs) do if value_of(rec, key) ~= nil then return nil end end
+  local known, seen = known_keys(recs)
+  if seen[key] then return nil end -- a meta field no run has a value for (parent, error): no error
+  local hint = require("moonlab.core.checks").suggest(key, known)
+  local params, metrics = {}, {}
+  for _, k in ipairs(known) do
+    if k:match("^params%.") then params[#params + 1] = k:sub(8) elseif k:match("^metrics%.") then metrics[#metrics + 1] = k:sub(9) end
+  end
+  table.sort(params); table.sort(metrics)
+  return fmt("%s: no run here has a param, final metric or field '%s'%s (params: %s; metrics: %s)", what, key,
+    hint and fmt("; did you mean '%s'?", hint) or "", #params > 0 and table.concat(params, ", ") or "none",
+    #metrics > 0 and table.concat(metrics, ", ") or "none")
 end
 
 local function parse_filter(expr)
@@ -141,12 +183,26 @@ local function parse(args)
   return o
 end
 
+-- A run that cannot be read, or whose metrics.jsonl has damaged lines, is said on stderr, not dropped in silence.
+local function warn(msg) io.stderr:write("moonlab runs: warning: ", msg, "\n") end
+local function warn_corrupt(rec)
+  local c = rec.corrupt_lines or {}
+  if #c == 0 then return end
+  local shown = {}
+  for i = 1, math.min(#c, 5) do shown[i] = tostring(c[i]) end
+  warn(fmt("%s/metrics.jsonl: line%s %s %s not a metrics record {step, time, metrics} (skipped)", rec.dir, #c > 1 and "s" or "",
+    table.concat(shown, ", ") .. (#c > 5 and fmt(" and %d more", #c - 5) or ""), #c > 1 and "are" or "is"))
+end
+
 local function load_all(o, experiment)
   local track = ml.track
   local out = {}
-  for _, meta in ipairs(track.list(o.dir, experiment)) do
-    local ok, rec = pcall(track.read, meta.dir)
-    if ok then out[#out + 1] = rec end
+  local metas, skipped = track.list(o.dir, experiment)
+  for _, s in ipairs(skipped or {}) do warn(fmt("skipped %s: %s", s.dir, s.error)) end
+  for _, meta in ipairs(metas) do
+    local ok, rec = pcall(track.read, meta.dir, { points = false }) -- final values only: a long log stays cheap
+    if ok then out[#out + 1] = rec; warn_corrupt(rec)
+    else warn(fmt("skipped %s: %s", meta.dir, (tostring(rec):gsub("^[^:\n]*%.lua:%d+: ", "")))) end
   end
   return out
 end
@@ -155,7 +211,20 @@ end
 
 local function list(o)
   local experiment = o.words[1]
+  if o.dir and require("lfs").attributes(o.dir, "mode") ~= "directory" then
+    error(fmt("--dir '%s' is not a folder of run records", o.dir), 0)
+  end
   local recs = load_all(o, experiment)
+  if #recs > 0 then
+    for _, f in ipairs(o.filters) do
+      local msg = unknown_key(fmt("--filter '%s'", f.text), f.name, recs)
+      if msg then error(msg, 0) end
+    end
+    if o.sort then
+      local msg = unknown_key(fmt("--sort %s", o.sort), o.sort, recs)
+      if msg then error(msg, 0) end
+    end
+  end
   local kept = {}
   for _, rec in ipairs(recs) do
     local ok = (not o.status or rec.meta.status == o.status) and (not o.kind or rec.meta.kind == o.kind)
@@ -194,14 +263,16 @@ local function list(o)
   end
   while #pkeys > 6 do table.remove(pkeys) end
   local metric_keys = sorted_keys(mkeys)
-  if o.sort and mkeys[o.sort] then -- the sorted metric first
-    for i, k in ipairs(metric_keys) do if k == o.sort then table.remove(metric_keys, i) break end end
-    table.insert(metric_keys, 1, o.sort)
+  local sorted_metric = o.sort and (mkeys[o.sort] and o.sort or o.sort:match("^metrics?%.(.+)$"))
+  if sorted_metric and mkeys[sorted_metric] then -- the sorted metric first
+    for i, k in ipairs(metric_keys) do if k == sorted_metric then table.remove(metric_keys, i) break end end
+    table.insert(metric_keys, 1, sorted_metric)
   end
   while #metric_keys > 8 do table.remove(metric_keys) end
   local header = { "id", "experiment", "name", "status", "start", "duration" }
-  for _, k in ipairs(pkeys) do header[#header + 1] = k end
-  for _, k in ipairs(metric_keys) do header[#header + 1] = k end
+  -- a param and a metric of one name (fit's lr beside a recipe's lr) are told apart as params.lr and metrics.lr
+  for _, k in ipairs(pkeys) do header[#header + 1] = mkeys[k] and ("params." .. k) or k end
+  for _, k in ipairs(metric_keys) do header[#header + 1] = pvals[k] and ("metrics." .. k) or k end
   local format = require "moonlab.core.format"
   local rows = {}
   for _, rec in ipairs(kept) do
@@ -238,7 +309,7 @@ local function show(o)
   local ref = o.words[2]
   if not ref then return say_error("runs show needs a RUN (an id, a prefix of one, or a run directory)") end
   local meta = ml.track.find(ref, o.dir)
-  local rec = ml.track.read(meta.dir)
+  local rec = ml.track.read(meta.dir, { points = false })
   local m = rec.meta
   local format = require "moonlab.core.format"
   local d = duration(m)
@@ -268,11 +339,10 @@ local function show(o)
     print("data read:")
     for _, f in ipairs(m.data) do print(fmt("  %s  sha256 %s  %s bytes", f.path, f.sha256, text(f.bytes))) end
   end
-  print(fmt("metrics: %d points%s", #rec.metrics, rec.cut_lines > 0 and fmt(" (%d cut line(s) skipped)", rec.cut_lines) or ""))
+  print(fmt("metrics: %d points%s", rec.n_points, rec.cut_lines > 0 and " (a last line cut by a kill skipped)" or ""))
+  warn_corrupt(rec)
   for _, k in ipairs(sorted_keys(rec.final)) do
-    local n, last_step = 0, nil
-    for _, p in ipairs(rec.metrics) do if p.metrics[k] ~= nil then n = n + 1; last_step = p.step end end
-    print(fmt("  %s = %s  (final, step %s; %d points)", k, text(rec.final[k]), text(last_step), n))
+    print(fmt("  %s = %s  (final, step %s; %d points)", k, text(rec.final[k]), text(rec.last_step[k]), rec.count[k]))
   end
   local arts = artifacts_of(rec.dir .. "/artifacts", "")
   if #arts > 0 then
@@ -287,7 +357,10 @@ end
 local function compare(o)
   if #o.words < 3 then return say_error("runs compare needs two runs or more: moonlab runs compare A B ...") end
   local recs = {}
-  for i = 2, #o.words do recs[#recs + 1] = ml.track.read(ml.track.find(o.words[i], o.dir).dir) end
+  for i = 2, #o.words do
+    recs[#recs + 1] = ml.track.read(ml.track.find(o.words[i], o.dir).dir, { points = false })
+    warn_corrupt(recs[#recs])
+  end
   local header = { "", "" }
   for _, rec in ipairs(recs) do header[#header + 1] = rec.meta.id end
   local rows = {}

@@ -195,7 +195,9 @@ local function run(args)
     local all = {}
     for k, v in pairs(overrides) do all[k] = v end
     for k, v in pairs(p) do all[k] = v end
-    return (recipe.run(r, { overrides = all, path = file, trial = trial }))
+    local out, params = recipe.run(r, { overrides = all, path = file, trial = trial })
+    require("moonlab.track.autolog").trial_resolved(params) -- the trial's record: what the recipe ran with
+    return out
   end
   print(string.format("search %s: %s, %s trials, %s, journal %s", file, method, trials or "20",
     metric and (direction .. " " .. metric) or direction, journal))

@@ -24,11 +24,18 @@ function M.mkdir_p(who, path)
 end
 
 
+-- io.open's message without the path it starts with (the callers name the path themselves)
+local function reason(msg, path)
+  msg = tostring(msg)
+  if msg:sub(1, #path + 2) == path .. ": " then return msg:sub(#path + 3) end
+  return msg
+end
+
 -- Writes text to path through a temporary file and a rename: a reader sees the old file or the new one, whole.
 function M.write_atomic(who, path, text)
   local tmp = fmt("%s.tmp%d", path, ml._proc.getpid())
   local f, err = io.open(tmp, "wb")
-  if not f then error(fmt("%s: cannot write '%s': %s", who, tmp, tostring(err)), 0) end
+  if not f then error(fmt("%s: cannot write '%s': %s", who, path, reason(err, tmp)), 0) end
   f:write(text)
   local ok, err2 = f:close()
   if not ok then os.remove(tmp); error(fmt("%s: cannot write '%s': %s", who, tmp, tostring(err2)), 0) end

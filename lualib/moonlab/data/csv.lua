@@ -211,7 +211,7 @@ function csv.read_csv(path, opts)
   local o = checks.options(fn, opts, READ_OPTIONS)
   local nrows = count(fn, "nrows", o.nrows, 0)
   local chunksize = count(fn, "chunksize", o.chunksize, 1)
-  do local tr = package.loaded["moonlab.track.run"]; if tr then tr.note_data(path) end end -- a tracked run hashes the files it reads
+  require("moonlab.track.run").note_data(path) -- a tracked run hashes the files it reads (those read before it opened too)
   local r, names, wanted, warn = open(fn, path, o)
   if chunksize then return csv.chunks(r, names, wanted, warn, chunksize, nrows) end
   local chunk = nrows ~= 0 and next_chunk(r, nrows or -1) or nil

@@ -16,7 +16,7 @@ local function read_idx(path, opts)
   if opts.scale ~= nil and type(opts.scale) ~= "number" then
     fail("data.read_idx: option 'scale' must be a number, got " .. type(opts.scale))
   end
-  do local tr = package.loaded["moonlab.track.run"]; if tr then tr.note_data(path) end end -- a tracked run hashes the files it reads
+  require("moonlab.track.run").note_data(path) -- a tracked run hashes the files it reads (those read before it opened too)
   return B.call(C.read_idx, path, opts.scale)
 end
 data.read_idx = doc(read_idx, "data.read_idx(path, [{scale=}]) -> tensor — reads an IDX file (the MNIST format), "
@@ -57,7 +57,7 @@ data.fashion_mnist = doc(function(opts)
   local sets = {}
   for _, split in ipairs({ "train", "t10k" }) do
     local xp, yp = find(split .. "-images-idx3-ubyte"), find(split .. "-labels-idx1-ubyte")
-    do local tr = package.loaded["moonlab.track.run"]; if tr then tr.note_data(xp); tr.note_data(yp) end end -- a tracked run hashes the files it reads
+    do local tr = require("moonlab.track.run"); tr.note_data(xp); tr.note_data(yp) end -- a tracked run hashes the files it reads
     local x = B.call(C.read_idx, xp, 1 / 255)
     local y = B.call(C.read_idx, yp)
     if x:dim() ~= 3 or y:dim() ~= 1 or x:shape()[1] ~= y:shape()[1] then

@@ -137,6 +137,15 @@ function M.search(objective, track, info)
   return wrapped, finish
 end
 
+--- autolog.trial_resolved(params): the params a trial's recipe resolved (defaults, fixed and sampled values) become
+-- its run's resolved params (`moonlab search` calls it; a no-op outside a tracked trial)
+function M.trial_resolved(params)
+  local run = active()
+  if run and run.open and run.meta.kind == "trial" and run.meta.pid == ml._proc.getpid() and type(params) == "table" then
+    run:_set_resolved(params)
+  end
+end
+
 -- ---- recipes ------------------------------------------------------------------------------
 
 --- autolog.recipe(run_fn, r, opts, track) -> metrics, params: `moonlab recipe.lua` through a run record (track false: none)
@@ -174,6 +183,7 @@ function M.recipe(run_fn, r, opts, track)
 end
 
 ml.doc(M.search, "autolog.search(objective, track, info) -> objective, finish — search.run's hook: a parent run of kind search, a child run per trial")
+ml.doc(M.trial_resolved, "autolog.trial_resolved(params) — a tracked trial's resolved params: what its recipe ran with (moonlab search)")
 ml.doc(M.recipe, "autolog.recipe(run_fn, r, opts, [track]) -> metrics, params — `moonlab recipe.lua` recorded as a run (params given/resolved, metrics, status)")
 
 return M

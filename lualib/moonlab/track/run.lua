@@ -21,6 +21,22 @@ local json = ml.json
 local M = {}
 
 local stack = {} -- the open runs of this process, innermost last
+-- The data files this process read while no run was open (data.read_csv, read_idx, fashion_mnist, ml.load ... call
+-- note_data), in order: every run opened later records them too (a script loads its data, then starts its runs, or
+-- fit{track = true} opens one). A file read while a run is open belongs to the open runs only.
+local read_files, read_seen = {}, {}
+local hashes = {} -- path -> {key = size:mtime, info}: a file read by many runs (search trials) is hashed once
+
+local function hash_of(path)
+  local a = lfs.attributes(path)
+  if not a then return nil end
+  local key = a.size .. ":" .. a.modification
+  local c = hashes[path]
+  if c and c.key == key then return c.info end
+  local info = prov.file(path)
+  hashes[path] = info and { key = key, info = info } or nil
+  return info
+end
 
 local Run = Object:extend("track.Run")
 M.Run = Run
@@ -31,6 +47,12 @@ local KINDS = { "run", "search", "trial" }
 local mkdir_p, write_atomic = files.mkdir_p, files.write_atomic
 
 local function encode(v) return json.encode(v) end
+
+-- One write(2) of text at the end of path, or an error naming who, the path and the OS reason.
+local function append(who, path, text)
+  local ok, err = pcall(ml._track.append, path, text)
+  if not ok then fail(fmt("%s: %s", who, (tostring(err):gsub("^[^\n]-%.lua:%d+: ", "")))) end
+end
 -- user values as JSON can hold them: numbers made safe, functions and tensors dropped, tables kept as objects
 local function clean_object(v) return json.object(format.to_json(v) or {}) end
 
@@ -134,10 +156,17 @@ function M.start(opts)
     local of = os.getenv("MOONLAB_RERUN_OF") -- set by `moonlab rerun` for the runs the re-executed script opens
     if of and of ~= "" and tags.rerun_of == nil then tags.rerun_of = of end
   end
-  run.data_seen = {}
+  run.data_seen, run.given = {}, given
+  for _, path in ipairs(read_files) do -- what this process read before the run opened
+    local info = hash_of(path)
+    if info then
+      run.data_seen[path] = true
+      run.meta.data[#run.meta.data + 1] = info
+    end
+  end
   write_atomic(who, dir .. "/params.json", encode({ given = given, resolved = resolved }))
   run:_write_meta(who)
-  ml._track.append(dir .. "/metrics.jsonl", "")
+  append(who, dir .. "/metrics.jsonl", "")
   stack[#stack + 1] = run
   return run
 end
@@ -173,7 +202,7 @@ function Run:log(metrics, step)
     else fail(fmt("%s: step must be an integer, got %s", who, checks.show(step))) end
   end
   self.last_step = step
-  ml._track.append(self.dir .. "/metrics.jsonl",
+  append(who, self.dir .. "/metrics.jsonl",
     json.encode({ step = step, time = ml._track.unix_time(), metrics = json.object(m) }) .. "\n")
 end
 
@@ -217,6 +246,14 @@ function Run:set_tags(tags)
   self:_write_meta(who)
 end
 
+-- run:_set_resolved(params): params.json's resolved part rewritten (what a trial's recipe ran with: its defaults,
+-- the fixed values and the sampled ones; `moonlab search` knows them only once the recipe has resolved them)
+function Run:_set_resolved(resolved)
+  local who = "run:_set_resolved"
+  check_open(self, who)
+  write_atomic(who, self.dir .. "/params.json", encode({ given = self.given, resolved = clean_object(check_table(who, "resolved", resolved)) }))
+end
+
 --- run:finish([status = "finished"], [message]): closes the run (meta.json's status and end_time)
 function Run:finish(status, message)
   local who = "run:finish"
@@ -254,19 +291,30 @@ M._at_close = setmetatable({}, { __gc = function()
   end
 end })
 
+-- track._forget_reads(): forgets the files read while no run was open (tests/run.lua calls it between test files,
+-- which share one process as scripts do not)
+function M._forget_reads()
+  read_files, read_seen = {}, {}
+end
+
 --- track.active() -> the innermost open run of this process, or nil
 function M.active()
   return stack[#stack]
 end
 
---- track.note_data(path): the data readers call this; the open runs record the file's SHA-256 once
+--- track.note_data(path): the data readers call this; the open runs record the file's SHA-256 once, and the runs
+-- opened later by this process record it too
 function M.note_data(path)
-  if stack[1] == nil or type(path) ~= "string" then return end
+  if type(path) ~= "string" then return end
+  if stack[1] == nil then
+    if not read_seen[path] then read_seen[path] = true; read_files[#read_files + 1] = path end
+    return
+  end
   local info, pid = nil, ml._proc.getpid()
   for _, run in ipairs(stack) do
     -- a forked worker inherits its parent's open runs: only its own are its to write
     if run.meta.pid == pid and not run.data_seen[path] then
-      info = info or prov.file(path)
+      info = info or hash_of(path)
       if not info then return end
       run.data_seen[path] = true
       local d = run.meta.data
@@ -280,7 +328,8 @@ ml.doc(M.start, "track.start{experiment='default', name, params, resolved, dir=$
   .. "opens a run directory ROOT/EXPERIMENT/ID with meta.json (provenance), params.json, metrics.jsonl, artifacts/")
 ml.doc(M.root, "track.root([dir]) -> string — where runs live: dir, else $MOONLAB_RUNS, else 'runs'")
 ml.doc(M.active, "track.active() -> run | nil — the innermost open run of this process (fit and search log into it)")
-ml.doc(M.note_data, "track.note_data(path) — records a data file's SHA-256 in the open runs (the data readers call it)")
+ml.doc(M.note_data, "track.note_data(path) — records a data file's SHA-256 in the open runs, or, read while none is open, in the "
+  .. "runs this process opens later (the data readers call it)")
 ml.doc(Run, "track.Run — an open run: run.id, run.dir, run:log, run:log_artifact, run:artifact_path, run:set_tags, run:finish")
 ml.doc(Run.log, "run:log(metrics, [step]) — appends {step, time, metrics} as one JSON line to metrics.jsonl (step: the last + 1 by default)")
 ml.doc(Run.artifact_path, "run:artifact_path(name) -> path — a path under the run's artifacts/ to write a file to directly")
@@ -288,4 +337,4 @@ ml.doc(Run.log_artifact, "run:log_artifact(path, [name]) -> path — copies a fi
 ml.doc(Run.set_tags, "run:set_tags{name = value} — adds tags to meta.json")
 ml.doc(Run.finish, "run:finish([status='finished'], [message]) — ends the run: status (finished, failed, killed) and end_time in meta.json")
 
-return { start = M.start, active = M.active, note_data = M.note_data, root = M.root, Run = Run }
+return { start = M.start, active = M.active, note_data = M.note_data, root = M.root, Run = Run, _forget_reads = M._forget_reads }

@@ -41,23 +41,51 @@ local function read_meta(who, dir)
   return meta
 end
 
---- track.read_metrics(path) -> {points...}, cut: the lines of metrics.jsonl (a cut last line skipped and counted)
-function M.read_metrics(path)
-  local points, cut = {}, 0
+-- Reads metrics.jsonl line by line (a per-batch log of a million lines is never one string). keep: store every point;
+-- else only the summary: each metric's last value, the step of it, and its count. Returns points, cut, corrupt,
+-- summary = {final, last_step, count, n}.
+local function scan_metrics(path, keep)
+  local points, cut, corrupt = {}, 0, {}
+  local final, last_step, count, n_points = {}, {}, {}, 0
+  local summary = { final = final, last_step = last_step, count = count, n = 0 }
   local f = io.open(path, "rb")
-  if not f then return points, cut end
-  for line in f:lines() do
-    if line ~= "" then
-      local ok, p = pcall(ml.json.decode, line)
+  if not f then return points, cut, corrupt, summary end
+  local decode, from_json, number = ml.json.decode, format.from_json, format.number_from_json
+  local n = 0
+  for line in f:lines("L") do
+    n = n + 1
+    local ended = line:sub(-1) == "\n"
+    if line:find("%S") then
+      local ok, p = pcall(decode, line)
       if ok and type(p) == "table" and type(p.metrics) == "table" then
-        points[#points + 1] = format.from_json(p)
+        n_points = n_points + 1
+        if keep then
+          p = from_json(p)
+          points[#points + 1] = p
+        end
+        local step = p.step
+        for k, v in pairs(p.metrics) do
+          v = number(v)
+          if v ~= nil then final[k] = v; last_step[k] = step; count[k] = (count[k] or 0) + 1 end
+        end
+      elseif ended then
+        corrupt[#corrupt + 1] = n
       else
-        cut = cut + 1
+        cut = 1
       end
     end
   end
   f:close()
-  return points, cut
+  summary.n = n_points
+  return points, cut, corrupt, summary
+end
+
+--- track.read_metrics(path) -> {points...}, cut, corrupt: the lines of metrics.jsonl. cut: 1 when the last line
+-- has no newline and is not a record (a write cut by a kill), else 0; corrupt: the numbers of the other lines that
+-- are not {step, time, metrics} records (skipped, and said by the readers: a damaged file is not a killed run)
+function M.read_metrics(path)
+  local points, cut, corrupt = scan_metrics(path, true)
+  return points, cut, corrupt
 end
 
 --- track.final(points) -> {name = last value}: each metric's last logged value
@@ -69,9 +97,14 @@ function M.final(points)
   return out
 end
 
---- track.read(run_dir) -> {meta, params, metrics = {points}, final, dir}: a whole run record
-function M.read(dir)
+--- track.read(run_dir, [{points = true}]) -> {meta, params, metrics = {points}, final, dir}: a whole run record;
+-- points = false reads the metrics for their summary only (final, last_step, count, n_points; metrics = {}), in
+-- memory that does not grow with the log (what `moonlab runs` lists and compares)
+function M.read(dir, opts)
   local who = "track.read"
+  if opts ~= nil and type(opts) ~= "table" then fail(fmt("%s: options must be a table {points = false}, got %s", who, checks.show(opts))) end
+  opts = checks.options(who, opts, { "points" })
+  local keep = opts.points ~= false
   if type(dir) == "table" and dir.dir then dir = dir.dir end
   if type(dir) ~= "string" then fail(fmt("%s: expected a run directory, got %s", who, checks.show(dir))) end
   local meta = read_meta(who, dir)
@@ -80,8 +113,9 @@ function M.read(dir)
   end
   local params = decode_file(who, dir .. "/params.json") or {}
   params.given, params.resolved = params.given or {}, params.resolved or {}
-  local points, cut = M.read_metrics(dir .. "/metrics.jsonl")
-  return { meta = meta, params = params, metrics = points, final = M.final(points), cut_lines = cut, dir = dir }
+  local points, cut, corrupt, sum = scan_metrics(dir .. "/metrics.jsonl", keep)
+  return { meta = meta, params = params, metrics = points, final = sum.final, last_step = sum.last_step, count = sum.count,
+    n_points = sum.n, cut_lines = cut, corrupt_lines = corrupt, dir = dir }
 end
 
 local function subdirs(path)
@@ -104,7 +138,8 @@ function M.experiments(root)
   return out
 end
 
---- track.list([root], [experiment]) -> {meta...}: the runs' meta tables (status resolved, meta.dir set), newest first
+--- track.list([root], [experiment]) -> {meta...}, skipped: the runs' meta tables (status resolved, meta.dir set), newest
+-- first; skipped: {{dir = ..., error = ...}...}, the folders whose meta.json is not valid JSON (a folder without one is no run)
 function M.list(root, experiment)
   local who = "track.list"
   root = require("moonlab.track.run").root(root)
@@ -112,12 +147,14 @@ function M.list(root, experiment)
   if experiment ~= nil and type(experiment) ~= "string" then
     fail(fmt("%s: experiment must be a name, got %s", who, checks.show(experiment)))
   end
-  local out = {}
+  local out, skipped = {}, {}
   local exps = experiment and { experiment } or M.experiments(root)
   for _, e in ipairs(exps) do
     for _, id in ipairs(subdirs(root .. "/" .. e)) do
-      local ok, meta = pcall(read_meta, who, root .. "/" .. e .. "/" .. id)
-      if ok and meta then out[#out + 1] = meta end
+      local dir = root .. "/" .. e .. "/" .. id
+      local ok, meta = pcall(read_meta, who, dir)
+      if ok and meta then out[#out + 1] = meta
+      elseif not ok then skipped[#skipped + 1] = { dir = dir, error = (tostring(meta):gsub("^[^:\n]*%.lua:%d+: ", "")) } end
     end
   end
   table.sort(out, function(a, b)
@@ -125,7 +162,7 @@ function M.list(root, experiment)
     if ta ~= tb then return ta > tb end
     return tostring(a.id) > tostring(b.id)
   end)
-  return out
+  return out, skipped
 end
 
 --- track.find(ref, [root]) -> meta: the run whose id is ref or starts with it (or the run directory ref)
@@ -145,12 +182,15 @@ function M.find(ref, root)
   fail(fmt("%s: '%s' matches %d runs (%s%s); give more of the id", who, ref, #hits, table.concat(ids, ", "), #hits > 5 and ", ..." or ""))
 end
 
-ml.doc(M.read, "track.read(run_dir) -> {meta, params = {given, resolved}, metrics = {points}, final, dir} — a run record; status resolved (killed)")
-ml.doc(M.list, "track.list([root], [experiment]) -> {meta...} — the runs' meta tables, newest first (status resolved, meta.dir set)")
+ml.doc(M.read, "track.read(run_dir, [{points = true}]) -> {meta, params = {given, resolved}, metrics = {points}, final, last_step, count, "
+  .. "n_points, cut_lines, corrupt_lines, dir} — a run record; status resolved (killed); points = false: the metrics' summary only")
+ml.doc(M.list, "track.list([root], [experiment]) -> {meta...}, skipped — the runs' meta tables, newest first (status resolved, meta.dir set); "
+  .. "skipped: {{dir, error}...}, folders whose meta.json is not valid JSON")
 ml.doc(M.find, "track.find(ref, [root]) -> meta — the run with id ref or the one id starting with ref (or a run directory)")
 ml.doc(M.experiments, "track.experiments([root]) -> {name...} — the experiment directories under root")
 ml.doc(M.status_of, "track.status_of(meta) -> status — 'running' of a process gone from this host reads as 'killed'")
-ml.doc(M.read_metrics, "track.read_metrics(path) -> points, cut — the JSON lines of metrics.jsonl; a cut line is skipped and counted")
+ml.doc(M.read_metrics, "track.read_metrics(path) -> points, cut, corrupt — the JSON lines of metrics.jsonl; a cut last line (no newline) "
+  .. "is skipped and counted in cut, other lines that are not records are skipped and their numbers listed in corrupt")
 ml.doc(M.final, "track.final(points) -> {name = value} — each metric's last logged value")
 
 return M

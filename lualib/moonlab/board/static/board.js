@@ -18,7 +18,7 @@ function h(tag, attrs, ...kids) {
     else if (k === "class") el.className = v;
     else el.setAttribute(k, v === true ? "" : v);
   }
-  for (const kid of kids.flat()) if (kid != null) el.append(kid instanceof Node ? kid : String(kid));
+  for (const kid of kids.flat(Infinity)) if (kid != null) el.append(kid instanceof Node ? kid : String(kid));
   return el;
 }
 
@@ -62,17 +62,23 @@ function stopAll() {
 
 // ---- the runs table ------------------------------------------------------------------------
 
-// "lr<0.1 adam": words match any cell, key<op>value compares a column.
+// "lr<0.1 adam": words match any cell, key<op>value compares a column: a field or a final metric by its name, else
+// the param; params.NAME and metrics.NAME say which when both have the name. A term that has an operator but is
+// not NAME<op>VALUE (lr<<0.1, <0.1, lr<) is bad: it matches nothing and the status line says so.
 function parseFilter(text) {
   return text.trim().split(/\s+/).filter(Boolean).map(tok => {
-    const m = tok.match(/^([\w.]+)(<=|>=|!=|=|<|>)(.+)$/);
-    return m ? { key: m[1], op: m[2], value: m[3] } : { word: tok.toLowerCase() };
+    const m = tok.match(/^([\w.\/-]+)(<=|>=|!=|==|=|<|>)([^<>=!].*)$/);
+    if (m) return { key: m[1], op: m[2] === "==" ? "=" : m[2], value: m[3] };
+    return /[<>=]/.test(tok) ? { bad: tok } : { word: tok.toLowerCase() };
   });
 }
+function badTerms(text) { return parseFilter(text).filter(t => t.bad).map(t => t.bad); }
 function matches(row, terms) {
   return terms.every(t => {
+    if (t.bad) return false;
     if (t.word) return Object.values(row).some(v => String(fmtNum(v)).toLowerCase().includes(t.word));
-    const v = t.key in row ? row[t.key] : row["params." + t.key], n = Number(t.value);
+    const v = t.key.startsWith("metrics.") ? row[t.key.slice(8)] : t.key in row ? row[t.key] : row["params." + t.key];
+    const n = Number(t.value);
     if (v == null) return false;
     const num = typeof v === "number" && !Number.isNaN(n);
     const a = num ? v : String(v), b = num ? n : t.value;
@@ -152,12 +158,14 @@ async function viewRuns(params) {
       class: (c === key ? (dir > 0 ? "sorted asc" : "sorted desc") : "") + (metricCols.includes(c) ? " metric" : ""),
       "data-col": c, title: "click to sort",
       onclick: () => { state.sort = { key: c, dir: c === key ? -dir : (c === "name" ? 1 : -1) }; render(); },
-    }, c.replace(/^params\./, ""))));
+    }, c.startsWith("params.") && !metricCols.includes(c.slice(7)) ? c.slice(7) : c)));
     const body = shown.map(r => h("tr", { "data-id": r.id, class: state.selected.has(r.id) ? "selected" : "" },
       h("td", {}, h("input", { type: "checkbox", class: "pick", checked: state.selected.has(r.id), onchange: ev => pick(ev, r.id) })),
       cols.map(c => runCell(r, c))));
     table.replaceChildren(h("thead", {}, head), h("tbody", {}, body));
-    setStatus(`${shown.length} of ${rows.length} runs`);
+    const bad = badTerms(state.filter);
+    filter.classList.toggle("bad", bad.length > 0);
+    setStatus(`${shown.length} of ${rows.length} runs` + (bad.length ? ` · bad filter term ${bad.map(b => `'${b}'`).join(", ")}: write NAME<VALUE (or <=, >, >=, =, !=)` : ""));
   }
   filter.addEventListener("input", () => { state.filter = filter.value; render(); });
   updateCompare();
@@ -182,6 +190,9 @@ async function viewRuns(params) {
 // loss and val_loss share a chart (and a search's value and best_value): the name without its prefix.
 function baseName(k) { return k.replace(/^(val|valid|validation|train|test|best)_/, ""); }
 
+// Steps are whole numbers (epochs, batches, trials): the x axis ticks at 1, 2, 5, 10, 20, 50 ... of them, never 1.5.
+const STEP_INCRS = Array.from({ length: 16 }, (_, d) => [1, 2, 5].map(k => k * 10 ** d)).flat();
+
 // A uPlot chart of series {label, points: [[step, value]...]} on one x axis (the step).
 function makeChart(el, title, series, width) {
   const steps = [...new Set(series.flatMap(s => s.points.map(p => p[0])))].sort((a, b) => a - b);
@@ -193,7 +204,7 @@ function makeChart(el, title, series, width) {
   })];
   const opts = {
     title, width, height: 240, cursor: { drag: { x: true, y: false } }, scales: { x: { time: false } },
-    axes: [{ label: "step", stroke: "#555", grid: { stroke: "#eee" } }, { stroke: "#555", grid: { stroke: "#eee" }, size: 60 }],
+    axes: [{ label: "step", stroke: "#555", grid: { stroke: "#eee" }, incrs: STEP_INCRS }, { stroke: "#555", grid: { stroke: "#eee" }, size: 60 }],
     series: [{ label: "step" }, ...series.map((s, i) => ({
       label: s.label, stroke: s.color || PALETTE[i % PALETTE.length], width: 2, spanGaps: true,
       points: { show: steps.length < 40 }, value: (u, v) => fmtNum(v),
@@ -265,6 +276,18 @@ function kvTable(obj, cls) {
   return h("table", { class: "kv " + (cls || "") }, entries.sort().map(([k, v]) => h("tr", {}, h("th", {}, k), h("td", {}, fmtNum(v)))));
 }
 
+function runInfo(run) {
+  const m = run.meta;
+  return h("table", { class: "kv" },
+    [["id", run.id], ["experiment", run.experiment], ["kind", m.kind], ["parent", m.parent ? h("a", { href: "#/run/" + m.parent }, m.parent) : ""],
+     ["started", fmtTime(m.start_time)], ["ended", fmtTime(m.end_time)],
+     ["duration", m.start_time && m.end_time ? fmtDuration(m.end_time - m.start_time) : ""],
+     ["error", m.error], ["seed", m.seed], ["threads", m.threads], ["host", m.host], ["moonlab", m.moonlab_version],
+     ["git", m.git ? `${m.git.commit || ""}${m.git.dirty ? " (dirty)" : ""}` : ""],
+     ["source", m.source ? m.source.path : ""], ["command", (m.command || []).join(" ")]]
+      .filter(([, v]) => v != null && v !== "").map(([k, v]) => h("tr", {}, h("th", {}, k), h("td", {}, v))));
+}
+
 async function viewRun(id) {
   const run = await api("/api/runs/" + encodeURIComponent(id));
   const m = run.meta;
@@ -272,23 +295,19 @@ async function viewRun(id) {
   const statusEl = h("span", { id: "run-status" }, badge(m.status));
   const artifacts = h("div", { class: "artifacts" });
   const trials = h("div", { class: "trials" });
-  const info = h("table", { class: "kv" },
-    [["id", run.id], ["experiment", run.experiment], ["kind", m.kind], ["parent", m.parent ? h("a", { href: "#/run/" + m.parent }, m.parent) : ""],
-     ["started", fmtTime(m.start_time)], ["ended", fmtTime(m.end_time)],
-     ["duration", m.start_time && m.end_time ? fmtDuration(m.end_time - m.start_time) : ""],
-     ["seed", m.seed], ["threads", m.threads], ["host", m.host], ["moonlab", m.moonlab_version],
-     ["git", m.git ? `${m.git.commit || ""}${m.git.dirty ? " (dirty)" : ""}` : ""],
-     ["source", m.source ? m.source.path : ""], ["command", (m.command || []).join(" ")]]
-      .filter(([, v]) => v != null && v !== "").map(([k, v]) => h("tr", {}, h("th", {}, k), h("td", {}, v))));
+  const info = h("div", { id: "run-info" }, runInfo(run));
+  const finals = Object.assign({}, run.final);
+  const finalBox = h("div", { id: "run-final" }, kvTable(finals));
+  const tagsBox = h("div", { id: "run-tags" }, kvTable(m.tags));
   show(h("section", { class: "content run", "data-run": run.id },
     h("div", { class: "title" }, h("h2", {}, m.name || run.id), statusEl, h("a", { href: "#/?exp=" + encodeURIComponent(run.experiment), class: "back" }, "← " + run.experiment)),
     h("h3", {}, m.kind === "search" ? "Objective per trial" : "Learning curves"), curves,
-    run.trials > 0 ? [h("h3", {}, "Trials"), trials] : null,
+    run.trials > 0 || m.kind === "search" ? [h("h3", {}, "Trials"), trials] : null,
     run.children.length ? [h("h3", {}, "Child runs"), h("ul", { class: "files" }, run.children.map(c => h("li", {},
       h("a", { href: "#/run/" + encodeURIComponent(c.id) }, c.name || c.id), " ", h("span", { class: "kind" }, c.kind), " ", badge(c.status))))] : null,
     h("div", { class: "cols" },
       h("div", {}, h("h3", {}, "Params"), kvTable(Object.keys(run.params.resolved).length ? run.params.resolved : run.params.given)),
-      h("div", {}, h("h3", {}, "Final metrics"), kvTable(run.final), h("h3", {}, "Tags"), kvTable(m.tags)),
+      h("div", {}, h("h3", {}, "Final metrics"), finalBox, h("h3", {}, "Tags"), tagsBox),
       h("div", {}, h("h3", {}, "Run"), info)),
     h("h3", {}, "Artifacts"), artifacts));
 
@@ -296,6 +315,23 @@ async function viewRun(id) {
   const max = maxPoints(curves);
   let since = 0;
   const gen = state.gen;
+  const loadArtifacts = () => api(`/api/runs/${encodeURIComponent(id)}/artifacts`)
+    .then(list => { if (gen === state.gen) renderArtifacts(artifacts, run.id, list); }).catch(showError);
+  // A run that ends while shown: its record read again (end time, tags, error) and its artifacts (often written last).
+  let refreshed = false, polls = 0;
+  // a search's trials table and parallel coordinates: read again every few polls while it runs, and once at its end
+  const loadTrials = () => api(`/api/runs/${encodeURIComponent(id)}/trials`)
+    .then(s => { if (gen === state.gen && s.trials.length) renderTrials(trials, s); }).catch(showError);
+  async function ended() {
+    refreshed = true;
+    const fresh = await api("/api/runs/" + encodeURIComponent(id));
+    if (gen !== state.gen) return;
+    info.replaceChildren(runInfo(fresh));
+    tagsBox.replaceChildren(kvTable(fresh.meta.tags));
+    finalBox.replaceChildren(kvTable(fresh.final));
+    await loadArtifacts();
+    if (m.kind === "search") await loadTrials();
+  }
   async function poll() {
     if (gen !== state.gen) return;
     // a live curve that has grown well past the chart's width is read again from the start, thinned
@@ -303,15 +339,21 @@ async function viewRun(id) {
     const r = await api(metricsUrl(id, since, max));
     since = r.next;
     charts.add(r.points);
+    if (r.points.length && m.status === "running") { // the final values follow a live run
+      for (const p of r.points) Object.assign(finals, p.metrics);
+      finalBox.replaceChildren(kvTable(finals));
+    }
     curves.dataset.thinned = String(!!r.thinned || curves.dataset.thinned === "true");
     statusEl.replaceChildren(badge(r.status));
     const shown = r.thinned ? ` (thinned to ${max} per curve)` : "";
     setStatus(r.status === "running" ? `live · ${since} points${shown}` : `${since} points${shown}`);
+    if (r.status === "running" && m.kind === "search" && ++polls % 3 === 0) loadTrials();
     if (r.status === "running" && gen === state.gen) state.poll = setTimeout(() => poll().catch(showError), POLL_MS);
+    else if (m.status === "running" && gen === state.gen) { m.status = r.status; await ended(); }
   }
   await poll();
-  api(`/api/runs/${encodeURIComponent(id)}/artifacts`).then(list => renderArtifacts(artifacts, run.id, list)).catch(showError);
-  if (run.trials > 0) api(`/api/runs/${encodeURIComponent(id)}/trials`).then(s => renderTrials(trials, s)).catch(showError);
+  if (!refreshed) loadArtifacts();
+  if (run.trials > 0 || m.kind === "search") loadTrials();
 }
 
 function renderArtifacts(el, id, list) {
