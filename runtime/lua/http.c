@@ -268,15 +268,16 @@ static int worker_resume(void *ctx, ml_http_exchange *x) {
     return parked;
 }
 
-/* Leaders whose delay is over, or all of them when the worker is idle
- * (no request is coming in that could join), run their batch now. */
+/* Leaders whose delay is over, the eager ones when the worker is idle
+ * (idle 1: no request is coming in that could join), or all of them when
+ * the server is stopping (idle 2), run their batch now. */
 static int worker_tick(void *ctx, int idle) {
     worker_ctx *w = ctx;
     if (!w->leaders) return -1;
     double now = mono_s(), next = -1;
     for (parked_call **p = &w->leaders; *p;) {
         parked_call *pc = *p;
-        if ((idle && pc->eager) || now >= pc->deadline) {
+        if ((idle && pc->eager) || idle == 2 || now >= pc->deadline) {
             *p = pc->next;
             pc->listed = 0;
             if (ml_batch_claim(pc->bt)) ml_http_resume(pc->x); /* else a filler's wake is on its way */

@@ -464,9 +464,11 @@ static struct MHD_Daemon *start_daemon(worker *w, char *err, size_t errlen) {
 
 /* Adds the connections the acceptor gave this worker to its daemon. */
 static void take_inbox(worker *w) {
+    if (!atomic_load(&w->nconn)) return; /* nothing given (and no inbox allocated yet) */
     pthread_mutex_lock(&w->inbox_mu);
     int n = w->ninbox;
     struct incoming in[64];
+    if (n == 0) { pthread_mutex_unlock(&w->inbox_mu); return; }
     if (n > 64) n = 64;
     memcpy(in, w->inbox, (size_t)n * sizeof *in);
     memmove(w->inbox, w->inbox + n, (size_t)(w->ninbox - n) * sizeof *in);
@@ -500,7 +502,8 @@ static void turn(worker *w, int epfd) {
     struct pollfd p[2] = {{.fd = epfd, .events = POLLIN}, {.fd = w->wake_fd, .events = POLLIN}};
     int nfds = w->wake_fd >= 0 ? 2 : 1;
     if (s->cfg.worker_tick) {
-        int t = s->cfg.worker_tick(w->ctx, 0);
+        /* past the grace no one is waited for: every parked leader runs now */
+        int t = s->cfg.worker_tick(w->ctx, atomic_load(&s->stopping) == 2 ? 2 : 0);
         /* something is parked on this worker: when no socket is ready and
          * every request in the server is parked, no one can join it: run it */
         if (t >= 0 && !atomic_load(&w->resumed) && atomic_load(&s->in_flight) <= atomic_load(&s->parked) &&
@@ -541,16 +544,14 @@ static void *worker_main(void *arg) {
     if (s->nfailed) ok = 0;
     pthread_mutex_unlock(&s->mu);
 
-    double hard_stop = 0;
     while (ok) {
         turn(w, epfd);
         /* 2: the grace is over, or nothing is in flight anywhere; parked
-         * exchanges are still brought home (a batch's leader runs within
-         * its delay) before the daemon may stop */
-        if (atomic_load(&s->stopping) == 2) {
-            if (!hard_stop) hard_stop = now_s() + 2;
-            if (w->nparked == 0 || now_s() > hard_stop) break;
-        }
+         * exchanges are still brought home first (the tick runs every
+         * leader at once then, and a leader always publishes): stopping a
+         * daemon that holds a suspended connection is a libmicrohttpd panic
+         * (abort), so there is no time limit here */
+        if (atomic_load(&s->stopping) == 2 && w->nparked == 0) break;
     }
     if (w->daemon) {
         MHD_stop_daemon(w->daemon); /* closes this worker's connections */

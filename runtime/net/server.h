@@ -69,7 +69,9 @@ typedef struct {
      * on each turn of the loop and returns the milliseconds until it wants to
      * run again (-1: no wish), and runs again with idle = 1 when no socket of
      * the worker is ready and every request in the server is parked (no one
-     * could join a batch then, so it need not wait for its delay);
+     * could join a batch then, so it need not wait for its delay), and
+     * with idle = 2 once the server's grace is over (every parked batch
+     * must run now: the worker cannot stop while one is parked);
      * close ends the context. parked, resume and
      * tick may be NULL when handle never parks. */
     void *(*worker_init)(void *ud, ml_http_server *srv, int index, char *err, size_t errlen);
