@@ -23,6 +23,19 @@
 
 typedef struct worker worker;
 
+/* A connection of a worker's daemon, and how long it has been reading its
+ * current request: libmicrohttpd's timeout counts idle time only, so a
+ * client that sends a byte every second (slow-loris) would hold its
+ * connection forever; the worker cuts a request that is not read within
+ * twice the timeout of the connection's start or the previous answer. */
+typedef struct conn_state {
+    struct conn_state *prev, *next; /* in the worker's list */
+    struct MHD_Connection *conn;
+    double since;  /* a request is being read since then */
+    int reading;   /* 1 until its handler runs or an answer is queued */
+    int cut;       /* shut down for reading too long */
+} conn_state;
+
 /* An exchange with what the server keeps beside it. */
 typedef struct req {
     ml_http_exchange x; /* first: ml_http_resume casts back */
@@ -57,6 +70,8 @@ struct worker {
     struct incoming { int fd; socklen_t len; struct sockaddr_storage addr; } *inbox;
     int ninbox, capinbox;
     int wake_fd;        /* an eventfd: a resume from another thread ends the worker's poll */
+    conn_state *conns;  /* the daemon's connections (slow-request deadline) */
+    double next_sweep;
 };
 
 struct ml_http_server {
@@ -85,6 +100,11 @@ static double now_s(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static conn_state *state_of(struct MHD_Connection *conn) {
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci ? ci->socket_context : NULL;
 }
 
 int ml_http_port(const ml_http_server *s) { return s->port; }
@@ -201,6 +221,8 @@ static enum MHD_Result send_answer(ml_http_server *s, struct MHD_Connection *con
         resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
     }
     if (!resp) return MHD_NO;
+    conn_state *cs = state_of(conn);
+    if (cs) cs->reading = 0; /* answered: whatever of the body is left is not waited for */
     const char *ct = x->content_type[0] ? x->content_type : "text/plain; charset=utf-8";
     const char *h = x->resp_headers.data;
     for (int i = 0; h && i < x->nresp_headers; i++) {
@@ -303,6 +325,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     if (r->early) return answer_early(s, conn, r, r->early);
     /* the whole request is in: the handler runs here, in this worker */
+    conn_state *cs = state_of(conn);
+    if (cs) cs->reading = 0;
     pairs hp = {.lower = 1}, qp = {0};
     MHD_get_connection_values(conn, MHD_HEADER_KIND, collect, &hp);
     MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect, &qp);
@@ -319,9 +343,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode why) {
-    (void)conn;
     (void)why;
     worker *w = cls;
+    conn_state *cs = state_of(conn);
+    if (cs) { cs->reading = 1; cs->since = now_s(); } /* the next request's time starts */
     req *r = *con_cls;
     if (!r) return;
     *con_cls = NULL;
@@ -384,10 +409,44 @@ static int bound_port(int fd) {
 
 static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
                           enum MHD_ConnectionNotificationCode code) {
-    (void)conn;
-    (void)socket_context;
     worker *w = cls;
-    if (code == MHD_CONNECTION_NOTIFY_CLOSED) atomic_fetch_sub(&w->nconn, 1);
+    conn_state *cs = *socket_context;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        cs = calloc(1, sizeof *cs); /* out of memory: this one has no deadline but the idle timeout */
+        if (!cs) return;
+        cs->conn = conn;
+        cs->since = now_s();
+        cs->reading = 1;
+        cs->next = w->conns;
+        if (w->conns) w->conns->prev = cs;
+        w->conns = cs;
+        *socket_context = cs;
+        return;
+    }
+    if (code != MHD_CONNECTION_NOTIFY_CLOSED) return;
+    atomic_fetch_sub(&w->nconn, 1);
+    if (!cs) return;
+    if (cs->prev) cs->prev->next = cs->next;
+    else w->conns = cs->next;
+    if (cs->next) cs->next->prev = cs->prev;
+    free(cs);
+    *socket_context = NULL;
+}
+
+/* Cuts the connections that have been reading one request for more than
+ * twice the timeout (a few times a second): shut down, the daemon sees the
+ * socket end and closes it. */
+static void sweep(worker *w) {
+    double now = now_s();
+    if (now < w->next_sweep) return;
+    w->next_sweep = now + 0.25;
+    double limit = 2.0 * w->srv->cfg.timeout;
+    for (conn_state *c = w->conns; c; c = c->next) {
+        if (!c->reading || c->cut || now - c->since <= limit) continue;
+        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        if (ci) shutdown(ci->connect_fd, SHUT_RDWR);
+        c->cut = 1;
+    }
 }
 
 /* The acceptor: takes each new connection and gives it to the worker with
@@ -521,6 +580,7 @@ static void turn(worker *w, int epfd) {
     int resumed = atomic_exchange(&w->resumed, 0);
     run_daemon(w);
     if (resumed) run_daemon(w);
+    sweep(w);
 }
 
 static void *worker_main(void *arg) {
