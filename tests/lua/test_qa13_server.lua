@@ -158,6 +158,7 @@ T.test("SIGTERM with batches parked, a client half-way through its body and an i
     T.eq((idle:read(5)), 200)
     local half = connect(port) -- in flight, not parked: the eager batch waits for its delay
     half:send(request("POST", "/predict", body):sub(1, -5))
+    raw.sleep(0.2) -- its headers are in before the others come
     local parked = {}
     for i = 1, 3 do parked[i] = connect(port); parked[i]:post("/predict", body) end
     raw.sleep(0.3)
