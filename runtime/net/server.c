@@ -107,6 +107,20 @@ static conn_state *state_of(struct MHD_Connection *conn) {
     return ci ? ci->socket_context : NULL;
 }
 
+/* Once every request in the server is parked, an eager leader may run at
+ * once; its worker may be asleep until the leader's deadline, and what made
+ * the count true (a park, a request finished) happened on another worker:
+ * wake the others (each one's next turn looks). */
+static void wake_if_all_parked(ml_http_server *s, const worker *self) {
+    int parked = atomic_load(&s->parked);
+    if (parked == 0 || atomic_load(&s->in_flight) > parked) return;
+    uint64_t one = 1;
+    for (int i = 0; i < s->cfg.workers; i++) {
+        const worker *w = &s->workers[i];
+        if (w != self && w->wake_fd >= 0 && write(w->wake_fd, &one, sizeof one) < 0) { /* awake anyway */ }
+    }
+}
+
 int ml_http_port(const ml_http_server *s) { return s->port; }
 bool ml_http_tls(const ml_http_server *s) { return s->cfg.tls_cert != NULL; }
 ml_metrics *ml_http_metrics(ml_http_server *s) { return s->metrics; }
@@ -359,6 +373,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     }
     req_free(r);
     atomic_fetch_sub(&w->srv->in_flight, 1);
+    wake_if_all_parked(w->srv, w);
 }
 
 static void mhd_log(void *cls, const char *fmt, va_list ap) {
@@ -544,6 +559,7 @@ static void run_daemon(worker *w) {
     MHD_run(w->daemon);
     req *r = w->just_parked;
     w->just_parked = NULL;
+    if (r) wake_if_all_parked(w->srv, w);
     while (r) {
         req *next = r->next_parked;
         if (w->srv->cfg.worker_parked) w->srv->cfg.worker_parked(w->ctx, &r->x);

@@ -234,6 +234,23 @@ T.test("batching with 2 and 4 workers, mixed keys (two models, several versions)
   end
 end)
 
+T.test("eager batches across workers: the leader's worker hears when the last request parks elsewhere", function()
+  -- before: the leader's worker slept on (up to its 50 ms poll) when the request that
+  -- made every request parked arrived on another worker: a round in five took 25-50 ms
+  local srv <close> = serve{ workers = 2 }
+  local cs = {}
+  for i = 1, 3 do cs[i] = connect(srv.port) end
+  local slow = 0
+  for _ = 1, 100 do
+    local t0 = ml.now()
+    for i = 1, 3 do cs[i]:post("/batch?max=64&delay=1500", ROW) end
+    for i = 1, 3 do T.eq((cs[i]:read(5)), 200) end
+    if ml.now() - t0 > 0.03 then slow = slow + 1 end
+  end
+  T.ok(slow <= 5, slow .. " rounds of 100 of three eager requests took over 30 ms")
+  for i = 1, 3 do cs[i]:close() end
+end)
+
 T.test("clients hang up mid-body, right after sending and while parked: the others are answered, nothing stays in flight", function()
   for _, workers in ipairs{ 1, 2, 4 } do
     local srv = serve{ app = ECHO, workers = workers, timeout = 1 }
