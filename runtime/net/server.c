@@ -71,6 +71,7 @@ struct worker {
     int ninbox, capinbox;
     int wake_fd;        /* an eventfd: a resume from another thread ends the worker's poll */
     conn_state *conns;  /* the daemon's connections (slow-request deadline) */
+    unsigned long nstarted; /* start notices, to tell which failed MHD_add_connection was counted closed */
     double next_sweep;
 };
 
@@ -427,6 +428,7 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
     worker *w = cls;
     conn_state *cs = *socket_context;
     if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        w->nstarted++;
         cs = calloc(1, sizeof *cs); /* out of memory: this one has no deadline but the idle timeout */
         if (!cs) return;
         cs->conn = conn;
@@ -538,7 +540,6 @@ static struct MHD_Daemon *start_daemon(worker *w, char *err, size_t errlen) {
 
 /* Adds the connections the acceptor gave this worker to its daemon. */
 static void take_inbox(worker *w) {
-    if (!atomic_load(&w->nconn)) return; /* nothing given (and no inbox allocated yet) */
     pthread_mutex_lock(&w->inbox_mu);
     int n = w->ninbox;
     struct incoming in[64];
@@ -548,9 +549,13 @@ static void take_inbox(worker *w) {
     memmove(w->inbox, w->inbox + n, (size_t)(w->ninbox - n) * sizeof *in);
     w->ninbox -= n;
     pthread_mutex_unlock(&w->inbox_mu);
-    for (int i = 0; i < n; i++)
-        if (MHD_add_connection(w->daemon, in[i].fd, (struct sockaddr *)&in[i].addr, in[i].len) != MHD_YES)
-            atomic_fetch_sub(&w->nconn, 1); /* MHD closed it */
+    for (int i = 0; i < n; i++) {
+        unsigned long started = w->nstarted;
+        /* MHD closed it; when it failed after its start notice, the closed one counted it already */
+        if (MHD_add_connection(w->daemon, in[i].fd, (struct sockaddr *)&in[i].addr, in[i].len) != MHD_YES &&
+            w->nstarted == started)
+            atomic_fetch_sub(&w->nconn, 1);
+    }
 }
 
 /* Runs the daemon, then tells the binding what was parked during the run. */
