@@ -249,6 +249,7 @@ function http.batch(key, X, opts, fn)
   checks.func(name, "fn", fn)
   local max_batch = checks.integer(name, "max_batch", opts.max_batch == nil and 64 or opts.max_batch, 1)
   local delay = checks.number(name, "max_delay_ms", opts.max_delay_ms == nil and 2 or opts.max_delay_ms, 0, 60000)
+  -- timeout: accepted and unused (a parked call's leader always runs by its deadline)
   local timeout = checks.number(name, "timeout", opts.timeout == nil and 30 or opts.timeout, 0)
   -- eager (default): the batch runs as soon as no request in the server could still join it
   local eager = checks.boolean(name, "eager", opts.eager, true)
@@ -312,8 +313,9 @@ end
 ml.doc(http.serve, "ml.http.serve{app, config, host='127.0.0.1', port=8080 (0: free), workers=2, max_connections=256, "
   .. "body_limit=1048576, timeout=10, token, tls_cert, tls_key, quiet} -> srv (srv.port, srv.url, srv:wait(), srv:stop()): "
   .. "an HTTP/1.1 server in its own threads; each worker Lua state runs require(app).init(config) -> handler(req)")
-ml.doc(http.batch, "ml.http.batch(key, X, {max_batch=64, max_delay_ms=2, timeout=30}, fn) -> Y1, ... — inside a worker: "
-  .. "concurrent callers' rows merged into one fn(Xall) call; each caller gets its own rows of each result")
+ml.doc(http.batch, "ml.http.batch(key, X, {max_batch=64, max_delay_ms=2, eager=true}, fn) -> Y1, ... — inside a worker: "
+  .. "concurrent callers' rows merged into one fn(Xall) call; each caller gets its own rows of each result "
+  .. "(a call that cannot park, e.g. from a coroutine of the handler's own, runs fn on its rows alone)")
 ml.doc(http.json_rows, "ml.http.json_rows(text, [keys={'inputs','instances'}]) -> X|nil, obj — parses a JSON body in C; "
   .. "numeric rows under the first present key as a float32 [n, d] tensor, obj the rest; bad JSON raises {status=400, error}")
 ml.doc(http.request, "ml.http.request{method='GET', url, body (string or table: JSON), headers, timeout=5} -> status, body, "

@@ -268,15 +268,16 @@ static int worker_resume(void *ctx, ml_http_exchange *x) {
     return parked;
 }
 
-/* Leaders whose delay is over, or all of them when the worker is idle
- * (no request is coming in that could join), run their batch now. */
+/* Leaders whose delay is over, the eager ones when the worker is idle
+ * (idle 1: no request is coming in that could join), or all of them when
+ * the server is stopping (idle 2), run their batch now. */
 static int worker_tick(void *ctx, int idle) {
     worker_ctx *w = ctx;
     if (!w->leaders) return -1;
     double now = mono_s(), next = -1;
     for (parked_call **p = &w->leaders; *p;) {
         parked_call *pc = *p;
-        if ((idle && pc->eager) || now >= pc->deadline) {
+        if ((idle && pc->eager) || idle == 2 || now >= pc->deadline) {
             *p = pc->next;
             pc->listed = 0;
             if (ml_batch_claim(pc->bt)) ml_http_resume(pc->x); /* else a filler's wake is on its way */
@@ -668,9 +669,27 @@ static int batch_continue(lua_State *L, int st, lua_KContext k) {
     return batch_result(L, bt, c.n, c.off, err, status);
 }
 
+/* A call that cannot park runs fn on a copy of its own rows at once: an
+ * inner coroutine of the handler, a function called from C (a sort's
+ * comparator), or a call finishing for a client that left. Blocking the
+ * worker for a batch instead could wait on a leader parked on this very
+ * worker, which cannot run while it blocks (30 s, the worker stalled). */
+static int batch_alone(lua_State *L, ml_tensor *X, int64_t bytes) {
+    ml_tensor *all = ml_empty(X->ndim, X->shape, X->dtype);
+    if (!all) return luaL_error(L, "ml.http.batch: not enough memory");
+    memcpy(ml_data(all), ml_data(X), (size_t)bytes);
+    lua_settop(L, 5);
+    lua_pushvalue(L, 5);
+    lb_push_tensor(L, all);
+    lb_gc_account(L);
+    lua_call(L, 1, LUA_MULTRET); /* fn's errors are the call's, as a batch's are */
+    return lua_gettop(L) - 5;
+}
+
 /* batch(key, X, max_batch, max_delay_ms, fn, timeout_s, eager) -> Y1..Yk | nil, status, message
  * In a server's worker the call parks (its coroutine yields and the worker
- * serves other requests) until its batch is run; anywhere else it blocks. */
+ * serves other requests) until its batch is run (timeout_s is unused: the
+ * leader always runs by its deadline); where it cannot park it runs alone. */
 static int l_batch(lua_State *L) {
     ml_http_server *s = server_of(L, "ml.http.batch");
     const char *key = luaL_checkstring(L, 1);
@@ -685,39 +704,23 @@ static int l_batch(lua_State *L) {
     worker_ctx *w = lua_touserdata(L, -1);
     lua_pop(L, 1);
     int can_park = w && w->current && !w->current->abandoned && w->current_co == L && lua_isyieldable(L);
-    batch_k *bk = NULL;
-    parked_call *pc = NULL;
-    if (can_park) {
-        bk = calloc(1, sizeof *bk);
-        pc = calloc(1, sizeof *pc);
-        if (!bk || !pc) { free(bk); free(pc); return luaL_error(L, "ml.http.batch: not enough memory"); }
-    }
+    if (!can_park) return batch_alone(L, X, n * row_bytes);
+    (void)timeout;
+    batch_k *bk = calloc(1, sizeof *bk);
+    parked_call *pc = calloc(1, sizeof *pc);
+    if (!bk || !pc) { free(bk); free(pc); return luaL_error(L, "ml.http.batch: not enough memory"); }
     int leader = 0;
     int64_t off = 0;
     ml_batch *bt = ml_batch_join(ml_http_batcher(s), key, ml_data(X), n, row_bytes, (int)X->dtype, max_batch, &leader, &off);
     if (!bt) { free(bk); free(pc); return luaL_error(L, "ml.http.batch: not enough memory"); }
     lua_settop(L, 5);
-    if (can_park) {
-        pc->bt = bt;
-        pc->leader = leader;
-        pc->deadline = mono_s() + delay;
-        pc->eager = eager;
-        *bk = (batch_k){pc, n, off, d, row_bytes, X->dtype};
-        w->parking = pc;
-        return lua_yieldk(L, 0, (lua_KContext)bk, batch_continue);
-    }
-    int status = 0;
-    const char *err = NULL;
-    if (leader) {
-        int64_t got = 0;
-        ml_batch_gather(bt, delay, &got); /* waits for the batch to fill or the delay to pass */
-        err = run_leader(L, bt, d, row_bytes, X->dtype, &status);
-    } else {
-        int rc = ml_batch_wait(bt, timeout);
-        if (rc < 0) err = "ml.http.batch: timed out waiting for the batch's leader";
-        else if (rc > 0) err = ml_batch_error(bt, &status);
-    }
-    return batch_result(L, bt, n, off, err, status);
+    pc->bt = bt;
+    pc->leader = leader;
+    pc->deadline = mono_s() + delay;
+    pc->eager = eager;
+    *bk = (batch_k){pc, n, off, d, row_bytes, X->dtype};
+    w->parking = pc;
+    return lua_yieldk(L, 0, (lua_KContext)bk, batch_continue);
 }
 
 /* ---- json_rows ------------------------------------------------------------- */

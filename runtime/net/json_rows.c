@@ -23,11 +23,15 @@ static size_t skip_value(const char *s, size_t len, size_t p);
 static const double pow10_exact[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
                                        1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
 
-/* One JSON number at s[*p] (the grammar exactly) as a correctly rounded
- * double: mantissas of up to 15 digits with a power of ten up to 22 are one
- * exact IEEE operation (Clinger's fast path); the rest go through strtod. 0 if
- * the text there is not a number. */
-static int scan_number(const char *s, size_t len, size_t *p, double *out) {
+/* One JSON number at s[*p] (the grammar exactly) as the float32 that
+ * ml.json.decode + ml.tensor give: an integer literal that fits in int64 is
+ * converted from the integer (as Lua's integer is: "-0" is 0, and no double
+ * rounding above 2^53), anything else from the correctly rounded double:
+ * mantissas of up to 15 digits with a power of ten up to 22 are one exact
+ * IEEE operation (Clinger's fast path); the rest go through strtod. 0 if the
+ * text there is not a number. */
+static int scan_number(const char *s, size_t len, size_t *p, float *outf) {
+    double d, *out = &d;
     size_t i = *p, start = i;
     int neg = 0, digits = 0, frac_digits = 0;
     uint64_t m = 0;
@@ -54,7 +58,7 @@ static int scan_number(const char *s, size_t len, size_t *p, double *out) {
             i++;
         }
     }
-    int e = 0, has_e = 0;
+    int e = 0, has_e = 0, big_e = 0;
     if (i < len && (s[i] == 'e' || s[i] == 'E')) {
         has_e = 1;
         i++;
@@ -63,17 +67,23 @@ static int scan_number(const char *s, size_t len, size_t *p, double *out) {
         if (i >= len || s[i] < '0' || s[i] > '9') return 0;
         while (i < len && s[i] >= '0' && s[i] <= '9') {
             if (e < 100000) e = e * 10 + (s[i] - '0');
+            else big_e = 1; /* not the exponent any more: strtod reads it */
             i++;
         }
         if (eneg) e = -e;
     }
     *p = i;
-    (void)int_digits;
+    if (!has_e && frac_digits == 0 && i - start == (size_t)neg + (size_t)(int_digits ? int_digits : 1) &&
+        int_digits <= 19 && (m <= (uint64_t)INT64_MAX || (neg && m == (uint64_t)INT64_MAX + 1))) {
+        /* an integer literal ("0", "-0", "255", up to int64): what Lua's integer gives */
+        *outf = neg ? (m > (uint64_t)INT64_MAX ? (float)INT64_MIN : (float)-(int64_t)m) : (float)(int64_t)m;
+        return 1;
+    }
     int e10 = e - frac_digits;
-    if (digits <= 15 && e10 >= -22 && e10 <= 22) {
+    if (!big_e && digits <= 15 && e10 >= -22 && e10 <= 22) {
         double v = (double)m;
         v = e10 < 0 ? v / pow10_exact[-e10] : v * pow10_exact[e10];
-        *out = neg ? -v : v;
+        *outf = (float)(neg ? -v : v);
         return 1;
     }
 #if defined(__x86_64__) || defined(__i386__)
@@ -82,7 +92,7 @@ static int scan_number(const char *s, size_t len, size_t *p, double *out) {
      * rounds once to 64 bits; rounding that to a double is the correct rounding
      * unless it landed exactly on a double's midpoint (low 11 bits 0x400), which
      * strtod settles. */
-    if (digits <= 19 && e10 >= -27 && e10 <= 27) {
+    if (!big_e && digits <= 19 && e10 >= -27 && e10 <= 27) {
         static const long double pow10_ld[28] = {1e0L,  1e1L,  1e2L,  1e3L,  1e4L,  1e5L,  1e6L,  1e7L,  1e8L,  1e9L,
                                                  1e10L, 1e11L, 1e12L, 1e13L, 1e14L, 1e15L, 1e16L, 1e17L, 1e18L, 1e19L,
                                                  1e20L, 1e21L, 1e22L, 1e23L, 1e24L, 1e25L, 1e26L, 1e27L}; /* exact */
@@ -91,7 +101,7 @@ static int scan_number(const char *s, size_t len, size_t *p, double *out) {
         uint64_t mant;
         memcpy(&mant, &v, sizeof mant);
         if (v == 0 || (mant & 0x7FF) != 0x400) {
-            *out = neg ? -(double)v : (double)v;
+            *outf = (float)(neg ? -(double)v : (double)v);
             return 1;
         }
     }
@@ -106,11 +116,13 @@ static int scan_number(const char *s, size_t len, size_t *p, double *out) {
         b[n] = 0;
         *out = strtod(b, NULL);
         free(b);
+        *outf = (float)d;
         return 1;
     }
     memcpy(buf, s + start, n);
     buf[n] = 0;
     *out = strtod(buf, NULL);
+    *outf = (float)d;
     return 1;
 }
 
@@ -132,9 +144,10 @@ static int fpush(fbuf *b, float x) {
 }
 
 /* A rows value at s[*p]: [n, n, ...] (one row) or [[n, ...], [n, ...]].
- * 1 read (rows in b, *rows, *d), 0 not this shape (take the slow way), -2 ragged. */
-static int scan_rows(const char *s, size_t len, size_t *p, fbuf *b, int64_t *rows, int64_t *d, int *flat,
-                     char *err, size_t errlen) {
+ * 1 read (rows in b, *rows, *d), 0 not this shape (take the slow way: also
+ * for ragged rows, which it names once it knows the text is valid JSON and
+ * every row numeric). */
+static int scan_rows(const char *s, size_t len, size_t *p, fbuf *b, int64_t *rows, int64_t *d, int *flat) {
     size_t i = *p;
     if (s[i] != '[') return 0;
     i = skip_ws(s, len, i + 1);
@@ -144,13 +157,13 @@ static int scan_rows(const char *s, size_t len, size_t *p, fbuf *b, int64_t *row
     for (;;) {
         int64_t count = 0;
         if (!*flat) {
-            if (s[i] != '[') return 0;
+            if (i >= len || s[i] != '[') return 0;
             i = skip_ws(s, len, i + 1);
         }
         for (;;) { /* the numbers of one row */
-            double x;
+            float x;
             if (i >= len || !scan_number(s, len, &i, &x)) return 0;
-            if (fpush(b, (float)x) < 0) return 0;
+            if (fpush(b, x) < 0) return 0;
             count++;
             i = skip_ws(s, len, i);
             if (i < len && s[i] == ',') { i = skip_ws(s, len, i + 1); continue; }
@@ -160,11 +173,7 @@ static int scan_rows(const char *s, size_t len, size_t *p, fbuf *b, int64_t *row
         nrows++;
         if (*flat) { width = count; break; }
         if (width < 0) width = count;
-        else if (count != width) {
-            snprintf(err, errlen, "row %lld has %lld values, expected %lld (as row 1)", (long long)nrows,
-                     (long long)count, (long long)width);
-            return -2;
-        }
+        else if (count != width) return 0;
         i = skip_ws(s, len, i);
         if (i < len && s[i] == ',') { i = skip_ws(s, len, i + 1); continue; }
         if (i < len && s[i] == ']') { i++; break; }
@@ -176,7 +185,7 @@ static int scan_rows(const char *s, size_t len, size_t *p, fbuf *b, int64_t *row
     return 1;
 }
 
-/* 1: read (out filled), 0: take the slow way, -2: ragged rows. */
+/* 1: read (out filled), 0: take the slow way. */
 static int fast_rows(const char *s, size_t len, const char *const *keys, int nkeys, ml_json_rows *out, char *err,
                      size_t errlen) {
     size_t p = skip_ws(s, len, 0);
@@ -201,9 +210,9 @@ static int fast_rows(const char *s, size_t len, const char *const *keys, int nke
         if (is_key) {
             if (++matches > 1) goto slow;
             member = index;
-            int rc = scan_rows(s, len, &p, &b, &n, &d, &flat, err, errlen);
-            if (rc == -2) { free(b.v); return -2; }
-            if (rc == 0) goto slow;
+            /* ragged rows go the slow way too: the whole text may be
+             * malformed (a JSON error then), or a later row not numeric */
+            if (scan_rows(s, len, &p, &b, &n, &d, &flat) != 1) goto slow;
         } else {
             p = skip_value(s, len, p); /* checked below, with the rest */
         }
@@ -246,7 +255,6 @@ int ml_json_rows_parse(const char *text, size_t len, const char *const *keys, in
     out->member = -1;
     int fast = fast_rows(text, len, keys, nkeys, out, err, errlen);
     if (fast == 1) return 0;
-    if (fast == -2) return -2;
     out->member = -1;
     out->tree = ml_json_parse(text, len, err, errlen);
     if (!out->tree) return -1;
@@ -280,6 +288,10 @@ int ml_json_rows_parse(const char *text, size_t len, const char *const *keys, in
     return 0;
 }
 
+/* A number of the tree as float32, as ml.json.decode + ml.tensor give it
+ * (an integer literal from its exact int64 value). */
+static float num_f32(const ml_json *v) { return v->is_int ? (float)v->integer : (float)v->number; }
+
 void ml_json_rows_fill(const ml_json_rows *r, float *dst) {
     if (r->vals) {
         memcpy(dst, r->vals, (size_t)(r->n * r->d) * sizeof *dst);
@@ -287,13 +299,13 @@ void ml_json_rows_fill(const ml_json_rows *r, float *dst) {
     }
     const ml_json *v = &r->tree->items[r->member];
     if (r->flat) {
-        for (int64_t j = 0; j < r->d; j++) dst[j] = (float)v->items[j].number;
+        for (int64_t j = 0; j < r->d; j++) dst[j] = num_f32(&v->items[j]);
         return;
     }
     for (int64_t i = 0; i < r->n; i++) {
         const ml_json *row = &v->items[i];
         float *o = dst + i * r->d;
-        for (int64_t j = 0; j < r->d; j++) o[j] = (float)row->items[j].number;
+        for (int64_t j = 0; j < r->d; j++) o[j] = num_f32(&row->items[j]);
     }
 }
 

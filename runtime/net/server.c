@@ -23,6 +23,19 @@
 
 typedef struct worker worker;
 
+/* A connection of a worker's daemon, and how long it has been reading its
+ * current request: libmicrohttpd's timeout counts idle time only, so a
+ * client that sends a byte every second (slow-loris) would hold its
+ * connection forever; the worker cuts a request that is not read within
+ * twice the timeout of the connection's start or the previous answer. */
+typedef struct conn_state {
+    struct conn_state *prev, *next; /* in the worker's list */
+    struct MHD_Connection *conn;
+    double since;  /* a request is being read since then */
+    int reading;   /* 1 until its handler runs or an answer is queued */
+    int cut;       /* shut down for reading too long */
+} conn_state;
+
 /* An exchange with what the server keeps beside it. */
 typedef struct req {
     ml_http_exchange x; /* first: ml_http_resume casts back */
@@ -57,6 +70,9 @@ struct worker {
     struct incoming { int fd; socklen_t len; struct sockaddr_storage addr; } *inbox;
     int ninbox, capinbox;
     int wake_fd;        /* an eventfd: a resume from another thread ends the worker's poll */
+    conn_state *conns;  /* the daemon's connections (slow-request deadline) */
+    unsigned long nstarted; /* start notices, to tell which failed MHD_add_connection was counted closed */
+    double next_sweep;
 };
 
 struct ml_http_server {
@@ -85,6 +101,25 @@ static double now_s(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static conn_state *state_of(struct MHD_Connection *conn) {
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci ? ci->socket_context : NULL;
+}
+
+/* Once every request in the server is parked, an eager leader may run at
+ * once; its worker may be asleep until the leader's deadline, and what made
+ * the count true (a park, a request finished) happened on another worker:
+ * wake the others (each one's next turn looks). */
+static void wake_if_all_parked(ml_http_server *s, const worker *self) {
+    int parked = atomic_load(&s->parked);
+    if (parked == 0 || atomic_load(&s->in_flight) > parked) return;
+    uint64_t one = 1;
+    for (int i = 0; i < s->cfg.workers; i++) {
+        const worker *w = &s->workers[i];
+        if (w != self && w->wake_fd >= 0 && write(w->wake_fd, &one, sizeof one) < 0) { /* awake anyway */ }
+    }
 }
 
 int ml_http_port(const ml_http_server *s) { return s->port; }
@@ -201,6 +236,8 @@ static enum MHD_Result send_answer(ml_http_server *s, struct MHD_Connection *con
         resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
     }
     if (!resp) return MHD_NO;
+    conn_state *cs = state_of(conn);
+    if (cs) cs->reading = 0; /* answered: whatever of the body is left is not waited for */
     const char *ct = x->content_type[0] ? x->content_type : "text/plain; charset=utf-8";
     const char *h = x->resp_headers.data;
     for (int i = 0; h && i < x->nresp_headers; i++) {
@@ -303,6 +340,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     if (r->early) return answer_early(s, conn, r, r->early);
     /* the whole request is in: the handler runs here, in this worker */
+    conn_state *cs = state_of(conn);
+    if (cs) cs->reading = 0;
     pairs hp = {.lower = 1}, qp = {0};
     MHD_get_connection_values(conn, MHD_HEADER_KIND, collect, &hp);
     MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect, &qp);
@@ -319,9 +358,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode why) {
-    (void)conn;
     (void)why;
     worker *w = cls;
+    conn_state *cs = state_of(conn);
+    if (cs) { cs->reading = 1; cs->since = now_s(); } /* the next request's time starts */
     req *r = *con_cls;
     if (!r) return;
     *con_cls = NULL;
@@ -334,6 +374,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     }
     req_free(r);
     atomic_fetch_sub(&w->srv->in_flight, 1);
+    wake_if_all_parked(w->srv, w);
 }
 
 static void mhd_log(void *cls, const char *fmt, va_list ap) {
@@ -384,10 +425,45 @@ static int bound_port(int fd) {
 
 static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
                           enum MHD_ConnectionNotificationCode code) {
-    (void)conn;
-    (void)socket_context;
     worker *w = cls;
-    if (code == MHD_CONNECTION_NOTIFY_CLOSED) atomic_fetch_sub(&w->nconn, 1);
+    conn_state *cs = *socket_context;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        w->nstarted++;
+        cs = calloc(1, sizeof *cs); /* out of memory: this one has no deadline but the idle timeout */
+        if (!cs) return;
+        cs->conn = conn;
+        cs->since = now_s();
+        cs->reading = 1;
+        cs->next = w->conns;
+        if (w->conns) w->conns->prev = cs;
+        w->conns = cs;
+        *socket_context = cs;
+        return;
+    }
+    if (code != MHD_CONNECTION_NOTIFY_CLOSED) return;
+    atomic_fetch_sub(&w->nconn, 1);
+    if (!cs) return;
+    if (cs->prev) cs->prev->next = cs->next;
+    else w->conns = cs->next;
+    if (cs->next) cs->next->prev = cs->prev;
+    free(cs);
+    *socket_context = NULL;
+}
+
+/* Cuts the connections that have been reading one request for more than
+ * twice the timeout (a few times a second): shut down, the daemon sees the
+ * socket end and closes it. */
+static void sweep(worker *w) {
+    double now = now_s();
+    if (now < w->next_sweep) return;
+    w->next_sweep = now + 0.25;
+    double limit = 2.0 * w->srv->cfg.timeout;
+    for (conn_state *c = w->conns; c; c = c->next) {
+        if (!c->reading || c->cut || now - c->since <= limit) continue;
+        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        if (ci) shutdown(ci->connect_fd, SHUT_RDWR);
+        c->cut = 1;
+    }
 }
 
 /* The acceptor: takes each new connection and gives it to the worker with
@@ -467,14 +543,19 @@ static void take_inbox(worker *w) {
     pthread_mutex_lock(&w->inbox_mu);
     int n = w->ninbox;
     struct incoming in[64];
+    if (n == 0) { pthread_mutex_unlock(&w->inbox_mu); return; }
     if (n > 64) n = 64;
     memcpy(in, w->inbox, (size_t)n * sizeof *in);
     memmove(w->inbox, w->inbox + n, (size_t)(w->ninbox - n) * sizeof *in);
     w->ninbox -= n;
     pthread_mutex_unlock(&w->inbox_mu);
-    for (int i = 0; i < n; i++)
-        if (MHD_add_connection(w->daemon, in[i].fd, (struct sockaddr *)&in[i].addr, in[i].len) != MHD_YES)
-            atomic_fetch_sub(&w->nconn, 1); /* MHD closed it */
+    for (int i = 0; i < n; i++) {
+        unsigned long started = w->nstarted;
+        /* MHD closed it; when it failed after its start notice, the closed one counted it already */
+        if (MHD_add_connection(w->daemon, in[i].fd, (struct sockaddr *)&in[i].addr, in[i].len) != MHD_YES &&
+            w->nstarted == started)
+            atomic_fetch_sub(&w->nconn, 1);
+    }
 }
 
 /* Runs the daemon, then tells the binding what was parked during the run. */
@@ -483,6 +564,7 @@ static void run_daemon(worker *w) {
     MHD_run(w->daemon);
     req *r = w->just_parked;
     w->just_parked = NULL;
+    if (r) wake_if_all_parked(w->srv, w);
     while (r) {
         req *next = r->next_parked;
         if (w->srv->cfg.worker_parked) w->srv->cfg.worker_parked(w->ctx, &r->x);
@@ -500,7 +582,8 @@ static void turn(worker *w, int epfd) {
     struct pollfd p[2] = {{.fd = epfd, .events = POLLIN}, {.fd = w->wake_fd, .events = POLLIN}};
     int nfds = w->wake_fd >= 0 ? 2 : 1;
     if (s->cfg.worker_tick) {
-        int t = s->cfg.worker_tick(w->ctx, 0);
+        /* past the grace no one is waited for: every parked leader runs now */
+        int t = s->cfg.worker_tick(w->ctx, atomic_load(&s->stopping) == 2 ? 2 : 0);
         /* something is parked on this worker: when no socket is ready and
          * every request in the server is parked, no one can join it: run it */
         if (t >= 0 && !atomic_load(&w->resumed) && atomic_load(&s->in_flight) <= atomic_load(&s->parked) &&
@@ -518,6 +601,7 @@ static void turn(worker *w, int epfd) {
     int resumed = atomic_exchange(&w->resumed, 0);
     run_daemon(w);
     if (resumed) run_daemon(w);
+    sweep(w);
 }
 
 static void *worker_main(void *arg) {
@@ -541,16 +625,14 @@ static void *worker_main(void *arg) {
     if (s->nfailed) ok = 0;
     pthread_mutex_unlock(&s->mu);
 
-    double hard_stop = 0;
     while (ok) {
         turn(w, epfd);
         /* 2: the grace is over, or nothing is in flight anywhere; parked
-         * exchanges are still brought home (a batch's leader runs within
-         * its delay) before the daemon may stop */
-        if (atomic_load(&s->stopping) == 2) {
-            if (!hard_stop) hard_stop = now_s() + 2;
-            if (w->nparked == 0 || now_s() > hard_stop) break;
-        }
+         * exchanges are still brought home first (the tick runs every
+         * leader at once then, and a leader always publishes): stopping a
+         * daemon that holds a suspended connection is a libmicrohttpd panic
+         * (abort), so there is no time limit here */
+        if (atomic_load(&s->stopping) == 2 && w->nparked == 0) break;
     }
     if (w->daemon) {
         MHD_stop_daemon(w->daemon); /* closes this worker's connections */

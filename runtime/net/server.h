@@ -2,13 +2,16 @@
  *
  * Why libmicrohttpd: it is a Debian-packaged, well-kept GNU library that
  * speaks HTTP/1.1 with keep-alive and pipelining, runs its own threads,
- * brings TLS through GnuTLS (MHD_USE_TLS), and has connection limits,
- * per-connection idle timeouts (slow-loris) and a quiesce call for graceful
- * shutdown built in, so none of that is ours to get wrong.
+ * brings TLS through GnuTLS (MHD_USE_TLS), and has connection limits and
+ * per-connection idle timeouts built in, so none of that is ours to get
+ * wrong. Its timeout counts idle time only: the worker also cuts a request
+ * not read within twice the timeout (a client trickling a byte at a time).
  *
- * Threads: a fixed pool of worker threads, each owning the context the
+ * Threads: an acceptor thread takes each new connection and gives it to the
+ * worker with the fewest (at max_connections it leaves new ones in the
+ * backlog); a fixed pool of worker threads, each owning the context the
  * binding makes (a Lua state) and its own libmicrohttpd daemon in "external
- * polling" mode on the one shared listening socket: the worker's loop polls
+ * polling" mode with no listening socket, adds them: the worker's loop polls
  * its daemon's epoll set and runs it, and the request handler runs right
  * there, in the thread that read the request. No request is handed from one
  * thread to another (on a virtual machine each hand-off costs two wake-ups of
@@ -69,7 +72,9 @@ typedef struct {
      * on each turn of the loop and returns the milliseconds until it wants to
      * run again (-1: no wish), and runs again with idle = 1 when no socket of
      * the worker is ready and every request in the server is parked (no one
-     * could join a batch then, so it need not wait for its delay);
+     * could join a batch then, so it need not wait for its delay), and
+     * with idle = 2 once the server's grace is over (every parked batch
+     * must run now: the worker cannot stop while one is parked);
      * close ends the context. parked, resume and
      * tick may be NULL when handle never parks. */
     void *(*worker_init)(void *ud, ml_http_server *srv, int index, char *err, size_t errlen);
@@ -88,7 +93,8 @@ ml_http_server *ml_http_start(const ml_http_config *c, char *err, size_t errlen)
 int ml_http_port(const ml_http_server *s);
 bool ml_http_tls(const ml_http_server *s);
 /* Graceful stop: stops accepting, lets requests in flight finish (up to
- * grace_s seconds), closes the connections, joins the workers. Idempotent. */
+ * grace_s seconds), then runs every parked batch at once and waits for them,
+ * closes the connections, joins the workers. Idempotent. */
 void ml_http_stop(ml_http_server *s, double grace_s);
 void ml_http_free(ml_http_server *s); /* stops first; NULL-safe */
 

@@ -4,6 +4,7 @@
  * a bounded wait), json_rows on good, ragged and malformed bodies.
  * Prints "N passed, M failed" last; exits 1 on a failure. */
 #include <pthread.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -188,7 +189,8 @@ static void test_json_rows_numbers(void) {
         CHECK(t != NULL);
         const ml_json *row = &ml_json_get(t, "inputs")->items[0];
         for (int j = 0; j < 200; j++) {
-            float want = (float)row->items[j].number;
+            const ml_json *v = &row->items[j]; /* as ml.json.decode + ml.tensor: integers from their int64 */
+            float want = v->is_int ? (float)v->integer : (float)v->number;
             if (memcmp(&want, &got[j], sizeof want) != 0) {
                 CHECK(0);
                 fprintf(stderr, "number %d of round %d: fast %.9g, reader %.9g\n", j, round, got[j], want);
@@ -199,8 +201,46 @@ static void test_json_rows_numbers(void) {
     }
 }
 
+/* Numbers where a float32 through a double differs from ml.json.decode +
+ * ml.tensor's, exponents too long to hold, ragged rows in a malformed body. */
+static void test_json_rows_edges(void) {
+    const char *keys[] = {"inputs"};
+    ml_json_rows r;
+    char err[200];
+    const char *t = "{\"inputs\": [[-0, 1152921573326323713, -9223372036854775808, 1e39, -0.0]]}";
+    CHECK(ml_json_rows_parse(t, strlen(t), keys, 1, &r, err, sizeof err) == 0);
+    float x[5];
+    ml_json_rows_fill(&r, x);
+    ml_json_rows_free(&r);
+    CHECK(x[0] == 0 && !signbit(x[0]));                  /* an integer 0, as Lua reads "-0" */
+    CHECK(x[1] == (float)1152921573326323713LL);         /* 2^60 + 2^37, not 2^60 (double rounding) */
+    CHECK(x[2] == (float)INT64_MIN);
+    CHECK(isinf(x[3]) && x[4] == 0 && signbit(x[4]));
+    /* 0.<999990 zeros>1e9999999 is 1e9000008: infinite (a saturated exponent read it as 1e8) */
+    size_t n = 999990;
+    char *big = malloc(n + 64);
+    CHECK(big != NULL);
+    if (!big) return;
+    size_t p = (size_t)sprintf(big, "{\"inputs\": [[0.");
+    memset(big + p, '0', n);
+    p += n;
+    p += (size_t)sprintf(big + p, "1e9999999]]}");
+    CHECK(ml_json_rows_parse(big, p, keys, 1, &r, err, sizeof err) == 0);
+    ml_json_rows_fill(&r, x);
+    ml_json_rows_free(&r);
+    CHECK(isinf(x[0]));
+    free(big);
+    const char *bad = "{\"inputs\": [[1], [2, 3]], \"p\": tru}";
+    CHECK(ml_json_rows_parse(bad, strlen(bad), keys, 1, &r, err, sizeof err) == -1); /* the JSON error, not the rows' */
+    ml_json_rows_free(&r);
+    const char *mixed = "{\"inputs\": [[1], [2, 3], [\"x\"]]}";
+    CHECK(ml_json_rows_parse(mixed, strlen(mixed), keys, 1, &r, err, sizeof err) == 0 && !r.numeric);
+    ml_json_rows_free(&r);
+}
+
 int main(void) {
     test_json_rows_numbers();
+    test_json_rows_edges();
     test_metrics();
     test_batch(0);
     test_batch(1);

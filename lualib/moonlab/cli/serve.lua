@@ -14,7 +14,7 @@ options:
   --max-delay-ms X    how long a batch waits for more rows (default 2)
   --max-rows N        the most rows one request may hold (default 10000)
   --body-limit BYTES  larger bodies get 413 (default 1048576)
-  --timeout S         seconds a connection may idle or trickle (default 10)
+  --timeout S         seconds a connection may idle; a request must be read within twice that (default 10)
   --max-connections N (default 256)
   --token-file FILE   every route but GET /health needs "Authorization: Bearer <the file's first line>"
   --tls-cert PEM --tls-key PEM   HTTPS
