@@ -40,7 +40,7 @@ wait_up() { for _ in $(seq 100); do curl -sf "http://127.0.0.1:$1/health" >/dev/
 # wrk's figures in ms and req/s: "RPS P50 P99 ERRORS"
 to_ms() { awk '{v = $1; if (v ~ /us$/) {sub(/us$/, "", v); v /= 1000} else if (v ~ /ms$/) {sub(/ms$/, "", v)} else if (v ~ /s$/) {sub(/s$/, "", v); v *= 1000}; print v}'; }
 bench() { # port connections seconds
-  local out; out=$(wrk -t2 -c"$2" -d"$3"s -s scripts/bench/serve_post.lua --latency "http://127.0.0.1:$1")
+  local out; out=$(wrk -t"$(( $2 < 2 ? 1 : 2 ))" -c"$2" -d"$3"s -s scripts/bench/serve_post.lua --latency "http://127.0.0.1:$1")
   local rps p50 p99 err
   rps=$(awk '/^Requests\/sec/ {print $2}' <<< "$out")
   p50=$(awk '$1 == "50%" {print $2}' <<< "$out" | to_ms)
