@@ -1,5 +1,6 @@
-/* The HTTP server: libmicrohttpd's connection threads, the exchange queue,
- * the worker threads (see server.h for the design and why libmicrohttpd). */
+/* The HTTP server: the acceptor, the worker threads with their own
+ * libmicrohttpd daemons, parked exchanges (see server.h for the design and
+ * why libmicrohttpd). */
 #define _GNU_SOURCE /* accept4 */
 #include "server.h"
 
