@@ -87,7 +87,7 @@ test: deps all $(C_TESTS)
 
 check-memory: deps
 	$(MAKE) ASAN=1 all $(patsubst build/%,build-asan/%,$(C_TESTS))
-	MOONLAB_RUNS=$(CURDIR)/build-asan/test-runs ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:allocator_may_return_null=1 LSAN_OPTIONS=suppressions=tests/lsan.supp \
+	MOONLAB_RUNS=$(CURDIR)/build-asan/test-runs ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:allocator_may_return_null=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
 	  OMP_NUM_THREADS=1 ./build-asan/moonlab tests/run.lua --memory $(patsubst build/%,build-asan/%,$(C_TESTS))
 
 demo: deps all
