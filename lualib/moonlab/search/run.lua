@@ -239,8 +239,7 @@ function M.run(objective, spec, opts)
 end
 
 ml.doc(M.run, "search.run(objective, space, [{method='tpe'|'gp'|'genetic'|'random'|'grid', trials=20, timeout, target, direction='minimize', "
-  .. "metric, seed, pruner='median'|'halving'|'hyperband'|'none', sampler={...}, journal=path, jobs=1, verbose=true, track}]) -> result — runs objective(params, trial) per trial; "
-  .. "metric, seed, pruner='median'|'halving'|'hyperband'|'none', sampler={...}, journal=path, jobs=1, verbose=true, live=isatty(stdout)}]) -> result — runs objective(params, trial) per trial; "
+  .. "metric, seed, pruner='median'|'halving'|'hyperband'|'none', sampler={...}, journal=path, jobs=1, verbose=true, live=isatty(stdout), track}]) -> result — runs objective(params, trial) per trial; "
   .. "result.best_params, result.best_value, print(result)")
 
 return M
