@@ -22,6 +22,7 @@
 #include <lualib.h>
 
 #include "../core/parallel.h"
+#include "../core/clock.h"
 #include "../net/client.h"
 #include "../net/json_rows.h"
 #include "../net/server.h"
@@ -54,6 +55,8 @@ typedef struct parked_call {
     int leader, listed;
     int eager;                /* a leader that runs as soon as no one could join */
     double deadline;          /* a leader's: when its batch runs, full or not */
+    int64_t n, off, d, row_bytes; /* the caller's rows in the batch, for its continuation */
+    ml_dtype dtype;
 } parked_call;
 
 typedef struct {
@@ -68,12 +71,6 @@ typedef struct {
 } worker_ctx;
 
 #define WORKER_KEY "moonlab.http.worker" /* registry of a worker state: its worker_ctx (light userdata) */
-
-static double mono_s(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 static void setup_free(setup *su) {
     if (!su) return;
@@ -274,7 +271,7 @@ static int worker_resume(void *ctx, ml_http_exchange *x) {
 static int worker_tick(void *ctx, int idle) {
     worker_ctx *w = ctx;
     if (!w->leaders) return -1;
-    double now = mono_s(), next = -1;
+    double now = ml_monotonic_s(), next = -1;
     for (parked_call **p = &w->leaders; *p;) {
         parked_call *pc = *p;
         if ((idle && pc->eager) || idle == 2 || now >= pc->deadline) {
@@ -649,24 +646,16 @@ static int batch_result(lua_State *L, ml_batch *bt, int64_t n, int64_t off, cons
     return nout;
 }
 
-/* What a parked call needs again when it is resumed. */
-typedef struct {
-    parked_call *pc;
-    int64_t n, off, d, row_bytes;
-    ml_dtype dtype;
-} batch_k;
-
+/* A parked call resumed (its parked_call lives until worker_resume returns). */
 static int batch_continue(lua_State *L, int st, lua_KContext k) {
     (void)st;
-    batch_k *bk = (batch_k *)k;
-    batch_k c = *bk;
-    free(bk);
-    ml_batch *bt = c.pc->bt;
+    const parked_call *pc = (const parked_call *)k;
+    ml_batch *bt = pc->bt;
     int status = 0;
     const char *err = NULL;
-    if (c.pc->leader) err = run_leader(L, bt, c.d, c.row_bytes, c.dtype, &status);
+    if (pc->leader) err = run_leader(L, bt, pc->d, pc->row_bytes, pc->dtype, &status);
     else if (ml_batch_wait(bt, 0) > 0) err = ml_batch_error(bt, &status);
-    return batch_result(L, bt, c.n, c.off, err, status);
+    return batch_result(L, bt, pc->n, pc->off, err, status);
 }
 
 /* A call that cannot park runs fn on a copy of its own rows at once: an
@@ -706,21 +695,20 @@ static int l_batch(lua_State *L) {
     int can_park = w && w->current && !w->current->abandoned && w->current_co == L && lua_isyieldable(L);
     if (!can_park) return batch_alone(L, X, n * row_bytes);
     (void)timeout;
-    batch_k *bk = calloc(1, sizeof *bk);
     parked_call *pc = calloc(1, sizeof *pc);
-    if (!bk || !pc) { free(bk); free(pc); return luaL_error(L, "ml.http.batch: not enough memory"); }
+    if (!pc) return luaL_error(L, "ml.http.batch: not enough memory");
     int leader = 0;
     int64_t off = 0;
     ml_batch *bt = ml_batch_join(ml_http_batcher(s), key, ml_data(X), n, row_bytes, (int)X->dtype, max_batch, &leader, &off);
-    if (!bt) { free(bk); free(pc); return luaL_error(L, "ml.http.batch: not enough memory"); }
+    if (!bt) { free(pc); return luaL_error(L, "ml.http.batch: not enough memory"); }
     lua_settop(L, 5);
     pc->bt = bt;
     pc->leader = leader;
-    pc->deadline = mono_s() + delay;
+    pc->deadline = ml_monotonic_s() + delay;
     pc->eager = eager;
-    *bk = (batch_k){pc, n, off, d, row_bytes, X->dtype};
+    pc->n = n, pc->off = off, pc->d = d, pc->row_bytes = row_bytes, pc->dtype = X->dtype;
     w->parking = pc;
-    return lua_yieldk(L, 0, (lua_KContext)bk, batch_continue);
+    return lua_yieldk(L, 0, (lua_KContext)pc, batch_continue);
 }
 
 /* ---- json_rows ------------------------------------------------------------- */

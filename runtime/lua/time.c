@@ -13,19 +13,14 @@
 #include <time.h>
 
 #include "lbind.h"
+#include "../core/clock.h"
 
 #define TIMER_MT "moonlab.Timer"
 
 /* CLOCK_MONOTONIC counts from boot, so a double keeps well under a
  * nanosecond of precision for years of uptime. */
-static double now_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 static int l_now(lua_State *L) {
-    lua_pushnumber(L, now_seconds());
+    lua_pushnumber(L, ml_monotonic_s());
     return 1;
 }
 
@@ -44,7 +39,7 @@ static ml_timer *check_timer(lua_State *L, const char *fn) {
 }
 
 static double timer_elapsed(const ml_timer *t) {
-    return t->banked + (t->running ? now_seconds() - t->start : 0.0);
+    return t->banked + (t->running ? ml_monotonic_s() - t->start : 0.0);
 }
 
 static int l_timer_new(lua_State *L) {
@@ -55,7 +50,7 @@ static int l_timer_new(lua_State *L) {
     t->banked = 0.0;
     t->running = 1;
     luaL_setmetatable(L, TIMER_MT);
-    t->start = now_seconds(); /* last, so set-up is not timed */
+    t->start = ml_monotonic_s(); /* last, so set-up is not timed */
     return 1;
 }
 
@@ -68,7 +63,7 @@ static int l_timer_elapsed(lua_State *L) {
 static int l_timer_reset(lua_State *L) {
     ml_timer *t = check_timer(L, "Timer:reset");
     t->banked = 0.0;
-    t->start = now_seconds();
+    t->start = ml_monotonic_s();
     lua_settop(L, 1);
     return 1;
 }
@@ -77,7 +72,7 @@ static int l_timer_reset(lua_State *L) {
 static int l_timer_stop(lua_State *L) {
     ml_timer *t = check_timer(L, "Timer:stop");
     if (t->running) {
-        t->banked += now_seconds() - t->start;
+        t->banked += ml_monotonic_s() - t->start;
         t->running = 0;
     }
     lua_pushnumber(L, t->banked);
@@ -88,7 +83,7 @@ static int l_timer_resume(lua_State *L) {
     ml_timer *t = check_timer(L, "Timer:resume");
     if (!t->running) {
         t->running = 1;
-        t->start = now_seconds();
+        t->start = ml_monotonic_s();
     }
     lua_settop(L, 1);
     return 1;
@@ -128,9 +123,9 @@ static int l_time(lua_State *L) {
     double *s = lua_newuserdatauv(L, (size_t)n * sizeof *s, 0);
     for (lua_Integer i = 0; i < n; i++) {
         lua_pushvalue(L, 1);
-        double t0 = now_seconds();
+        double t0 = ml_monotonic_s();
         lua_call(L, 0, 0);
-        s[i] = now_seconds() - t0;
+        s[i] = ml_monotonic_s() - t0;
     }
     qsort(s, (size_t)n, sizeof *s, cmp_double);
     double median = n % 2 ? s[n / 2] : 0.5 * (s[n / 2 - 1] + s[n / 2]);

@@ -1,6 +1,7 @@
 /* The HTTP/1.1 client of ml.http.request (see client.h). */
 #define _GNU_SOURCE /* memmem */
 #include "client.h"
+#include "../core/clock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,15 +15,9 @@
 #include <time.h>
 #include <unistd.h>
 
-static double now_s(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
 static int wait_fd(int fd, short ev, double until) {
     for (;;) {
-        double left = until - now_s();
+        double left = until - ml_monotonic_s();
         if (left <= 0) return 0;
         struct pollfd p = {fd, ev, 0};
         int rc = poll(&p, 1, (int)(left * 1000) + 1);
@@ -38,7 +33,7 @@ int ml_net_connect(const char *host, int port, double timeout_s, char *err, size
     int rc = getaddrinfo(host, ps, &hints, &res);
     if (rc != 0) { snprintf(err, errlen, "%s", gai_strerror(rc)); return -1; }
     int fd = -1, e = ECONNREFUSED;
-    double until = now_s() + timeout_s;
+    double until = ml_monotonic_s() + timeout_s;
     for (struct addrinfo *a = res; a && fd < 0; a = a->ai_next) {
         fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, a->ai_protocol);
         if (fd < 0) { e = errno; continue; }
@@ -58,7 +53,7 @@ int ml_net_connect(const char *host, int port, double timeout_s, char *err, size
 }
 
 int ml_net_send_all(int fd, const char *p, size_t n, double timeout_s) {
-    double until = now_s() + timeout_s;
+    double until = ml_monotonic_s() + timeout_s;
     while (n) {
         ssize_t k = send(fd, p, n, MSG_NOSIGNAL);
         if (k < 0) {
@@ -74,7 +69,7 @@ int ml_net_send_all(int fd, const char *p, size_t n, double timeout_s) {
 
 long ml_net_recv(int fd, char *buf, size_t cap, double timeout_s, int *closed) {
     *closed = 0;
-    double until = now_s() + timeout_s;
+    double until = ml_monotonic_s() + timeout_s;
     for (;;) {
         ssize_t k = recv(fd, buf, cap, 0);
         if (k > 0) return (long)k;
@@ -133,7 +128,7 @@ static int parse_url(const char *url, char *host, size_t hn, int *port, const ch
 /* Reads more bytes into b; 1 read, 0 closed, -1 error/timeout. */
 static int fill(int fd, ml_buf *b, double until, char *err, size_t errlen, double timeout_s) {
     char tmp[65536];
-    double left = until - now_s();
+    double left = until - ml_monotonic_s();
     int closed;
     long k = left > 0 ? ml_net_recv(fd, tmp, sizeof tmp, left, &closed) : 0;
     if (k > 0) { ml_buf_add(b, tmp, (size_t)k); return b->failed ? -1 : 1; }
@@ -200,7 +195,7 @@ int ml_http_fetch(const char *method, const char *url, const char *const *names,
         snprintf(err, errlen, "bad URL '%s': %s", url, why);
         return -1;
     }
-    double until = now_s() + timeout_s;
+    double until = ml_monotonic_s() + timeout_s;
     int fd = ml_net_connect(host, port, timeout_s, why, sizeof why);
     if (fd < 0) { snprintf(err, errlen, "cannot connect to %s: %s", url, why); return -1; }
     ml_buf req = {0};

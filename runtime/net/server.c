@@ -3,6 +3,7 @@
  * why libmicrohttpd). */
 #define _GNU_SOURCE /* accept4 */
 #include "server.h"
+#include "../core/clock.h"
 
 #include <errno.h>
 #include <microhttpd.h>
@@ -97,12 +98,6 @@ struct ml_http_server {
 };
 
 static const double latency_bounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
-
-static double now_s(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 static conn_state *state_of(struct MHD_Connection *conn) {
     const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
@@ -218,7 +213,7 @@ static void record(ml_http_server *s, req *r, int status) {
     const char *route = r->x.route[0] ? r->x.route : "other";
     const char *k2[] = {"route", "code"}, *v2[] = {route, code};
     ml_labels l2 = {k2, v2, 2}, l1 = {k2, v2, 1};
-    double dt = now_s() - r->t0;
+    double dt = ml_monotonic_s() - r->t0;
     ml_metrics_add(s->metrics, "moonlab_http_requests_total", ML_METRIC_COUNTER, &l2, 1, 0, NULL, 0);
     ml_metrics_observe(s->metrics, "moonlab_http_request_duration_seconds", &l1, dt, latency_bounds,
                        (int)(sizeof latency_bounds / sizeof *latency_bounds), NULL, 0);
@@ -305,7 +300,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (!r) return MHD_NO;
         r->w = w;
         r->conn = conn;
-        r->t0 = now_s();
+        r->t0 = ml_monotonic_s();
         r->method = strdup(method);
         r->path = strdup(url);
         *con_cls = r;
@@ -362,7 +357,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     (void)why;
     worker *w = cls;
     conn_state *cs = state_of(conn);
-    if (cs) { cs->reading = 1; cs->since = now_s(); } /* the next request's time starts */
+    if (cs) { cs->reading = 1; cs->since = ml_monotonic_s(); } /* the next request's time starts */
     req *r = *con_cls;
     if (!r) return;
     *con_cls = NULL;
@@ -433,7 +428,7 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
         cs = calloc(1, sizeof *cs); /* out of memory: this one has no deadline but the idle timeout */
         if (!cs) return;
         cs->conn = conn;
-        cs->since = now_s();
+        cs->since = ml_monotonic_s();
         cs->reading = 1;
         cs->next = w->conns;
         if (w->conns) w->conns->prev = cs;
@@ -455,7 +450,7 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
  * twice the timeout (a few times a second): shut down, the daemon sees the
  * socket end and closes it. */
 static void sweep(worker *w) {
-    double now = now_s();
+    double now = ml_monotonic_s();
     if (now < w->next_sweep) return;
     w->next_sweep = now + 0.25;
     double limit = 2.0 * w->srv->cfg.timeout;
@@ -740,8 +735,8 @@ void ml_http_stop(ml_http_server *s, double grace_s) {
     s->acceptor_started = 0;
     if (s->listen_fd >= 0) close(s->listen_fd);
     s->listen_fd = -1;
-    double until = now_s() + grace_s;
-    while (atomic_load(&s->in_flight) > 0 && now_s() < until) {
+    double until = ml_monotonic_s() + grace_s;
+    while (atomic_load(&s->in_flight) > 0 && ml_monotonic_s() < until) {
         struct timespec t = {0, 5 * 1000 * 1000};
         nanosleep(&t, NULL);
     }

@@ -102,6 +102,14 @@ end
 -- that is what Optuna 3.1's truncnorm.logpdf computes, so its wide kernels
 -- (the prior, isolated points) count for more, and it searches better on
 -- the standard functions than the exact density does (scripts/bench/search.sh).
+-- log(sum(exp(terms))) with top = max(terms), the mixture's density in log space
+local function log_sum_exp(terms, top)
+  if top == -huge then return -huge end
+  local sum = 0
+  for i = 1, #terms do sum = sum + exp(terms[i] - top) end
+  return top + log(sum)
+end
+
 local function parzen_logpdf(p, x, q, width_weighted)
   local terms, top = {}, -huge
   for i = 1, #p.ws do
@@ -120,10 +128,7 @@ local function parzen_logpdf(p, x, q, width_weighted)
     terms[i] = lp
     if lp > top then top = lp end
   end
-  if top == -huge then return -huge end
-  local sum = 0
-  for i = 1, #terms do sum = sum + exp(terms[i] - top) end
-  return top + log(sum)
+  return log_sum_exp(terms, top)
 end
 
 -- Optuna's default_weights over the n observations of one estimator: flat up
@@ -302,10 +307,7 @@ local function joint_logpdf(est, names, x, ww)
     terms[i] = lp
     if lp > top then top = lp end
   end
-  if top == -huge then return -huge end
-  local sum = 0
-  for i = 1, #terms do sum = sum + exp(terms[i] - top) end
-  return top + log(sum)
+  return log_sum_exp(terms, top)
 end
 
 -- the trials that have every one of names (a journal resumed over a changed space may hold others)
