@@ -8,6 +8,8 @@
 # turns fit's fused steps off, so that side shows the price of per-batch logging, not of the records.
 # The competitor is the same loop without records: the target (issue 14) is under 2% added by
 # tracking. LIMIT=N trains on the first N images (quick look). THREADS (default 2) pins ml.threads.
+# EPOCHS=N (default 1) trains N epochs per fit and reports seconds per epoch: a tracked fit writes
+# its learning-curve PNG once at its end (about 15 ms), which one-epoch fits charge to every epoch.
 # The machine may be shared: each epoch is logged to stderr with the load average.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
