@@ -677,10 +677,14 @@ int ml_forest_fit(ml_tree *trees, int64_t n_trees, const ml_tree_data *D, const 
         for (int64_t t = 0; t < n_trees; t++) {
             if (failed) continue;
             tree_weights(w, inbag ? inbag + t * n : NULL, D, o, seeds[t], count, cls);
-            if (ml_tree_fit(&trees[t], D, w, p, seeds[t])) {
+            /* grown in a local struct: trees[t] and trees[t + 1] share a cache line, and add_node
+             * updates n_nodes at every node (false sharing between the threads) */
+            ml_tree local;
+            if (ml_tree_fit(&local, D, w, p, seeds[t])) {
 #pragma omp critical(ml_forest_error)
                 if (!failed) failed = 1, snprintf(message, sizeof message, "%s", ml_last_error());
-            }
+            } else
+                trees[t] = local;
         }
         free(w), free(count), free(cls);
     }
