@@ -23,8 +23,8 @@ io.write(ml.threads(), " ", ml.config().threads)]])
 end)
 
 T.test("cross_validate in workers: 4 folds in 2 workers at 1 thread, the last in the caller on both", function()
-  -- each fold's fit takes 0.3 s of wall time; its score says where it ran (pid * 100 + threads)
-  local out = run2([[
+  -- each fold's fit takes 0.5 s of wall time; its score says where it ran (pid * 100 + threads)
+  local code = [[
 local models = ml.models
 local X = ml.randn(20000, 20, { dtype = "float64" })
 local y = ml.matmul(X, ml.ones(20, 1, { dtype = "float64" })):reshape(20000) -- a first product, on one thread
@@ -35,16 +35,23 @@ function Slow:get_params() return {} end
 function Slow:clone() return Slow.new() end
 function Slow:fit()
   local t = ml.now()
-  while ml.now() - t < 0.3 do end
+  while ml.now() - t < 0.5 do end
   self.where = ml._proc.getpid() * 100 + ml.threads()
   return self
 end
 function Slow:score() return self.where end
 local r = models.cross_validate(Slow.new(), X, y, { cv = 5, n_jobs = 2 })
-io.write(ml._proc.getpid(), " ", table.concat(r.test_score:tolist(), " "))]])
-  local parent = tonumber(out:match("^(%d+)"))
-  local where = {}
-  for v in out:gmatch(" (%d+)") do where[#where + 1] = tonumber(v) end
+io.write(ml._proc.getpid(), " ", table.concat(r.test_score:tolist(), " "))]]
+  -- the last fold waits for the busy worker only when it is about to finish (within a third of a fold);
+  -- on a loaded machine a worker can start its second fold late, so up to three tries
+  local out, parent, where
+  for _ = 1, 3 do
+    out = run2(code)
+    parent = tonumber(out:match("^(%d+)"))
+    where = {}
+    for v in out:gmatch(" (%d+)") do where[#where + 1] = tonumber(v) end
+    if where[5] and where[5] // 100 == parent then break end
+  end
   T.eq(#where, 5, out)
   for i = 1, 4 do
     T.ok(where[i] // 100 ~= parent, "fold " .. i .. " in a worker: " .. out)
