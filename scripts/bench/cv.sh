@@ -6,6 +6,8 @@
 # threads), and scikit-learn's cross_val_score(n_jobs=1 / 2) on the same kind
 # of data beside it. MODEL=net uses a NetClassifier (2x64 MLP, 8 epochs)
 # instead, for builds without the random forest (no scikit-learn side then).
+# With 5 folds on 2 workers, the workers take 4 and the last runs in the
+# calling process on both threads (core/workers' finish_here).
 # Target (issue 11): wall time in workers at most 0.6 of the serial run, both
 # cores busy. The sides alternate, ROUNDS times (default 5); medians and the
 # ratio are printed. The machine may be shared: each run is logged to stderr
