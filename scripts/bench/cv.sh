@@ -74,6 +74,10 @@ done
 ms=$(printf '%s\n' ${t["moonlab serial"]} | median); mw=$(printf '%s\n' ${t["moonlab workers"]} | median)
 m1=$(printf '%s\n' ${t["moonlab serial 1t"]} | median)
 awk -v s="$m1" -v w="$mw" 'BEGIN { printf "moonlab workers / serial at 1 thread: %.2f (target <= 0.6)\n", w / s }'
+# each round's own ratio (its sides ran back to back on the same data): steadier when the machine's speed drifts
+paired=$(paste <(printf '%s\n' ${t["moonlab workers"]}) <(printf '%s\n' ${t["moonlab serial 1t"]}) | awk '{print $1 / $2}' | median)
+rounds=$(paste <(printf '%s\n' ${t["moonlab workers"]}) <(printf '%s\n' ${t["moonlab serial 1t"]}) | awk '{printf "%s%.2f", (NR > 1 ? " " : ""), $1 / $2}')
+echo "  median of the rounds' own ratios: $(awk -v p="$paired" 'BEGIN { printf "%.2f", p }') ($rounds)"
 awk -v s="$ms" -v w="$mw" 'BEGIN { printf "moonlab workers / serial with the forest on 2 threads: %.2f\n", w / s }'
 if [ -n "${t["sklearn n_jobs=2"]:-}" ]; then
   s1=$(printf '%s\n' ${t["sklearn n_jobs=1"]} | median); s2=$(printf '%s\n' ${t["sklearn n_jobs=2"]} | median)
