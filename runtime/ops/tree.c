@@ -334,7 +334,7 @@ static inline void add_row(const builder *b, double *stats, int32_t row, double 
     }
 static void gather_keys(builder *b, int64_t f, int64_t start, int64_t m, uint32_t *rmin, uint32_t *rmax) {
     const ml_tree_data *D = b->D;
-    const uint32_t *pay = b->pay + start;
+    const uint32_t *pay = b->pay ? b->pay + start : NULL;
     uint32_t lo = UINT32_MAX, hi = 0;
     if (D->rank16) {
         const uint16_t *rank = D->rank16 + f * D->n;

@@ -7,7 +7,9 @@
  * per fit (shared by all trees of a forest), and a node sorts its rows by
  * (rank << 32 | row) with an LSD radix sort on the rank's bits (one pass
  * of 11 bits per 2,048 distinct values) or, for small nodes, an insertion /
- * quick sort. A histogram of ranks would lose exactness once a node is
+ * quick sort. When every weight is a whole number (bootstrap counts), a
+ * classifier's keys carry the row's class and weight in place of the row,
+ * so the scan of a node reads nothing but its sorted keys. A histogram of ranks would lose exactness once a node is
  * smaller than its feature's distinct values; presorted index lists would
  * cost all d features per node when max_features draws a few.
  *
