@@ -68,6 +68,7 @@ typedef struct {
     int current_ref;
     parked_call *parking;      /* what ml.http.batch parked in this run */
     parked_call *leaders;      /* this worker's parked leaders, for their deadlines */
+    lb_routes *routes;         /* requests answered in C (predict_route.c) */
 } worker_ctx;
 
 #define WORKER_KEY "moonlab.http.worker" /* registry of a worker state: its worker_ctx (light userdata) */
@@ -143,6 +144,12 @@ static void *worker_init(void *ud, ml_http_server *srv, int index, char *err, si
     }
     w->L = L;
     w->dispatch = luaL_ref(L, LUA_REGISTRYINDEX);
+    if (!(w->routes = lb_routes_new(L, srv))) {
+        snprintf(err, errlen, "ml.http.serve: cannot create a worker: not enough memory");
+        lua_close(L);
+        free(w);
+        return NULL;
+    }
     return w;
 }
 
@@ -216,6 +223,7 @@ static int run_request(worker_ctx *w, ml_http_exchange *x, lua_State *co, int co
 
 static int worker_handle(void *ctx, ml_http_exchange *x) {
     worker_ctx *w = ctx;
+    if (lb_routes_try(w->routes, x)) return 0;
     lua_State *L = w->L;
     lua_settop(L, 0);
     lua_State *co = lua_newthread(L);
@@ -288,6 +296,7 @@ static int worker_tick(void *ctx, int idle) {
 
 static void worker_close(void *ctx) {
     worker_ctx *w = ctx;
+    lb_routes_free(w->routes);
     lua_close(w->L);
     free(w);
 }
@@ -744,7 +753,8 @@ static int l_json_rows(lua_State *L) {
     ml_tensor *X = ml_empty(2, shape, ML_FLOAT32);
     if (X) ml_json_rows_fill(&r, ml_data(X));
     ml_buf rest = {0};
-    ml_json_rows_rest(text, len, r.member, &rest);
+    if (r.members == 1) ml_buf_add(&rest, "{}", 2); /* the rows were all */
+    else ml_json_rows_rest(text, len, r.member, &rest);
     ml_json_rows_free(&r);
     if (!X || rest.failed) {
         ml_release(X);
@@ -881,5 +891,6 @@ void lb_open_http(lua_State *L) {
     };
     lua_newtable(L);
     luaL_setfuncs(L, fns, 0);
+    lb_predict_route_register(L, lua_gettop(L));
     lua_setfield(L, 1, "_http");
 }

@@ -18,6 +18,7 @@ local versions = require "moonlab.serve.versions"
 local drift = require "moonlab.serve.drift"
 local hooks_mod = require "moonlab.serve.hooks"
 local request_log = require "moonlab.serve.request_log"
+local fast_path = require "moonlab.serve.fast_path"
 local checks = require "moonlab.core.checks"
 
 local fmt = string.format
@@ -285,7 +286,9 @@ local function predict(state, e, req)
     local r = state.hooks.postprocess(resp, req)
     if type(r) == "table" then resp = r end
   end
-  return 200, ml.json.encode(resp), JSON
+  local text = ml.json.encode(resp)
+  fast_path.install(state, e, req, req.generation, BATCH_BUCKETS)
+  return 200, text, JSON
 end
 
 -- ---- the other routes ----------------------------------------------------------------------------------
@@ -439,7 +442,12 @@ function app.init(config)
     pcall(active_version, state) -- load now; a failure shows in /ready and in the answers
   end
   if #app_state.order == 0 then error("serve.app: the config names no model", 0) end
-  return function(req) return route(app_state, req) end
+  return function(req)
+    -- read before the routes look at the active versions: a C route installed after this request is stale
+    -- as soon as any of them changes (fast_path.lua)
+    if req.method == "POST" then req.generation = fast_path.generation() end
+    return route(app_state, req)
+  end
 end
 
 ml.doc(app.init, "serve.app.init(config) -> handler — the model server's routes (predict, versions, health, ready, metrics) in one worker state")

@@ -1,0 +1,133 @@
+/* The model server's C predict path (see predict.h): each step is the Lua
+ * path's, in its order, through the same kernels, so the answer is the same
+ * text (test_serve_fast_path.lua compares them byte for byte). */
+#include "predict.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/clock.h"
+#include "../io/io.h"
+#include "../ops/colstats.h"
+#include "../ops/ops.h"
+#include "json_rows.h"
+
+static const char *const ROW_KEYS[] = {"inputs", "instances"};
+
+static int all_finite(const float *v, int64_t n) {
+    float acc = 0; /* a NaN or an infinity makes the product with zero NaN */
+    for (int64_t i = 0; i < n; i++) acc += v[i] * 0.0f;
+    return acc == 0.0f;
+}
+
+/* model(rows) through the plan and the tail: (n, k) outputs in out_t (a
+ * tensor when a tail ran, released by the caller) or in the plan's buffer. */
+static const float *forward(const ml_predict_route *r, const float *X, int64_t n, ml_tensor **out_t) {
+    const float *y = ml_train_plan_forward(r->plan, X, n);
+    *out_t = NULL;
+    if (!y || r->tail == ML_PREDICT_TAIL_NONE) return y;
+    int64_t shape[2] = {n, r->k};
+    ml_tensor *t = ml_empty(2, shape, ML_FLOAT32);
+    if (!t) return NULL;
+    memcpy(ml_data(t), y, sizeof(float) * (size_t)(n * r->k));
+    *out_t = r->tail == ML_PREDICT_TAIL_SOFTMAX ? ml_softmax(t, 1) : ml_log_softmax(t, 1);
+    ml_release(t);
+    return *out_t ? ml_data(*out_t) : NULL;
+}
+
+/* The class of each row: argmax's first maximum (ml.argmax). 0 when an output is NaN. */
+static int argmax_rows(const float *y, int64_t n, int64_t k, int64_t *cls) {
+    for (int64_t i = 0; i < n; i++) {
+        const float *row = y + i * k;
+        int64_t bi = 0;
+        float best = row[0];
+        if (best != best) return 0;
+        for (int64_t j = 1; j < k; j++) {
+            float v = row[j];
+            if (v != v) return 0;
+            if (v > best) best = v, bi = j;
+        }
+        cls[i] = bi;
+    }
+    return 1;
+}
+
+/* {"model":..,"predictions":[..],"version":N}: ml.json.encode's sorted keys. 0 when a value has no JSON form. */
+static int write_answer(const ml_predict_route *r, ml_buf *b, const float *y, const int64_t *cls, int64_t n) {
+    ml_buf_puts(b, "{\"model\":");
+    ml_buf_puts(b, r->model_json);
+    ml_buf_puts(b, ",\"predictions\":[");
+    for (int64_t i = 0; i < n; i++) {
+        if (i) ml_buf_add(b, ",", 1);
+        if (cls) ml_buf_puts(b, r->class_json[cls[i]]);
+        else if (ml_json_put_float(b, (double)y[i]) < 0) return 0;
+    }
+    ml_buf_printf(b, "],\"version\":%lld}", r->version);
+    return !b->failed;
+}
+
+/* The Lua path's metrics of one answer, and the drift sums. */
+static void account(const ml_predict_route *r, ml_http_server *srv, const float *X, int64_t n, const int64_t *cls) {
+    ml_metrics *m = ml_http_metrics(srv);
+    ml_metrics_observe(m, "moonlab_serve_batch_size", &r->model_labels, (double)n, r->batch_buckets, r->nbatch_buckets,
+                       NULL, 0);
+    ml_metrics_add(m, "moonlab_serve_predictions_total", ML_METRIC_COUNTER, &r->version_labels, (double)n, 0, NULL, 0);
+    if (cls) {
+        for (int64_t i = 0; i < n; i++) { /* one call per distinct class of the rows */
+            int64_t c = cls[i], seen = 0, count = 0;
+            for (int64_t j = 0; j < i && !seen; j++) seen = cls[j] == c;
+            if (seen) continue;
+            for (int64_t j = i; j < n; j++) count += cls[j] == c;
+            ml_metrics_add(m, "moonlab_serve_predicted_class_total", ML_METRIC_COUNTER, &r->class_labels[c],
+                           (double)count, 0, NULL, 0);
+            if (r->drift_y) r->drift_y[c] += (double)count;
+        }
+    }
+    if (r->drift_x) ml_col_moments_add(r->drift_x, X, ML_FLOAT32, n, r->d);
+}
+
+ml_predict_status ml_predict_try(const ml_predict_route *r, ml_http_server *srv, ml_http_exchange *x) {
+    if (ml_monotonic_s() >= r->expires || ml_shared_generation(ml_http_shared(srv)) != r->generation)
+        return ML_PREDICT_EXPIRED;
+    ml_json_rows rows;
+    char err[8];
+    if (ml_json_rows_parse(x->body, x->body_len, ROW_KEYS, 2, &rows, err, sizeof err) < 0) {
+        ml_json_rows_free(&rows);
+        return ML_PREDICT_DECLINED;
+    }
+    ml_predict_status st = ML_PREDICT_DECLINED;
+    int64_t n = rows.n;
+    float *copy = NULL;
+    int64_t *cls = NULL;
+    ml_tensor *out_t = NULL;
+    if (!rows.numeric || n < 1 || n > r->max_rows || rows.d != r->d || rows.members != 1)
+        goto done;
+    const float *X = rows.vals;
+    if (!X) { /* read the slow way (a tree): copied out of it */
+        if (!(copy = malloc(sizeof(float) * (size_t)(n * r->d)))) goto done;
+        ml_json_rows_fill(&rows, copy);
+        X = copy;
+    }
+    if (!all_finite(X, n * r->d)) goto done; /* the Lua path names the value */
+    const float *y = forward(r, X, n, &out_t);
+    if (!y) goto done;
+    if (r->class_json) {
+        if (!(cls = malloc(sizeof *cls * (size_t)n)) || !argmax_rows(y, n, r->k, cls)) goto done;
+    }
+    if (!write_answer(r, &x->resp, y, cls, n)) {
+        ml_buf_free(&x->resp);
+        goto done;
+    }
+    x->status = 200;
+    strcpy(x->content_type, "application/json");
+    snprintf(x->route, sizeof x->route, "%s", r->route);
+    account(r, srv, X, n, cls);
+    st = ML_PREDICT_ANSWERED;
+done:
+    ml_release(out_t);
+    free(cls);
+    free(copy);
+    ml_json_rows_free(&rows);
+    return st;
+}
