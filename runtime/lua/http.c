@@ -221,9 +221,8 @@ static int run_request(worker_ctx *w, ml_http_exchange *x, lua_State *co, int co
     return 0;
 }
 
-static int worker_handle(void *ctx, ml_http_exchange *x) {
-    worker_ctx *w = ctx;
-    if (lb_routes_try(w->routes, x)) return 0;
+/* The Lua path of one exchange: its coroutine runs the dispatch. */
+static int handle_in_lua(worker_ctx *w, ml_http_exchange *x) {
     lua_State *L = w->L;
     lua_settop(L, 0);
     lua_State *co = lua_newthread(L);
@@ -245,11 +244,19 @@ static int worker_handle(void *ctx, ml_http_exchange *x) {
     return run_request(w, x, co, co_ref, 1);
 }
 
+static int worker_handle(void *ctx, ml_http_exchange *x) {
+    worker_ctx *w = ctx;
+    int fast = lb_routes_try(w->routes, x); /* 1: answered in C, 2: parked in a C batch */
+    if (fast) return fast == 2;
+    return handle_in_lua(w, x);
+}
+
 static void wake_exchange(void *arg) { ml_http_resume(arg); }
 
 /* The connection is suspended now: park the call in its batch. */
 static void worker_parked(void *ctx, ml_http_exchange *x) {
     worker_ctx *w = ctx;
+    if (lb_routes_owns(w->routes, x)) return; /* its batch runs at the next tick */
     parked_call *pc = x->parked;
     int now = ml_batch_park(pc->bt, pc->leader, wake_exchange, x);
     if (now < 0) { /* could not park (out of memory): block as before */
@@ -266,6 +273,10 @@ static void worker_parked(void *ctx, ml_http_exchange *x) {
 
 static int worker_resume(void *ctx, ml_http_exchange *x) {
     worker_ctx *w = ctx;
+    if (lb_routes_owns(w->routes, x)) {
+        if (!lb_routes_resume(w->routes, x)) return 0;
+        return handle_in_lua(w, x); /* declined by the C path after all */
+    }
     parked_call *pc = x->parked;
     unlist_leader(w, pc);
     int parked = run_request(w, x, pc->co, pc->co_ref, 0); /* the batch's continuation runs first */
@@ -278,6 +289,7 @@ static int worker_resume(void *ctx, ml_http_exchange *x) {
  * the server is stopping (idle 2), run their batch now. */
 static int worker_tick(void *ctx, int idle) {
     worker_ctx *w = ctx;
+    lb_routes_tick(w->routes); /* the C batches: what came in during the last turn runs now */
     if (!w->leaders) return -1;
     double now = ml_monotonic_s(), next = -1;
     for (parked_call **p = &w->leaders; *p;) {

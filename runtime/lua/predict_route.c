@@ -5,7 +5,7 @@
  *       the C way until the route expires or declines; spec = {plan (an
  *       ml._train.plan), tail = "none"|"softmax"|"log_softmax", d, k,
  *       max_rows, model, model_json, version, version_label (its text),
- *       route, buckets = {...},
+ *       route, buckets = {...}, max_batch (1: each request alone),
  *       generation, ttl (seconds), classes_json = {k strings} and
  *       class_names = {k strings} for a classifier, drift_x, drift_y
  *       (float64 tensors) or nil}
@@ -15,7 +15,16 @@
  *
  * The spec table is anchored in the registry for the route's life, so the
  * strings, the plan and the tensors it holds outlive every pointer to them
- * here. */
+ * here.
+ *
+ * Batching (max_batch > 1): a request read is parked (its connection
+ * suspended) with its rows copied into the route's open batch; at the next
+ * turn of the worker's loop (lb_routes_tick, before it polls again) each
+ * batch runs as one forward and its requests are resumed with their
+ * answers. So the requests that arrived together share a forward pass and
+ * none waits for more to come: the batch is what was ready, up to
+ * max_batch rows. A request whose answer the C path cannot write is resumed
+ * as declined and takes the Lua path (lb_routes_resume says which). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,11 +35,23 @@
 #define ROUTES_KEY "moonlab.http.routes" /* registry of a worker state: its lb_routes (light userdata) */
 #define MAX_ROUTES 32
 
+typedef struct batch {
+    struct batch *next;
+    int nx, cap_x;
+    ml_http_exchange **xs;
+    int64_t *counts;
+    unsigned char *declined;
+    int64_t nrows;
+    float *rows; /* (max_batch, d) */
+} batch;
+
 typedef struct {
     char *path;
-    int ref; /* the spec table */
+    int ref;     /* the spec table */
+    int expired; /* takes no more requests; dropped once its batches ran */
     ml_predict_route r;
     void *block; /* the label arrays */
+    batch *open, *done; /* batches waiting for the next turn (first in first out), and spare ones */
 } route;
 
 struct lb_routes {
@@ -38,6 +59,8 @@ struct lb_routes {
     ml_http_server *srv;
     route r[MAX_ROUTES];
     int n;
+    int npending;             /* batches waiting, over all routes */
+    char parked_tag, declined_tag; /* x->parked of a request waiting in a batch / sent back to the Lua path */
 };
 
 lb_routes *lb_routes_new(lua_State *L, ml_http_server *srv) {
@@ -50,11 +73,25 @@ lb_routes *lb_routes_new(lua_State *L, ml_http_server *srv) {
     return rs;
 }
 
+static void batch_free(batch *b) {
+    while (b) {
+        batch *next = b->next;
+        free(b->xs);
+        free(b->counts);
+        free(b->declined);
+        free(b->rows);
+        free(b);
+        b = next;
+    }
+}
+
 static void drop(lb_routes *rs, int i) {
     route *e = &rs->r[i];
     luaL_unref(rs->L, LUA_REGISTRYINDEX, e->ref);
     free(e->path);
     free(e->block);
+    batch_free(e->open);
+    batch_free(e->done);
     rs->r[i] = rs->r[--rs->n];
 }
 
@@ -64,15 +101,108 @@ void lb_routes_free(lb_routes *rs) {
     free(rs);
 }
 
+/* The route's batch with room for n more rows and one more request (a new one at the end if the last is
+ * full), or NULL on out of memory. */
+static batch *batch_for(route *e, int64_t n) {
+    batch **p = &e->open, *last = NULL;
+    while (*p) last = *p, p = &(*p)->next;
+    if (last && last->nrows + n <= e->r.max_batch && last->nx < last->cap_x) return last;
+    batch *b = e->done;
+    if (b) e->done = b->next;
+    else {
+        int cap = e->r.max_batch < 256 ? (int)e->r.max_batch : 256;
+        b = calloc(1, sizeof *b);
+        if (!b) return NULL;
+        b->cap_x = cap;
+        b->xs = malloc(sizeof *b->xs * cap);
+        b->counts = malloc(sizeof *b->counts * cap);
+        b->declined = malloc(cap);
+        b->rows = malloc(sizeof(float) * (size_t)(e->r.max_batch * e->r.d));
+        if (!b->xs || !b->counts || !b->declined || !b->rows) { batch_free(b); return NULL; }
+    }
+    b->next = NULL;
+    b->nx = 0;
+    b->nrows = 0;
+    *p = b;
+    return b;
+}
+
 int lb_routes_try(lb_routes *rs, ml_http_exchange *x) {
     if (!rs || rs->n == 0 || strcmp(x->method, "POST") != 0) return 0;
     for (int i = 0; i < rs->n; i++) {
-        if (strcmp(rs->r[i].path, x->path) != 0) continue;
-        ml_predict_status st = ml_predict_try(&rs->r[i].r, rs->srv, x);
-        if (st == ML_PREDICT_EXPIRED) drop(rs, i);
-        return st == ML_PREDICT_ANSWERED;
+        route *e = &rs->r[i];
+        if (e->expired || strcmp(e->path, x->path) != 0) continue;
+        if (e->r.max_batch <= 1) {
+            ml_predict_status st = ml_predict_try(&e->r, rs->srv, x);
+            if (st == ML_PREDICT_EXPIRED) {
+                if (e->open) e->expired = 1;
+                else drop(rs, i);
+            }
+            return st == ML_PREDICT_OK;
+        }
+        float *X;
+        int64_t n;
+        ml_predict_status st = ml_predict_read(&e->r, rs->srv, x, &X, &n);
+        if (st == ML_PREDICT_EXPIRED) e->expired = 1; /* dropped by the tick, once its batches ran */
+        if (st != ML_PREDICT_OK) return 0;
+        batch *b = batch_for(e, n);
+        if (!b) { free(X); return 0; }
+        memcpy(b->rows + b->nrows * e->r.d, X, sizeof(float) * (size_t)(n * e->r.d));
+        free(X);
+        b->xs[b->nx] = x;
+        b->counts[b->nx++] = n;
+        b->nrows += n;
+        if (b->nx == 1) rs->npending++;
+        x->parked = &rs->parked_tag;
+        return 2;
     }
     return 0;
+}
+
+/* Runs every waiting batch and resumes its requests; drops expired routes with none left. */
+int lb_routes_tick(lb_routes *rs) {
+    if (!rs || rs->npending == 0) {
+        for (int i = rs ? rs->n - 1 : -1; i >= 0; i--)
+            if (rs->r[i].expired && !rs->r[i].open) drop(rs, i);
+        return -1;
+    }
+    for (int i = 0; i < rs->n; i++) {
+        route *e = &rs->r[i];
+        while (e->open) {
+            batch *b = e->open;
+            e->open = b->next;
+            ml_predict_run(&e->r, rs->srv, b->rows, b->nrows, b->xs, b->counts, b->nx, b->declined);
+            for (int j = 0; j < b->nx; j++) {
+                if (!b->xs[j]) continue; /* its client hung up */
+                if (b->declined[j]) b->xs[j]->parked = &rs->declined_tag;
+                ml_http_resume(b->xs[j]);
+            }
+            b->next = e->done;
+            e->done = b;
+        }
+    }
+    rs->npending = 0;
+    for (int i = rs->n - 1; i >= 0; i--)
+        if (rs->r[i].expired) drop(rs, i);
+    return -1;
+}
+
+int lb_routes_owns(const lb_routes *rs, const ml_http_exchange *x) {
+    return rs && (x->parked == &rs->parked_tag || x->parked == &rs->declined_tag);
+}
+
+/* 1 when the Lua path must answer x (declined), 0 when x holds its answer or nobody waits for one. */
+int lb_routes_resume(lb_routes *rs, ml_http_exchange *x) {
+    int declined = x->parked == &rs->declined_tag;
+    x->parked = NULL;
+    if (x->abandoned) { /* still waiting in a batch: forget it (its rows run for no one) */
+        for (int i = 0; i < rs->n; i++)
+            for (batch *b = rs->r[i].open; b; b = b->next)
+                for (int j = 0; j < b->nx; j++)
+                    if (b->xs[j] == x) b->xs[j] = NULL;
+        return 0;
+    }
+    return declined;
 }
 
 static lb_routes *routes_of(lua_State *L, const char *fn) {
@@ -127,7 +257,12 @@ static int l_predict_route(lua_State *L) {
     if (r.d != ml_train_plan_in_width(r.plan) || r.k != ml_train_plan_out_width(r.plan) || r.k < 1)
         return luaL_error(L, "_http.predict_route: spec.d and spec.k must be the plan's widths");
     r.max_rows = int_field(L, 2, "max_rows");
-    if (r.max_rows > ml_train_plan_rows(r.plan)) r.max_rows = ml_train_plan_rows(r.plan);
+    r.max_batch = int_field(L, 2, "max_batch");
+    int64_t rows = ml_train_plan_rows(r.plan);
+    if (r.max_batch < 1) r.max_batch = 1;
+    if (r.max_batch > rows) r.max_batch = rows;
+    if (r.max_rows > rows) r.max_rows = rows;
+    if (r.max_batch > 1 && r.max_rows > r.max_batch) r.max_rows = r.max_batch;
     r.model_json = str_field(L, 2, "model_json");
     r.version = int_field(L, 2, "version");
     r.route = str_field(L, 2, "route");
@@ -196,10 +331,14 @@ static int l_predict_route(lua_State *L) {
     r.drift_x = f64_field(L, 2, "drift_x", 1 + 2 * r.d);
     r.drift_y = classifier ? f64_field(L, 2, "drift_y", r.k) : NULL;
 
-    int i = 0;
-    while (i < rs->n && strcmp(rs->r[i].path, path) != 0) i++;
-    if (i < rs->n) drop(rs, i);
-    else if (rs->n == MAX_ROUTES) drop(rs, 0);
+    for (int i = rs->n - 1; i >= 0; i--) /* the path's old route: gone, or once its batches ran */
+        if (strcmp(rs->r[i].path, path) == 0) {
+            if (rs->r[i].open) rs->r[i].expired = 1;
+            else drop(rs, i);
+        }
+    for (int i = 0; i < rs->n && rs->n == MAX_ROUTES; i++)
+        if (!rs->r[i].open) drop(rs, i);
+    if (rs->n == MAX_ROUTES) { free(block); return 0; } /* every route busy: this one stays on the Lua path */
     char *p = strdup(path);
     if (!p) { free(block); return luaL_error(L, "_http.predict_route: not enough memory"); }
     lua_pushvalue(L, 2);
@@ -208,6 +347,8 @@ static int l_predict_route(lua_State *L) {
     e->path = p;
     e->block = block;
     e->r = r;
+    e->expired = 0;
+    e->open = e->done = NULL;
     return 0;
 }
 

@@ -67,12 +67,10 @@ static int write_answer(const ml_predict_route *r, ml_buf *b, const float *y, co
     return !b->failed;
 }
 
-/* The Lua path's metrics of one answer, and the drift sums. */
-static void account(const ml_predict_route *r, ml_http_server *srv, const float *X, int64_t n, const int64_t *cls) {
-    ml_metrics *m = ml_http_metrics(srv);
-    ml_metrics_observe(m, "moonlab_serve_batch_size", &r->model_labels, (double)n, r->batch_buckets, r->nbatch_buckets,
-                       NULL, 0);
+/* The Lua path's metrics of one answered request (but the batch size), and its drift sums. */
+static void account(const ml_predict_route *r, ml_metrics *m, const float *X, int64_t n, const int64_t *cls) {
     ml_metrics_add(m, "moonlab_serve_predictions_total", ML_METRIC_COUNTER, &r->version_labels, (double)n, 0, NULL, 0);
+    ml_metrics_add(m, "moonlab_serve_fast_path_requests_total", ML_METRIC_COUNTER, &r->version_labels, 1, 0, NULL, 0);
     if (cls) {
         for (int64_t i = 0; i < n; i++) { /* one call per distinct class of the rows */
             int64_t c = cls[i], seen = 0, count = 0;
@@ -87,47 +85,70 @@ static void account(const ml_predict_route *r, ml_http_server *srv, const float 
     if (r->drift_x) ml_col_moments_add(r->drift_x, X, ML_FLOAT32, n, r->d);
 }
 
-ml_predict_status ml_predict_try(const ml_predict_route *r, ml_http_server *srv, ml_http_exchange *x) {
+ml_predict_status ml_predict_read(const ml_predict_route *r, ml_http_server *srv, const ml_http_exchange *x, float **out,
+                                  int64_t *nout) {
     if (ml_monotonic_s() >= r->expires || ml_shared_generation(ml_http_shared(srv)) != r->generation)
         return ML_PREDICT_EXPIRED;
     ml_json_rows rows;
     char err[8];
-    if (ml_json_rows_parse(x->body, x->body_len, ROW_KEYS, 2, &rows, err, sizeof err) < 0) {
-        ml_json_rows_free(&rows);
-        return ML_PREDICT_DECLINED;
-    }
     ml_predict_status st = ML_PREDICT_DECLINED;
+    if (ml_json_rows_parse(x->body, x->body_len, ROW_KEYS, 2, &rows, err, sizeof err) < 0) goto done;
     int64_t n = rows.n;
-    float *copy = NULL;
-    int64_t *cls = NULL;
-    ml_tensor *out_t = NULL;
-    if (!rows.numeric || n < 1 || n > r->max_rows || rows.d != r->d || rows.members != 1)
-        goto done;
-    const float *X = rows.vals;
-    if (!X) { /* read the slow way (a tree): copied out of it */
-        if (!(copy = malloc(sizeof(float) * (size_t)(n * r->d)))) goto done;
-        ml_json_rows_fill(&rows, copy);
-        X = copy;
-    }
-    if (!all_finite(X, n * r->d)) goto done; /* the Lua path names the value */
-    const float *y = forward(r, X, n, &out_t);
-    if (!y) goto done;
-    if (r->class_json) {
-        if (!(cls = malloc(sizeof *cls * (size_t)n)) || !argmax_rows(y, n, r->k, cls)) goto done;
-    }
-    if (!write_answer(r, &x->resp, y, cls, n)) {
-        ml_buf_free(&x->resp);
+    if (!rows.numeric || n < 1 || n > r->max_rows || rows.d != r->d || rows.members != 1) goto done;
+    float *X = rows.vals;
+    if (X) rows.vals = NULL; /* the fast scan's array is the rows: taken over */
+    else if ((X = malloc(sizeof(float) * (size_t)(n * r->d)))) ml_json_rows_fill(&rows, X); /* from the tree */
+    else goto done;
+    if (!all_finite(X, n * r->d)) { /* the Lua path names the value */
+        free(X);
         goto done;
     }
-    x->status = 200;
-    strcpy(x->content_type, "application/json");
-    snprintf(x->route, sizeof x->route, "%s", r->route);
-    account(r, srv, X, n, cls);
-    st = ML_PREDICT_ANSWERED;
+    *out = X;
+    *nout = n;
+    st = ML_PREDICT_OK;
 done:
-    ml_release(out_t);
-    free(cls);
-    free(copy);
     ml_json_rows_free(&rows);
     return st;
+}
+
+void ml_predict_run(const ml_predict_route *r, ml_http_server *srv, const float *X, int64_t n, ml_http_exchange *const *xs,
+                    const int64_t *counts, int nx, unsigned char *declined) {
+    ml_tensor *out_t = NULL;
+    const float *y = forward(r, X, n, &out_t);
+    int64_t *cls = r->class_json && y ? malloc(sizeof *cls * (size_t)n) : NULL;
+    ml_metrics *m = ml_http_metrics(srv);
+    if (y && (cls || !r->class_json))
+        ml_metrics_observe(m, "moonlab_serve_batch_size", &r->model_labels, (double)n, r->batch_buckets,
+                           r->nbatch_buckets, NULL, 0);
+    int64_t off = 0;
+    for (int i = 0; i < nx; off += counts[i], i++) {
+        declined[i] = 0;
+        ml_http_exchange *x = xs[i];
+        if (!x) continue;
+        int64_t c = counts[i];
+        int64_t *ci = cls ? cls + off : NULL;
+        if (!y || (r->class_json && (!cls || !argmax_rows(y + off * r->k, c, r->k, ci))) ||
+            !write_answer(r, &x->resp, y + off * r->k, ci, c)) {
+            ml_buf_free(&x->resp);
+            declined[i] = 1;
+            continue;
+        }
+        x->status = 200;
+        strcpy(x->content_type, "application/json");
+        snprintf(x->route, sizeof x->route, "%s", r->route);
+        account(r, m, X + off * r->d, c, ci);
+    }
+    free(cls);
+    ml_release(out_t);
+}
+
+ml_predict_status ml_predict_try(const ml_predict_route *r, ml_http_server *srv, ml_http_exchange *x) {
+    float *X;
+    int64_t n;
+    ml_predict_status st = ml_predict_read(r, srv, x, &X, &n);
+    if (st != ML_PREDICT_OK) return st;
+    unsigned char declined;
+    ml_predict_run(r, srv, X, n, &x, &n, 1, &declined);
+    free(X);
+    return declined ? ML_PREDICT_DECLINED : ML_PREDICT_OK;
 }

@@ -33,6 +33,8 @@ typedef struct {
     ml_predict_tail tail;      /* a trailing nn.Softmax / nn.LogSoftmax, run by softmax.c as the Lua path does */
     int64_t d, k;              /* input features; outputs (k >= 2: classes, argmax; k == 1: a regressor's value) */
     int64_t max_rows;          /* most rows a request may have (the config's max_rows and the plan's rows) */
+    int64_t max_batch;         /* most rows of one forward: 1, each request alone; more: the requests read in
+                                * one turn of the worker's loop share forwards (predict_route.c) */
     const char *const *class_json; /* (k) each class label as JSON, for a classifier; NULL for a regressor */
     const char *model_json;    /* the model's name as JSON */
     long long version;
@@ -49,11 +51,26 @@ typedef struct {
 } ml_predict_route;
 
 typedef enum {
-    ML_PREDICT_ANSWERED, /* x holds the answer */
+    ML_PREDICT_OK,       /* read: the rows are the route's (ml_predict_read) / answered (ml_predict_try) */
     ML_PREDICT_DECLINED, /* the Lua path answers this request; the route stays */
     ML_PREDICT_EXPIRED,  /* the Lua path answers it, and the route is dropped */
 } ml_predict_status;
 
+/* Reads x's body as rows for r: on OK, *rows (malloc'd, n x d float32, the
+ * caller frees it) and *n. */
+ml_predict_status ml_predict_read(const ml_predict_route *r, ml_http_server *srv, const ml_http_exchange *x, float **rows,
+                                  int64_t *n);
+
+/* One forward of the n rows of X (the requests' rows one after another)
+ * and the answers of the nx exchanges: xs[i] owns counts[i] rows (xs[i]
+ * NULL: nobody to answer; its rows still run). declined[i] is set for an
+ * exchange the Lua path must answer (an output with no JSON form), as for
+ * all of them when the forward itself fails. The batch-size histogram sees
+ * n once, the other metrics and the drift sums each answered request. */
+void ml_predict_run(const ml_predict_route *r, ml_http_server *srv, const float *X, int64_t n, ml_http_exchange *const *xs,
+                    const int64_t *counts, int nx, unsigned char *declined);
+
+/* Read and run one request alone: OK when x holds the answer. */
 ml_predict_status ml_predict_try(const ml_predict_route *r, ml_http_server *srv, ml_http_exchange *x);
 
 #endif

@@ -3,15 +3,17 @@
 -- After the Lua path has answered a predict request, app.lua calls
 -- fast_path.install: when the model version is a plain network (a chain of
 -- Linear layers and elementwise activations, fused.inference_plan) served
--- with nothing that needs Lua per request (no hooks, no request log, no
--- dynamic batching, numeric rows without a pipeline), the request's path is
--- given a C route (runtime/net/predict.h). Its requests are then parsed,
+-- with nothing that needs Lua per request (no hooks, no request log,
+-- numeric rows without a pipeline), the request's path is given a C route
+-- (runtime/net/predict.h). With max_batch > 1 the C route batches too: the
+-- requests a worker reads in one turn of its loop share one forward pass
+-- (runtime/lua/predict_route.c), none waiting for more. Its requests are then parsed,
 -- run, answered and counted in the worker thread, with the same bytes and
 -- metrics as the Lua path. The C route takes the happy path only; anything
 -- else falls back here. It expires every drift.FLUSH_S seconds (so the Lua
 -- path flushes the drift sums the C path adds to) and whenever a shared
 -- string changes (a version switch), and the next Lua answer installs it
--- again. MOONLAB_SERVE_FAST=0 turns it off.
+-- again. ml.serve{fast_path = false} (moonlab serve --no-fast-path) turns it off.
 local ml = require "moonlab"
 local fused = require "moonlab.train.fused"
 local drift = require "moonlab.serve.drift"
@@ -19,27 +21,27 @@ local drift = require "moonlab.serve.drift"
 local C = ml._http
 local M = {}
 
-local PLAN_ROWS = 64 -- requests of more rows take the Lua path
-
-local enabled = os.getenv("MOONLAB_SERVE_FAST") ~= "0"
+local PLAN_ROWS = 64 -- requests of more rows take the Lua path (or more, up to max_batch)
+local MAX_PLAN_ROWS = 1024
 
 --- fast_path.generation() -> n: read before the Lua path looks at the shared strings (the active versions)
-function M.generation() return enabled and C.shared_generation() or nil end
+function M.generation() return C.shared_generation() end
 
 -- The route spec of entry e (a loaded version), made once per entry; false when it cannot have one.
 local function spec_of(state, e, buckets)
   if e.fast_spec ~= nil then return e.fast_spec end
   e.fast_spec = false
   local b, cfg = e.bundle, state.config
-  if not (e.fast and e.network) or cfg.max_batch > 1 or state.log then return false end
+  if cfg.fast_path == false or not (e.fast and e.network) or state.log then return false end
   if state.hooks.preprocess or state.hooks.postprocess then return false end
   local d = b.input.features
   if not d then return false end
-  local plan, tail = fused.inference_plan(b.model, d, PLAN_ROWS)
+  local rows = math.max(PLAN_ROWS, math.min(cfg.max_batch, MAX_PLAN_ROWS))
+  local plan, tail = fused.inference_plan(b.model, d, rows)
   if not plan then return false end
   local classes = b.kind == "classifier" and b.classes or nil
   local spec = {
-    plan = plan, tail = tail, d = d, max_rows = math.min(cfg.max_rows or PLAN_ROWS, PLAN_ROWS),
+    plan = plan, tail = tail, d = d, max_rows = math.min(cfg.max_rows or rows, rows), max_batch = cfg.max_batch,
     model = state.name, model_json = ml.json.encode(state.name), version = e.version,
     version_label = tostring(e.version), buckets = buckets, ttl = drift.FLUSH_S,
     drift_x = e.drift and e.drift.x or nil, drift_y = e.drift and e.drift.y or nil,
