@@ -289,7 +289,7 @@ static int worker_resume(void *ctx, ml_http_exchange *x) {
  * the server is stopping (idle 2), run their batch now. */
 static int worker_tick(void *ctx, int idle) {
     worker_ctx *w = ctx;
-    lb_routes_tick(w->routes); /* the C batches: what came in during the last turn runs now */
+    lb_routes_tick(w->routes, idle != 1); /* the C batches: what came in during the last turn runs now */
     if (!w->leaders) return -1;
     double now = ml_monotonic_s(), next = -1;
     for (parked_call **p = &w->leaders; *p;) {

@@ -124,7 +124,7 @@ struct ml_http_exchange;
 lb_routes *lb_routes_new(lua_State *L, struct ml_http_server *srv); /* NULL: out of memory */
 void lb_routes_free(lb_routes *rs);                                 /* NULL-safe; before lua_close */
 int lb_routes_try(lb_routes *rs, struct ml_http_exchange *x);      /* 1: answered in C; 2: parked in a batch */
-int lb_routes_tick(lb_routes *rs);                                 /* runs the waiting batches; -1 */
+int lb_routes_tick(lb_routes *rs, int new_turn);                   /* runs the waiting batches; -1 */
 int lb_routes_owns(const lb_routes *rs, const struct ml_http_exchange *x); /* x is parked by the routes */
 int lb_routes_resume(lb_routes *rs, struct ml_http_exchange *x);   /* 1: the Lua path must answer x */
 /* Adds predict_route, predict_route_drop and shared_generation to the table at t. */

@@ -24,7 +24,9 @@
  * answers. So the requests that arrived together share a forward pass and
  * none waits for more to come: the batch is what was ready, up to
  * max_batch rows. A request whose answer the C path cannot write is resumed
- * as declined and takes the Lua path (lb_routes_resume says which). */
+ * as declined and takes the Lua path (lb_routes_resume says which). While
+ * requests come one at a time (fewer than two in a turn) each is answered at
+ * once: parking would cost it a suspend and a resume and save nothing. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -60,6 +62,7 @@ struct lb_routes {
     route r[MAX_ROUTES];
     int n;
     int npending;             /* batches waiting, over all routes */
+    int seen, seen_before;    /* C requests read in this turn of the loop, and in the one before */
     char parked_tag, declined_tag; /* x->parked of a request waiting in a batch / sent back to the Lua path */
 };
 
@@ -132,7 +135,10 @@ int lb_routes_try(lb_routes *rs, ml_http_exchange *x) {
     for (int i = 0; i < rs->n; i++) {
         route *e = &rs->r[i];
         if (e->expired || strcmp(e->path, x->path) != 0) continue;
-        if (e->r.max_batch <= 1) {
+        /* a batch costs its requests a suspend and a resume (libmicrohttpd's epoll set and wake-ups):
+         * worth it when requests come in together, which the last turn tells (or one is open already) */
+        rs->seen++;
+        if (e->r.max_batch <= 1 || (!e->open && rs->seen_before < 2 && rs->seen < 2)) {
             ml_predict_status st = ml_predict_try(&e->r, rs->srv, x);
             if (st == ML_PREDICT_EXPIRED) {
                 if (e->open) e->expired = 1;
@@ -160,7 +166,8 @@ int lb_routes_try(lb_routes *rs, ml_http_exchange *x) {
 }
 
 /* Runs every waiting batch and resumes its requests; drops expired routes with none left. */
-int lb_routes_tick(lb_routes *rs) {
+int lb_routes_tick(lb_routes *rs, int new_turn) {
+    if (rs && new_turn) rs->seen_before = rs->seen, rs->seen = 0;
     if (!rs || rs->npending == 0) {
         for (int i = rs ? rs->n - 1 : -1; i >= 0; i--)
             if (rs->r[i].expired && !rs->r[i].open) drop(rs, i);
