@@ -696,18 +696,18 @@ static int batch_alone(lua_State *L, ml_tensor *X, int64_t bytes) {
     return lua_gettop(L) - 5;
 }
 
-/* batch(key, X, max_batch, max_delay_ms, fn, timeout_s, eager) -> Y1..Yk | nil, status, message
+/* batch(key, X, max_batch, max_delay_ms, fn, eager) -> Y1..Yk | nil, status, message
  * In a server's worker the call parks (its coroutine yields and the worker
- * serves other requests) until its batch is run (timeout_s is unused: the
- * leader always runs by its deadline); where it cannot park it runs alone. */
+ * serves other requests) until its batch is run (its leader runs by its
+ * deadline at the latest); where it cannot park it runs alone. */
 static int l_batch(lua_State *L) {
     ml_http_server *s = server_of(L, "ml.http.batch");
     const char *key = luaL_checkstring(L, 1);
     ml_tensor *X = lb_check_tensor(L, 2, "ml.http.batch");
     int64_t max_batch = luaL_checkinteger(L, 3);
-    double delay = luaL_checknumber(L, 4) / 1000.0, timeout = luaL_optnumber(L, 6, 30);
+    double delay = luaL_checknumber(L, 4) / 1000.0;
     luaL_checktype(L, 5, LUA_TFUNCTION);
-    int eager = lua_isnoneornil(L, 7) || lua_toboolean(L, 7);
+    int eager = lua_isnoneornil(L, 6) || lua_toboolean(L, 6);
     if (X->ndim != 2 || !ml_is_contiguous(X)) return luaL_error(L, "ml.http.batch: X must be a contiguous 2-D tensor");
     int64_t n = X->shape[0], d = X->shape[1], row_bytes = d * (int64_t)ml_dtype_size(X->dtype);
     lua_getfield(L, LUA_REGISTRYINDEX, WORKER_KEY);
@@ -715,7 +715,6 @@ static int l_batch(lua_State *L) {
     lua_pop(L, 1);
     int can_park = w && w->current && !w->current->abandoned && w->current_co == L && lua_isyieldable(L);
     if (!can_park) return batch_alone(L, X, n * row_bytes);
-    (void)timeout;
     parked_call *pc = calloc(1, sizeof *pc);
     if (!pc) return luaL_error(L, "ml.http.batch: not enough memory");
     int leader = 0;

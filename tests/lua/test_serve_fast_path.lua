@@ -14,7 +14,7 @@ local X = H.iris()
 -- the kinds of network the C path runs: every activation it knows, a Softmax tail, a regressor
 local function models()
   ml.seed(3)
-  local all_kinds = nn.Sequential { nn.Linear(4, 16), nn.ReLU(), nn.Dropout(0.3), nn.Linear(16, 16), nn.Tanh(),
+  local all_kinds = nn.Sequential { nn.Flatten(), nn.Linear(4, 16), nn.ReLU(), nn.Dropout(0.3), nn.Linear(16, 16), nn.Tanh(),
     nn.Linear(16, 8), nn.LeakyReLU(0.1), nn.Linear(8, 8), nn.Sigmoid(), nn.Linear(8, 8), nn.GELU(), nn.Linear(8, 3) }
   local softmax = nn.Sequential { nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3), nn.Softmax() }
   local regressor = nn.Sequential { nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 1) }

@@ -47,6 +47,9 @@ local function layers_of(model, infer, last)
   for i = 1, last or rawlen(model) do
     local m = rawget(model, i)
     local kind = type(m) == "table" and LAYER[getmetatable(m)]
+    -- the rows a server is sent are 2-D already: flattening their features changes nothing
+    if infer and type(m) == "table" and getmetatable(m) == ml.nn.Flatten and m.start_dim == 2
+      and (m.end_dim == -1 or m.end_dim == 2) then kind = "skip" end
     if not kind or rawget(m, "forward") ~= nil then return nil end
     if kind == "linear" then
       local w, b = rawget(m, "weight"), rawget(m, "bias")
@@ -126,7 +129,8 @@ function M.plan(model, crit, opt, X, bs)
 end
 
 --- fused.inference_plan(model, in_features, rows) -> plan, tail | nil: the forward of a plain network in eval mode
--- (the layers above, and a last nn.Softmax or nn.LogSoftmax over the features: tail "softmax" / "log_softmax",
+-- on 2-D rows (the layers above, nn.Flatten, and a last nn.Softmax or nn.LogSoftmax over the features: tail
+-- "softmax" / "log_softmax",
 -- else "none") for batches of at most rows rows, for the model server's C predict path; nil for any other model
 function M.inference_plan(model, d, rows)
   if not LAYER then LAYER, OPTIM = kinds() end
