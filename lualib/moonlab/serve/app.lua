@@ -223,7 +223,8 @@ local function model_input(state, e, X, obj)
     if i then bad(400, fmt("inputs row %d value %d is %s; this network takes finite numbers only", i, j,
       v ~= v and "NaN" or (v > 0 and "Infinity" or "-Infinity"))) end
   end
-  return Xin, false
+  -- rows of numbers (a preprocess hook's decoded table, say) batch as parsed ones do
+  return Xin, e.fast and ml.is_tensor(Xin) and Xin:dim() == 2 and Xin:dtype() == "float32"
 end
 
 -- The model's outputs for X (predict_tensor): merged with other callers' rows when batching is on.
