@@ -52,9 +52,9 @@ for _, name in ipairs({ "branin", "hartmann6", "rosenbrock4", "mixed" }) do
   for m in (os.getenv("METHODS") or "random,tpe,gp,genetic"):gmatch("[^,]+") do methods[#methods + 1] = m end
   for _, m in ipairs(methods) do
     for seed = seed0, seed0 + seeds - 1 do
-      -- tpe_mv: TPE with multivariate = true (Optuna's option, not its default)
+      -- tpe_optuna: our TPE with optuna = true (Optuna 3.1's sampler, detail for detail)
       local method, sampler = m, nil
-      if m == "tpe_mv" then method, sampler = "tpe", { multivariate = true } end
+      if m == "tpe_optuna" then method, sampler = "tpe", { optuna = true } end
       local res = search.run(F[name], SPACES[name], { method = method, sampler = sampler, trials = budget, seed = seed, verbose = false })
       print(string.format("BEST %s %s %d %.10g", name, m, seed, res.best_value))
       io.stdout:flush()
