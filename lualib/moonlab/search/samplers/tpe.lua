@@ -15,17 +15,19 @@
 -- conditional group uses only the trials in which it existed, so a tree of
 -- parameters is handled the way the method's name says.
 --
--- The defaults are those Watanabe (2023, "Tree-structured Parzen estimator:
--- understanding its algorithm components") found to work best, and search
--- better than Optuna 3.1's defaults on the standard functions
--- (scripts/bench/search.sh): multivariate kernels, bandwidths by Scott's rule
+-- The defaults follow Watanabe's ablation study of TPE (2023, "Tree-structured
+-- Parzen estimator: understanding its algorithm components and their roles")
+-- and search better than Optuna 3.1's on the standard functions
+-- (scripts/bench/search.sh): multivariate kernels, widths by Scott's rule
 -- from the spread of the observations (clipped to [min_bandwidth, 0.5] of the
--- range), the exact mixture density, and the below trials weighted by their
--- improvement over the split. optuna = true gives Optuna 3.1's TPESampler
--- instead (univariate, bandwidths from the gaps to the neighbours with magic
--- clipping, its density without the kernels' -log(sigma), recent trials
--- weighted up beyond 25); both share n_startup_trials 10, n_ei_candidates
--- 24, gamma(n) = min(ceil(0.1 n), 25) and prior_weight 1.
+-- range, min_bandwidth 0.05 chosen on seeds the bench does not report; at
+-- least one step for integers), the exact mixture density, and the below
+-- trials weighted by their improvement over the split. optuna = true gives
+-- Optuna 3.1's TPESampler instead (univariate, widths from the gaps to the
+-- neighbours with magic clipping, its density without the kernels'
+-- -log(sigma), recent trials weighted up beyond 25); both share
+-- n_startup_trials 10, n_ei_candidates 24, gamma(n) = min(ceil(0.1 n), 25)
+-- and prior_weight 1.
 local ml = require "moonlab"
 local class = require "moonlab.core.class"
 local checks = require "moonlab.core.checks"
@@ -499,5 +501,7 @@ local function categorical_weights(self, d, trials, name)
 end
 
 TPE._parzen, TPE._logpdf, TPE._weights, TPE._categorical = parzen, parzen_logpdf, observation_weights, categorical_weights
+-- and the pieces of the default, for its own tests
+TPE._scott_width, TPE._kernel_weights, TPE._estimator, TPE._group_key = scott_width, kernel_weights, estimator, group_key
 
 return { TPESampler = TPE }
