@@ -154,6 +154,28 @@ T.test("TPE: the default searches better than Optuna 3.1's rules (optuna = true)
   T.ok(res.best_value > -30, res.best_value)
 end)
 
+T.test("TPE: odd histories (values outside a changed space, a vanished choice, infinite values) still give valid suggestions", function()
+  local sp = space.compile("t", { x = search.uniform(0, 1), k = { "a", "b" }, n = search.int(1, 100, { log = true }),
+    lr = search.loguniform(1e-4, 1) })
+  local trials = {}
+  for i = 1, 30 do
+    trials[i] = { number = i - 1, state = i % 7 == 0 and "pruned" or "complete", value = (i % 5) * 1.0,
+      params = { x = i % 3 == 0 and 1.5 or i / 31, k = i % 4 == 0 and "zzz" or "a", n = i, lr = i % 6 ~= 0 and 10 ^ (-i / 8) or nil } }
+  end
+  trials[31] = { number = 30, state = "complete", value = math.huge, params = { x = 0.5, k = "b", n = 3, lr = 0.1 } }
+  trials[32] = { number = 31, state = "complete", value = -math.huge, params = { x = 0.5, k = "b", n = 3, lr = 0.1 } }
+  for _, o in ipairs({ {}, { optuna = true } }) do
+    local s = TPE(o)
+    for k = 1, 10 do
+      local p = s:suggest { space = sp, trials = trials, rng = rng.new(k), direction = k % 2 == 0 and "maximize" or "minimize", number = 32 }
+      T.ok(p.x >= 0 and p.x <= 1, p.x)
+      T.ok(p.k == "a" or p.k == "b", p.k)
+      T.ok(math.type(p.n) == "integer" and p.n >= 1 and p.n <= 100, p.n)
+      T.ok(p.lr >= 1e-4 and p.lr <= 1, p.lr)
+    end
+  end
+end)
+
 T.test("TPESampler: clear errors for its options", function()
   T.raises(function() TPE { bandwidth = "scot" } end, "bandwidth must be one of 'scott', 'optuna'")
   T.raises(function() TPE { weights = "uniform" } end, "weights must be one of")

@@ -346,12 +346,16 @@ local function draw_candidate(est, names, dists, r)
   return x
 end
 
--- the trials that have every one of names (a conditional group's; a journal resumed over a changed space may hold others)
-local function having(trials, names)
+-- the trials that have every one of names within its distribution (a conditional group's; a journal
+-- resumed over a changed space may hold others)
+local function having(trials, names, dists)
   local out = {}
   for _, t in ipairs(trials) do
     local all = true
-    for _, name in ipairs(names) do if t.params[name] == nil then all = false break end end
+    for _, name in ipairs(names) do
+      local v = t.params[name]
+      if v == nil or not dists[name]:contains(v) then all = false break end
+    end
     if all then out[#out + 1] = t end
   end
   return out
@@ -359,8 +363,8 @@ end
 
 -- the group's values: the candidate from l with the largest log l - log g
 local function suggest_group(self, names, dists, below, above, r, sign, split)
-  local l = estimator(self, names, dists, having(below, names), sign, split)
-  local g = estimator(self, names, dists, having(above, names), sign, nil)
+  local l = estimator(self, names, dists, having(below, names, dists), sign, split)
+  local g = estimator(self, names, dists, having(above, names, dists), sign, nil)
   local acc = {}
   local best, best_score = nil, -huge
   for _ = 1, self.n_ei_candidates do
