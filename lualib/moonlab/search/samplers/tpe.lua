@@ -91,10 +91,11 @@ local function observation_weights(n)
 end
 
 -- The kernels' log-weights (observations in order, the prior last), normalized.
--- weights = "ei" and split (the value that splits below from above, in the
--- minimized sense) given: each below trial weighs its improvement over the
--- split, scaled to a mean of 1 (Watanabe's expected-improvement weighting);
--- otherwise Optuna's ramp.
+-- weights = "ei": with split (the value that splits below from above, in the
+-- minimized sense; given for the below trials) each trial weighs its
+-- improvement over the split, scaled to a mean of 1 (Watanabe's
+-- expected-improvement weighting), without it all weigh 1. weights =
+-- "optuna": Optuna's ramp.
 local function kernel_weights(self, trials, sign, split)
   local n = #trials
   local w
