@@ -48,6 +48,19 @@ local function features_of(b)
   return nil
 end
 
+-- The row counts a version's forward will see (every one up to 64, then powers of two up to max_batch):
+-- run once at load, so that the kernels a new shape needs (oneDNN JIT-compiles some at their first call,
+-- 20-50 ms) are made before a request waits for them.
+local function warm_up(b, d, max_batch)
+  if not (b.is_net and d) then return end
+  local sizes, m = {}, 1
+  while m <= math.min(max_batch, 64) do sizes[#sizes + 1] = m; m = m + 1 end
+  m = 128
+  while m < max_batch do sizes[#sizes + 1] = m; m = m * 2 end
+  if max_batch > 64 then sizes[#sizes + 1] = max_batch end
+  for _, n in ipairs(sizes) do pcall(b.predict_tensor, b, ml.zeros(n, d)) end
+end
+
 local function open_version(state, version, path)
   local b = bundle.load(path)
   local entry = {
@@ -70,6 +83,7 @@ local function open_version(state, version, path)
   if d then
     entry.drift = drift.recorder(state.name, version, d, entry.k, b.stats, state.config.drift_threshold)
   end
+  if entry.fast then warm_up(b, d, state.config.max_batch) end
   return entry
 end
 
