@@ -275,8 +275,21 @@ static int l_predict_route(lua_State *L) {
     r.route = str_field(L, 2, "route");
     r.generation = (uint64_t)int_field(L, 2, "generation");
     lua_getfield(L, 2, "ttl");
-    r.expires = ml_monotonic_s() + luaL_checknumber(L, -1);
+    r.ttl = luaL_checknumber(L, -1);
+    r.expires = ml_monotonic_s() + r.ttl;
     lua_pop(L, 1);
+    /* the same spec again (the Lua path answered a request the route sent it): the route stays */
+    for (int i = 0; i < rs->n; i++) {
+        route *e = &rs->r[i];
+        if (e->expired || e->r.generation != r.generation || strcmp(e->path, path) != 0) continue;
+        lua_rawgeti(L, LUA_REGISTRYINDEX, e->ref);
+        int same = lua_rawequal(L, -1, 2);
+        lua_pop(L, 1);
+        if (same) {
+            e->r.expires = r.expires;
+            return 0;
+        }
+    }
 
     lua_getfield(L, 2, "classes_json");
     int classifier = lua_istable(L, -1);

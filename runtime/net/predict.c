@@ -85,10 +85,14 @@ static void account(const ml_predict_route *r, ml_metrics *m, const float *X, in
     if (r->drift_x) ml_col_moments_add(r->drift_x, X, ML_FLOAT32, n, r->d);
 }
 
-ml_predict_status ml_predict_read(const ml_predict_route *r, ml_http_server *srv, const ml_http_exchange *x, float **out,
+ml_predict_status ml_predict_read(ml_predict_route *r, ml_http_server *srv, const ml_http_exchange *x, float **out,
                                   int64_t *nout) {
-    if (ml_monotonic_s() >= r->expires || ml_shared_generation(ml_http_shared(srv)) != r->generation)
-        return ML_PREDICT_EXPIRED;
+    if (ml_shared_generation(ml_http_shared(srv)) != r->generation) return ML_PREDICT_EXPIRED;
+    double now = ml_monotonic_s();
+    if (now >= r->expires) { /* this one goes the Lua way: it flushes the drift sums */
+        r->expires = now + r->ttl;
+        return ML_PREDICT_DECLINED;
+    }
     ml_json_rows rows;
     char err[8];
     ml_predict_status st = ML_PREDICT_DECLINED;
@@ -142,7 +146,7 @@ void ml_predict_run(const ml_predict_route *r, ml_http_server *srv, const float 
     ml_release(out_t);
 }
 
-ml_predict_status ml_predict_try(const ml_predict_route *r, ml_http_server *srv, ml_http_exchange *x) {
+ml_predict_status ml_predict_try(ml_predict_route *r, ml_http_server *srv, ml_http_exchange *x) {
     float *X;
     int64_t n;
     ml_predict_status st = ml_predict_read(r, srv, x, &X, &n);

@@ -11,10 +11,11 @@
  * needs Lua (no hooks, no request log, no batching, no pipeline). The C path
  * then takes the happy path only: anything unusual (other members than the
  * rows, a width or row count off, a NaN in or out, malformed JSON) is
- * declined, and the Lua path answers it, with its own messages. A route
- * also expires: at `expires` (the drift sums are flushed by the Lua path
- * every quarter of a second) and when a shared string changes (a version
- * switch), so the Lua path looks again and installs a fresh route.
+ * declined, and the Lua path answers it, with its own messages. Every ttl
+ * seconds one request is declined on purpose, so that the Lua path flushes
+ * the drift sums (every quarter of a second) while the others stay in C;
+ * and a route expires when a shared string changes (a version switch), so
+ * the Lua path looks again and installs a fresh one.
  *
  * Every pointer in a route is borrowed: the binding anchors what it points
  * to for the route's life. Knows nothing of Lua. */
@@ -46,7 +47,7 @@ typedef struct {
     int nbatch_buckets;
     /* the worker's local drift sums (float64; NULL: none): n, sums, sums of squares (1 + 2d); class counts (k) */
     double *drift_x, *drift_y;
-    double expires;            /* monotonic seconds */
+    double expires, ttl;       /* monotonic seconds: then one request goes the Lua way, and ttl more */
     uint64_t generation;       /* ml_shared_generation when installed */
 } ml_predict_route;
 
@@ -58,7 +59,7 @@ typedef enum {
 
 /* Reads x's body as rows for r: on OK, *rows (malloc'd, n x d float32, the
  * caller frees it) and *n. */
-ml_predict_status ml_predict_read(const ml_predict_route *r, ml_http_server *srv, const ml_http_exchange *x, float **rows,
+ml_predict_status ml_predict_read(ml_predict_route *r, ml_http_server *srv, const ml_http_exchange *x, float **rows,
                                   int64_t *n);
 
 /* One forward of the n rows of X (the requests' rows one after another)
@@ -71,6 +72,6 @@ void ml_predict_run(const ml_predict_route *r, ml_http_server *srv, const float 
                     const int64_t *counts, int nx, unsigned char *declined);
 
 /* Read and run one request alone: OK when x holds the answer. */
-ml_predict_status ml_predict_try(const ml_predict_route *r, ml_http_server *srv, ml_http_exchange *x);
+ml_predict_status ml_predict_try(ml_predict_route *r, ml_http_server *srv, ml_http_exchange *x);
 
 #endif
