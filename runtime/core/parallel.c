@@ -13,6 +13,9 @@ static _Thread_local int blas_threads = -1; /* what OpenBLAS and oneDNN run with
 /* OpenBLAS's OpenMP build sets omp_set_num_threads(n) itself, the ICV that
  * oneDNN's OpenMP runtime reads at each call: one setting for both. */
 void ml_blas_threads(int n) {
+    /* the knob's default is read from the ICV this call changes: read it first, or
+     * a first small product (one thread) would leave ml.threads() at 1 for good */
+    if (!n_threads) ml_get_threads();
     if (n != blas_threads) {
         openblas_set_num_threads(n);
         omp_set_num_threads(n);

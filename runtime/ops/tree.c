@@ -16,6 +16,11 @@
 #define FEATURE_THRESHOLD 1e-7 /* values closer than this are one value, as in scikit-learn */
 #define EPS DBL_EPSILON
 #define ROW_MASK 0xffffffffull
+/* Below this many keys a node's payload keys are quicksorted rather than radix-sorted (192 for row keys,
+ * whose order among equal ranks must stay the same): a quicksort mispredicts a branch every other
+ * comparison, and the radix passes are cheap while the histogram is small (2 x 7 bits for 16,000 rows);
+ * callgrind: 5.4 M -> 1.9 M mispredicted branches for 10 trees on 16,000 x 20, the fit about 13% faster */
+#define SMALL_SORT 32
 
 /* ---- randomness: splitmix64 seeds an xorshift64* per tree ------------------------------- */
 
@@ -72,14 +77,17 @@ static void quick_sort(uint64_t *a, int64_t m) {
 
 static int bit_length(uint64_t v) { return v ? 64 - __builtin_clzll(v) : 0; }
 
-/* Sorts a[0..m) by the key bits above 32 (bits of them in use); tmp has room for m keys. */
-static void sort_keys(uint64_t *a, uint64_t *tmp, int64_t m, int bits) {
+/* Sorts a[0..m) by the key bits above 32 (bits of them in use); tmp has room for m keys. Small arrays
+ * are quicksorted on the whole key: below 192 keys, or when any_order (the order among equal ranks is
+ * free) below SMALL_SORT keys or while the radix histogram has more than 4 buckets a key. */
+static void sort_keys(uint64_t *a, uint64_t *tmp, int64_t m, int bits, bool any_order) {
     if (m < 2) return;
-    if (m < 192 || bits == 0) {
+    int passes = (bits + 10) / 11, digit = passes ? (bits + passes - 1) / passes : 0;
+    bool quick = any_order ? m < SMALL_SORT || (m < 192 && (1ll << digit) > 4 * m) : m < 192;
+    if (quick || bits == 0) {
         if (bits) quick_sort(a, m);
         return;
     }
-    int passes = (bits + 10) / 11, digit = (bits + passes - 1) / passes;
     uint32_t hist[2048];
     uint64_t *src = a, *dst = tmp, mask = (1ull << digit) - 1;
     for (int p = 0; p < passes; p++) {
@@ -107,8 +115,8 @@ static uint32_t float_order(float v) {
 }
 
 void ml_tree_data_free(ml_tree_data *D) {
-    free(D->Xc), free(D->rank), free(D->distinct), free(D->n_distinct);
-    D->Xc = NULL, D->rank = NULL, D->distinct = NULL, D->n_distinct = NULL;
+    free(D->Xc), free(D->rank), free(D->distinct), free(D->n_distinct), free(D->rank16), free(D->close);
+    D->Xc = NULL, D->rank = NULL, D->distinct = NULL, D->n_distinct = NULL, D->rank16 = NULL, D->close = NULL;
 }
 
 int ml_tree_data_init(ml_tree_data *D, const float *X) {
@@ -123,7 +131,10 @@ int ml_tree_data_init(ml_tree_data *D, const float *X) {
     D->rank = malloc((size_t)(n * d) * sizeof(uint32_t));
     D->distinct = malloc((size_t)(n * d) * sizeof(float));
     D->n_distinct = malloc((size_t)d * sizeof(int64_t));
-    if (!D->Xc || !D->rank || !D->distinct || !D->n_distinct) {
+    D->close_words = (n + 63) / 64;
+    D->close = calloc((size_t)(d * D->close_words), sizeof(uint64_t));
+    D->rank16 = NULL;
+    if (!D->Xc || !D->rank || !D->distinct || !D->n_distinct || !D->close) {
         ml_tree_data_free(D);
         return ml_error("tree: out of memory for %lld x %lld rows", (long long)n, (long long)d), -1;
     }
@@ -141,7 +152,7 @@ int ml_tree_data_init(ml_tree_data *D, const float *X) {
             col[i] = X[i * d + f];
             keys[i] = ((uint64_t)float_order(col[i]) << 32) | (uint64_t)i;
         }
-        sort_keys(keys, keys + n, n, 32);
+        sort_keys(keys, keys + n, n, 32, false);
         int64_t r = -1;
         for (int64_t i = 0; i < n; i++) {
             uint32_t row = (uint32_t)(keys[i] & ROW_MASK);
@@ -149,12 +160,19 @@ int ml_tree_data_init(ml_tree_data *D, const float *X) {
             rank[row] = (uint32_t)r;
         }
         D->n_distinct[f] = r + 1;
+        uint64_t *close = D->close + f * D->close_words;
+        for (int64_t k = 0; k < r; k++)
+            if (vals[k + 1] <= vals[k] + FEATURE_THRESHOLD) close[k >> 6] |= 1ull << (k & 63);
         free(keys);
     }
     if (failed) {
         ml_tree_data_free(D);
         return ml_error("tree: out of memory ranking the columns"), -1;
     }
+    int64_t most = 0;
+    for (int64_t f = 0; f < d; f++) most = D->n_distinct[f] > most ? D->n_distinct[f] : most;
+    if (most <= 65536 && (D->rank16 = malloc((size_t)(n * d) * sizeof(uint16_t))))
+        for (int64_t i = 0; i < n * d; i++) D->rank16[i] = (uint16_t)D->rank[i];
     return 0;
 }
 
@@ -196,6 +214,9 @@ typedef struct {
     int64_t K;         /* classes, or outputs */
     bool classify;
     int32_t *samples;  /* rows with weight > 0, partitioned node by node */
+    uint32_t *pay;     /* (n) or NULL: class code << 16 | weight of samples[i], moved with it; set when every weight is
+                        * a whole number up to 65,535 (bootstrap counts) and K <= 65,536, so the split search reads
+                        * a node's classes and weights from its sorted keys rather than from rows all over memory */
     uint64_t *keys, *tmp;
     int64_t *features, *constant_features;
     double *node_stats, *left_stats, *best_left; /* (K): weighted class counts, or weighted target sums */
@@ -216,6 +237,15 @@ static double range_stats(const builder *b, int64_t start, int64_t end, double *
     const int64_t K = b->K;
     double wsum = 0, s2 = 0;
     memset(stats, 0, (size_t)K * sizeof(double));
+    if (b->pay) { /* the same sums in the same order, from the payloads */
+        for (int64_t i = start; i < end; i++) {
+            uint32_t p = b->pay[i];
+            double wi = (double)(p & 0xffff);
+            wsum += wi, stats[p >> 16] += wi;
+        }
+        if (sq) *sq = 0;
+        return wsum;
+    }
     for (int64_t i = start; i < end; i++) {
         int32_t row = b->samples[i];
         double wi = weight_of(b, row);
@@ -293,35 +323,67 @@ static inline void add_row(const builder *b, double *stats, int32_t row, double 
     }
 }
 
+/* keys[0, m) = rank << 32 | low for samples[start, start + m) of feature f, low the payload or the row;
+ * *rmin, *rmax the smallest and largest rank. One loop per rank width and low part. */
+#define GATHER(rank, low)                                                           \
+    for (int64_t i = 0; i < m; i++) {                                               \
+        int32_t row = b->samples[start + i];                                        \
+        uint32_t r = rank[row];                                                     \
+        lo = r < lo ? r : lo, hi = r > hi ? r : hi;                                 \
+        b->keys[i] = ((uint64_t)r << 32) | (low);                                   \
+    }
+static void gather_keys(builder *b, int64_t f, int64_t start, int64_t m, uint32_t *rmin, uint32_t *rmax) {
+    const ml_tree_data *D = b->D;
+    const uint32_t *pay = b->pay + start;
+    uint32_t lo = UINT32_MAX, hi = 0;
+    if (D->rank16) {
+        const uint16_t *rank = D->rank16 + f * D->n;
+        if (b->pay) GATHER(rank, pay[i]) else GATHER(rank, (uint32_t)row)
+    } else {
+        const uint32_t *rank = D->rank + f * D->n;
+        if (b->pay) GATHER(rank, pay[i]) else GATHER(rank, (uint32_t)row)
+    }
+    *rmin = lo, *rmax = hi;
+}
+#undef GATHER
+
+/* Whether sorted ranks r < rn of column f are one value (within FEATURE_THRESHOLD): only when r and r + 1
+ * are (vals[rn] >= vals[r + 1]), so the values are read only for those rare pairs. */
+static inline bool one_value(const uint64_t *close, const float *vals, uint32_t r, uint32_t rn) {
+    return ((close[r >> 6] >> (r & 63)) & 1) && vals[rn] <= vals[r] + FEATURE_THRESHOLD;
+}
+
 /* The best threshold of feature f over samples[start, end) (sorted by rank); *constant when all values
  * are one. Returns whether a split better than *best_proxy was found (then *best_rank, *thr are set). */
 static bool scan_sorted(builder *b, int64_t f, int64_t start, int64_t end, double wn, double *best_proxy, uint32_t *best_rank,
                         double *thr, bool *constant) {
     const ml_tree_data *D = b->D;
     const int64_t n = D->n, m = end - start, msl = b->p->min_samples_leaf;
-    const uint32_t *rank = D->rank + f * n;
     const float *vals = D->distinct + f * n;
-    uint32_t rmin = UINT32_MAX, rmax = 0;
-    for (int64_t i = 0; i < m; i++) {
-        int32_t row = b->samples[start + i];
-        uint32_t r = rank[row];
-        rmin = r < rmin ? r : rmin, rmax = r > rmax ? r : rmax;
-        b->keys[i] = ((uint64_t)r << 32) | (uint32_t)row;
-    }
+    const uint64_t *close = D->close + f * D->close_words;
+    uint32_t rmin, rmax;
+    gather_keys(b, f, start, m, &rmin, &rmax);
     *constant = vals[rmax] <= vals[rmin] + FEATURE_THRESHOLD;
     if (*constant) return false;
     for (int64_t i = 0; i < m; i++) b->keys[i] -= (uint64_t)rmin << 32;
-    sort_keys(b->keys, b->tmp, m, bit_length(rmax - rmin));
+    sort_keys(b->keys, b->tmp, m, bit_length(rmax - rmin), b->pay != NULL);
     double *left = b->left_stats, wl = 0;
     memset(left, 0, (size_t)b->K * sizeof(double));
     bool found = false;
     for (int64_t i = 0; i + 1 < m; i++) {
-        int32_t row = (int32_t)(b->keys[i] & ROW_MASK);
-        double wi = weight_of(b, row);
-        add_row(b, left, row, wi);
+        uint64_t key = b->keys[i];
+        double wi;
+        if (b->pay) {
+            uint32_t p = (uint32_t)key;
+            wi = (double)(p & 0xffff), left[p >> 16] += wi;
+        } else {
+            int32_t row = (int32_t)(key & ROW_MASK);
+            wi = weight_of(b, row);
+            add_row(b, left, row, wi);
+        }
         wl += wi;
-        uint32_t r = (uint32_t)(b->keys[i] >> 32) + rmin, rn = (uint32_t)(b->keys[i + 1] >> 32) + rmin;
-        if (rn == r || vals[rn] <= vals[r] + FEATURE_THRESHOLD) continue;
+        uint32_t r = (uint32_t)(key >> 32) + rmin, rn = (uint32_t)(b->keys[i + 1] >> 32) + rmin;
+        if (rn == r || one_value(close, vals, r, rn)) continue;
         int64_t nl = i + 1;
         if (nl < msl) continue;
         if (m - nl < msl) break;
@@ -373,19 +435,39 @@ static bool scan_random(builder *b, int64_t f, int64_t start, int64_t end, doubl
     return false;
 }
 
-/* Moves the rows of samples[start, end) with X[row, f] <= thr first; returns the first right row. */
-static int64_t partition(builder *b, int64_t f, double thr, int64_t start, int64_t end) {
-    const float *col = b->D->Xc + f * b->D->n;
+/* Moves the rows of samples[start, end) that go left first (and their payloads); returns the first right row.
+ * Left: X[row, f] <= thr, which for a sorted split at rank r is rank[row] <= r (the node holds no rank
+ * between r and the next one, whose value is above thr): the same rows, from the smaller rank arrays. */
+#define PARTITION(goes_left)                                                         \
+    while (i < j) {                                                                  \
+        if (goes_left) i++;                                                          \
+        else {                                                                       \
+            int32_t t = s[--j];                                                      \
+            s[j] = s[i], s[i] = t;                                                   \
+            if (pay) {                                                               \
+                uint32_t q = pay[j];                                                 \
+                pay[j] = pay[i], pay[i] = q;                                         \
+            }                                                                        \
+        }                                                                            \
+    }
+static int64_t partition(builder *b, int64_t f, double thr, uint32_t rank, bool by_rank, int64_t start, int64_t end) {
+    const ml_tree_data *D = b->D;
+    int32_t *s = b->samples;
+    uint32_t *pay = b->pay;
     int64_t i = start, j = end;
-    while (i < j) {
-        if (col[b->samples[i]] <= thr) i++;
-        else {
-            int32_t t = b->samples[--j];
-            b->samples[j] = b->samples[i], b->samples[i] = t;
-        }
+    if (!by_rank) {
+        const float *col = D->Xc + f * D->n;
+        PARTITION(col[s[i]] <= thr)
+    } else if (D->rank16) {
+        const uint16_t *rk = D->rank16 + f * D->n;
+        PARTITION(rk[s[i]] <= rank)
+    } else {
+        const uint32_t *rk = D->rank + f * D->n;
+        PARTITION(rk[s[i]] <= rank)
     }
     return i;
 }
+#undef PARTITION
 
 /* The best split of samples[start, end) (node_stats hold its stats): the features are drawn without
  * replacement as scikit-learn does, skipping those known constant in the parent (features[0, *n_const))
@@ -395,6 +477,7 @@ static split_t node_split(builder *b, int64_t start, int64_t end, double impurit
     int64_t *features = b->features;
     split_t best = {.pos = end, .feature = -1};
     double best_proxy = -INFINITY;
+    uint32_t best_rank = 0;
     int64_t f_i = d, visited = 0, found_const = 0, drawn_const = 0, known_const = *n_const, total_const = known_const;
     while (f_i > total_const && (visited < max_features || visited <= found_const + drawn_const)) {
         visited++;
@@ -419,14 +502,14 @@ static split_t node_split(builder *b, int64_t start, int64_t end, double impurit
         }
         f_i--;
         features[f_j] = features[f_i], features[f_i] = f;
-        if (better) best.feature = f, best.threshold = thr;
+        if (better) best.feature = f, best.threshold = thr, best_rank = r;
     }
     /* the parent's constants keep their order for the siblings; the new ones follow them */
     memcpy(features, b->constant_features, (size_t)known_const * sizeof(int64_t));
     memcpy(b->constant_features + known_const, features + known_const, (size_t)found_const * sizeof(int64_t));
     *n_const = total_const;
     if (best.feature < 0) return best;
-    best.pos = partition(b, best.feature, best.threshold, start, end);
+    best.pos = partition(b, best.feature, best.threshold, best_rank, !b->p->random_splitter, start, end);
     double sq_l = 0, sq_n = 0, *node = b->node_stats, *left = b->best_left;
     double wl = range_stats(b, start, best.pos, left, &sq_l), wr = wn - wl;
     if (!b->classify) range_stats(b, start, end, b->left_stats, &sq_n); /* the node's sum of squares */
@@ -599,17 +682,23 @@ int ml_tree_fit(ml_tree *out, const ml_tree_data *D, const double *w, const ml_t
     const int64_t n = D->n, d = D->d;
     b.samples = malloc((size_t)n * sizeof(int32_t));
     b.keys = malloc((size_t)n * 2 * sizeof(uint64_t));
+    bool counts = b.classify && b.K <= 65536;
+    for (int64_t i = 0; counts && w && i < n; i++) counts = w[i] == (double)(uint32_t)(w[i] >= 0 ? w[i] : 0) && w[i] <= 65535;
+    if (counts) b.pay = malloc((size_t)n * sizeof(uint32_t));
     b.features = malloc((size_t)d * 2 * sizeof(int64_t));
     b.node_stats = malloc((size_t)b.K * 3 * sizeof(double));
     int rc = -1;
-    if (!b.samples || !b.keys || !b.features || !b.node_stats) goto done;
+    if (!b.samples || !b.keys || !b.features || !b.node_stats || (counts && !b.pay)) goto done;
     b.tmp = b.keys + n, b.constant_features = b.features + d;
     b.left_stats = b.node_stats + b.K, b.best_left = b.node_stats + 2 * b.K;
     int64_t n_in = 0;
     double total = 0;
     for (int64_t i = 0; i < n; i++) {
         double wi = w ? w[i] : 1.0;
-        if (wi > 0) b.samples[n_in++] = (int32_t)i, total += wi;
+        if (wi > 0) {
+            if (b.pay) b.pay[n_in] = (uint32_t)D->y_code[i] << 16 | (uint32_t)wi;
+            b.samples[n_in++] = (int32_t)i, total += wi;
+        }
     }
     for (int64_t f = 0; f < d; f++) b.features[f] = f;
     b.weighted_total = total;
@@ -624,7 +713,7 @@ int ml_tree_fit(ml_tree *out, const ml_tree_data *D, const double *w, const ml_t
     if (rc) ml_error("tree: out of memory growing the tree");
 done:
     if (rc && !b.samples) ml_error("tree: out of memory for the builder's buffers");
-    free(b.samples), free(b.keys), free(b.features), free(b.node_stats);
+    free(b.samples), free(b.keys), free(b.features), free(b.node_stats), free(b.pay);
     if (rc) ml_tree_free(out);
     return rc;
 }
@@ -677,10 +766,14 @@ int ml_forest_fit(ml_tree *trees, int64_t n_trees, const ml_tree_data *D, const 
         for (int64_t t = 0; t < n_trees; t++) {
             if (failed) continue;
             tree_weights(w, inbag ? inbag + t * n : NULL, D, o, seeds[t], count, cls);
-            if (ml_tree_fit(&trees[t], D, w, p, seeds[t])) {
+            /* grown in a local struct: trees[t] and trees[t + 1] share a cache line, and add_node
+             * updates n_nodes at every node (false sharing between the threads) */
+            ml_tree local;
+            if (ml_tree_fit(&local, D, w, p, seeds[t])) {
 #pragma omp critical(ml_forest_error)
                 if (!failed) failed = 1, snprintf(message, sizeof message, "%s", ml_last_error());
-            }
+            } else
+                trees[t] = local;
         }
         free(w), free(count), free(cls);
     }

@@ -46,6 +46,11 @@ typedef struct {
     uint32_t *rank;        /* (d, n) dense rank of X[i, f] among column f's distinct values */
     float *distinct;       /* (d, n) column f's distinct values ascending, at distinct[f * n + r] */
     int64_t *n_distinct;   /* (d) */
+    uint16_t *rank16;      /* (d, n) the ranks in 16 bits when no column has more than 65,536 distinct values, else NULL:
+                            * the split search gathers a node's ranks from it (half the cache lines) */
+    uint64_t *close;       /* (d, close_words) bit r of column f: distinct value r + 1 is within 1e-7 of value r (one
+                            * value to the split search); such pairs are rare, so the search reads the values only then */
+    int64_t close_words;
 } ml_tree_data;
 
 /* A grown tree in growable 0-based arrays (children -1 at leaves, feature -1). */
