@@ -36,5 +36,9 @@ int ml_proc_getpid(void);
 int ml_proc_alive(int pid);
 /* Online processors (at least 1). */
 int ml_proc_ncpu(void);
+/* For a short-lived worker: malloc keeps what the process frees for its own reuse (no trimming of the
+ * heap back to the system, blocks up to 32 MiB from the heap rather than their own mappings), so its
+ * later jobs reuse mapped pages instead of faulting fresh ones in. */
+void ml_proc_keep_freed_memory(void);
 
 #endif

@@ -7,6 +7,7 @@
  *   ml._proc.exit(code)  ml._proc.kill(pid, [sig=15])  ml._proc.close(fd)  ml._proc.ncpu()  ml._proc.getpid()
  *   ml._proc.tensor_bytes(t) -> the raw bytes of t (row-major)
  *   ml._proc.tensor_from_bytes(bytes, dtype, {shape}) -> a new tensor
+ *   ml._proc.keep_freed_memory()  (a worker: malloc keeps freed memory for the next job; see core/proc.h)
  * Raw bytes carry tensors between processes of one machine (same layout and endianness). */
 #include <stdlib.h>
 #include <string.h>
@@ -113,6 +114,12 @@ static int p_getpid(lua_State *L) {
     return 1;
 }
 
+static int p_keep_freed_memory(lua_State *L) {
+    (void)L;
+    ml_proc_keep_freed_memory();
+    return 0;
+}
+
 static int p_alive(lua_State *L) {
     lua_Integer pid = luaL_checkinteger(L, 1);
     lua_pushboolean(L, pid > 0 && pid < (1LL << 31) && ml_proc_alive((int)pid));
@@ -159,6 +166,7 @@ void lb_open_proc(lua_State *L) {
         {"recv", p_recv},   {"poll", p_poll},       {"wait", p_wait},
         {"exit", p_exit},   {"kill", p_kill},       {"close", p_close},
         {"ncpu", p_ncpu},   {"getpid", p_getpid},   {"alive", p_alive},   {"tensor_bytes", p_tensor_bytes}, {"tensor_from_bytes", p_tensor_from_bytes},
+        {"keep_freed_memory", p_keep_freed_memory},
         {NULL, NULL},
     };
     lb_setfuncs(L, lua_gettop(L), fns);

@@ -75,3 +75,64 @@ io.write(string.format("%.17g %.17g", (a - b):abs():max():item(), a:mean():item(
   T.eq(tonumber(diff), 0, out)
   T.ok(tonumber(mean) > 0.8, out)
 end)
+
+T.test("workers.map finish_here = 'now': the last job starts in the caller at once, beside a busy worker", function()
+  -- job 2 runs long; when job 1 ends, job 3 is the last: "now" starts it in the caller on both threads
+  -- while job 2 goes on; the default (judging job 2 by job 1, so about to end) waits for job 2 with a
+  -- core idle, then runs it in the caller
+  local out = run2([[
+local workers = require "moonlab.core.workers"
+local t0 = ml.now()
+local function job(j)
+  local start = ml.now() - t0
+  local t = ml.now()
+  while ml.now() - t < (j == 2 and 1.2 or 0.3) do end
+  return { pid = ml._proc.getpid(), threads = ml.threads(), start = start, stop = ml.now() - t0 }
+end
+local function show(r) return string.format("%d %d %.3f %.3f", r.pid, r.threads, r.start, r.stop) end
+for _, mode in ipairs({ "now", true }) do
+  t0 = ml.now()
+  local r = workers.map({ 1, 2, 3 }, job, { n_workers = 2, finish_here = mode })
+  print(ml._proc.getpid() .. " | " .. show(r[1]) .. " | " .. show(r[2]) .. " | " .. show(r[3]))
+end]])
+  local lines = {}
+  for l in out:gmatch("[^\n]+") do lines[#lines + 1] = l end
+  T.eq(#lines, 2, out)
+  local function parse(l)
+    local parent, rest = l:match("^(%d+) | (.*)$")
+    local jobs = {}
+    for pid, th, start, stop in rest:gmatch("(%d+) (%d+) (%S+) (%S+)") do
+      jobs[#jobs + 1] = { pid = tonumber(pid), threads = tonumber(th), start = tonumber(start), stop = tonumber(stop) }
+    end
+    return tonumber(parent), jobs
+  end
+  local parent, now = parse(lines[1])
+  T.ok(now[1].pid ~= parent and now[2].pid ~= parent, lines[1])
+  T.eq(now[3].pid, parent, "'now': the last job in the caller: " .. lines[1])
+  T.eq(now[3].threads, 2, "'now': on both threads")
+  T.ok(now[3].start < now[2].stop, "'now': started while job 2 ran: " .. lines[1])
+  local parent2, wait = parse(lines[2])
+  T.eq(wait[3].pid, parent2, "default: the last job in the caller: " .. lines[2])
+  T.ok(wait[3].start >= wait[2].stop, "default: after job 2: " .. lines[2])
+  T.raises(function() require("moonlab.core.workers").map({ 1 }, function() end, { finish_here = "later" }) end,
+    "finish_here must be true, false or 'now'")
+end)
+
+T.test("cross_val_score of a forest in workers: the last fold starts beside the busy worker, the scores as serial", function()
+  local out = run2([[
+local models = ml.models
+local cv = require "moonlab.models.cross_validation"
+ml.seed(5)
+local X = ml.randn(4000, 10, { dtype = "float64" })
+local y = ml.matmul(X, ml.randn(10, 1, { dtype = "float64" })):reshape(4000):gt(0):to("int64")
+local est = models.RandomForestClassifier { n_estimators = 80, random_state = 1 }
+assert(cv.independent_threads(est), "a forest's threads are independent")
+assert(cv.independent_threads(ml.prep.Pipeline { { "scale", ml.prep.StandardScaler() }, { "rf", est } }), "a pipeline's last step")
+assert(not cv.independent_threads(models.LogisticRegression()), "others are not")
+local a = models.cross_val_score(est, X, y, { cv = 5, n_jobs = 1 })
+local b = models.cross_val_score(est, X, y, { cv = 5, n_jobs = 2 })
+io.write(string.format("%.17g %.17g", (a - b):abs():max():item(), b:mean():item()))]])
+  local diff, mean = out:match("^(%S+) (%S+)$")
+  T.eq(tonumber(diff), 0, out)
+  T.ok(tonumber(mean) > 0.8, out)
+end)

@@ -17,6 +17,10 @@
 -- folds on 2 workers), it waits for the busy workers if they end soon and
 -- then runs in this process on all of its threads (opts.finish_here = false
 -- keeps it in a worker; never with threads_per_worker or a timeout given).
+-- opts.finish_here = "now" starts it here at once, on all the threads, while
+-- the busy workers finish theirs: for jobs whose threads never wait on one
+-- another (a forest's trees), which lose nothing by sharing the cores for a
+-- while, so no core idles (a barrier-bound job, a network's, would stall).
 -- opts.on_tick() is called about every opts.tick seconds (0.5) while the
 -- workers run (a live display).
 -- Job i runs after ml.seed(seed + i) (seed from opts, else drawn from ml's
@@ -171,17 +175,25 @@ local function run_job(fn, jobs, i, seed)
   return false, message_of(r)
 end
 
+local LONE_MIN_SECONDS = 0.2 -- shorter jobs gain nothing worth the worker's isolation (or a collection after them)
+
 -- The child's loop: job indices in, {i, ok, result | message} out, until the task pipe closes.
 local function child_main(fn, jobs, seed, threads, task_r, result_w)
   ml.threads(threads)
+  P.keep_freed_memory() -- its next job reuses the pages this one frees (a fault is dear on a virtual machine)
   while true do
     local msg = P.recv(task_r)
     if msg == nil then break end
     local i = sunpack("<i8", msg)
+    local t0 = ml.now()
     local ok, r = run_job(fn, jobs, i, seed)
     local sent, bytes = pcall(workers.encode, { i, ok, r })
     if not sent then bytes = workers.encode({ i, false, "the result cannot be sent back: " .. tostring(bytes) }) end
     P.send(result_w, bytes)
+    -- a long job's garbage (a forest's 25 MB of arrays) freed now, so the next job reuses its blocks
+    -- (a full collection costs a few milliseconds)
+    r, bytes = nil, nil
+    if ml.now() - t0 >= LONE_MIN_SECONDS then collectgarbage("collect") end
   end
   P.exit(0)
 end
@@ -235,7 +247,6 @@ end
 -- workers cannot take more threads: GNU OpenMP hangs in a child forked after
 -- the parent ran a parallel region, so they run at one thread each when the
 -- cores are shared out; the caller's own threads are healthy.)
-local LONE_MIN_SECONDS = 0.2 -- shorter jobs gain nothing worth the worker's isolation
 local function finish_here(queued, pool, n_workers, durations, now)
   if queued ~= 1 or n_workers < 2 or #durations == 0 then return false end
   local mean = 0
@@ -249,13 +260,22 @@ local function finish_here(queued, pool, n_workers, durations, now)
   return true
 end
 
+-- Whether the last job starts here at once (finish_here = "now"): one job left to start, and the jobs so
+-- far long enough to be worth it.
+local function start_here_now(queued, n_workers, durations)
+  if queued ~= 1 or n_workers < 2 or #durations == 0 then return false end
+  local mean = 0
+  for _, d in ipairs(durations) do mean = mean + d end
+  return mean / #durations >= LONE_MIN_SECONDS
+end
+
 local function parallel_map(fn, jobs, n_workers, threads, seed, timeout, lone_here, on_tick, tick)
   warm_up()
   local n = #jobs
   local results, errors = {}, {}
   local pool, next_job, done = {}, 1, 0
   local durations = {}
-  local here -- the index of the job kept back to run in this process
+  local here, here_done -- the index of the job kept back to run in this process; whether it ran
   local function assign(w)
     if next_job > n then retire(w) return end
     w.job = next_job
@@ -263,12 +283,22 @@ local function parallel_map(fn, jobs, n_workers, threads, seed, timeout, lone_he
     next_job = next_job + 1
     P.send(w.task, spack("<i8", w.job))
   end
-  -- a free worker: takes the next job, or waits when the last one is kept for this process
+  -- a free worker: takes the next job, or waits when the last one is kept for this process ("now": runs
+  -- it here at once, the worker retired so that its core is this process's)
   local function free(w)
     w.job = nil
-    if lone_here and not here and next_job == n and finish_here(n - next_job + 1, pool, n_workers, durations, ml.now()) then
-      here = next_job
-      next_job = next_job + 1
+    if lone_here and not here and next_job == n then
+      local queued = n - next_job + 1
+      if lone_here == "now" and start_here_now(queued, n_workers, durations) then
+        here, next_job = next_job, next_job + 1
+        retire(w)
+        local jok, r = run_job(fn, jobs, here, seed)
+        if jok then results[here] = r else errors[here] = r end
+        here_done = true
+        return
+      elseif lone_here ~= "now" and finish_here(queued, pool, n_workers, durations, ml.now()) then
+        here, next_job = next_job, next_job + 1
+      end
     end
     assign(w)
   end
@@ -339,7 +369,7 @@ local function parallel_map(fn, jobs, n_workers, threads, seed, timeout, lone_he
     if w.pid then P.wait(w.pid) w.pid = nil end
   end
   if not ok then error(err, 0) end
-  if here then -- every worker is done: the last job on all of this process's threads
+  if here and not here_done then -- every worker is done: the last job on all of this process's threads
     local jok, r = run_job(fn, jobs, here, seed)
     if jok then results[here] = r else errors[here] = r end
   end
@@ -371,7 +401,11 @@ function workers.map(jobs, fn, opts)
     or math.max(1, cores // n_workers)
   local on_error = checks.one_of(name, "errors", opts.errors, { "raise", "return" }, "raise")
   local timeout = opts.timeout ~= nil and checks.number(name, "timeout", opts.timeout, 0) or nil
-  local finish_opt = checks.boolean(name, "finish_here", opts.finish_here, true)
+  local finish_opt = opts.finish_here
+  if finish_opt == nil then finish_opt = true end
+  if finish_opt ~= true and finish_opt ~= false and finish_opt ~= "now" then
+    fail(fmt("%s: finish_here must be true, false or 'now', got %s", name, checks.show(finish_opt)))
+  end
   local on_tick = opts.on_tick ~= nil and checks.func(name, "on_tick", opts.on_tick) or nil
   local tick = opts.tick ~= nil and checks.number(name, "tick", opts.tick, 0.01) or 0.5
   local saved = ml.random_state()
@@ -381,7 +415,7 @@ function workers.map(jobs, fn, opts)
     results, errors = serial_map(fn, jobs, seed)
   else
     local threads_before = ml.threads()
-    local lone_here = opts.threads_per_worker == nil and timeout == nil and finish_opt and cores > threads
+    local lone_here = opts.threads_per_worker == nil and timeout == nil and cores > threads and finish_opt
     local ok, r, e = pcall(parallel_map, fn, jobs, n_workers, threads, seed, timeout, lone_here, on_tick, tick)
     ml.threads(threads_before)
     if not ok then ml.set_random_state(saved) checks.reraise(r) end
@@ -397,7 +431,7 @@ function workers.map(jobs, fn, opts)
 end
 
 ml.doc(workers, "core.workers — runs Lua jobs in forked worker processes (copy-on-write data, results through a pipe)")
-ml.doc(workers.map, "workers.map(jobs, fn, [{n_workers, threads_per_worker, seed, errors = 'raise'|'return', timeout (s, worker processes), finish_here = true, on_tick = fn, tick = 0.5 (s)}]) -> results[, errors] — fn(jobs[i], i) in worker processes, results in job order")
+ml.doc(workers.map, "workers.map(jobs, fn, [{n_workers, threads_per_worker, seed, errors = 'raise'|'return', timeout (s, worker processes), finish_here = true|false|'now', on_tick = fn, tick = 0.5 (s)}]) -> results[, errors] — fn(jobs[i], i) in worker processes, results in job order")
 ml.doc(workers.encode, "workers.encode(v) -> bytes — numbers, strings, tables, tensors and objects with state, serialized for a pipe")
 ml.doc(workers.decode, "workers.decode(bytes) -> v — the value workers.encode serialized")
 

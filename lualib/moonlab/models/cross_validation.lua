@@ -9,7 +9,10 @@
 -- pipeline is refit per fold, so nothing leaks from the validation rows) and
 -- scores it on the test rows. Folds run in forked worker processes
 -- (core/workers: n_jobs, by default one per core), so both cores are busy;
--- a fold that raises is reported with its index and message (error_score =
+-- with 5 folds on 2 workers the fifth runs in the caller on every thread,
+-- at once beside the busy worker for a forest (its threads never wait on
+-- one another, so sharing the cores a while costs it nothing) and after it
+-- otherwise; a fold that raises is reported with its index and message (error_score =
 -- "raise"), or scored error_score. Classifiers get StratifiedKFold for an
 -- integer cv, as in scikit-learn. X may be a tensor, a data frame (rows by
 -- df:take) or a sparse matrix (rows by X:rows).
@@ -112,6 +115,15 @@ local function fit_clone(est, X, y, fit_params)
   return e
 end
 
+--- cv.independent_threads(est) -> whether est's fit runs threads that never wait on one another (a forest's
+--- trees: INDEPENDENT_THREADS), so the last fold may start in the caller while a busy worker finishes
+--- (a pipeline's is its last step's)
+function internal.independent_threads(est)
+  if type(est) ~= "table" then return false end
+  if type(est.steps) == "table" and #est.steps > 0 then return internal.independent_threads(est.steps[#est.steps][2]) end
+  return est.INDEPENDENT_THREADS == true
+end
+
 --- cv.n_workers(fn, n_jobs) -> workers: n_jobs >= 1 as it is; -1 every core, -2 all but one ... (scikit-learn's
 -- joblib convention, at least 1)
 function internal.n_workers(fn, n_jobs)
@@ -121,11 +133,13 @@ function internal.n_workers(fn, n_jobs)
   return n
 end
 
---- cv.run_folds(fn, folds, job, n_jobs, error_score) -> results (one per fold; a failed fold's is false),
---- the failed folds' messages: job(fold, i) in worker processes
-function internal.run_folds(fn, folds, job, n_jobs, error_score)
+--- cv.run_folds(fn, folds, job, n_jobs, error_score, [est]) -> results (one per fold; a failed fold's is false),
+--- the failed folds' messages: job(fold, i) in worker processes (the last one started in the caller at once
+--- when est has independent threads)
+function internal.run_folds(fn, folds, job, n_jobs, error_score, est)
   local n_workers = n_jobs and internal.n_workers(fn, n_jobs) or math.min(math.max(1, ml.threads()), #folds)
-  local results, errors = workers.map(folds, job, { n_workers = n_workers, errors = "return" })
+  local results, errors = workers.map(folds, job, { n_workers = n_workers, errors = "return",
+    finish_here = internal.independent_threads(est) and "now" or nil })
   for i = 1, #folds do
     if errors[i] then
       if error_score == nil or error_score == "raise" then
@@ -181,7 +195,7 @@ function internal.cross_validate(fn, est, X, y, opts)
     if train_score then r.train = score_all(fn, scorers, e, Xtr, ytr) end
     if keep then r.estimator = e end
     return r
-  end, opts.n_jobs, error_score)
+  end, opts.n_jobs, error_score, est)
   local k = #folds
   local out = { fit_time = {}, score_time = {} }
   local cols = {}
@@ -257,7 +271,7 @@ function M.cross_val_predict(est, X, y, opts)
     local p = e[method](e, take(X, fold.test))
     if method ~= "predict" and e.classes_ then return { p = p, classes = e.classes_ } end
     return { p = p }
-  end, opts.n_jobs)
+  end, opts.n_jobs, nil, est)
   local classes = classifier and method ~= "predict" and select(2, labels.encode(fn, y)) or nil
   local parts, order = {}, {}
   for i, f in ipairs(folds) do
@@ -300,7 +314,8 @@ do
   doc(internal.take, "cv.take(X, idx) -> the rows idx of a tensor, frame, sparse matrix, column or list")
   doc(internal.kind_of, "cv.kind_of(est) -> 'classifier' | 'regressor' — a pipeline's is its last step's")
   doc(internal.scorers, "cv.scorers(fn, scoring) -> {{name, fn}, ...}, multi — scoring options as scorer functions")
-  doc(internal.run_folds, "cv.run_folds(fn, folds, job, n_jobs, error_score) -> results — fold jobs in worker processes, failures by index")
+  doc(internal.run_folds, "cv.run_folds(fn, folds, job, n_jobs, error_score, [est]) -> results — fold jobs in worker processes, failures by index")
+  doc(internal.independent_threads, "cv.independent_threads(est) -> boolean — whether est's threads never wait on one another (forests), a pipeline's its last step's")
 end
 
 return M

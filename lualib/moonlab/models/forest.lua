@@ -46,6 +46,9 @@ local function define(name, doc, kind, random_splitter, criteria, max_features, 
   local cls = base.define(name, doc, forest_params(criteria[1], max_features, bootstrap, kind == "classifier"))
   cls.KIND = kind
   cls.RANDOM_SPLITTER = random_splitter
+  -- the trees grow apart, one per thread at a time, with no barrier until the last: the forest loses nothing
+  -- when it shares the cores for a while (cross-validation starts its last fold beside a busy worker)
+  cls.INDEPENDENT_THREADS = true
   cls.TREE = kind == "classifier" and tree.DecisionTreeClassifier or tree.DecisionTreeRegressor
   function cls:_check(fn) check_forest(self, fn, criteria) end
   return cls
