@@ -237,7 +237,7 @@ local function checked(fn, n, ...)
   return table.unpack(outs, 1, outs.n)
 end
 
-local BATCH_OPTIONS = { "max_batch", "max_delay_ms", "timeout", "eager" }
+local BATCH_OPTIONS = { "max_batch", "max_delay_ms", "eager" }
 function http.batch(key, X, opts, fn)
   local name = "ml.http.batch"
   checks.string(name, "key", key)
@@ -249,12 +249,10 @@ function http.batch(key, X, opts, fn)
   checks.func(name, "fn", fn)
   local max_batch = checks.integer(name, "max_batch", opts.max_batch == nil and 64 or opts.max_batch, 1)
   local delay = checks.number(name, "max_delay_ms", opts.max_delay_ms == nil and 2 or opts.max_delay_ms, 0, 60000)
-  -- timeout: accepted and unused (a parked call's leader always runs by its deadline)
-  local timeout = checks.number(name, "timeout", opts.timeout == nil and 30 or opts.timeout, 0)
   -- eager (default): the batch runs as soon as no request in the server could still join it
   local eager = checks.boolean(name, "eager", opts.eager, true)
   local r = table.pack(C.batch(key, X:contiguous(), max_batch, delay,
-    function(all) return checked(fn, all:size(1), fn(all)) end, timeout, eager))
+    function(all) return checked(fn, all:size(1), fn(all)) end, eager))
   if r[1] == nil and r.n == 3 then
     if r[2] ~= 0 then error({ status = r[2], error = r[3] }, 0) end
     error(r[3], 0)

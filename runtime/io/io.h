@@ -81,6 +81,10 @@ const ml_json *ml_json_get(const ml_json *obj, const char *key);
 
 /* Appends s (len bytes) as a quoted, escaped JSON string. */
 void ml_json_put_string(ml_buf *b, const char *s, size_t len);
+/* A float as ml.json.encode writes a Lua float: the shortest of %.15g..%.17g
+ * that reads back, ".0" added to an integral value; -1 (nothing written)
+ * for NaN and the infinities. */
+int ml_json_put_float(ml_buf *b, double v);
 /* Appends a number: integers exactly, others with 17 significant digits;
  * NaN and infinities (not JSON) as null. */
 void ml_json_put_number(ml_buf *b, double v);

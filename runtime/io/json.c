@@ -446,6 +446,18 @@ void ml_json_put_string(ml_buf *b, const char *s, size_t len) {
     ml_buf_add(b, "\"", 1);
 }
 
+int ml_json_put_float(ml_buf *b, double v) {
+    if (!isfinite(v)) return -1;
+    char s[40];
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(s, sizeof s, "%.*g", prec, v);
+        if (strtod(s, NULL) == v) break;
+    }
+    if (!strpbrk(s, ".eE")) strcat(s, ".0");
+    ml_buf_puts(b, s);
+    return 0;
+}
+
 void ml_json_put_number(ml_buf *b, double v) {
     if (!isfinite(v)) { ml_buf_puts(b, "null"); return; }
     if (v == floor(v) && fabs(v) < 9007199254740992.0) { ml_buf_printf(b, "%lld", (long long)v); return; }

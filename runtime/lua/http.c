@@ -68,6 +68,7 @@ typedef struct {
     int current_ref;
     parked_call *parking;      /* what ml.http.batch parked in this run */
     parked_call *leaders;      /* this worker's parked leaders, for their deadlines */
+    lb_routes *routes;         /* requests answered in C (predict_route.c) */
 } worker_ctx;
 
 #define WORKER_KEY "moonlab.http.worker" /* registry of a worker state: its worker_ctx (light userdata) */
@@ -143,6 +144,12 @@ static void *worker_init(void *ud, ml_http_server *srv, int index, char *err, si
     }
     w->L = L;
     w->dispatch = luaL_ref(L, LUA_REGISTRYINDEX);
+    if (!(w->routes = lb_routes_new(L, srv))) {
+        snprintf(err, errlen, "ml.http.serve: cannot create a worker: not enough memory");
+        lua_close(L);
+        free(w);
+        return NULL;
+    }
     return w;
 }
 
@@ -214,8 +221,8 @@ static int run_request(worker_ctx *w, ml_http_exchange *x, lua_State *co, int co
     return 0;
 }
 
-static int worker_handle(void *ctx, ml_http_exchange *x) {
-    worker_ctx *w = ctx;
+/* The Lua path of one exchange: its coroutine runs the dispatch. */
+static int handle_in_lua(worker_ctx *w, ml_http_exchange *x) {
     lua_State *L = w->L;
     lua_settop(L, 0);
     lua_State *co = lua_newthread(L);
@@ -237,11 +244,19 @@ static int worker_handle(void *ctx, ml_http_exchange *x) {
     return run_request(w, x, co, co_ref, 1);
 }
 
+static int worker_handle(void *ctx, ml_http_exchange *x) {
+    worker_ctx *w = ctx;
+    int fast = lb_routes_try(w->routes, x); /* 1: answered in C, 2: parked in a C batch */
+    if (fast) return fast == 2;
+    return handle_in_lua(w, x);
+}
+
 static void wake_exchange(void *arg) { ml_http_resume(arg); }
 
 /* The connection is suspended now: park the call in its batch. */
 static void worker_parked(void *ctx, ml_http_exchange *x) {
     worker_ctx *w = ctx;
+    if (lb_routes_owns(w->routes, x)) return; /* its batch runs at the next tick */
     parked_call *pc = x->parked;
     int now = ml_batch_park(pc->bt, pc->leader, wake_exchange, x);
     if (now < 0) { /* could not park (out of memory): block as before */
@@ -258,6 +273,10 @@ static void worker_parked(void *ctx, ml_http_exchange *x) {
 
 static int worker_resume(void *ctx, ml_http_exchange *x) {
     worker_ctx *w = ctx;
+    if (lb_routes_owns(w->routes, x)) {
+        if (!lb_routes_resume(w->routes, x)) return 0;
+        return handle_in_lua(w, x); /* declined by the C path after all */
+    }
     parked_call *pc = x->parked;
     unlist_leader(w, pc);
     int parked = run_request(w, x, pc->co, pc->co_ref, 0); /* the batch's continuation runs first */
@@ -270,6 +289,7 @@ static int worker_resume(void *ctx, ml_http_exchange *x) {
  * the server is stopping (idle 2), run their batch now. */
 static int worker_tick(void *ctx, int idle) {
     worker_ctx *w = ctx;
+    lb_routes_tick(w->routes, idle != 1); /* the C batches: what came in during the last turn runs now */
     if (!w->leaders) return -1;
     double now = ml_monotonic_s(), next = -1;
     for (parked_call **p = &w->leaders; *p;) {
@@ -288,6 +308,7 @@ static int worker_tick(void *ctx, int idle) {
 
 static void worker_close(void *ctx) {
     worker_ctx *w = ctx;
+    lb_routes_free(w->routes);
     lua_close(w->L);
     free(w);
 }
@@ -675,18 +696,18 @@ static int batch_alone(lua_State *L, ml_tensor *X, int64_t bytes) {
     return lua_gettop(L) - 5;
 }
 
-/* batch(key, X, max_batch, max_delay_ms, fn, timeout_s, eager) -> Y1..Yk | nil, status, message
+/* batch(key, X, max_batch, max_delay_ms, fn, eager) -> Y1..Yk | nil, status, message
  * In a server's worker the call parks (its coroutine yields and the worker
- * serves other requests) until its batch is run (timeout_s is unused: the
- * leader always runs by its deadline); where it cannot park it runs alone. */
+ * serves other requests) until its batch is run (its leader runs by its
+ * deadline at the latest); where it cannot park it runs alone. */
 static int l_batch(lua_State *L) {
     ml_http_server *s = server_of(L, "ml.http.batch");
     const char *key = luaL_checkstring(L, 1);
     ml_tensor *X = lb_check_tensor(L, 2, "ml.http.batch");
     int64_t max_batch = luaL_checkinteger(L, 3);
-    double delay = luaL_checknumber(L, 4) / 1000.0, timeout = luaL_optnumber(L, 6, 30);
+    double delay = luaL_checknumber(L, 4) / 1000.0;
     luaL_checktype(L, 5, LUA_TFUNCTION);
-    int eager = lua_isnoneornil(L, 7) || lua_toboolean(L, 7);
+    int eager = lua_isnoneornil(L, 6) || lua_toboolean(L, 6);
     if (X->ndim != 2 || !ml_is_contiguous(X)) return luaL_error(L, "ml.http.batch: X must be a contiguous 2-D tensor");
     int64_t n = X->shape[0], d = X->shape[1], row_bytes = d * (int64_t)ml_dtype_size(X->dtype);
     lua_getfield(L, LUA_REGISTRYINDEX, WORKER_KEY);
@@ -694,7 +715,6 @@ static int l_batch(lua_State *L) {
     lua_pop(L, 1);
     int can_park = w && w->current && !w->current->abandoned && w->current_co == L && lua_isyieldable(L);
     if (!can_park) return batch_alone(L, X, n * row_bytes);
-    (void)timeout;
     parked_call *pc = calloc(1, sizeof *pc);
     if (!pc) return luaL_error(L, "ml.http.batch: not enough memory");
     int leader = 0;
@@ -744,7 +764,8 @@ static int l_json_rows(lua_State *L) {
     ml_tensor *X = ml_empty(2, shape, ML_FLOAT32);
     if (X) ml_json_rows_fill(&r, ml_data(X));
     ml_buf rest = {0};
-    ml_json_rows_rest(text, len, r.member, &rest);
+    if (r.members == 1) ml_buf_add(&rest, "{}", 2); /* the rows were all */
+    else ml_json_rows_rest(text, len, r.member, &rest);
     ml_json_rows_free(&r);
     if (!X || rest.failed) {
         ml_release(X);
@@ -881,5 +902,6 @@ void lb_open_http(lua_State *L) {
     };
     lua_newtable(L);
     luaL_setfuncs(L, fns, 0);
+    lb_predict_route_register(L, lua_gettop(L));
     lua_setfield(L, 1, "_http");
 }

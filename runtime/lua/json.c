@@ -102,16 +102,9 @@ static void put_string(encoder *e, int idx, const char *what) {
 }
 
 /* The fewest digits (15 to 17) that read back to v, with ".0" added when
- * the text would otherwise read as an integer. */
+ * the text would otherwise read as an integer (io/json.c). */
 static void put_float(encoder *e, double v) {
-    if (!isfinite(v)) json_error(e, v != v ? "NaN is not a JSON number" : "an infinity is not a JSON number");
-    char s[40];
-    for (int prec = 15; prec <= 17; prec++) {
-        snprintf(s, sizeof s, "%.*g", prec, v);
-        if (strtod(s, NULL) == v) break;
-    }
-    if (!strpbrk(s, ".eE")) strcat(s, ".0");
-    ml_buf_puts(e->b, s);
+    if (ml_json_put_float(e->b, v) < 0) json_error(e, v != v ? "NaN is not a JSON number" : "an infinity is not a JSON number");
 }
 
 static void newline(encoder *e, int level) {

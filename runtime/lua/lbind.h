@@ -114,6 +114,21 @@ void lb_open_sys(lua_State *L);
 void lb_open_http(lua_State *L); /* ml._http: the HTTP layer */  /* ml._train: terminal, Ctrl-C */
 /* Adds the fused training step (plan, step) to the ml._train table at the top of the stack. */
 void lb_train_step_register(lua_State *L);
+/* The plan of the ml._train.plan box at idx (raises when it is not one, or freed). */
+struct ml_train_plan;
+struct ml_train_plan *lb_train_plan_of(lua_State *L, int idx);
+/* A worker's C predict routes (predict_route.c), for the HTTP binding. */
+typedef struct lb_routes lb_routes;
+struct ml_http_server;
+struct ml_http_exchange;
+lb_routes *lb_routes_new(lua_State *L, struct ml_http_server *srv); /* NULL: out of memory */
+void lb_routes_free(lb_routes *rs);                                 /* NULL-safe; before lua_close */
+int lb_routes_try(lb_routes *rs, struct ml_http_exchange *x);      /* 1: answered in C; 2: parked in a batch */
+int lb_routes_tick(lb_routes *rs, int new_turn);                   /* runs the waiting batches; -1 */
+int lb_routes_owns(const lb_routes *rs, const struct ml_http_exchange *x); /* x is parked by the routes */
+int lb_routes_resume(lb_routes *rs, struct ml_http_exchange *x);   /* 1: the Lua path must answer x */
+/* Adds predict_route, predict_route_drop and shared_generation to the table at t. */
+void lb_predict_route_register(lua_State *L, int t);
 /* ml._optim.step_all's body: steps every {flat, group, gi} of the list at idx (absolute index). */
 int lb_optim_step_blocks(lua_State *L, int idx);
 /* The C loader in the data.loader box at idx (raises when closed), for fit's fused step to pull batches from. */

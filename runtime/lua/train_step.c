@@ -95,6 +95,12 @@ static int l_plan(lua_State *L) {
     return 1;
 }
 
+ml_train_plan *lb_train_plan_of(lua_State *L, int idx) {
+    lb_plan *b = luaL_checkudata(L, idx, PLAN_MT);
+    if (!b->p) luaL_error(L, "the training plan was freed");
+    return b->p;
+}
+
 static int finish(lua_State *L, ml_ts_status st, double loss, int64_t rows);
 
 /* ml._train.step(plan, x, y) -> loss, rows | nil */

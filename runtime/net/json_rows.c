@@ -232,6 +232,7 @@ static int fast_rows(const char *s, size_t len, const char *const *keys, int nke
     }
     out->vals = b.v;
     out->member = member;
+    out->members = index + 1;
     out->numeric = 1;
     out->flat = flat;
     out->n = n;
@@ -260,6 +261,7 @@ int ml_json_rows_parse(const char *text, size_t len, const char *const *keys, in
     if (!out->tree) return -1;
     const ml_json *t = out->tree;
     if (t->type != ML_JSON_OBJECT) return 0;
+    out->members = t->n;
     for (int k = 0; k < nkeys && out->member < 0; k++)
         for (int i = 0; i < t->n; i++)
             if (strcmp(t->keys[i], keys[k]) == 0) { out->member = i; break; }

@@ -21,6 +21,7 @@ typedef struct {
     ml_json *tree;  /* the whole document (free with ml_json_free); NULL when the fast scan read it */
     float *vals;    /* the rows read by the fast scan (free()), or NULL */
     int member;     /* index of the rows' member in the top object, or -1 */
+    int members;    /* how many members the top object has (0 when it is no object) */
     int numeric;    /* the member holds numeric rows */
     int flat;       /* one flat array = one row */
     int64_t n, d;   /* rows, values per row */

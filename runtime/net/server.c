@@ -139,13 +139,17 @@ void ml_http_error_answer(ml_http_exchange *x, int status, const char *msg) {
     snprintf(x->content_type, sizeof x->content_type, "application/json");
 }
 
+static _Thread_local worker *this_worker; /* the worker whose thread this is, or NULL */
+
 void ml_http_resume(ml_http_exchange *x) {
     req *r = (req *)x;
     worker *w = r->w; /* r may be finished and freed once the resume is asked: only w after it */
     atomic_fetch_add(&w->resumed, 1);
     MHD_resume_connection(r->conn); /* thread-safe with MHD_USE_ITC */
+    /* another thread wakes the worker from its poll; the worker itself is awake, and looks at
+     * `resumed` before it polls again (a write is a system call per request in a C batch) */
     uint64_t one = 1;
-    if (w->wake_fd >= 0 && write(w->wake_fd, &one, sizeof one) < 0) { /* full counter: it is awake anyway */ }
+    if (this_worker != w && w->wake_fd >= 0 && write(w->wake_fd, &one, sizeof one) < 0) { /* awake anyway */ }
 }
 
 /* ---- requests ------------------------------------------------------------ */
@@ -602,6 +606,7 @@ static void turn(worker *w, int epfd) {
 
 static void *worker_main(void *arg) {
     worker *w = arg;
+    this_worker = w;
     ml_http_server *s = w->srv;
     char err[512] = "";
     w->ctx = s->cfg.worker_init(s->cfg.ud, s, w->index, err, sizeof err);

@@ -3,6 +3,7 @@
 #include "shared.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@ struct ml_shared {
     pthread_mutex_t mu;
     entry *strs, *accs;
     int nstr, capstr, nacc, capacc;
+    _Atomic uint64_t generation; /* bumped by every change of a string */
 };
 
 ml_shared *ml_shared_new(void) {
@@ -68,6 +70,7 @@ int ml_shared_set(ml_shared *s, const char *key, const char *value, size_t len) 
     entry *e = find(s->strs, s->nstr, key);
     if (!e) e = append(&s->strs, &s->nstr, &s->capstr, key);
     if (e) {
+        if (!e->str || e->len != len || memcmp(e->str, copy, len) != 0) atomic_fetch_add(&s->generation, 1);
         free(e->str);
         e->str = copy;
         e->len = len;
@@ -76,6 +79,8 @@ int ml_shared_set(ml_shared *s, const char *key, const char *value, size_t len) 
     if (!e) free(copy);
     return e ? 0 : -1;
 }
+
+uint64_t ml_shared_generation(ml_shared *s) { return atomic_load(&s->generation); }
 
 char *ml_shared_get(ml_shared *s, const char *key, size_t *len) {
     char *out = NULL;

@@ -18,6 +18,10 @@ int ml_shared_set(ml_shared *s, const char *key, const char *value, size_t len);
 /* A malloc'd copy of the value under key (*len its length), or NULL when absent. */
 char *ml_shared_get(ml_shared *s, const char *key, size_t *len);
 
+/* A number that changes whenever a string's value changes (what a cache of
+ * values derived from the strings compares, with no lock and no copy). */
+uint64_t ml_shared_generation(ml_shared *s);
+
 /* acc[key] += x elementwise (created as x at the first add). -1 with err
  * set when the length differs from the stored one. */
 int ml_shared_acc_add(ml_shared *s, const char *key, const double *x, int64_t n, char *err, size_t errlen);

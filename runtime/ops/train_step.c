@@ -259,6 +259,22 @@ static double loss_fwd(ml_train_plan *p, float *g, const float *out, const ml_te
     return total;
 }
 
+const float *ml_train_plan_forward(ml_train_plan *p, const float *x, int64_t m) {
+    if (m < 1 || m > p->rows) return NULL;
+    const float *in = x;
+    for (int i = 0; i < p->n; i++) {
+        const ml_ts_layer *l = &p->layers[i];
+        if (l->kind == ML_TS_LINEAR) linear_fwd(p->act[i], in, l, m);
+        else act_fwd(l, p->act[i], in, m * p->width[i + 1]);
+        in = p->act[i];
+    }
+    return in;
+}
+
+int64_t ml_train_plan_in_width(const ml_train_plan *p) { return p->width[0]; }
+int64_t ml_train_plan_out_width(const ml_train_plan *p) { return p->width[p->n]; }
+int64_t ml_train_plan_rows(const ml_train_plan *p) { return p->rows; }
+
 ml_ts_status ml_train_plan_run(ml_train_plan *p, const ml_tensor *x, const ml_tensor *y, double *loss) {
     int n = p->n;
     if (!is_f32_matrix(x, 2) || x->shape[1] != p->in0 || x->shape[0] < 1 || x->shape[0] > p->rows) return ML_TS_DECLINE;
@@ -267,13 +283,7 @@ ml_ts_status ml_train_plan_run(ml_train_plan *p, const ml_tensor *x, const ml_te
         if (!grad_of(p->params[i])) return ML_TS_DECLINE;
     if (!target_fits(p, y, m, wl)) return ML_TS_DECLINE;
 
-    const float *in = ml_data(x);
-    for (int i = 0; i < n; i++) {
-        const ml_ts_layer *l = &p->layers[i];
-        if (l->kind == ML_TS_LINEAR) linear_fwd(p->act[i], in, l, m);
-        else act_fwd(l, p->act[i], in, m * p->width[i + 1]);
-        in = p->act[i];
-    }
+    const float *in = ml_train_plan_forward(p, ml_data(x), m);
 
     /* the 0-d float32 loss, and its backward: the saved gradient * (float)(1 / denom) (scale_saved) */
     int64_t numel = m * wl;

@@ -68,6 +68,16 @@ typedef enum {
  * tensor of its shape. */
 ml_ts_status ml_train_plan_run(ml_train_plan *p, const ml_tensor *x, const ml_tensor *y, double *loss);
 
+/* The forward alone (inference: the model server's C predict path), m <= the
+ * plan's rows rows of x (m, in0) float32, through the plan's buffers: the
+ * last layer's output (m, width(n)), valid until the next call; NULL when m
+ * is out of range. The same bits as the general path's forward. */
+const float *ml_train_plan_forward(ml_train_plan *p, const float *x, int64_t m);
+/* The input features, the last layer's width, the most rows a call may have. */
+int64_t ml_train_plan_in_width(const ml_train_plan *p);
+int64_t ml_train_plan_out_width(const ml_train_plan *p);
+int64_t ml_train_plan_rows(const ml_train_plan *p);
+
 /* The parameters, in the order of the layers (weight, then bias): for the binding's checks. */
 int ml_train_plan_nparams(const ml_train_plan *p);
 ml_tensor *ml_train_plan_param(const ml_train_plan *p, int i);

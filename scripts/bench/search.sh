@@ -7,9 +7,13 @@
 # minimized; lower is better). Targets (issue 12): Bayesian (TPE, GP) and
 # genetic search beat random search at the same budget; our TPE does at
 # least as well as Optuna's TPE; the sampler's own time for 200 TPE trials
-# (a trivial objective) at most Optuna's. METHODS=random,tpe,gp,genetic,tpe_mv
-# picks moonlab's methods (tpe_mv: multivariate TPE); OPTUNA_MV=1 adds Optuna's
-# multivariate TPE beside it.
+# (a trivial objective) at most Optuna's. METHODS=random,tpe,gp,genetic,tpe_optuna
+# picks moonlab's methods (tpe_optuna: our TPE with optuna = true, Optuna
+# 3.1's sampler detail for detail); OPTUNA_MV=1 adds Optuna's multivariate
+# TPE (optuna-tpe_mv) beside its default. SEED0=k runs seeds k .. k+SEEDS-1
+# (default 1: tune on another set). OPTUNA_CACHE=FILE keeps the Optuna
+# side's output in FILE and reuses it when it is there (it does not change
+# with moonlab's code; delete it after changing SEEDS, SEED0 or BUDGET).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 SEEDS=${SEEDS:-20}
@@ -20,7 +24,12 @@ PY=/usr/bin/python3
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 "$ML" scripts/bench/search_functions.lua "$SEEDS" "$BUDGET" >> "$out"
-if "$PY" -c 'import optuna' 2>/dev/null; then "$PY" scripts/bench/search_functions.py "$SEEDS" "$BUDGET" >> "$out"
+if [ -n "${OPTUNA_CACHE:-}" ] && [ -s "$OPTUNA_CACHE" ]; then cat "$OPTUNA_CACHE" >> "$out"
+elif "$PY" -c 'import optuna' 2>/dev/null; then
+  "$PY" scripts/bench/search_functions.py "$SEEDS" "$BUDGET" > "$out.optuna"
+  cat "$out.optuna" >> "$out"
+  if [ -n "${OPTUNA_CACHE:-}" ]; then cp "$out.optuna" "$OPTUNA_CACHE"; fi
+  rm -f "$out.optuna"
 else echo "(no optuna for $PY: moonlab side only; make bench-deps installs python3-optuna)"; fi
 echo "best value found in $BUDGET trials, $SEEDS seeds (lower is better): mean / median"
 "$ML" scripts/bench/search_table.lua "$out"

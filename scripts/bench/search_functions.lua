@@ -1,11 +1,12 @@
 -- The moonlab side of scripts/bench/search.sh: the best value found on
 -- standard test functions (minimized) within a budget of trials, per method
 -- and seed, and the sampler's own time for a run of TPE trials.
---   moonlab search_functions.lua SEEDS BUDGET
+--   moonlab search_functions.lua SEEDS BUDGET     (SEED0=k: seeds k .. k+SEEDS-1, default 1)
 -- Prints "BEST <function> <method> <seed> <best value>" and "TIME tpe <trials> <seconds>".
 local search = ml.search
 local seeds = math.tointeger(tonumber(arg[1])) or 20
 local budget = math.tointeger(tonumber(arg[2])) or 60
+local seed0 = math.tointeger(tonumber(os.getenv("SEED0") or "1")) or 1 -- tune on one seed set, report on another
 
 local F = {}
 function F.branin(p)
@@ -50,10 +51,10 @@ for _, name in ipairs({ "branin", "hartmann6", "rosenbrock4", "mixed" }) do
   local methods = {}
   for m in (os.getenv("METHODS") or "random,tpe,gp,genetic"):gmatch("[^,]+") do methods[#methods + 1] = m end
   for _, m in ipairs(methods) do
-    for seed = 1, seeds do
-      -- tpe_mv: TPE with multivariate = true (Optuna's option, not its default)
+    for seed = seed0, seed0 + seeds - 1 do
+      -- tpe_optuna: our TPE with optuna = true (Optuna 3.1's sampler, detail for detail)
       local method, sampler = m, nil
-      if m == "tpe_mv" then method, sampler = "tpe", { multivariate = true } end
+      if m == "tpe_optuna" then method, sampler = "tpe", { optuna = true } end
       local res = search.run(F[name], SPACES[name], { method = method, sampler = sampler, trials = budget, seed = seed, verbose = false })
       print(string.format("BEST %s %s %d %.10g", name, m, seed, res.best_value))
       io.stdout:flush()

@@ -10,6 +10,7 @@ import optuna
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 seeds = int(sys.argv[1]) if len(sys.argv) > 1 else 20
 budget = int(sys.argv[2]) if len(sys.argv) > 2 else 60
+seed0 = int(os.environ.get("SEED0", "1"))  # seeds seed0 .. seed0 + seeds - 1, as on the moonlab side
 
 A = [[10, 3, 17, 3.5, 1.7, 8], [0.05, 10, 17, 0.1, 8, 14], [3, 3.5, 1.7, 10, 17, 8], [17, 8, 0.05, 10, 0.1, 14]]
 P = [[1312, 1696, 5569, 124, 8283, 5886], [2329, 4135, 8307, 3736, 1004, 9991],
@@ -49,7 +50,7 @@ for name, f in [("branin", branin), ("hartmann6", hartmann6), ("rosenbrock4", ro
     for label, make in samplers:
         if only and label != only:
             continue
-        for seed in range(1, seeds + 1):
+        for seed in range(seed0, seed0 + seeds):
             st = optuna.create_study(sampler=make(seed))
             st.optimize(f, n_trials=budget)
             print("BEST %s %s %d %.10g" % (name, label, seed, st.best_value), flush=True)

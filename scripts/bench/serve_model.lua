@@ -1,4 +1,4 @@
--- The model of scripts/bench/serve.sh: the Fashion-MNIST MLP 784-512-256-10, trained
+-- The models of scripts/bench/serve.sh: the Fashion-MNIST MLP 784-512-256-10, trained
 -- briefly (TRAIN images, one epoch) and saved as a moonlab bundle, plus the JSON body
 -- of a batch-1 request (the first test image) for wrk.
 --   moonlab scripts/bench/serve_model.lua OUT_DIR [TRAIN=10000]
@@ -30,3 +30,11 @@ cnn:compile { loss = nn.CrossEntropyLoss(), optimizer = ml.optim.Adam(cnn:parame
 local m = math.min(limit, 2000)
 cnn:fit(X:narrow(1, 1, m), y:narrow(1, 1, m), { epochs = 1, batch_size = 128, verbose = 0 })
 bundle.save(dir .. "/fashion_cnn.safetensors", { model = cnn, train = X, y = y, name = "fashion_cnn", version = 1 })
+
+-- The third, for the batching comparison too: a wide Fashion-MNIST MLP (784-2048-2048-10,
+-- 5.8M weights, 23 MB: more than the caches), whose batch-1 forward reads every weight from
+-- memory for one row; batching reads them once for all the rows of a batch.
+local wide = nn.Sequential { nn.Linear(784, 2048), nn.ReLU(), nn.Linear(2048, 2048), nn.ReLU(), nn.Linear(2048, 10) }
+wide:compile { loss = nn.CrossEntropyLoss(), optimizer = ml.optim.Adam(wide:parameters(), { lr = 1e-3 }) }
+wide:fit(X:narrow(1, 1, m), y:narrow(1, 1, m), { epochs = 1, batch_size = 128, verbose = 0 })
+bundle.save(dir .. "/fashion_wide.safetensors", { model = wide, train = X, y = y, name = "fashion_wide", version = 1 })

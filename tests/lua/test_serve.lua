@@ -170,7 +170,8 @@ T.test("an estimator in a pipeline takes named fields; a schema violation names 
 end)
 
 T.test("hooks run in every worker; a hook with an upvalue is refused", function()
-  local s3 = ml.serve { model = net_path, port = 0, workers = 2, quiet = true,
+  -- with batching on: a hook's decoded rows of numbers batch as parsed ones do
+  local s3 = ml.serve { model = net_path, port = 0, workers = 2, quiet = true, max_batch = 8,
     preprocess = function(req)
       local obj = ml.json.decode(req.body)
       return { inputs = { obj.flower } }
@@ -184,7 +185,11 @@ T.test("hooks run in every worker; a hook with an upvalue is refused", function(
     T.eq(s, 200, b)
     local r = decode(b)
     T.eq(r.hooked, true); T.eq(r.method, "POST"); T.eq(#r.predictions, 1)
+    local _, want = net:predict(ml.tensor({ { 1, 2, 3, 4 } }):to("float32")):max(2)
+    T.eq(r.predictions[1], want:item() - 1) -- classes {0, 1, 2}
   end
+  local m = H.prometheus(select(2, ml.http.request(s3.url .. "/metrics")))
+  T.ok(m.moonlab_serve_batch_size_count, "the hook's rows did not go through the batcher")
   s3:stop()
   local secret = 3
   T.raises(function()

@@ -24,6 +24,7 @@ options:
   --log-sample P      the fraction of requests logged (default 1)
   --drift-threshold X log a warning when a feature's drift score passes X
   --poll S            seconds between two looks at the versions directory (default 1)
+  --no-fast-path      answer every request in Lua (by default plain networks are answered in C)
   --quiet             no access log lines]]
 
 local FLAGS = {
@@ -51,6 +52,7 @@ local function parse(args)
     flag = flag or a
     if a == "--help" or a == "-h" then return nil, nil, "help"
     elseif a == "--quiet" then opts.quiet = true
+    elseif a == "--no-fast-path" then opts.fast_path = false
     elseif FLAGS[flag] then
       local key, kind = FLAGS[flag][1], FLAGS[flag][2]
       local v = inline
@@ -68,6 +70,7 @@ local function parse(args)
       local names = {}
       for k in pairs(FLAGS) do names[#names + 1] = k end
       names[#names + 1] = "--quiet"
+      names[#names + 1] = "--no-fast-path"
       local hint = require("moonlab.core.checks").suggest(flag, names)
       return nil, nil, string.format("unknown option '%s'%s (moonlab serve --help lists them)", flag,
         hint and ("; did you mean '" .. hint .. "'?") or "")

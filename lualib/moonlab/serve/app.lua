@@ -18,6 +18,7 @@ local versions = require "moonlab.serve.versions"
 local drift = require "moonlab.serve.drift"
 local hooks_mod = require "moonlab.serve.hooks"
 local request_log = require "moonlab.serve.request_log"
+local fast_path = require "moonlab.serve.fast_path"
 local checks = require "moonlab.core.checks"
 
 local fmt = string.format
@@ -47,6 +48,19 @@ local function features_of(b)
   return nil
 end
 
+-- The row counts a version's forward will see (every one up to 64, then powers of two up to max_batch):
+-- run once at load, so that the kernels a new shape needs (oneDNN JIT-compiles some at their first call,
+-- 20-50 ms) are made before a request waits for them.
+local function warm_up(b, d, max_batch)
+  if not (b.is_net and d) then return end
+  local sizes, m = {}, 1
+  while m <= math.min(max_batch, 64) do sizes[#sizes + 1] = m; m = m + 1 end
+  m = 128
+  while m < max_batch do sizes[#sizes + 1] = m; m = m * 2 end
+  if max_batch > 64 then sizes[#sizes + 1] = max_batch end
+  for _, n in ipairs(sizes) do pcall(b.predict_tensor, b, ml.zeros(n, d)) end
+end
+
 local function open_version(state, version, path)
   local b = bundle.load(path)
   local entry = {
@@ -69,6 +83,7 @@ local function open_version(state, version, path)
   if d then
     entry.drift = drift.recorder(state.name, version, d, entry.k, b.stats, state.config.drift_threshold)
   end
+  if entry.fast then warm_up(b, d, state.config.max_batch) end
   return entry
 end
 
@@ -222,7 +237,8 @@ local function model_input(state, e, X, obj)
     if i then bad(400, fmt("inputs row %d value %d is %s; this network takes finite numbers only", i, j,
       v ~= v and "NaN" or (v > 0 and "Infinity" or "-Infinity"))) end
   end
-  return Xin, false
+  -- rows of numbers (a preprocess hook's decoded table, say) batch as parsed ones do
+  return Xin, e.fast and ml.is_tensor(Xin) and Xin:dim() == 2 and Xin:dtype() == "float32"
 end
 
 -- The model's outputs for X (predict_tensor): merged with other callers' rows when batching is on.
@@ -285,7 +301,9 @@ local function predict(state, e, req)
     local r = state.hooks.postprocess(resp, req)
     if type(r) == "table" then resp = r end
   end
-  return 200, ml.json.encode(resp), JSON
+  local text = ml.json.encode(resp)
+  fast_path.install(state, e, req, req.generation, BATCH_BUCKETS)
+  return 200, text, JSON
 end
 
 -- ---- the other routes ----------------------------------------------------------------------------------
@@ -439,7 +457,12 @@ function app.init(config)
     pcall(active_version, state) -- load now; a failure shows in /ready and in the answers
   end
   if #app_state.order == 0 then error("serve.app: the config names no model", 0) end
-  return function(req) return route(app_state, req) end
+  return function(req)
+    -- read before the routes look at the active versions: a C route installed after this request is stale
+    -- as soon as any of them changes (fast_path.lua)
+    if req.method == "POST" then req.generation = fast_path.generation() end
+    return route(app_state, req)
+  end
 end
 
 ml.doc(app.init, "serve.app.init(config) -> handler — the model server's routes (predict, versions, health, ready, metrics) in one worker state")

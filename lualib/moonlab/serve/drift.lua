@@ -15,6 +15,7 @@ local fmt = string.format
 local drift = {}
 
 local FLUSH_S = 0.25
+drift.FLUSH_S = FLUSH_S
 local EPS = 1e-4 -- PSI of a class never predicted (or never seen) stays finite
 
 local function key(name, version, part) return fmt("serve/drift/%s/%d/%s", name, version, part) end
@@ -49,7 +50,8 @@ end
 --- rec:flush(): adds the local sums into the shared accumulators and starts again from zero
 function Recorder:flush()
   self.last = ml.now()
-  if not self.dirty then return end
+  -- rows added by the C predict path (serve/fast_path.lua) count too: it adds into x and y directly
+  if not self.dirty and self.x[1] == 0 then return end
   local shared = ml.http.shared
   shared.acc_add(key(self.name, self.version, "x"), self.x)
   self.x:zero_()

@@ -18,7 +18,7 @@ local FN = "ml.serve"
 local OPTIONS = {
   "model", "models", "name", "version", "host", "port", "workers", "max_batch", "max_delay_ms", "max_rows",
   "body_limit", "timeout", "max_connections", "token", "tls_cert", "tls_key", "request_log", "log_sample",
-  "drift_threshold", "preprocess", "postprocess", "quiet", "poll", "log",
+  "drift_threshold", "preprocess", "postprocess", "quiet", "poll", "log", "fast_path",
 }
 local HTTP_OPTIONS = { "host", "port", "workers", "body_limit", "timeout", "max_connections", "token",
   "tls_cert", "tls_key", "quiet" }
@@ -92,6 +92,7 @@ function server.start(opts)
   http_opts.config = {
     models = initial, max_batch = max_batch, max_delay_ms = max_delay, max_rows = max_rows,
     request_log = opts.request_log, log_sample = sample, hooks = packed, drift_threshold = threshold,
+    fast_path = checks.boolean(FN, "fast_path", opts.fast_path, true),
   }
   local srv = ml.http.serve(http_opts)
   self.http, self.port, self.url, self.watcher, self.models = srv, srv.port, srv.url, w, initial

@@ -36,17 +36,24 @@ local function trainable(t)
   return ml.is_tensor(t) and t:dtype() == "float32" and t:is_leaf() and t:is_requires_grad()
 end
 
--- The layer specs of model for ml._train.plan and its parameters, or nil.
-local function layers_of(model)
+local function is_f32(t) return ml.is_tensor(t) and t:dtype() == "float32" end
+
+-- The layer specs of model (its first `last` modules) for ml._train.plan and its parameters, or nil.
+-- For inference (infer true) the weights need not be trainable.
+local function layers_of(model, infer, last)
   if getmetatable(model) ~= ml.nn.Sequential or rawget(model, "forward") ~= nil or rawget(model, 0) ~= nil then return nil end
   local specs, params = {}, {}
-  for i = 1, rawlen(model) do
+  local usable = infer and is_f32 or trainable
+  for i = 1, last or rawlen(model) do
     local m = rawget(model, i)
     local kind = type(m) == "table" and LAYER[getmetatable(m)]
+    -- the rows a server is sent are 2-D already: flattening their features changes nothing
+    if infer and type(m) == "table" and getmetatable(m) == ml.nn.Flatten and m.start_dim == 2
+      and (m.end_dim == -1 or m.end_dim == 2) then kind = "skip" end
     if not kind or rawget(m, "forward") ~= nil then return nil end
     if kind == "linear" then
       local w, b = rawget(m, "weight"), rawget(m, "bias")
-      if not trainable(w) or (b ~= nil and not trainable(b)) then return nil end
+      if not usable(w) or (b ~= nil and not usable(b)) then return nil end
       specs[#specs + 1] = { kind = "linear", weight = w, bias = b }
       params[#params + 1] = w
       if b then params[#params + 1] = b end
@@ -119,6 +126,26 @@ function M.plan(model, crit, opt, X, bs)
   if not blocks then return nil end
   local ok, plan = pcall(ml._train.plan, specs, X:size(2), bs, loss, red, blocks)
   return ok and plan or nil -- widths that do not chain: the general path raises the layer's own error
+end
+
+--- fused.inference_plan(model, in_features, rows) -> plan, tail | nil: the forward of a plain network in eval mode
+-- on 2-D rows (the layers above, nn.Flatten, and a last nn.Softmax or nn.LogSoftmax over the features: tail
+-- "softmax" / "log_softmax",
+-- else "none") for batches of at most rows rows, for the model server's C predict path; nil for any other model
+function M.inference_plan(model, d, rows)
+  if not LAYER then LAYER, OPTIM = kinds() end
+  if getmetatable(model) ~= ml.nn.Sequential then return nil end
+  local n, tail = rawlen(model), "none"
+  local m = rawget(model, n)
+  local cls = type(m) == "table" and getmetatable(m)
+  if (cls == ml.nn.Softmax or cls == ml.nn.LogSoftmax) and rawget(m, "forward") == nil and (m.dim == -1 or m.dim == 2) then
+    tail, n = cls == ml.nn.Softmax and "softmax" or "log_softmax", n - 1
+  end
+  local specs, params = layers_of(model, true, n)
+  if not specs or #params == 0 then return nil end
+  local ok, plan = pcall(ml._train.plan, specs, d, rows, "mse", "mean", {})
+  if not ok then return nil end
+  return plan, tail
 end
 
 return M
