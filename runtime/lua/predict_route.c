@@ -166,30 +166,31 @@ int lb_routes_try(lb_routes *rs, ml_http_exchange *x) {
 }
 
 /* Runs every waiting batch and resumes its requests; drops expired routes with none left. */
-int lb_routes_tick(lb_routes *rs, int new_turn) {
-    if (rs && new_turn) rs->seen_before = rs->seen, rs->seen = 0;
-    if (!rs || rs->npending == 0) {
-        for (int i = rs ? rs->n - 1 : -1; i >= 0; i--)
-            if (rs->r[i].expired && !rs->r[i].open) drop(rs, i);
-        return -1;
+/* One batch as one forward; its requests resumed with their answers (or sent back to the Lua path). */
+static void run_batch(lb_routes *rs, route *e, batch *b) {
+    ml_predict_run(&e->r, rs->srv, b->rows, b->nrows, b->xs, b->counts, b->nx, b->declined);
+    for (int j = 0; j < b->nx; j++) {
+        if (!b->xs[j]) continue; /* its client hung up */
+        if (b->declined[j]) b->xs[j]->parked = &rs->declined_tag;
+        ml_http_resume(b->xs[j]);
     }
-    for (int i = 0; i < rs->n; i++) {
+}
+
+int lb_routes_tick(lb_routes *rs, int new_turn) {
+    if (!rs) return -1;
+    if (new_turn) rs->seen_before = rs->seen, rs->seen = 0;
+    for (int i = 0; rs->npending && i < rs->n; i++) {
         route *e = &rs->r[i];
         while (e->open) {
             batch *b = e->open;
             e->open = b->next;
-            ml_predict_run(&e->r, rs->srv, b->rows, b->nrows, b->xs, b->counts, b->nx, b->declined);
-            for (int j = 0; j < b->nx; j++) {
-                if (!b->xs[j]) continue; /* its client hung up */
-                if (b->declined[j]) b->xs[j]->parked = &rs->declined_tag;
-                ml_http_resume(b->xs[j]);
-            }
+            run_batch(rs, e, b);
             b->next = e->done;
             e->done = b;
         }
     }
     rs->npending = 0;
-    for (int i = rs->n - 1; i >= 0; i--)
+    for (int i = rs->n - 1; i >= 0; i--) /* every batch has run: expired routes can go */
         if (rs->r[i].expired) drop(rs, i);
     return -1;
 }
