@@ -14,7 +14,7 @@
 # with the CPU the rest of the machine used meanwhile ("others", in cores, from
 # /proc/stat less the run's own CPU time); a run during which others used more
 # than 0.2 of a core is run again, up to RETRY times (default 2), and the last
-# try counts.
+# try counts. SKLEARN=0 leaves scikit-learn's sides out (more rounds in the time).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROUNDS=${ROUNDS:-5}
@@ -33,7 +33,7 @@ declare -A cmd=()
 cmd["moonlab serial 1t"]="env OMP_NUM_THREADS=1 $ML scripts/bench/cv.lua $MODEL $N 1"
 cmd["moonlab serial"]="$ML scripts/bench/cv.lua $MODEL $N 1"
 cmd["moonlab workers"]="$ML scripts/bench/cv.lua $MODEL $N 2"
-if [ "$MODEL" = forest ] && "$PY" -c 'import sklearn' 2>/dev/null; then
+if [ "$MODEL" = forest ] && [ "${SKLEARN:-1}" != 0 ] && "$PY" -c 'import sklearn' 2>/dev/null; then
   keys+=("sklearn n_jobs=1" "sklearn n_jobs=2")
   cmd["sklearn n_jobs=1"]="$PY scripts/bench/cv.py $N 1"
   cmd["sklearn n_jobs=2"]="$PY scripts/bench/cv.py $N 2"
