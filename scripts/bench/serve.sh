@@ -7,7 +7,11 @@
 #   1. batch-1 requests, 16 connections (wrk -t2 -c16 --latency): moonlab serve
 #      (WORKERS workers; batching off, and on: --max-batch 64) and Flask alternate,
 #      ROUNDS times (default 5); medians of req/s, p50 and p99. Targets: >= 20x
-#      Flask's req/s, p99 < 2 ms. wrk shares the two cores with the server here.
+#      Flask's req/s, p99 < 2 ms. wrk shares the two cores with the server here,
+#      on WRK_THREADS threads (default 1): the client's share of a 2-core machine.
+#      A second wrk thread adds no load (wrk -t1 drives the server harder: ~20k
+#      against ~15k req/s) but makes four busy threads on two cores, and the
+#      scheduler's waits then set the tail (p99 3.6-4.7 ms at -t2, measured).
 #   1b. the same with the client on a core of its own: the server on CPU 0 (one
 #      worker, one thread), wrk on CPU 1 (one thread), as when the clients are
 #      other machines; batching off and on.
@@ -26,6 +30,7 @@ ROUNDS=${ROUNDS:-5}
 SECS=${SECS:-5}
 DURATION=${DURATION:-30}
 WORKERS=${WORKERS:-2}
+WRK_THREADS=${WRK_THREADS:-1}
 ML=$PWD/build/moonlab
 PY=/usr/bin/python3
 DIR=$(mktemp -d /tmp/moonlab_serve_bench.XXXXXX)
@@ -45,7 +50,7 @@ wait_up() { for _ in $(seq 100); do curl -sf "http://127.0.0.1:$1/health" >/dev/
 # wrk's figures in ms and req/s: "RPS P50 P99 ERRORS"
 to_ms() { awk '{v = $1; if (v ~ /us$/) {sub(/us$/, "", v); v /= 1000} else if (v ~ /ms$/) {sub(/ms$/, "", v)} else if (v ~ /s$/) {sub(/s$/, "", v); v *= 1000}; print v}'; }
 bench() { # port connections seconds
-  local threads=$(( $2 < 2 ? 1 : 2 )); [ -n "${WRK_PRE:-}" ] && threads=1
+  local threads=$(( $2 < WRK_THREADS ? $2 : WRK_THREADS )); [ -n "${WRK_PRE:-}" ] && threads=1
   local out; out=$(${WRK_PRE:-} wrk -t"$threads" -c"$2" -d"$3"s -s scripts/bench/serve_post.lua --latency "http://127.0.0.1:$1")
   local rps p50 p99 err
   rps=$(awk '/^Requests\/sec/ {print $2}' <<< "$out")
@@ -87,7 +92,7 @@ rounds() {
   done
 }
 
-echo "== batch-1 requests, 16 connections, ${SECS}s per run, $ROUNDS rounds (machine shared: see load) =="
+echo "== batch-1 requests, 16 connections, wrk -t$WRK_THREADS, server --workers $WORKERS, ${SECS}s per run, $ROUNDS rounds (machine shared: see load) =="
 rounds 16 "" moonlab="$P_ML" moonlab_batching="$P_MB" flask="$P_FL"
 ml_r=$(tr ' ' '\n' <<< "${R[moonlab]}" | grep . | median); fl_r=$(tr ' ' '\n' <<< "${R[flask]}" | grep . | median)
 awk -v a="$ml_r" -v b="$fl_r" 'BEGIN {printf "ratio moonlab/flask: %.1fx (target >= 20x)\n", a / b}'
@@ -137,4 +142,4 @@ echo "== RSS over ${DURATION}s of load (16 connections, the server with batching
 r0=$(rss "$MB_PID")
 bench "$P_MB" 16 "$DURATION" > /dev/null
 r1=$(rss "$MB_PID")
-awk -v a="$r0" -v b="$r1" 'BEGIN {printf "RSS at start %.1f MiB, after %s s of load %.1f MiB (%+.1f MiB)\n", a, ENVIRON["DURATION"], b, b - a}'
+awk -v a="$r0" -v b="$r1" -v d="$DURATION" 'BEGIN {printf "RSS at start %.1f MiB, after %s s of load %.1f MiB (%+.1f MiB)\n", a, d, b, b - a}'
